@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// The whole suite: Debian packages the tests need, type check (the build), lint, then every test file
+// with Node's test runner. Plain JS so it runs before anything is compiled.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+/** Debian packages used by tests: package -> a file it installs that proves it is present. */
+const debianPackages = JSON.parse(
+  fs.readFileSync(path.join(root, 'scripts', 'debian-packages.json'), 'utf8'),
+);
+
+function ensureDebianPackages() {
+  const missing = Object.entries(debianPackages)
+    .filter(([, file]) => !fs.existsSync(file))
+    .map(([name]) => name);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`Tests need these Debian packages: ${missing.join(' ')}`);
+    console.error(`Install them with: sudo apt-get install -y ${missing.join(' ')}`);
+    process.exit(1);
+  }
+  console.log(`installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env,
+  });
+}
+
+function run(step, command, args) {
+  const started = Date.now();
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error(`${step} failed (exit ${result.status ?? result.signal})`);
+    process.exit(result.status ?? 1);
+  }
+  console.log(`${step} ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+function testFiles() {
+  const dist = path.join(root, 'dist');
+  return ['src', 'test']
+    .flatMap((dir) =>
+      fs.readdirSync(path.join(dist, dir), { recursive: true }).map((f) => path.join(dist, dir, f)),
+    )
+    .filter((file) => file.endsWith('.test.js'))
+    .sort();
+}
+
+ensureDebianPackages();
+fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+run('type check and build', path.join(root, 'node_modules', '.bin', 'tsc'), ['-p', root]);
+run('lint', path.join(root, 'node_modules', '.bin', 'biome'), ['check', root]);
+const files = testFiles();
+if (files.length === 0) {
+  console.error('no test files found under dist/');
+  process.exit(1);
+}
+run('tests', process.execPath, ['--enable-source-maps', '--test', '--test-reporter=spec', ...files]);

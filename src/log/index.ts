@@ -1,0 +1,27 @@
+export { type BatchSummary, validateBatches } from './batch-validation.js';
+export {
+  DEFAULT_TOPIC_CONFIG,
+  describeTopicConfig,
+  parseTopicConfig,
+  TOPIC_CONFIG_KEYS,
+  type TopicConfig,
+  type TopicConfigOverrides,
+} from './config.js';
+export { CorruptSegmentError, LogError, type LogErrorCode } from './errors.js';
+export {
+  LogManager,
+  type LogManagerOptions,
+  MAX_PARTITIONS_PER_TOPIC,
+  type TopicDescription,
+  validateTopicName,
+} from './log-manager.js';
+export type { Logger } from './logger.js';
+export { OpenFileLimiter } from './open-files.js';
+export {
+  type AppendResult,
+  PartitionLog,
+  type PartitionLogOptions,
+  type ReadResult,
+  type RetentionResult,
+} from './partition-log.js';
+export type { SegmentWriter } from './segment.js';

@@ -1,0 +1,310 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  DEFAULT_TOPIC_CONFIG,
+  parseTopicConfig,
+  type TopicConfig,
+  type TopicConfigOverrides,
+} from './config.js';
+import { ioError, isNodeError, LogError } from './errors.js';
+import type { Logger } from './logger.js';
+import { OpenFileLimiter } from './open-files.js';
+import { PartitionLog, type RetentionResult } from './partition-log.js';
+import { fsyncDirectory, type SegmentWriter, writeFileAtomic } from './segment.js';
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const TOPIC_FILE = 'topic.json';
+const LOCK_FILE = '.lock';
+export const MAX_PARTITIONS_PER_TOPIC = 10_000;
+
+export interface LogManagerOptions {
+  dataDir: string;
+  logger: Logger;
+  /** Broker-wide defaults under which per-topic overrides apply. */
+  defaults?: Partial<TopicConfig>;
+  /** Segment files open at once over all partitions; inactive ones are closed first to stay under it. */
+  maxOpenSegments?: number;
+  writer?: SegmentWriter;
+  now?: () => number;
+}
+
+export interface TopicDescription {
+  name: string;
+  partitions: number;
+  config: TopicConfig;
+  /** Keys set for this topic, as opposed to inherited defaults. */
+  overrides: TopicConfigOverrides;
+}
+
+interface TopicState {
+  overrides: TopicConfigOverrides;
+  config: TopicConfig;
+  partitions: PartitionLog[];
+}
+
+interface TopicFile {
+  partitions: number;
+  config: TopicConfigOverrides;
+}
+
+/** Every topic partition under one data directory, with per-topic config persisted beside the data. */
+export class LogManager {
+  private readonly topicsDir: string;
+  private readonly trashDir: string;
+  private readonly defaults: TopicConfig;
+  private readonly files: OpenFileLimiter;
+  private readonly topicStates = new Map<string, TopicState>();
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  private constructor(private readonly options: LogManagerOptions) {
+    this.topicsDir = path.join(options.dataDir, 'topics');
+    this.trashDir = path.join(options.dataDir, 'trash');
+    this.defaults = { ...DEFAULT_TOPIC_CONFIG, ...options.defaults };
+    this.files = new OpenFileLimiter(options.maxOpenSegments ?? 4096);
+  }
+
+  static open(options: LogManagerOptions): LogManager {
+    const manager = new LogManager(options);
+    try {
+      fs.mkdirSync(manager.topicsDir, { recursive: true });
+      fs.rmSync(manager.trashDir, { recursive: true, force: true });
+    } catch (error) {
+      throw ioError(error, `prepare data directory ${options.dataDir}`);
+    }
+    acquireLock(options.dataDir);
+    try {
+      manager.loadTopics();
+    } catch (error) {
+      releaseLock(options.dataDir);
+      throw error;
+    }
+    return manager;
+  }
+
+  private loadTopics(): void {
+    for (const name of fs.readdirSync(this.topicsDir)) {
+      const topicDir = path.join(this.topicsDir, name);
+      const file = readTopicFile(path.join(topicDir, TOPIC_FILE));
+      if (!file) {
+        this.options.logger.warn({ dir: topicDir }, 'removing topic directory left by an interrupted create');
+        fs.rmSync(topicDir, { recursive: true, force: true });
+        continue;
+      }
+      const config = parseTopicConfig(file.config, this.defaults);
+      const partitions = Array.from({ length: file.partitions }, (_, p) =>
+        this.openPartition(name, p, config),
+      );
+      this.topicStates.set(name, { overrides: file.config, config, partitions });
+    }
+  }
+
+  private openPartition(topic: string, partition: number, config: TopicConfig): PartitionLog {
+    return PartitionLog.open({
+      dir: path.join(this.topicsDir, topic, String(partition)),
+      config,
+      files: this.files,
+      logger: this.options.logger,
+      ...(this.options.writer ? { writer: this.options.writer } : {}),
+      ...(this.options.now ? { now: this.options.now } : {}),
+    });
+  }
+
+  topicNames(): string[] {
+    return [...this.topicStates.keys()].sort();
+  }
+
+  hasTopic(name: string): boolean {
+    return this.topicStates.has(name);
+  }
+
+  describeTopic(name: string): TopicDescription {
+    const state = this.state(name);
+    return {
+      name,
+      partitions: state.partitions.length,
+      config: state.config,
+      overrides: { ...state.overrides },
+    };
+  }
+
+  createTopic(name: string, partitions: number, overrides: TopicConfigOverrides = {}): TopicDescription {
+    this.ensureOpen();
+    validateTopicName(name);
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS_PER_TOPIC) {
+      throw new LogError(
+        'INVALID_CONFIG',
+        `partitions=${partitions} is invalid: expected 1..${MAX_PARTITIONS_PER_TOPIC}`,
+      );
+    }
+    if (this.topicStates.has(name))
+      throw new LogError('TOPIC_ALREADY_EXISTS', `topic '${name}' already exists`);
+    const config = parseTopicConfig(overrides, this.defaults);
+    const topicDir = path.join(this.topicsDir, name);
+    const logs: PartitionLog[] = [];
+    try {
+      fs.mkdirSync(topicDir);
+      for (let p = 0; p < partitions; p++) logs.push(this.openPartition(name, p, config));
+      writeFileAtomic(path.join(topicDir, TOPIC_FILE), JSON.stringify({ partitions, config: overrides }));
+      fsyncDirectory(topicDir);
+      fsyncDirectory(this.topicsDir);
+    } catch (error) {
+      for (const log of logs) void log.close();
+      fs.rmSync(topicDir, { recursive: true, force: true });
+      throw error instanceof LogError ? error : ioError(error, `create topic ${name}`);
+    }
+    this.topicStates.set(name, { overrides: { ...overrides }, config, partitions: logs });
+    return this.describeTopic(name);
+  }
+
+  /** Replaces the topic's overrides; validated before anything changes. */
+  alterTopicConfig(name: string, overrides: TopicConfigOverrides): TopicDescription {
+    this.ensureOpen();
+    const state = this.state(name);
+    const config = parseTopicConfig(overrides, this.defaults);
+    const topicDir = path.join(this.topicsDir, name);
+    writeFileAtomic(
+      path.join(topicDir, TOPIC_FILE),
+      JSON.stringify({ partitions: state.partitions.length, config: overrides }),
+    );
+    state.overrides = { ...overrides };
+    state.config = config;
+    for (const log of state.partitions) log.setConfig(config);
+    return this.describeTopic(name);
+  }
+
+  /** Removes the topic at once from view; its files are moved aside and deleted. */
+  async deleteTopic(name: string): Promise<void> {
+    this.ensureOpen();
+    const state = this.state(name);
+    this.topicStates.delete(name);
+    await Promise.all(state.partitions.map((log) => log.close()));
+    const trashed = path.join(this.trashDir, `${name}-${process.hrtime.bigint()}`);
+    try {
+      fs.mkdirSync(this.trashDir, { recursive: true });
+      fs.renameSync(path.join(this.topicsDir, name), trashed);
+      fsyncDirectory(this.topicsDir);
+      await fs.promises.rm(trashed, { recursive: true, force: true });
+    } catch (error) {
+      throw ioError(error, `delete topic ${name}`);
+    }
+  }
+
+  partition(topic: string, partition: number): PartitionLog {
+    const log = this.topicStates.get(topic)?.partitions[partition];
+    if (!log) throw new LogError('UNKNOWN_TOPIC_OR_PARTITION', `no partition ${topic}-${partition}`);
+    return log;
+  }
+
+  /** Rolls expired active segments and applies retention on every partition. */
+  runRetention(): RetentionResult {
+    const total: RetentionResult = { deletedSegments: 0, deletedBytes: 0 };
+    for (const [name, state] of this.topicStates) {
+      state.partitions.forEach((log, p) => {
+        try {
+          log.rollIfExpired();
+          const result = log.applyRetention();
+          total.deletedSegments += result.deletedSegments;
+          total.deletedBytes += result.deletedBytes;
+        } catch (error) {
+          this.options.logger.error({ topic: name, partition: p, err: error }, 'retention failed');
+        }
+      });
+    }
+    return total;
+  }
+
+  startRetention(intervalMs: number): void {
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.retentionTimer = setInterval(() => this.runRetention(), intervalMs);
+    this.retentionTimer.unref();
+  }
+
+  get openSegmentFiles(): number {
+    return this.files.openCount;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    const logs = [...this.topicStates.values()].flatMap((state) => state.partitions);
+    const results = await Promise.allSettled(logs.map((log) => log.close()));
+    releaseLock(this.options.dataDir);
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+  }
+
+  private state(name: string): TopicState {
+    const state = this.topicStates.get(name);
+    if (!state) throw new LogError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
+    return state;
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new LogError('LOG_CLOSED', `log manager for ${this.options.dataDir} is closed`);
+  }
+}
+
+export function validateTopicName(name: string): void {
+  if (!TOPIC_NAME.test(name) || name === '.' || name === '..') {
+    throw new LogError(
+      'INVALID_TOPIC',
+      `topic name ${JSON.stringify(name)} is invalid: expected 1-249 characters of [a-zA-Z0-9._-], not '.' or '..'`,
+    );
+  }
+}
+
+function readTopicFile(file: string): TopicFile | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    if (isNodeError(error, 'ENOENT')) return null;
+    throw new LogError('INVALID_CONFIG', `${file} is unreadable: ${(error as Error).message}`);
+  }
+  const value = parsed as Partial<TopicFile>;
+  const validConfig =
+    typeof value.config === 'object' &&
+    value.config !== null &&
+    Object.values(value.config).every((v) => typeof v === 'string');
+  if (!Number.isInteger(value.partitions) || (value.partitions ?? 0) < 1 || !validConfig) {
+    throw new LogError(
+      'INVALID_CONFIG',
+      `${file}: expected {"partitions": <integer >= 1>, "config": {<key>: <string>}}`,
+    );
+  }
+  return value as TopicFile;
+}
+
+/** One process per data directory: a second broker on the same files would corrupt them. */
+function acquireLock(dataDir: string): void {
+  const lockPath = path.join(dataDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (error) {
+      if (!isNodeError(error, 'EEXIST')) throw ioError(error, `lock ${dataDir}`);
+    }
+    const holder = Number(fs.readFileSync(lockPath, 'utf8'));
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new LogError('IO_ERROR', `data directory ${dataDir} is in use by process ${holder}`);
+    }
+    fs.rmSync(lockPath, { force: true });
+  }
+  throw new LogError('IO_ERROR', `could not lock data directory ${dataDir}`);
+}
+
+function releaseLock(dataDir: string): void {
+  fs.rmSync(path.join(dataDir, LOCK_FILE), { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return isNodeError(error, 'EPERM');
+  }
+}

@@ -1,0 +1,455 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  BatchField,
+  computeBatchCrc,
+  decodeRecords,
+  isLogAppendTime,
+  readBatchHeader,
+  splitBatches,
+  UnsupportedCompressionError,
+  writeInt64,
+} from '../protocol/index.js';
+import { type BatchSummary, validateBatches } from './batch-validation.js';
+import type { TopicConfig } from './config.js';
+import { type CorruptSegmentError, ioError, isNodeError, LogError } from './errors.js';
+import { GroupCommit } from './group-commit.js';
+import type { Logger } from './logger.js';
+import type { OpenFileLimiter } from './open-files.js';
+import { CLEAN_SHUTDOWN_FILE, recoverSegments } from './recovery.js';
+import {
+  fsyncDirectory,
+  nodeSegmentWriter,
+  Segment,
+  type SegmentContext,
+  type SegmentWriter,
+  writeFileAtomic,
+} from './segment.js';
+
+const LOG_APPEND_TIME_ATTRIBUTE = 0x08;
+/** Relative offsets in the indexes are u32. */
+const MAX_OFFSETS_PER_SEGMENT = 0xffff_ffff;
+const TIMESTAMP_SCAN_BYTES = 1024 * 1024;
+
+export interface PartitionLogOptions {
+  dir: string;
+  config: TopicConfig;
+  files: OpenFileLimiter;
+  logger: Logger;
+  writer?: SegmentWriter;
+  now?: () => number;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** The broker time stamped on the batches for LogAppendTime topics, otherwise -1. */
+  logAppendTimeMs: number;
+  logStartOffset: number;
+}
+
+export interface ReadResult {
+  /** Whole RecordBatch v2 batches, back to back, exactly as stored. */
+  records: Buffer;
+  highWatermark: number;
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+export interface RetentionResult {
+  deletedSegments: number;
+  deletedBytes: number;
+}
+
+/** One topic partition: an ordered list of segments of which only the last one is written to. */
+export class PartitionLog {
+  private config: TopicConfig;
+  private readonly context: SegmentContext;
+  private readonly groupCommit: GroupCommit;
+  private readonly now: () => number;
+  private readonly logger: Logger;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private durableEndOffset: number;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly segments: Segment[],
+    options: PartitionLogOptions,
+    context: SegmentContext,
+  ) {
+    this.config = options.config;
+    this.context = context;
+    this.logger = options.logger;
+    this.now = options.now ?? Date.now;
+    this.durableEndOffset = this.logEndOffset;
+    this.groupCommit = new GroupCommit(() => this.syncActiveSegment());
+    this.active.active = true;
+    this.scheduleIntervalFlush();
+  }
+
+  static open(options: PartitionLogOptions): PartitionLog {
+    const context: SegmentContext = {
+      files: options.files,
+      writer: options.writer ?? nodeSegmentWriter,
+      indexIntervalBytes: options.config.indexIntervalBytes,
+      onCorruption: (error) => reportCorruption(options.logger, error),
+    };
+    const segments = recoverSegments(options.dir, context, options.logger, (options.now ?? Date.now)());
+    return new PartitionLog(options.dir, segments, options, context);
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  get logStartOffset(): number {
+    return this.segments[0]!.baseOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  /** Offsets below this are visible to consumers: under the durable policy only what is fsynced. */
+  get highWatermark(): number {
+    return this.config.flushPolicy === 'durable' ? this.durableEndOffset : this.logEndOffset;
+  }
+
+  get sizeBytes(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.size, 0);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  setConfig(config: TopicConfig): void {
+    this.config = config;
+    this.context.indexIntervalBytes = config.indexIntervalBytes;
+    this.scheduleIntervalFlush();
+  }
+
+  /**
+   * Appends whole record batches and assigns their offsets by rewriting each baseOffset in place (the
+   * buffer is taken over). All batches are validated first; a bad one rejects the append with nothing
+   * written. Under the durable policy the promise resolves only after the bytes are fsynced.
+   */
+  async append(payload: Buffer): Promise<AppendResult> {
+    this.ensureWritable();
+    const batches = validateBatches(payload, this.config.maxMessageBytes);
+    const nowMs = this.now();
+    const logAppendTimeMs = this.config.messageTimestampType === 'LogAppendTime' ? nowMs : -1;
+    if (logAppendTimeMs >= 0) stampLogAppendTime(payload, batches, logAppendTimeMs);
+    const offsetCount = batches.reduce((sum, batch) => sum + batch.offsetCount, 0);
+    this.rollIfNeeded(payload.length, offsetCount, nowMs);
+    const baseOffset = this.logEndOffset;
+    assignOffsets(payload, batches, baseOffset);
+    this.active.append(payload, batches, baseOffset);
+    const result: AppendResult = {
+      baseOffset,
+      lastOffset: baseOffset + offsetCount - 1,
+      logAppendTimeMs,
+      logStartOffset: this.logStartOffset,
+    };
+    if (this.config.flushPolicy === 'durable') await this.groupCommit.waitForDurable();
+    return result;
+  }
+
+  /**
+   * Whole batches starting with the one that holds `offset`, up to `maxBytes` (but at least one batch),
+   * never beyond the high watermark. Records are not decoded.
+   */
+  read(offset: number, maxBytes: number): ReadResult {
+    this.ensureOpen();
+    if (offset < this.logStartOffset || offset > this.logEndOffset) {
+      throw new LogError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${offset} is outside [${this.logStartOffset}, ${this.logEndOffset}] of ${this.dir}`,
+      );
+    }
+    const highWatermark = this.highWatermark;
+    return {
+      records: offset < highWatermark ? this.readBatches(offset, maxBytes, highWatermark) : Buffer.alloc(0),
+      highWatermark,
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.logEndOffset,
+    };
+  }
+
+  private readBatches(offset: number, maxBytes: number, maxOffset: number): Buffer {
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      const position = segment.locate(offset);
+      if (position >= 0) return segment.read(position, maxBytes, maxOffset);
+    }
+    return Buffer.alloc(0);
+  }
+
+  private segmentIndexFor(offset: number): number {
+    let low = 0;
+    let high = this.segments.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return low;
+  }
+
+  /** The first offset whose record timestamp is >= `timestamp`, or null if every record is older. */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
+    this.ensureOpen();
+    const highWatermark = this.highWatermark;
+    for (const segment of this.segments) {
+      if (segment.offsetCount === 0 || segment.maxTimestamp < timestamp) continue;
+      let offset = Math.max(segment.baseOffset + segment.timeScanStart(timestamp), this.logStartOffset);
+      while (offset < Math.min(segment.nextOffset, highWatermark)) {
+        const position = segment.locate(offset);
+        const bytes = segment.read(position, TIMESTAMP_SCAN_BYTES, highWatermark);
+        if (bytes.length === 0) break;
+        for (const batch of splitBatches(bytes)) {
+          const found = firstRecordAtOrAfter(batch, timestamp);
+          if (found) return found;
+          const header = readBatchHeader(batch);
+          offset = header.baseOffset + header.lastOffsetDelta + 1;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Deletes whole sealed segments past retention.ms or beyond retention.bytes; moves the log start. */
+  applyRetention(): RetentionResult {
+    this.ensureOpen();
+    const nowMs = this.now();
+    const result: RetentionResult = { deletedSegments: 0, deletedBytes: 0 };
+    const { retentionMs, retentionBytes } = this.config;
+    if (retentionMs >= 0) {
+      const expired = (segment: Segment) => nowMs - largestTimestamp(segment) > retentionMs;
+      if (this.segments.length === 1 && this.active.size > 0 && expired(this.active)) this.roll(nowMs);
+      while (
+        this.segments.length > 1 &&
+        expired(this.segments[0]!) &&
+        this.deleteOldest(result, 'retention.ms')
+      );
+    }
+    if (retentionBytes >= 0) {
+      let excess = this.sizeBytes - retentionBytes;
+      while (this.segments.length > 1 && excess >= this.segments[0]!.size) {
+        const size = this.segments[0]!.size;
+        if (!this.deleteOldest(result, 'retention.bytes')) break;
+        excess -= size;
+      }
+    }
+    return result;
+  }
+
+  private deleteOldest(result: RetentionResult, reason: string): boolean {
+    const oldest = this.segments[0]!;
+    if (oldest.syncsInFlight > 0) return false;
+    this.segments.shift();
+    oldest.delete();
+    result.deletedSegments++;
+    result.deletedBytes += oldest.size;
+    this.logger.info(
+      {
+        dir: this.dir,
+        baseOffset: oldest.baseOffset,
+        bytes: oldest.size,
+        reason,
+        logStartOffset: this.logStartOffset,
+      },
+      'deleted log segment',
+    );
+    return true;
+  }
+
+  /** Rolls the active segment when it is too old, so retention can reach it; called on a timer. */
+  rollIfExpired(): void {
+    this.ensureOpen();
+    const nowMs = this.now();
+    if (this.active.size > 0 && nowMs - this.active.createdAtMs >= this.config.segmentMs) this.roll(nowMs);
+  }
+
+  private rollIfNeeded(incomingBytes: number, incomingOffsets: number, nowMs: number): void {
+    const active = this.active;
+    if (active.size === 0) return;
+    if (
+      active.size + incomingBytes > this.config.segmentBytes ||
+      nowMs - active.createdAtMs >= this.config.segmentMs ||
+      active.offsetCount + incomingOffsets > MAX_OFFSETS_PER_SEGMENT
+    ) {
+      this.roll(nowMs);
+    }
+  }
+
+  /**
+   * Seals the active segment — fsynced, indexes written — before the next one exists, so after a crash
+   * only the last segment can have a torn tail.
+   */
+  private roll(nowMs: number): void {
+    const sealed = this.active;
+    try {
+      fs.fdatasyncSync(sealed.file());
+    } catch (error) {
+      throw ioError(error, `fsync ${sealed.logPath}`);
+    }
+    sealed.writeIndexes();
+    const next = Segment.create(this.dir, this.logEndOffset, this.context, nowMs);
+    sealed.active = false;
+    next.active = true;
+    this.segments.push(next);
+    fsyncDirectory(this.dir);
+    this.durableEndOffset = Math.max(this.durableEndOffset, sealed.nextOffset);
+    sealed.releaseIndexes();
+  }
+
+  private async syncActiveSegment(): Promise<void> {
+    const segment = this.active;
+    const endOffset = segment.nextOffset;
+    const fd = segment.file();
+    segment.syncsInFlight++;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        fs.fdatasync(fd, (error) => (error ? reject(ioError(error, `fsync ${segment.logPath}`)) : resolve()));
+      });
+    } finally {
+      segment.syncsInFlight--;
+    }
+    this.durableEndOffset = Math.max(this.durableEndOffset, endOffset);
+  }
+
+  /** Makes everything appended so far durable. */
+  async flush(): Promise<void> {
+    if (this.logEndOffset > this.durableEndOffset || this.config.flushPolicy === 'interval') {
+      await this.groupCommit.flush();
+    }
+  }
+
+  private scheduleIntervalFlush(): void {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    if (this.config.flushPolicy !== 'interval' || this.closed) return;
+    this.flushTimer = setInterval(() => {
+      if (this.logEndOffset > this.durableEndOffset && !this.groupCommit.failed) {
+        this.groupCommit.flush().catch((error: unknown) => {
+          this.logger.error({ dir: this.dir, err: error }, 'interval flush failed; partition is read-only');
+        });
+      }
+    }, this.config.flushMs);
+    this.flushTimer.unref();
+  }
+
+  /** Re-reads every batch of every segment checking CRCs and offsets; returns the damage found. */
+  verify(): CorruptSegmentError[] {
+    this.ensureOpen();
+    const problems: CorruptSegmentError[] = [];
+    for (const segment of this.segments) {
+      const scan = segment.scan();
+      if (scan.defect || scan.validBytes !== segment.size || scan.nextOffset !== segment.nextOffset) {
+        const reason = scan.defect ?? `scan ended at byte ${scan.validBytes} of ${segment.size}`;
+        const problem = segment.corruption(scan.validBytes, scan.nextOffset, reason);
+        reportCorruption(this.logger, problem);
+        problems.push(problem);
+      }
+    }
+    return problems;
+  }
+
+  /** Flushes, writes indexes and a clean-shutdown marker so the next start need not scan the tail. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    await this.groupCommit.drain();
+    const active = this.active;
+    try {
+      if (!this.groupCommit.failed) {
+        fs.fdatasyncSync(active.file());
+        active.writeIndexes();
+        const marker = { baseOffset: active.baseOffset, size: active.size, nextOffset: active.nextOffset };
+        writeFileAtomic(path.join(this.dir, CLEAN_SHUTDOWN_FILE), JSON.stringify(marker));
+        fsyncDirectory(this.dir);
+      }
+    } finally {
+      for (const segment of this.segments) {
+        segment.active = false;
+        segment.close();
+      }
+    }
+  }
+
+  /** Closes and removes every file of this partition. */
+  async destroy(): Promise<void> {
+    await this.close();
+    try {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    } catch (error) {
+      if (!isNodeError(error, 'ENOENT')) throw ioError(error, `delete ${this.dir}`);
+    }
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new LogError('LOG_CLOSED', `${this.dir} is closed`);
+  }
+
+  private ensureWritable(): void {
+    this.ensureOpen();
+    const failure = this.groupCommit.failed;
+    if (failure)
+      throw new LogError('IO_ERROR', `${this.dir} is read-only after a failed fsync`, { cause: failure });
+  }
+}
+
+function reportCorruption(logger: Logger, error: CorruptSegmentError): void {
+  logger.error(
+    { path: error.path, position: error.position, offset: error.offset, reason: error.message },
+    'CORRUPT SEGMENT: data at rest is damaged and will not be served past this point',
+  );
+}
+
+function largestTimestamp(segment: Segment): number {
+  return segment.maxTimestamp >= 0 ? segment.maxTimestamp : segment.createdAtMs;
+}
+
+function assignOffsets(payload: Buffer, batches: BatchSummary[], baseOffset: number): void {
+  let offset = baseOffset;
+  for (const batch of batches) {
+    writeInt64(payload, batch.position + BatchField.baseOffset, offset);
+    payload.writeInt32BE(0, batch.position + BatchField.partitionLeaderEpoch);
+    offset += batch.offsetCount;
+  }
+}
+
+/** LogAppendTime: the broker's clock replaces maxTimestamp, which changes the CRC. */
+function stampLogAppendTime(payload: Buffer, batches: BatchSummary[], nowMs: number): void {
+  for (const batch of batches) {
+    const view = payload.subarray(batch.position, batch.position + batch.size);
+    view.writeInt16BE(
+      view.readInt16BE(BatchField.attributes) | LOG_APPEND_TIME_ATTRIBUTE,
+      BatchField.attributes,
+    );
+    writeInt64(view, BatchField.maxTimestamp, nowMs);
+    view.writeUInt32BE(computeBatchCrc(view), BatchField.crc);
+    batch.maxTimestamp = nowMs;
+  }
+}
+
+function firstRecordAtOrAfter(
+  batch: Buffer,
+  timestamp: number,
+): { offset: number; timestamp: number } | null {
+  const header = readBatchHeader(batch);
+  if (header.maxTimestamp < timestamp) return null;
+  if (isLogAppendTime(header.attributes))
+    return { offset: header.baseOffset, timestamp: header.maxTimestamp };
+  try {
+    const record = decodeRecords(batch).find((r) => r.timestamp >= timestamp);
+    return record ? { offset: record.offset, timestamp: record.timestamp } : null;
+  } catch (error) {
+    if (!(error instanceof UnsupportedCompressionError)) throw error;
+    // Without the codec the batch's first offset is the safe answer: it never skips a matching record.
+    return { offset: header.baseOffset, timestamp: header.maxTimestamp };
+  }
+}

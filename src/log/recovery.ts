@@ -1,0 +1,129 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ioError, isNodeError } from './errors.js';
+import type { Logger } from './logger.js';
+import { fsyncDirectory, Segment, type SegmentContext } from './segment.js';
+import { TimeIndex } from './segment-index.js';
+
+export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+const SEGMENT_FILE = /^(\d{20})\.log$/;
+
+interface CleanShutdownMarker {
+  baseOffset: number;
+  size: number;
+  nextOffset: number;
+}
+
+/**
+ * Opens a partition directory. Sealed segments are trusted up to their index files (damage there is found
+ * by the CRC check on read, or by verify); the last segment is rescanned unless the previous run shut down
+ * cleanly, and a torn or corrupt tail is cut off.
+ */
+export function recoverSegments(
+  dir: string,
+  context: SegmentContext,
+  logger: Logger,
+  nowMs: number,
+): Segment[] {
+  const names = listDirectory(dir);
+  for (const name of names.filter((n) => n.endsWith('.tmp')))
+    fs.rmSync(path.join(dir, name), { force: true });
+  const bases = names
+    .map((name) => SEGMENT_FILE.exec(name)?.[1])
+    .filter((base): base is string => base !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const marker = takeCleanShutdownMarker(dir);
+  if (bases.length === 0) {
+    const segment = Segment.create(dir, 0, context, nowMs);
+    fsyncDirectory(dir);
+    return [segment];
+  }
+  const segments = bases.map((base, i) => openSegment(dir, base, bases[i + 1] ?? base, context));
+  segments.slice(0, -1).forEach(loadSealedTimestamps);
+  recoverLastSegment(segments[segments.length - 1]!, marker, logger);
+  return segments;
+}
+
+function listDirectory(dir: string): string[] {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    return fs.readdirSync(dir);
+  } catch (error) {
+    throw ioError(error, `open partition directory ${dir}`);
+  }
+}
+
+function openSegment(dir: string, base: number, nextBase: number, context: SegmentContext): Segment {
+  const logPath = path.join(dir, `${String(base).padStart(20, '0')}.log`);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(logPath);
+  } catch (error) {
+    throw ioError(error, `stat ${logPath}`);
+  }
+  const createdAtMs = Math.min(stat.birthtimeMs > 0 ? stat.birthtimeMs : stat.mtimeMs, stat.mtimeMs);
+  return new Segment(dir, base, stat.size, nextBase, -1, createdAtMs, context);
+}
+
+/** Only the newest timestamp of a sealed segment is needed at start (for retention); the rest loads lazily. */
+function loadSealedTimestamps(segment: Segment): void {
+  let timeIndex: TimeIndex | null = null;
+  try {
+    timeIndex = TimeIndex.parse(fs.readFileSync(segment.timeIndexPath), segment.offsetCount);
+  } catch (error) {
+    if (!isNodeError(error, 'ENOENT')) throw ioError(error, `read ${segment.timeIndexPath}`);
+  }
+  const last = timeIndex?.last;
+  if (last) {
+    segment.maxTimestamp = last.timestamp;
+  } else {
+    segment.ensureIndexes();
+  }
+}
+
+function recoverLastSegment(segment: Segment, marker: CleanShutdownMarker | null, logger: Logger): void {
+  const fileSize = segment.fileSize();
+  if (marker && marker.baseOffset === segment.baseOffset && marker.size === fileSize) {
+    segment.nextOffset = marker.nextOffset;
+    if (!segment.loadIndexes().rebuilt) return;
+  }
+  const scan = segment.scan();
+  segment.nextOffset = scan.nextOffset;
+  if (scan.validBytes < fileSize) {
+    logger.warn(
+      {
+        path: segment.logPath,
+        position: scan.validBytes,
+        offset: scan.nextOffset,
+        discardedBytes: fileSize - scan.validBytes,
+        reason: scan.defect,
+      },
+      'truncating torn or corrupt tail of the last segment',
+    );
+    segment.truncateTo(scan.validBytes);
+  } else {
+    segment.size = fileSize;
+  }
+}
+
+function takeCleanShutdownMarker(dir: string): CleanShutdownMarker | null {
+  const file = path.join(dir, CLEAN_SHUTDOWN_FILE);
+  let marker: CleanShutdownMarker | null = null;
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    marker = isMarker(parsed) ? parsed : null;
+  } catch (error) {
+    if (isNodeError(error, 'ENOENT')) return null;
+  }
+  // The marker only vouches for the shutdown that wrote it: remove it durably before writing anything.
+  fs.rmSync(file, { force: true });
+  fsyncDirectory(dir);
+  return marker;
+}
+
+function isMarker(value: unknown): value is CleanShutdownMarker {
+  if (typeof value !== 'object' || value === null) return false;
+  const fields = value as Record<string, unknown>;
+  return ['baseOffset', 'size', 'nextOffset'].every((key) => Number.isSafeInteger(fields[key]));
+}

@@ -1,0 +1,459 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, BatchField, readInt64 } from '../protocol/index.js';
+import { type BatchSummary, batchDefect, summarizeBatch } from './batch-validation.js';
+import { CorruptSegmentError, ioError, isNodeError, LogError } from './errors.js';
+import type { FileHolder, OpenFileLimiter } from './open-files.js';
+import { OffsetIndex, TimeIndex } from './segment-index.js';
+
+/** The file-system writes a segment makes, replaceable so tests can simulate a full disk. */
+export interface SegmentWriter {
+  write(fd: number, buf: Buffer, offset: number, length: number, position: number): number;
+}
+
+/** What all segments of one partition share. */
+export interface SegmentContext {
+  readonly files: OpenFileLimiter;
+  readonly writer: SegmentWriter;
+  indexIntervalBytes: number;
+  /** Told about damage found in a segment that cannot be repaired by truncation. */
+  onCorruption(error: CorruptSegmentError): void;
+}
+
+export const nodeSegmentWriter: SegmentWriter = {
+  write: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
+};
+
+/** Largest batch a segment will believe a length field about while scanning or reading. */
+const SANE_BATCH_BYTES = 2 ** 31 - 1;
+/** Bytes read at a time while walking batch headers to find an offset. */
+const HEADER_SCAN_CHUNK_BYTES = 16 * 1024;
+const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
+
+export function segmentFileName(baseOffset: number, extension: string): string {
+  return `${String(baseOffset).padStart(20, '0')}${extension}`;
+}
+
+export interface ScanResult {
+  /** Bytes from the start of the segment that hold whole, valid, densely numbered batches. */
+  validBytes: number;
+  nextOffset: number;
+  /** Why scanning stopped before the end of the file, if it did. */
+  defect: string | null;
+}
+
+export class Segment implements FileHolder {
+  readonly logPath: string;
+  readonly offsetIndexPath: string;
+  readonly timeIndexPath: string;
+  private fd: number | null = null;
+  /** Position from which the file failed verification; reads never go past it. */
+  private corruptFrom = Number.POSITIVE_INFINITY;
+  active = false;
+  syncsInFlight = 0;
+  private offsetIndex: OffsetIndex | null = null;
+  private timeIndex: TimeIndex | null = null;
+  private bytesSinceIndexEntry = 0;
+
+  constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    public size: number,
+    public nextOffset: number,
+    public maxTimestamp: number,
+    public createdAtMs: number,
+    private readonly context: SegmentContext,
+  ) {
+    this.logPath = path.join(dir, segmentFileName(baseOffset, '.log'));
+    this.offsetIndexPath = path.join(dir, segmentFileName(baseOffset, '.index'));
+    this.timeIndexPath = path.join(dir, segmentFileName(baseOffset, '.timeindex'));
+  }
+
+  static create(dir: string, baseOffset: number, context: SegmentContext, nowMs: number): Segment {
+    const segment = new Segment(dir, baseOffset, 0, baseOffset, -1, nowMs, context);
+    context.files.touch(segment, segment.logPath);
+    try {
+      segment.fd = fs.openSync(segment.logPath, 'wx+');
+    } catch (error) {
+      context.files.forget(segment);
+      throw ioError(error, `create segment ${segment.logPath}`);
+    }
+    segment.offsetIndex = new OffsetIndex();
+    segment.timeIndex = new TimeIndex();
+    return segment;
+  }
+
+  get offsetCount(): number {
+    return this.nextOffset - this.baseOffset;
+  }
+
+  canCloseFile(): boolean {
+    return !this.active && this.syncsInFlight === 0;
+  }
+
+  closeFile(): void {
+    if (this.fd === null) return;
+    fs.closeSync(this.fd);
+    this.fd = null;
+  }
+
+  /** The descriptor, reopened if the limiter closed it. */
+  file(): number {
+    this.context.files.touch(this, this.logPath);
+    if (this.fd === null) {
+      try {
+        this.fd = fs.openSync(this.logPath, 'r+');
+      } catch (error) {
+        this.context.files.forget(this);
+        throw ioError(error, `open segment ${this.logPath}`);
+      }
+    }
+    return this.fd;
+  }
+
+  /**
+   * Writes validated batches whose offsets were already assigned. On failure the file is cut back to its
+   * previous length so a later append or read never meets half a batch.
+   */
+  append(payload: Buffer, batches: BatchSummary[], firstOffset: number): void {
+    const fd = this.file();
+    const startSize = this.size;
+    try {
+      let written = 0;
+      while (written < payload.length) {
+        written += this.context.writer.write(
+          fd,
+          payload,
+          written,
+          payload.length - written,
+          startSize + written,
+        );
+      }
+    } catch (error) {
+      this.cutBackAfterFailedWrite(fd, startSize);
+      throw ioError(error, `append to ${this.logPath}`);
+    }
+    let offset = firstOffset;
+    const offsetIndex = this.ensureOffsetIndex();
+    const timeIndex = this.ensureTimeIndex();
+    for (const batch of batches) {
+      const position = startSize + batch.position;
+      if (this.bytesSinceIndexEntry >= this.context.indexIntervalBytes || offsetIndex.length === 0) {
+        offsetIndex.append(offset - this.baseOffset, position);
+        timeIndex.maybeAppend(Math.max(this.maxTimestamp, batch.maxTimestamp), offset - this.baseOffset);
+        this.bytesSinceIndexEntry = 0;
+      }
+      this.bytesSinceIndexEntry += batch.size;
+      if (batch.maxTimestamp > this.maxTimestamp) this.maxTimestamp = batch.maxTimestamp;
+      offset += batch.offsetCount;
+    }
+    this.size = startSize + payload.length;
+    this.nextOffset = offset;
+  }
+
+  private cutBackAfterFailedWrite(fd: number, size: number): void {
+    try {
+      fs.ftruncateSync(fd, size);
+    } catch {
+      // Truncation only shrinks a file and needs no space; if even that fails, recovery on the next
+      // start drops the partial batch because its CRC cannot match.
+    }
+  }
+
+  /** Reads exactly `length` bytes at `position`, or fewer if the file ends first. */
+  readAt(position: number, length: number): Buffer {
+    const fd = this.file();
+    const buf = Buffer.allocUnsafe(length);
+    let filled = 0;
+    try {
+      while (filled < length) {
+        const n = fs.readSync(fd, buf, filled, length - filled, position + filled);
+        if (n === 0) break;
+        filled += n;
+      }
+    } catch (error) {
+      throw ioError(error, `read ${this.logPath}`);
+    }
+    return filled === length ? buf : buf.subarray(0, filled);
+  }
+
+  /** Byte position of the batch holding `offset`, or -1 if this segment does not hold it. */
+  locate(offset: number): number {
+    if (offset < this.baseOffset || offset >= this.nextOffset) return -1;
+    let position = this.ensureOffsetIndex().floorPosition(offset - this.baseOffset);
+    while (position < this.size) {
+      const chunk = this.readAt(position, Math.min(HEADER_SCAN_CHUNK_BYTES, this.size - position));
+      let at = 0;
+      while (at + BATCH_HEADER_BYTES <= chunk.length) {
+        const size = BATCH_LENGTH_PREFIX_BYTES + chunk.readInt32BE(at + BatchField.batchLength);
+        const base = readInt64(chunk, at + BatchField.baseOffset);
+        const last = base + chunk.readInt32BE(at + BatchField.lastOffsetDelta);
+        if (size < BATCH_HEADER_BYTES || base > offset) {
+          throw this.corruption(position + at, offset, 'batch headers do not lead to the offset');
+        }
+        if (last >= offset) return position + at;
+        at += size;
+      }
+      if (at === 0) throw this.corruption(position, offset, 'truncated batch header');
+      position += at;
+    }
+    return -1;
+  }
+
+  /**
+   * Whole batches from `position`: at most `maxBytes`, but always the first batch entire so a consumer can
+   * make progress; batches starting at or after `maxOffset` are left out. Every batch returned passed its
+   * CRC check; a damaged batch ends the read and is reported, never returned.
+   */
+  read(position: number, maxBytes: number, maxOffset: number): Buffer {
+    const available = Math.min(this.size, this.corruptFrom) - position;
+    if (available <= 0) {
+      if (position >= this.corruptFrom)
+        throw this.corruption(position, -1, 'segment failed verification here');
+      return Buffer.alloc(0);
+    }
+    let bytes = this.readAt(position, Math.min(Math.max(maxBytes, BATCH_HEADER_BYTES), available));
+    const firstSize =
+      bytes.length >= BATCH_LENGTH_PREFIX_BYTES ? BATCH_LENGTH_PREFIX_BYTES + bytes.readInt32BE(8) : 0;
+    if (firstSize > bytes.length && firstSize <= available) bytes = this.readAt(position, firstSize);
+    let at = 0;
+    while (at < bytes.length) {
+      if (bytes.length - at < BATCH_LENGTH_PREFIX_BYTES) break;
+      const size = BATCH_LENGTH_PREFIX_BYTES + bytes.readInt32BE(at + BatchField.batchLength);
+      if (at + size > bytes.length && size >= BATCH_HEADER_BYTES && size <= available - at) break;
+      if (readInt64(bytes, at + BatchField.baseOffset) >= maxOffset) break;
+      const defect = batchDefect(bytes, at, bytes.length, SANE_BATCH_BYTES);
+      if (defect) {
+        const corrupt = this.corruption(position + at, readInt64(bytes, at), defect);
+        if (at === 0) throw corrupt;
+        break;
+      }
+      at += size;
+    }
+    return bytes.subarray(0, at);
+  }
+
+  /**
+   * Walks every batch from the start, checking framing, CRC and that offsets are dense from the base
+   * offset, and rebuilds both indexes on the way.
+   */
+  scan(): ScanResult {
+    const offsetIndex = new OffsetIndex();
+    const timeIndex = new TimeIndex();
+    const fileSize = this.fileSize();
+    const reader = new ChunkedReader(this, fileSize);
+    let position = 0;
+    let expectedOffset = this.baseOffset;
+    let maxTimestamp = -1;
+    let sinceEntry = 0;
+    let defect: string | null = null;
+    while (position < fileSize) {
+      const available = fileSize - position;
+      if (available < BATCH_LENGTH_PREFIX_BYTES) {
+        defect = `${available} trailing bytes are too few for a batch`;
+        break;
+      }
+      const claimed =
+        BATCH_LENGTH_PREFIX_BYTES + reader.view(position, BATCH_LENGTH_PREFIX_BYTES).readInt32BE(8);
+      const batch = reader.view(position, Math.max(BATCH_LENGTH_PREFIX_BYTES, Math.min(claimed, available)));
+      defect = batchDefect(batch, 0, claimed > available ? available : batch.length, SANE_BATCH_BYTES);
+      if (!defect && claimed > available) defect = `batch claims ${claimed} bytes, only ${available} remain`;
+      const base = defect ? 0 : readInt64(batch, BatchField.baseOffset);
+      if (!defect && base !== expectedOffset)
+        defect = `batch has base offset ${base}, expected ${expectedOffset}`;
+      if (defect) break;
+      const summary = summarizeBatch(batch, 0);
+      if (sinceEntry >= this.context.indexIntervalBytes || offsetIndex.length === 0) {
+        offsetIndex.append(expectedOffset - this.baseOffset, position);
+        timeIndex.maybeAppend(Math.max(maxTimestamp, summary.maxTimestamp), expectedOffset - this.baseOffset);
+        sinceEntry = 0;
+      }
+      sinceEntry += summary.size;
+      maxTimestamp = Math.max(maxTimestamp, summary.maxTimestamp);
+      expectedOffset += summary.offsetCount;
+      position += summary.size;
+    }
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
+    this.bytesSinceIndexEntry = sinceEntry;
+    this.maxTimestamp = maxTimestamp;
+    return { validBytes: position, nextOffset: expectedOffset, defect };
+  }
+
+  fileSize(): number {
+    try {
+      return fs.fstatSync(this.file()).size;
+    } catch (error) {
+      if (error instanceof LogError) throw error;
+      throw ioError(error, `stat ${this.logPath}`);
+    }
+  }
+
+  truncateTo(bytes: number): void {
+    try {
+      fs.ftruncateSync(this.file(), bytes);
+    } catch (error) {
+      if (error instanceof LogError) throw error;
+      throw ioError(error, `truncate ${this.logPath}`);
+    }
+    this.size = bytes;
+  }
+
+  markCorruptFrom(position: number): void {
+    this.corruptFrom = Math.min(this.corruptFrom, position);
+  }
+
+  corruption(position: number, offset: number, reason: string): CorruptSegmentError {
+    this.markCorruptFrom(position);
+    return new CorruptSegmentError(this.logPath, position, offset, reason);
+  }
+
+  /** Loads the index files, rebuilding them from the segment when missing or inconsistent. */
+  loadIndexes(): { rebuilt: boolean; scan: ScanResult | null } {
+    const offsetIndex = OffsetIndex.parse(readOptional(this.offsetIndexPath), this.size, this.offsetCount);
+    const timeIndex = TimeIndex.parse(readOptional(this.timeIndexPath), this.offsetCount);
+    if (offsetIndex && timeIndex && this.offsetIndexPointsAtBatches(offsetIndex)) {
+      this.offsetIndex = offsetIndex;
+      this.timeIndex = timeIndex;
+      return { rebuilt: false, scan: null };
+    }
+    return { rebuilt: true, scan: this.scan() };
+  }
+
+  /**
+   * Loads the indexes of a sealed segment on first use. A rebuild that finds damage, or fewer offsets than
+   * the next segment's base says it holds, marks the segment unreadable from there and reports it.
+   */
+  ensureIndexes(): void {
+    if (this.offsetIndex && this.timeIndex) return;
+    const { scan } = this.loadIndexes();
+    if (!scan) return;
+    if (scan.defect || scan.nextOffset !== this.nextOffset) {
+      const reason =
+        scan.defect ?? `holds offsets up to ${scan.nextOffset - 1}, expected up to ${this.nextOffset - 1}`;
+      this.context.onCorruption(this.corruption(scan.validBytes, scan.nextOffset, reason));
+    }
+  }
+
+  private offsetIndexPointsAtBatches(index: OffsetIndex): boolean {
+    if (this.size > 0 && index.length === 0) return false;
+    for (const i of [0, index.length - 1]) {
+      if (i < 0) continue;
+      const entry = index.entry(i);
+      const header = this.readAt(entry.position, BATCH_LENGTH_PREFIX_BYTES);
+      if (header.length < BATCH_LENGTH_PREFIX_BYTES) return false;
+      if (readInt64(header, 0) !== this.baseOffset + entry.relativeOffset) return false;
+    }
+    return true;
+  }
+
+  private ensureOffsetIndex(): OffsetIndex {
+    this.ensureIndexes();
+    return this.offsetIndex!;
+  }
+
+  private ensureTimeIndex(): TimeIndex {
+    this.ensureIndexes();
+    return this.timeIndex!;
+  }
+
+  /** Relative offset from which a scan for the first timestamp >= `timestamp` must start. */
+  timeScanStart(timestamp: number): number {
+    return this.ensureTimeIndex().scanStart(timestamp);
+  }
+
+  /** Persists both indexes (write to a temporary file, then rename) with a final time entry for the maximum. */
+  writeIndexes(): void {
+    const offsetIndex = this.ensureOffsetIndex();
+    const timeIndex = this.ensureTimeIndex();
+    if (this.maxTimestamp >= 0 && this.offsetCount > 0) {
+      timeIndex.maybeAppend(this.maxTimestamp, offsetIndex.entry(offsetIndex.length - 1).relativeOffset);
+    }
+    writeFileAtomic(this.offsetIndexPath, offsetIndex.toBuffer());
+    writeFileAtomic(this.timeIndexPath, timeIndex.toBuffer());
+  }
+
+  /** Drops the in-memory indexes of an inactive segment; they are reloaded on the next lookup. */
+  releaseIndexes(): void {
+    this.offsetIndex = null;
+    this.timeIndex = null;
+  }
+
+  close(): void {
+    this.context.files.forget(this);
+    this.closeFile();
+  }
+
+  delete(): void {
+    this.close();
+    for (const file of [this.logPath, this.offsetIndexPath, this.timeIndexPath]) {
+      try {
+        fs.unlinkSync(file);
+      } catch (error) {
+        if (!isNodeError(error, 'ENOENT')) throw ioError(error, `delete ${file}`);
+      }
+    }
+  }
+}
+
+/** Serves byte ranges of a segment from large sequential reads, for scans over many small batches. */
+class ChunkedReader {
+  private chunk: Buffer = Buffer.alloc(0);
+  private chunkStart = 0;
+
+  constructor(
+    private readonly segment: Segment,
+    private readonly fileSize: number,
+  ) {}
+
+  view(position: number, length: number): Buffer {
+    const from = position - this.chunkStart;
+    if (from < 0 || from + length > this.chunk.length) {
+      this.chunkStart = position;
+      this.chunk = this.segment.readAt(
+        position,
+        Math.min(Math.max(SCAN_CHUNK_BYTES, length), this.fileSize - position),
+      );
+      return this.chunk.subarray(0, length);
+    }
+    return this.chunk.subarray(from, from + length);
+  }
+}
+
+function readOptional(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    if (isNodeError(error, 'ENOENT')) return Buffer.alloc(0);
+    throw ioError(error, `read ${file}`);
+  }
+}
+
+export function writeFileAtomic(file: string, data: Buffer | string): void {
+  const temporary = `${file}.tmp`;
+  try {
+    const fd = fs.openSync(temporary, 'w');
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temporary, file);
+  } catch (error) {
+    throw ioError(error, `write ${file}`);
+  }
+}
+
+export function fsyncDirectory(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    throw ioError(error, `fsync directory ${dir}`);
+  }
+}

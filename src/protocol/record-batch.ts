@@ -1,0 +1,171 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_PREFIX_BYTES,
+  BatchField,
+  Compression,
+  compressionOf,
+  computeBatchCrc,
+  readBatchHeader,
+  writeInt64,
+} from './record-batch-header.js';
+import { ByteReader, varintSize, writeVarint } from './varint.js';
+
+export interface RecordHeader {
+  key: string;
+  value: Buffer | null;
+}
+
+export interface RecordInput {
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: RecordHeader[];
+  /** Milliseconds since the epoch; defaults to the batch's base timestamp. */
+  timestamp?: number;
+}
+
+export interface DecodedRecord {
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+}
+
+export interface BatchOptions {
+  baseOffset?: number;
+  baseTimestamp?: number;
+  producerId?: number;
+  producerEpoch?: number;
+  baseSequence?: number;
+  compression?: typeof Compression.None | typeof Compression.Gzip;
+}
+
+function recordBodySize(record: RecordInput, timestampDelta: number, offsetDelta: number): number {
+  let size = 1 + varintSize(timestampDelta) + varintSize(offsetDelta);
+  size += record.key ? varintSize(record.key.length) + record.key.length : 1;
+  size += record.value ? varintSize(record.value.length) + record.value.length : 1;
+  const headers = record.headers ?? [];
+  size += varintSize(headers.length);
+  for (const header of headers) {
+    const keyBytes = Buffer.byteLength(header.key);
+    size += varintSize(keyBytes) + keyBytes;
+    size += header.value ? varintSize(header.value.length) + header.value.length : 1;
+  }
+  return size;
+}
+
+function writeNullableBytes(buf: Buffer, at: number, bytes: Buffer | null): number {
+  if (bytes === null) return writeVarint(buf, at, -1);
+  at = writeVarint(buf, at, bytes.length);
+  return at + bytes.copy(buf, at);
+}
+
+function encodeRecords(records: RecordInput[], baseTimestamp: number): Buffer {
+  const sizes = records.map((record, i) =>
+    recordBodySize(record, (record.timestamp ?? baseTimestamp) - baseTimestamp, i),
+  );
+  const total = sizes.reduce((sum, size) => sum + varintSize(size) + size, 0);
+  const buf = Buffer.allocUnsafe(total);
+  let at = 0;
+  records.forEach((record, i) => {
+    at = writeVarint(buf, at, sizes[i]!);
+    buf[at++] = 0;
+    at = writeVarint(buf, at, (record.timestamp ?? baseTimestamp) - baseTimestamp);
+    at = writeVarint(buf, at, i);
+    at = writeNullableBytes(buf, at, record.key);
+    at = writeNullableBytes(buf, at, record.value);
+    const headers = record.headers ?? [];
+    at = writeVarint(buf, at, headers.length);
+    for (const header of headers) {
+      at = writeNullableBytes(buf, at, Buffer.from(header.key));
+      at = writeNullableBytes(buf, at, header.value);
+    }
+  });
+  return buf;
+}
+
+/** Encodes a RecordBatch v2 as a producer would send it. */
+export function encodeRecordBatch(records: RecordInput[], options: BatchOptions = {}): Buffer {
+  if (records.length === 0) throw new RangeError('a record batch needs at least one record');
+  const baseTimestamp = options.baseTimestamp ?? records[0]!.timestamp ?? Date.now();
+  const compression = options.compression ?? Compression.None;
+  const plain = encodeRecords(records, baseTimestamp);
+  const body = compression === Compression.Gzip ? gzipSync(plain) : plain;
+  const batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + body.length);
+  const maxTimestamp = records.reduce((max, r) => Math.max(max, r.timestamp ?? baseTimestamp), baseTimestamp);
+  writeInt64(batch, BatchField.baseOffset, options.baseOffset ?? 0);
+  batch.writeInt32BE(batch.length - BATCH_LENGTH_PREFIX_BYTES, BatchField.batchLength);
+  batch.writeInt32BE(-1, BatchField.partitionLeaderEpoch);
+  batch.writeInt8(2, BatchField.magic);
+  batch.writeInt16BE(compression, BatchField.attributes);
+  batch.writeInt32BE(records.length - 1, BatchField.lastOffsetDelta);
+  writeInt64(batch, BatchField.baseTimestamp, baseTimestamp);
+  writeInt64(batch, BatchField.maxTimestamp, maxTimestamp);
+  writeInt64(batch, BatchField.producerId, options.producerId ?? -1);
+  batch.writeInt16BE(options.producerEpoch ?? -1, BatchField.producerEpoch);
+  batch.writeInt32BE(options.baseSequence ?? -1, BatchField.baseSequence);
+  batch.writeInt32BE(records.length, BatchField.recordsCount);
+  body.copy(batch, BATCH_HEADER_BYTES);
+  batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
+  return batch;
+}
+
+export class UnsupportedCompressionError extends Error {
+  readonly code = 'UNSUPPORTED_COMPRESSION_TYPE';
+  constructor(readonly compression: number) {
+    super(`compression codec ${compression} cannot be decoded by this process`);
+  }
+}
+
+function recordsBody(batch: Buffer, attributes: number): Buffer {
+  const body = batch.subarray(BATCH_HEADER_BYTES);
+  const compression = compressionOf(attributes);
+  if (compression === Compression.None) return body;
+  if (compression === Compression.Gzip) return gunzipSync(body);
+  throw new UnsupportedCompressionError(compression);
+}
+
+/** Decodes the records of one whole batch (uncompressed or gzip). */
+export function decodeRecords(batch: Buffer): DecodedRecord[] {
+  const header = readBatchHeader(batch);
+  const reader = new ByteReader(recordsBody(batch, header.attributes));
+  const records: DecodedRecord[] = [];
+  for (let i = 0; i < header.recordsCount; i++) {
+    const length = reader.varint();
+    const end = reader.pos + length;
+    reader.int8();
+    const timestampDelta = reader.varint();
+    const offsetDelta = reader.varint();
+    const key = reader.nullableVarintBytes();
+    const value = reader.nullableVarintBytes();
+    const headerCount = reader.varint();
+    const headers: RecordHeader[] = [];
+    for (let h = 0; h < headerCount; h++) {
+      const headerKey = reader.nullableVarintBytes();
+      headers.push({ key: headerKey ? headerKey.toString() : '', value: reader.nullableVarintBytes() });
+    }
+    if (reader.pos !== end) throw new RangeError(`record ${i} length ${length} disagrees with its fields`);
+    records.push({
+      offset: header.baseOffset + offsetDelta,
+      timestamp: header.baseTimestamp + timestampDelta,
+      key,
+      value,
+      headers,
+    });
+  }
+  return records;
+}
+
+/** Splits a buffer of back-to-back whole batches into one view per batch. */
+export function splitBatches(bytes: Buffer): Buffer[] {
+  const batches: Buffer[] = [];
+  let at = 0;
+  while (at + BATCH_LENGTH_PREFIX_BYTES <= bytes.length) {
+    const size = BATCH_LENGTH_PREFIX_BYTES + bytes.readInt32BE(at + BatchField.batchLength);
+    if (at + size > bytes.length) break;
+    batches.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  return batches;
+}
