@@ -149,7 +149,7 @@ export class LogManager {
       fsyncDirectory(topicDir);
       fsyncDirectory(this.topicsDir);
     } catch (error) {
-      for (const log of logs) void log.close();
+      for (const log of logs) void log.close({ discard: true });
       fs.rmSync(topicDir, { recursive: true, force: true });
       throw error instanceof LogError ? error : ioError(error, `create topic ${name}`);
     }
@@ -178,7 +178,7 @@ export class LogManager {
     this.ensureOpen();
     const state = this.state(name);
     this.topicStates.delete(name);
-    await Promise.all(state.partitions.map((log) => log.close()));
+    await Promise.all(state.partitions.map((log) => log.close({ discard: true })));
     const trashed = path.join(this.trashDir, `${name}-${process.hrtime.bigint()}`);
     try {
       fs.mkdirSync(this.trashDir, { recursive: true });

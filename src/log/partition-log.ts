@@ -71,6 +71,8 @@ export class PartitionLog {
   private flushTimer: NodeJS.Timeout | null = null;
   private durableEndOffset: number;
   private closed = false;
+  /** fsyncs of the active segment so far: with group commit, far fewer than durable appends. */
+  fsyncCount = 0;
 
   private constructor(
     readonly dir: string,
@@ -227,12 +229,14 @@ export class PartitionLog {
     const { retentionMs, retentionBytes } = this.config;
     if (retentionMs >= 0) {
       const expired = (segment: Segment) => nowMs - largestTimestamp(segment) > retentionMs;
-      if (this.segments.length === 1 && this.active.size > 0 && expired(this.active)) this.roll(nowMs);
-      while (
-        this.segments.length > 1 &&
-        expired(this.segments[0]!) &&
-        this.deleteOldest(result, 'retention.ms')
-      );
+      while (this.segments.length > 1 && expired(this.segments[0]!)) {
+        if (!this.deleteOldest(result, 'retention.ms')) break;
+      }
+      // Like Kafka, an active segment that is entirely expired is rolled so that it can go too.
+      if (this.segments.length === 1 && this.active.size > 0 && expired(this.active)) {
+        this.roll(nowMs);
+        this.deleteOldest(result, 'retention.ms');
+      }
     }
     if (retentionBytes >= 0) {
       let excess = this.sizeBytes - retentionBytes;
@@ -317,6 +321,7 @@ export class PartitionLog {
     } finally {
       segment.syncsInFlight--;
     }
+    this.fsyncCount++;
     this.durableEndOffset = Math.max(this.durableEndOffset, endOffset);
   }
 
@@ -357,20 +362,24 @@ export class PartitionLog {
     return problems;
   }
 
-  /** Flushes, writes indexes and a clean-shutdown marker so the next start need not scan the tail. */
-  async close(): Promise<void> {
+  /**
+   * Flushes, then writes the indexes and a clean-shutdown marker so the next start need not scan the tail.
+   * `discard` skips the flush and the marker, for a partition about to be deleted (possibly to free a full
+   * disk, where writing anything would fail).
+   */
+  async close(options: { discard?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
     await this.groupCommit.drain();
-    const active = this.active;
     try {
-      if (!this.groupCommit.failed) {
-        fs.fdatasyncSync(active.file());
-        active.writeIndexes();
-        const marker = { baseOffset: active.baseOffset, size: active.size, nextOffset: active.nextOffset };
-        writeFileAtomic(path.join(this.dir, CLEAN_SHUTDOWN_FILE), JSON.stringify(marker));
-        fsyncDirectory(this.dir);
+      if (!options.discard && !this.groupCommit.failed) {
+        try {
+          fs.fdatasyncSync(this.active.file());
+        } catch (error) {
+          throw ioError(error, `fsync ${this.active.logPath}`);
+        }
+        this.writeCleanShutdownState();
       }
     } finally {
       for (const segment of this.segments) {
@@ -380,13 +389,19 @@ export class PartitionLog {
     }
   }
 
-  /** Closes and removes every file of this partition. */
-  async destroy(): Promise<void> {
-    await this.close();
+  private writeCleanShutdownState(): void {
+    const active = this.active;
     try {
-      fs.rmSync(this.dir, { recursive: true, force: true });
+      active.writeIndexes();
+      const marker = { baseOffset: active.baseOffset, size: active.size, nextOffset: active.nextOffset };
+      writeFileAtomic(path.join(this.dir, CLEAN_SHUTDOWN_FILE), JSON.stringify(marker));
+      fsyncDirectory(this.dir);
     } catch (error) {
-      if (!isNodeError(error, 'ENOENT')) throw ioError(error, `delete ${this.dir}`);
+      // The data itself is fsynced; without the marker the next start rescans the last segment instead.
+      this.logger.warn(
+        { dir: this.dir, err: error },
+        'could not record a clean shutdown; next start rescans the tail',
+      );
     }
   }
 

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { crc32c } from '@node-rs/crc32';
+import { decodeRecords, encodeRecordBatch, splitBatches } from './record-batch.js';
+import { Compression, computeBatchCrc, readBatchHeader, storedBatchCrc } from './record-batch-header.js';
+import { ByteReader, writeVarint } from './varint.js';
+
+describe('varint', () => {
+  it('round-trips zig-zag values across the 32- and 53-bit ranges', () => {
+    const values = [0, 1, -1, 63, -64, 64, 300, -300, 2 ** 31 - 1, -(2 ** 31), 2 ** 40 + 7, -(2 ** 45)];
+    const buf = Buffer.alloc(200);
+    let at = 0;
+    for (const value of values) at = writeVarint(buf, at, value);
+    const reader = new ByteReader(buf, 0, at);
+    assert.deepEqual(
+      values.map(() => reader.varint()),
+      values,
+    );
+  });
+
+  it('encodes as Kafka does: -1 is one byte 0x01, 150 is 0xac 0x02', () => {
+    const buf = Buffer.alloc(4);
+    assert.equal(writeVarint(buf, 0, -1), 1);
+    assert.equal(buf[0], 0x01);
+    assert.equal(writeVarint(buf, 0, 75), 2);
+    assert.deepEqual([...buf.subarray(0, 2)], [0x96, 0x01]);
+  });
+
+  it('rejects a varint that runs past the end', () => {
+    assert.throws(() => new ByteReader(Buffer.from([0x80, 0x80])).varint(), RangeError);
+  });
+});
+
+describe('RecordBatch v2', () => {
+  it('uses CRC-32C (Castagnoli), not the IEEE CRC', () => {
+    assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+  });
+
+  it('encodes a header readers agree on and a CRC over attributes..end', () => {
+    const batch = encodeRecordBatch(
+      [
+        { key: Buffer.from('k'), value: Buffer.from('v1'), timestamp: 1000 },
+        {
+          key: null,
+          value: Buffer.from('v2'),
+          timestamp: 1005,
+          headers: [{ key: 'h', value: Buffer.from('x') }],
+        },
+      ],
+      { producerId: 7, producerEpoch: 1, baseSequence: 0 },
+    );
+    const header = readBatchHeader(batch);
+    assert.equal(header.magic, 2);
+    assert.equal(header.batchLength, batch.length - 12);
+    assert.equal(header.lastOffsetDelta, 1);
+    assert.equal(header.recordsCount, 2);
+    assert.equal(header.baseTimestamp, 1000);
+    assert.equal(header.maxTimestamp, 1005);
+    assert.equal(header.producerId, 7);
+    assert.equal(storedBatchCrc(batch), computeBatchCrc(batch));
+  });
+
+  it('decodes records with keys, nulls, headers and timestamps, plain and gzip', () => {
+    for (const compression of [Compression.None, Compression.Gzip] as const) {
+      const batch = encodeRecordBatch(
+        [
+          { key: Buffer.from('a'), value: Buffer.from('one'), timestamp: 50 },
+          { key: null, value: null, timestamp: 40, headers: [{ key: 'trace', value: null }] },
+        ],
+        { compression, baseOffset: 10 },
+      );
+      const records = decodeRecords(batch);
+      assert.deepEqual(
+        records.map((r) => [r.offset, r.timestamp, r.key?.toString() ?? null, r.value?.toString() ?? null]),
+        [
+          [10, 50, 'a', 'one'],
+          [11, 40, null, null],
+        ],
+      );
+      assert.deepEqual(records[1]!.headers, [{ key: 'trace', value: null }]);
+    }
+  });
+
+  it('splits back-to-back batches and leaves a trailing partial batch out', () => {
+    const a = encodeRecordBatch([{ key: null, value: Buffer.from('a') }]);
+    const b = encodeRecordBatch([{ key: null, value: Buffer.from('bb') }]);
+    const parts = splitBatches(Buffer.concat([a, b, b.subarray(0, 20)]));
+    assert.equal(parts.length, 2);
+    assert.deepEqual(parts[1], b);
+  });
+});
