@@ -54,7 +54,7 @@ function testFiles() {
 ensureDebianPackages();
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 run('type check and build', path.join(root, 'node_modules', '.bin', 'tsc'), ['-p', root]);
-run('lint', path.join(root, 'node_modules', '.bin', 'biome'), ['check', root]);
+run('lint', path.join(root, 'node_modules', '.bin', 'biome'), ['check', '--error-on-warnings', root]);
 const files = testFiles();
 if (files.length === 0) {
   console.error('no test files found under dist/');

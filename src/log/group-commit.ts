@@ -14,7 +14,7 @@ export class GroupCommit {
   private running: Promise<void> | null = null;
   private failure: LogError | null = null;
 
-  /** `syncToDisk` makes everything written so far durable and reports what it covered. */
+  /** `syncToDisk` makes everything written so far durable. */
   constructor(private readonly syncToDisk: () => Promise<void>) {}
 
   get failed(): LogError | null {

@@ -12,7 +12,7 @@ import {
 } from '../protocol/index.js';
 import { type BatchSummary, validateBatches } from './batch-validation.js';
 import type { TopicConfig } from './config.js';
-import { type CorruptSegmentError, ioError, isNodeError, LogError } from './errors.js';
+import { type CorruptSegmentError, ioError, LogError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import type { Logger } from './logger.js';
 import type { OpenFileLimiter } from './open-files.js';
