@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -30,6 +31,8 @@ export interface LogManagerOptions {
 
 export interface TopicDescription {
   name: string;
+  /** 16 bytes, hex: Kafka's topic id, new for every creation of a name. */
+  topicId: string;
   partitions: number;
   config: TopicConfig;
   /** Keys set for this topic, as opposed to inherited defaults. */
@@ -37,12 +40,14 @@ export interface TopicDescription {
 }
 
 interface TopicState {
+  topicId: string;
   overrides: TopicConfigOverrides;
   config: TopicConfig;
   partitions: PartitionLog[];
 }
 
 interface TopicFile {
+  topicId?: string;
   partitions: number;
   config: TopicConfigOverrides;
 }
@@ -95,7 +100,8 @@ export class LogManager {
       const partitions = Array.from({ length: file.partitions }, (_, p) =>
         this.openPartition(name, p, config),
       );
-      this.topicStates.set(name, { overrides: file.config, config, partitions });
+      const topicId = file.topicId ?? newTopicId();
+      this.topicStates.set(name, { topicId, overrides: file.config, config, partitions });
     }
   }
 
@@ -122,6 +128,7 @@ export class LogManager {
     const state = this.state(name);
     return {
       name,
+      topicId: state.topicId,
       partitions: state.partitions.length,
       config: state.config,
       overrides: { ...state.overrides },
@@ -142,10 +149,11 @@ export class LogManager {
     const config = parseTopicConfig(overrides, this.defaults);
     const topicDir = path.join(this.topicsDir, name);
     const logs: PartitionLog[] = [];
+    const topicId = newTopicId();
     try {
       fs.mkdirSync(topicDir);
       for (let p = 0; p < partitions; p++) logs.push(this.openPartition(name, p, config));
-      writeFileAtomic(path.join(topicDir, TOPIC_FILE), JSON.stringify({ partitions, config: overrides }));
+      writeFileAtomic(path.join(topicDir, TOPIC_FILE), JSON.stringify({ topicId, partitions, config: overrides }));
       fsyncDirectory(topicDir);
       fsyncDirectory(this.topicsDir);
     } catch (error) {
@@ -153,7 +161,7 @@ export class LogManager {
       fs.rmSync(topicDir, { recursive: true, force: true });
       throw error instanceof LogError ? error : ioError(error, `create topic ${name}`);
     }
-    this.topicStates.set(name, { overrides: { ...overrides }, config, partitions: logs });
+    this.topicStates.set(name, { topicId, overrides: { ...overrides }, config, partitions: logs });
     return this.describeTopic(name);
   }
 
@@ -165,7 +173,7 @@ export class LogManager {
     const topicDir = path.join(this.topicsDir, name);
     writeFileAtomic(
       path.join(topicDir, TOPIC_FILE),
-      JSON.stringify({ partitions: state.partitions.length, config: overrides }),
+      JSON.stringify({ topicId: state.topicId, partitions: state.partitions.length, config: overrides }),
     );
     state.overrides = { ...overrides };
     state.config = config;
@@ -244,6 +252,10 @@ export class LogManager {
   private ensureOpen(): void {
     if (this.closed) throw new LogError('LOG_CLOSED', `log manager for ${this.options.dataDir} is closed`);
   }
+}
+
+function newTopicId(): string {
+  return randomUUID().replaceAll('-', '');
 }
 
 export function validateTopicName(name: string): void {

@@ -524,3 +524,19 @@ describe('open segment limit', () => {
     await b.close();
   });
 });
+
+describe('PartitionLog.deleteSegmentsBefore', () => {
+  it('deletes only sealed segments entirely below the offset', async () => {
+    using tmp = temporaryDirectory();
+    const log = harness(tmp.dir).open({ segmentBytes: 1024 });
+    for (let i = 0; i < 30; i++) await log.append(makeBatch(`b${i}`, 3));
+    const before = log.segmentCount;
+    log.deleteSegmentsBefore(40);
+    assert.ok(log.segmentCount < before);
+    assert.ok(log.logStartOffset <= 40 && log.logStartOffset > 0);
+    log.deleteSegmentsBefore(1_000);
+    assert.equal(log.segmentCount, 1, 'the active segment always stays');
+    assert.ok(readAllValues(log).includes('b29-2'));
+    await log.close();
+  });
+});

@@ -138,6 +138,16 @@ export class PartitionLog {
    * written. Under the durable policy the promise resolves only after the bytes are fsynced.
    */
   async append(payload: Buffer): Promise<AppendResult> {
+    const result = this.write(payload);
+    await this.durable();
+    return result;
+  }
+
+  /**
+   * The synchronous half of append: validates, assigns offsets and writes to the file, so that callers can
+   * act on the assigned offsets in arrival order before waiting for durability.
+   */
+  write(payload: Buffer): AppendResult {
     this.ensureWritable();
     const batches = validateBatches(payload, this.config.maxMessageBytes);
     const nowMs = this.now();
@@ -148,14 +158,12 @@ export class PartitionLog {
     const baseOffset = this.logEndOffset;
     assignOffsets(payload, batches, baseOffset);
     this.active.append(payload, batches, baseOffset);
-    const result: AppendResult = {
-      baseOffset,
-      lastOffset: baseOffset + offsetCount - 1,
-      logAppendTimeMs,
-      logStartOffset: this.logStartOffset,
-    };
-    if (this.config.flushPolicy === 'durable') await this.groupCommit.waitForDurable();
-    return result;
+    return { baseOffset, lastOffset: baseOffset + offsetCount - 1, logAppendTimeMs, logStartOffset: this.logStartOffset };
+  }
+
+  /** Resolves when everything written so far is as durable as the flush policy promises acknowledgements. */
+  durable(): Promise<void> {
+    return this.config.flushPolicy === 'durable' ? this.groupCommit.waitForDurable() : Promise.resolve();
   }
 
   /**
@@ -245,6 +253,19 @@ export class PartitionLog {
         if (!this.deleteOldest(result, 'retention.bytes')) break;
         excess -= size;
       }
+    }
+    return result;
+  }
+
+  /**
+   * Deletes the sealed segments that hold only offsets below `offset`, for logs whose older records were
+   * superseded (e.g. by a snapshot). The log start offset moves to the first remaining segment.
+   */
+  deleteSegmentsBefore(offset: number): RetentionResult {
+    this.ensureOpen();
+    const result: RetentionResult = { deletedSegments: 0, deletedBytes: 0 };
+    while (this.segments.length > 1 && this.segments[0]!.nextOffset <= offset) {
+      if (!this.deleteOldest(result, 'superseded')) break;
     }
     return result;
   }
