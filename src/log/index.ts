@@ -24,4 +24,4 @@ export {
   type ReadResult,
   type RetentionResult,
 } from './partition-log.js';
-export type { SegmentWriter } from './segment.js';
+export { type SegmentWriter, writeFileAtomic } from './segment.js';

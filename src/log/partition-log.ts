@@ -109,6 +109,11 @@ export class PartitionLog {
     return this.segments[0]!.baseOffset;
   }
 
+  /** Where the segment being written starts: recent producer state can be rebuilt from there. */
+  get activeSegmentBaseOffset(): number {
+    return this.active.baseOffset;
+  }
+
   get logEndOffset(): number {
     return this.active.nextOffset;
   }
@@ -227,6 +232,12 @@ export class PartitionLog {
       }
     }
     return null;
+  }
+
+  /** The record with the largest timestamp (ListOffsets MAX_TIMESTAMP), or null for an empty log. */
+  offsetOfMaxTimestamp(): { offset: number; timestamp: number } | null {
+    const newest = this.segments.reduce((max, s) => (s.offsetCount > 0 ? Math.max(max, s.maxTimestamp) : max), -1);
+    return newest < 0 ? null : this.offsetForTimestamp(newest);
   }
 
   /** Deletes whole sealed segments past retention.ms or beyond retention.bytes; moves the log start. */

@@ -1,0 +1,65 @@
+/**
+ * Declarative message definitions: each API lists its fields once with the versions they exist in, and one
+ * generic codec reads and writes every version. Adding a version is editing data, not writing a parser.
+ */
+
+export type Primitive =
+  | 'bool'
+  | 'int8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'int64'
+  | 'float64'
+  | 'string'
+  | 'bytes'
+  | 'records'
+  | 'uuid';
+
+export type FieldType = Primitive | { array: Primitive | FieldSpec[] } | { struct: FieldSpec[] };
+
+export interface FieldSpec {
+  /** camelCase of the name in Apache Kafka's message definitions. */
+  name: string;
+  type: FieldType;
+  /** '0+', '3-7' or '5'. */
+  versions: string;
+  nullableVersions?: string;
+  /** For tagged fields: the tag and the versions in which it is carried in the tagged section. */
+  tag?: number;
+  taggedVersions?: string;
+  /** Value used when the field is absent in a version, or a tagged field is not sent. */
+  default?: unknown;
+}
+
+export interface ApiSchema {
+  apiKey: number;
+  name: string;
+  /** Versions this broker accepts: [lowest, highest]. */
+  versions: [number, number];
+  /** First flexible version (compact encodings, tagged fields); Infinity if none in our range. */
+  flexibleFrom: number;
+  request: FieldSpec[];
+  response: FieldSpec[];
+}
+
+export interface VersionRange {
+  min: number;
+  max: number;
+}
+
+const NO_VERSIONS: VersionRange = { min: 1, max: 0 };
+
+export function parseVersions(text: string | undefined): VersionRange {
+  if (text === undefined || text === 'none') return NO_VERSIONS;
+  const plus = /^(\d+)\+$/.exec(text);
+  if (plus) return { min: Number(plus[1]), max: Number.POSITIVE_INFINITY };
+  const range = /^(\d+)-(\d+)$/.exec(text);
+  if (range) return { min: Number(range[1]), max: Number(range[2]) };
+  if (/^\d+$/.test(text)) return { min: Number(text), max: Number(text) };
+  throw new Error(`bad version range '${text}'`);
+}
+
+export function inRange(range: VersionRange, version: number): boolean {
+  return version >= range.min && version <= range.max;
+}
