@@ -153,7 +153,10 @@ export class LogManager {
     try {
       fs.mkdirSync(topicDir);
       for (let p = 0; p < partitions; p++) logs.push(this.openPartition(name, p, config));
-      writeFileAtomic(path.join(topicDir, TOPIC_FILE), JSON.stringify({ topicId, partitions, config: overrides }));
+      writeFileAtomic(
+        path.join(topicDir, TOPIC_FILE),
+        JSON.stringify({ topicId, partitions, config: overrides }),
+      );
       fsyncDirectory(topicDir);
       fsyncDirectory(this.topicsDir);
     } catch (error) {

@@ -163,7 +163,12 @@ export class PartitionLog {
     const baseOffset = this.logEndOffset;
     assignOffsets(payload, batches, baseOffset);
     this.active.append(payload, batches, baseOffset);
-    return { baseOffset, lastOffset: baseOffset + offsetCount - 1, logAppendTimeMs, logStartOffset: this.logStartOffset };
+    return {
+      baseOffset,
+      lastOffset: baseOffset + offsetCount - 1,
+      logAppendTimeMs,
+      logStartOffset: this.logStartOffset,
+    };
   }
 
   /** Resolves when everything written so far is as durable as the flush policy promises acknowledgements. */
@@ -236,7 +241,10 @@ export class PartitionLog {
 
   /** The record with the largest timestamp (ListOffsets MAX_TIMESTAMP), or null for an empty log. */
   offsetOfMaxTimestamp(): { offset: number; timestamp: number } | null {
-    const newest = this.segments.reduce((max, s) => (s.offsetCount > 0 ? Math.max(max, s.maxTimestamp) : max), -1);
+    const newest = this.segments.reduce(
+      (max, s) => (s.offsetCount > 0 ? Math.max(max, s.maxTimestamp) : max),
+      -1,
+    );
     return newest < 0 ? null : this.offsetForTimestamp(newest);
   }
 

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { TOPIC_CONFIG_KEYS, type TopicConfigOverrides } from '../log/index.js';
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
+
+export const brokerConfigSchema = z.object({
+  dataDir: z.string().min(1),
+  listen: hostPort.default('127.0.0.1:9092'),
+  /** The address clients are told to connect to; defaults to the listen address. */
+  advertised: hostPort.optional(),
+  nodeId: z.number().int().min(0).default(1),
+  autoCreateTopics: z.boolean().default(true),
+  defaultPartitions: z.number().int().min(1).max(10_000).default(4),
+  /** socket.request.max.bytes */
+  maxRequestBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(100 * 1024 * 1024),
+  maxConnections: z.number().int().min(1).default(10_000),
+  maxInFlightPerConnection: z.number().int().min(1).default(1000),
+  /** Longest a fetch may wait for data, whatever the client asks. */
+  maxFetchWaitMs: z.number().int().min(0).default(30_000),
+  /** Prometheus /metrics; null disables it. */
+  metricsListen: hostPort.nullable().default(null),
+  groupInitialRebalanceDelayMs: z.number().int().min(0).default(300),
+  retentionCheckIntervalMs: z.number().int().min(100).default(60_000),
+  /** Defaults for every topic, as Kafka topic config keys. */
+  topicDefaults: z
+    .record(z.string(), z.string())
+    .default({})
+    .refine((value) => Object.keys(value).every((key) => key in TOPIC_CONFIG_KEYS), {
+      message: `keys must be topic config keys: ${Object.keys(TOPIC_CONFIG_KEYS).join(', ')}`,
+    }),
+});
+
+export type BrokerConfigInput = z.input<typeof brokerConfigSchema>;
+export type BrokerConfig = z.output<typeof brokerConfigSchema> & { topicDefaults: TopicConfigOverrides };
+
+/** Validates broker settings, naming the key, the value and what was expected. */
+export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
+  const result = brokerConfigSchema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = issue.path.join('.');
+    const value = issue.path.reduce<unknown>(
+      (v, k) => (v as Record<string, unknown> | undefined)?.[k as string],
+      input,
+    );
+    throw new Error(`invalid broker config ${key}=${JSON.stringify(value)}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
+}

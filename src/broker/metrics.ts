@@ -1,0 +1,85 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { RequestObserver } from './server.js';
+
+/** Prometheus metrics of one broker; one registry per broker so tests can run several in a process. */
+export class BrokerMetrics implements RequestObserver {
+  readonly registry = new Registry();
+  private readonly connections = new Gauge({
+    name: 'edgestream_broker_connections',
+    help: 'Open client connections',
+    registers: [this.registry],
+  });
+  private readonly requestSeconds = new Histogram({
+    name: 'edgestream_broker_request_duration_seconds',
+    help: 'Time from a request being read to its response being ready, per API',
+    labelNames: ['api'],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+    registers: [this.registry],
+  });
+  private readonly rejected = new Counter({
+    name: 'edgestream_broker_rejected_requests_total',
+    help: 'Requests or connections refused, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly bytesIn = new Counter({
+    name: 'edgestream_broker_bytes_in_total',
+    help: 'Record batch bytes appended, per topic',
+    labelNames: ['topic'],
+    registers: [this.registry],
+  });
+  readonly recordsIn = new Counter({
+    name: 'edgestream_broker_records_in_total',
+    help: 'Records appended, per topic',
+    labelNames: ['topic'],
+    registers: [this.registry],
+  });
+  readonly bytesOut = new Counter({
+    name: 'edgestream_broker_bytes_out_total',
+    help: 'Record batch bytes served to fetches, per topic',
+    labelNames: ['topic'],
+    registers: [this.registry],
+  });
+  readonly recordsOut = new Counter({
+    name: 'edgestream_broker_records_out_total',
+    help: 'Records served to fetches (counted from batch headers), per topic',
+    labelNames: ['topic'],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'edgestream_' });
+  }
+
+  /** Consumer lag per group and partition, computed when scraped. */
+  registerLag(collect: () => Array<{ group: string; topic: string; partition: number; lag: number }>): void {
+    new Gauge({
+      name: 'edgestream_consumer_group_lag',
+      help: 'High watermark minus committed offset, per group and partition',
+      labelNames: ['group', 'topic', 'partition'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const row of collect()) {
+          this.set({ group: row.group, topic: row.topic, partition: String(row.partition) }, row.lag);
+        }
+      },
+    });
+  }
+
+  connectionOpened(): void {
+    this.connections.inc();
+  }
+
+  connectionClosed(): void {
+    this.connections.dec();
+  }
+
+  requestHandled(api: string, seconds: number): void {
+    this.requestSeconds.observe({ api }, seconds);
+  }
+
+  requestRejected(reason: string): void {
+    this.rejected.inc({ reason });
+  }
+}

@@ -1,0 +1,141 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { LogError, type PartitionLog, writeFileAtomic } from '../log/index.js';
+import { readBatchHeader, splitBatches } from '../protocol/index.js';
+import { ErrorCode } from './error-codes.js';
+
+/** Kafka keeps the last five batches per producer and partition so retried in-flight batches are recognised. */
+const RECENT_BATCHES = 5;
+const PRODUCER_ID_BLOCK = 1000;
+const SEQUENCE_LIMIT = 2 ** 31;
+
+interface BatchEntry {
+  firstSequence: number;
+  lastSequence: number;
+  baseOffset: number;
+  lastOffset: number;
+}
+
+interface ProducerEntry {
+  epoch: number;
+  recent: BatchEntry[];
+}
+
+export type SequenceVerdict =
+  | { kind: 'append' }
+  | { kind: 'duplicate'; baseOffset: number; lastOffset: number }
+  | { kind: 'reject'; errorCode: number; message: string };
+
+function nextSequence(sequence: number): number {
+  return sequence + 1 === SEQUENCE_LIMIT ? 0 : sequence + 1;
+}
+
+/**
+ * Idempotent-producer bookkeeping for one partition: duplicates of a recent batch are acknowledged with their
+ * original offsets without a second append; a gap or reordering is refused with OUT_OF_ORDER_SEQUENCE_NUMBER.
+ */
+export class PartitionProducers {
+  private readonly producers = new Map<number, ProducerEntry>();
+
+  check(producerId: number, epoch: number, firstSequence: number, lastSequence: number): SequenceVerdict {
+    const entry = this.producers.get(producerId);
+    if (!entry) return { kind: 'append' };
+    if (epoch < entry.epoch) {
+      return {
+        kind: 'reject',
+        errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
+        message: `producer ${producerId} epoch ${epoch} is older than ${entry.epoch}`,
+      };
+    }
+    if (epoch > entry.epoch) {
+      return firstSequence === 0
+        ? { kind: 'append' }
+        : {
+            kind: 'reject',
+            errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+            message: `producer ${producerId} new epoch ${epoch} must start at sequence 0, got ${firstSequence}`,
+          };
+    }
+    const duplicate = entry.recent.find(
+      (b) => b.firstSequence === firstSequence && b.lastSequence === lastSequence,
+    );
+    if (duplicate)
+      return { kind: 'duplicate', baseOffset: duplicate.baseOffset, lastOffset: duplicate.lastOffset };
+    const last = entry.recent[entry.recent.length - 1];
+    if (last && firstSequence !== nextSequence(last.lastSequence)) {
+      return {
+        kind: 'reject',
+        errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        message: `producer ${producerId} expected sequence ${nextSequence(last.lastSequence)}, got ${firstSequence}`,
+      };
+    }
+    return { kind: 'append' };
+  }
+
+  record(producerId: number, epoch: number, batch: BatchEntry): void {
+    let entry = this.producers.get(producerId);
+    if (!entry || entry.epoch !== epoch) {
+      entry = { epoch, recent: [] };
+      this.producers.set(producerId, entry);
+    }
+    entry.recent.push(batch);
+    if (entry.recent.length > RECENT_BATCHES) entry.recent.shift();
+  }
+
+  /** Rebuilds state after a restart from the batch headers of the segment being written. */
+  static rebuild(log: PartitionLog): PartitionProducers {
+    const producers = new PartitionProducers();
+    let offset = Math.max(log.logStartOffset, log.activeSegmentBaseOffset);
+    while (offset < log.highWatermark) {
+      const batches = splitBatches(log.read(offset, 1 << 20).records);
+      if (batches.length === 0) break;
+      for (const batch of batches) {
+        const header = readBatchHeader(batch);
+        const lastOffset = header.baseOffset + header.lastOffsetDelta;
+        if (header.producerId >= 0 && header.baseSequence >= 0) {
+          producers.record(header.producerId, header.producerEpoch, {
+            firstSequence: header.baseSequence,
+            lastSequence: (header.baseSequence + header.lastOffsetDelta) % SEQUENCE_LIMIT,
+            baseOffset: header.baseOffset,
+            lastOffset,
+          });
+        }
+        offset = lastOffset + 1;
+      }
+    }
+    return producers;
+  }
+}
+
+/** Hands out producer ids that never repeat across restarts, persisting one block of ids at a time. */
+export class ProducerIdAllocator {
+  private next: number;
+  private blockEnd: number;
+  private readonly file: string;
+
+  constructor(dataDir: string) {
+    this.file = path.join(dataDir, 'producer-ids.json');
+    let start = 0;
+    if (fs.existsSync(this.file)) {
+      const saved = JSON.parse(fs.readFileSync(this.file, 'utf8')) as { nextBlock?: unknown };
+      if (
+        typeof saved.nextBlock !== 'number' ||
+        !Number.isSafeInteger(saved.nextBlock) ||
+        saved.nextBlock < 0
+      ) {
+        throw new LogError('INVALID_CONFIG', `${this.file}: expected {"nextBlock": <integer >= 0>}`);
+      }
+      start = saved.nextBlock;
+    }
+    this.next = start;
+    this.blockEnd = start;
+  }
+
+  allocate(): number {
+    if (this.next >= this.blockEnd) {
+      this.blockEnd = this.next + PRODUCER_ID_BLOCK;
+      writeFileAtomic(this.file, JSON.stringify({ nextBlock: this.blockEnd }));
+    }
+    return this.next++;
+  }
+}

@@ -1,0 +1,44 @@
+import type { Logger } from 'pino';
+import { LogError, type LogManager, type PartitionLog, type TopicDescription } from '../log/index.js';
+import { PartitionProducers } from './producer-state.js';
+
+/** Topics as the protocol sees them: lookup with auto-creation, and per-partition producer state. */
+export class TopicCatalog {
+  private readonly producers = new Map<PartitionLog, PartitionProducers>();
+
+  constructor(
+    readonly logs: LogManager,
+    private readonly options: { autoCreateTopics: boolean; defaultPartitions: number; logger: Logger },
+  ) {}
+
+  /** The topic, created with the default partition count if allowed; null if it does not exist. */
+  find(name: string, allowAutoCreate: boolean): TopicDescription | null {
+    if (this.logs.hasTopic(name)) return this.logs.describeTopic(name);
+    if (!allowAutoCreate || !this.options.autoCreateTopics) return null;
+    const created = this.logs.createTopic(name, this.options.defaultPartitions);
+    this.options.logger.info({ topic: name, partitions: created.partitions }, 'auto-created topic');
+    return created;
+  }
+
+  /** The partition's log; throws LogError UNKNOWN_TOPIC_OR_PARTITION when there is none. */
+  partition(name: string, partition: number, allowAutoCreate = false): PartitionLog {
+    const topic = this.find(name, allowAutoCreate);
+    if (!topic) throw new LogError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
+    return this.logs.partition(name, partition);
+  }
+
+  producersOf(log: PartitionLog): PartitionProducers {
+    let state = this.producers.get(log);
+    if (!state) {
+      state = PartitionProducers.rebuild(log);
+      this.producers.set(log, state);
+    }
+    return state;
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const { partitions } = this.logs.describeTopic(name);
+    for (let p = 0; p < partitions; p++) this.producers.delete(this.logs.partition(name, p));
+    await this.logs.deleteTopic(name);
+  }
+}
