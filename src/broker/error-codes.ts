@@ -29,7 +29,7 @@ export const ErrorCode = {
   UNKNOWN_PRODUCER_ID: 59,
   UNSUPPORTED_COMPRESSION_TYPE: 76,
   INVALID_RECORD: 87,
-} as const;
+};
 
 const FROM_LOG: Record<LogErrorCode, number> = {
   CORRUPT_MESSAGE: ErrorCode.CORRUPT_MESSAGE,

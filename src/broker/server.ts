@@ -23,7 +23,7 @@ export interface RequestContext {
 export interface ApiHandler {
   schema: ApiSchema;
   /** null: send no response (produce with acks=0). */
-  handle(body: Message, context: RequestContext): Promise<Message | null> | Message | null;
+  handle(body: Message, context: RequestContext): Promise<object | null> | object | null;
 }
 
 export interface RequestObserver {
@@ -150,9 +150,11 @@ export class KafkaServer {
     }
     const context: RequestContext = { apiVersion, clientId: request.header.clientId, ...peer };
     const started = performance.now();
-    const finish = (response: Message | null) => {
+    const finish = (response: object | null) => {
       this.options.observer.requestHandled(schema.name, (performance.now() - started) / 1000);
-      respond(response === null ? null : encodeResponse(schema, apiVersion, correlationId, response));
+      respond(
+        response === null ? null : encodeResponse(schema, apiVersion, correlationId, response as Message),
+      );
     };
     const fail = (error: unknown) => {
       respond(null);

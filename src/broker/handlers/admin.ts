@@ -1,0 +1,244 @@
+import {
+  DEFAULT_TOPIC_CONFIG,
+  describeTopicConfig,
+  LogError,
+  parseTopicConfig,
+  TOPIC_CONFIG_KEYS,
+} from '../../log/index.js';
+import {
+  CreateTopics,
+  type CreateTopicsRequest,
+  type CreateTopicsResponse,
+} from '../../protocol/apis/create-topics.js';
+import {
+  DeleteTopics,
+  type DeleteTopicsRequest,
+  type DeleteTopicsResponse,
+} from '../../protocol/apis/delete-topics.js';
+import {
+  DescribeConfigs,
+  type DescribeConfigsRequest,
+  type DescribeConfigsResponse,
+} from '../../protocol/apis/describe-configs.js';
+import {
+  InitProducerId,
+  type InitProducerIdRequest,
+  type InitProducerIdResponse,
+} from '../../protocol/apis/init-producer-id.js';
+import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
+import type { ProducerIdAllocator } from '../producer-state.js';
+import type { ApiHandler } from '../server.js';
+import type { TopicCatalog } from '../topic-catalog.js';
+
+const RESOURCE_TOPIC = 2;
+const RESOURCE_BROKER = 4;
+/** DescribeConfigs configSource values. */
+const SOURCE_TOPIC_OVERRIDE = 1;
+const SOURCE_STATIC_BROKER = 4;
+const SOURCE_DEFAULT = 5;
+const CONFIG_TYPE_STRING = 2;
+const CONFIG_TYPE_LONG = 5;
+
+export function createTopicsHandler(topics: TopicCatalog, defaultPartitions: number): ApiHandler {
+  return {
+    schema: CreateTopics,
+    handle: (body) => {
+      const request = body as unknown as CreateTopicsRequest;
+      return {
+        throttleTimeMs: 0,
+        topics: request.topics.map((topic) => {
+          const numPartitions = topic.numPartitions === -1 ? defaultPartitions : topic.numPartitions;
+          const result = {
+            name: topic.name,
+            topicId: Buffer.alloc(16),
+            errorCode: ErrorCode.NONE,
+            errorMessage: null as string | null,
+            topicConfigErrorCode: ErrorCode.NONE,
+            numPartitions,
+            replicationFactor: 1,
+            configs: [] as Array<{
+              name: string;
+              value: string;
+              readOnly: boolean;
+              configSource: number;
+              isSensitive: boolean;
+            }>,
+          };
+          const refuse = (errorCode: number, errorMessage: string) =>
+            Object.assign(result, { errorCode, errorMessage });
+          if (topic.replicationFactor !== -1 && topic.replicationFactor !== 1) {
+            return refuse(
+              ErrorCode.INVALID_REPLICATION_FACTOR,
+              'this broker is a single node: replication factor must be 1',
+            );
+          }
+          if (topic.assignments.length > 0) {
+            return refuse(
+              ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+              'manual replica assignment is not supported on a single node',
+            );
+          }
+          if (numPartitions < 1)
+            return refuse(ErrorCode.INVALID_PARTITIONS, `numPartitions=${numPartitions} must be >= 1`);
+          const overrides = Object.fromEntries(
+            topic.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value!]),
+          );
+          try {
+            const config = parseTopicConfig(overrides, DEFAULT_TOPIC_CONFIG);
+            if (topics.logs.hasTopic(topic.name)) {
+              throw new LogError('TOPIC_ALREADY_EXISTS', `topic '${topic.name}' already exists`);
+            }
+            if (!request.validateOnly) {
+              const created = topics.logs.createTopic(topic.name, numPartitions, overrides);
+              result.topicId = Buffer.from(created.topicId, 'hex');
+            }
+            result.configs = describeTopicConfig(config).map(({ key, value }) => ({
+              name: key,
+              value,
+              readOnly: false,
+              configSource: key in overrides ? SOURCE_TOPIC_OVERRIDE : SOURCE_DEFAULT,
+              isSensitive: false,
+            }));
+          } catch (error) {
+            refuse(errorCodeOf(error), errorMessageOf(error));
+          }
+          return result;
+        }),
+      } as unknown as CreateTopicsResponse;
+    },
+  };
+}
+
+export function deleteTopicsHandler(topics: TopicCatalog): ApiHandler {
+  return {
+    schema: DeleteTopics,
+    handle: async (body, context) => {
+      const request = body as unknown as DeleteTopicsRequest;
+      const names =
+        context.apiVersion >= 6
+          ? request.topics.map((t) => t.name ?? topicNameById(topics, t.topicId))
+          : request.topicNames;
+      const responses = [];
+      for (const name of names) {
+        const response = {
+          name,
+          topicId: Buffer.alloc(16),
+          errorCode: ErrorCode.NONE,
+          errorMessage: null as string | null,
+        };
+        try {
+          if (!name || !topics.logs.hasTopic(name)) {
+            throw new LogError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
+          }
+          response.topicId = Buffer.from(topics.logs.describeTopic(name).topicId, 'hex');
+          await topics.deleteTopic(name);
+        } catch (error) {
+          response.errorCode = errorCodeOf(error);
+          response.errorMessage = errorMessageOf(error);
+        }
+        responses.push(response);
+      }
+      return { throttleTimeMs: 0, responses } as unknown as DeleteTopicsResponse;
+    },
+  };
+}
+
+function topicNameById(topics: TopicCatalog, topicId: Buffer): string | null {
+  const hex = topicId.toString('hex');
+  return topics.logs.topicNames().find((name) => topics.logs.describeTopic(name).topicId === hex) ?? null;
+}
+
+export function describeConfigsHandler(
+  topics: TopicCatalog,
+  brokerConfig: Record<string, string>,
+): ApiHandler {
+  return {
+    schema: DescribeConfigs,
+    handle: (body, context) => {
+      const request = body as unknown as DescribeConfigsRequest;
+      return {
+        throttleTimeMs: 0,
+        results: request.resources.map((resource) => {
+          const result = {
+            errorCode: ErrorCode.NONE,
+            errorMessage: null as string | null,
+            resourceType: resource.resourceType,
+            resourceName: resource.resourceName,
+            configs: [] as unknown[],
+          };
+          const wanted = (name: string) =>
+            resource.configurationKeys === null || resource.configurationKeys.includes(name);
+          if (resource.resourceType === RESOURCE_TOPIC) {
+            if (!topics.logs.hasTopic(resource.resourceName)) {
+              return {
+                ...result,
+                errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                errorMessage: `topic '${resource.resourceName}' does not exist`,
+              };
+            }
+            const topic = topics.logs.describeTopic(resource.resourceName);
+            result.configs = describeTopicConfig(topic.config)
+              .filter(({ key }) => wanted(key))
+              .map(({ key, value, doc }) => {
+                const source = key in topic.overrides ? SOURCE_TOPIC_OVERRIDE : SOURCE_DEFAULT;
+                return configEntry(key, value, doc, source, context.apiVersion);
+              });
+          } else if (resource.resourceType === RESOURCE_BROKER) {
+            result.configs = Object.entries(brokerConfig)
+              .filter(([key]) => wanted(key))
+              .map(([key, value]) =>
+                configEntry(key, value, 'broker setting', SOURCE_STATIC_BROKER, context.apiVersion),
+              );
+          } else {
+            return {
+              ...result,
+              errorCode: ErrorCode.INVALID_REQUEST,
+              errorMessage: `resource type ${resource.resourceType} is not supported`,
+            };
+          }
+          return result;
+        }),
+      } as unknown as DescribeConfigsResponse;
+    },
+  };
+}
+
+function configEntry(name: string, value: string, documentation: string, source: number, version: number) {
+  const numeric = /^-?\d+$/.test(value);
+  return {
+    name,
+    value,
+    readOnly: source !== SOURCE_TOPIC_OVERRIDE && source !== SOURCE_DEFAULT,
+    isDefault: source === SOURCE_DEFAULT,
+    configSource: source,
+    isSensitive: false,
+    synonyms: version >= 1 ? [{ name, value, source }] : [],
+    configType: numeric ? CONFIG_TYPE_LONG : CONFIG_TYPE_STRING,
+    documentation: name in TOPIC_CONFIG_KEYS ? TOPIC_CONFIG_KEYS[name]!.doc : documentation,
+  };
+}
+
+/** Idempotent producers only: a transactional id is refused because transactions are not implemented. */
+export function initProducerIdHandler(producerIds: ProducerIdAllocator): ApiHandler {
+  return {
+    schema: InitProducerId,
+    handle: (body) => {
+      const request = body as unknown as InitProducerIdRequest;
+      if (request.transactionalId !== null) {
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+          producerId: -1,
+          producerEpoch: -1,
+        } as unknown as InitProducerIdResponse;
+      }
+      const bumping = request.producerId >= 0 && request.producerEpoch >= 0 && request.producerEpoch < 32767;
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        producerId: bumping ? request.producerId : producerIds.allocate(),
+        producerEpoch: bumping ? request.producerEpoch + 1 : 0,
+      } as unknown as InitProducerIdResponse;
+    },
+  };
+}

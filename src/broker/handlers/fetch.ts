@@ -1,0 +1,130 @@
+import { Fetch, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
+import { BATCH_LENGTH_PREFIX_BYTES, BatchField } from '../../protocol/index.js';
+import { ErrorCode, errorCodeOf } from '../error-codes.js';
+import type { BrokerMetrics } from '../metrics.js';
+import { PartitionWatch } from '../partition-watch.js';
+import type { ApiHandler } from '../server.js';
+import type { TopicCatalog } from '../topic-catalog.js';
+
+type TopicResponse = FetchResponse['responses'][number];
+type PartitionResponse = TopicResponse['partitions'][number];
+
+export interface FetchDependencies {
+  topics: TopicCatalog;
+  watch: PartitionWatch;
+  metrics: BrokerMetrics;
+  maxFetchWaitMs: number;
+}
+
+/** Fetch v3 and older have no response-wide byte limit; this keeps one response bounded anyway. */
+const DEFAULT_RESPONSE_MAX_BYTES = 50 * 1024 * 1024;
+
+/**
+ * Fetch with long polling: answer at once when min.bytes are available, otherwise wait for an append to any
+ * requested partition or for max.wait.ms, then answer with whatever is there.
+ */
+export function fetchHandler(deps: FetchDependencies): ApiHandler {
+  return {
+    schema: Fetch,
+    handle: (body, context) => handleFetch(deps, body as unknown as FetchRequest, context.apiVersion),
+  };
+}
+
+async function handleFetch(
+  deps: FetchDependencies,
+  request: FetchRequest,
+  version: number,
+): Promise<FetchResponse> {
+  const maxBytes = version >= 3 ? Math.max(0, request.maxBytes) : DEFAULT_RESPONSE_MAX_BYTES;
+  const deadline = Date.now() + Math.min(Math.max(0, request.maxWaitMs), deps.maxFetchWaitMs);
+  let result = readAll(deps, request, maxBytes, version);
+  while (result.bytes < request.minBytes && !result.failed && Date.now() < deadline) {
+    await waitForData(deps.watch, request, deadline - Date.now());
+    result = readAll(deps, request, maxBytes, version);
+  }
+  for (const topic of result.responses) {
+    for (const partition of topic.partitions) {
+      if (partition.records && partition.records.length > 0) {
+        deps.metrics.bytesOut.inc({ topic: topic.topic }, partition.records.length);
+        deps.metrics.recordsOut.inc({ topic: topic.topic }, countRecords(partition.records));
+      }
+    }
+  }
+  return {
+    throttleTimeMs: 0,
+    errorCode: ErrorCode.NONE,
+    sessionId: 0,
+    responses: result.responses,
+  } as FetchResponse;
+}
+
+function waitForData(watch: PartitionWatch, request: FetchRequest, waitMs: number): Promise<void> {
+  const keys = request.topics.flatMap((t) =>
+    t.partitions.map((p) => PartitionWatch.key(t.topic, p.partition)),
+  );
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      cancel();
+      resolve();
+    }, waitMs);
+    const cancel = watch.watch(keys, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function readAll(
+  deps: FetchDependencies,
+  request: FetchRequest,
+  maxBytes: number,
+  version: number,
+): { responses: TopicResponse[]; bytes: number; failed: boolean } {
+  let bytes = 0;
+  let failed = false;
+  const responses = request.topics.map((topic) => ({
+    topic: topic.topic,
+    topicId: topic.topicId,
+    partitions: topic.partitions.map((partition) => {
+      const response = {
+        partitionIndex: partition.partition,
+        errorCode: ErrorCode.NONE,
+        highWatermark: -1,
+        lastStableOffset: -1,
+        logStartOffset: -1,
+        abortedTransactions: version >= 4 ? [] : null,
+        preferredReadReplica: -1,
+        records: Buffer.alloc(0),
+      } as unknown as PartitionResponse;
+      try {
+        const log = deps.topics.partition(topic.topic, partition.partition);
+        response.highWatermark = log.highWatermark;
+        response.lastStableOffset = log.highWatermark;
+        response.logStartOffset = log.logStartOffset;
+        // Past the response limit only the first partition must still return a batch (KIP-74).
+        const limit = Math.min(partition.partitionMaxBytes, maxBytes - bytes);
+        if (limit > 0 || bytes === 0) {
+          const read = log.read(partition.fetchOffset, Math.max(limit, 1));
+          response.records = read.records;
+          response.highWatermark = read.highWatermark;
+          response.lastStableOffset = read.highWatermark;
+          bytes += read.records.length;
+        }
+      } catch (error) {
+        response.errorCode = errorCodeOf(error);
+        failed = true;
+      }
+      return response;
+    }),
+  }));
+  return { responses: responses as TopicResponse[], bytes, failed };
+}
+
+function countRecords(records: Buffer): number {
+  let count = 0;
+  for (let at = 0; at + BatchField.recordsCount + 4 <= records.length; ) {
+    count += records.readInt32BE(at + BatchField.recordsCount);
+    at += BATCH_LENGTH_PREFIX_BYTES + records.readInt32BE(at + BatchField.batchLength);
+  }
+  return count;
+}

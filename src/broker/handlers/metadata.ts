@@ -1,0 +1,82 @@
+import { Metadata, type MetadataRequest, type MetadataResponse } from '../../protocol/apis/metadata.js';
+import { ErrorCode } from '../error-codes.js';
+import type { ApiHandler } from '../server.js';
+import type { TopicCatalog } from '../topic-catalog.js';
+
+export interface BrokerIdentity {
+  nodeId: number;
+  host: string;
+  port: number;
+  clusterId: string;
+}
+
+/** Kafka's "not requested" value for authorized-operations bitfields. */
+const OPERATIONS_NOT_REQUESTED = -2147483648;
+
+type TopicMetadata = MetadataResponse['topics'][number];
+
+export function metadataHandler(topics: TopicCatalog, identity: BrokerIdentity): ApiHandler {
+  return {
+    schema: Metadata,
+    handle: (body, context) =>
+      describeCluster(topics, identity, body as unknown as MetadataRequest, context.apiVersion),
+  };
+}
+
+function describeCluster(
+  topics: TopicCatalog,
+  identity: BrokerIdentity,
+  request: MetadataRequest,
+  version: number,
+): MetadataResponse {
+  // v0 asks for every topic with an empty list; later versions use null for that.
+  const wanted =
+    request.topics === null || (version === 0 && request.topics.length === 0)
+      ? topics.logs.topicNames()
+      : request.topics.map((t) => t.name ?? '');
+  const allowAutoCreate = version < 4 || request.allowAutoTopicCreation;
+  return {
+    throttleTimeMs: 0,
+    brokers: [{ nodeId: identity.nodeId, host: identity.host, port: identity.port, rack: null }],
+    clusterId: identity.clusterId,
+    controllerId: identity.nodeId,
+    topics: wanted.map((name) => describeTopic(topics, identity.nodeId, name, allowAutoCreate)),
+    clusterAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
+  } as MetadataResponse;
+}
+
+function describeTopic(
+  topics: TopicCatalog,
+  nodeId: number,
+  name: string,
+  allowAutoCreate: boolean,
+): TopicMetadata {
+  const base = {
+    name,
+    topicId: Buffer.alloc(16),
+    isInternal: false,
+    partitions: [],
+    topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
+  };
+  let topic: ReturnType<TopicCatalog['find']>;
+  try {
+    topic = topics.find(name, allowAutoCreate);
+  } catch {
+    return { ...base, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION } as unknown as TopicMetadata;
+  }
+  if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION } as unknown as TopicMetadata;
+  return {
+    ...base,
+    errorCode: ErrorCode.NONE,
+    topicId: Buffer.from(topic.topicId, 'hex'),
+    partitions: Array.from({ length: topic.partitions }, (_, partitionIndex) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex,
+      leaderId: nodeId,
+      leaderEpoch: 0,
+      replicaNodes: [nodeId],
+      isrNodes: [nodeId],
+      offlineReplicas: [],
+    })),
+  } as unknown as TopicMetadata;
+}
