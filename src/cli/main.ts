@@ -1,16 +1,22 @@
+import { BROKER_USAGE, brokerCommand } from './broker-command.js';
 import { logDump, logVerify } from './log-commands.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = `edgestream — edge streaming platform
 
 Usage:
-  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
+${BROKER_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
   edgestream log dump PARTITION_DIR        list the batches of one partition directory (DIR/topics/NAME/N)
         [--records]                        also decode and print each record
   edgestream help                          show this text
 `;
 
 type Command = (args: string[]) => Promise<number>;
+
+/** Commands without a sub-action take every argument after their name. */
+const singleWordCommands: Record<string, Command> = {
+  broker: brokerCommand,
+};
 
 const commands: Record<string, Command> = {
   'log verify': logVerify,
@@ -23,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const single = singleWordCommands[group];
+  if (single) return single(argv.slice(1));
   const command = commands[`${group} ${action ?? ''}`];
   if (!command) throw new UsageError(`unknown command '${argv.slice(0, 2).join(' ')}'`);
   return command(rest);

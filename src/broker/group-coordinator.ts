@@ -1,0 +1,638 @@
+import { randomUUID } from 'node:crypto';
+import type { OffsetStore } from './offset-store.js';
+
+/** Kafka error codes of the group protocol. */
+export const GroupError = {
+  NONE: 0,
+  UNKNOWN_TOPIC_OR_PARTITION: 3,
+  OFFSET_METADATA_TOO_LARGE: 12,
+  NOT_COORDINATOR: 16,
+  ILLEGAL_GENERATION: 22,
+  INCONSISTENT_GROUP_PROTOCOL: 23,
+  INVALID_GROUP_ID: 24,
+  UNKNOWN_MEMBER_ID: 25,
+  INVALID_SESSION_TIMEOUT: 26,
+  REBALANCE_IN_PROGRESS: 27,
+  MEMBER_ID_REQUIRED: 79,
+  GROUP_MAX_SIZE_REACHED: 81,
+};
+
+export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
+
+export interface JoinParams {
+  groupId: string;
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  protocolType: string;
+  protocols: Array<{ name: string; metadata: Buffer }>;
+  /** JoinGroup v4+: a new member first gets MEMBER_ID_REQUIRED and its id. */
+  requireKnownMemberId: boolean;
+}
+
+export interface JoinResult {
+  errorCode: number;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string;
+  memberId: string;
+  members: Array<{ memberId: string; groupInstanceId: string | null; metadata: Buffer }>;
+}
+
+export interface SyncParams {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignments: Array<{ memberId: string; assignment: Buffer }>;
+}
+
+export interface SyncResult {
+  errorCode: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignment: Buffer;
+}
+
+export interface CommitParams {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  offsets: Array<{
+    topic: string;
+    partition: number;
+    offset: number;
+    leaderEpoch: number;
+    metadata: string | null;
+  }>;
+}
+
+export interface CoordinatorOptions {
+  initialRebalanceDelayMs: number;
+  minSessionTimeoutMs?: number;
+  maxSessionTimeoutMs?: number;
+  maxGroups?: number;
+  maxMembersPerGroup?: number;
+}
+
+interface Member {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  protocols: Array<{ name: string; metadata: Buffer }>;
+  assignment: Buffer;
+  joinWaiter: ((result: JoinResult) => void) | null;
+  syncWaiter: ((result: SyncResult) => void) | null;
+  sessionTimer: NodeJS.Timeout | null;
+}
+
+interface Group {
+  groupId: string;
+  state: GroupState;
+  protocolType: string | null;
+  protocolName: string | null;
+  generationId: number;
+  leaderId: string | null;
+  members: Map<string, Member>;
+  /** Ids handed out with MEMBER_ID_REQUIRED that may join next. */
+  pendingMemberIds: Set<string>;
+  rebalanceTimer: NodeJS.Timeout | null;
+  initialDelayPending: boolean;
+}
+
+const MAX_METADATA_BYTES = 4096;
+const EMPTY: Buffer = Buffer.alloc(0);
+
+function sameProtocols(a: Member['protocols'], b: Member['protocols']): boolean {
+  return (
+    a.length === b.length && a.every((p, i) => p.name === b[i]!.name && p.metadata.equals(b[i]!.metadata))
+  );
+}
+
+/**
+ * The classic consumer-group protocol as Kafka's coordinator runs it: members join, the group waits for every
+ * known member (bounded by the rebalance timeout), the leader's assignment is handed out on sync, and
+ * heartbeats, leaves and session expiry trigger the next rebalance.
+ */
+export class GroupCoordinator {
+  private readonly groups = new Map<string, Group>();
+  private readonly minSessionTimeoutMs: number;
+  private readonly maxSessionTimeoutMs: number;
+  private readonly maxGroups: number;
+  private readonly maxMembersPerGroup: number;
+  private closed = false;
+
+  constructor(
+    private readonly offsets: OffsetStore,
+    private readonly options: CoordinatorOptions,
+  ) {
+    this.minSessionTimeoutMs = options.minSessionTimeoutMs ?? 1_000;
+    this.maxSessionTimeoutMs = options.maxSessionTimeoutMs ?? 1_800_000;
+    this.maxGroups = options.maxGroups ?? 10_000;
+    this.maxMembersPerGroup = options.maxMembersPerGroup ?? 1_000;
+  }
+
+  join(params: JoinParams): Promise<JoinResult> {
+    const refuse = (errorCode: number, memberId = params.memberId): Promise<JoinResult> =>
+      Promise.resolve({
+        errorCode,
+        generationId: -1,
+        protocolType: null,
+        protocolName: null,
+        leader: '',
+        memberId,
+        members: [],
+      });
+    if (this.closed) return refuse(GroupError.NOT_COORDINATOR);
+    if (!params.groupId) return refuse(GroupError.INVALID_GROUP_ID);
+    if (
+      params.sessionTimeoutMs < this.minSessionTimeoutMs ||
+      params.sessionTimeoutMs > this.maxSessionTimeoutMs
+    ) {
+      return refuse(GroupError.INVALID_SESSION_TIMEOUT);
+    }
+    const group = this.groupFor(params.groupId, true);
+    if (!group) return refuse(GroupError.GROUP_MAX_SIZE_REACHED);
+    if (params.protocols.length === 0 || !this.protocolsCompatible(group, params)) {
+      return refuse(GroupError.INCONSISTENT_GROUP_PROTOCOL);
+    }
+    let memberId = params.memberId;
+    if (memberId === '') {
+      memberId = `${params.clientId || 'member'}-${randomUUID()}`;
+      if (params.requireKnownMemberId) {
+        group.pendingMemberIds.add(memberId);
+        return refuse(GroupError.MEMBER_ID_REQUIRED, memberId);
+      }
+    } else if (!group.members.has(memberId) && !group.pendingMemberIds.delete(memberId)) {
+      return refuse(GroupError.UNKNOWN_MEMBER_ID);
+    }
+    let member = group.members.get(memberId);
+    if (!member) {
+      if (group.members.size >= this.maxMembersPerGroup)
+        return refuse(GroupError.GROUP_MAX_SIZE_REACHED, memberId);
+      member = {
+        memberId,
+        groupInstanceId: params.groupInstanceId,
+        clientId: params.clientId,
+        clientHost: params.clientHost,
+        sessionTimeoutMs: params.sessionTimeoutMs,
+        rebalanceTimeoutMs: params.rebalanceTimeoutMs,
+        protocols: params.protocols,
+        assignment: EMPTY,
+        joinWaiter: null,
+        syncWaiter: null,
+        sessionTimer: null,
+      };
+      group.members.set(memberId, member);
+    } else if (
+      group.state === 'Stable' &&
+      memberId !== group.leaderId &&
+      sameProtocols(member.protocols, params.protocols)
+    ) {
+      // A follower rejoining with unchanged metadata gets the current generation without a rebalance.
+      this.touch(group, member);
+      return Promise.resolve(this.joinResult(group, member, false));
+    }
+    member.sessionTimeoutMs = params.sessionTimeoutMs;
+    member.rebalanceTimeoutMs = params.rebalanceTimeoutMs;
+    member.protocols = params.protocols;
+    group.protocolType ??= params.protocolType;
+    const joined = new Promise<JoinResult>((resolve) => {
+      member.joinWaiter = resolve;
+    });
+    // While it waits in a join a member cannot heartbeat; the rebalance timeout bounds that wait instead.
+    this.stopSession(member);
+    this.prepareRebalance(group);
+    this.maybeCompleteJoin(group);
+    return joined;
+  }
+
+  sync(params: SyncParams): Promise<SyncResult> {
+    const answer = (errorCode: number, assignment = EMPTY, group?: Group): Promise<SyncResult> =>
+      Promise.resolve({
+        errorCode,
+        protocolType: group?.protocolType ?? null,
+        protocolName: group?.protocolName ?? null,
+        assignment,
+      });
+    if (this.closed) return answer(GroupError.NOT_COORDINATOR);
+    const group = this.groups.get(params.groupId);
+    const member = group?.members.get(params.memberId);
+    if (!group || !member) return answer(GroupError.UNKNOWN_MEMBER_ID);
+    if (params.generationId !== group.generationId) return answer(GroupError.ILLEGAL_GENERATION);
+    if (group.state === 'PreparingRebalance') return answer(GroupError.REBALANCE_IN_PROGRESS);
+    if (params.protocolType !== null && params.protocolType !== group.protocolType) {
+      return answer(GroupError.INCONSISTENT_GROUP_PROTOCOL);
+    }
+    if (params.protocolName !== null && params.protocolName !== group.protocolName) {
+      return answer(GroupError.INCONSISTENT_GROUP_PROTOCOL);
+    }
+    this.touch(group, member);
+    if (group.state === 'Stable') return answer(GroupError.NONE, member.assignment, group);
+    const synced = new Promise<SyncResult>((resolve) => {
+      member.syncWaiter = resolve;
+    });
+    if (member.memberId === group.leaderId) {
+      for (const m of group.members.values()) {
+        m.assignment = params.assignments.find((a) => a.memberId === m.memberId)?.assignment ?? EMPTY;
+      }
+      group.state = 'Stable';
+      for (const m of group.members.values()) {
+        const waiter = m.syncWaiter;
+        m.syncWaiter = null;
+        waiter?.({
+          errorCode: GroupError.NONE,
+          protocolType: group.protocolType,
+          protocolName: group.protocolName,
+          assignment: m.assignment,
+        });
+      }
+    }
+    return synced;
+  }
+
+  heartbeat(params: {
+    groupId: string;
+    generationId: number;
+    memberId: string;
+    groupInstanceId: string | null;
+  }): {
+    errorCode: number;
+  } {
+    if (this.closed) return { errorCode: GroupError.NOT_COORDINATOR };
+    const group = this.groups.get(params.groupId);
+    const member = group?.members.get(params.memberId);
+    if (!group || !member) return { errorCode: GroupError.UNKNOWN_MEMBER_ID };
+    if (params.generationId !== group.generationId) return { errorCode: GroupError.ILLEGAL_GENERATION };
+    this.touch(group, member);
+    return {
+      errorCode: group.state === 'PreparingRebalance' ? GroupError.REBALANCE_IN_PROGRESS : GroupError.NONE,
+    };
+  }
+
+  leave(params: { groupId: string; members: Array<{ memberId: string; groupInstanceId: string | null }> }): {
+    errorCode: number;
+    members: Array<{ memberId: string; groupInstanceId: string | null; errorCode: number }>;
+  } {
+    const group = this.groups.get(params.groupId);
+    if (!group) {
+      return {
+        errorCode: GroupError.NONE,
+        members: params.members.map((m) => ({ ...m, errorCode: GroupError.UNKNOWN_MEMBER_ID })),
+      };
+    }
+    const members = params.members.map((identity) => {
+      const member = group.members.get(identity.memberId);
+      if (!member) return { ...identity, errorCode: GroupError.UNKNOWN_MEMBER_ID };
+      this.removeMember(group, member, GroupError.UNKNOWN_MEMBER_ID);
+      return { ...identity, errorCode: GroupError.NONE };
+    });
+    if (members.some((m) => m.errorCode === GroupError.NONE)) this.afterMembershipLoss(group);
+    return { errorCode: GroupError.NONE, members };
+  }
+
+  async commitOffsets(
+    params: CommitParams,
+  ): Promise<Array<{ topic: string; partition: number; errorCode: number }>> {
+    const all = (errorCode: number) =>
+      params.offsets.map((o) => ({ topic: o.topic, partition: o.partition, errorCode }));
+    if (this.closed) return all(GroupError.NOT_COORDINATOR);
+    if (!params.groupId) return all(GroupError.INVALID_GROUP_ID);
+    const group = this.groupFor(params.groupId, true);
+    if (!group) return all(GroupError.GROUP_MAX_SIZE_REACHED);
+    if (params.generationId < 0 && params.memberId === '') {
+      // A standalone consumer commits outside any generation, which only an idle group allows.
+      if (group.members.size > 0) return all(GroupError.ILLEGAL_GENERATION);
+    } else {
+      const member = group.members.get(params.memberId);
+      if (!member) return all(GroupError.UNKNOWN_MEMBER_ID);
+      if (params.generationId !== group.generationId) return all(GroupError.ILLEGAL_GENERATION);
+      if (group.state === 'CompletingRebalance') return all(GroupError.REBALANCE_IN_PROGRESS);
+      this.touch(group, member);
+    }
+    const now = Date.now();
+    const results = params.offsets.map((o) => ({
+      topic: o.topic,
+      partition: o.partition,
+      errorCode:
+        o.metadata !== null && Buffer.byteLength(o.metadata) > MAX_METADATA_BYTES
+          ? GroupError.OFFSET_METADATA_TOO_LARGE
+          : GroupError.NONE,
+    }));
+    const accepted = params.offsets.filter((_, i) => results[i]!.errorCode === GroupError.NONE);
+    await this.offsets.commit(
+      params.groupId,
+      accepted.map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp: now },
+      })),
+    );
+    return results;
+  }
+
+  fetchOffsets(
+    groupId: string,
+    topics: Array<{ topic: string; partitions: number[] }> | null,
+  ): Array<{
+    topic: string;
+    partition: number;
+    offset: number;
+    leaderEpoch: number;
+    metadata: string | null;
+    errorCode: number;
+  }> {
+    if (topics === null) {
+      return this.offsets.entries(groupId).map((e) => ({
+        topic: e.topic,
+        partition: e.partition,
+        offset: e.value.offset,
+        leaderEpoch: e.value.leaderEpoch,
+        metadata: e.value.metadata,
+        errorCode: GroupError.NONE,
+      }));
+    }
+    return topics.flatMap((t) =>
+      t.partitions.map((partition) => {
+        const committed = this.offsets.get(groupId, t.topic, partition);
+        return {
+          topic: t.topic,
+          partition,
+          offset: committed?.offset ?? -1,
+          leaderEpoch: committed?.leaderEpoch ?? -1,
+          metadata: committed ? committed.metadata : '',
+          errorCode: GroupError.NONE,
+        };
+      }),
+    );
+  }
+
+  describe(groupId: string): {
+    errorCode: number;
+    state: GroupState;
+    protocolType: string;
+    protocolData: string;
+    members: Array<{
+      memberId: string;
+      groupInstanceId: string | null;
+      clientId: string;
+      clientHost: string;
+      memberMetadata: Buffer;
+      memberAssignment: Buffer;
+    }>;
+  } {
+    const group = this.groups.get(groupId);
+    const hasOffsets = this.offsets.entries(groupId).length > 0;
+    if (!group) {
+      return {
+        errorCode: GroupError.NONE,
+        state: hasOffsets ? 'Empty' : 'Dead',
+        protocolType: hasOffsets ? 'consumer' : '',
+        protocolData: '',
+        members: [],
+      };
+    }
+    const stable = group.state === 'Stable';
+    return {
+      errorCode: GroupError.NONE,
+      state: group.state,
+      protocolType: group.protocolType ?? '',
+      protocolData: stable ? (group.protocolName ?? '') : '',
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        memberMetadata: stable
+          ? (m.protocols.find((p) => p.name === group.protocolName)?.metadata ?? EMPTY)
+          : EMPTY,
+        memberAssignment: stable ? m.assignment : EMPTY,
+      })),
+    };
+  }
+
+  /** Groups with members or committed offsets (which survive restarts as Empty groups). */
+  list(states?: string[]): Array<{ groupId: string; protocolType: string; state: GroupState }> {
+    const ids = new Set([...this.groups.keys(), ...this.offsets.groups()]);
+    return [...ids]
+      .map((groupId) => {
+        const described = this.describe(groupId);
+        return { groupId, protocolType: described.protocolType, state: described.state };
+      })
+      .filter((g) => !states || states.some((s) => s.toLowerCase() === g.state.toLowerCase()));
+  }
+
+  /** High watermark minus committed offset for every committed partition; for metrics and the CLI. */
+  lag(
+    highWatermarkOf: (topic: string, partition: number) => number,
+  ): Array<{ group: string; topic: string; partition: number; lag: number }> {
+    const rows: Array<{ group: string; topic: string; partition: number; lag: number }> = [];
+    for (const group of this.offsets.groups()) {
+      for (const e of this.offsets.entries(group)) {
+        try {
+          rows.push({
+            group,
+            topic: e.topic,
+            partition: e.partition,
+            lag: Math.max(0, highWatermarkOf(e.topic, e.partition) - e.value.offset),
+          });
+        } catch {
+          // The topic was deleted after the commit: no lag to report.
+        }
+      }
+    }
+    return rows;
+  }
+
+  /** Stops timers and answers waiting members so their clients look for the coordinator again. */
+  close(): void {
+    this.closed = true;
+    for (const group of this.groups.values()) {
+      if (group.rebalanceTimer) clearTimeout(group.rebalanceTimer);
+      for (const member of group.members.values())
+        this.removeMember(group, member, GroupError.NOT_COORDINATOR);
+    }
+    this.groups.clear();
+  }
+
+  private groupFor(groupId: string, create: boolean): Group | null {
+    let group = this.groups.get(groupId) ?? null;
+    if (!group && create) {
+      if (this.groups.size >= this.maxGroups) return null;
+      group = {
+        groupId,
+        state: 'Empty',
+        protocolType: null,
+        protocolName: null,
+        generationId: 0,
+        leaderId: null,
+        members: new Map(),
+        pendingMemberIds: new Set(),
+        rebalanceTimer: null,
+        initialDelayPending: false,
+      };
+      this.groups.set(groupId, group);
+    }
+    return group;
+  }
+
+  private protocolsCompatible(group: Group, params: JoinParams): boolean {
+    if (group.members.size === 0) return true;
+    if (group.protocolType !== null && group.protocolType !== params.protocolType) return false;
+    const others = [...group.members.values()].filter((m) => m.memberId !== params.memberId);
+    return params.protocols.some((p) => others.every((m) => m.protocols.some((q) => q.name === p.name)));
+  }
+
+  private prepareRebalance(group: Group): void {
+    if (group.state === 'CompletingRebalance') {
+      for (const member of group.members.values()) {
+        const waiter = member.syncWaiter;
+        member.syncWaiter = null;
+        waiter?.({
+          errorCode: GroupError.REBALANCE_IN_PROGRESS,
+          protocolType: group.protocolType,
+          protocolName: group.protocolName,
+          assignment: EMPTY,
+        });
+      }
+    }
+    if (group.state === 'PreparingRebalance') return;
+    const wasEmpty = group.state === 'Empty';
+    group.state = 'PreparingRebalance';
+    const rebalanceTimeoutMs = Math.max(...[...group.members.values()].map((m) => m.rebalanceTimeoutMs));
+    if (wasEmpty && this.options.initialRebalanceDelayMs > 0) {
+      // Like group.initial.rebalance.delay.ms: give a starting fleet of consumers a moment to join together.
+      group.initialDelayPending = true;
+      group.rebalanceTimer = setTimeout(
+        () => {
+          group.initialDelayPending = false;
+          group.rebalanceTimer = setTimeout(() => this.completeJoin(group), rebalanceTimeoutMs);
+          this.maybeCompleteJoin(group);
+        },
+        Math.min(this.options.initialRebalanceDelayMs, rebalanceTimeoutMs),
+      );
+      return;
+    }
+    group.rebalanceTimer = setTimeout(() => this.completeJoin(group), rebalanceTimeoutMs);
+  }
+
+  private maybeCompleteJoin(group: Group): void {
+    if (group.state !== 'PreparingRebalance' || group.initialDelayPending) return;
+    if ([...group.members.values()].every((m) => m.joinWaiter !== null)) this.completeJoin(group);
+  }
+
+  /** Ends the join phase: members that did not rejoin are dropped and the next generation starts. */
+  private completeJoin(group: Group): void {
+    if (group.state !== 'PreparingRebalance') return;
+    if (group.rebalanceTimer) clearTimeout(group.rebalanceTimer);
+    group.rebalanceTimer = null;
+    group.initialDelayPending = false;
+    for (const member of [...group.members.values()]) {
+      if (!member.joinWaiter) this.removeMember(group, member, GroupError.UNKNOWN_MEMBER_ID);
+    }
+    group.generationId++;
+    if (group.members.size === 0) {
+      Object.assign(group, { state: 'Empty', protocolName: null, leaderId: null });
+      return;
+    }
+    group.protocolName = this.chooseProtocol(group);
+    if (!group.leaderId || !group.members.has(group.leaderId))
+      group.leaderId = group.members.keys().next().value!;
+    group.state = 'CompletingRebalance';
+    for (const member of group.members.values()) {
+      const waiter = member.joinWaiter!;
+      member.joinWaiter = null;
+      this.touch(group, member);
+      waiter(this.joinResult(group, member, member.memberId === group.leaderId));
+    }
+  }
+
+  private joinResult(group: Group, member: Member, withMembers: boolean): JoinResult {
+    return {
+      errorCode: GroupError.NONE,
+      generationId: group.generationId,
+      protocolType: group.protocolType,
+      protocolName: group.protocolName,
+      leader: group.leaderId ?? '',
+      memberId: member.memberId,
+      members: withMembers
+        ? [...group.members.values()].map((m) => ({
+            memberId: m.memberId,
+            groupInstanceId: m.groupInstanceId,
+            metadata: m.protocols.find((p) => p.name === group.protocolName)?.metadata ?? EMPTY,
+          }))
+        : [],
+    };
+  }
+
+  /** Every member votes for its most preferred protocol that all members support. */
+  private chooseProtocol(group: Group): string {
+    const members = [...group.members.values()];
+    const common = members[0]!.protocols
+      .map((p) => p.name)
+      .filter((name) => members.every((m) => m.protocols.some((p) => p.name === name)));
+    const votes = new Map<string, number>();
+    for (const member of members) {
+      const choice = member.protocols.find((p) => common.includes(p.name))?.name;
+      if (choice) votes.set(choice, (votes.get(choice) ?? 0) + 1);
+    }
+    return [...votes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? common[0]!;
+  }
+
+  private touch(group: Group, member: Member): void {
+    this.stopSession(member);
+    member.sessionTimer = setTimeout(() => {
+      member.sessionTimer = null;
+      if (group.members.get(member.memberId) !== member) return;
+      this.removeMember(group, member, GroupError.UNKNOWN_MEMBER_ID);
+      this.afterMembershipLoss(group);
+    }, member.sessionTimeoutMs);
+    member.sessionTimer.unref();
+  }
+
+  private stopSession(member: Member): void {
+    if (member.sessionTimer) clearTimeout(member.sessionTimer);
+    member.sessionTimer = null;
+  }
+
+  private removeMember(group: Group, member: Member, errorCode: number): void {
+    this.stopSession(member);
+    group.members.delete(member.memberId);
+    const join = member.joinWaiter;
+    const sync = member.syncWaiter;
+    member.joinWaiter = null;
+    member.syncWaiter = null;
+    join?.({
+      errorCode,
+      generationId: -1,
+      protocolType: null,
+      protocolName: null,
+      leader: '',
+      memberId: member.memberId,
+      members: [],
+    });
+    sync?.({ errorCode, protocolType: null, protocolName: null, assignment: EMPTY });
+  }
+
+  private afterMembershipLoss(group: Group): void {
+    if (group.members.size === 0 && group.state !== 'PreparingRebalance') {
+      if (group.rebalanceTimer) clearTimeout(group.rebalanceTimer);
+      group.rebalanceTimer = null;
+      group.generationId++;
+      Object.assign(group, { state: 'Empty', protocolName: null, leaderId: null });
+      return;
+    }
+    this.prepareRebalance(group);
+    this.maybeCompleteJoin(group);
+  }
+}
