@@ -240,7 +240,10 @@ function committedOffsets(
   const byTopic = new Map<string, OffsetFetchResponseTopic>();
   for (const row of rows) {
     let topic = byTopic.get(row.topic);
-    if (!topic) byTopic.set(row.topic, (topic = { name: row.topic, partitions: [] }));
+    if (!topic) {
+      topic = { name: row.topic, partitions: [] };
+      byTopic.set(row.topic, topic);
+    }
     topic.partitions.push({
       partitionIndex: row.partition,
       committedOffset: row.offset,
