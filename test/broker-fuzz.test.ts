@@ -13,8 +13,9 @@ import { type ApiSchema, encodeRecordBatch, encodeRequest, type Message } from '
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { WireClient } from './support/wire-client.js';
 
-const MUTATED_FRAMES = 100_000;
-const FRAMES_PER_CONNECTION = 2_000;
+const MUTATED_FRAMES = Number(process.env.EDGESTREAM_FUZZ_FRAMES ?? 100_000);
+/** The broker drops a connection at the first fatal frame, so each frame gets a connection of its own. */
+const PARALLEL_CONNECTIONS = 32;
 
 /** A small deterministic PRNG so a failing run can be replayed from its seed. */
 function random(seed: number): () => number {
@@ -157,13 +158,24 @@ describe('broker under malformed and random input', { timeout: 300_000 }, () => 
     const next = random(seed);
     const corpus = validFrames();
     let sent = 0;
-    while (sent < MUTATED_FRAMES) {
-      const frames: Buffer[] = [];
-      for (let i = 0; i < FRAMES_PER_CONNECTION; i++)
-        frames.push(mutate(corpus[Math.floor(next() * corpus.length)]!, next));
-      await Promise.all([blast(broker.port, frames.slice(0, 1000)), blast(broker.port, frames.slice(1000))]);
-      sent += frames.length;
-    }
+    const sender = async () => {
+      while (sent < MUTATED_FRAMES) {
+        sent++;
+        await blast(broker.port, [mutate(corpus[Math.floor(next() * corpus.length)]!, next)]);
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL_CONNECTIONS }, sender));
+    const metrics = await broker.broker.metrics.registry.getMetricsAsJSON();
+    const total = (name: string) =>
+      (metrics.find((m) => m.name === name)?.values ?? [])
+        .filter(
+          (v) => !('metricName' in v) || String(v.metricName).endsWith('_count') || name.endsWith('_total'),
+        )
+        .reduce((sum, v) => sum + Number(v.value), 0);
+    const looked =
+      total('edgestream_broker_request_duration_seconds') +
+      total('edgestream_broker_rejected_requests_total');
+    assert.ok(looked >= MUTATED_FRAMES * 0.99, `the broker looked at ${looked} of ${MUTATED_FRAMES} frames`);
 
     const client = await WireClient.connect(broker.port);
     try {
