@@ -29,6 +29,7 @@ export const ErrorCode = {
   UNKNOWN_PRODUCER_ID: 59,
   UNSUPPORTED_COMPRESSION_TYPE: 76,
   INVALID_RECORD: 87,
+  UNKNOWN_TOPIC_ID: 100,
 };
 
 const FROM_LOG: Record<LogErrorCode, number> = {

@@ -27,6 +27,12 @@ export class TopicCatalog {
     return this.logs.partition(name, partition);
   }
 
+  /** The name of the topic with this id (Fetch v13+ names topics by id), or null. */
+  nameOf(topicId: Buffer): string | null {
+    const hex = topicId.toString('hex');
+    return this.logs.topicNames().find((name) => this.logs.describeTopic(name).topicId === hex) ?? null;
+  }
+
   producersOf(log: PartitionLog): PartitionProducers {
     let state = this.producers.get(log);
     if (!state) {

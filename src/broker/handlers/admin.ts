@@ -116,7 +116,7 @@ export function deleteTopicsHandler(topics: TopicCatalog): ApiHandler {
       const request = body as unknown as DeleteTopicsRequest;
       const names =
         context.apiVersion >= 6
-          ? request.topics.map((t) => t.name ?? topicNameById(topics, t.topicId))
+          ? request.topics.map((t) => t.name ?? topics.nameOf(t.topicId))
           : request.topicNames;
       const responses = [];
       for (const name of names) {
@@ -141,11 +141,6 @@ export function deleteTopicsHandler(topics: TopicCatalog): ApiHandler {
       return { throttleTimeMs: 0, responses } as unknown as DeleteTopicsResponse;
     },
   };
-}
-
-function topicNameById(topics: TopicCatalog, topicId: Buffer): string | null {
-  const hex = topicId.toString('hex');
-  return topics.logs.topicNames().find((name) => topics.logs.describeTopic(name).topicId === hex) ?? null;
 }
 
 export function describeConfigsHandler(

@@ -30,11 +30,17 @@ export function fetchHandler(deps: FetchDependencies): ApiHandler {
   };
 }
 
+/** Fetch v13+ names topics by id; an id we do not know is answered with UNKNOWN_TOPIC_ID. */
+const TOPIC_IDS_FROM = 13;
+
 async function handleFetch(
   deps: FetchDependencies,
   request: FetchRequest,
   version: number,
 ): Promise<FetchResponse> {
+  if (version >= TOPIC_IDS_FROM) {
+    for (const topic of request.topics) topic.topic = deps.topics.nameOf(topic.topicId) ?? '';
+  }
   const maxBytes = version >= 3 ? Math.max(0, request.maxBytes) : DEFAULT_RESPONSE_MAX_BYTES;
   const deadline = Date.now() + Math.min(Math.max(0, request.maxWaitMs), deps.maxFetchWaitMs);
   let result = readAll(deps, request, maxBytes, version);
@@ -96,6 +102,11 @@ function readAll(
         preferredReadReplica: -1,
         records: Buffer.alloc(0),
       } as unknown as PartitionResponse;
+      if (topic.topic === '') {
+        response.errorCode = ErrorCode.UNKNOWN_TOPIC_ID;
+        failed = true;
+        return response;
+      }
       try {
         const log = deps.topics.partition(topic.topic, partition.partition);
         response.highWatermark = log.highWatermark;

@@ -44,8 +44,8 @@ export interface FetchResponse {
 export const Fetch: ApiSchema = {
   apiKey: 1,
   name: 'Fetch',
-  // v13+ names topics by id only; every client we serve works at v12 or lower.
-  versions: [0, 12],
+  // v13 names topics by id (@platformatic/kafka needs it); v15+ moves replicaId into tagged fields.
+  versions: [0, 13],
   flexibleFrom: 12,
   request: [
     {
