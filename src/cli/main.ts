@@ -1,11 +1,12 @@
 import { BROKER_USAGE, brokerCommand } from './broker-command.js';
+import { consumeCommand, groupCommand, KAFKA_USAGE, produceCommand, topicCommand } from './kafka-commands.js';
 import { logDump, logVerify } from './log-commands.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = `edgestream — edge streaming platform
 
 Usage:
-${BROKER_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
+${BROKER_USAGE}${KAFKA_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
   edgestream log dump PARTITION_DIR        list the batches of one partition directory (DIR/topics/NAME/N)
         [--records]                        also decode and print each record
   edgestream help                          show this text
@@ -16,6 +17,10 @@ type Command = (args: string[]) => Promise<number>;
 /** Commands without a sub-action take every argument after their name. */
 const singleWordCommands: Record<string, Command> = {
   broker: brokerCommand,
+  topic: topicCommand,
+  produce: produceCommand,
+  consume: consumeCommand,
+  group: groupCommand,
 };
 
 const commands: Record<string, Command> = {

@@ -1,0 +1,271 @@
+import { createInterface } from 'node:readline';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import {
+  Admin,
+  Consumer,
+  type Message,
+  Producer,
+  stringDeserializers,
+  stringSerializers,
+} from '@platformatic/kafka';
+import { UsageError } from './usage-error.js';
+
+/**
+ * The rpk-style admin commands. They talk the Kafka protocol through @platformatic/kafka, so they work
+ * against any Kafka-compatible cluster, not only Edgestream.
+ */
+
+export const KAFKA_USAGE = `  edgestream topic create NAME [-p PARTITIONS] [-c KEY=VALUE]...   (all take --brokers HOST:PORT,
+  edgestream topic list | describe NAME | delete NAME                  default 127.0.0.1:9092)
+  edgestream produce TOPIC [--key-separator :]      one record per stdin line, KEY:VALUE when a separator is given
+  edgestream consume TOPIC [-g GROUP] [--from-beginning] [-n COUNT] [--idle-ms MS]
+  edgestream group list | describe GROUP            describe shows members and lag per partition
+`;
+
+const CLIENT_ID = 'edgestream-cli';
+const brokersOption = { brokers: { type: 'string', default: '127.0.0.1:9092' } } as const;
+const RESOURCE_TOPIC = 2;
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+  try {
+    return parseArgs({
+      args,
+      options: { ...brokersOption, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function connection(brokers: unknown) {
+  return { clientId: CLIENT_ID, bootstrapBrokers: String(brokers).split(','), retries: 2 };
+}
+
+function print(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  for (const row of rows)
+    process.stdout.write(
+      `${row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+}
+
+async function withAdmin<T>(brokers: unknown, work: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin(connection(brokers));
+  try {
+    return await work(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** High watermark per partition of each topic. */
+async function endOffsets(admin: Admin, topics: Map<string, number>): Promise<Map<string, bigint[]>> {
+  const listed = await admin.listOffsets({
+    topics: [...topics].map(([name, count]) => ({
+      name,
+      partitions: Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n })),
+    })),
+  });
+  return new Map(
+    listed.map((t) => [
+      t.name,
+      [...t.partitions].sort((a, b) => a.partitionIndex - b.partitionIndex).map((p) => p.offset),
+    ]),
+  );
+}
+
+export async function topicCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values, positionals } = parse(rest, {
+    partitions: { type: 'string', short: 'p', default: '4' },
+    config: { type: 'string', short: 'c', multiple: true, default: [] },
+  });
+  const name = positionals[0];
+  return withAdmin(values.brokers, async (admin) => {
+    switch (action) {
+      case 'list':
+        for (const topic of (await admin.listTopics()).sort()) process.stdout.write(`${topic}\n`);
+        return 0;
+      case 'create': {
+        if (!name) throw new UsageError('topic create needs a NAME');
+        const configs = (values.config as string[]).map((pair) => {
+          const at = pair.indexOf('=');
+          if (at < 1) throw new UsageError(`-c expects KEY=VALUE, got '${pair}'`);
+          return { name: pair.slice(0, at), value: pair.slice(at + 1) };
+        });
+        const partitions = Number(values.partitions);
+        if (!Number.isInteger(partitions) || partitions < 1)
+          throw new UsageError(`-p expects a partition count >= 1, got '${values.partitions}'`);
+        await admin.createTopics({ topics: [name], partitions, replicas: 1, configs });
+        process.stdout.write(`created ${name} with ${partitions} partitions\n`);
+        return 0;
+      }
+      case 'delete':
+        if (!name) throw new UsageError('topic delete needs a NAME');
+        await admin.deleteTopics({ topics: [name] });
+        process.stdout.write(`deleted ${name}\n`);
+        return 0;
+      case 'describe': {
+        if (!name) throw new UsageError('topic describe needs a NAME');
+        const metadata = await admin.metadata({ topics: [name] });
+        const topic = metadata.topics.get(name);
+        if (!topic) throw new Error(`topic ${name} does not exist`);
+        const [starts, ends] = await Promise.all([
+          admin.listOffsets({
+            topics: [
+              {
+                name,
+                partitions: topic.partitions.map((_, partitionIndex) => ({ partitionIndex, timestamp: -2n })),
+              },
+            ],
+          }),
+          endOffsets(admin, new Map([[name, topic.partitionsCount]])),
+        ]);
+        const startOf = new Map(starts[0]!.partitions.map((p) => [p.partitionIndex, p.offset]));
+        process.stdout.write(`topic ${name}  id ${topic.id}  partitions ${topic.partitionsCount}\n\n`);
+        print([
+          ['PARTITION', 'LEADER', 'LOG-START', 'HIGH-WATERMARK'],
+          ...topic.partitions.map((p, i) => [
+            String(i),
+            String(p.leader),
+            String(startOf.get(i) ?? ''),
+            String(ends.get(name)![i]),
+          ]),
+        ]);
+        const [described] = await admin.describeConfigs({
+          resources: [{ resourceType: RESOURCE_TOPIC, resourceName: name }],
+        });
+        process.stdout.write('\n');
+        print([['CONFIG', 'VALUE'], ...(described?.configs ?? []).map((c) => [c.name, String(c.value)])]);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown topic action '${action ?? ''}'`);
+    }
+  });
+}
+
+export async function produceCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { 'key-separator': { type: 'string' } });
+  const topic = positionals[0];
+  if (!topic) throw new UsageError('produce needs a TOPIC');
+  const separator = values['key-separator'] as string | undefined;
+  const producer = new Producer({
+    ...connection(values.brokers),
+    serializers: stringSerializers,
+    autocreateTopics: true,
+  });
+  let sent = 0;
+  try {
+    let pending: Array<{ topic: string; key?: string; value: string }> = [];
+    const flush = async () => {
+      if (pending.length === 0) return;
+      await producer.send({ messages: pending });
+      sent += pending.length;
+      pending = [];
+    };
+    for await (const line of createInterface({ input: process.stdin })) {
+      const at = separator ? line.indexOf(separator) : -1;
+      pending.push(
+        at >= 0
+          ? { topic, key: line.slice(0, at), value: line.slice(at + separator!.length) }
+          : { topic, value: line },
+      );
+      if (pending.length >= 1000) await flush();
+    }
+    await flush();
+  } finally {
+    await producer.close();
+  }
+  process.stderr.write(`produced ${sent} records to ${topic}\n`);
+  return 0;
+}
+
+export async function consumeCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    group: { type: 'string', short: 'g' },
+    'from-beginning': { type: 'boolean', default: false },
+    count: { type: 'string', short: 'n' },
+    'idle-ms': { type: 'string', default: '0' },
+  });
+  const topic = positionals[0];
+  if (!topic) throw new UsageError('consume needs a TOPIC');
+  const limit = values.count === undefined ? Number.POSITIVE_INFINITY : Number(values.count);
+  const idleMs = Number(values['idle-ms']);
+  const groupId = (values.group as string | undefined) ?? `edgestream-cli-${process.pid}-${Date.now()}`;
+  const consumer = new Consumer({
+    ...connection(values.brokers),
+    groupId,
+    deserializers: stringDeserializers,
+  });
+  const stream = await consumer.consume({
+    topics: [topic],
+    mode: values.group ? 'committed' : values['from-beginning'] ? 'earliest' : 'latest',
+    fallbackMode: values['from-beginning'] ? 'earliest' : 'latest',
+    autocommit: values.group !== undefined,
+  });
+  let received = 0;
+  await new Promise<void>((resolve, reject) => {
+    let idle: NodeJS.Timeout | null = null;
+    const armIdle = () => {
+      if (idleMs <= 0) return;
+      if (idle) clearTimeout(idle);
+      idle = setTimeout(resolve, idleMs);
+    };
+    armIdle();
+    stream.on('data', (message: Message<string, string, string, string>) => {
+      process.stdout.write(
+        `${message.partition}\t${message.offset}\t${message.key ?? ''}\t${message.value}\n`,
+      );
+      armIdle();
+      if (++received >= limit) resolve();
+    });
+    stream.on('error', reject);
+    process.once('SIGINT', () => resolve());
+  });
+  await stream.close();
+  await consumer.close();
+  return 0;
+}
+
+export async function groupCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values, positionals } = parse(rest, {});
+  return withAdmin(values.brokers, async (admin) => {
+    if (action === 'list') {
+      const groups = await admin.listGroups();
+      print([
+        ['GROUP', 'STATE', 'PROTOCOL-TYPE'],
+        ...[...groups.values()].map((g) => [g.id, g.state, g.protocolType]),
+      ]);
+      return 0;
+    }
+    if (action !== 'describe') throw new UsageError(`unknown group action '${action ?? ''}'`);
+    const groupId = positionals[0];
+    if (!groupId) throw new UsageError('group describe needs a GROUP');
+    const group = (await admin.describeGroups({ groups: [groupId] })).get(groupId);
+    const [offsets] = await admin.listConsumerGroupOffsets({ groups: [groupId] });
+    const committed = offsets?.topics ?? [];
+    const counts = new Map(
+      committed.map((t) => [t.name, Math.max(...t.partitions.map((p) => p.partitionIndex)) + 1]),
+    );
+    const ends = counts.size > 0 ? await endOffsets(admin, counts) : new Map<string, bigint[]>();
+    process.stdout.write(
+      `group ${groupId}  state ${group?.state ?? 'unknown'}  members ${group?.members.size ?? 0}\n\n`,
+    );
+    const rows = committed.flatMap((t) =>
+      t.partitions.map((p) => {
+        const end = ends.get(t.name)?.[p.partitionIndex] ?? -1n;
+        const lag = p.committedOffset >= 0n && end >= 0n ? end - p.committedOffset : -1n;
+        return [t.name, String(p.partitionIndex), String(p.committedOffset), String(end), String(lag)];
+      }),
+    );
+    print([['TOPIC', 'PARTITION', 'COMMITTED', 'HIGH-WATERMARK', 'LAG'], ...rows]);
+    return 0;
+  });
+}

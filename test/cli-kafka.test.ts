@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type RunningBroker, startBroker } from './support/broker-harness.js';
+import { run } from './support/processes.js';
+
+const bin = fileURLToPath(new URL('../../bin/edgestream.js', import.meta.url));
+
+describe('edgestream topic/produce/consume/group commands', { timeout: 120_000 }, () => {
+  let broker: RunningBroker;
+  const edgestream = async (args: string[], input?: string) => {
+    const result = await run(process.execPath, [bin, ...args, '--brokers', broker.bootstrap], {
+      timeoutMs: 30_000,
+      ...(input ? { input } : {}),
+    });
+    assert.equal(result.status, 0, `edgestream ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout;
+  };
+  before(async () => {
+    broker = await startBroker();
+  });
+  after(async () => {
+    await broker?.stop();
+  });
+
+  it('creates, lists, describes and deletes a topic', async () => {
+    assert.match(
+      await edgestream(['topic', 'create', 'cli-topic', '-p', '3', '-c', 'retention.ms=60000']),
+      /created cli-topic with 3 partitions/,
+    );
+    assert.match(await edgestream(['topic', 'list']), /^cli-topic$/m);
+    const described = await edgestream(['topic', 'describe', 'cli-topic']);
+    assert.match(described, /partitions 3/);
+    assert.match(described, /^retention\.ms\s+60000$/m);
+    await edgestream(['topic', 'delete', 'cli-topic']);
+    assert.doesNotMatch(await edgestream(['topic', 'list']), /cli-topic/);
+  });
+
+  it('produces stdin lines, consumes them in a group and reports the group lag', async () => {
+    const lines = Array.from({ length: 50 }, (_, i) => `key-${i % 5}:value-${i}`).join('\n');
+    await edgestream(['produce', 'cli-data', '--key-separator', ':'], `${lines}\n`);
+    const consumed = (
+      await edgestream(['consume', 'cli-data', '-g', 'cli-group', '--from-beginning', '-n', '50'])
+    )
+      .trim()
+      .split('\n');
+    assert.equal(consumed.length, 50);
+    assert.ok(consumed.every((line) => /^\d+\t\d+\tkey-\d\tvalue-\d+$/.test(line)));
+    await edgestream(['produce', 'cli-data', '--key-separator', ':'], 'key-1:late\n');
+    assert.match(await edgestream(['group', 'list']), /^cli-group\s+EMPTY\s+consumer$/m);
+    const described = await edgestream(['group', 'describe', 'cli-group']);
+    const lags = [...described.matchAll(/^cli-data\s+\d+\s+\d+\s+\d+\s+(\d+)$/gm)].map((m) => Number(m[1]));
+    assert.equal(
+      lags.reduce((a, b) => a + b, 0),
+      1,
+      `one record produced after the group committed: ${described}`,
+    );
+  });
+});
