@@ -1,0 +1,228 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Broker throughput and latency measured with a native client (librdkafka via bench/loadgen.c), beside Redis
+ * Streams on the same machine in the same run as the peer reference.
+ */
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-broker-bench-'));
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 2_000_000);
+const RATE = 50_000;
+const LATENCY_SECONDS = 10;
+const KAFKA_PORT = 19_192;
+const REDIS_PORT = 19_379;
+
+const NEEDED: Record<string, string> = {
+  'librdkafka-dev': '/usr/include/librdkafka/rdkafka.h',
+  'redis-server': '/usr/bin/redis-server',
+  'redis-tools': '/usr/bin/redis-benchmark',
+  gcc: '/usr/bin/gcc',
+};
+
+function ensurePackages(): void {
+  const missing = Object.entries(NEEDED)
+    .filter(([, file]) => !fs.existsSync(file))
+    .map(([name]) => name);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0)
+    throw new Error(`bench:broker needs: apt-get install -y ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env,
+  });
+}
+
+function loadgen(...args: string[]): string {
+  return execFileSync(path.join(work, 'loadgen'), args, { encoding: 'utf8', timeout: 300_000 }).trim();
+}
+
+function edgestream(...args: string[]): void {
+  execFileSync(process.execPath, [path.join(root, 'bin/edgestream.js'), ...args], {
+    stdio: 'pipe',
+    timeout: 60_000,
+  });
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const { connect } = await import('node:net');
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ port, host: '127.0.0.1' }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function rate(output: string, verb: string): number {
+  const match = new RegExp(`${verb} (\\d+) records in ([\\d.]+) s`).exec(output);
+  if (!match) throw new Error(`unexpected loadgen output: ${output}`);
+  return Number(match[1]) / Number(match[2]);
+}
+
+async function main(): Promise<void> {
+  ensurePackages();
+  execFileSync('gcc', [
+    '-O2',
+    '-o',
+    path.join(work, 'loadgen'),
+    path.join(root, 'bench/loadgen.c'),
+    '-lrdkafka',
+    '-lpthread',
+  ]);
+  const brokers = `127.0.0.1:${KAFKA_PORT}`;
+  const broker = spawn(
+    process.execPath,
+    [
+      path.join(root, 'bin/edgestream.js'),
+      'broker',
+      '--data-dir',
+      path.join(work, 'data'),
+      '--listen',
+      brokers,
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const rows: Array<[string, string, string]> = [];
+  try {
+    await waitForPort(KAFKA_PORT);
+    for (const [topic, configs] of [
+      ['bench-durable', ['-c', 'flush.policy=durable']],
+      ['bench-acks-all', ['-c', 'flush.policy=durable']],
+      ['bench-latency-durable', ['-c', 'flush.policy=durable']],
+      ['bench-latency-interval', ['-c', 'flush.policy=interval', '-c', 'flush.ms=1000']],
+    ] as const) {
+      edgestream('topic', 'create', topic, '-p', '4', ...configs, '--brokers', brokers);
+    }
+    // Latency first, on a quiet disk: after gigabytes of throughput runs the kernel's writeback stalls writes.
+    for (const [label, topic] of [
+      ['durable topic: consumers see fsynced data only', 'bench-latency-durable'],
+      ['interval topic: fsync every second', 'bench-latency-interval'],
+    ] as const) {
+      const [, p50, p99, p999] = loadgen(
+        'latency',
+        brokers,
+        topic,
+        String(RATE),
+        String(LATENCY_SECONDS),
+        '100',
+      )
+        .split(' ')
+        .map(Number);
+      rows.push([
+        `end-to-end latency at 50k msg/s, ${label}`,
+        `p50 ${(p50! / 1000).toFixed(2)} ms, p99 ${(p99! / 1000).toFixed(2)} ms, p99.9 ${(p999! / 1000).toFixed(2)} ms`,
+        'p99 <= 5 ms',
+      ]);
+    }
+    const acks1 = rate(loadgen('produce', brokers, 'bench-durable', String(RECORDS), '100', '1'), 'produced');
+    rows.push([
+      'produce, acks=1, durable topic',
+      `${Math.round(acks1).toLocaleString('en-US')} records/s`,
+      '>= 800,000',
+    ]);
+    const acksAll = rate(
+      loadgen('produce', brokers, 'bench-acks-all', String(RECORDS), '100', 'all'),
+      'produced',
+    );
+    rows.push([
+      'produce, acks=all (fsynced before ack)',
+      `${Math.round(acksAll).toLocaleString('en-US')} records/s`,
+      '>= 800,000',
+    ]);
+    const consumed = rate(loadgen('consume', brokers, 'bench-durable', String(RECORDS)), 'consumed');
+    rows.push([
+      'consume (one consumer, 4 partitions)',
+      `${Math.round(consumed).toLocaleString('en-US')} records/s`,
+      '>= 1,000,000',
+    ]);
+  } finally {
+    broker.kill('SIGTERM');
+    await new Promise((resolve) => broker.once('exit', resolve));
+  }
+
+  const redis = spawn(
+    '/usr/bin/redis-server',
+    [
+      '--port',
+      String(REDIS_PORT),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      work,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+    ],
+    { stdio: 'ignore' },
+  );
+  try {
+    await waitForPort(REDIS_PORT);
+    const value = 'x'.repeat(100);
+    for (const pipeline of ['16', '100']) {
+      const output = execFileSync(
+        '/usr/bin/redis-benchmark',
+        [
+          '-p',
+          String(REDIS_PORT),
+          '-n',
+          String(RECORDS / 2),
+          '-P',
+          pipeline,
+          '-q',
+          'XADD',
+          'bench',
+          '*',
+          'v',
+          value,
+        ],
+        { encoding: 'utf8', timeout: 300_000 },
+      );
+      const match = /([\d.]+) requests per second/.exec(output);
+      rows.push([
+        `peer: Redis 7 XADD, AOF everysec, pipeline ${pipeline}`,
+        `${Math.round(Number(match?.[1] ?? 0)).toLocaleString('en-US')} records/s`,
+        'reference',
+      ]);
+    }
+  } finally {
+    redis.kill('SIGTERM');
+    await new Promise((resolve) => redis.once('exit', resolve));
+  }
+
+  console.log(`\nBroker benchmark — ${new Date().toISOString().slice(0, 10)}`);
+  console.log(
+    `Machine: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+  );
+  console.log(
+    `Client: librdkafka ${execFileSync('sh', ['-c', "dpkg-query -W -f='${Version}' librdkafka-dev"], { encoding: 'utf8' })} (bench/loadgen.c), 100-byte values, no keys, ${RECORDS.toLocaleString('en-US')} records per throughput case; broker and client share the machine.\n`,
+  );
+  console.log('| case | measured | goal |');
+  console.log('|---|---|---|');
+  for (const [name, value, goal] of rows) console.log(`| ${name} | ${value} | ${goal} |`);
+}
+
+main()
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(() => fs.rmSync(work, { recursive: true, force: true }));

@@ -1,0 +1,192 @@
+/*
+ * Native Kafka load generator for bench:broker, built against librdkafka.
+ *   loadgen produce BROKERS TOPIC COUNT SIZE ACKS          -> "produced N records in S s"
+ *   loadgen consume BROKERS TOPIC COUNT                    -> "consumed N records in S s"
+ *   loadgen latency BROKERS TOPIC RATE SECONDS SIZE        -> "latency_us p50 p99 p999 N"
+ * Records carry no key; in latency mode the first 8 bytes of each value are the send time in microseconds.
+ */
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void set(rd_kafka_conf_t *conf, const char *key, const char *value) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, key, value, err, sizeof err) != RD_KAFKA_CONF_OK) {
+    fprintf(stderr, "config %s=%s: %s\n", key, value, err);
+    exit(2);
+  }
+}
+
+static volatile long delivered = 0, failed = 0;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+  (void)rk; (void)opaque;
+  if (m->err) failed++; else delivered++;
+}
+
+static rd_kafka_t *producer(const char *brokers, const char *acks, const char *linger_ms) {
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  char err[512];
+  set(conf, "bootstrap.servers", brokers);
+  set(conf, "acks", acks);
+  set(conf, "linger.ms", linger_ms);
+  set(conf, "batch.size", "1000000");
+  set(conf, "queue.buffering.max.messages", "2000000");
+  set(conf, "queue.buffering.max.kbytes", "2097151");
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) { fprintf(stderr, "producer: %s\n", err); exit(2); }
+  return rk;
+}
+
+static int produce(const char *brokers, const char *topic, long count, int size, const char *acks) {
+  rd_kafka_t *rk = producer(brokers, acks, "5");
+  char *payload = malloc(size);
+  memset(payload, 'x', size);
+  int64_t start = now_us();
+  for (long i = 0; i < count; i++) {
+    while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(payload, size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      rd_kafka_poll(rk, 1);
+    rd_kafka_poll(rk, 0);
+  }
+  rd_kafka_flush(rk, 120000);
+  double seconds = (now_us() - start) / 1e6;
+  printf("produced %ld records in %.3f s (%ld failed)\n", delivered, seconds, failed);
+  rd_kafka_destroy(rk);
+  return failed == 0 ? 0 : 1;
+}
+
+static rd_kafka_t *consumer(const char *brokers, const char *topic) {
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  char err[512], group[64];
+  snprintf(group, sizeof group, "loadgen-%d-%ld", getpid(), (long)now_us());
+  set(conf, "bootstrap.servers", brokers);
+  set(conf, "group.id", group);
+  set(conf, "auto.offset.reset", "earliest");
+  set(conf, "enable.auto.commit", "false");
+  set(conf, "fetch.wait.max.ms", "5");
+  set(conf, "fetch.max.bytes", "52428800");
+  set(conf, "queued.max.messages.kbytes", "1048576");
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) { fprintf(stderr, "consumer: %s\n", err); exit(2); }
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  return rk;
+}
+
+static int consume(const char *brokers, const char *topic, long count) {
+  rd_kafka_t *rk = consumer(brokers, topic);
+  long received = 0;
+  int64_t start = 0, deadline = now_us() + 120000000;
+  while (received < count && now_us() < deadline) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+    if (!m) continue;
+    if (!m->err) {
+      if (received == 0) start = now_us();
+      received++;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  double seconds = (now_us() - start) / 1e6;
+  printf("consumed %ld records in %.3f s\n", received, seconds);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return received == count ? 0 : 1;
+}
+
+/* Samples sent during the first second are warm-up (group join, first fetch position) and not counted. */
+#define WARMUP_US 1000000
+
+struct latency_run { const char *brokers, *topic; long rate; int seconds, size; volatile int ready, done; volatile int64_t measure_from; };
+
+static void *latency_producer(void *arg) {
+  struct latency_run *run = arg;
+  while (!run->ready) usleep(1000);
+  rd_kafka_t *rk = producer(run->brokers, "1", "0");
+  char *payload = calloc(1, run->size < 8 ? 8 : run->size);
+  long total = run->rate * run->seconds;
+  int64_t start = now_us();
+  run->measure_from = start + WARMUP_US;
+  for (long i = 0; i < total; i++) {
+    int64_t due = start + i * 1000000 / run->rate;
+    /* Sleep rather than spin: on a small machine a spinning producer would steal the broker's core. */
+    int64_t ahead = due - now_us();
+    if (ahead > 200) usleep(ahead);
+    rd_kafka_poll(rk, 0);
+    int64_t sent = now_us();
+    memcpy(payload, &sent, 8);
+    while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(run->topic), RD_KAFKA_V_VALUE(payload, run->size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      rd_kafka_poll(rk, 1);
+  }
+  rd_kafka_flush(rk, 60000);
+  rd_kafka_destroy(rk);
+  run->done = 1;
+  return NULL;
+}
+
+static int cmp(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static int latency(const char *brokers, const char *topic, long rate, int seconds, int size) {
+  struct latency_run run = {brokers, topic, rate, seconds, size, 0, 0, INT64_MAX};
+  rd_kafka_t *rk = consumer(brokers, topic);
+  long total = rate * seconds, received = 0;
+  int64_t *samples = malloc(sizeof(int64_t) * total);
+  pthread_t thread;
+  pthread_create(&thread, NULL, latency_producer, &run);
+  int64_t assigned_wait = now_us() + 10000000;
+  while (now_us() < assigned_wait) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+    if (m) rd_kafka_message_destroy(m);
+    rd_kafka_topic_partition_list_t *assignment = NULL;
+    if (rd_kafka_assignment(rk, &assignment) == 0 && assignment->cnt > 0) { rd_kafka_topic_partition_list_destroy(assignment); break; }
+    if (assignment) rd_kafka_topic_partition_list_destroy(assignment);
+  }
+  run.ready = 1;
+  int64_t deadline = now_us() + (int64_t)(seconds + 30) * 1000000;
+  long seen = 0;
+  while (seen < total && now_us() < deadline) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+    if (!m) continue;
+    if (!m->err && m->len >= 8) {
+      int64_t sent;
+      memcpy(&sent, m->payload, 8);
+      seen++;
+      if (sent >= run.measure_from) samples[received++] = now_us() - sent;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  pthread_join(thread, NULL);
+  qsort(samples, received, sizeof(int64_t), cmp);
+  if (received == 0) { printf("latency_us 0 0 0 0\n"); return 1; }
+  printf("latency_us %ld %ld %ld %ld\n", (long)samples[received / 2], (long)samples[(long)(received * 0.99)], (long)samples[(long)(received * 0.999)], received);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return seen == total ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 7 && !strcmp(argv[1], "produce")) return produce(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), argv[6]);
+  if (argc >= 5 && !strcmp(argv[1], "consume")) return consume(argv[2], argv[3], atol(argv[4]));
+  if (argc >= 7 && !strcmp(argv[1], "latency")) return latency(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), atoi(argv[6]));
+  fprintf(stderr, "usage: loadgen produce BROKERS TOPIC COUNT SIZE ACKS | consume BROKERS TOPIC COUNT | latency BROKERS TOPIC RATE SECONDS SIZE\n");
+  return 2;
+}
