@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     `Machine: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   );
   console.log(
-    `Client: librdkafka ${execFileSync('sh', ['-c', "dpkg-query -W -f='${Version}' librdkafka-dev"], { encoding: 'utf8' })} (bench/loadgen.c), 100-byte values, no keys, ${RECORDS.toLocaleString('en-US')} records per throughput case; broker and client share the machine.\n`,
+    `Client: librdkafka ${loadgen('version')} (bench/loadgen.c), 100-byte values, no keys, ${RECORDS.toLocaleString('en-US')} records per throughput case; broker and client share the machine.\n`,
   );
   console.log('| case | measured | goal |');
   console.log('|---|---|---|');

@@ -3,6 +3,7 @@
  *   loadgen produce BROKERS TOPIC COUNT SIZE ACKS          -> "produced N records in S s"
  *   loadgen consume BROKERS TOPIC COUNT                    -> "consumed N records in S s"
  *   loadgen latency BROKERS TOPIC RATE SECONDS SIZE        -> "latency_us p50 p99 p999 N"
+ *   loadgen version                                        -> the librdkafka version
  * Records carry no key; in latency mode the first 8 bytes of each value are the send time in microseconds.
  */
 #include <librdkafka/rdkafka.h>
@@ -184,6 +185,7 @@ static int latency(const char *brokers, const char *topic, long rate, int second
 }
 
 int main(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "version")) return printf("%s\n", rd_kafka_version_str()) < 0;
   if (argc >= 7 && !strcmp(argv[1], "produce")) return produce(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), argv[6]);
   if (argc >= 5 && !strcmp(argv[1], "consume")) return consume(argv[2], argv[3], atol(argv[4]));
   if (argc >= 7 && !strcmp(argv[1], "latency")) return latency(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), atoi(argv[6]));
