@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RecordingLogger, temporaryDirectory } from '../../test/support/log-fixtures.js';
+import { LogManager } from '../log/index.js';
+import { GroupCoordinator, GroupError, type JoinParams } from './group-coordinator.js';
+import { OffsetStore } from './offset-store.js';
+
+const join = (memberId: string, overrides: Partial<JoinParams> = {}): JoinParams => ({
+  groupId: 'g',
+  memberId,
+  groupInstanceId: null,
+  clientId: 'client',
+  clientHost: '127.0.0.1',
+  sessionTimeoutMs: 300,
+  rebalanceTimeoutMs: 1000,
+  protocolType: 'consumer',
+  protocols: [{ name: 'range', metadata: Buffer.from('m') }],
+  requireKnownMemberId: false,
+  ...overrides,
+});
+
+async function withCoordinator(
+  work: (coordinator: GroupCoordinator, dir: string) => Promise<void>,
+): Promise<void> {
+  using tmp = temporaryDirectory();
+  const logs = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });
+  const coordinator = new GroupCoordinator(await OffsetStore.open(logs), {
+    initialRebalanceDelayMs: 20,
+    minSessionTimeoutMs: 100,
+  });
+  try {
+    await work(coordinator, tmp.dir);
+  } finally {
+    coordinator.close();
+    await logs.close();
+  }
+}
+
+describe('GroupCoordinator', () => {
+  it('runs a two-member rebalance and hands each member the leader assignment', () =>
+    withCoordinator(async (coordinator) => {
+      const [a, b] = await Promise.all([coordinator.join(join('')), coordinator.join(join(''))]);
+      assert.equal(a.errorCode, GroupError.NONE);
+      assert.equal(a.generationId, b.generationId);
+      const leader = a.leader === a.memberId ? a : b;
+      const follower = leader === a ? b : a;
+      assert.equal(leader.members.length, 2, 'only the leader gets the member list');
+      assert.equal(follower.members.length, 0);
+      const followerSync = coordinator.sync({
+        groupId: 'g',
+        generationId: follower.generationId,
+        memberId: follower.memberId,
+        groupInstanceId: null,
+        protocolType: 'consumer',
+        protocolName: 'range',
+        assignments: [],
+      });
+      const leaderSync = await coordinator.sync({
+        groupId: 'g',
+        generationId: leader.generationId,
+        memberId: leader.memberId,
+        groupInstanceId: null,
+        protocolType: 'consumer',
+        protocolName: 'range',
+        assignments: [
+          { memberId: leader.memberId, assignment: Buffer.from('p0') },
+          { memberId: follower.memberId, assignment: Buffer.from('p1') },
+        ],
+      });
+      assert.equal(leaderSync.assignment.toString(), 'p0');
+      assert.equal((await followerSync).assignment.toString(), 'p1');
+      assert.equal(coordinator.describe('g').state, 'Stable');
+      assert.equal(
+        coordinator.heartbeat({
+          groupId: 'g',
+          generationId: leader.generationId,
+          memberId: leader.memberId,
+          groupInstanceId: null,
+        }).errorCode,
+        0,
+      );
+      assert.equal(
+        coordinator.heartbeat({
+          groupId: 'g',
+          generationId: leader.generationId - 1,
+          memberId: leader.memberId,
+          groupInstanceId: null,
+        }).errorCode,
+        GroupError.ILLEGAL_GENERATION,
+      );
+    }));
+
+  it('asks v4+ joiners for a member id first', () =>
+    withCoordinator(async (coordinator) => {
+      const first = await coordinator.join(join('', { requireKnownMemberId: true }));
+      assert.equal(first.errorCode, GroupError.MEMBER_ID_REQUIRED);
+      assert.ok(first.memberId.startsWith('client-'));
+      const second = await coordinator.join(join(first.memberId, { requireKnownMemberId: true }));
+      assert.equal(second.errorCode, GroupError.NONE);
+      assert.equal(second.leader, first.memberId);
+      assert.equal((await coordinator.join(join('stranger'))).errorCode, GroupError.UNKNOWN_MEMBER_ID);
+    }));
+
+  it('expires a silent member and rebalances the rest', () =>
+    withCoordinator(async (coordinator) => {
+      const [a, b] = await Promise.all([coordinator.join(join('')), coordinator.join(join(''))]);
+      const syncOf = (m: typeof a) =>
+        coordinator.sync({
+          groupId: 'g',
+          generationId: m.generationId,
+          memberId: m.memberId,
+          groupInstanceId: null,
+          protocolType: null,
+          protocolName: null,
+          assignments: [],
+        });
+      await Promise.all([syncOf(a), syncOf(b)]);
+      const deadline = Date.now() + 600;
+      let errorCode = 0;
+      while (Date.now() < deadline && errorCode === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        errorCode = coordinator.heartbeat({
+          groupId: 'g',
+          generationId: a.generationId,
+          memberId: a.memberId,
+          groupInstanceId: null,
+        }).errorCode;
+      }
+      assert.equal(
+        errorCode,
+        GroupError.REBALANCE_IN_PROGRESS,
+        'b stopped heartbeating, so a is told to rejoin',
+      );
+      const rejoined = await coordinator.join(join(a.memberId));
+      assert.equal(rejoined.members.length, 1, 'b was removed from the group');
+      assert.equal(rejoined.generationId, a.generationId + 1);
+    }));
+
+  it('refuses commits from a stale generation and keeps committed offsets across a restart', async () => {
+    using tmp = temporaryDirectory();
+    let logs = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });
+    let coordinator = new GroupCoordinator(await OffsetStore.open(logs), {
+      initialRebalanceDelayMs: 0,
+      minSessionTimeoutMs: 100,
+    });
+    const member = await coordinator.join(join(''));
+    assert.equal(member.errorCode, GroupError.NONE);
+    const offsets = [{ topic: 't', partition: 0, offset: 42, leaderEpoch: -1, metadata: 'meta data' }];
+    const stale = await coordinator.commitOffsets({
+      groupId: 'g',
+      generationId: member.generationId + 5,
+      memberId: member.memberId,
+      groupInstanceId: null,
+      offsets,
+    });
+    assert.equal(stale[0]!.errorCode, GroupError.ILLEGAL_GENERATION);
+    await coordinator.sync({
+      groupId: 'g',
+      generationId: member.generationId,
+      memberId: member.memberId,
+      groupInstanceId: null,
+      protocolType: null,
+      protocolName: null,
+      assignments: [],
+    });
+    const ok = await coordinator.commitOffsets({
+      groupId: 'g',
+      generationId: member.generationId,
+      memberId: member.memberId,
+      groupInstanceId: null,
+      offsets,
+    });
+    assert.equal(ok[0]!.errorCode, GroupError.NONE);
+    coordinator.close();
+    await logs.close();
+
+    logs = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });
+    coordinator = new GroupCoordinator(await OffsetStore.open(logs), {
+      initialRebalanceDelayMs: 0,
+      minSessionTimeoutMs: 100,
+    });
+    assert.deepEqual(coordinator.fetchOffsets('g', [{ topic: 't', partitions: [0, 1] }]), [
+      { topic: 't', partition: 0, offset: 42, leaderEpoch: -1, metadata: 'meta data', errorCode: 0 },
+      { topic: 't', partition: 1, offset: -1, leaderEpoch: -1, metadata: '', errorCode: 0 },
+    ]);
+    assert.deepEqual(coordinator.list(), [{ groupId: 'g', protocolType: 'consumer', state: 'Empty' }]);
+    coordinator.close();
+    await logs.close();
+  });
+});
