@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { LogManager } from '../src/log/index.js';
 import { Fetch } from '../src/protocol/apis/fetch.js';
 import { InitProducerId } from '../src/protocol/apis/init-producer-id.js';
 import { Produce, type ProducePartitionResponse } from '../src/protocol/apis/produce.js';
 import { decodeRecords, encodeRecordBatch, splitBatches } from '../src/protocol/index.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
+import { RecordingLogger } from './support/log-fixtures.js';
 import { WireClient } from './support/wire-client.js';
 
 async function produce(
@@ -133,5 +136,37 @@ describe('produce semantics', { timeout: 60_000 }, () => {
     assert.match(text, /edgestream_broker_records_in_total\{topic="validated"\} 1/);
     assert.match(text, /edgestream_broker_request_duration_seconds_count\{api="Produce"\} \d+/);
     assert.match(text, /edgestream_broker_connections \d+/);
+  });
+});
+
+describe('broker shutdown', { timeout: 60_000 }, () => {
+  it('answers in-flight produce requests before closing and keeps every acknowledged record', async () => {
+    const broker = await startBroker();
+    const client = await WireClient.connect(broker.port);
+    try {
+      const pending = Array.from({ length: 500 }, (_, i) =>
+        produce(client, 'shutdown', encodeRecordBatch([{ key: null, value: Buffer.from(`r${i}`) }])),
+      );
+      await pending[0];
+      await broker.broker.close();
+      const answers = await Promise.allSettled(pending);
+      const answered = answers.filter((a) => a.status === 'fulfilled');
+      assert.ok(
+        answered.every((a) => a.value.errorCode === 0),
+        'nothing answered with an error during shutdown',
+      );
+      const logs = LogManager.open({ dataDir: broker.dataDir, logger: new RecordingLogger() });
+      try {
+        assert.ok(
+          logs.partition('shutdown', 0).logEndOffset >= answered.length,
+          'every acknowledged record is on disk',
+        );
+      } finally {
+        await logs.close();
+      }
+    } finally {
+      await client.close();
+      fs.rmSync(broker.dataDir, { recursive: true, force: true });
+    }
   });
 });
