@@ -41,7 +41,17 @@ export function readInt64(buf: Buffer, at: number): number {
   return buf.readInt32BE(at) * 0x1_0000_0000 + buf.readUInt32BE(at + 4);
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
 export function writeInt64(buf: Buffer, at: number, value: number): void {
+  if (!Number.isSafeInteger(value)) {
+    // A client may send Long.MAX_VALUE-like sentinels, which read back as 2^63 after rounding; echo them
+    // saturated instead of failing to encode the response.
+    const big = Number.isFinite(value) ? BigInt(Math.trunc(value)) : value > 0 ? INT64_MAX : INT64_MIN;
+    buf.writeBigInt64BE(big > INT64_MAX ? INT64_MAX : big < INT64_MIN ? INT64_MIN : big, at);
+    return;
+  }
   const high = Math.floor(value / 0x1_0000_0000);
   buf.writeInt32BE(high, at);
   buf.writeUInt32BE(value - high * 0x1_0000_0000, at + 4);

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crc32c } from '@node-rs/crc32';
 import { decodeRecords, encodeRecordBatch, splitBatches } from './record-batch.js';
-import { Compression, computeBatchCrc, readBatchHeader, storedBatchCrc } from './record-batch-header.js';
+import {
+  Compression,
+  computeBatchCrc,
+  readBatchHeader,
+  readInt64,
+  storedBatchCrc,
+  writeInt64,
+} from './record-batch-header.js';
 import { ByteReader, writeVarint } from './varint.js';
 
 describe('varint', () => {
@@ -28,6 +35,20 @@ describe('varint', () => {
 
   it('rejects a varint that runs past the end', () => {
     assert.throws(() => new ByteReader(Buffer.from([0x80, 0x80])).varint(), RangeError);
+  });
+});
+
+describe('int64 fields', () => {
+  it('round-trip safe integers and saturate values beyond them instead of throwing', () => {
+    const buf = Buffer.alloc(8);
+    for (const value of [0, -1, 2 ** 40 + 3, -(2 ** 52)]) {
+      writeInt64(buf, 0, value);
+      assert.equal(readInt64(buf, 0), value);
+    }
+    writeInt64(buf, 0, readInt64(Buffer.from('7fffffffffffffff', 'hex'), 0));
+    assert.equal(buf.toString('hex'), '7fffffffffffffff');
+    writeInt64(buf, 0, Number.NEGATIVE_INFINITY);
+    assert.equal(buf.toString('hex'), '8000000000000000');
   });
 });
 

@@ -1,35 +1,67 @@
 import type { ApiSchema } from '../schema.js';
 
+/**
+ * CreateTopics (key 19). v1 adds validateOnly and error messages, v2 throttle time, v4 lets numPartitions
+ * and replicationFactor be -1 (broker defaults), v5 is the first flexible version and returns the created
+ * topic's configs (plus a tagged topicConfigErrorCode), v7 returns topic ids.
+ */
+
+export interface CreatableReplicaAssignment {
+  partitionIndex: number;
+  brokerIds: number[];
+}
+
+export interface CreatableTopicConfig {
+  name: string;
+  value: string | null;
+}
+
+export interface CreatableTopic {
+  name: string;
+  /** -1 for the broker default (v4+). */
+  numPartitions: number;
+  /** -1 for the broker default (v4+). */
+  replicationFactor: number;
+  assignments: CreatableReplicaAssignment[];
+  configs: CreatableTopicConfig[];
+}
+
 export interface CreateTopicsRequest {
-  topics: Array<{
-    name: string;
-    numPartitions: number;
-    replicationFactor: number;
-    assignments: Array<{ partitionIndex: number; brokerIds: number[] }>;
-    configs: Array<{ name: string; value: string | null }>;
-  }>;
+  topics: CreatableTopic[];
   timeoutMs: number;
+  /** v1+. */
   validateOnly: boolean;
 }
 
+export interface CreatableTopicConfigResult {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  configSource: number;
+  isSensitive: boolean;
+}
+
+export interface CreatableTopicResult {
+  name: string;
+  /** v7+. */
+  topicId: Buffer;
+  errorCode: number;
+  /** v1+. */
+  errorMessage: string | null;
+  /** Tagged (tag 0) from v5. */
+  topicConfigErrorCode: number;
+  /** v5+. */
+  numPartitions: number;
+  /** v5+. */
+  replicationFactor: number;
+  /** v5+; null when the configs could not be described. */
+  configs: CreatableTopicConfigResult[] | null;
+}
+
 export interface CreateTopicsResponse {
+  /** v2+. */
   throttleTimeMs: number;
-  topics: Array<{
-    name: string;
-    topicId: Buffer;
-    errorCode: number;
-    errorMessage: string | null;
-    topicConfigErrorCode: number;
-    numPartitions: number;
-    replicationFactor: number;
-    configs: Array<{
-      name: string;
-      value: string | null;
-      readOnly: boolean;
-      configSource: number;
-      isSensitive: boolean;
-    }> | null;
-  }>;
+  topics: CreatableTopicResult[];
 }
 
 export const CreateTopics: ApiSchema = {
@@ -73,7 +105,7 @@ export const CreateTopics: ApiSchema = {
     { name: 'validateOnly', type: 'bool', versions: '1+', default: false },
   ],
   response: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '2+' },
+    { name: 'throttleTimeMs', type: 'int32', versions: '2+', default: 0 },
     {
       name: 'topics',
       versions: '0+',

@@ -1,14 +1,39 @@
 import type { ApiSchema } from '../schema.js';
 
+/**
+ * DeleteTopics (key 20). v1 adds throttle time, v4 is the first flexible version, v5 error messages, v6
+ * names topics by name or id (topics replaces topicNames; the response name becomes nullable).
+ */
+
+export interface DeleteTopicState {
+  /** null when the topic is given by id. */
+  name: string | null;
+  /** All zeroes when the topic is given by name. */
+  topicId: Buffer;
+}
+
 export interface DeleteTopicsRequest {
-  topics: Array<{ name: string | null; topicId: Buffer }>;
+  /** v6+. */
+  topics: DeleteTopicState[];
+  /** v0-5. */
   topicNames: string[];
   timeoutMs: number;
 }
 
+export interface DeletableTopicResult {
+  /** Nullable from v6. */
+  name: string | null;
+  /** v6+. */
+  topicId: Buffer;
+  errorCode: number;
+  /** v5+. */
+  errorMessage: string | null;
+}
+
 export interface DeleteTopicsResponse {
+  /** v1+. */
   throttleTimeMs: number;
-  responses: Array<{ name: string | null; topicId: Buffer; errorCode: number; errorMessage: string | null }>;
+  responses: DeletableTopicResult[];
 }
 
 export const DeleteTopics: ApiSchema = {
@@ -31,7 +56,7 @@ export const DeleteTopics: ApiSchema = {
     { name: 'timeoutMs', type: 'int32', versions: '0+' },
   ],
   response: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '1+' },
+    { name: 'throttleTimeMs', type: 'int32', versions: '1+', default: 0 },
     {
       name: 'responses',
       versions: '0+',

@@ -1,32 +1,66 @@
 import type { ApiSchema } from '../schema.js';
 
+/**
+ * DescribeConfigs (key 32). v1 adds synonyms and config sources (replacing isDefault), v3 config types and
+ * documentation, v4 is the first flexible version.
+ */
+
+/** Resource types in a request (Kafka's ConfigResource.Type). */
+export const ConfigResourceType = {
+  TOPIC: 2,
+  BROKER: 4,
+  BROKER_LOGGER: 8,
+} as const;
+
+export interface DescribeConfigsResource {
+  resourceType: number;
+  resourceName: string;
+  /** null asks for every key. */
+  configurationKeys: string[] | null;
+}
+
 export interface DescribeConfigsRequest {
-  resources: Array<{ resourceType: number; resourceName: string; configurationKeys: string[] | null }>;
+  resources: DescribeConfigsResource[];
+  /** v1+. */
   includeSynonyms: boolean;
+  /** v3+. */
   includeDocumentation: boolean;
+}
+
+export interface DescribeConfigsSynonym {
+  name: string;
+  value: string | null;
+  source: number;
 }
 
 export interface DescribeConfigsEntry {
   name: string;
   value: string | null;
   readOnly: boolean;
+  /** v0 only; later versions say the same with configSource. */
   isDefault: boolean;
+  /** v1+. */
   configSource: number;
   isSensitive: boolean;
-  synonyms: Array<{ name: string; value: string | null; source: number }>;
+  /** v1+. */
+  synonyms: DescribeConfigsSynonym[];
+  /** v3+. */
   configType: number;
+  /** v3+. */
   documentation: string | null;
+}
+
+export interface DescribeConfigsResult {
+  errorCode: number;
+  errorMessage: string | null;
+  resourceType: number;
+  resourceName: string;
+  configs: DescribeConfigsEntry[];
 }
 
 export interface DescribeConfigsResponse {
   throttleTimeMs: number;
-  results: Array<{
-    errorCode: number;
-    errorMessage: string | null;
-    resourceType: number;
-    resourceName: string;
-    configs: DescribeConfigsEntry[];
-  }>;
+  results: DescribeConfigsResult[];
 }
 
 export const DescribeConfigs: ApiSchema = {
@@ -42,7 +76,13 @@ export const DescribeConfigs: ApiSchema = {
         array: [
           { name: 'resourceType', type: 'int8', versions: '0+' },
           { name: 'resourceName', type: 'string', versions: '0+' },
-          { name: 'configurationKeys', type: { array: 'string' }, versions: '0+', nullableVersions: '0+' },
+          {
+            name: 'configurationKeys',
+            type: { array: 'string' },
+            versions: '0+',
+            nullableVersions: '0+',
+            default: null,
+          },
         ],
       },
     },
@@ -57,7 +97,7 @@ export const DescribeConfigs: ApiSchema = {
       type: {
         array: [
           { name: 'errorCode', type: 'int16', versions: '0+' },
-          { name: 'errorMessage', type: 'string', versions: '0+', nullableVersions: '0+' },
+          { name: 'errorMessage', type: 'string', versions: '0+', nullableVersions: '0+', default: null },
           { name: 'resourceType', type: 'int8', versions: '0+' },
           { name: 'resourceName', type: 'string', versions: '0+' },
           {
@@ -68,7 +108,7 @@ export const DescribeConfigs: ApiSchema = {
                 { name: 'name', type: 'string', versions: '0+' },
                 { name: 'value', type: 'string', versions: '0+', nullableVersions: '0+' },
                 { name: 'readOnly', type: 'bool', versions: '0+' },
-                { name: 'isDefault', type: 'bool', versions: '0' },
+                { name: 'isDefault', type: 'bool', versions: '0', default: false },
                 { name: 'configSource', type: 'int8', versions: '1+', default: -1 },
                 { name: 'isSensitive', type: 'bool', versions: '0+' },
                 {
@@ -83,7 +123,13 @@ export const DescribeConfigs: ApiSchema = {
                   },
                 },
                 { name: 'configType', type: 'int8', versions: '3+', default: 0 },
-                { name: 'documentation', type: 'string', versions: '3+', nullableVersions: '0+' },
+                {
+                  name: 'documentation',
+                  type: 'string',
+                  versions: '3+',
+                  nullableVersions: '0+',
+                  default: null,
+                },
               ],
             },
           },

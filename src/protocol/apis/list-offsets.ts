@@ -1,31 +1,62 @@
 import type { ApiSchema } from '../schema.js';
 
+/**
+ * ListOffsets (key 2). v0 answers with a list of old-style offsets, v1+ with one timestamp and offset,
+ * v2 adds isolation level, v4 leader epochs, v6 is the first flexible version, v7 accepts timestamp -3
+ * (max timestamp). v8+ (tiered storage timestamps, timeoutMs in v10) is not offered.
+ */
+
+/** Special timestamps in a request. */
+export const ListOffsetsTimestamp = {
+  LATEST: -1,
+  EARLIEST: -2,
+  MAX_TIMESTAMP: -3,
+} as const;
+
+export interface ListOffsetsRequestPartition {
+  partitionIndex: number;
+  /** v4+. */
+  currentLeaderEpoch: number;
+  /** A time in ms, or one of ListOffsetsTimestamp. */
+  timestamp: number;
+  /** v0 only. */
+  maxNumOffsets: number;
+}
+
+export interface ListOffsetsRequestTopic {
+  name: string;
+  partitions: ListOffsetsRequestPartition[];
+}
+
 export interface ListOffsetsRequest {
   replicaId: number;
+  /** v2+. */
   isolationLevel: number;
-  topics: Array<{
-    name: string;
-    partitions: Array<{
-      partitionIndex: number;
-      currentLeaderEpoch: number;
-      timestamp: number;
-      maxNumOffsets: number;
-    }>;
-  }>;
+  topics: ListOffsetsRequestTopic[];
 }
 
 export interface ListOffsetsPartitionResponse {
   partitionIndex: number;
   errorCode: number;
+  /** v0 only. */
   oldStyleOffsets: number[];
+  /** v1+. */
   timestamp: number;
+  /** v1+. */
   offset: number;
+  /** v4+. */
   leaderEpoch: number;
 }
 
+export interface ListOffsetsTopicResponse {
+  name: string;
+  partitions: ListOffsetsPartitionResponse[];
+}
+
 export interface ListOffsetsResponse {
+  /** v2+. */
   throttleTimeMs: number;
-  topics: Array<{ name: string; partitions: ListOffsetsPartitionResponse[] }>;
+  topics: ListOffsetsTopicResponse[];
 }
 
 export const ListOffsets: ApiSchema = {
@@ -34,7 +65,7 @@ export const ListOffsets: ApiSchema = {
   versions: [0, 7],
   flexibleFrom: 6,
   request: [
-    { name: 'replicaId', type: 'int32', versions: '0+' },
+    { name: 'replicaId', type: 'int32', versions: '0+', default: -1 },
     { name: 'isolationLevel', type: 'int8', versions: '2+', default: 0 },
     {
       name: 'topics',
@@ -59,7 +90,7 @@ export const ListOffsets: ApiSchema = {
     },
   ],
   response: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '2+' },
+    { name: 'throttleTimeMs', type: 'int32', versions: '2+', default: 0 },
     {
       name: 'topics',
       versions: '0+',

@@ -1,37 +1,76 @@
 import type { ApiSchema } from '../schema.js';
 
+/**
+ * Metadata (key 3). v1 lets the topic list be null (all topics; v0 uses an empty list for that), v4 adds
+ * allowAutoTopicCreation, v8 authorized operations, v9 is the first flexible version, v10 topic ids (and a
+ * nullable topic name in the request), v11 drops the cluster-wide authorized operations, v12 makes the
+ * topic name nullable in the response.
+ */
+
+/** Kafka's value for an authorized-operations bitfield that was not requested. */
+export const AUTHORIZED_OPERATIONS_NOT_REQUESTED = -2147483648;
+
+export interface MetadataRequestTopic {
+  /** v10+; all zeroes when the topic is named. */
+  topicId: Buffer;
+  /** Nullable from v10 (when the topic is given by id). */
+  name: string | null;
+}
+
 export interface MetadataRequest {
-  topics: Array<{ topicId: Buffer; name: string | null }> | null;
+  /** null (v1+) asks for every topic; v0 asks for every topic with an empty list. */
+  topics: MetadataRequestTopic[] | null;
+  /** v4+; earlier versions always auto-create. */
   allowAutoTopicCreation: boolean;
+  /** v8-10. */
   includeClusterAuthorizedOperations: boolean;
+  /** v8+. */
   includeTopicAuthorizedOperations: boolean;
+}
+
+export interface MetadataBroker {
+  nodeId: number;
+  host: string;
+  port: number;
+  /** v1+. */
+  rack: string | null;
 }
 
 export interface MetadataPartition {
   errorCode: number;
   partitionIndex: number;
   leaderId: number;
+  /** v7+. */
   leaderEpoch: number;
   replicaNodes: number[];
   isrNodes: number[];
+  /** v5+. */
   offlineReplicas: number[];
 }
 
 export interface MetadataTopic {
   errorCode: number;
+  /** Nullable from v12. */
   name: string | null;
+  /** v10+. */
   topicId: Buffer;
+  /** v1+. */
   isInternal: boolean;
   partitions: MetadataPartition[];
+  /** v8+. */
   topicAuthorizedOperations: number;
 }
 
 export interface MetadataResponse {
+  /** v3+. */
   throttleTimeMs: number;
-  brokers: Array<{ nodeId: number; host: string; port: number; rack: string | null }>;
+  brokers: MetadataBroker[];
+  /** v2+. */
   clusterId: string | null;
+  /** v1+. */
   controllerId: number;
   topics: MetadataTopic[];
+  /** v8-10. */
   clusterAuthorizedOperations: number;
 }
 
@@ -57,7 +96,7 @@ export const Metadata: ApiSchema = {
     { name: 'includeTopicAuthorizedOperations', type: 'bool', versions: '8+', default: false },
   ],
   response: [
-    { name: 'throttleTimeMs', type: 'int32', versions: '3+' },
+    { name: 'throttleTimeMs', type: 'int32', versions: '3+', default: 0 },
     {
       name: 'brokers',
       versions: '0+',
@@ -96,10 +135,20 @@ export const Metadata: ApiSchema = {
               ],
             },
           },
-          { name: 'topicAuthorizedOperations', type: 'int32', versions: '8+', default: -2147483648 },
+          {
+            name: 'topicAuthorizedOperations',
+            type: 'int32',
+            versions: '8+',
+            default: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+          },
         ],
       },
     },
-    { name: 'clusterAuthorizedOperations', type: 'int32', versions: '8-10', default: -2147483648 },
+    {
+      name: 'clusterAuthorizedOperations',
+      type: 'int32',
+      versions: '8-10',
+      default: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+    },
   ],
 };

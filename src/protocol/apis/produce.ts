@@ -1,29 +1,57 @@
 import type { ApiSchema } from '../schema.js';
 
+/**
+ * Produce (key 0). v0-2 carry MessageSet v0/v1, v3+ RecordBatch v2 (the records are opaque bytes here);
+ * v3 adds the transactional id, v7 zstd, v8 per-record errors, v9 is the first flexible version.
+ * v10+ (tagged leader hints) is not offered.
+ */
+
 export interface ProducePartitionData {
   index: number;
   records: Buffer | null;
 }
 
+export interface ProduceTopicData {
+  name: string;
+  partitionData: ProducePartitionData[];
+}
+
 export interface ProduceRequest {
+  /** v3+; null when the producer is not transactional. */
   transactionalId: string | null;
+  /** 0 (no response at all), 1 (leader) or -1 (all in-sync replicas). */
   acks: number;
   timeoutMs: number;
-  topicData: Array<{ name: string; partitionData: ProducePartitionData[] }>;
+  topicData: ProduceTopicData[];
+}
+
+export interface ProduceRecordError {
+  batchIndex: number;
+  batchIndexErrorMessage: string | null;
 }
 
 export interface ProducePartitionResponse {
   index: number;
   errorCode: number;
   baseOffset: number;
+  /** v2+; -1 unless the topic uses LogAppendTime. */
   logAppendTimeMs: number;
+  /** v5+. */
   logStartOffset: number;
-  recordErrors: Array<{ batchIndex: number; batchIndexErrorMessage: string | null }>;
+  /** v8+. */
+  recordErrors: ProduceRecordError[];
+  /** v8+. */
   errorMessage: string | null;
 }
 
+export interface ProduceTopicResponse {
+  name: string;
+  partitionResponses: ProducePartitionResponse[];
+}
+
 export interface ProduceResponse {
-  responses: Array<{ name: string; partitionResponses: ProducePartitionResponse[] }>;
+  responses: ProduceTopicResponse[];
+  /** v1+. */
   throttleTimeMs: number;
 }
 
@@ -102,6 +130,6 @@ export const Produce: ApiSchema = {
         ],
       },
     },
-    { name: 'throttleTimeMs', type: 'int32', versions: '1+' },
+    { name: 'throttleTimeMs', type: 'int32', versions: '1+', default: 0 },
   ],
 };
