@@ -1,20 +1,28 @@
 /**
  * Aggregations as Kafka Streams' Aggregator / Flink's AggregateFunction: an accumulator that starts empty,
- * folds in one value at a time and yields a result. Accumulators are plain JSON so state can be written to
- * a changelog and restored exactly.
+ * folds in one value at a time and yields a result. Accumulators are plain JSON (objects, arrays, numbers,
+ * strings, null) so state can be written to a changelog and restored exactly; `add` may update the
+ * accumulator in place and return it.
  */
 export interface Aggregation<V, A, R> {
   init(): A;
   add(accumulator: A, value: V): A;
   result(accumulator: A): R;
+  /** Combines two accumulators (session windows merge when a record bridges them); may reuse `a`. */
+  merge(a: A, b: A): A;
 }
 
 export function count<V>(): Aggregation<V, number, number> {
-  return { init: () => 0, add: (n) => n + 1, result: (n) => n };
+  return { init: () => 0, add: (n) => n + 1, result: (n) => n, merge: (a, b) => a + b };
 }
 
 export function sum<V>(field: (value: V) => number): Aggregation<V, number, number> {
-  return { init: () => 0, add: (total, value) => total + field(value), result: (total) => total };
+  return {
+    init: () => 0,
+    add: (total, value) => total + field(value),
+    result: (total) => total,
+    merge: (a, b) => a + b,
+  };
 }
 
 export function min<V>(field: (value: V) => number): Aggregation<V, number | null, number | null> {
@@ -22,6 +30,7 @@ export function min<V>(field: (value: V) => number): Aggregation<V, number | nul
     init: () => null,
     add: (low, value) => (low === null ? field(value) : Math.min(low, field(value))),
     result: (low) => low,
+    merge: (a, b) => (a === null ? b : b === null ? a : Math.min(a, b)),
   };
 }
 
@@ -30,6 +39,7 @@ export function max<V>(field: (value: V) => number): Aggregation<V, number | nul
     init: () => null,
     add: (high, value) => (high === null ? field(value) : Math.max(high, field(value))),
     result: (high) => high,
+    merge: (a, b) => (a === null ? b : b === null ? a : Math.max(a, b)),
   };
 }
 
@@ -38,8 +48,13 @@ export function avg<V>(
 ): Aggregation<V, { sum: number; count: number }, number | null> {
   return {
     init: () => ({ sum: 0, count: 0 }),
-    add: (acc, value) => ({ sum: acc.sum + field(value), count: acc.count + 1 }),
+    add: (acc, value) => {
+      acc.sum += field(value);
+      acc.count++;
+      return acc;
+    },
     result: (acc) => (acc.count === 0 ? null : acc.sum / acc.count),
+    merge: (a, b) => ({ sum: a.sum + b.sum, count: a.count + b.count }),
   };
 }
 
@@ -49,6 +64,7 @@ export function reduce<V>(reducer: (a: V, b: V) => V): Aggregation<V, V | null, 
     init: () => null,
     add: (acc, value) => (acc === null ? value : reducer(acc, value)),
     result: (acc) => acc,
+    merge: (a, b) => (a === null ? b : b === null ? a : reducer(a, b)),
   };
 }
 
@@ -66,5 +82,9 @@ export function combine<V, S extends Spec<V>>(spec: S): Aggregation<V, Record<st
     },
     result: (acc) =>
       Object.fromEntries(names.map((name) => [name, spec[name]!.result(acc[name])])) as ResultOf<S>,
+    merge: (a, b) => {
+      for (const name of names) a[name] = spec[name]!.merge(a[name], b[name]);
+      return a;
+    },
   };
 }

@@ -1,0 +1,108 @@
+import type { RecordHeader } from '../protocol/index.js';
+
+export type { RecordHeader };
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** A record read from a partition. */
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Milliseconds since the epoch: the producer's create time or the broker's log-append time. */
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+}
+
+/** A record to append to one partition (the caller chooses the partition). */
+export interface OutgoingRecord {
+  topic: string;
+  partition: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+  headers?: RecordHeader[];
+}
+
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  /** Kafka topic configs, e.g. { 'cleanup.policy': 'compact' }. */
+  config?: Record<string, string>;
+}
+
+export interface FetchRequest extends TopicPartition {
+  offset: number;
+}
+
+export interface FetchOptions {
+  /** Upper bound on bytes returned across all partitions (at least one batch is always returned). */
+  maxBytes: number;
+  /** How long to wait for data when none is available yet. */
+  maxWaitMs: number;
+}
+
+export interface PartitionOffsets {
+  /** The first offset still in the log. */
+  earliest: number;
+  /** The offset the next record will get (high watermark). */
+  latest: number;
+}
+
+export interface CommitEntry extends TopicPartition {
+  offset: number;
+  metadata?: string;
+}
+
+/** Told when partitions are given to this member and before they are taken away. */
+export interface AssignmentListener {
+  assigned(partitions: TopicPartition[]): Promise<void>;
+  /** Must finish (flush, checkpoint) before resolving: the partitions may go to another member next. */
+  revoked(partitions: TopicPartition[]): Promise<void>;
+}
+
+/** This process's membership in a consumer group. */
+export interface GroupMembership {
+  readonly memberId: string;
+  /** The partitions currently assigned to this member. */
+  assignment(): TopicPartition[];
+  commit(offsets: CommitEntry[]): Promise<void>;
+  /** Leaves the group; the listener's revoked() is called for what was assigned. */
+  leave(): Promise<void>;
+}
+
+/**
+ * The platform's view of a Kafka-compatible log: the embedded broker read and written in-process, or a remote
+ * cluster through a Kafka client library. Everything above this module (streams, simulate, mirror) uses only
+ * this interface, so the same code runs in one process or as many instances against any Kafka cluster.
+ */
+export interface LogClient {
+  /** Creates the topic if it is missing; resolves to its partition count (existing topics are not altered). */
+  ensureTopic(spec: TopicSpec): Promise<number>;
+  /** Partition count of an existing topic; rejects with UnknownTopicError if there is none. */
+  partitionCount(topic: string): Promise<number>;
+  offsets(partition: TopicPartition): Promise<PartitionOffsets>;
+  /**
+   * Appends records and resolves once they are acknowledged by all in-sync replicas (acks=all). Records for one
+   * partition keep their order, also across calls that overlap in time.
+   */
+  produce(records: OutgoingRecord[]): Promise<void>;
+  /** Records at or after each requested offset, waiting up to maxWaitMs when there are none yet. */
+  fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]>;
+  /** Joins (or creates) a consumer group over `topics`; assignment changes are told to the listener. */
+  joinGroup(groupId: string, topics: string[], listener: AssignmentListener): Promise<GroupMembership>;
+  close(): Promise<void>;
+}
+
+export class UnknownTopicError extends Error {
+  readonly code = 'UNKNOWN_TOPIC';
+  constructor(readonly topic: string) {
+    super(`topic '${topic}' does not exist`);
+    this.name = 'UnknownTopicError';
+  }
+}
