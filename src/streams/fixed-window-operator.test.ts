@@ -19,7 +19,6 @@ const stats = combine({
   peak: max<Event>((e) => e.retransmits),
   mean: avg<Event>((e) => e.retransmits),
 });
-type Stats = ReturnType<typeof stats.result>;
 
 /** Drives an operator the way the runtime does: watermark before the record decides lateness, then advance. */
 function driver<A, R>(

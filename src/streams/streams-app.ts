@@ -1,0 +1,376 @@
+import type { Logger } from 'pino';
+import type { GroupMembership, LogClient, OutgoingRecord, TopicPartition } from '../client/types.js';
+import { GlobalTableReader } from './global-table.js';
+import { StreamsMetrics } from './metrics.js';
+import type { Serde } from './serdes.js';
+import { StreamTask, type TaskTopics, taskIdOf } from './task.js';
+import {
+  CHANGELOG_CONFIG,
+  type GlobalTable,
+  type KStream,
+  type StreamOptions,
+  TopologyBuilder,
+} from './topology.js';
+
+export interface StreamsConfig {
+  /** Names the consumer group and prefixes internal topics; instances with the same id share the work. */
+  applicationId: string;
+  client: LogClient;
+  logger: Logger;
+  /** How often tasks checkpoint (state changelog, progress): bounds how much is replayed after a crash. */
+  commitIntervalMs?: number;
+  fetchMaxBytes?: number;
+  fetchMaxWaitMs?: number;
+  /** Produced-but-unacknowledged output bytes allowed before fetching pauses (backpressure from sinks). */
+  maxPendingOutputBytes?: number;
+  /** A source partition with no records for this long stops holding downstream watermarks back. */
+  idleTimeoutMs?: number;
+  /** Where a task with no checkpoint starts. */
+  startFrom?: 'earliest' | 'latest';
+  /** Partitions for output and internal topics created here when no source partition count applies. */
+  defaultPartitions?: number;
+  maxGlobalTableRows?: number;
+  metrics?: StreamsMetrics;
+}
+
+const DEFAULTS = {
+  commitIntervalMs: 1000,
+  fetchMaxBytes: 16 * 1024 * 1024,
+  fetchMaxWaitMs: 100,
+  maxPendingOutputBytes: 32 * 1024 * 1024,
+  idleTimeoutMs: 2000,
+  startFrom: 'earliest' as const,
+  defaultPartitions: 4,
+  maxGlobalTableRows: 1_000_000,
+};
+
+const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/**
+ * A stream-processing application: build the pipeline with stream()/globalTable(), then start(). Its tasks
+ * (one per input partition) are spread over every instance started with the same applicationId through a
+ * consumer group; a partition's state moves with it on rebalance by way of its changelog.
+ */
+export class StreamsApp {
+  readonly builder: TopologyBuilder;
+  readonly metrics: StreamsMetrics;
+  private readonly settings: Required<Omit<StreamsConfig, 'client' | 'logger' | 'metrics' | 'applicationId'>>;
+  private readonly tables: GlobalTableReader<unknown>[] = [];
+  private readonly tasks = new Map<string, StreamTask>();
+  private readonly partitions = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private inFlightBytes = 0;
+  private membership: GroupMembership | null = null;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  /** Checkpoints and assignment changes, one at a time. */
+  private exclusive: Promise<void> = Promise.resolve();
+  private failure: Error | null = null;
+  private readonly failed: Promise<Error>;
+  private reportFailure: (error: Error) => void = () => undefined;
+
+  constructor(private readonly config: StreamsConfig) {
+    this.builder = new TopologyBuilder(config.applicationId);
+    this.metrics = config.metrics ?? new StreamsMetrics();
+    this.settings = {
+      commitIntervalMs: config.commitIntervalMs ?? DEFAULTS.commitIntervalMs,
+      fetchMaxBytes: config.fetchMaxBytes ?? DEFAULTS.fetchMaxBytes,
+      fetchMaxWaitMs: config.fetchMaxWaitMs ?? DEFAULTS.fetchMaxWaitMs,
+      maxPendingOutputBytes: config.maxPendingOutputBytes ?? DEFAULTS.maxPendingOutputBytes,
+      idleTimeoutMs: config.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+      startFrom: config.startFrom ?? DEFAULTS.startFrom,
+      defaultPartitions: config.defaultPartitions ?? DEFAULTS.defaultPartitions,
+      maxGlobalTableRows: config.maxGlobalTableRows ?? DEFAULTS.maxGlobalTableRows,
+    };
+    this.failed = new Promise((resolve) => {
+      this.reportFailure = resolve;
+    });
+  }
+
+  stream<V>(topic: string, options: StreamOptions<V>): KStream<V> {
+    return this.builder.stream(topic, options);
+  }
+
+  /** A table of the latest value per key of `topic`, held in full by every instance, for joins. */
+  globalTable<T>(topic: string, options: { value: Serde<T> }): GlobalTable<T> {
+    const table = new GlobalTableReader<T>(topic, options.value, this.settings.maxGlobalTableRows);
+    this.tables.push(table as GlobalTableReader<unknown>);
+    return table;
+  }
+
+  /** Resolves with the error that stopped processing (a sink that keeps failing, a state limit...). */
+  get stopped(): Promise<Error> {
+    return this.failed;
+  }
+
+  /** The tasks this instance runs now. */
+  taskIds(): string[] {
+    return [...this.tasks.keys()].sort();
+  }
+
+  async start(): Promise<void> {
+    const { client, logger } = this.config;
+    await this.createTopics();
+    for (const table of this.tables) await table.start(client, logger);
+    this.running = true;
+    this.membership = await client.joinGroup(this.config.applicationId, [...this.builder.sources.keys()], {
+      assigned: (assigned) => this.serially(() => this.assign(assigned)),
+      revoked: (revoked) => this.serially(() => this.revoke(revoked)),
+    });
+    this.loop = this.run();
+    this.scheduleCheckpoint();
+    logger.info(
+      { applicationId: this.config.applicationId, member: this.membership.memberId },
+      'streams started',
+    );
+  }
+
+  private async createTopics(): Promise<void> {
+    const { client } = this.config;
+    const { builder } = this;
+    const userSources = [...builder.sources.values()].filter((source) => source.upstreamTopics === null);
+    for (const source of userSources)
+      this.partitions.set(source.topic, await client.partitionCount(source.topic));
+    const widest = Math.max(this.settings.defaultPartitions, ...this.partitions.values());
+    // Repartition topics are declared in graph order, so their upstream counts are known by the time we get there.
+    for (const source of builder.sources.values()) {
+      if (source.upstreamTopics === null) continue;
+      const partitions = Math.max(...source.upstreamTopics.map((topic) => this.partitions.get(topic)!));
+      this.partitions.set(source.topic, await client.ensureTopic({ name: source.topic, partitions }));
+    }
+    for (const source of builder.sources.values()) {
+      await client.ensureTopic({
+        name: this.checkpointTopic(source.topic),
+        partitions: this.partitions.get(source.topic)!,
+        config: { 'cleanup.policy': 'compact' },
+      });
+    }
+    for (const [store, sourceTopic] of builder.stores) {
+      await client.ensureTopic({
+        name: builder.changelogTopic(store),
+        partitions: this.partitions.get(sourceTopic)!,
+        config: CHANGELOG_CONFIG,
+      });
+    }
+    for (const sink of builder.sinks.values()) {
+      if (this.partitions.has(sink.topic)) continue;
+      const spec = {
+        name: sink.topic,
+        partitions: sink.partitions ?? widest,
+        ...(sink.config ? { config: sink.config } : {}),
+      };
+      this.partitions.set(sink.topic, await client.ensureTopic(spec));
+    }
+    this.partitions.set(
+      this.deadLetterTopic,
+      await client.ensureTopic({ name: this.deadLetterTopic, partitions: 1 }),
+    );
+  }
+
+  private get deadLetterTopic(): string {
+    return `${this.config.applicationId}-dead-letter`;
+  }
+
+  private checkpointTopic(sourceTopic: string): string {
+    return `${this.config.applicationId}-${sourceTopic}-checkpoint`;
+  }
+
+  private topicsFor(sourceTopic: string): TaskTopics {
+    const changelogs = new Set(
+      [...this.builder.stores.keys()].map((store) => this.builder.changelogTopic(store)),
+    );
+    const sinkPartitions = new Map<string, number>();
+    for (const sink of this.builder.sinks.values()) {
+      if (!changelogs.has(sink.topic)) sinkPartitions.set(sink.topic, this.partitions.get(sink.topic)!);
+    }
+    sinkPartitions.set(this.deadLetterTopic, this.partitions.get(this.deadLetterTopic)!);
+    const repartitionTopics = [...this.builder.sources.values()]
+      .filter((source) => source.upstreamTopics?.includes(sourceTopic))
+      .map((source) => source.topic);
+    for (const topic of repartitionTopics) sinkPartitions.set(topic, this.partitions.get(topic)!);
+    return {
+      sinkPartitions,
+      checkpointTopic: this.checkpointTopic(sourceTopic),
+      changelogTopic: (store) => this.builder.changelogTopic(store),
+      repartitionTopics,
+      deadLetterTopic: this.deadLetterTopic,
+    };
+  }
+
+  private serially(work: () => Promise<void>): Promise<void> {
+    const next = this.exclusive.then(work);
+    this.exclusive = next.catch(() => undefined);
+    return next;
+  }
+
+  private async assign(partitions: TopicPartition[]): Promise<void> {
+    const { client, logger } = this.config;
+    const started = Date.now();
+    const created: StreamTask[] = [];
+    for (const { topic, partition } of partitions) {
+      const source = this.builder.sources.get(topic);
+      if (!source || this.tasks.has(tpKey(topic, partition))) continue;
+      const task = new StreamTask(
+        this.config.applicationId,
+        source,
+        partition,
+        this.topicsFor(topic),
+        this.metrics.taskObserver(),
+        this.partitions,
+      );
+      await task.restore(client, (p) => this.startOffset(topic, p));
+      created.push(task);
+    }
+    for (const task of created) this.tasks.set(tpKey(task.source.topic, task.partition), task);
+    if (created.length > 0) {
+      logger.info(
+        {
+          tasks: created.map((task) => task.id),
+          stateEntries: created.reduce((n, t) => n + t.stateEntries, 0),
+          ms: Date.now() - started,
+        },
+        'tasks restored',
+      );
+    }
+  }
+
+  private async startOffset(topic: string, partition: number): Promise<number> {
+    const offsets = await this.config.client.offsets({ topic, partition });
+    return this.settings.startFrom === 'earliest' ? offsets.earliest : offsets.latest;
+  }
+
+  private async revoke(partitions: TopicPartition[]): Promise<void> {
+    const leaving: StreamTask[] = [];
+    for (const { topic, partition } of partitions) {
+      const task = this.tasks.get(tpKey(topic, partition));
+      if (!task) continue;
+      this.tasks.delete(tpKey(topic, partition));
+      leaving.push(task);
+    }
+    if (leaving.length > 0) await this.checkpoint(leaving);
+    this.config.logger.info({ tasks: leaving.map((task) => task.id) }, 'tasks revoked');
+  }
+
+  private async run(): Promise<void> {
+    const { client } = this.config;
+    const options = { maxBytes: this.settings.fetchMaxBytes, maxWaitMs: this.settings.fetchMaxWaitMs };
+    while (this.running) {
+      try {
+        while (this.inFlightBytes > this.settings.maxPendingOutputBytes) await Promise.race(this.inFlight);
+        const tasks = [...this.tasks.values()];
+        if (tasks.length === 0) {
+          await new Promise((resolve) => setTimeout(resolve, options.maxWaitMs));
+          continue;
+        }
+        const records = await client.fetch(
+          tasks.map((task) => ({
+            topic: task.source.topic,
+            partition: task.partition,
+            offset: task.nextOffset,
+          })),
+          options,
+        );
+        this.processFetched(records);
+      } catch (error) {
+        this.fail(error);
+      }
+    }
+  }
+
+  /** Processes a fetch and hands its outputs to the client in one synchronous step (see checkpoint()). */
+  private processFetched(records: Awaited<ReturnType<LogClient['fetch']>>): void {
+    const byTask = new Map<StreamTask, typeof records>();
+    for (const record of records) {
+      const task = this.tasks.get(tpKey(record.topic, record.partition));
+      if (!task) continue;
+      let list = byTask.get(task);
+      if (!list) {
+        list = [];
+        byTask.set(task, list);
+      }
+      list.push(record);
+    }
+    for (const [task, list] of byTask) task.process(list);
+    const outputs: OutgoingRecord[] = [];
+    let bytes = 0;
+    for (const task of this.tasks.values()) {
+      task.announceWatermark(this.settings.idleTimeoutMs);
+      const taken = task.takeOutputs();
+      for (const record of taken.records) outputs.push(record);
+      bytes += taken.bytes;
+    }
+    if (outputs.length > 0) this.produce(outputs, bytes);
+  }
+
+  private produce(records: OutgoingRecord[], bytes: number): void {
+    this.metrics.recordsOut(records);
+    this.inFlightBytes += bytes;
+    const sent = this.config.client.produce(records).then(
+      () => {
+        this.inFlightBytes -= bytes;
+        this.inFlight.delete(sent);
+      },
+      (error: unknown) => {
+        this.inFlight.delete(sent);
+        this.fail(error);
+      },
+    );
+    this.inFlight.add(sent);
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure) return;
+    this.failure = error instanceof Error ? error : new Error(String(error));
+    this.running = false;
+    this.config.logger.error({ err: this.failure }, 'stream processing stopped');
+    this.reportFailure(this.failure);
+  }
+
+  private scheduleCheckpoint(): void {
+    this.checkpointTimer = setTimeout(() => {
+      this.serially(() => this.checkpoint([...this.tasks.values()]))
+        .catch((error: unknown) => this.fail(error))
+        .finally(() => {
+          if (this.running) this.scheduleCheckpoint();
+        });
+    }, this.settings.commitIntervalMs);
+  }
+
+  /**
+   * Checkpoints tasks: snapshots are taken synchronously between two fetches, so every output of the records
+   * before them has already been handed to the client; once those and the changelog entries are acknowledged,
+   * the checkpoint markers are written, then progress is committed to the group for lag monitoring.
+   */
+  private async checkpoint(tasks: StreamTask[]): Promise<void> {
+    if (tasks.length === 0) return;
+    const { client } = this.config;
+    const snapshots = tasks.map((task) => task.snapshot());
+    const before = [...this.inFlight];
+    await client.produce(snapshots.flatMap((snapshot) => snapshot.changelog));
+    await Promise.all(before);
+    if (this.failure) throw this.failure;
+    await client.produce(snapshots.map((snapshot) => snapshot.marker));
+    await this.membership?.commit(
+      tasks.map((task) => ({ topic: task.source.topic, partition: task.partition, offset: task.nextOffset })),
+    );
+    await Promise.all(tasks.map((task) => task.refreshOutputBounds(client)));
+    await this.metrics.observeTasks(client, tasks);
+  }
+
+  /** Stops fetching, checkpoints every task and leaves the group (its partitions go to other instances). */
+  async close(): Promise<void> {
+    const wasRunning = this.running;
+    this.running = false;
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+    if (wasRunning && !this.failure) await this.serially(() => this.checkpoint([...this.tasks.values()]));
+    await this.membership?.leave();
+    this.tasks.clear();
+    for (const table of this.tables) await table.close();
+    this.config.logger.info({ applicationId: this.config.applicationId }, 'streams stopped');
+  }
+}
+
+export { taskIdOf };

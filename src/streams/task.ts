@@ -1,0 +1,441 @@
+import type { ConsumedRecord, LogClient, OutgoingRecord, RecordHeader } from '../client/types.js';
+import { partitionForKey } from './partitioner.js';
+import { SerdeError } from './serdes.js';
+import type { StateStore } from './state-store.js';
+import {
+  SourceWatermark,
+  type TaskWatermark,
+  UpstreamWatermark,
+  type WatermarkState,
+} from './task-watermark.js';
+import {
+  type Forward,
+  instantiateTask,
+  type Processor,
+  type ProcessorContext,
+  type SourceNode,
+} from './topology.js';
+
+/** Headers that make outputs idempotent across restarts: which task wrote a record, and its sequence. */
+export const TASK_HEADER = 'es.task';
+export const SEQUENCE_HEADER = 'es.seq';
+/** Marker records in repartition topics carrying an upstream task's watermark (JSON number or null = idle). */
+export const WATERMARK_HEADER = 'es.wm';
+
+/** Where a task stands: what it has consumed, produced and changed, and its event time. */
+interface Checkpoint {
+  /** The next input offset to process. */
+  offset: number;
+  /** Outputs and state entries written so far, each numbered in processing order. */
+  outputSequence: number;
+  stateSequence: number;
+  watermark: WatermarkState;
+  /** Per output partition, an offset at or before any output written after this checkpoint. */
+  outputBounds: Record<string, number>;
+}
+
+export interface TaskTopics {
+  /** Partition count of every topic the task may write to. */
+  sinkPartitions: Map<string, number>;
+  checkpointTopic: string;
+  changelogTopic(store: string): string;
+  /** Internal repartition topics this task's records flow into (it writes its watermark to each partition). */
+  repartitionTopics: string[];
+  deadLetterTopic: string;
+}
+
+export interface TaskObserver {
+  recordsIn(topic: string, count: number): void;
+  late(store: string): void;
+  deserializationError(topic: string, error: SerdeError): void;
+  processingLatencyMs(latencyMs: number): void;
+}
+
+const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/**
+ * One input partition's share of a pipeline. Processing is a deterministic function of the partition's
+ * records, so after a crash the task restores its last checkpoint, replays from the offset recorded there and
+ * produces the same outputs with the same sequence numbers; outputs already in the log (written after the
+ * checkpoint, before the crash) are recognised by their sequence and not written again. State entries carry
+ * sequences too, and a restore applies only those the checkpoint covers. Together: each input record affects
+ * outputs and state exactly once, with no transactions and against any Kafka-compatible log.
+ */
+export class StreamTask {
+  readonly id: string;
+  private readonly stores: StateStore[] = [];
+  private readonly processors: Processor[];
+  private readonly entry: Forward;
+  private readonly watermark: TaskWatermark;
+  private position = 0;
+  private outputSequence = 0;
+  private stateSequence = 0;
+  private outputBounds: Record<string, number> = {};
+  /** Per output partition, the highest sequence this task already wrote there before a restart. */
+  private suppressUpTo = new Map<string, number>();
+  private pending: OutgoingRecord[] = [];
+  private pendingBytes = 0;
+  private lastMarkerWatermark = Number.NEGATIVE_INFINITY;
+  private lastRecordAt = Date.now();
+  private idleAnnounced = false;
+  private readonly taskIdBuffer: Buffer;
+
+  constructor(
+    readonly applicationId: string,
+    readonly source: SourceNode,
+    readonly partition: number,
+    private readonly topics: TaskTopics,
+    private readonly observer: TaskObserver,
+    upstreamPartitions: Map<string, number>,
+  ) {
+    this.id = taskIdOf(applicationId, source.topic, partition);
+    this.taskIdBuffer = Buffer.from(this.id);
+    this.watermark = source.upstreamTopics
+      ? new UpstreamWatermark(
+          source.upstreamTopics.flatMap((topic) =>
+            Array.from({ length: upstreamPartitions.get(topic) ?? 0 }, (_, p) =>
+              taskIdOf(applicationId, topic, p),
+            ),
+          ),
+        )
+      : new SourceWatermark(source.maxOutOfOrdernessMs);
+    const context: ProcessorContext = {
+      taskId: this.id,
+      watermark: () => this.watermark.current(),
+      send: (topic, partition, key, value, timestamp) => this.send(topic, partition, key, value, timestamp),
+      registerStore: (store) => this.stores.push(store),
+      countLate: (store) => observer.late(store),
+    };
+    const { entry, processors } = instantiateTask(source, context);
+    this.entry = entry;
+    this.processors = processors.filter((processor) => processor.advance !== undefined);
+  }
+
+  get nextOffset(): number {
+    return this.position;
+  }
+
+  get stateEntries(): number {
+    return this.stores.reduce((total, store) => total + store.size, 0);
+  }
+
+  get currentWatermark(): number {
+    return this.watermark.current();
+  }
+
+  get storeSizes(): Array<[string, number]> {
+    return this.stores.map((store) => [store.name, store.size]);
+  }
+
+  /** Runs records of this task's partition (in offset order) through the pipeline. */
+  process(records: ConsumedRecord[]): void {
+    const { source } = this;
+    const now = Date.now();
+    let processed = 0;
+    for (const record of records) {
+      if (record.offset < this.position) continue;
+      this.position = record.offset + 1;
+      const marker = source.upstreamTopics ? markerOf(record) : undefined;
+      if (marker !== undefined) {
+        this.applyWatermark(() => this.watermark.observeMarker(marker.task, marker.watermark));
+        continue;
+      }
+      processed++;
+      let value: unknown;
+      try {
+        value = record.value === null ? null : source.valueSerde.deserialize(record.value);
+      } catch (error) {
+        if (!(error instanceof SerdeError)) throw error;
+        this.observer.deserializationError(source.topic, error);
+        this.send(
+          this.topics.deadLetterTopic,
+          null,
+          record.key,
+          record.value,
+          record.timestamp,
+          record.headers,
+        );
+        continue;
+      }
+      const eventTime = source.eventTime && value !== null ? source.eventTime(value) : record.timestamp;
+      this.entry({
+        key: record.key === null ? null : record.key.toString('utf8'),
+        value,
+        timestamp: eventTime,
+      });
+      this.applyWatermark(() => this.watermark.observeEvent(eventTime));
+    }
+    if (processed > 0) {
+      this.observer.recordsIn(source.topic, processed);
+      this.observer.processingLatencyMs(now - records[records.length - 1]!.timestamp);
+      this.lastRecordAt = now;
+      this.idleAnnounced = false;
+    }
+  }
+
+  private applyWatermark(update: () => void): void {
+    const before = this.watermark.current();
+    update();
+    const after = this.watermark.current();
+    if (after > before) for (const processor of this.processors) processor.advance!(after);
+  }
+
+  /**
+   * Tells downstream repartition partitions how far this task's event time has come (or that it is idle after
+   * `idleMs` without records), so their tasks can close windows. Markers are outside the output sequence:
+   * a repeated marker changes nothing downstream.
+   */
+  announceWatermark(idleMs: number): void {
+    if (this.topics.repartitionTopics.length === 0) return;
+    const watermark = this.watermark.current();
+    if (watermark > this.lastMarkerWatermark) {
+      this.lastMarkerWatermark = watermark;
+      this.broadcastMarker(watermark);
+    } else if (!this.idleAnnounced && Date.now() - this.lastRecordAt >= idleMs) {
+      this.idleAnnounced = true;
+      this.broadcastMarker(null);
+    }
+  }
+
+  private broadcastMarker(watermark: number | null): void {
+    const headers: RecordHeader[] = [
+      { key: WATERMARK_HEADER, value: Buffer.from(JSON.stringify({ task: this.id, watermark })) },
+    ];
+    for (const topic of this.topics.repartitionTopics) {
+      const partitions = this.topics.sinkPartitions.get(topic)!;
+      for (let partition = 0; partition < partitions; partition++) {
+        this.pending.push({ topic, partition, key: null, value: null, timestamp: Date.now(), headers });
+      }
+    }
+  }
+
+  private send(
+    topic: string,
+    partition: number | null,
+    key: Buffer | null,
+    value: Buffer | null,
+    timestamp: number,
+    extraHeaders: RecordHeader[] = [],
+  ): void {
+    const partitions = this.topics.sinkPartitions.get(topic);
+    if (partitions === undefined) throw new Error(`task ${this.id} writes to undeclared topic '${topic}'`);
+    const sequence = ++this.outputSequence;
+    // Keyless records spread by sequence, not a counter, so a replay sends each to the same partition.
+    const target = partition ?? (key === null ? sequence % partitions : partitionForKey(key, partitions));
+    const suppressed = this.suppressUpTo.get(tpKey(topic, target));
+    if (suppressed !== undefined && sequence <= suppressed) return;
+    this.pending.push({
+      topic,
+      partition: target,
+      key,
+      value,
+      timestamp,
+      headers: [
+        ...extraHeaders,
+        { key: TASK_HEADER, value: this.taskIdBuffer },
+        { key: SEQUENCE_HEADER, value: this.sequenceBuffer(sequence) },
+      ],
+    });
+    this.pendingBytes += (key?.length ?? 0) + (value?.length ?? 0) + 64;
+  }
+
+  private sequenceBuffer(sequence: number): Buffer {
+    return Buffer.from(String(sequence));
+  }
+
+  /** Outputs produced since the last call, in order; the caller produces them. */
+  takeOutputs(): { records: OutgoingRecord[]; bytes: number } {
+    const records = this.pending;
+    const bytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    return { records, bytes };
+  }
+
+  /**
+   * Takes a checkpoint: state changes since the last one become changelog records (numbered), and the marker
+   * that records position, sequences and watermark is returned to be written once every output and changelog
+   * record before it is acknowledged.
+   */
+  snapshot(): { changelog: OutgoingRecord[]; marker: OutgoingRecord } {
+    const changelog: OutgoingRecord[] = [];
+    const now = Date.now();
+    for (const store of this.stores) {
+      const topic = this.topics.changelogTopic(store.name);
+      for (const [key, value] of store.drainChanges()) {
+        changelog.push({
+          topic,
+          partition: this.partition,
+          key: Buffer.from(key),
+          value: value === null ? null : Buffer.from(JSON.stringify(value)),
+          timestamp: now,
+          headers: [{ key: SEQUENCE_HEADER, value: this.sequenceBuffer(++this.stateSequence) }],
+        });
+      }
+    }
+    const checkpoint: Checkpoint = {
+      offset: this.position,
+      outputSequence: this.outputSequence,
+      stateSequence: this.stateSequence,
+      watermark: this.watermark.snapshot(),
+      outputBounds: this.outputBounds,
+    };
+    const marker: OutgoingRecord = {
+      topic: this.topics.checkpointTopic,
+      partition: this.partition,
+      key: this.taskIdBuffer,
+      value: Buffer.from(JSON.stringify(checkpoint)),
+      timestamp: now,
+    };
+    return { changelog, marker };
+  }
+
+  /** After a checkpoint is written: where outputs from now on can start, for the next checkpoint. */
+  async refreshOutputBounds(client: LogClient): Promise<void> {
+    this.outputBounds = await currentEnds(client, this.topics.sinkPartitions);
+  }
+
+  /**
+   * Restores the last checkpoint: position, sequences, watermark, state (changelog entries up to the
+   * checkpoint's state sequence) and which outputs are already written. With no checkpoint yet, starts at
+   * `startOffset` and writes a first one so a crash before the next still knows where outputs began.
+   */
+  async restore(client: LogClient, startOffset: (partition: number) => Promise<number>): Promise<void> {
+    const checkpoint = await readLastCheckpoint(client, this.topics.checkpointTopic, this.partition);
+    if (!checkpoint) {
+      this.position = await startOffset(this.partition);
+      this.outputBounds = await currentEnds(client, this.topics.sinkPartitions);
+      const { marker } = this.snapshot();
+      await client.produce([marker]);
+      return;
+    }
+    this.position = checkpoint.offset;
+    this.outputSequence = checkpoint.outputSequence;
+    this.stateSequence = checkpoint.stateSequence;
+    this.watermark.restore(checkpoint.watermark);
+    this.lastMarkerWatermark = this.watermark.current();
+    this.outputBounds = checkpoint.outputBounds;
+    for (const store of this.stores) {
+      await restoreStore(
+        client,
+        store,
+        this.topics.changelogTopic(store.name),
+        this.partition,
+        this.stateSequence,
+      );
+    }
+    this.suppressUpTo = await writtenSequences(client, this.id, checkpoint.outputBounds, this.outputSequence);
+  }
+}
+
+export function taskIdOf(applicationId: string, topic: string, partition: number): string {
+  return `${applicationId}:${topic}:${partition}`;
+}
+
+function headerOf(record: ConsumedRecord, key: string): Buffer | null | undefined {
+  for (const header of record.headers) if (header.key === key) return header.value;
+  return undefined;
+}
+
+function markerOf(record: ConsumedRecord): { task: string; watermark: number | null } | undefined {
+  const header = headerOf(record, WATERMARK_HEADER);
+  if (!header) return undefined;
+  return JSON.parse(header.toString('utf8')) as { task: string; watermark: number | null };
+}
+
+async function currentEnds(
+  client: LogClient,
+  partitions: Map<string, number>,
+): Promise<Record<string, number>> {
+  const ends: Record<string, number> = {};
+  const lookups: Promise<void>[] = [];
+  for (const [topic, count] of partitions) {
+    for (let partition = 0; partition < count; partition++) {
+      lookups.push(
+        client.offsets({ topic, partition }).then((offsets) => {
+          ends[tpKey(topic, partition)] = offsets.latest;
+        }),
+      );
+    }
+  }
+  await Promise.all(lookups);
+  return ends;
+}
+
+const READ_OPTIONS = { maxBytes: 8 * 1024 * 1024, maxWaitMs: 0 };
+
+/** Reads [from, latest) of one partition in order, batch by batch. */
+async function readRange(
+  client: LogClient,
+  topic: string,
+  partition: number,
+  from: number,
+  visit: (record: ConsumedRecord) => void,
+): Promise<void> {
+  const { earliest, latest } = await client.offsets({ topic, partition });
+  let offset = Math.max(from, earliest);
+  while (offset < latest) {
+    const records = await client.fetch([{ topic, partition, offset }], READ_OPTIONS);
+    if (records.length === 0) break;
+    for (const record of records) {
+      if (record.offset >= latest) return;
+      visit(record);
+      offset = record.offset + 1;
+    }
+  }
+}
+
+async function readLastCheckpoint(
+  client: LogClient,
+  topic: string,
+  partition: number,
+): Promise<Checkpoint | null> {
+  const { earliest, latest } = await client.offsets({ topic, partition });
+  if (latest <= earliest) return null;
+  let last: Checkpoint | null = null;
+  // The newest record is the last checkpoint; compaction may have removed the ones before it.
+  await readRange(client, topic, partition, latest - 1, (record) => {
+    if (record.value) last = JSON.parse(record.value.toString('utf8')) as Checkpoint;
+  });
+  return last;
+}
+
+async function restoreStore(
+  client: LogClient,
+  store: StateStore,
+  topic: string,
+  partition: number,
+  upToSequence: number,
+): Promise<void> {
+  store.clear();
+  await readRange(client, topic, partition, 0, (record) => {
+    const sequence = Number(headerOf(record, SEQUENCE_HEADER)?.toString() ?? Number.NaN);
+    // Entries past the checkpoint were written by an attempt that crashed before checkpointing them.
+    if (!(sequence <= upToSequence) || record.key === null) return;
+    store.restore(
+      record.key.toString('utf8'),
+      record.value === null ? null : JSON.parse(record.value.toString('utf8')),
+    );
+  });
+  store.drainChanges();
+}
+
+async function writtenSequences(
+  client: LogClient,
+  taskId: string,
+  bounds: Record<string, number>,
+  checkpointSequence: number,
+): Promise<Map<string, number>> {
+  const written = new Map<string, number>();
+  await Promise.all(
+    Object.entries(bounds).map(async ([key, from]) => {
+      const [topic, partition] = key.split('\u0000') as [string, string];
+      await readRange(client, topic, Number(partition), from, (record) => {
+        if (headerOf(record, TASK_HEADER)?.toString() !== taskId) return;
+        const sequence = Number(headerOf(record, SEQUENCE_HEADER)?.toString());
+        if (sequence > checkpointSequence && sequence > (written.get(key) ?? 0)) written.set(key, sequence);
+      });
+    }),
+  );
+  return written;
+}
