@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import { combine, count, max, sum } from '../src/streams/aggregations.js';
+import { json, string } from '../src/streams/serdes.js';
+import { StreamsApp } from '../src/streams/streams-app.js';
+import type { WindowResult } from '../src/streams/window-operator.js';
+import { tumbling } from '../src/streams/windows.js';
+import { MemoryLogClient } from './support/memory-log-client.js';
+
+interface Telemetry {
+  edge: string;
+  retransmits: number;
+  t: number;
+}
+
+const logger = pino({ level: 'silent' });
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function produceTelemetry(
+  client: MemoryLogClient,
+  partition: number,
+  events: Telemetry[],
+): Promise<void> {
+  await client.produce(
+    events.map((e) => ({
+      topic: 'telemetry',
+      partition,
+      key: null,
+      value: Buffer.from(JSON.stringify(e)),
+      timestamp: e.t,
+    })),
+  );
+}
+
+function edgeWindows(app: StreamsApp, emit: 'update' | 'final') {
+  return app
+    .stream('telemetry', { value: json<Telemetry>(), timestamp: (e) => e.t, maxOutOfOrderness: '1s' })
+    .groupBy((e) => e.edge, { name: 'by-edge' })
+    .windowedBy(tumbling('10s').grace('2s'))
+    .aggregate(
+      combine({
+        count: count<Telemetry>(),
+        retransmits: sum<Telemetry>((e) => e.retransmits),
+        peak: max<Telemetry>((e) => e.retransmits),
+      }),
+      { name: 'edge-10s', emit, lateTopic: 'late' },
+    );
+}
+
+type Result = WindowResult<{ count: number; retransmits: number; peak: number | null }>;
+
+describe('streams pipeline', () => {
+  it('runs stateless operators: filter, map, flatMap, branch and merge', async () => {
+    const client = new MemoryLogClient();
+    await client.ensureTopic({ name: 'telemetry', partitions: 2 });
+    const app = new StreamsApp({ applicationId: 'stateless', client, logger, commitIntervalMs: 50 });
+    const events = app.stream('telemetry', { value: json<Telemetry>() });
+    const [storms, quiet] = events
+      .filter((e) => e.edge !== 'ignored')
+      .branch(
+        (e) => e.retransmits >= 100,
+        () => true,
+      );
+    storms!
+      .map((e) => `storm:${e.edge}`)
+      .merge(quiet!.flatMap((e) => [`quiet:${e.edge}`, `again:${e.edge}`]))
+      .to('out', {
+        value: string(),
+      });
+    await produceTelemetry(client, 0, [
+      { edge: 'a', retransmits: 500, t: 1 },
+      { edge: 'ignored', retransmits: 900, t: 2 },
+      { edge: 'b', retransmits: 3, t: 3 },
+    ]);
+    await app.start();
+    await until(() => client.values('out').length === 3, 'outputs');
+    await app.close();
+    assert.deepEqual(client.values('out').sort(), ['again:b', 'quiet:b', 'storm:a']);
+  });
+
+  it('repartitions by a new key and emits hand-computed tumbling windows once each, late records to a side topic', async () => {
+    const client = new MemoryLogClient();
+    await client.ensureTopic({ name: 'telemetry', partitions: 2 });
+    const app = new StreamsApp({ applicationId: 'windows', client, logger, commitIntervalMs: 50 });
+    edgeWindows(app, 'final').to('aggregates', { value: json<Result>() });
+    // Partition 0 runs ahead; windows close only as far as partition 1 (the minimum) allows.
+    await produceTelemetry(client, 0, [
+      { edge: 'e1', retransmits: 5, t: 1_000 },
+      { edge: 'e2', retransmits: 1, t: 2_000 },
+      { edge: 'e1', retransmits: 7, t: 9_500 },
+      { edge: 'e1', retransmits: 3, t: 12_000 },
+      { edge: 'e1', retransmits: 4, t: 14_000 },
+      { edge: 'e1', retransmits: 1, t: 40_000 },
+    ]);
+    await produceTelemetry(client, 1, [
+      { edge: 'e2', retransmits: 2, t: 8_000 },
+      { edge: 'e1', retransmits: 2, t: 11_000 },
+      { edge: 'e2', retransmits: 1, t: 13_000 },
+    ]);
+    await app.start();
+    await until(() => client.values('aggregates').length >= 2, 'the first window');
+    // Partition 1 is at 13 s (watermark 12 s): [0, 10 s) + 2 s grace closes, [10 s, 20 s) must not.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const firstWindows = client.values('aggregates').map((v) => JSON.parse(v) as Result);
+    assert.deepEqual(
+      firstWindows.map((r) => [r.key, r.window.start, r.result.count, r.result.retransmits]).sort(),
+      [
+        ['e1', 0, 2, 12],
+        ['e2', 0, 2, 3],
+      ],
+    );
+    await produceTelemetry(client, 1, [
+      { edge: 'e2', retransmits: 50, t: 6_000 },
+      { edge: 'e2', retransmits: 9, t: 45_000 },
+    ]);
+    await until(() => client.values('aggregates').length === 4, 'window [10 s, 20 s)');
+    await until(() => client.values('late').length === 1, 'the late record');
+    await app.close();
+    const results = client.values('aggregates').map((v) => JSON.parse(v) as Result);
+    assert.deepEqual(results.map((r) => [r.key, r.window.start, r.window.end, r.result, r.final]).sort(), [
+      ['e1', 0, 10_000, { count: 2, retransmits: 12, peak: 7 }, true],
+      ['e1', 10_000, 20_000, { count: 3, retransmits: 9, peak: 4 }, true],
+      ['e2', 0, 10_000, { count: 2, retransmits: 3, peak: 2 }, true],
+      ['e2', 10_000, 20_000, { count: 1, retransmits: 1, peak: 1 }, true],
+    ]);
+    assert.deepEqual(JSON.parse(client.values('late')[0]!), { edge: 'e2', retransmits: 50, t: 6_000 });
+    assert.equal(app.metrics.lateRecords, 1);
+  });
+
+  it('picks up after a restart from its checkpoint with state intact and no output written twice', async () => {
+    const client = new MemoryLogClient();
+    await client.ensureTopic({ name: 'telemetry', partitions: 2 });
+    const events = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => ({
+        edge: `e${(from + i) % 5}`,
+        retransmits: (from + i) % 7,
+        t: (from + i) * 100,
+      }));
+    const first = new StreamsApp({ applicationId: 'restart', client, logger, commitIntervalMs: 30 });
+    edgeWindows(first, 'final').to('aggregates', { value: json<Result>() });
+    await produceTelemetry(client, 0, events(0, 300));
+    await produceTelemetry(client, 1, events(0, 300));
+    await first.start();
+    await until(() => client.values('aggregates').length >= 10, 'windows before the restart');
+    await first.close();
+    const second = new StreamsApp({ applicationId: 'restart', client, logger, commitIntervalMs: 30 });
+    edgeWindows(second, 'final').to('aggregates', { value: json<Result>() });
+    await produceTelemetry(client, 0, events(300, 600));
+    await produceTelemetry(client, 1, events(300, 600));
+    await second.start();
+    // 600 records x 100 ms per partition = 60 s: windows up to [40 s, 50 s) close (watermark 59.9 - 1 s).
+    await until(() => client.values('aggregates').length >= 25, 'windows after the restart');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await second.close();
+    const results = client.values('aggregates').map((v) => JSON.parse(v) as Result);
+    const ids = results.map((r) => `${r.key}@${r.window.start}`);
+    assert.equal(new Set(ids).size, ids.length, 'no window emitted twice');
+    assert.equal(results.length, 25);
+    for (const r of results)
+      assert.equal(r.result.count, 40, `${r.key}@${r.window.start}: 20 records from each partition`);
+  });
+});

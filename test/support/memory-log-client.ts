@@ -1,0 +1,111 @@
+import type {
+  AssignmentListener,
+  CommitEntry,
+  ConsumedRecord,
+  FetchOptions,
+  FetchRequest,
+  GroupMembership,
+  LogClient,
+  OutgoingRecord,
+  PartitionOffsets,
+  TopicPartition,
+  TopicSpec,
+} from '../../src/client/types.js';
+import { UnknownTopicError } from '../../src/client/types.js';
+
+/** An in-memory log with the LogClient contract, for fast unit tests of pipelines (one member per group). */
+export class MemoryLogClient implements LogClient {
+  readonly topics = new Map<string, ConsumedRecord[][]>();
+  readonly commits = new Map<string, CommitEntry>();
+  private waiters: Array<() => void> = [];
+
+  async ensureTopic(spec: TopicSpec): Promise<number> {
+    if (!this.topics.has(spec.name)) {
+      this.topics.set(
+        spec.name,
+        Array.from({ length: spec.partitions }, () => []),
+      );
+    }
+    return this.topics.get(spec.name)!.length;
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    const partitions = this.topics.get(topic);
+    if (!partitions) throw new UnknownTopicError(topic);
+    return partitions.length;
+  }
+
+  private log(topic: string, partition: number): ConsumedRecord[] {
+    const log = this.topics.get(topic)?.[partition];
+    if (!log) throw new UnknownTopicError(topic);
+    return log;
+  }
+
+  async offsets({ topic, partition }: TopicPartition): Promise<PartitionOffsets> {
+    return { earliest: 0, latest: this.log(topic, partition).length };
+  }
+
+  async produce(records: OutgoingRecord[]): Promise<void> {
+    for (const record of records) {
+      const log = this.log(record.topic, record.partition);
+      log.push({
+        topic: record.topic,
+        partition: record.partition,
+        offset: log.length,
+        timestamp: record.timestamp,
+        key: record.key,
+        value: record.value,
+        headers: record.headers ?? [],
+      });
+    }
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  async fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]> {
+    const collect = () =>
+      requests.flatMap((r) => this.log(r.topic, r.partition).slice(r.offset, r.offset + 5000));
+    let records = collect();
+    if (records.length === 0 && options.maxWaitMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, options.maxWaitMs);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      records = collect();
+    }
+    return records;
+  }
+
+  async joinGroup(
+    _groupId: string,
+    topics: string[],
+    listener: AssignmentListener,
+  ): Promise<GroupMembership> {
+    const assignment = topics.flatMap((topic) =>
+      this.topics.get(topic)!.map((_, partition) => ({ topic, partition })),
+    );
+    await listener.assigned(assignment);
+    return {
+      memberId: 'memory-member',
+      assignment: () => assignment,
+      commit: async (offsets) => {
+        for (const entry of offsets) this.commits.set(`${entry.topic}:${entry.partition}`, entry);
+      },
+      leave: () => listener.revoked(assignment),
+    };
+  }
+
+  async close(): Promise<void> {}
+
+  /** Values of a topic as strings, all partitions, records written by tasks only (no watermark markers). */
+  values(topic: string): string[] {
+    return (this.topics.get(topic) ?? [])
+      .flat()
+      .filter((record) => record.value !== null)
+      .map((record) => record.value!.toString());
+  }
+}
