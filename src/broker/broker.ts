@@ -44,6 +44,7 @@ export class Broker {
     readonly groups: GroupCoordinator,
     readonly metrics: BrokerMetrics,
     private readonly logger: Logger,
+    private readonly watch: PartitionWatch,
   ) {}
 
   static async start(config: BrokerConfig, logger: Logger): Promise<Broker> {
@@ -97,7 +98,7 @@ export class Broker {
       metrics.registerLag(() =>
         groups.lag((topic, partition) => topics.partition(topic, partition).highWatermark),
       );
-      const broker = new Broker(config, logs, internalLogs, server, groups, metrics, logger);
+      const broker = new Broker(config, logs, internalLogs, server, groups, metrics, logger, watch);
       const bound = await server.listen(listen.host, listen.port);
       broker.kafkaAddress = { host: bound.address, port: bound.port };
       // Listening on port 0 picks a free port: that is the one clients must be told.
@@ -138,6 +139,57 @@ export class Broker {
     const bound = server.address() as { address: string; port: number };
     this.metricsServer = server;
     this.metricsAddress = { host: bound.address, port: bound.port };
+  }
+
+  /**
+   * This broker as an in-process client sees it (the EmbeddedLog of src/client/embedded-client.ts, matched
+   * structurally because the broker does not depend on the client): the same partition logs, the same
+   * long-poll wake-ups and metrics as the Produce and Fetch handlers, and the same offset store.
+   */
+  embeddedLog() {
+    return {
+      logs: this.logs,
+      createTopic: (name: string, partitions: number, config: Record<string, string>) => {
+        const created = this.logs.createTopic(name, partitions, config);
+        this.logger.info({ topic: name, partitions, config }, 'created topic for the embedded client');
+        return created;
+      },
+      appended: (topic: string, partition: number, bytes: number, records: number) => {
+        this.metrics.bytesIn.inc({ topic }, bytes);
+        this.metrics.recordsIn.inc({ topic }, records);
+        this.watch.notify(topic, partition);
+      },
+      madeDurable: (topic: string, partition: number) => this.watch.notify(topic, partition),
+      served: (topic: string, bytes: number, records: number) => {
+        this.metrics.bytesOut.inc({ topic }, bytes);
+        this.metrics.recordsOut.inc({ topic }, records);
+      },
+      watch: (partitions: Array<{ topic: string; partition: number }>, onData: () => void) =>
+        this.watch.watch(
+          partitions.map((p) => PartitionWatch.key(p.topic, p.partition)),
+          onData,
+        ),
+      // Generation -1 with no member id is Kafka's commit for a consumer outside the group protocol; the
+      // coordinator accepts it only while no member has joined over the Kafka protocol.
+      commitOffsets: (
+        groupId: string,
+        offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string }>,
+      ) =>
+        this.groups.commitOffsets({
+          groupId,
+          generationId: -1,
+          memberId: '',
+          groupInstanceId: null,
+          offsets: offsets.map((o) => ({
+            topic: o.topic,
+            partition: o.partition,
+            offset: o.offset,
+            leaderEpoch: -1,
+            metadata: o.metadata ?? null,
+          })),
+        }),
+      groupMemberCount: (groupId: string) => this.groups.describe(groupId).members.length,
+    };
   }
 
   /** Stops accepting, lets in-flight requests finish, then flushes and closes the logs. */

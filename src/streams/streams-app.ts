@@ -109,6 +109,19 @@ export class StreamsApp {
     return [...this.tasks.keys()].sort();
   }
 
+  /** Whether every task has processed its partition up to the end and every output is acknowledged. */
+  async caughtUp(): Promise<boolean> {
+    if (this.tasks.size === 0 || this.inFlight.size > 0) return false;
+    for (const task of this.tasks.values()) {
+      const { latest } = await this.config.client.offsets({
+        topic: task.source.topic,
+        partition: task.partition,
+      });
+      if (task.nextOffset < latest) return false;
+    }
+    return this.inFlight.size === 0;
+  }
+
   async start(): Promise<void> {
     const { client, logger } = this.config;
     await this.createTopics();

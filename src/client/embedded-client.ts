@@ -1,0 +1,545 @@
+import { randomUUID } from 'node:crypto';
+import { LogError, type LogManager, type PartitionLog, type TopicDescription } from '../log/index.js';
+import {
+  BATCH_HEADER_BYTES,
+  Compression,
+  type DecodedRecord,
+  decodeRecords,
+  encodeRecordBatch,
+  isLogAppendTime,
+  type RecordInput,
+  readBatchHeader,
+  splitBatches,
+  UnsupportedCompressionError,
+  varintSize,
+} from '../protocol/index.js';
+import {
+  type AssignmentListener,
+  type CommitEntry,
+  type ConsumedRecord,
+  type FetchOptions,
+  type FetchRequest,
+  type GroupMembership,
+  type LogClient,
+  type OutgoingRecord,
+  type PartitionOffsets,
+  type TopicPartition,
+  type TopicSpec,
+  UnknownTopicError,
+} from './types.js';
+
+/**
+ * What the embedded client needs from the broker running in the same process. The broker's embeddedLog()
+ * returns it; the broker does not import this module, TypeScript matches the shapes.
+ */
+export interface EmbeddedLog {
+  readonly logs: Pick<LogManager, 'hasTopic' | 'describeTopic' | 'partition'>;
+  /** Creates a topic as the broker's admin API does: name, partition count and config validated by the log. */
+  createTopic(name: string, partitions: number, config: Record<string, string>): TopicDescription;
+  /** Records were written to the partition: counts them in the broker's metrics and wakes its long polls. */
+  appended(topic: string, partition: number, bytes: number, records: number): void;
+  /** Written records became durable (under flush.policy=durable they become visible only now): wakes long polls. */
+  madeDurable(topic: string, partition: number): void;
+  /** Counts records handed to the in-process consumer in the broker's metrics. */
+  served(topic: string, bytes: number, records: number): void;
+  /** Calls `onData` once, on the next append to any of `partitions`; returns a function that cancels the watch. */
+  watch(partitions: TopicPartition[], onData: () => void): () => void;
+  /**
+   * Commits offsets outside the group protocol (Kafka's generation -1 commit), so group describe and the lag
+   * metrics see them; resolves when durable, with a Kafka error code per partition.
+   */
+  commitOffsets(
+    groupId: string,
+    offsets: CommitEntry[],
+  ): Promise<Array<{ topic: string; partition: number; errorCode: number }>>;
+  /** Members that joined the group over the Kafka protocol. */
+  groupMemberCount(groupId: string): number;
+}
+
+export type EmbeddedClientErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'UNKNOWN_PARTITION'
+  | 'MESSAGE_TOO_LARGE'
+  | 'OFFSET_OUT_OF_RANGE'
+  | 'UNSUPPORTED_COMPRESSION_TYPE'
+  | 'TOO_MANY_WAITING_FETCHES'
+  | 'GROUP_ALREADY_JOINED'
+  | 'GROUP_HAS_MEMBERS'
+  | 'NOT_A_MEMBER'
+  | 'COMMIT_FAILED'
+  | 'CLIENT_CLOSED';
+
+export class EmbeddedClientError extends Error {
+  constructor(
+    readonly code: EmbeddedClientErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'EmbeddedClientError';
+  }
+}
+
+export const EMBEDDED_CLIENT_LIMITS = {
+  maxRecordsPerProduce: 1_000_000,
+  maxPartitionsPerFetch: 10_000,
+  maxFetchBytes: 64 * 1024 * 1024,
+  maxFetchWaitMs: 300_000,
+  maxWaitingFetches: 1_000,
+} as const;
+
+/** Bytes a record's fixed fields can take at most: length, attributes, timestamp delta and offset delta varints. */
+const RECORD_FIXED_BYTES_MAX = 5 + 1 + 10 + 5;
+
+/** Kafka group error codes a generation -1 commit can meet, and what they mean here. */
+const COMMIT_ERRORS: Record<number, string> = {
+  12: 'OFFSET_METADATA_TOO_LARGE (metadata is limited to 4096 bytes)',
+  16: 'NOT_COORDINATOR (the broker is shutting down)',
+  22: 'ILLEGAL_GENERATION (a consumer joined the group over the Kafka protocol; the embedded client must be its only consumer)',
+  24: 'INVALID_GROUP_ID',
+  81: 'GROUP_MAX_SIZE_REACHED (the broker holds as many groups as it allows)',
+};
+
+interface PartitionTarget extends TopicPartition {
+  log: PartitionLog;
+}
+
+interface FetchTarget extends PartitionTarget {
+  offset: number;
+}
+
+/**
+ * The LogClient of a process that runs the broker itself: produce and fetch go straight to the partition logs,
+ * with no socket and no protocol encoding beyond the record batch the log stores. External Kafka clients see
+ * the same data, are woken by its appends and see its group's committed offsets.
+ *
+ * One process owns a data directory, so a group joined here has this process as its only member and gets every
+ * partition of its topics. Scaling a pipeline out to several instances sharing a group means running them
+ * against a Kafka cluster with the remote client.
+ */
+export class EmbeddedLogClient implements LogClient {
+  private readonly memberships = new Map<string, EmbeddedMembership>();
+  private readonly waitingFetches = new Set<() => void>();
+  private fetchRound = 0;
+  private closing = false;
+  private closed = false;
+  private closeDone: Promise<void> | null = null;
+
+  constructor(private readonly log: EmbeddedLog) {}
+
+  async ensureTopic(spec: TopicSpec): Promise<number> {
+    this.ensureOpen();
+    const { logs } = this.log;
+    if (logs.hasTopic(spec.name)) return logs.describeTopic(spec.name).partitions;
+    return this.log.createTopic(spec.name, spec.partitions, spec.config ?? {}).partitions;
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    this.ensureOpen();
+    return this.topic(topic).partitions;
+  }
+
+  async offsets(partition: TopicPartition): Promise<PartitionOffsets> {
+    this.ensureOpen();
+    const { log } = this.target(partition.topic, partition.partition);
+    return { earliest: log.logStartOffset, latest: log.highWatermark };
+  }
+
+  /**
+   * Encodes one batch per partition (more when max.message.bytes requires) and writes every batch before the
+   * first await, so overlapping calls keep their order per partition and share the next fsync.
+   */
+  async produce(records: OutgoingRecord[]): Promise<void> {
+    this.ensureOpen();
+    if (records.length > EMBEDDED_CLIENT_LIMITS.maxRecordsPerProduce) {
+      throw new EmbeddedClientError(
+        'INVALID_ARGUMENT',
+        `${records.length} records in one produce call; the limit is ${EMBEDDED_CLIENT_LIMITS.maxRecordsPerProduce}`,
+      );
+    }
+    // Everything is encoded and checked before the first write, so a bad record appends nothing. A failing
+    // write (disk full) can still leave the partitions written before it appended, as Kafka's per-partition
+    // produce errors do.
+    const appends = [...this.groupByPartition(records)].map(([target, group]) => ({
+      target,
+      batches: encodeBatches(target, group, this.topic(target.topic).config.maxMessageBytes),
+    }));
+    const durable: Promise<void>[] = [];
+    try {
+      for (const { target, batches } of appends) {
+        for (const batch of batches) {
+          target.log.write(batch.bytes);
+          this.log.appended(target.topic, target.partition, batch.bytes.length, batch.records);
+        }
+        durable.push(target.log.durable().then(() => this.log.madeDurable(target.topic, target.partition)));
+      }
+    } catch (error) {
+      // The write error is the call's outcome; the earlier partitions' fsyncs must not reject unobserved.
+      for (const wait of durable) wait.catch(() => undefined);
+      throw error;
+    }
+    await Promise.all(durable);
+  }
+
+  /**
+   * Reads whole batches up to the high watermark, starting each call at the next partition in turn so that one
+   * partition's backlog cannot starve the others of `maxBytes`.
+   */
+  async fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]> {
+    this.ensureOpen();
+    checkFetchOptions(options);
+    const targets = this.fetchTargets(requests);
+    if (targets.length === 0) return [];
+    const first = this.fetchRound++ % targets.length;
+    const ordered = [...targets.slice(first), ...targets.slice(0, first)];
+    const deadline = Date.now() + options.maxWaitMs;
+    for (;;) {
+      const records = this.readAvailable(ordered, options.maxBytes);
+      const remainingMs = deadline - Date.now();
+      if (records.length > 0 || remainingMs <= 0 || this.closing) return records;
+      await this.waitForData(ordered, remainingMs);
+    }
+  }
+
+  async joinGroup(groupId: string, topics: string[], listener: AssignmentListener): Promise<GroupMembership> {
+    this.ensureOpen();
+    if (this.closing) throw new EmbeddedClientError('CLIENT_CLOSED', 'the client is closing');
+    if (groupId === '') throw new EmbeddedClientError('INVALID_ARGUMENT', 'the group id is empty');
+    if (topics.length === 0) {
+      throw new EmbeddedClientError('INVALID_ARGUMENT', `group '${groupId}' needs at least one topic`);
+    }
+    if (this.memberships.has(groupId)) {
+      throw new EmbeddedClientError(
+        'GROUP_ALREADY_JOINED',
+        `this client already consumes group '${groupId}'`,
+      );
+    }
+    const members = this.log.groupMemberCount(groupId);
+    if (members > 0) {
+      throw new EmbeddedClientError(
+        'GROUP_HAS_MEMBERS',
+        `group '${groupId}' has ${members} member(s) joined over the Kafka protocol; the embedded client ` +
+          'consumes a group alone (share a group across processes with the remote client)',
+      );
+    }
+    const assignment = [...new Set(topics)].flatMap((topic) =>
+      Array.from({ length: this.topic(topic).partitions }, (_, partition) => ({ topic, partition })),
+    );
+    const membership = new EmbeddedMembership(groupId, assignment, listener, this.log, () =>
+      this.memberships.delete(groupId),
+    );
+    this.memberships.set(groupId, membership);
+    try {
+      await listener.assigned(membership.assignment());
+    } catch (error) {
+      this.memberships.delete(groupId);
+      throw error;
+    }
+    return membership;
+  }
+
+  /**
+   * Waiting fetches return at once, then every group is left (revoked() may still produce and commit), then
+   * the client refuses further calls. The broker stays up: it belongs to whoever started it.
+   */
+  close(): Promise<void> {
+    this.closeDone ??= this.shutDown();
+    return this.closeDone;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.closing = true;
+    for (const wake of [...this.waitingFetches]) wake();
+    try {
+      await Promise.all([...this.memberships.values()].map((membership) => membership.leave()));
+    } finally {
+      this.closed = true;
+    }
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new EmbeddedClientError('CLIENT_CLOSED', 'the client is closed');
+  }
+
+  private topic(name: string): TopicDescription {
+    if (!this.log.logs.hasTopic(name)) throw new UnknownTopicError(name);
+    return this.log.logs.describeTopic(name);
+  }
+
+  private target(topic: string, partition: number): PartitionTarget {
+    const count = this.topic(topic).partitions;
+    if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
+      throw new EmbeddedClientError(
+        'UNKNOWN_PARTITION',
+        `topic '${topic}' has partitions 0..${count - 1}; there is no partition ${partition}`,
+      );
+    }
+    return { topic, partition, log: this.log.logs.partition(topic, partition) };
+  }
+
+  /** Records per partition in call order; the targets are resolved once per partition. */
+  private groupByPartition(records: OutgoingRecord[]): Map<PartitionTarget, OutgoingRecord[]> {
+    const targets = new Map<string, PartitionTarget>();
+    const groups = new Map<PartitionTarget, OutgoingRecord[]>();
+    for (const record of records) {
+      if (!Number.isSafeInteger(record.timestamp) || record.timestamp < 0) {
+        throw new EmbeddedClientError(
+          'INVALID_ARGUMENT',
+          `timestamp ${record.timestamp} of a record for ${record.topic}-${record.partition} is not ` +
+            'milliseconds since the epoch',
+        );
+      }
+      const key = `${record.topic}\u0000${record.partition}`;
+      let target = targets.get(key);
+      if (!target) {
+        target = this.target(record.topic, record.partition);
+        targets.set(key, target);
+        groups.set(target, []);
+      }
+      groups.get(target)!.push(record);
+    }
+    return groups;
+  }
+
+  private fetchTargets(requests: FetchRequest[]): FetchTarget[] {
+    if (requests.length > EMBEDDED_CLIENT_LIMITS.maxPartitionsPerFetch) {
+      throw new EmbeddedClientError(
+        'INVALID_ARGUMENT',
+        `${requests.length} partitions in one fetch; the limit is ${EMBEDDED_CLIENT_LIMITS.maxPartitionsPerFetch}`,
+      );
+    }
+    const seen = new Set<string>();
+    return requests.map((request) => {
+      const key = `${request.topic}\u0000${request.partition}`;
+      if (seen.has(key)) {
+        throw new EmbeddedClientError(
+          'INVALID_ARGUMENT',
+          `${request.topic}-${request.partition} is requested twice in one fetch`,
+        );
+      }
+      seen.add(key);
+      if (!Number.isSafeInteger(request.offset) || request.offset < 0) {
+        throw new EmbeddedClientError(
+          'INVALID_ARGUMENT',
+          `fetch offset ${request.offset} for ${request.topic}-${request.partition} must be an integer >= 0`,
+        );
+      }
+      return { ...this.target(request.topic, request.partition), offset: request.offset };
+    });
+  }
+
+  /** Past `maxBytes` only the first partition that has data still returns its first batch (as Kafka's KIP-74). */
+  private readAvailable(targets: FetchTarget[], maxBytes: number): ConsumedRecord[] {
+    const records: ConsumedRecord[] = [];
+    let bytesLeft = maxBytes;
+    for (const target of targets) {
+      if (bytesLeft <= 0) break;
+      const bytes = readBatches(target, bytesLeft);
+      if (bytes.length === 0) continue;
+      bytesLeft -= bytes.length;
+      const before = records.length;
+      for (const batch of splitBatches(bytes)) appendConsumed(records, target, batch);
+      this.log.served(target.topic, bytes.length, records.length - before);
+    }
+    return records;
+  }
+
+  /** Resolves on the next append to any of `targets`, after `waitMs`, or when the client closes. */
+  private waitForData(targets: TopicPartition[], waitMs: number): Promise<void> {
+    if (this.waitingFetches.size >= EMBEDDED_CLIENT_LIMITS.maxWaitingFetches) {
+      throw new EmbeddedClientError(
+        'TOO_MANY_WAITING_FETCHES',
+        `${this.waitingFetches.size} fetches are already waiting for data; the limit is ` +
+          `${EMBEDDED_CLIENT_LIMITS.maxWaitingFetches}`,
+      );
+    }
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        cancelWatch();
+        this.waitingFetches.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, waitMs);
+      const cancelWatch = this.log.watch(targets, wake);
+      this.waitingFetches.add(wake);
+    });
+  }
+}
+
+/** The one member of a group consumed in-process: every partition from join until leave. */
+class EmbeddedMembership implements GroupMembership {
+  readonly memberId = `embedded-${randomUUID()}`;
+  private leaving: Promise<void> | null = null;
+  private left = false;
+
+  constructor(
+    private readonly groupId: string,
+    private readonly assigned: TopicPartition[],
+    private readonly listener: AssignmentListener,
+    private readonly log: EmbeddedLog,
+    private readonly onLeft: () => void,
+  ) {}
+
+  assignment(): TopicPartition[] {
+    return this.left ? [] : this.assigned.map((p) => ({ topic: p.topic, partition: p.partition }));
+  }
+
+  async commit(offsets: CommitEntry[]): Promise<void> {
+    if (this.left) {
+      throw new EmbeddedClientError('NOT_A_MEMBER', `this member has left group '${this.groupId}'`);
+    }
+    for (const entry of offsets) {
+      if (!Number.isSafeInteger(entry.offset) || entry.offset < 0) {
+        throw new EmbeddedClientError(
+          'INVALID_ARGUMENT',
+          `committed offset ${entry.offset} for ${entry.topic}-${entry.partition} must be an integer >= 0`,
+        );
+      }
+    }
+    if (offsets.length === 0) return;
+    const failed = (await this.log.commitOffsets(this.groupId, offsets)).filter((r) => r.errorCode !== 0);
+    if (failed.length > 0) {
+      const reasons = failed.map(
+        (f) => `${f.topic}-${f.partition}: ${COMMIT_ERRORS[f.errorCode] ?? `Kafka error ${f.errorCode}`}`,
+      );
+      throw new EmbeddedClientError(
+        'COMMIT_FAILED',
+        `group '${this.groupId}' refused the commit: ${reasons.join('; ')}`,
+      );
+    }
+  }
+
+  /** revoked() runs while this is still a member, so it can commit its final offsets. */
+  leave(): Promise<void> {
+    this.leaving ??= this.revokeAll();
+    return this.leaving;
+  }
+
+  private async revokeAll(): Promise<void> {
+    try {
+      await this.listener.revoked(this.assignment());
+    } finally {
+      this.left = true;
+      this.onLeft();
+    }
+  }
+}
+
+function checkFetchOptions(options: FetchOptions): void {
+  const { maxFetchBytes, maxFetchWaitMs } = EMBEDDED_CLIENT_LIMITS;
+  if (!Number.isInteger(options.maxBytes) || options.maxBytes < 1 || options.maxBytes > maxFetchBytes) {
+    throw new EmbeddedClientError(
+      'INVALID_ARGUMENT',
+      `maxBytes=${options.maxBytes} is invalid: expected an integer between 1 and ${maxFetchBytes}`,
+    );
+  }
+  if (!Number.isInteger(options.maxWaitMs) || options.maxWaitMs < 0 || options.maxWaitMs > maxFetchWaitMs) {
+    throw new EmbeddedClientError(
+      'INVALID_ARGUMENT',
+      `maxWaitMs=${options.maxWaitMs} is invalid: expected an integer between 0 and ${maxFetchWaitMs}`,
+    );
+  }
+}
+
+function readBatches(target: FetchTarget, maxBytes: number): Buffer {
+  try {
+    return target.log.read(target.offset, maxBytes).records;
+  } catch (error) {
+    if (!(error instanceof LogError) || error.code !== 'OFFSET_OUT_OF_RANGE') throw error;
+    throw new EmbeddedClientError(
+      'OFFSET_OUT_OF_RANGE',
+      `offset ${target.offset} of ${target.topic}-${target.partition} is outside the log ` +
+        `[${target.log.logStartOffset}, ${target.log.logEndOffset}]`,
+    );
+  }
+}
+
+/** Appends the batch's records at or after the requested offset (a read starts at the batch that holds it). */
+function appendConsumed(out: ConsumedRecord[], target: FetchTarget, batch: Buffer): void {
+  const header = readBatchHeader(batch);
+  const logAppendTimeMs = isLogAppendTime(header.attributes) ? header.maxTimestamp : null;
+  for (const record of decodeBatch(target, batch, header.baseOffset)) {
+    if (record.offset < target.offset) continue;
+    out.push({
+      topic: target.topic,
+      partition: target.partition,
+      offset: record.offset,
+      timestamp: logAppendTimeMs ?? record.timestamp,
+      key: record.key,
+      value: record.value,
+      headers: record.headers,
+    });
+  }
+}
+
+function decodeBatch(target: FetchTarget, batch: Buffer, baseOffset: number): DecodedRecord[] {
+  try {
+    return decodeRecords(batch);
+  } catch (error) {
+    if (!(error instanceof UnsupportedCompressionError)) throw error;
+    const codec = Object.entries(Compression).find(([, id]) => id === error.compression)?.[0];
+    throw new EmbeddedClientError(
+      'UNSUPPORTED_COMPRESSION_TYPE',
+      `the batch at offset ${baseOffset} of ${target.topic}-${target.partition} is compressed with ` +
+        `${codec?.toLowerCase() ?? `codec ${error.compression}`}, which this process cannot decode (only none ` +
+        'and gzip); have producers use gzip or none, or read the topic with the remote client',
+    );
+  }
+}
+
+/** Record batches within max.message.bytes, each with the number of records it holds. */
+function encodeBatches(
+  target: PartitionTarget,
+  records: OutgoingRecord[],
+  maxMessageBytes: number,
+): Array<{ bytes: Buffer; records: number }> {
+  const batches: Array<{ bytes: Buffer; records: number }> = [];
+  let chunk: RecordInput[] = [];
+  let chunkBytes = BATCH_HEADER_BYTES;
+  const flush = () => {
+    if (chunk.length === 0) return;
+    const bytes = encodeRecordBatch(chunk);
+    if (bytes.length > maxMessageBytes) {
+      throw new EmbeddedClientError(
+        'MESSAGE_TOO_LARGE',
+        `a record of ${bytes.length - BATCH_HEADER_BYTES} bytes for ${target.topic}-${target.partition} does ` +
+          `not fit in a batch of max.message.bytes=${maxMessageBytes}`,
+      );
+    }
+    batches.push({ bytes, records: chunk.length });
+    chunk = [];
+    chunkBytes = BATCH_HEADER_BYTES;
+  };
+  for (const record of records) {
+    // An upper bound on the encoded size, so a batch of several records never exceeds the limit.
+    const recordBytes = recordBytesMax(record);
+    if (chunkBytes + recordBytes > maxMessageBytes) flush();
+    chunk.push({
+      key: record.key,
+      value: record.value,
+      headers: record.headers ?? [],
+      timestamp: record.timestamp,
+    });
+    chunkBytes += recordBytes;
+  }
+  flush();
+  return batches;
+}
+
+function recordBytesMax(record: OutgoingRecord): number {
+  const headers = record.headers ?? [];
+  let size =
+    RECORD_FIXED_BYTES_MAX +
+    nullableBytesSize(record.key) +
+    nullableBytesSize(record.value) +
+    varintSize(headers.length);
+  for (const header of headers) {
+    const keyBytes = Buffer.byteLength(header.key);
+    size += varintSize(keyBytes) + keyBytes + nullableBytesSize(header.value);
+  }
+  return size;
+}
+
+function nullableBytesSize(bytes: Buffer | null): number {
+  return bytes === null ? 1 : varintSize(bytes.length) + bytes.length;
+}
