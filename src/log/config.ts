@@ -12,7 +12,17 @@ export interface TopicConfig {
   /** 'durable': an append resolves after its bytes are fsynced (group commit). 'interval': fsync every flushMs. */
   flushPolicy: 'durable' | 'interval';
   flushMs: number;
+  /** 'delete' drops old segments, 'compact' keeps the latest record per key, 'compact,delete' does both. */
+  cleanupPolicy: CleanupPolicy;
+  /** Records younger than this are never compacted away, so consumers that keep up see every update. */
+  minCompactionLagMs: number;
+  /** How long compaction keeps a tombstone (null value), so consumers that lag less see the delete. */
+  deleteRetentionMs: number;
+  /** Compaction runs once dirty bytes / (clean + dirty bytes) of the cleanable segments reach this. */
+  minCleanableDirtyRatio: number;
 }
+
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
 
 interface KeySpec {
   field: keyof TopicConfig;
@@ -33,6 +43,24 @@ function integer(min: number, max: number): (raw: string) => number | undefined 
 
 function oneOf<T extends string>(...values: T[]): (raw: string) => T | undefined {
   return (raw) => values.find((value) => value === raw);
+}
+
+/** A decimal fraction between 0 and 1, both included. */
+function ratio(raw: string): number | undefined {
+  if (!/^\s*(?:\d+(?:\.\d*)?|\.\d+)\s*$/.test(raw)) return undefined;
+  const value = Number(raw);
+  return value >= 0 && value <= 1 ? value : undefined;
+}
+
+/** Kafka's list syntax: compact and/or delete, in either order, each at most once. */
+function cleanupPolicy(raw: string): CleanupPolicy | undefined {
+  const items = raw.split(',').map((item) => item.trim());
+  const unique = new Set(items);
+  if (unique.size !== items.length || ![...unique].every((item) => item === 'compact' || item === 'delete')) {
+    return undefined;
+  }
+  if (unique.size === 2) return 'compact,delete';
+  return unique.has('compact') ? 'compact' : 'delete';
 }
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -92,6 +120,30 @@ export const TOPIC_CONFIG_KEYS: Record<string, KeySpec> = {
     parse: integer(1, Number.MAX_SAFE_INTEGER),
     expected: 'an integer >= 1',
   },
+  'cleanup.policy': {
+    field: 'cleanupPolicy',
+    doc: 'delete: drop segments past retention; compact: keep the latest record per key; compact,delete: both',
+    parse: cleanupPolicy,
+    expected: 'delete, compact, or compact,delete',
+  },
+  'min.compaction.lag.ms': {
+    field: 'minCompactionLagMs',
+    doc: 'records younger than this stay uncompacted',
+    parse: integer(0, Number.MAX_SAFE_INTEGER),
+    expected: 'an integer >= 0',
+  },
+  'delete.retention.ms': {
+    field: 'deleteRetentionMs',
+    doc: 'how long compaction keeps tombstones (records with a null value)',
+    parse: integer(0, Number.MAX_SAFE_INTEGER),
+    expected: 'an integer >= 0',
+  },
+  'min.cleanable.dirty.ratio': {
+    field: 'minCleanableDirtyRatio',
+    doc: 'compact once this fraction of the cleanable log has not been compacted yet',
+    parse: ratio,
+    expected: 'a number between 0 and 1',
+  },
 };
 
 export const DEFAULT_TOPIC_CONFIG: Readonly<TopicConfig> = Object.freeze({
@@ -104,7 +156,19 @@ export const DEFAULT_TOPIC_CONFIG: Readonly<TopicConfig> = Object.freeze({
   messageTimestampType: 'CreateTime',
   flushPolicy: 'durable',
   flushMs: 1000,
+  cleanupPolicy: 'delete',
+  minCompactionLagMs: 0,
+  deleteRetentionMs: DAY_MS,
+  minCleanableDirtyRatio: 0.5,
 });
+
+export function compactionEnabled(config: Readonly<TopicConfig>): boolean {
+  return config.cleanupPolicy !== 'delete';
+}
+
+export function deletionEnabled(config: Readonly<TopicConfig>): boolean {
+  return config.cleanupPolicy !== 'compact';
+}
 
 /** Config overrides as Kafka expresses them: key -> string value. */
 export type TopicConfigOverrides = Record<string, string>;

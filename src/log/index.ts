@@ -1,6 +1,10 @@
 export { type BatchSummary, validateBatches } from './batch-validation.js';
+export type { CompactionStats } from './compaction.js';
 export {
+  type CleanupPolicy,
+  compactionEnabled,
   DEFAULT_TOPIC_CONFIG,
+  deletionEnabled,
   describeTopicConfig,
   parseTopicConfig,
   TOPIC_CONFIG_KEYS,
@@ -12,6 +16,7 @@ export {
   LogManager,
   type LogManagerOptions,
   MAX_PARTITIONS_PER_TOPIC,
+  type MaintenanceResult,
   type TopicDescription,
   validateTopicName,
 } from './log-manager.js';

@@ -29,6 +29,14 @@ export interface LogManagerOptions {
   now?: () => number;
 }
 
+/** What one run of the retention loop did: segments deleted by retention and compaction's work. */
+export interface MaintenanceResult extends RetentionResult {
+  compactedPartitions: number;
+  /** Segments compaction rewrote or removed. */
+  compactedSegments: number;
+  compactedRecords: number;
+}
+
 export interface TopicDescription {
   name: string;
   /** 16 bytes, hex: Kafka's topic id, new for every creation of a name. */
@@ -207,9 +215,18 @@ export class LogManager {
     return log;
   }
 
-  /** Rolls expired active segments and applies retention on every partition. */
-  runRetention(): RetentionResult {
-    const total: RetentionResult = { deletedSegments: 0, deletedBytes: 0 };
+  /**
+   * Rolls expired active segments, applies retention where cleanup.policy includes delete and compacts
+   * where it includes compact and the dirty ratio is reached, on every partition.
+   */
+  runRetention(): MaintenanceResult {
+    const total: MaintenanceResult = {
+      deletedSegments: 0,
+      deletedBytes: 0,
+      compactedPartitions: 0,
+      compactedSegments: 0,
+      compactedRecords: 0,
+    };
     for (const [name, state] of this.topicStates) {
       state.partitions.forEach((log, p) => {
         try {
@@ -219,6 +236,16 @@ export class LogManager {
           total.deletedBytes += result.deletedBytes;
         } catch (error) {
           this.options.logger.error({ topic: name, partition: p, err: error }, 'retention failed');
+        }
+        try {
+          const compaction = log.compactIfDue();
+          if (compaction) {
+            total.compactedPartitions++;
+            total.compactedSegments += compaction.segmentsCleaned;
+            total.compactedRecords += compaction.recordsRemoved;
+          }
+        } catch (error) {
+          this.options.logger.error({ topic: name, partition: p, err: error }, 'compaction failed');
         }
       });
     }

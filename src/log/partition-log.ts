@@ -11,7 +11,13 @@ import {
   writeInt64,
 } from '../protocol/index.js';
 import { type BatchSummary, validateBatches } from './batch-validation.js';
-import type { TopicConfig } from './config.js';
+import {
+  type CompactionStats,
+  DEFAULT_MAX_KEY_MAP_BYTES,
+  LogCompactor,
+  readCleanerCheckpoint,
+} from './compaction.js';
+import { compactionEnabled, deletionEnabled, type TopicConfig } from './config.js';
 import { type CorruptSegmentError, ioError, LogError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import type { Logger } from './logger.js';
@@ -38,6 +44,8 @@ export interface PartitionLogOptions {
   logger: Logger;
   writer?: SegmentWriter;
   now?: () => number;
+  /** Memory bound of compaction's key map; a pass that fills it compacts less and the next continues. */
+  compactionKeyMapBytes?: number;
 }
 
 export interface AppendResult {
@@ -68,6 +76,7 @@ export class PartitionLog {
   private readonly groupCommit: GroupCommit;
   private readonly now: () => number;
   private readonly logger: Logger;
+  private readonly compactor: LogCompactor;
   private flushTimer: NodeJS.Timeout | null = null;
   private durableEndOffset: number;
   private closed = false;
@@ -79,9 +88,11 @@ export class PartitionLog {
     private readonly segments: Segment[],
     options: PartitionLogOptions,
     context: SegmentContext,
+    compactor: LogCompactor,
   ) {
     this.config = options.config;
     this.context = context;
+    this.compactor = compactor;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.durableEndOffset = this.logEndOffset;
@@ -91,14 +102,23 @@ export class PartitionLog {
   }
 
   static open(options: PartitionLogOptions): PartitionLog {
+    const checkpoint = readCleanerCheckpoint(options.dir, options.logger);
     const context: SegmentContext = {
       files: options.files,
       writer: options.writer ?? nodeSegmentWriter,
       indexIntervalBytes: options.config.indexIntervalBytes,
+      compactedBelowOffset: checkpoint.compactedBelowOffset,
       onCorruption: (error) => reportCorruption(options.logger, error),
     };
     const segments = recoverSegments(options.dir, context, options.logger, (options.now ?? Date.now)());
-    return new PartitionLog(options.dir, segments, options, context);
+    const compactor = new LogCompactor(
+      options.dir,
+      context,
+      options.logger,
+      checkpoint,
+      options.compactionKeyMapBytes ?? DEFAULT_MAX_KEY_MAP_BYTES,
+    );
+    return new PartitionLog(options.dir, segments, options, context, compactor);
   }
 
   private get active(): Segment {
@@ -197,10 +217,11 @@ export class PartitionLog {
     };
   }
 
+  /** Compaction may have removed `offset`: then reading starts at the next batch, in a later segment if need be. */
   private readBatches(offset: number, maxBytes: number, maxOffset: number): Buffer {
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
       const segment = this.segments[i]!;
-      const position = segment.locate(offset);
+      const position = segment.locate(Math.max(offset, segment.baseOffset));
       if (position >= 0) return segment.read(position, maxBytes, maxOffset);
     }
     return Buffer.alloc(0);
@@ -226,6 +247,7 @@ export class PartitionLog {
       let offset = Math.max(segment.baseOffset + segment.timeScanStart(timestamp), this.logStartOffset);
       while (offset < Math.min(segment.nextOffset, highWatermark)) {
         const position = segment.locate(offset);
+        if (position < 0) break;
         const bytes = segment.read(position, TIMESTAMP_SCAN_BYTES, highWatermark);
         if (bytes.length === 0) break;
         for (const batch of splitBatches(bytes)) {
@@ -248,11 +270,15 @@ export class PartitionLog {
     return newest < 0 ? null : this.offsetForTimestamp(newest);
   }
 
-  /** Deletes whole sealed segments past retention.ms or beyond retention.bytes; moves the log start. */
+  /**
+   * Deletes whole sealed segments past retention.ms or beyond retention.bytes; moves the log start. Does
+   * nothing unless cleanup.policy includes delete.
+   */
   applyRetention(): RetentionResult {
     this.ensureOpen();
     const nowMs = this.now();
     const result: RetentionResult = { deletedSegments: 0, deletedBytes: 0 };
+    if (!deletionEnabled(this.config)) return result;
     const { retentionMs, retentionBytes } = this.config;
     if (retentionMs >= 0) {
       const expired = (segment: Segment) => nowMs - largestTimestamp(segment) > retentionMs;
@@ -274,6 +300,31 @@ export class PartitionLog {
       }
     }
     return result;
+  }
+
+  /**
+   * Compacts the sealed segments now, whatever their dirty ratio (see compaction.ts). Refused unless
+   * cleanup.policy includes compact, since it drops records a delete-only topic must keep.
+   */
+  compact(nowMs = this.now()): CompactionStats {
+    this.ensureOpen();
+    if (!compactionEnabled(this.config)) {
+      throw new LogError(
+        'INVALID_CONFIG',
+        `${this.dir} has cleanup.policy=${this.config.cleanupPolicy}: compaction needs compact in it`,
+      );
+    }
+    return this.compactor.compact(this.segments, this.config, nowMs);
+  }
+
+  /** Compacts when cleanup.policy includes compact and the dirty ratio (or a tombstone's expiry) is reached. */
+  compactIfDue(): CompactionStats | null {
+    this.ensureOpen();
+    const nowMs = this.now();
+    if (!compactionEnabled(this.config) || !this.compactor.isDue(this.segments, this.config, nowMs)) {
+      return null;
+    }
+    return this.compactor.compact(this.segments, this.config, nowMs);
   }
 
   /**
@@ -392,8 +443,9 @@ export class PartitionLog {
     const problems: CorruptSegmentError[] = [];
     for (const segment of this.segments) {
       const scan = segment.scan();
-      if (scan.defect || scan.validBytes !== segment.size || scan.nextOffset !== segment.nextOffset) {
-        const reason = scan.defect ?? `scan ended at byte ${scan.validBytes} of ${segment.size}`;
+      const disagreement = segment.scanDisagreement(scan);
+      if (disagreement || scan.validBytes !== segment.size) {
+        const reason = disagreement ?? `scan ended at byte ${scan.validBytes} of ${segment.size}`;
         const problem = segment.corruption(scan.validBytes, scan.nextOffset, reason);
         reportCorruption(this.logger, problem);
         problems.push(problem);

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ioError, isNodeError } from './errors.js';
+import { CLEANED_SUFFIX, SWAP_SUFFIX } from './compaction.js';
+import { ioError, isNodeError, LogError } from './errors.js';
 import type { Logger } from './logger.js';
 import { fsyncDirectory, Segment, type SegmentContext } from './segment.js';
 import { TimeIndex } from './segment-index.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
 const SEGMENT_FILE = /^(\d{20})\.log$/;
+const SWAP_FILE = /^(\d{20})\.log\.swap$/;
 
 interface CleanShutdownMarker {
   baseOffset: number;
@@ -25,6 +27,7 @@ export function recoverSegments(
   logger: Logger,
   nowMs: number,
 ): Segment[] {
+  const swappedBases = finishInterruptedCompaction(dir, listDirectory(dir), logger);
   const names = listDirectory(dir);
   for (const name of names.filter((n) => n.endsWith('.tmp')))
     fs.rmSync(path.join(dir, name), { force: true });
@@ -41,6 +44,9 @@ export function recoverSegments(
   }
   const segments = bases.map((base, i) => openSegment(dir, base, bases[i + 1] ?? base, context));
   segments.slice(0, -1).forEach(loadSealedTimestamps);
+  for (const segment of segments.slice(0, -1)) {
+    if (swappedBases.includes(segment.baseOffset)) segment.writeIndexes();
+  }
   recoverLastSegment(segments[segments.length - 1]!, marker, logger);
   return segments;
 }
@@ -52,6 +58,35 @@ function listDirectory(dir: string): string[] {
   } catch (error) {
     throw ioError(error, `open partition directory ${dir}`);
   }
+}
+
+/**
+ * Completes what a compaction left half done (see compaction.ts): a `.log.swap` was committed, so it
+ * replaces its segment, whose index files may describe either version and must be rebuilt; `.cleaned`
+ * files were never committed and go. Returns the base offsets of the segments swapped in.
+ */
+function finishInterruptedCompaction(dir: string, names: string[], logger: Logger): number[] {
+  const leftovers = names.filter((name) => name.endsWith(CLEANED_SUFFIX) || SWAP_FILE.test(name));
+  const swappedBases: number[] = [];
+  if (leftovers.length === 0) return swappedBases;
+  try {
+    for (const name of leftovers.filter((n) => n.endsWith(CLEANED_SUFFIX))) {
+      fs.rmSync(path.join(dir, name), { force: true });
+    }
+    for (const name of leftovers.filter((n) => SWAP_FILE.test(n))) {
+      const logName = name.slice(0, -SWAP_SUFFIX.length);
+      const base = logName.slice(0, -'.log'.length);
+      fs.rmSync(path.join(dir, `${base}.index`), { force: true });
+      fs.rmSync(path.join(dir, `${base}.timeindex`), { force: true });
+      fs.renameSync(path.join(dir, name), path.join(dir, logName));
+      swappedBases.push(Number(base));
+    }
+    fsyncDirectory(dir);
+  } catch (error) {
+    throw error instanceof LogError ? error : ioError(error, `finish interrupted compaction in ${dir}`);
+  }
+  logger.warn({ dir, files: leftovers }, 'finished a compaction interrupted by a crash');
+  return swappedBases;
 }
 
 function openSegment(dir: string, base: number, nextBase: number, context: SegmentContext): Segment {

@@ -145,3 +145,36 @@ export class TimeIndex {
     return index;
   }
 }
+
+/**
+ * Builds both indexes of a segment batch by batch, the way appends do: an offset entry (and a time entry
+ * when the maximum grows) whenever `indexIntervalBytes` of log have passed since the last one.
+ */
+export class SegmentIndexBuilder {
+  readonly offsetIndex = new OffsetIndex();
+  readonly timeIndex = new TimeIndex();
+  bytesSinceEntry = 0;
+  maxTimestamp = -1;
+
+  constructor(private readonly indexIntervalBytes: number) {}
+
+  add(relativeOffset: number, position: number, batchBytes: number, batchMaxTimestamp: number): void {
+    if (this.bytesSinceEntry >= this.indexIntervalBytes || this.offsetIndex.length === 0) {
+      this.offsetIndex.append(relativeOffset, position);
+      this.timeIndex.maybeAppend(Math.max(this.maxTimestamp, batchMaxTimestamp), relativeOffset);
+      this.bytesSinceEntry = 0;
+    }
+    this.bytesSinceEntry += batchBytes;
+    this.maxTimestamp = Math.max(this.maxTimestamp, batchMaxTimestamp);
+  }
+
+  /** Closes the time index with the segment's maximum, as a sealed segment's index files carry it. */
+  seal(): void {
+    if (this.maxTimestamp >= 0 && this.offsetIndex.length > 0) {
+      this.timeIndex.maybeAppend(
+        this.maxTimestamp,
+        this.offsetIndex.entry(this.offsetIndex.length - 1).relativeOffset,
+      );
+    }
+  }
+}

@@ -4,7 +4,7 @@ import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, BatchField, readInt64 } 
 import { type BatchSummary, batchDefect, summarizeBatch } from './batch-validation.js';
 import { CorruptSegmentError, ioError, isNodeError, LogError } from './errors.js';
 import type { FileHolder, OpenFileLimiter } from './open-files.js';
-import { OffsetIndex, TimeIndex } from './segment-index.js';
+import { OffsetIndex, SegmentIndexBuilder, TimeIndex } from './segment-index.js';
 
 /** The file-system writes a segment makes, replaceable so tests can simulate a full disk. */
 export interface SegmentWriter {
@@ -16,6 +16,11 @@ export interface SegmentContext {
   readonly files: OpenFileLimiter;
   readonly writer: SegmentWriter;
   indexIntervalBytes: number;
+  /**
+   * Offsets below this may be missing because compaction removed their batches; from it on, offsets are
+   * dense, so a gap there is damage.
+   */
+  compactedBelowOffset: number;
   /** Told about damage found in a segment that cannot be repaired by truncation. */
   onCorruption(error: CorruptSegmentError): void;
 }
@@ -35,8 +40,12 @@ export function segmentFileName(baseOffset: number, extension: string): string {
 }
 
 export interface ScanResult {
-  /** Bytes from the start of the segment that hold whole, valid, densely numbered batches. */
+  /**
+   * Bytes from the start of the segment that hold whole, valid batches in increasing offset order, dense
+   * except where compaction left gaps.
+   */
   validBytes: number;
+  /** One past the last offset of the last valid batch (the base offset when there is none). */
   nextOffset: number;
   /** Why scanning stopped before the end of the file, if it did. */
   defect: string | null;
@@ -177,7 +186,10 @@ export class Segment implements FileHolder {
     return filled === length ? buf : buf.subarray(0, filled);
   }
 
-  /** Byte position of the batch holding `offset`, or -1 if this segment does not hold it. */
+  /**
+   * Byte position of the batch holding `offset` or, when compaction removed it, of the first batch after
+   * it; -1 if this segment holds neither.
+   */
   locate(offset: number): number {
     if (offset < this.baseOffset || offset >= this.nextOffset) return -1;
     let position = this.ensureOffsetIndex().floorPosition(offset - this.baseOffset);
@@ -188,7 +200,8 @@ export class Segment implements FileHolder {
         const size = BATCH_LENGTH_PREFIX_BYTES + chunk.readInt32BE(at + BatchField.batchLength);
         const base = readInt64(chunk, at + BatchField.baseOffset);
         const last = base + chunk.readInt32BE(at + BatchField.lastOffsetDelta);
-        if (size < BATCH_HEADER_BYTES || base > offset) {
+        // Past compactedBelowOffset offsets are dense: a batch starting beyond the offset means damage.
+        if (size < BATCH_HEADER_BYTES || (base > offset && offset >= this.context.compactedBelowOffset)) {
           throw this.corruption(position + at, offset, 'batch headers do not lead to the offset');
         }
         if (last >= offset) return position + at;
@@ -234,18 +247,15 @@ export class Segment implements FileHolder {
   }
 
   /**
-   * Walks every batch from the start, checking framing, CRC and that offsets are dense from the base
-   * offset, and rebuilds both indexes on the way.
+   * Walks every batch from the start, checking framing, CRC and that offsets increase and are dense from
+   * the base offset wherever compaction cannot have removed any, and rebuilds both indexes on the way.
    */
   scan(): ScanResult {
-    const offsetIndex = new OffsetIndex();
-    const timeIndex = new TimeIndex();
+    const indexes = new SegmentIndexBuilder(this.context.indexIntervalBytes);
     const fileSize = this.fileSize();
     const reader = new ChunkedReader(this, fileSize);
     let position = 0;
     let expectedOffset = this.baseOffset;
-    let maxTimestamp = -1;
-    let sinceEntry = 0;
     let defect: string | null = null;
     while (position < fileSize) {
       const available = fileSize - position;
@@ -259,25 +269,36 @@ export class Segment implements FileHolder {
       defect = batchDefect(batch, 0, claimed > available ? available : batch.length, SANE_BATCH_BYTES);
       if (!defect && claimed > available) defect = `batch claims ${claimed} bytes, only ${available} remain`;
       const base = defect ? 0 : readInt64(batch, BatchField.baseOffset);
-      if (!defect && base !== expectedOffset)
-        defect = `batch has base offset ${base}, expected ${expectedOffset}`;
+      if (!defect) defect = this.offsetOrderDefect(base, expectedOffset);
       if (defect) break;
       const summary = summarizeBatch(batch, 0);
-      if (sinceEntry >= this.context.indexIntervalBytes || offsetIndex.length === 0) {
-        offsetIndex.append(expectedOffset - this.baseOffset, position);
-        timeIndex.maybeAppend(Math.max(maxTimestamp, summary.maxTimestamp), expectedOffset - this.baseOffset);
-        sinceEntry = 0;
-      }
-      sinceEntry += summary.size;
-      maxTimestamp = Math.max(maxTimestamp, summary.maxTimestamp);
-      expectedOffset += summary.offsetCount;
+      indexes.add(base - this.baseOffset, position, summary.size, summary.maxTimestamp);
+      expectedOffset = base + summary.offsetCount;
       position += summary.size;
     }
-    this.offsetIndex = offsetIndex;
-    this.timeIndex = timeIndex;
-    this.bytesSinceIndexEntry = sinceEntry;
-    this.maxTimestamp = maxTimestamp;
+    this.offsetIndex = indexes.offsetIndex;
+    this.timeIndex = indexes.timeIndex;
+    this.bytesSinceIndexEntry = indexes.bytesSinceEntry;
+    this.maxTimestamp = indexes.maxTimestamp;
     return { validBytes: position, nextOffset: expectedOffset, defect };
+  }
+
+  private offsetOrderDefect(base: number, expectedOffset: number): string | null {
+    if (base === expectedOffset) return null;
+    if (base > expectedOffset && base <= this.context.compactedBelowOffset) return null;
+    return `batch has base offset ${base}, expected ${expectedOffset}`;
+  }
+
+  /**
+   * Why a scan shows this segment does not hold what its place in the log says it does, or null. A sealed
+   * segment may end before the next one starts only where compaction removed its last batches.
+   */
+  scanDisagreement(scan: ScanResult): string | null {
+    if (scan.defect) return scan.defect;
+    if (scan.nextOffset === this.nextOffset) return null;
+    if (scan.nextOffset < this.nextOffset && this.nextOffset <= this.context.compactedBelowOffset)
+      return null;
+    return `holds offsets up to ${scan.nextOffset - 1}, expected up to ${this.nextOffset - 1}`;
   }
 
   fileSize(): number {
@@ -328,11 +349,8 @@ export class Segment implements FileHolder {
     if (this.offsetIndex && this.timeIndex) return;
     const { scan } = this.loadIndexes();
     if (!scan) return;
-    if (scan.defect || scan.nextOffset !== this.nextOffset) {
-      const reason =
-        scan.defect ?? `holds offsets up to ${scan.nextOffset - 1}, expected up to ${this.nextOffset - 1}`;
-      this.context.onCorruption(this.corruption(scan.validBytes, scan.nextOffset, reason));
-    }
+    const reason = this.scanDisagreement(scan);
+    if (reason) this.context.onCorruption(this.corruption(scan.validBytes, scan.nextOffset, reason));
   }
 
   private offsetIndexPointsAtBatches(index: OffsetIndex): boolean {
@@ -373,6 +391,18 @@ export class Segment implements FileHolder {
     writeFileAtomic(this.timeIndexPath, timeIndex.toBuffer());
   }
 
+  /**
+   * Takes on the files a compaction just renamed over this segment's: the open descriptor still points at
+   * the replaced file, and the indexes in memory describe it.
+   */
+  adoptCompactedFiles(size: number, maxTimestamp: number): void {
+    this.close();
+    this.size = size;
+    this.maxTimestamp = maxTimestamp;
+    this.corruptFrom = Number.POSITIVE_INFINITY;
+    this.releaseIndexes();
+  }
+
   /** Drops the in-memory indexes of an inactive segment; they are reloaded on the next lookup. */
   releaseIndexes(): void {
     this.offsetIndex = null;
@@ -386,7 +416,8 @@ export class Segment implements FileHolder {
 
   delete(): void {
     this.close();
-    for (const file of [this.logPath, this.offsetIndexPath, this.timeIndexPath]) {
+    // Indexes first: a crash part way leaves a log file that recovery indexes again, never orphan indexes.
+    for (const file of [this.offsetIndexPath, this.timeIndexPath, this.logPath]) {
       try {
         fs.unlinkSync(file);
       } catch (error) {
