@@ -73,17 +73,27 @@ type ResultOf<S> = { [K in keyof S]: S[K] extends Aggregation<never, unknown, in
 
 /** Several named aggregations computed together: `combine({ count: count(), p: max(e => e.rtt) })`. */
 export function combine<V, S extends Spec<V>>(spec: S): Aggregation<V, Record<string, unknown>, ResultOf<S>> {
+  // Plain loops over a fixed list: this runs once per record per window, so no per-call entries arrays.
   const names = Object.keys(spec);
+  const parts = names.map((name) => spec[name]!);
+  const width = names.length;
   return {
-    init: () => Object.fromEntries(names.map((name) => [name, spec[name]!.init()])),
-    add: (acc, value) => {
-      for (const name of names) acc[name] = spec[name]!.add(acc[name], value);
+    init: () => {
+      const acc: Record<string, unknown> = {};
+      for (let i = 0; i < width; i++) acc[names[i]!] = parts[i]!.init();
       return acc;
     },
-    result: (acc) =>
-      Object.fromEntries(names.map((name) => [name, spec[name]!.result(acc[name])])) as ResultOf<S>,
+    add: (acc, value) => {
+      for (let i = 0; i < width; i++) acc[names[i]!] = parts[i]!.add(acc[names[i]!], value);
+      return acc;
+    },
+    result: (acc) => {
+      const result: Record<string, unknown> = {};
+      for (let i = 0; i < width; i++) result[names[i]!] = parts[i]!.result(acc[names[i]!]);
+      return result as ResultOf<S>;
+    },
     merge: (a, b) => {
-      for (const name of names) a[name] = spec[name]!.merge(a[name], b[name]);
+      for (let i = 0; i < width; i++) a[names[i]!] = parts[i]!.merge(a[names[i]!], b[names[i]!]);
       return a;
     },
   };

@@ -34,7 +34,7 @@ export interface StreamsConfig {
 }
 
 const DEFAULTS = {
-  commitIntervalMs: 1000,
+  commitIntervalMs: 5000,
   fetchMaxBytes: 16 * 1024 * 1024,
   fetchMaxWaitMs: 100,
   maxPendingOutputBytes: 32 * 1024 * 1024,

@@ -430,15 +430,18 @@ export class WindowedKStream<V> {
     const child = node(this.tail, (context, forward) => {
       const operator = this.factory(aggregation, options);
       context.registerStore(operator);
+      // Early results carry the event time of the record that caused them; final ones the window's last instant.
+      let causeTime = 0;
       const emit = (result: WindowResult<R>) =>
         forward({
           key: result.key,
           value: result,
-          timestamp: result.final ? result.window.end - 1 : context.watermark(),
+          timestamp: result.final ? result.window.end - 1 : causeTime,
         });
       return {
         process: (record) => {
           if (record.key === null) return;
+          causeTime = record.timestamp;
           if (operator.process(record.key, record.value as V, record.timestamp, context.watermark(), emit))
             return;
           context.countLate(options.name);

@@ -1,0 +1,233 @@
+// bench:streams — a 10-second tumbling window count/sum/p95 per key over 200-byte JSON telemetry with 100,000
+// distinct keys, in-process against the embedded broker. Reports events/s on one core beside the JSON.parse
+// ceiling of the same events measured in the same run, and produce -> early-update latency at a fixed rate
+// with the producer in a worker thread over the Kafka protocol.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { Producer, stringSerializers } from '@platformatic/kafka';
+import pino from 'pino';
+import { Broker } from '../src/broker/broker.js';
+import { parseBrokerConfig } from '../src/broker/config.js';
+import { EmbeddedLogClient } from '../src/client/embedded-client.js';
+import { combine, count, sum } from '../src/streams/aggregations.js';
+import { json } from '../src/streams/serdes.js';
+import { quantiles } from '../src/streams/sketches.js';
+import { StreamsApp } from '../src/streams/streams-app.js';
+import { tumbling } from '../src/streams/windows.js';
+
+interface Telemetry {
+  edge: string;
+  site: string;
+  ts: number;
+  retransmits: number;
+  rttMs: number;
+  segmentMs: number;
+  bytes: number;
+  status: number;
+  session: string;
+}
+
+const KEYS = 100_000;
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
+const LATENCY_RATE = Number(process.env.BENCH_RATE ?? 100_000);
+const LATENCY_SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+
+function event(i: number, ts: number): Telemetry {
+  const key = (i * 7919) % KEYS;
+  return {
+    edge: `edge-${String(key).padStart(6, '0')}`,
+    site: `site-${key % 40}`,
+    ts,
+    retransmits: (i * 31) % 17,
+    rttMs: 5 + ((i * 13) % 200) / 3,
+    segmentMs: 20 + ((i * 17) % 900),
+    bytes: 1_000_000 + ((i * 101) % 900_000),
+    status: i % 97 === 0 ? 503 : 200,
+    session: `s-${(i * 104729) % 10_000_000}-abcdefghijklmnopqrst`,
+  };
+}
+
+function pipeline(app: StreamsApp, onUpdate: (ts: number) => void): void {
+  app
+    .stream('telemetry', { value: json<Telemetry>(), timestamp: (e) => e.ts, maxOutOfOrderness: '1s' })
+    .groupByKey({ name: 'by-edge' })
+    .windowedBy(tumbling('10s').grace('2s'))
+    .aggregate(
+      combine({
+        count: count<Telemetry>(),
+        retransmits: sum<Telemetry>((e) => e.retransmits),
+        segment: quantiles<Telemetry>((e) => e.segmentMs, [0.95]),
+      }),
+      { name: 'edge-10s', emit: 'update' },
+    )
+    .forEach((_result, _key, timestamp) => onUpdate(timestamp));
+}
+
+async function startBroker(dataDir: string): Promise<{ broker: Broker; client: EmbeddedLogClient }> {
+  const broker = await Broker.start(
+    parseBrokerConfig({ dataDir, listen: '127.0.0.1:0' }),
+    pino({ level: 'warn' }),
+  );
+  return { broker, client: new EmbeddedLogClient(broker.embeddedLog()) };
+}
+
+function jsonParseCeiling(values: Buffer[]): number {
+  const started = process.hrtime.bigint();
+  let checksum = 0;
+  for (const value of values) checksum += (JSON.parse(value.toString('utf8')) as Telemetry).retransmits;
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (checksum < 0) throw new Error('unreachable');
+  return values.length / seconds;
+}
+
+async function throughput(
+  dataDir: string,
+): Promise<{ eventsPerSecond: number; ceiling: number; eventBytes: number }> {
+  const { broker, client } = await startBroker(dataDir);
+  await client.ensureTopic({ name: 'telemetry', partitions: 1 });
+  const base = Date.now() - 3_600_000;
+  const values: Buffer[] = [];
+  for (let from = 0; from < EVENTS; from += 10_000) {
+    const batch = [];
+    for (let i = from; i < Math.min(from + 10_000, EVENTS); i++) {
+      const e = event(i, base + Math.floor(i / 50));
+      const value = Buffer.from(JSON.stringify(e));
+      values.push(value);
+      batch.push({ topic: 'telemetry', partition: 0, key: Buffer.from(e.edge), value, timestamp: e.ts });
+    }
+    await client.produce(batch);
+  }
+  const eventBytes = values.reduce((total, value) => total + value.length, 0) / values.length;
+  const ceiling = jsonParseCeiling(values);
+  values.length = 0;
+  let updates = 0;
+  const app = new StreamsApp({ applicationId: 'bench-throughput', client, logger: pino({ level: 'warn' }) });
+  pipeline(app, () => updates++);
+  const started = process.hrtime.bigint();
+  await app.start();
+  while (updates < EVENTS) await new Promise((resolve) => setTimeout(resolve, 5));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await app.close();
+  await broker.close();
+  return { eventsPerSecond: EVENTS / seconds, ceiling, eventBytes };
+}
+
+async function latency(
+  dataDir: string,
+): Promise<{ p50: number; p99: number; p999: number; samples: number; rate: number }> {
+  const { broker, client } = await startBroker(dataDir);
+  await client.ensureTopic({ name: 'telemetry', partitions: 1 });
+  const latencies: number[] = [];
+  const app = new StreamsApp({
+    applicationId: 'bench-latency',
+    client,
+    logger: pino({ level: 'warn' }),
+    startFrom: 'latest',
+  });
+  let warm = false;
+  pipeline(app, (ts) => {
+    if (warm) latencies.push(Date.now() - ts);
+  });
+  await app.start();
+  const producer = new Worker(new URL(import.meta.url), {
+    workerData: {
+      bootstrap: `127.0.0.1:${broker.kafkaAddress.port}`,
+      rate: LATENCY_RATE,
+      seconds: LATENCY_SECONDS,
+    },
+  });
+  const sent = await new Promise<number>((resolve, reject) => {
+    producer.on('message', (message: { warm?: boolean; sent?: number }) => {
+      if (message.warm) warm = true;
+      if (message.sent !== undefined) resolve(message.sent);
+    });
+    producer.on('error', reject);
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await app.close();
+  await broker.close();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN;
+  return {
+    p50: at(0.5),
+    p99: at(0.99),
+    p999: at(0.999),
+    samples: latencies.length,
+    rate: sent / LATENCY_SECONDS,
+  };
+}
+
+/** Worker thread: produces keyed telemetry at a fixed rate in 10 ms slices, event time = send time. */
+async function produceAtRate(): Promise<void> {
+  const { bootstrap, rate, seconds } = workerData as { bootstrap: string; rate: number; seconds: number };
+  const producer = new Producer({
+    clientId: 'bench-producer',
+    bootstrapBrokers: [bootstrap],
+    serializers: stringSerializers,
+    acks: 1,
+  });
+  const perSlice = Math.round(rate / 100);
+  const started = Date.now();
+  let sent = 0;
+  let signalledWarm = false;
+  while (Date.now() - started < seconds * 1000) {
+    const sliceStart = Date.now();
+    if (!signalledWarm && sliceStart - started > 2000) {
+      signalledWarm = true;
+      parentPort!.postMessage({ warm: true });
+    }
+    const messages = [];
+    for (let i = 0; i < perSlice; i++) {
+      const e = event(sent + i, Date.now());
+      messages.push({
+        topic: 'telemetry',
+        partition: 0,
+        key: e.edge,
+        value: JSON.stringify(e),
+        timestamp: BigInt(e.ts),
+      });
+    }
+    await producer.send({ messages });
+    sent += perSlice;
+    const wait = 10 - (Date.now() - sliceStart);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  await producer.close();
+  parentPort!.postMessage({ sent });
+}
+
+async function main(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-streams-bench-'));
+  try {
+    const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+    const t = await throughput(path.join(root, 'throughput'));
+    const l = await latency(path.join(root, 'latency'));
+    const rows = [
+      ['machine', `${cpu}, ${os.cpus().length} cores, Node ${process.version}`],
+      [
+        'events',
+        `${EVENTS.toLocaleString()} JSON events, ${Math.round(t.eventBytes)} bytes avg, ${KEYS.toLocaleString()} keys`,
+      ],
+      ['JSON.parse ceiling (same events, same run)', `${Math.round(t.ceiling).toLocaleString()} events/s`],
+      [
+        'pipeline: 10 s tumbling count/sum/p95, update emit',
+        `${Math.round(t.eventsPerSecond).toLocaleString()} events/s`,
+      ],
+      ['pipeline / ceiling (goal >= 70%)', `${((t.eventsPerSecond / t.ceiling) * 100).toFixed(0)}%`],
+      [
+        `produce -> early update at ${Math.round(l.rate).toLocaleString()} events/s`,
+        `p50 ${l.p50} ms, p99 ${l.p99} ms, p99.9 ${l.p999} ms (${l.samples.toLocaleString()} samples; goal p99 <= 50 ms)`,
+      ],
+    ];
+    console.log('| measure | result |\n|---|---|');
+    for (const [name, value] of rows) console.log(`| ${name} | ${value} |`);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+if (isMainThread) await main();
+else await produceAtRate();
