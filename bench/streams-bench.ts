@@ -62,7 +62,7 @@ function pipeline(app: StreamsApp, onUpdate: (ts: number) => void): void {
       }),
       { name: 'edge-10s', emit: 'update' },
     )
-    .forEach((_result, _key, timestamp) => onUpdate(timestamp));
+    .foreach((_result, _key, timestamp) => onUpdate(timestamp));
 }
 
 async function startBroker(dataDir: string): Promise<{ broker: Broker; client: EmbeddedLogClient }> {

@@ -343,7 +343,7 @@ export class KStream<V> {
   }
 
   /** Hands every record to an in-process consumer (alerting, a dashboard): at least once across restarts. */
-  forEach(action: (value: V, key: Key, timestamp: number) => void): void {
+  foreach(action: (value: V, key: Key, timestamp: number) => void): void {
     node(this.tail, () => ({ process: (record) => action(record.value as V, record.key, record.timestamp) }));
   }
 }
