@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import pino from 'pino';
 import { combine, count, max, sum } from '../src/streams/aggregations.js';
 import { json, string } from '../src/streams/serdes.js';
+import { sessionWindows } from '../src/streams/session-windows.js';
 import { StreamsApp } from '../src/streams/streams-app.js';
 import type { WindowResult } from '../src/streams/window-operator.js';
 import { tumbling } from '../src/streams/windows.js';
@@ -133,6 +134,39 @@ describe('streams pipeline', () => {
     ]);
     assert.deepEqual(JSON.parse(client.values('late')[0]!), { edge: 'e2', retransmits: 50, t: 6_000 });
     assert.equal(app.metrics.lateRecords, 1);
+  });
+
+  it('runs session windows through the DSL: sessions split by the gap, merged by a bridging late record', async () => {
+    const client = new MemoryLogClient();
+    await client.ensureTopic({ name: 'telemetry', partitions: 1 });
+    const app = new StreamsApp({ applicationId: 'sessions', client, logger, commitIntervalMs: 50 });
+    app
+      .stream('telemetry', { value: json<Telemetry>(), timestamp: (e) => e.t, maxOutOfOrderness: '10s' })
+      .groupBy((e) => e.edge, { name: 'by-edge' })
+      .windowedBy(sessionWindows('5s'))
+      .aggregate(count<Telemetry>(), { name: 'edge-sessions', emit: 'final' })
+      .to('sessions', { value: json() });
+    await produceTelemetry(client, 0, [
+      { edge: 'a', retransmits: 0, t: 1_000 },
+      { edge: 'a', retransmits: 0, t: 3_000 },
+      { edge: 'a', retransmits: 0, t: 12_000 },
+      // Bridges [1 s, 3 s] and [12 s]: within 5 s of both once 7.5 s is there.
+      { edge: 'a', retransmits: 0, t: 7_500 },
+      { edge: 'a', retransmits: 0, t: 30_000 },
+      { edge: 'b', retransmits: 0, t: 60_000 },
+    ]);
+    await app.start();
+    await until(() => client.values('sessions').length >= 2, 'closed sessions');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await app.close();
+    const sessions = client.values('sessions').map((v) => JSON.parse(v) as WindowResult<number>);
+    assert.deepEqual(
+      sessions.map((r) => [r.key, r.window.start, r.result, r.final]),
+      [
+        ['a', 1_000, 4, true],
+        ['a', 30_000, 1, true],
+      ],
+    );
   });
 
   it('picks up after a restart from its checkpoint with state intact and no output written twice', async () => {

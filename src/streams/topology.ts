@@ -3,6 +3,8 @@ import { type Duration, toMillis } from './duration.js';
 import { FixedWindowOperator } from './fixed-window-operator.js';
 import { KeyedAggregateOperator } from './keyed-aggregate-operator.js';
 import { json, type Serde, string } from './serdes.js';
+import { SessionWindowOperator, type SessionWindows } from './session-windows.js';
+import { SlidingWindowOperator, type SlidingWindows } from './sliding-windows.js';
 import type { StateStore } from './state-store.js';
 import type { EmitMode, WindowOperator, WindowResult } from './window-operator.js';
 import type { FixedWindows } from './windows.js';
@@ -356,24 +358,25 @@ export class KGroupedStream<V> {
     private readonly sourceTopics: string[],
   ) {}
 
-  windowedBy(windows: FixedWindows): WindowedKStream<V> {
-    return new WindowedKStream<V>(
-      this.builder,
-      this.tail,
-      this.sourceTopics,
-      (aggregation, options) =>
-        new FixedWindowOperator(aggregation, {
-          name: options.name,
-          windows,
-          emit: options.emit,
-          maxEntries: options.maxEntries ?? DEFAULT_MAX_ENTRIES,
-        }),
-    );
-  }
-
-  /** Windows of any kind given as an operator factory (session and sliding windows). */
-  windowedWith(factory: WindowOperatorFactory): WindowedKStream<V> {
-    return new WindowedKStream<V>(this.builder, this.tail, this.sourceTopics, factory);
+  /**
+   * Windows the grouped records: tumbling/hopping (fixed), sliding (one window per record over the size
+   * before it) or session windows (activity separated by a gap; merged sessions are retracted with a null
+   * result, as Kafka Streams does).
+   */
+  windowedBy(windows: FixedWindows | SlidingWindows): WindowedKStream<V, false>;
+  windowedBy(windows: SessionWindows): WindowedKStream<V, true>;
+  windowedBy(windows: FixedWindows | SlidingWindows | SessionWindows): WindowedKStream<V, boolean> {
+    const factory: WindowOperatorFactory = (aggregation, options) => {
+      const settings = {
+        name: options.name,
+        emit: options.emit,
+        maxEntries: options.maxEntries ?? DEFAULT_MAX_ENTRIES,
+      };
+      if ('gapMs' in windows) return new SessionWindowOperator(aggregation, { ...settings, windows });
+      if ('kind' in windows) return new FixedWindowOperator(aggregation, { ...settings, windows });
+      return new SlidingWindowOperator(aggregation, { ...settings, windows });
+    };
+    return new WindowedKStream<V, boolean>(this.builder, this.tail, this.sourceTopics, factory);
   }
 
   /** A running aggregate per key (a table's changelog stream): every update is emitted. */
@@ -401,10 +404,10 @@ export class KGroupedStream<V> {
   }
 }
 
-export type WindowOperatorFactory = <V, A, R>(
+type WindowOperatorFactory = <V, A, R>(
   aggregation: Aggregation<V, A, R>,
   options: AggregateOptions,
-) => WindowOperator<V, R>;
+) => WindowOperator<V, R | null>;
 
 /** Changelogs keep the latest value per state entry; records are never too old to restore from. */
 export const CHANGELOG_CONFIG: Record<string, string> = {
@@ -414,7 +417,8 @@ export const CHANGELOG_CONFIG: Record<string, string> = {
   'min.compaction.lag.ms': String(24 * 3_600_000),
 };
 
-export class WindowedKStream<V> {
+/** `Retracting`: session windows emit null results for sessions merged away. */
+export class WindowedKStream<V, Retracting extends boolean> {
   constructor(
     private readonly builder: TopologyBuilder,
     private readonly tail: TopologyNode,
@@ -423,7 +427,10 @@ export class WindowedKStream<V> {
   ) {}
 
   /** Aggregates each key's windows: early results on every update, or one final result per window. */
-  aggregate<A, R>(aggregation: Aggregation<V, A, R>, options: AggregateOptions): KStream<WindowResult<R>> {
+  aggregate<A, R>(
+    aggregation: Aggregation<V, A, R>,
+    options: AggregateOptions,
+  ): KStream<WindowResult<Retracting extends true ? R | null : R>> {
     this.builder.reserveStore(options.name, this.sourceTopics);
     if (options.lateTopic) this.builder.addSink({ topic: options.lateTopic, internal: false });
     const lateSerde = json<unknown>();
@@ -432,7 +439,7 @@ export class WindowedKStream<V> {
       context.registerStore(operator);
       // Early results carry the event time of the record that caused them; final ones the window's last instant.
       let causeTime = 0;
-      const emit = (result: WindowResult<R>) =>
+      const emit = (result: WindowResult<R | null>) =>
         forward({
           key: result.key,
           value: result,

@@ -1,0 +1,336 @@
+import type { Aggregation } from './aggregations.js';
+import { type Duration, toMillis } from './duration.js';
+import { MinHeap } from './session-windows.js';
+import { StateLimitError } from './state-store.js';
+import type { Emit, EmitMode, WindowOperator } from './window-operator.js';
+import type { Window } from './windows.js';
+
+/** Windows of a fixed size placed by record timestamps (Kafka Streams' SlidingWindows, KIP-450). */
+export interface SlidingWindows {
+  /** Kafka's time difference: the most two records of one window can be apart. */
+  readonly sizeMs: number;
+  readonly graceMs: number;
+  /** Grace period after the window end during which late records are still accepted. */
+  grace(duration: Duration): SlidingWindows;
+}
+
+function sliding(sizeMs: number, graceMs: number): SlidingWindows {
+  if (sizeMs <= 0) throw new RangeError(`sliding window size ${sizeMs} ms must be positive`);
+  return {
+    sizeMs,
+    graceMs,
+    grace(duration) {
+      return sliding(sizeMs, toMillis(duration));
+    },
+  };
+}
+
+/** At every record at t, the window of its key's records in [t - size, t] (both inclusive). */
+export function slidingWindows(size: Duration): SlidingWindows {
+  return sliding(toMillis(size), 0);
+}
+
+export interface SlidingWindowOperatorOptions {
+  name: string;
+  windows: SlidingWindows;
+  emit: EmitMode;
+  /** Bound on state entries: open windows plus distinct (key, event time) record accumulators. */
+  maxEntries: number;
+}
+
+/** An accumulator placed in time: a window by its start, or the records of one key at one event time. */
+interface Slot<A> {
+  time: number;
+  accumulator: A;
+}
+
+interface QueueEntry {
+  key: string;
+  time: number;
+}
+
+const WINDOW_PREFIX = 'w';
+const RECORDS_PREFIX = 'r';
+/** Separates prefix, time and key in changelog keys; the key comes last so it may contain anything. */
+const KEY_SEPARATOR = '\u0000';
+
+const byTimeThenKey = (a: QueueEntry, b: QueueEntry) =>
+  a.time < b.time || (a.time === b.time && a.key < b.key);
+
+/**
+ * Sliding windows with Kafka Streams semantics (KIP-450). Kafka's window [start, start + size] includes
+ * both ends; here it is reported as { start, end: start + size + 1 } (end exclusive like every Window).
+ * Each record at t of a key creates the window ending at it, [t - size, t], and — when records of the key
+ * follow within size + 1 — the window starting just after it, [t + 1, t + 1 + size]; windows with the same
+ * start are one window. So every distinct set of records some window of that size can hold is exactly one
+ * window: a window appears when a record enters it (ends at that record) or when a record drops out (starts
+ * just after it). A record also updates every existing window that contains it, and an out-of-order record
+ * creates the right window of the record before it when it falls inside that window.
+ *
+ * A window closes when watermark >= end + grace; a record is late (process returns false) when every window
+ * containing it is closed, i.e. when [t, t + size] is. Kafka additionally accepts a record whose only open
+ * window is the one starting right after it; that window is then not created here.
+ *
+ * Update mode emits, per record, every window it created or changed, in start order; final mode emits every
+ * window once when it closes, in (start, key) order. Empty windows are never created nor emitted.
+ *
+ * State: per-window accumulators, so a record updates the windows it falls in with one `add` each and update
+ * mode costs O(windows containing the record), which is what it must emit anyway. New windows need the
+ * aggregate of records already seen, so each key also keeps one accumulator per distinct event time (the
+ * records folded at that time), sorted by time, until no open or future window can contain or start right
+ * after them (watermark >= t + size + 2 + grace). Keeping accumulators rather than record values keeps the
+ * changelog plain JSON, whatever the record type. A new window is folded from those with `merge` on copies,
+ * in event-time order (Kafka folds in arrival order: same result for commutative aggregations). Windows and
+ * record accumulators are state entries `w\0${start}\0${key}` and `r\0${time}\0${key}` whose value is the
+ * accumulator; two heaps ordered by time then key close windows and expire record accumulators, so advance()
+ * visits only what is due.
+ */
+export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
+  readonly name: string;
+  private readonly windowsByKey = new Map<string, Array<Slot<A>>>();
+  private readonly recordsByKey = new Map<string, Array<Slot<A>>>();
+  private readonly windowCloses = new MinHeap<QueueEntry>(byTimeThenKey);
+  private readonly recordExpiries = new MinHeap<QueueEntry>(byTimeThenKey);
+  /** Entries changed since the last drain: the live slot, or null once it was closed or expired. */
+  private readonly dirty = new Map<string, Slot<A> | null>();
+  private entries = 0;
+
+  constructor(
+    private readonly aggregation: Aggregation<V, A, R>,
+    private readonly options: SlidingWindowOperatorOptions,
+  ) {
+    if (!Number.isInteger(options.maxEntries) || options.maxEntries <= 0)
+      throw new RangeError(`state store '${options.name}': maxEntries ${options.maxEntries} must be >= 1`);
+    this.name = options.name;
+  }
+
+  get size(): number {
+    return this.entries;
+  }
+
+  process(key: string, value: V, eventTime: number, watermark: number, emit: Emit<R>): boolean {
+    const { sizeMs } = this.options.windows;
+    // The window starting at the record is the last of those containing it to close.
+    if (this.isClosed(eventTime, watermark)) return false;
+    const records = this.recordsByKey.get(key) ?? [];
+    const windows = this.windowsByKey.get(key) ?? [];
+    const recordAt = firstAtOrAfter(records, eventTime);
+    const seenTime = records[recordAt]?.time === eventTime;
+    const previousTime = records[recordAt - 1]?.time;
+    const nextTime = records[seenTime ? recordAt + 1 : recordAt]?.time;
+
+    const newStarts: number[] = [];
+    const leftStart = eventTime - sizeMs;
+    if (!this.isClosed(leftStart, watermark) && !hasSlotAt(windows, leftStart)) newStarts.push(leftStart);
+    if (previousTime !== undefined && previousTime + 1 + sizeMs >= eventTime) {
+      const previousRightStart = previousTime + 1;
+      if (
+        previousRightStart !== leftStart &&
+        !this.isClosed(previousRightStart, watermark) &&
+        !hasSlotAt(windows, previousRightStart)
+      )
+        newStarts.push(previousRightStart);
+    }
+    const rightStart = eventTime + 1;
+    if (nextTime !== undefined && nextTime <= rightStart + sizeMs && !hasSlotAt(windows, rightStart))
+      newStarts.push(rightStart);
+    const newEntries = newStarts.length + (seenTime ? 0 : 1);
+    if (this.entries + newEntries > this.options.maxEntries)
+      throw new StateLimitError(this.name, this.options.maxEntries);
+
+    this.foldRecord(key, records, recordAt, seenTime, eventTime, value);
+    for (const start of newStarts) this.createWindow(key, windows, start, records);
+    this.updateWindows(key, windows, eventTime, newStarts, value, watermark, emit);
+    return true;
+  }
+
+  private isClosed(start: number, watermark: number): boolean {
+    const { sizeMs, graceMs } = this.options.windows;
+    return watermark >= start + sizeMs + 1 + graceMs;
+  }
+
+  private foldRecord(
+    key: string,
+    records: Array<Slot<A>>,
+    at: number,
+    seenTime: boolean,
+    eventTime: number,
+    value: V,
+  ): void {
+    let slot = records[at];
+    if (seenTime) {
+      slot!.accumulator = this.aggregation.add(slot!.accumulator, value);
+    } else {
+      slot = { time: eventTime, accumulator: this.aggregation.add(this.aggregation.init(), value) };
+      records.splice(at, 0, slot);
+      if (!this.recordsByKey.has(key)) this.recordsByKey.set(key, records);
+      this.recordExpiries.push({ key, time: eventTime });
+      this.entries++;
+    }
+    this.dirty.set(entryKey(RECORDS_PREFIX, eventTime, key), slot!);
+  }
+
+  /** A window that did not exist: its aggregate is that of the key's records it covers (the new one included). */
+  private createWindow(key: string, windows: Array<Slot<A>>, start: number, records: Array<Slot<A>>): void {
+    const end = start + this.options.windows.sizeMs;
+    let accumulator = this.aggregation.init();
+    for (let i = firstAtOrAfter(records, start); i < records.length && records[i]!.time <= end; i++)
+      accumulator = this.aggregation.merge(accumulator, copyJson(records[i]!.accumulator));
+    const slot: Slot<A> = { time: start, accumulator };
+    windows.splice(firstAtOrAfter(windows, start), 0, slot);
+    if (!this.windowsByKey.has(key)) this.windowsByKey.set(key, windows);
+    this.windowCloses.push({ key, time: start });
+    this.entries++;
+    this.dirty.set(entryKey(WINDOW_PREFIX, start, key), slot);
+  }
+
+  /** Adds the record to the existing open windows containing it and emits those and the new ones. */
+  private updateWindows(
+    key: string,
+    windows: Array<Slot<A>>,
+    eventTime: number,
+    newStarts: number[],
+    value: V,
+    watermark: number,
+    emit: Emit<R>,
+  ): void {
+    const update = this.options.emit === 'update';
+    const { sizeMs } = this.options.windows;
+    for (let i = firstAtOrAfter(windows, eventTime - sizeMs); i < windows.length; i++) {
+      const window = windows[i]!;
+      if (window.time > eventTime + 1) break;
+      if (newStarts.includes(window.time)) {
+        if (update) this.emitResult(key, window, false, emit);
+        continue;
+      }
+      if (window.time > eventTime || this.isClosed(window.time, watermark)) continue;
+      window.accumulator = this.aggregation.add(window.accumulator, value);
+      this.dirty.set(entryKey(WINDOW_PREFIX, window.time, key), window);
+      if (update) this.emitResult(key, window, false, emit);
+    }
+  }
+
+  private emitResult(key: string, window: Slot<A>, final: boolean, emit: Emit<R>): void {
+    emit({
+      key,
+      window: this.windowOf(window.time),
+      result: this.aggregation.result(window.accumulator),
+      final,
+    });
+  }
+
+  private windowOf(start: number): Window {
+    return { start, end: start + this.options.windows.sizeMs + 1 };
+  }
+
+  advance(watermark: number, emit: Emit<R>): void {
+    const { sizeMs, graceMs } = this.options.windows;
+    for (;;) {
+      const due = this.windowCloses.peek();
+      if (!due || !this.isClosed(due.time, watermark)) break;
+      this.windowCloses.pop();
+      const window = this.removeSlot(this.windowsByKey, WINDOW_PREFIX, due);
+      if (window && this.options.emit === 'final') this.emitResult(due.key, window, true, emit);
+    }
+    // A record's accumulator is needed until the window starting right after it has closed.
+    for (;;) {
+      const due = this.recordExpiries.peek();
+      if (!due || watermark < due.time + sizeMs + 2 + graceMs) break;
+      this.recordExpiries.pop();
+      this.removeSlot(this.recordsByKey, RECORDS_PREFIX, due);
+    }
+  }
+
+  /** Removes a queued slot; it may be gone already when restore replaced or deleted it. */
+  private removeSlot(slotsByKey: Map<string, Array<Slot<A>>>, prefix: string, entry: QueueEntry) {
+    const slots = slotsByKey.get(entry.key);
+    if (!slots) return undefined;
+    const at = firstAtOrAfter(slots, entry.time);
+    const slot = slots[at];
+    if (slot?.time !== entry.time) return undefined;
+    slots.splice(at, 1);
+    if (slots.length === 0) slotsByKey.delete(entry.key);
+    this.entries--;
+    this.dirty.set(entryKey(prefix, entry.time, entry.key), null);
+    return slot;
+  }
+
+  drainChanges(): Array<[string, unknown]> {
+    const changes: Array<[string, unknown]> = [];
+    for (const [key, slot] of this.dirty) changes.push([key, slot === null ? null : slot.accumulator]);
+    this.dirty.clear();
+    return changes;
+  }
+
+  restore(changelogKey: string, value: unknown): void {
+    const timeEnd = changelogKey.indexOf(KEY_SEPARATOR, 2);
+    const prefix = changelogKey.slice(0, 2);
+    const time = Number(changelogKey.slice(2, timeEnd));
+    const isWindow = prefix === WINDOW_PREFIX + KEY_SEPARATOR;
+    if ((!isWindow && prefix !== RECORDS_PREFIX + KEY_SEPARATOR) || timeEnd < 0 || !Number.isFinite(time))
+      throw new Error(`state store '${this.name}': malformed changelog key ${JSON.stringify(changelogKey)}`);
+    const key = changelogKey.slice(timeEnd + 1);
+    const slotsByKey = isWindow ? this.windowsByKey : this.recordsByKey;
+    const slots = slotsByKey.get(key);
+    const at = slots ? firstAtOrAfter(slots, time) : 0;
+    const existing = slots?.[at]?.time === time ? slots[at] : undefined;
+    if (value === null) {
+      if (existing) {
+        slots!.splice(at, 1);
+        if (slots!.length === 0) slotsByKey.delete(key);
+        this.entries--;
+      }
+      return;
+    }
+    if (existing) {
+      existing.accumulator = value as A;
+      return;
+    }
+    const slot: Slot<A> = { time, accumulator: value as A };
+    if (slots) slots.splice(at, 0, slot);
+    else slotsByKey.set(key, [slot]);
+    (isWindow ? this.windowCloses : this.recordExpiries).push({ key, time });
+    this.entries++;
+  }
+
+  clear(): void {
+    this.windowsByKey.clear();
+    this.recordsByKey.clear();
+    this.windowCloses.clear();
+    this.recordExpiries.clear();
+    this.dirty.clear();
+    this.entries = 0;
+  }
+}
+
+function entryKey(prefix: string, time: number, key: string): string {
+  return `${prefix}${KEY_SEPARATOR}${time}${KEY_SEPARATOR}${key}`;
+}
+
+/** Index of the first slot at or after `time` in slots sorted by time. */
+function firstAtOrAfter(slots: Array<Slot<unknown>>, time: number): number {
+  let low = 0;
+  let high = slots.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (slots[middle]!.time < time) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+function hasSlotAt(slots: Array<Slot<unknown>>, time: number): boolean {
+  return slots[firstAtOrAfter(slots, time)]?.time === time;
+}
+
+/**
+ * A deep copy of a JSON accumulator: `merge` may reuse or return its arguments, and the records' own
+ * accumulators must stay unchanged for the windows created after this one.
+ */
+function copyJson<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyJson) as T;
+  const copy: Record<string, unknown> = {};
+  for (const [field, fieldValue] of Object.entries(value)) copy[field] = copyJson(fieldValue);
+  return copy as T;
+}
