@@ -100,6 +100,22 @@ describe('produce semantics', { timeout: 60_000 }, () => {
     client = await WireClient.connect(broker.port);
   });
 
+  it('gives every non-transactional InitProducerId a fresh producer id, even when it names one (as @platformatic/kafka does with 0/0)', async () => {
+    const ids = new Set<number>();
+    for (let i = 0; i < 3; i++) {
+      const response = (await client.request(InitProducerId, 4, {
+        transactionalId: null,
+        transactionTimeoutMs: 60_000,
+        producerId: 0,
+        producerEpoch: 0,
+      })) as { producerId: number; producerEpoch: number; errorCode: number };
+      assert.equal(response.errorCode, 0);
+      assert.equal(response.producerEpoch, 0);
+      ids.add(response.producerId);
+    }
+    assert.equal(ids.size, 3, 'two producers must never share a sequence space');
+  });
+
   it('answers a corrupt batch with CORRUPT_MESSAGE and keeps serving the connection', async () => {
     const bad = encodeRecordBatch([{ key: null, value: Buffer.from('x') }]);
     bad[bad.length - 1]! ^= 0xff;

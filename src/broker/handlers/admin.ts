@@ -227,12 +227,14 @@ export function initProducerIdHandler(producerIds: ProducerIdAllocator): ApiHand
           producerEpoch: -1,
         } as unknown as InitProducerIdResponse;
       }
-      const bumping = request.producerId >= 0 && request.producerEpoch >= 0 && request.producerEpoch < 32767;
+      // Without a transactional id Kafka always hands out a fresh producer id at epoch 0, whatever id and
+      // epoch the request carries (some clients send 0/0 rather than -1/-1): reusing theirs would make two
+      // producers share one sequence space.
       return {
         throttleTimeMs: 0,
         errorCode: ErrorCode.NONE,
-        producerId: bumping ? request.producerId : producerIds.allocate(),
-        producerEpoch: bumping ? request.producerEpoch + 1 : 0,
+        producerId: producerIds.allocate(),
+        producerEpoch: 0,
       } as unknown as InitProducerIdResponse;
     },
   };
