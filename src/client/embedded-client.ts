@@ -117,6 +117,7 @@ interface FetchTarget extends PartitionTarget {
  * against a Kafka cluster with the remote client.
  */
 export class EmbeddedLogClient implements LogClient {
+  readonly sharedGroups = false;
   private readonly memberships = new Map<string, EmbeddedMembership>();
   private readonly waitingFetches = new Set<() => void>();
   private fetchRound = 0;

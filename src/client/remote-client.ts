@@ -153,6 +153,7 @@ interface LeaderFetch {
  * idempotent Producer, and one Consumer per joined group.
  */
 export class RemoteLogClient implements LogClient {
+  readonly sharedGroups = true;
   private readonly options: ResolvedOptions;
   private readonly admin: Admin;
   private readonly reader: Consumer;

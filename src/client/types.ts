@@ -82,6 +82,8 @@ export interface GroupMembership {
  * this interface, so the same code runs in one process or as many instances against any Kafka cluster.
  */
 export interface LogClient {
+  /** Whether other processes can be members of the groups this client joins (false: it always has them all). */
+  readonly sharedGroups: boolean;
   /** Creates the topic if it is missing; resolves to its partition count (existing topics are not altered). */
   ensureTopic(spec: TopicSpec): Promise<number>;
   /** Partition count of an existing topic; rejects with UnknownTopicError if there is none. */

@@ -3,7 +3,7 @@ import type { GroupMembership, LogClient, OutgoingRecord, TopicPartition } from 
 import { GlobalTableReader } from './global-table.js';
 import { StreamsMetrics } from './metrics.js';
 import type { Serde } from './serdes.js';
-import { StreamTask, type TaskTopics, taskIdOf } from './task.js';
+import { type Handoff, StreamTask, type TaskTopics, taskIdOf } from './task.js';
 import {
   CHANGELOG_CONFIG,
   type GlobalTable,
@@ -25,6 +25,8 @@ export interface StreamsConfig {
   maxPendingOutputBytes?: number;
   /** A source partition with no records for this long stops holding downstream watermarks back. */
   idleTimeoutMs?: number;
+  /** How long a task moved from another instance waits for it to let go before taking over anyway. */
+  handoffTimeoutMs?: number;
   /** Where a task with no checkpoint starts. */
   startFrom?: 'earliest' | 'latest';
   /** Partitions for output and internal topics created here when no source partition count applies. */
@@ -38,7 +40,8 @@ const DEFAULTS = {
   fetchMaxBytes: 16 * 1024 * 1024,
   fetchMaxWaitMs: 100,
   maxPendingOutputBytes: 32 * 1024 * 1024,
-  idleTimeoutMs: 2000,
+  idleTimeoutMs: 30_000,
+  handoffTimeoutMs: 60_000,
   startFrom: 'earliest' as const,
   defaultPartitions: 4,
   maxGlobalTableRows: 1_000_000,
@@ -67,6 +70,8 @@ export class StreamsApp {
   /** Checkpoints and assignment changes, one at a time. */
   private exclusive: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
+  /** Names this instance in checkpoints, so a task moved away and back is not waited for on itself. */
+  private readonly instanceId = `${process.pid}-${Date.now().toString(36)}`;
   private readonly failed: Promise<Error>;
   private reportFailure: (error: Error) => void = () => undefined;
 
@@ -79,6 +84,7 @@ export class StreamsApp {
       fetchMaxWaitMs: config.fetchMaxWaitMs ?? DEFAULTS.fetchMaxWaitMs,
       maxPendingOutputBytes: config.maxPendingOutputBytes ?? DEFAULTS.maxPendingOutputBytes,
       idleTimeoutMs: config.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+      handoffTimeoutMs: config.handoffTimeoutMs ?? DEFAULTS.handoffTimeoutMs,
       startFrom: config.startFrom ?? DEFAULTS.startFrom,
       defaultPartitions: config.defaultPartitions ?? DEFAULTS.defaultPartitions,
       maxGlobalTableRows: config.maxGlobalTableRows ?? DEFAULTS.maxGlobalTableRows,
@@ -232,9 +238,13 @@ export class StreamsApp {
         this.metrics.taskObserver(),
         this.partitions,
       );
-      await task.restore(client, (p) => this.startOffset(topic, p));
       created.push(task);
     }
+    await Promise.all(
+      created.map((task) =>
+        task.restore(client, (p) => this.startOffset(task.source.topic, p), this.handoff()),
+      ),
+    );
     for (const task of created) this.tasks.set(tpKey(task.source.topic, task.partition), task);
     if (created.length > 0) {
       logger.info(
@@ -246,6 +256,15 @@ export class StreamsApp {
         'tasks restored',
       );
     }
+  }
+
+  private handoff(): Handoff {
+    return {
+      owner: this.instanceId,
+      staleAfterMs: this.settings.commitIntervalMs * 2 + 1000,
+      // A client whose groups nobody else can join never has a previous owner still running.
+      maxWaitMs: this.config.client.sharedGroups ? this.settings.handoffTimeoutMs : 0,
+    };
   }
 
   private async startOffset(topic: string, partition: number): Promise<number> {
@@ -261,7 +280,7 @@ export class StreamsApp {
       this.tasks.delete(tpKey(topic, partition));
       leaving.push(task);
     }
-    if (leaving.length > 0) await this.checkpoint(leaving);
+    if (leaving.length > 0) await this.checkpoint(leaving, true);
     this.config.logger.info({ tasks: leaving.map((task) => task.id) }, 'tasks revoked');
   }
 
@@ -355,10 +374,11 @@ export class StreamsApp {
    * before them has already been handed to the client; once those and the changelog entries are acknowledged,
    * the checkpoint markers are written, then progress is committed to the group for lag monitoring.
    */
-  private async checkpoint(tasks: StreamTask[]): Promise<void> {
+  private async checkpoint(tasks: StreamTask[], released = false): Promise<void> {
     if (tasks.length === 0) return;
     const { client } = this.config;
-    const snapshots = tasks.map((task) => task.snapshot());
+    const owner = this.handoff().owner;
+    const snapshots = tasks.map((task) => task.snapshot(owner, released));
     const before = [...this.inFlight];
     await client.produce(snapshots.flatMap((snapshot) => snapshot.changelog));
     await Promise.all(before);
@@ -378,7 +398,8 @@ export class StreamsApp {
     if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
-    if (wasRunning && !this.failure) await this.serially(() => this.checkpoint([...this.tasks.values()]));
+    if (wasRunning && !this.failure)
+      await this.serially(() => this.checkpoint([...this.tasks.values()], true));
     await this.membership?.leave();
     this.tasks.clear();
     for (const table of this.tables) await table.close();

@@ -32,6 +32,19 @@ interface Checkpoint {
   watermark: WatermarkState;
   /** Per output partition, an offset at or before any output written after this checkpoint. */
   outputBounds: Record<string, number>;
+  /** The group member that wrote it, whether it gave the task up with it, and when (wall clock). */
+  owner: string;
+  released: boolean;
+  writtenAtMs: number;
+}
+
+/** How a task taken over from another member waits for that member to let go of it. */
+export interface Handoff {
+  owner: string;
+  /** A previous owner that has not checkpointed for this long is gone (checkpoints are periodic). */
+  staleAfterMs: number;
+  /** Give up waiting for a live previous owner after this long. */
+  maxWaitMs: number;
 }
 
 export interface TaskTopics {
@@ -257,7 +270,7 @@ export class StreamTask {
    * that records position, sequences and watermark is returned to be written once every output and changelog
    * record before it is acknowledged.
    */
-  snapshot(): { changelog: OutgoingRecord[]; marker: OutgoingRecord } {
+  snapshot(owner: string, released: boolean): { changelog: OutgoingRecord[]; marker: OutgoingRecord } {
     const changelog: OutgoingRecord[] = [];
     const now = Date.now();
     for (const store of this.stores) {
@@ -279,6 +292,9 @@ export class StreamTask {
       stateSequence: this.stateSequence,
       watermark: this.watermark.snapshot(),
       outputBounds: this.outputBounds,
+      owner,
+      released,
+      writtenAtMs: now,
     };
     const marker: OutgoingRecord = {
       topic: this.topics.checkpointTopic,
@@ -300,14 +316,20 @@ export class StreamTask {
    * checkpoint's state sequence) and which outputs are already written. With no checkpoint yet, starts at
    * `startOffset` and writes a first one so a crash before the next still knows where outputs began.
    */
-  async restore(client: LogClient, startOffset: (partition: number) => Promise<number>): Promise<void> {
-    const checkpoint = await readLastCheckpoint(client, this.topics.checkpointTopic, this.partition);
+  async restore(
+    client: LogClient,
+    startOffset: (partition: number) => Promise<number>,
+    handoff: Handoff,
+  ): Promise<{ waitedMs: number }> {
+    const started = Date.now();
+    const checkpoint = await this.awaitHandoff(client, handoff);
+    const waitedMs = Date.now() - started;
     if (!checkpoint) {
       this.position = await startOffset(this.partition);
       this.outputBounds = await currentEnds(client, this.topics.sinkPartitions);
-      const { marker } = this.snapshot();
+      const { marker } = this.snapshot(handoff.owner, false);
       await client.produce([marker]);
-      return;
+      return { waitedMs };
     }
     this.position = checkpoint.offset;
     this.outputSequence = checkpoint.outputSequence;
@@ -325,6 +347,23 @@ export class StreamTask {
       );
     }
     this.suppressUpTo = await writtenSequences(client, this.id, checkpoint.outputBounds, this.outputSequence);
+    return { waitedMs };
+  }
+
+  /**
+   * After a rebalance the previous owner may still be finishing the task (it learns of the new assignment at
+   * the same moment we do): wait until its last checkpoint says released, or until it has not checkpointed
+   * for longer than a live owner would let pass (it died), so two members never write the task's outputs at once.
+   */
+  private async awaitHandoff(client: LogClient, handoff: Handoff): Promise<Checkpoint | null> {
+    const deadline = Date.now() + handoff.maxWaitMs;
+    for (;;) {
+      const checkpoint = await readLastCheckpoint(client, this.topics.checkpointTopic, this.partition);
+      if (!checkpoint || checkpoint.released || checkpoint.owner === handoff.owner) return checkpoint;
+      if (Date.now() - checkpoint.writtenAtMs > handoff.staleAfterMs || Date.now() > deadline)
+        return checkpoint;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
 

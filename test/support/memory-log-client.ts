@@ -15,6 +15,7 @@ import { UnknownTopicError } from '../../src/client/types.js';
 
 /** An in-memory log with the LogClient contract, for fast unit tests of pipelines (one member per group). */
 export class MemoryLogClient implements LogClient {
+  readonly sharedGroups = false;
   readonly topics = new Map<string, ConsumedRecord[][]>();
   readonly commits = new Map<string, CommitEntry>();
   private waiters: Array<() => void> = [];

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { EmbeddedLogClient } from '../src/client/embedded-client.js';
+import { type RunningBroker, startBroker } from './support/broker-harness.js';
+import { Background, until } from './support/processes.js';
+import { inputRecords, PARTITIONS, type Reading, readAll } from './support/streams-crash-pipeline.js';
+
+const worker = path.join(import.meta.dirname, 'support', 'streams-group-worker.js');
+const RECORDS = 60_000;
+
+/** Task lists a worker printed, newest last. */
+function taskReports(instance: Background): string[][] {
+  return instance.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('tasks '))
+    .map((line) => JSON.parse(line.slice(6)) as string[]);
+}
+
+const latestTasks = (instance: Background) => taskReports(instance).at(-1) ?? [];
+
+describe('streams scale-out over a consumer group (remote client)', () => {
+  let cluster: RunningBroker;
+  let client: EmbeddedLogClient;
+  before(async () => {
+    cluster = await startBroker();
+    client = new EmbeddedLogClient(cluster.broker.embeddedLog());
+  });
+  after(async () => {
+    await client.close();
+    await cluster.stop();
+  });
+
+  it('splits tasks between two instances; when one is SIGKILLed the other takes over its tasks and state, exactly once', {
+    timeout: 180_000,
+  }, async () => {
+    await client.ensureTopic({ name: 'input', partitions: PARTITIONS });
+    const input = inputRecords(RECORDS);
+    const flushes = input.filter((record) => JSON.parse(record.value!.toString()).edge === 'flush');
+    const readings = input.filter((record) => !flushes.includes(record));
+    const third = Math.floor(readings.length / 3);
+    await client.produce(readings.slice(0, third));
+
+    const first = new Background(process.execPath, [worker, cluster.bootstrap], 170_000);
+    const second = new Background(process.execPath, [worker, cluster.bootstrap], 170_000);
+    try {
+      const allTasks = 2 * PARTITIONS;
+      await until(
+        () =>
+          latestTasks(first).length > 0 &&
+          latestTasks(second).length > 0 &&
+          latestTasks(first).length + latestTasks(second).length === allTasks,
+        60_000,
+        `both instances to share the ${allTasks} tasks`,
+      );
+      const split = [latestTasks(first), latestTasks(second)];
+      assert.deepEqual(
+        split[0]!.filter((task) => split[1]!.includes(task)),
+        [],
+        'no task runs twice',
+      );
+      await client.produce(readings.slice(third, 2 * third));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await second.stop('SIGKILL');
+      await until(
+        () => latestTasks(first).length === allTasks,
+        60_000,
+        'the survivor to take over every task',
+      );
+      await client.produce([...readings.slice(2 * third), ...flushes]);
+
+      const expectedWindows = windowsOf(readings);
+      const deadline = Date.now() + 90_000;
+      let windows: string[] = [];
+      let totals: string[] = [];
+      while (Date.now() < deadline) {
+        windows = (await readAll(client, 'windows')).map((record) => record.value!.toString());
+        totals = (await readAll(client, 'totals')).map((record) => `${record.key} ${record.value}`);
+        if (windows.length >= expectedWindows.length && totals.length >= readings.length) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      windows = (await readAll(client, 'windows')).map((record) => record.value!.toString());
+      totals = (await readAll(client, 'totals')).map((record) => `${record.key} ${record.value}`);
+
+      const actualWindows = windows
+        .map(
+          (value) =>
+            JSON.parse(value) as {
+              key: string;
+              window: { start: number };
+              result: { count: number; retransmits: number };
+            },
+        )
+        .map((r) => `${r.key}@${r.window.start} ${r.result.count} ${r.result.retransmits}`)
+        .sort();
+      assert.equal(
+        actualWindows.length,
+        expectedWindows.length,
+        'every window result once: none lost, none duplicated',
+      );
+      assert.deepEqual(actualWindows, expectedWindows);
+      assert.deepEqual(
+        totals.sort(),
+        runningCountsOf(readings),
+        'the running count per edge went 1..n exactly once',
+      );
+      await first.stop('SIGTERM');
+      assert.match(first.stdout, /stopped/);
+    } catch (error) {
+      process.stderr.write(
+        `first:\n${first.stdout}\n${first.stderr.slice(-3000)}\nsecond:\n${second.stdout}\n${second.stderr.slice(-3000)}\n`,
+      );
+      throw error;
+    } finally {
+      await Promise.allSettled([first.stop('SIGKILL'), second.stop('SIGKILL')]);
+    }
+  });
+});
+
+function parse(record: { value: Buffer | null }): Reading {
+  return JSON.parse(record.value!.toString()) as Reading;
+}
+
+function windowsOf(records: Array<{ value: Buffer | null }>): string[] {
+  const windows = new Map<string, { count: number; retransmits: number }>();
+  for (const record of records) {
+    const reading = parse(record);
+    const id = `${reading.edge}@${Math.floor(reading.t / 1000) * 1000}`;
+    const window = windows.get(id) ?? { count: 0, retransmits: 0 };
+    window.count++;
+    window.retransmits += reading.retransmits;
+    windows.set(id, window);
+  }
+  return [...windows].map(([id, w]) => `${id} ${w.count} ${w.retransmits}`).sort();
+}
+
+function runningCountsOf(records: Array<{ value: Buffer | null }>): string[] {
+  const counts = new Map<string, number>();
+  for (const record of records) counts.set(parse(record).edge, (counts.get(parse(record).edge) ?? 0) + 1);
+  const lines: string[] = [];
+  for (const [edge, total] of counts) for (let n = 1; n <= total; n++) lines.push(`${edge} ${n}`);
+  return lines.sort();
+}

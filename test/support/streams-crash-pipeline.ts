@@ -1,0 +1,92 @@
+import type { ConsumedRecord, LogClient, OutgoingRecord } from '../../src/client/types.js';
+import { combine, count, max, sum } from '../../src/streams/aggregations.js';
+import { json } from '../../src/streams/serdes.js';
+import type { StreamsApp } from '../../src/streams/streams-app.js';
+import { tumbling } from '../../src/streams/windows.js';
+
+export interface Reading {
+  edge: string;
+  retransmits: number;
+  t: number;
+}
+
+/** The pipeline of the failure tests: a repartition, final 1 s windows per edge and a running count per edge. */
+export function buildCrashPipeline(app: StreamsApp): void {
+  const readings = app.stream('input', {
+    value: json<Reading>(),
+    timestamp: (r) => r.t,
+    maxOutOfOrderness: '500ms',
+  });
+  const byEdge = readings.filter((r) => r.edge !== 'flush').groupBy((r) => r.edge, { name: 'by-edge' });
+  byEdge
+    .windowedBy(tumbling('1s').grace('100ms'))
+    .aggregate(
+      combine({
+        count: count<Reading>(),
+        retransmits: sum<Reading>((r) => r.retransmits),
+        peak: max<Reading>((r) => r.retransmits),
+      }),
+      { name: 'edge-1s', emit: 'final' },
+    )
+    .to('windows', { value: json() });
+  byEdge.aggregate(count<Reading>(), { name: 'edge-count' }).to('totals', { value: json<number>() });
+}
+
+export const PARTITIONS = 4;
+
+/**
+ * Deterministic input over PARTITIONS partitions: event times advance 1 ms per record per partition, up to
+ * 400 ms out of order (within the pipeline's 500 ms), so no record is ever late whatever the interleaving;
+ * each partition ends with a record far in the future that closes every window.
+ */
+export function inputRecords(records: number): OutgoingRecord[] {
+  let state = 42;
+  const random = () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
+  // Recent event times, so retention never removes input or output; fixed within a day so two seeds agree.
+  const base = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+  const perPartition = Math.ceil(records / PARTITIONS);
+  const out: OutgoingRecord[] = [];
+  const record = (partition: number, reading: Reading): OutgoingRecord => ({
+    topic: 'input',
+    partition,
+    key: null,
+    value: Buffer.from(JSON.stringify(reading)),
+    timestamp: reading.t,
+  });
+  for (let partition = 0; partition < PARTITIONS; partition++) {
+    for (let i = 0; i < perPartition; i++) {
+      out.push(
+        record(partition, {
+          edge: `edge-${Math.floor(random() * 50)}`,
+          retransmits: Math.floor(random() * 20),
+          t: base + i - Math.floor(random() * 400),
+        }),
+      );
+    }
+    out.push(record(partition, { edge: 'flush', retransmits: 0, t: base + 3_600_000 }));
+  }
+  return out;
+}
+
+export async function readAll(log: LogClient, topic: string): Promise<ConsumedRecord[]> {
+  const records: ConsumedRecord[] = [];
+  const partitions = await log.partitionCount(topic);
+  for (let partition = 0; partition < partitions; partition++) {
+    const { latest } = await log.offsets({ topic, partition });
+    let offset = 0;
+    while (offset < latest) {
+      const batch = await log.fetch([{ topic, partition, offset }], {
+        maxBytes: 4 * 1024 * 1024,
+        maxWaitMs: 0,
+      });
+      for (const record of batch) {
+        records.push(record);
+        offset = record.offset + 1;
+      }
+    }
+  }
+  return records;
+}
