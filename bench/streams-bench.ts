@@ -3,8 +3,10 @@
 // ceiling of the same events measured in the same run, and produce -> early-update latency at a fixed rate
 // with the producer in a worker thread over the Kafka protocol.
 import fs from 'node:fs';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Producer, stringSerializers } from '@platformatic/kafka';
 import pino from 'pino';
@@ -33,6 +35,7 @@ const KEYS = 100_000;
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 const LATENCY_RATE = Number(process.env.BENCH_RATE ?? 100_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const PRODUCER_THREADS = Number(process.env.BENCH_PRODUCERS ?? 2);
 
 function event(i: number, ts: number): Telemetry {
   const key = (i * 7919) % KEYS;
@@ -105,18 +108,26 @@ async function throughput(
   let updates = 0;
   const app = new StreamsApp({ applicationId: 'bench-throughput', client, logger: pino({ level: 'warn' }) });
   pipeline(app, () => updates++);
+  const profile = process.env.BENCH_PROFILE ? await startProfile() : null;
   const started = process.hrtime.bigint();
   await app.start();
   while (updates < EVENTS) await new Promise((resolve) => setTimeout(resolve, 5));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (profile) await profile.stop(process.env.BENCH_PROFILE!);
   await app.close();
   await broker.close();
   return { eventsPerSecond: EVENTS / seconds, ceiling, eventBytes };
 }
 
-async function latency(
-  dataDir: string,
-): Promise<{ p50: number; p99: number; p999: number; samples: number; rate: number }> {
+async function latency(dataDir: string): Promise<{
+  p50: number;
+  p99: number;
+  p999: number;
+  samples: number;
+  rate: number;
+  loopDelayMaxMs: number;
+  loopDelayP99Ms: number;
+}> {
   const { broker, client } = await startBroker(dataDir);
   await client.ensureTopic({ name: 'telemetry', partitions: 1 });
   const latencies: number[] = [];
@@ -131,20 +142,35 @@ async function latency(
     if (warm) latencies.push(Date.now() - ts);
   });
   await app.start();
-  const producer = new Worker(new URL(import.meta.url), {
-    workerData: {
-      bootstrap: `127.0.0.1:${broker.kafkaAddress.port}`,
-      rate: LATENCY_RATE,
-      seconds: LATENCY_SECONDS,
-    },
-  });
-  const sent = await new Promise<number>((resolve, reject) => {
-    producer.on('message', (message: { warm?: boolean; sent?: number }) => {
-      if (message.warm) warm = true;
-      if (message.sent !== undefined) resolve(message.sent);
-    });
-    producer.on('error', reject);
-  });
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  // One producer thread tops out below 100k JSON records/s: split the rate over several.
+  const producers = Array.from(
+    { length: PRODUCER_THREADS },
+    (_, index) =>
+      new Worker(new URL(import.meta.url), {
+        workerData: {
+          bootstrap: `127.0.0.1:${broker.kafkaAddress.port}`,
+          rate: LATENCY_RATE / PRODUCER_THREADS,
+          seconds: LATENCY_SECONDS,
+          offset: index * 1_000_000_000,
+        },
+      }),
+  );
+  const counts = await Promise.all(
+    producers.map(
+      (producer) =>
+        new Promise<number>((resolve, reject) => {
+          producer.on('message', (message: { warm?: boolean; sent?: number }) => {
+            if (message.warm) warm = true;
+            if (message.sent !== undefined) resolve(message.sent);
+          });
+          producer.on('error', reject);
+        }),
+    ),
+  );
+  const sent = counts.reduce((total, count) => total + count, 0);
+  loopDelay.disable();
   await new Promise((resolve) => setTimeout(resolve, 500));
   await app.close();
   await broker.close();
@@ -157,12 +183,38 @@ async function latency(
     p999: at(0.999),
     samples: latencies.length,
     rate: sent / LATENCY_SECONDS,
+    loopDelayMaxMs: loopDelay.max / 1e6,
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+  };
+}
+
+/** `BENCH_PROFILE=FILE`: a CPU profile of the pipeline phase only, for chrome://inspect or speedscope. */
+async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new inspector.Session();
+  session.connect();
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      fs.writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
   };
 }
 
 /** Worker thread: produces keyed telemetry at a fixed rate in 10 ms slices, event time = send time. */
 async function produceAtRate(): Promise<void> {
-  const { bootstrap, rate, seconds } = workerData as { bootstrap: string; rate: number; seconds: number };
+  const { bootstrap, rate, seconds, offset } = workerData as {
+    bootstrap: string;
+    rate: number;
+    seconds: number;
+    offset: number;
+  };
   const producer = new Producer({
     clientId: 'bench-producer',
     bootstrapBrokers: [bootstrap],
@@ -181,7 +233,7 @@ async function produceAtRate(): Promise<void> {
     }
     const messages = [];
     for (let i = 0; i < perSlice; i++) {
-      const e = event(sent + i, Date.now());
+      const e = event(offset + sent + i, Date.now());
       messages.push({
         topic: 'telemetry',
         partition: 0,
@@ -220,6 +272,10 @@ async function main(): Promise<void> {
       [
         `produce -> early update at ${Math.round(l.rate).toLocaleString()} events/s`,
         `p50 ${l.p50} ms, p99 ${l.p99} ms, p99.9 ${l.p999} ms (${l.samples.toLocaleString()} samples; goal p99 <= 50 ms)`,
+      ],
+      [
+        'event-loop delay meanwhile',
+        `p99 ${l.loopDelayP99Ms.toFixed(1)} ms, max ${l.loopDelayMaxMs.toFixed(0)} ms`,
       ],
     ];
     console.log('| measure | result |\n|---|---|');

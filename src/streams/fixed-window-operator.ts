@@ -19,14 +19,28 @@ const KEY_SEPARATOR = '\u0000';
  * its keys at once and the watermark only ever visits the oldest open starts (there are size/advance + a few
  * of them), never every key.
  */
+/** One key's accumulator in one window; `dirty` until the next checkpoint drains it. */
+interface Slot<A> {
+  readonly key: string;
+  accumulator: A;
+  dirty: boolean;
+}
+
+/** The keys of one window start, with the slots changed since the last drain listed once each. */
+interface WindowSlots<A> {
+  readonly start: number;
+  readonly slots: Map<string, Slot<A>>;
+  dirty: Slot<A>[];
+}
+
 export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
   readonly name: string;
-  /** window start -> key -> accumulator; starts are kept in insertion order and sorted on demand. */
-  private readonly windowsByStart = new Map<number, Map<string, A>>();
+  private readonly windowsByStart = new Map<number, WindowSlots<A>>();
   private sortedStarts: number[] = [];
-  private readonly dirtyByStart = new Map<number, Set<string>>();
   /** Windows closed since the last drain: their keys become tombstones in the changelog. */
-  private readonly closedSinceDrain = new Map<number, Map<string, A>>();
+  private closedSinceDrain: WindowSlots<A>[] = [];
+  /** Records mostly hit the newest window: remember it rather than look it up each time. */
+  private lastWindow: WindowSlots<A> | null = null;
   private entries = 0;
 
   constructor(
@@ -58,23 +72,33 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
   }
 
   private fold(start: number, key: string, value: V): A {
-    let windowKeys = this.windowsByStart.get(start);
-    if (!windowKeys) {
-      windowKeys = new Map();
-      this.windowsByStart.set(start, windowKeys);
-      this.insertStart(start);
-    }
-    let accumulator = windowKeys.get(key);
-    if (accumulator === undefined) {
+    const window = this.windowAt(start);
+    let slot = window.slots.get(key);
+    if (slot === undefined) {
       if (this.entries >= this.options.maxEntries)
         throw new StateLimitError(this.name, this.options.maxEntries);
-      accumulator = this.aggregation.init();
+      slot = { key, accumulator: this.aggregation.init(), dirty: false };
+      window.slots.set(key, slot);
       this.entries++;
     }
-    accumulator = this.aggregation.add(accumulator, value);
-    windowKeys.set(key, accumulator);
-    this.markDirty(start, key);
-    return accumulator;
+    slot.accumulator = this.aggregation.add(slot.accumulator, value);
+    if (!slot.dirty) {
+      slot.dirty = true;
+      window.dirty.push(slot);
+    }
+    return slot.accumulator;
+  }
+
+  private windowAt(start: number): WindowSlots<A> {
+    if (this.lastWindow?.start === start) return this.lastWindow;
+    let window = this.windowsByStart.get(start);
+    if (!window) {
+      window = { start, slots: new Map(), dirty: [] };
+      this.windowsByStart.set(start, window);
+      this.insertStart(start);
+    }
+    this.lastWindow = window;
+    return window;
   }
 
   private insertStart(start: number): void {
@@ -84,15 +108,6 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
     starts.splice(at, 0, start);
   }
 
-  private markDirty(start: number, key: string): void {
-    let dirty = this.dirtyByStart.get(start);
-    if (!dirty) {
-      dirty = new Set();
-      this.dirtyByStart.set(start, dirty);
-    }
-    dirty.add(key);
-  }
-
   advance(watermark: number, emit: Emit<R>): void {
     const { sizeMs, graceMs } = this.options.windows;
     while (this.sortedStarts.length > 0) {
@@ -100,14 +115,19 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
       const end = start + sizeMs;
       if (watermark < end + graceMs) return;
       this.sortedStarts.shift();
-      const windowKeys = this.windowsByStart.get(start)!;
+      const window = this.windowsByStart.get(start)!;
       this.windowsByStart.delete(start);
-      this.dirtyByStart.delete(start);
-      this.closedSinceDrain.set(start, windowKeys);
-      this.entries -= windowKeys.size;
+      if (this.lastWindow === window) this.lastWindow = null;
+      this.closedSinceDrain.push(window);
+      this.entries -= window.slots.size;
       if (this.options.emit === 'final') {
-        for (const [key, accumulator] of windowKeys) {
-          emit({ key, window: { start, end }, result: this.aggregation.result(accumulator), final: true });
+        for (const slot of window.slots.values()) {
+          emit({
+            key: slot.key,
+            window: { start, end },
+            result: this.aggregation.result(slot.accumulator),
+            final: true,
+          });
         }
       }
     }
@@ -115,15 +135,17 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
 
   drainChanges(): Array<[string, unknown]> {
     const changes: Array<[string, unknown]> = [];
-    for (const [start, windowKeys] of this.closedSinceDrain) {
-      for (const key of windowKeys.keys()) changes.push([`${start}${KEY_SEPARATOR}${key}`, null]);
+    for (const window of this.closedSinceDrain) {
+      for (const key of window.slots.keys()) changes.push([`${window.start}${KEY_SEPARATOR}${key}`, null]);
     }
-    this.closedSinceDrain.clear();
-    for (const [start, keys] of this.dirtyByStart) {
-      const windowKeys = this.windowsByStart.get(start)!;
-      for (const key of keys) changes.push([`${start}${KEY_SEPARATOR}${key}`, windowKeys.get(key)]);
+    this.closedSinceDrain = [];
+    for (const window of this.windowsByStart.values()) {
+      for (const slot of window.dirty) {
+        slot.dirty = false;
+        changes.push([`${window.start}${KEY_SEPARATOR}${slot.key}`, slot.accumulator]);
+      }
+      window.dirty = [];
     }
-    this.dirtyByStart.clear();
     return changes;
   }
 
@@ -132,30 +154,31 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
     if (separator < 0) throw new Error(`state store '${this.name}': malformed changelog key '${entryKey}'`);
     const start = Number(entryKey.slice(0, separator));
     const key = entryKey.slice(separator + 1);
-    const windowKeys = this.windowsByStart.get(start);
     if (value === null) {
-      if (windowKeys?.delete(key)) this.entries--;
-      if (windowKeys?.size === 0) {
+      const window = this.windowsByStart.get(start);
+      if (window?.slots.delete(key)) this.entries--;
+      if (window?.slots.size === 0) {
         this.windowsByStart.delete(start);
+        if (this.lastWindow === window) this.lastWindow = null;
         this.sortedStarts = this.sortedStarts.filter((s) => s !== start);
       }
       return;
     }
-    if (!windowKeys) {
-      this.windowsByStart.set(start, new Map([[key, value as A]]));
-      this.insertStart(start);
-      this.entries++;
+    const window = this.windowAt(start);
+    const slot = window.slots.get(key);
+    if (slot) {
+      slot.accumulator = value as A;
       return;
     }
-    if (!windowKeys.has(key)) this.entries++;
-    windowKeys.set(key, value as A);
+    window.slots.set(key, { key, accumulator: value as A, dirty: false });
+    this.entries++;
   }
 
   clear(): void {
     this.windowsByStart.clear();
     this.sortedStarts = [];
-    this.dirtyByStart.clear();
-    this.closedSinceDrain.clear();
+    this.closedSinceDrain = [];
+    this.lastWindow = null;
     this.entries = 0;
   }
 }

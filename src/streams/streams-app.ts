@@ -312,18 +312,15 @@ export class StreamsApp {
 
   /** Processes a fetch and hands its outputs to the client in one synchronous step (see checkpoint()). */
   private processFetched(records: Awaited<ReturnType<LogClient['fetch']>>): void {
-    const byTask = new Map<StreamTask, typeof records>();
-    for (const record of records) {
-      const task = this.tasks.get(tpKey(record.topic, record.partition));
-      if (!task) continue;
-      let list = byTask.get(task);
-      if (!list) {
-        list = [];
-        byTask.set(task, list);
-      }
-      list.push(record);
+    // A fetch returns each partition's records together: hand each run to its task in one call.
+    let runStart = 0;
+    for (let i = 1; i <= records.length; i++) {
+      const first = records[runStart]!;
+      const record = records[i];
+      if (record && record.partition === first.partition && record.topic === first.topic) continue;
+      this.tasks.get(tpKey(first.topic, first.partition))?.process(records.slice(runStart, i));
+      runStart = i;
     }
-    for (const [task, list] of byTask) task.process(list);
     const outputs: OutgoingRecord[] = [];
     let bytes = 0;
     for (const task of this.tasks.values()) {
