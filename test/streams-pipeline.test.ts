@@ -58,6 +58,34 @@ function edgeWindows(app: StreamsApp, emit: 'update' | 'final') {
 
 type Result = WindowResult<{ count: number; retransmits: number; peak: number | null }>;
 
+/** A log whose writes to one topic wait until released: a sink that has stopped acknowledging. */
+class GatedSinkClient extends MemoryLogClient {
+  private held: string | null = null;
+  private gate: Promise<void> = Promise.resolve();
+  private open: () => void = () => undefined;
+
+  holdTopic(topic: string): void {
+    this.held = topic;
+    this.gate = new Promise((resolve) => {
+      this.open = resolve;
+    });
+  }
+
+  release(): void {
+    this.open();
+  }
+
+  override async produce(records: Parameters<MemoryLogClient['produce']>[0]): Promise<void> {
+    if (records.some((record) => record.topic === this.held)) await this.gate;
+    return super.produce(records);
+  }
+}
+
+async function recordsIn(app: StreamsApp): Promise<number> {
+  const metric = await app.metrics.registry.getSingleMetric('edgestream_streams_records_in_total')!.get();
+  return metric.values.reduce((total, value) => total + value.value, 0);
+}
+
 describe('streams pipeline', () => {
   it('runs stateless operators: filter, map, flatMap, branch and merge', async () => {
     const client = new MemoryLogClient();
@@ -134,6 +162,51 @@ describe('streams pipeline', () => {
     ]);
     assert.deepEqual(JSON.parse(client.values('late')[0]!), { edge: 'e2', retransmits: 50, t: 6_000 });
     assert.equal(app.metrics.lateRecords, 1);
+    const metrics = await app.metrics.registry.metrics();
+    for (const line of [
+      'edgestream_streams_records_in_total{topic="telemetry"} 11',
+      'edgestream_streams_late_records_total{store="edge-10s"} 1',
+      'edgestream_streams_lag_records{topic="telemetry",partition="0"} 0',
+    ]) {
+      assert.ok(metrics.includes(line), `metrics show ${line}`);
+    }
+    for (const name of [
+      'edgestream_streams_records_out_total{topic="aggregates"}',
+      'edgestream_streams_state_entries{store="edge-10s"}',
+      'edgestream_streams_watermark_delay_seconds{task=',
+      'edgestream_streams_processing_latency_seconds_count',
+    ]) {
+      assert.ok(metrics.includes(name), `metrics include ${name}`);
+    }
+  });
+
+  it('slows fetching while a sink does not acknowledge, and catches up when it does (bounded memory)', async () => {
+    const client = new GatedSinkClient();
+    await client.ensureTopic({ name: 'telemetry', partitions: 1 });
+    const events = Array.from({ length: 20_000 }, (_, i) => ({ edge: `e${i % 10}`, retransmits: 1, t: i }));
+    await produceTelemetry(client, 0, events);
+    const app = new StreamsApp({
+      applicationId: 'backpressure',
+      client,
+      logger,
+      commitIntervalMs: 60_000,
+      maxPendingOutputBytes: 64 * 1024,
+    });
+    app.stream('telemetry', { value: json<Telemetry>() }).to('slow-sink', { value: json<Telemetry>() });
+    client.holdTopic('slow-sink');
+    await app.start();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const processedWhileHeld = await recordsIn(app);
+    assert.ok(processedWhileHeld > 0, 'some records went through before the sink filled up');
+    assert.ok(
+      processedWhileHeld <= 5_000,
+      `fetching paused within one fetch (5,000), after ${processedWhileHeld} of 20,000`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await recordsIn(app), processedWhileHeld, 'nothing more is fetched while the sink holds');
+    client.release();
+    await until(() => client.values('slow-sink').length === events.length, 'the sink to get every record');
+    await app.close();
   });
 
   it('runs session windows through the DSL: sessions split by the gap, merged by a bridging late record', async () => {
