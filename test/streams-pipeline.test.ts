@@ -242,6 +242,57 @@ describe('streams pipeline', () => {
     );
   });
 
+  it('never restores state entries a crashed attempt wrote without checkpointing them', async () => {
+    const client = new MemoryLogClient();
+    await client.ensureTopic({ name: 'telemetry', partitions: 1 });
+    const build = () => {
+      const app = new StreamsApp({ applicationId: 'abandoned', client, logger, commitIntervalMs: 60_000 });
+      app
+        .stream('telemetry', { value: json<Telemetry>() })
+        .groupBy((e) => e.edge, { name: 'by-edge' })
+        .aggregate(count<Telemetry>(), { name: 'edge-count' })
+        .to('totals', { value: json<number>() });
+      return app;
+    };
+    const totals = () => client.values('totals').map(Number);
+    const send = (edges: string[]) =>
+      produceTelemetry(
+        client,
+        0,
+        edges.map((edge, t) => ({ edge, retransmits: 0, t })),
+      );
+    await send(['a', 'b', 'a']);
+    const first = build();
+    await first.start();
+    await until(() => totals().length === 3, 'the first counts');
+    await first.close();
+    // What a crash between writing changelog entries and the checkpoint leaves behind: entries numbered just
+    // past the checkpoint, for a key the next attempt will not touch.
+    const checkpoint = client.topics.get('abandoned-abandoned-by-edge-repartition-checkpoint')![0]!.at(-1)!;
+    const { stateSequence } = JSON.parse(checkpoint.value!.toString()) as { stateSequence: number };
+    await client.produce(
+      [1, 2, 3].map((n) => ({
+        topic: 'abandoned-edge-count-changelog',
+        partition: 0,
+        key: Buffer.from('ghost'),
+        value: Buffer.from('999999'),
+        timestamp: 0,
+        headers: [{ key: 'es.seq', value: Buffer.from(String(stateSequence + n)) }],
+      })),
+    );
+    await send(['a', 'b']);
+    const second = build();
+    await second.start();
+    await until(() => totals().length === 5, 'counts after the simulated crash');
+    await second.close();
+    await send(['ghost']);
+    const third = build();
+    await third.start();
+    await until(() => totals().length === 6, 'the count of a key first seen now');
+    await third.close();
+    assert.deepEqual(totals(), [1, 1, 2, 3, 2, 1]);
+  });
+
   it('picks up after a restart from its checkpoint with state intact and no output written twice', async () => {
     const client = new MemoryLogClient();
     await client.ensureTopic({ name: 'telemetry', partitions: 2 });

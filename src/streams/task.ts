@@ -29,6 +29,11 @@ interface Checkpoint {
   /** Outputs and state entries written so far, each numbered in processing order. */
   outputSequence: number;
   stateSequence: number;
+  /**
+   * Sequence ranges [from, to] of changelog entries written by attempts that crashed before checkpointing
+   * them. A new attempt numbers its entries above them, so they can never pass for its own.
+   */
+  abandonedStateSequences: Array<[number, number]>;
   watermark: WatermarkState;
   /** Per output partition, an offset at or before any output written after this checkpoint. */
   outputBounds: Record<string, number>;
@@ -83,6 +88,7 @@ export class StreamTask {
   private position = 0;
   private outputSequence = 0;
   private stateSequence = 0;
+  private abandonedStateSequences: Array<[number, number]> = [];
   private outputBounds: Record<string, number> = {};
   /** Per output partition, the highest sequence this task already wrote there before a restart. */
   private suppressUpTo = new Map<string, number>();
@@ -290,6 +296,7 @@ export class StreamTask {
       offset: this.position,
       outputSequence: this.outputSequence,
       stateSequence: this.stateSequence,
+      abandonedStateSequences: this.abandonedStateSequences,
       watermark: this.watermark.snapshot(),
       outputBounds: this.outputBounds,
       owner,
@@ -337,14 +344,22 @@ export class StreamTask {
     this.watermark.restore(checkpoint.watermark);
     this.lastMarkerWatermark = this.watermark.current();
     this.outputBounds = checkpoint.outputBounds;
+    const committed = committedSequences(checkpoint);
+    let highestWritten = checkpoint.stateSequence;
     for (const store of this.stores) {
-      await restoreStore(
+      const highest = await restoreStore(
         client,
         store,
         this.topics.changelogTopic(store.name),
         this.partition,
-        this.stateSequence,
+        committed,
       );
+      highestWritten = Math.max(highestWritten, highest);
+    }
+    this.abandonedStateSequences = [...(checkpoint.abandonedStateSequences ?? [])];
+    if (highestWritten > checkpoint.stateSequence) {
+      this.abandonedStateSequences.push([checkpoint.stateSequence + 1, highestWritten]);
+      this.stateSequence = highestWritten;
     }
     this.suppressUpTo = await writtenSequences(client, this.id, checkpoint.outputBounds, this.outputSequence);
     return { waitedMs };
@@ -439,24 +454,35 @@ async function readLastCheckpoint(
   return last;
 }
 
+/** Whether a changelog entry's sequence belongs to the checkpointed state. */
+function committedSequences(checkpoint: Checkpoint): (sequence: number) => boolean {
+  const abandoned = checkpoint.abandonedStateSequences ?? [];
+  return (sequence) =>
+    sequence <= checkpoint.stateSequence &&
+    !abandoned.some(([from, to]) => sequence >= from && sequence <= to);
+}
+
+/** Replays a store's changelog, applying committed entries only; returns the highest sequence in the log. */
 async function restoreStore(
   client: LogClient,
   store: StateStore,
   topic: string,
   partition: number,
-  upToSequence: number,
-): Promise<void> {
+  committed: (sequence: number) => boolean,
+): Promise<number> {
   store.clear();
+  let highest = 0;
   await readRange(client, topic, partition, 0, (record) => {
     const sequence = Number(headerOf(record, SEQUENCE_HEADER)?.toString() ?? Number.NaN);
-    // Entries past the checkpoint were written by an attempt that crashed before checkpointing them.
-    if (!(sequence <= upToSequence) || record.key === null) return;
+    if (sequence > highest) highest = sequence;
+    if (!committed(sequence) || record.key === null) return;
     store.restore(
       record.key.toString('utf8'),
       record.value === null ? null : JSON.parse(record.value.toString('utf8')),
     );
   });
   store.drainChanges();
+  return highest;
 }
 
 async function writtenSequences(
