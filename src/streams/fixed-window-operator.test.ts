@@ -164,6 +164,33 @@ describe('FixedWindowOperator', () => {
     assert.deepEqual(after.results, whole.results.slice(before.results.length));
   });
 
+  it('hands out drained values as they were at the drain, even when records change them before they are taken', () => {
+    const operator = operatorOf(count<Event>(), tumbling('10s'), 'final');
+    const run = driver(operator, 0);
+    run.send(['a', 'b', 'c'].map((edge) => ({ edge, retransmits: 0, t: 1 })));
+    const changes = operator.drainChangesGradually();
+    assert.equal(changes.count, 3);
+    const first = changes.take(1);
+    run.send([
+      { edge: 'b', retransmits: 0, t: 2 },
+      { edge: 'c', retransmits: 0, t: 3 },
+      { edge: 'c', retransmits: 0, t: 4 },
+    ]);
+    assert.deepEqual(
+      [...first, ...changes.take(10)],
+      [
+        ['0\u0000a', '1'],
+        ['0\u0000b', '1'],
+        ['0\u0000c', '1'],
+      ],
+    );
+    assert.deepEqual(changes.take(10), []);
+    assert.deepEqual(operator.drainChanges(), [
+      ['0\u0000b', 2],
+      ['0\u0000c', 3],
+    ]);
+  });
+
   it('refuses to grow past its entry limit with a clear error', () => {
     const operator = operatorOf(count<Event>(), tumbling('10s'), 'final', 2);
     const run = driver(operator, 0);

@@ -1,5 +1,5 @@
 import type { Aggregation } from './aggregations.js';
-import { StateLimitError } from './state-store.js';
+import { type StateChanges, StateLimitError } from './state-store.js';
 import type { Emit, EmitMode, WindowOperator } from './window-operator.js';
 import type { FixedWindows } from './windows.js';
 
@@ -19,11 +19,16 @@ const KEY_SEPARATOR = '\u0000';
  * its keys at once and the watermark only ever visits the oldest open starts (there are size/advance + a few
  * of them), never every key.
  */
-/** One key's accumulator in one window; `dirty` until the next checkpoint drains it. */
+/**
+ * One key's accumulator in one window; `dirty` until the next checkpoint drains it, then `draining` until the
+ * checkpoint has serialised it. A record arriving meanwhile first freezes the drained value (copy on write).
+ */
 interface Slot<A> {
   readonly key: string;
   accumulator: A;
   dirty: boolean;
+  draining: boolean;
+  frozen: string | null;
 }
 
 /** The keys of one window start, with the slots changed since the last drain listed once each. */
@@ -77,9 +82,13 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
     if (slot === undefined) {
       if (this.entries >= this.options.maxEntries)
         throw new StateLimitError(this.name, this.options.maxEntries);
-      slot = { key, accumulator: this.aggregation.init(), dirty: false };
+      slot = { key, accumulator: this.aggregation.init(), dirty: false, draining: false, frozen: null };
       window.slots.set(key, slot);
       this.entries++;
+    }
+    if (slot.draining) {
+      slot.frozen = JSON.stringify(slot.accumulator);
+      slot.draining = false;
     }
     slot.accumulator = this.aggregation.add(slot.accumulator, value);
     if (!slot.dirty) {
@@ -134,19 +143,43 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
   }
 
   drainChanges(): Array<[string, unknown]> {
-    const changes: Array<[string, unknown]> = [];
+    const changes = this.drainChangesGradually();
+    return changes.take(changes.count).map(([key, json]) => [key, json === null ? null : JSON.parse(json)]);
+  }
+
+  drainChangesGradually(): StateChanges {
+    const tombstones: string[] = [];
     for (const window of this.closedSinceDrain) {
-      for (const key of window.slots.keys()) changes.push([`${window.start}${KEY_SEPARATOR}${key}`, null]);
+      for (const key of window.slots.keys()) tombstones.push(`${window.start}${KEY_SEPARATOR}${key}`);
     }
     this.closedSinceDrain = [];
+    const drained: Array<[string, Slot<A>]> = [];
     for (const window of this.windowsByStart.values()) {
       for (const slot of window.dirty) {
         slot.dirty = false;
-        changes.push([`${window.start}${KEY_SEPARATOR}${slot.key}`, slot.accumulator]);
+        slot.draining = true;
+        drained.push([`${window.start}${KEY_SEPARATOR}${slot.key}`, slot]);
       }
       window.dirty = [];
     }
-    return changes;
+    let tombstonesTaken = 0;
+    let slotsTaken = 0;
+    return {
+      count: tombstones.length + drained.length,
+      take(max) {
+        const taken: Array<[string, string | null]> = [];
+        while (taken.length < max && tombstonesTaken < tombstones.length) {
+          taken.push([tombstones[tombstonesTaken++]!, null]);
+        }
+        while (taken.length < max && slotsTaken < drained.length) {
+          const [key, slot] = drained[slotsTaken++]!;
+          taken.push([key, slot.draining ? JSON.stringify(slot.accumulator) : slot.frozen!]);
+          slot.draining = false;
+          slot.frozen = null;
+        }
+        return taken;
+      },
+    };
   }
 
   restore(entryKey: string, value: unknown): void {
@@ -170,7 +203,7 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
       slot.accumulator = value as A;
       return;
     }
-    window.slots.set(key, { key, accumulator: value as A, dirty: false });
+    window.slots.set(key, { key, accumulator: value as A, dirty: false, draining: false, frozen: null });
     this.entries++;
   }
 

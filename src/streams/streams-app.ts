@@ -47,6 +47,9 @@ const DEFAULTS = {
   maxGlobalTableRows: 1_000_000,
 };
 
+/** Changelog records serialised per turn of the event loop during a checkpoint. */
+const CHANGELOG_SLICE = 2_000;
+
 const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /**
@@ -377,7 +380,22 @@ export class StreamsApp {
     const owner = this.handoff().owner;
     const snapshots = tasks.map((task) => task.snapshot(owner, released));
     const before = [...this.inFlight];
-    await client.produce(snapshots.flatMap((snapshot) => snapshot.changelog));
+    // Serialise and hand over the changelog a slice at a time, letting records be processed in between.
+    const writes: Promise<void>[] = [];
+    for (const snapshot of snapshots) {
+      for (
+        let slice = snapshot.take(CHANGELOG_SLICE);
+        slice.length > 0;
+        slice = snapshot.take(CHANGELOG_SLICE)
+      ) {
+        const write = client.produce(slice);
+        // Awaited below with the others; until then a failure must not count as unhandled.
+        write.catch(() => undefined);
+        writes.push(write);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    await Promise.all(writes);
     await Promise.all(before);
     if (this.failure) throw this.failure;
     await client.produce(snapshots.map((snapshot) => snapshot.marker));

@@ -1,7 +1,7 @@
 import type { ConsumedRecord, LogClient, OutgoingRecord, RecordHeader } from '../client/types.js';
 import { partitionForKey } from './partitioner.js';
 import { SerdeError } from './serdes.js';
-import type { StateStore } from './state-store.js';
+import { type StateChanges, type StateStore, serialisedNow } from './state-store.js';
 import {
   SourceWatermark,
   type TaskWatermark,
@@ -272,26 +272,18 @@ export class StreamTask {
   }
 
   /**
-   * Takes a checkpoint: state changes since the last one become changelog records (numbered), and the marker
-   * that records position, sequences and watermark is returned to be written once every output and changelog
-   * record before it is acknowledged.
+   * Takes a checkpoint: state changes since the last one are numbered and handed out as changelog records a
+   * slice at a time (see TaskSnapshot), and the marker recording position, sequences and watermark is to be
+   * written once every output and changelog record before it is acknowledged.
    */
-  snapshot(owner: string, released: boolean): { changelog: OutgoingRecord[]; marker: OutgoingRecord } {
-    const changelog: OutgoingRecord[] = [];
+  snapshot(owner: string, released: boolean): TaskSnapshot {
     const now = Date.now();
-    for (const store of this.stores) {
-      const topic = this.topics.changelogTopic(store.name);
-      for (const [key, value] of store.drainChanges()) {
-        changelog.push({
-          topic,
-          partition: this.partition,
-          key: Buffer.from(key),
-          value: value === null ? null : Buffer.from(JSON.stringify(value)),
-          timestamp: now,
-          headers: [{ key: SEQUENCE_HEADER, value: this.sequenceBuffer(++this.stateSequence) }],
-        });
-      }
-    }
+    const parts = this.stores.map((store) => ({
+      topic: this.topics.changelogTopic(store.name),
+      changes: store.drainChangesGradually?.() ?? serialisedNow(store.drainChanges()),
+    }));
+    const firstSequence = this.stateSequence + 1;
+    this.stateSequence += parts.reduce((total, part) => total + part.changes.count, 0);
     const checkpoint: Checkpoint = {
       offset: this.position,
       outputSequence: this.outputSequence,
@@ -310,7 +302,7 @@ export class StreamTask {
       value: Buffer.from(JSON.stringify(checkpoint)),
       timestamp: now,
     };
-    return { changelog, marker };
+    return new TaskSnapshot(this.partition, parts, firstSequence, marker);
   }
 
   /** After a checkpoint is written: where outputs from now on can start, for the next checkpoint. */
@@ -379,6 +371,46 @@ export class StreamTask {
         return checkpoint;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  }
+}
+
+/** A checkpoint's changelog records, built a slice at a time, then its marker. */
+export class TaskSnapshot {
+  private part = 0;
+  private nextSequence: number;
+
+  constructor(
+    private readonly partition: number,
+    private readonly parts: Array<{ topic: string; changes: StateChanges }>,
+    firstSequence: number,
+    readonly marker: OutgoingRecord,
+  ) {
+    this.nextSequence = firstSequence;
+  }
+
+  /** Up to `max` further changelog records; none once all are taken. */
+  take(max: number): OutgoingRecord[] {
+    const records: OutgoingRecord[] = [];
+    const now = Date.now();
+    while (records.length < max && this.part < this.parts.length) {
+      const { topic, changes } = this.parts[this.part]!;
+      const taken = changes.take(max - records.length);
+      if (taken.length === 0) {
+        this.part++;
+        continue;
+      }
+      for (const [key, json] of taken) {
+        records.push({
+          topic,
+          partition: this.partition,
+          key: Buffer.from(key),
+          value: json === null ? null : Buffer.from(json),
+          timestamp: now,
+          headers: [{ key: SEQUENCE_HEADER, value: Buffer.from(String(this.nextSequence++)) }],
+        });
+      }
+    }
+    return records;
   }
 }
 
