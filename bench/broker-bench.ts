@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildLoadgen, ensureDebianPackages } from './native-tools.js';
 
 /**
  * Broker throughput and latency measured with a native client (librdkafka via bench/loadgen.c), beside Redis
@@ -18,26 +19,9 @@ const KAFKA_PORT = 19_192;
 const REDIS_PORT = 19_379;
 
 const NEEDED: Record<string, string> = {
-  'librdkafka-dev': '/usr/include/librdkafka/rdkafka.h',
   'redis-server': '/usr/bin/redis-server',
   'redis-tools': '/usr/bin/redis-benchmark',
-  gcc: '/usr/bin/gcc',
 };
-
-function ensurePackages(): void {
-  const missing = Object.entries(NEEDED)
-    .filter(([, file]) => !fs.existsSync(file))
-    .map(([name]) => name);
-  if (missing.length === 0) return;
-  if (process.getuid?.() !== 0)
-    throw new Error(`bench:broker needs: apt-get install -y ${missing.join(' ')}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], {
-    stdio: 'inherit',
-    env,
-  });
-}
 
 function loadgen(...args: string[]): string {
   return execFileSync(path.join(work, 'loadgen'), args, { encoding: 'utf8', timeout: 300_000 }).trim();
@@ -74,15 +58,8 @@ function rate(output: string, verb: string): number {
 }
 
 async function main(): Promise<void> {
-  ensurePackages();
-  execFileSync('gcc', [
-    '-O2',
-    '-o',
-    path.join(work, 'loadgen'),
-    path.join(root, 'bench/loadgen.c'),
-    '-lrdkafka',
-    '-lpthread',
-  ]);
+  ensureDebianPackages(NEEDED, 'bench:broker');
+  buildLoadgen(work, 'bench:broker');
   const brokers = `127.0.0.1:${KAFKA_PORT}`;
   const broker = spawn(
     process.execPath,

@@ -3,8 +3,10 @@
  *   loadgen produce BROKERS TOPIC COUNT SIZE ACKS          -> "produced N records in S s"
  *   loadgen consume BROKERS TOPIC COUNT                    -> "consumed N records in S s"
  *   loadgen latency BROKERS TOPIC RATE SECONDS SIZE        -> "latency_us p50 p99 p999 N"
+ *   loadgen telemetry BROKERS TOPIC RATE SECONDS KEYS      -> "produced N records in S s"
  *   loadgen version                                        -> the librdkafka version
  * Records carry no key; in latency mode the first 8 bytes of each value are the send time in microseconds.
+ * Telemetry mode sends JSON CDN telemetry keyed by edge server (KEYS distinct), "ts" = send time in epoch ms.
  */
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -184,11 +186,48 @@ static int latency(const char *brokers, const char *topic, long rate, int second
   return seen == total ? 0 : 1;
 }
 
+static int64_t epoch_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int telemetry(const char *brokers, const char *topic, long rate, int seconds, long keys) {
+  rd_kafka_t *rk = producer(brokers, "1", "1");
+  long total = rate * seconds;
+  char key[32], value[512];
+  int64_t start = now_us();
+  for (long i = 0; i < total; i++) {
+    int64_t due = start + i * 1000000 / rate;
+    /* Sleep rather than spin: on a small machine a spinning producer would steal the pipeline's core. */
+    int64_t ahead = due - now_us();
+    if (ahead > 200) usleep(ahead);
+    rd_kafka_poll(rk, 0);
+    long edge = (i * 7919) % keys;
+    int key_len = snprintf(key, sizeof key, "edge-%06ld", edge);
+    int value_len = snprintf(value, sizeof value,
+                             "{\"edge\":\"%s\",\"site\":\"site-%ld\",\"ts\":%lld,\"retransmits\":%ld,\"rttMs\":%.3f,"
+                             "\"segmentMs\":%ld,\"bytes\":%ld,\"status\":%d,\"session\":\"s-%ld-abcdefghijklmnopqrst\"}",
+                             key, edge % 40, (long long)epoch_ms(), (i * 31) % 17, 5 + ((i * 13) % 200) / 3.0,
+                             20 + (i * 17) % 900, 1000000 + (i * 101) % 900000, i % 97 == 0 ? 503 : 200,
+                             (i * 104729) % 10000000);
+    while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      rd_kafka_poll(rk, 1);
+  }
+  rd_kafka_flush(rk, 60000);
+  double elapsed = (now_us() - start) / 1e6;
+  printf("produced %ld records in %.3f s (%ld failed)\n", delivered, elapsed, failed);
+  rd_kafka_destroy(rk);
+  return failed == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "version")) return printf("%s\n", rd_kafka_version_str()) < 0;
   if (argc >= 7 && !strcmp(argv[1], "produce")) return produce(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), argv[6]);
   if (argc >= 5 && !strcmp(argv[1], "consume")) return consume(argv[2], argv[3], atol(argv[4]));
+  if (argc >= 7 && !strcmp(argv[1], "telemetry")) return telemetry(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), atol(argv[6]));
   if (argc >= 7 && !strcmp(argv[1], "latency")) return latency(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), atoi(argv[6]));
-  fprintf(stderr, "usage: loadgen produce BROKERS TOPIC COUNT SIZE ACKS | consume BROKERS TOPIC COUNT | latency BROKERS TOPIC RATE SECONDS SIZE\n");
+  fprintf(stderr, "usage: loadgen produce BROKERS TOPIC COUNT SIZE ACKS | consume BROKERS TOPIC COUNT | latency BROKERS TOPIC RATE SECONDS SIZE | telemetry BROKERS TOPIC RATE SECONDS KEYS\n");
   return 2;
 }

@@ -1,14 +1,13 @@
 // bench:streams — a 10-second tumbling window count/sum/p95 per key over 200-byte JSON telemetry with 100,000
 // distinct keys, in-process against the embedded broker. Reports events/s on one core beside the JSON.parse
 // ceiling of the same events measured in the same run, and produce -> early-update latency at a fixed rate
-// with the producer in a worker thread over the Kafka protocol.
+// with a native librdkafka producer (bench/loadgen.c) over the Kafka protocol.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import inspector from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { Producer, stringSerializers } from '@platformatic/kafka';
 import pino from 'pino';
 import { Broker } from '../src/broker/broker.js';
 import { parseBrokerConfig } from '../src/broker/config.js';
@@ -18,6 +17,7 @@ import { json } from '../src/streams/serdes.js';
 import { quantiles } from '../src/streams/sketches.js';
 import { StreamsApp } from '../src/streams/streams-app.js';
 import { tumbling } from '../src/streams/windows.js';
+import { buildLoadgen } from './native-tools.js';
 
 interface Telemetry {
   edge: string;
@@ -35,7 +35,7 @@ const KEYS = 100_000;
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 const LATENCY_RATE = Number(process.env.BENCH_RATE ?? 100_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
-const PRODUCER_THREADS = Number(process.env.BENCH_PRODUCERS ?? 2);
+const WARMUP_MS = 2_000;
 
 function event(i: number, ts: number): Telemetry {
   const key = (i * 7919) % KEYS;
@@ -119,7 +119,10 @@ async function throughput(
   return { eventsPerSecond: EVENTS / seconds, ceiling, eventBytes };
 }
 
-async function latency(dataDir: string): Promise<{
+async function latency(
+  dataDir: string,
+  loadgen: string,
+): Promise<{
   p50: number;
   p99: number;
   p999: number;
@@ -137,40 +140,27 @@ async function latency(dataDir: string): Promise<{
     logger: pino({ level: 'warn' }),
     startFrom: 'latest',
   });
-  let warm = false;
+  let measureFrom = Number.POSITIVE_INFINITY;
   pipeline(app, (ts) => {
-    if (warm) latencies.push(Date.now() - ts);
+    if (ts >= measureFrom) latencies.push(Date.now() - ts);
   });
   await app.start();
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
-  // One producer thread tops out below 100k JSON records/s: split the rate over several.
-  const producers = Array.from(
-    { length: PRODUCER_THREADS },
-    (_, index) =>
-      new Worker(new URL(import.meta.url), {
-        workerData: {
-          bootstrap: `127.0.0.1:${broker.kafkaAddress.port}`,
-          rate: LATENCY_RATE / PRODUCER_THREADS,
-          seconds: LATENCY_SECONDS,
-          offset: index * 1_000_000_000,
-        },
-      }),
-  );
-  const counts = await Promise.all(
-    producers.map(
-      (producer) =>
-        new Promise<number>((resolve, reject) => {
-          producer.on('message', (message: { warm?: boolean; sent?: number }) => {
-            if (message.warm) warm = true;
-            if (message.sent !== undefined) resolve(message.sent);
-          });
-          producer.on('error', reject);
-        }),
-    ),
-  );
-  const sent = counts.reduce((total, count) => total + count, 0);
+  // A native producer (librdkafka) in its own process: a Node producer at this rate would take the core the
+  // pipeline needs. The first seconds (connection, first fetches) are not measured.
+  measureFrom = Date.now() + WARMUP_MS;
+  const produced = await runProcess(loadgen, [
+    'telemetry',
+    `127.0.0.1:${broker.kafkaAddress.port}`,
+    'telemetry',
+    String(LATENCY_RATE),
+    String(LATENCY_SECONDS),
+    String(KEYS),
+  ]);
   loopDelay.disable();
+  const match = /produced (\d+) records in ([\d.]+) s/.exec(produced);
+  if (!match) throw new Error(`unexpected loadgen output: ${produced}`);
   await new Promise((resolve) => setTimeout(resolve, 500));
   await app.close();
   await broker.close();
@@ -182,10 +172,27 @@ async function latency(dataDir: string): Promise<{
     p99: at(0.99),
     p999: at(0.999),
     samples: latencies.length,
-    rate: sent / LATENCY_SECONDS,
+    rate: Number(match[1]) / Number(match[2]),
     loopDelayMaxMs: loopDelay.max / 1e6,
     loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
   };
+}
+
+/** Runs a program to completion without blocking the event loop (the broker lives in this process). */
+function runProcess(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (status) =>
+      status === 0
+        ? resolve(stdout.trim())
+        : reject(new Error(`${command} exited with ${status}: ${stdout}`)),
+    );
+  });
 }
 
 /** `BENCH_PROFILE=FILE`: a CPU profile of the pipeline phase only, for chrome://inspect or speedscope. */
@@ -207,56 +214,12 @@ async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
   };
 }
 
-/** Worker thread: produces keyed telemetry at a fixed rate in 10 ms slices, event time = send time. */
-async function produceAtRate(): Promise<void> {
-  const { bootstrap, rate, seconds, offset } = workerData as {
-    bootstrap: string;
-    rate: number;
-    seconds: number;
-    offset: number;
-  };
-  const producer = new Producer({
-    clientId: 'bench-producer',
-    bootstrapBrokers: [bootstrap],
-    serializers: stringSerializers,
-    acks: 1,
-  });
-  const perSlice = Math.round(rate / 100);
-  const started = Date.now();
-  let sent = 0;
-  let signalledWarm = false;
-  while (Date.now() - started < seconds * 1000) {
-    const sliceStart = Date.now();
-    if (!signalledWarm && sliceStart - started > 2000) {
-      signalledWarm = true;
-      parentPort!.postMessage({ warm: true });
-    }
-    const messages = [];
-    for (let i = 0; i < perSlice; i++) {
-      const e = event(offset + sent + i, Date.now());
-      messages.push({
-        topic: 'telemetry',
-        partition: 0,
-        key: e.edge,
-        value: JSON.stringify(e),
-        timestamp: BigInt(e.ts),
-      });
-    }
-    await producer.send({ messages });
-    sent += perSlice;
-    const wait = 10 - (Date.now() - sliceStart);
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-  }
-  await producer.close();
-  parentPort!.postMessage({ sent });
-}
-
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-streams-bench-'));
   try {
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
     const t = await throughput(path.join(root, 'throughput'));
-    const l = await latency(path.join(root, 'latency'));
+    const l = await latency(path.join(root, 'latency'), buildLoadgen(root, 'bench:streams'));
     const rows = [
       ['machine', `${cpu}, ${os.cpus().length} cores, Node ${process.version}`],
       [
@@ -285,5 +248,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (isMainThread) await main();
-else await produceAtRate();
+await main();

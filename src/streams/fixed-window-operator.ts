@@ -29,6 +29,8 @@ interface Slot<A> {
   dirty: boolean;
   draining: boolean;
   frozen: string | null;
+  /** Whether a value of it went to the changelog: only then does its window's close need a tombstone. */
+  persisted: boolean;
 }
 
 /** The keys of one window start, with the slots changed since the last drain listed once each. */
@@ -82,7 +84,14 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
     if (slot === undefined) {
       if (this.entries >= this.options.maxEntries)
         throw new StateLimitError(this.name, this.options.maxEntries);
-      slot = { key, accumulator: this.aggregation.init(), dirty: false, draining: false, frozen: null };
+      slot = {
+        key,
+        accumulator: this.aggregation.init(),
+        dirty: false,
+        draining: false,
+        frozen: null,
+        persisted: false,
+      };
       window.slots.set(key, slot);
       this.entries++;
     }
@@ -150,7 +159,9 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
   drainChangesGradually(): StateChanges {
     const tombstones: string[] = [];
     for (const window of this.closedSinceDrain) {
-      for (const key of window.slots.keys()) tombstones.push(`${window.start}${KEY_SEPARATOR}${key}`);
+      for (const slot of window.slots.values()) {
+        if (slot.persisted) tombstones.push(`${window.start}${KEY_SEPARATOR}${slot.key}`);
+      }
     }
     this.closedSinceDrain = [];
     const drained: Array<[string, Slot<A>]> = [];
@@ -158,6 +169,7 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
       for (const slot of window.dirty) {
         slot.dirty = false;
         slot.draining = true;
+        slot.persisted = true;
         drained.push([`${window.start}${KEY_SEPARATOR}${slot.key}`, slot]);
       }
       window.dirty = [];
@@ -203,7 +215,14 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
       slot.accumulator = value as A;
       return;
     }
-    window.slots.set(key, { key, accumulator: value as A, dirty: false, draining: false, frozen: null });
+    window.slots.set(key, {
+      key,
+      accumulator: value as A,
+      dirty: false,
+      draining: false,
+      frozen: null,
+      persisted: true,
+    });
     this.entries++;
   }
 

@@ -36,7 +36,7 @@ export interface StreamsConfig {
 }
 
 const DEFAULTS = {
-  commitIntervalMs: 5000,
+  commitIntervalMs: 10_000,
   fetchMaxBytes: 16 * 1024 * 1024,
   fetchMaxWaitMs: 100,
   maxPendingOutputBytes: 32 * 1024 * 1024,
