@@ -5,21 +5,26 @@ import {
   Consumer,
   FetchIsolationLevels,
   type fetchV17,
-  GenericError,
-  type GroupAssignment,
-  type GroupOptions,
   type MessageToProduce,
   noopSerializer,
-  offsetCommitV8,
-  offsetCommitV9,
   ProduceAcks,
   Producer,
   type RecordsBatch,
   type Serializers,
 } from '@platformatic/kafka';
 import {
+  kafkaError,
+  kafkaErrorWhere,
+  partitionKey,
+  REMOTE_CLIENT_LIMITS,
+  RemoteClientError,
+  type RemoteLogClientOptions,
+  type ResolvedOptions,
+  resolveOptions,
+} from './remote-common.js';
+import { RemoteMembership } from './remote-membership.js';
+import {
   type AssignmentListener,
-  type CommitEntry,
   type ConsumedRecord,
   type FetchOptions,
   type FetchRequest,
@@ -32,82 +37,14 @@ import {
   UnknownTopicError,
 } from './types.js';
 
-export interface RemoteGroupOptions {
-  /** The coordinator drops a member it has not heard from for this long and gives its partitions to others. */
-  sessionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  /** How long the coordinator waits for every member to rejoin during a rebalance. */
-  rebalanceTimeoutMs: number;
-  /** Pause before joining again after the library gave up rejoining (the cluster was unreachable). */
-  rejoinDelayMs: number;
-}
-
-export interface RemoteLogClientOptions {
-  /** `host:port` of one or more brokers of the cluster. */
-  bootstrapBrokers: string[];
-  clientId: string;
-  connectTimeoutMs?: number;
-  /** Also bounds a fetch's maxWaitMs, which must stay below it. */
-  requestTimeoutMs?: number;
-  /** Attempts after the first for a request that failed with a retriable error. */
-  retries?: number;
-  retryDelayMs?: number;
-  metadataMaxAgeMs?: number;
-  /** Replicas of topics ensureTopic() creates; -1 takes the cluster's default.replication.factor. */
-  replicationFactor?: number;
-  /** Bytes of records in one produce request; keep it within the cluster's message.max.bytes. */
-  maxProduceRequestBytes?: number;
-  group?: Partial<RemoteGroupOptions>;
-}
-
-type ResolvedOptions = Required<Omit<RemoteLogClientOptions, 'group'>> & { group: RemoteGroupOptions };
-
-export const REMOTE_CLIENT_DEFAULTS = {
-  connectTimeoutMs: 5_000,
-  requestTimeoutMs: 30_000,
-  retries: 3,
-  retryDelayMs: 250,
-  metadataMaxAgeMs: 5_000,
-  replicationFactor: -1,
-  maxProduceRequestBytes: 1_000_000,
-  group: {
-    sessionTimeoutMs: 30_000,
-    heartbeatIntervalMs: 3_000,
-    rebalanceTimeoutMs: 60_000,
-    rejoinDelayMs: 1_000,
-  },
-} as const;
-
-export const REMOTE_CLIENT_LIMITS = {
-  maxRecordsPerProduce: 1_000_000,
-  maxQueuedProduceCalls: 10_000,
-  maxPartitionsPerFetch: 10_000,
-  maxFetchBytes: 64 * 1024 * 1024,
-  maxGroupsPerClient: 100,
-} as const;
-
-export type RemoteClientErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'UNKNOWN_PARTITION'
-  | 'MESSAGE_TOO_LARGE'
-  | 'OFFSET_OUT_OF_RANGE'
-  | 'TOO_MANY_QUEUED_PRODUCES'
-  | 'GROUP_ALREADY_JOINED'
-  | 'NOT_A_MEMBER'
-  | 'COMMIT_FAILED'
-  | 'UNSUPPORTED_BY_CLUSTER'
-  | 'CLIENT_CLOSED';
-
-export class RemoteClientError extends Error {
-  constructor(
-    readonly code: RemoteClientErrorCode,
-    message: string,
-    options?: { cause: unknown },
-  ) {
-    super(`${code}: ${message}`, options);
-    this.name = 'RemoteClientError';
-  }
-}
+export {
+  REMOTE_CLIENT_DEFAULTS,
+  REMOTE_CLIENT_LIMITS,
+  RemoteClientError,
+  type RemoteClientErrorCode,
+  type RemoteGroupOptions,
+  type RemoteLogClientOptions,
+} from './remote-common.js';
 
 /** Keys, values and header values travel as the Buffers we are given; null becomes Kafka's null. */
 type ProducedMessage = MessageToProduce<Buffer, Buffer, Buffer, Buffer | undefined>;
@@ -130,7 +67,6 @@ const LOG_APPEND_TIME = 0x08;
 const CONTROL_BATCH = 0x20;
 /** Record length, attributes, timestamp delta, offset delta and header count varints, at most. */
 const RECORD_FIXED_BYTES_MAX = 5 + 1 + 10 + 5 + 5;
-const OFFSET_COMMIT_APIS = [offsetCommitV9.api, offsetCommitV8.api];
 
 interface QueuedProduce {
   records: OutgoingRecord[];
@@ -553,251 +489,6 @@ export class RemoteLogClient implements LogClient {
 }
 
 /** One process's membership of a group, driven by the library's classic group protocol. */
-class RemoteMembership implements GroupMembership {
-  /** The assignment the library last reported, which the listener has been (or is being) told. */
-  private current: TopicPartition[] = [];
-  private notifications: Promise<void> = Promise.resolve();
-  private listenerFailure: unknown = null;
-  private rejoinTimer: NodeJS.Timeout | null = null;
-  /** Why the library gave up rejoining, until a join succeeds again. */
-  private membershipError: Error | null = null;
-  private leaving: Promise<void> | null = null;
-  private left = false;
-
-  constructor(
-    private readonly consumer: Consumer,
-    private readonly groupId: string,
-    private readonly topics: string[],
-    private readonly listener: AssignmentListener,
-    private readonly options: ResolvedOptions,
-    private readonly onLeft: () => void,
-  ) {}
-
-  get memberId(): string {
-    return this.consumer.memberId ?? '';
-  }
-
-  /**
-   * Resolves once the first assignment is known and assigned() has finished with it.
-   *
-   * The library rejoins on its own when a heartbeat learns of a rebalance and only reports the outcome
-   * ('consumer:group:join' with the new assignment); it offers no hook that could hold the rejoin until
-   * revoked() has finished. So revoked() is called as soon as the new assignment shows which partitions were
-   * lost, which is also when their new owner learns of them.
-   */
-  async join(): Promise<void> {
-    const { consumer } = this;
-    consumer.topics.trackAll(...this.topics);
-    consumer.on('consumer:group:join', (payload) => {
-      this.membershipError = null;
-      this.assignmentChanged(payload.assignments ?? []);
-    });
-    consumer.on('error', (error) => this.membershipLost(error));
-    await consumer.joinGroup(this.groupOptions());
-    await this.notifications;
-    if (this.listenerFailure !== null) throw this.listenerFailure;
-  }
-
-  assignment(): TopicPartition[] {
-    return this.current.map((p) => ({ topic: p.topic, partition: p.partition }));
-  }
-
-  /**
-   * Commits with this member's generation, so the coordinator refuses a commit from a member that lost its
-   * partitions. The library's own commit drops the metadata string, so this sends OffsetCommit itself.
-   */
-  async commit(offsets: CommitEntry[]): Promise<void> {
-    if (this.left) {
-      throw new RemoteClientError('NOT_A_MEMBER', `this member has left group '${this.groupId}'`);
-    }
-    if (this.listenerFailure !== null) throw this.listenerFailure;
-    checkCommitEntries(offsets);
-    if (offsets.length === 0) return;
-    await this.sendCommit(offsets);
-  }
-
-  /** revoked() runs while this is still a member, so it can commit its final offsets. */
-  leave(): Promise<void> {
-    this.leaving ??= this.revokeAllAndLeave();
-    return this.leaving;
-  }
-
-  private groupOptions(): GroupOptions {
-    const { group } = this.options;
-    return {
-      sessionTimeout: group.sessionTimeoutMs,
-      heartbeatInterval: group.heartbeatIntervalMs,
-      rebalanceTimeout: group.rebalanceTimeoutMs,
-      protocols: [{ name: 'roundrobin', version: 1 }],
-    };
-  }
-
-  private assignmentChanged(assignments: GroupAssignment[]): void {
-    if (this.leaving) return;
-    const next = assignments
-      .filter((a) => this.topics.includes(a.topic))
-      .flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })))
-      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
-    const lost = difference(this.current, next);
-    const gained = difference(next, this.current);
-    this.current = next;
-    if (lost.length > 0) this.notify(() => this.listener.revoked(lost));
-    if (gained.length > 0) this.notify(() => this.listener.assigned(gained));
-  }
-
-  /** Listener calls run one at a time in the order the changes happened. */
-  private notify(call: () => Promise<void>): void {
-    this.notifications = this.notifications.then(call).catch((error: unknown) => {
-      this.listenerFailure ??= error;
-    });
-  }
-
-  /**
-   * The library gave up rejoining (the coordinator stayed unreachable through its retries): this process no
-   * longer owns its partitions. It tries again after rejoinDelayMs until it gets back in or leaves.
-   */
-  private membershipLost(error: Error): void {
-    if (this.leaving) return;
-    this.membershipError = error;
-    this.assignmentChanged([]);
-    this.rejoinTimer = setTimeout(() => {
-      this.rejoinTimer = null;
-      if (this.leaving) return;
-      this.consumer.joinGroup(this.groupOptions()).catch((error: Error) => this.membershipLost(error));
-    }, this.options.group.rejoinDelayMs);
-  }
-
-  private async revokeAllAndLeave(): Promise<void> {
-    if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
-    try {
-      await this.notifications;
-      const held = this.current;
-      this.current = [];
-      if (held.length > 0) await this.listener.revoked(held);
-    } finally {
-      this.left = true;
-      this.onLeft();
-      // Closing a consumer that is a member sends LeaveGroup, so the others rebalance at once.
-      await this.consumer.close();
-    }
-  }
-
-  private async sendCommit(offsets: CommitEntry[]): Promise<void> {
-    const { consumer } = this;
-    const memberId = consumer.memberId;
-    if (memberId === null || this.membershipError !== null) {
-      throw new RemoteClientError(
-        'COMMIT_FAILED',
-        `this process is rejoining group '${this.groupId}'; its partitions may have moved`,
-        { cause: this.membershipError },
-      );
-    }
-    const [coordinatorId, apis] = await Promise.all([consumer.findGroupCoordinator(), consumer.listApis()]);
-    const supported = apis.find((api) => api.name === 'OffsetCommit');
-    const commitApi = OFFSET_COMMIT_APIS.find(
-      (api) => supported && api.version >= supported.minVersion && api.version <= supported.maxVersion,
-    );
-    if (!commitApi) {
-      throw new RemoteClientError(
-        'UNSUPPORTED_BY_CLUSTER',
-        `the cluster's OffsetCommit versions ${supported?.minVersion}..${supported?.maxVersion} do not include ` +
-          `${OFFSET_COMMIT_APIS.map((api) => api.version).join(' or ')}`,
-      );
-    }
-    const broker = (await consumer.metadata({ topics: [] })).brokers.get(coordinatorId);
-    if (!broker) throw new Error(`group coordinator ${coordinatorId} is not in the cluster metadata`);
-    const connection = await consumer.connections.get(broker);
-    const byTopic = new Map<string, CommitEntry[]>();
-    for (const entry of offsets) {
-      const entries = byTopic.get(entry.topic);
-      if (entries) entries.push(entry);
-      else byTopic.set(entry.topic, [entry]);
-    }
-    try {
-      await commitApi.async(
-        connection,
-        this.groupId,
-        consumer.generationId,
-        memberId,
-        null,
-        [...byTopic].map(([name, entries]) => ({
-          name,
-          partitions: entries.map((entry) => ({
-            partitionIndex: entry.partition,
-            committedOffset: BigInt(entry.offset),
-            committedLeaderEpoch: -1,
-            committedMetadata: entry.metadata ?? null,
-          })),
-        })),
-      );
-    } catch (error) {
-      const refused = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS'].find((id) =>
-        kafkaError(error, id),
-      );
-      if (!refused) throw error;
-      throw new RemoteClientError(
-        'COMMIT_FAILED',
-        `group '${this.groupId}' refused the commit with ${refused}: the group is rebalancing and these ` +
-          'partitions may have moved to another member',
-        { cause: error },
-      );
-    }
-  }
-}
-
-function resolveOptions(options: RemoteLogClientOptions): ResolvedOptions {
-  if (options.bootstrapBrokers.length === 0) {
-    throw new RemoteClientError('INVALID_ARGUMENT', 'bootstrapBrokers is empty: give at least one host:port');
-  }
-  for (const broker of options.bootstrapBrokers) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(broker)) {
-      throw new RemoteClientError('INVALID_ARGUMENT', `bootstrap broker '${broker}' is not host:port`);
-    }
-  }
-  if (options.clientId === '') throw new RemoteClientError('INVALID_ARGUMENT', 'clientId is empty');
-  const group = { ...REMOTE_CLIENT_DEFAULTS.group, ...options.group };
-  if (
-    group.heartbeatIntervalMs >= group.sessionTimeoutMs ||
-    group.sessionTimeoutMs > group.rebalanceTimeoutMs
-  ) {
-    throw new RemoteClientError(
-      'INVALID_ARGUMENT',
-      `group timings need heartbeatIntervalMs < sessionTimeoutMs <= rebalanceTimeoutMs, got ` +
-        `${group.heartbeatIntervalMs}, ${group.sessionTimeoutMs} and ${group.rebalanceTimeoutMs}`,
-    );
-  }
-  return {
-    bootstrapBrokers: options.bootstrapBrokers,
-    clientId: options.clientId,
-    connectTimeoutMs: options.connectTimeoutMs ?? REMOTE_CLIENT_DEFAULTS.connectTimeoutMs,
-    requestTimeoutMs: options.requestTimeoutMs ?? REMOTE_CLIENT_DEFAULTS.requestTimeoutMs,
-    retries: options.retries ?? REMOTE_CLIENT_DEFAULTS.retries,
-    retryDelayMs: options.retryDelayMs ?? REMOTE_CLIENT_DEFAULTS.retryDelayMs,
-    metadataMaxAgeMs: options.metadataMaxAgeMs ?? REMOTE_CLIENT_DEFAULTS.metadataMaxAgeMs,
-    replicationFactor: options.replicationFactor ?? REMOTE_CLIENT_DEFAULTS.replicationFactor,
-    maxProduceRequestBytes: options.maxProduceRequestBytes ?? REMOTE_CLIENT_DEFAULTS.maxProduceRequestBytes,
-    group,
-  };
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
-/** What GenericError and MultipleErrors share: findBy walks the causes gathered over retries and partitions. */
-interface SearchableKafkaError {
-  findBy(property: string, value: unknown): unknown;
-}
-
-function kafkaErrorWhere(error: unknown, property: string, value: unknown): boolean {
-  if (!(error instanceof Error) || !GenericError.isGenericError(error)) return false;
-  return (error as SearchableKafkaError).findBy(property, value) !== null;
-}
-
-function kafkaError(error: unknown, id: string): boolean {
-  return kafkaErrorWhere(error, 'apiId', id);
-}
-
 function checkPartitionIndex(metadata: ClusterMetadata, target: TopicPartition): void {
   const count = metadata.topics.get(target.topic)?.partitionsCount;
   if (count === undefined) throw new UnknownTopicError(target.topic);
@@ -830,17 +521,6 @@ function checkFetchRequests(requests: FetchRequest[]): void {
       throw new RemoteClientError(
         'INVALID_ARGUMENT',
         `fetch offset ${request.offset} for ${request.topic}-${request.partition} must be an integer >= 0`,
-      );
-    }
-  }
-}
-
-function checkCommitEntries(offsets: CommitEntry[]): void {
-  for (const entry of offsets) {
-    if (!Number.isSafeInteger(entry.offset) || entry.offset < 0) {
-      throw new RemoteClientError(
-        'INVALID_ARGUMENT',
-        `committed offset ${entry.offset} for ${entry.topic}-${entry.partition} must be an integer >= 0`,
       );
     }
   }
@@ -962,9 +642,4 @@ function recordBytesMax(record: OutgoingRecord): number {
 
 function nullableBytesSize(bytes: Buffer | null): number {
   return 5 + (bytes?.length ?? 0);
-}
-
-function difference(from: TopicPartition[], without: TopicPartition[]): TopicPartition[] {
-  const excluded = new Set(without.map((p) => partitionKey(p.topic, p.partition)));
-  return from.filter((p) => !excluded.has(partitionKey(p.topic, p.partition)));
 }

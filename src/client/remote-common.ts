@@ -1,0 +1,131 @@
+import { GenericError } from '@platformatic/kafka';
+
+export interface RemoteGroupOptions {
+  /** The coordinator drops a member it has not heard from for this long and gives its partitions to others. */
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** How long the coordinator waits for every member to rejoin during a rebalance. */
+  rebalanceTimeoutMs: number;
+  /** Pause before joining again after the library gave up rejoining (the cluster was unreachable). */
+  rejoinDelayMs: number;
+}
+
+export interface RemoteLogClientOptions {
+  /** `host:port` of one or more brokers of the cluster. */
+  bootstrapBrokers: string[];
+  clientId: string;
+  connectTimeoutMs?: number;
+  /** Also bounds a fetch's maxWaitMs, which must stay below it. */
+  requestTimeoutMs?: number;
+  /** Attempts after the first for a request that failed with a retriable error. */
+  retries?: number;
+  retryDelayMs?: number;
+  metadataMaxAgeMs?: number;
+  /** Replicas of topics ensureTopic() creates; -1 takes the cluster's default.replication.factor. */
+  replicationFactor?: number;
+  /** Bytes of records in one produce request; keep it within the cluster's message.max.bytes. */
+  maxProduceRequestBytes?: number;
+  group?: Partial<RemoteGroupOptions>;
+}
+
+export type ResolvedOptions = Required<Omit<RemoteLogClientOptions, 'group'>> & { group: RemoteGroupOptions };
+
+export const REMOTE_CLIENT_DEFAULTS = {
+  connectTimeoutMs: 5_000,
+  requestTimeoutMs: 30_000,
+  retries: 3,
+  retryDelayMs: 250,
+  metadataMaxAgeMs: 5_000,
+  replicationFactor: -1,
+  maxProduceRequestBytes: 1_000_000,
+  group: {
+    sessionTimeoutMs: 30_000,
+    heartbeatIntervalMs: 3_000,
+    rebalanceTimeoutMs: 60_000,
+    rejoinDelayMs: 1_000,
+  },
+} as const;
+
+export const REMOTE_CLIENT_LIMITS = {
+  maxRecordsPerProduce: 1_000_000,
+  maxQueuedProduceCalls: 10_000,
+  maxPartitionsPerFetch: 10_000,
+  maxFetchBytes: 64 * 1024 * 1024,
+  maxGroupsPerClient: 100,
+} as const;
+
+export type RemoteClientErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'UNKNOWN_PARTITION'
+  | 'MESSAGE_TOO_LARGE'
+  | 'OFFSET_OUT_OF_RANGE'
+  | 'TOO_MANY_QUEUED_PRODUCES'
+  | 'GROUP_ALREADY_JOINED'
+  | 'NOT_A_MEMBER'
+  | 'COMMIT_FAILED'
+  | 'UNSUPPORTED_BY_CLUSTER'
+  | 'CLIENT_CLOSED';
+
+export class RemoteClientError extends Error {
+  constructor(
+    readonly code: RemoteClientErrorCode,
+    message: string,
+    options?: { cause: unknown },
+  ) {
+    super(`${code}: ${message}`, options);
+    this.name = 'RemoteClientError';
+  }
+}
+
+export function resolveOptions(options: RemoteLogClientOptions): ResolvedOptions {
+  if (options.bootstrapBrokers.length === 0) {
+    throw new RemoteClientError('INVALID_ARGUMENT', 'bootstrapBrokers is empty: give at least one host:port');
+  }
+  for (const broker of options.bootstrapBrokers) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(broker)) {
+      throw new RemoteClientError('INVALID_ARGUMENT', `bootstrap broker '${broker}' is not host:port`);
+    }
+  }
+  if (options.clientId === '') throw new RemoteClientError('INVALID_ARGUMENT', 'clientId is empty');
+  const group = { ...REMOTE_CLIENT_DEFAULTS.group, ...options.group };
+  if (
+    group.heartbeatIntervalMs >= group.sessionTimeoutMs ||
+    group.sessionTimeoutMs > group.rebalanceTimeoutMs
+  ) {
+    throw new RemoteClientError(
+      'INVALID_ARGUMENT',
+      `group timings need heartbeatIntervalMs < sessionTimeoutMs <= rebalanceTimeoutMs, got ` +
+        `${group.heartbeatIntervalMs}, ${group.sessionTimeoutMs} and ${group.rebalanceTimeoutMs}`,
+    );
+  }
+  return {
+    bootstrapBrokers: options.bootstrapBrokers,
+    clientId: options.clientId,
+    connectTimeoutMs: options.connectTimeoutMs ?? REMOTE_CLIENT_DEFAULTS.connectTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs ?? REMOTE_CLIENT_DEFAULTS.requestTimeoutMs,
+    retries: options.retries ?? REMOTE_CLIENT_DEFAULTS.retries,
+    retryDelayMs: options.retryDelayMs ?? REMOTE_CLIENT_DEFAULTS.retryDelayMs,
+    metadataMaxAgeMs: options.metadataMaxAgeMs ?? REMOTE_CLIENT_DEFAULTS.metadataMaxAgeMs,
+    replicationFactor: options.replicationFactor ?? REMOTE_CLIENT_DEFAULTS.replicationFactor,
+    maxProduceRequestBytes: options.maxProduceRequestBytes ?? REMOTE_CLIENT_DEFAULTS.maxProduceRequestBytes,
+    group,
+  };
+}
+
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/** What GenericError and MultipleErrors share: findBy walks the causes gathered over retries and partitions. */
+interface SearchableKafkaError {
+  findBy(property: string, value: unknown): unknown;
+}
+
+export function kafkaErrorWhere(error: unknown, property: string, value: unknown): boolean {
+  if (!(error instanceof Error) || !GenericError.isGenericError(error)) return false;
+  return (error as SearchableKafkaError).findBy(property, value) !== null;
+}
+
+export function kafkaError(error: unknown, id: string): boolean {
+  return kafkaErrorWhere(error, 'apiId', id);
+}

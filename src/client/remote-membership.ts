@@ -1,0 +1,220 @@
+import {
+  type Consumer,
+  type GroupAssignment,
+  type GroupOptions,
+  offsetCommitV8,
+  offsetCommitV9,
+} from '@platformatic/kafka';
+import { kafkaError, partitionKey, RemoteClientError, type ResolvedOptions } from './remote-common.js';
+import type { AssignmentListener, CommitEntry, GroupMembership, TopicPartition } from './types.js';
+
+const OFFSET_COMMIT_APIS = [offsetCommitV9.api, offsetCommitV8.api];
+
+/** One member of a consumer group joined through @platformatic/kafka, telling its listener what moves. */
+export class RemoteMembership implements GroupMembership {
+  /** The assignment the library last reported, which the listener has been (or is being) told. */
+  private current: TopicPartition[] = [];
+  private notifications: Promise<void> = Promise.resolve();
+  private listenerFailure: unknown = null;
+  private rejoinTimer: NodeJS.Timeout | null = null;
+  /** Why the library gave up rejoining, until a join succeeds again. */
+  private membershipError: Error | null = null;
+  private leaving: Promise<void> | null = null;
+  private left = false;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly groupId: string,
+    private readonly topics: string[],
+    private readonly listener: AssignmentListener,
+    private readonly options: ResolvedOptions,
+    private readonly onLeft: () => void,
+  ) {}
+
+  get memberId(): string {
+    return this.consumer.memberId ?? '';
+  }
+
+  /**
+   * Resolves once the first assignment is known and assigned() has finished with it.
+   *
+   * The library rejoins on its own when a heartbeat learns of a rebalance and only reports the outcome
+   * ('consumer:group:join' with the new assignment); it offers no hook that could hold the rejoin until
+   * revoked() has finished. So revoked() is called as soon as the new assignment shows which partitions were
+   * lost, which is also when their new owner learns of them.
+   */
+  async join(): Promise<void> {
+    const { consumer } = this;
+    consumer.topics.trackAll(...this.topics);
+    consumer.on('consumer:group:join', (payload) => {
+      this.membershipError = null;
+      this.assignmentChanged(payload.assignments ?? []);
+    });
+    consumer.on('error', (error) => this.membershipLost(error));
+    await consumer.joinGroup(this.groupOptions());
+    await this.notifications;
+    if (this.listenerFailure !== null) throw this.listenerFailure;
+  }
+
+  assignment(): TopicPartition[] {
+    return this.current.map((p) => ({ topic: p.topic, partition: p.partition }));
+  }
+
+  /**
+   * Commits with this member's generation, so the coordinator refuses a commit from a member that lost its
+   * partitions. The library's own commit drops the metadata string, so this sends OffsetCommit itself.
+   */
+  async commit(offsets: CommitEntry[]): Promise<void> {
+    if (this.left) {
+      throw new RemoteClientError('NOT_A_MEMBER', `this member has left group '${this.groupId}'`);
+    }
+    if (this.listenerFailure !== null) throw this.listenerFailure;
+    checkCommitEntries(offsets);
+    if (offsets.length === 0) return;
+    await this.sendCommit(offsets);
+  }
+
+  /** revoked() runs while this is still a member, so it can commit its final offsets. */
+  leave(): Promise<void> {
+    this.leaving ??= this.revokeAllAndLeave();
+    return this.leaving;
+  }
+
+  private groupOptions(): GroupOptions {
+    const { group } = this.options;
+    return {
+      sessionTimeout: group.sessionTimeoutMs,
+      heartbeatInterval: group.heartbeatIntervalMs,
+      rebalanceTimeout: group.rebalanceTimeoutMs,
+      protocols: [{ name: 'roundrobin', version: 1 }],
+    };
+  }
+
+  private assignmentChanged(assignments: GroupAssignment[]): void {
+    if (this.leaving) return;
+    const next = assignments
+      .filter((a) => this.topics.includes(a.topic))
+      .flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })))
+      .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+    const lost = difference(this.current, next);
+    const gained = difference(next, this.current);
+    this.current = next;
+    if (lost.length > 0) this.notify(() => this.listener.revoked(lost));
+    if (gained.length > 0) this.notify(() => this.listener.assigned(gained));
+  }
+
+  /** Listener calls run one at a time in the order the changes happened. */
+  private notify(call: () => Promise<void>): void {
+    this.notifications = this.notifications.then(call).catch((error: unknown) => {
+      this.listenerFailure ??= error;
+    });
+  }
+
+  /**
+   * The library gave up rejoining (the coordinator stayed unreachable through its retries): this process no
+   * longer owns its partitions. It tries again after rejoinDelayMs until it gets back in or leaves.
+   */
+  private membershipLost(error: Error): void {
+    if (this.leaving) return;
+    this.membershipError = error;
+    this.assignmentChanged([]);
+    this.rejoinTimer = setTimeout(() => {
+      this.rejoinTimer = null;
+      if (this.leaving) return;
+      this.consumer.joinGroup(this.groupOptions()).catch((error: Error) => this.membershipLost(error));
+    }, this.options.group.rejoinDelayMs);
+  }
+
+  private async revokeAllAndLeave(): Promise<void> {
+    if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
+    try {
+      await this.notifications;
+      const held = this.current;
+      this.current = [];
+      if (held.length > 0) await this.listener.revoked(held);
+    } finally {
+      this.left = true;
+      this.onLeft();
+      // Closing a consumer that is a member sends LeaveGroup, so the others rebalance at once.
+      await this.consumer.close();
+    }
+  }
+
+  private async sendCommit(offsets: CommitEntry[]): Promise<void> {
+    const { consumer } = this;
+    const memberId = consumer.memberId;
+    if (memberId === null || this.membershipError !== null) {
+      throw new RemoteClientError(
+        'COMMIT_FAILED',
+        `this process is rejoining group '${this.groupId}'; its partitions may have moved`,
+        { cause: this.membershipError },
+      );
+    }
+    const [coordinatorId, apis] = await Promise.all([consumer.findGroupCoordinator(), consumer.listApis()]);
+    const supported = apis.find((api) => api.name === 'OffsetCommit');
+    const commitApi = OFFSET_COMMIT_APIS.find(
+      (api) => supported && api.version >= supported.minVersion && api.version <= supported.maxVersion,
+    );
+    if (!commitApi) {
+      throw new RemoteClientError(
+        'UNSUPPORTED_BY_CLUSTER',
+        `the cluster's OffsetCommit versions ${supported?.minVersion}..${supported?.maxVersion} do not include ` +
+          `${OFFSET_COMMIT_APIS.map((api) => api.version).join(' or ')}`,
+      );
+    }
+    const broker = (await consumer.metadata({ topics: [] })).brokers.get(coordinatorId);
+    if (!broker) throw new Error(`group coordinator ${coordinatorId} is not in the cluster metadata`);
+    const connection = await consumer.connections.get(broker);
+    const byTopic = new Map<string, CommitEntry[]>();
+    for (const entry of offsets) {
+      const entries = byTopic.get(entry.topic);
+      if (entries) entries.push(entry);
+      else byTopic.set(entry.topic, [entry]);
+    }
+    try {
+      await commitApi.async(
+        connection,
+        this.groupId,
+        consumer.generationId,
+        memberId,
+        null,
+        [...byTopic].map(([name, entries]) => ({
+          name,
+          partitions: entries.map((entry) => ({
+            partitionIndex: entry.partition,
+            committedOffset: BigInt(entry.offset),
+            committedLeaderEpoch: -1,
+            committedMetadata: entry.metadata ?? null,
+          })),
+        })),
+      );
+    } catch (error) {
+      const refused = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS'].find((id) =>
+        kafkaError(error, id),
+      );
+      if (!refused) throw error;
+      throw new RemoteClientError(
+        'COMMIT_FAILED',
+        `group '${this.groupId}' refused the commit with ${refused}: the group is rebalancing and these ` +
+          'partitions may have moved to another member',
+        { cause: error },
+      );
+    }
+  }
+}
+
+function checkCommitEntries(offsets: CommitEntry[]): void {
+  for (const entry of offsets) {
+    if (!Number.isSafeInteger(entry.offset) || entry.offset < 0) {
+      throw new RemoteClientError(
+        'INVALID_ARGUMENT',
+        `committed offset ${entry.offset} for ${entry.topic}-${entry.partition} must be an integer >= 0`,
+      );
+    }
+  }
+}
+
+function difference(from: TopicPartition[], without: TopicPartition[]): TopicPartition[] {
+  const excluded = new Set(without.map((p) => partitionKey(p.topic, p.partition)));
+  return from.filter((p) => !excluded.has(partitionKey(p.topic, p.partition)));
+}
