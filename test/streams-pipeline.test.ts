@@ -115,6 +115,60 @@ describe('streams pipeline', () => {
     assert.deepEqual(client.values('out').sort(), ['again:b', 'quiet:b', 'storm:a']);
   });
 
+  it('enriches a stream from a global table of a compacted topic, following its updates and deletions', async () => {
+    const client = new MemoryLogClient();
+    await client.ensureTopic({ name: 'telemetry', partitions: 2 });
+    await client.ensureTopic({ name: 'edges', partitions: 2, config: { 'cleanup.policy': 'compact' } });
+    const row = (edge: string, site: string | null) => ({
+      topic: 'edges',
+      partition: edge === 'e1' ? 0 : 1,
+      key: Buffer.from(edge),
+      value: site === null ? null : Buffer.from(JSON.stringify({ site })),
+      timestamp: 0,
+    });
+    await client.produce([row('e1', 'paris-1'), row('e2', 'lyon-1'), row('e1', 'paris-2')]);
+    const app = new StreamsApp({ applicationId: 'join', client, logger, commitIntervalMs: 50 });
+    const edges = app.globalTable('edges', { value: json<{ site: string }>() });
+    const events = app.stream('telemetry', { value: json<Telemetry>() });
+    events
+      .join(
+        edges,
+        (e) => e.edge,
+        (e, edge) => `${e.edge}@${edge.site}:${e.retransmits}`,
+      )
+      .to('enriched', { value: string() });
+    events
+      .leftJoin(
+        edges,
+        (e) => e.edge,
+        (e, edge) => `${e.edge}@${edge?.site ?? 'unknown'}`,
+      )
+      .to('enriched-left', { value: string() });
+    await app.start();
+    await produceTelemetry(client, 0, [
+      { edge: 'e1', retransmits: 1, t: 1 },
+      { edge: 'e2', retransmits: 2, t: 2 },
+      { edge: 'e3', retransmits: 3, t: 3 },
+    ]);
+    await until(() => client.values('enriched-left').length === 3, 'the first enrichment');
+    await client.produce([row('e2', null), row('e3', 'nice-1')]);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    await produceTelemetry(client, 0, [
+      { edge: 'e2', retransmits: 4, t: 4 },
+      { edge: 'e3', retransmits: 5, t: 5 },
+    ]);
+    await until(() => client.values('enriched-left').length === 5, 'enrichment after the table changed');
+    await app.close();
+    assert.deepEqual(client.values('enriched').sort(), ['e1@paris-2:1', 'e2@lyon-1:2', 'e3@nice-1:5']);
+    assert.deepEqual(client.values('enriched-left').sort(), [
+      'e1@paris-2',
+      'e2@lyon-1',
+      'e2@unknown',
+      'e3@nice-1',
+      'e3@unknown',
+    ]);
+  });
+
   it('repartitions by a new key and emits hand-computed tumbling windows once each, late records to a side topic', async () => {
     const client = new MemoryLogClient();
     await client.ensureTopic({ name: 'telemetry', partitions: 2 });
