@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
 import { type AggregateWrite, SqliteAggregateStore } from '../src/store/index.js';
 
 /**
@@ -88,7 +89,39 @@ async function latency(name: string, run: () => Promise<number>) {
   return { name, points, latencyMsP50: at(0.5), latencyMsP99: at(0.99) };
 }
 
+/**
+ * Reference measured in the same run: the same rows as bare INSERTs into one table with a primary key, no
+ * series, dimensions or upsert rules, same transaction size and pragmas: SQLite's own ceiling here.
+ */
+function bareSqliteRowsPerSecond(): number {
+  const file = path.join(baseDir, 'bare.db');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec('CREATE TABLE rows (series INTEGER, start INTEGER, json TEXT, PRIMARY KEY (series, start))');
+  const insert = db.prepare('INSERT INTO rows VALUES (?, ?, ?)');
+  const insertBatch = db.transaction((rows: AggregateWrite[], offset: number) => {
+    rows.forEach((r, i) => {
+      insert.run((offset + i) % EDGES, r.windowStartMs, JSON.stringify(r.values));
+    });
+  });
+  const started = performance.now();
+  let written = 0;
+  for (const batch of batches(true, WINDOWS)) {
+    insertBatch(batch, written);
+    written += batch.length;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  db.close();
+  return written / seconds;
+}
+
 async function main(): Promise<void> {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(
+    `machine: ${cpu}, ${os.cpus().length} cores, Node ${process.version}, SQLite via better-sqlite3`,
+  );
+  const bareRowsPerSecond = bareSqliteRowsPerSecond();
   // Early (non-final) updates of the latest 100 windows, then every window final: inserts and replacements.
   const earlyWindows = Math.min(100, WINDOWS);
   const writes = [await timeWrites('write final', true, WINDOWS)];
@@ -97,6 +130,10 @@ async function main(): Promise<void> {
   const totalRows = EDGES * WINDOWS;
   console.log(`batched writes, ${ROWS_PER_BATCH} rows per call, ${EDGES} series:`);
   console.table(writes);
+  console.log(
+    `reference, same run: bare SQLite INSERTs of the same rows ${Math.round(bareRowsPerSecond)} rows/s; ` +
+      `the store's first write is ${((writes[0]!.rowsPerSecond / bareRowsPerSecond) * 100).toFixed(0)}% of it`,
+  );
 
   let edge = 0;
   const nextEdge = () => edgeDimensions(edge++ % EDGES);
@@ -165,6 +202,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       bench: 'store',
       rows: totalRows,
+      bareSqliteRowsPerSecond: Math.round(bareRowsPerSecond),
       fileMiB: Number((fileBytes / 1024 / 1024).toFixed(1)),
       writes,
       queries,
