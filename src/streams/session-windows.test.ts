@@ -215,6 +215,15 @@ describe('SessionWindowOperator', () => {
     assert.throws(() => operator.restore('1\u0000k', { accumulator: 1 }), /malformed changelog value/);
   });
 
+  it('emits sessions closing at the same watermark in key order, whatever order their records came in', () => {
+    const run = driver(operatorOf(count<Event>(), sessionWindows('5s'), 'final'), 0);
+    run.send([at('b', 1_000), at('a', 1_000), at('c', 1_000), at('z', 60_000)]);
+    assert.deepEqual(
+      run.results.map((r) => r.key),
+      ['a', 'b', 'c'],
+    );
+  });
+
   it('refuses to open a session past its entry limit with a clear error, and still extends open ones', () => {
     const operator = operatorOf(count<Event>(), sessionWindows('5s'), 'final', 2);
     const run = driver(operator, 0);

@@ -62,8 +62,11 @@ const kafkaExampleWindows = [
 ];
 
 describe('slidingWindows', () => {
-  it('rejects a size that is not positive', () => {
+  it('rejects a size that is not a positive whole number of ms, and fractional event times', () => {
     assert.throws(() => slidingWindows(0), RangeError);
+    assert.throws(() => slidingWindows(1.5), RangeError, 'windows start 1 ms after a record: whole ms only');
+    const operator = operatorOf(count<Event>(), slidingWindows('1s'), 'final');
+    assert.throws(() => operator.process('A', at('A', 1.5), 1.5, 0, () => {}), RangeError);
     assert.equal(slidingWindows('10s').grace('1s').graceMs, 1_000);
   });
 });
@@ -278,6 +281,15 @@ describe('SlidingWindowOperator', () => {
       assert.deepEqual(after.results, whole.results.slice(before.results.length));
     });
   }
+
+  it('emits windows closing at the same watermark in key order, whatever order their records came in', () => {
+    const run = driver(operatorOf(count<Event>(), slidingWindows('5s'), 'final'), 0);
+    run.send([at('b', 1_000), at('a', 1_000), at('c', 1_000), at('z', 60_000)]);
+    assert.deepEqual(
+      run.results.map((r) => r.key),
+      ['a', 'b', 'c'],
+    );
+  });
 
   it('refuses to grow past its entry limit before changing anything', () => {
     const operator = operatorOf(count<Event>(), slidingWindows('5s'), 'update', 3);

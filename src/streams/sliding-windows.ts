@@ -15,7 +15,10 @@ export interface SlidingWindows {
 }
 
 function sliding(sizeMs: number, graceMs: number): SlidingWindows {
-  if (sizeMs <= 0) throw new RangeError(`sliding window size ${sizeMs} ms must be positive`);
+  // Windows start 1 ms after a record: times are whole milliseconds, as Kafka timestamps are.
+  if (!Number.isSafeInteger(sizeMs) || sizeMs <= 0)
+    throw new RangeError(`sliding window size ${sizeMs} ms must be a positive whole number`);
+  if (!Number.isSafeInteger(graceMs)) throw new RangeError(`grace ${graceMs} ms must be a whole number`);
   return {
     sizeMs,
     graceMs,
@@ -40,22 +43,26 @@ export interface SlidingWindowOperatorOptions {
 
 /** An accumulator placed in time: a window by its start, or the records of one key at one event time. */
 interface Slot<A> {
-  time: number;
+  readonly prefix: typeof WINDOW_PREFIX | typeof RECORDS_PREFIX;
+  readonly key: string;
+  readonly time: number;
   accumulator: A;
+  /** Queued in `changed` since the last drain. */
+  changed: boolean;
+  /** False once closed or expired (or replaced while restoring). */
+  held: boolean;
 }
 
-interface QueueEntry {
-  key: string;
-  time: number;
+/** The keys whose window closes, and whose record accumulator expires, at one watermark. */
+interface DueBucket {
+  windowKeys: string[];
+  recordKeys: string[];
 }
 
 const WINDOW_PREFIX = 'w';
 const RECORDS_PREFIX = 'r';
 /** Separates prefix, time and key in changelog keys; the key comes last so it may contain anything. */
 const KEY_SEPARATOR = '\u0000';
-
-const byTimeThenKey = (a: QueueEntry, b: QueueEntry) =>
-  a.time < b.time || (a.time === b.time && a.key < b.key);
 
 /**
  * Sliding windows with Kafka Streams semantics (KIP-450). Kafka's window [start, start + size] includes
@@ -82,17 +89,24 @@ const byTimeThenKey = (a: QueueEntry, b: QueueEntry) =>
  * changelog plain JSON, whatever the record type. A new window is folded from those with `merge` on copies,
  * in event-time order (Kafka folds in arrival order: same result for commutative aggregations). Windows and
  * record accumulators are state entries `w\0${start}\0${key}` and `r\0${time}\0${key}` whose value is the
- * accumulator; two heaps ordered by time then key close windows and expire record accumulators, so advance()
- * visits only what is due.
+ * accumulator. What falls due at one watermark (windows closing, record accumulators expiring) shares a
+ * bucket, and a heap holds each due watermark once, so advance() visits only what is due and the heap
+ * compares numbers only; a bucket's keys are sorted when it closes, for an order independent of history.
+ * Event times must be whole milliseconds (as Kafka timestamps are): windows start 1 ms after a record.
  */
 export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
   readonly name: string;
   private readonly windowsByKey = new Map<string, Array<Slot<A>>>();
   private readonly recordsByKey = new Map<string, Array<Slot<A>>>();
-  private readonly windowCloses = new MinHeap<QueueEntry>(byTimeThenKey);
-  private readonly recordExpiries = new MinHeap<QueueEntry>(byTimeThenKey);
-  /** Entries changed since the last drain: the live slot, or null once it was closed or expired. */
-  private readonly dirty = new Map<string, Slot<A> | null>();
+  /** Due watermark -> what is due then; the heap holds each due watermark once. */
+  private readonly dueBuckets = new Map<number, DueBucket>();
+  private readonly dueWatermarks = new MinHeap<number>((a, b) => a < b);
+  /**
+   * Slots changed since the last drain, each once (a window changes with every record it holds: marking a
+   * flag keeps building its changelog key off the per-record path), and slots freed since, in order.
+   */
+  private changed: Array<Slot<A>> = [];
+  private freed: Array<Slot<A>> = [];
   private entries = 0;
 
   constructor(
@@ -109,6 +123,8 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
   }
 
   process(key: string, value: V, eventTime: number, watermark: number, emit: Emit<R>): boolean {
+    if (!Number.isSafeInteger(eventTime))
+      throw new RangeError(`sliding windows need integer millisecond event times, got ${eventTime}`);
     const { sizeMs } = this.options.windows;
     // The window starting at the record is the last of those containing it to close.
     if (this.isClosed(eventTime, watermark)) return false;
@@ -145,8 +161,7 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
   }
 
   private isClosed(start: number, watermark: number): boolean {
-    const { sizeMs, graceMs } = this.options.windows;
-    return watermark >= start + sizeMs + 1 + graceMs;
+    return watermark >= this.windowDue(start);
   }
 
   private foldRecord(
@@ -161,13 +176,14 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
     if (seenTime) {
       slot!.accumulator = this.aggregation.add(slot!.accumulator, value);
     } else {
-      slot = { time: eventTime, accumulator: this.aggregation.add(this.aggregation.init(), value) };
+      const accumulator = this.aggregation.add(this.aggregation.init(), value);
+      slot = { prefix: RECORDS_PREFIX, key, time: eventTime, accumulator, changed: false, held: true };
       records.splice(at, 0, slot);
       if (!this.recordsByKey.has(key)) this.recordsByKey.set(key, records);
-      this.recordExpiries.push({ key, time: eventTime });
+      this.schedule(this.recordDue(eventTime), key, false);
       this.entries++;
     }
-    this.dirty.set(entryKey(RECORDS_PREFIX, eventTime, key), slot!);
+    this.markChanged(slot!);
   }
 
   /** A window that did not exist: its aggregate is that of the key's records it covers (the new one included). */
@@ -176,12 +192,19 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
     let accumulator = this.aggregation.init();
     for (let i = firstAtOrAfter(records, start); i < records.length && records[i]!.time <= end; i++)
       accumulator = this.aggregation.merge(accumulator, copyJson(records[i]!.accumulator));
-    const slot: Slot<A> = { time: start, accumulator };
+    const slot: Slot<A> = {
+      prefix: WINDOW_PREFIX,
+      key,
+      time: start,
+      accumulator,
+      changed: false,
+      held: true,
+    };
     windows.splice(firstAtOrAfter(windows, start), 0, slot);
     if (!this.windowsByKey.has(key)) this.windowsByKey.set(key, windows);
-    this.windowCloses.push({ key, time: start });
+    this.schedule(this.windowDue(start), key, true);
     this.entries++;
-    this.dirty.set(entryKey(WINDOW_PREFIX, start, key), slot);
+    this.markChanged(slot);
   }
 
   /** Adds the record to the existing open windows containing it and emits those and the new ones. */
@@ -205,9 +228,15 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
       }
       if (window.time > eventTime || this.isClosed(window.time, watermark)) continue;
       window.accumulator = this.aggregation.add(window.accumulator, value);
-      this.dirty.set(entryKey(WINDOW_PREFIX, window.time, key), window);
+      this.markChanged(window);
       if (update) this.emitResult(key, window, false, emit);
     }
+  }
+
+  private markChanged(slot: Slot<A>): void {
+    if (slot.changed) return;
+    slot.changed = true;
+    this.changed.push(slot);
   }
 
   private emitResult(key: string, window: Slot<A>, final: boolean, emit: Emit<R>): void {
@@ -223,51 +252,86 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
     return { start, end: start + this.options.windows.sizeMs + 1 };
   }
 
+  /** The watermark that closes the window starting at `start`. */
+  private windowDue(start: number): number {
+    const { sizeMs, graceMs } = this.options.windows;
+    return start + sizeMs + 1 + graceMs;
+  }
+
+  /** A record's accumulator is needed until the window starting right after it has closed. */
+  private recordDue(time: number): number {
+    return this.windowDue(time + 1);
+  }
+
+  private schedule(due: number, key: string, isWindow: boolean): void {
+    let bucket = this.dueBuckets.get(due);
+    if (!bucket) {
+      bucket = { windowKeys: [], recordKeys: [] };
+      this.dueBuckets.set(due, bucket);
+      this.dueWatermarks.push(due);
+    }
+    (isWindow ? bucket.windowKeys : bucket.recordKeys).push(key);
+  }
+
   advance(watermark: number, emit: Emit<R>): void {
     const { sizeMs, graceMs } = this.options.windows;
     for (;;) {
-      const due = this.windowCloses.peek();
-      if (!due || !this.isClosed(due.time, watermark)) break;
-      this.windowCloses.pop();
-      const window = this.removeSlot(this.windowsByKey, WINDOW_PREFIX, due);
-      if (window && this.options.emit === 'final') this.emitResult(due.key, window, true, emit);
-    }
-    // A record's accumulator is needed until the window starting right after it has closed.
-    for (;;) {
-      const due = this.recordExpiries.peek();
-      if (!due || watermark < due.time + sizeMs + 2 + graceMs) break;
-      this.recordExpiries.pop();
-      this.removeSlot(this.recordsByKey, RECORDS_PREFIX, due);
+      const due = this.dueWatermarks.peek();
+      if (due === undefined || due > watermark) return;
+      this.dueWatermarks.pop();
+      const bucket = this.dueBuckets.get(due)!;
+      this.dueBuckets.delete(due);
+      const start = due - sizeMs - 1 - graceMs;
+      // Sorted so that results closing together come out in the same order whatever the arrival order.
+      for (const key of bucket.windowKeys.sort()) {
+        const window = this.removeSlot(this.windowsByKey, key, start);
+        if (window && this.options.emit === 'final') this.emitResult(key, window, true, emit);
+      }
+      for (const key of bucket.recordKeys) this.removeSlot(this.recordsByKey, key, start - 1);
     }
   }
 
   /** Removes a queued slot; it may be gone already when restore replaced or deleted it. */
-  private removeSlot(slotsByKey: Map<string, Array<Slot<A>>>, prefix: string, entry: QueueEntry) {
-    const slots = slotsByKey.get(entry.key);
+  private removeSlot(slotsByKey: Map<string, Array<Slot<A>>>, key: string, time: number) {
+    const slots = slotsByKey.get(key);
     if (!slots) return undefined;
-    const at = firstAtOrAfter(slots, entry.time);
+    const at = firstAtOrAfter(slots, time);
     const slot = slots[at];
-    if (slot?.time !== entry.time) return undefined;
-    slots.splice(at, 1);
-    if (slots.length === 0) slotsByKey.delete(entry.key);
+    if (slot?.time !== time) return undefined;
+    // Slots of a key are freed oldest first: shift() avoids the array splice() allocates.
+    if (at === 0) slots.shift();
+    else slots.splice(at, 1);
+    if (slots.length === 0) slotsByKey.delete(key);
     this.entries--;
-    this.dirty.set(entryKey(prefix, entry.time, entry.key), null);
+    slot.held = false;
+    this.freed.push(slot);
     return slot;
   }
 
   drainChanges(): Array<[string, unknown]> {
+    // Tombstones first: a slot created after another at the same time and key was freed must win.
     const changes: Array<[string, unknown]> = [];
-    for (const [key, slot] of this.dirty) changes.push([key, slot === null ? null : slot.accumulator]);
-    this.dirty.clear();
+    for (const slot of this.freed) changes.push([entryKey(slot.prefix, slot.time, slot.key), null]);
+    for (const slot of this.changed) {
+      slot.changed = false;
+      if (slot.held) changes.push([entryKey(slot.prefix, slot.time, slot.key), slot.accumulator]);
+    }
+    this.changed = [];
+    this.freed = [];
     return changes;
   }
 
   restore(changelogKey: string, value: unknown): void {
     const timeEnd = changelogKey.indexOf(KEY_SEPARATOR, 2);
-    const prefix = changelogKey.slice(0, 2);
+    const prefix = changelogKey[0];
     const time = Number(changelogKey.slice(2, timeEnd));
-    const isWindow = prefix === WINDOW_PREFIX + KEY_SEPARATOR;
-    if ((!isWindow && prefix !== RECORDS_PREFIX + KEY_SEPARATOR) || timeEnd < 0 || !Number.isFinite(time))
+    const isWindow = prefix === WINDOW_PREFIX;
+    if (
+      (!isWindow && prefix !== RECORDS_PREFIX) ||
+      changelogKey[1] !== KEY_SEPARATOR ||
+      timeEnd < 0 ||
+      !Number.isSafeInteger(time)
+    )
       throw new Error(`state store '${this.name}': malformed changelog key ${JSON.stringify(changelogKey)}`);
     const key = changelogKey.slice(timeEnd + 1);
     const slotsByKey = isWindow ? this.windowsByKey : this.recordsByKey;
@@ -278,6 +342,7 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
       if (existing) {
         slots!.splice(at, 1);
         if (slots!.length === 0) slotsByKey.delete(key);
+        existing.held = false;
         this.entries--;
       }
       return;
@@ -286,19 +351,27 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
       existing.accumulator = value as A;
       return;
     }
-    const slot: Slot<A> = { time, accumulator: value as A };
+    const slot: Slot<A> = {
+      prefix: isWindow ? WINDOW_PREFIX : RECORDS_PREFIX,
+      key,
+      time,
+      accumulator: value as A,
+      changed: false,
+      held: true,
+    };
     if (slots) slots.splice(at, 0, slot);
     else slotsByKey.set(key, [slot]);
-    (isWindow ? this.windowCloses : this.recordExpiries).push({ key, time });
+    this.schedule(isWindow ? this.windowDue(time) : this.recordDue(time), key, isWindow);
     this.entries++;
   }
 
   clear(): void {
     this.windowsByKey.clear();
     this.recordsByKey.clear();
-    this.windowCloses.clear();
-    this.recordExpiries.clear();
-    this.dirty.clear();
+    this.dueBuckets.clear();
+    this.dueWatermarks.clear();
+    this.changed = [];
+    this.freed = [];
     this.entries = 0;
   }
 }
