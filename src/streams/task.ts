@@ -1,5 +1,5 @@
+import { partitionForKey } from '../client/partitioner.js';
 import type { ConsumedRecord, LogClient, OutgoingRecord, RecordHeader } from '../client/types.js';
-import { partitionForKey } from './partitioner.js';
 import { SerdeError } from './serdes.js';
 import { type StateChanges, type StateStore, serialisedNow } from './state-store.js';
 import {

@@ -1,5 +1,5 @@
+import { partitionForKey } from '../../client/partitioner.js';
 import type { LogClient } from '../../client/types.js';
-import { partitionForKey } from '../../streams/partitioner.js';
 import type { AlertNotification, Notifier } from './notifier.js';
 
 export interface TopicNotifierOptions {
