@@ -1,12 +1,13 @@
 import { BROKER_USAGE, brokerCommand } from './broker-command.js';
 import { consumeCommand, groupCommand, KAFKA_USAGE, produceCommand, topicCommand } from './kafka-commands.js';
 import { logDump, logVerify } from './log-commands.js';
+import { SIMULATE_USAGE, simulateCommand } from './simulate-command.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = `edgestream — edge streaming platform
 
 Usage:
-${BROKER_USAGE}${KAFKA_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
+${BROKER_USAGE}${KAFKA_USAGE}${SIMULATE_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
   edgestream log dump PARTITION_DIR        list the batches of one partition directory (DIR/topics/NAME/N)
         [--records]                        also decode and print each record
   edgestream help                          show this text
@@ -21,6 +22,7 @@ const singleWordCommands: Record<string, Command> = {
   produce: produceCommand,
   consume: consumeCommand,
   group: groupCommand,
+  simulate: simulateCommand,
 };
 
 const commands: Record<string, Command> = {

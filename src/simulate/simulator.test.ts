@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { partitionForKey } from '../client/partitioner.js';
+import type { LogClient, OutgoingRecord, TopicSpec } from '../client/types.js';
+import { makeFault } from './scenarios.js';
+import { Simulator } from './simulator.js';
+
+/** Records produce calls and acknowledges them after `ackDelayMs`, tracking how many overlap. */
+class SlowClient implements Pick<LogClient, 'ensureTopic' | 'produce'> {
+  readonly records: OutgoingRecord[] = [];
+  readonly topics: TopicSpec[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  constructor(private readonly ackDelayMs: number) {}
+  async ensureTopic(spec: TopicSpec): Promise<number> {
+    this.topics.push(spec);
+    return spec.partitions;
+  }
+  async produce(records: OutgoingRecord[]): Promise<void> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await new Promise((resolve) => setTimeout(resolve, this.ackDelayMs));
+    this.records.push(...records);
+    this.inFlight--;
+  }
+}
+
+function simulator(client: SlowClient, durationMs: number, maxInFlightProduces = 2) {
+  return new Simulator({
+    client: client as unknown as LogClient,
+    ratePerSec: 2_000,
+    edges: 4,
+    sites: 2,
+    seed: 5,
+    faults: [makeFault('dying-edge', 'edge-002', { startOffsetMs: 200, durationMs: 10_000 })],
+    partitions: 3,
+    durationMs,
+    maxInFlightProduces,
+  });
+}
+
+describe('Simulator', () => {
+  it('produces its duration at the rate, keyed and partitioned by edge, and reports the fault', async () => {
+    const client = new SlowClient(5);
+    const sim = simulator(client, 1_000);
+    await sim.start();
+    const stats = await sim.done();
+    assert.deepEqual(
+      client.topics.map((t) => [t.name, t.partitions]),
+      [
+        ['cdn.tcp', 3],
+        ['cdn.qoe', 3],
+      ],
+    );
+    assert.equal(stats.eventsProduced + stats.silencedEvents, 2_000);
+    assert.equal(client.records.length, stats.eventsProduced);
+    for (const record of client.records) {
+      assert.equal(record.partition, partitionForKey(record.key!, 3));
+      assert.equal(record.timestamp, (JSON.parse(record.value!.toString()) as { ts: number }).ts);
+    }
+    const [dying] = stats.faults;
+    assert.ok(dying!.events > 0 && dying!.events === stats.silencedEvents);
+    assert.ok(dying!.firstEventTs! >= dying!.startMs && dying!.firstEventSentAtMs! >= dying!.firstEventTs!);
+    const afterDeath = client.records.filter(
+      (r) => r.key!.toString() === 'edge-002' && r.timestamp >= dying!.startMs,
+    );
+    assert.deepEqual(afterDeath, []);
+  });
+
+  it('keeps at most maxInFlightProduces calls waiting and stops cleanly on close()', async () => {
+    const client = new SlowClient(120);
+    const sim = simulator(client, 60_000);
+    await sim.start();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const stats = await sim.close();
+    assert.equal(client.maxInFlight, 2);
+    assert.equal(client.inFlight, 0, 'close() waits for the calls in flight');
+    assert.ok(
+      stats.eventTimeLagMs > 100,
+      `event time falls behind a slow cluster (${stats.eventTimeLagMs} ms)`,
+    );
+    assert.equal(stats.eventsProduced, client.records.length);
+  });
+});
