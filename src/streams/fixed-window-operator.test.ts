@@ -99,6 +99,59 @@ describe('FixedWindowOperator', () => {
     assert.equal(operator.size, 1, 'window [0, 10s) was closed by the watermark at 11 s');
   });
 
+  it('emits early updates and then the final result of each window in updateAndFinal mode', () => {
+    const run = driver(operatorOf(count<Event>(), tumbling('10s'), 'updateAndFinal'), 0);
+    run.send([1_000, 2_000, 11_000].map((t) => ({ edge: 'k', retransmits: 0, t })));
+    assert.deepEqual(
+      run.results.map((r) => [r.window.start, r.result, r.final]),
+      [
+        [0, 1, false],
+        [0, 2, false],
+        [10_000, 1, false],
+        [0, 2, true],
+      ],
+    );
+  });
+
+  it('coalesces early results to one per changed key and window per batch, and owes none past a close', () => {
+    const operator = new FixedWindowOperator(count<Event>(), {
+      name: 'test',
+      windows: tumbling('10s'),
+      emit: 'update',
+      maxEntries: 100,
+      coalesceUpdates: true,
+    });
+    const run = driver(operator, 0);
+    run.send(['a', 'a', 'b', 'a'].map((edge, i) => ({ edge, retransmits: 0, t: 1_000 + i })));
+    assert.equal(run.results.length, 0, 'nothing before the batch ends');
+    operator.flushUpdates((result) => run.results.push(result));
+    assert.deepEqual(
+      run.results.map((r) => [r.key, r.window.start, r.result, r.final]),
+      [
+        ['a', 0, 3, false],
+        ['b', 0, 1, false],
+      ],
+    );
+    run.results.length = 0;
+    run.send([
+      { edge: 'a', retransmits: 0, t: 2_000 },
+      { edge: 'a', retransmits: 0, t: 12_000 },
+    ]);
+    assert.deepEqual(
+      run.results.map((r) => [r.key, r.window.start, r.result]),
+      [['a', 0, 4]],
+      'the closing window sends its held-back update at once',
+    );
+    operator.flushUpdates((result) => run.results.push(result));
+    assert.deepEqual(
+      run.results.map((r) => [r.key, r.window.start, r.result]),
+      [
+        ['a', 0, 4],
+        ['a', 10_000, 1],
+      ],
+    );
+  });
+
   it('counts a record in every hopping window it falls in', () => {
     const run = driver(operatorOf(count<Event>(), hopping('30s', '10s'), 'final'), 0);
     run.send([

@@ -1,6 +1,12 @@
 import type { Aggregation } from './aggregations.js';
 import { type StateChanges, StateLimitError } from './state-store.js';
-import type { Emit, EmitMode, WindowOperator } from './window-operator.js';
+import {
+  type Emit,
+  type EmitMode,
+  emitsFinal,
+  emitsUpdates,
+  type WindowOperator,
+} from './window-operator.js';
 import type { FixedWindows } from './windows.js';
 
 export interface FixedWindowOperatorOptions {
@@ -9,6 +15,12 @@ export interface FixedWindowOperatorOptions {
   emit: EmitMode;
   /** Bound on open (key, window) accumulators across all windows. */
   maxEntries: number;
+  /**
+   * Early results once per batch of records for each (key, window) they changed, instead of once per record
+   * (Kafka Streams' record cache does the same at commit). A batch takes milliseconds, so detection stays
+   * prompt while a busy key costs one result per batch rather than one per record.
+   */
+  coalesceUpdates?: boolean;
 }
 
 /** Separates window start and key in changelog keys; keys are strings, so NUL never needs escaping. */
@@ -31,6 +43,8 @@ interface Slot<A> {
   frozen: string | null;
   /** Whether a value of it went to the changelog: only then does its window's close need a tombstone. */
   persisted: boolean;
+  /** Changed in this batch with its early result not yet emitted (coalesced updates only). */
+  updatePending: boolean;
 }
 
 /** The keys of one window start, with the slots changed since the last drain listed once each. */
@@ -49,6 +63,7 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
   /** Records mostly hit the newest window: remember it rather than look it up each time. */
   private lastWindow: WindowSlots<A> | null = null;
   private entries = 0;
+  private pendingUpdates: Array<{ slot: Slot<A>; start: number }> = [];
 
   constructor(
     private readonly aggregation: Aggregation<V, A, R>,
@@ -70,15 +85,44 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
       const end = start + sizeMs;
       if (watermark >= end + graceMs) continue;
       accepted = true;
-      const accumulator = this.fold(start, key, value);
-      if (this.options.emit === 'update') {
-        emit({ key, window: { start, end }, result: this.aggregation.result(accumulator), final: false });
+      const slot = this.fold(start, key, value);
+      if (!emitsUpdates(this.options.emit)) continue;
+      if (this.options.coalesceUpdates) {
+        if (!slot.updatePending) {
+          slot.updatePending = true;
+          this.pendingUpdates.push({ slot, start });
+        }
+      } else {
+        emit({
+          key,
+          window: { start, end },
+          result: this.aggregation.result(slot.accumulator),
+          final: false,
+        });
       }
     }
     return accepted;
   }
 
-  private fold(start: number, key: string, value: V): A {
+  /** Emits the coalesced early results of the batch that just ended. */
+  flushUpdates(emit: Emit<R>): void {
+    if (this.pendingUpdates.length === 0) return;
+    const { sizeMs } = this.options.windows;
+    const pending = this.pendingUpdates;
+    this.pendingUpdates = [];
+    for (const { slot, start } of pending) {
+      if (!slot.updatePending) continue;
+      slot.updatePending = false;
+      emit({
+        key: slot.key,
+        window: { start, end: start + sizeMs },
+        result: this.aggregation.result(slot.accumulator),
+        final: false,
+      });
+    }
+  }
+
+  private fold(start: number, key: string, value: V): Slot<A> {
     const window = this.windowAt(start);
     let slot = window.slots.get(key);
     if (slot === undefined) {
@@ -91,6 +135,7 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
         draining: false,
         frozen: null,
         persisted: false,
+        updatePending: false,
       };
       window.slots.set(key, slot);
       this.entries++;
@@ -104,7 +149,7 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
       slot.dirty = true;
       window.dirty.push(slot);
     }
-    return slot.accumulator;
+    return slot;
   }
 
   private windowAt(start: number): WindowSlots<A> {
@@ -138,7 +183,20 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
       if (this.lastWindow === window) this.lastWindow = null;
       this.closedSinceDrain.push(window);
       this.entries -= window.slots.size;
-      if (this.options.emit === 'final') {
+      for (const slot of window.slots.values()) {
+        if (!slot.updatePending) continue;
+        // A coalesced early result still owed: in update mode it is the window's last word, so send it now.
+        slot.updatePending = false;
+        if (!emitsFinal(this.options.emit)) {
+          emit({
+            key: slot.key,
+            window: { start, end },
+            result: this.aggregation.result(slot.accumulator),
+            final: false,
+          });
+        }
+      }
+      if (emitsFinal(this.options.emit)) {
         for (const slot of window.slots.values()) {
           emit({
             key: slot.key,
@@ -222,12 +280,14 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
       draining: false,
       frozen: null,
       persisted: true,
+      updatePending: false,
     });
     this.entries++;
   }
 
   clear(): void {
     this.windowsByStart.clear();
+    this.pendingUpdates = [];
     this.sortedStarts = [];
     this.closedSinceDrain = [];
     this.lastWindow = null;

@@ -1,7 +1,13 @@
 import type { Aggregation } from './aggregations.js';
 import { type Duration, toMillis } from './duration.js';
 import { StateLimitError } from './state-store.js';
-import type { Emit, EmitMode, WindowOperator } from './window-operator.js';
+import {
+  type Emit,
+  type EmitMode,
+  emitsFinal,
+  emitsUpdates,
+  type WindowOperator,
+} from './window-operator.js';
 import type { Window } from './windows.js';
 
 /** Sessions of activity per key separated by at least `gapMs` of inactivity (Kafka Streams' SessionWindows). */
@@ -212,7 +218,7 @@ export class SessionWindowOperator<V, A, R> implements WindowOperator<V, R | nul
     this.closeQueue.push({ session, last: eventTime });
     this.entries++;
     this.dirty.set(entryKeyOf(session), session);
-    if (this.options.emit === 'update') this.emitUpdate(session, emit);
+    if (emitsUpdates(this.options.emit)) this.emitUpdate(session, emit);
   }
 
   /** Folds the record into sessions [from, to) of the key, merged into the first of them. */
@@ -226,7 +232,7 @@ export class SessionWindowOperator<V, A, R> implements WindowOperator<V, R | nul
     emit: Emit<R | null>,
   ): void {
     const survivor = keySessions[from]!;
-    if (this.options.emit === 'update') {
+    if (emitsUpdates(this.options.emit)) {
       for (let i = from; i < to; i++) {
         const replaced = keySessions[i]!;
         if (replaced.first !== first || replaced.last !== last)
@@ -249,7 +255,7 @@ export class SessionWindowOperator<V, A, R> implements WindowOperator<V, R | nul
     // The survivor's close entry still holds its old `last`; advance() re-queues it when it surfaces.
     survivor.last = last;
     this.dirty.set(entryKeyOf(survivor), survivor);
-    if (this.options.emit === 'update') this.emitUpdate(survivor, emit);
+    if (emitsUpdates(this.options.emit)) this.emitUpdate(survivor, emit);
   }
 
   private emitUpdate(session: Session<A>, emit: Emit<R | null>): void {
@@ -274,7 +280,7 @@ export class SessionWindowOperator<V, A, R> implements WindowOperator<V, R | nul
       }
       this.remove(session);
       this.dirty.set(entryKeyOf(session), null);
-      if (this.options.emit === 'final') {
+      if (emitsFinal(this.options.emit)) {
         emit({
           key: session.key,
           window: windowOf(session),

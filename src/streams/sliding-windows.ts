@@ -2,7 +2,13 @@ import type { Aggregation } from './aggregations.js';
 import { type Duration, toMillis } from './duration.js';
 import { MinHeap } from './session-windows.js';
 import { StateLimitError } from './state-store.js';
-import type { Emit, EmitMode, WindowOperator } from './window-operator.js';
+import {
+  type Emit,
+  type EmitMode,
+  emitsFinal,
+  emitsUpdates,
+  type WindowOperator,
+} from './window-operator.js';
 import type { Window } from './windows.js';
 
 /** Windows of a fixed size placed by record timestamps (Kafka Streams' SlidingWindows, KIP-450). */
@@ -217,7 +223,7 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
     watermark: number,
     emit: Emit<R>,
   ): void {
-    const update = this.options.emit === 'update';
+    const update = emitsUpdates(this.options.emit);
     const { sizeMs } = this.options.windows;
     for (let i = firstAtOrAfter(windows, eventTime - sizeMs); i < windows.length; i++) {
       const window = windows[i]!;
@@ -285,7 +291,7 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
       // Sorted so that results closing together come out in the same order whatever the arrival order.
       for (const key of bucket.windowKeys.sort()) {
         const window = this.removeSlot(this.windowsByKey, key, start);
-        if (window && this.options.emit === 'final') this.emitResult(key, window, true, emit);
+        if (window && emitsFinal(this.options.emit)) this.emitResult(key, window, true, emit);
       }
       for (const key of bucket.recordKeys) this.removeSlot(this.recordsByKey, key, start - 1);
     }

@@ -83,6 +83,7 @@ export class StreamTask {
   readonly id: string;
   private readonly stores: StateStore[] = [];
   private readonly processors: Processor[];
+  private readonly batchEnders: Processor[];
   private readonly entry: Forward;
   private readonly watermark: TaskWatermark;
   private position = 0;
@@ -128,6 +129,7 @@ export class StreamTask {
     const { entry, processors } = instantiateTask(source, context);
     this.entry = entry;
     this.processors = processors.filter((processor) => processor.advance !== undefined);
+    this.batchEnders = processors.filter((processor) => processor.endOfBatch !== undefined);
   }
 
   get nextOffset(): number {
@@ -184,6 +186,7 @@ export class StreamTask {
       });
       this.applyWatermark(() => this.watermark.observeEvent(eventTime));
     }
+    for (const processor of this.batchEnders) processor.endOfBatch!();
     if (processed > 0) {
       this.observer.recordsIn(source.topic, processed);
       this.observer.processingLatencyMs(now - records[records.length - 1]!.timestamp);

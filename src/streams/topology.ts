@@ -42,6 +42,8 @@ export interface Processor {
   process(record: StreamRecord<unknown>): void;
   /** Called when the watermark advances, so windows can close. */
   advance?(watermark: number): void;
+  /** Called after each batch of records the task processed. */
+  endOfBatch?(): void;
 }
 
 export type Forward = (record: StreamRecord<unknown>) => void;
@@ -83,6 +85,8 @@ export interface AggregateOptions {
   emit: EmitMode;
   /** Bound on entries in the store (keys x open windows). */
   maxEntries?: number;
+  /** Tumbling and hopping windows: early results once per batch per changed (key, window); see FixedWindowOperator. */
+  coalesceUpdates?: boolean;
   /** Late records go to this topic as they arrived (JSON value), besides being counted. */
   lateTopic?: string;
 }
@@ -373,7 +377,18 @@ export class KGroupedStream<V> {
         maxEntries: options.maxEntries ?? DEFAULT_MAX_ENTRIES,
       };
       if ('gapMs' in windows) return new SessionWindowOperator(aggregation, { ...settings, windows });
-      if ('kind' in windows) return new FixedWindowOperator(aggregation, { ...settings, windows });
+      if ('kind' in windows) {
+        return new FixedWindowOperator(aggregation, {
+          ...settings,
+          windows,
+          coalesceUpdates: options.coalesceUpdates ?? false,
+        });
+      }
+      if (options.coalesceUpdates) {
+        throw new Error(
+          `aggregate '${options.name}': coalesceUpdates applies to tumbling and hopping windows only`,
+        );
+      }
       return new SlidingWindowOperator(aggregation, { ...settings, windows });
     };
     return new WindowedKStream<V, boolean>(this.builder, this.tail, this.sourceTopics, factory);
@@ -463,6 +478,7 @@ export class WindowedKStream<V, Retracting extends boolean> {
           }
         },
         advance: (watermark) => operator.advance(watermark, emit),
+        endOfBatch: () => operator.flushUpdates?.(emit),
       };
     });
     return new KStream<WindowResult<R>>(this.builder, child, this.sourceTopics);

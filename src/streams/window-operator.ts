@@ -1,7 +1,19 @@
 import type { StateStore } from './state-store.js';
 import type { Window } from './windows.js';
 
-export type EmitMode = 'update' | 'final';
+/**
+ * 'update': a result on every record (early results, as Kafka Streams without suppression); 'final': one result
+ * when the window closes; 'updateAndFinal': both, so consumers see early results and know which one is the last.
+ */
+export type EmitMode = 'update' | 'final' | 'updateAndFinal';
+
+export function emitsUpdates(mode: EmitMode): boolean {
+  return mode !== 'final';
+}
+
+export function emitsFinal(mode: EmitMode): boolean {
+  return mode !== 'update';
+}
 
 export interface WindowResult<R> {
   key: string;
@@ -26,4 +38,6 @@ export interface WindowOperator<V, R> extends StateStore {
   process(key: string, value: V, eventTime: number, watermark: number, emit: Emit<R>): boolean;
   /** Closes windows whose end plus grace the watermark has reached: final results (final mode), state freed. */
   advance(watermark: number, emit: Emit<R>): void;
+  /** At the end of each batch of records: emits early results an operator held back to coalesce them. */
+  flushUpdates?(emit: Emit<R>): void;
 }
