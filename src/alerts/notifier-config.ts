@@ -11,7 +11,10 @@ const duration = z.union([z.number(), z.string()]).transform((value, context) =>
   try {
     return toMillis(value as Duration);
   } catch {
-    context.addIssue({ code: 'custom', message: "expected a duration such as '500ms', '5s' or milliseconds" });
+    context.addIssue({
+      code: 'custom',
+      message: "expected a duration such as '500ms', '5s' or milliseconds",
+    });
     return z.NEVER;
   }
 });
@@ -49,29 +52,31 @@ export interface NotifierContext {
 
 /** Builds the configured notifiers; their failures are logged, never thrown at the alert engine. */
 export function createNotifiers(configs: readonly NotifierConfig[], context: NotifierContext): Notifier[] {
+  return configs.map((config) => createNotifier(config, context));
+}
+
+function createNotifier(config: NotifierConfig, context: NotifierContext): Notifier {
   const { logger } = context;
-  return configs.map((config): Notifier => {
-    switch (config.kind) {
-      case 'webhook':
-        return new WebhookNotifier({
-          url: config.url,
-          timeoutMs: config.timeout,
-          maxAttempts: config.maxAttempts,
-          initialBackoffMs: config.initialBackoff,
-          maxBackoffMs: config.maxBackoff,
-          maxQueue: config.maxQueue,
-          headers: config.headers,
-          onError: (error) => logger.warn({ err: error, url: config.url }, 'webhook notification failed'),
-        });
-      case 'log':
-        return new LogNotifier(logger.child({ notifier: 'log' }));
-      case 'topic':
-        return new TopicNotifier({
-          client: context.client,
-          topic: config.topic,
-          partitions: config.partitions,
-          onError: (error) => logger.warn({ err: error, topic: config.topic }, 'alert topic write failed'),
-        });
-    }
-  });
+  switch (config.kind) {
+    case 'webhook':
+      return new WebhookNotifier({
+        url: config.url,
+        timeoutMs: config.timeout,
+        maxAttempts: config.maxAttempts,
+        initialBackoffMs: config.initialBackoff,
+        maxBackoffMs: config.maxBackoff,
+        maxQueue: config.maxQueue,
+        headers: config.headers,
+        onError: (error) => logger.warn({ err: error, url: config.url }, 'webhook notification failed'),
+      });
+    case 'log':
+      return new LogNotifier(logger.child({ notifier: 'log' }));
+    case 'topic':
+      return new TopicNotifier({
+        client: context.client,
+        topic: config.topic,
+        partitions: config.partitions,
+        onError: (error) => logger.warn({ err: error, topic: config.topic }, 'alert topic write failed'),
+      });
+  }
 }

@@ -7,6 +7,7 @@ import type { StreamTask, TaskObserver } from './task.js';
 export class StreamsMetrics {
   readonly registry: Registry;
   private readonly recordsInTotal: Counter<'topic'>;
+  private readonly recordsInByTopic = new Map<string, number>();
   private readonly recordsOutTotal: Counter<'topic'>;
   private readonly lateTotal: Counter<'store'>;
   private readonly deserializationErrors: Counter<'topic'>;
@@ -69,9 +70,17 @@ export class StreamsMetrics {
     });
   }
 
+  /** Records processed from `topic` by this instance, read without going through the registry. */
+  recordsProcessed(topic: string): number {
+    return this.recordsInByTopic.get(topic) ?? 0;
+  }
+
   taskObserver(): TaskObserver {
     return {
-      recordsIn: (topic, count) => this.recordsInTotal.inc({ topic }, count),
+      recordsIn: (topic, count) => {
+        this.recordsInByTopic.set(topic, (this.recordsInByTopic.get(topic) ?? 0) + count);
+        this.recordsInTotal.inc({ topic }, count);
+      },
       late: (store) => {
         this.lateRecords++;
         this.lateTotal.inc({ store });

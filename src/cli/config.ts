@@ -1,0 +1,171 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { notifiersSchema } from '../alerts/notifier-config.js';
+import { alertingConfigSchema } from '../alerts/rules.js';
+import { TOPIC_CONFIG_KEYS } from '../log/index.js';
+import { DEFAULT_MONITOR_RULES } from '../monitor/default-rules.js';
+import { DEFAULT_MONITOR_WINDOWS } from '../monitor/pipeline.js';
+import { SCENARIO_NAMES } from '../simulate/scenarios.js';
+import { QOE_TOPIC, TCP_TOPIC } from '../simulate/telemetry.js';
+import { type Duration, toMillis } from '../streams/duration.js';
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9092');
+
+const duration = z.union([z.number(), z.string()]).transform((value, context) => {
+  try {
+    return toMillis(value as Duration);
+  } catch {
+    context.addIssue({
+      code: 'custom',
+      message: "expected a duration such as '500ms', '10s', '5m' or milliseconds",
+    });
+    return z.NEVER;
+  }
+});
+
+const topicName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, 'expected a topic name of [A-Za-z0-9._-], at most 249');
+
+const windowSpec = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9]{1,16}$/, 'expected a short name of letters and digits, e.g. 10s'),
+  size: duration,
+  advance: duration.optional(),
+});
+
+const brokerSection = z.strictObject({
+  listen: hostPort.default('127.0.0.1:9092'),
+  advertised: hostPort.optional(),
+  defaultPartitions: z.number().int().min(1).max(10_000).default(8),
+  autoCreateTopics: z.boolean().default(true),
+  topicDefaults: z
+    .record(z.string(), z.string())
+    .default({})
+    .refine((value) => Object.keys(value).every((key) => key in TOPIC_CONFIG_KEYS), {
+      message: `expected topic config keys: ${Object.keys(TOPIC_CONFIG_KEYS).join(', ')}`,
+    }),
+});
+
+const monitorSection = z.strictObject({
+  enabled: z.boolean().default(true),
+  applicationId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/)
+    .default('edgestream-monitor'),
+  topics: z
+    .strictObject({
+      tcp: topicName.default(TCP_TOPIC),
+      qoe: topicName.default(QOE_TOPIC),
+      aggregates: topicName.default('cdn.aggregates'),
+      partitions: z.number().int().min(1).max(10_000).default(8),
+    })
+    .default({ tcp: TCP_TOPIC, qoe: QOE_TOPIC, aggregates: 'cdn.aggregates', partitions: 8 }),
+  windows: z
+    .array(windowSpec)
+    .min(1)
+    .max(8)
+    .default(() => DEFAULT_MONITOR_WINDOWS.map((spec) => windowSpec.parse(spec))),
+  maxOutOfOrderness: duration.default(2_000),
+  commitInterval: duration.default(10_000),
+});
+
+const storeSection = z.strictObject({
+  /** Default: aggregates.db in the data directory. */
+  path: z.string().min(1).optional(),
+  retention: duration.default(30 * 24 * 60 * 60_000),
+});
+
+const simulatorSection = z.strictObject({
+  enabled: z.boolean().default(false),
+  rate: z.number().int().min(1).max(2_000_000).default(5_000),
+  edges: z.number().int().min(1).max(10_000).default(20),
+  sites: z.number().int().min(1).max(10_000).default(4),
+  seed: z.number().int().default(1),
+  scenario: z.enum(SCENARIO_NAMES as [string, ...string[]]).default('retransmit-storm'),
+  faultStart: duration.default(20_000),
+  faultDuration: duration.default(30_000),
+});
+
+export const edgestreamConfigSchema = z.strictObject({
+  dataDir: z.string().min(1).default('./data'),
+  broker: brokerSection.default(brokerSection.parse({})),
+  http: z.strictObject({ listen: hostPort.default('127.0.0.1:8080') }).default({ listen: '127.0.0.1:8080' }),
+  store: storeSection.default(storeSection.parse({})),
+  monitor: monitorSection.default(monitorSection.parse({})),
+  alerting: alertingConfigSchema.default(() => alertingConfigSchema.parse({ rules: DEFAULT_MONITOR_RULES })),
+  notifiers: notifiersSchema.default([
+    { kind: 'log' },
+    { kind: 'topic', topic: 'edgestream.alerts', partitions: 1 },
+  ]),
+  simulator: simulatorSection.default(simulatorSection.parse({})),
+});
+
+export type EdgestreamConfigInput = z.input<typeof edgestreamConfigSchema>;
+export type EdgestreamConfig = z.output<typeof edgestreamConfigSchema>;
+
+/** A config that failed validation: names the file, the key, the value found and what was expected. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly source: string,
+    readonly key: string,
+    readonly value: unknown,
+    readonly expected: string,
+  ) {
+    super(`${source}: ${key === '' ? 'the file' : key} = ${JSON.stringify(value) ?? 'missing'}: ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function valueAt(input: unknown, keys: readonly PropertyKey[]): unknown {
+  return keys.reduce<unknown>(
+    (node, key) =>
+      typeof node === 'object' && node !== null ? (node as Record<PropertyKey, unknown>)[key] : undefined,
+    input,
+  );
+}
+
+/** Validates a parsed config; alerting rules default to the CDN rules only when `alerting.rules` is absent. */
+export function parseEdgestreamConfig(input: unknown, source = 'config'): EdgestreamConfig {
+  const withDefaults =
+    typeof input === 'object' && input !== null && !Array.isArray(input)
+      ? withDefaultRules(input as Record<string, unknown>)
+      : input;
+  const result = edgestreamConfigSchema.safeParse(withDefaults ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = issue.path.map(String).join('.');
+    throw new ConfigError(source, key, valueAt(withDefaults, issue.path), issue.message);
+  }
+  return result.data;
+}
+
+function withDefaultRules(input: Record<string, unknown>): Record<string, unknown> {
+  const alerting = input.alerting;
+  if (alerting === undefined || alerting === null) return input;
+  if (typeof alerting !== 'object' || Array.isArray(alerting) || 'rules' in alerting) return input;
+  return { ...input, alerting: { ...alerting, rules: DEFAULT_MONITOR_RULES } };
+}
+
+/** Reads and validates a YAML config file; relative paths inside it are relative to the file. */
+export function loadEdgestreamConfig(file: string): EdgestreamConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, '', null, `cannot read the file (${(error as NodeJS.ErrnoException).code})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = YAML.parse(text, { maxAliasCount: 100 });
+  } catch (error) {
+    throw new ConfigError(file, '', null, `expected YAML: ${(error as Error).message}`);
+  }
+  const config = parseEdgestreamConfig(parsed, file);
+  const base = path.dirname(path.resolve(file));
+  config.dataDir = path.resolve(base, config.dataDir);
+  if (config.store.path !== undefined) config.store.path = path.resolve(base, config.store.path);
+  return config;
+}

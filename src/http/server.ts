@@ -1,0 +1,235 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { AlertEngine } from '../alerts/engine.js';
+import { StoreError } from '../store/errors.js';
+import type { AggregateStore } from '../store/types.js';
+import { type ApiRoute, apiRoutes } from './api-routes.js';
+import { errorBody, HttpError } from './errors.js';
+import type { LiveFeed } from './live-feed.js';
+import { QueryParams } from './params.js';
+import { StaticFiles } from './static-files.js';
+import type { ClusterView } from './types.js';
+
+export interface HttpApiOptions {
+  host: string;
+  /** 0 picks a free port; address() tells which. */
+  port: number;
+  store: AggregateStore;
+  alerts: AlertEngine;
+  /** Null when the process runs no broker: /api/topics and /api/groups then answer 404 CLUSTER_UNAVAILABLE. */
+  cluster: ClusterView | null;
+  /** Exposed together at /metrics; they must not share metric names. */
+  registries: readonly Registry[];
+  live: LiveFeed;
+  logger: Logger;
+  /** A built front end served for paths outside /api; null or absent serves none. */
+  staticDir?: string | null;
+  /** Request bodies larger than this are refused with 413. Default 64 KiB. */
+  maxBodyBytes?: number;
+  /** Open HTTP connections at most, live streams included. Default 1024. */
+  maxConnections?: number;
+  /** How long close() lets requests in flight finish before cutting them. Default 5000. */
+  closeGraceMs?: number;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The HTTP API of one Edgestream process: health, Prometheus metrics, aggregates, alerts, silences, topics,
+ * groups and the live event stream, plus the dashboard's static files. Read-only except for silences.
+ */
+export class HttpApi {
+  private readonly startedAtMs = Date.now();
+  private readonly routes: ApiRoute[];
+  private readonly logger: Logger;
+  private readonly maxBodyBytes: number;
+  private readonly closeGraceMs: number;
+  private bound: { host: string; port: number } = { host: '', port: 0 };
+
+  private constructor(
+    private readonly options: HttpApiOptions,
+    private readonly server: http.Server,
+    private readonly staticFiles: StaticFiles | null,
+  ) {
+    this.routes = apiRoutes(options);
+    this.logger = options.logger.child({ component: 'http' });
+    this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+    this.closeGraceMs = options.closeGraceMs ?? 5000;
+  }
+
+  static async start(options: HttpApiOptions): Promise<HttpApi> {
+    const staticFiles = options.staticDir ? StaticFiles.open(options.staticDir) : null;
+    const server = http.createServer();
+    server.maxConnections = options.maxConnections ?? 1024;
+    const api = new HttpApi(options, server, staticFiles);
+    server.on('request', (request: IncomingMessage, response: ServerResponse) =>
+      api.handle(request, response),
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: options.host, port: options.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    api.bound = { host: address.address, port: address.port };
+    api.logger.info({ address: api.bound, staticDir: options.staticDir ?? null }, 'http api started');
+    return api;
+  }
+
+  address(): { host: string; port: number } {
+    return { ...this.bound };
+  }
+
+  /** Stops accepting, ends live streams, lets other requests finish within the grace period. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    this.options.live.disconnectAll();
+    const grace = setTimeout(() => this.server.closeAllConnections(), this.closeGraceMs);
+    await closed;
+    clearTimeout(grace);
+    this.logger.info({}, 'http api stopped');
+  }
+
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    this.route(request, response).catch((error: unknown) => this.fail(request, response, error));
+  }
+
+  private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const { pathname } = url;
+    if (pathname === '/health') return this.health(request, response);
+    if (pathname === '/metrics') return this.metrics(request, response);
+    if (pathname === '/api' || pathname.startsWith('/api/')) return this.api(request, response, url);
+    if (this.staticFiles) return this.staticFiles.serve(request, response, pathname);
+    throw new HttpError(404, 'NOT_FOUND', `no route for ${pathname}`);
+  }
+
+  private async api(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+    const method = request.method === 'HEAD' ? 'GET' : request.method;
+    const matching = this.routes.filter((r) => r.pattern.test(url.pathname));
+    if (matching.length === 0) throw new HttpError(404, 'NOT_FOUND', `no route for ${url.pathname}`);
+    const route = matching.find((r) => r.method === method);
+    if (!route)
+      throw methodNotAllowed(
+        request.method,
+        matching.map((r) => r.method),
+      );
+    const reply = await route.handle({
+      query: new QueryParams(url.searchParams),
+      captures: route.pattern.exec(url.pathname)!.slice(1),
+      nowMs: Date.now(),
+      body: () => readJsonBody(request, this.maxBodyBytes),
+      response,
+    });
+    if (reply) sendJson(response, reply.status, reply.body);
+  }
+
+  private health(request: IncomingMessage, response: ServerResponse): void {
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      throw methodNotAllowed(request.method, ['GET']);
+    sendJson(response, 200, {
+      status: 'ok',
+      uptimeMs: Date.now() - this.startedAtMs,
+      startedAtMs: this.startedAtMs,
+      live: this.options.live.stats(),
+      alerts: this.options.alerts.stats(),
+      cluster: this.options.cluster !== null,
+    });
+  }
+
+  private async metrics(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      throw methodNotAllowed(request.method, ['GET']);
+    const texts = await Promise.all(this.options.registries.map((registry) => registry.metrics()));
+    const contentType = this.options.registries[0]?.contentType ?? Registry.PROMETHEUS_CONTENT_TYPE;
+    response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+    response.end(texts.map((text) => (text.endsWith('\n') ? text : `${text}\n`)).join(''));
+  }
+
+  private fail(request: IncomingMessage, response: ServerResponse, error: unknown): void {
+    const { status, code, message, headers } = toHttpError(error);
+    if (status >= 500) {
+      this.logger.error({ err: error, method: request.method, url: request.url }, 'http request failed');
+    } else {
+      this.logger.debug({ method: request.method, url: request.url, code, message }, 'http request refused');
+    }
+    if (response.headersSent) {
+      // A stream (a file, the live feed) broke after its headers went out: all that is left is to cut it.
+      response.destroy();
+      return;
+    }
+    sendJson(response, status, errorBody(code, message), headers);
+  }
+}
+
+function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof StoreError) {
+    const message = error.message;
+    switch (error.code) {
+      case 'INVALID_ARGUMENT':
+        return new HttpError(400, 'BAD_PARAMETER', message);
+      case 'LIMIT_EXCEEDED':
+        return new HttpError(400, 'LIMIT_EXCEEDED', message);
+      case 'STORE_CLOSED':
+        return new HttpError(503, 'SERVICE_UNAVAILABLE', message);
+      default:
+        return new HttpError(500, 'INTERNAL', message);
+    }
+  }
+  return new HttpError(500, 'INTERNAL', 'internal error; the server log has the details');
+}
+
+function methodNotAllowed(method: string | undefined, allowed: readonly string[]): HttpError {
+  const allow = [...new Set(allowed.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])))].join(', ');
+  return new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed here; use ${allow}`, { allow });
+}
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    ...headers,
+    'content-type': JSON_TYPE,
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+  });
+  response.end(text);
+}
+
+/** The request's JSON body; 415 unless it says JSON, 413 past maxBytes, 400 when it does not parse. */
+async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const contentType = request.headers['content-type'] ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(contentType)) {
+    throw new HttpError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      `expected content-type application/json, got '${contentType}'`,
+    );
+  }
+  const tooLarge = () =>
+    new HttpError(413, 'BODY_TOO_LARGE', `request body exceeds ${maxBytes} bytes`, { connection: 'close' });
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > maxBytes) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of request) {
+    received += (chunk as Buffer).length;
+    if (received > maxBytes) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch (error) {
+    throw new HttpError(400, 'BAD_BODY', `request body is not JSON: ${(error as Error).message}`);
+  }
+}
