@@ -211,6 +211,16 @@ describe('AlertEngine no data', () => {
     engine.push(update('edge-1', 20_000, { retransmits: 1 }));
     assert.deepEqual(states(), ['edge-1:firing', 'edge-1:resolved']);
   });
+
+  it('does not take the final result of a window closing after the series went silent for a sign of life', () => {
+    const { engine, clock, states } = harness([noDataRule]);
+    engine.push(update('edge-1', 0, { retransmits: 1 }));
+    clock.nowMs += 12_000;
+    engine.push(update('edge-1', 0, { retransmits: 1 }, true));
+    clock.nowMs += 3_000;
+    engine.tick(clock.nowMs);
+    assert.deepEqual(states(), ['edge-1:firing'], 'silent for 15 s despite the final result at 12 s');
+  });
 });
 
 describe('AlertEngine notifications', () => {

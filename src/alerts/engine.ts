@@ -170,6 +170,8 @@ export class AlertEngine {
     const { rule } = entry;
     const series = this.seriesFor(entry, update.dimensions, nowMs);
     if (!series) return;
+    if (!update.final) series.sendsEarlyUpdates = true;
+    else if (rule.kind === 'noData' && series.sendsEarlyUpdates) return;
     series.lastSeenMs = nowMs;
     if (rule.kind === 'noData') {
       this.setCondition(rule, series, false, null, nowMs, update.eventTime);

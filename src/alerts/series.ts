@@ -32,6 +32,11 @@ const MAX_FINAL_HISTORY = 16;
 export class SeriesCondition {
   /** Engine clock when the series last sent an update, for "no data" and staleness. */
   lastSeenMs: number;
+  /**
+   * Whether the series' pipeline sends early updates. If it does, a final result is the echo of data already
+   * seen (a window closing after its edge went silent) and must not count as a sign of life for "no data".
+   */
+  sendsEarlyUpdates = false;
   private latestFinal: WindowVerdict | null = null;
   private readonly open = new Map<number, WindowVerdict>();
   private readonly finalValues: Array<{ windowStart: number; windowEnd: number; value: number }> = [];

@@ -86,6 +86,8 @@ const simulatorSection = z.strictObject({
   scenario: z.enum(SCENARIO_NAMES as [string, ...string[]]).default('retransmit-storm'),
   faultStart: duration.default(20_000),
   faultDuration: duration.default(30_000),
+  /** With scenario `all`, each next fault starts this much later. */
+  faultStagger: duration.default(5_000),
 });
 
 export const edgestreamConfigSchema = z.strictObject({

@@ -194,6 +194,7 @@ async function startSimulator(config: EdgestreamConfig, client: EmbeddedLogClien
     faults: scenarioFaults(simulator.scenario as ScenarioName, fleet, {
       startOffsetMs: simulator.faultStart,
       durationMs: simulator.faultDuration,
+      staggerMs: simulator.faultStagger,
     }),
   });
   await simulation.start();

@@ -3,12 +3,13 @@ import type { RuleInput } from '../alerts/rules.js';
 /**
  * Rules for the CDN edge, used when the config names none. Thresholds sit far from healthy values of the
  * simulated fleet (docs/telemetry.md: 0.2% retransmits, 0.1% 5xx, p95 downloads around 1 s) and far below the
- * faults, so partial early windows do not page and real faults page within their first window.
+ * faults, so partial early windows do not page and real faults page within their first window. Rules watch the
+ * 1 s windows: detection within a second is the point; keepFiringFor rides out a flapping link.
  */
 export const DEFAULT_MONITOR_RULES: readonly RuleInput[] = [
   {
     name: 'RetransmitStorm',
-    metric: 'edge_10s',
+    metric: 'edge_1s',
     dimensions: ['site', 'edge'],
     field: 'retransmit_pct',
     comparator: '>',
@@ -18,12 +19,12 @@ export const DEFAULT_MONITOR_RULES: readonly RuleInput[] = [
     labels: { team: 'edge-network' },
     annotations: {
       summary: 'TCP retransmits on {{ $labels.edge }} ({{ $labels.site }}) at {{ $value }}% of segments',
-      description: 'More than 3% of segments sent by {{ $labels.edge }} in the last 10 s were retransmitted.',
+      description: 'More than 3% of segments sent by {{ $labels.edge }} in the last second were retransmitted.',
     },
   },
   {
     name: 'OriginErrors',
-    metric: 'site_10s',
+    metric: 'site_1s',
     dimensions: ['site'],
     field: 'error_pct',
     comparator: '>',
@@ -37,7 +38,7 @@ export const DEFAULT_MONITOR_RULES: readonly RuleInput[] = [
   },
   {
     name: 'SiteLatencyHigh',
-    metric: 'site_10s',
+    metric: 'site_1s',
     dimensions: ['site'],
     field: 'download_p95_ms',
     comparator: '>',
@@ -52,7 +53,7 @@ export const DEFAULT_MONITOR_RULES: readonly RuleInput[] = [
   {
     kind: 'noData',
     name: 'EdgeSilent',
-    metric: 'edge_10s',
+    metric: 'edge_1s',
     dimensions: ['site', 'edge'],
     absentFor: '5s',
     severity: 'critical',
