@@ -19,7 +19,8 @@ export const DEFAULT_MONITOR_RULES: readonly RuleInput[] = [
     labels: { team: 'edge-network' },
     annotations: {
       summary: 'TCP retransmits on {{ $labels.edge }} ({{ $labels.site }}) at {{ $value }}% of segments',
-      description: 'More than 3% of segments sent by {{ $labels.edge }} in the last second were retransmitted.',
+      description:
+        'More than 3% of segments sent by {{ $labels.edge }} in the last second were retransmitted.',
     },
   },
   {
