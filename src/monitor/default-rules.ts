@@ -9,7 +9,7 @@ import type { RuleInput } from '../alerts/rules.js';
 export const DEFAULT_MONITOR_RULES: readonly RuleInput[] = [
   {
     name: 'RetransmitStorm',
-    metric: 'edge_1s',
+    metric: 'edge_tcp_1s',
     dimensions: ['site', 'edge'],
     field: 'retransmit_pct',
     comparator: '>',
@@ -25,7 +25,7 @@ export const DEFAULT_MONITOR_RULES: readonly RuleInput[] = [
   },
   {
     name: 'OriginErrors',
-    metric: 'site_1s',
+    metric: 'site_qoe_1s',
     dimensions: ['site'],
     field: 'error_pct',
     comparator: '>',
@@ -39,7 +39,7 @@ export const DEFAULT_MONITOR_RULES: readonly RuleInput[] = [
   },
   {
     name: 'SiteLatencyHigh',
-    metric: 'site_1s',
+    metric: 'site_qoe_1s',
     dimensions: ['site'],
     field: 'download_p95_ms',
     comparator: '>',
@@ -54,7 +54,7 @@ export const DEFAULT_MONITOR_RULES: readonly RuleInput[] = [
   {
     kind: 'noData',
     name: 'EdgeSilent',
-    metric: 'edge_1s',
+    metric: 'edge_tcp_1s',
     dimensions: ['site', 'edge'],
     absentFor: '5s',
     severity: 'critical',

@@ -2,17 +2,25 @@ import { type Serde, SerdeError } from '../streams/serdes.js';
 
 /**
  * What the monitoring pipelines keep of a telemetry event: the few numbers the aggregates need, flat and small,
- * because per-site aggregation sends every measurement through a repartition topic as JSON.
+ * because per-site aggregation sends every measurement through a repartition topic.
  */
-export interface Measurement {
+interface Located {
   /** Event time, ms since the epoch. */
   ts: number;
   site: string;
   edge: string;
-  /** TCP sample: segments sent and retransmitted in the sample's interval, and the smoothed RTT. */
+}
+
+/** One TCP sample of a client connection: segments sent and retransmitted in its interval, smoothed RTT. */
+export interface TcpMeasurement extends Located {
   segmentsOut: number;
   retransmits: number;
-  rttMs: number | null;
+  rttMs: number;
+}
+
+/** One player event. Fields the event type does not carry are 0 (or null for the download time). */
+export interface QoeMeasurement extends Located {
+  session: string | null;
   /** Segment download as the player saw it; null for other events. */
   downloadMs: number | null;
   /** 1 when a segment request was answered with a 5xx status. */
@@ -21,13 +29,17 @@ export interface Measurement {
   videoMs: number;
   /** Stall time a `rebuffer_end` reports, ms. */
   rebufferMs: number;
-  /** Player session id of QoE events; null for TCP samples. */
-  session: string | null;
 }
 
-/** Thrown for a value that is not a telemetry event; the runtime sends the record to the dead-letter topic. */
+/** Thrown for a value that is not a telemetry event of the expected kind. */
 export class TelemetryFormatError extends Error {
   readonly code = 'TELEMETRY_INVALID';
+}
+
+function objectOf(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new TelemetryFormatError('telemetry value must be a JSON object');
+  return value as Record<string, unknown>;
 }
 
 function text(event: Record<string, unknown>, field: string): string {
@@ -44,53 +56,60 @@ function number(event: Record<string, unknown>, field: string): number {
   return value;
 }
 
-/** Projects one event of docs/telemetry.md; unknown event types carry only presence (sessions, no data). */
-export function measurementOf(value: unknown): Measurement {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new TelemetryFormatError('telemetry value must be a JSON object');
-  const event = value as Record<string, unknown>;
-  const measurement: Measurement = {
+/** Projects a `tcp_stats` event of docs/telemetry.md. */
+export function tcpMeasurementOf(value: unknown): TcpMeasurement {
+  const event = objectOf(value);
+  if (event.type !== 'tcp_stats')
+    throw new TelemetryFormatError(`expected a tcp_stats event, got type ${JSON.stringify(event.type)}`);
+  return {
     ts: number(event, 'ts'),
     site: text(event, 'site'),
     edge: text(event, 'edge'),
-    segmentsOut: 0,
-    retransmits: 0,
-    rttMs: null,
+    segmentsOut: number(event, 'segmentsOut'),
+    retransmits: number(event, 'retransmits'),
+    rttMs: number(event, 'rttMs'),
+  };
+}
+
+/** Projects a player event of docs/telemetry.md; event types it does not know count only as presence. */
+export function qoeMeasurementOf(value: unknown): QoeMeasurement {
+  const event = objectOf(value);
+  if (event.type === 'tcp_stats') throw new TelemetryFormatError('expected a player event, got tcp_stats');
+  const measurement: QoeMeasurement = {
+    ts: number(event, 'ts'),
+    site: text(event, 'site'),
+    edge: text(event, 'edge'),
+    session: typeof event.session === 'string' ? event.session : null,
     downloadMs: null,
     serverError: 0,
     videoMs: 0,
     rebufferMs: 0,
-    session: typeof event.session === 'string' ? event.session : null,
   };
-  switch (event.type) {
-    case 'tcp_stats':
-      measurement.segmentsOut = number(event, 'segmentsOut');
-      measurement.retransmits = number(event, 'retransmits');
-      measurement.rttMs = number(event, 'rttMs');
-      break;
-    case 'segment': {
-      measurement.downloadMs = number(event, 'downloadMs');
-      measurement.serverError = number(event, 'httpStatus') >= 500 ? 1 : 0;
-      const cmcd = event.cmcd as Record<string, unknown> | undefined;
-      if (cmcd?.ot === 'v' && typeof cmcd.d === 'number') measurement.videoMs = cmcd.d;
-      break;
-    }
-    case 'rebuffer_end':
-      measurement.rebufferMs = number(event, 'durationMs');
-      break;
+  if (event.type === 'segment') {
+    measurement.downloadMs = number(event, 'downloadMs');
+    measurement.serverError = number(event, 'httpStatus') >= 500 ? 1 : 0;
+    const cmcd = event.cmcd as Record<string, unknown> | undefined;
+    if (cmcd?.ot === 'v' && typeof cmcd.d === 'number') measurement.videoMs = cmcd.d;
+  } else if (event.type === 'rebuffer_end') {
+    measurement.rebufferMs = number(event, 'durationMs');
   }
   return measurement;
 }
 
-/** Telemetry JSON in, measurements out: a record that is not telemetry fails here and goes to the dead letters. */
-export const telemetrySerde: Serde<Measurement> = {
-  name: 'cdn-telemetry',
-  serialize: (measurement) => Buffer.from(JSON.stringify(measurement)),
-  deserialize: (bytes) => {
-    try {
-      return measurementOf(JSON.parse(bytes.toString('utf8')));
-    } catch (error) {
-      throw new SerdeError('cdn-telemetry', bytes, error);
-    }
-  },
-};
+/** Telemetry JSON in, measurements out: a record that does not project fails here and goes to the dead letters. */
+function telemetrySerde<M>(name: string, project: (value: unknown) => M): Serde<M> {
+  return {
+    name,
+    serialize: (measurement) => Buffer.from(JSON.stringify(measurement)),
+    deserialize: (bytes) => {
+      try {
+        return project(JSON.parse(bytes.toString('utf8')));
+      } catch (error) {
+        throw new SerdeError(name, bytes, error);
+      }
+    },
+  };
+}
+
+export const tcpTelemetrySerde = telemetrySerde('cdn-tcp', tcpMeasurementOf);
+export const qoeTelemetrySerde = telemetrySerde('cdn-qoe', qoeMeasurementOf);

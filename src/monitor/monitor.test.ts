@@ -5,11 +5,17 @@ import type { WindowUpdate } from '../alerts/series.js';
 import type { AggregateStore, AggregateWrite, WriteResult } from '../store/types.js';
 import { SerdeError } from '../streams/serdes.js';
 import { AggregateSink } from './aggregate-sink.js';
-import { cdnStats, MIN_SAMPLES } from './cdn-stats.js';
-import { type Measurement, measurementOf, telemetrySerde } from './measurement.js';
+import { MIN_SAMPLES, qoeStats, tcpStats } from './cdn-stats.js';
+import {
+  type QoeMeasurement,
+  qoeMeasurementOf,
+  type TcpMeasurement,
+  tcpMeasurementOf,
+  tcpTelemetrySerde,
+} from './measurement.js';
 
-const tcp = (retransmits: number, segmentsOut: number, rttMs = 20): Measurement =>
-  measurementOf({
+const tcp = (retransmits: number, segmentsOut: number, rttMs = 20): TcpMeasurement =>
+  tcpMeasurementOf({
     type: 'tcp_stats',
     ts: 1,
     site: 'fra1',
@@ -26,8 +32,8 @@ const tcp = (retransmits: number, segmentsOut: number, rttMs = 20): Measurement 
     deliveryRateKbps: 1,
   });
 
-const segment = (downloadMs: number, httpStatus: number, session: string): Measurement =>
-  measurementOf({
+const segment = (downloadMs: number, httpStatus: number, session: string): QoeMeasurement =>
+  qoeMeasurementOf({
     type: 'segment',
     ts: 1,
     site: 'fra1',
@@ -41,33 +47,56 @@ const segment = (downloadMs: number, httpStatus: number, session: string): Measu
   });
 
 describe('CDN window statistics', () => {
-  it('computes shares, percentiles and distinct sessions, and holds back ratios until enough samples', () => {
-    const stats = cdnStats(10_000);
-    let acc = stats.init();
-    acc = stats.add(acc, tcp(10, 500));
+  it('computes the retransmitted share and RTT, and holds the share back until enough segments were sent', () => {
+    const stats = tcpStats(10_000);
+    let acc = stats.add(stats.init(), tcp(10, 500, 10));
     assert.equal(stats.result(acc).values.retransmit_pct, null, 'below the minimum segments sent');
-    acc = stats.add(acc, tcp(20, MIN_SAMPLES.segmentsOut));
-    for (let i = 0; i < 100; i++) acc = stats.add(acc, segment(100 + i, i < 10 ? 503 : 200, `s${i % 7}`));
+    acc = stats.add(acc, tcp(20, MIN_SAMPLES.segmentsOut, 30));
     const { site, values } = stats.result(acc);
     assert.equal(site, 'fra1');
-    assert.equal(values.retransmits, 30);
-    assert.equal(values.retransmits_per_sec, 3);
-    assert.equal(values.retransmit_pct, (100 * 30) / 1500);
-    assert.equal(values.rtt_avg_ms, 20);
-    assert.equal(values.error_pct, 10);
+    assert.deepEqual(values, {
+      samples: 2,
+      segments_out: 1500,
+      retransmits: 30,
+      retransmits_per_sec: 3,
+      retransmit_pct: 2,
+      rtt_avg_ms: 20,
+    });
+  });
+
+  it('computes 5xx share, download percentiles, rebuffering and distinct sessions of player events', () => {
+    const stats = qoeStats();
+    let acc = stats.init();
+    for (let i = 0; i < 99; i++) acc = stats.add(acc, segment(100 + i, i < 10 ? 503 : 200, `s${i % 7}`));
+    assert.equal(stats.result(acc).values.download_p95_ms, null, 'below the minimum segments');
+    acc = stats.add(acc, segment(199, 200, 's0'));
+    acc = stats.add(
+      acc,
+      qoeMeasurementOf({
+        type: 'rebuffer_end',
+        ts: 1,
+        site: 'fra1',
+        edge: 'edge-001',
+        session: 's1',
+        durationMs: 50_000,
+      }),
+    );
+    const { values } = stats.result(acc);
+    assert.equal(values.events, 101);
     assert.equal(values.segments, 100);
+    assert.equal(values.error_pct, 10);
     assert.equal(values.active_sessions, 7);
+    assert.equal(values.rebuffer_pct, (100 * 50_000) / (50_000 + 100 * 2000));
     assert.ok(Math.abs(values.download_p50_ms! - 149) <= 2, `p50 ${values.download_p50_ms}`);
     assert.ok(Math.abs(values.download_p99_ms! - 198) <= 3, `p99 ${values.download_p99_ms}`);
-    assert.equal(values.rebuffer_pct, 0);
   });
 
   it('merges accumulators into the same result as adding everything to one', () => {
-    const stats = cdnStats(1_000);
-    const all = [tcp(5, 800), tcp(7, 900), segment(300, 200, 'a'), segment(400, 502, 'b')];
+    const stats = qoeStats();
+    const all = [segment(300, 200, 'a'), segment(400, 502, 'b'), segment(500, 200, 'a')];
     const one = all.reduce((acc, m) => stats.add(acc, m), stats.init());
-    const left = all.slice(0, 2).reduce((acc, m) => stats.add(acc, m), stats.init());
-    const right = all.slice(2).reduce((acc, m) => stats.add(acc, m), stats.init());
+    const left = all.slice(0, 1).reduce((acc, m) => stats.add(acc, m), stats.init());
+    const right = all.slice(1).reduce((acc, m) => stats.add(acc, m), stats.init());
     assert.deepEqual(stats.result(stats.merge(left, right)), stats.result(one));
   });
 });
@@ -75,19 +104,23 @@ describe('CDN window statistics', () => {
 describe('telemetry decoding', () => {
   it('turns a record that is not telemetry into a SerdeError (dead letter), naming the field', () => {
     assert.throws(
-      () => telemetrySerde.deserialize(Buffer.from('{"type":"tcp_stats","ts":"x"}')),
+      () => tcpTelemetrySerde.deserialize(Buffer.from('{"type":"tcp_stats","ts":"x"}')),
       (error) => {
         assert.ok(error instanceof SerdeError);
         assert.match(error.message, /'ts' must be a finite number/);
         return true;
       },
     );
-    assert.throws(() => telemetrySerde.deserialize(Buffer.from('not json')), SerdeError);
+    assert.throws(() => tcpTelemetrySerde.deserialize(Buffer.from('not json')), SerdeError);
+    assert.throws(
+      () => tcpTelemetrySerde.deserialize(Buffer.from('{"type":"segment"}')),
+      /expected a tcp_stats/,
+    );
   });
 
-  it('keeps presence of unknown event types without inventing numbers', () => {
-    const m = measurementOf({ type: 'future_event', ts: 5, site: 'a', edge: 'e', session: 'x' });
-    assert.deepEqual([m.segmentsOut, m.downloadMs, m.session], [0, null, 'x']);
+  it('keeps presence of unknown player event types without inventing numbers', () => {
+    const m = qoeMeasurementOf({ type: 'future_event', ts: 5, site: 'a', edge: 'e', session: 'x' });
+    assert.deepEqual([m.downloadMs, m.videoMs, m.session], [null, 0, 'x']);
   });
 });
 

@@ -1,18 +1,27 @@
 import type { WindowUpdate } from '../alerts/series.js';
+import type { Aggregation } from '../streams/aggregations.js';
 import type { Duration } from '../streams/duration.js';
 import { toMillis } from '../streams/duration.js';
 import { json } from '../streams/serdes.js';
-import type { KStream, TopologyBuilder } from '../streams/topology.js';
+import type { KGroupedStream, KStream, TopologyBuilder } from '../streams/topology.js';
 import type { WindowResult } from '../streams/window-operator.js';
 import { type FixedWindows, hopping, tumbling } from '../streams/windows.js';
-import { type CdnWindow, cdnStats } from './cdn-stats.js';
-import { type Measurement, telemetrySerde } from './measurement.js';
+import { type CdnWindow, qoeStats, tcpStats } from './cdn-stats.js';
+import {
+  type QoeMeasurement,
+  qoeTelemetrySerde,
+  type TcpMeasurement,
+  tcpTelemetrySerde,
+} from './measurement.js';
 
 /** The dimensions the CDN is aggregated by: one edge server, or all edge servers of a site. */
 export type MonitorDimension = 'edge' | 'site';
 
+/** Each telemetry topic feeds its own family of statistics, so per-edge grouping needs no repartition. */
+export type MonitorFamily = 'tcp' | 'qoe';
+
 export interface MonitorWindowSpec {
-  /** Suffix of the metric name: `edge_10s`, `site_1m`. */
+  /** Suffix of the metric name: `edge_tcp_10s`, `site_qoe_1m`. */
   name: string;
   size: Duration;
   /** Hopping windows advance by less than their size; omitted, the windows tumble. */
@@ -22,7 +31,7 @@ export interface MonitorWindowSpec {
 export interface MonitorPipelineOptions {
   tcpTopic: string;
   qoeTopic: string;
-  /** Final window results, as JSON records keyed by the series (`edge_10s/edge-007`). */
+  /** Final window results, as JSON records keyed by the series (`edge_tcp_10s/edge-007`). */
   aggregatesTopic: string;
   windows: readonly MonitorWindowSpec[];
   /** How far behind the newest event of a partition an event may arrive and still count. */
@@ -32,8 +41,8 @@ export interface MonitorPipelineOptions {
 }
 
 /**
- * 10-second tumbling and 1-minute hopping (by 10 s) windows for dashboards and history, and 1-second windows for
- * detection: a fault that starts late in a 10 s window moves its ratios only slowly, while a 1 s window breaches
+ * 1-second windows for detection, 10-second tumbling and 1-minute hopping (by 10 s) windows for dashboards and
+ * history: a fault that starts late in a 10 s window moves its ratios only slowly, while a 1 s window breaches
  * within a fraction of a second (docs/monitoring.md).
  */
 export const DEFAULT_MONITOR_WINDOWS: readonly MonitorWindowSpec[] = [
@@ -51,8 +60,8 @@ export interface AggregateRecord {
   values: Record<string, number | null>;
 }
 
-export function metricName(dimension: MonitorDimension, window: MonitorWindowSpec): string {
-  return `${dimension}_${window.name}`;
+export function metricName(dimension: MonitorDimension, family: MonitorFamily, window: string): string {
+  return `${dimension}_${family}_${window}`;
 }
 
 function fixedWindows(spec: MonitorWindowSpec): FixedWindows {
@@ -62,7 +71,7 @@ function fixedWindows(spec: MonitorWindowSpec): FixedWindows {
 function toUpdate(
   metric: string,
   dimension: MonitorDimension,
-  result: WindowResult<CdnWindow>,
+  result: WindowResult<CdnWindow<object>>,
   eventTime: number,
 ): WindowUpdate {
   const dimensions: Record<string, string> =
@@ -72,38 +81,54 @@ function toUpdate(
     dimensions,
     windowStart: result.window.start,
     windowEnd: result.window.end,
-    values: result.result.values as unknown as Record<string, number | null>,
+    values: result.result.values as Record<string, number | null>,
     final: result.final,
     eventTime,
   };
 }
 
 /**
- * The OTT monitoring pipelines: both telemetry topics become measurements, grouped per edge server and per site
- * and aggregated over every configured window. Each aggregate hands early and final results to `onWindow`
- * (alerting, the store, live views) and writes final results to the aggregates topic exactly once.
+ * The OTT monitoring pipelines. Each telemetry topic is projected to measurements and aggregated per edge server
+ * (the record key already, so in place) and per site (through a repartition topic) over every configured window.
+ * Each aggregate hands early and final results to `onWindow` (alerting, the store, live views) and writes final
+ * results to the aggregates topic exactly once.
  */
 export function buildMonitorTopology(builder: TopologyBuilder, options: MonitorPipelineOptions): void {
   if (options.windows.length === 0) throw new Error('monitor pipelines need at least one window');
   const maxOutOfOrderness = toMillis(options.maxOutOfOrderness);
-  const source = (topic: string) =>
-    builder.stream(topic, {
-      value: telemetrySerde,
-      timestamp: (m: Measurement) => m.ts,
-      maxOutOfOrderness,
-    });
-  const measurements = source(options.tcpTopic).merge(source(options.qoeTopic));
-  const repartition = { value: json<Measurement>() };
-  const grouped: Array<[MonitorDimension, ReturnType<KStream<Measurement>['groupByKey']>]> = [
-    ['edge', measurements.groupByKey({ name: 'by-edge', ...repartition })],
-    ['site', measurements.selectKey((m) => m.site).groupByKey({ name: 'by-site', ...repartition })],
+  const tcp = builder.stream(options.tcpTopic, {
+    value: tcpTelemetrySerde,
+    timestamp: (m: TcpMeasurement) => m.ts,
+    maxOutOfOrderness,
+  });
+  const qoe = builder.stream(options.qoeTopic, {
+    value: qoeTelemetrySerde,
+    timestamp: (m: QoeMeasurement) => m.ts,
+    maxOutOfOrderness,
+  });
+  buildFamily(options, 'tcp', tcp, (sizeMs) => tcpStats(sizeMs));
+  buildFamily(options, 'qoe', qoe, () => qoeStats());
+}
+
+function buildFamily<M extends { site: string }, A, V extends object>(
+  options: MonitorPipelineOptions,
+  family: MonitorFamily,
+  measurements: KStream<M>,
+  aggregation: (windowSizeMs: number) => Aggregation<M, A, CdnWindow<V>>,
+): void {
+  const grouped: Array<[MonitorDimension, KGroupedStream<M>]> = [
+    ['edge', measurements.groupByKey({ name: `${family}-by-edge` })],
+    [
+      'site',
+      measurements.selectKey((m) => m.site).groupByKey({ name: `${family}-by-site`, value: json<M>() }),
+    ],
   ];
   const aggregateRecord = json<AggregateRecord>();
-  for (const [dimension, stream] of grouped) {
-    for (const spec of options.windows) {
-      const metric = metricName(dimension, spec);
-      const windows = fixedWindows(spec);
-      const results = stream.windowedBy(windows).aggregate(cdnStats(windows.sizeMs), {
+  for (const spec of options.windows) {
+    const windows = fixedWindows(spec);
+    for (const [dimension, stream] of grouped) {
+      const metric = metricName(dimension, family, spec.name);
+      const results = stream.windowedBy(windows).aggregate(aggregation(windows.sizeMs), {
         name: metric.replaceAll('_', '-'),
         emit: 'updateAndFinal',
         coalesceUpdates: true,
@@ -117,9 +142,7 @@ export function buildMonitorTopology(builder: TopologyBuilder, options: MonitorP
           const { dimensions, windowStart, windowEnd, values } = toUpdate(metric, dimension, result, 0);
           return { metric, dimensions, windowStart, windowEnd, values };
         })
-        .selectKey(
-          (record) => `${metric}/${dimension === 'edge' ? record.dimensions.edge : record.dimensions.site}`,
-        )
+        .selectKey((record) => `${metric}/${record.dimensions[dimension]}`)
         .to(options.aggregatesTopic, { value: aggregateRecord });
     }
   }
