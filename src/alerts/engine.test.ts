@@ -203,8 +203,9 @@ describe('AlertEngine no data', () => {
     engine.tick(clock.nowMs);
     assert.deepEqual(states(), []);
     clock.nowMs += 5000;
+    engine.push(update('edge-2', 15_000, { retransmits: 1 }));
     engine.tick(clock.nowMs);
-    assert.deepEqual(states(), ['edge-1:firing']);
+    assert.deepEqual(states(), ['edge-1:firing'], 'edge-2 is 15 s of event time ahead of edge-1');
     assert.equal(notifier.sent[0]!.alerts[0]!.value, null);
     assert.equal(notifier.sent[0]!.alerts[0]!.annotations.summary, 'edge-1 sent nothing');
     clock.nowMs += 1000;
@@ -217,9 +218,22 @@ describe('AlertEngine no data', () => {
     engine.push(update('edge-1', 0, { retransmits: 1 }));
     clock.nowMs += 12_000;
     engine.push(update('edge-1', 0, { retransmits: 1 }, true));
+    engine.push(update('edge-2', 15_000, { retransmits: 1 }));
     clock.nowMs += 3_000;
     engine.tick(clock.nowMs);
     assert.deepEqual(states(), ['edge-1:firing'], 'silent for 15 s despite the final result at 12 s');
+  });
+
+  it('measures silence in event time, so a pipeline that falls behind does not make every series silent', () => {
+    const { engine, clock, states } = harness([noDataRule]);
+    engine.push(update('edge-1', 0, { retransmits: 1 }));
+    engine.push(update('edge-2', 0, { retransmits: 1 }));
+    clock.nowMs += 60_000;
+    engine.tick(clock.nowMs);
+    assert.deepEqual(states(), [], 'no updates from anyone for a minute of wall time');
+    engine.push(update('edge-2', 20_000, { retransmits: 1 }));
+    engine.tick(clock.nowMs);
+    assert.deepEqual(states(), ['edge-1:firing'], 'edge-2 moved on and edge-1 did not');
   });
 });
 

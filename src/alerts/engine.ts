@@ -51,6 +51,8 @@ export class AlertLimitError extends Error {
 interface RuleSeries {
   rule: AlertRule;
   series: Map<string, SeriesCondition>;
+  /** Newest event time any series of the rule reported: the clock "no data" silence is measured on. */
+  newestEventTime: number;
 }
 
 /**
@@ -82,7 +84,7 @@ export class AlertEngine {
     this.staleAfterMs = options.staleAfterMs ?? 300_000;
     this.metrics = options.metrics ?? new AlertMetrics();
     for (const rule of options.rules) {
-      const entry: RuleSeries = { rule, series: new Map() };
+      const entry: RuleSeries = { rule, series: new Map(), newestEventTime: Number.NEGATIVE_INFINITY };
       this.ruleSeries.push(entry);
       const forMetric = this.rulesByMetric.get(rule.metric) ?? [];
       forMetric.push(entry);
@@ -174,6 +176,8 @@ export class AlertEngine {
     else if (rule.kind === 'noData' && series.sendsEarlyUpdates) return;
     series.lastSeenMs = nowMs;
     if (rule.kind === 'noData') {
+      series.lastEventTime = Math.max(series.lastEventTime, update.eventTime);
+      entry.newestEventTime = Math.max(entry.newestEventTime, update.eventTime);
       this.setCondition(rule, series, false, null, nowMs, update.eventTime);
       return;
     }
@@ -184,13 +188,15 @@ export class AlertEngine {
 
   private tickSeries(entry: RuleSeries, series: SeriesCondition, nowMs: number): void {
     const { rule } = entry;
-    const silentMs = nowMs - series.lastSeenMs;
     if (rule.kind === 'noData') {
+      // Silence in event time, against the rule's other series: when the pipeline itself falls behind, every
+      // series is late together and none of them is silent.
+      const silentMs = entry.newestEventTime - series.lastEventTime;
       if (silentMs >= rule.absentFor) this.setCondition(rule, series, true, null, nowMs, series.lastSeenMs);
       else this.advance(rule, series, nowMs);
       return;
     }
-    if (silentMs < this.staleAfterMs) {
+    if (nowMs - series.lastSeenMs < this.staleAfterMs) {
       this.advance(rule, series, nowMs);
       return;
     }

@@ -86,7 +86,11 @@ const changeRule = z.strictObject({
   minPrevious: z.number().positive().default(1),
 });
 
-/** A series that was seen and then sent nothing for `absentFor` (a dying edge). */
+/**
+ * A series that was seen and then fell `absentFor` behind the newest event time of the rule's other series (a
+ * dying edge). Measured in event time, so a pipeline that falls behind does not make every series look silent;
+ * a whole fleet going silent at once is not this rule's to report.
+ */
 const noDataRule = z.strictObject({
   kind: z.literal('noData'),
   ...commonFields,

@@ -37,6 +37,8 @@ export class SeriesCondition {
    * seen (a window closing after its edge went silent) and must not count as a sign of life for "no data".
    */
   sendsEarlyUpdates = false;
+  /** Newest event time the series reported, for "no data" rules. */
+  lastEventTime = Number.NEGATIVE_INFINITY;
   private latestFinal: WindowVerdict | null = null;
   private readonly open = new Map<number, WindowVerdict>();
   private readonly finalValues: Array<{ windowStart: number; windowEnd: number; value: number }> = [];
