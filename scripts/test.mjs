@@ -54,6 +54,12 @@ function testFiles() {
 ensureDebianPackages();
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 run('type check and build', path.join(root, 'node_modules', '.bin', 'tsc'), ['-p', root]);
+run('type check dashboard', path.join(root, 'node_modules', '.bin', 'tsc'), ['-p', path.join(root, 'web')]);
+run('build dashboard', path.join(root, 'node_modules', '.bin', 'vite'), [
+  'build',
+  '--config',
+  path.join(root, 'web', 'vite.config.ts'),
+]);
 run('lint', path.join(root, 'node_modules', '.bin', 'biome'), ['check', '--error-on-warnings', root]);
 const files = testFiles();
 if (files.length === 0) {

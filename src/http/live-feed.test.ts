@@ -43,7 +43,7 @@ class FakeConnection implements SseConnection {
   }
 }
 
-const everything: LiveFilter = { types: new Set(['window', 'alert']), metric: null };
+const everything: LiveFilter = { types: new Set(['window', 'alert']), metrics: null };
 
 describe('LiveFeed', () => {
   it('streams events to a fast client as SSE frames', () => {
@@ -133,14 +133,18 @@ describe('LiveFeed', () => {
     const feed = new LiveFeed();
     const alertsOnly = new FakeConnection();
     const oneMetric = new FakeConnection();
-    feed.attach(alertsOnly, { types: new Set(['alert']), metric: null });
-    feed.attach(oneMetric, { types: new Set(['window', 'alert']), metric: 'edge_10s' });
+    feed.attach(alertsOnly, { types: new Set(['alert']), metrics: null });
+    feed.attach(oneMetric, {
+      types: new Set(['window', 'alert']),
+      metrics: new Set(['edge_10s', 'site_10s']),
+    });
     feed.publish({ type: 'window', data: { metric: 'edge_10s' } });
     feed.publish({ type: 'window', data: { metric: 'player_10s' } });
+    feed.publish({ type: 'window', data: { metric: 'site_10s' } });
     feed.publish({ type: 'alert', data: { rule: 'Storm' } });
     assert.deepEqual(alertsOnly.events('window'), []);
     assert.equal(alertsOnly.events('alert').length, 1);
-    assert.deepEqual(oneMetric.events('window'), [{ metric: 'edge_10s' }]);
+    assert.deepEqual(oneMetric.events('window'), [{ metric: 'edge_10s' }, { metric: 'site_10s' }]);
     assert.equal(oneMetric.events('alert').length, 1);
     feed.disconnectAll();
   });

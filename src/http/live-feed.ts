@@ -17,11 +17,14 @@ export interface LiveFeedOptions {
   reconnectDelayMs?: number;
 }
 
-/** Which events a client wants: by type, and window events of one metric only. */
+/** Which events a client wants: by type, and window events of the listed metrics only (null: all). */
 export interface LiveFilter {
   types: ReadonlySet<LiveEventType>;
-  metric: string | null;
+  metrics: ReadonlySet<string> | null;
 }
+
+/** Metrics one live client may filter on. */
+export const MAX_LIVE_METRICS = 32;
 
 /** The part of http.ServerResponse a live client writes to; tests pass a fake with a controllable socket. */
 export interface SseConnection {
@@ -41,8 +44,9 @@ export interface LiveFeedStats {
 
 export function parseLiveFilter(query: QueryParams): LiveFilter {
   const types = query.optionalList('types', LIVE_EVENT_TYPES) ?? LIVE_EVENT_TYPES;
-  const metric = query.optionalString('metric') === undefined ? null : query.metric('metric');
-  return { types: new Set(types), metric };
+  const metrics =
+    query.optionalString('metric') === undefined ? null : query.metricList('metric', MAX_LIVE_METRICS);
+  return { types: new Set(types), metrics: metrics === null ? null : new Set(metrics) };
 }
 
 /** One SSE client: frames go straight to the socket until it pushes back, then into a bounded queue. */
@@ -67,9 +71,8 @@ class LiveClient {
 
   wants(event: LiveEvent): boolean {
     if (!this.filter.types.has(event.type)) return false;
-    return (
-      this.filter.metric === null || event.type !== 'window' || metricOf(event.data) === this.filter.metric
-    );
+    const { metrics } = this.filter;
+    return metrics === null || event.type !== 'window' || metrics.has(metricOf(event.data) as string);
   }
 
   /** Writes now, or queues while the socket is full; never waits. */

@@ -94,6 +94,19 @@ export class QueryParams {
   }
 
   /** A comma-separated list whose items all come from `allowed`; undefined when absent. */
+  /** A comma-separated list of metric names, each checked as metric() checks one. */
+  metricList(name: string, max: number): string[] {
+    const value = this.requiredString(name);
+    const items = [...new Set(value.split(',').map((item) => item.trim()))];
+    if (items.length > max) throw badParameter(name, value, `at most ${max} comma-separated metric names`);
+    for (const item of items) {
+      if (item.length > MAX_NAME_LENGTH || !METRIC_PATTERN.test(item)) {
+        throw badParameter(name, value, `comma-separated metric names matching ${METRIC_PATTERN}`);
+      }
+    }
+    return items;
+  }
+
   optionalList<T extends string>(name: string, allowed: readonly T[]): T[] | undefined {
     const value = this.optionalString(name);
     if (value === undefined) return undefined;

@@ -1,0 +1,184 @@
+/** Typed access to the HTTP API (docs/http-api.md). Every call rejects with an ApiError on a non-2xx status. */
+
+export type Values = Record<string, number | null>;
+
+export interface AggregatePoint {
+  dimensions: Record<string, string>;
+  windowStartMs: number;
+  windowEndMs: number;
+  values: Values;
+  final: boolean;
+}
+
+export interface AggregatesResponse {
+  metric: string;
+  windowSizeMs: number;
+  points: AggregatePoint[];
+  truncated: boolean;
+}
+
+export type AlertState = 'pending' | 'firing' | 'resolved';
+
+export interface ActiveAlert {
+  fingerprint: string;
+  rule: string;
+  state: 'pending' | 'firing';
+  sinceMs: number;
+  activeAtMs: number | null;
+  value: number | null;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  silencedBy: string | null;
+}
+
+export interface AlertEvent {
+  id: number;
+  fingerprint: string;
+  rule: string;
+  state: AlertState;
+  atMs: number;
+  value: number | null;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface Matcher {
+  label: string;
+  op: '=' | '!=' | '=~' | '!~';
+  value: string;
+}
+
+export interface Silence {
+  id: string;
+  matchers: Matcher[];
+  startsAtMs: number;
+  endsAtMs: number;
+  createdBy: string;
+  comment: string | null;
+  createdAtMs: number | null;
+  status: 'pending' | 'active' | 'expired';
+  source: 'store' | 'config';
+}
+
+export interface NewSilence {
+  matchers: Matcher[];
+  startsAtMs: number;
+  endsAtMs: number;
+  createdBy: string;
+  comment: string;
+}
+
+export interface PartitionInfo {
+  partition: number;
+  logStartOffset: number;
+  logEndOffset: number;
+  highWatermark: number;
+}
+
+export interface TopicInfo {
+  name: string;
+  partitions: PartitionInfo[];
+}
+
+export interface GroupOffset {
+  topic: string;
+  partition: number;
+  committedOffset: number;
+  highWatermark: number | null;
+  lag: number | null;
+}
+
+export interface GroupInfo {
+  groupId: string;
+  state: string;
+  protocolType: string;
+  members: Array<{ memberId: string; clientId: string; clientHost: string }>;
+  offsets: GroupOffset[];
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  const response = await fetch(path, { ...init, headers: { accept: 'application/json', ...init?.headers } });
+  const body: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(
+      response.status,
+      error?.code ?? 'HTTP_ERROR',
+      error?.message ?? `${path}: HTTP ${response.status}`,
+    );
+  }
+  return body as T;
+}
+
+export function aggregates(query: {
+  metric: string;
+  windowSize: string;
+  fromMs: number;
+  dimensions: Record<string, string>;
+  limit: number;
+}): Promise<AggregatesResponse> {
+  const params = new URLSearchParams({
+    metric: query.metric,
+    windowSize: query.windowSize,
+    from: String(query.fromMs),
+    limit: String(query.limit),
+  });
+  for (const [name, value] of Object.entries(query.dimensions)) params.append(`dim.${name}`, value);
+  return request(`/api/aggregates?${params}`);
+}
+
+export function latestAggregates(metric: string, windowSize: string, orderBy: string, limit: number) {
+  const params = new URLSearchParams({ metric, windowSize, orderBy, limit: String(limit) });
+  return request<{ points: AggregatePoint[]; truncated: boolean }>(`/api/aggregates/latest?${params}`);
+}
+
+export function activeAlerts(): Promise<{ alerts: ActiveAlert[] }> {
+  return request('/api/alerts');
+}
+
+export function alertHistory(query: {
+  fromMs: number;
+  state: AlertState;
+  limit: number;
+}): Promise<{ events: AlertEvent[]; truncated: boolean }> {
+  const params = new URLSearchParams({
+    from: String(query.fromMs),
+    state: query.state,
+    limit: String(query.limit),
+  });
+  return request(`/api/alerts/history?${params}`);
+}
+
+export function silences(): Promise<{ silences: Silence[]; truncated: boolean }> {
+  return request('/api/silences?limit=1000');
+}
+
+export function createSilence(silence: NewSilence): Promise<{ silence: Silence }> {
+  return request('/api/silences', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(silence),
+  });
+}
+
+export function expireSilence(id: string): Promise<{ id: string; expired: boolean }> {
+  return request(`/api/silences/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}
+
+export function topics(): Promise<{ topics: TopicInfo[]; truncated: boolean }> {
+  return request('/api/topics');
+}
+
+export function groups(): Promise<{ groups: GroupInfo[]; truncated: boolean }> {
+  return request('/api/groups');
+}

@@ -1,0 +1,14 @@
+import type { Fleet } from './fleet.js';
+import type { LiveConnection } from './live.js';
+
+/** What every page gets: the shared fleet state, the live stream, and in-app navigation. */
+export interface ViewContext {
+  fleet: Fleet;
+  live: LiveConnection;
+  navigate(path: string): void;
+}
+
+/** A mounted page; `destroy` stops its timers and subscriptions when the user leaves it. */
+export interface View {
+  destroy(): void;
+}
