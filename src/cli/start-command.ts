@@ -45,12 +45,14 @@ export async function startCommand(args: string[]): Promise<number> {
   if (typeof values.config !== 'string') throw new UsageError('start needs --config FILE');
   const config = loadEdgestreamConfig(values.config);
   const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
+  // Listening before starting: a signal during startup stops the process cleanly once it is up.
+  const signalled = untilSignal();
   const runtime = await EdgestreamRuntime.start(config, logger);
   logger.info(
     { kafka: config.broker.listen, http: runtime.http?.address() ?? null, dataDir: config.dataDir },
     'edgestream started',
   );
-  const signal = await untilSignal();
+  const signal = await signalled;
   logger.info({ signal }, 'shutting down');
   await runtime.close();
   return 0;
@@ -116,6 +118,7 @@ export async function demoCommand(args: string[]): Promise<number> {
   const logFile = path.join(dataDir, 'edgestream.log');
   const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(logFile));
   const recorder = new RecordingNotifier();
+  const signalled = untilSignal();
   const runtime = await EdgestreamRuntime.start(config, logger, [recorder]);
   const http = runtime.http?.address();
   const url = http ? `http://${http.host}:${http.port}/` : 'none';
@@ -149,7 +152,7 @@ export async function demoCommand(args: string[]): Promise<number> {
     seconds === undefined
       ? null
       : new Promise<string>((resolve) => setTimeout(() => resolve('for'), seconds * 1000));
-  await Promise.race([untilSignal(), ...(stopAfter ? [stopAfter] : [])]);
+  await Promise.race([signalled, ...(stopAfter ? [stopAfter] : [])]);
   clearInterval(ticker);
   const simulation = runtime.simulator?.stats();
   const eventsProcessed = processed();
