@@ -106,7 +106,7 @@ export class EdgestreamRuntime {
             monitor.engine.metrics.registry,
           ],
           live,
-          logger: logger.child({ component: 'http' }),
+          logger,
           staticDir: fs.existsSync(path.join(WEB_DIST, 'index.html')) ? WEB_DIST : null,
         });
         const started = http;
