@@ -4,9 +4,12 @@
  *   loadgen consume BROKERS TOPIC COUNT                    -> "consumed N records in S s"
  *   loadgen latency BROKERS TOPIC RATE SECONDS SIZE        -> "latency_us p50 p99 p999 N"
  *   loadgen telemetry BROKERS TOPIC RATE SECONDS KEYS      -> "produced N records in S s"
+ *   loadgen cdn BROKERS TCP_TOPIC QOE_TOPIC RATE SECONDS EDGES -> "produced N records in S s"
  *   loadgen version                                        -> the librdkafka version
  * Records carry no key; in latency mode the first 8 bytes of each value are the send time in microseconds.
  * Telemetry mode sends JSON CDN telemetry keyed by edge server (KEYS distinct), "ts" = send time in epoch ms.
+ * Cdn mode sends healthy telemetry in the schema of docs/telemetry.md (tcp_stats to TCP_TOPIC, segment events to
+ * QOE_TOPIC, 2 in 5 events TCP) for edge servers bg-edge-N in sites bg1..bg4, "ts" = send time in epoch ms.
  */
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -222,11 +225,59 @@ static int telemetry(const char *brokers, const char *topic, long rate, int seco
   return failed == 0 ? 0 : 1;
 }
 
+static int cdn(const char *brokers, const char *tcp_topic, const char *qoe_topic, long rate, int seconds, long edges) {
+  rd_kafka_t *rk = producer(brokers, "1", "1");
+  long total = rate * seconds;
+  char key[32], value[640];
+  int64_t start = now_us();
+  for (long i = 0; i < total; i++) {
+    int64_t due = start + i * 1000000 / rate;
+    int64_t ahead = due - now_us();
+    if (ahead > 200) usleep(ahead);
+    rd_kafka_poll(rk, 0);
+    long edge = (i * 7919) % edges;
+    int key_len = snprintf(key, sizeof key, "bg-edge-%03ld", edge + 1);
+    long long ts = (long long)epoch_ms();
+    const char *topic;
+    int value_len;
+    if (i % 5 < 2) {
+      topic = tcp_topic;
+      long segments = 200 + (i * 37) % 200;
+      value_len = snprintf(value, sizeof value,
+                           "{\"type\":\"tcp_stats\",\"ts\":%lld,\"site\":\"bg%ld\",\"edge\":\"%s\",\"stream\":\"sports-1\","
+                           "\"conn\":\"c-%ld\",\"intervalMs\":1000,\"segmentsOut\":%ld,\"retransmits\":%ld,"
+                           "\"bytesSent\":%ld,\"rttMs\":%.1f,\"rttVarMs\":%.1f,\"cwnd\":%ld,\"deliveryRateKbps\":%ld}",
+                           ts, edge % 4 + 1, key, i % 200, segments, (i * 13) % 1000 < 2 * segments / 10 ? 1L : 0L,
+                           segments * 1448, 20 + ((i * 11) % 300) / 10.0, 2 + ((i * 7) % 50) / 10.0, 10 + (i * 3) % 90,
+                           2000 + (i * 29) % 6000);
+    } else {
+      topic = qoe_topic;
+      long session = (i * 104729) % 4000;
+      value_len = snprintf(value, sizeof value,
+                           "{\"type\":\"segment\",\"ts\":%lld,\"site\":\"bg%ld\",\"edge\":\"%s\",\"stream\":\"sports-1\","
+                           "\"session\":\"%s-s%ld\",\"downloadMs\":%ld,\"httpStatus\":%d,\"bytes\":%ld,"
+                           "\"cmcd\":{\"br\":3500,\"bl\":%ld,\"mtp\":%ld,\"ot\":\"v\",\"sid\":\"%s-s%ld\",\"cid\":\"sports-1\","
+                           "\"su\":false,\"d\":2000}}",
+                           ts, edge % 4 + 1, key, key, session, 300 + (i * 17) % 900, i % 1000 == 0 ? 503 : 200,
+                           875000 + (i * 101) % 10000, 8000 + (i * 7) % 20000, 5000 + (i * 13) % 20000, key, session);
+    }
+    while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      rd_kafka_poll(rk, 1);
+  }
+  rd_kafka_flush(rk, 60000);
+  double elapsed = (now_us() - start) / 1e6;
+  printf("produced %ld records in %.3f s (%ld failed)\n", delivered, elapsed, failed);
+  rd_kafka_destroy(rk);
+  return failed == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "version")) return printf("%s\n", rd_kafka_version_str()) < 0;
   if (argc >= 7 && !strcmp(argv[1], "produce")) return produce(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), argv[6]);
   if (argc >= 5 && !strcmp(argv[1], "consume")) return consume(argv[2], argv[3], atol(argv[4]));
   if (argc >= 7 && !strcmp(argv[1], "telemetry")) return telemetry(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), atol(argv[6]));
+  if (argc >= 8 && !strcmp(argv[1], "cdn")) return cdn(argv[2], argv[3], argv[4], atol(argv[5]), atoi(argv[6]), atol(argv[7]));
   if (argc >= 7 && !strcmp(argv[1], "latency")) return latency(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), atoi(argv[6]));
   fprintf(stderr, "usage: loadgen produce BROKERS TOPIC COUNT SIZE ACKS | consume BROKERS TOPIC COUNT | latency BROKERS TOPIC RATE SECONDS SIZE | telemetry BROKERS TOPIC RATE SECONDS KEYS\n");
   return 2;

@@ -1,0 +1,342 @@
+// bench:e2e — the whole product as an operator runs it: `edgestream start --config` in its own process (broker,
+// monitoring pipelines, alert engine, webhook notifier), simulated CDN telemetry from a second process over the
+// Kafka protocol, alerts received by a webhook on 127.0.0.1. Measures (1) detection latency of retransmit
+// storms injected by the simulator (its own process), from the produce call carrying a storm's first event to the
+// webhook receiving its firing alert, over healthy background load from the native generator (bench/loadgen.c),
+// and (2) the highest input rate the pipelines keep up with, beside (reference, same run) the rate the broker
+// accepts from the same native generator with no pipeline running.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FaultReport } from '../src/simulate/simulator.js';
+import { QOE_TOPIC, TCP_TOPIC } from '../src/simulate/telemetry.js';
+import { buildLoadgen } from './native-tools.js';
+import {
+  type AlertSighting,
+  type EdgestreamProcess,
+  killAllChildren,
+  type NativeLoadReport,
+  type PipelineSample,
+  processCpuSeconds,
+  runLoad,
+  runNativeLoad,
+  samplePipeline,
+  startEdgestream,
+  startWebhookReceiver,
+} from './support/e2e-harness.js';
+import type { LoadReport, LoadSpec } from './support/e2e-load.js';
+
+const FLEET = { edges: 40, sites: 4, partitions: 8 } as const;
+/** Edge servers of the native background load (bg-edge-N in sites bg1..bg4). */
+const BACKGROUND_EDGES = 40;
+const DETECTION = {
+  backgroundPerSec: Number(process.env.BENCH_RATE ?? 50_000),
+  /** The simulator's own rate: it carries the storms, the native generator the bulk. */
+  simulatorPerSec: 2_000,
+  storms: 20,
+  firstStartMs: 8_000,
+  staggerMs: 2_000,
+  durationMs: 4_000,
+  /** Load keeps running this long after the last storm ends, so its alert can still arrive. */
+  tailMs: 3_000,
+  /** The run may take this many times its event-time length in wall time when the generator falls behind. */
+  wallCapFactor: 3,
+} as const;
+const STEP_RATES = (process.env.BENCH_STEPS ?? '25000,50000,100000,150000,200000').split(',').map(Number);
+const STEP = { runMs: 15_000, skipMs: 3_000, sampleEveryMs: 1_000, drainTimeoutMs: 20_000 } as const;
+const REFERENCE = { ratePerSec: 1_000_000, seconds: 8 } as const;
+const TELEMETRY_TOPICS = [TCP_TOPIC, QOE_TOPIC] as const;
+const STORM_ALERT = 'RetransmitStorm';
+/** BENCH_FLUSH_POLICY=interval measures without fsync-gated produce acknowledgements; default: broker default. */
+const FLUSH_POLICY = parseFlushPolicy(process.env.BENCH_FLUSH_POLICY);
+const GOALS = { detectionP99Ms: 1_000, sustainedPerSec: 200_000 } as const;
+
+function parseFlushPolicy(raw: string | undefined): 'durable' | 'interval' | null {
+  if (raw === undefined || raw === '') return null;
+  if (raw === 'durable' || raw === 'interval') return raw;
+  throw new Error(`BENCH_FLUSH_POLICY expects durable or interval, got '${raw}'`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function loadSpec(kafka: string, ratePerSec: number, runMs: number, storms = 0): LoadSpec {
+  return {
+    brokers: kafka,
+    ratePerSec,
+    // Storm runs end by event time, so a generator that falls behind still sends every storm.
+    ...(storms > 0 ? { eventTimeMs: runMs } : {}),
+    edges: FLEET.edges,
+    sites: FLEET.sites,
+    partitions: FLEET.partitions,
+    runMs,
+    storms: {
+      count: storms,
+      firstStartMs: DETECTION.firstStartMs,
+      staggerMs: DETECTION.staggerMs,
+      durationMs: DETECTION.durationMs,
+    },
+  };
+}
+
+interface Reference {
+  load: NativeLoadReport;
+  brokerCores: number;
+}
+
+/** The rate the broker accepts from the native generator when nothing consumes: the ceiling of this setup. */
+async function reference(root: string, loadgen: string): Promise<Reference> {
+  const edgestream = await startEdgestream({
+    dir: path.join(root, 'reference'),
+    monitorEnabled: false,
+    webhookUrl: null,
+    flushPolicy: FLUSH_POLICY,
+  });
+  try {
+    const cpuBefore = processCpuSeconds(edgestream.pid);
+    const load = await runNativeLoad(
+      loadgen,
+      edgestream.kafka,
+      REFERENCE.ratePerSec,
+      REFERENCE.seconds,
+      BACKGROUND_EDGES,
+    );
+    const cpuSeconds = processCpuSeconds(edgestream.pid) - cpuBefore;
+    return { load, brokerCores: cpuSeconds / (load.wallMs / 1000) };
+  } finally {
+    await edgestream.stop();
+  }
+}
+
+interface Detection {
+  load: LoadReport;
+  background: NativeLoadReport;
+  latenciesMs: number[];
+  missed: FaultReport[];
+  falseAlerts: AlertSighting[];
+}
+
+function detection(
+  load: LoadReport,
+  background: NativeLoadReport,
+  sightings: readonly AlertSighting[],
+  untilMs: number,
+): Detection {
+  const firing = sightings.filter((sighting) => sighting.status === 'firing' && sighting.atMs <= untilMs);
+  const latenciesMs: number[] = [];
+  const missed: FaultReport[] = [];
+  const faultEdges = new Set(load.faults.map((fault) => fault.target));
+  for (const fault of load.faults) {
+    const sentAtMs = fault.firstEventSentAtMs;
+    const seen =
+      sentAtMs === null
+        ? undefined
+        : firing.find(
+            (s) => s.alertname === STORM_ALERT && s.labels.edge === fault.target && s.atMs >= sentAtMs,
+          );
+    if (seen === undefined || sentAtMs === null) missed.push(fault);
+    else latenciesMs.push(seen.atMs - sentAtMs);
+  }
+  // A storm alert before its fault began, or any alert on an edge (or site) without a fault, is false.
+  const falseAlerts = firing.filter((s) => {
+    const edge = s.labels.edge;
+    if (edge === undefined || !faultEdges.has(edge) || s.alertname !== STORM_ALERT) return true;
+    const fault = load.faults.find((f) => f.target === edge)!;
+    return fault.firstEventSentAtMs === null || s.atMs < fault.firstEventSentAtMs;
+  });
+  return { load, background, latenciesMs: latenciesMs.sort((a, b) => a - b), missed, falseAlerts };
+}
+
+interface Step {
+  targetPerSec: number;
+  load: NativeLoadReport;
+  appendedPerSec: number;
+  processedPerSec: number;
+  lagStart: number;
+  lagEnd: number;
+  edgestreamCores: number;
+  keptUp: boolean;
+  /** The load process got below LOAD_LIMITED_BELOW of the target: higher targets would measure nothing new. */
+  loadLimited: boolean;
+}
+
+const LOAD_LIMITED_BELOW = 0.9;
+
+async function runStep(edgestream: EdgestreamProcess, loadgen: string, targetPerSec: number): Promise<Step> {
+  const samples: PipelineSample[] = [];
+  let running = true;
+  const sampling = (async () => {
+    while (running) {
+      samples.push(await samplePipeline(edgestream, TELEMETRY_TOPICS));
+      await sleep(STEP.sampleEveryMs);
+    }
+  })();
+  const startedMs = Date.now();
+  let load: NativeLoadReport;
+  try {
+    load = await runNativeLoad(loadgen, edgestream.kafka, targetPerSec, STEP.runMs / 1000, BACKGROUND_EDGES);
+  } finally {
+    running = false;
+    await sampling;
+  }
+  // The load process ends about when the run does; samples after it would show an idle broker.
+  const endMs = startedMs + load.wallMs;
+  const window = samples.filter((s) => s.atMs >= startedMs + STEP.skipMs && s.atMs <= endMs);
+  const first = window[0];
+  const last = window.at(-1);
+  if (first === undefined || last === undefined || last === first)
+    throw new Error(`step ${targetPerSec}/s: too few samples (${window.length})`);
+  const seconds = (last.atMs - first.atMs) / 1000;
+  const appendedPerSec = (last.appended - first.appended) / seconds;
+  const lagStart = first.appended - first.processed;
+  const lagEnd = last.appended - last.processed;
+  // Kept up: the backlog grew by less than half a second of input over the window and stays under two seconds.
+  const keptUp = lagEnd - lagStart <= appendedPerSec * 0.5 && lagEnd <= appendedPerSec * 2;
+  return {
+    targetPerSec,
+    load,
+    appendedPerSec,
+    processedPerSec: (last.processed - first.processed) / seconds,
+    lagStart,
+    lagEnd,
+    edgestreamCores: (last.cpuSeconds - first.cpuSeconds) / seconds,
+    keptUp,
+    loadLimited: appendedPerSec < targetPerSec * LOAD_LIMITED_BELOW,
+  };
+}
+
+/** Waits until the pipelines have consumed everything appended; false if that takes too long. */
+async function drained(edgestream: EdgestreamProcess): Promise<boolean> {
+  const deadline = Date.now() + STEP.drainTimeoutMs;
+  while (Date.now() < deadline) {
+    const sample = await samplePipeline(edgestream, TELEMETRY_TOPICS);
+    if (sample.appended - sample.processed === 0) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+
+const rate = (perSec: number) => `${Math.round(perSec).toLocaleString('en-US')} ev/s`;
+const metOrNot = (met: boolean) => (met ? 'met' : 'NOT met');
+
+function printTable(
+  ref: Reference,
+  det: Detection,
+  steps: readonly Step[],
+  stepsNotRun: readonly number[],
+): void {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const p99 = quantile(det.latenciesMs, 0.99);
+  const sustained = steps.filter((s) => s.keptUp).reduce((best, s) => Math.max(best, s.processedPerSec), 0);
+  const rows: Array<[string, string]> = [
+    ['machine', `${cpu}, ${os.cpus().length} cores, Node ${process.version}`],
+    ['topic flush.policy', FLUSH_POLICY ?? 'broker default (durable: produce acknowledged after fsync)'],
+    [
+      'fleet',
+      `${FLEET.edges} edges, ${FLEET.sites} sites, ${FLEET.partitions} partitions per topic (${TCP_TOPIC}, ${QOE_TOPIC})`,
+    ],
+    [
+      'reference: broker only (monitor off), native generator flat out',
+      `${rate(ref.load.eventsPerSec)}; edgestream ${ref.brokerCores.toFixed(2)} cores`,
+    ],
+    [
+      `detection run: background (target ${rate(DETECTION.backgroundPerSec)}) + simulator with the storms`,
+      `${rate(det.background.eventsPerSec)} background + ${rate(det.load.eventsPerSec)} simulator; simulator event time ${det.load.eventTimeLagMs} ms behind at the end`,
+    ],
+    [
+      `retransmit storms detected`,
+      `${det.latenciesMs.length} of ${det.load.faults.length}${det.missed.length > 0 ? ` (missed: ${det.missed.map((f) => f.target).join(', ')})` : ''}`,
+    ],
+    [
+      'detection latency: first faulty produce -> webhook',
+      `p50 ${quantile(det.latenciesMs, 0.5)} ms, p99 ${p99} ms, max ${det.latenciesMs.at(-1) ?? Number.NaN} ms (goal p99 <= ${GOALS.detectionP99Ms} ms: ${metOrNot(p99 <= GOALS.detectionP99Ms && det.missed.length === 0)})`,
+    ],
+    [
+      'false alerts (firing, no fault on that edge)',
+      det.falseAlerts.length === 0
+        ? '0'
+        : `${det.falseAlerts.length}: ${det.falseAlerts.map((s) => `${s.alertname}{${s.labels.edge ?? s.labels.site ?? ''}}`).join(', ')}`,
+    ],
+  ];
+  for (const step of steps) {
+    rows.push([
+      `step ${rate(step.targetPerSec)}: produced / processed`,
+      `${rate(step.appendedPerSec)} / ${rate(step.processedPerSec)}, lag ${step.lagStart.toLocaleString('en-US')} -> ${step.lagEnd.toLocaleString('en-US')} records, edgestream ${step.edgestreamCores.toFixed(2)} cores: ${step.keptUp ? 'kept up' : 'FELL BEHIND'}${step.loadLimited ? '; the load process did not reach the target' : ''}`,
+    ]);
+  }
+  for (const target of stepsNotRun)
+    rows.push([
+      `step ${rate(target)}`,
+      'not run: a lower step fell behind or the generator could not offer it',
+    ]);
+  rows.push([
+    'sustained (highest step kept up)',
+    `${rate(sustained)} (goal >= ${rate(GOALS.sustainedPerSec)} on 2 cores: ${metOrNot(sustained >= GOALS.sustainedPerSec)})`,
+  ]);
+  rows.push([
+    'sustained / reference',
+    `${((sustained / ref.load.eventsPerSec) * 100).toFixed(0)}% of the broker-only accept rate`,
+  ]);
+  console.log('| figure | value |\n|---|---|');
+  for (const [figure, value] of rows) console.log(`| ${figure} | ${value} |`);
+}
+
+async function main(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-e2e-bench-'));
+  const receiver = await startWebhookReceiver();
+  let edgestream: EdgestreamProcess | null = null;
+  try {
+    const loadgen = buildLoadgen(root, 'bench:e2e');
+    console.error('reference: broker only...');
+    const ref = await reference(root, loadgen);
+    edgestream = await startEdgestream({
+      dir: path.join(root, 'monitor'),
+      monitorEnabled: true,
+      webhookUrl: receiver.url,
+      flushPolicy: FLUSH_POLICY,
+    });
+    console.error(
+      `detection: ${DETECTION.storms} storms over ${DETECTION.backgroundPerSec} ev/s of background load...`,
+    );
+    const runMs =
+      DETECTION.firstStartMs +
+      (DETECTION.storms - 1) * DETECTION.staggerMs +
+      DETECTION.durationMs +
+      DETECTION.tailMs;
+    const background = runNativeLoad(
+      loadgen,
+      edgestream.kafka,
+      DETECTION.backgroundPerSec,
+      Math.ceil(runMs / 1000) + 2,
+      BACKGROUND_EDGES,
+    );
+    const detectionLoad = await runLoad({
+      ...loadSpec(edgestream.kafka, DETECTION.simulatorPerSec, runMs, DETECTION.storms),
+      runMs: runMs * DETECTION.wallCapFactor,
+    });
+    // Alerts after the load stopped are about the silence that follows (EdgeSilent), not the storms.
+    const det = detection(detectionLoad, await background, receiver.sightings, Date.now());
+    const steps: Step[] = [];
+    const stepsNotRun: number[] = [];
+    for (const target of STEP_RATES) {
+      if (steps.some((s) => !s.keptUp || s.loadLimited)) {
+        stepsNotRun.push(target);
+        continue;
+      }
+      await drained(edgestream);
+      console.error(`step ${target} ev/s...`);
+      steps.push(await runStep(edgestream, loadgen, target));
+    }
+    printTable(ref, det, steps, stepsNotRun);
+  } finally {
+    await edgestream?.stop();
+    killAllChildren();
+    await receiver.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();
