@@ -224,6 +224,25 @@ describe('AlertEngine no data', () => {
     assert.deepEqual(states(), ['edge-1:firing'], 'silent for 15 s despite the final result at 12 s');
   });
 
+  it('measures a series against the watermark of the task that reports it when the pipeline says which', () => {
+    const { engine, clock, states } = harness([noDataRule]);
+    const from = (edge: string, windowStart: number, task: string, watermark: number) => ({
+      ...update(edge, windowStart, { retransmits: 1 }),
+      source: { task, watermark },
+    });
+    engine.push(from('edge-1', 0, 'lagging', 0));
+    engine.push(from('edge-2', 0, 'busy', 0));
+    engine.push(from('edge-3', 0, 'busy', 0));
+    clock.nowMs += 30_000;
+    engine.push(from('edge-3', 30_000, 'busy', 29_000));
+    engine.tick(clock.nowMs);
+    assert.deepEqual(
+      states(),
+      ['edge-2:firing'],
+      'edge-2 fell behind its own task; edge-1 only sits on a task that is behind as a whole',
+    );
+  });
+
   it('measures silence in event time, so a pipeline that falls behind does not make every series silent', () => {
     const { engine, clock, states } = harness([noDataRule]);
     engine.push(update('edge-1', 0, { retransmits: 1 }));

@@ -53,6 +53,8 @@ interface RuleSeries {
   series: Map<string, SeriesCondition>;
   /** Newest event time any series of the rule reported: the clock "no data" silence is measured on. */
   newestEventTime: number;
+  /** Newest watermark per pipeline task, for series whose updates say which task they came from. */
+  taskWatermarks: Map<string, number>;
 }
 
 /**
@@ -84,7 +86,12 @@ export class AlertEngine {
     this.staleAfterMs = options.staleAfterMs ?? 300_000;
     this.metrics = options.metrics ?? new AlertMetrics();
     for (const rule of options.rules) {
-      const entry: RuleSeries = { rule, series: new Map(), newestEventTime: Number.NEGATIVE_INFINITY };
+      const entry: RuleSeries = {
+        rule,
+        series: new Map(),
+        newestEventTime: Number.NEGATIVE_INFINITY,
+        taskWatermarks: new Map(),
+      };
       this.ruleSeries.push(entry);
       const forMetric = this.rulesByMetric.get(rule.metric) ?? [];
       forMetric.push(entry);
@@ -178,6 +185,12 @@ export class AlertEngine {
     if (rule.kind === 'noData') {
       series.lastEventTime = Math.max(series.lastEventTime, update.eventTime);
       entry.newestEventTime = Math.max(entry.newestEventTime, update.eventTime);
+      if (update.source) {
+        series.lastTask = update.source.task;
+        const known = entry.taskWatermarks.get(update.source.task) ?? Number.NEGATIVE_INFINITY;
+        if (update.source.watermark > known)
+          entry.taskWatermarks.set(update.source.task, update.source.watermark);
+      }
       this.setCondition(rule, series, false, null, nowMs, update.eventTime);
       return;
     }
@@ -189,9 +202,11 @@ export class AlertEngine {
   private tickSeries(entry: RuleSeries, series: SeriesCondition, nowMs: number): void {
     const { rule } = entry;
     if (rule.kind === 'noData') {
-      // Silence in event time, against the rule's other series: when the pipeline itself falls behind, every
-      // series is late together and none of them is silent.
-      const silentMs = entry.newestEventTime - series.lastEventTime;
+      // Silence in event time, against the progress of the task that reports the series (else of the rule's
+      // other series): when the pipeline falls behind, the series and its clock are late together.
+      const clock =
+        series.lastTask === null ? entry.newestEventTime : (entry.taskWatermarks.get(series.lastTask) ?? 0);
+      const silentMs = clock - series.lastEventTime;
       if (silentMs >= rule.absentFor) this.setCondition(rule, series, true, null, nowMs, series.lastSeenMs);
       else this.advance(rule, series, nowMs);
       return;

@@ -87,9 +87,10 @@ const changeRule = z.strictObject({
 });
 
 /**
- * A series that was seen and then fell `absentFor` behind the newest event time of the rule's other series (a
- * dying edge). Measured in event time, so a pipeline that falls behind does not make every series look silent;
- * a whole fleet going silent at once is not this rule's to report.
+ * A series that was seen and then fell `absentFor` behind in event time (a dying edge): behind the watermark of
+ * the pipeline task that reports it when updates name their task, else behind the rule's other series. So a
+ * pipeline that falls behind, evenly or not, does not make series look silent; a series alone on its partition,
+ * or a whole fleet going silent at once, is not this rule's to report.
  */
 const noDataRule = z.strictObject({
   kind: z.literal('noData'),

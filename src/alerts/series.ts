@@ -9,6 +9,11 @@ export interface WindowUpdate {
   values: Record<string, number | null>;
   final: boolean;
   eventTime: number;
+  /**
+   * The pipeline task that produced the update and its watermark. "No data" rules measure a series' silence
+   * against its own task's progress, so partitions that fall behind unevenly do not look silent.
+   */
+  source?: { task: string; watermark: number };
 }
 
 interface WindowVerdict {
@@ -39,6 +44,8 @@ export class SeriesCondition {
   sendsEarlyUpdates = false;
   /** Newest event time the series reported, for "no data" rules. */
   lastEventTime = Number.NEGATIVE_INFINITY;
+  /** The pipeline task the series' updates last came from, when the pipeline says. */
+  lastTask: string | null = null;
   private latestFinal: WindowVerdict | null = null;
   private readonly open = new Map<number, WindowVerdict>();
   private readonly finalValues: Array<{ windowStart: number; windowEnd: number; value: number }> = [];

@@ -35,6 +35,12 @@ export interface MonitorOptions {
   onWindow?: (update: WindowUpdate) => void;
 }
 
+/**
+ * Records fetched per turn of the event loop. The pipelines usually share the loop with the broker: a 16 MiB
+ * fetch processed in one synchronous step would hold produce requests back for the best part of a second.
+ */
+const FETCH_MAX_BYTES = 1024 * 1024;
+
 export interface MonitorStats {
   windowUpdates: number;
   windowsStored: number;
@@ -70,6 +76,7 @@ export class Monitor {
       applicationId: options.applicationId,
       client: options.client,
       logger,
+      fetchMaxBytes: FETCH_MAX_BYTES,
       ...(options.commitIntervalMs === undefined ? {} : { commitIntervalMs: options.commitIntervalMs }),
     });
     buildMonitorTopology(this.app.builder, {

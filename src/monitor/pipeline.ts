@@ -3,7 +3,7 @@ import type { Aggregation } from '../streams/aggregations.js';
 import type { Duration } from '../streams/duration.js';
 import { toMillis } from '../streams/duration.js';
 import { json } from '../streams/serdes.js';
-import type { KGroupedStream, KStream, TopologyBuilder } from '../streams/topology.js';
+import type { KGroupedStream, KStream, TaskProgress, TopologyBuilder } from '../streams/topology.js';
 import type { WindowResult } from '../streams/window-operator.js';
 import { type FixedWindows, hopping, tumbling } from '../streams/windows.js';
 import { type CdnWindow, qoeStats, tcpStats } from './cdn-stats.js';
@@ -73,6 +73,7 @@ function toUpdate(
   dimension: MonitorDimension,
   result: WindowResult<CdnWindow<object>>,
   eventTime: number,
+  task?: TaskProgress,
 ): WindowUpdate {
   const dimensions: Record<string, string> =
     dimension === 'edge' ? { site: result.result.site, edge: result.key } : { site: result.key };
@@ -84,6 +85,7 @@ function toUpdate(
     values: result.result.values as Record<string, number | null>,
     final: result.final,
     eventTime,
+    ...(task === undefined ? {} : { source: { task: task.taskId, watermark: task.watermark } }),
   };
 }
 
@@ -133,8 +135,8 @@ function buildFamily<M extends { site: string }, A, V extends object>(
         emit: 'updateAndFinal',
         coalesceUpdates: true,
       });
-      results.foreach((result, _key, timestamp) =>
-        options.onWindow(toUpdate(metric, dimension, result, timestamp)),
+      results.foreach((result, _key, timestamp, task) =>
+        options.onWindow(toUpdate(metric, dimension, result, timestamp, task)),
       );
       results
         .filter((result) => result.final)

@@ -38,6 +38,12 @@ export interface ProcessorContext {
   countLate(store: string): void;
 }
 
+/** Where a record was processed: its task, and that task's event-time watermark at the time. */
+export interface TaskProgress {
+  readonly taskId: string;
+  readonly watermark: number;
+}
+
 export interface Processor {
   process(record: StreamRecord<unknown>): void;
   /** Called when the watermark advances, so windows can close. */
@@ -348,9 +354,20 @@ export class KStream<V> {
     }));
   }
 
-  /** Hands every record to an in-process consumer (alerting, a dashboard): at least once across restarts. */
-  foreach(action: (value: V, key: Key, timestamp: number) => void): void {
-    node(this.tail, () => ({ process: (record) => action(record.value as V, record.key, record.timestamp) }));
+  /**
+   * Hands every record to an in-process consumer (alerting, a dashboard): at least once across restarts. The
+   * task tells which task saw the record and how far its event time had come (its watermark).
+   */
+  foreach(action: (value: V, key: Key, timestamp: number, task: TaskProgress) => void): void {
+    node(this.tail, (context) => {
+      const task = { taskId: context.taskId, watermark: 0 };
+      return {
+        process: (record) => {
+          task.watermark = context.watermark();
+          action(record.value as V, record.key, record.timestamp, task);
+        },
+      };
+    });
   }
 }
 
