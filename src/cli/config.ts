@@ -33,6 +33,8 @@ const windowSpec = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9]{1,16}$/, 'expected a short name of letters and digits, e.g. 10s'),
   size: duration,
   advance: duration.optional(),
+  /** false: only final results (no early updates while the window is open). */
+  early: z.boolean().default(true),
 });
 
 const brokerSection = z.strictObject({
