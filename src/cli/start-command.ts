@@ -12,7 +12,7 @@ import { UsageError } from './usage-error.js';
 export const START_USAGE = `  edgestream start --config FILE          broker + monitoring pipelines + alerting + HTTP API from edgestream.yaml
   edgestream demo                          all of it with simulated CDN telemetry; a retransmit storm after 20 s
         [--kafka-port N] [--http-port N]   listen ports (default 9092 and 8080) on 127.0.0.1
-        [--rate N] [--scenario NAME]       events/s (default 20000); ${SCENARIO_NAMES.join(' | ')}
+        [--rate N] [--scenario NAME]       events/s (default 5000); ${SCENARIO_NAMES.join(' | ')}
         [--for SECONDS] [--json]           exit after SECONDS; --json prints a one-line JSON summary last
         [--data-dir DIR]                   default: a new directory under the system temp dir
 `;
@@ -103,7 +103,7 @@ export async function demoCommand(args: string[]): Promise<number> {
         monitor: { commitInterval: '5s' },
         simulator: {
           enabled: true,
-          rate: Math.round(positive('rate', values.rate) ?? 20_000),
+          rate: Math.round(positive('rate', values.rate) ?? 5_000),
           scenario: (values.scenario as string | undefined) ?? 'retransmit-storm',
           faultStart: '20s',
           faultDuration: '30s',
