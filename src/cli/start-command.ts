@@ -39,6 +39,20 @@ function untilSignal(): Promise<string> {
   });
 }
 
+/** Longest a clean shutdown may take before the process gives up on it (a second signal ends it at once). */
+const SHUTDOWN_TIMEOUT_MS = 30_000;
+
+/** Closes the runtime; if that hangs, says so and exits rather than linger half-closed. */
+async function shutDown(runtime: EdgestreamRuntime): Promise<void> {
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`edgestream: shutdown took longer than ${SHUTDOWN_TIMEOUT_MS / 1000} s; exiting\n`);
+    process.exit(1);
+  }, SHUTDOWN_TIMEOUT_MS);
+  watchdog.unref();
+  await runtime.close();
+  clearTimeout(watchdog);
+}
+
 /** Runs what edgestream.yaml describes until SIGINT/SIGTERM. */
 export async function startCommand(args: string[]): Promise<number> {
   const values = parse(args, { config: { type: 'string' } });
@@ -54,7 +68,7 @@ export async function startCommand(args: string[]): Promise<number> {
   );
   const signal = await signalled;
   logger.info({ signal }, 'shutting down');
-  await runtime.close();
+  await shutDown(runtime);
   return 0;
 }
 
@@ -156,7 +170,7 @@ export async function demoCommand(args: string[]): Promise<number> {
   clearInterval(ticker);
   const simulation = runtime.simulator?.stats();
   const eventsProcessed = processed();
-  await runtime.close();
+  await shutDown(runtime);
   const faults = simulation?.faults ?? [];
   const summary = {
     durationS: Math.round((Date.now() - startedAt) / 100) / 10,
