@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { notifiersSchema } from '../alerts/notifier-config.js';
 import { alertingConfigSchema } from '../alerts/rules.js';
 import { TOPIC_CONFIG_KEYS } from '../log/index.js';
+import { mirrorConfigSchema } from '../mirror/config.js';
 import { DEFAULT_MONITOR_RULES } from '../monitor/default-rules.js';
 import { DEFAULT_MONITOR_WINDOWS } from '../monitor/pipeline.js';
 import { SCENARIO_NAMES } from '../simulate/scenarios.js';
@@ -104,6 +105,8 @@ export const edgestreamConfigSchema = z.strictObject({
     { kind: 'topic', topic: 'edgestream.alerts', partitions: 1 },
   ]),
   simulator: simulatorSection.default(simulatorSection.parse({})),
+  /** Edge-to-cloud forwarding (docs/mirror.md); absent, nothing is forwarded. */
+  mirror: mirrorConfigSchema.optional(),
 });
 
 export type EdgestreamConfigInput = z.input<typeof edgestreamConfigSchema>;

@@ -1,6 +1,7 @@
 import { BROKER_USAGE, brokerCommand } from './broker-command.js';
 import { consumeCommand, groupCommand, KAFKA_USAGE, produceCommand, topicCommand } from './kafka-commands.js';
 import { logDump, logVerify } from './log-commands.js';
+import { MIRROR_USAGE, mirrorCommand } from './mirror-command.js';
 import { SIMULATE_USAGE, simulateCommand } from './simulate-command.js';
 import { demoCommand, START_USAGE, startCommand } from './start-command.js';
 import { UsageError } from './usage-error.js';
@@ -8,7 +9,7 @@ import { UsageError } from './usage-error.js';
 const USAGE = `edgestream — edge streaming platform
 
 Usage:
-${START_USAGE}${BROKER_USAGE}${KAFKA_USAGE}${SIMULATE_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
+${START_USAGE}${BROKER_USAGE}${MIRROR_USAGE}${KAFKA_USAGE}${SIMULATE_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
   edgestream log dump PARTITION_DIR        list the batches of one partition directory (DIR/topics/NAME/N)
         [--records]                        also decode and print each record
   edgestream help                          show this text
@@ -25,6 +26,7 @@ const singleWordCommands: Record<string, Command> = {
   group: groupCommand,
   simulate: simulateCommand,
   start: startCommand,
+  mirror: mirrorCommand,
   demo: demoCommand,
 };
 

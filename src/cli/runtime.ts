@@ -9,6 +9,7 @@ import { EmbeddedLogClient } from '../client/embedded-client.js';
 import { brokerClusterView } from '../http/broker-view.js';
 import { LiveFeed } from '../http/live-feed.js';
 import { HttpApi } from '../http/server.js';
+import { Mirror, MirrorMetrics, mirrorOptionsFromConfig } from '../mirror/index.js';
 import { CDN_FIELD_ROLLUPS } from '../monitor/cdn-stats.js';
 import { Monitor } from '../monitor/monitor.js';
 import { buildFleet } from '../simulate/generator.js';
@@ -25,7 +26,7 @@ const WEB_DIST = path.resolve(import.meta.dirname, '..', '..', 'web');
 
 /**
  * One Edgestream process as a config describes it: the broker, the monitoring pipelines with alerting, the
- * aggregate store, the HTTP API, and optionally the simulator. Started in dependency order, closed in reverse.
+ * aggregate store, the HTTP API, and optionally the edge-to-cloud mirror and the simulator. Started in dependency order, closed in reverse.
  */
 export class EdgestreamRuntime {
   private maintenance: NodeJS.Timeout | null = null;
@@ -39,6 +40,7 @@ export class EdgestreamRuntime {
     readonly monitor: Monitor | null,
     readonly http: HttpApi | null,
     readonly simulator: Simulator | null,
+    readonly mirror: Mirror | null,
     private readonly logger: Logger,
   ) {}
 
@@ -73,6 +75,21 @@ export class EdgestreamRuntime {
         fieldRollups: CDN_FIELD_ROLLUPS,
       });
       closers.push(() => store.close());
+      const mirrorMetrics = new MirrorMetrics();
+      const mirror = config.mirror
+        ? new Mirror(
+            mirrorOptionsFromConfig(
+              config.mirror,
+              { client, listTopics: async () => broker.embeddedLog().logs.topicNames() },
+              logger.child({ component: 'mirror' }),
+              mirrorMetrics,
+            ),
+          )
+        : null;
+      if (mirror) {
+        await mirror.start();
+        closers.push(() => mirror.close());
+      }
       const live = new LiveFeed();
       const monitor = config.monitor.enabled
         ? await startMonitor(config, client, store, live, logger, extraNotifiers)
@@ -122,6 +139,7 @@ export class EdgestreamRuntime {
         monitor,
         http,
         simulator,
+        mirror,
         logger,
       );
       runtime.maintenance = setInterval(() => void runtime.maintainStore(), STORE_MAINTENANCE_INTERVAL_MS);
@@ -140,6 +158,7 @@ export class EdgestreamRuntime {
     await this.simulator?.close();
     await this.monitor?.close();
     await this.http?.close();
+    await this.mirror?.close();
     await this.client.close();
     await this.store.close();
     await this.broker.close();

@@ -1,0 +1,143 @@
+// bench:mirror — edge-to-cloud forwarding. Two brokers and the mirror run as processes of their own on
+// loopback. With the cloud broker stopped, 1,000,000 records are produced to the edge through
+// @platformatic/kafka (RemoteLogClient): that is the broker's own produce rate, measured in this run, and the
+// backlog. Then the cloud broker starts and the clock runs until the mirror has drained the backlog into it.
+// Goal: the mirror forwards at >= 80% of the rate at which the broker accepts produce requests.
+import os from 'node:os';
+import { RemoteLogClient } from '../src/client/remote-client.js';
+import type { OutgoingRecord } from '../src/client/types.js';
+import { BrokerProcess, startMirrorProcess } from '../test/support/mirror-cluster.js';
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
+const PARTITIONS = 4;
+const RECORDS_PER_CALL = 5_000;
+const TOPIC = 'bench.events';
+const PREFIX = 'site-a.';
+const VALUE_BYTES = 200;
+
+function record(i: number, partition: number): OutgoingRecord {
+  const body = JSON.stringify({ edge: `edge-${i % 1000}`, retransmits: i % 500, rttMs: i % 90 });
+  return {
+    topic: TOPIC,
+    partition,
+    key: Buffer.from(`edge-${i % 1000}`),
+    value: Buffer.from(body.padEnd(VALUE_BYTES, ' ')),
+    timestamp: Date.now(),
+    headers: [
+      { key: 'site', value: Buffer.from('a') },
+      { key: 'schema', value: Buffer.from('telemetry-v1') },
+    ],
+  };
+}
+
+function recordBytes(r: OutgoingRecord): number {
+  let bytes = (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const header of r.headers ?? []) bytes += header.key.length + (header.value?.length ?? 0);
+  return bytes;
+}
+
+async function cloudCount(client: RemoteLogClient): Promise<number> {
+  let total = 0;
+  for (let partition = 0; partition < PARTITIONS; partition += 1) {
+    total += await client
+      .offsets({ topic: `${PREFIX}${TOPIC}`, partition })
+      .then((offsets) => offsets.latest)
+      .catch(() => 0);
+  }
+  return total;
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const MiB = 1024 * 1024;
+
+async function main(): Promise<void> {
+  const [edge, cloud] = await Promise.all([
+    BrokerProcess.start('bench-edge'),
+    BrokerProcess.start('bench-cloud'),
+  ]);
+  const producer = new RemoteLogClient({ bootstrapBrokers: [edge.bootstrap], clientId: 'bench-producer' });
+  const mirror = startMirrorProcess([
+    '--source',
+    edge.bootstrap,
+    '--target',
+    cloud.bootstrap,
+    '--topics',
+    'bench\\..*',
+    '--prefix',
+    PREFIX,
+  ]);
+  let cloudReader: RemoteLogClient | null = null;
+  try {
+    await producer.ensureTopic({ name: TOPIC, partitions: PARTITIONS });
+    // Let the mirror create the target topic, then take the link away.
+    const probe = new RemoteLogClient({ bootstrapBrokers: [cloud.bootstrap], clientId: 'bench-probe' });
+    for (let tries = 0; (await probe.partitionCount(`${PREFIX}${TOPIC}`).catch(() => 0)) === 0; tries += 1) {
+      if (tries > 300) throw new Error(`the mirror did not create its target topic:\n${mirror.stderr}`);
+      await delay(100);
+    }
+    await probe.close();
+    await cloud.stop();
+
+    let bytes = 0;
+    const produceStart = performance.now();
+    for (let i = 0; i < RECORDS; i += RECORDS_PER_CALL) {
+      const batch = Array.from({ length: Math.min(RECORDS_PER_CALL, RECORDS - i) }, (_, j) =>
+        record(i + j, (i + j) % PARTITIONS),
+      );
+      for (const r of batch) bytes += recordBytes(r);
+      await producer.produce(batch);
+    }
+    const produceSeconds = (performance.now() - produceStart) / 1000;
+
+    await cloud.restart();
+    // The link is back once the cloud broker accepts connections.
+    const linkBackAt = performance.now();
+    cloudReader = new RemoteLogClient({ bootstrapBrokers: [cloud.bootstrap], clientId: 'bench-reader' });
+    let firstAt: number | null = null;
+    let forwarded = 0;
+    const deadline = Date.now() + 600_000;
+    while (forwarded < RECORDS) {
+      if (Date.now() > deadline)
+        throw new Error(`drain timed out at ${forwarded} records:\n${mirror.stderr}`);
+      forwarded = await cloudCount(cloudReader);
+      if (firstAt === null && forwarded > 0) firstAt = performance.now();
+      await delay(50);
+    }
+    const doneAt = performance.now();
+    const drainSeconds = (doneAt - linkBackAt) / 1000;
+    const forwardSeconds = (doneAt - (firstAt ?? linkBackAt)) / 1000;
+    const produceRate = RECORDS / produceSeconds;
+    const forwardRate = RECORDS / forwardSeconds;
+    const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+    const rows: Array<[string, string]> = [
+      ['machine', `${cpu}, ${os.cpus().length} cores, Node ${process.version}`],
+      [
+        'records',
+        `${RECORDS.toLocaleString('en-US')} x ${Math.round(bytes / RECORDS)} B, ${PARTITIONS} partitions`,
+      ],
+      [
+        'broker produce rate (@platformatic/kafka, acks=all, idempotent)',
+        `${Math.round(produceRate).toLocaleString('en-US')} records/s, ${(bytes / MiB / produceSeconds).toFixed(1)} MiB/s`,
+      ],
+      [
+        'mirror forwarding rate (first record to last)',
+        `${Math.round(forwardRate).toLocaleString('en-US')} records/s, ${(bytes / MiB / forwardSeconds).toFixed(1)} MiB/s`,
+      ],
+      ['forwarding / produce rate', `${Math.round((forwardRate / produceRate) * 100)}% (goal >= 80%)`],
+      ['cloud back -> first record forwarded', `${(((firstAt ?? doneAt) - linkBackAt) / 1000).toFixed(2)} s`],
+      [
+        `time to drain the ${RECORDS.toLocaleString('en-US')}-record backlog after the link returns`,
+        `${drainSeconds.toFixed(2)} s`,
+      ],
+    ];
+    console.log('| measure | result |\n|---|---|');
+    for (const [name, value] of rows) console.log(`| ${name} | ${value} |`);
+  } finally {
+    await mirror.stop('SIGTERM');
+    await cloudReader?.close();
+    await producer.close();
+    await Promise.all([edge.destroy(), cloud.destroy()]);
+  }
+}
+
+await main();

@@ -1,0 +1,140 @@
+import http from 'node:http';
+import { parseArgs } from 'node:util';
+import { Admin } from '@platformatic/kafka';
+import pino from 'pino';
+import { RemoteLogClient } from '../client/remote-client.js';
+import { Mirror, MirrorMetrics, mirrorConfigSchema, mirrorOptionsFromConfig } from '../mirror/index.js';
+import { UsageError } from './usage-error.js';
+
+export const MIRROR_USAGE = `  edgestream mirror --source HOST:PORT --target HOST:PORT --topics REGEX --prefix PREFIX
+                                           forward topics to another cluster, exactly once across restarts
+        [--client-id ID]                   client id prefix on both clusters (default edgestream-mirror)
+        [--sample-percent P]               forward P% of keys of every topic (deterministic by key hash)
+        [--metrics HOST:PORT]              Prometheus /metrics endpoint
+`;
+
+/** Runs a mirror between two clusters until SIGINT/SIGTERM; exits 1 if it stops on an error of its own. */
+export async function mirrorCommand(args: string[]): Promise<number> {
+  const values = parseMirrorArgs(args);
+  const parsed = mirrorConfigSchema.safeParse({
+    target: values.target.split(','),
+    topics: values.topics,
+    prefix: values.prefix,
+    clientId: values.clientId,
+    policies:
+      values.samplePercent === undefined
+        ? []
+        : [{ topics: '.*', samplePercent: Number(values.samplePercent) }],
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`mirror: ${issue.path.join('.') || 'arguments'}: ${issue.message}`);
+  }
+  const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
+  const sourceBrokers = values.source.split(',');
+  const source = new RemoteLogClient({
+    bootstrapBrokers: sourceBrokers,
+    clientId: `${parsed.data.clientId}-source`,
+  });
+  const admin = new Admin({
+    clientId: `${parsed.data.clientId}-source-admin`,
+    bootstrapBrokers: sourceBrokers,
+    retries: 0,
+  });
+  const metrics = new MirrorMetrics();
+  const mirror = new Mirror(
+    mirrorOptionsFromConfig(
+      parsed.data,
+      { client: source, listTopics: () => admin.listTopics({ includeInternals: false }) },
+      logger.child({ component: 'mirror' }),
+      metrics,
+    ),
+  );
+  const metricsServer = values.metrics === undefined ? null : await serveMetrics(values.metrics, metrics);
+  await mirror.start();
+  const signalled = new Promise<string>((resolve) => {
+    const stop = (signal: string) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  let exitCode = 0;
+  try {
+    const signal = await Promise.race([signalled, mirror.whenStopped().then(() => null)]);
+    logger.info({ signal }, 'shutting down');
+  } catch (error) {
+    exitCode = 1;
+    process.stderr.write(`edgestream: ${error instanceof Error ? error.message : String(error)}\n`);
+  } finally {
+    await mirror.close();
+    await Promise.allSettled([source.close(), admin.close()]);
+    if (metricsServer) await new Promise((resolve) => metricsServer.close(resolve));
+  }
+  return exitCode;
+}
+
+interface MirrorArgs {
+  source: string;
+  target: string;
+  topics: string;
+  prefix: string;
+  clientId: string;
+  samplePercent: string | undefined;
+  metrics: string | undefined;
+}
+
+function parseMirrorArgs(args: string[]): MirrorArgs {
+  let values: Record<string, string | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        source: { type: 'string' },
+        target: { type: 'string' },
+        topics: { type: 'string' },
+        prefix: { type: 'string' },
+        'client-id': { type: 'string', default: 'edgestream-mirror' },
+        'sample-percent': { type: 'string' },
+        metrics: { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  for (const required of ['source', 'target', 'topics', 'prefix']) {
+    if (values[required] === undefined) throw new UsageError(`mirror needs --${required}`);
+  }
+  return {
+    source: values.source!,
+    target: values.target!,
+    topics: values.topics!,
+    prefix: values.prefix!,
+    clientId: values['client-id']!,
+    samplePercent: values['sample-percent'],
+    metrics: values.metrics,
+  };
+}
+
+async function serveMetrics(listen: string, metrics: MirrorMetrics): Promise<http.Server> {
+  const match = /^([^\s:]+):(\d{1,5})$/.exec(listen);
+  if (!match) throw new UsageError(`--metrics '${listen}' is not HOST:PORT`);
+  const server = http.createServer((request, response) => {
+    if (request.url !== '/metrics') {
+      response.writeHead(404).end();
+      return;
+    }
+    metrics.registry.metrics().then(
+      (body) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+      () => response.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(match[2]), match[1], resolve);
+  });
+  return server;
+}

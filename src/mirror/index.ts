@@ -1,0 +1,14 @@
+export { Backoff } from './backoff.js';
+export { type MirrorConfig, mirrorConfigSchema, mirrorOptionsFromConfig, remoteTarget } from './config.js';
+export { MirrorError, type MirrorErrorCode } from './errors.js';
+export { MirrorMetrics } from './metrics.js';
+export {
+  MIRROR_DEFAULTS,
+  MIRROR_LIMITS,
+  Mirror,
+  type MirrorOptions,
+  type MirrorPartitionStatus,
+  type MirrorStatus,
+} from './mirror.js';
+export { compileFilter, type FilterSpec, type PolicyRule, type TopicPolicy } from './policy.js';
+export { originalHeaders, PROVENANCE_HEADER, provenanceOf } from './provenance.js';

@@ -1,0 +1,36 @@
+import type { ConsumedRecord, RecordHeader } from '../client/types.js';
+
+/**
+ * The header every forwarded record carries: `topic:partition:offset` of the source record. The target log
+ * itself is the mirror's durable progress: its last record names the last source offset forwarded, written in
+ * the same append as the data, so progress and data can never disagree.
+ */
+export const PROVENANCE_HEADER = 'es.mirror.src';
+
+export interface SourcePosition {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export function provenanceHeader(record: ConsumedRecord): RecordHeader {
+  return {
+    key: PROVENANCE_HEADER,
+    value: Buffer.from(`${record.topic}:${record.partition}:${record.offset}`, 'latin1'),
+  };
+}
+
+/** The source position a target record was forwarded from, or null when the mirror did not write it. */
+export function provenanceOf(record: ConsumedRecord): SourcePosition | null {
+  let value: Buffer | null | undefined;
+  for (const header of record.headers) if (header.key === PROVENANCE_HEADER) value = header.value;
+  if (!value) return null;
+  const match = /^([A-Za-z0-9._-]+):(\d+):(\d+)$/.exec(value.toString('latin1'));
+  if (!match) return null;
+  return { topic: match[1]!, partition: Number(match[2]), offset: Number(match[3]) };
+}
+
+/** The record's own headers, without the one the mirror added. */
+export function originalHeaders(record: ConsumedRecord): RecordHeader[] {
+  return record.headers.filter((header) => header.key !== PROVENANCE_HEADER);
+}

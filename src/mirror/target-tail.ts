@@ -1,0 +1,41 @@
+import type { LogClient, TopicPartition } from '../client/types.js';
+import { MirrorError } from './errors.js';
+import { provenanceOf } from './provenance.js';
+
+export interface TargetTail {
+  /** The source offset after the last one forwarded. */
+  nextSourceOffset: number;
+  timestamp: number;
+  targetEnd: number;
+}
+
+export function sameTail(a: TargetTail | null, b: TargetTail | null): boolean {
+  return a === null ? b === null : b !== null && a.targetEnd === b.targetEnd;
+}
+
+/** The last record of the target partition, which names the last source offset forwarded to it. */
+export async function readTail(
+  target: LogClient,
+  link: { source: TopicPartition; targetTopic: string },
+): Promise<TargetTail | null> {
+  const partition = { topic: link.targetTopic, partition: link.source.partition };
+  const { earliest, latest } = await target.offsets(partition);
+  if (latest <= earliest) return null;
+  const records = await target.fetch([{ ...partition, offset: latest - 1 }], {
+    maxBytes: 1024 * 1024,
+    maxWaitMs: 0,
+  });
+  const last = records.filter((record) => record.offset < latest).at(-1);
+  if (!last)
+    throw new Error(`the last record of ${partition.topic}-${partition.partition} could not be read`);
+  const position = provenanceOf(last);
+  if (!position || position.topic !== link.source.topic || position.partition !== link.source.partition) {
+    throw new MirrorError(
+      'TARGET_FOREIGN_RECORDS',
+      `the last record of ${partition.topic}-${partition.partition} (offset ${last.offset}) was not forwarded ` +
+        `from ${link.source.topic}-${link.source.partition} by a mirror: a mirror must be the only writer of ` +
+        'its target topics (use a different --prefix)',
+    );
+  }
+  return { nextSourceOffset: position.offset + 1, timestamp: last.timestamp, targetEnd: latest };
+}

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import pino from 'pino';
+import { parseEdgestreamConfig } from '../src/cli/config.js';
+import { EdgestreamRuntime } from '../src/cli/runtime.js';
+import { EmbeddedLogClient } from '../src/client/embedded-client.js';
+import { type RunningBroker, startBroker } from './support/broker-harness.js';
+
+async function countRecords(client: EmbeddedLogClient, topic: string): Promise<number> {
+  const partitions = await client.partitionCount(topic);
+  let total = 0;
+  for (let partition = 0; partition < partitions; partition++) {
+    const { earliest, latest } = await client.offsets({ topic, partition });
+    total += latest - earliest;
+  }
+  return total;
+}
+
+describe('edge to cloud: edgestream start with a mirror section', { timeout: 120_000 }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-edge-cloud-'));
+  let cloud: RunningBroker | null = null;
+  let edge: EdgestreamRuntime | null = null;
+  after(async () => {
+    await edge?.close();
+    await cloud?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('forwards the final window aggregates to the cloud under the site prefix, each exactly once', async () => {
+    cloud = await startBroker();
+    edge = await EdgestreamRuntime.start(
+      parseEdgestreamConfig({
+        dataDir: dir,
+        broker: { listen: '127.0.0.1:0' },
+        http: { listen: '127.0.0.1:0' },
+        notifiers: [],
+        monitor: { commitInterval: '2s' },
+        simulator: { enabled: true, rate: 2_000, scenario: 'none' },
+        mirror: { target: [`127.0.0.1:${cloud.port}`], topics: '^cdn\\.aggregates$', prefix: 'site-a.' },
+      }),
+      pino({ level: 'warn' }),
+    );
+    const edgeClient = new EmbeddedLogClient(edge.broker.embeddedLog());
+    const cloudClient = new EmbeddedLogClient(cloud.broker.embeddedLog());
+    try {
+      const deadline = Date.now() + 60_000;
+      let atEdge = 0;
+      while (Date.now() < deadline && atEdge < 200) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        atEdge = await countRecords(edgeClient, 'cdn.aggregates').catch(() => 0);
+      }
+      assert.ok(atEdge >= 200, `only ${atEdge} final windows at the edge`);
+      await edge.simulator!.close();
+      await edge.monitor!.close();
+      const finalAtEdge = await countRecords(edgeClient, 'cdn.aggregates');
+      let atCloud = 0;
+      while (Date.now() < deadline + 30_000 && atCloud < finalAtEdge) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        atCloud = await countRecords(cloudClient, 'site-a.cdn.aggregates').catch(() => 0);
+      }
+      assert.equal(atCloud, finalAtEdge, 'every final window reached the cloud once');
+    } finally {
+      await edgeClient.close();
+      await cloudClient.close();
+    }
+  });
+});
