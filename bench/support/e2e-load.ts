@@ -74,8 +74,10 @@ async function main(): Promise<void> {
       seed,
       faults,
       partitions: spec.partitions,
-      // Enough produce calls in flight that the Kafka round trip does not cap the rate.
+      // Enough produce calls in flight, and events per call, that the Kafka round trip does not cap the rate:
+      // the client sends one ordered produce request at a time.
       maxInFlightProduces: 8,
+      sliceMs: 250,
       ...(spec.eventTimeMs === undefined ? {} : { durationMs: spec.eventTimeMs }),
     });
     const cpuBefore = process.cpuUsage();
