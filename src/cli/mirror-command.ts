@@ -9,6 +9,7 @@ import { UsageError } from './usage-error.js';
 export const MIRROR_USAGE = `  edgestream mirror --source HOST:PORT --target HOST:PORT --topics REGEX --prefix PREFIX
                                            forward topics to another cluster, exactly once across restarts
         [--client-id ID]                   client id prefix on both clusters (default edgestream-mirror)
+        [--compression CODEC]              none (default), gzip, snappy or lz4 for batches sent to the target
         [--sample-percent P]               forward P% of keys of every topic (deterministic by key hash)
         [--metrics HOST:PORT]              Prometheus /metrics endpoint
 `;
@@ -21,6 +22,7 @@ export async function mirrorCommand(args: string[]): Promise<number> {
     topics: values.topics,
     prefix: values.prefix,
     clientId: values.clientId,
+    compression: values.compression,
     policies:
       values.samplePercent === undefined
         ? []
@@ -82,6 +84,7 @@ interface MirrorArgs {
   topics: string;
   prefix: string;
   clientId: string;
+  compression: string;
   samplePercent: string | undefined;
   metrics: string | undefined;
 }
@@ -98,6 +101,7 @@ function parseMirrorArgs(args: string[]): MirrorArgs {
         topics: { type: 'string' },
         prefix: { type: 'string' },
         'client-id': { type: 'string', default: 'edgestream-mirror' },
+        compression: { type: 'string', default: 'none' },
         'sample-percent': { type: 'string' },
         metrics: { type: 'string' },
       },
@@ -114,6 +118,7 @@ function parseMirrorArgs(args: string[]): MirrorArgs {
     topics: values.topics!,
     prefix: values.prefix!,
     clientId: values['client-id']!,
+    compression: values.compression!,
     samplePercent: values['sample-percent'],
     metrics: values.metrics,
   };

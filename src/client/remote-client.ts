@@ -40,8 +40,10 @@ import {
 export {
   REMOTE_CLIENT_DEFAULTS,
   REMOTE_CLIENT_LIMITS,
+  REMOTE_COMPRESSION_CODECS,
   RemoteClientError,
   type RemoteClientErrorCode,
+  type RemoteCompression,
   type RemoteGroupOptions,
   type RemoteLogClientOptions,
 } from './remote-common.js';
@@ -123,7 +125,7 @@ export class RemoteLogClient implements LogClient {
       serializers: bufferSerializers,
       idempotent: true,
       acks: ProduceAcks.ALL,
-      compression: 'none',
+      compression: this.options.compression,
       autocreateTopics: false,
       repeatOnStaleMetadata: true,
       maxInflights: 1,

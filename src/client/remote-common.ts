@@ -25,8 +25,17 @@ export interface RemoteLogClientOptions {
   replicationFactor?: number;
   /** Bytes of records in one produce request; keep it within the cluster's message.max.bytes. */
   maxProduceRequestBytes?: number;
+  /** Codec of the record batches this client produces; fetches decode whatever codec a batch carries. */
+  compression?: RemoteCompression;
   group?: Partial<RemoteGroupOptions>;
 }
+
+/**
+ * Codecs the client library encodes in-process (gzip through node:zlib, snappy and lz4 through WebAssembly).
+ * zstd is left out: the library needs node:zlib's zstd, which Node 20 does not have.
+ */
+export const REMOTE_COMPRESSION_CODECS = ['none', 'gzip', 'snappy', 'lz4'] as const;
+export type RemoteCompression = (typeof REMOTE_COMPRESSION_CODECS)[number];
 
 export type ResolvedOptions = Required<Omit<RemoteLogClientOptions, 'group'>> & { group: RemoteGroupOptions };
 
@@ -38,6 +47,7 @@ export const REMOTE_CLIENT_DEFAULTS = {
   metadataMaxAgeMs: 5_000,
   replicationFactor: -1,
   maxProduceRequestBytes: 1_000_000,
+  compression: 'none',
   group: {
     sessionTimeoutMs: 30_000,
     heartbeatIntervalMs: 3_000,
@@ -87,6 +97,13 @@ export function resolveOptions(options: RemoteLogClientOptions): ResolvedOptions
     }
   }
   if (options.clientId === '') throw new RemoteClientError('INVALID_ARGUMENT', 'clientId is empty');
+  const compression = options.compression ?? REMOTE_CLIENT_DEFAULTS.compression;
+  if (!REMOTE_COMPRESSION_CODECS.includes(compression)) {
+    throw new RemoteClientError(
+      'INVALID_ARGUMENT',
+      `compression '${compression}' is not one of ${REMOTE_COMPRESSION_CODECS.join(', ')}`,
+    );
+  }
   const group = { ...REMOTE_CLIENT_DEFAULTS.group, ...options.group };
   if (
     group.heartbeatIntervalMs >= group.sessionTimeoutMs ||
@@ -108,6 +125,7 @@ export function resolveOptions(options: RemoteLogClientOptions): ResolvedOptions
     metadataMaxAgeMs: options.metadataMaxAgeMs ?? REMOTE_CLIENT_DEFAULTS.metadataMaxAgeMs,
     replicationFactor: options.replicationFactor ?? REMOTE_CLIENT_DEFAULTS.replicationFactor,
     maxProduceRequestBytes: options.maxProduceRequestBytes ?? REMOTE_CLIENT_DEFAULTS.maxProduceRequestBytes,
+    compression,
     group,
   };
 }

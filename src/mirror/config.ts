@@ -1,6 +1,10 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { RemoteLogClient } from '../client/remote-client.js';
+import {
+  REMOTE_COMPRESSION_CODECS,
+  type RemoteCompression,
+  RemoteLogClient,
+} from '../client/remote-client.js';
 import type { LogClient } from '../client/types.js';
 import type { MirrorMetrics } from './metrics.js';
 import type { MirrorOptions } from './mirror.js';
@@ -28,6 +32,11 @@ export const mirrorConfigSchema = z.strictObject({
   topics: z.union([pattern, z.array(z.string().min(1)).min(1).max(10_000)]),
   prefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"'),
   clientId: z.string().min(1).default('edgestream-mirror'),
+  /**
+   * Codec of the batches sent to the target. 'none' by default: Edgestream's embedded readers decode only
+   * none and gzip, so lz4 and snappy suit a target whose consumers all go through a Kafka client library.
+   */
+  compression: z.enum(REMOTE_COMPRESSION_CODECS).default('none'),
   /** The source topics' retention.ms, for the warning when the backlog's age nears it. */
   sourceRetentionMs: z.number().int().min(1).optional(),
   policies: z
@@ -54,7 +63,11 @@ export type MirrorConfig = z.infer<typeof mirrorConfigSchema>;
  * A target reached through the Kafka client library. retries=0: a failed request fails at once and the mirror
  * reconnects with a fresh producer and reads the target's tail, instead of the library retrying blind.
  */
-export function remoteTarget(bootstrapBrokers: string[], clientId: string): () => LogClient {
+export function remoteTarget(
+  bootstrapBrokers: string[],
+  clientId: string,
+  compression: RemoteCompression = 'none',
+): () => LogClient {
   let connection = 0;
   return () =>
     new RemoteLogClient({
@@ -64,6 +77,7 @@ export function remoteTarget(bootstrapBrokers: string[], clientId: string): () =
       connectTimeoutMs: 3_000,
       requestTimeoutMs: 15_000,
       replicationFactor: -1,
+      compression,
     });
 }
 
@@ -84,7 +98,7 @@ export function mirrorOptionsFromConfig(
   return {
     source: source.client,
     listSourceTopics: source.listTopics,
-    connectTarget: remoteTarget(config.target, config.clientId),
+    connectTarget: remoteTarget(config.target, config.clientId, config.compression),
     topics: typeof config.topics === 'string' ? new RegExp(config.topics) : config.topics,
     prefix: config.prefix,
     policies,

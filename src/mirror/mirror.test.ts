@@ -3,8 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { type RunningBroker, startBroker } from '../../test/support/broker-harness.js';
 import { until } from '../../test/support/processes.js';
-import { EmbeddedLogClient } from '../client/embedded-client.js';
+import { EmbeddedClientError, EmbeddedLogClient } from '../client/embedded-client.js';
+import { RemoteLogClient } from '../client/remote-client.js';
 import type { ConsumedRecord, LogClient, OutgoingRecord } from '../client/types.js';
+import { Compression, compressionOf, readBatchHeader, splitBatches } from '../protocol/index.js';
 import { Backoff } from './backoff.js';
 import { remoteTarget } from './config.js';
 import { MirrorError } from './errors.js';
@@ -118,6 +120,79 @@ describe('Mirror between two in-process brokers (target through the client libra
         assert.deepEqual(originalHeaders(copy), expected.headers);
         assert.deepEqual(provenanceOf(copy), { topic: 'cdn.aggregates', partition: p, offset: i });
       }
+    }
+  });
+
+  it('forwards compressed batches that the target stores as sent and that decode intact', async () => {
+    const codecs = [
+      { name: 'gzip', id: Compression.Gzip },
+      { name: 'lz4', id: Compression.Lz4 },
+    ] as const;
+    const cloudRemote = new RemoteLogClient({ bootstrapBrokers: [cloud.bootstrap], clientId: 'zip-reader' });
+    try {
+      for (const codec of codecs) {
+        const topic = `zip-${codec.name}`;
+        const mirrored = `site-z.${topic}`;
+        const zipMirror = () =>
+          mirrorOf({
+            topics: [topic],
+            prefix: 'site-z.',
+            connectTarget: remoteTarget([cloud.bootstrap], `mirror-${topic}`, codec.name),
+          });
+        await source.ensureTopic({ name: topic, partitions: 1 });
+        await source.produce(Array.from({ length: 60 }, (_, i) => record(topic, 0, i)));
+        const first = zipMirror();
+        await first.start();
+        await until(() => first.status().totals.recordsSent === 60, 20_000, `first 60 ${codec.name} records`);
+        await first.close();
+        // Resuming reads the target's compressed tail to find where the first mirror stopped.
+        await source.produce(Array.from({ length: 40 }, (_, i) => record(topic, 0, 60 + i)));
+        const second = zipMirror();
+        await second.start();
+        await forwarded(second, topic, 1);
+        await second.close();
+        assert.equal(second.status().totals.recordsSent, 40, `${codec.name}: no duplicates after resuming`);
+
+        const stored = splitBatches(
+          cloud.broker
+            .embeddedLog()
+            .logs.partition(mirrored, 0)
+            .read(0, 1 << 20).records,
+        );
+        assert.ok(stored.length >= 2, `${codec.name}: one batch per mirror at least`);
+        for (const batch of stored) {
+          assert.equal(
+            compressionOf(readBatchHeader(batch).attributes),
+            codec.id,
+            `${codec.name} batch stored`,
+          );
+        }
+        const readers: LogClient[] =
+          codec.id === Compression.Gzip ? [cloudReader, cloudRemote] : [cloudRemote];
+        for (const reader of readers) {
+          const target = await readAll(reader, mirrored, 0);
+          assert.equal(target.length, 100);
+          for (const [i, copy] of target.entries()) {
+            const expected = record(topic, 0, i);
+            assert.deepEqual(copy.key, expected.key);
+            assert.deepEqual(copy.value, expected.value);
+            assert.equal(copy.timestamp, expected.timestamp);
+            assert.deepEqual(originalHeaders(copy), expected.headers);
+            assert.deepEqual(provenanceOf(copy), { topic, partition: 0, offset: i });
+          }
+        }
+      }
+      // The embedded client decodes none and gzip only: lz4 batches are refused with a clear error.
+      await assert.rejects(
+        cloudReader.fetch([{ topic: 'site-z.zip-lz4', partition: 0, offset: 0 }], {
+          maxBytes: 1 << 20,
+          maxWaitMs: 0,
+        }),
+        (error: unknown) =>
+          error instanceof EmbeddedClientError && error.code === 'UNSUPPORTED_COMPRESSION_TYPE',
+      );
+    } finally {
+      await cloudRemote.close();
     }
   });
 
