@@ -3,11 +3,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { parseEdgestreamConfig } from '../src/cli/config.js';
 import { EdgestreamRuntime } from '../src/cli/runtime.js';
 import { EmbeddedLogClient } from '../src/client/embedded-client.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
+import { Background, until } from './support/processes.js';
+
+const bin = fileURLToPath(new URL('../../bin/edgestream.js', import.meta.url));
 
 async function countRecords(client: EmbeddedLogClient, topic: string): Promise<number> {
   const partitions = await client.partitionCount(topic);
@@ -62,6 +66,42 @@ describe('edge to cloud: edgestream start with a mirror section', { timeout: 120
         atCloud = await countRecords(cloudClient, 'site-a.cdn.aggregates').catch(() => 0);
       }
       assert.equal(atCloud, finalAtEdge, 'every final window reached the cloud once');
+      // The cloud layer: a pipeline on the central cluster ranks the worst edges over every forwarded site.
+      const ranking = new Background(
+        'node',
+        [
+          bin,
+          'cloud',
+          '--brokers',
+          `127.0.0.1:${cloud.port}`,
+          '--metric',
+          'edge_tcp_1s',
+          '--lateness',
+          '3s',
+          '--top',
+          '3',
+        ],
+        60_000,
+      );
+      try {
+        await until(
+          () => cloud!.broker.logs.hasTopic('cloud.worst-edges'),
+          30_000,
+          'the cloud pipeline to create its output topic',
+        );
+        let rankings = 0;
+        const rankingDeadline = Date.now() + 30_000;
+        while (rankings === 0 && Date.now() < rankingDeadline) {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          rankings = await countRecords(cloudClient, 'cloud.worst-edges');
+        }
+        assert.ok(
+          rankings > 0,
+          `no ranking from the cloud pipeline: ${ranking.stdout.slice(-3000)} ${ranking.stderr}`,
+        );
+      } finally {
+        await ranking.stop();
+      }
     } finally {
       await edgeClient.close();
       await cloudClient.close();
