@@ -75,21 +75,6 @@ export class EdgestreamRuntime {
         fieldRollups: CDN_FIELD_ROLLUPS,
       });
       closers.push(() => store.close());
-      const mirrorMetrics = new MirrorMetrics();
-      const mirror = config.mirror
-        ? new Mirror(
-            mirrorOptionsFromConfig(
-              config.mirror,
-              { client, listTopics: async () => broker.embeddedLog().logs.topicNames() },
-              logger.child({ component: 'mirror' }),
-              mirrorMetrics,
-            ),
-          )
-        : null;
-      if (mirror) {
-        await mirror.start();
-        closers.push(() => mirror.close());
-      }
       const live = new LiveFeed();
       const monitor = config.monitor.enabled
         ? await startMonitor(config, client, store, live, logger, extraNotifiers)
@@ -107,6 +92,22 @@ export class EdgestreamRuntime {
             comment,
             createdBy,
           });
+      }
+      // After the monitor, so the topics it writes exist when the mirror first matches its pattern.
+      const mirrorMetrics = new MirrorMetrics();
+      const mirror = config.mirror
+        ? new Mirror(
+            mirrorOptionsFromConfig(
+              config.mirror,
+              { client, listTopics: async () => broker.embeddedLog().logs.topicNames() },
+              logger.child({ component: 'mirror' }),
+              mirrorMetrics,
+            ),
+          )
+        : null;
+      if (mirror) {
+        await mirror.start();
+        closers.push(() => mirror.close());
       }
       let http: HttpApi | null = null;
       if (monitor) {
