@@ -1,31 +1,19 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { LogClient } from '../client/types.js';
-import { type Duration, toMillis } from '../streams/duration.js';
 import { LogNotifier } from './notifiers/log.js';
 import type { Notifier } from './notifiers/notifier.js';
 import { TopicNotifier } from './notifiers/topic.js';
 import { WebhookNotifier } from './notifiers/webhook.js';
-
-const duration = z.union([z.number(), z.string()]).transform((value, context) => {
-  try {
-    return toMillis(value as Duration);
-  } catch {
-    context.addIssue({
-      code: 'custom',
-      message: "expected a duration such as '500ms', '5s' or milliseconds",
-    });
-    return z.NEVER;
-  }
-});
+import { durationSchema } from './rules.js';
 
 const webhook = z.strictObject({
   kind: z.literal('webhook'),
   url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
-  timeout: duration.default(5_000),
+  timeout: durationSchema.default(5_000),
   maxAttempts: z.number().int().min(1).max(100).default(5),
-  initialBackoff: duration.default(200),
-  maxBackoff: duration.default(10_000),
+  initialBackoff: durationSchema.default(200),
+  maxBackoff: durationSchema.default(10_000),
   maxQueue: z.number().int().min(1).max(100_000).default(1_000),
   headers: z.record(z.string(), z.string().max(4096)).default({}),
 });

@@ -15,7 +15,7 @@ const labelName = z
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a label name matching [A-Za-z_][A-Za-z0-9_]*');
 
 /** Milliseconds after parsing; accepts what src/streams/duration.ts accepts ('0s', '500ms', '5m' or ms). */
-const duration = z.union([z.number(), z.string()]).transform((value, context) => {
+export const durationSchema = z.union([z.number(), z.string()]).transform((value, context) => {
   try {
     return toMillis(value as Duration);
   } catch {
@@ -45,9 +45,9 @@ const commonFields = {
   /** Labels that tell series apart (one alert instance per distinct value set), e.g. ['edge']. */
   dimensions: z.array(labelName).max(MAX_RULE_DIMENSIONS).default([]),
   /** How long the condition must hold before pending becomes firing; 0 fires on the first breach. */
-  for: duration.default(0),
+  for: durationSchema.default(0),
   /** How long a firing alert stays firing after its condition clears, so a flapping signal pages once. */
-  keepFiringFor: duration.default(0),
+  keepFiringFor: durationSchema.default(0),
   severity: z.enum(SEVERITIES).default('warning'),
   labels: z
     .record(labelName, z.string().max(1024))
@@ -95,7 +95,7 @@ const changeRule = z.strictObject({
 const noDataRule = z.strictObject({
   kind: z.literal('noData'),
   ...commonFields,
-  absentFor: duration.refine((ms) => ms > 0, 'expected a duration above 0'),
+  absentFor: durationSchema.refine((ms) => ms > 0, 'expected a duration above 0'),
 });
 
 const ruleSchema = z.preprocess(
@@ -165,11 +165,11 @@ export const routeSchema = z.strictObject({
   /** Alerts with equal values of these labels are sent together. */
   groupBy: z.array(labelName).max(MAX_RULE_DIMENSIONS).default(['alertname']),
   /** Wait before a new group's first notification, to collect alerts that fire together. */
-  groupWait: duration.default(0),
+  groupWait: durationSchema.default(0),
   /** Least time between notifications of one group when its alerts change. */
-  groupInterval: duration.default(1000),
+  groupInterval: durationSchema.default(1000),
   /** Re-send a group whose alerts are still firing after this long. */
-  repeatInterval: duration.default(3_600_000),
+  repeatInterval: durationSchema.default(3_600_000),
 });
 
 export type RouteInput = z.input<typeof routeSchema>;

@@ -3,28 +3,15 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { notifiersSchema } from '../alerts/notifier-config.js';
-import { alertingConfigSchema } from '../alerts/rules.js';
+import { alertingConfigSchema, durationSchema } from '../alerts/rules.js';
 import { TOPIC_CONFIG_KEYS } from '../log/index.js';
 import { mirrorConfigSchema } from '../mirror/config.js';
 import { DEFAULT_MONITOR_RULES } from '../monitor/default-rules.js';
 import { DEFAULT_MONITOR_WINDOWS } from '../monitor/pipeline.js';
 import { SCENARIO_NAMES } from '../simulate/scenarios.js';
 import { QOE_TOPIC, TCP_TOPIC } from '../simulate/telemetry.js';
-import { type Duration, toMillis } from '../streams/duration.js';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9092');
-
-const duration = z.union([z.number(), z.string()]).transform((value, context) => {
-  try {
-    return toMillis(value as Duration);
-  } catch {
-    context.addIssue({
-      code: 'custom',
-      message: "expected a duration such as '500ms', '10s', '5m' or milliseconds",
-    });
-    return z.NEVER;
-  }
-});
 
 const topicName = z
   .string()
@@ -32,8 +19,8 @@ const topicName = z
 
 const windowSpec = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9]{1,16}$/, 'expected a short name of letters and digits, e.g. 10s'),
-  size: duration,
-  advance: duration.optional(),
+  size: durationSchema,
+  advance: durationSchema.optional(),
   /** false: only final results (no early updates while the window is open). */
   early: z.boolean().default(true),
 });
@@ -70,14 +57,14 @@ const monitorSection = z.strictObject({
     .min(1)
     .max(8)
     .default(() => DEFAULT_MONITOR_WINDOWS.map((spec) => windowSpec.parse(spec))),
-  maxOutOfOrderness: duration.default(2_000),
-  commitInterval: duration.default(10_000),
+  maxOutOfOrderness: durationSchema.default(2_000),
+  commitInterval: durationSchema.default(10_000),
 });
 
 const storeSection = z.strictObject({
   /** Default: aggregates.db in the data directory. */
   path: z.string().min(1).optional(),
-  retention: duration.default(30 * 24 * 60 * 60_000),
+  retention: durationSchema.default(30 * 24 * 60 * 60_000),
 });
 
 const simulatorSection = z.strictObject({
@@ -87,10 +74,10 @@ const simulatorSection = z.strictObject({
   sites: z.number().int().min(1).max(10_000).default(4),
   seed: z.number().int().default(1),
   scenario: z.enum(SCENARIO_NAMES as [string, ...string[]]).default('retransmit-storm'),
-  faultStart: duration.default(20_000),
-  faultDuration: duration.default(30_000),
+  faultStart: durationSchema.default(20_000),
+  faultDuration: durationSchema.default(30_000),
   /** With scenario `all`, each next fault starts this much later. */
-  faultStagger: duration.default(5_000),
+  faultStagger: durationSchema.default(5_000),
 });
 
 export const edgestreamConfigSchema = z.strictObject({
