@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Broker } from '../broker/broker.js';
 import { parseBrokerConfig } from '../broker/config.js';
+import { untilSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
 export const BROKER_USAGE = `  edgestream broker --data-dir DIR        run the Kafka-compatible broker
@@ -47,16 +48,8 @@ export async function brokerCommand(args: string[]): Promise<number> {
   }
   const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
   const broker = await Broker.start(config, logger);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const signal = await untilSignal();
+  logger.info({ signal }, 'shutting down');
   await broker.close();
   return 0;
 }

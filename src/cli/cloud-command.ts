@@ -5,6 +5,7 @@ import { RemoteLogClient } from '../client/remote-client.js';
 import { buildCloudTopology, MAX_TOP } from '../monitor/cloud-pipeline.js';
 import { type Duration, toMillis } from '../streams/duration.js';
 import { StreamsApp } from '../streams/streams-app.js';
+import { untilSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
 export const CLOUD_USAGE = `  edgestream cloud --brokers HOST:PORT    rank the worst edge servers over every site's forwarded aggregates
@@ -91,15 +92,7 @@ export async function cloudCommand(args: string[]): Promise<number> {
   });
   await app.start();
   logger.info({ sources: topics, output: values.output }, 'cloud pipeline started');
-  const signal = await new Promise<string>((resolve) => {
-    const stop = (name: string) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(name);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const signal = await untilSignal();
   logger.info({ signal }, 'shutting down');
   await app.close();
   await client.close();

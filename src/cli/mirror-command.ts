@@ -4,6 +4,7 @@ import { Admin } from '@platformatic/kafka';
 import pino from 'pino';
 import { RemoteLogClient } from '../client/remote-client.js';
 import { Mirror, MirrorMetrics, mirrorConfigSchema, mirrorOptionsFromConfig } from '../mirror/index.js';
+import { untilSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
 export const MIRROR_USAGE = `  edgestream mirror --source HOST:PORT --target HOST:PORT --topics REGEX --prefix PREFIX
@@ -54,15 +55,7 @@ export async function mirrorCommand(args: string[]): Promise<number> {
   );
   const metricsServer = values.metrics === undefined ? null : await serveMetrics(values.metrics, metrics);
   await mirror.start();
-  const signalled = new Promise<string>((resolve) => {
-    const stop = (signal: string) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const signalled = untilSignal();
   let exitCode = 0;
   try {
     const signal = await Promise.race([signalled, mirror.whenStopped().then(() => null)]);

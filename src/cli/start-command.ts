@@ -7,6 +7,7 @@ import { SCENARIO_NAMES } from '../simulate/scenarios.js';
 import { type EdgestreamConfig, loadEdgestreamConfig, parseEdgestreamConfig } from './config.js';
 import { detectFaults, RecordingNotifier } from './fault-detection.js';
 import { EdgestreamRuntime } from './runtime.js';
+import { untilSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
 export const START_USAGE = `  edgestream start --config FILE          broker + monitoring pipelines + alerting + HTTP API from edgestream.yaml
@@ -25,18 +26,6 @@ function parse(args: string[], options: FlagOptions) {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-}
-
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const stop = (signal: string) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 /** Longest a clean shutdown may take before the process gives up on it (a second signal ends it at once). */
