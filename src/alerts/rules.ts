@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Duration, toMillis } from '../streams/duration.js';
+import { compileLabelPattern, LabelPatternError } from './label-pattern.js';
 import { type CompiledTemplate, compileTemplate } from './template.js';
 
 export const COMPARATORS = ['>', '>=', '<', '<=', '==', '!='] as const;
@@ -130,7 +131,7 @@ export type NoDataRule = z.output<typeof noDataRule>;
 
 const matcher = z.strictObject({
   label: labelName,
-  /** `=` equals, `!=` differs, `=~` matches the whole value, `!~` does not. */
+  /** `=` equals, `!=` differs, `=~` matches the whole value (RE2 syntax), `!~` does not. */
   op: z.enum(['=', '!=', '=~', '!~']).default('='),
   value: z.string().max(1024),
 });
@@ -150,9 +151,10 @@ export const silenceSchema = z
     silence.matchers.forEach((m, index) => {
       if (m.op !== '=~' && m.op !== '!~') return;
       try {
-        new RegExp(m.value);
-      } catch {
-        context.addIssue({ code: 'custom', path: ['matchers', index, 'value'], message: 'expected a regex' });
+        compileLabelPattern(m.value);
+      } catch (error) {
+        if (!(error instanceof LabelPatternError)) throw error;
+        context.addIssue({ code: 'custom', path: ['matchers', index, 'value'], message: error.message });
       }
     });
   });

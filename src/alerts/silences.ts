@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { compileLabelPattern } from './label-pattern.js';
 import { parseConfig, type SilenceInput, type SilenceSpec, silenceSchema } from './rules.js';
 
 export const MAX_SILENCES = 1000;
@@ -78,7 +79,5 @@ function compileMatcher(matcher: SilenceSpec['matchers'][number]): CompiledMatch
   if (matcher.op === '=' || matcher.op === '!=') {
     return { label: matcher.label, negate, test: (value) => value === matcher.value };
   }
-  // Anchored like Alertmanager, so `edge-1` does not also silence `edge-17`.
-  const pattern = new RegExp(`^(?:${matcher.value})$`);
-  return { label: matcher.label, negate, test: (value) => pattern.test(value) };
+  return { label: matcher.label, negate, test: compileLabelPattern(matcher.value) };
 }

@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { StoreError } from './errors.js';
 import type { AggregateWrite, AlertEvent, Dimensions, NewSilence } from './types.js';
 
@@ -180,9 +181,10 @@ export function checkSilence(silence: NewSilence, limits: StoreLimits): void {
   }
 }
 
+/** RE2 syntax, as the alert engine matches silences (src/alerts/label-pattern.ts): linear time, no lookaround. */
 function checkRegex(pattern: string): void {
   try {
-    new RegExp(pattern);
+    RE2JS.compile(pattern);
   } catch (error) {
     throw new StoreError('INVALID_ARGUMENT', `matcher regex '${pattern}' does not compile`, { cause: error });
   }
