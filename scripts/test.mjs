@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The whole suite: Debian packages the tests need, type check (the build), lint, then every test file
 // with Node's test runner. Plain JS so it runs before anything is compiled.
+// `--unit` is the fast lane (npm run test:unit): the build, then only the unit tests beside the code under
+// src/ that start no process of their own.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -49,6 +51,51 @@ function testFiles() {
     )
     .filter((file) => file.endsWith('.test.js'))
     .sort();
+}
+
+/**
+ * Imports by which a test starts another process: child_process itself, or the helpers in test/support that
+ * run programs or a browser. A unit test with one of these is left out of the fast lane.
+ */
+const STARTS_PROCESSES = [
+  /from 'node:child_process'/,
+  /import \{[^}]*\b(run|Background)\b[^}]*\} from '[^']*support\/processes\.js'/,
+  /from '[^']*support\/browser\.js'/,
+];
+
+/** The compiled unit tests: one per *.test.ts under src/, found from the sources so stale files in dist/ never run. */
+function unitTestFiles() {
+  const sources = fs
+    .readdirSync(path.join(root, 'src'), { recursive: true })
+    .filter((file) => file.endsWith('.test.ts'))
+    .sort();
+  const selected = [];
+  for (const source of sources) {
+    const text = fs.readFileSync(path.join(root, 'src', source), 'utf8');
+    if (STARTS_PROCESSES.some((pattern) => pattern.test(text))) {
+      console.log(`left out of the unit lane (starts processes): src/${source}`);
+      continue;
+    }
+    selected.push(path.join(root, 'dist', 'src', source.replace(/\.ts$/, '.js')));
+  }
+  return selected;
+}
+
+if (process.argv.includes('--unit')) {
+  run('type check and build', path.join(root, 'node_modules', '.bin', 'tsc'), ['-p', root]);
+  const unitFiles = unitTestFiles();
+  // With no file named, node --test would search the whole tree and run the slow tests too.
+  if (unitFiles.length === 0) {
+    console.error('no unit test files found under src/');
+    process.exit(1);
+  }
+  run('unit tests', process.execPath, [
+    '--enable-source-maps',
+    '--test',
+    '--test-reporter=spec',
+    ...unitFiles,
+  ]);
+  process.exit(0);
 }
 
 ensureDebianPackages();
