@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { EmbeddedLogClient } from '../src/client/embedded-client.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { Background, until } from './support/processes.js';
@@ -8,6 +8,9 @@ import { inputRecords, PARTITIONS, type Reading, readAll } from './support/strea
 
 const worker = path.join(import.meta.dirname, 'support', 'streams-group-worker.js');
 const RECORDS = 60_000;
+const ALL_TASKS = 2 * PARTITIONS;
+/** The workers' session timeout is 3 s and a task's checkpoints go stale after 1.4 s: frozen well past both. */
+const FROZEN_MS = 8_000;
 
 /** Task lists a worker printed, newest last. */
 function taskReports(instance: Background): string[][] {
@@ -19,21 +22,32 @@ function taskReports(instance: Background): string[][] {
 
 const latestTasks = (instance: Background) => taskReports(instance).at(-1) ?? [];
 
+/** How many tasks an instance reported fenced when it stopped. */
+function fencedCount(instance: Background): number {
+  const line = instance.stdout.split('\n').find((l) => l.startsWith('fenced '));
+  return line === undefined ? Number.NaN : Number(line.slice(7));
+}
+
 describe('streams scale-out over a consumer group (remote client)', () => {
   let cluster: RunningBroker;
   let client: EmbeddedLogClient;
-  before(async () => {
+  beforeEach(async () => {
     cluster = await startBroker();
     client = new EmbeddedLogClient(cluster.broker.embeddedLog());
   });
-  after(async () => {
+  afterEach(async () => {
     await client.close();
     await cluster.stop();
   });
 
-  it('splits tasks between two instances; when one is SIGKILLed the other takes over its tasks and state, exactly once', {
-    timeout: 180_000,
-  }, async () => {
+  /**
+   * Two instances share the tasks; `disrupt` does something to the second while input flows; the survivors
+   * finish the input; every window and running count must be output exactly once.
+   */
+  async function scenario(
+    disrupt: (first: Background, second: Background, produce: () => Promise<void>) => Promise<void>,
+    finish: (first: Background, second: Background) => Promise<void>,
+  ): Promise<void> {
     await client.ensureTopic({ name: 'input', partitions: PARTITIONS });
     const input = inputRecords(RECORDS);
     const flushes = input.filter((record) => JSON.parse(record.value!.toString()).edge === 'flush');
@@ -44,14 +58,13 @@ describe('streams scale-out over a consumer group (remote client)', () => {
     const first = new Background(process.execPath, [worker, cluster.bootstrap], 170_000);
     const second = new Background(process.execPath, [worker, cluster.bootstrap], 170_000);
     try {
-      const allTasks = 2 * PARTITIONS;
       await until(
         () =>
           latestTasks(first).length > 0 &&
           latestTasks(second).length > 0 &&
-          latestTasks(first).length + latestTasks(second).length === allTasks,
+          latestTasks(first).length + latestTasks(second).length === ALL_TASKS,
         60_000,
-        `both instances to share the ${allTasks} tasks`,
+        `both instances to share the ${ALL_TASKS} tasks`,
       );
       const split = [latestTasks(first), latestTasks(second)];
       assert.deepEqual(
@@ -59,14 +72,7 @@ describe('streams scale-out over a consumer group (remote client)', () => {
         [],
         'no task runs twice',
       );
-      await client.produce(readings.slice(third, 2 * third));
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      await second.stop('SIGKILL');
-      await until(
-        () => latestTasks(first).length === allTasks,
-        60_000,
-        'the survivor to take over every task',
-      );
+      await disrupt(first, second, () => client.produce(readings.slice(third, 2 * third)));
       await client.produce([...readings.slice(2 * third), ...flushes]);
 
       const expectedWindows = windowsOf(readings);
@@ -105,8 +111,7 @@ describe('streams scale-out over a consumer group (remote client)', () => {
         runningCountsOf(readings),
         'the running count per edge went 1..n exactly once',
       );
-      await first.stop('SIGTERM');
-      assert.match(first.stdout, /stopped/);
+      await finish(first, second);
     } catch (error) {
       process.stderr.write(
         `first:\n${first.stdout}\n${first.stderr.slice(-3000)}\nsecond:\n${second.stdout}\n${second.stderr.slice(-3000)}\n`,
@@ -115,6 +120,55 @@ describe('streams scale-out over a consumer group (remote client)', () => {
     } finally {
       await Promise.allSettled([first.stop('SIGKILL'), second.stop('SIGKILL')]);
     }
+  }
+
+  it('splits tasks between two instances; when one is SIGKILLed the other takes over its tasks and state, exactly once', {
+    timeout: 180_000,
+  }, async () => {
+    await scenario(
+      async (first, second, produce) => {
+        await produce();
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await second.stop('SIGKILL');
+        await until(
+          () => latestTasks(first).length === ALL_TASKS,
+          60_000,
+          'the survivor to take over every task',
+        );
+      },
+      async (first) => {
+        await first.stop('SIGTERM');
+        assert.match(first.stdout, /stopped/);
+      },
+    );
+  });
+
+  it('fences an instance frozen (SIGSTOP) past the handoff: after SIGCONT it writes nothing twice', {
+    timeout: 180_000,
+  }, async () => {
+    await scenario(
+      async (first, second, produce) => {
+        second.signal('SIGSTOP');
+        // Input arrives while it is frozen: its pending fetch brings records it will process on waking.
+        await produce();
+        await until(
+          () => latestTasks(first).length === ALL_TASKS,
+          60_000,
+          'the other instance to take over every task of the frozen one',
+        );
+        await new Promise((resolve) => setTimeout(resolve, FROZEN_MS - 3_000));
+        second.signal('SIGCONT');
+        await until(
+          () => latestTasks(second).length > 0 && latestTasks(first).length < ALL_TASKS,
+          60_000,
+          'the resumed instance to rejoin and get tasks again',
+        );
+      },
+      async (_first, second) => {
+        await second.stop('SIGTERM');
+        process.stderr.write(`the resumed instance fenced ${fencedCount(second)} task(s)\n`);
+      },
+    );
   });
 });
 

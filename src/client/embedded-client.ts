@@ -385,6 +385,11 @@ class EmbeddedMembership implements GroupMembership {
     return this.left ? [] : this.assigned.map((p) => ({ topic: p.topic, partition: p.partition }));
   }
 
+  /** An embedded group has this one member, so it holds its partitions until it leaves. */
+  async confirmAssignment(): Promise<TopicPartition[]> {
+    return this.assignment();
+  }
+
   async commit(offsets: CommitEntry[]): Promise<void> {
     if (this.left) {
       throw new EmbeddedClientError('NOT_A_MEMBER', `this member has left group '${this.groupId}'`);

@@ -2,6 +2,7 @@ import {
   type Consumer,
   type GroupAssignment,
   type GroupOptions,
+  heartbeatV4,
   offsetCommitV8,
   offsetCommitV9,
 } from '@platformatic/kafka';
@@ -9,11 +10,15 @@ import { kafkaError, partitionKey, RemoteClientError, type ResolvedOptions } fro
 import type { AssignmentListener, CommitEntry, GroupMembership, TopicPartition } from './types.js';
 
 const OFFSET_COMMIT_APIS = [offsetCommitV9.api, offsetCommitV8.api];
+/** How often confirmAssignment() looks again while a rejoin it must wait for is under way. */
+const REJOIN_POLL_MS = 50;
 
 /** One member of a consumer group joined through @platformatic/kafka, telling its listener what moves. */
 export class RemoteMembership implements GroupMembership {
   /** The assignment the library last reported, which the listener has been (or is being) told. */
   private current: TopicPartition[] = [];
+  /** The group generation `current` was assigned in. */
+  private currentGeneration = -1;
   private notifications: Promise<void> = Promise.resolve();
   private listenerFailure: unknown = null;
   private rejoinTimer: NodeJS.Timeout | null = null;
@@ -48,6 +53,7 @@ export class RemoteMembership implements GroupMembership {
     consumer.topics.trackAll(...this.topics);
     consumer.on('consumer:group:join', (payload) => {
       this.membershipError = null;
+      this.currentGeneration = payload.generationId ?? consumer.generationId;
       this.assignmentChanged(payload.assignments ?? []);
     });
     consumer.on('error', (error) => this.membershipLost(error));
@@ -58,6 +64,48 @@ export class RemoteMembership implements GroupMembership {
 
   assignment(): TopicPartition[] {
     return this.current.map((p) => ({ topic: p.topic, partition: p.partition }));
+  }
+
+  /**
+   * Sends a Heartbeat with the generation of the assignment we hold. The coordinator answers NONE (still a
+   * member of that generation) or REBALANCE_IN_PROGRESS (still a member, the next generation is forming: as in
+   * Kafka, a member may still write and commit for its partitions until the new assignment is made); anything
+   * group-related else means the group moved on without us, and every partition is revoked here. While the
+   * library is rejoining (its generation is ahead of our assignment's) the answer waits for the outcome.
+   */
+  async confirmAssignment(): Promise<TopicPartition[]> {
+    const deadline = Date.now() + this.options.group.rebalanceTimeoutMs;
+    while (!this.left && this.membershipError === null && this.current.length > 0) {
+      const generation = this.currentGeneration;
+      const memberId = this.consumer.memberId;
+      if (memberId !== null && this.consumer.generationId === generation) {
+        const held = this.current;
+        const verdict = await this.heartbeat(generation, memberId);
+        const unchanged = this.currentGeneration === generation && this.consumer.generationId === generation;
+        if (verdict === 'member' && unchanged) return held.map((p) => ({ ...p }));
+        if (verdict === 'fenced' && unchanged) break;
+      }
+      if (Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, REJOIN_POLL_MS));
+    }
+    // Whatever we held is gone: tell the listener, so a later assignment of the same partitions is news to it.
+    this.assignmentChanged([]);
+    return [];
+  }
+
+  private async heartbeat(generation: number, memberId: string): Promise<'member' | 'fenced'> {
+    const connection = await this.coordinatorConnection();
+    try {
+      await heartbeatV4.api.async(connection, this.groupId, generation, memberId, null);
+      return 'member';
+    } catch (error) {
+      if (kafkaError(error, 'REBALANCE_IN_PROGRESS')) return 'member';
+      if (
+        ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'].some((id) => kafkaError(error, id))
+      )
+        return 'fenced';
+      throw error;
+    }
   }
 
   /**
@@ -129,15 +177,25 @@ export class RemoteMembership implements GroupMembership {
     if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
     try {
       await this.notifications;
-      const held = this.current;
+      // Revoked while still holding them, so the listener's final writes pass confirmAssignment().
+      if (this.current.length > 0) await this.listener.revoked(this.current);
       this.current = [];
-      if (held.length > 0) await this.listener.revoked(held);
     } finally {
       this.left = true;
       this.onLeft();
       // Closing a consumer that is a member sends LeaveGroup, so the others rebalance at once.
       await this.consumer.close();
     }
+  }
+
+  private async coordinatorConnection(
+    coordinatorId?: number,
+  ): Promise<Awaited<ReturnType<Consumer['connections']['get']>>> {
+    const { consumer } = this;
+    const id = coordinatorId ?? (await consumer.findGroupCoordinator());
+    const broker = (await consumer.metadata({ topics: [] })).brokers.get(id);
+    if (!broker) throw new Error(`group coordinator ${id} is not in the cluster metadata`);
+    return consumer.connections.get(broker);
   }
 
   private async sendCommit(offsets: CommitEntry[]): Promise<void> {
@@ -162,9 +220,7 @@ export class RemoteMembership implements GroupMembership {
           `${OFFSET_COMMIT_APIS.map((api) => api.version).join(' or ')}`,
       );
     }
-    const broker = (await consumer.metadata({ topics: [] })).brokers.get(coordinatorId);
-    if (!broker) throw new Error(`group coordinator ${coordinatorId} is not in the cluster metadata`);
-    const connection = await consumer.connections.get(broker);
+    const connection = await this.coordinatorConnection(coordinatorId);
     const byTopic = new Map<string, CommitEntry[]>();
     for (const entry of offsets) {
       const entries = byTopic.get(entry.topic);

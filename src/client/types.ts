@@ -71,6 +71,13 @@ export interface GroupMembership {
   readonly memberId: string;
   /** The partitions currently assigned to this member. */
   assignment(): TopicPartition[];
+  /**
+   * The partitions this member holds, confirmed with the group coordinator after the call began: a member the
+   * group has moved on without (a process frozen or starved past its session) learns it here and gets []
+   * (its partitions are then revoked). Writers call it before writing on behalf of their partitions, so a
+   * member that lost them cannot go on writing beside their new owner.
+   */
+  confirmAssignment(): Promise<TopicPartition[]>;
   commit(offsets: CommitEntry[]): Promise<void>;
   /** Leaves the group; the listener's revoked() is called for what was assigned. */
   leave(): Promise<void>;

@@ -15,6 +15,7 @@ export class StreamsMetrics {
   private readonly lag: Gauge<'topic' | 'partition'>;
   private readonly watermarkDelay: Gauge<'task'>;
   private readonly stateEntries: Gauge<'store'>;
+  private readonly fencedTotal: Counter;
   lateRecords = 0;
 
   constructor(registry = new Registry()) {
@@ -42,6 +43,11 @@ export class StreamsMetrics {
       name: 'edgestream_streams_deserialization_errors_total',
       help: 'Records the value serde could not decode (sent to the dead-letter topic), per topic',
       labelNames: ['topic'],
+      registers,
+    });
+    this.fencedTotal = new Counter({
+      name: 'edgestream_streams_tasks_fenced_total',
+      help: 'Tasks this instance stopped writing for because the group gave their partitions to another',
       registers,
     });
     this.latency = new Histogram({
@@ -88,6 +94,10 @@ export class StreamsMetrics {
       deserializationError: (topic: string, _error: SerdeError) => this.deserializationErrors.inc({ topic }),
       processingLatencyMs: (latencyMs) => this.latency.observe(Math.max(0, latencyMs) / 1000),
     };
+  }
+
+  tasksFenced(count: number): void {
+    this.fencedTotal.inc(count);
   }
 
   recordsOut(records: OutgoingRecord[]): void {

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import type { GroupMembership, LogClient, OutgoingRecord, TopicPartition } from '../client/types.js';
+import type { GroupMembership, LogClient, TopicPartition } from '../client/types.js';
 import { GlobalTableReader } from './global-table.js';
 import { StreamsMetrics } from './metrics.js';
 import type { Serde } from './serdes.js';
 import { type Handoff, StreamTask, type TaskTopics, taskIdOf } from './task.js';
+import { type TaskWrite, TaskWriter, type WritingTask } from './task-writer.js';
 import {
   CHANGELOG_CONFIG,
   type GlobalTable,
@@ -67,6 +68,8 @@ export class StreamsApp {
   private readonly inFlight = new Set<Promise<void>>();
   private inFlightBytes = 0;
   private membership: GroupMembership | null = null;
+  /** Every write of task records goes through it (see TaskWriter); set in start(). */
+  private writer: TaskWriter | null = null;
   private running = false;
   private loop: Promise<void> | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
@@ -136,9 +139,18 @@ export class StreamsApp {
     await this.createTopics();
     for (const table of this.tables) await table.start(client, logger);
     this.running = true;
+    this.writer = new TaskWriter(
+      client,
+      client.sharedGroups ? () => this.membership?.confirmAssignment() ?? Promise.resolve([]) : null,
+      (fenced) => this.fenced(fenced),
+    );
     this.membership = await client.joinGroup(this.config.applicationId, [...this.builder.sources.keys()], {
       assigned: (assigned) => this.serially(() => this.assign(assigned)),
-      revoked: (revoked) => this.serially(() => this.revoke(revoked)),
+      revoked: (revoked) => {
+        // Stop processing them now; the checkpoint releasing them waits its turn behind any in progress.
+        const leaving = this.detach(revoked);
+        return this.serially(() => this.release(leaving));
+      },
     });
     this.loop = this.run();
     this.scheduleCheckpoint();
@@ -245,10 +257,17 @@ export class StreamsApp {
     }
     await Promise.all(
       created.map((task) =>
-        task.restore(client, (p) => this.startOffset(task.source.topic, p), this.handoff()),
+        task.restore(
+          client,
+          (p) => this.startOffset(task.source.topic, p),
+          this.handoff(),
+          (records) => this.write([{ task, records }]),
+        ),
       ),
     );
-    for (const task of created) this.tasks.set(tpKey(task.source.topic, task.partition), task);
+    for (const task of created) {
+      if (!task.fenced) this.tasks.set(tpKey(task.source.topic, task.partition), task);
+    }
     if (created.length > 0) {
       logger.info(
         {
@@ -275,7 +294,8 @@ export class StreamsApp {
     return this.settings.startFrom === 'earliest' ? offsets.earliest : offsets.latest;
   }
 
-  private async revoke(partitions: TopicPartition[]): Promise<void> {
+  /** Takes the tasks of these partitions out of processing. */
+  private detach(partitions: TopicPartition[]): StreamTask[] {
     const leaving: StreamTask[] = [];
     for (const { topic, partition } of partitions) {
       const task = this.tasks.get(tpKey(topic, partition));
@@ -283,8 +303,31 @@ export class StreamsApp {
       this.tasks.delete(tpKey(topic, partition));
       leaving.push(task);
     }
+    return leaving;
+  }
+
+  /** A last checkpoint saying they are released, written only if we still hold them (see TaskWriter). */
+  private async release(leaving: StreamTask[]): Promise<void> {
     if (leaving.length > 0) await this.checkpoint(leaving, true);
     this.config.logger.info({ tasks: leaving.map((task) => task.id) }, 'tasks revoked');
+  }
+
+  /** Tasks whose partitions the group gave to another instance while we still ran them. */
+  private fenced(tasks: WritingTask[]): void {
+    for (const task of tasks) {
+      const key = tpKey(task.source.topic, task.partition);
+      if (this.tasks.get(key) === task) this.tasks.delete(key);
+    }
+    this.metrics.tasksFenced(tasks.length);
+    this.config.logger.warn(
+      { tasks: tasks.map((task) => task.id) },
+      'tasks fenced: the group gave their partitions to another instance; their unwritten records are dropped ' +
+        '(the new owner reproduces them from the last checkpoint)',
+    );
+  }
+
+  private write(writes: TaskWrite[]): Promise<void> {
+    return this.writer!.write(writes);
   }
 
   private async run(): Promise<void> {
@@ -324,21 +367,22 @@ export class StreamsApp {
       this.tasks.get(tpKey(first.topic, first.partition))?.process(records.slice(runStart, i));
       runStart = i;
     }
-    const outputs: OutgoingRecord[] = [];
+    const writes: TaskWrite[] = [];
     let bytes = 0;
     for (const task of this.tasks.values()) {
       task.announceWatermark(this.settings.idleTimeoutMs);
       const taken = task.takeOutputs();
-      for (const record of taken.records) outputs.push(record);
+      if (taken.records.length === 0) continue;
+      writes.push({ task, records: taken.records });
       bytes += taken.bytes;
     }
-    if (outputs.length > 0) this.produce(outputs, bytes);
+    if (writes.length > 0) this.produce(writes, bytes);
   }
 
-  private produce(records: OutgoingRecord[], bytes: number): void {
-    this.metrics.recordsOut(records);
+  private produce(writes: TaskWrite[], bytes: number): void {
+    for (const { records } of writes) this.metrics.recordsOut(records);
     this.inFlightBytes += bytes;
-    const sent = this.config.client.produce(records).then(
+    const sent = this.write(writes).then(
       () => {
         this.inFlightBytes -= bytes;
         this.inFlight.delete(sent);
@@ -378,17 +422,17 @@ export class StreamsApp {
     if (tasks.length === 0) return;
     const { client } = this.config;
     const owner = this.handoff().owner;
-    const snapshots = tasks.map((task) => task.snapshot(owner, released));
+    const snapshots = tasks.map((task) => ({ task, snapshot: task.snapshot(owner, released) }));
     const before = [...this.inFlight];
     // Serialise and hand over the changelog a slice at a time, letting records be processed in between.
     const writes: Promise<void>[] = [];
-    for (const snapshot of snapshots) {
+    for (const { task, snapshot } of snapshots) {
       for (
         let slice = snapshot.take(CHANGELOG_SLICE);
         slice.length > 0;
         slice = snapshot.take(CHANGELOG_SLICE)
       ) {
-        const write = client.produce(slice);
+        const write = this.write([{ task, records: slice }]);
         // Awaited below with the others; until then a failure must not count as unhandled.
         write.catch(() => undefined);
         writes.push(write);
@@ -398,12 +442,29 @@ export class StreamsApp {
     await Promise.all(writes);
     await Promise.all(before);
     if (this.failure) throw this.failure;
-    await client.produce(snapshots.map((snapshot) => snapshot.marker));
-    await this.membership?.commit(
-      tasks.map((task) => ({ topic: task.source.topic, partition: task.partition, offset: task.nextOffset })),
-    );
+    await this.write(snapshots.map(({ task, snapshot }) => ({ task, records: [snapshot.marker] })));
+    await this.commitProgress(tasks.filter((task) => !task.fenced));
     await Promise.all(tasks.map((task) => task.refreshOutputBounds(client)));
     await this.metrics.observeTasks(client, tasks);
+  }
+
+  /**
+   * Commits positions to the group, for lag monitoring only: the checkpoints are what a task resumes from, so
+   * a commit the group refuses (it is rebalancing; the partitions may have moved) is not a failure.
+   */
+  private async commitProgress(tasks: StreamTask[]): Promise<void> {
+    try {
+      await this.membership?.commit(
+        tasks.map((task) => ({
+          topic: task.source.topic,
+          partition: task.partition,
+          offset: task.nextOffset,
+        })),
+      );
+    } catch (error) {
+      if (!(error instanceof Error && 'code' in error && error.code === 'COMMIT_FAILED')) throw error;
+      this.config.logger.info({ err: error }, 'progress commit refused during a rebalance');
+    }
   }
 
   /** Stops fetching, checkpoints every task and leaves the group (its partitions go to other instances). */

@@ -8,6 +8,7 @@ import {
   UpstreamWatermark,
   type WatermarkState,
 } from './task-watermark.js';
+import type { WritingTask } from './task-writer.js';
 import {
   type Forward,
   instantiateTask,
@@ -79,8 +80,10 @@ const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
  * sequences too, and a restore applies only those the checkpoint covers. Together: each input record affects
  * outputs and state exactly once, with no transactions and against any Kafka-compatible log.
  */
-export class StreamTask {
+export class StreamTask implements WritingTask {
   readonly id: string;
+  /** Its partition went to another instance: nothing more of it may be written (see TaskWriter). */
+  fenced = false;
   private readonly stores: StateStore[] = [];
   private readonly processors: Processor[];
   private readonly batchEnders: Processor[];
@@ -322,6 +325,7 @@ export class StreamTask {
     client: LogClient,
     startOffset: (partition: number) => Promise<number>,
     handoff: Handoff,
+    write: (records: OutgoingRecord[]) => Promise<void>,
   ): Promise<{ waitedMs: number }> {
     const started = Date.now();
     const checkpoint = await this.awaitHandoff(client, handoff);
@@ -330,7 +334,7 @@ export class StreamTask {
       this.position = await startOffset(this.partition);
       this.outputBounds = await currentEnds(client, this.topics.sinkPartitions);
       const { marker } = this.snapshot(handoff.owner, false);
-      await client.produce([marker]);
+      await write([marker]);
       return { waitedMs };
     }
     this.position = checkpoint.offset;

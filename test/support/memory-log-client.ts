@@ -93,6 +93,7 @@ export class MemoryLogClient implements LogClient {
     return {
       memberId: 'memory-member',
       assignment: () => assignment,
+      confirmAssignment: async () => assignment,
       commit: async (offsets) => {
         for (const entry of offsets) this.commits.set(`${entry.topic}:${entry.partition}`, entry);
       },

@@ -59,6 +59,11 @@ export class Background {
     this.guard = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
   }
 
+  /** Sends a signal without waiting for an exit: SIGSTOP freezes the process, SIGCONT resumes it. */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     this.child.kill(signal);
     await this.exited;

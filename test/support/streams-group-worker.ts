@@ -42,7 +42,8 @@ process.once('SIGTERM', async () => {
   clearInterval(report);
   await app.close();
   await client.close();
-  process.stdout.write('stopped\n');
+  const fenced = await app.metrics.registry.getSingleMetric('edgestream_streams_tasks_fenced_total')?.get();
+  process.stdout.write(`fenced ${fenced?.values[0]?.value ?? 0}\nstopped\n`);
   process.exit(0);
 });
 void app.stopped.then((error) => {

@@ -1,0 +1,96 @@
+import type { LogClient, OutgoingRecord, TopicPartition } from '../client/types.js';
+
+/** What a writer needs of a task: which partition it stands for, and whether it has been fenced. */
+export interface WritingTask {
+  readonly id: string;
+  readonly source: { readonly topic: string };
+  readonly partition: number;
+  /** Set once this instance learnt the task's partition went elsewhere; its records are dropped from then on. */
+  fenced: boolean;
+}
+
+/** Records one task wants written: outputs, changelog entries or a checkpoint marker. */
+export interface TaskWrite {
+  task: WritingTask;
+  records: OutgoingRecord[];
+}
+
+interface Queued {
+  writes: TaskWrite[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/**
+ * The one door through which tasks write. When other instances may hold a task's partition (a shared consumer
+ * group), every write waits for the group coordinator to confirm, after the write was queued, that this
+ * instance still holds the partition in the group's current generation; a task whose partition has moved is
+ * fenced and its records are dropped, not written beside the new owner's (which reproduces them from the last
+ * checkpoint). One confirmation covers every write queued before it was asked, and writes are handed to the
+ * client in the order they were queued, so per-partition order holds as with direct produce calls.
+ *
+ * What this cannot close: a process frozen in the microseconds between a confirmation and its produce call
+ * leaving the process. The new owner's handoff wait (the old owner's checkpoints must go stale first) covers
+ * that in practice; only broker-side fencing (transactional producer epochs) closes it entirely.
+ */
+export class TaskWriter {
+  private queue: Queued[] = [];
+  private draining = false;
+
+  /**
+   * @param confirm null when no other instance can hold our partitions (every write goes straight through).
+   * @param onFenced told of tasks fenced by a confirmation, once each.
+   */
+  constructor(
+    private readonly client: LogClient,
+    private readonly confirm: (() => Promise<TopicPartition[]>) | null,
+    private readonly onFenced: (tasks: WritingTask[]) => void,
+  ) {}
+
+  /** Resolves once the records of unfenced tasks are acknowledged (those of fenced tasks are dropped). */
+  write(writes: TaskWrite[]): Promise<void> {
+    if (this.confirm === null) return this.handOver(writes, null);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ writes, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const taken = this.queue;
+        this.queue = [];
+        let held: Set<string>;
+        try {
+          held = new Set((await this.confirm!()).map((p) => tpKey(p.topic, p.partition)));
+        } catch (error) {
+          for (const queued of taken) queued.reject(error);
+          continue;
+        }
+        for (const queued of taken) this.handOver(queued.writes, held).then(queued.resolve, queued.reject);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Calls produce at once (before returning), so the client sees writes in the order handed over. */
+  private handOver(writes: TaskWrite[], held: Set<string> | null): Promise<void> {
+    const records: OutgoingRecord[] = [];
+    const fenced: WritingTask[] = [];
+    for (const { task, records: taskRecords } of writes) {
+      if (!task.fenced && held !== null && !held.has(tpKey(task.source.topic, task.partition))) {
+        task.fenced = true;
+        fenced.push(task);
+      }
+      if (task.fenced) continue;
+      for (const record of taskRecords) records.push(record);
+    }
+    if (fenced.length > 0) this.onFenced(fenced);
+    return records.length > 0 ? this.client.produce(records) : Promise.resolve();
+  }
+}
