@@ -146,4 +146,41 @@ describe('LogManager', () => {
     assert.equal(manager.partition('t', 0).logStartOffset, manager.partition('t', 0).logEndOffset);
     await manager.close();
   });
+
+  it('keeps active partitions writable however many idle partitions exceed the descriptor budget', async () => {
+    using tmp = temporaryDirectory();
+    const maxOpenSegments = 8;
+    const manager = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger(), maxOpenSegments });
+    manager.createTopic('busy', 1, { 'segment.bytes': '1024' });
+    const busy = manager.partition('busy', 0);
+    await busy.append(makeBatch('before'));
+    const idleTopics = maxOpenSegments * 8;
+    for (let i = 0; i < idleTopics; i++) manager.createTopic(`idle-${i}`, 1);
+    assert.ok(manager.openSegmentFiles <= maxOpenSegments, `${manager.openSegmentFiles} files open`);
+
+    const segmentsBefore = busy.segmentCount;
+    const openedBefore = manager.openedSegmentFiles;
+    for (let i = 0; i < 3; i++) await busy.append(makeBatch(`same-segment-${i}`));
+    assert.equal(
+      manager.openedSegmentFiles - openedBefore,
+      1,
+      'the active segment reopens once, not per append',
+    );
+    for (let i = 0; i < 30; i++) await busy.append(makeBatch(`b${i}`, 3));
+    assert.ok(busy.segmentCount > segmentsBefore + 2, 'the busy partition rolled segments');
+    const first = busy.read(0, 1 << 20).records;
+    assert.ok(first.length > 0, 'the oldest segment is still served');
+    assert.equal(busy.logEndOffset, 3 + 9 + 90);
+
+    manager.createTopic('late', 2);
+    await manager.partition('late', 1).append(makeBatch('late'));
+    await manager.partition(`idle-${idleTopics - 1}`, 0).append(makeBatch('idle wakes'));
+    assert.ok(manager.openSegmentFiles <= maxOpenSegments);
+    await manager.close();
+
+    const reopened = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger(), maxOpenSegments });
+    assert.equal(reopened.topicNames().length, idleTopics + 2, 'every partition recovers within the budget');
+    assert.equal(reopened.partition('busy', 0).logEndOffset, 3 + 9 + 90);
+    await reopened.close();
+  });
 });

@@ -17,13 +17,18 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const TOPIC_FILE = 'topic.json';
 const LOCK_FILE = '.lock';
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
+/** Segment files open at once by default: leaves the rest of the process's descriptor limit to sockets. */
+export const DEFAULT_MAX_OPEN_SEGMENTS = 4096;
 
 export interface LogManagerOptions {
   dataDir: string;
   logger: Logger;
   /** Broker-wide defaults under which per-topic overrides apply. */
   defaults?: Partial<TopicConfig>;
-  /** Segment files open at once over all partitions; inactive ones are closed first to stay under it. */
+  /**
+   * Segment files open at once over all partitions (default DEFAULT_MAX_OPEN_SEGMENTS); the least recently
+   * used are closed to stay under it and reopened when next read or written.
+   */
   maxOpenSegments?: number;
   writer?: SegmentWriter;
   now?: () => number;
@@ -74,7 +79,7 @@ export class LogManager {
     this.topicsDir = path.join(options.dataDir, 'topics');
     this.trashDir = path.join(options.dataDir, 'trash');
     this.defaults = { ...DEFAULT_TOPIC_CONFIG, ...options.defaults };
-    this.files = new OpenFileLimiter(options.maxOpenSegments ?? 4096);
+    this.files = new OpenFileLimiter(options.maxOpenSegments ?? DEFAULT_MAX_OPEN_SEGMENTS);
   }
 
   static open(options: LogManagerOptions): LogManager {
@@ -260,6 +265,11 @@ export class LogManager {
 
   get openSegmentFiles(): number {
     return this.files.openCount;
+  }
+
+  /** Segment files opened since start, reopens after eviction included: steady growth means churn. */
+  get openedSegmentFiles(): number {
+    return this.files.openedTotal;
   }
 
   async close(): Promise<void> {

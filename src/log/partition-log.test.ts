@@ -506,7 +506,7 @@ describe('PartitionLog recovery', () => {
 });
 
 describe('open segment limit', () => {
-  it('closes inactive segments to stay under the limit and refuses when all are pinned', async () => {
+  it('closes least recently used segments, active ones included, to stay under the limit', async () => {
     using tmp = temporaryDirectory();
     const logger = new RecordingLogger();
     const files = new OpenFileLimiter(2);
@@ -515,13 +515,40 @@ describe('open segment limit', () => {
     for (let i = 0; i < 30; i++) await a.append(makeBatch(`b${i}`, 3));
     assert.equal(readAllValues(a).length, 90, 'reading every segment works within a budget of 2 files');
     assert.ok(files.openCount <= 2);
-    const b = PartitionLog.open({ dir: path.join(tmp.dir, 'b'), config, files, logger });
+    const others = ['b', 'c', 'd'].map((name) =>
+      PartitionLog.open({ dir: path.join(tmp.dir, name), config, files, logger }),
+    );
+    await a.append(makeBatch('after', 3));
+    assert.equal(readAllValues(a).at(-1), 'after-2', 'the active segment reopens on demand');
+    for (const log of others) await log.close();
+    await a.close();
+  });
+
+  it('refuses an open only while every open segment has an fsync in flight', async () => {
+    using tmp = temporaryDirectory();
+    const logger = new RecordingLogger();
+    const files = new OpenFileLimiter(1);
+    const a = PartitionLog.open({
+      dir: path.join(tmp.dir, 'a'),
+      config: DEFAULT_TOPIC_CONFIG,
+      files,
+      logger,
+    });
+    // The durable append starts its fsync synchronously, pinning the only descriptor until it ends.
+    const pending = a.append(makeBatch('x'));
     assert.throws(
-      () => PartitionLog.open({ dir: path.join(tmp.dir, 'c'), config, files, logger }),
+      () => PartitionLog.open({ dir: path.join(tmp.dir, 'b'), config: DEFAULT_TOPIC_CONFIG, files, logger }),
       (e: unknown) => expectCode(e, 'TOO_MANY_OPEN_SEGMENTS'),
     );
-    await a.close();
+    await pending;
+    const b = PartitionLog.open({
+      dir: path.join(tmp.dir, 'b'),
+      config: DEFAULT_TOPIC_CONFIG,
+      files,
+      logger,
+    });
     await b.close();
+    await a.close();
   });
 });
 

@@ -97,7 +97,6 @@ export class PartitionLog {
     this.now = options.now ?? Date.now;
     this.durableEndOffset = this.logEndOffset;
     this.groupCommit = new GroupCommit(() => this.syncActiveSegment());
-    this.active.active = true;
     this.scheduleIntervalFlush();
   }
 
@@ -392,8 +391,6 @@ export class PartitionLog {
     }
     sealed.writeIndexes();
     const next = Segment.create(this.dir, this.logEndOffset, this.context, nowMs);
-    sealed.active = false;
-    next.active = true;
     this.segments.push(next);
     fsyncDirectory(this.dir);
     this.durableEndOffset = Math.max(this.durableEndOffset, sealed.nextOffset);
@@ -474,10 +471,7 @@ export class PartitionLog {
         this.writeCleanShutdownState();
       }
     } finally {
-      for (const segment of this.segments) {
-        segment.active = false;
-        segment.close();
-      }
+      for (const segment of this.segments) segment.close();
     }
   }
 

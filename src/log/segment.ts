@@ -58,7 +58,6 @@ export class Segment implements FileHolder {
   private fd: number | null = null;
   /** Position from which the file failed verification; reads never go past it. */
   private corruptFrom = Number.POSITIVE_INFINITY;
-  active = false;
   syncsInFlight = 0;
   private offsetIndex: OffsetIndex | null = null;
   private timeIndex: TimeIndex | null = null;
@@ -96,8 +95,12 @@ export class Segment implements FileHolder {
     return this.nextOffset - this.baseOffset;
   }
 
+  /**
+   * The active segment may be closed too: writes go to explicit positions and an fsync through a reopened
+   * descriptor flushes the same file, so nothing depends on keeping one descriptor between appends.
+   */
   canCloseFile(): boolean {
-    return !this.active && this.syncsInFlight === 0;
+    return this.syncsInFlight === 0;
   }
 
   closeFile(): void {
