@@ -56,6 +56,10 @@ export class Broker {
       const offsets = await OffsetStore.open(internalLogs);
       const groups = new GroupCoordinator(offsets, {
         initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        logger,
+        offsetsRetentionMinutes: config.offsetsRetentionMinutes,
+        offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
+        limits: { groupMaxSize: config.groupMaxSize, maxGroups: config.maxGroups },
       });
       const metrics = new BrokerMetrics();
       const listen = splitHostPort(config.listen);
@@ -220,6 +224,9 @@ function brokerSettings(config: BrokerConfig): Record<string, string> {
     'socket.request.max.bytes': String(config.maxRequestBytes),
     'max.connections': String(config.maxConnections),
     'group.initial.rebalance.delay.ms': String(config.groupInitialRebalanceDelayMs),
+    'group.max.size': String(config.groupMaxSize),
+    'offsets.retention.minutes': String(config.offsetsRetentionMinutes),
+    'offsets.retention.check.interval.ms': String(config.offsetsRetentionCheckIntervalMs),
     'log.retention.check.interval.ms': String(config.retentionCheckIntervalMs),
   };
 }

@@ -1,5 +1,10 @@
 import { z } from 'zod';
 import { TOPIC_CONFIG_KEYS, type TopicConfigOverrides } from '../log/index.js';
+import {
+  DEFAULT_OFFSETS_RETENTION_CHECK_INTERVAL_MS,
+  DEFAULT_OFFSETS_RETENTION_MINUTES,
+} from './group-coordinator.js';
+import { DEFAULT_GROUP_LIMITS } from './group-limits.js';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
 
@@ -24,6 +29,18 @@ export const brokerConfigSchema = z.object({
   /** Prometheus /metrics; null disables it. */
   metricsListen: hostPort.nullable().default(null),
   groupInitialRebalanceDelayMs: z.number().int().min(0).default(300),
+  /** offsets.retention.minutes: a group without members ends, offsets and all, this long after its last activity. */
+  offsetsRetentionMinutes: z.number().int().min(1).default(DEFAULT_OFFSETS_RETENTION_MINUTES),
+  /** offsets.retention.check.interval.ms */
+  offsetsRetentionCheckIntervalMs: z
+    .number()
+    .int()
+    .min(1000)
+    .default(DEFAULT_OFFSETS_RETENTION_CHECK_INTERVAL_MS),
+  /** group.max.size: members per group. */
+  groupMaxSize: z.number().int().min(1).default(DEFAULT_GROUP_LIMITS.groupMaxSize),
+  /** Groups known at once; at the limit the least recently active group without members is evicted. */
+  maxGroups: z.number().int().min(1).default(DEFAULT_GROUP_LIMITS.maxGroups),
   retentionCheckIntervalMs: z.number().int().min(100).default(60_000),
   /** Defaults for every topic, as Kafka topic config keys. */
   topicDefaults: z

@@ -1,44 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RecordingLogger, temporaryDirectory } from '../../test/support/log-fixtures.js';
-import { LogManager } from '../log/index.js';
-import { GroupCoordinator, GroupError, type JoinParams } from './group-coordinator.js';
-import { OffsetStore } from './offset-store.js';
-
-const join = (memberId: string, overrides: Partial<JoinParams> = {}): JoinParams => ({
-  groupId: 'g',
-  memberId,
-  groupInstanceId: null,
-  clientId: 'client',
-  clientHost: '127.0.0.1',
-  sessionTimeoutMs: 300,
-  rebalanceTimeoutMs: 1000,
-  protocolType: 'consumer',
-  protocols: [{ name: 'range', metadata: Buffer.from('m') }],
-  requireKnownMemberId: false,
-  ...overrides,
-});
-
-async function withCoordinator(
-  work: (coordinator: GroupCoordinator, dir: string) => Promise<void>,
-): Promise<void> {
-  using tmp = temporaryDirectory();
-  const logs = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });
-  const coordinator = new GroupCoordinator(await OffsetStore.open(logs), {
-    initialRebalanceDelayMs: 20,
-    minSessionTimeoutMs: 100,
-  });
-  try {
-    await work(coordinator, tmp.dir);
-  } finally {
-    coordinator.close();
-    await logs.close();
-  }
-}
+import { joinParams as join, withCoordinator } from '../../test/support/group-fixtures.js';
+import { GroupError } from './group-coordinator.js';
 
 describe('GroupCoordinator', () => {
   it('runs a two-member rebalance and hands each member the leader assignment', () =>
-    withCoordinator(async (coordinator) => {
+    withCoordinator(async ({ coordinator }) => {
       const [a, b] = await Promise.all([coordinator.join(join('')), coordinator.join(join(''))]);
       assert.equal(a.errorCode, GroupError.NONE);
       assert.equal(a.generationId, b.generationId);
@@ -91,7 +58,7 @@ describe('GroupCoordinator', () => {
     }));
 
   it('asks v4+ joiners for a member id first', () =>
-    withCoordinator(async (coordinator) => {
+    withCoordinator(async ({ coordinator }) => {
       const first = await coordinator.join(join('', { requireKnownMemberId: true }));
       assert.equal(first.errorCode, GroupError.MEMBER_ID_REQUIRED);
       assert.ok(first.memberId.startsWith('client-'));
@@ -102,7 +69,7 @@ describe('GroupCoordinator', () => {
     }));
 
   it('expires a silent member and rebalances the rest', () =>
-    withCoordinator(async (coordinator) => {
+    withCoordinator(async ({ coordinator }) => {
       const [a, b] = await Promise.all([coordinator.join(join('')), coordinator.join(join(''))]);
       const syncOf = (m: typeof a) =>
         coordinator.sync({
@@ -136,55 +103,46 @@ describe('GroupCoordinator', () => {
       assert.equal(rejoined.generationId, a.generationId + 1);
     }));
 
-  it('refuses commits from a stale generation and keeps committed offsets across a restart', async () => {
-    using tmp = temporaryDirectory();
-    let logs = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });
-    let coordinator = new GroupCoordinator(await OffsetStore.open(logs), {
-      initialRebalanceDelayMs: 0,
-      minSessionTimeoutMs: 100,
-    });
-    const member = await coordinator.join(join(''));
-    assert.equal(member.errorCode, GroupError.NONE);
-    const offsets = [{ topic: 't', partition: 0, offset: 42, leaderEpoch: -1, metadata: 'meta data' }];
-    const stale = await coordinator.commitOffsets({
-      groupId: 'g',
-      generationId: member.generationId + 5,
-      memberId: member.memberId,
-      groupInstanceId: null,
-      offsets,
-    });
-    assert.equal(stale[0]!.errorCode, GroupError.ILLEGAL_GENERATION);
-    await coordinator.sync({
-      groupId: 'g',
-      generationId: member.generationId,
-      memberId: member.memberId,
-      groupInstanceId: null,
-      protocolType: null,
-      protocolName: null,
-      assignments: [],
-    });
-    const ok = await coordinator.commitOffsets({
-      groupId: 'g',
-      generationId: member.generationId,
-      memberId: member.memberId,
-      groupInstanceId: null,
-      offsets,
-    });
-    assert.equal(ok[0]!.errorCode, GroupError.NONE);
-    coordinator.close();
-    await logs.close();
+  it('refuses commits from a stale generation and keeps committed offsets across a restart', () =>
+    withCoordinator(
+      async (fixture) => {
+        const { coordinator } = fixture;
+        const member = await coordinator.join(join(''));
+        assert.equal(member.errorCode, GroupError.NONE);
+        const offsets = [{ topic: 't', partition: 0, offset: 42, leaderEpoch: -1, metadata: 'meta data' }];
+        const stale = await coordinator.commitOffsets({
+          groupId: 'g',
+          generationId: member.generationId + 5,
+          memberId: member.memberId,
+          groupInstanceId: null,
+          offsets,
+        });
+        assert.equal(stale[0]!.errorCode, GroupError.ILLEGAL_GENERATION);
+        await coordinator.sync({
+          groupId: 'g',
+          generationId: member.generationId,
+          memberId: member.memberId,
+          groupInstanceId: null,
+          protocolType: null,
+          protocolName: null,
+          assignments: [],
+        });
+        const ok = await coordinator.commitOffsets({
+          groupId: 'g',
+          generationId: member.generationId,
+          memberId: member.memberId,
+          groupInstanceId: null,
+          offsets,
+        });
+        assert.equal(ok[0]!.errorCode, GroupError.NONE);
 
-    logs = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });
-    coordinator = new GroupCoordinator(await OffsetStore.open(logs), {
-      initialRebalanceDelayMs: 0,
-      minSessionTimeoutMs: 100,
-    });
-    assert.deepEqual(coordinator.fetchOffsets('g', [{ topic: 't', partitions: [0, 1] }]), [
-      { topic: 't', partition: 0, offset: 42, leaderEpoch: -1, metadata: 'meta data', errorCode: 0 },
-      { topic: 't', partition: 1, offset: -1, leaderEpoch: -1, metadata: '', errorCode: 0 },
-    ]);
-    assert.deepEqual(coordinator.list(), [{ groupId: 'g', protocolType: 'consumer', state: 'Empty' }]);
-    coordinator.close();
-    await logs.close();
-  });
+        const restarted = await fixture.restart();
+        assert.deepEqual(restarted.fetchOffsets('g', [{ topic: 't', partitions: [0, 1] }]), [
+          { topic: 't', partition: 0, offset: 42, leaderEpoch: -1, metadata: 'meta data', errorCode: 0 },
+          { topic: 't', partition: 1, offset: -1, leaderEpoch: -1, metadata: '', errorCode: 0 },
+        ]);
+        assert.deepEqual(restarted.list(), [{ groupId: 'g', protocolType: 'consumer', state: 'Empty' }]);
+      },
+      { initialRebalanceDelayMs: 0 },
+    ));
 });

@@ -1,115 +1,54 @@
-import { randomUUID } from 'node:crypto';
+import type { Logger } from '../log/index.js';
+import { GroupDirectory } from './group-directory.js';
+import {
+  checkedGroupLimits,
+  DEFAULT_GROUP_LIMITS,
+  type GroupLimits,
+  newMemberId,
+  protocolBytes,
+  tooLong,
+} from './group-limits.js';
+import {
+  type CommitParams,
+  type Group,
+  GroupError,
+  type GroupState,
+  type JoinParams,
+  type JoinResult,
+  type Member,
+  type SyncParams,
+  type SyncResult,
+} from './group-types.js';
 import type { OffsetStore } from './offset-store.js';
 
-/** Kafka error codes of the group protocol. */
-export const GroupError = {
-  NONE: 0,
-  UNKNOWN_TOPIC_OR_PARTITION: 3,
-  OFFSET_METADATA_TOO_LARGE: 12,
-  NOT_COORDINATOR: 16,
-  ILLEGAL_GENERATION: 22,
-  INCONSISTENT_GROUP_PROTOCOL: 23,
-  INVALID_GROUP_ID: 24,
-  UNKNOWN_MEMBER_ID: 25,
-  INVALID_SESSION_TIMEOUT: 26,
-  REBALANCE_IN_PROGRESS: 27,
-  MEMBER_ID_REQUIRED: 79,
-  GROUP_MAX_SIZE_REACHED: 81,
-};
-
-export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
-
-export interface JoinParams {
-  groupId: string;
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: Array<{ name: string; metadata: Buffer }>;
-  /** JoinGroup v4+: a new member first gets MEMBER_ID_REQUIRED and its id. */
-  requireKnownMemberId: boolean;
-}
-
-export interface JoinResult {
-  errorCode: number;
-  generationId: number;
-  protocolType: string | null;
-  protocolName: string | null;
-  leader: string;
-  memberId: string;
-  members: Array<{ memberId: string; groupInstanceId: string | null; metadata: Buffer }>;
-}
-
-export interface SyncParams {
-  groupId: string;
-  generationId: number;
-  memberId: string;
-  groupInstanceId: string | null;
-  protocolType: string | null;
-  protocolName: string | null;
-  assignments: Array<{ memberId: string; assignment: Buffer }>;
-}
-
-export interface SyncResult {
-  errorCode: number;
-  protocolType: string | null;
-  protocolName: string | null;
-  assignment: Buffer;
-}
-
-export interface CommitParams {
-  groupId: string;
-  generationId: number;
-  memberId: string;
-  groupInstanceId: string | null;
-  offsets: Array<{
-    topic: string;
-    partition: number;
-    offset: number;
-    leaderEpoch: number;
-    metadata: string | null;
-  }>;
-}
+export {
+  type CommitParams,
+  GroupError,
+  type GroupState,
+  type JoinParams,
+  type JoinResult,
+  type SyncParams,
+  type SyncResult,
+} from './group-types.js';
 
 export interface CoordinatorOptions {
   initialRebalanceDelayMs: number;
+  logger: Logger;
   minSessionTimeoutMs?: number;
   maxSessionTimeoutMs?: number;
-  maxGroups?: number;
-  maxMembersPerGroup?: number;
+  /** offsets.retention.minutes: how long a group without members keeps its offsets (Kafka: 7 days). */
+  offsetsRetentionMinutes?: number;
+  /** offsets.retention.check.interval.ms (Kafka: 10 minutes). */
+  offsetsRetentionCheckIntervalMs?: number;
+  limits?: Partial<GroupLimits>;
+  /** The clock of commit timestamps and retention; tests move it. */
+  now?: () => number;
 }
 
-interface Member {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocols: Array<{ name: string; metadata: Buffer }>;
-  assignment: Buffer;
-  joinWaiter: ((result: JoinResult) => void) | null;
-  syncWaiter: ((result: SyncResult) => void) | null;
-  sessionTimer: NodeJS.Timeout | null;
-}
-
-interface Group {
-  groupId: string;
-  state: GroupState;
-  protocolType: string | null;
-  protocolName: string | null;
-  generationId: number;
-  leaderId: string | null;
-  members: Map<string, Member>;
-  /** Ids handed out with MEMBER_ID_REQUIRED that may join next. */
-  pendingMemberIds: Set<string>;
-  rebalanceTimer: NodeJS.Timeout | null;
-  initialDelayPending: boolean;
-}
-
+const MS_PER_MINUTE = 60_000;
+export const DEFAULT_OFFSETS_RETENTION_MINUTES = 7 * 24 * 60;
+export const DEFAULT_OFFSETS_RETENTION_CHECK_INTERVAL_MS = 10 * MS_PER_MINUTE;
+/** offset.metadata.max.bytes */
 const MAX_METADATA_BYTES = 4096;
 const EMPTY: Buffer = Buffer.alloc(0);
 
@@ -122,14 +61,16 @@ function sameProtocols(a: Member['protocols'], b: Member['protocols']): boolean 
 /**
  * The classic consumer-group protocol as Kafka's coordinator runs it: members join, the group waits for every
  * known member (bounded by the rebalance timeout), the leader's assignment is handed out on sync, and
- * heartbeats, leaves and session expiry trigger the next rebalance.
+ * heartbeats, leaves and session expiry trigger the next rebalance. Which groups exist and how long they live
+ * is the directory's job; what one request may carry is bounded by the group limits.
  */
 export class GroupCoordinator {
-  private readonly groups = new Map<string, Group>();
+  private readonly groups: GroupDirectory;
+  private readonly limits: GroupLimits;
   private readonly minSessionTimeoutMs: number;
   private readonly maxSessionTimeoutMs: number;
-  private readonly maxGroups: number;
-  private readonly maxMembersPerGroup: number;
+  private readonly now: () => number;
+  private readonly retentionTimer: NodeJS.Timeout;
   private closed = false;
 
   constructor(
@@ -138,8 +79,32 @@ export class GroupCoordinator {
   ) {
     this.minSessionTimeoutMs = options.minSessionTimeoutMs ?? 1_000;
     this.maxSessionTimeoutMs = options.maxSessionTimeoutMs ?? 1_800_000;
-    this.maxGroups = options.maxGroups ?? 10_000;
-    this.maxMembersPerGroup = options.maxMembersPerGroup ?? 1_000;
+    this.limits = checkedGroupLimits({ ...DEFAULT_GROUP_LIMITS, ...options.limits });
+    this.now = options.now ?? Date.now;
+    this.groups = new GroupDirectory(offsets, {
+      maxGroups: this.limits.maxGroups,
+      offsetsRetentionMs:
+        (options.offsetsRetentionMinutes ?? DEFAULT_OFFSETS_RETENTION_MINUTES) * MS_PER_MINUTE,
+      now: this.now,
+      logger: options.logger,
+    });
+    this.retentionTimer = setInterval(
+      () => void this.expireGroups(),
+      options.offsetsRetentionCheckIntervalMs ?? DEFAULT_OFFSETS_RETENTION_CHECK_INTERVAL_MS,
+    );
+    this.retentionTimer.unref();
+  }
+
+  /** Ends groups without members whose offsets outlived the retention; the timer calls it, tests may too. */
+  async expireGroups(): Promise<string[]> {
+    try {
+      const expired = await this.groups.expire();
+      if (expired.length > 0) this.options.logger.info({ groups: expired.length }, 'expired idle groups');
+      return expired;
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'could not expire idle groups');
+      return [];
+    }
   }
 
   join(params: JoinParams): Promise<JoinResult> {
@@ -154,32 +119,35 @@ export class GroupCoordinator {
         members: [],
       });
     if (this.closed) return refuse(GroupError.NOT_COORDINATOR);
-    if (!params.groupId) return refuse(GroupError.INVALID_GROUP_ID);
-    if (
-      params.sessionTimeoutMs < this.minSessionTimeoutMs ||
-      params.sessionTimeoutMs > this.maxSessionTimeoutMs
-    ) {
-      return refuse(GroupError.INVALID_SESSION_TIMEOUT);
-    }
-    const group = this.groupFor(params.groupId, true);
-    if (!group) return refuse(GroupError.GROUP_MAX_SIZE_REACHED);
+    const invalid = this.joinRequestError(params);
+    if (invalid !== GroupError.NONE) return refuse(invalid);
+    const group = this.groups.admit(params.groupId);
+    if (!group) return refuse(GroupError.COORDINATOR_NOT_AVAILABLE);
     if (params.protocols.length === 0 || !this.protocolsCompatible(group, params)) {
       return refuse(GroupError.INCONSISTENT_GROUP_PROTOCOL);
     }
     let memberId = params.memberId;
     if (memberId === '') {
-      memberId = `${params.clientId || 'member'}-${randomUUID()}`;
+      memberId = newMemberId(params.clientId, this.limits);
       if (params.requireKnownMemberId) {
-        group.pendingMemberIds.add(memberId);
+        if (group.pendingMemberIds.size >= this.limits.groupMaxSize) {
+          return refuse(GroupError.GROUP_MAX_SIZE_REACHED, '');
+        }
+        this.addPendingMember(group, memberId, params.sessionTimeoutMs);
         return refuse(GroupError.MEMBER_ID_REQUIRED, memberId);
       }
-    } else if (!group.members.has(memberId) && !group.pendingMemberIds.delete(memberId)) {
+    } else if (!group.members.has(memberId) && !this.takePendingMember(group, memberId)) {
       return refuse(GroupError.UNKNOWN_MEMBER_ID);
     }
     let member = group.members.get(memberId);
+    if (!member && group.members.size >= this.limits.groupMaxSize) {
+      return refuse(GroupError.GROUP_MAX_SIZE_REACHED, memberId);
+    }
+    if (this.protocolBytesWith(group, memberId, params.protocols) > this.limits.maxGroupProtocolBytes) {
+      // The group is full in bytes: the leader's JoinGroup response would carry every member's metadata.
+      return refuse(GroupError.GROUP_MAX_SIZE_REACHED, memberId);
+    }
     if (!member) {
-      if (group.members.size >= this.maxMembersPerGroup)
-        return refuse(GroupError.GROUP_MAX_SIZE_REACHED, memberId);
       member = {
         memberId,
         groupInstanceId: params.groupInstanceId,
@@ -230,6 +198,8 @@ export class GroupCoordinator {
     const member = group?.members.get(params.memberId);
     if (!group || !member) return answer(GroupError.UNKNOWN_MEMBER_ID);
     if (params.generationId !== group.generationId) return answer(GroupError.ILLEGAL_GENERATION);
+    const assignmentBytes = params.assignments.reduce((sum, a) => sum + a.assignment.length, 0);
+    if (assignmentBytes > this.limits.maxGroupAssignmentBytes) return answer(GroupError.INVALID_REQUEST);
     if (group.state === 'PreparingRebalance') return answer(GroupError.REBALANCE_IN_PROGRESS);
     if (params.protocolType !== null && params.protocolType !== group.protocolType) {
       return answer(GroupError.INCONSISTENT_GROUP_PROTOCOL);
@@ -307,9 +277,9 @@ export class GroupCoordinator {
     const all = (errorCode: number) =>
       params.offsets.map((o) => ({ topic: o.topic, partition: o.partition, errorCode }));
     if (this.closed) return all(GroupError.NOT_COORDINATOR);
-    if (!params.groupId) return all(GroupError.INVALID_GROUP_ID);
-    const group = this.groupFor(params.groupId, true);
-    if (!group) return all(GroupError.GROUP_MAX_SIZE_REACHED);
+    if (!this.validGroupId(params.groupId)) return all(GroupError.INVALID_GROUP_ID);
+    const group = this.groups.admit(params.groupId);
+    if (!group) return all(GroupError.COORDINATOR_NOT_AVAILABLE);
     if (params.generationId < 0 && params.memberId === '') {
       // A standalone consumer commits outside any generation, which only an idle group allows.
       if (group.members.size > 0) return all(GroupError.ILLEGAL_GENERATION);
@@ -320,7 +290,7 @@ export class GroupCoordinator {
       if (group.state === 'CompletingRebalance') return all(GroupError.REBALANCE_IN_PROGRESS);
       this.touch(group, member);
     }
-    const now = Date.now();
+    const now = this.now();
     const results = params.offsets.map((o) => ({
       topic: o.topic,
       partition: o.partition,
@@ -423,8 +393,8 @@ export class GroupCoordinator {
 
   /** Groups with members or committed offsets (which survive restarts as Empty groups). */
   list(states?: string[]): Array<{ groupId: string; protocolType: string; state: GroupState }> {
-    const ids = new Set([...this.groups.keys(), ...this.offsets.groups()]);
-    return [...ids]
+    return this.groups
+      .ids()
       .map((groupId) => {
         const described = this.describe(groupId);
         return { groupId, protocolType: described.protocolType, state: described.state };
@@ -457,33 +427,63 @@ export class GroupCoordinator {
   /** Stops timers and answers waiting members so their clients look for the coordinator again. */
   close(): void {
     this.closed = true;
-    for (const group of this.groups.values()) {
-      if (group.rebalanceTimer) clearTimeout(group.rebalanceTimer);
+    clearInterval(this.retentionTimer);
+    for (const groupId of this.groups.ids()) {
+      const group = this.groups.get(groupId);
+      if (!group) continue;
       for (const member of group.members.values())
         this.removeMember(group, member, GroupError.NOT_COORDINATOR);
     }
-    this.groups.clear();
+    this.groups.close();
   }
 
-  private groupFor(groupId: string, create: boolean): Group | null {
-    let group = this.groups.get(groupId) ?? null;
-    if (!group && create) {
-      if (this.groups.size >= this.maxGroups) return null;
-      group = {
-        groupId,
-        state: 'Empty',
-        protocolType: null,
-        protocolName: null,
-        generationId: 0,
-        leaderId: null,
-        members: new Map(),
-        pendingMemberIds: new Set(),
-        rebalanceTimer: null,
-        initialDelayPending: false,
-      };
-      this.groups.set(groupId, group);
+  /** The error a JoinGroup gets before it may change any state, or NONE. */
+  private joinRequestError(params: JoinParams): number {
+    if (!this.validGroupId(params.groupId)) return GroupError.INVALID_GROUP_ID;
+    if (
+      params.sessionTimeoutMs < this.minSessionTimeoutMs ||
+      params.sessionTimeoutMs > this.maxSessionTimeoutMs
+    ) {
+      return GroupError.INVALID_SESSION_TIMEOUT;
     }
-    return group;
+    // A member id this coordinator handed out always fits, so a longer one is simply unknown.
+    if (tooLong(params.memberId, this.limits.maxIdBytes)) return GroupError.UNKNOWN_MEMBER_ID;
+    const { maxIdBytes } = this.limits;
+    if (
+      tooLong(params.groupInstanceId, maxIdBytes) ||
+      tooLong(params.protocolType, maxIdBytes) ||
+      tooLong(params.clientId, this.limits.maxClientIdBytes) ||
+      params.protocols.some((p) => tooLong(p.name, maxIdBytes)) ||
+      protocolBytes(params.protocols) > this.limits.maxMemberProtocolBytes
+    ) {
+      return GroupError.INVALID_REQUEST;
+    }
+    return GroupError.NONE;
+  }
+
+  private validGroupId(groupId: string): boolean {
+    return groupId !== '' && !tooLong(groupId, this.limits.maxIdBytes);
+  }
+
+  /** The group's protocol bytes were `memberId` to join with `protocols`. */
+  private protocolBytesWith(group: Group, memberId: string, protocols: Member['protocols']): number {
+    let bytes = protocolBytes(protocols);
+    for (const m of group.members.values()) if (m.memberId !== memberId) bytes += protocolBytes(m.protocols);
+    return bytes;
+  }
+
+  /** KIP-394: an id handed out with MEMBER_ID_REQUIRED is good for one session timeout, as in Kafka. */
+  private addPendingMember(group: Group, memberId: string, sessionTimeoutMs: number): void {
+    const timer = setTimeout(() => group.pendingMemberIds.delete(memberId), sessionTimeoutMs);
+    timer.unref();
+    group.pendingMemberIds.set(memberId, timer);
+  }
+
+  private takePendingMember(group: Group, memberId: string): boolean {
+    const timer = group.pendingMemberIds.get(memberId);
+    if (!timer) return false;
+    clearTimeout(timer);
+    return group.pendingMemberIds.delete(memberId);
   }
 
   private protocolsCompatible(group: Group, params: JoinParams): boolean {
@@ -542,7 +542,7 @@ export class GroupCoordinator {
     }
     group.generationId++;
     if (group.members.size === 0) {
-      Object.assign(group, { state: 'Empty', protocolName: null, leaderId: null });
+      this.becomeEmpty(group);
       return;
     }
     group.protocolName = this.chooseProtocol(group);
@@ -590,6 +590,7 @@ export class GroupCoordinator {
   }
 
   private touch(group: Group, member: Member): void {
+    this.groups.markActive(group.groupId);
     this.stopSession(member);
     member.sessionTimer = setTimeout(() => {
       member.sessionTimer = null;
@@ -629,10 +630,16 @@ export class GroupCoordinator {
       if (group.rebalanceTimer) clearTimeout(group.rebalanceTimer);
       group.rebalanceTimer = null;
       group.generationId++;
-      Object.assign(group, { state: 'Empty', protocolName: null, leaderId: null });
+      this.becomeEmpty(group);
       return;
     }
     this.prepareRebalance(group);
     this.maybeCompleteJoin(group);
+  }
+
+  /** The offsets retention of a group without members counts from here (KIP-211). */
+  private becomeEmpty(group: Group): void {
+    Object.assign(group, { state: 'Empty', protocolName: null, leaderId: null });
+    this.groups.markActive(group.groupId);
   }
 }

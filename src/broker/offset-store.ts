@@ -24,12 +24,19 @@ function keyOf(group: string, topic: string, partition: number): string {
   return JSON.stringify([group, topic, partition]);
 }
 
+function partitionKeyOf(topic: string, partition: number): string {
+  return JSON.stringify([topic, partition]);
+}
+
 /**
  * Committed offsets kept in a log of their own: every commit is a durable append, the latest value per
- * (group, topic, partition) wins on replay, and a snapshot rewrite bounds the log to the live entries.
+ * (group, topic, partition) wins on replay, a deleted group leaves tombstones (null values), and a snapshot
+ * rewrite bounds the log to the live entries.
  */
 export class OffsetStore {
-  private readonly live = new Map<string, CommittedOffset>();
+  /** group -> partition key -> entry: one group's offsets are found without scanning every group's. */
+  private readonly live = new Map<string, Map<string, OffsetEntry>>();
+  private liveEntries = 0;
   private snapshotting = false;
 
   private constructor(private readonly log: PartitionLog) {}
@@ -54,30 +61,30 @@ export class OffsetStore {
       for (const batch of batches) {
         for (const record of decodeRecords(batch)) {
           offset = record.offset + 1;
-          const key = record.key!.toString();
-          if (record.value === null) this.live.delete(key);
-          else this.live.set(key, JSON.parse(record.value.toString()) as CommittedOffset);
+          const [group, topic, partition] = JSON.parse(record.key!.toString()) as [string, string, number];
+          if (record.value === null) this.remove(group, topic, partition);
+          else
+            this.put(group, {
+              topic,
+              partition,
+              value: JSON.parse(record.value.toString()) as CommittedOffset,
+            });
         }
       }
     }
   }
 
   get(group: string, topic: string, partition: number): CommittedOffset | undefined {
-    return this.live.get(keyOf(group, topic, partition));
+    return this.live.get(group)?.get(partitionKeyOf(topic, partition))?.value;
   }
 
   /** Every committed offset of `group`. */
   entries(group: string): OffsetEntry[] {
-    const found: OffsetEntry[] = [];
-    for (const [key, value] of this.live) {
-      const [g, topic, partition] = JSON.parse(key) as [string, string, number];
-      if (g === group) found.push({ topic, partition, value });
-    }
-    return found;
+    return [...(this.live.get(group)?.values() ?? [])];
   }
 
   groups(): string[] {
-    return [...new Set([...this.live.keys()].map((key) => (JSON.parse(key) as [string])[0]))];
+    return [...this.live.keys()];
   }
 
   /** Visible at once to fetchOffsets; resolves when durable. */
@@ -88,21 +95,58 @@ export class OffsetStore {
       value: Buffer.from(JSON.stringify(e.value)),
     }));
     this.log.write(encodeRecordBatch(records));
-    for (const e of entries) this.live.set(keyOf(group, e.topic, e.partition), e.value);
+    for (const e of entries) this.put(group, e);
     await this.log.durable();
     await this.snapshotIfBloated();
   }
 
+  /** Forgets every offset of `group`, durably: tombstones keep a replay from bringing them back. */
+  async deleteGroup(group: string): Promise<void> {
+    const doomed = this.entries(group);
+    if (doomed.length === 0) return;
+    for (let i = 0; i < doomed.length; i += RECORDS_PER_BATCH) {
+      const records: RecordInput[] = doomed
+        .slice(i, i + RECORDS_PER_BATCH)
+        .map((e) => ({ key: Buffer.from(keyOf(group, e.topic, e.partition)), value: null }));
+      this.log.write(encodeRecordBatch(records));
+    }
+    this.liveEntries -= doomed.length;
+    this.live.delete(group);
+    await this.log.durable();
+    await this.snapshotIfBloated();
+  }
+
+  private put(group: string, entry: OffsetEntry): void {
+    let offsets = this.live.get(group);
+    if (!offsets) {
+      offsets = new Map();
+      this.live.set(group, offsets);
+    }
+    const key = partitionKeyOf(entry.topic, entry.partition);
+    if (!offsets.has(key)) this.liveEntries++;
+    offsets.set(key, entry);
+  }
+
+  private remove(group: string, topic: string, partition: number): void {
+    const offsets = this.live.get(group);
+    if (!offsets?.delete(partitionKeyOf(topic, partition))) return;
+    this.liveEntries--;
+    if (offsets.size === 0) this.live.delete(group);
+  }
+
   private async snapshotIfBloated(): Promise<void> {
     const recordsInLog = this.log.logEndOffset - this.log.logStartOffset;
-    if (this.snapshotting || recordsInLog <= Math.max(SNAPSHOT_MIN_RECORDS, 4 * this.live.size)) return;
+    if (this.snapshotting || recordsInLog <= Math.max(SNAPSHOT_MIN_RECORDS, 4 * this.liveEntries)) return;
     this.snapshotting = true;
     const snapshotStart = this.log.logEndOffset;
-    const all = [...this.live];
+    const all = [...this.live].flatMap(([group, offsets]) =>
+      [...offsets.values()].map((e) => ({ group, e })),
+    );
     for (let i = 0; i < all.length; i += RECORDS_PER_BATCH) {
-      const records = all
-        .slice(i, i + RECORDS_PER_BATCH)
-        .map(([key, value]) => ({ key: Buffer.from(key), value: Buffer.from(JSON.stringify(value)) }));
+      const records = all.slice(i, i + RECORDS_PER_BATCH).map(({ group, e }) => ({
+        key: Buffer.from(keyOf(group, e.topic, e.partition)),
+        value: Buffer.from(JSON.stringify(e.value)),
+      }));
       this.log.write(encodeRecordBatch(records));
     }
     try {

@@ -1,0 +1,106 @@
+// The group protocol's error codes, requests and results, and the state the coordinator keeps per group.
+
+/** Kafka error codes of the group protocol. */
+export const GroupError = {
+  NONE: 0,
+  UNKNOWN_TOPIC_OR_PARTITION: 3,
+  OFFSET_METADATA_TOO_LARGE: 12,
+  /** Every group slot is taken by a group with members; retriable, as a slot frees when a group empties. */
+  COORDINATOR_NOT_AVAILABLE: 15,
+  NOT_COORDINATOR: 16,
+  ILLEGAL_GENERATION: 22,
+  INCONSISTENT_GROUP_PROTOCOL: 23,
+  INVALID_GROUP_ID: 24,
+  UNKNOWN_MEMBER_ID: 25,
+  INVALID_SESSION_TIMEOUT: 26,
+  REBALANCE_IN_PROGRESS: 27,
+  /** A client id, instance id, protocol or assignment over its limit (src/broker/group-limits.ts). */
+  INVALID_REQUEST: 42,
+  MEMBER_ID_REQUIRED: 79,
+  GROUP_MAX_SIZE_REACHED: 81,
+};
+
+export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
+
+export interface JoinParams {
+  groupId: string;
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  protocolType: string;
+  protocols: Array<{ name: string; metadata: Buffer }>;
+  /** JoinGroup v4+: a new member first gets MEMBER_ID_REQUIRED and its id. */
+  requireKnownMemberId: boolean;
+}
+
+export interface JoinResult {
+  errorCode: number;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  leader: string;
+  memberId: string;
+  members: Array<{ memberId: string; groupInstanceId: string | null; metadata: Buffer }>;
+}
+
+export interface SyncParams {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignments: Array<{ memberId: string; assignment: Buffer }>;
+}
+
+export interface SyncResult {
+  errorCode: number;
+  protocolType: string | null;
+  protocolName: string | null;
+  assignment: Buffer;
+}
+
+export interface CommitParams {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  offsets: Array<{
+    topic: string;
+    partition: number;
+    offset: number;
+    leaderEpoch: number;
+    metadata: string | null;
+  }>;
+}
+
+export interface Member {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  protocols: Array<{ name: string; metadata: Buffer }>;
+  assignment: Buffer;
+  joinWaiter: ((result: JoinResult) => void) | null;
+  syncWaiter: ((result: SyncResult) => void) | null;
+  sessionTimer: NodeJS.Timeout | null;
+}
+
+export interface Group {
+  groupId: string;
+  state: GroupState;
+  protocolType: string | null;
+  protocolName: string | null;
+  generationId: number;
+  leaderId: string | null;
+  members: Map<string, Member>;
+  /** Ids handed out with MEMBER_ID_REQUIRED that may join next, each with the timer that expires it (KIP-394). */
+  pendingMemberIds: Map<string, NodeJS.Timeout>;
+  rebalanceTimer: NodeJS.Timeout | null;
+  initialDelayPending: boolean;
+}
