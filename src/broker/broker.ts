@@ -57,6 +57,8 @@ export class Broker {
       const groups = new GroupCoordinator(offsets, {
         initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
         logger,
+        partitionExists: (topic, partition) =>
+          logs.hasTopic(topic) && partition >= 0 && partition < logs.describeTopic(topic).partitions,
         offsetsRetentionMinutes: config.offsetsRetentionMinutes,
         offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
         limits: { groupMaxSize: config.groupMaxSize, maxGroups: config.maxGroups },

@@ -34,6 +34,8 @@ export {
 export interface CoordinatorOptions {
   initialRebalanceDelayMs: number;
   logger: Logger;
+  /** As Kafka, offsets are kept only for partitions that exist: any other name would hold memory for nothing. */
+  partitionExists: (topic: string, partition: number) => boolean;
   minSessionTimeoutMs?: number;
   maxSessionTimeoutMs?: number;
   /** offsets.retention.minutes: how long a group without members keeps its offsets (Kafka: 7 days). */
@@ -294,10 +296,7 @@ export class GroupCoordinator {
     const results = params.offsets.map((o) => ({
       topic: o.topic,
       partition: o.partition,
-      errorCode:
-        o.metadata !== null && Buffer.byteLength(o.metadata) > MAX_METADATA_BYTES
-          ? GroupError.OFFSET_METADATA_TOO_LARGE
-          : GroupError.NONE,
+      errorCode: this.offsetError(o),
     }));
     const accepted = params.offsets.filter((_, i) => results[i]!.errorCode === GroupError.NONE);
     await this.offsets.commit(
@@ -457,6 +456,15 @@ export class GroupCoordinator {
       protocolBytes(params.protocols) > this.limits.maxMemberProtocolBytes
     ) {
       return GroupError.INVALID_REQUEST;
+    }
+    return GroupError.NONE;
+  }
+
+  private offsetError(offset: CommitParams['offsets'][number]): number {
+    if (!this.options.partitionExists(offset.topic, offset.partition))
+      return GroupError.UNKNOWN_TOPIC_OR_PARTITION;
+    if (offset.metadata !== null && Buffer.byteLength(offset.metadata) > MAX_METADATA_BYTES) {
+      return GroupError.OFFSET_METADATA_TOO_LARGE;
     }
     return GroupError.NONE;
   }

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { commitOne, joinAndSync, joinParams, withCoordinator } from '../../test/support/group-fixtures.js';
+import {
+  commitOne,
+  FIXTURE_TOPIC,
+  joinAndSync,
+  joinParams,
+  withCoordinator,
+} from '../../test/support/group-fixtures.js';
 import { GroupError } from './group-coordinator.js';
 import { DEFAULT_GROUP_LIMITS } from './group-limits.js';
 
@@ -136,4 +142,28 @@ describe('group limits', () => {
       },
       { limits: { maxGroupAssignmentBytes: 1024 } },
     ));
+
+  it('keeps offsets only for partitions that exist (UNKNOWN_TOPIC_OR_PARTITION otherwise), as Kafka', () =>
+    withCoordinator(async ({ coordinator }) => {
+      const offset = { offset: 1, leaderEpoch: -1, metadata: null };
+      const results = await coordinator.commitOffsets({
+        groupId: 'g',
+        generationId: -1,
+        memberId: '',
+        groupInstanceId: null,
+        offsets: [
+          { topic: FIXTURE_TOPIC, partition: 0, ...offset },
+          { topic: FIXTURE_TOPIC, partition: 1_000_000, ...offset },
+          { topic: 'no-such-topic', partition: 0, ...offset },
+        ],
+      });
+      assert.deepEqual(
+        results.map((r) => r.errorCode),
+        [GroupError.NONE, GroupError.UNKNOWN_TOPIC_OR_PARTITION, GroupError.UNKNOWN_TOPIC_OR_PARTITION],
+      );
+      assert.deepEqual(
+        coordinator.fetchOffsets('g', null).map((o) => [o.topic, o.partition]),
+        [[FIXTURE_TOPIC, 0]],
+      );
+    }));
 });

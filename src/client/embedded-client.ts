@@ -20,6 +20,7 @@ import {
   type FetchOptions,
   type FetchRequest,
   type GroupMembership,
+  type HeldPartition,
   type LogClient,
   type OutgoingRecord,
   type PartitionOffsets,
@@ -230,7 +231,7 @@ export class EmbeddedLogClient implements LogClient {
     );
     this.memberships.set(groupId, membership);
     try {
-      await listener.assigned(membership.assignment());
+      await listener.assigned(await membership.confirmAssignment());
     } catch (error) {
       this.memberships.delete(groupId);
       throw error;
@@ -385,9 +386,9 @@ class EmbeddedMembership implements GroupMembership {
     return this.left ? [] : this.assigned.map((p) => ({ topic: p.topic, partition: p.partition }));
   }
 
-  /** An embedded group has this one member, so it holds its partitions until it leaves. */
-  async confirmAssignment(): Promise<TopicPartition[]> {
-    return this.assignment();
+  /** An embedded group has this one member, so it holds its partitions from the start until it leaves. */
+  async confirmAssignment(): Promise<HeldPartition[]> {
+    return this.assignment().map((p) => ({ ...p, heldSince: 0 }));
   }
 
   async commit(offsets: CommitEntry[]): Promise<void> {

@@ -8,6 +8,10 @@ import { OffsetStore } from '../../src/broker/offset-store.js';
 import { LogManager } from '../../src/log/index.js';
 import { RecordingLogger, temporaryDirectory } from './log-fixtures.js';
 
+/** The one topic the fixture's coordinator knows, with its partition count. */
+export const FIXTURE_TOPIC = 't';
+const FIXTURE_PARTITIONS = 4;
+
 /** A JoinGroup as a consumer in group `g` sends it; `overrides` change any field. */
 export const joinParams = (memberId: string, overrides: Partial<JoinParams> = {}): JoinParams => ({
   groupId: 'g',
@@ -44,6 +48,7 @@ export async function withCoordinator(
       initialRebalanceDelayMs: 20,
       minSessionTimeoutMs: 100,
       logger,
+      partitionExists: (topic, partition) => topic === FIXTURE_TOPIC && partition < FIXTURE_PARTITIONS,
       ...options,
     });
     return { logs, coordinator };
@@ -101,6 +106,6 @@ export function commitOne(
     generationId: member.generationId,
     memberId: member.memberId,
     groupInstanceId: null,
-    offsets: [{ topic: 't', partition: 0, offset, leaderEpoch: -1, metadata: null }],
+    offsets: [{ topic: FIXTURE_TOPIC, partition: 0, offset, leaderEpoch: -1, metadata: null }],
   });
 }
