@@ -4,9 +4,10 @@ import {
   checkedGroupLimits,
   DEFAULT_GROUP_LIMITS,
   type GroupLimits,
+  groupProtocolBytesWith,
+  joinRequestError,
   newMemberId,
-  protocolBytes,
-  tooLong,
+  validGroupId,
 } from './group-limits.js';
 import {
   type CommitParams,
@@ -121,8 +122,14 @@ export class GroupCoordinator {
         members: [],
       });
     if (this.closed) return refuse(GroupError.NOT_COORDINATOR);
-    const invalid = this.joinRequestError(params);
+    const invalid = joinRequestError(params, this.limits);
     if (invalid !== GroupError.NONE) return refuse(invalid);
+    if (
+      params.sessionTimeoutMs < this.minSessionTimeoutMs ||
+      params.sessionTimeoutMs > this.maxSessionTimeoutMs
+    ) {
+      return refuse(GroupError.INVALID_SESSION_TIMEOUT);
+    }
     const group = this.groups.admit(params.groupId);
     if (!group) return refuse(GroupError.COORDINATOR_NOT_AVAILABLE);
     if (params.protocols.length === 0 || !this.protocolsCompatible(group, params)) {
@@ -145,7 +152,7 @@ export class GroupCoordinator {
     if (!member && group.members.size >= this.limits.groupMaxSize) {
       return refuse(GroupError.GROUP_MAX_SIZE_REACHED, memberId);
     }
-    if (this.protocolBytesWith(group, memberId, params.protocols) > this.limits.maxGroupProtocolBytes) {
+    if (groupProtocolBytesWith(group, memberId, params.protocols) > this.limits.maxGroupProtocolBytes) {
       // The group is full in bytes: the leader's JoinGroup response would carry every member's metadata.
       return refuse(GroupError.GROUP_MAX_SIZE_REACHED, memberId);
     }
@@ -279,7 +286,7 @@ export class GroupCoordinator {
     const all = (errorCode: number) =>
       params.offsets.map((o) => ({ topic: o.topic, partition: o.partition, errorCode }));
     if (this.closed) return all(GroupError.NOT_COORDINATOR);
-    if (!this.validGroupId(params.groupId)) return all(GroupError.INVALID_GROUP_ID);
+    if (!validGroupId(params.groupId, this.limits)) return all(GroupError.INVALID_GROUP_ID);
     const group = this.groups.admit(params.groupId);
     if (!group) return all(GroupError.COORDINATOR_NOT_AVAILABLE);
     if (params.generationId < 0 && params.memberId === '') {
@@ -436,30 +443,6 @@ export class GroupCoordinator {
     this.groups.close();
   }
 
-  /** The error a JoinGroup gets before it may change any state, or NONE. */
-  private joinRequestError(params: JoinParams): number {
-    if (!this.validGroupId(params.groupId)) return GroupError.INVALID_GROUP_ID;
-    if (
-      params.sessionTimeoutMs < this.minSessionTimeoutMs ||
-      params.sessionTimeoutMs > this.maxSessionTimeoutMs
-    ) {
-      return GroupError.INVALID_SESSION_TIMEOUT;
-    }
-    // A member id this coordinator handed out always fits, so a longer one is simply unknown.
-    if (tooLong(params.memberId, this.limits.maxIdBytes)) return GroupError.UNKNOWN_MEMBER_ID;
-    const { maxIdBytes } = this.limits;
-    if (
-      tooLong(params.groupInstanceId, maxIdBytes) ||
-      tooLong(params.protocolType, maxIdBytes) ||
-      tooLong(params.clientId, this.limits.maxClientIdBytes) ||
-      params.protocols.some((p) => tooLong(p.name, maxIdBytes)) ||
-      protocolBytes(params.protocols) > this.limits.maxMemberProtocolBytes
-    ) {
-      return GroupError.INVALID_REQUEST;
-    }
-    return GroupError.NONE;
-  }
-
   private offsetError(offset: CommitParams['offsets'][number]): number {
     if (!this.options.partitionExists(offset.topic, offset.partition))
       return GroupError.UNKNOWN_TOPIC_OR_PARTITION;
@@ -467,17 +450,6 @@ export class GroupCoordinator {
       return GroupError.OFFSET_METADATA_TOO_LARGE;
     }
     return GroupError.NONE;
-  }
-
-  private validGroupId(groupId: string): boolean {
-    return groupId !== '' && !tooLong(groupId, this.limits.maxIdBytes);
-  }
-
-  /** The group's protocol bytes were `memberId` to join with `protocols`. */
-  private protocolBytesWith(group: Group, memberId: string, protocols: Member['protocols']): number {
-    let bytes = protocolBytes(protocols);
-    for (const m of group.members.values()) if (m.memberId !== memberId) bytes += protocolBytes(m.protocols);
-    return bytes;
   }
 
   /** KIP-394: an id handed out with MEMBER_ID_REQUIRED is good for one session timeout, as in Kafka. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type Group, GroupError, type JoinParams, type Member } from './group-types.js';
 
 /**
  * What one client may make the group coordinator hold or send back. Kafka bounds most of this only through
@@ -54,14 +55,46 @@ export function checkedGroupLimits(limits: GroupLimits): GroupLimits {
   return limits;
 }
 
+/** The error a JoinGroup gets for ids, names or protocols over their limits, before it changes any state. */
+export function joinRequestError(params: JoinParams, limits: GroupLimits): number {
+  if (!validGroupId(params.groupId, limits)) return GroupError.INVALID_GROUP_ID;
+  // A member id this coordinator handed out always fits, so a longer one is simply unknown.
+  if (tooLong(params.memberId, limits.maxIdBytes)) return GroupError.UNKNOWN_MEMBER_ID;
+  if (
+    tooLong(params.groupInstanceId, limits.maxIdBytes) ||
+    tooLong(params.protocolType, limits.maxIdBytes) ||
+    tooLong(params.clientId, limits.maxClientIdBytes) ||
+    params.protocols.some((p) => tooLong(p.name, limits.maxIdBytes)) ||
+    protocolBytes(params.protocols) > limits.maxMemberProtocolBytes
+  ) {
+    return GroupError.INVALID_REQUEST;
+  }
+  return GroupError.NONE;
+}
+
+export function validGroupId(groupId: string, limits: GroupLimits): boolean {
+  return groupId !== '' && !tooLong(groupId, limits.maxIdBytes);
+}
+
+/** The group's protocol bytes (measured against maxGroupProtocolBytes) were `memberId` to join with `protocols`. */
+export function groupProtocolBytesWith(
+  group: Group,
+  memberId: string,
+  protocols: Member['protocols'],
+): number {
+  let bytes = protocolBytes(protocols);
+  for (const m of group.members.values()) if (m.memberId !== memberId) bytes += protocolBytes(m.protocols);
+  return bytes;
+}
+
 /** Wire size of a member's protocols, the measure of maxMemberProtocolBytes and maxGroupProtocolBytes. */
-export function protocolBytes(protocols: ReadonlyArray<{ name: string; metadata: Buffer }>): number {
+function protocolBytes(protocols: Member['protocols']): number {
   let bytes = 0;
   for (const p of protocols) bytes += PROTOCOL_PREFIX_BYTES + Buffer.byteLength(p.name) + p.metadata.length;
   return bytes;
 }
 
-export function tooLong(value: string | null, maxBytes: number): boolean {
+function tooLong(value: string | null, maxBytes: number): boolean {
   // A UTF-8 character takes at most 3 bytes per UTF-16 unit, so most values need no byte count.
   return value !== null && value.length * 3 > maxBytes && Buffer.byteLength(value) > maxBytes;
 }
