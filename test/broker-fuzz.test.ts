@@ -1,236 +1,106 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiVersions } from '../src/protocol/apis/api-versions.js';
-import { Fetch } from '../src/protocol/apis/fetch.js';
-import { FindCoordinator } from '../src/protocol/apis/find-coordinator.js';
-import { Heartbeat } from '../src/protocol/apis/heartbeat.js';
-import { ListOffsets } from '../src/protocol/apis/list-offsets.js';
-import { Metadata } from '../src/protocol/apis/metadata.js';
-import { OffsetCommit } from '../src/protocol/apis/offset-commit.js';
-import { Produce } from '../src/protocol/apis/produce.js';
-import { type ApiSchema, encodeRecordBatch, encodeRequest, type Message } from '../src/protocol/index.js';
+import { decodeRequest } from '../src/protocol/index.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
+import { advertisedApis, checkProduceConsume } from './support/fuzz/broker-probe.js';
+import { runFuzz } from './support/fuzz/fuzz-driver.js';
+import { type ApiVersionPair, advertisedPairs, ProtocolFuzzer } from './support/fuzz/protocol-fuzzer.js';
 import { WireClient } from './support/wire-client.js';
 
-const MUTATED_FRAMES = Number(process.env.EDGESTREAM_FUZZ_FRAMES ?? 100_000);
-/** The broker drops a connection at the first fatal frame, so each frame gets a connection of its own. */
-const PARALLEL_CONNECTIONS = 32;
+/** Frames the broker must examine; EDGESTREAM_FUZZ_FRAMES and EDGESTREAM_FUZZ_SEED replay or widen a run. */
+const FRAMES = Number(process.env.EDGESTREAM_FUZZ_FRAMES ?? 100_000);
+const SEED = Number(process.env.EDGESTREAM_FUZZ_SEED ?? 20261125);
+const CONNECTIONS = 32;
+const PIPELINE_DEPTH = 4;
+/** Fetches wait at most this long here, so a frame left unanswered longer than the stall timeout is a hang. */
+const MAX_FETCH_WAIT_MS = 1_000;
+const PROBE_AFTER_MS = 30;
+const STALL_TIMEOUT_MS = 15_000;
+const HEALTH_INTERVAL_MS = 5_000;
+const HEALTH_TIMEOUT_MS = 10_000;
+/** Valid compressed bodies inflate this far: far past the 1 MiB request limit, not enough to hurt the test. */
+const BOMB_BYTES = 16 * 1024 * 1024;
+const MAX_REQUEST_BYTES = 1024 * 1024;
 
-/** A small deterministic PRNG so a failing run can be replayed from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function validFrames(): Buffer[] {
-  const batch = encodeRecordBatch([{ key: Buffer.from('k'), value: Buffer.from('fuzz-value') }]);
-  const frame = (schema: ApiSchema, version: number, body: Message) =>
-    encodeRequest(
-      schema,
-      { apiKey: schema.apiKey, apiVersion: version, correlationId: 7, clientId: 'fuzz' },
-      body,
-    );
-  const produce = (version: number) =>
-    frame(Produce, version, {
-      transactionalId: null,
-      acks: 1,
-      timeoutMs: 1000,
-      topicData: [{ name: 'fuzz', partitionData: [{ index: 0, records: batch }] }],
-    });
-  const fetch = (version: number) =>
-    frame(Fetch, version, {
-      replicaId: -1,
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 1 << 20,
-      isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [{ topic: 'fuzz', partitions: [{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }] }],
-      forgottenTopicsData: [],
-      rackId: '',
-    });
-  return [
-    ...[0, 1, 2, 3].map((v) =>
-      frame(ApiVersions, v, { clientSoftwareName: 'fuzz', clientSoftwareVersion: '1' }),
-    ),
-    ...[1, 4, 9, 12].map((v) =>
-      frame(Metadata, v, { topics: [{ name: 'fuzz' }], allowAutoTopicCreation: false }),
-    ),
-    ...[3, 7, 9].map(produce),
-    ...[4, 11, 12].map(fetch),
-    frame(ListOffsets, 1, {
-      replicaId: -1,
-      topics: [{ name: 'fuzz', partitions: [{ partitionIndex: 0, timestamp: -1 }] }],
-    }),
-    frame(FindCoordinator, 2, { key: 'fuzz-group', keyType: 0 }),
-    frame(Heartbeat, 3, { groupId: 'fuzz-group', generationId: 1, memberId: 'm', groupInstanceId: null }),
-    frame(OffsetCommit, 8, {
-      groupId: 'fuzz-group',
-      generationIdOrMemberEpoch: -1,
-      memberId: '',
-      groupInstanceId: null,
-      topics: [
-        {
-          name: 'fuzz',
-          partitions: [
-            { partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null },
-          ],
-        },
-      ],
-    }),
-  ];
-}
-
-function mutate(frame: Buffer, next: () => number): Buffer {
-  const copy = Buffer.from(frame);
-  const body = () => 4 + Math.floor(next() * (copy.length - 4));
-  switch (Math.floor(next() * 6)) {
-    case 0:
-      for (let i = 0; i < 1 + next() * 4; i++) copy[body()] = Math.floor(next() * 256);
-      return copy;
-    case 1: {
-      const cut = copy.subarray(0, body());
-      cut.writeInt32BE(cut.length - 4, 0);
-      return cut;
-    }
-    case 2: {
-      const grown = Buffer.concat([
-        copy,
-        Buffer.from(Array.from({ length: 1 + next() * 64 }, () => Math.floor(next() * 256))),
-      ]);
-      grown.writeInt32BE(grown.length - 4, 0);
-      return grown;
-    }
-    case 3:
-      copy.writeInt16BE(Math.floor(next() * 80) - 5, 4);
-      copy.writeInt16BE(Math.floor(next() * 40) - 5, 6);
-      return copy;
-    case 4:
-      copy.writeInt32BE(Math.floor(next() * 0x7fffffff) * (next() < 0.2 ? -1 : 1), 0);
-      return copy;
-    default: {
-      const length = Math.floor(next() * 200);
-      const noise = Buffer.from(Array.from({ length: 4 + length }, () => Math.floor(next() * 256)));
-      noise.writeInt32BE(length, 0);
-      return noise;
-    }
-  }
-}
-
-/** Writes frames on one connection as fast as the socket takes them; the broker may close it at any time. */
-function blast(port: number, frames: Buffer[]): Promise<void> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    socket.on('error', () => undefined);
-    socket.on('data', () => undefined);
-    const timer = setTimeout(() => socket.destroy(), 5_000);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    socket.once('connect', () => {
-      socket.end(Buffer.concat(frames));
-    });
-  });
-}
-
-describe('broker under malformed and random input', { timeout: 300_000 }, () => {
+describe('broker under structure-aware fuzzing', { timeout: 300_000 }, () => {
   let broker: RunningBroker;
+  let pairs: ApiVersionPair[];
 
   before(async () => {
-    broker = await startBroker({ autoCreateTopics: false, maxRequestBytes: 1024 * 1024 });
+    broker = await startBroker({
+      autoCreateTopics: false,
+      maxRequestBytes: MAX_REQUEST_BYTES,
+      maxFetchWaitMs: MAX_FETCH_WAIT_MS,
+    });
     broker.broker.logs.createTopic('fuzz', 1);
+    broker.broker.logs.createTopic('fuzz-2', 2);
+    broker.broker.logs.createTopic('fuzz-compact', 1, { 'cleanup.policy': 'compact' });
+    pairs = advertisedPairs(await advertisedApis('127.0.0.1', broker.port, HEALTH_TIMEOUT_MS));
   });
   after(async () => {
     await broker?.stop();
   });
 
-  it(`survives ${MUTATED_FRAMES} mutated and random frames and still serves produce and fetch`, async () => {
-    const seed = Number(process.env.EDGESTREAM_FUZZ_SEED ?? 20261125);
-    const next = random(seed);
-    const corpus = validFrames();
-    let sent = 0;
-    const sender = async () => {
-      while (sent < MUTATED_FRAMES) {
-        sent++;
-        await blast(broker.port, [mutate(corpus[Math.floor(next() * corpus.length)]!, next)]);
-      }
-    };
-    await Promise.all(Array.from({ length: PARALLEL_CONNECTIONS }, sender));
-    const metrics = await broker.broker.metrics.registry.getMetricsAsJSON();
-    const total = (name: string) =>
-      (metrics.find((m) => m.name === name)?.values ?? [])
-        .filter(
-          (v) => !('metricName' in v) || String(v.metricName).endsWith('_count') || name.endsWith('_total'),
-        )
-        .reduce((sum, v) => sum + Number(v.value), 0);
-    const looked =
-      total('edgestream_broker_request_duration_seconds') +
-      total('edgestream_broker_rejected_requests_total');
-    assert.ok(looked >= MUTATED_FRAMES * 0.99, `the broker looked at ${looked} of ${MUTATED_FRAMES} frames`);
-
-    const client = await WireClient.connect(broker.port);
-    try {
-      const versions = await client.request(ApiVersions, 3, {
-        clientSoftwareName: 'check',
-        clientSoftwareVersion: '1',
-      });
-      assert.equal(versions.errorCode, 0);
-      const produced = (await client.request(Produce, 9, {
-        transactionalId: null,
-        acks: -1,
-        timeoutMs: 1000,
-        topicData: [
-          {
-            name: 'fuzz',
-            partitionData: [
-              { index: 0, records: encodeRecordBatch([{ key: null, value: Buffer.from('after-fuzz') }]) },
-            ],
-          },
-        ],
-      })) as { responses: Array<{ partitionResponses: Array<{ errorCode: number; baseOffset: number }> }> };
-      const partition = produced.responses[0]!.partitionResponses[0]!;
-      assert.equal(partition.errorCode, 0);
-      const fetched = (await client.request(Fetch, 12, {
-        replicaId: -1,
-        maxWaitMs: 0,
-        minBytes: 0,
-        maxBytes: 1 << 20,
-        isolationLevel: 0,
-        sessionId: 0,
-        sessionEpoch: -1,
-        topics: [
-          {
-            topic: 'fuzz',
-            partitions: [{ partition: 0, fetchOffset: partition.baseOffset, partitionMaxBytes: 1 << 20 }],
-          },
-        ],
-        forgottenTopicsData: [],
-        rackId: '',
-      })) as { responses: Array<{ partitions: Array<{ errorCode: number; records: Buffer }> }> };
-      const records = fetched.responses[0]!.partitions[0]!;
-      assert.equal(records.errorCode, 0);
-      assert.ok(
-        records.records.includes(Buffer.from('after-fuzz')),
-        'the record produced after fuzzing is served',
-      );
-    } finally {
-      await client.close();
+  it('builds a valid request of every advertised API version, as the broker decodes them', () => {
+    const fuzzer = new ProtocolFuzzer({ seed: SEED, pairs, records: { bombBytes: BOMB_BYTES } });
+    const valid = Array.from({ length: fuzzer.systematicCount }, (_, i) => fuzzer.frame(i)).filter(
+      (frame) => frame.mutation === 'systematic valid',
+    );
+    assert.equal(valid.length, pairs.length);
+    for (const [i, frame] of valid.entries()) {
+      const { schema, version } = pairs[i]!;
+      const { header } = decodeRequest(frame.bytes.subarray(4), schema);
+      assert.deepEqual([header.apiKey, header.apiVersion], [schema.apiKey, version]);
     }
+    assert.ok(
+      fuzzer
+        .frame(FRAMES - 1)
+        .bytes.equals(
+          new ProtocolFuzzer({ seed: SEED, pairs, records: { bombBytes: BOMB_BYTES } }).frame(FRAMES - 1)
+            .bytes,
+        ),
+      'a frame is rebuilt the same from its seed and index',
+    );
+  });
+
+  it(`survives ${FRAMES} structure-aware frames and keeps serving produce and fetch`, async () => {
+    const fuzzer = new ProtocolFuzzer({ seed: SEED, pairs, records: { bombBytes: BOMB_BYTES } });
+    console.log(
+      `fuzz seed ${SEED} (EDGESTREAM_FUZZ_SEED to replay): ${pairs.length} API versions, ${fuzzer.systematicCount} systematic frames first`,
+    );
+    let healthRound = 0;
+    let running = true;
+    const health = (async () => {
+      while (running) {
+        await new Promise((resolve) => setTimeout(resolve, HEALTH_INTERVAL_MS));
+        await checkProduceConsume('127.0.0.1', broker.port, ++healthRound, HEALTH_TIMEOUT_MS);
+      }
+    })();
+    const report = await runFuzz({
+      host: '127.0.0.1',
+      port: broker.port,
+      fuzzer,
+      frames: FRAMES,
+      connections: CONNECTIONS,
+      pipelineDepth: PIPELINE_DEPTH,
+      probeAfterMs: PROBE_AFTER_MS,
+      stallTimeoutMs: STALL_TIMEOUT_MS,
+    }).finally(() => {
+      running = false;
+    });
+    await health;
+    console.log(JSON.stringify(report));
+    assert.ok(report.examined >= FRAMES, `the broker examined ${report.examined} of ${FRAMES} frames`);
+    assert.deepEqual(report.stalls, [], 'no frame is left unanswered');
+    assert.deepEqual(report.undecodableExamples, [], 'every answer decodes as the API version asked');
+    await checkProduceConsume('127.0.0.1', broker.port, ++healthRound, HEALTH_TIMEOUT_MS);
   });
 
   it('closes a connection that announces a frame over socket.request.max.bytes without reading it', async () => {
     const client = await WireClient.connect(broker.port);
     const header = Buffer.alloc(4);
-    header.writeInt32BE(2 * 1024 * 1024, 0);
+    header.writeInt32BE(2 * MAX_REQUEST_BYTES, 0);
     client.sendRaw(header);
     await client.closed;
   });
