@@ -58,10 +58,15 @@ export interface FuzzReport {
   undecodableExamples: FrameSighting[];
   /** Frames left unanswered past the stall timeout (long polls, rebalances, or a hung handler). */
   stalls: FrameSighting[];
+  /** The frames sent last, newest last: the suspects when the broker goes away. */
+  recent: FrameSighting[];
+  /** Why the run stopped before `frames` were examined (the broker stopped accepting connections). */
+  aborted: string | null;
   elapsedMs: number;
 }
 
 const MAX_EXAMPLES = 20;
+const RECENT_FRAMES = 64;
 const UNSUPPORTED_VERSION = 35;
 const CONNECT_TIMEOUT_MS = 5_000;
 /** Large enough for any answer the fuzzer provokes (a fetch of the fuzz topics' logs). */
@@ -127,6 +132,8 @@ export async function runFuzz(options: FuzzDriverOptions): Promise<FuzzReport> {
     undecodable: 0,
     undecodableExamples: [],
     stalls: [],
+    recent: [],
+    aborted: null,
     elapsedMs: 0,
   };
   let nextIndex = 0;
@@ -139,11 +146,11 @@ export async function runFuzz(options: FuzzDriverOptions): Promise<FuzzReport> {
       options.onProgress?.(report);
     }
   };
-  const done = () => report.examined >= options.frames;
+  const done = () => report.examined >= options.frames || report.aborted !== null;
 
   /** One connection's life: write, read answers, account for every frame when it ends. */
   const connection = () =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<void>((resolve) => {
       const socket = net.connect({ host: options.host, port: options.port });
       const reader = new FrameReader(MAX_RESPONSE_BYTES);
       const inFlight: FuzzFrame[] = [];
@@ -183,6 +190,8 @@ export async function runFuzz(options: FuzzDriverOptions): Promise<FuzzReport> {
           const frame = options.fuzzer.frame(nextIndex++);
           inFlight.push(frame);
           report.sent++;
+          report.recent.push(sighting(frame, 'sent'));
+          if (report.recent.length > RECENT_FRAMES) report.recent.shift();
           socket.write(frame.bytes);
           if (frame.endsConnection) {
             ended = true;
@@ -254,7 +263,8 @@ export async function runFuzz(options: FuzzDriverOptions): Promise<FuzzReport> {
         clearTimeout(connectTimer);
         if (stallTimer) clearTimeout(stallTimer);
         if (!connected) {
-          reject(new Error(`cannot connect to ${options.host}:${options.port}: is the broker alive?`));
+          report.aborted ??= `cannot connect to ${options.host}:${options.port}: is the broker alive?`;
+          resolve();
           return;
         }
         if (!closedByUs) report.closes++;
