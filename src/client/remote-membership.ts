@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import {
   type Consumer,
   type GroupAssignment,
@@ -7,7 +8,13 @@ import {
   offsetCommitV9,
 } from '@platformatic/kafka';
 import { kafkaError, partitionKey, RemoteClientError, type ResolvedOptions } from './remote-common.js';
-import type { AssignmentListener, CommitEntry, GroupMembership, TopicPartition } from './types.js';
+import type {
+  AssignmentListener,
+  CommitEntry,
+  GroupMembership,
+  HeldPartition,
+  TopicPartition,
+} from './types.js';
 
 const OFFSET_COMMIT_APIS = [offsetCommitV9.api, offsetCommitV8.api];
 /** How often confirmAssignment() looks again while a rejoin it must wait for is under way. */
@@ -16,9 +23,10 @@ const REJOIN_POLL_MS = 50;
 /** One member of a consumer group joined through @platformatic/kafka, telling its listener what moves. */
 export class RemoteMembership implements GroupMembership {
   /** The assignment the library last reported, which the listener has been (or is being) told. */
-  private current: TopicPartition[] = [];
-  /** The group generation `current` was assigned in. */
+  private current: HeldPartition[] = [];
+  /** The group generation `current` was assigned in, and to which member id. */
   private currentGeneration = -1;
+  private currentMemberId: string | null = null;
   private notifications: Promise<void> = Promise.resolve();
   private listenerFailure: unknown = null;
   private rejoinTimer: NodeJS.Timeout | null = null;
@@ -53,8 +61,15 @@ export class RemoteMembership implements GroupMembership {
     consumer.topics.trackAll(...this.topics);
     consumer.on('consumer:group:join', (payload) => {
       this.membershipError = null;
-      this.currentGeneration = payload.generationId ?? consumer.generationId;
-      this.assignmentChanged(payload.assignments ?? []);
+      const generation = payload.generationId ?? consumer.generationId;
+      // Holding a partition without a break means taking part in every generation under the same member id;
+      // after a gap another member may have held it (we were frozen past our session, say), so it is lost.
+      if (generation !== this.currentGeneration + 1 || consumer.memberId !== this.currentMemberId) {
+        this.assignmentChanged([], generation);
+      }
+      this.currentGeneration = generation;
+      this.currentMemberId = consumer.memberId;
+      this.assignmentChanged(payload.assignments ?? [], generation);
     });
     consumer.on('error', (error) => this.membershipLost(error));
     await consumer.joinGroup(this.groupOptions());
@@ -73,24 +88,37 @@ export class RemoteMembership implements GroupMembership {
    * group-related else means the group moved on without us, and every partition is revoked here. While the
    * library is rejoining (its generation is ahead of our assignment's) the answer waits for the outcome.
    */
-  async confirmAssignment(): Promise<TopicPartition[]> {
+  async confirmAssignment(): Promise<HeldPartition[]> {
     const deadline = Date.now() + this.options.group.rebalanceTimeoutMs;
     while (!this.left && this.membershipError === null && this.current.length > 0) {
       const generation = this.currentGeneration;
       const memberId = this.consumer.memberId;
       if (memberId !== null && this.consumer.generationId === generation) {
         const held = this.current;
+        const askedAtMs = performance.now();
         const verdict = await this.heartbeat(generation, memberId);
         const unchanged = this.currentGeneration === generation && this.consumer.generationId === generation;
-        if (verdict === 'member' && unchanged) return held.map((p) => ({ ...p }));
+        // An answer that waited long to be read (the process was frozen or starved meanwhile) may be out of date.
+        const fresh = performance.now() - askedAtMs <= this.answerFreshMs;
+        if (verdict === 'member' && unchanged && fresh) return held.map((p) => ({ ...p }));
         if (verdict === 'fenced' && unchanged) break;
       }
       if (Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, REJOIN_POLL_MS));
     }
     // Whatever we held is gone: tell the listener, so a later assignment of the same partitions is news to it.
-    this.assignmentChanged([]);
+    this.assignmentChanged([], this.currentGeneration);
     return [];
+  }
+
+  /**
+   * How long a "still a member" answer stays good for, counted from when it was asked: the coordinator cannot
+   * drop us sooner than a session timeout after that heartbeat, nor finish a rebalance without us sooner than a
+   * rebalance timeout, so acting on it within a third of the shorter leaves a wide margin.
+   */
+  private get answerFreshMs(): number {
+    const { sessionTimeoutMs, rebalanceTimeoutMs } = this.options.group;
+    return Math.min(sessionTimeoutMs, rebalanceTimeoutMs) / 3;
   }
 
   private async heartbeat(generation: number, memberId: string): Promise<'member' | 'fenced'> {
@@ -138,11 +166,18 @@ export class RemoteMembership implements GroupMembership {
     };
   }
 
-  private assignmentChanged(assignments: GroupAssignment[]): void {
+  private assignmentChanged(assignments: GroupAssignment[], generation: number): void {
     if (this.leaving) return;
+    const kept = new Map(this.current.map((p) => [partitionKey(p.topic, p.partition), p.heldSince]));
     const next = assignments
       .filter((a) => this.topics.includes(a.topic))
-      .flatMap((a) => a.partitions.map((partition) => ({ topic: a.topic, partition })))
+      .flatMap((a) =>
+        a.partitions.map((partition) => ({
+          topic: a.topic,
+          partition,
+          heldSince: kept.get(partitionKey(a.topic, partition)) ?? generation,
+        })),
+      )
       .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
     const lost = difference(this.current, next);
     const gained = difference(next, this.current);
@@ -165,7 +200,7 @@ export class RemoteMembership implements GroupMembership {
   private membershipLost(error: Error): void {
     if (this.leaving) return;
     this.membershipError = error;
-    this.assignmentChanged([]);
+    this.assignmentChanged([], this.currentGeneration);
     this.rejoinTimer = setTimeout(() => {
       this.rejoinTimer = null;
       if (this.leaving) return;
@@ -270,7 +305,7 @@ function checkCommitEntries(offsets: CommitEntry[]): void {
   }
 }
 
-function difference(from: TopicPartition[], without: TopicPartition[]): TopicPartition[] {
+function difference<P extends TopicPartition>(from: P[], without: TopicPartition[]): P[] {
   const excluded = new Set(without.map((p) => partitionKey(p.topic, p.partition)));
   return from.filter((p) => !excluded.has(partitionKey(p.topic, p.partition)));
 }

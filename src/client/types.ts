@@ -59,9 +59,19 @@ export interface CommitEntry extends TopicPartition {
   metadata?: string;
 }
 
+/** A partition a group member holds, and since when. */
+export interface HeldPartition extends TopicPartition {
+  /**
+   * The group generation since which this member has held it without a break. A member that lost a partition
+   * (or missed a generation, in which another member may have held it) and got it back has a later one, so
+   * whatever it started for the partition before cannot pass for the current holder.
+   */
+  heldSince: number;
+}
+
 /** Told when partitions are given to this member and before they are taken away. */
 export interface AssignmentListener {
-  assigned(partitions: TopicPartition[]): Promise<void>;
+  assigned(partitions: HeldPartition[]): Promise<void>;
   /** Must finish (flush, checkpoint) before resolving: the partitions may go to another member next. */
   revoked(partitions: TopicPartition[]): Promise<void>;
 }
@@ -77,7 +87,7 @@ export interface GroupMembership {
    * (its partitions are then revoked). Writers call it before writing on behalf of their partitions, so a
    * member that lost them cannot go on writing beside their new owner.
    */
-  confirmAssignment(): Promise<TopicPartition[]>;
+  confirmAssignment(): Promise<HeldPartition[]>;
   commit(offsets: CommitEntry[]): Promise<void>;
   /** Leaves the group; the listener's revoked() is called for what was assigned. */
   leave(): Promise<void>;

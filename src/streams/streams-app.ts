@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { GroupMembership, LogClient, TopicPartition } from '../client/types.js';
+import type { GroupMembership, HeldPartition, LogClient, TopicPartition } from '../client/types.js';
 import { GlobalTableReader } from './global-table.js';
 import { StreamsMetrics } from './metrics.js';
 import type { Serde } from './serdes.js';
@@ -68,6 +68,8 @@ export class StreamsApp {
   private readonly inFlight = new Set<Promise<void>>();
   private inFlightBytes = 0;
   private membership: GroupMembership | null = null;
+  /** What the coordinator gave us in the join under way (its first assignment is restored before joinGroup returns). */
+  private joiningAssignment: HeldPartition[] = [];
   /** Every write of task records goes through it (see TaskWriter); set in start(). */
   private writer: TaskWriter | null = null;
   private running = false;
@@ -141,7 +143,7 @@ export class StreamsApp {
     this.running = true;
     this.writer = new TaskWriter(
       client,
-      client.sharedGroups ? () => this.membership?.confirmAssignment() ?? Promise.resolve([]) : null,
+      client.sharedGroups ? () => this.confirmAssignment() : null,
       (fenced) => this.fenced(fenced),
     );
     this.membership = await client.joinGroup(this.config.applicationId, [...this.builder.sources.keys()], {
@@ -149,7 +151,8 @@ export class StreamsApp {
       revoked: (revoked) => {
         // Stop processing them now; the checkpoint releasing them waits its turn behind any in progress.
         const leaving = this.detach(revoked);
-        return this.serially(() => this.release(leaving));
+        // Again in turn: tasks of an assignment still being restored just now are in the map only then.
+        return this.serially(() => this.release([...leaving, ...this.detach(revoked)]));
       },
     });
     this.loop = this.run();
@@ -238,17 +241,25 @@ export class StreamsApp {
     return next;
   }
 
-  private async assign(partitions: TopicPartition[]): Promise<void> {
+  /** The partitions the group says we hold (see TaskWriter). */
+  private confirmAssignment(): Promise<HeldPartition[]> {
+    // Until joinGroup returns, the assignment it is restoring came from the coordinator just now.
+    return this.membership?.confirmAssignment() ?? Promise.resolve(this.joiningAssignment);
+  }
+
+  private async assign(partitions: HeldPartition[]): Promise<void> {
     const { client, logger } = this.config;
+    if (this.membership === null) this.joiningAssignment = partitions;
     const started = Date.now();
     const created: StreamTask[] = [];
-    for (const { topic, partition } of partitions) {
+    for (const { topic, partition, heldSince } of partitions) {
       const source = this.builder.sources.get(topic);
       if (!source || this.tasks.has(tpKey(topic, partition))) continue;
       const task = new StreamTask(
         this.config.applicationId,
         source,
         partition,
+        heldSince,
         this.topicsFor(topic),
         this.metrics.taskObserver(),
         this.partitions,

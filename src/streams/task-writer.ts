@@ -1,10 +1,12 @@
-import type { LogClient, OutgoingRecord, TopicPartition } from '../client/types.js';
+import type { HeldPartition, LogClient, OutgoingRecord } from '../client/types.js';
 
 /** What a writer needs of a task: which partition it stands for, and whether it has been fenced. */
 export interface WritingTask {
   readonly id: string;
   readonly source: { readonly topic: string };
   readonly partition: number;
+  /** The group generation since which the partition was held when the task was made for it. */
+  readonly heldSince: number;
   /** Set once this instance learnt the task's partition went elsewhere; its records are dropped from then on. */
   fenced: boolean;
 }
@@ -26,7 +28,8 @@ const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
 /**
  * The one door through which tasks write. When other instances may hold a task's partition (a shared consumer
  * group), every write waits for the group coordinator to confirm, after the write was queued, that this
- * instance still holds the partition in the group's current generation; a task whose partition has moved is
+ * instance still holds the partition in the group's current generation, without a break since the task was made
+ * for it; a task whose partition has moved is
  * fenced and its records are dropped, not written beside the new owner's (which reproduces them from the last
  * checkpoint). One confirmation covers every write queued before it was asked, and writes are handed to the
  * client in the order they were queued, so per-partition order holds as with direct produce calls.
@@ -45,7 +48,7 @@ export class TaskWriter {
    */
   constructor(
     private readonly client: LogClient,
-    private readonly confirm: (() => Promise<TopicPartition[]>) | null,
+    private readonly confirm: (() => Promise<HeldPartition[]>) | null,
     private readonly onFenced: (tasks: WritingTask[]) => void,
   ) {}
 
@@ -64,9 +67,9 @@ export class TaskWriter {
       while (this.queue.length > 0) {
         const taken = this.queue;
         this.queue = [];
-        let held: Set<string>;
+        let held: Map<string, number>;
         try {
-          held = new Set((await this.confirm!()).map((p) => tpKey(p.topic, p.partition)));
+          held = new Map((await this.confirm!()).map((p) => [tpKey(p.topic, p.partition), p.heldSince]));
         } catch (error) {
           for (const queued of taken) queued.reject(error);
           continue;
@@ -79,11 +82,16 @@ export class TaskWriter {
   }
 
   /** Calls produce at once (before returning), so the client sees writes in the order handed over. */
-  private handOver(writes: TaskWrite[], held: Set<string> | null): Promise<void> {
+  private handOver(writes: TaskWrite[], held: Map<string, number> | null): Promise<void> {
     const records: OutgoingRecord[] = [];
     const fenced: WritingTask[] = [];
     for (const { task, records: taskRecords } of writes) {
-      if (!task.fenced && held !== null && !held.has(tpKey(task.source.topic, task.partition))) {
+      // Held since the task was made for it, or the partition was lost (and maybe regained) in between.
+      if (
+        !task.fenced &&
+        held !== null &&
+        held.get(tpKey(task.source.topic, task.partition)) !== task.heldSince
+      ) {
         task.fenced = true;
         fenced.push(task);
       }

@@ -107,6 +107,7 @@ export class StreamTask implements WritingTask {
     readonly applicationId: string,
     readonly source: SourceNode,
     readonly partition: number,
+    readonly heldSince: number,
     private readonly topics: TaskTopics,
     private readonly observer: TaskObserver,
     upstreamPartitions: Map<string, number>,

@@ -87,7 +87,7 @@ export class MemoryLogClient implements LogClient {
     listener: AssignmentListener,
   ): Promise<GroupMembership> {
     const assignment = topics.flatMap((topic) =>
-      this.topics.get(topic)!.map((_, partition) => ({ topic, partition })),
+      this.topics.get(topic)!.map((_, partition) => ({ topic, partition, heldSince: 0 })),
     );
     await listener.assigned(assignment);
     return {
