@@ -4,6 +4,7 @@ import {
   BATCH_HEADER_BYTES,
   Compression,
   type DecodedRecord,
+  DecompressionError,
   decodeRecords,
   encodeRecordBatch,
   isLogAppendTime,
@@ -61,6 +62,7 @@ export type EmbeddedClientErrorCode =
   | 'INVALID_ARGUMENT'
   | 'UNKNOWN_PARTITION'
   | 'MESSAGE_TOO_LARGE'
+  | 'CORRUPT_MESSAGE'
   | 'OFFSET_OUT_OF_RANGE'
   | 'UNSUPPORTED_COMPRESSION_TYPE'
   | 'TOO_MANY_WAITING_FETCHES'
@@ -479,15 +481,24 @@ function appendConsumed(out: ConsumedRecord[], target: FetchTarget, batch: Buffe
   }
 }
 
+/**
+ * The batch's records, inflated to at most the partition's maxDecompressedBytes. A batch this process cannot
+ * decode fails the fetch with an error naming it, never skipped: the consumer loses nothing unnoticed.
+ */
 function decodeBatch(target: FetchTarget, batch: Buffer, baseOffset: number): DecodedRecord[] {
+  const where = `the batch at offset ${baseOffset} of ${target.topic}-${target.partition}`;
   try {
-    return decodeRecords(batch);
+    return decodeRecords(batch, target.log.maxDecompressedBytes);
   } catch (error) {
+    if (error instanceof DecompressionError) {
+      const code = error.code === 'DECOMPRESSED_TOO_LARGE' ? 'MESSAGE_TOO_LARGE' : 'CORRUPT_MESSAGE';
+      throw new EmbeddedClientError(code, `${where} cannot be decoded: ${error.message}`);
+    }
     if (!(error instanceof UnsupportedCompressionError)) throw error;
     const codec = Object.entries(Compression).find(([, id]) => id === error.compression)?.[0];
     throw new EmbeddedClientError(
       'UNSUPPORTED_COMPRESSION_TYPE',
-      `the batch at offset ${baseOffset} of ${target.topic}-${target.partition} is compressed with ` +
+      `${where} is compressed with ` +
         `${codec?.toLowerCase() ?? `codec ${error.compression}`}, which this process cannot decode (only none ` +
         'and gzip); have producers use gzip or none, or read the topic with the remote client',
     );

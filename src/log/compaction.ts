@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import {
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_PREFIX_BYTES,
@@ -10,10 +10,13 @@ import {
   Compression,
   compressionOf,
   computeBatchCrc,
+  DecompressionError,
+  decompressRecords,
   isControlBatch,
   isLogAppendTime,
   readBatchHeader,
   splitBatches,
+  UnsupportedCompressionError,
   writeInt64,
 } from '../protocol/index.js';
 import type { TopicConfig } from './config.js';
@@ -48,8 +51,6 @@ export const SWAP_SUFFIX = '.swap';
 export const DEFAULT_MAX_KEY_MAP_BYTES = 64 * 1024 * 1024;
 /** Rough memory of a Map entry besides the key's bytes: the entry, the number and the string header. */
 const KEY_MAP_ENTRY_OVERHEAD_BYTES = 64;
-/** A gzip batch inflating past this is left whole rather than decompressed. */
-const MAX_DECOMPRESSED_BATCH_BYTES = 64 * 1024 * 1024;
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export interface CompactionStats {
@@ -148,6 +149,8 @@ export class LogCompactor {
     private readonly logger: Logger,
     private checkpoint: CleanerCheckpoint,
     private readonly maxKeyMapBytes: number,
+    /** A batch whose records inflate past this is kept whole, like one in a codec this process lacks. */
+    readonly maxDecompressedBytes: number,
   ) {}
 
   /** True once the dirty ratio reaches min.cleanable.dirty.ratio or a kept tombstone has expired. */
@@ -184,7 +187,7 @@ export class LogCompactor {
       this.saveCheckpoint({ ...this.checkpoint, compactedBelowOffset: keyMap.endOffset });
       this.context.compactedBelowOffset = keyMap.endOffset;
     }
-    const filter = new RecordFilter(keyMap, nowMs, config.deleteRetentionMs);
+    const filter = new RecordFilter(keyMap, nowMs, config.deleteRetentionMs, this.maxDecompressedBytes);
     for (const segment of cleanable) {
       if (segment.baseOffset >= keyMap.endOffset) break;
       this.cleanSegment(segment, segments, filter, stats);
@@ -225,7 +228,9 @@ export class LogCompactor {
         const header = readBatchHeader(batch);
         const batchEnd = header.baseOffset + header.lastOffsetDelta + 1;
         if (batchEnd <= firstDirtyOffset) continue;
-        const records = isControlBatch(header.attributes) ? [] : (storedRecords(batch, header) ?? []);
+        const records = isControlBatch(header.attributes)
+          ? []
+          : (storedRecords(batch, header, this.maxDecompressedBytes) ?? []);
         const keys = records.flatMap((r) =>
           r.key ? [{ key: r.key.toString('latin1'), offset: r.offset }] : [],
         );
@@ -320,13 +325,14 @@ class RecordFilter {
     private readonly keyMap: KeyMap,
     private readonly nowMs: number,
     private readonly deleteRetentionMs: number,
+    private readonly maxDecompressedBytes: number,
   ) {}
 
   /** The batch itself when all of it stays, a rewritten batch when some records go, null when all do. */
   apply(batch: Buffer): Buffer | null {
     const header = readBatchHeader(batch);
     if (isControlBatch(header.attributes) || header.baseOffset >= this.keyMap.endOffset) return batch;
-    const records = storedRecords(batch, header);
+    const records = storedRecords(batch, header, this.maxDecompressedBytes);
     if (!records) {
       this.undecodableBatches++;
       return batch;
@@ -372,21 +378,17 @@ function* batchesOf(segment: Segment): Generator<Buffer> {
 }
 
 /** The records of a batch, or null when this process cannot decode them (codec, size or malformed). */
-function storedRecords(batch: Buffer, header: BatchHeader): StoredRecord[] | null {
-  const compression = compressionOf(header.attributes);
+function storedRecords(
+  batch: Buffer,
+  header: BatchHeader,
+  maxDecompressedBytes: number,
+): StoredRecord[] | null {
   let body: Buffer;
-  if (compression === Compression.None) {
-    body = batch.subarray(BATCH_HEADER_BYTES);
-  } else if (compression === Compression.Gzip) {
-    try {
-      body = gunzipSync(batch.subarray(BATCH_HEADER_BYTES), {
-        maxOutputLength: MAX_DECOMPRESSED_BATCH_BYTES,
-      });
-    } catch {
-      return null;
-    }
-  } else {
-    return null;
+  try {
+    body = decompressRecords(batch, maxDecompressedBytes);
+  } catch (error) {
+    if (error instanceof UnsupportedCompressionError || error instanceof DecompressionError) return null;
+    throw error;
   }
   const logAppendTime = isLogAppendTime(header.attributes);
   const reader = new ByteReader(body);

@@ -30,6 +30,11 @@ export interface LogManagerOptions {
    * used are closed to stay under it and reopened when next read or written.
    */
   maxOpenSegments?: number;
+  /**
+   * Bound on what one batch's records may inflate to when decoded in this process: ListOffsets by
+   * timestamp, compaction and in-process consumers (default DEFAULT_MAX_DECOMPRESSED_BYTES, 64 MiB).
+   */
+  maxDecompressedBytes?: number;
   writer?: SegmentWriter;
   now?: () => number;
 }
@@ -124,6 +129,7 @@ export class LogManager {
       config,
       files: this.files,
       logger: this.options.logger,
+      maxDecompressedBytes: this.options.maxDecompressedBytes,
       ...(this.options.writer ? { writer: this.options.writer } : {}),
       ...(this.options.now ? { now: this.options.now } : {}),
     });

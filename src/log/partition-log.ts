@@ -3,11 +3,9 @@ import path from 'node:path';
 import {
   BatchField,
   computeBatchCrc,
-  decodeRecords,
-  isLogAppendTime,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
   readBatchHeader,
   splitBatches,
-  UnsupportedCompressionError,
   writeInt64,
 } from '../protocol/index.js';
 import { type BatchSummary, validateBatches } from './batch-validation.js';
@@ -31,6 +29,7 @@ import {
   type SegmentWriter,
   writeFileAtomic,
 } from './segment.js';
+import { firstRecordAtOrAfter, type TimestampAndOffset } from './timestamp-search.js';
 
 const LOG_APPEND_TIME_ATTRIBUTE = 0x08;
 /** Relative offsets in the indexes are u32. */
@@ -46,6 +45,8 @@ export interface PartitionLogOptions {
   now?: () => number;
   /** Memory bound of compaction's key map; a pass that fills it compacts less and the next continues. */
   compactionKeyMapBytes?: number;
+  /** Bound on what one batch's records may inflate to when the log decodes them (default 64 MiB). */
+  maxDecompressedBytes?: number;
 }
 
 export interface AppendResult {
@@ -82,6 +83,8 @@ export class PartitionLog {
   private closed = false;
   /** fsyncs of the active segment so far: with group commit, far fewer than durable appends. */
   fsyncCount = 0;
+  /** Bound on what one batch's records may inflate to, for the log and for in-process readers of it. */
+  readonly maxDecompressedBytes: number;
 
   private constructor(
     readonly dir: string,
@@ -95,12 +98,20 @@ export class PartitionLog {
     this.compactor = compactor;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
+    this.maxDecompressedBytes = compactor.maxDecompressedBytes;
     this.durableEndOffset = this.logEndOffset;
     this.groupCommit = new GroupCommit(() => this.syncActiveSegment());
     this.scheduleIntervalFlush();
   }
 
   static open(options: PartitionLogOptions): PartitionLog {
+    const maxDecompressedBytes = options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+    if (!Number.isSafeInteger(maxDecompressedBytes) || maxDecompressedBytes < 1) {
+      throw new LogError(
+        'INVALID_CONFIG',
+        `maxDecompressedBytes=${maxDecompressedBytes} is invalid: expected an integer >= 1`,
+      );
+    }
     const checkpoint = readCleanerCheckpoint(options.dir, options.logger);
     const context: SegmentContext = {
       files: options.files,
@@ -116,6 +127,7 @@ export class PartitionLog {
       options.logger,
       checkpoint,
       options.compactionKeyMapBytes ?? DEFAULT_MAX_KEY_MAP_BYTES,
+      maxDecompressedBytes,
     );
     return new PartitionLog(options.dir, segments, options, context, compactor);
   }
@@ -237,8 +249,11 @@ export class PartitionLog {
     return low;
   }
 
-  /** The first offset whose record timestamp is >= `timestamp`, or null if every record is older. */
-  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
+  /**
+   * The first offset whose record timestamp is >= `timestamp`, or null if every record is older. Throws
+   * CORRUPT_MESSAGE when the batch that must be looked into inflates past maxDecompressedBytes.
+   */
+  offsetForTimestamp(timestamp: number): TimestampAndOffset | null {
     this.ensureOpen();
     const highWatermark = this.highWatermark;
     for (const segment of this.segments) {
@@ -250,7 +265,7 @@ export class PartitionLog {
         const bytes = segment.read(position, TIMESTAMP_SCAN_BYTES, highWatermark);
         if (bytes.length === 0) break;
         for (const batch of splitBatches(bytes)) {
-          const found = firstRecordAtOrAfter(batch, timestamp);
+          const found = firstRecordAtOrAfter(batch, timestamp, this.maxDecompressedBytes);
           if (found) return found;
           const header = readBatchHeader(batch);
           offset = header.baseOffset + header.lastOffsetDelta + 1;
@@ -261,7 +276,7 @@ export class PartitionLog {
   }
 
   /** The record with the largest timestamp (ListOffsets MAX_TIMESTAMP), or null for an empty log. */
-  offsetOfMaxTimestamp(): { offset: number; timestamp: number } | null {
+  offsetOfMaxTimestamp(): TimestampAndOffset | null {
     const newest = this.segments.reduce(
       (max, s) => (s.offsetCount > 0 ? Math.max(max, s.maxTimestamp) : max),
       -1,
@@ -534,23 +549,5 @@ function stampLogAppendTime(payload: Buffer, batches: BatchSummary[], nowMs: num
     writeInt64(view, BatchField.maxTimestamp, nowMs);
     view.writeUInt32BE(computeBatchCrc(view), BatchField.crc);
     batch.maxTimestamp = nowMs;
-  }
-}
-
-function firstRecordAtOrAfter(
-  batch: Buffer,
-  timestamp: number,
-): { offset: number; timestamp: number } | null {
-  const header = readBatchHeader(batch);
-  if (header.maxTimestamp < timestamp) return null;
-  if (isLogAppendTime(header.attributes))
-    return { offset: header.baseOffset, timestamp: header.maxTimestamp };
-  try {
-    const record = decodeRecords(batch).find((r) => r.timestamp >= timestamp);
-    return record ? { offset: record.offset, timestamp: record.timestamp } : null;
-  } catch (error) {
-    if (!(error instanceof UnsupportedCompressionError)) throw error;
-    // Without the codec the batch's first offset is the safe answer: it never skips a matching record.
-    return { offset: header.baseOffset, timestamp: header.maxTimestamp };
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crc32c } from '@node-rs/crc32';
-import { decodeRecords, encodeRecordBatch, splitBatches } from './record-batch.js';
+import { DecompressionError, decodeRecords, encodeRecordBatch, splitBatches } from './record-batch.js';
 import {
   Compression,
   computeBatchCrc,
@@ -108,5 +108,32 @@ describe('RecordBatch v2', () => {
     const parts = splitBatches(Buffer.concat([a, b, b.subarray(0, 20)]));
     assert.equal(parts.length, 2);
     assert.deepEqual(parts[1], b);
+  });
+});
+
+describe('decompression limit', () => {
+  const LIMIT_BYTES = 64 * 1024;
+  const inflating = encodeRecordBatch([{ key: null, value: Buffer.alloc(4 * LIMIT_BYTES) }], {
+    compression: Compression.Gzip,
+  });
+
+  it('refuses records that inflate past maxDecompressedBytes, naming the limit', () => {
+    assert.throws(
+      () => decodeRecords(inflating, LIMIT_BYTES),
+      (error: unknown) =>
+        error instanceof DecompressionError &&
+        error.code === 'DECOMPRESSED_TOO_LARGE' &&
+        /65536 bytes/.test(error.message),
+    );
+    assert.equal(decodeRecords(inflating)[0]!.value!.length, 4 * LIMIT_BYTES, 'the default limit is larger');
+  });
+
+  it('reports gzip data that does not inflate as malformed', () => {
+    const broken = Buffer.from(inflating);
+    broken.fill(0, broken.length - 16);
+    assert.throws(
+      () => decodeRecords(broken),
+      (error: unknown) => error instanceof DecompressionError && error.code === 'MALFORMED_COMPRESSED_DATA',
+    );
   });
 });

@@ -118,18 +118,59 @@ export class UnsupportedCompressionError extends Error {
   }
 }
 
-function recordsBody(batch: Buffer, attributes: number): Buffer {
-  const body = batch.subarray(BATCH_HEADER_BYTES);
-  const compression = compressionOf(attributes);
-  if (compression === Compression.None) return body;
-  if (compression === Compression.Gzip) return gunzipSync(body);
-  throw new UnsupportedCompressionError(compression);
+/**
+ * Default bound on the bytes the records of one batch may inflate to. A batch is at most max.message.bytes
+ * on the wire, but gzip turns 200 KiB of zeros into 200 MiB: without a bound, a stored batch costs whatever
+ * memory its producer chose every time it is decoded.
+ */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
+
+export type DecompressionErrorCode = 'DECOMPRESSED_TOO_LARGE' | 'MALFORMED_COMPRESSED_DATA';
+
+export class DecompressionError extends Error {
+  constructor(
+    readonly code: DecompressionErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${message}`, options);
+    this.name = 'DecompressionError';
+  }
 }
 
-/** Decodes the records of one whole batch (uncompressed or gzip). */
-export function decodeRecords(batch: Buffer): DecodedRecord[] {
+/**
+ * The records section of a whole batch, decompressed into at most `maxDecompressedBytes` (the output is
+ * never allocated past it). gzip is the only codec decoded in-process: snappy, lz4 and zstd raise
+ * UnsupportedCompressionError, and a decoder added here must take the same bound.
+ */
+export function decompressRecords(batch: Buffer, maxDecompressedBytes: number): Buffer {
+  const body = batch.subarray(BATCH_HEADER_BYTES);
+  const compression = compressionOf(batch.readInt16BE(BatchField.attributes));
+  if (compression === Compression.None) return body;
+  if (compression !== Compression.Gzip) throw new UnsupportedCompressionError(compression);
+  try {
+    return gunzipSync(body, { maxOutputLength: maxDecompressedBytes });
+  } catch (error) {
+    if (error instanceof RangeError && 'code' in error && error.code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new DecompressionError(
+        'DECOMPRESSED_TOO_LARGE',
+        `gzip records inflate past the limit of ${maxDecompressedBytes} bytes (maxDecompressedBytes)`,
+      );
+    }
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new DecompressionError('MALFORMED_COMPRESSED_DATA', `gzip records do not inflate: ${detail}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Decodes the records of one whole batch (uncompressed or gzip, inflating to at most `maxDecompressedBytes`). */
+export function decodeRecords(
+  batch: Buffer,
+  maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
+): DecodedRecord[] {
   const header = readBatchHeader(batch);
-  const reader = new ByteReader(recordsBody(batch, header.attributes));
+  const reader = new ByteReader(decompressRecords(batch, maxDecompressedBytes));
   const records: DecodedRecord[] = [];
   for (let i = 0; i < header.recordsCount; i++) {
     const length = reader.varint();
