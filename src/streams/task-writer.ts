@@ -31,8 +31,9 @@ const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
  * instance still holds the partition in the group's current generation, without a break since the task was made
  * for it; a task whose partition has moved is
  * fenced and its records are dropped, not written beside the new owner's (which reproduces them from the last
- * checkpoint). One confirmation covers every write queued before it was asked, and writes are handed to the
- * client in the order they were queued, so per-partition order holds as with direct produce calls.
+ * checkpoint). One confirmation covers every write queued before it was asked; writes are handed to the
+ * client in the order they were queued (so per-partition order holds as with direct produce calls), one round
+ * at a time, so none sits in the client's own queue long after the confirmation it passed.
  *
  * What this cannot close: a process frozen in the microseconds between a confirmation and its produce call
  * leaving the process. The new owner's handoff wait (the old owner's checkpoints must go stale first) covers
@@ -74,7 +75,14 @@ export class TaskWriter {
           for (const queued of taken) queued.reject(error);
           continue;
         }
-        for (const queued of taken) this.handOver(queued.writes, held).then(queued.resolve, queued.reject);
+        const sent = taken.map((queued) => {
+          const acknowledged = this.handOver(queued.writes, held);
+          acknowledged.then(queued.resolve, queued.reject);
+          return acknowledged;
+        });
+        // The next confirmation waits for these acknowledgements: a client queues produce calls behind the one
+        // in flight, and a write must leave the process right after its confirmation, not long after it.
+        await Promise.allSettled(sent);
       }
     } finally {
       this.draining = false;
