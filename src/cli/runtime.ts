@@ -83,15 +83,22 @@ export class EdgestreamRuntime {
         closers.push(() => monitor.close());
         monitor.engine.onTransition((transition) => live.publish({ type: 'alert', data: transition }));
         const { silences } = await store.listSilences({ status: 'active', nowMs: Date.now() });
-        for (const { id, matchers, startsAtMs, endsAtMs, comment, createdBy } of silences)
-          monitor.engine.addSilence({
-            id,
-            matchers: matchers.map(({ name, op, value }) => ({ label: name, op, value })),
-            startsAtMs,
-            endsAtMs,
-            comment,
-            createdBy,
-          });
+        for (const { id, matchers, startsAtMs, endsAtMs, comment, createdBy } of silences) {
+          try {
+            monitor.engine.addSilence({
+              id,
+              matchers: matchers.map(({ name, op, value }) => ({ label: name, op, value })),
+              startsAtMs,
+              endsAtMs,
+              comment,
+              createdBy,
+            });
+          } catch (error) {
+            // A silence stored by an older version may use regex syntax RE2 refuses (lookaround,
+            // backreferences): it stays in the store, inactive, rather than keeping the site from starting.
+            logger.warn({ err: error, silence: id }, 'stored silence not restored: its matchers do not compile');
+          }
+        }
       }
       // After the monitor, so the topics it writes exist when the mirror first matches its pattern.
       const mirrorMetrics = new MirrorMetrics();
