@@ -148,7 +148,7 @@ function writeField(
     w.arrayLength(items.length, flexible);
     const element = field.element!;
     if (typeof element === 'string') {
-      for (const item of items) writePrimitive(w, element, item, flexible, false);
+      for (const item of items) writePrimitive(w, field.name, element, item, flexible, false);
     } else {
       for (const item of items) writeStruct(w, element, version, flexible, item as Message);
     }
@@ -162,11 +162,13 @@ function writeField(
     writeStruct(w, field.element as CompiledField[], version, flexible, (value ?? {}) as Message);
     return;
   }
-  writePrimitive(w, field.type, value, flexible, nullable);
+  writePrimitive(w, field.name, field.type, value, flexible, nullable);
 }
 
+/** `name` is the field's, so a value the wire cannot carry is reported by name. */
 function writePrimitive(
   w: WireWriter,
+  name: string,
   type: Primitive,
   value: unknown,
   flexible: boolean,
@@ -198,7 +200,7 @@ function writePrimitive(
       w.uuid(value as Buffer);
       return;
     case 'string':
-      w.string(nullable ? (value as string | null) : ((value as string | null) ?? ''), flexible);
+      w.string(nullable ? (value as string | null) : ((value as string | null) ?? ''), flexible, name);
       return;
     case 'bytes':
     case 'records':

@@ -8,6 +8,21 @@ export class ProtocolError extends Error {
   }
 }
 
+/**
+ * Longest string Kafka reads or writes, classic (int16 length) and compact alike: Kafka's generated code
+ * refuses longer ones in both directions, so a string we accept can always be written back.
+ */
+export const MAX_STRING_BYTES = 0x7fff;
+
+/**
+ * Strict UTF-8: invalid bytes are an error instead of U+FFFD (which re-encodes to three bytes, so a name of
+ * 11,000 0xFF bytes would come back as 33,000 and no longer fit its length field), and a leading BOM is kept,
+ * so every string read re-encodes to exactly the bytes it came from.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** Up to this length an ASCII scan plus a one-byte-string copy is cheaper than calling TextDecoder. */
+const ASCII_SCAN_MAX_BYTES = 64;
+
 const SCRATCH_BYTES = 16 * 1024;
 /** Payloads at least this large are kept by reference instead of copied into the scratch buffer. */
 const ZERO_COPY_THRESHOLD = 1024;
@@ -123,10 +138,18 @@ export class WireWriter {
     return this;
   }
 
-  /** int16-length string (classic) or uvarint length+1 (compact); null is length -1 / 0. */
-  string(value: string | null, compact: boolean): this {
+  /**
+   * int16-length string (classic) or uvarint length+1 (compact); null is length -1 / 0. A string over
+   * MAX_STRING_BYTES is a ProtocolError naming `field`, before anything is written.
+   */
+  string(value: string | null, compact: boolean, field = 'string'): this {
     if (value === null) return compact ? this.unsignedVarint(0) : this.int16(-1);
     const bytes = Buffer.byteLength(value);
+    if (bytes > MAX_STRING_BYTES) {
+      throw new ProtocolError(
+        `${field} is ${bytes} bytes of UTF-8; a Kafka string holds at most ${MAX_STRING_BYTES}`,
+      );
+    }
     if (compact) this.unsignedVarint(bytes + 1);
     else this.int16(bytes);
     this.reserve(bytes);
@@ -253,11 +276,15 @@ export class WireReader {
     return slice;
   }
 
+  /** A string that is valid UTF-8 of at most MAX_STRING_BYTES; anything else is a ProtocolError. */
   string(compact: boolean): string | null {
     const length = compact ? this.unsignedVarint() - 1 : this.int16();
     if (length < 0) return null;
+    if (length > MAX_STRING_BYTES) {
+      throw new ProtocolError(`string of ${length} bytes at ${this.pos} exceeds ${MAX_STRING_BYTES}`);
+    }
     this.need(length, 'string');
-    const value = this.buf.toString('utf8', this.pos, this.pos + length);
+    const value = decodeUtf8(this.buf, this.pos, this.pos + length);
     this.pos += length;
     return value;
   }
@@ -280,5 +307,18 @@ export class WireReader {
 
   uuid(): Buffer {
     return Buffer.from(this.raw(16));
+  }
+}
+
+function decodeUtf8(buf: Buffer, start: number, end: number): string {
+  if (end - start <= ASCII_SCAN_MAX_BYTES) {
+    let at = start;
+    while (at < end && buf[at]! < 0x80) at++;
+    if (at === end) return buf.toString('latin1', start, end);
+  }
+  try {
+    return UTF8.decode(buf.subarray(start, end));
+  } catch {
+    throw new ProtocolError(`string of ${end - start} bytes at ${start} is not valid UTF-8`);
   }
 }
