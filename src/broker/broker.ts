@@ -94,8 +94,10 @@ export class Broker {
         logger,
         observer: metrics,
         maxRequestBytes: config.maxRequestBytes,
+        maxRequestBufferBytesTotal: config.maxRequestBufferBytesTotal,
         maxConnections: config.maxConnections,
         maxInFlightPerConnection: config.maxInFlightPerConnection,
+        connectionsMaxIdleMs: config.connectionsMaxIdleMs,
       });
       add({
         schema: ApiVersions,
@@ -224,7 +226,9 @@ function brokerSettings(config: BrokerConfig): Record<string, string> {
     'num.partitions': String(config.defaultPartitions),
     'auto.create.topics.enable': String(config.autoCreateTopics),
     'socket.request.max.bytes': String(config.maxRequestBytes),
+    'queued.max.request.bytes': String(config.maxRequestBufferBytesTotal),
     'max.connections': String(config.maxConnections),
+    'connections.max.idle.ms': String(config.connectionsMaxIdleMs),
     'group.initial.rebalance.delay.ms': String(config.groupInitialRebalanceDelayMs),
     'group.max.size': String(config.groupMaxSize),
     'offsets.retention.minutes': String(config.offsetsRetentionMinutes),

@@ -22,7 +22,18 @@ export const brokerConfigSchema = z.object({
     .int()
     .min(1024)
     .default(100 * 1024 * 1024),
+  /**
+   * queued.max.request.bytes: request bytes held at once over all connections, from a frame's size prefix to
+   * its response; at least maxRequestBytes. Requests up to 64 KiB are always read.
+   */
+  maxRequestBufferBytesTotal: z
+    .number()
+    .int()
+    .min(1024)
+    .default(100 * 1024 * 1024),
   maxConnections: z.number().int().min(1).default(10_000),
+  /** connections.max.idle.ms: a connection with nothing read, written or in flight this long is closed. */
+  connectionsMaxIdleMs: z.number().int().min(1).default(600_000),
   maxInFlightPerConnection: z.number().int().min(1).default(1000),
   /** Longest a fetch may wait for data, whatever the client asks. */
   maxFetchWaitMs: z.number().int().min(0).default(30_000),
@@ -66,7 +77,14 @@ export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
     );
     throw new Error(`invalid broker config ${key}=${JSON.stringify(value)}: ${issue.message}`);
   }
-  return result.data;
+  const config = result.data;
+  if (config.maxRequestBufferBytesTotal < config.maxRequestBytes) {
+    throw new Error(
+      `invalid broker config maxRequestBufferBytesTotal=${config.maxRequestBufferBytesTotal}: expected at ` +
+        `least maxRequestBytes (${config.maxRequestBytes}), or the largest request could never be read`,
+    );
+  }
+  return config;
 }
 
 export function splitHostPort(address: string): { host: string; port: number } {

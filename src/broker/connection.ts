@@ -1,17 +1,50 @@
 import type { Socket } from 'node:net';
 
-/** Splits a TCP byte stream into Kafka frames: int32 size, then that many bytes. */
+/**
+ * Splits a TCP byte stream into Kafka frames: int32 size, then that many bytes. Each size is offered to
+ * `admit` before the frame's body is read; when it says no, the reader holds what it has and returns no more
+ * frames until `admitted()` is called.
+ */
 export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private frameSize = -1;
+  private waiting = false;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly admit: (size: number) => boolean = () => true,
+  ) {}
 
   /** Frames completed by `chunk`, without their size prefix; throws FrameSizeError on an illegal size. */
   push(chunk: Buffer): Buffer[] {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    return this.waiting ? [] : this.frames();
+  }
+
+  /** The frame `admit` refused may now be read: the frames completed by what is already buffered. */
+  admitted(): Buffer[] {
+    this.waiting = false;
+    return this.frames();
+  }
+
+  /** True while the current frame waits for `admit`'s permission. */
+  get waitingForAdmission(): boolean {
+    return this.waiting;
+  }
+
+  /** Bytes received and not yet returned as a frame. */
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  /** The declared size of the frame being read (admitted or waiting), or -1 between frames. */
+  get currentFrameSize(): number {
+    return this.frameSize;
+  }
+
+  private frames(): Buffer[] {
     const frames: Buffer[] = [];
     for (;;) {
       if (this.frameSize < 0) {
@@ -19,17 +52,16 @@ export class FrameReader {
         const size = this.take(4).readInt32BE(0);
         if (size < 0 || size > this.maxFrameBytes) throw new FrameSizeError(size, this.maxFrameBytes);
         this.frameSize = size;
+        if (!this.admit(size)) {
+          this.waiting = true;
+          break;
+        }
       }
       if (this.buffered < this.frameSize) break;
       frames.push(this.take(this.frameSize));
       this.frameSize = -1;
     }
     return frames;
-  }
-
-  /** Bytes received of a frame not yet complete; bounded by maxFrameBytes. */
-  get pendingBytes(): number {
-    return this.buffered;
   }
 
   private take(length: number): Buffer {
@@ -70,6 +102,63 @@ export class FrameSizeError extends Error {
 }
 
 /**
+ * Requests this small are always admitted: one is no more than a socket read, they cannot be held back by
+ * large frames waiting for the budget, and they are still counted so large frames wait for them.
+ */
+export const SMALL_REQUEST_BYTES = 64 * 1024;
+
+/**
+ * One memory budget for request bytes over all connections (Kafka's queued.max.request.bytes). A frame reserves
+ * its declared size when its size prefix arrives, so a frame once admitted can always be read to the end and
+ * no set of half-read frames can deadlock; the reservation is given back when the request's response is
+ * ready. A frame over SMALL_REQUEST_BYTES that does not fit waits, first come first served, and its
+ * connection is not read meanwhile.
+ */
+export class RequestBufferBudget {
+  private reservedBytes = 0;
+  private readonly waiting: Array<{ bytes: number; grant: () => void }> = [];
+
+  constructor(readonly capacityBytes: number) {}
+
+  get usedBytes(): number {
+    return this.reservedBytes;
+  }
+
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
+  /** Reserves `bytes` and returns true, or returns false and calls `grant` once they are reserved. */
+  reserve(bytes: number, grant: () => void): boolean {
+    const fits = this.waiting.length === 0 && this.reservedBytes + bytes <= this.capacityBytes;
+    if (bytes <= SMALL_REQUEST_BYTES || fits) {
+      this.reservedBytes += bytes;
+      return true;
+    }
+    this.waiting.push({ bytes, grant });
+    return false;
+  }
+
+  release(bytes: number): void {
+    this.reservedBytes -= bytes;
+    const granted: Array<() => void> = [];
+    while (this.waiting.length > 0 && this.reservedBytes + this.waiting[0]!.bytes <= this.capacityBytes) {
+      const next = this.waiting.shift()!;
+      this.reservedBytes += next.bytes;
+      granted.push(next.grant);
+    }
+    // Called after the queue is settled: a grant reads frames, whose responses may release again.
+    for (const grant of granted) grant();
+  }
+
+  /** Withdraws a wait that `reserve` queued (its connection closed). */
+  cancel(grant: () => void): void {
+    const at = this.waiting.findIndex((w) => w.grant === grant);
+    if (at >= 0) this.waiting.splice(at, 1);
+  }
+}
+
+/**
  * Responses leave in request order although requests are handled concurrently: pipelined produce requests
  * then share one fsync instead of waiting for each other's.
  */
@@ -106,5 +195,115 @@ export class ResponseQueue {
       }
     }
     this.onIdle();
+  }
+}
+
+export interface ConnectionOptions {
+  maxFrameBytes: number;
+  /** Requests read but not yet answered before the connection stops being read. */
+  maxInFlight: number;
+  /** Closed after this long with nothing read or written, unless a request is in flight or waiting. */
+  idleMs: number;
+  /** A complete frame; answer it exactly once through `reserveResponse`. */
+  onFrame(frame: Buffer): void;
+  /** The byte stream cannot be read any further (a FrameSizeError, or a bug): close the connection. */
+  onReadError(error: unknown): void;
+  onIdle(): void;
+}
+
+/**
+ * One client connection's flow control: frames are read only while the shared budget admits them and fewer
+ * than maxInFlight requests are unanswered; responses leave in request order; idle connections are closed.
+ */
+export class Connection {
+  private readonly frames: FrameReader;
+  private readonly queue: ResponseQueue;
+  /** Reserved for frames not yet handed to onFrame: the one being read, and any lost to a read error. */
+  private unreadReservedBytes = 0;
+  private closed = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly budget: RequestBufferBudget,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.frames = new FrameReader(options.maxFrameBytes, (size) => this.admit(size));
+    this.queue = new ResponseQueue(socket, () => this.updateReading());
+    socket.setTimeout(options.idleMs);
+    socket.on('timeout', () => {
+      if (this.busy) socket.setTimeout(options.idleMs);
+      else options.onIdle();
+    });
+    socket.on('data', (chunk: Buffer) => this.read(() => this.frames.push(chunk)));
+    socket.on('close', () => this.release());
+  }
+
+  /** Requests read and not yet answered. */
+  get inFlight(): number {
+    return this.queue.size;
+  }
+
+  /** Waiting for a request or for the budget is not idleness: only the client's silence is. */
+  private get busy(): boolean {
+    return this.queue.size > 0 || this.frames.waitingForAdmission;
+  }
+
+  /**
+   * The response slot of `frame`. The first call sends the response (null: none) and frees the frame's
+   * budget; later calls do nothing, so an error path may answer without knowing whether another did.
+   */
+  reserveResponse(frame: Buffer): (chunks: Buffer[] | null) => void {
+    const respond = this.queue.reserve();
+    let answered = false;
+    return (chunks) => {
+      if (answered) return;
+      answered = true;
+      this.budget.release(frame.length);
+      respond(chunks);
+    };
+  }
+
+  private admit(size: number): boolean {
+    if (!this.budget.reserve(size, this.granted)) return false;
+    this.unreadReservedBytes += size;
+    return true;
+  }
+
+  private readonly granted = (): void => {
+    this.unreadReservedBytes += this.frames.currentFrameSize;
+    if (this.closed) this.release();
+    else this.read(() => this.frames.admitted());
+  };
+
+  private read(next: () => Buffer[]): void {
+    let frames: Buffer[] = [];
+    try {
+      frames = next();
+    } catch (error) {
+      this.options.onReadError(error);
+    }
+    for (const frame of frames) {
+      this.unreadReservedBytes -= frame.length;
+      // A frame read behind one that closed the connection is never answered: its bytes go back now.
+      if (this.socket.destroyed) this.budget.release(frame.length);
+      else this.options.onFrame(frame);
+    }
+    this.updateReading();
+  }
+
+  private updateReading(): void {
+    if (this.closed) return;
+    const { maxInFlight } = this.options;
+    if (this.frames.waitingForAdmission || this.queue.size >= maxInFlight) this.socket.pause();
+    else if (this.socket.isPaused() && this.queue.size < maxInFlight / 2) this.socket.resume();
+  }
+
+  /** Gives back what unread frames hold; requests in flight give theirs back when they are answered. */
+  private release(): void {
+    this.closed = true;
+    if (this.frames.waitingForAdmission) this.budget.cancel(this.granted);
+    const bytes = this.unreadReservedBytes;
+    this.unreadReservedBytes = 0;
+    if (bytes > 0) this.budget.release(bytes);
   }
 }

@@ -53,6 +53,15 @@ export function errorCodeOf(error: unknown): number {
   throw error;
 }
 
+/**
+ * Messages quote client input (a topic name may be 32,767 bytes), so they are cut here: 1,024 UTF-16 units
+ * are at most 3 KiB of UTF-8, and the response they travel in still fits its string fields.
+ */
+const MAX_ERROR_MESSAGE_CHARS = 1024;
+
 export function errorMessageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length <= MAX_ERROR_MESSAGE_CHARS
+    ? message
+    : `${message.slice(0, MAX_ERROR_MESSAGE_CHARS)}...`;
 }

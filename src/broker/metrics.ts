@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { RequestObserver } from './server.js';
+import type { RequestObserver, RequestStage } from './server.js';
 
 /** Prometheus metrics of one broker; one registry per broker so tests can run several in a process. */
 export class BrokerMetrics implements RequestObserver {
@@ -20,6 +20,17 @@ export class BrokerMetrics implements RequestObserver {
     name: 'edgestream_broker_rejected_requests_total',
     help: 'Requests or connections refused, by reason',
     labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  private readonly requestErrors = new Counter({
+    name: 'edgestream_broker_request_errors_total',
+    help: 'Requests that closed their connection because decoding, handling or encoding them failed',
+    labelNames: ['stage'],
+    registers: [this.registry],
+  });
+  private readonly idleClosed = new Counter({
+    name: 'edgestream_broker_idle_connections_closed_total',
+    help: 'Connections closed after connections.max.idle.ms without traffic',
     registers: [this.registry],
   });
   readonly bytesIn = new Counter({
@@ -67,6 +78,25 @@ export class BrokerMetrics implements RequestObserver {
     });
   }
 
+  observeRequestBuffers(read: () => { reservedBytes: number; waitingConnections: number }): void {
+    new Gauge({
+      name: 'edgestream_broker_request_buffer_bytes',
+      help: 'Request bytes reserved from queued.max.request.bytes over all connections',
+      registers: [this.registry],
+      collect() {
+        this.set(read().reservedBytes);
+      },
+    });
+    new Gauge({
+      name: 'edgestream_broker_request_buffer_waiting_connections',
+      help: 'Connections not read until queued.max.request.bytes has room for their next request',
+      registers: [this.registry],
+      collect() {
+        this.set(read().waitingConnections);
+      },
+    });
+  }
+
   connectionOpened(): void {
     this.connections.inc();
   }
@@ -81,5 +111,13 @@ export class BrokerMetrics implements RequestObserver {
 
   requestRejected(reason: string): void {
     this.rejected.inc({ reason });
+  }
+
+  requestFailed(stage: RequestStage): void {
+    this.requestErrors.inc({ stage });
+  }
+
+  connectionIdleClosed(): void {
+    this.idleClosed.inc();
   }
 }

@@ -10,7 +10,7 @@ import {
   ProtocolError,
   peekRequestHeader,
 } from '../protocol/index.js';
-import { FrameReader, FrameSizeError, ResponseQueue } from './connection.js';
+import { Connection, FrameSizeError, RequestBufferBudget } from './connection.js';
 
 export interface RequestContext {
   apiVersion: number;
@@ -26,11 +26,19 @@ export interface ApiHandler {
   handle(body: Message, context: RequestContext): Promise<object | null> | object | null;
 }
 
+/** Where a request failed: reading it, in its handler, or writing its response. */
+export type RequestStage = 'decode' | 'handle' | 'encode';
+
 export interface RequestObserver {
   connectionOpened(): void;
   connectionClosed(): void;
+  connectionIdleClosed(): void;
   requestHandled(api: string, seconds: number): void;
   requestRejected(reason: string): void;
+  /** A request that closed its connection because it failed at `stage`. */
+  requestFailed(stage: RequestStage): void;
+  /** Called once: how to read the request buffer budget when scraped. */
+  observeRequestBuffers(read: () => { reservedBytes: number; waitingConnections: number }): void;
 }
 
 export interface KafkaServerOptions {
@@ -39,21 +47,42 @@ export interface KafkaServerOptions {
   observer: RequestObserver;
   /** socket.request.max.bytes */
   maxRequestBytes: number;
+  /** queued.max.request.bytes: request bytes held over all connections; at least maxRequestBytes. */
+  maxRequestBufferBytesTotal: number;
   maxConnections: number;
   /** Requests read but not yet answered on one connection before we stop reading from it. */
   maxInFlightPerConnection: number;
+  /** connections.max.idle.ms */
+  connectionsMaxIdleMs: number;
 }
 
 const UNSUPPORTED_VERSION = 35;
 const CLOSE_GRACE_MS = 5000;
 
+interface Peer {
+  connectionId: number;
+  clientHost: string;
+}
+
 /** The Kafka TCP listener: framing, ordering, dispatch and the limits that keep one client from hurting others. */
 export class KafkaServer {
   private readonly server: net.Server;
-  private readonly connections = new Map<net.Socket, ResponseQueue>();
+  private readonly connections = new Set<Connection>();
+  private readonly budget: RequestBufferBudget;
   private nextConnectionId = 1;
 
   constructor(private readonly options: KafkaServerOptions) {
+    if (options.maxRequestBufferBytesTotal < options.maxRequestBytes) {
+      throw new Error(
+        `maxRequestBufferBytesTotal=${options.maxRequestBufferBytesTotal} must be at least ` +
+          `maxRequestBytes=${options.maxRequestBytes}, or a largest request could never be read`,
+      );
+    }
+    this.budget = new RequestBufferBudget(options.maxRequestBufferBytesTotal);
+    options.observer.observeRequestBuffers(() => ({
+      reservedBytes: this.budget.usedBytes,
+      waitingConnections: this.budget.waitingCount,
+    }));
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -71,10 +100,10 @@ export class KafkaServer {
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const deadline = Date.now() + CLOSE_GRACE_MS;
-    while ([...this.connections.values()].some((queue) => queue.size > 0) && Date.now() < deadline) {
+    while ([...this.connections].some((c) => c.inFlight > 0) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    for (const socket of this.connections.keys()) socket.destroy();
+    for (const connection of this.connections) connection.socket.destroy();
     await closed;
   }
 
@@ -90,87 +119,119 @@ export class KafkaServer {
       return;
     }
     socket.setNoDelay(true);
-    const connectionId = this.nextConnectionId++;
-    const clientHost = socket.remoteAddress ?? 'unknown';
-    const frames = new FrameReader(this.options.maxRequestBytes);
-    const queue = new ResponseQueue(socket, () => {
-      if (socket.isPaused() && queue.size < this.options.maxInFlightPerConnection / 2) socket.resume();
+    const peer: Peer = {
+      connectionId: this.nextConnectionId++,
+      clientHost: socket.remoteAddress ?? 'unknown',
+    };
+    const connection: Connection = new Connection(socket, this.budget, {
+      maxFrameBytes: this.options.maxRequestBytes,
+      maxInFlight: this.options.maxInFlightPerConnection,
+      idleMs: this.options.connectionsMaxIdleMs,
+      onFrame: (frame) => this.dispatch(connection, frame, peer),
+      onReadError: (error) => {
+        if (error instanceof FrameSizeError) this.reject(socket, 'bad_frame_size', error);
+        else this.failed(connection, 'decode', error, peer);
+      },
+      onIdle: () => {
+        observer.connectionIdleClosed();
+        logger.info(
+          { ...peer, idleMs: this.options.connectionsMaxIdleMs },
+          'closing connection: idle longer than connections.max.idle.ms',
+        );
+        socket.destroy();
+      },
     });
-    this.connections.set(socket, queue);
+    this.connections.add(connection);
     observer.connectionOpened();
-    socket.on('data', (chunk: Buffer) => {
-      let complete: Buffer[];
-      try {
-        complete = frames.push(chunk);
-      } catch (error) {
-        this.reject(socket, error instanceof FrameSizeError ? 'bad_frame_size' : 'bad_frame', error);
-        return;
-      }
-      for (const frame of complete) {
-        if (socket.destroyed) return;
-        this.dispatch(socket, queue, frame, { connectionId, clientHost });
-      }
-      if (queue.size >= this.options.maxInFlightPerConnection) socket.pause();
-    });
-    socket.on('error', (error) => logger.debug({ connectionId, err: error }, 'connection error'));
+    socket.on('error', (error) => logger.debug({ ...peer, err: error }, 'connection error'));
     socket.on('close', () => {
-      this.connections.delete(socket);
+      this.connections.delete(connection);
       observer.connectionClosed();
     });
   }
 
-  private dispatch(
-    socket: net.Socket,
-    queue: ResponseQueue,
-    frame: Buffer,
-    peer: { connectionId: number; clientHost: string },
-  ): void {
+  /**
+   * Reads, handles and answers one request. Every path calls `respond` exactly once; any error closes this
+   * connection only, is counted by stage and logged, and never escapes as an exception or a rejection.
+   */
+  private dispatch(connection: Connection, frame: Buffer, peer: Peer): void {
+    const respond = connection.reserveResponse(frame);
+    const fail = (stage: RequestStage, error: unknown, fields: object = {}) => {
+      respond(null);
+      this.failed(connection, stage, error, { ...peer, ...fields });
+    };
     let peeked: ReturnType<typeof peekRequestHeader>;
     try {
       peeked = peekRequestHeader(frame);
     } catch (error) {
-      this.reject(socket, 'short_header', error);
+      fail('decode', error);
       return;
     }
     const { apiKey, apiVersion, correlationId } = peeked;
     const handler = this.options.handlers.get(apiKey);
-    const respond = queue.reserve();
     if (!handler || apiVersion < handler.schema.versions[0] || apiVersion > handler.schema.versions[1]) {
-      this.answerUnsupported(socket, respond, apiKey, apiVersion, correlationId);
+      this.answerUnsupported(connection.socket, respond, apiKey, apiVersion, correlationId);
       return;
     }
     const { schema } = handler;
+    const fields = { api: schema.name, apiVersion };
     let request: ReturnType<typeof decodeRequest>;
     try {
       request = decodeRequest(frame, schema);
     } catch (error) {
-      respond(null);
-      this.reject(socket, 'malformed_request', error, { api: schema.name, apiVersion });
+      fail('decode', error, fields);
       return;
     }
     const context: RequestContext = { apiVersion, clientId: request.header.clientId, ...peer };
     const started = performance.now();
     const finish = (response: object | null) => {
       this.options.observer.requestHandled(schema.name, (performance.now() - started) / 1000);
-      respond(
-        response === null ? null : encodeResponse(schema, apiVersion, correlationId, response as Message),
-      );
+      if (response === null) {
+        respond(null);
+        return;
+      }
+      let chunks: Buffer[];
+      try {
+        chunks = encodeResponse(schema, apiVersion, correlationId, response as Message);
+      } catch (error) {
+        fail('encode', error, fields);
+        return;
+      }
+      respond(chunks);
     };
-    const fail = (error: unknown) => {
-      respond(null);
-      this.options.logger.error(
-        { err: error, api: schema.name, apiVersion, ...peer },
-        'request handler failed',
-      );
-      socket.destroy();
-    };
+    let result: ReturnType<ApiHandler['handle']>;
     try {
-      const result = handler.handle(request.body, context);
-      if (result instanceof Promise) result.then(finish, fail);
-      else finish(result);
+      result = handler.handle(request.body, context);
     } catch (error) {
-      fail(error);
+      fail('handle', error, fields);
+      return;
     }
+    // finish guards its own encoding; these catch anything else, so nothing escapes as a rejection or throw.
+    if (result instanceof Promise) {
+      result
+        .then(finish, (error: unknown) => fail('handle', error, fields))
+        .catch((error: unknown) => fail('encode', error, fields));
+      return;
+    }
+    try {
+      finish(result);
+    } catch (error) {
+      fail('encode', error, fields);
+    }
+  }
+
+  /**
+   * Closes the connection of a request that failed at `stage`: counted, logged, and nothing else affected. A
+   * request that breaks the protocol is the client's doing; anything else, the broker's.
+   */
+  private failed(connection: Connection, stage: RequestStage, error: unknown, fields: object): void {
+    this.options.observer.requestFailed(stage);
+    const level = stage === 'decode' && error instanceof ProtocolError ? 'info' : 'error';
+    this.options.logger[level](
+      { stage, err: error, ...fields },
+      `request failed at ${stage}; closing connection`,
+    );
+    connection.socket.destroy();
   }
 
   /**
@@ -214,11 +275,10 @@ export class KafkaServer {
       .sort((a, b) => a.apiKey - b.apiKey);
   }
 
-  private reject(socket: net.Socket, reason: string, error: unknown, fields: object = {}): void {
+  private reject(socket: net.Socket, reason: string, error: unknown): void {
     this.options.observer.requestRejected(reason);
-    const level = error instanceof ProtocolError || error instanceof FrameSizeError ? 'info' : 'warn';
-    this.options.logger[level](
-      { reason, remote: socket.remoteAddress, err: error, ...fields },
+    this.options.logger.info(
+      { reason, remote: socket.remoteAddress, err: error },
       'closing connection after bad request',
     );
     socket.destroy();
