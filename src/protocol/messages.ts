@@ -1,4 +1,5 @@
-import { decodeMessage, encodeMessage, type Message } from './codec.js';
+import { decodeMessage, encodeMessage } from './codec.js';
+import type { DecodedResponseOf, EncodableRequestOf, RequestOf, ResponseOf } from './message-types.js';
 import type { ApiSchema } from './schema.js';
 import { ProtocolError, WireReader, WireWriter } from './wire.js';
 
@@ -33,8 +34,17 @@ export function peekRequestHeader(frame: Buffer): {
   };
 }
 
-/** Decodes header v1/v2 (clientId is always a classic nullable string) and the body of a known API version. */
-export function decodeRequest(frame: Buffer, schema: ApiSchema): { header: RequestHeader; body: Message } {
+/**
+ * Decodes header v1/v2 (clientId is always a classic nullable string) and the body of a known API version.
+ *
+ * The codec walks the schema as data and returns an untyped message; these four functions are the one place
+ * that message is given the type derived from the same schema (message-types.ts), which is what the codec
+ * fills in. Codec round-trip tests per API (apis/*.test.ts) hold both to it.
+ */
+export function decodeRequest<A extends ApiSchema>(
+  frame: Buffer,
+  schema: A,
+): { header: RequestHeader; body: RequestOf<A> } {
   const reader = new WireReader(frame);
   const apiKey = reader.int16();
   const apiVersion = reader.int16();
@@ -42,7 +52,7 @@ export function decodeRequest(frame: Buffer, schema: ApiSchema): { header: Reque
   const clientId = reader.string(false);
   const flexible = isFlexible(schema, apiVersion);
   if (flexible) skipTaggedFields(reader);
-  const body = decodeMessage(reader, schema.request, apiVersion, flexible);
+  const body = decodeMessage(reader, schema.request, apiVersion, flexible) as RequestOf<A>;
   return { header: { apiKey, apiVersion, correlationId, clientId }, body };
 }
 
@@ -58,11 +68,11 @@ function skipTaggedFields(reader: WireReader): void {
  * A whole response frame (size prefix included) as chunks. ApiVersions always uses response header v0 so a
  * client that does not yet know our versions can parse it.
  */
-export function encodeResponse(
-  schema: ApiSchema,
+export function encodeResponse<A extends ApiSchema>(
+  schema: A,
   version: number,
   correlationId: number,
-  body: Message,
+  body: ResponseOf<A>,
 ): Buffer[] {
   const flexible = isFlexible(schema, version);
   const writer = new WireWriter();
@@ -76,7 +86,11 @@ export function encodeResponse(
 }
 
 /** A request frame (size prefix included), as a client sends it; used by our own client and tests. */
-export function encodeRequest(schema: ApiSchema, header: RequestHeader, body: Message): Buffer {
+export function encodeRequest<A extends ApiSchema>(
+  schema: A,
+  header: RequestHeader,
+  body: EncodableRequestOf<A>,
+): Buffer {
   const flexible = isFlexible(schema, header.apiVersion);
   const writer = new WireWriter();
   writer
@@ -93,14 +107,15 @@ export function encodeRequest(schema: ApiSchema, header: RequestHeader, body: Me
 }
 
 /** Decodes a response frame without its size prefix. */
-export function decodeResponse(
+export function decodeResponse<A extends ApiSchema>(
   frame: Buffer,
-  schema: ApiSchema,
+  schema: A,
   version: number,
-): { correlationId: number; body: Message } {
+): { correlationId: number; body: DecodedResponseOf<A> } {
   const reader = new WireReader(frame);
   const correlationId = reader.int32();
   const flexible = isFlexible(schema, version);
   if (flexible && schema.apiKey !== API_VERSIONS_KEY) skipTaggedFields(reader);
-  return { correlationId, body: decodeMessage(reader, schema.response, version, flexible) };
+  const body = decodeMessage(reader, schema.response, version, flexible) as DecodedResponseOf<A>;
+  return { correlationId, body };
 }

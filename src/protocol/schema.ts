@@ -32,15 +32,30 @@ export interface FieldSpec {
   default?: unknown;
 }
 
-export interface ApiSchema {
+/**
+ * One API. `Req` and `Res` are its field lists; declared through defineApi they keep their literal types, from
+ * which message-types.ts derives the request and response types, so the schema is their only declaration.
+ * The defaults (any field list) are for code that walks every API as data: the codec, the fuzzer.
+ */
+export interface ApiSchema<Req extends FieldSpec[] = FieldSpec[], Res extends FieldSpec[] = FieldSpec[]> {
   apiKey: number;
   name: string;
   /** Versions this broker accepts: [lowest, highest]. */
   versions: [number, number];
   /** First flexible version (compact encodings, tagged fields); Infinity if none in our range. */
   flexibleFrom: number;
-  request: FieldSpec[];
-  response: FieldSpec[];
+  request: Req;
+  response: Res;
+}
+
+/**
+ * Declares an API keeping the literal types of its fields (`const`: names, types, versions and defaults stay
+ * literals), so RequestOf / ResponseOf can be derived from it. At run time it is the schema itself.
+ */
+export function defineApi<const Req extends FieldSpec[], const Res extends FieldSpec[]>(
+  schema: ApiSchema<Req, Res>,
+): ApiSchema<Req, Res> {
+  return schema;
 }
 
 export interface VersionRange {

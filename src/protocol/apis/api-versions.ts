@@ -1,30 +1,14 @@
-import type { ApiSchema } from '../schema.js';
+import type { RequestOf, ResponseOf } from '../message-types.js';
+import { defineApi } from '../schema.js';
 
-export interface ApiVersionsRequest {
-  clientSoftwareName: string;
-  clientSoftwareVersion: string;
-}
-
-export interface ApiVersionRange {
-  apiKey: number;
-  minVersion: number;
-  maxVersion: number;
-}
-
-export interface ApiVersionsResponse {
-  errorCode: number;
-  apiKeys: ApiVersionRange[];
-  throttleTimeMs: number;
-}
-
-export const ApiVersions: ApiSchema = {
+export const ApiVersions = defineApi({
   apiKey: 18,
   name: 'ApiVersions',
   versions: [0, 3],
   flexibleFrom: 3,
   request: [
-    { name: 'clientSoftwareName', type: 'string', versions: '3+' },
-    { name: 'clientSoftwareVersion', type: 'string', versions: '3+' },
+    { name: 'clientSoftwareName', type: 'string', versions: '3+', default: '' },
+    { name: 'clientSoftwareVersion', type: 'string', versions: '3+', default: '' },
   ],
   response: [
     { name: 'errorCode', type: 'int16', versions: '0+' },
@@ -39,6 +23,9 @@ export const ApiVersions: ApiSchema = {
       },
       versions: '0+',
     },
-    { name: 'throttleTimeMs', type: 'int32', versions: '1+' },
+    { name: 'throttleTimeMs', type: 'int32', versions: '1+', default: 0 },
   ],
-};
+});
+
+export type ApiVersionsRequest = RequestOf<typeof ApiVersions>;
+export type ApiVersionsResponse = ResponseOf<typeof ApiVersions>;

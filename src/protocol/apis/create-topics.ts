@@ -1,70 +1,12 @@
-import type { ApiSchema } from '../schema.js';
+import type { RequestOf, ResponseOf } from '../message-types.js';
+import { defineApi } from '../schema.js';
 
 /**
  * CreateTopics (key 19). v1 adds validateOnly and error messages, v2 throttle time, v4 lets numPartitions
  * and replicationFactor be -1 (broker defaults), v5 is the first flexible version and returns the created
  * topic's configs (plus a tagged topicConfigErrorCode), v7 returns topic ids.
  */
-
-export interface CreatableReplicaAssignment {
-  partitionIndex: number;
-  brokerIds: number[];
-}
-
-export interface CreatableTopicConfig {
-  name: string;
-  value: string | null;
-}
-
-export interface CreatableTopic {
-  name: string;
-  /** -1 for the broker default (v4+). */
-  numPartitions: number;
-  /** -1 for the broker default (v4+). */
-  replicationFactor: number;
-  assignments: CreatableReplicaAssignment[];
-  configs: CreatableTopicConfig[];
-}
-
-export interface CreateTopicsRequest {
-  topics: CreatableTopic[];
-  timeoutMs: number;
-  /** v1+. */
-  validateOnly: boolean;
-}
-
-export interface CreatableTopicConfigResult {
-  name: string;
-  value: string | null;
-  readOnly: boolean;
-  configSource: number;
-  isSensitive: boolean;
-}
-
-export interface CreatableTopicResult {
-  name: string;
-  /** v7+. */
-  topicId: Buffer;
-  errorCode: number;
-  /** v1+. */
-  errorMessage: string | null;
-  /** Tagged (tag 0) from v5. */
-  topicConfigErrorCode: number;
-  /** v5+. */
-  numPartitions: number;
-  /** v5+. */
-  replicationFactor: number;
-  /** v5+; null when the configs could not be described. */
-  configs: CreatableTopicConfigResult[] | null;
-}
-
-export interface CreateTopicsResponse {
-  /** v2+. */
-  throttleTimeMs: number;
-  topics: CreatableTopicResult[];
-}
-
-export const CreateTopics: ApiSchema = {
+export const CreateTopics = defineApi({
   apiKey: 19,
   name: 'CreateTopics',
   versions: [0, 7],
@@ -76,7 +18,9 @@ export const CreateTopics: ApiSchema = {
       type: {
         array: [
           { name: 'name', type: 'string', versions: '0+' },
+          /** -1 for the broker default (v4+). */
           { name: 'numPartitions', type: 'int32', versions: '0+' },
+          /** -1 for the broker default (v4+). */
           { name: 'replicationFactor', type: 'int16', versions: '0+' },
           {
             name: 'assignments',
@@ -125,6 +69,7 @@ export const CreateTopics: ApiSchema = {
           },
           { name: 'numPartitions', type: 'int32', versions: '5+', default: -1 },
           { name: 'replicationFactor', type: 'int16', versions: '5+', default: -1 },
+          /** null when the configs could not be described. */
           {
             name: 'configs',
             versions: '5+',
@@ -144,4 +89,9 @@ export const CreateTopics: ApiSchema = {
       },
     },
   ],
-};
+});
+
+export type CreateTopicsRequest = RequestOf<typeof CreateTopics>;
+export type CreateTopicsResponse = ResponseOf<typeof CreateTopics>;
+export type CreatableTopic = CreateTopicsRequest['topics'][number];
+export type CreatableTopicResult = CreateTopicsResponse['topics'][number];

@@ -1,42 +1,11 @@
-import type { ApiSchema } from '../schema.js';
+import type { RequestOf, ResponseOf } from '../message-types.js';
+import { defineApi } from '../schema.js';
 
 /**
  * DeleteTopics (key 20). v1 adds throttle time, v4 is the first flexible version, v5 error messages, v6
  * names topics by name or id (topics replaces topicNames; the response name becomes nullable).
  */
-
-export interface DeleteTopicState {
-  /** null when the topic is given by id. */
-  name: string | null;
-  /** All zeroes when the topic is given by name. */
-  topicId: Buffer;
-}
-
-export interface DeleteTopicsRequest {
-  /** v6+. */
-  topics: DeleteTopicState[];
-  /** v0-5. */
-  topicNames: string[];
-  timeoutMs: number;
-}
-
-export interface DeletableTopicResult {
-  /** Nullable from v6. */
-  name: string | null;
-  /** v6+. */
-  topicId: Buffer;
-  errorCode: number;
-  /** v5+. */
-  errorMessage: string | null;
-}
-
-export interface DeleteTopicsResponse {
-  /** v1+. */
-  throttleTimeMs: number;
-  responses: DeletableTopicResult[];
-}
-
-export const DeleteTopics: ApiSchema = {
+export const DeleteTopics = defineApi({
   apiKey: 20,
   name: 'DeleteTopics',
   versions: [0, 6],
@@ -47,7 +16,9 @@ export const DeleteTopics: ApiSchema = {
       versions: '6+',
       type: {
         array: [
+          /** null when the topic is given by id. */
           { name: 'name', type: 'string', versions: '6+', nullableVersions: '6+', default: null },
+          /** All zeroes when the topic is given by name. */
           { name: 'topicId', type: 'uuid', versions: '6+' },
         ],
       },
@@ -70,4 +41,7 @@ export const DeleteTopics: ApiSchema = {
       },
     },
   ],
-};
+});
+
+export type DeleteTopicsRequest = RequestOf<typeof DeleteTopics>;
+export type DeleteTopicsResponse = ResponseOf<typeof DeleteTopics>;

@@ -1,4 +1,5 @@
-import type { ApiSchema } from '../schema.js';
+import type { RequestOf, ResponseOf } from '../message-types.js';
+import { defineApi } from '../schema.js';
 
 /**
  * DescribeConfigs (key 32). v1 adds synonyms and config sources (replacing isDefault), v3 config types and
@@ -12,58 +13,7 @@ export const ConfigResourceType = {
   BROKER_LOGGER: 8,
 } as const;
 
-export interface DescribeConfigsResource {
-  resourceType: number;
-  resourceName: string;
-  /** null asks for every key. */
-  configurationKeys: string[] | null;
-}
-
-export interface DescribeConfigsRequest {
-  resources: DescribeConfigsResource[];
-  /** v1+. */
-  includeSynonyms: boolean;
-  /** v3+. */
-  includeDocumentation: boolean;
-}
-
-export interface DescribeConfigsSynonym {
-  name: string;
-  value: string | null;
-  source: number;
-}
-
-export interface DescribeConfigsEntry {
-  name: string;
-  value: string | null;
-  readOnly: boolean;
-  /** v0 only; later versions say the same with configSource. */
-  isDefault: boolean;
-  /** v1+. */
-  configSource: number;
-  isSensitive: boolean;
-  /** v1+. */
-  synonyms: DescribeConfigsSynonym[];
-  /** v3+. */
-  configType: number;
-  /** v3+. */
-  documentation: string | null;
-}
-
-export interface DescribeConfigsResult {
-  errorCode: number;
-  errorMessage: string | null;
-  resourceType: number;
-  resourceName: string;
-  configs: DescribeConfigsEntry[];
-}
-
-export interface DescribeConfigsResponse {
-  throttleTimeMs: number;
-  results: DescribeConfigsResult[];
-}
-
-export const DescribeConfigs: ApiSchema = {
+export const DescribeConfigs = defineApi({
   apiKey: 32,
   name: 'DescribeConfigs',
   versions: [0, 4],
@@ -76,6 +26,7 @@ export const DescribeConfigs: ApiSchema = {
         array: [
           { name: 'resourceType', type: 'int8', versions: '0+' },
           { name: 'resourceName', type: 'string', versions: '0+' },
+          /** null asks for every key. */
           {
             name: 'configurationKeys',
             type: { array: 'string' },
@@ -108,6 +59,7 @@ export const DescribeConfigs: ApiSchema = {
                 { name: 'name', type: 'string', versions: '0+' },
                 { name: 'value', type: 'string', versions: '0+', nullableVersions: '0+' },
                 { name: 'readOnly', type: 'bool', versions: '0+' },
+                /** v0 only; later versions say the same with configSource. */
                 { name: 'isDefault', type: 'bool', versions: '0', default: false },
                 { name: 'configSource', type: 'int8', versions: '1+', default: -1 },
                 { name: 'isSensitive', type: 'bool', versions: '0+' },
@@ -137,4 +89,7 @@ export const DescribeConfigs: ApiSchema = {
       },
     },
   ],
-};
+});
+
+export type DescribeConfigsRequest = RequestOf<typeof DescribeConfigs>;
+export type DescribeConfigsResponse = ResponseOf<typeof DescribeConfigs>;

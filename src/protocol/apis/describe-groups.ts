@@ -1,42 +1,10 @@
-import type { ApiSchema } from '../schema.js';
+import type { RequestOf, ResponseOf } from '../message-types.js';
+import { defineApi } from '../schema.js';
 
 /** AuthorizedOperations value meaning "not requested / not provided". */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
-export interface DescribeGroupsRequest {
-  groups: string[];
-  /** v3+. */
-  includeAuthorizedOperations: boolean;
-}
-
-export interface DescribedGroupMember {
-  memberId: string;
-  /** v4+. */
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  memberMetadata: Buffer | null;
-  memberAssignment: Buffer | null;
-}
-
-export interface DescribedGroup {
-  errorCode: number;
-  groupId: string;
-  groupState: string;
-  protocolType: string;
-  protocolData: string;
-  members: DescribedGroupMember[];
-  /** v3+: bit field of ACL operations; AUTHORIZED_OPERATIONS_OMITTED when not requested. */
-  authorizedOperations: number;
-}
-
-export interface DescribeGroupsResponse {
-  /** v1+. */
-  throttleTimeMs: number;
-  groups: DescribedGroup[];
-}
-
-export const DescribeGroups: ApiSchema = {
+export const DescribeGroups = defineApi({
   apiKey: 15,
   name: 'DescribeGroups',
   versions: [0, 5],
@@ -76,6 +44,7 @@ export const DescribeGroups: ApiSchema = {
             },
             versions: '0+',
           },
+          /** Bit field of ACL operations; AUTHORIZED_OPERATIONS_OMITTED when not requested. */
           {
             name: 'authorizedOperations',
             type: 'int32',
@@ -87,4 +56,7 @@ export const DescribeGroups: ApiSchema = {
       versions: '0+',
     },
   ],
-};
+});
+
+export type DescribeGroupsRequest = RequestOf<typeof DescribeGroups>;
+export type DescribeGroupsResponse = ResponseOf<typeof DescribeGroups>;

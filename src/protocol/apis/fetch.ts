@@ -1,4 +1,5 @@
-import type { ApiSchema } from '../schema.js';
+import type { RequestOf, ResponseOf } from '../message-types.js';
+import { defineApi } from '../schema.js';
 
 /**
  * Fetch (key 1). v4 adds isolation level and aborted transactions, v7 fetch sessions, v11 rack id and
@@ -9,129 +10,13 @@ import type { ApiSchema } from '../schema.js';
  * name, so it only works against a broker that lets it use v13. v14 and later are not offered (v15 moves the
  * replica id into the tagged replicaState, declared below for completeness).
  */
-
-export interface FetchRequestPartition {
-  partition: number;
-  /** v9+. */
-  currentLeaderEpoch: number;
-  fetchOffset: number;
-  /** v12+. */
-  lastFetchedEpoch: number;
-  /** v5+; only followers send a real value. */
-  logStartOffset: number;
-  partitionMaxBytes: number;
-}
-
-export interface FetchRequestTopic {
-  /** v0-12. */
-  topic: string;
-  /** v13+. */
-  topicId: Buffer;
-  partitions: FetchRequestPartition[];
-}
-
-export interface FetchForgottenTopic {
-  /** v7-12. */
-  topic: string;
-  /** v13+. */
-  topicId: Buffer;
-  partitions: number[];
-}
-
-export interface FetchReplicaState {
-  replicaId: number;
-  replicaEpoch: number;
-}
-
-export interface FetchRequest {
-  /** Tagged (tag 0) from v12. */
-  clusterId: string | null;
-  /** v0-14; -1 for consumers. */
-  replicaId: number;
-  /** Tagged (tag 1) from v15, so never on the wire in the versions offered. */
-  replicaState: FetchReplicaState;
-  maxWaitMs: number;
-  minBytes: number;
-  /** v3+. */
-  maxBytes: number;
-  /** v4+: 0 READ_UNCOMMITTED, 1 READ_COMMITTED. */
-  isolationLevel: number;
-  /** v7+. */
-  sessionId: number;
-  /** v7+. */
-  sessionEpoch: number;
-  topics: FetchRequestTopic[];
-  /** v7+. */
-  forgottenTopicsData: FetchForgottenTopic[];
-  /** v11+. */
-  rackId: string;
-}
-
-export interface FetchEpochEndOffset {
-  epoch: number;
-  endOffset: number;
-}
-
-export interface FetchLeaderIdAndEpoch {
-  leaderId: number;
-  leaderEpoch: number;
-}
-
-export interface FetchSnapshotId {
-  endOffset: number;
-  epoch: number;
-}
-
-export interface FetchAbortedTransaction {
-  producerId: number;
-  firstOffset: number;
-}
-
-export interface FetchPartitionResponse {
-  partitionIndex: number;
-  errorCode: number;
-  highWatermark: number;
-  /** v4+. */
-  lastStableOffset: number;
-  /** v5+. */
-  logStartOffset: number;
-  /** Tagged (tag 0) from v12; all -1 when not sent. */
-  divergingEpoch: FetchEpochEndOffset;
-  /** Tagged (tag 1) from v12; all -1 when not sent. */
-  currentLeader: FetchLeaderIdAndEpoch;
-  /** Tagged (tag 2) from v12; all -1 when not sent. */
-  snapshotId: FetchSnapshotId;
-  /** v4+; null in older versions. */
-  abortedTransactions: FetchAbortedTransaction[] | null;
-  /** v11+. */
-  preferredReadReplica: number;
-  records: Buffer | null;
-}
-
-export interface FetchTopicResponse {
-  /** v0-12. */
-  topic: string;
-  /** v13+. */
-  topicId: Buffer;
-  partitions: FetchPartitionResponse[];
-}
-
-export interface FetchResponse {
-  /** v1+. */
-  throttleTimeMs: number;
-  /** v7+. */
-  errorCode: number;
-  /** v7+. */
-  sessionId: number;
-  responses: FetchTopicResponse[];
-}
-
-export const Fetch: ApiSchema = {
+export const Fetch = defineApi({
   apiKey: 1,
   name: 'Fetch',
   versions: [0, 13],
   flexibleFrom: 12,
   request: [
+    /** Tagged (tag 0) from v12. */
     {
       name: 'clusterId',
       type: 'string',
@@ -141,7 +26,9 @@ export const Fetch: ApiSchema = {
       tag: 0,
       taggedVersions: '12+',
     },
+    /** -1 for consumers. */
     { name: 'replicaId', type: 'int32', versions: '0-14', default: -1 },
+    /** Tagged from v15, so never on the wire in the versions offered. */
     {
       name: 'replicaState',
       versions: '15+',
@@ -157,6 +44,7 @@ export const Fetch: ApiSchema = {
     { name: 'maxWaitMs', type: 'int32', versions: '0+' },
     { name: 'minBytes', type: 'int32', versions: '0+' },
     { name: 'maxBytes', type: 'int32', versions: '3+', default: 0x7fffffff },
+    /** 0 READ_UNCOMMITTED, 1 READ_COMMITTED. */
     { name: 'isolationLevel', type: 'int8', versions: '4+', default: 0 },
     { name: 'sessionId', type: 'int32', versions: '7+', default: 0 },
     { name: 'sessionEpoch', type: 'int32', versions: '7+', default: -1 },
@@ -176,6 +64,7 @@ export const Fetch: ApiSchema = {
                 { name: 'currentLeaderEpoch', type: 'int32', versions: '9+', default: -1 },
                 { name: 'fetchOffset', type: 'int64', versions: '0+' },
                 { name: 'lastFetchedEpoch', type: 'int32', versions: '12+', default: -1 },
+                /** Only followers send a real value. */
                 { name: 'logStartOffset', type: 'int64', versions: '5+', default: -1 },
                 { name: 'partitionMaxBytes', type: 'int32', versions: '0+' },
               ],
@@ -218,6 +107,7 @@ export const Fetch: ApiSchema = {
                 { name: 'highWatermark', type: 'int64', versions: '0+' },
                 { name: 'lastStableOffset', type: 'int64', versions: '4+', default: -1 },
                 { name: 'logStartOffset', type: 'int64', versions: '5+', default: -1 },
+                /** Tagged from v12; all -1 when not sent. */
                 {
                   name: 'divergingEpoch',
                   versions: '12+',
@@ -230,6 +120,7 @@ export const Fetch: ApiSchema = {
                     ],
                   },
                 },
+                /** Tagged from v12; all -1 when not sent. */
                 {
                   name: 'currentLeader',
                   versions: '12+',
@@ -242,6 +133,7 @@ export const Fetch: ApiSchema = {
                     ],
                   },
                 },
+                /** Tagged from v12; all -1 when not sent. */
                 {
                   name: 'snapshotId',
                   versions: '12+',
@@ -254,6 +146,7 @@ export const Fetch: ApiSchema = {
                     ],
                   },
                 },
+                /** null in versions before v4. */
                 {
                   name: 'abortedTransactions',
                   versions: '4+',
@@ -275,4 +168,7 @@ export const Fetch: ApiSchema = {
       },
     },
   ],
-};
+});
+
+export type FetchRequest = RequestOf<typeof Fetch>;
+export type FetchResponse = ResponseOf<typeof Fetch>;

@@ -1,57 +1,43 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Message } from '../codec.js';
+import type { DecodedResponseOf, RequestOf } from '../message-types.js';
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../messages.js';
 import type { ApiSchema } from '../schema.js';
 import {
   AUTHORIZED_OPERATIONS_OMITTED,
-  type DescribedGroup,
-  type DescribedGroupMember,
   DescribeGroups,
   type DescribeGroupsRequest,
   type DescribeGroupsResponse,
 } from './describe-groups.js';
 import {
-  type Coordinator,
   FindCoordinator,
   type FindCoordinatorRequest,
   type FindCoordinatorResponse,
 } from './find-coordinator.js';
 import { Heartbeat, type HeartbeatRequest, type HeartbeatResponse } from './heartbeat.js';
-import {
-  JoinGroup,
-  type JoinGroupRequest,
-  type JoinGroupResponse,
-  type JoinGroupResponseMember,
-} from './join-group.js';
-import {
-  LeaveGroup,
-  type LeaveGroupMemberResponse,
-  type LeaveGroupRequest,
-  type LeaveGroupResponse,
-  type MemberIdentity,
-} from './leave-group.js';
-import {
-  type ListedGroup,
-  ListGroups,
-  type ListGroupsRequest,
-  type ListGroupsResponse,
-} from './list-groups.js';
-import {
-  OffsetCommit,
-  type OffsetCommitRequest,
-  type OffsetCommitRequestPartition,
-  type OffsetCommitResponse,
-} from './offset-commit.js';
+import { JoinGroup, type JoinGroupRequest, type JoinGroupResponse } from './join-group.js';
+import { LeaveGroup, type LeaveGroupRequest, type LeaveGroupResponse } from './leave-group.js';
+import { ListGroups, type ListGroupsRequest, type ListGroupsResponse } from './list-groups.js';
+import { OffsetCommit, type OffsetCommitRequest, type OffsetCommitResponse } from './offset-commit.js';
 import {
   OffsetFetch,
   type OffsetFetchRequest,
   type OffsetFetchResponse,
-  type OffsetFetchResponseGroup,
-  type OffsetFetchResponsePartition,
   type OffsetFetchResponseTopic,
 } from './offset-fetch.js';
 import { SyncGroup, type SyncGroupRequest, type SyncGroupResponse } from './sync-group.js';
+
+type Coordinator = FindCoordinatorResponse['coordinators'][number];
+type JoinGroupResponseMember = JoinGroupResponse['members'][number];
+type MemberIdentity = LeaveGroupRequest['members'][number];
+type LeaveGroupMemberResponse = LeaveGroupResponse['members'][number];
+type DescribedGroup = DescribeGroupsResponse['groups'][number];
+type DescribedGroupMember = DescribedGroup['members'][number];
+type ListedGroup = ListGroupsResponse['groups'][number];
+type OffsetCommitRequestPartition = OffsetCommitRequest['topics'][number]['partitions'][number];
+type OffsetFetchResponseGroup = OffsetFetchResponse['groups'][number];
+type OffsetFetchResponsePartition = OffsetFetchResponseTopic['partitions'][number];
 
 /** Every field optional, recursively: a message as it looks in one version. */
 type DeepPartial<T> = T extends Buffer
@@ -71,20 +57,30 @@ function frameOf(chunks: Buffer[]): Buffer {
   return frame.subarray(4);
 }
 
-function roundTripRequest(schema: ApiSchema, version: number, body: object): Message {
+/**
+ * `body` holds only some fields of a version (DeepPartial), so it is encoded through the untyped schema; the
+ * decoded message has the schema's type.
+ */
+function roundTripRequest<A extends ApiSchema>(schema: A, version: number, body: object): RequestOf<A> {
   const header = {
     apiKey: schema.apiKey,
     apiVersion: version,
     correlationId: CORRELATION_ID,
     clientId: CLIENT_ID,
   };
-  const decoded = decodeRequest(frameOf([encodeRequest(schema, header, body as Message)]), schema);
+  const untyped: ApiSchema = schema;
+  const decoded = decodeRequest(frameOf([encodeRequest(untyped, header, body as Message)]), schema);
   assert.deepEqual(decoded.header, header);
   return decoded.body;
 }
 
-function roundTripResponse(schema: ApiSchema, version: number, body: object): Message {
-  const frame = frameOf(encodeResponse(schema, version, CORRELATION_ID, body as Message));
+function roundTripResponse<A extends ApiSchema>(
+  schema: A,
+  version: number,
+  body: object,
+): DecodedResponseOf<A> {
+  const untyped: ApiSchema = schema;
+  const frame = frameOf(encodeResponse(untyped, version, CORRELATION_ID, body as Message));
   const decoded = decodeResponse(frame, schema, version);
   assert.equal(decoded.correlationId, CORRELATION_ID);
   return decoded.body;
@@ -539,20 +535,16 @@ describe('fields absent from a version decode as their Kafka defaults', () => {
     assert.equal(roundTripRequest(OffsetCommit, 0, offsetCommitRequest(0)).generationIdOrMemberEpoch, -1);
     const v5 = roundTripRequest(OffsetCommit, 5, { ...offsetCommitRequest(5), retentionTimeMs: 1234 });
     assert.equal(v5.retentionTimeMs, -1);
-    const topics = v5.topics as OffsetCommitRequest['topics'];
+    const topics = v5.topics;
     assert.equal(topics[0]?.partitions[0]?.committedLeaderEpoch, -1);
     assert.equal(topics[0]?.partitions[0]?.commitTimestamp, -1);
   });
   test('DescribeGroups v2 authorizedOperations is INT32_MIN', () => {
-    const body = roundTripResponse(
-      DescribeGroups,
-      2,
-      describeGroupsResponse(2),
-    ) as unknown as DescribeGroupsResponse;
+    const body = roundTripResponse(DescribeGroups, 2, describeGroupsResponse(2));
     assert.equal(body.groups[0]?.authorizedOperations, AUTHORIZED_OPERATIONS_OMITTED);
   });
   test('OffsetFetch v4 partitions have leader epoch -1', () => {
-    const body = roundTripResponse(OffsetFetch, 4, offsetFetchResponse(4)) as unknown as OffsetFetchResponse;
+    const body = roundTripResponse(OffsetFetch, 4, offsetFetchResponse(4));
     assert.equal(body.topics[0]?.partitions[0]?.committedLeaderEpoch, -1);
   });
 });
@@ -772,7 +764,7 @@ describe('null values of nullable fields', () => {
       protocolType: null,
       protocolName: null,
       members: [{ memberId: 'm1', groupInstanceId: null, metadata: consumerMetadata }],
-    }) as unknown as JoinGroupResponse;
+    });
     assert.equal(body.protocolType, null);
     assert.equal(body.protocolName, null);
     assert.equal(body.members[0]?.groupInstanceId, null);
@@ -790,7 +782,7 @@ describe('null values of nullable fields', () => {
         { name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedMetadata: null }] },
       ],
     });
-    assert.equal((commit.topics as OffsetCommitRequest['topics'])[0]?.partitions[0]?.committedMetadata, null);
+    assert.equal(commit.topics[0]?.partitions[0]?.committedMetadata, null);
     const found = roundTripResponse(FindCoordinator, 3, {
       errorCode: 0,
       errorMessage: null,

@@ -1,48 +1,23 @@
-import type { ApiSchema } from '../schema.js';
+import type { RequestOf, ResponseOf } from '../message-types.js';
+import { defineApi } from '../schema.js';
 
-export interface MemberIdentity {
-  memberId: string;
-  groupInstanceId: string | null;
-  /** v5+ (KIP-800). */
-  reason: string | null;
-}
-
-export interface LeaveGroupRequest {
-  groupId: string;
-  /** v0-2: the single leaving member. */
-  memberId: string;
-  /** v3+: the leaving members (batch). */
-  members: MemberIdentity[];
-}
-
-export interface LeaveGroupMemberResponse {
-  memberId: string;
-  groupInstanceId: string | null;
-  errorCode: number;
-}
-
-export interface LeaveGroupResponse {
-  /** v1+. */
-  throttleTimeMs: number;
-  errorCode: number;
-  /** v3+. */
-  members: LeaveGroupMemberResponse[];
-}
-
-export const LeaveGroup: ApiSchema = {
+export const LeaveGroup = defineApi({
   apiKey: 13,
   name: 'LeaveGroup',
   versions: [0, 5],
   flexibleFrom: 4,
   request: [
     { name: 'groupId', type: 'string', versions: '0+' },
+    /** The single leaving member. */
     { name: 'memberId', type: 'string', versions: '0-2' },
+    /** The leaving members (batch). */
     {
       name: 'members',
       type: {
         array: [
           { name: 'memberId', type: 'string', versions: '3+' },
           { name: 'groupInstanceId', type: 'string', versions: '3+', nullableVersions: '3+', default: null },
+          /** KIP-800. */
           { name: 'reason', type: 'string', versions: '5+', nullableVersions: '5+', default: null },
         ],
       },
@@ -64,4 +39,7 @@ export const LeaveGroup: ApiSchema = {
       versions: '3+',
     },
   ],
-};
+});
+
+export type LeaveGroupRequest = RequestOf<typeof LeaveGroup>;
+export type LeaveGroupResponse = ResponseOf<typeof LeaveGroup>;

@@ -1,35 +1,15 @@
-import type { ApiSchema } from '../schema.js';
+import type { RequestOf, ResponseOf } from '../message-types.js';
+import { defineApi } from '../schema.js';
 
-export interface ListGroupsRequest {
-  /** v4+ (KIP-518): only groups in these states; empty for all. */
-  statesFilter: string[];
-  /** v5+ (KIP-848), beyond our accepted range: only groups of these types. */
-  typesFilter: string[];
-}
-
-export interface ListedGroup {
-  groupId: string;
-  protocolType: string;
-  /** v4+. */
-  groupState: string;
-  /** v5+, beyond our accepted range. */
-  groupType: string;
-}
-
-export interface ListGroupsResponse {
-  /** v1+. */
-  throttleTimeMs: number;
-  errorCode: number;
-  groups: ListedGroup[];
-}
-
-export const ListGroups: ApiSchema = {
+export const ListGroups = defineApi({
   apiKey: 16,
   name: 'ListGroups',
   versions: [0, 4],
   flexibleFrom: 3,
   request: [
+    /** KIP-518: only groups in these states; empty for all. */
     { name: 'statesFilter', type: { array: 'string' }, versions: '4+' },
+    /** KIP-848, beyond our accepted range: only groups of these types. */
     { name: 'typesFilter', type: { array: 'string' }, versions: '5+' },
   ],
   response: [
@@ -42,10 +22,14 @@ export const ListGroups: ApiSchema = {
           { name: 'groupId', type: 'string', versions: '0+' },
           { name: 'protocolType', type: 'string', versions: '0+' },
           { name: 'groupState', type: 'string', versions: '4+' },
+          /** Beyond our accepted range. */
           { name: 'groupType', type: 'string', versions: '5+' },
         ],
       },
       versions: '0+',
     },
   ],
-};
+});
+
+export type ListGroupsRequest = RequestOf<typeof ListGroups>;
+export type ListGroupsResponse = ResponseOf<typeof ListGroups>;

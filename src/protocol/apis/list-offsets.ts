@@ -1,4 +1,5 @@
-import type { ApiSchema } from '../schema.js';
+import type { RequestOf, ResponseOf } from '../message-types.js';
+import { defineApi } from '../schema.js';
 
 /**
  * ListOffsets (key 2). v0 answers with a list of old-style offsets, v1+ with one timestamp and offset,
@@ -13,53 +14,7 @@ export const ListOffsetsTimestamp = {
   MAX_TIMESTAMP: -3,
 } as const;
 
-export interface ListOffsetsRequestPartition {
-  partitionIndex: number;
-  /** v4+. */
-  currentLeaderEpoch: number;
-  /** A time in ms, or one of ListOffsetsTimestamp. */
-  timestamp: number;
-  /** v0 only. */
-  maxNumOffsets: number;
-}
-
-export interface ListOffsetsRequestTopic {
-  name: string;
-  partitions: ListOffsetsRequestPartition[];
-}
-
-export interface ListOffsetsRequest {
-  replicaId: number;
-  /** v2+. */
-  isolationLevel: number;
-  topics: ListOffsetsRequestTopic[];
-}
-
-export interface ListOffsetsPartitionResponse {
-  partitionIndex: number;
-  errorCode: number;
-  /** v0 only. */
-  oldStyleOffsets: number[];
-  /** v1+. */
-  timestamp: number;
-  /** v1+. */
-  offset: number;
-  /** v4+. */
-  leaderEpoch: number;
-}
-
-export interface ListOffsetsTopicResponse {
-  name: string;
-  partitions: ListOffsetsPartitionResponse[];
-}
-
-export interface ListOffsetsResponse {
-  /** v2+. */
-  throttleTimeMs: number;
-  topics: ListOffsetsTopicResponse[];
-}
-
-export const ListOffsets: ApiSchema = {
+export const ListOffsets = defineApi({
   apiKey: 2,
   name: 'ListOffsets',
   versions: [0, 7],
@@ -80,6 +35,7 @@ export const ListOffsets: ApiSchema = {
               array: [
                 { name: 'partitionIndex', type: 'int32', versions: '0+' },
                 { name: 'currentLeaderEpoch', type: 'int32', versions: '4+', default: -1 },
+                /** A time in ms, or one of ListOffsetsTimestamp. */
                 { name: 'timestamp', type: 'int64', versions: '0+' },
                 { name: 'maxNumOffsets', type: 'int32', versions: '0', default: 1 },
               ],
@@ -115,4 +71,7 @@ export const ListOffsets: ApiSchema = {
       },
     },
   ],
-};
+});
+
+export type ListOffsetsRequest = RequestOf<typeof ListOffsets>;
+export type ListOffsetsResponse = ResponseOf<typeof ListOffsets>;

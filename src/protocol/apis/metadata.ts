@@ -1,4 +1,5 @@
-import type { ApiSchema } from '../schema.js';
+import type { RequestOf, ResponseOf } from '../message-types.js';
+import { defineApi } from '../schema.js';
 
 /**
  * Metadata (key 3). v1 lets the topic list be null (all topics; v0 uses an empty list for that), v4 adds
@@ -10,87 +11,27 @@ import type { ApiSchema } from '../schema.js';
 /** Kafka's value for an authorized-operations bitfield that was not requested. */
 export const AUTHORIZED_OPERATIONS_NOT_REQUESTED = -2147483648;
 
-export interface MetadataRequestTopic {
-  /** v10+; all zeroes when the topic is named. */
-  topicId: Buffer;
-  /** Nullable from v10 (when the topic is given by id). */
-  name: string | null;
-}
-
-export interface MetadataRequest {
-  /** null (v1+) asks for every topic; v0 asks for every topic with an empty list. */
-  topics: MetadataRequestTopic[] | null;
-  /** v4+; earlier versions always auto-create. */
-  allowAutoTopicCreation: boolean;
-  /** v8-10. */
-  includeClusterAuthorizedOperations: boolean;
-  /** v8+. */
-  includeTopicAuthorizedOperations: boolean;
-}
-
-export interface MetadataBroker {
-  nodeId: number;
-  host: string;
-  port: number;
-  /** v1+. */
-  rack: string | null;
-}
-
-export interface MetadataPartition {
-  errorCode: number;
-  partitionIndex: number;
-  leaderId: number;
-  /** v7+. */
-  leaderEpoch: number;
-  replicaNodes: number[];
-  isrNodes: number[];
-  /** v5+. */
-  offlineReplicas: number[];
-}
-
-export interface MetadataTopic {
-  errorCode: number;
-  /** Nullable from v12. */
-  name: string | null;
-  /** v10+. */
-  topicId: Buffer;
-  /** v1+. */
-  isInternal: boolean;
-  partitions: MetadataPartition[];
-  /** v8+. */
-  topicAuthorizedOperations: number;
-}
-
-export interface MetadataResponse {
-  /** v3+. */
-  throttleTimeMs: number;
-  brokers: MetadataBroker[];
-  /** v2+. */
-  clusterId: string | null;
-  /** v1+. */
-  controllerId: number;
-  topics: MetadataTopic[];
-  /** v8-10. */
-  clusterAuthorizedOperations: number;
-}
-
-export const Metadata: ApiSchema = {
+export const Metadata = defineApi({
   apiKey: 3,
   name: 'Metadata',
   versions: [0, 12],
   flexibleFrom: 9,
   request: [
+    /** null (v1+) asks for every topic; v0 asks for every topic with an empty list. */
     {
       name: 'topics',
       versions: '0+',
       nullableVersions: '1+',
       type: {
         array: [
+          /** All zeroes when the topic is named. */
           { name: 'topicId', type: 'uuid', versions: '10+' },
+          /** null when the topic is given by id. */
           { name: 'name', type: 'string', versions: '0+', nullableVersions: '10+' },
         ],
       },
     },
+    /** Earlier versions always auto-create. */
     { name: 'allowAutoTopicCreation', type: 'bool', versions: '4+', default: true },
     { name: 'includeClusterAuthorizedOperations', type: 'bool', versions: '8-10', default: false },
     { name: 'includeTopicAuthorizedOperations', type: 'bool', versions: '8+', default: false },
@@ -151,4 +92,7 @@ export const Metadata: ApiSchema = {
       default: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
     },
   ],
-};
+});
+
+export type MetadataRequest = RequestOf<typeof Metadata>;
+export type MetadataResponse = ResponseOf<typeof Metadata>;

@@ -1,70 +1,14 @@
-import type { ApiSchema } from '../schema.js';
+import type { RequestOf, ResponseOf } from '../message-types.js';
+import { defineApi } from '../schema.js';
 
-export interface OffsetFetchRequestTopic {
-  name: string;
-  partitionIndexes: number[];
-}
-
-export interface OffsetFetchRequestGroup {
-  groupId: string;
-  /** v9+ (KIP-848), beyond our accepted range. */
-  memberId: string | null;
-  /** v9+ (KIP-848), beyond our accepted range. */
-  memberEpoch: number;
-  /** null: all topics the group has committed offsets for. */
-  topics: OffsetFetchRequestTopic[] | null;
-}
-
-export interface OffsetFetchRequest {
-  /** v0-7. */
-  groupId: string;
-  /** v0-7; null (v2-7) fetches all topics. */
-  topics: OffsetFetchRequestTopic[] | null;
-  /** v8+: one entry per group (KIP-709). */
-  groups: OffsetFetchRequestGroup[];
-  /** v7+. */
-  requireStable: boolean;
-}
-
-export interface OffsetFetchResponsePartition {
-  partitionIndex: number;
-  /** -1 when the group has no committed offset for the partition. */
-  committedOffset: number;
-  /** v5+; -1 when unknown. */
-  committedLeaderEpoch: number;
-  metadata: string | null;
-  errorCode: number;
-}
-
-export interface OffsetFetchResponseTopic {
-  name: string;
-  partitions: OffsetFetchResponsePartition[];
-}
-
-export interface OffsetFetchResponseGroup {
-  groupId: string;
-  topics: OffsetFetchResponseTopic[];
-  errorCode: number;
-}
-
-export interface OffsetFetchResponse {
-  /** v3+. */
-  throttleTimeMs: number;
-  /** v0-7. */
-  topics: OffsetFetchResponseTopic[];
-  /** v2-7: group-level error. */
-  errorCode: number;
-  /** v8+. */
-  groups: OffsetFetchResponseGroup[];
-}
-
-export const OffsetFetch: ApiSchema = {
+export const OffsetFetch = defineApi({
   apiKey: 9,
   name: 'OffsetFetch',
   versions: [0, 8],
   flexibleFrom: 6,
   request: [
     { name: 'groupId', type: 'string', versions: '0-7' },
+    /** null (v2-7) fetches all topics. */
     {
       name: 'topics',
       type: {
@@ -76,13 +20,17 @@ export const OffsetFetch: ApiSchema = {
       versions: '0-7',
       nullableVersions: '2-7',
     },
+    /** One entry per group (KIP-709). */
     {
       name: 'groups',
       type: {
         array: [
           { name: 'groupId', type: 'string', versions: '8+' },
+          /** KIP-848, beyond our accepted range. */
           { name: 'memberId', type: 'string', versions: '9+', nullableVersions: '9+', default: null },
+          /** KIP-848, beyond our accepted range. */
           { name: 'memberEpoch', type: 'int32', versions: '9+', default: -1 },
+          /** null: all topics the group has committed offsets for. */
           {
             name: 'topics',
             type: {
@@ -112,6 +60,7 @@ export const OffsetFetch: ApiSchema = {
             type: {
               array: [
                 { name: 'partitionIndex', type: 'int32', versions: '0-7' },
+                /** -1 when the group has no committed offset for the partition. */
                 { name: 'committedOffset', type: 'int64', versions: '0-7' },
                 { name: 'committedLeaderEpoch', type: 'int32', versions: '5-7', default: -1 },
                 { name: 'metadata', type: 'string', versions: '0-7', nullableVersions: '0-7' },
@@ -124,6 +73,7 @@ export const OffsetFetch: ApiSchema = {
       },
       versions: '0-7',
     },
+    /** Group-level error. */
     { name: 'errorCode', type: 'int16', versions: '2-7', default: 0 },
     {
       name: 'groups',
@@ -158,4 +108,9 @@ export const OffsetFetch: ApiSchema = {
       versions: '8+',
     },
   ],
-};
+});
+
+export type OffsetFetchRequest = RequestOf<typeof OffsetFetch>;
+export type OffsetFetchResponse = ResponseOf<typeof OffsetFetch>;
+export type OffsetFetchRequestTopic = NonNullable<OffsetFetchRequest['topics']>[number];
+export type OffsetFetchResponseTopic = OffsetFetchResponse['topics'][number];

@@ -1,67 +1,20 @@
-import type { ApiSchema } from '../schema.js';
+import type { RequestOf, ResponseOf } from '../message-types.js';
+import { defineApi } from '../schema.js';
 
 /**
  * Produce (key 0). v0-2 carry MessageSet v0/v1, v3+ RecordBatch v2 (the records are opaque bytes here);
  * v3 adds the transactional id, v7 zstd, v8 per-record errors, v9 is the first flexible version.
  * v10+ (tagged leader hints) is not offered.
  */
-
-export interface ProducePartitionData {
-  index: number;
-  records: Buffer | null;
-}
-
-export interface ProduceTopicData {
-  name: string;
-  partitionData: ProducePartitionData[];
-}
-
-export interface ProduceRequest {
-  /** v3+; null when the producer is not transactional. */
-  transactionalId: string | null;
-  /** 0 (no response at all), 1 (leader) or -1 (all in-sync replicas). */
-  acks: number;
-  timeoutMs: number;
-  topicData: ProduceTopicData[];
-}
-
-export interface ProduceRecordError {
-  batchIndex: number;
-  batchIndexErrorMessage: string | null;
-}
-
-export interface ProducePartitionResponse {
-  index: number;
-  errorCode: number;
-  baseOffset: number;
-  /** v2+; -1 unless the topic uses LogAppendTime. */
-  logAppendTimeMs: number;
-  /** v5+. */
-  logStartOffset: number;
-  /** v8+. */
-  recordErrors: ProduceRecordError[];
-  /** v8+. */
-  errorMessage: string | null;
-}
-
-export interface ProduceTopicResponse {
-  name: string;
-  partitionResponses: ProducePartitionResponse[];
-}
-
-export interface ProduceResponse {
-  responses: ProduceTopicResponse[];
-  /** v1+. */
-  throttleTimeMs: number;
-}
-
-export const Produce: ApiSchema = {
+export const Produce = defineApi({
   apiKey: 0,
   name: 'Produce',
   versions: [0, 9],
   flexibleFrom: 9,
   request: [
+    /** null when the producer is not transactional. */
     { name: 'transactionalId', type: 'string', versions: '3+', nullableVersions: '3+', default: null },
+    /** 0 (no response at all), 1 (leader) or -1 (all in-sync replicas). */
     { name: 'acks', type: 'int16', versions: '0+' },
     { name: 'timeoutMs', type: 'int32', versions: '0+' },
     {
@@ -99,6 +52,7 @@ export const Produce: ApiSchema = {
                 { name: 'index', type: 'int32', versions: '0+' },
                 { name: 'errorCode', type: 'int16', versions: '0+' },
                 { name: 'baseOffset', type: 'int64', versions: '0+' },
+                /** -1 unless the topic uses LogAppendTime. */
                 { name: 'logAppendTimeMs', type: 'int64', versions: '2+', default: -1 },
                 { name: 'logStartOffset', type: 'int64', versions: '5+', default: -1 },
                 {
@@ -132,4 +86,8 @@ export const Produce: ApiSchema = {
     },
     { name: 'throttleTimeMs', type: 'int32', versions: '1+', default: 0 },
   ],
-};
+});
+
+export type ProduceRequest = RequestOf<typeof Produce>;
+export type ProduceResponse = ResponseOf<typeof Produce>;
+export type ProducePartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];

@@ -1,36 +1,7 @@
-import type { ApiSchema } from '../schema.js';
+import type { RequestOf, ResponseOf } from '../message-types.js';
+import { defineApi } from '../schema.js';
 
-export interface SyncGroupRequestAssignment {
-  memberId: string;
-  assignment: Buffer | null;
-}
-
-export interface SyncGroupRequest {
-  groupId: string;
-  generationId: number;
-  memberId: string;
-  /** v3+. */
-  groupInstanceId: string | null;
-  /** v5+ (KIP-559). */
-  protocolType: string | null;
-  /** v5+ (KIP-559). */
-  protocolName: string | null;
-  /** Filled by the leader only. */
-  assignments: SyncGroupRequestAssignment[];
-}
-
-export interface SyncGroupResponse {
-  /** v1+. */
-  throttleTimeMs: number;
-  errorCode: number;
-  /** v5+. */
-  protocolType: string | null;
-  /** v5+. */
-  protocolName: string | null;
-  assignment: Buffer | null;
-}
-
-export const SyncGroup: ApiSchema = {
+export const SyncGroup = defineApi({
   apiKey: 14,
   name: 'SyncGroup',
   versions: [0, 5],
@@ -40,8 +11,11 @@ export const SyncGroup: ApiSchema = {
     { name: 'generationId', type: 'int32', versions: '0+' },
     { name: 'memberId', type: 'string', versions: '0+' },
     { name: 'groupInstanceId', type: 'string', versions: '3+', nullableVersions: '3+', default: null },
+    /** KIP-559. */
     { name: 'protocolType', type: 'string', versions: '5+', nullableVersions: '5+', default: null },
+    /** KIP-559. */
     { name: 'protocolName', type: 'string', versions: '5+', nullableVersions: '5+', default: null },
+    /** Filled by the leader only. */
     {
       name: 'assignments',
       type: {
@@ -60,4 +34,7 @@ export const SyncGroup: ApiSchema = {
     { name: 'protocolName', type: 'string', versions: '5+', nullableVersions: '5+', default: null },
     { name: 'assignment', type: 'bytes', versions: '0+' },
   ],
-};
+});
+
+export type SyncGroupRequest = RequestOf<typeof SyncGroup>;
+export type SyncGroupResponse = ResponseOf<typeof SyncGroup>;
