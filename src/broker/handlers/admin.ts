@@ -6,6 +6,8 @@ import {
   TOPIC_CONFIG_KEYS,
 } from '../../log/index.js';
 import {
+  type CreatableTopic,
+  type CreatableTopicResult,
   CreateTopics,
   type CreateTopicsRequest,
   type CreateTopicsResponse,
@@ -39,74 +41,81 @@ const SOURCE_DEFAULT = 5;
 const CONFIG_TYPE_STRING = 2;
 const CONFIG_TYPE_LONG = 5;
 
+/**
+ * Topics are created one per event-loop turn: creating one opens and fsyncs its partition files (a few ms),
+ * so a request naming hundreds would otherwise keep every other connection waiting for a second or more.
+ */
 export function createTopicsHandler(topics: TopicCatalog, defaultPartitions: number): ApiHandler {
   return {
     schema: CreateTopics,
-    handle: (body) => {
+    handle: async (body) => {
       const request = body as unknown as CreateTopicsRequest;
-      return {
-        throttleTimeMs: 0,
-        topics: request.topics.map((topic) => {
-          const numPartitions = topic.numPartitions === -1 ? defaultPartitions : topic.numPartitions;
-          const result = {
-            name: topic.name,
-            topicId: Buffer.alloc(16),
-            errorCode: ErrorCode.NONE,
-            errorMessage: null as string | null,
-            topicConfigErrorCode: ErrorCode.NONE,
-            numPartitions,
-            replicationFactor: 1,
-            configs: [] as Array<{
-              name: string;
-              value: string;
-              readOnly: boolean;
-              configSource: number;
-              isSensitive: boolean;
-            }>,
-          };
-          const refuse = (errorCode: number, errorMessage: string) =>
-            Object.assign(result, { errorCode, errorMessage });
-          if (topic.replicationFactor !== -1 && topic.replicationFactor !== 1) {
-            return refuse(
-              ErrorCode.INVALID_REPLICATION_FACTOR,
-              'this broker is a single node: replication factor must be 1',
-            );
-          }
-          if (topic.assignments.length > 0) {
-            return refuse(
-              ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-              'manual replica assignment is not supported on a single node',
-            );
-          }
-          if (numPartitions < 1)
-            return refuse(ErrorCode.INVALID_PARTITIONS, `numPartitions=${numPartitions} must be >= 1`);
-          const overrides = Object.fromEntries(
-            topic.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value!]),
-          );
-          try {
-            const config = parseTopicConfig(overrides, DEFAULT_TOPIC_CONFIG);
-            if (topics.logs.hasTopic(topic.name)) {
-              throw new LogError('TOPIC_ALREADY_EXISTS', `topic '${topic.name}' already exists`);
-            }
-            if (!request.validateOnly) {
-              const created = topics.logs.createTopic(topic.name, numPartitions, overrides);
-              result.topicId = Buffer.from(created.topicId, 'hex');
-            }
-            result.configs = describeTopicConfig(config).map(({ key, value }) => ({
-              name: key,
-              value,
-              readOnly: false,
-              configSource: key in overrides ? SOURCE_TOPIC_OVERRIDE : SOURCE_DEFAULT,
-              isSensitive: false,
-            }));
-          } catch (error) {
-            refuse(errorCodeOf(error), errorMessageOf(error));
-          }
-          return result;
-        }),
-      } as unknown as CreateTopicsResponse;
+      const results: CreatableTopicResult[] = [];
+      for (const topic of request.topics) {
+        if (results.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        results.push(createTopic(topics, topic, defaultPartitions, request.validateOnly));
+      }
+      return { throttleTimeMs: 0, topics: results } satisfies CreateTopicsResponse;
     },
   };
+}
+
+function createTopic(
+  topics: TopicCatalog,
+  topic: CreatableTopic,
+  defaultPartitions: number,
+  validateOnly: boolean,
+): CreatableTopicResult {
+  const numPartitions = topic.numPartitions === -1 ? defaultPartitions : topic.numPartitions;
+  const result: CreatableTopicResult = {
+    name: topic.name,
+    topicId: Buffer.alloc(16),
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    topicConfigErrorCode: ErrorCode.NONE,
+    numPartitions,
+    replicationFactor: 1,
+    configs: [],
+  };
+  const refuse = (errorCode: number, errorMessage: string) =>
+    Object.assign(result, { errorCode, errorMessage });
+  if (topic.replicationFactor !== -1 && topic.replicationFactor !== 1) {
+    return refuse(
+      ErrorCode.INVALID_REPLICATION_FACTOR,
+      'this broker is a single node: replication factor must be 1',
+    );
+  }
+  if (topic.assignments.length > 0) {
+    return refuse(
+      ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+      'manual replica assignment is not supported on a single node',
+    );
+  }
+  if (numPartitions < 1)
+    return refuse(ErrorCode.INVALID_PARTITIONS, `numPartitions=${numPartitions} must be >= 1`);
+  const overrides = Object.fromEntries(
+    topic.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value!]),
+  );
+  try {
+    const config = parseTopicConfig(overrides, DEFAULT_TOPIC_CONFIG);
+    if (topics.logs.hasTopic(topic.name)) {
+      throw new LogError('TOPIC_ALREADY_EXISTS', `topic '${topic.name}' already exists`);
+    }
+    if (!validateOnly) {
+      const created = topics.logs.createTopic(topic.name, numPartitions, overrides);
+      result.topicId = Buffer.from(created.topicId, 'hex');
+    }
+    result.configs = describeTopicConfig(config).map(({ key, value }) => ({
+      name: key,
+      value,
+      readOnly: false,
+      configSource: key in overrides ? SOURCE_TOPIC_OVERRIDE : SOURCE_DEFAULT,
+      isSensitive: false,
+    }));
+  } catch (error) {
+    refuse(errorCodeOf(error), errorMessageOf(error));
+  }
+  return result;
 }
 
 export function deleteTopicsHandler(topics: TopicCatalog): ApiHandler {
