@@ -24,6 +24,8 @@ const CONNECTIONS = 32;
 const PIPELINE_DEPTH = 4;
 /** The CLI broker lets a fetch wait up to 30 s (maxFetchWaitMs): a stall is an answer later than that. */
 const PROBE_AFTER_MS = 50;
+/** A frame unanswered this long (a long poll, a rebalance) waits on a connection of its own. */
+const PARK_AFTER_MS = 500;
 const STALL_TIMEOUT_MS = 45_000;
 const HEALTH_INTERVAL_MS = 10_000;
 const HEALTH_TIMEOUT_MS = 15_000;
@@ -200,6 +202,7 @@ async function main(): Promise<number> {
       connections: CONNECTIONS,
       pipelineDepth: PIPELINE_DEPTH,
       probeAfterMs: PROBE_AFTER_MS,
+      parkAfterMs: PARK_AFTER_MS,
       stallTimeoutMs: STALL_TIMEOUT_MS,
       onProgress: progress,
       progressEvery: PROGRESS_EVERY,

@@ -24,9 +24,11 @@ export interface FuzzDriverOptions {
   pipelineDepth: number;
   /**
    * After this long without an answer an ApiVersions probe follows the frames in flight: its answer shows
-   * they were taken silently. Without one for `stallTimeoutMs`, the connection is abandoned and reported.
+   * they were taken silently. After `parkAfterMs` the worker leaves the connection waiting and opens
+   * another; without an answer for `stallTimeoutMs`, the connection is abandoned and reported.
    */
   probeAfterMs: number;
+  parkAfterMs: number;
   stallTimeoutMs: number;
   /** Called about every `progressEvery` examined frames. */
   onProgress?: (report: FuzzReport) => void;
@@ -60,6 +62,8 @@ export interface FuzzReport {
   stalls: FrameSighting[];
   /** The frames sent last, newest last: the suspects when the broker goes away. */
   recent: FrameSighting[];
+  /** Connections still waiting for a slow answer when the run ended (closed then). */
+  parkedAtEnd: number;
   /** Why the run stopped before `frames` were examined (the broker stopped accepting connections). */
   aborted: string | null;
   elapsedMs: number;
@@ -67,6 +71,8 @@ export interface FuzzReport {
 
 const MAX_EXAMPLES = 20;
 const RECENT_FRAMES = 64;
+/** Parked connections wait for long polls and rebalances; past this many, a worker waits with its own. */
+const MAX_PARKED = 256;
 const UNSUPPORTED_VERSION = 35;
 const CONNECT_TIMEOUT_MS = 5_000;
 /** Large enough for any answer the fuzzer provokes (a fetch of the fuzz topics' logs). */
@@ -134,6 +140,7 @@ export async function runFuzz(options: FuzzDriverOptions): Promise<FuzzReport> {
     stalls: [],
     recent: [],
     aborted: null,
+    parkedAtEnd: 0,
     elapsedMs: 0,
   };
   let nextIndex = 0;
@@ -148,7 +155,14 @@ export async function runFuzz(options: FuzzDriverOptions): Promise<FuzzReport> {
   };
   const done = () => report.examined >= options.frames || report.aborted !== null;
 
-  /** One connection's life: write, read answers, account for every frame when it ends. */
+  /** Connections a worker left waiting for a slow answer; closed when the run ends. */
+  const parked = new Set<net.Socket>();
+
+  /**
+   * One connection's life: write, read answers, account for every frame when it ends. Resolves when the
+   * connection closes, or when it is parked: its oldest frame has waited `parkAfterMs` (a long poll, a
+   * rebalance), so the worker goes on with a new connection while this one waits for its answer or a stall.
+   */
   const connection = () =>
     new Promise<void>((resolve) => {
       const socket = net.connect({ host: options.host, port: options.port });
@@ -159,31 +173,41 @@ export async function runFuzz(options: FuzzDriverOptions): Promise<FuzzReport> {
       let connected = false;
       /** Set when the last answer was UNSUPPORTED_VERSION, after which the broker closes by design. */
       let closeExplained = false;
-      let stallTimer: NodeJS.Timeout | null = null;
       let probing = false;
       let depth = 1;
+      let lastProgressAt = Date.now();
+      let quietTimer: NodeJS.Timeout | null = null;
       const connectTimer = setTimeout(
         () => socket.destroy(new Error('connect timed out')),
         CONNECT_TIMEOUT_MS,
       );
 
-      const armStall = () => {
-        if (stallTimer) clearTimeout(stallTimer);
-        stallTimer = null;
+      const park = () => {
+        ended = true;
+        parked.add(socket);
+        resolve();
+      };
+      /** Probe, park, then give up on a connection whose oldest frame gets no answer. */
+      const watchQuiet = () => {
+        if (quietTimer) clearTimeout(quietTimer);
+        quietTimer = null;
         if (inFlight.length === 0) return;
-        if (!probing && !ended) {
-          stallTimer = setTimeout(() => {
-            probing = true;
-            socket.write(PROBE);
-            armStall();
-          }, options.probeAfterMs);
-          return;
-        }
-        stallTimer = setTimeout(() => {
+        const quietMs = Date.now() - lastProgressAt;
+        if (quietMs >= options.stallTimeoutMs) {
           report.stalls.push(sighting(inFlight[0]!, `no answer in ${options.stallTimeoutMs} ms`));
           closedByUs = true;
           socket.destroy();
-        }, options.stallTimeoutMs);
+          return;
+        }
+        if (quietMs >= options.probeAfterMs && !probing && !ended) {
+          probing = true;
+          socket.write(PROBE);
+        }
+        if (quietMs >= options.parkAfterMs && !parked.has(socket) && parked.size < MAX_PARKED) park();
+        const next = [options.probeAfterMs, options.parkAfterMs, options.stallTimeoutMs].find(
+          (t) => t > quietMs,
+        )!;
+        quietTimer = setTimeout(watchQuiet, next - quietMs);
       };
       const topUp = () => {
         while (!ended && !probing && !done() && inFlight.length < depth) {
@@ -204,9 +228,14 @@ export async function runFuzz(options: FuzzDriverOptions): Promise<FuzzReport> {
           closedByUs = true;
           socket.end();
         }
-        armStall();
+        if (parked.has(socket) && inFlight.length === 0) {
+          closedByUs = true;
+          socket.destroy();
+        }
+        watchQuiet();
       };
       const answered = (answer: Buffer) => {
+        lastProgressAt = Date.now();
         const correlationId = answer.readInt32BE(0);
         depth = Math.min(depth * 2, options.pipelineDepth);
         if (correlationId === PROBE_CORRELATION_ID && probing) {
@@ -231,8 +260,9 @@ export async function runFuzz(options: FuzzDriverOptions): Promise<FuzzReport> {
         else if (verdict === 'error') report.errorResponses++;
         else {
           report.undecodable++;
-          if (report.undecodableExamples.length < MAX_EXAMPLES)
+          if (report.undecodableExamples.length < MAX_EXAMPLES) {
             report.undecodableExamples.push(sighting(frame, detail));
+          }
         }
         closeExplained = detail === 'UNSUPPORTED_VERSION';
       };
@@ -261,7 +291,8 @@ export async function runFuzz(options: FuzzDriverOptions): Promise<FuzzReport> {
       socket.on('error', () => undefined);
       socket.once('close', () => {
         clearTimeout(connectTimer);
-        if (stallTimer) clearTimeout(stallTimer);
+        if (quietTimer) clearTimeout(quietTimer);
+        parked.delete(socket);
         if (!connected) {
           report.aborted ??= `cannot connect to ${options.host}:${options.port}: is the broker alive?`;
           resolve();
@@ -283,5 +314,10 @@ export async function runFuzz(options: FuzzDriverOptions): Promise<FuzzReport> {
   };
   await Promise.all(Array.from({ length: options.connections }, worker));
   report.elapsedMs = Date.now() - started;
+  // Whatever the parked connections still wait for is not needed any more.
+  const closing = [...parked].map((socket) => new Promise((resolve) => socket.once('close', resolve)));
+  report.parkedAtEnd = parked.size;
+  for (const socket of parked) socket.destroy();
+  await Promise.all(closing);
   return report;
 }

@@ -119,8 +119,11 @@ export const TREE_MUTATIONS: Record<string, TreeMutation> = {
     if (!target) return null;
     const { node, slot } = target;
     const value = node.value ?? Buffer.alloc(0);
-    const claimed = rng.pick([-2, -0x8000, value.length + 1, INT16_MAX, -1]);
-    const prefix = node.compact ? uvarint(Math.max(claimed + 1, 0)) : Buffer.alloc(2);
+    // Classic: negative, one too many, the int16 maximum. Compact: null, one too many, past int32, 5-byte maximum.
+    const claimed = node.compact
+      ? rng.pick([-1, value.length + 1, INT16_MAX + 1, 2 ** 31, HUGE_UVARINT - 1])
+      : rng.pick([-2, -0x8000, value.length + 1, INT16_MAX, -1]);
+    const prefix = node.compact ? uvarint(claimed + 1) : Buffer.alloc(2);
     if (!node.compact) prefix.writeInt16BE(claimed, 0);
     slot.parent[slot.index] = { kind: 'raw', path: node.path, bytes: Buffer.concat([prefix, value]) };
     return `${node.path}: length ${claimed} for ${value.length} bytes`;

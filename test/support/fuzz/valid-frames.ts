@@ -79,10 +79,12 @@ function integerFor(name: string, rng: SeededRandom): number {
     case 'acks':
       return rng.pick([1, 1, -1, 0]);
     case 'timeoutMs':
-    case 'maxWaitMs':
     case 'rebalanceTimeoutMs':
     case 'transactionTimeoutMs':
       return rng.below(500);
+    case 'maxWaitMs':
+      // A long poll holds its connection: short waits keep the fuzzer's connections busy with new frames.
+      return rng.pick([0, 0, 10, 100]);
     case 'sessionTimeoutMs':
       return rng.pick([6_000, 10_000]);
     case 'maxBytes':
