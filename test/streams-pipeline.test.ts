@@ -3,10 +3,9 @@ import { describe, it } from 'node:test';
 import pino from 'pino';
 import { combine, count, max, sum } from '../src/streams/aggregations.js';
 import { json, string } from '../src/streams/serdes.js';
-import { sessionWindows } from '../src/streams/session-windows.js';
 import { StreamsApp } from '../src/streams/streams-app.js';
 import type { WindowResult } from '../src/streams/window-operator.js';
-import { tumbling } from '../src/streams/windows.js';
+import { sessionWindows, tumbling } from '../src/streams/windows.js';
 import { MemoryLogClient } from './support/memory-log-client.js';
 
 interface Telemetry {

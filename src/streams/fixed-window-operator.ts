@@ -1,20 +1,14 @@
 import type { Aggregation } from './aggregations.js';
-import { type StateChanges, StateLimitError } from './state-store.js';
-import {
-  type Emit,
-  type EmitMode,
-  emitsFinal,
-  emitsUpdates,
-  type WindowOperator,
-} from './window-operator.js';
+import type { StateChanges } from './state-store.js';
+import { WindowOperatorBase } from './window-kit/operator-base.js';
+import type { WindowStoreOptions } from './window-kit/options.js';
+import { decodeWindowEntryKey, windowEntryKey } from './window-kit/store-keys.js';
+import type { Emit, WindowOperator } from './window-operator.js';
 import type { FixedWindows } from './windows.js';
 
-export interface FixedWindowOperatorOptions {
-  name: string;
+/** `maxEntries` bounds open (key, window) accumulators across all windows. */
+export interface FixedWindowOperatorOptions extends WindowStoreOptions {
   windows: FixedWindows;
-  emit: EmitMode;
-  /** Bound on open (key, window) accumulators across all windows. */
-  maxEntries: number;
   /**
    * Early results once per batch of records for each (key, window) they changed, instead of once per record
    * (Kafka Streams' record cache does the same at commit). A batch takes milliseconds, so detection stays
@@ -23,14 +17,6 @@ export interface FixedWindowOperatorOptions {
   coalesceUpdates?: boolean;
 }
 
-/** Separates window start and key in changelog keys; keys are strings, so NUL never needs escaping. */
-const KEY_SEPARATOR = '\u0000';
-
-/**
- * Tumbling and hopping windows: accumulators are grouped by window start, so closing a window frees all of
- * its keys at once and the watermark only ever visits the oldest open starts (there are size/advance + a few
- * of them), never every key.
- */
 /**
  * One key's accumulator in one window; `dirty` until the next checkpoint drains it, then `draining` until the
  * checkpoint has serialised it. A record arriving meanwhile first freezes the drained value (copy on write).
@@ -54,26 +40,28 @@ interface WindowSlots<A> {
   dirty: Slot<A>[];
 }
 
-export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
-  readonly name: string;
+/**
+ * Tumbling and hopping windows: accumulators are grouped by window start, so closing a window frees all of
+ * its keys at once and the watermark only ever visits the oldest open starts (there are size/advance + a few
+ * of them), never every key.
+ */
+export class FixedWindowOperator<V, A, R>
+  extends WindowOperatorBase<V, A, R>
+  implements WindowOperator<V, R>
+{
   private readonly windowsByStart = new Map<number, WindowSlots<A>>();
   private sortedStarts: number[] = [];
   /** Windows closed since the last drain: their keys become tombstones in the changelog. */
   private closedSinceDrain: WindowSlots<A>[] = [];
   /** Records mostly hit the newest window: remember it rather than look it up each time. */
   private lastWindow: WindowSlots<A> | null = null;
-  private entries = 0;
   private pendingUpdates: Array<{ slot: Slot<A>; start: number }> = [];
 
   constructor(
-    private readonly aggregation: Aggregation<V, A, R>,
+    aggregation: Aggregation<V, A, R>,
     private readonly options: FixedWindowOperatorOptions,
   ) {
-    this.name = options.name;
-  }
-
-  get size(): number {
-    return this.entries;
+    super(aggregation, options);
   }
 
   process(key: string, value: V, eventTime: number, watermark: number, emit: Emit<R>): boolean {
@@ -86,19 +74,14 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
       if (watermark >= end + graceMs) continue;
       accepted = true;
       const slot = this.fold(start, key, value);
-      if (!emitsUpdates(this.options.emit)) continue;
+      if (!this.emitsUpdates) continue;
       if (this.options.coalesceUpdates) {
         if (!slot.updatePending) {
           slot.updatePending = true;
           this.pendingUpdates.push({ slot, start });
         }
       } else {
-        emit({
-          key,
-          window: { start, end },
-          result: this.aggregation.result(slot.accumulator),
-          final: false,
-        });
+        this.emitResult(emit, key, start, end, slot.accumulator, false);
       }
     }
     return accepted;
@@ -113,12 +96,7 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
     for (const { slot, start } of pending) {
       if (!slot.updatePending) continue;
       slot.updatePending = false;
-      emit({
-        key: slot.key,
-        window: { start, end: start + sizeMs },
-        result: this.aggregation.result(slot.accumulator),
-        final: false,
-      });
+      this.emitResult(emit, slot.key, start, start + sizeMs, slot.accumulator, false);
     }
   }
 
@@ -126,8 +104,7 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
     const window = this.windowAt(start);
     let slot = window.slots.get(key);
     if (slot === undefined) {
-      if (this.entries >= this.options.maxEntries)
-        throw new StateLimitError(this.name, this.options.maxEntries);
+      this.reserveEntries(1);
       slot = {
         key,
         accumulator: this.aggregation.init(),
@@ -187,24 +164,11 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
         if (!slot.updatePending) continue;
         // A coalesced early result still owed: in update mode it is the window's last word, so send it now.
         slot.updatePending = false;
-        if (!emitsFinal(this.options.emit)) {
-          emit({
-            key: slot.key,
-            window: { start, end },
-            result: this.aggregation.result(slot.accumulator),
-            final: false,
-          });
-        }
+        if (!this.emitsFinal) this.emitResult(emit, slot.key, start, end, slot.accumulator, false);
       }
-      if (emitsFinal(this.options.emit)) {
-        for (const slot of window.slots.values()) {
-          emit({
-            key: slot.key,
-            window: { start, end },
-            result: this.aggregation.result(slot.accumulator),
-            final: true,
-          });
-        }
+      if (this.emitsFinal) {
+        for (const slot of window.slots.values())
+          this.emitResult(emit, slot.key, start, end, slot.accumulator, true);
       }
     }
   }
@@ -218,7 +182,7 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
     const tombstones: string[] = [];
     for (const window of this.closedSinceDrain) {
       for (const slot of window.slots.values()) {
-        if (slot.persisted) tombstones.push(`${window.start}${KEY_SEPARATOR}${slot.key}`);
+        if (slot.persisted) tombstones.push(windowEntryKey(window.start, slot.key));
       }
     }
     this.closedSinceDrain = [];
@@ -228,7 +192,7 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
         slot.dirty = false;
         slot.draining = true;
         slot.persisted = true;
-        drained.push([`${window.start}${KEY_SEPARATOR}${slot.key}`, slot]);
+        drained.push([windowEntryKey(window.start, slot.key), slot]);
       }
       window.dirty = [];
     }
@@ -253,10 +217,7 @@ export class FixedWindowOperator<V, A, R> implements WindowOperator<V, R> {
   }
 
   restore(entryKey: string, value: unknown): void {
-    const separator = entryKey.indexOf(KEY_SEPARATOR);
-    if (separator < 0) throw new Error(`state store '${this.name}': malformed changelog key '${entryKey}'`);
-    const start = Number(entryKey.slice(0, separator));
-    const key = entryKey.slice(separator + 1);
+    const { time: start, key } = decodeWindowEntryKey(this.name, entryKey);
     if (value === null) {
       const window = this.windowsByStart.get(start);
       if (window?.slots.delete(key)) this.entries--;

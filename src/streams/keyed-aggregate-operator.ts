@@ -1,5 +1,5 @@
 import type { Aggregation } from './aggregations.js';
-import { StateLimitError, type StateStore } from './state-store.js';
+import { checkMaxEntries, StateLimitError, type StateStore } from './state-store.js';
 
 /** An unwindowed running aggregate per key (a KTable): each record updates its key's accumulator. */
 export class KeyedAggregateOperator<V, A, R> implements StateStore {
@@ -10,7 +10,9 @@ export class KeyedAggregateOperator<V, A, R> implements StateStore {
     private readonly aggregation: Aggregation<V, A, R>,
     readonly name: string,
     private readonly maxEntries: number,
-  ) {}
+  ) {
+    checkMaxEntries(name, maxEntries);
+  }
 
   get size(): number {
     return this.accumulators.size;

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Aggregation, combine, count, max, sum } from './aggregations.js';
-import { SessionWindowOperator, type SessionWindows, sessionWindows } from './session-windows.js';
+import { SessionWindowOperator } from './session-windows.js';
 import { StateLimitError } from './state-store.js';
 import { WatermarkTracker } from './watermark.js';
 import type { EmitMode, WindowResult } from './window-operator.js';
+import { type SessionWindows, sessionWindows } from './windows.js';
 
 interface Event {
   edge: string;

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Aggregation, combine, count, max, sum } from './aggregations.js';
-import { SlidingWindowOperator, type SlidingWindows, slidingWindows } from './sliding-windows.js';
+import { SlidingWindowOperator } from './sliding-windows.js';
 import { StateLimitError } from './state-store.js';
 import { WatermarkTracker } from './watermark.js';
 import type { EmitMode, WindowResult } from './window-operator.js';
+import { type SlidingWindows, slidingWindows } from './windows.js';
 
 interface Event {
   edge: string;

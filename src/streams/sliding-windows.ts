@@ -1,57 +1,27 @@
 import type { Aggregation } from './aggregations.js';
-import { type Duration, toMillis } from './duration.js';
-import { MinHeap } from './session-windows.js';
-import { StateLimitError } from './state-store.js';
+import { MinHeap } from './window-kit/min-heap.js';
+import { WindowOperatorBase } from './window-kit/operator-base.js';
+import type { WindowStoreOptions } from './window-kit/options.js';
+import { firstAtOrAfter, hasItemAt } from './window-kit/sorted-search.js';
 import {
-  type Emit,
-  type EmitMode,
-  emitsFinal,
-  emitsUpdates,
-  type WindowOperator,
-} from './window-operator.js';
-import type { Window } from './windows.js';
+  decodePrefixedWindowEntryKey,
+  malformedEntry,
+  prefixedWindowEntryKey,
+} from './window-kit/store-keys.js';
+import type { Emit, WindowOperator } from './window-operator.js';
+import type { SlidingWindows } from './windows.js';
 
-/** Windows of a fixed size placed by record timestamps (Kafka Streams' SlidingWindows, KIP-450). */
-export interface SlidingWindows {
-  /** Kafka's time difference: the most two records of one window can be apart. */
-  readonly sizeMs: number;
-  readonly graceMs: number;
-  /** Grace period after the window end during which late records are still accepted. */
-  grace(duration: Duration): SlidingWindows;
-}
-
-function sliding(sizeMs: number, graceMs: number): SlidingWindows {
-  // Windows start 1 ms after a record: times are whole milliseconds, as Kafka timestamps are.
-  if (!Number.isSafeInteger(sizeMs) || sizeMs <= 0)
-    throw new RangeError(`sliding window size ${sizeMs} ms must be a positive whole number`);
-  if (!Number.isSafeInteger(graceMs)) throw new RangeError(`grace ${graceMs} ms must be a whole number`);
-  return {
-    sizeMs,
-    graceMs,
-    grace(duration) {
-      return sliding(sizeMs, toMillis(duration));
-    },
-  };
-}
-
-/** At every record at t, the window of its key's records in [t - size, t] (both inclusive). */
-export function slidingWindows(size: Duration): SlidingWindows {
-  return sliding(toMillis(size), 0);
-}
-
-export interface SlidingWindowOperatorOptions {
-  name: string;
+/** `maxEntries` bounds open windows plus distinct (key, event time) record accumulators. */
+export interface SlidingWindowOperatorOptions extends WindowStoreOptions {
   windows: SlidingWindows;
-  emit: EmitMode;
-  /** Bound on state entries: open windows plus distinct (key, event time) record accumulators. */
-  maxEntries: number;
 }
 
 /** An accumulator placed in time: a window by its start, or the records of one key at one event time. */
 interface Slot<A> {
   readonly prefix: typeof WINDOW_PREFIX | typeof RECORDS_PREFIX;
   readonly key: string;
-  readonly time: number;
+  /** A window's start, or the event time of the records a record accumulator holds. */
+  readonly start: number;
   accumulator: A;
   /** Queued in `changed` since the last drain. */
   changed: boolean;
@@ -65,10 +35,9 @@ interface DueBucket {
   recordKeys: string[];
 }
 
+/** Changelog key prefixes of windows and of record accumulators. */
 const WINDOW_PREFIX = 'w';
 const RECORDS_PREFIX = 'r';
-/** Separates prefix, time and key in changelog keys; the key comes last so it may contain anything. */
-const KEY_SEPARATOR = '\u0000';
 
 /**
  * Sliding windows with Kafka Streams semantics (KIP-450). Kafka's window [start, start + size] includes
@@ -100,8 +69,10 @@ const KEY_SEPARATOR = '\u0000';
  * compares numbers only; a bucket's keys are sorted when it closes, for an order independent of history.
  * Event times must be whole milliseconds (as Kafka timestamps are): windows start 1 ms after a record.
  */
-export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
-  readonly name: string;
+export class SlidingWindowOperator<V, A, R>
+  extends WindowOperatorBase<V, A, R>
+  implements WindowOperator<V, R>
+{
   private readonly windowsByKey = new Map<string, Array<Slot<A>>>();
   private readonly recordsByKey = new Map<string, Array<Slot<A>>>();
   /** Due watermark -> what is due then; the heap holds each due watermark once. */
@@ -113,19 +84,12 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
    */
   private changed: Array<Slot<A>> = [];
   private freed: Array<Slot<A>> = [];
-  private entries = 0;
 
   constructor(
-    private readonly aggregation: Aggregation<V, A, R>,
+    aggregation: Aggregation<V, A, R>,
     private readonly options: SlidingWindowOperatorOptions,
   ) {
-    if (!Number.isInteger(options.maxEntries) || options.maxEntries <= 0)
-      throw new RangeError(`state store '${options.name}': maxEntries ${options.maxEntries} must be >= 1`);
-    this.name = options.name;
-  }
-
-  get size(): number {
-    return this.entries;
+    super(aggregation, options);
   }
 
   process(key: string, value: V, eventTime: number, watermark: number, emit: Emit<R>): boolean {
@@ -137,28 +101,27 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
     const records = this.recordsByKey.get(key) ?? [];
     const windows = this.windowsByKey.get(key) ?? [];
     const recordAt = firstAtOrAfter(records, eventTime);
-    const seenTime = records[recordAt]?.time === eventTime;
-    const previousTime = records[recordAt - 1]?.time;
-    const nextTime = records[seenTime ? recordAt + 1 : recordAt]?.time;
+    const seenTime = records[recordAt]?.start === eventTime;
+    const previousTime = records[recordAt - 1]?.start;
+    const nextTime = records[seenTime ? recordAt + 1 : recordAt]?.start;
 
     const newStarts: number[] = [];
     const leftStart = eventTime - sizeMs;
-    if (!this.isClosed(leftStart, watermark) && !hasSlotAt(windows, leftStart)) newStarts.push(leftStart);
+    if (!this.isClosed(leftStart, watermark) && !hasItemAt(windows, leftStart)) newStarts.push(leftStart);
     if (previousTime !== undefined && previousTime + 1 + sizeMs >= eventTime) {
       const previousRightStart = previousTime + 1;
       if (
         previousRightStart !== leftStart &&
         !this.isClosed(previousRightStart, watermark) &&
-        !hasSlotAt(windows, previousRightStart)
+        !hasItemAt(windows, previousRightStart)
       )
         newStarts.push(previousRightStart);
     }
     const rightStart = eventTime + 1;
-    if (nextTime !== undefined && nextTime <= rightStart + sizeMs && !hasSlotAt(windows, rightStart))
+    if (nextTime !== undefined && nextTime <= rightStart + sizeMs && !hasItemAt(windows, rightStart))
       newStarts.push(rightStart);
     const newEntries = newStarts.length + (seenTime ? 0 : 1);
-    if (this.entries + newEntries > this.options.maxEntries)
-      throw new StateLimitError(this.name, this.options.maxEntries);
+    this.reserveEntries(newEntries);
 
     this.foldRecord(key, records, recordAt, seenTime, eventTime, value);
     for (const start of newStarts) this.createWindow(key, windows, start, records);
@@ -183,7 +146,7 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
       slot!.accumulator = this.aggregation.add(slot!.accumulator, value);
     } else {
       const accumulator = this.aggregation.add(this.aggregation.init(), value);
-      slot = { prefix: RECORDS_PREFIX, key, time: eventTime, accumulator, changed: false, held: true };
+      slot = { prefix: RECORDS_PREFIX, key, start: eventTime, accumulator, changed: false, held: true };
       records.splice(at, 0, slot);
       if (!this.recordsByKey.has(key)) this.recordsByKey.set(key, records);
       this.schedule(this.recordDue(eventTime), key, false);
@@ -196,12 +159,12 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
   private createWindow(key: string, windows: Array<Slot<A>>, start: number, records: Array<Slot<A>>): void {
     const end = start + this.options.windows.sizeMs;
     let accumulator = this.aggregation.init();
-    for (let i = firstAtOrAfter(records, start); i < records.length && records[i]!.time <= end; i++)
+    for (let i = firstAtOrAfter(records, start); i < records.length && records[i]!.start <= end; i++)
       accumulator = this.aggregation.merge(accumulator, copyJson(records[i]!.accumulator));
     const slot: Slot<A> = {
       prefix: WINDOW_PREFIX,
       key,
-      time: start,
+      start,
       accumulator,
       changed: false,
       held: true,
@@ -223,19 +186,19 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
     watermark: number,
     emit: Emit<R>,
   ): void {
-    const update = emitsUpdates(this.options.emit);
+    const update = this.emitsUpdates;
     const { sizeMs } = this.options.windows;
     for (let i = firstAtOrAfter(windows, eventTime - sizeMs); i < windows.length; i++) {
       const window = windows[i]!;
-      if (window.time > eventTime + 1) break;
-      if (newStarts.includes(window.time)) {
-        if (update) this.emitResult(key, window, false, emit);
+      if (window.start > eventTime + 1) break;
+      if (newStarts.includes(window.start)) {
+        if (update) this.emitWindow(key, window, false, emit);
         continue;
       }
-      if (window.time > eventTime || this.isClosed(window.time, watermark)) continue;
+      if (window.start > eventTime || this.isClosed(window.start, watermark)) continue;
       window.accumulator = this.aggregation.add(window.accumulator, value);
       this.markChanged(window);
-      if (update) this.emitResult(key, window, false, emit);
+      if (update) this.emitWindow(key, window, false, emit);
     }
   }
 
@@ -245,17 +208,9 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
     this.changed.push(slot);
   }
 
-  private emitResult(key: string, window: Slot<A>, final: boolean, emit: Emit<R>): void {
-    emit({
-      key,
-      window: this.windowOf(window.time),
-      result: this.aggregation.result(window.accumulator),
-      final,
-    });
-  }
-
-  private windowOf(start: number): Window {
-    return { start, end: start + this.options.windows.sizeMs + 1 };
+  private emitWindow(key: string, window: Slot<A>, final: boolean, emit: Emit<R>): void {
+    const { start, accumulator } = window;
+    this.emitResult(emit, key, start, start + this.options.windows.sizeMs + 1, accumulator, final);
   }
 
   /** The watermark that closes the window starting at `start`. */
@@ -291,19 +246,19 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
       // Sorted so that results closing together come out in the same order whatever the arrival order.
       for (const key of bucket.windowKeys.sort()) {
         const window = this.removeSlot(this.windowsByKey, key, start);
-        if (window && emitsFinal(this.options.emit)) this.emitResult(key, window, true, emit);
+        if (window && this.emitsFinal) this.emitWindow(key, window, true, emit);
       }
       for (const key of bucket.recordKeys) this.removeSlot(this.recordsByKey, key, start - 1);
     }
   }
 
   /** Removes a queued slot; it may be gone already when restore replaced or deleted it. */
-  private removeSlot(slotsByKey: Map<string, Array<Slot<A>>>, key: string, time: number) {
+  private removeSlot(slotsByKey: Map<string, Array<Slot<A>>>, key: string, start: number) {
     const slots = slotsByKey.get(key);
     if (!slots) return undefined;
-    const at = firstAtOrAfter(slots, time);
+    const at = firstAtOrAfter(slots, start);
     const slot = slots[at];
-    if (slot?.time !== time) return undefined;
+    if (slot?.start !== start) return undefined;
     // Slots of a key are freed oldest first: shift() avoids the array splice() allocates.
     if (at === 0) slots.shift();
     else slots.splice(at, 1);
@@ -317,10 +272,10 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
   drainChanges(): Array<[string, unknown]> {
     // Tombstones first: a slot created after another at the same time and key was freed must win.
     const changes: Array<[string, unknown]> = [];
-    for (const slot of this.freed) changes.push([entryKey(slot.prefix, slot.time, slot.key), null]);
+    for (const slot of this.freed) changes.push([entryKeyOf(slot), null]);
     for (const slot of this.changed) {
       slot.changed = false;
-      if (slot.held) changes.push([entryKey(slot.prefix, slot.time, slot.key), slot.accumulator]);
+      if (slot.held) changes.push([entryKeyOf(slot), slot.accumulator]);
     }
     this.changed = [];
     this.freed = [];
@@ -328,22 +283,14 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
   }
 
   restore(changelogKey: string, value: unknown): void {
-    const timeEnd = changelogKey.indexOf(KEY_SEPARATOR, 2);
-    const prefix = changelogKey[0];
-    const time = Number(changelogKey.slice(2, timeEnd));
+    const { prefix, time, key } = decodePrefixedWindowEntryKey(this.name, changelogKey);
     const isWindow = prefix === WINDOW_PREFIX;
-    if (
-      (!isWindow && prefix !== RECORDS_PREFIX) ||
-      changelogKey[1] !== KEY_SEPARATOR ||
-      timeEnd < 0 ||
-      !Number.isSafeInteger(time)
-    )
-      throw new Error(`state store '${this.name}': malformed changelog key ${JSON.stringify(changelogKey)}`);
-    const key = changelogKey.slice(timeEnd + 1);
+    if ((!isWindow && prefix !== RECORDS_PREFIX) || !Number.isSafeInteger(time))
+      throw malformedEntry(this.name, 'key', changelogKey);
     const slotsByKey = isWindow ? this.windowsByKey : this.recordsByKey;
     const slots = slotsByKey.get(key);
     const at = slots ? firstAtOrAfter(slots, time) : 0;
-    const existing = slots?.[at]?.time === time ? slots[at] : undefined;
+    const existing = slots?.[at]?.start === time ? slots[at] : undefined;
     if (value === null) {
       if (existing) {
         slots!.splice(at, 1);
@@ -360,7 +307,7 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
     const slot: Slot<A> = {
       prefix: isWindow ? WINDOW_PREFIX : RECORDS_PREFIX,
       key,
-      time,
+      start: time,
       accumulator: value as A,
       changed: false,
       held: true,
@@ -382,24 +329,8 @@ export class SlidingWindowOperator<V, A, R> implements WindowOperator<V, R> {
   }
 }
 
-function entryKey(prefix: string, time: number, key: string): string {
-  return `${prefix}${KEY_SEPARATOR}${time}${KEY_SEPARATOR}${key}`;
-}
-
-/** Index of the first slot at or after `time` in slots sorted by time. */
-function firstAtOrAfter(slots: Array<Slot<unknown>>, time: number): number {
-  let low = 0;
-  let high = slots.length;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (slots[middle]!.time < time) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-function hasSlotAt(slots: Array<Slot<unknown>>, time: number): boolean {
-  return slots[firstAtOrAfter(slots, time)]?.time === time;
+function entryKeyOf(slot: Slot<unknown>): string {
+  return prefixedWindowEntryKey(slot.prefix, slot.start, slot.key);
 }
 
 /**

@@ -51,3 +51,12 @@ export class StateLimitError extends Error {
     this.name = 'StateLimitError';
   }
 }
+
+/** Entries a store may hold unless its options say otherwise. */
+export const DEFAULT_MAX_ENTRIES = 2_000_000;
+
+/** A store's entry bound must let it hold something, or every first record would fail. */
+export function checkMaxEntries(store: string, maxEntries: number): void {
+  if (!Number.isInteger(maxEntries) || maxEntries <= 0)
+    throw new RangeError(`state store '${store}': maxEntries ${maxEntries} must be >= 1`);
+}

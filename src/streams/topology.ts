@@ -3,11 +3,11 @@ import { type Duration, toMillis } from './duration.js';
 import { FixedWindowOperator } from './fixed-window-operator.js';
 import { KeyedAggregateOperator } from './keyed-aggregate-operator.js';
 import { json, type Serde, string } from './serdes.js';
-import { SessionWindowOperator, type SessionWindows } from './session-windows.js';
-import { SlidingWindowOperator, type SlidingWindows } from './sliding-windows.js';
+import { SessionWindowOperator } from './session-windows.js';
+import { SlidingWindowOperator } from './sliding-windows.js';
 import type { StateStore } from './state-store.js';
 import type { EmitMode, WindowOperator, WindowResult } from './window-operator.js';
-import type { FixedWindows } from './windows.js';
+import type { FixedWindows, SessionWindows, SlidingWindows } from './windows.js';
 
 /** Keys inside a pipeline are strings (or absent); values are whatever the value serde produced. */
 export type Key = string | null;

@@ -1,4 +1,5 @@
-import { type Duration, toMillis } from './duration.js';
+import type { Duration } from './duration.js';
+import { type GracedWindows, windowGraceMs, windowLengthMs } from './window-kit/options.js';
 
 /** A time window [start, end) in event-time milliseconds. */
 export interface Window {
@@ -7,14 +8,11 @@ export interface Window {
 }
 
 /** Assigns event times to the fixed windows they belong to; `graceMs` keeps a window open for late records. */
-export interface FixedWindows {
+export interface FixedWindows extends GracedWindows<FixedWindows> {
   readonly kind: 'tumbling' | 'hopping';
   readonly sizeMs: number;
   readonly advanceMs: number;
-  readonly graceMs: number;
   windowsFor(timestamp: number): Window[];
-  /** Grace period after the window end during which late records are still accepted. */
-  grace(duration: Duration): FixedWindows;
 }
 
 function fixed(
@@ -23,9 +21,8 @@ function fixed(
   advanceMs: number,
   graceMs: number,
 ): FixedWindows {
-  if (sizeMs <= 0) throw new RangeError('window size must be positive');
-  if (advanceMs <= 0 || advanceMs > sizeMs)
-    throw new RangeError(`window advance ${advanceMs} ms must be in (0, size ${sizeMs} ms]`);
+  if (advanceMs > sizeMs)
+    throw new RangeError(`window advance ${advanceMs} ms must not exceed the size ${sizeMs} ms`);
   return {
     kind,
     sizeMs,
@@ -40,20 +37,58 @@ function fixed(
       return windows.reverse();
     },
     grace(duration) {
-      return fixed(kind, sizeMs, advanceMs, toMillis(duration));
+      return fixed(kind, sizeMs, advanceMs, windowGraceMs(duration, false));
     },
   };
 }
 
 /** Non-overlapping windows of one size, aligned to the epoch: each record falls in exactly one. */
 export function tumbling(size: Duration): FixedWindows {
-  const sizeMs = toMillis(size);
+  const sizeMs = windowLengthMs('window size', size, false);
   return fixed('tumbling', sizeMs, sizeMs, 0);
 }
 
 /** Overlapping windows of `size` starting every `advance`: each record falls in size/advance windows. */
 export function hopping(size: Duration, advance: Duration): FixedWindows {
-  return fixed('hopping', toMillis(size), toMillis(advance), 0);
+  return fixed(
+    'hopping',
+    windowLengthMs('window size', size, false),
+    windowLengthMs('window advance', advance, false),
+    0,
+  );
+}
+
+/** Windows of a fixed size placed by record timestamps (Kafka Streams' SlidingWindows, KIP-450). */
+export interface SlidingWindows extends GracedWindows<SlidingWindows> {
+  /** Kafka's time difference: the most two records of one window can be apart. */
+  readonly sizeMs: number;
+}
+
+// Windows start 1 ms after a record: lengths and times are whole milliseconds, as Kafka timestamps are.
+function sliding(sizeMs: number, graceMs: number): SlidingWindows {
+  return { sizeMs, graceMs, grace: (duration) => sliding(sizeMs, windowGraceMs(duration, true)) };
+}
+
+/** At every record at t, the window of its key's records in [t - size, t] (both inclusive). */
+export function slidingWindows(size: Duration): SlidingWindows {
+  return sliding(windowLengthMs('sliding window size', size, true), 0);
+}
+
+/**
+ * Sessions of activity per key separated by at least `gapMs` of inactivity (Kafka Streams' SessionWindows).
+ * A session's grace runs from when it could last have been extended (its last record plus the gap).
+ */
+export interface SessionWindows extends GracedWindows<SessionWindows> {
+  readonly gapMs: number;
+}
+
+function sessions(gapMs: number, graceMs: number): SessionWindows {
+  return { gapMs, graceMs, grace: (duration) => sessions(gapMs, windowGraceMs(duration, false)) };
+}
+
+/** Records of one key at most `gap` apart (inclusive) belong to one session. */
+export function sessionWindows(gap: Duration): SessionWindows {
+  return sessions(windowLengthMs('session gap', gap, false), 0);
 }
 
 /** A window is final once the watermark has passed its end plus the grace period. */
