@@ -96,7 +96,10 @@ export class EdgestreamRuntime {
           } catch (error) {
             // A silence stored by an older version may use regex syntax RE2 refuses (lookaround,
             // backreferences): it stays in the store, inactive, rather than keeping the site from starting.
-            logger.warn({ err: error, silence: id }, 'stored silence not restored: its matchers do not compile');
+            logger.warn(
+              { err: error, silence: id },
+              'stored silence not restored: its matchers do not compile',
+            );
           }
         }
       }
