@@ -1,7 +1,7 @@
 import type { Aggregation } from '../streams/aggregations.js';
+import type { KStream, TopologyBuilder } from '../streams/dsl.js';
 import { type Duration, toMillis } from '../streams/duration.js';
 import { json } from '../streams/serdes.js';
-import type { KStream, TopologyBuilder } from '../streams/topology.js';
 import type { WindowResult } from '../streams/window-operator.js';
 import { tumbling } from '../streams/windows.js';
 import type { AggregateRecord } from './pipeline.js';

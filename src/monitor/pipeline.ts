@@ -1,9 +1,10 @@
 import type { WindowUpdate } from '../alerts/series.js';
 import type { Aggregation } from '../streams/aggregations.js';
+import type { KGroupedStream, KStream, TopologyBuilder } from '../streams/dsl.js';
 import type { Duration } from '../streams/duration.js';
 import { toMillis } from '../streams/duration.js';
 import { json } from '../streams/serdes.js';
-import type { KGroupedStream, KStream, TaskProgress, TopologyBuilder } from '../streams/topology.js';
+import type { TaskProgress } from '../streams/topology.js';
 import type { WindowResult } from '../streams/window-operator.js';
 import { type FixedWindows, hopping, tumbling } from '../streams/windows.js';
 import { type CdnWindow, qoeStats, tcpStats } from './cdn-stats.js';

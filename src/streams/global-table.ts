@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { LogClient } from '../client/types.js';
+import type { GlobalTable } from './dsl.js';
 import type { Serde } from './serdes.js';
-import type { GlobalTable } from './topology.js';
 
 const POLL_OPTIONS = { maxBytes: 4 * 1024 * 1024, maxWaitMs: 500 };
 

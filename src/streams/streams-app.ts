@@ -1,17 +1,12 @@
 import type { Logger } from 'pino';
 import type { GroupMembership, HeldPartition, LogClient, TopicPartition } from '../client/types.js';
+import { type GlobalTable, type KStream, type StreamOptions, TopologyBuilder } from './dsl.js';
 import { GlobalTableReader } from './global-table.js';
 import { StreamsMetrics } from './metrics.js';
 import type { Serde } from './serdes.js';
 import { type Handoff, StreamTask, type TaskTopics, taskIdOf } from './task.js';
 import { type TaskWrite, TaskWriter, type WritingTask } from './task-writer.js';
-import {
-  CHANGELOG_CONFIG,
-  type GlobalTable,
-  type KStream,
-  type StreamOptions,
-  TopologyBuilder,
-} from './topology.js';
+import { CHANGELOG_CONFIG, Topology } from './topology.js';
 
 export interface StreamsConfig {
   /** Names the consumer group and prefixes internal topics; instances with the same id share the work. */
@@ -60,6 +55,7 @@ const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
  */
 export class StreamsApp {
   readonly builder: TopologyBuilder;
+  private readonly topology: Topology;
   readonly metrics: StreamsMetrics;
   private readonly settings: Required<Omit<StreamsConfig, 'client' | 'logger' | 'metrics' | 'applicationId'>>;
   private readonly tables: GlobalTableReader<unknown>[] = [];
@@ -84,7 +80,8 @@ export class StreamsApp {
   private reportFailure: (error: Error) => void = () => undefined;
 
   constructor(private readonly config: StreamsConfig) {
-    this.builder = new TopologyBuilder(config.applicationId);
+    this.topology = new Topology(config.applicationId);
+    this.builder = new TopologyBuilder(this.topology);
     this.metrics = config.metrics ?? new StreamsMetrics();
     this.settings = {
       commitIntervalMs: config.commitIntervalMs ?? DEFAULTS.commitIntervalMs,
@@ -146,7 +143,7 @@ export class StreamsApp {
       client.sharedGroups ? () => this.confirmAssignment() : null,
       (fenced) => this.fenced(fenced),
     );
-    this.membership = await client.joinGroup(this.config.applicationId, [...this.builder.sources.keys()], {
+    this.membership = await client.joinGroup(this.config.applicationId, [...this.topology.sources.keys()], {
       assigned: (assigned) => this.serially(() => this.assign(assigned)),
       revoked: (revoked) => {
         // Stop processing them now; the checkpoint releasing them waits its turn behind any in progress.
@@ -165,32 +162,32 @@ export class StreamsApp {
 
   private async createTopics(): Promise<void> {
     const { client } = this.config;
-    const { builder } = this;
-    const userSources = [...builder.sources.values()].filter((source) => source.upstreamTopics === null);
+    const { topology } = this;
+    const userSources = [...topology.sources.values()].filter((source) => source.upstreamTopics === null);
     for (const source of userSources)
       this.partitions.set(source.topic, await client.partitionCount(source.topic));
     const widest = Math.max(this.settings.defaultPartitions, ...this.partitions.values());
     // Repartition topics are declared in graph order, so their upstream counts are known by the time we get there.
-    for (const source of builder.sources.values()) {
+    for (const source of topology.sources.values()) {
       if (source.upstreamTopics === null) continue;
       const partitions = Math.max(...source.upstreamTopics.map((topic) => this.partitions.get(topic)!));
       this.partitions.set(source.topic, await client.ensureTopic({ name: source.topic, partitions }));
     }
-    for (const source of builder.sources.values()) {
+    for (const source of topology.sources.values()) {
       await client.ensureTopic({
         name: this.checkpointTopic(source.topic),
         partitions: this.partitions.get(source.topic)!,
         config: { 'cleanup.policy': 'compact' },
       });
     }
-    for (const [store, sourceTopic] of builder.stores) {
+    for (const [store, sourceTopic] of topology.stores) {
       await client.ensureTopic({
-        name: builder.changelogTopic(store),
+        name: topology.changelogTopic(store),
         partitions: this.partitions.get(sourceTopic)!,
         config: CHANGELOG_CONFIG,
       });
     }
-    for (const sink of builder.sinks.values()) {
+    for (const sink of topology.sinks.values()) {
       if (this.partitions.has(sink.topic)) continue;
       const spec = {
         name: sink.topic,
@@ -215,21 +212,21 @@ export class StreamsApp {
 
   private topicsFor(sourceTopic: string): TaskTopics {
     const changelogs = new Set(
-      [...this.builder.stores.keys()].map((store) => this.builder.changelogTopic(store)),
+      [...this.topology.stores.keys()].map((store) => this.topology.changelogTopic(store)),
     );
     const sinkPartitions = new Map<string, number>();
-    for (const sink of this.builder.sinks.values()) {
+    for (const sink of this.topology.sinks.values()) {
       if (!changelogs.has(sink.topic)) sinkPartitions.set(sink.topic, this.partitions.get(sink.topic)!);
     }
     sinkPartitions.set(this.deadLetterTopic, this.partitions.get(this.deadLetterTopic)!);
-    const repartitionTopics = [...this.builder.sources.values()]
+    const repartitionTopics = [...this.topology.sources.values()]
       .filter((source) => source.upstreamTopics?.includes(sourceTopic))
       .map((source) => source.topic);
     for (const topic of repartitionTopics) sinkPartitions.set(topic, this.partitions.get(topic)!);
     return {
       sinkPartitions,
       checkpointTopic: this.checkpointTopic(sourceTopic),
-      changelogTopic: (store) => this.builder.changelogTopic(store),
+      changelogTopic: (store) => this.topology.changelogTopic(store),
       repartitionTopics,
       deadLetterTopic: this.deadLetterTopic,
     };
@@ -253,7 +250,7 @@ export class StreamsApp {
     const started = Date.now();
     const created: StreamTask[] = [];
     for (const { topic, partition, heldSince } of partitions) {
-      const source = this.builder.sources.get(topic);
+      const source = this.topology.sources.get(topic);
       if (!source || this.tasks.has(tpKey(topic, partition))) continue;
       const task = new StreamTask(
         this.config.applicationId,

@@ -8,14 +8,9 @@ import {
   UpstreamWatermark,
   type WatermarkState,
 } from './task-watermark.js';
+import { instantiateTask } from './task-wiring.js';
 import type { WritingTask } from './task-writer.js';
-import {
-  type Forward,
-  instantiateTask,
-  type Processor,
-  type ProcessorContext,
-  type SourceNode,
-} from './topology.js';
+import type { Forward, Processor, ProcessorContext, SourceNode } from './topology.js';
 
 /** Headers that make outputs idempotent across restarts: which task wrote a record, and its sequence. */
 export const TASK_HEADER = 'es.task';
