@@ -2,14 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
-import { EmbeddedClientError, EmbeddedLogClient } from '../src/client/embedded-client.js';
-import {
-  type ConsumedRecord,
-  type FetchRequest,
-  type OutgoingRecord,
-  type TopicPartition,
-  UnknownTopicError,
-} from '../src/client/types.js';
+import { LogClientError, UnknownTopicError } from '../src/client/client-errors.js';
+import { EmbeddedLogClient } from '../src/client/embedded-client.js';
+import type { ConsumedRecord, FetchRequest, OutgoingRecord, TopicPartition } from '../src/client/types.js';
 import { splitBatches } from '../src/protocol/index.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { run, until } from './support/processes.js';
@@ -61,7 +56,7 @@ async function fetchAll(
 
 function expectCode(code: string): (error: unknown) => boolean {
   return (error) => {
-    assert.ok(error instanceof EmbeddedClientError, `expected an EmbeddedClientError, got ${String(error)}`);
+    assert.ok(error instanceof LogClientError, `expected a LogClientError, got ${String(error)}`);
     assert.equal(error.code, code);
     return true;
   };
@@ -339,7 +334,8 @@ describe('embedded LogClient on an in-process broker', { timeout: 180_000 }, () 
       },
     });
     const all = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition }));
-    assert.deepEqual(assigned, [all]);
+    // The group's one member holds every partition from the start (generation 0).
+    assert.deepEqual(assigned, [all.map((p) => ({ ...p, heldSince: 0 }))]);
     assert.deepEqual(membership.assignment(), all);
     await assert.rejects(
       client.joinGroup(group, [topic], { assigned: noop, revoked: noop }),

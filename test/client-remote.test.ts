@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Admin } from '@platformatic/kafka';
+import { UnknownTopicError } from '../src/client/client-errors.js';
 import { type RemoteGroupOptions, RemoteLogClient } from '../src/client/remote-client.js';
-import {
-  type AssignmentListener,
-  type ConsumedRecord,
-  type FetchRequest,
-  type GroupMembership,
-  type OutgoingRecord,
-  type TopicPartition,
-  UnknownTopicError,
+import type {
+  AssignmentListener,
+  ConsumedRecord,
+  FetchRequest,
+  GroupMembership,
+  OutgoingRecord,
+  TopicPartition,
 } from '../src/client/types.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { Background, until } from './support/processes.js';

@@ -6,28 +6,41 @@ import {
   type DecodedRecord,
   DecompressionError,
   decodeRecords,
+  ErrorCode,
+  encodedRecordBytes,
   encodeRecordBatch,
+  errorCodeName,
   isLogAppendTime,
   type RecordInput,
   readBatchHeader,
   splitBatches,
   UnsupportedCompressionError,
-  varintSize,
 } from '../protocol/index.js';
 import {
-  type AssignmentListener,
-  type CommitEntry,
-  type ConsumedRecord,
-  type FetchOptions,
-  type FetchRequest,
-  type GroupMembership,
-  type HeldPartition,
-  type LogClient,
-  type OutgoingRecord,
-  type PartitionOffsets,
-  type TopicPartition,
-  type TopicSpec,
-  UnknownTopicError,
+  checkCommitEntries,
+  checkFetchOptions,
+  checkFetchRequests,
+  checkJoinGroup,
+  checkPartitionIndex,
+  checkProduceRecords,
+  checkTopicSpec,
+  partitionKey,
+} from './client-checks.js';
+import { LogClientError, UnknownTopicError } from './client-errors.js';
+import { LOG_CLIENT_LIMITS } from './client-limits.js';
+import type {
+  AssignmentListener,
+  CommitEntry,
+  ConsumedRecord,
+  FetchOptions,
+  FetchRequest,
+  GroupMembership,
+  HeldPartition,
+  LogClient,
+  OutgoingRecord,
+  PartitionOffsets,
+  TopicPartition,
+  TopicSpec,
 } from './types.js';
 
 /**
@@ -58,49 +71,16 @@ export interface EmbeddedLog {
   groupMemberCount(groupId: string): number;
 }
 
-export type EmbeddedClientErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'UNKNOWN_PARTITION'
-  | 'MESSAGE_TOO_LARGE'
-  | 'CORRUPT_MESSAGE'
-  | 'OFFSET_OUT_OF_RANGE'
-  | 'UNSUPPORTED_COMPRESSION_TYPE'
-  | 'TOO_MANY_WAITING_FETCHES'
-  | 'GROUP_ALREADY_JOINED'
-  | 'GROUP_HAS_MEMBERS'
-  | 'NOT_A_MEMBER'
-  | 'COMMIT_FAILED'
-  | 'CLIENT_CLOSED';
-
-export class EmbeddedClientError extends Error {
-  constructor(
-    readonly code: EmbeddedClientErrorCode,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
-    this.name = 'EmbeddedClientError';
-  }
-}
-
-export const EMBEDDED_CLIENT_LIMITS = {
-  maxRecordsPerProduce: 1_000_000,
-  maxPartitionsPerFetch: 10_000,
-  maxFetchBytes: 64 * 1024 * 1024,
-  maxFetchWaitMs: 300_000,
-  maxWaitingFetches: 1_000,
-} as const;
-
-/** Bytes a record's fixed fields can take at most: length, attributes, timestamp delta and offset delta varints. */
-const RECORD_FIXED_BYTES_MAX = 5 + 1 + 10 + 5;
-
-/** Kafka group error codes a generation -1 commit can meet, and what they mean here. */
-const COMMIT_ERRORS: Record<number, string> = {
-  12: 'OFFSET_METADATA_TOO_LARGE (metadata is limited to 4096 bytes)',
-  16: 'NOT_COORDINATOR (the broker is shutting down)',
-  22: 'ILLEGAL_GENERATION (a consumer joined the group over the Kafka protocol; the embedded client must be its only consumer)',
-  24: 'INVALID_GROUP_ID',
-  81: 'GROUP_MAX_SIZE_REACHED (the broker holds as many groups as it allows)',
-};
+/** What the Kafka errors a generation -1 commit can meet mean here. */
+const COMMIT_ERROR_CAUSES: ReadonlyMap<number, string> = new Map([
+  [ErrorCode.OFFSET_METADATA_TOO_LARGE, 'metadata is limited to 4096 bytes'],
+  [ErrorCode.NOT_COORDINATOR, 'the broker is shutting down'],
+  [
+    ErrorCode.ILLEGAL_GENERATION,
+    'a consumer joined the group over the Kafka protocol; the embedded client must be its only consumer',
+  ],
+  [ErrorCode.GROUP_MAX_SIZE_REACHED, 'the broker holds as many groups as it allows'],
+]);
 
 interface PartitionTarget extends TopicPartition {
   log: PartitionLog;
@@ -132,6 +112,7 @@ export class EmbeddedLogClient implements LogClient {
 
   async ensureTopic(spec: TopicSpec): Promise<number> {
     this.ensureOpen();
+    checkTopicSpec(spec);
     const { logs } = this.log;
     if (logs.hasTopic(spec.name)) return logs.describeTopic(spec.name).partitions;
     return this.log.createTopic(spec.name, spec.partitions, spec.config ?? {}).partitions;
@@ -154,12 +135,7 @@ export class EmbeddedLogClient implements LogClient {
    */
   async produce(records: OutgoingRecord[]): Promise<void> {
     this.ensureOpen();
-    if (records.length > EMBEDDED_CLIENT_LIMITS.maxRecordsPerProduce) {
-      throw new EmbeddedClientError(
-        'INVALID_ARGUMENT',
-        `${records.length} records in one produce call; the limit is ${EMBEDDED_CLIENT_LIMITS.maxRecordsPerProduce}`,
-      );
-    }
+    checkProduceRecords(records);
     // Everything is encoded and checked before the first write, so a bad record appends nothing. A failing
     // write (disk full) can still leave the partitions written before it appended, as Kafka's per-partition
     // produce errors do.
@@ -190,7 +166,8 @@ export class EmbeddedLogClient implements LogClient {
    */
   async fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]> {
     this.ensureOpen();
-    checkFetchOptions(options);
+    checkFetchOptions(options, LOG_CLIENT_LIMITS.maxFetchWaitMsEmbedded);
+    checkFetchRequests(requests);
     const targets = this.fetchTargets(requests);
     if (targets.length === 0) return [];
     const first = this.fetchRound++ % targets.length;
@@ -206,20 +183,11 @@ export class EmbeddedLogClient implements LogClient {
 
   async joinGroup(groupId: string, topics: string[], listener: AssignmentListener): Promise<GroupMembership> {
     this.ensureOpen();
-    if (this.closing) throw new EmbeddedClientError('CLIENT_CLOSED', 'the client is closing');
-    if (groupId === '') throw new EmbeddedClientError('INVALID_ARGUMENT', 'the group id is empty');
-    if (topics.length === 0) {
-      throw new EmbeddedClientError('INVALID_ARGUMENT', `group '${groupId}' needs at least one topic`);
-    }
-    if (this.memberships.has(groupId)) {
-      throw new EmbeddedClientError(
-        'GROUP_ALREADY_JOINED',
-        `this client already consumes group '${groupId}'`,
-      );
-    }
+    if (this.closing) throw new LogClientError('CLIENT_CLOSED', 'the client is closing');
+    checkJoinGroup(groupId, topics, this.memberships);
     const members = this.log.groupMemberCount(groupId);
     if (members > 0) {
-      throw new EmbeddedClientError(
+      throw new LogClientError(
         'GROUP_HAS_MEMBERS',
         `group '${groupId}' has ${members} member(s) joined over the Kafka protocol; the embedded client ` +
           'consumes a group alone (share a group across processes with the remote client)',
@@ -261,7 +229,7 @@ export class EmbeddedLogClient implements LogClient {
   }
 
   private ensureOpen(): void {
-    if (this.closed) throw new EmbeddedClientError('CLIENT_CLOSED', 'the client is closed');
+    if (this.closed) throw new LogClientError('CLIENT_CLOSED', 'the client is closed');
   }
 
   private topic(name: string): TopicDescription {
@@ -270,13 +238,7 @@ export class EmbeddedLogClient implements LogClient {
   }
 
   private target(topic: string, partition: number): PartitionTarget {
-    const count = this.topic(topic).partitions;
-    if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
-      throw new EmbeddedClientError(
-        'UNKNOWN_PARTITION',
-        `topic '${topic}' has partitions 0..${count - 1}; there is no partition ${partition}`,
-      );
-    }
+    checkPartitionIndex(topic, partition, this.topic(topic).partitions);
     return { topic, partition, log: this.log.logs.partition(topic, partition) };
   }
 
@@ -285,14 +247,7 @@ export class EmbeddedLogClient implements LogClient {
     const targets = new Map<string, PartitionTarget>();
     const groups = new Map<PartitionTarget, OutgoingRecord[]>();
     for (const record of records) {
-      if (!Number.isSafeInteger(record.timestamp) || record.timestamp < 0) {
-        throw new EmbeddedClientError(
-          'INVALID_ARGUMENT',
-          `timestamp ${record.timestamp} of a record for ${record.topic}-${record.partition} is not ` +
-            'milliseconds since the epoch',
-        );
-      }
-      const key = `${record.topic}\u0000${record.partition}`;
+      const key = partitionKey(record.topic, record.partition);
       let target = targets.get(key);
       if (!target) {
         target = this.target(record.topic, record.partition);
@@ -305,30 +260,10 @@ export class EmbeddedLogClient implements LogClient {
   }
 
   private fetchTargets(requests: FetchRequest[]): FetchTarget[] {
-    if (requests.length > EMBEDDED_CLIENT_LIMITS.maxPartitionsPerFetch) {
-      throw new EmbeddedClientError(
-        'INVALID_ARGUMENT',
-        `${requests.length} partitions in one fetch; the limit is ${EMBEDDED_CLIENT_LIMITS.maxPartitionsPerFetch}`,
-      );
-    }
-    const seen = new Set<string>();
-    return requests.map((request) => {
-      const key = `${request.topic}\u0000${request.partition}`;
-      if (seen.has(key)) {
-        throw new EmbeddedClientError(
-          'INVALID_ARGUMENT',
-          `${request.topic}-${request.partition} is requested twice in one fetch`,
-        );
-      }
-      seen.add(key);
-      if (!Number.isSafeInteger(request.offset) || request.offset < 0) {
-        throw new EmbeddedClientError(
-          'INVALID_ARGUMENT',
-          `fetch offset ${request.offset} for ${request.topic}-${request.partition} must be an integer >= 0`,
-        );
-      }
-      return { ...this.target(request.topic, request.partition), offset: request.offset };
-    });
+    return requests.map((request) => ({
+      ...this.target(request.topic, request.partition),
+      offset: request.offset,
+    }));
   }
 
   /** Past `maxBytes` only the first partition that has data still returns its first batch (as Kafka's KIP-74). */
@@ -349,11 +284,11 @@ export class EmbeddedLogClient implements LogClient {
 
   /** Resolves on the next append to any of `targets`, after `waitMs`, or when the client closes. */
   private waitForData(targets: TopicPartition[], waitMs: number): Promise<void> {
-    if (this.waitingFetches.size >= EMBEDDED_CLIENT_LIMITS.maxWaitingFetches) {
-      throw new EmbeddedClientError(
+    const { maxWaitingFetches } = LOG_CLIENT_LIMITS;
+    if (this.waitingFetches.size >= maxWaitingFetches) {
+      throw new LogClientError(
         'TOO_MANY_WAITING_FETCHES',
-        `${this.waitingFetches.size} fetches are already waiting for data; the limit is ` +
-          `${EMBEDDED_CLIENT_LIMITS.maxWaitingFetches}`,
+        `${this.waitingFetches.size} fetches are already waiting for data; the limit is ${maxWaitingFetches}`,
       );
     }
     return new Promise((resolve) => {
@@ -395,23 +330,16 @@ class EmbeddedMembership implements GroupMembership {
 
   async commit(offsets: CommitEntry[]): Promise<void> {
     if (this.left) {
-      throw new EmbeddedClientError('NOT_A_MEMBER', `this member has left group '${this.groupId}'`);
+      throw new LogClientError('NOT_A_MEMBER', `this member has left group '${this.groupId}'`);
     }
-    for (const entry of offsets) {
-      if (!Number.isSafeInteger(entry.offset) || entry.offset < 0) {
-        throw new EmbeddedClientError(
-          'INVALID_ARGUMENT',
-          `committed offset ${entry.offset} for ${entry.topic}-${entry.partition} must be an integer >= 0`,
-        );
-      }
-    }
+    checkCommitEntries(offsets);
     if (offsets.length === 0) return;
-    const failed = (await this.log.commitOffsets(this.groupId, offsets)).filter((r) => r.errorCode !== 0);
+    const failed = (await this.log.commitOffsets(this.groupId, offsets)).filter(
+      (r) => r.errorCode !== ErrorCode.NONE,
+    );
     if (failed.length > 0) {
-      const reasons = failed.map(
-        (f) => `${f.topic}-${f.partition}: ${COMMIT_ERRORS[f.errorCode] ?? `Kafka error ${f.errorCode}`}`,
-      );
-      throw new EmbeddedClientError(
+      const reasons = failed.map((f) => `${f.topic}-${f.partition}: ${commitErrorText(f.errorCode)}`);
+      throw new LogClientError(
         'COMMIT_FAILED',
         `group '${this.groupId}' refused the commit: ${reasons.join('; ')}`,
       );
@@ -434,20 +362,11 @@ class EmbeddedMembership implements GroupMembership {
   }
 }
 
-function checkFetchOptions(options: FetchOptions): void {
-  const { maxFetchBytes, maxFetchWaitMs } = EMBEDDED_CLIENT_LIMITS;
-  if (!Number.isInteger(options.maxBytes) || options.maxBytes < 1 || options.maxBytes > maxFetchBytes) {
-    throw new EmbeddedClientError(
-      'INVALID_ARGUMENT',
-      `maxBytes=${options.maxBytes} is invalid: expected an integer between 1 and ${maxFetchBytes}`,
-    );
-  }
-  if (!Number.isInteger(options.maxWaitMs) || options.maxWaitMs < 0 || options.maxWaitMs > maxFetchWaitMs) {
-    throw new EmbeddedClientError(
-      'INVALID_ARGUMENT',
-      `maxWaitMs=${options.maxWaitMs} is invalid: expected an integer between 0 and ${maxFetchWaitMs}`,
-    );
-  }
+/** Kafka's name for a commit error, with what it means here when that is worth saying. */
+function commitErrorText(errorCode: number): string {
+  const name = errorCodeName(errorCode) ?? `Kafka error ${errorCode}`;
+  const cause = COMMIT_ERROR_CAUSES.get(errorCode);
+  return cause === undefined ? name : `${name} (${cause})`;
 }
 
 function readBatches(target: FetchTarget, maxBytes: number): Buffer {
@@ -455,7 +374,7 @@ function readBatches(target: FetchTarget, maxBytes: number): Buffer {
     return target.log.read(target.offset, maxBytes).records;
   } catch (error) {
     if (!(error instanceof LogError) || error.code !== 'OFFSET_OUT_OF_RANGE') throw error;
-    throw new EmbeddedClientError(
+    throw new LogClientError(
       'OFFSET_OUT_OF_RANGE',
       `offset ${target.offset} of ${target.topic}-${target.partition} is outside the log ` +
         `[${target.log.logStartOffset}, ${target.log.logEndOffset}]`,
@@ -492,11 +411,11 @@ function decodeBatch(target: FetchTarget, batch: Buffer, baseOffset: number): De
   } catch (error) {
     if (error instanceof DecompressionError) {
       const code = error.code === 'DECOMPRESSED_TOO_LARGE' ? 'MESSAGE_TOO_LARGE' : 'CORRUPT_MESSAGE';
-      throw new EmbeddedClientError(code, `${where} cannot be decoded: ${error.message}`);
+      throw new LogClientError(code, `${where} cannot be decoded: ${error.message}`);
     }
     if (!(error instanceof UnsupportedCompressionError)) throw error;
     const codec = Object.entries(Compression).find(([, id]) => id === error.compression)?.[0];
-    throw new EmbeddedClientError(
+    throw new LogClientError(
       'UNSUPPORTED_COMPRESSION_TYPE',
       `${where} is compressed with ` +
         `${codec?.toLowerCase() ?? `codec ${error.compression}`}, which this process cannot decode (only none ` +
@@ -505,7 +424,11 @@ function decodeBatch(target: FetchTarget, batch: Buffer, baseOffset: number): De
   }
 }
 
-/** Record batches within max.message.bytes, each with the number of records it holds. */
+/**
+ * Record batches within max.message.bytes, each with the number of records it holds. Each record's size is
+ * exact (its deltas from the batch's first record are known here), so a batch is cut just before the record
+ * that would not fit.
+ */
 function encodeBatches(
   target: PartitionTarget,
   records: OutgoingRecord[],
@@ -515,23 +438,28 @@ function encodeBatches(
   let chunk: RecordInput[] = [];
   let chunkBytes = BATCH_HEADER_BYTES;
   const flush = () => {
-    if (chunk.length === 0) return;
     const bytes = encodeRecordBatch(chunk);
-    if (bytes.length > maxMessageBytes) {
-      throw new EmbeddedClientError(
-        'MESSAGE_TOO_LARGE',
-        `a record of ${bytes.length - BATCH_HEADER_BYTES} bytes for ${target.topic}-${target.partition} does ` +
-          `not fit in a batch of max.message.bytes=${maxMessageBytes}`,
-      );
+    // Pair assertion: the sizes that cut the batches are the encoder's.
+    if (bytes.length !== chunkBytes) {
+      throw new Error(`a batch sized at ${chunkBytes} bytes was encoded in ${bytes.length} bytes`);
     }
     batches.push({ bytes, records: chunk.length });
     chunk = [];
     chunkBytes = BATCH_HEADER_BYTES;
   };
   for (const record of records) {
-    // An upper bound on the encoded size, so a batch of several records never exceeds the limit.
-    const recordBytes = recordBytesMax(record);
-    if (chunkBytes + recordBytes > maxMessageBytes) flush();
+    let recordBytes = bytesInChunk(record, chunk);
+    if (chunk.length > 0 && chunkBytes + recordBytes > maxMessageBytes) {
+      flush();
+      recordBytes = bytesInChunk(record, chunk);
+    }
+    if (BATCH_HEADER_BYTES + recordBytes > maxMessageBytes) {
+      throw new LogClientError(
+        'MESSAGE_TOO_LARGE',
+        `a record of ${recordBytes} bytes for ${target.topic}-${target.partition} does not fit in a batch of ` +
+          `max.message.bytes=${maxMessageBytes}`,
+      );
+    }
     chunk.push({
       key: record.key,
       value: record.value,
@@ -540,24 +468,12 @@ function encodeBatches(
     });
     chunkBytes += recordBytes;
   }
-  flush();
+  if (chunk.length > 0) flush();
   return batches;
 }
 
-function recordBytesMax(record: OutgoingRecord): number {
-  const headers = record.headers ?? [];
-  let size =
-    RECORD_FIXED_BYTES_MAX +
-    nullableBytesSize(record.key) +
-    nullableBytesSize(record.value) +
-    varintSize(headers.length);
-  for (const header of headers) {
-    const keyBytes = Buffer.byteLength(header.key);
-    size += varintSize(keyBytes) + keyBytes + nullableBytesSize(header.value);
-  }
-  return size;
-}
-
-function nullableBytesSize(bytes: Buffer | null): number {
-  return bytes === null ? 1 : varintSize(bytes.length) + bytes.length;
+/** The bytes `record` takes appended to `chunk`, whose first record sets the batch's base timestamp. */
+function bytesInChunk(record: OutgoingRecord, chunk: RecordInput[]): number {
+  const baseTimestamp = chunk[0]?.timestamp ?? record.timestamp;
+  return encodedRecordBytes(record, record.timestamp - baseTimestamp, chunk.length);
 }

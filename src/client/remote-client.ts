@@ -12,37 +12,43 @@ import {
   type RecordsBatch,
   type Serializers,
 } from '@platformatic/kafka';
+import { isControlBatch, isLogAppendTime } from '../protocol/index.js';
+import {
+  checkFetchOptions,
+  checkFetchRequests,
+  checkJoinGroup,
+  checkPartitionIndex,
+  checkProduceRecords,
+  checkTopicSpec,
+  partitionKey,
+} from './client-checks.js';
+import { LogClientError, UnknownTopicError } from './client-errors.js';
+import { LOG_CLIENT_LIMITS } from './client-limits.js';
+import { recordBytesMax } from './record-size.js';
 import {
   kafkaError,
   kafkaErrorWhere,
-  partitionKey,
-  REMOTE_CLIENT_LIMITS,
-  RemoteClientError,
   type RemoteLogClientOptions,
   type ResolvedOptions,
   resolveOptions,
 } from './remote-common.js';
 import { RemoteMembership } from './remote-membership.js';
-import {
-  type AssignmentListener,
-  type ConsumedRecord,
-  type FetchOptions,
-  type FetchRequest,
-  type GroupMembership,
-  type LogClient,
-  type OutgoingRecord,
-  type PartitionOffsets,
-  type TopicPartition,
-  type TopicSpec,
-  UnknownTopicError,
+import type {
+  AssignmentListener,
+  ConsumedRecord,
+  FetchOptions,
+  FetchRequest,
+  GroupMembership,
+  LogClient,
+  OutgoingRecord,
+  PartitionOffsets,
+  TopicPartition,
+  TopicSpec,
 } from './types.js';
 
 export {
   REMOTE_CLIENT_DEFAULTS,
-  REMOTE_CLIENT_LIMITS,
   REMOTE_COMPRESSION_CODECS,
-  RemoteClientError,
-  type RemoteClientErrorCode,
   type RemoteCompression,
   type RemoteGroupOptions,
   type RemoteLogClientOptions,
@@ -64,11 +70,8 @@ const bufferSerializers: Serializers<Buffer, Buffer, Buffer, Buffer | undefined>
 const ISOLATION_LEVEL = FetchIsolationLevels.READ_UNCOMMITTED;
 const EARLIEST_OFFSET = -2n;
 const LATEST_OFFSET = -1n;
-/** Record batch attributes: the timestamp is the broker's append time; the batch is a transaction marker. */
-const LOG_APPEND_TIME = 0x08;
-const CONTROL_BATCH = 0x20;
-/** Record length, attributes, timestamp delta, offset delta and header count varints, at most. */
-const RECORD_FIXED_BYTES_MAX = 5 + 1 + 10 + 5 + 5;
+/** A fetch's wait stays this far below requestTimeoutMs, so a long poll is never taken for a lost request. */
+const FETCH_WAIT_MARGIN_MS = 1_000;
 
 interface QueuedProduce {
   records: OutgoingRecord[];
@@ -134,12 +137,7 @@ export class RemoteLogClient implements LogClient {
 
   async ensureTopic(spec: TopicSpec): Promise<number> {
     this.ensureOpen();
-    if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
-      throw new RemoteClientError(
-        'INVALID_ARGUMENT',
-        `topic '${spec.name}' needs a partition count >= 1, got ${spec.partitions}`,
-      );
-    }
+    checkTopicSpec(spec);
     if (await this.topicExists(spec.name)) return this.partitionCountOf(spec.name);
     try {
       const [created] = await this.admin.createTopics({
@@ -165,7 +163,7 @@ export class RemoteLogClient implements LogClient {
   async offsets(partition: TopicPartition): Promise<PartitionOffsets> {
     this.ensureOpen();
     const { topic } = partition;
-    checkPartitionIndex(await this.metadataOf([topic]), partition);
+    checkPartitionOf(await this.metadataOf([topic]), partition);
     const query = (timestamp: bigint) =>
       this.reader.listOffsets({
         topics: [topic],
@@ -189,20 +187,15 @@ export class RemoteLogClient implements LogClient {
   produce(records: OutgoingRecord[]): Promise<void> {
     try {
       this.ensureOpen();
-      if (records.length > REMOTE_CLIENT_LIMITS.maxRecordsPerProduce) {
-        throw new RemoteClientError(
-          'INVALID_ARGUMENT',
-          `${records.length} records in one produce call; the limit is ${REMOTE_CLIENT_LIMITS.maxRecordsPerProduce}`,
-        );
-      }
-      if (this.produceQueue.length >= REMOTE_CLIENT_LIMITS.maxQueuedProduceCalls) {
-        throw new RemoteClientError(
+      checkProduceRecords(records);
+      const { maxQueuedProduceCalls } = LOG_CLIENT_LIMITS;
+      if (this.produceQueue.length >= maxQueuedProduceCalls) {
+        throw new LogClientError(
           'TOO_MANY_QUEUED_PRODUCES',
-          `${this.produceQueue.length} produce calls are already waiting; the limit is ` +
-            `${REMOTE_CLIENT_LIMITS.maxQueuedProduceCalls}`,
+          `${this.produceQueue.length} produce calls are already waiting; the limit is ${maxQueuedProduceCalls}`,
         );
       }
-      const bytes = this.checkRecords(records);
+      const bytes = this.recordsBytesMax(records);
       if (records.length === 0) return Promise.resolve();
       return new Promise((resolve, reject) => {
         this.produceQueue.push({ records, bytes, resolve, reject });
@@ -219,7 +212,12 @@ export class RemoteLogClient implements LogClient {
    */
   async fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]> {
     this.ensureOpen();
-    this.checkFetchOptions(options);
+    const { requestTimeoutMs } = this.options;
+    checkFetchOptions(
+      options,
+      requestTimeoutMs - FETCH_WAIT_MARGIN_MS,
+      ` (a second below requestTimeoutMs=${requestTimeoutMs})`,
+    );
     checkFetchRequests(requests);
     if (requests.length === 0) return [];
     const fetching = this.fetchFromLeaders(requests, options, true);
@@ -231,20 +229,8 @@ export class RemoteLogClient implements LogClient {
 
   async joinGroup(groupId: string, topics: string[], listener: AssignmentListener): Promise<GroupMembership> {
     this.ensureOpen();
-    if (this.closing) throw new RemoteClientError('CLIENT_CLOSED', 'the client is closing');
-    if (groupId === '') throw new RemoteClientError('INVALID_ARGUMENT', 'the group id is empty');
-    if (topics.length === 0) {
-      throw new RemoteClientError('INVALID_ARGUMENT', `group '${groupId}' needs at least one topic`);
-    }
-    if (this.memberships.has(groupId)) {
-      throw new RemoteClientError('GROUP_ALREADY_JOINED', `this client already consumes group '${groupId}'`);
-    }
-    if (this.memberships.size >= REMOTE_CLIENT_LIMITS.maxGroupsPerClient) {
-      throw new RemoteClientError(
-        'INVALID_ARGUMENT',
-        `this client is in ${this.memberships.size} groups; the limit is ${REMOTE_CLIENT_LIMITS.maxGroupsPerClient}`,
-      );
-    }
+    if (this.closing) throw new LogClientError('CLIENT_CLOSED', 'the client is closing');
+    checkJoinGroup(groupId, topics, this.memberships);
     for (const topic of new Set(topics)) {
       if (!(await this.topicExists(topic))) throw new UnknownTopicError(topic);
     }
@@ -291,7 +277,7 @@ export class RemoteLogClient implements LogClient {
   }
 
   private ensureOpen(): void {
-    if (this.closed) throw new RemoteClientError('CLIENT_CLOSED', 'the client is closed');
+    if (this.closed) throw new LogClientError('CLIENT_CLOSED', 'the client is closed');
   }
 
   private baseOptions() {
@@ -317,7 +303,7 @@ export class RemoteLogClient implements LogClient {
       autocommit: false,
       isolationLevel: ISOLATION_LEVEL,
       minBytes: 1,
-      maxBytes: REMOTE_CLIENT_LIMITS.maxFetchBytes,
+      maxBytes: LOG_CLIENT_LIMITS.maxFetchBytes,
       maxWaitTime: 0,
       sessionTimeout: group.sessionTimeoutMs,
       rebalanceTimeout: group.rebalanceTimeoutMs,
@@ -345,21 +331,14 @@ export class RemoteLogClient implements LogClient {
     }
   }
 
-  /** Validates the records and returns an upper bound on their encoded size. */
-  private checkRecords(records: OutgoingRecord[]): number {
+  /** An upper bound on the records' encoded size; each record must fit in a produce request alone. */
+  private recordsBytesMax(records: OutgoingRecord[]): number {
     const { maxProduceRequestBytes } = this.options;
     let bytes = 0;
     for (const record of records) {
-      if (!Number.isSafeInteger(record.timestamp) || record.timestamp < 0) {
-        throw new RemoteClientError(
-          'INVALID_ARGUMENT',
-          `timestamp ${record.timestamp} of a record for ${record.topic}-${record.partition} is not ` +
-            'milliseconds since the epoch',
-        );
-      }
       const recordBytes = recordBytesMax(record);
       if (recordBytes > maxProduceRequestBytes) {
-        throw new RemoteClientError(
+        throw new LogClientError(
           'MESSAGE_TOO_LARGE',
           `a record of up to ${recordBytes} bytes for ${record.topic}-${record.partition} exceeds ` +
             `maxProduceRequestBytes=${maxProduceRequestBytes}`,
@@ -405,7 +384,7 @@ export class RemoteLogClient implements LogClient {
       // The library would silently wrap an out-of-range partition around the partition count.
       valid = calls.filter((call) => {
         try {
-          for (const record of call.records) checkPartitionIndex(metadata, record);
+          for (const record of call.records) checkPartitionOf(metadata, record);
           return true;
         } catch (error) {
           call.reject(error);
@@ -424,24 +403,6 @@ export class RemoteLogClient implements LogClient {
       for (const call of valid) call.resolve();
     } catch (error) {
       for (const call of valid) call.reject(error);
-    }
-  }
-
-  private checkFetchOptions(options: FetchOptions): void {
-    const { maxFetchBytes } = REMOTE_CLIENT_LIMITS;
-    if (!Number.isInteger(options.maxBytes) || options.maxBytes < 1 || options.maxBytes > maxFetchBytes) {
-      throw new RemoteClientError(
-        'INVALID_ARGUMENT',
-        `maxBytes=${options.maxBytes} is invalid: expected an integer between 1 and ${maxFetchBytes}`,
-      );
-    }
-    const maxWaitMs = this.options.requestTimeoutMs - 1_000;
-    if (!Number.isInteger(options.maxWaitMs) || options.maxWaitMs < 0 || options.maxWaitMs > maxWaitMs) {
-      throw new RemoteClientError(
-        'INVALID_ARGUMENT',
-        `maxWaitMs=${options.maxWaitMs} is invalid: expected an integer between 0 and ${maxWaitMs} ` +
-          `(a second below requestTimeoutMs=${this.options.requestTimeoutMs})`,
-      );
     }
   }
 
@@ -478,7 +439,7 @@ export class RemoteLogClient implements LogClient {
       }
       const outOfRange = kafkaError(error, 'OFFSET_OUT_OF_RANGE');
       if (outOfRange) {
-        throw new RemoteClientError(
+        throw new LogClientError(
           'OFFSET_OUT_OF_RANGE',
           `an offset in ${requests.map((r) => `${r.topic}-${r.partition}@${r.offset}`).join(', ')} is ` +
             'outside its partition (see offsets() for the range)',
@@ -490,49 +451,18 @@ export class RemoteLogClient implements LogClient {
   }
 }
 
-/** One process's membership of a group, driven by the library's classic group protocol. */
-function checkPartitionIndex(metadata: ClusterMetadata, target: TopicPartition): void {
+/** The partition exists, as the cluster metadata says. */
+function checkPartitionOf(metadata: ClusterMetadata, target: TopicPartition): void {
   const count = metadata.topics.get(target.topic)?.partitionsCount;
   if (count === undefined) throw new UnknownTopicError(target.topic);
-  if (!Number.isInteger(target.partition) || target.partition < 0 || target.partition >= count) {
-    throw new RemoteClientError(
-      'UNKNOWN_PARTITION',
-      `topic '${target.topic}' has partitions 0..${count - 1}; there is no partition ${target.partition}`,
-    );
-  }
-}
-
-function checkFetchRequests(requests: FetchRequest[]): void {
-  if (requests.length > REMOTE_CLIENT_LIMITS.maxPartitionsPerFetch) {
-    throw new RemoteClientError(
-      'INVALID_ARGUMENT',
-      `${requests.length} partitions in one fetch; the limit is ${REMOTE_CLIENT_LIMITS.maxPartitionsPerFetch}`,
-    );
-  }
-  const seen = new Set<string>();
-  for (const request of requests) {
-    const key = partitionKey(request.topic, request.partition);
-    if (seen.has(key)) {
-      throw new RemoteClientError(
-        'INVALID_ARGUMENT',
-        `${request.topic}-${request.partition} is requested twice in one fetch`,
-      );
-    }
-    seen.add(key);
-    if (!Number.isSafeInteger(request.offset) || request.offset < 0) {
-      throw new RemoteClientError(
-        'INVALID_ARGUMENT',
-        `fetch offset ${request.offset} for ${request.topic}-${request.partition} must be an integer >= 0`,
-      );
-    }
-  }
+  checkPartitionIndex(target.topic, target.partition, count);
 }
 
 /** The requested partitions grouped by the node that leads them, as the metadata says. */
 function groupByLeader(metadata: ClusterMetadata, requests: FetchRequest[], maxBytes: number): LeaderFetch[] {
   const leaders = new Map<number, Map<string, fetchV17.FetchRequestTopic>>();
   for (const request of requests) {
-    checkPartitionIndex(metadata, request);
+    checkPartitionOf(metadata, request);
     const topic = metadata.topics.get(request.topic)!;
     const leader = topic.partitions[request.partition]!.leader;
     let topics = leaders.get(leader);
@@ -583,8 +513,8 @@ function appendBatch(
   from: bigint,
   batch: RecordsBatch,
 ) {
-  if ((batch.attributes & CONTROL_BATCH) !== 0) return;
-  const logAppendTime = (batch.attributes & LOG_APPEND_TIME) !== 0;
+  if (isControlBatch(batch.attributes)) return;
+  const logAppendTime = isLogAppendTime(batch.attributes);
   for (const record of batch.records) {
     const offset = batch.firstOffset + BigInt(record.offsetDelta);
     if (offset < from) continue;
@@ -632,16 +562,4 @@ function chunkByBytes(records: OutgoingRecord[], maxBytes: number): OutgoingReco
   }
   if (chunk.length > 0) chunks.push(chunk);
   return chunks;
-}
-
-function recordBytesMax(record: OutgoingRecord): number {
-  let size = RECORD_FIXED_BYTES_MAX + nullableBytesSize(record.key) + nullableBytesSize(record.value);
-  for (const header of record.headers ?? []) {
-    size += 5 + Buffer.byteLength(header.key) + nullableBytesSize(header.value);
-  }
-  return size;
-}
-
-function nullableBytesSize(bytes: Buffer | null): number {
-  return 5 + (bytes?.length ?? 0);
 }

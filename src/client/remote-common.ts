@@ -1,4 +1,6 @@
 import { GenericError } from '@platformatic/kafka';
+import type { ErrorCodeName } from '../protocol/index.js';
+import { LogClientError } from './client-errors.js';
 
 export interface RemoteGroupOptions {
   /** The coordinator drops a member it has not heard from for this long and gives its partitions to others. */
@@ -56,50 +58,19 @@ export const REMOTE_CLIENT_DEFAULTS = {
   },
 } as const;
 
-export const REMOTE_CLIENT_LIMITS = {
-  maxRecordsPerProduce: 1_000_000,
-  maxQueuedProduceCalls: 10_000,
-  maxPartitionsPerFetch: 10_000,
-  maxFetchBytes: 64 * 1024 * 1024,
-  maxGroupsPerClient: 100,
-} as const;
-
-export type RemoteClientErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'UNKNOWN_PARTITION'
-  | 'MESSAGE_TOO_LARGE'
-  | 'OFFSET_OUT_OF_RANGE'
-  | 'TOO_MANY_QUEUED_PRODUCES'
-  | 'GROUP_ALREADY_JOINED'
-  | 'NOT_A_MEMBER'
-  | 'COMMIT_FAILED'
-  | 'UNSUPPORTED_BY_CLUSTER'
-  | 'CLIENT_CLOSED';
-
-export class RemoteClientError extends Error {
-  constructor(
-    readonly code: RemoteClientErrorCode,
-    message: string,
-    options?: { cause: unknown },
-  ) {
-    super(`${code}: ${message}`, options);
-    this.name = 'RemoteClientError';
-  }
-}
-
 export function resolveOptions(options: RemoteLogClientOptions): ResolvedOptions {
   if (options.bootstrapBrokers.length === 0) {
-    throw new RemoteClientError('INVALID_ARGUMENT', 'bootstrapBrokers is empty: give at least one host:port');
+    throw new LogClientError('INVALID_ARGUMENT', 'bootstrapBrokers is empty: give at least one host:port');
   }
   for (const broker of options.bootstrapBrokers) {
     if (!/^[^\s:]+:\d{1,5}$/.test(broker)) {
-      throw new RemoteClientError('INVALID_ARGUMENT', `bootstrap broker '${broker}' is not host:port`);
+      throw new LogClientError('INVALID_ARGUMENT', `bootstrap broker '${broker}' is not host:port`);
     }
   }
-  if (options.clientId === '') throw new RemoteClientError('INVALID_ARGUMENT', 'clientId is empty');
+  if (options.clientId === '') throw new LogClientError('INVALID_ARGUMENT', 'clientId is empty');
   const compression = options.compression ?? REMOTE_CLIENT_DEFAULTS.compression;
   if (!REMOTE_COMPRESSION_CODECS.includes(compression)) {
-    throw new RemoteClientError(
+    throw new LogClientError(
       'INVALID_ARGUMENT',
       `compression '${compression}' is not one of ${REMOTE_COMPRESSION_CODECS.join(', ')}`,
     );
@@ -109,7 +80,7 @@ export function resolveOptions(options: RemoteLogClientOptions): ResolvedOptions
     group.heartbeatIntervalMs >= group.sessionTimeoutMs ||
     group.sessionTimeoutMs > group.rebalanceTimeoutMs
   ) {
-    throw new RemoteClientError(
+    throw new LogClientError(
       'INVALID_ARGUMENT',
       `group timings need heartbeatIntervalMs < sessionTimeoutMs <= rebalanceTimeoutMs, got ` +
         `${group.heartbeatIntervalMs}, ${group.sessionTimeoutMs} and ${group.rebalanceTimeoutMs}`,
@@ -130,10 +101,6 @@ export function resolveOptions(options: RemoteLogClientOptions): ResolvedOptions
   };
 }
 
-export function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
 /** What GenericError and MultipleErrors share: findBy walks the causes gathered over retries and partitions. */
 interface SearchableKafkaError {
   findBy(property: string, value: unknown): unknown;
@@ -144,6 +111,7 @@ export function kafkaErrorWhere(error: unknown, property: string, value: unknown
   return (error as SearchableKafkaError).findBy(property, value) !== null;
 }
 
-export function kafkaError(error: unknown, id: string): boolean {
+/** Whether the library's error, or any cause it gathered, is Kafka's error `id`. */
+export function kafkaError(error: unknown, id: ErrorCodeName): boolean {
   return kafkaErrorWhere(error, 'apiId', id);
 }

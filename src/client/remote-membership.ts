@@ -7,7 +7,10 @@ import {
   offsetCommitV8,
   offsetCommitV9,
 } from '@platformatic/kafka';
-import { kafkaError, partitionKey, RemoteClientError, type ResolvedOptions } from './remote-common.js';
+import type { ErrorCodeName } from '../protocol/index.js';
+import { checkCommitEntries, partitionKey } from './client-checks.js';
+import { LogClientError } from './client-errors.js';
+import { kafkaError, type ResolvedOptions } from './remote-common.js';
 import type {
   AssignmentListener,
   CommitEntry,
@@ -17,6 +20,18 @@ import type {
 } from './types.js';
 
 const OFFSET_COMMIT_APIS = [offsetCommitV9.api, offsetCommitV8.api];
+/** Heartbeat answers meaning the group has moved on without this member. */
+const FENCED_ERRORS: readonly ErrorCodeName[] = [
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'FENCED_INSTANCE_ID',
+];
+/** OffsetCommit answers meaning the group is rebalancing and the partitions may have moved. */
+const COMMIT_REFUSALS: readonly ErrorCodeName[] = [
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'REBALANCE_IN_PROGRESS',
+];
 /** How often confirmAssignment() looks again while a rejoin it must wait for is under way. */
 const REJOIN_POLL_MS = 50;
 
@@ -128,10 +143,7 @@ export class RemoteMembership implements GroupMembership {
       return 'member';
     } catch (error) {
       if (kafkaError(error, 'REBALANCE_IN_PROGRESS')) return 'member';
-      if (
-        ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID'].some((id) => kafkaError(error, id))
-      )
-        return 'fenced';
+      if (FENCED_ERRORS.some((id) => kafkaError(error, id))) return 'fenced';
       throw error;
     }
   }
@@ -142,7 +154,7 @@ export class RemoteMembership implements GroupMembership {
    */
   async commit(offsets: CommitEntry[]): Promise<void> {
     if (this.left) {
-      throw new RemoteClientError('NOT_A_MEMBER', `this member has left group '${this.groupId}'`);
+      throw new LogClientError('NOT_A_MEMBER', `this member has left group '${this.groupId}'`);
     }
     if (this.listenerFailure !== null) throw this.listenerFailure;
     checkCommitEntries(offsets);
@@ -237,7 +249,7 @@ export class RemoteMembership implements GroupMembership {
     const { consumer } = this;
     const memberId = consumer.memberId;
     if (memberId === null || this.membershipError !== null) {
-      throw new RemoteClientError(
+      throw new LogClientError(
         'COMMIT_FAILED',
         `this process is rejoining group '${this.groupId}'; its partitions may have moved`,
         { cause: this.membershipError },
@@ -249,7 +261,7 @@ export class RemoteMembership implements GroupMembership {
       (api) => supported && api.version >= supported.minVersion && api.version <= supported.maxVersion,
     );
     if (!commitApi) {
-      throw new RemoteClientError(
+      throw new LogClientError(
         'UNSUPPORTED_BY_CLUSTER',
         `the cluster's OffsetCommit versions ${supported?.minVersion}..${supported?.maxVersion} do not include ` +
           `${OFFSET_COMMIT_APIS.map((api) => api.version).join(' or ')}`,
@@ -280,26 +292,13 @@ export class RemoteMembership implements GroupMembership {
         })),
       );
     } catch (error) {
-      const refused = ['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS'].find((id) =>
-        kafkaError(error, id),
-      );
+      const refused = COMMIT_REFUSALS.find((id) => kafkaError(error, id));
       if (!refused) throw error;
-      throw new RemoteClientError(
+      throw new LogClientError(
         'COMMIT_FAILED',
         `group '${this.groupId}' refused the commit with ${refused}: the group is rebalancing and these ` +
           'partitions may have moved to another member',
         { cause: error },
-      );
-    }
-  }
-}
-
-function checkCommitEntries(offsets: CommitEntry[]): void {
-  for (const entry of offsets) {
-    if (!Number.isSafeInteger(entry.offset) || entry.offset < 0) {
-      throw new RemoteClientError(
-        'INVALID_ARGUMENT',
-        `committed offset ${entry.offset} for ${entry.topic}-${entry.partition} must be an integer >= 0`,
       );
     }
   }

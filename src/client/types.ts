@@ -117,11 +117,3 @@ export interface LogClient {
   joinGroup(groupId: string, topics: string[], listener: AssignmentListener): Promise<GroupMembership>;
   close(): Promise<void>;
 }
-
-export class UnknownTopicError extends Error {
-  readonly code = 'UNKNOWN_TOPIC';
-  constructor(readonly topic: string) {
-    super(`topic '${topic}' does not exist`);
-    this.name = 'UnknownTopicError';
-  }
-}

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { type RunningBroker, startBroker } from '../../test/support/broker-harness.js';
 import { until } from '../../test/support/processes.js';
-import { EmbeddedClientError, EmbeddedLogClient } from '../client/embedded-client.js';
+import { LogClientError } from '../client/client-errors.js';
+import { EmbeddedLogClient } from '../client/embedded-client.js';
 import { RemoteLogClient } from '../client/remote-client.js';
 import type { ConsumedRecord, LogClient, OutgoingRecord } from '../client/types.js';
 import { Compression, compressionOf, readBatchHeader, splitBatches } from '../protocol/index.js';
@@ -188,8 +189,7 @@ describe('Mirror between two in-process brokers (target through the client libra
           maxBytes: 1 << 20,
           maxWaitMs: 0,
         }),
-        (error: unknown) =>
-          error instanceof EmbeddedClientError && error.code === 'UNSUPPORTED_COMPRESSION_TYPE',
+        (error: unknown) => error instanceof LogClientError && error.code === 'UNSUPPORTED_COMPRESSION_TYPE',
       );
     } finally {
       await cloudRemote.close();

@@ -1,4 +1,5 @@
 export * from './codec.js';
+export * from './error-codes.js';
 export * from './message-types.js';
 export * from './messages.js';
 export * from './record-batch.js';

@@ -55,6 +55,19 @@ function recordBodySize(record: RecordInput, timestampDelta: number, offsetDelta
   return size;
 }
 
+/**
+ * Bytes one record takes inside a batch, its length varint included, when it sits `timestampDeltaMs` after the
+ * batch's base timestamp and `offsetDelta` after its base offset: the size encodeRecordBatch() writes.
+ */
+export function encodedRecordBytes(
+  record: RecordInput,
+  timestampDeltaMs: number,
+  offsetDelta: number,
+): number {
+  const body = recordBodySize(record, timestampDeltaMs, offsetDelta);
+  return varintSize(body) + body;
+}
+
 function writeNullableBytes(buf: Buffer, at: number, bytes: Buffer | null): number {
   if (bytes === null) return writeVarint(buf, at, -1);
   at = writeVarint(buf, at, bytes.length);

@@ -1,3 +1,4 @@
+import { UnknownTopicError } from '../../src/client/client-errors.js';
 import type {
   AssignmentListener,
   CommitEntry,
@@ -11,7 +12,6 @@ import type {
   TopicPartition,
   TopicSpec,
 } from '../../src/client/types.js';
-import { UnknownTopicError } from '../../src/client/types.js';
 
 /** An in-memory log with the LogClient contract, for fast unit tests of pipelines (one member per group). */
 export class MemoryLogClient implements LogClient {
