@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { DEFAULT_TOPIC_CONFIG, LogManager, parseTopicConfig, writeFileAtomic } from '../log/index.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
+import { type ApiHandler, defineHandler } from './api-handler.js';
 import { type BrokerConfig, splitHostPort } from './config.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import {
@@ -22,7 +23,7 @@ import { BrokerMetrics } from './metrics.js';
 import { OffsetStore } from './offset-store.js';
 import { PartitionWatch } from './partition-watch.js';
 import { ProducerIdAllocator } from './producer-state.js';
-import { type ApiHandler, KafkaServer } from './server.js';
+import { KafkaServer } from './server.js';
 import { TopicCatalog } from './topic-catalog.js';
 
 export interface BrokerAddress {
@@ -99,10 +100,9 @@ export class Broker {
         maxInFlightPerConnection: config.maxInFlightPerConnection,
         connectionsMaxIdleMs: config.connectionsMaxIdleMs,
       });
-      add({
-        schema: ApiVersions,
-        handle: () => ({ errorCode: 0, apiKeys: server.apiRanges(), throttleTimeMs: 0 }),
-      });
+      add(
+        defineHandler(ApiVersions, () => ({ errorCode: 0, apiKeys: server.apiRanges(), throttleTimeMs: 0 })),
+      );
       metrics.registerLag(() =>
         groups.lag((topic, partition) => topics.partition(topic, partition).highWatermark),
       );

@@ -3,13 +3,14 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { decodeResponse, encodeRequest, type Message } from '../protocol/index.js';
-import type { ApiSchema } from '../protocol/schema.js';
+import { defineApi } from '../protocol/schema.js';
+import { defineHandler } from './api-handler.js';
 import { FrameReader } from './connection.js';
 import { BrokerMetrics } from './metrics.js';
-import { type ApiHandler, KafkaServer, type RequestStage } from './server.js';
+import { KafkaServer, type RequestStage } from './server.js';
 
 /** A made-up API whose handler misbehaves as the request asks. */
-const Echo: ApiSchema = {
+const Echo = defineApi({
   apiKey: 1000,
   name: 'Echo',
   versions: [0, 0],
@@ -19,27 +20,23 @@ const Echo: ApiSchema = {
     { name: 'text', type: 'string', versions: '0+' },
   ],
   response: [{ name: 'text', type: 'string', versions: '0+' }],
-};
+});
 
-const echo: ApiHandler = {
-  schema: Echo,
-  handle: (body) => {
-    const { mode, text } = body as { mode: string; text: string };
-    switch (mode) {
-      case 'throw':
-        throw new Error('handler bug');
-      case 'reject':
-        return Promise.reject(new Error('async handler bug'));
-      case 'too-long':
-        // Resolves later, as the Fetch, JoinGroup and DeleteTopics handlers do.
-        return new Promise((resolve) => setTimeout(() => resolve({ text: text.repeat(4) }), 5));
-      case 'slow':
-        return new Promise((resolve) => setTimeout(() => resolve({ text }), 400));
-      default:
-        return { text };
-    }
-  },
-};
+const echo = defineHandler(Echo, ({ mode, text }) => {
+  switch (mode) {
+    case 'throw':
+      throw new Error('handler bug');
+    case 'reject':
+      return Promise.reject(new Error('async handler bug'));
+    case 'too-long':
+      // Resolves later, as the Fetch, JoinGroup and DeleteTopics handlers do.
+      return new Promise((resolve) => setTimeout(() => resolve({ text: text.repeat(4) }), 5));
+    case 'slow':
+      return new Promise((resolve) => setTimeout(() => resolve({ text }), 400));
+    default:
+      return { text };
+  }
+});
 
 class Peer {
   private readonly frames = new FrameReader(1 << 30);

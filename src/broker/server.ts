@@ -2,29 +2,9 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
-import {
-  type ApiSchema,
-  decodeRequest,
-  encodeResponse,
-  type Message,
-  ProtocolError,
-  peekRequestHeader,
-} from '../protocol/index.js';
+import { encodeResponse, ProtocolError, peekRequestHeader } from '../protocol/index.js';
+import type { ApiHandler, DecodedRequest, EncodeResponse, Reply, RequestContext } from './api-handler.js';
 import { Connection, FrameSizeError, RequestBufferBudget } from './connection.js';
-
-export interface RequestContext {
-  apiVersion: number;
-  clientId: string | null;
-  clientHost: string;
-  connectionId: number;
-}
-
-/** Handles one API. Client mistakes become Kafka error codes in the response; a throw closes the connection. */
-export interface ApiHandler {
-  schema: ApiSchema;
-  /** null: send no response (produce with acks=0). */
-  handle(body: Message, context: RequestContext): Promise<object | null> | object | null;
-}
 
 /** Where a request failed: reading it, in its handler, or writing its response. */
 export type RequestStage = 'decode' | 'handle' | 'encode';
@@ -175,33 +155,33 @@ export class KafkaServer {
     }
     const { schema } = handler;
     const fields = { api: schema.name, apiVersion };
-    let request: ReturnType<typeof decodeRequest>;
+    let request: DecodedRequest;
     try {
-      request = decodeRequest(frame, schema);
+      request = handler.decode(frame);
     } catch (error) {
       fail('decode', error, fields);
       return;
     }
     const context: RequestContext = { apiVersion, clientId: request.header.clientId, ...peer };
     const started = performance.now();
-    const finish = (response: object | null) => {
+    const finish = (encode: EncodeResponse | null) => {
       this.options.observer.requestHandled(schema.name, (performance.now() - started) / 1000);
-      if (response === null) {
+      if (encode === null) {
         respond(null);
         return;
       }
       let chunks: Buffer[];
       try {
-        chunks = encodeResponse(schema, apiVersion, correlationId, response as Message);
+        chunks = encode();
       } catch (error) {
         fail('encode', error, fields);
         return;
       }
       respond(chunks);
     };
-    let result: ReturnType<ApiHandler['handle']>;
+    let result: Reply<EncodeResponse>;
     try {
-      result = handler.handle(request.body, context);
+      result = request.handle(context);
     } catch (error) {
       fail('handle', error, fields);
       return;

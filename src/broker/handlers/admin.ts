@@ -9,31 +9,25 @@ import {
   type CreatableTopic,
   type CreatableTopicResult,
   CreateTopics,
-  type CreateTopicsRequest,
-  type CreateTopicsResponse,
 } from '../../protocol/apis/create-topics.js';
+import { DeleteTopics, type DeleteTopicsResponse } from '../../protocol/apis/delete-topics.js';
 import {
-  DeleteTopics,
-  type DeleteTopicsRequest,
-  type DeleteTopicsResponse,
-} from '../../protocol/apis/delete-topics.js';
-import {
+  ConfigResourceType,
   DescribeConfigs,
   type DescribeConfigsRequest,
   type DescribeConfigsResponse,
 } from '../../protocol/apis/describe-configs.js';
-import {
-  InitProducerId,
-  type InitProducerIdRequest,
-  type InitProducerIdResponse,
-} from '../../protocol/apis/init-producer-id.js';
+import { InitProducerId } from '../../protocol/apis/init-producer-id.js';
+import { type ApiHandler, defineHandler } from '../api-handler.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
 import type { ProducerIdAllocator } from '../producer-state.js';
-import type { ApiHandler } from '../server.js';
 import type { TopicCatalog } from '../topic-catalog.js';
 
-const RESOURCE_TOPIC = 2;
-const RESOURCE_BROKER = 4;
+type DeletableTopicResult = DeleteTopicsResponse['responses'][number];
+type DescribeConfigsResource = DescribeConfigsRequest['resources'][number];
+type DescribeConfigsResult = DescribeConfigsResponse['results'][number];
+type DescribeConfigsEntry = DescribeConfigsResult['configs'][number];
+
 /** DescribeConfigs configSource values. */
 const SOURCE_TOPIC_OVERRIDE = 1;
 const SOURCE_STATIC_BROKER = 4;
@@ -46,18 +40,14 @@ const CONFIG_TYPE_LONG = 5;
  * so a request naming hundreds would otherwise keep every other connection waiting for a second or more.
  */
 export function createTopicsHandler(topics: TopicCatalog, defaultPartitions: number): ApiHandler {
-  return {
-    schema: CreateTopics,
-    handle: async (body) => {
-      const request = body as unknown as CreateTopicsRequest;
-      const results: CreatableTopicResult[] = [];
-      for (const topic of request.topics) {
-        if (results.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-        results.push(createTopic(topics, topic, defaultPartitions, request.validateOnly));
-      }
-      return { throttleTimeMs: 0, topics: results } satisfies CreateTopicsResponse;
-    },
-  };
+  return defineHandler(CreateTopics, async (request) => {
+    const results: CreatableTopicResult[] = [];
+    for (const topic of request.topics) {
+      if (results.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      results.push(createTopic(topics, topic, defaultPartitions, request.validateOnly));
+    }
+    return { throttleTimeMs: 0, topics: results };
+  });
 }
 
 function createTopic(
@@ -119,95 +109,98 @@ function createTopic(
 }
 
 export function deleteTopicsHandler(topics: TopicCatalog): ApiHandler {
-  return {
-    schema: DeleteTopics,
-    handle: async (body, context) => {
-      const request = body as unknown as DeleteTopicsRequest;
-      const names =
-        context.apiVersion >= 6
-          ? request.topics.map((t) => t.name ?? topics.nameOf(t.topicId))
-          : request.topicNames;
-      const responses = [];
-      for (const name of names) {
-        const response = {
-          name,
-          topicId: Buffer.alloc(16),
-          errorCode: ErrorCode.NONE,
-          errorMessage: null as string | null,
-        };
-        try {
-          if (!name || !topics.logs.hasTopic(name)) {
-            throw new LogError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
-          }
-          response.topicId = Buffer.from(topics.logs.describeTopic(name).topicId, 'hex');
-          await topics.deleteTopic(name);
-        } catch (error) {
-          response.errorCode = errorCodeOf(error);
-          response.errorMessage = errorMessageOf(error);
+  return defineHandler(DeleteTopics, async (request, context) => {
+    const names =
+      context.apiVersion >= 6
+        ? request.topics.map((t) => t.name ?? topics.nameOf(t.topicId))
+        : request.topicNames;
+    const responses: DeletableTopicResult[] = [];
+    for (const name of names) {
+      const response: DeletableTopicResult = {
+        name,
+        topicId: Buffer.alloc(16),
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+      };
+      try {
+        if (!name || !topics.logs.hasTopic(name)) {
+          throw new LogError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
         }
-        responses.push(response);
+        response.topicId = Buffer.from(topics.logs.describeTopic(name).topicId, 'hex');
+        await topics.deleteTopic(name);
+      } catch (error) {
+        response.errorCode = errorCodeOf(error);
+        response.errorMessage = errorMessageOf(error);
       }
-      return { throttleTimeMs: 0, responses } as unknown as DeleteTopicsResponse;
-    },
-  };
+      responses.push(response);
+    }
+    return { throttleTimeMs: 0, responses };
+  });
 }
 
 export function describeConfigsHandler(
   topics: TopicCatalog,
   brokerConfig: Record<string, string>,
 ): ApiHandler {
-  return {
-    schema: DescribeConfigs,
-    handle: (body, context) => {
-      const request = body as unknown as DescribeConfigsRequest;
+  return defineHandler(DescribeConfigs, (request, context) => ({
+    throttleTimeMs: 0,
+    results: request.resources.map((resource) =>
+      describeResource(topics, brokerConfig, resource, context.apiVersion),
+    ),
+  }));
+}
+
+function describeResource(
+  topics: TopicCatalog,
+  brokerConfig: Record<string, string>,
+  resource: DescribeConfigsResource,
+  version: number,
+): DescribeConfigsResult {
+  const result = {
+    errorCode: ErrorCode.NONE,
+    resourceType: resource.resourceType,
+    resourceName: resource.resourceName,
+    configs: [],
+  };
+  const wanted = (name: string) =>
+    resource.configurationKeys === null || resource.configurationKeys.includes(name);
+  if (resource.resourceType === ConfigResourceType.TOPIC) {
+    if (!topics.logs.hasTopic(resource.resourceName)) {
       return {
-        throttleTimeMs: 0,
-        results: request.resources.map((resource) => {
-          const result = {
-            errorCode: ErrorCode.NONE,
-            errorMessage: null as string | null,
-            resourceType: resource.resourceType,
-            resourceName: resource.resourceName,
-            configs: [] as unknown[],
-          };
-          const wanted = (name: string) =>
-            resource.configurationKeys === null || resource.configurationKeys.includes(name);
-          if (resource.resourceType === RESOURCE_TOPIC) {
-            if (!topics.logs.hasTopic(resource.resourceName)) {
-              return {
-                ...result,
-                errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                errorMessage: `topic '${resource.resourceName}' does not exist`,
-              };
-            }
-            const topic = topics.logs.describeTopic(resource.resourceName);
-            result.configs = describeTopicConfig(topic.config)
-              .filter(({ key }) => wanted(key))
-              .map(({ key, value, doc }) => {
-                const source = key in topic.overrides ? SOURCE_TOPIC_OVERRIDE : SOURCE_DEFAULT;
-                return configEntry(key, value, doc, source, context.apiVersion);
-              });
-          } else if (resource.resourceType === RESOURCE_BROKER) {
-            result.configs = Object.entries(brokerConfig)
-              .filter(([key]) => wanted(key))
-              .map(([key, value]) =>
-                configEntry(key, value, 'broker setting', SOURCE_STATIC_BROKER, context.apiVersion),
-              );
-          } else {
-            return {
-              ...result,
-              errorCode: ErrorCode.INVALID_REQUEST,
-              errorMessage: `resource type ${resource.resourceType} is not supported`,
-            };
-          }
-          return result;
-        }),
-      } as unknown as DescribeConfigsResponse;
-    },
+        ...result,
+        errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        errorMessage: `topic '${resource.resourceName}' does not exist`,
+      };
+    }
+    const topic = topics.logs.describeTopic(resource.resourceName);
+    const configs = describeTopicConfig(topic.config)
+      .filter(({ key }) => wanted(key))
+      .map(({ key, value, doc }) => {
+        const source = key in topic.overrides ? SOURCE_TOPIC_OVERRIDE : SOURCE_DEFAULT;
+        return configEntry(key, value, doc, source, version);
+      });
+    return { ...result, configs };
+  }
+  if (resource.resourceType === ConfigResourceType.BROKER) {
+    const configs = Object.entries(brokerConfig)
+      .filter(([key]) => wanted(key))
+      .map(([key, value]) => configEntry(key, value, 'broker setting', SOURCE_STATIC_BROKER, version));
+    return { ...result, configs };
+  }
+  return {
+    ...result,
+    errorCode: ErrorCode.INVALID_REQUEST,
+    errorMessage: `resource type ${resource.resourceType} is not supported`,
   };
 }
 
-function configEntry(name: string, value: string, documentation: string, source: number, version: number) {
+function configEntry(
+  name: string,
+  value: string,
+  documentation: string,
+  source: number,
+  version: number,
+): DescribeConfigsEntry {
   const numeric = /^-?\d+$/.test(value);
   return {
     name,
@@ -224,27 +217,23 @@ function configEntry(name: string, value: string, documentation: string, source:
 
 /** Idempotent producers only: a transactional id is refused because transactions are not implemented. */
 export function initProducerIdHandler(producerIds: ProducerIdAllocator): ApiHandler {
-  return {
-    schema: InitProducerId,
-    handle: (body) => {
-      const request = body as unknown as InitProducerIdRequest;
-      if (request.transactionalId !== null) {
-        return {
-          throttleTimeMs: 0,
-          errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-          producerId: -1,
-          producerEpoch: -1,
-        } as unknown as InitProducerIdResponse;
-      }
-      // Without a transactional id Kafka always hands out a fresh producer id at epoch 0, whatever id and
-      // epoch the request carries (some clients send 0/0 rather than -1/-1): reusing theirs would make two
-      // producers share one sequence space.
+  return defineHandler(InitProducerId, (request) => {
+    if (request.transactionalId !== null) {
       return {
         throttleTimeMs: 0,
-        errorCode: ErrorCode.NONE,
-        producerId: producerIds.allocate(),
-        producerEpoch: 0,
-      } as unknown as InitProducerIdResponse;
-    },
-  };
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        producerId: -1,
+        producerEpoch: -1,
+      };
+    }
+    // Without a transactional id Kafka always hands out a fresh producer id at epoch 0, whatever id and
+    // epoch the request carries (some clients send 0/0 rather than -1/-1): reusing theirs would make two
+    // producers share one sequence space.
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      producerId: producerIds.allocate(),
+      producerEpoch: 0,
+    };
+  });
 }

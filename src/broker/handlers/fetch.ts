@@ -1,9 +1,9 @@
 import { Fetch, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
 import { BATCH_LENGTH_PREFIX_BYTES, BatchField } from '../../protocol/index.js';
+import { type ApiHandler, defineHandler } from '../api-handler.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import type { BrokerMetrics } from '../metrics.js';
 import { PartitionWatch } from '../partition-watch.js';
-import type { ApiHandler } from '../server.js';
 import type { TopicCatalog } from '../topic-catalog.js';
 
 type TopicResponse = FetchResponse['responses'][number];
@@ -24,10 +24,7 @@ const DEFAULT_RESPONSE_MAX_BYTES = 50 * 1024 * 1024;
  * requested partition or for max.wait.ms, then answer with whatever is there.
  */
 export function fetchHandler(deps: FetchDependencies): ApiHandler {
-  return {
-    schema: Fetch,
-    handle: (body, context) => handleFetch(deps, body as unknown as FetchRequest, context.apiVersion),
-  };
+  return defineHandler(Fetch, (request, context) => handleFetch(deps, request, context.apiVersion));
 }
 
 /** Fetch v13+ names topics by id; an id we do not know is answered with UNKNOWN_TOPIC_ID. */
@@ -61,7 +58,7 @@ async function handleFetch(
     errorCode: ErrorCode.NONE,
     sessionId: 0,
     responses: result.responses,
-  } as FetchResponse;
+  };
 }
 
 function waitForData(watch: PartitionWatch, request: FetchRequest, waitMs: number): Promise<void> {
@@ -92,7 +89,7 @@ function readAll(
     topic: topic.topic,
     topicId: topic.topicId,
     partitions: topic.partitions.map((partition) => {
-      const response = {
+      const response: PartitionResponse = {
         partitionIndex: partition.partition,
         errorCode: ErrorCode.NONE,
         highWatermark: -1,
@@ -101,7 +98,7 @@ function readAll(
         abortedTransactions: version >= 4 ? [] : null,
         preferredReadReplica: -1,
         records: Buffer.alloc(0),
-      } as unknown as PartitionResponse;
+      };
       if (topic.topic === '') {
         response.errorCode = ErrorCode.UNKNOWN_TOPIC_ID;
         failed = true;
@@ -128,7 +125,7 @@ function readAll(
       return response;
     }),
   }));
-  return { responses: responses as TopicResponse[], bytes, failed };
+  return { responses, bytes, failed };
 }
 
 function countRecords(records: Buffer): number {

@@ -1,42 +1,19 @@
-import {
-  AUTHORIZED_OPERATIONS_OMITTED,
-  DescribeGroups,
-  type DescribeGroupsRequest,
-  type DescribeGroupsResponse,
-} from '../../protocol/apis/describe-groups.js';
-import {
-  FindCoordinator,
-  type FindCoordinatorRequest,
-  type FindCoordinatorResponse,
-} from '../../protocol/apis/find-coordinator.js';
-import { Heartbeat, type HeartbeatRequest, type HeartbeatResponse } from '../../protocol/apis/heartbeat.js';
-import { JoinGroup, type JoinGroupRequest, type JoinGroupResponse } from '../../protocol/apis/join-group.js';
-import {
-  LeaveGroup,
-  type LeaveGroupRequest,
-  type LeaveGroupResponse,
-} from '../../protocol/apis/leave-group.js';
-import {
-  ListGroups,
-  type ListGroupsRequest,
-  type ListGroupsResponse,
-} from '../../protocol/apis/list-groups.js';
-import {
-  OffsetCommit,
-  type OffsetCommitRequest,
-  type OffsetCommitResponse,
-} from '../../protocol/apis/offset-commit.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, DescribeGroups } from '../../protocol/apis/describe-groups.js';
+import { FindCoordinator } from '../../protocol/apis/find-coordinator.js';
+import { Heartbeat } from '../../protocol/apis/heartbeat.js';
+import { JoinGroup } from '../../protocol/apis/join-group.js';
+import { LeaveGroup } from '../../protocol/apis/leave-group.js';
+import { ListGroups } from '../../protocol/apis/list-groups.js';
+import { OffsetCommit } from '../../protocol/apis/offset-commit.js';
 import {
   OffsetFetch,
-  type OffsetFetchRequest,
   type OffsetFetchRequestTopic,
-  type OffsetFetchResponse,
   type OffsetFetchResponseTopic,
 } from '../../protocol/apis/offset-fetch.js';
-import { SyncGroup, type SyncGroupRequest, type SyncGroupResponse } from '../../protocol/apis/sync-group.js';
+import { SyncGroup } from '../../protocol/apis/sync-group.js';
+import { type ApiHandler, defineHandler } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
 import type { GroupCoordinator } from '../group-coordinator.js';
-import type { ApiHandler } from '../server.js';
 import type { BrokerIdentity } from './metadata.js';
 
 /** JoinGroup v4+ clients expect MEMBER_ID_REQUIRED and a second join with the id they were given. */
@@ -49,182 +26,144 @@ const OFFSET_FETCH_BATCHED_FROM = 8;
 /** The classic consumer-group APIs, mapped onto the coordinator. This broker coordinates every group. */
 export function groupHandlers(groups: GroupCoordinator, identity: BrokerIdentity): ApiHandler[] {
   return [
-    {
-      schema: FindCoordinator,
-      handle: (body) => {
-        const request = body as unknown as FindCoordinatorRequest;
-        const self = { nodeId: identity.nodeId, host: identity.host, port: identity.port };
-        const keys = request.coordinatorKeys.length > 0 ? request.coordinatorKeys : [request.key];
+    defineHandler(FindCoordinator, (request) => {
+      const self = { nodeId: identity.nodeId, host: identity.host, port: identity.port };
+      const keys = request.coordinatorKeys.length > 0 ? request.coordinatorKeys : [request.key];
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        ...self,
+        coordinators: keys.map((key) => ({ key, ...self, errorCode: ErrorCode.NONE, errorMessage: null })),
+      };
+    }),
+    defineHandler(JoinGroup, async (request, context) => {
+      const result = await groups.join({
+        groupId: request.groupId,
+        memberId: request.memberId,
+        groupInstanceId: request.groupInstanceId,
+        clientId: context.clientId ?? '',
+        clientHost: context.clientHost,
+        sessionTimeoutMs: request.sessionTimeoutMs,
+        // v0 has no rebalance timeout; Kafka uses the session timeout there.
+        rebalanceTimeoutMs: context.apiVersion >= 1 ? request.rebalanceTimeoutMs : request.sessionTimeoutMs,
+        protocolType: request.protocolType,
+        protocols: request.protocols.map((p) => ({
+          name: p.name,
+          metadata: p.metadata,
+        })),
+        requireKnownMemberId: context.apiVersion >= JOIN_REQUIRES_KNOWN_MEMBER_FROM,
+      });
+      return { throttleTimeMs: 0, skipAssignment: false, ...result };
+    }),
+    defineHandler(SyncGroup, async (request) => {
+      const result = await groups.sync({
+        groupId: request.groupId,
+        generationId: request.generationId,
+        memberId: request.memberId,
+        groupInstanceId: request.groupInstanceId,
+        protocolType: request.protocolType,
+        protocolName: request.protocolName,
+        assignments: request.assignments.map((a) => ({
+          memberId: a.memberId,
+          assignment: a.assignment,
+        })),
+      });
+      return { throttleTimeMs: 0, ...result };
+    }),
+    defineHandler(Heartbeat, (request) => ({ throttleTimeMs: 0, ...groups.heartbeat(request) })),
+    defineHandler(LeaveGroup, (request, context) => {
+      const members =
+        context.apiVersion >= LEAVE_BATCHED_FROM
+          ? request.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
+          : [{ memberId: request.memberId, groupInstanceId: null }];
+      const result = groups.leave({ groupId: request.groupId, members });
+      // Before v3 a single-member leave reports the member's error at the top level.
+      const errorCode =
+        context.apiVersion < LEAVE_BATCHED_FROM && result.errorCode === ErrorCode.NONE
+          ? (result.members[0]?.errorCode ?? ErrorCode.NONE)
+          : result.errorCode;
+      return { throttleTimeMs: 0, errorCode, members: result.members };
+    }),
+    defineHandler(OffsetCommit, async (request) => {
+      const results = await groups.commitOffsets({
+        groupId: request.groupId,
+        generationId: request.generationIdOrMemberEpoch,
+        memberId: request.memberId,
+        groupInstanceId: request.groupInstanceId,
+        offsets: request.topics.flatMap((topic) =>
+          topic.partitions.map((p) => ({
+            topic: topic.name,
+            partition: p.partitionIndex,
+            offset: p.committedOffset,
+            leaderEpoch: p.committedLeaderEpoch,
+            metadata: p.committedMetadata,
+          })),
+        ),
+      });
+      return {
+        throttleTimeMs: 0,
+        topics: request.topics.map((topic) => ({
+          name: topic.name,
+          partitions: topic.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            errorCode:
+              results.find((r) => r.topic === topic.name && r.partition === p.partitionIndex)?.errorCode ??
+              ErrorCode.NONE,
+          })),
+        })),
+      };
+    }),
+    defineHandler(OffsetFetch, (request, context) => {
+      if (context.apiVersion >= OFFSET_FETCH_BATCHED_FROM) {
         return {
           throttleTimeMs: 0,
+          topics: [],
           errorCode: ErrorCode.NONE,
-          errorMessage: null,
-          ...self,
-          coordinators: keys.map((key) => ({ key, ...self, errorCode: ErrorCode.NONE, errorMessage: null })),
-        } satisfies FindCoordinatorResponse;
-      },
-    },
-    {
-      schema: JoinGroup,
-      handle: async (body, context) => {
-        const request = body as unknown as JoinGroupRequest;
-        const result = await groups.join({
-          groupId: request.groupId,
-          memberId: request.memberId,
-          groupInstanceId: request.groupInstanceId,
-          clientId: context.clientId ?? '',
-          clientHost: context.clientHost,
-          sessionTimeoutMs: request.sessionTimeoutMs,
-          // v0 has no rebalance timeout; Kafka uses the session timeout there.
-          rebalanceTimeoutMs: context.apiVersion >= 1 ? request.rebalanceTimeoutMs : request.sessionTimeoutMs,
-          protocolType: request.protocolType,
-          protocols: request.protocols.map((p) => ({
-            name: p.name,
-            metadata: p.metadata ?? Buffer.alloc(0),
-          })),
-          requireKnownMemberId: context.apiVersion >= JOIN_REQUIRES_KNOWN_MEMBER_FROM,
-        });
-        return { throttleTimeMs: 0, skipAssignment: false, ...result } satisfies JoinGroupResponse;
-      },
-    },
-    {
-      schema: SyncGroup,
-      handle: async (body) => {
-        const request = body as unknown as SyncGroupRequest;
-        const result = await groups.sync({
-          groupId: request.groupId,
-          generationId: request.generationId,
-          memberId: request.memberId,
-          groupInstanceId: request.groupInstanceId,
-          protocolType: request.protocolType,
-          protocolName: request.protocolName,
-          assignments: request.assignments.map((a) => ({
-            memberId: a.memberId,
-            assignment: a.assignment ?? Buffer.alloc(0),
-          })),
-        });
-        return { throttleTimeMs: 0, ...result } satisfies SyncGroupResponse;
-      },
-    },
-    {
-      schema: Heartbeat,
-      handle: (body) => {
-        const request = body as unknown as HeartbeatRequest;
-        return { throttleTimeMs: 0, ...groups.heartbeat(request) } satisfies HeartbeatResponse;
-      },
-    },
-    {
-      schema: LeaveGroup,
-      handle: (body, context) => {
-        const request = body as unknown as LeaveGroupRequest;
-        const members =
-          context.apiVersion >= LEAVE_BATCHED_FROM
-            ? request.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
-            : [{ memberId: request.memberId, groupInstanceId: null }];
-        const result = groups.leave({ groupId: request.groupId, members });
-        // Before v3 a single-member leave reports the member's error at the top level.
-        const errorCode =
-          context.apiVersion < LEAVE_BATCHED_FROM && result.errorCode === ErrorCode.NONE
-            ? (result.members[0]?.errorCode ?? ErrorCode.NONE)
-            : result.errorCode;
-        return { throttleTimeMs: 0, errorCode, members: result.members } satisfies LeaveGroupResponse;
-      },
-    },
-    {
-      schema: OffsetCommit,
-      handle: async (body) => {
-        const request = body as unknown as OffsetCommitRequest;
-        const results = await groups.commitOffsets({
-          groupId: request.groupId,
-          generationId: request.generationIdOrMemberEpoch,
-          memberId: request.memberId,
-          groupInstanceId: request.groupInstanceId,
-          offsets: request.topics.flatMap((topic) =>
-            topic.partitions.map((p) => ({
-              topic: topic.name,
-              partition: p.partitionIndex,
-              offset: p.committedOffset,
-              leaderEpoch: p.committedLeaderEpoch,
-              metadata: p.committedMetadata,
-            })),
-          ),
-        });
-        return {
-          throttleTimeMs: 0,
-          topics: request.topics.map((topic) => ({
-            name: topic.name,
-            partitions: topic.partitions.map((p) => ({
-              partitionIndex: p.partitionIndex,
-              errorCode:
-                results.find((r) => r.topic === topic.name && r.partition === p.partitionIndex)?.errorCode ??
-                ErrorCode.NONE,
-            })),
-          })),
-        } satisfies OffsetCommitResponse;
-      },
-    },
-    {
-      schema: OffsetFetch,
-      handle: (body, context) => {
-        const request = body as unknown as OffsetFetchRequest;
-        if (context.apiVersion >= OFFSET_FETCH_BATCHED_FROM) {
-          return {
-            throttleTimeMs: 0,
-            topics: [],
+          groups: request.groups.map((group) => ({
+            groupId: group.groupId,
+            topics: committedOffsets(groups, group.groupId, group.topics),
             errorCode: ErrorCode.NONE,
-            groups: request.groups.map((group) => ({
-              groupId: group.groupId,
-              topics: committedOffsets(groups, group.groupId, group.topics),
-              errorCode: ErrorCode.NONE,
-            })),
-          } satisfies OffsetFetchResponse;
-        }
-        return {
-          throttleTimeMs: 0,
-          topics: committedOffsets(groups, request.groupId, request.topics),
-          errorCode: ErrorCode.NONE,
-          groups: [],
-        } satisfies OffsetFetchResponse;
-      },
-    },
-    {
-      schema: DescribeGroups,
-      handle: (body) => {
-        const request = body as unknown as DescribeGroupsRequest;
-        return {
-          throttleTimeMs: 0,
-          groups: request.groups.map((groupId) => {
-            const group = groups.describe(groupId);
-            return {
-              errorCode: group.errorCode,
-              groupId,
-              groupState: group.state,
-              protocolType: group.protocolType,
-              protocolData: group.protocolData,
-              members: group.members,
-              authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
-            };
-          }),
-        } satisfies DescribeGroupsResponse;
-      },
-    },
-    {
-      schema: ListGroups,
-      handle: (body) => {
-        const request = body as unknown as ListGroupsRequest;
-        const listed = groups.list(request.statesFilter.length > 0 ? request.statesFilter : undefined);
-        return {
-          throttleTimeMs: 0,
-          errorCode: ErrorCode.NONE,
-          groups: listed.map((g) => ({
-            groupId: g.groupId,
-            protocolType: g.protocolType,
-            groupState: g.state,
-            groupType: 'classic',
           })),
-        } satisfies ListGroupsResponse;
-      },
-    },
+        };
+      }
+      return {
+        throttleTimeMs: 0,
+        topics: committedOffsets(groups, request.groupId, request.topics),
+        errorCode: ErrorCode.NONE,
+        groups: [],
+      };
+    }),
+    defineHandler(DescribeGroups, (request) => {
+      return {
+        throttleTimeMs: 0,
+        groups: request.groups.map((groupId) => {
+          const group = groups.describe(groupId);
+          return {
+            errorCode: group.errorCode,
+            groupId,
+            groupState: group.state,
+            protocolType: group.protocolType,
+            protocolData: group.protocolData,
+            members: group.members,
+            authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+          };
+        }),
+      };
+    }),
+    defineHandler(ListGroups, (request) => {
+      const listed = groups.list(request.statesFilter.length > 0 ? request.statesFilter : undefined);
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        groups: listed.map((g) => ({
+          groupId: g.groupId,
+          protocolType: g.protocolType,
+          groupState: g.state,
+          groupType: 'classic',
+        })),
+      };
+    }),
   ];
 }
 

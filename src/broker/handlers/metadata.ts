@@ -1,6 +1,11 @@
-import { Metadata, type MetadataRequest, type MetadataResponse } from '../../protocol/apis/metadata.js';
+import {
+  AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+  Metadata,
+  type MetadataRequest,
+  type MetadataResponse,
+} from '../../protocol/apis/metadata.js';
+import { type ApiHandler, defineHandler } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
-import type { ApiHandler } from '../server.js';
 import type { TopicCatalog } from '../topic-catalog.js';
 
 export interface BrokerIdentity {
@@ -10,17 +15,12 @@ export interface BrokerIdentity {
   clusterId: string;
 }
 
-/** Kafka's "not requested" value for authorized-operations bitfields. */
-const OPERATIONS_NOT_REQUESTED = -2147483648;
-
 type TopicMetadata = MetadataResponse['topics'][number];
 
 export function metadataHandler(topics: TopicCatalog, identity: BrokerIdentity): ApiHandler {
-  return {
-    schema: Metadata,
-    handle: (body, context) =>
-      describeCluster(topics, identity, body as unknown as MetadataRequest, context.apiVersion),
-  };
+  return defineHandler(Metadata, (request, context) =>
+    describeCluster(topics, identity, request, context.apiVersion),
+  );
 }
 
 function describeCluster(
@@ -41,8 +41,8 @@ function describeCluster(
     clusterId: identity.clusterId,
     controllerId: identity.nodeId,
     topics: wanted.map((name) => describeTopic(topics, identity.nodeId, name, allowAutoCreate)),
-    clusterAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
-  } as MetadataResponse;
+    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+  };
 }
 
 function describeTopic(
@@ -56,15 +56,15 @@ function describeTopic(
     topicId: Buffer.alloc(16),
     isInternal: false,
     partitions: [],
-    topicAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
   };
   let topic: ReturnType<TopicCatalog['find']>;
   try {
     topic = topics.find(name, allowAutoCreate);
   } catch {
-    return { ...base, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION } as unknown as TopicMetadata;
+    return { ...base, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION };
   }
-  if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION } as unknown as TopicMetadata;
+  if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   return {
     ...base,
     errorCode: ErrorCode.NONE,
@@ -78,5 +78,5 @@ function describeTopic(
       isrNodes: [nodeId],
       offlineReplicas: [],
     })),
-  } as unknown as TopicMetadata;
+  };
 }

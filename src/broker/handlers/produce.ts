@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import { LogError, type PartitionLog } from '../../log/index.js';
 import { Produce, type ProduceRequest, type ProduceResponse } from '../../protocol/apis/produce.js';
 import { BatchField, RECORD_BATCH_MAGIC, readBatchHeader, splitBatches } from '../../protocol/index.js';
+import { type ApiHandler, defineHandler, type Reply } from '../api-handler.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
 import type { BrokerMetrics } from '../metrics.js';
 import type { PartitionWatch } from '../partition-watch.js';
-import type { ApiHandler } from '../server.js';
 import type { TopicCatalog } from '../topic-catalog.js';
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
@@ -22,16 +22,10 @@ export interface ProduceDependencies {
  * then waits for the fsync that group commit shares with every other request in flight.
  */
 export function produceHandler(deps: ProduceDependencies): ApiHandler {
-  return {
-    schema: Produce,
-    handle: (body) => handleProduce(deps, body as unknown as ProduceRequest),
-  };
+  return defineHandler(Produce, (request) => handleProduce(deps, request));
 }
 
-function handleProduce(
-  deps: ProduceDependencies,
-  request: ProduceRequest,
-): Promise<ProduceResponse> | ProduceResponse | null {
+function handleProduce(deps: ProduceDependencies, request: ProduceRequest): Reply<ProduceResponse> {
   const durability: Promise<void>[] = [];
   const responses = request.topicData.map((topic) => ({
     name: topic.name,
@@ -59,7 +53,7 @@ function handleProduce(
     }),
   }));
   if (request.acks === 0) return null;
-  const result = { responses, throttleTimeMs: 0 } as ProduceResponse;
+  const result: ProduceResponse = { responses, throttleTimeMs: 0 };
   return durability.length === 0 ? result : Promise.all(durability).then(() => result);
 }
 
@@ -72,7 +66,7 @@ function emptyResponse(index: number): PartitionResponse {
     logStartOffset: -1,
     recordErrors: [],
     errorMessage: null,
-  } as PartitionResponse;
+  };
 }
 
 function fail(response: PartitionResponse, errorCode: number, message: string): PartitionResponse {
