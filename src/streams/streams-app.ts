@@ -4,7 +4,8 @@ import { type GlobalTable, type KStream, type StreamOptions, TopologyBuilder } f
 import { GlobalTableReader } from './global-table.js';
 import { StreamsMetrics } from './metrics.js';
 import type { Serde } from './serdes.js';
-import { type Handoff, StreamTask, type TaskTopics, taskIdOf } from './task.js';
+import { StreamTask, type TaskTopics, taskIdOf } from './task.js';
+import type { Handoff } from './task-handoff.js';
 import { type TaskWrite, TaskWriter, type WritingTask } from './task-writer.js';
 import { CHANGELOG_CONFIG, Topology } from './topology.js';
 

@@ -1,52 +1,27 @@
 import { partitionForKey } from '../client/partitioner.js';
 import type { ConsumedRecord, LogClient, OutgoingRecord, RecordHeader } from '../client/types.js';
 import { SerdeError } from './serdes.js';
-import { type StateChanges, type StateStore, serialisedNow } from './state-store.js';
+import { type StateStore, serialisedNow } from './state-store.js';
 import {
-  SourceWatermark,
-  type TaskWatermark,
-  UpstreamWatermark,
-  type WatermarkState,
-} from './task-watermark.js';
+  type Checkpoint,
+  checkpointRecord,
+  currentEnds,
+  headerOf,
+  outputPartitionKey,
+  restoreState,
+  SEQUENCE_HEADER,
+  TASK_HEADER,
+  TaskSnapshot,
+  writtenSequences,
+} from './task-checkpoint.js';
+import { awaitHandoff, type Handoff } from './task-handoff.js';
+import { SourceWatermark, type TaskWatermark, UpstreamWatermark } from './task-watermark.js';
 import { instantiateTask } from './task-wiring.js';
 import type { WritingTask } from './task-writer.js';
 import type { Forward, Processor, ProcessorContext, SourceNode } from './topology.js';
 
-/** Headers that make outputs idempotent across restarts: which task wrote a record, and its sequence. */
-export const TASK_HEADER = 'es.task';
-export const SEQUENCE_HEADER = 'es.seq';
 /** Marker records in repartition topics carrying an upstream task's watermark (JSON number or null = idle). */
 export const WATERMARK_HEADER = 'es.wm';
-
-/** Where a task stands: what it has consumed, produced and changed, and its event time. */
-interface Checkpoint {
-  /** The next input offset to process. */
-  offset: number;
-  /** Outputs and state entries written so far, each numbered in processing order. */
-  outputSequence: number;
-  stateSequence: number;
-  /**
-   * Sequence ranges [from, to] of changelog entries written by attempts that crashed before checkpointing
-   * them. A new attempt numbers its entries above them, so they can never pass for its own.
-   */
-  abandonedStateSequences: Array<[number, number]>;
-  watermark: WatermarkState;
-  /** Per output partition, an offset at or before any output written after this checkpoint. */
-  outputBounds: Record<string, number>;
-  /** The group member that wrote it, whether it gave the task up with it, and when (wall clock). */
-  owner: string;
-  released: boolean;
-  writtenAtMs: number;
-}
-
-/** How a task taken over from another member waits for that member to let go of it. */
-export interface Handoff {
-  owner: string;
-  /** A previous owner that has not checkpointed for this long is gone (checkpoints are periodic). */
-  staleAfterMs: number;
-  /** Give up waiting for a live previous owner after this long. */
-  maxWaitMs: number;
-}
 
 export interface TaskTopics {
   /** Partition count of every topic the task may write to. */
@@ -64,8 +39,6 @@ export interface TaskObserver {
   deserializationError(topic: string, error: SerdeError): void;
   processingLatencyMs(latencyMs: number): void;
 }
-
-const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /**
  * One input partition's share of a pipeline. Processing is a deterministic function of the partition's
@@ -243,7 +216,7 @@ export class StreamTask implements WritingTask {
     const sequence = ++this.outputSequence;
     // Keyless records spread by sequence, not a counter, so a replay sends each to the same partition.
     const target = partition ?? (key === null ? sequence % partitions : partitionForKey(key, partitions));
-    const suppressed = this.suppressUpTo.get(tpKey(topic, target));
+    const suppressed = this.suppressUpTo.get(outputPartitionKey(topic, target));
     if (suppressed !== undefined && sequence <= suppressed) return;
     this.pending.push({
       topic,
@@ -297,13 +270,12 @@ export class StreamTask implements WritingTask {
       released,
       writtenAtMs: now,
     };
-    const marker: OutgoingRecord = {
-      topic: this.topics.checkpointTopic,
-      partition: this.partition,
-      key: this.taskIdBuffer,
-      value: Buffer.from(JSON.stringify(checkpoint)),
-      timestamp: now,
-    };
+    const marker = checkpointRecord(
+      this.topics.checkpointTopic,
+      this.partition,
+      this.taskIdBuffer,
+      checkpoint,
+    );
     return new TaskSnapshot(this.partition, parts, firstSequence, marker);
   }
 
@@ -324,7 +296,7 @@ export class StreamTask implements WritingTask {
     write: (records: OutgoingRecord[]) => Promise<void>,
   ): Promise<{ waitedMs: number }> {
     const started = Date.now();
-    const checkpoint = await this.awaitHandoff(client, handoff);
+    const checkpoint = await awaitHandoff(client, this.topics.checkpointTopic, this.partition, handoff);
     const waitedMs = Date.now() - started;
     if (!checkpoint) {
       this.position = await startOffset(this.partition);
@@ -335,85 +307,20 @@ export class StreamTask implements WritingTask {
     }
     this.position = checkpoint.offset;
     this.outputSequence = checkpoint.outputSequence;
-    this.stateSequence = checkpoint.stateSequence;
     this.watermark.restore(checkpoint.watermark);
     this.lastMarkerWatermark = this.watermark.current();
     this.outputBounds = checkpoint.outputBounds;
-    const committed = committedSequences(checkpoint);
-    let highestWritten = checkpoint.stateSequence;
-    for (const store of this.stores) {
-      const highest = await restoreStore(
-        client,
-        store,
-        this.topics.changelogTopic(store.name),
-        this.partition,
-        committed,
-      );
-      highestWritten = Math.max(highestWritten, highest);
-    }
-    this.abandonedStateSequences = [...(checkpoint.abandonedStateSequences ?? [])];
-    if (highestWritten > checkpoint.stateSequence) {
-      this.abandonedStateSequences.push([checkpoint.stateSequence + 1, highestWritten]);
-      this.stateSequence = highestWritten;
-    }
+    const state = await restoreState(
+      client,
+      this.stores,
+      (store) => this.topics.changelogTopic(store),
+      this.partition,
+      checkpoint,
+    );
+    this.stateSequence = state.stateSequence;
+    this.abandonedStateSequences = state.abandonedStateSequences;
     this.suppressUpTo = await writtenSequences(client, this.id, checkpoint.outputBounds, this.outputSequence);
     return { waitedMs };
-  }
-
-  /**
-   * After a rebalance the previous owner may still be finishing the task (it learns of the new assignment at
-   * the same moment we do): wait until its last checkpoint says released, or until it has not checkpointed
-   * for longer than a live owner would let pass (it died), so two members never write the task's outputs at once.
-   */
-  private async awaitHandoff(client: LogClient, handoff: Handoff): Promise<Checkpoint | null> {
-    const deadline = Date.now() + handoff.maxWaitMs;
-    for (;;) {
-      const checkpoint = await readLastCheckpoint(client, this.topics.checkpointTopic, this.partition);
-      if (!checkpoint || checkpoint.released || checkpoint.owner === handoff.owner) return checkpoint;
-      if (Date.now() - checkpoint.writtenAtMs > handoff.staleAfterMs || Date.now() > deadline)
-        return checkpoint;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
-/** A checkpoint's changelog records, built a slice at a time, then its marker. */
-export class TaskSnapshot {
-  private part = 0;
-  private nextSequence: number;
-
-  constructor(
-    private readonly partition: number,
-    private readonly parts: Array<{ topic: string; changes: StateChanges }>,
-    firstSequence: number,
-    readonly marker: OutgoingRecord,
-  ) {
-    this.nextSequence = firstSequence;
-  }
-
-  /** Up to `max` further changelog records; none once all are taken. */
-  take(max: number): OutgoingRecord[] {
-    const records: OutgoingRecord[] = [];
-    const now = Date.now();
-    while (records.length < max && this.part < this.parts.length) {
-      const { topic, changes } = this.parts[this.part]!;
-      const taken = changes.take(max - records.length);
-      if (taken.length === 0) {
-        this.part++;
-        continue;
-      }
-      for (const [key, json] of taken) {
-        records.push({
-          topic,
-          partition: this.partition,
-          key: Buffer.from(key),
-          value: json === null ? null : Buffer.from(json),
-          timestamp: now,
-          headers: [{ key: SEQUENCE_HEADER, value: Buffer.from(String(this.nextSequence++)) }],
-        });
-      }
-    }
-    return records;
   }
 }
 
@@ -421,121 +328,8 @@ export function taskIdOf(applicationId: string, topic: string, partition: number
   return `${applicationId}:${topic}:${partition}`;
 }
 
-function headerOf(record: ConsumedRecord, key: string): Buffer | null | undefined {
-  for (const header of record.headers) if (header.key === key) return header.value;
-  return undefined;
-}
-
 function markerOf(record: ConsumedRecord): { task: string; watermark: number | null } | undefined {
   const header = headerOf(record, WATERMARK_HEADER);
   if (!header) return undefined;
   return JSON.parse(header.toString('utf8')) as { task: string; watermark: number | null };
-}
-
-async function currentEnds(
-  client: LogClient,
-  partitions: Map<string, number>,
-): Promise<Record<string, number>> {
-  const ends: Record<string, number> = {};
-  const lookups: Promise<void>[] = [];
-  for (const [topic, count] of partitions) {
-    for (let partition = 0; partition < count; partition++) {
-      lookups.push(
-        client.offsets({ topic, partition }).then((offsets) => {
-          ends[tpKey(topic, partition)] = offsets.latest;
-        }),
-      );
-    }
-  }
-  await Promise.all(lookups);
-  return ends;
-}
-
-const READ_OPTIONS = { maxBytes: 8 * 1024 * 1024, maxWaitMs: 0 };
-
-/** Reads [from, latest) of one partition in order, batch by batch. */
-async function readRange(
-  client: LogClient,
-  topic: string,
-  partition: number,
-  from: number,
-  visit: (record: ConsumedRecord) => void,
-): Promise<void> {
-  const { earliest, latest } = await client.offsets({ topic, partition });
-  let offset = Math.max(from, earliest);
-  while (offset < latest) {
-    const records = await client.fetch([{ topic, partition, offset }], READ_OPTIONS);
-    if (records.length === 0) break;
-    for (const record of records) {
-      if (record.offset >= latest) return;
-      visit(record);
-      offset = record.offset + 1;
-    }
-  }
-}
-
-async function readLastCheckpoint(
-  client: LogClient,
-  topic: string,
-  partition: number,
-): Promise<Checkpoint | null> {
-  const { earliest, latest } = await client.offsets({ topic, partition });
-  if (latest <= earliest) return null;
-  let last: Checkpoint | null = null;
-  // The newest record is the last checkpoint; compaction may have removed the ones before it.
-  await readRange(client, topic, partition, latest - 1, (record) => {
-    if (record.value) last = JSON.parse(record.value.toString('utf8')) as Checkpoint;
-  });
-  return last;
-}
-
-/** Whether a changelog entry's sequence belongs to the checkpointed state. */
-function committedSequences(checkpoint: Checkpoint): (sequence: number) => boolean {
-  const abandoned = checkpoint.abandonedStateSequences ?? [];
-  return (sequence) =>
-    sequence <= checkpoint.stateSequence &&
-    !abandoned.some(([from, to]) => sequence >= from && sequence <= to);
-}
-
-/** Replays a store's changelog, applying committed entries only; returns the highest sequence in the log. */
-async function restoreStore(
-  client: LogClient,
-  store: StateStore,
-  topic: string,
-  partition: number,
-  committed: (sequence: number) => boolean,
-): Promise<number> {
-  store.clear();
-  let highest = 0;
-  await readRange(client, topic, partition, 0, (record) => {
-    const sequence = Number(headerOf(record, SEQUENCE_HEADER)?.toString() ?? Number.NaN);
-    if (sequence > highest) highest = sequence;
-    if (!committed(sequence) || record.key === null) return;
-    store.restore(
-      record.key.toString('utf8'),
-      record.value === null ? null : JSON.parse(record.value.toString('utf8')),
-    );
-  });
-  store.drainChanges();
-  return highest;
-}
-
-async function writtenSequences(
-  client: LogClient,
-  taskId: string,
-  bounds: Record<string, number>,
-  checkpointSequence: number,
-): Promise<Map<string, number>> {
-  const written = new Map<string, number>();
-  await Promise.all(
-    Object.entries(bounds).map(async ([key, from]) => {
-      const [topic, partition] = key.split('\u0000') as [string, string];
-      await readRange(client, topic, Number(partition), from, (record) => {
-        if (headerOf(record, TASK_HEADER)?.toString() !== taskId) return;
-        const sequence = Number(headerOf(record, SEQUENCE_HEADER)?.toString());
-        if (sequence > checkpointSequence && sequence > (written.get(key) ?? 0)) written.set(key, sequence);
-      });
-    }),
-  );
-  return written;
 }
