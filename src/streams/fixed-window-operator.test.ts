@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { windowDriver } from '../../test/support/window-driver.js';
 import { type Aggregation, avg, combine, count, max, sum } from './aggregations.js';
 import { FixedWindowOperator } from './fixed-window-operator.js';
 import { StateLimitError } from './state-store.js';
-import { WatermarkTracker } from './watermark.js';
-import type { EmitMode, WindowResult } from './window-operator.js';
+import type { EmitMode } from './window-operator.js';
 import { type FixedWindows, hopping, tumbling } from './windows.js';
 
 interface Event {
@@ -19,29 +19,6 @@ const stats = combine({
   peak: max<Event>((e) => e.retransmits),
   mean: avg<Event>((e) => e.retransmits),
 });
-
-/** Drives an operator the way the runtime does: watermark before the record decides lateness, then advance. */
-function driver<A, R>(
-  operator: FixedWindowOperator<Event, A, R>,
-  maxOutOfOrdernessMs: number,
-  restoredMaxEventTime?: number,
-) {
-  const watermarks = new WatermarkTracker(maxOutOfOrdernessMs);
-  if (restoredMaxEventTime !== undefined) watermarks.observe(0, restoredMaxEventTime);
-  const results: Array<WindowResult<R>> = [];
-  const late: Event[] = [];
-  const emit = (result: WindowResult<R>) => results.push(result);
-  return {
-    results,
-    late,
-    send(events: Event[]) {
-      for (const event of events) {
-        if (!operator.process(event.edge, event, event.t, watermarks.current(), emit)) late.push(event);
-        operator.advance(watermarks.observe(0, event.t), emit);
-      }
-    },
-  };
-}
 
 function operatorOf<A, R>(
   aggregation: Aggregation<Event, A, R>,
@@ -65,7 +42,7 @@ const outOfOrder: Event[] = [
 
 describe('FixedWindowOperator', () => {
   it('emits each tumbling window once when the watermark passes end + grace, out-of-order records included', () => {
-    const run = driver(operatorOf(stats, tumbling('10s').grace('2s'), 'final'), 1_000);
+    const run = windowDriver(operatorOf(stats, tumbling('10s').grace('2s'), 'final'), 1_000);
     run.send(outOfOrder);
     // Watermark after t=14000 is 13000 >= 10000 + 2000: window [0,10s) closes before the record at 9999.
     assert.deepEqual(
@@ -76,16 +53,12 @@ describe('FixedWindowOperator', () => {
         ['e1', 10_000, 20_000, { count: 2, retransmits: 7, peak: 4, mean: 3.5 }, true],
       ],
     );
-    assert.deepEqual(
-      run.late.map((e) => e.t),
-      [9_999],
-      'the record for a closed window is reported late',
-    );
+    assert.deepEqual(run.late, [9_999], 'the record for a closed window is reported late');
   });
 
   it('emits early updates on every change in update mode and frees closed windows', () => {
     const operator = operatorOf(count<Event>(), tumbling('10s'), 'update');
-    const run = driver(operator, 0);
+    const run = windowDriver(operator, 0);
     run.send([1_000, 2_000, 3_000, 11_000].map((t) => ({ edge: 'k', retransmits: 0, t })));
     assert.deepEqual(
       run.results.map((r) => [r.window.start, r.result, r.final]),
@@ -100,7 +73,7 @@ describe('FixedWindowOperator', () => {
   });
 
   it('emits early updates and then the final result of each window in updateAndFinal mode', () => {
-    const run = driver(operatorOf(count<Event>(), tumbling('10s'), 'updateAndFinal'), 0);
+    const run = windowDriver(operatorOf(count<Event>(), tumbling('10s'), 'updateAndFinal'), 0);
     run.send([1_000, 2_000, 11_000].map((t) => ({ edge: 'k', retransmits: 0, t })));
     assert.deepEqual(
       run.results.map((r) => [r.window.start, r.result, r.final]),
@@ -121,7 +94,7 @@ describe('FixedWindowOperator', () => {
       maxEntries: 100,
       coalesceUpdates: true,
     });
-    const run = driver(operator, 0);
+    const run = windowDriver(operator, 0);
     run.send(['a', 'a', 'b', 'a'].map((edge, i) => ({ edge, retransmits: 0, t: 1_000 + i })));
     assert.equal(run.results.length, 0, 'nothing before the batch ends');
     operator.flushUpdates((result) => run.results.push(result));
@@ -153,7 +126,7 @@ describe('FixedWindowOperator', () => {
   });
 
   it('counts a record in every hopping window it falls in', () => {
-    const run = driver(operatorOf(count<Event>(), hopping('30s', '10s'), 'final'), 0);
+    const run = windowDriver(operatorOf(count<Event>(), hopping('30s', '10s'), 'final'), 0);
     run.send([
       { edge: 'k', retransmits: 0, t: 25_000 },
       { edge: 'k', retransmits: 0, t: 100_000 },
@@ -169,7 +142,7 @@ describe('FixedWindowOperator', () => {
   });
 
   it('accepts a late record into the hopping windows still open and reports it late only when none is', () => {
-    const run = driver(operatorOf(count<Event>(), hopping('20s', '10s'), 'final'), 0);
+    const run = windowDriver(operatorOf(count<Event>(), hopping('20s', '10s'), 'final'), 0);
     run.send([
       { edge: 'k', retransmits: 0, t: 25_000 },
       // watermark 25 s: [0,20) is closed, [10,30) is open -> accepted into one window, not late
@@ -185,10 +158,7 @@ describe('FixedWindowOperator', () => {
         [20_000, 1],
       ],
     );
-    assert.deepEqual(
-      run.late.map((e) => e.t),
-      [5_000],
-    );
+    assert.deepEqual(run.late, [5_000]);
   });
 
   it('restores from drained changes and continues exactly like an uninterrupted operator', () => {
@@ -197,11 +167,11 @@ describe('FixedWindowOperator', () => {
       retransmits: (i * 37) % 11,
       t: i * 250 + ((i * 7919) % 3) * 1_000,
     }));
-    const whole = driver(operatorOf(stats, tumbling('5s').grace('1s'), 'final'), 2_000);
+    const whole = windowDriver(operatorOf(stats, tumbling('5s').grace('1s'), 'final'), 2_000);
     whole.send(events);
 
     const first = operatorOf(stats, tumbling('5s').grace('1s'), 'final');
-    const before = driver(first, 2_000);
+    const before = windowDriver(first, 2_000);
     before.send(events.slice(0, 150));
     const changelog = new Map<string, unknown>();
     for (const [key, value] of first.drainChanges()) changelog.set(key, JSON.parse(JSON.stringify(value)));
@@ -212,14 +182,14 @@ describe('FixedWindowOperator', () => {
     for (const [key, value] of changelog) restored.restore(key, value);
     assert.equal(restored.size, first.size);
     // The watermark is checkpointed beside the state: the restored run starts from the same one.
-    const after = driver(restored, 2_000, Math.max(...events.slice(0, 230).map((e) => e.t)));
+    const after = windowDriver(restored, 2_000, Math.max(...events.slice(0, 230).map((e) => e.t)));
     after.send(events.slice(230));
     assert.deepEqual(after.results, whole.results.slice(before.results.length));
   });
 
   it('hands out drained values as they were at the drain, even when records change them before they are taken', () => {
     const operator = operatorOf(count<Event>(), tumbling('10s'), 'final');
-    const run = driver(operator, 0);
+    const run = windowDriver(operator, 0);
     run.send(['a', 'b', 'c'].map((edge) => ({ edge, retransmits: 0, t: 1 })));
     const changes = operator.drainChangesGradually();
     assert.equal(changes.count, 3);
@@ -246,7 +216,7 @@ describe('FixedWindowOperator', () => {
 
   it('refuses to grow past its entry limit with a clear error', () => {
     const operator = operatorOf(count<Event>(), tumbling('10s'), 'final', 2);
-    const run = driver(operator, 0);
+    const run = windowDriver(operator, 0);
     run.send([
       { edge: 'a', retransmits: 0, t: 1 },
       { edge: 'b', retransmits: 0, t: 1 },

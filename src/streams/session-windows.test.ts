@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { assertRestoreContinues, windowDriver } from '../../test/support/window-driver.js';
 import { type Aggregation, combine, count, max, sum } from './aggregations.js';
 import { SessionWindowOperator } from './session-windows.js';
 import { StateLimitError } from './state-store.js';
-import { WatermarkTracker } from './watermark.js';
 import type { EmitMode, WindowResult } from './window-operator.js';
 import { type SessionWindows, sessionWindows } from './windows.js';
 
@@ -14,31 +14,6 @@ interface Event {
 }
 
 const at = (edge: string, t: number, rebuffers = 1): Event => ({ edge, rebuffers, t });
-
-/** Drives an operator the way the runtime does: watermark before the record decides lateness, then advance. */
-function driver<A, R>(
-  operator: SessionWindowOperator<Event, A, R>,
-  maxOutOfOrdernessMs: number,
-  restoredMaxEventTime?: number,
-) {
-  const watermarks = new WatermarkTracker(maxOutOfOrdernessMs);
-  if (restoredMaxEventTime !== undefined) watermarks.observe(0, restoredMaxEventTime);
-  const results: Array<WindowResult<R | null>> = [];
-  const late: number[] = [];
-  const emit = (result: WindowResult<R | null>) => results.push(result);
-  return {
-    results,
-    late,
-    /** Results as [key, start, end, result, final] rows. */
-    rows: () => results.map((r) => [r.key, r.window.start, r.window.end, r.result, r.final]),
-    send(events: Event[]) {
-      for (const event of events) {
-        if (!operator.process(event.edge, event, event.t, watermarks.current(), emit)) late.push(event.t);
-        operator.advance(watermarks.observe(0, event.t), emit);
-      }
-    },
-  };
-}
 
 function operatorOf<A, R>(
   aggregation: Aggregation<Event, A, R>,
@@ -59,7 +34,7 @@ describe('sessionWindows', () => {
 describe('SessionWindowOperator', () => {
   it('extends a session by records within the gap (inclusive) and closes it at last + 1 + gap', () => {
     const operator = operatorOf(count<Event>(), sessionWindows('5s'), 'final');
-    const run = driver(operator, 0);
+    const run = windowDriver(operator, 0);
     run.send([at('k', 1_000), at('j', 2_000), at('k', 3_000), at('k', 8_000)]);
     // j's session [2000, 2001) closes at watermark 2001 + 5000 = 7001; k's extends to 8000: exactly the gap.
     assert.deepEqual(run.rows(), [['j', 2_000, 2_001, 1, true]]);
@@ -72,7 +47,7 @@ describe('SessionWindowOperator', () => {
   });
 
   it('in update mode emits tombstones for the windows a record replaces, then the new result', () => {
-    const run = driver(operatorOf(count<Event>(), sessionWindows('5s'), 'update'), 20_000);
+    const run = windowDriver(operatorOf(count<Event>(), sessionWindows('5s'), 'update'), 20_000);
     run.send([at('k', 1_000), at('k', 3_000), at('k', 12_000), at('k', 2_000)]);
     assert.deepEqual(run.rows(), [
       ['k', 1_000, 1_001, 1, false],
@@ -102,7 +77,7 @@ describe('SessionWindowOperator', () => {
   it('merges sessions with aggregation.merge and emits one final result for the merged session', () => {
     const stats = combine({ count: count<Event>(), rebuffers: sum<Event>((e) => e.rebuffers) });
     const operator = operatorOf(stats, sessionWindows('5s'), 'final');
-    const run = driver(operator, 20_000);
+    const run = windowDriver(operator, 20_000);
     run.send([at('k', 1_000, 2), at('k', 3_000, 3), at('k', 12_000, 4), at('k', 7_500, 5), at('k', 500, 6)]);
     assert.equal(operator.size, 1);
     assert.deepEqual(run.rows(), []);
@@ -112,7 +87,7 @@ describe('SessionWindowOperator', () => {
 
   it('writes one changelog entry per session and tombstones the entries a merge or a new start replaces', () => {
     const operator = operatorOf(count<Event>(), sessionWindows('5s'), 'update');
-    const run = driver(operator, 20_000);
+    const run = windowDriver(operator, 20_000);
     run.send([at('k', 1_000), at('k', 3_000), at('k', 12_000)]);
     assert.deepEqual(
       new Map(operator.drainChanges()),
@@ -139,7 +114,7 @@ describe('SessionWindowOperator', () => {
   });
 
   it('accepts late records only into sessions still within grace and reports the others late', () => {
-    const run = driver(operatorOf(count<Event>(), sessionWindows('5s').grace('2s'), 'final'), 0);
+    const run = windowDriver(operatorOf(count<Event>(), sessionWindows('5s').grace('2s'), 'final'), 0);
     run.send([
       at('k', 1_000),
       // watermark 10000 closes k's session [1000, 1001) at 1001 + 5000 + 2000 = 8001
@@ -175,29 +150,7 @@ describe('SessionWindowOperator', () => {
         rebuffers: (i * 37) % 11,
         t: i * 180 + Math.floor(i / 40) * 2_500 + ((i * 7919) % 4) * 500,
       }));
-      const whole = driver(operatorOf(stats, windows, mode), 1_500);
-      whole.send(events);
-      assert.ok(whole.results.length > 50, 'the run emits results to compare');
-
-      const first = operatorOf(stats, windows, mode);
-      const before = driver(first, 1_500);
-      const changelog = new Map<string, unknown>();
-      const checkpoint = () => {
-        for (const [key, value] of first.drainChanges())
-          changelog.set(key, JSON.parse(JSON.stringify(value)));
-      };
-      before.send(events.slice(0, 170));
-      checkpoint();
-      before.send(events.slice(170, 260));
-      checkpoint();
-
-      const restored = operatorOf(stats, windows, mode);
-      for (const [key, value] of changelog) restored.restore(key, value);
-      assert.equal(restored.size, first.size);
-      // The watermark is checkpointed beside the state: the restored run starts from the same one.
-      const after = driver(restored, 1_500, Math.max(...events.slice(0, 260).map((e) => e.t)));
-      after.send(events.slice(260));
-      assert.deepEqual(after.results, whole.results.slice(before.results.length));
+      assertRestoreContinues(() => operatorOf(stats, windows, mode), events, [170, 260], 1_500, 50);
     });
   }
 
@@ -217,7 +170,7 @@ describe('SessionWindowOperator', () => {
   });
 
   it('emits sessions closing at the same watermark in key order, whatever order their records came in', () => {
-    const run = driver(operatorOf(count<Event>(), sessionWindows('5s'), 'final'), 0);
+    const run = windowDriver(operatorOf(count<Event>(), sessionWindows('5s'), 'final'), 0);
     run.send([at('b', 1_000), at('a', 1_000), at('c', 1_000), at('z', 60_000)]);
     assert.deepEqual(
       run.results.map((r) => r.key),
@@ -227,7 +180,7 @@ describe('SessionWindowOperator', () => {
 
   it('refuses to open a session past its entry limit with a clear error, and still extends open ones', () => {
     const operator = operatorOf(count<Event>(), sessionWindows('5s'), 'final', 2);
-    const run = driver(operator, 0);
+    const run = windowDriver(operator, 0);
     run.send([at('a', 1_000), at('b', 1_000)]);
     assert.throws(() => run.send([at('c', 1_000)]), StateLimitError);
     run.send([at('a', 2_000)]);

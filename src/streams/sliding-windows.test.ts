@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { assertRestoreContinues, windowDriver } from '../../test/support/window-driver.js';
 import { type Aggregation, combine, count, max, sum } from './aggregations.js';
 import { SlidingWindowOperator } from './sliding-windows.js';
 import { StateLimitError } from './state-store.js';
-import { WatermarkTracker } from './watermark.js';
 import type { EmitMode, WindowResult } from './window-operator.js';
 import { type SlidingWindows, slidingWindows } from './windows.js';
 
@@ -15,31 +15,6 @@ interface Event {
 
 const at = (edge: string, t: number, retransmits = 1): Event => ({ edge, retransmits, t });
 const retransmits = sum<Event>((e) => e.retransmits);
-
-/** Drives an operator the way the runtime does: watermark before the record decides lateness, then advance. */
-function driver<A, R>(
-  operator: SlidingWindowOperator<Event, A, R>,
-  maxOutOfOrdernessMs: number,
-  restoredMaxEventTime?: number,
-) {
-  const watermarks = new WatermarkTracker(maxOutOfOrdernessMs);
-  if (restoredMaxEventTime !== undefined) watermarks.observe(0, restoredMaxEventTime);
-  const results: Array<WindowResult<R>> = [];
-  const late: number[] = [];
-  const emit = (result: WindowResult<R>) => results.push(result);
-  return {
-    results,
-    late,
-    /** Results as [key, start, end, result, final] rows. */
-    rows: () => results.map((r) => [r.key, r.window.start, r.window.end, r.result, r.final]),
-    send(events: Event[]) {
-      for (const event of events) {
-        if (!operator.process(event.edge, event, event.t, watermarks.current(), emit)) late.push(event.t);
-        operator.advance(watermarks.observe(0, event.t), emit);
-      }
-    },
-  };
-}
 
 function operatorOf<A, R>(
   aggregation: Aggregation<Event, A, R>,
@@ -75,7 +50,7 @@ describe('slidingWindows', () => {
 describe('SlidingWindowOperator', () => {
   it("produces the windows of Kafka's example in final mode, each once when the watermark passes its end", () => {
     const operator = operatorOf(retransmits, slidingWindows('5s'), 'final');
-    const run = driver(operator, 0);
+    const run = windowDriver(operator, 0);
     run.send(kafkaExample);
     // Watermark 12400 has closed the windows ending by 12400: [3000, 8001) at 8001 and [4200, 9201) at 9201.
     assert.deepEqual(run.rows(), kafkaExampleWindows.slice(0, 2));
@@ -85,7 +60,7 @@ describe('SlidingWindowOperator', () => {
   });
 
   it('in update mode emits every window a record creates or changes, in start order', () => {
-    const run = driver(operatorOf(retransmits, slidingWindows('5s'), 'update'), 0);
+    const run = windowDriver(operatorOf(retransmits, slidingWindows('5s'), 'update'), 0);
     run.send(kafkaExample);
     assert.deepEqual(run.rows(), [
       ['A', 3_000, 8_001, 1, false],
@@ -101,7 +76,7 @@ describe('SlidingWindowOperator', () => {
 
   it('builds the same windows from out-of-order records: the late record opens the windows around it', () => {
     const outOfOrder = [kafkaExample[0]!, kafkaExample[2]!, kafkaExample[1]!];
-    const updates = driver(operatorOf(retransmits, slidingWindows('5s'), 'update'), 5_000);
+    const updates = windowDriver(operatorOf(retransmits, slidingWindows('5s'), 'update'), 5_000);
     updates.send(outOfOrder);
     assert.deepEqual(updates.rows(), [
       ['A', 3_000, 8_001, 1, false],
@@ -113,13 +88,13 @@ describe('SlidingWindowOperator', () => {
       ['A', 8_001, 13_002, 5, false],
       ['A', 9_201, 14_202, 3, false],
     ]);
-    const finals = driver(operatorOf(retransmits, slidingWindows('5s'), 'final'), 5_000);
+    const finals = windowDriver(operatorOf(retransmits, slidingWindows('5s'), 'final'), 5_000);
     finals.send([...outOfOrder, at('B', 100_000)]);
     assert.deepEqual(finals.rows(), kafkaExampleWindows);
   });
 
   it('answers "retransmits of an edge in the last 10 seconds" at every event, both ends inclusive', () => {
-    const run = driver(operatorOf(retransmits, slidingWindows('10s'), 'update'), 0);
+    const run = windowDriver(operatorOf(retransmits, slidingWindows('10s'), 'update'), 0);
     const events = [
       at('edge-17', 0, 100),
       at('edge-17', 4_000, 200),
@@ -145,7 +120,7 @@ describe('SlidingWindowOperator', () => {
   });
 
   it('accepts a record while a window that can hold it is open within grace, and reports it late after', () => {
-    const run = driver(operatorOf(count<Event>(), slidingWindows('5s').grace('1s'), 'update'), 0);
+    const run = windowDriver(operatorOf(count<Event>(), slidingWindows('5s').grace('1s'), 'update'), 0);
     run.send([at('A', 10_000)]);
     run.results.length = 0;
     // Watermark 10000. [3999, 8999] closes at 8999 + 1 + 1000 = 10000: late. [4000, 9000] is still open,
@@ -196,7 +171,7 @@ describe('SlidingWindowOperator', () => {
       result: (acc) => [...acc].sort((a, b) => a - b),
       merge: (a, b) => (a.length === 0 ? b : [...a, ...b]),
     };
-    const run = driver(operatorOf(times, slidingWindows('5s'), 'final'), 10_000);
+    const run = windowDriver(operatorOf(times, slidingWindows('5s'), 'final'), 10_000);
     // The second record at 2000 adds to the record accumulator of 2000, which [1001, 6001] was built from.
     run.send([
       at('A', 1_000),
@@ -222,7 +197,7 @@ describe('SlidingWindowOperator', () => {
 
   it('writes windows and per-time record accumulators to the changelog and tombstones them when freed', () => {
     const operator = operatorOf(count<Event>(), slidingWindows('5s'), 'final');
-    const run = driver(operator, 0);
+    const run = windowDriver(operator, 0);
     run.send(kafkaExample.slice(0, 2));
     assert.deepEqual(
       new Map(operator.drainChanges()),
@@ -258,33 +233,12 @@ describe('SlidingWindowOperator', () => {
         retransmits: (i * 37) % 11,
         t: i * 150 + ((i * 7919) % 5) * 400,
       }));
-      const whole = driver(operatorOf(stats, windows, mode), 1_000);
-      whole.send(events);
-      assert.ok(whole.results.length > 200, 'the run emits results to compare');
-
-      const first = operatorOf(stats, windows, mode);
-      const before = driver(first, 1_000);
-      const changelog = new Map<string, unknown>();
-      const checkpoint = () => {
-        for (const [key, value] of first.drainChanges())
-          changelog.set(key, JSON.parse(JSON.stringify(value)));
-      };
-      before.send(events.slice(0, 150));
-      checkpoint();
-      before.send(events.slice(150, 230));
-      checkpoint();
-
-      const restored = operatorOf(stats, windows, mode);
-      for (const [key, value] of changelog) restored.restore(key, value);
-      assert.equal(restored.size, first.size);
-      const after = driver(restored, 1_000, Math.max(...events.slice(0, 230).map((e) => e.t)));
-      after.send(events.slice(230));
-      assert.deepEqual(after.results, whole.results.slice(before.results.length));
+      assertRestoreContinues(() => operatorOf(stats, windows, mode), events, [150, 230], 1_000, 200);
     });
   }
 
   it('emits windows closing at the same watermark in key order, whatever order their records came in', () => {
-    const run = driver(operatorOf(count<Event>(), slidingWindows('5s'), 'final'), 0);
+    const run = windowDriver(operatorOf(count<Event>(), slidingWindows('5s'), 'final'), 0);
     run.send([at('b', 1_000), at('a', 1_000), at('c', 1_000), at('z', 60_000)]);
     assert.deepEqual(
       run.results.map((r) => r.key),
@@ -294,7 +248,7 @@ describe('SlidingWindowOperator', () => {
 
   it('refuses to grow past its entry limit before changing anything', () => {
     const operator = operatorOf(count<Event>(), slidingWindows('5s'), 'update', 3);
-    const run = driver(operator, 0);
+    const run = windowDriver(operator, 0);
     run.send([at('A', 8_000)]);
     assert.equal(operator.size, 2, 'one record accumulator and one window');
     // 9200 needs a record accumulator and two windows.
