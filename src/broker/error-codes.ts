@@ -1,36 +1,8 @@
 import { LogError, type LogErrorCode } from '../log/index.js';
+import { ErrorCode } from '../protocol/index.js';
 
-/** Kafka protocol error codes the broker answers with. */
-export const ErrorCode = {
-  UNKNOWN_SERVER_ERROR: -1,
-  NONE: 0,
-  OFFSET_OUT_OF_RANGE: 1,
-  CORRUPT_MESSAGE: 2,
-  UNKNOWN_TOPIC_OR_PARTITION: 3,
-  NOT_LEADER_OR_FOLLOWER: 6,
-  REQUEST_TIMED_OUT: 7,
-  MESSAGE_TOO_LARGE: 10,
-  COORDINATOR_NOT_AVAILABLE: 15,
-  INVALID_TOPIC_EXCEPTION: 17,
-  INVALID_REQUIRED_ACKS: 21,
-  TOPIC_AUTHORIZATION_FAILED: 29,
-  UNSUPPORTED_VERSION: 35,
-  TOPIC_ALREADY_EXISTS: 36,
-  INVALID_PARTITIONS: 37,
-  INVALID_REPLICATION_FACTOR: 38,
-  INVALID_REPLICA_ASSIGNMENT: 39,
-  INVALID_CONFIG: 40,
-  INVALID_REQUEST: 42,
-  UNSUPPORTED_FOR_MESSAGE_FORMAT: 43,
-  OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
-  INVALID_PRODUCER_EPOCH: 47,
-  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 53,
-  KAFKA_STORAGE_ERROR: 56,
-  UNKNOWN_PRODUCER_ID: 59,
-  UNSUPPORTED_COMPRESSION_TYPE: 76,
-  INVALID_RECORD: 87,
-  UNKNOWN_TOPIC_ID: 100,
-};
+// Handlers name Kafka's codes through this module, beside the mapping from the log's errors to them.
+export { ErrorCode };
 
 const FROM_LOG: Record<LogErrorCode, number> = {
   CORRUPT_MESSAGE: ErrorCode.CORRUPT_MESSAGE,

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { joinParams as join, withCoordinator } from '../../test/support/group-fixtures.js';
-import { GroupError } from './group-coordinator.js';
+import { ErrorCode } from '../protocol/index.js';
 
 describe('GroupCoordinator', () => {
   it('runs a two-member rebalance and hands each member the leader assignment', () =>
     withCoordinator(async ({ coordinator }) => {
       const [a, b] = await Promise.all([coordinator.join(join('')), coordinator.join(join(''))]);
-      assert.equal(a.errorCode, GroupError.NONE);
+      assert.equal(a.errorCode, ErrorCode.NONE);
       assert.equal(a.generationId, b.generationId);
       const leader = a.leader === a.memberId ? a : b;
       const follower = leader === a ? b : a;
@@ -53,19 +53,19 @@ describe('GroupCoordinator', () => {
           memberId: leader.memberId,
           groupInstanceId: null,
         }).errorCode,
-        GroupError.ILLEGAL_GENERATION,
+        ErrorCode.ILLEGAL_GENERATION,
       );
     }));
 
   it('asks v4+ joiners for a member id first', () =>
     withCoordinator(async ({ coordinator }) => {
       const first = await coordinator.join(join('', { requireKnownMemberId: true }));
-      assert.equal(first.errorCode, GroupError.MEMBER_ID_REQUIRED);
+      assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
       assert.ok(first.memberId.startsWith('client-'));
       const second = await coordinator.join(join(first.memberId, { requireKnownMemberId: true }));
-      assert.equal(second.errorCode, GroupError.NONE);
+      assert.equal(second.errorCode, ErrorCode.NONE);
       assert.equal(second.leader, first.memberId);
-      assert.equal((await coordinator.join(join('stranger'))).errorCode, GroupError.UNKNOWN_MEMBER_ID);
+      assert.equal((await coordinator.join(join('stranger'))).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
     }));
 
   it('expires a silent member and rebalances the rest', () =>
@@ -95,7 +95,7 @@ describe('GroupCoordinator', () => {
       }
       assert.equal(
         errorCode,
-        GroupError.REBALANCE_IN_PROGRESS,
+        ErrorCode.REBALANCE_IN_PROGRESS,
         'b stopped heartbeating, so a is told to rejoin',
       );
       const rejoined = await coordinator.join(join(a.memberId));
@@ -108,7 +108,7 @@ describe('GroupCoordinator', () => {
       async (fixture) => {
         const { coordinator } = fixture;
         const member = await coordinator.join(join(''));
-        assert.equal(member.errorCode, GroupError.NONE);
+        assert.equal(member.errorCode, ErrorCode.NONE);
         const offsets = [{ topic: 't', partition: 0, offset: 42, leaderEpoch: -1, metadata: 'meta data' }];
         const stale = await coordinator.commitOffsets({
           groupId: 'g',
@@ -117,7 +117,7 @@ describe('GroupCoordinator', () => {
           groupInstanceId: null,
           offsets,
         });
-        assert.equal(stale[0]!.errorCode, GroupError.ILLEGAL_GENERATION);
+        assert.equal(stale[0]!.errorCode, ErrorCode.ILLEGAL_GENERATION);
         await coordinator.sync({
           groupId: 'g',
           generationId: member.generationId,
@@ -134,7 +134,7 @@ describe('GroupCoordinator', () => {
           groupInstanceId: null,
           offsets,
         });
-        assert.equal(ok[0]!.errorCode, GroupError.NONE);
+        assert.equal(ok[0]!.errorCode, ErrorCode.NONE);
 
         const restarted = await fixture.restart();
         assert.deepEqual(restarted.fetchOffsets('g', [{ topic: 't', partitions: [0, 1] }]), [

@@ -1,4 +1,5 @@
 import type { Logger } from '../log/index.js';
+import { ErrorCode } from '../protocol/index.js';
 import { GroupDirectory } from './group-directory.js';
 import {
   checkedGroupLimits,
@@ -9,27 +10,25 @@ import {
   newMemberId,
   validGroupId,
 } from './group-limits.js';
-import {
-  type CommitParams,
-  type Group,
-  GroupError,
-  type GroupState,
-  type JoinParams,
-  type JoinResult,
-  type Member,
-  type SyncParams,
-  type SyncResult,
+import type {
+  CommitParams,
+  Group,
+  GroupState,
+  JoinParams,
+  JoinResult,
+  Member,
+  SyncParams,
+  SyncResult,
 } from './group-types.js';
 import type { OffsetStore } from './offset-store.js';
 
-export {
-  type CommitParams,
-  GroupError,
-  type GroupState,
-  type JoinParams,
-  type JoinResult,
-  type SyncParams,
-  type SyncResult,
+export type {
+  CommitParams,
+  GroupState,
+  JoinParams,
+  JoinResult,
+  SyncParams,
+  SyncResult,
 } from './group-types.js';
 
 export interface CoordinatorOptions {
@@ -121,40 +120,41 @@ export class GroupCoordinator {
         memberId,
         members: [],
       });
-    if (this.closed) return refuse(GroupError.NOT_COORDINATOR);
+    if (this.closed) return refuse(ErrorCode.NOT_COORDINATOR);
     const invalid = joinRequestError(params, this.limits);
-    if (invalid !== GroupError.NONE) return refuse(invalid);
+    if (invalid !== ErrorCode.NONE) return refuse(invalid);
     if (
       params.sessionTimeoutMs < this.minSessionTimeoutMs ||
       params.sessionTimeoutMs > this.maxSessionTimeoutMs
     ) {
-      return refuse(GroupError.INVALID_SESSION_TIMEOUT);
+      return refuse(ErrorCode.INVALID_SESSION_TIMEOUT);
     }
     const group = this.groups.admit(params.groupId);
-    if (!group) return refuse(GroupError.COORDINATOR_NOT_AVAILABLE);
+    // Every group slot is taken by a group with members: retriable, as a slot frees when a group empties.
+    if (!group) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (params.protocols.length === 0 || !this.protocolsCompatible(group, params)) {
-      return refuse(GroupError.INCONSISTENT_GROUP_PROTOCOL);
+      return refuse(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
     let memberId = params.memberId;
     if (memberId === '') {
       memberId = newMemberId(params.clientId, this.limits);
       if (params.requireKnownMemberId) {
         if (group.pendingMemberIds.size >= this.limits.groupMaxSize) {
-          return refuse(GroupError.GROUP_MAX_SIZE_REACHED, '');
+          return refuse(ErrorCode.GROUP_MAX_SIZE_REACHED, '');
         }
         this.addPendingMember(group, memberId, params.sessionTimeoutMs);
-        return refuse(GroupError.MEMBER_ID_REQUIRED, memberId);
+        return refuse(ErrorCode.MEMBER_ID_REQUIRED, memberId);
       }
     } else if (!group.members.has(memberId) && !this.takePendingMember(group, memberId)) {
-      return refuse(GroupError.UNKNOWN_MEMBER_ID);
+      return refuse(ErrorCode.UNKNOWN_MEMBER_ID);
     }
     let member = group.members.get(memberId);
     if (!member && group.members.size >= this.limits.groupMaxSize) {
-      return refuse(GroupError.GROUP_MAX_SIZE_REACHED, memberId);
+      return refuse(ErrorCode.GROUP_MAX_SIZE_REACHED, memberId);
     }
     if (groupProtocolBytesWith(group, memberId, params.protocols) > this.limits.maxGroupProtocolBytes) {
       // The group is full in bytes: the leader's JoinGroup response would carry every member's metadata.
-      return refuse(GroupError.GROUP_MAX_SIZE_REACHED, memberId);
+      return refuse(ErrorCode.GROUP_MAX_SIZE_REACHED, memberId);
     }
     if (!member) {
       member = {
@@ -202,22 +202,22 @@ export class GroupCoordinator {
         protocolName: group?.protocolName ?? null,
         assignment,
       });
-    if (this.closed) return answer(GroupError.NOT_COORDINATOR);
+    if (this.closed) return answer(ErrorCode.NOT_COORDINATOR);
     const group = this.groups.get(params.groupId);
     const member = group?.members.get(params.memberId);
-    if (!group || !member) return answer(GroupError.UNKNOWN_MEMBER_ID);
-    if (params.generationId !== group.generationId) return answer(GroupError.ILLEGAL_GENERATION);
+    if (!group || !member) return answer(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (params.generationId !== group.generationId) return answer(ErrorCode.ILLEGAL_GENERATION);
     const assignmentBytes = params.assignments.reduce((sum, a) => sum + a.assignment.length, 0);
-    if (assignmentBytes > this.limits.maxGroupAssignmentBytes) return answer(GroupError.INVALID_REQUEST);
-    if (group.state === 'PreparingRebalance') return answer(GroupError.REBALANCE_IN_PROGRESS);
+    if (assignmentBytes > this.limits.maxGroupAssignmentBytes) return answer(ErrorCode.INVALID_REQUEST);
+    if (group.state === 'PreparingRebalance') return answer(ErrorCode.REBALANCE_IN_PROGRESS);
     if (params.protocolType !== null && params.protocolType !== group.protocolType) {
-      return answer(GroupError.INCONSISTENT_GROUP_PROTOCOL);
+      return answer(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
     if (params.protocolName !== null && params.protocolName !== group.protocolName) {
-      return answer(GroupError.INCONSISTENT_GROUP_PROTOCOL);
+      return answer(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
     this.touch(group, member);
-    if (group.state === 'Stable') return answer(GroupError.NONE, member.assignment, group);
+    if (group.state === 'Stable') return answer(ErrorCode.NONE, member.assignment, group);
     const synced = new Promise<SyncResult>((resolve) => {
       member.syncWaiter = resolve;
     });
@@ -230,7 +230,7 @@ export class GroupCoordinator {
         const waiter = m.syncWaiter;
         m.syncWaiter = null;
         waiter?.({
-          errorCode: GroupError.NONE,
+          errorCode: ErrorCode.NONE,
           protocolType: group.protocolType,
           protocolName: group.protocolName,
           assignment: m.assignment,
@@ -248,14 +248,14 @@ export class GroupCoordinator {
   }): {
     errorCode: number;
   } {
-    if (this.closed) return { errorCode: GroupError.NOT_COORDINATOR };
+    if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR };
     const group = this.groups.get(params.groupId);
     const member = group?.members.get(params.memberId);
-    if (!group || !member) return { errorCode: GroupError.UNKNOWN_MEMBER_ID };
-    if (params.generationId !== group.generationId) return { errorCode: GroupError.ILLEGAL_GENERATION };
+    if (!group || !member) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
+    if (params.generationId !== group.generationId) return { errorCode: ErrorCode.ILLEGAL_GENERATION };
     this.touch(group, member);
     return {
-      errorCode: group.state === 'PreparingRebalance' ? GroupError.REBALANCE_IN_PROGRESS : GroupError.NONE,
+      errorCode: group.state === 'PreparingRebalance' ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE,
     };
   }
 
@@ -266,18 +266,18 @@ export class GroupCoordinator {
     const group = this.groups.get(params.groupId);
     if (!group) {
       return {
-        errorCode: GroupError.NONE,
-        members: params.members.map((m) => ({ ...m, errorCode: GroupError.UNKNOWN_MEMBER_ID })),
+        errorCode: ErrorCode.NONE,
+        members: params.members.map((m) => ({ ...m, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })),
       };
     }
     const members = params.members.map((identity) => {
       const member = group.members.get(identity.memberId);
-      if (!member) return { ...identity, errorCode: GroupError.UNKNOWN_MEMBER_ID };
-      this.removeMember(group, member, GroupError.UNKNOWN_MEMBER_ID);
-      return { ...identity, errorCode: GroupError.NONE };
+      if (!member) return { ...identity, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
+      this.removeMember(group, member, ErrorCode.UNKNOWN_MEMBER_ID);
+      return { ...identity, errorCode: ErrorCode.NONE };
     });
-    if (members.some((m) => m.errorCode === GroupError.NONE)) this.afterMembershipLoss(group);
-    return { errorCode: GroupError.NONE, members };
+    if (members.some((m) => m.errorCode === ErrorCode.NONE)) this.afterMembershipLoss(group);
+    return { errorCode: ErrorCode.NONE, members };
   }
 
   async commitOffsets(
@@ -285,18 +285,18 @@ export class GroupCoordinator {
   ): Promise<Array<{ topic: string; partition: number; errorCode: number }>> {
     const all = (errorCode: number) =>
       params.offsets.map((o) => ({ topic: o.topic, partition: o.partition, errorCode }));
-    if (this.closed) return all(GroupError.NOT_COORDINATOR);
-    if (!validGroupId(params.groupId, this.limits)) return all(GroupError.INVALID_GROUP_ID);
+    if (this.closed) return all(ErrorCode.NOT_COORDINATOR);
+    if (!validGroupId(params.groupId, this.limits)) return all(ErrorCode.INVALID_GROUP_ID);
     const group = this.groups.admit(params.groupId);
-    if (!group) return all(GroupError.COORDINATOR_NOT_AVAILABLE);
+    if (!group) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     if (params.generationId < 0 && params.memberId === '') {
       // A standalone consumer commits outside any generation, which only an idle group allows.
-      if (group.members.size > 0) return all(GroupError.ILLEGAL_GENERATION);
+      if (group.members.size > 0) return all(ErrorCode.ILLEGAL_GENERATION);
     } else {
       const member = group.members.get(params.memberId);
-      if (!member) return all(GroupError.UNKNOWN_MEMBER_ID);
-      if (params.generationId !== group.generationId) return all(GroupError.ILLEGAL_GENERATION);
-      if (group.state === 'CompletingRebalance') return all(GroupError.REBALANCE_IN_PROGRESS);
+      if (!member) return all(ErrorCode.UNKNOWN_MEMBER_ID);
+      if (params.generationId !== group.generationId) return all(ErrorCode.ILLEGAL_GENERATION);
+      if (group.state === 'CompletingRebalance') return all(ErrorCode.REBALANCE_IN_PROGRESS);
       this.touch(group, member);
     }
     const now = this.now();
@@ -305,7 +305,7 @@ export class GroupCoordinator {
       partition: o.partition,
       errorCode: this.offsetError(o),
     }));
-    const accepted = params.offsets.filter((_, i) => results[i]!.errorCode === GroupError.NONE);
+    const accepted = params.offsets.filter((_, i) => results[i]!.errorCode === ErrorCode.NONE);
     await this.offsets.commit(
       params.groupId,
       accepted.map((o) => ({
@@ -335,7 +335,7 @@ export class GroupCoordinator {
         offset: e.value.offset,
         leaderEpoch: e.value.leaderEpoch,
         metadata: e.value.metadata,
-        errorCode: GroupError.NONE,
+        errorCode: ErrorCode.NONE,
       }));
     }
     return topics.flatMap((t) =>
@@ -347,7 +347,7 @@ export class GroupCoordinator {
           offset: committed?.offset ?? -1,
           leaderEpoch: committed?.leaderEpoch ?? -1,
           metadata: committed ? committed.metadata : '',
-          errorCode: GroupError.NONE,
+          errorCode: ErrorCode.NONE,
         };
       }),
     );
@@ -371,7 +371,7 @@ export class GroupCoordinator {
     const hasOffsets = this.offsets.entries(groupId).length > 0;
     if (!group) {
       return {
-        errorCode: GroupError.NONE,
+        errorCode: ErrorCode.NONE,
         state: hasOffsets ? 'Empty' : 'Dead',
         protocolType: hasOffsets ? 'consumer' : '',
         protocolData: '',
@@ -380,7 +380,7 @@ export class GroupCoordinator {
     }
     const stable = group.state === 'Stable';
     return {
-      errorCode: GroupError.NONE,
+      errorCode: ErrorCode.NONE,
       state: group.state,
       protocolType: group.protocolType ?? '',
       protocolData: stable ? (group.protocolName ?? '') : '',
@@ -438,18 +438,18 @@ export class GroupCoordinator {
       const group = this.groups.get(groupId);
       if (!group) continue;
       for (const member of group.members.values())
-        this.removeMember(group, member, GroupError.NOT_COORDINATOR);
+        this.removeMember(group, member, ErrorCode.NOT_COORDINATOR);
     }
     this.groups.close();
   }
 
   private offsetError(offset: CommitParams['offsets'][number]): number {
     if (!this.options.partitionExists(offset.topic, offset.partition))
-      return GroupError.UNKNOWN_TOPIC_OR_PARTITION;
+      return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     if (offset.metadata !== null && Buffer.byteLength(offset.metadata) > MAX_METADATA_BYTES) {
-      return GroupError.OFFSET_METADATA_TOO_LARGE;
+      return ErrorCode.OFFSET_METADATA_TOO_LARGE;
     }
-    return GroupError.NONE;
+    return ErrorCode.NONE;
   }
 
   /** KIP-394: an id handed out with MEMBER_ID_REQUIRED is good for one session timeout, as in Kafka. */
@@ -479,7 +479,7 @@ export class GroupCoordinator {
         const waiter = member.syncWaiter;
         member.syncWaiter = null;
         waiter?.({
-          errorCode: GroupError.REBALANCE_IN_PROGRESS,
+          errorCode: ErrorCode.REBALANCE_IN_PROGRESS,
           protocolType: group.protocolType,
           protocolName: group.protocolName,
           assignment: EMPTY,
@@ -518,7 +518,7 @@ export class GroupCoordinator {
     group.rebalanceTimer = null;
     group.initialDelayPending = false;
     for (const member of [...group.members.values()]) {
-      if (!member.joinWaiter) this.removeMember(group, member, GroupError.UNKNOWN_MEMBER_ID);
+      if (!member.joinWaiter) this.removeMember(group, member, ErrorCode.UNKNOWN_MEMBER_ID);
     }
     group.generationId++;
     if (group.members.size === 0) {
@@ -539,7 +539,7 @@ export class GroupCoordinator {
 
   private joinResult(group: Group, member: Member, withMembers: boolean): JoinResult {
     return {
-      errorCode: GroupError.NONE,
+      errorCode: ErrorCode.NONE,
       generationId: group.generationId,
       protocolType: group.protocolType,
       protocolName: group.protocolName,
@@ -575,7 +575,7 @@ export class GroupCoordinator {
     member.sessionTimer = setTimeout(() => {
       member.sessionTimer = null;
       if (group.members.get(member.memberId) !== member) return;
-      this.removeMember(group, member, GroupError.UNKNOWN_MEMBER_ID);
+      this.removeMember(group, member, ErrorCode.UNKNOWN_MEMBER_ID);
       this.afterMembershipLoss(group);
     }, member.sessionTimeoutMs);
     member.sessionTimer.unref();

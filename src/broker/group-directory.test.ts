@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { commitOne, joinAndSync, joinParams, withCoordinator } from '../../test/support/group-fixtures.js';
-import { GroupError } from './group-coordinator.js';
+import { ErrorCode } from '../protocol/index.js';
 
 const MINUTE_MS = 60_000;
 const RETENTION_MINUTES = 7 * 24 * 60;
@@ -19,14 +19,14 @@ describe('group lifetime', () => {
     withCoordinator(
       async ({ coordinator, logger }) => {
         for (let i = 0; i < 150; i++) {
-          assert.equal((await commitOne(coordinator, `throwaway-${i}`, i))[0]!.errorCode, GroupError.NONE);
+          assert.equal((await commitOne(coordinator, `throwaway-${i}`, i))[0]!.errorCode, ErrorCode.NONE);
         }
         assert.equal(coordinator.list().length, 100, 'the least recently used throwaway groups were evicted');
         assert.equal(coordinator.fetchOffsets('throwaway-0', null).length, 0, 'with their offsets');
 
         const member = await joinAndSync(coordinator, 'real');
-        assert.equal(member.errorCode, GroupError.NONE);
-        assert.equal((await commitOne(coordinator, 'real', 7, member))[0]!.errorCode, GroupError.NONE);
+        assert.equal(member.errorCode, ErrorCode.NONE);
+        assert.equal((await commitOne(coordinator, 'real', 7, member))[0]!.errorCode, ErrorCode.NONE);
         assert.equal(coordinator.fetchOffsets('real', null)[0]!.offset, 7);
         assert.equal(logger.at('warn').length, 1, 'a flood of evictions is one warning, not one per group');
       },
@@ -38,17 +38,17 @@ describe('group lifetime', () => {
       async ({ coordinator }) => {
         const a = await joinAndSync(coordinator, 'a', { sessionTimeoutMs: LONG_SESSION_MS });
         const b = await joinAndSync(coordinator, 'b', { sessionTimeoutMs: LONG_SESSION_MS });
-        assert.equal(b.errorCode, GroupError.NONE);
+        assert.equal(b.errorCode, ErrorCode.NONE);
         assert.equal(
           (await coordinator.join(joinParams('', { groupId: 'c' }))).errorCode,
-          GroupError.COORDINATOR_NOT_AVAILABLE,
+          ErrorCode.COORDINATOR_NOT_AVAILABLE,
         );
         assert.equal(
           (await commitOne(coordinator, 'c', 1))[0]!.errorCode,
-          GroupError.COORDINATOR_NOT_AVAILABLE,
+          ErrorCode.COORDINATOR_NOT_AVAILABLE,
         );
         coordinator.leave({ groupId: 'a', members: [{ memberId: a.memberId, groupInstanceId: null }] });
-        assert.equal((await joinAndSync(coordinator, 'c')).errorCode, GroupError.NONE, "a's slot is free");
+        assert.equal((await joinAndSync(coordinator, 'c')).errorCode, ErrorCode.NONE, "a's slot is free");
         assert.deepEqual(
           coordinator
             .list()
@@ -112,10 +112,10 @@ describe('group lifetime', () => {
       const v4Join = (memberId: string) =>
         coordinator.join(joinParams(memberId, { requireKnownMemberId: true, sessionTimeoutMs }));
       const pending = await Promise.all(Array.from({ length: 1000 }, () => v4Join('')));
-      assert.ok(pending.every((p) => p.errorCode === GroupError.MEMBER_ID_REQUIRED));
+      assert.ok(pending.every((p) => p.errorCode === ErrorCode.MEMBER_ID_REQUIRED));
       // Timers fire in order of their due time: once this one has, every pending id's timer has too.
       await new Promise((resolve) => setTimeout(resolve, 3 * sessionTimeoutMs));
       assert.deepEqual(await coordinator.expireGroups(), ['g'], 'no members, no pending ids, no offsets');
-      assert.equal((await v4Join(pending[0]!.memberId)).errorCode, GroupError.UNKNOWN_MEMBER_ID);
+      assert.equal((await v4Join(pending[0]!.memberId)).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
     }));
 });

@@ -7,7 +7,7 @@ import {
   joinParams,
   withCoordinator,
 } from '../../test/support/group-fixtures.js';
-import { GroupError } from './group-coordinator.js';
+import { ErrorCode } from '../protocol/index.js';
 import { DEFAULT_GROUP_LIMITS } from './group-limits.js';
 
 const { maxIdBytes, maxClientIdBytes, maxMemberProtocolBytes } = DEFAULT_GROUP_LIMITS;
@@ -18,28 +18,28 @@ describe('group limits', () => {
       const groupId = 'g'.repeat(maxIdBytes + 1);
       assert.equal(
         (await coordinator.join(joinParams('', { groupId }))).errorCode,
-        GroupError.INVALID_GROUP_ID,
+        ErrorCode.INVALID_GROUP_ID,
       );
-      assert.equal((await commitOne(coordinator, groupId, 1))[0]!.errorCode, GroupError.INVALID_GROUP_ID);
+      assert.equal((await commitOne(coordinator, groupId, 1))[0]!.errorCode, ErrorCode.INVALID_GROUP_ID);
       // Bytes count, not characters: 128 three-byte characters are 384 bytes.
       const wide = await coordinator.join(joinParams('', { groupId: '€'.repeat(128) }));
-      assert.equal(wide.errorCode, GroupError.INVALID_GROUP_ID);
+      assert.equal(wide.errorCode, ErrorCode.INVALID_GROUP_ID);
       assert.deepEqual(coordinator.list(), []);
-      assert.equal((await joinAndSync(coordinator, 'g'.repeat(maxIdBytes))).errorCode, GroupError.NONE);
+      assert.equal((await joinAndSync(coordinator, 'g'.repeat(maxIdBytes))).errorCode, ErrorCode.NONE);
     }));
 
   it('refuses a client id over maxClientIdBytes and cuts the client id part of a member id to fit maxIdBytes', () =>
     withCoordinator(async ({ coordinator }) => {
       const huge = await coordinator.join(joinParams('', { clientId: 'c'.repeat(30 * 1024) }));
-      assert.equal(huge.errorCode, GroupError.INVALID_REQUEST);
+      assert.equal(huge.errorCode, ErrorCode.INVALID_REQUEST);
       // 'é' is two bytes: a cut must not split one.
       const clientId = `x${'é'.repeat((maxClientIdBytes - 1) / 2)}`;
       const v4 = await coordinator.join(joinParams('', { clientId, requireKnownMemberId: true }));
-      assert.equal(v4.errorCode, GroupError.MEMBER_ID_REQUIRED);
+      assert.equal(v4.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
       assert.ok(Buffer.byteLength(v4.memberId) <= maxIdBytes, `${Buffer.byteLength(v4.memberId)} bytes`);
       assert.match(v4.memberId, /^xé+-[0-9a-f-]{36}$/);
       const joined = await coordinator.join(joinParams('', { clientId }));
-      assert.equal(joined.errorCode, GroupError.NONE);
+      assert.equal(joined.errorCode, ErrorCode.NONE);
       assert.ok(Buffer.byteLength(joined.memberId) <= maxIdBytes);
       assert.equal(
         coordinator.describe('g').members[0]!.clientId,
@@ -53,12 +53,12 @@ describe('group limits', () => {
       const long = 'i'.repeat(maxIdBytes + 1);
       const errorOf = async (overrides: Parameters<typeof joinParams>[1], memberId = '') =>
         (await coordinator.join(joinParams(memberId, overrides))).errorCode;
-      assert.equal(await errorOf({}, long), GroupError.UNKNOWN_MEMBER_ID, 'never handed out, so unknown');
-      assert.equal(await errorOf({ groupInstanceId: long }), GroupError.INVALID_REQUEST);
-      assert.equal(await errorOf({ protocolType: long }), GroupError.INVALID_REQUEST);
+      assert.equal(await errorOf({}, long), ErrorCode.UNKNOWN_MEMBER_ID, 'never handed out, so unknown');
+      assert.equal(await errorOf({ groupInstanceId: long }), ErrorCode.INVALID_REQUEST);
+      assert.equal(await errorOf({ protocolType: long }), ErrorCode.INVALID_REQUEST);
       assert.equal(
         await errorOf({ protocols: [{ name: long, metadata: Buffer.alloc(0) }] }),
-        GroupError.INVALID_REQUEST,
+        ErrorCode.INVALID_REQUEST,
       );
       assert.equal(coordinator.describe('g').members.length, 0);
     }));
@@ -68,7 +68,7 @@ describe('group limits', () => {
       const oneMiB = [{ name: 'range', metadata: Buffer.alloc(1024 * 1024) }];
       assert.equal(
         (await coordinator.join(joinParams('', { protocols: oneMiB }))).errorCode,
-        GroupError.INVALID_REQUEST,
+        ErrorCode.INVALID_REQUEST,
       );
       const manyEmpty = Array.from({ length: Math.ceil(maxMemberProtocolBytes / 6) + 1 }, () => ({
         name: '',
@@ -77,11 +77,11 @@ describe('group limits', () => {
       manyEmpty[0] = { name: 'range', metadata: Buffer.alloc(0) };
       assert.equal(
         (await coordinator.join(joinParams('', { protocols: manyEmpty }))).errorCode,
-        GroupError.INVALID_REQUEST,
+        ErrorCode.INVALID_REQUEST,
         'each protocol counts its length prefixes',
       );
       const fits = [{ name: 'range', metadata: Buffer.alloc(maxMemberProtocolBytes - 6 - 'range'.length) }];
-      assert.equal((await coordinator.join(joinParams('', { protocols: fits }))).errorCode, GroupError.NONE);
+      assert.equal((await coordinator.join(joinParams('', { protocols: fits }))).errorCode, ErrorCode.NONE);
     }));
 
   it('keeps the leader JoinGroup response under maxGroupProtocolBytes: the group is full in bytes', () =>
@@ -92,10 +92,10 @@ describe('group limits', () => {
           Array.from({ length: 4 }, () => coordinator.join(joinParams('', { protocols }))),
         );
         assert.deepEqual(joins.map((j) => j.errorCode).sort(), [
-          GroupError.NONE,
-          GroupError.NONE,
-          GroupError.GROUP_MAX_SIZE_REACHED,
-          GroupError.GROUP_MAX_SIZE_REACHED,
+          ErrorCode.NONE,
+          ErrorCode.NONE,
+          ErrorCode.GROUP_MAX_SIZE_REACHED,
+          ErrorCode.GROUP_MAX_SIZE_REACHED,
         ]);
         const leader = joins.find((j) => j.members.length > 0)!;
         const responseMetadataBytes = leader.members.reduce((sum, m) => sum + m.metadata.length, 0);
@@ -109,15 +109,15 @@ describe('group limits', () => {
       async ({ coordinator }) => {
         const joins = await Promise.all(Array.from({ length: 3 }, () => coordinator.join(joinParams(''))));
         assert.deepEqual(joins.map((j) => j.errorCode).sort(), [
-          GroupError.NONE,
-          GroupError.NONE,
-          GroupError.GROUP_MAX_SIZE_REACHED,
+          ErrorCode.NONE,
+          ErrorCode.NONE,
+          ErrorCode.GROUP_MAX_SIZE_REACHED,
         ]);
         const v4Join = () => coordinator.join(joinParams('', { groupId: 'v4', requireKnownMemberId: true }));
         const pending = [await v4Join(), await v4Join(), await v4Join()];
         assert.deepEqual(
           pending.map((j) => j.errorCode),
-          [GroupError.MEMBER_ID_REQUIRED, GroupError.MEMBER_ID_REQUIRED, GroupError.GROUP_MAX_SIZE_REACHED],
+          [ErrorCode.MEMBER_ID_REQUIRED, ErrorCode.MEMBER_ID_REQUIRED, ErrorCode.GROUP_MAX_SIZE_REACHED],
         );
       },
       { limits: { groupMaxSize: 2 } },
@@ -137,8 +137,8 @@ describe('group limits', () => {
             protocolName: null,
             assignments: [{ memberId: joined.memberId, assignment: Buffer.alloc(bytes) }],
           });
-        assert.equal((await sync(1025)).errorCode, GroupError.INVALID_REQUEST);
-        assert.equal((await sync(1024)).errorCode, GroupError.NONE);
+        assert.equal((await sync(1025)).errorCode, ErrorCode.INVALID_REQUEST);
+        assert.equal((await sync(1024)).errorCode, ErrorCode.NONE);
       },
       { limits: { maxGroupAssignmentBytes: 1024 } },
     ));
@@ -159,7 +159,7 @@ describe('group limits', () => {
       });
       assert.deepEqual(
         results.map((r) => r.errorCode),
-        [GroupError.NONE, GroupError.UNKNOWN_TOPIC_OR_PARTITION, GroupError.UNKNOWN_TOPIC_OR_PARTITION],
+        [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
       );
       assert.deepEqual(
         coordinator.fetchOffsets('g', null).map((o) => [o.topic, o.partition]),

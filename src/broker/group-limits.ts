@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type Group, GroupError, type JoinParams, type Member } from './group-types.js';
+import { ErrorCode } from '../protocol/index.js';
+import type { Group, JoinParams, Member } from './group-types.js';
 
 /**
  * What one client may make the group coordinator hold or send back. Kafka bounds most of this only through
@@ -57,9 +58,9 @@ export function checkedGroupLimits(limits: GroupLimits): GroupLimits {
 
 /** The error a JoinGroup gets for ids, names or protocols over their limits, before it changes any state. */
 export function joinRequestError(params: JoinParams, limits: GroupLimits): number {
-  if (!validGroupId(params.groupId, limits)) return GroupError.INVALID_GROUP_ID;
+  if (!validGroupId(params.groupId, limits)) return ErrorCode.INVALID_GROUP_ID;
   // A member id this coordinator handed out always fits, so a longer one is simply unknown.
-  if (tooLong(params.memberId, limits.maxIdBytes)) return GroupError.UNKNOWN_MEMBER_ID;
+  if (tooLong(params.memberId, limits.maxIdBytes)) return ErrorCode.UNKNOWN_MEMBER_ID;
   if (
     tooLong(params.groupInstanceId, limits.maxIdBytes) ||
     tooLong(params.protocolType, limits.maxIdBytes) ||
@@ -67,9 +68,9 @@ export function joinRequestError(params: JoinParams, limits: GroupLimits): numbe
     params.protocols.some((p) => tooLong(p.name, limits.maxIdBytes)) ||
     protocolBytes(params.protocols) > limits.maxMemberProtocolBytes
   ) {
-    return GroupError.INVALID_REQUEST;
+    return ErrorCode.INVALID_REQUEST;
   }
-  return GroupError.NONE;
+  return ErrorCode.NONE;
 }
 
 export function validGroupId(groupId: string, limits: GroupLimits): boolean {

@@ -1,24 +1,5 @@
-// The group protocol's error codes, requests and results, and the state the coordinator keeps per group.
-
-/** Kafka error codes of the group protocol. */
-export const GroupError = {
-  NONE: 0,
-  UNKNOWN_TOPIC_OR_PARTITION: 3,
-  OFFSET_METADATA_TOO_LARGE: 12,
-  /** Every group slot is taken by a group with members; retriable, as a slot frees when a group empties. */
-  COORDINATOR_NOT_AVAILABLE: 15,
-  NOT_COORDINATOR: 16,
-  ILLEGAL_GENERATION: 22,
-  INCONSISTENT_GROUP_PROTOCOL: 23,
-  INVALID_GROUP_ID: 24,
-  UNKNOWN_MEMBER_ID: 25,
-  INVALID_SESSION_TIMEOUT: 26,
-  REBALANCE_IN_PROGRESS: 27,
-  /** A client id, instance id, protocol or assignment over its limit (src/broker/group-limits.ts). */
-  INVALID_REQUEST: 42,
-  MEMBER_ID_REQUIRED: 79,
-  GROUP_MAX_SIZE_REACHED: 81,
-};
+// The group protocol's requests and results, and the state the coordinator keeps per group. Their error codes
+// are Kafka's (ErrorCode in src/protocol/error-codes.ts).
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 

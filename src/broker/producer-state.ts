@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LogError, type PartitionLog, writeFileAtomic } from '../log/index.js';
-import { readBatchHeader, splitBatches } from '../protocol/index.js';
-import { ErrorCode } from './error-codes.js';
+import { ErrorCode, readBatchHeader, splitBatches } from '../protocol/index.js';
 
 /** Kafka keeps the last five batches per producer and partition so retried in-flight batches are recognised. */
 const RECENT_BATCHES = 5;
