@@ -2,7 +2,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
-import { encodeResponse, ProtocolError, peekRequestHeader } from '../protocol/index.js';
+import { ErrorCode, encodeResponse, ProtocolError, peekRequestHeader } from '../protocol/index.js';
 import type { ApiHandler, DecodedRequest, EncodeResponse, Reply, RequestContext } from './api-handler.js';
 import { Connection, FrameSizeError, RequestBufferBudget } from './connection.js';
 
@@ -36,7 +36,6 @@ export interface KafkaServerOptions {
   connectionsMaxIdleMs: number;
 }
 
-const UNSUPPORTED_VERSION = 35;
 const CLOSE_GRACE_MS = 5000;
 
 interface Peer {
@@ -230,7 +229,7 @@ export class KafkaServer {
     if (apiKey === ApiVersions.apiKey) {
       respond(
         encodeResponse(ApiVersions, 0, correlationId, {
-          errorCode: UNSUPPORTED_VERSION,
+          errorCode: ErrorCode.UNSUPPORTED_VERSION,
           apiKeys: this.apiRanges(),
         }),
       );
@@ -240,7 +239,7 @@ export class KafkaServer {
     const frame = Buffer.alloc(10);
     frame.writeInt32BE(6, 0);
     frame.writeInt32BE(correlationId, 4);
-    frame.writeInt16BE(UNSUPPORTED_VERSION, 8);
+    frame.writeInt16BE(ErrorCode.UNSUPPORTED_VERSION, 8);
     respond([frame]);
     socket.end();
   }
