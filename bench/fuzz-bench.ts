@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { advertisedApis, checkProduceConsume } from '../test/support/fuzz/broker-probe.js';
-import { type FuzzReport, runFuzz } from '../test/support/fuzz/fuzz-driver.js';
+import { fuzzWhileServing } from '../test/support/fuzz/campaign.js';
+import type { FuzzReport } from '../test/support/fuzz/fuzz-driver.js';
 import { advertisedPairs, ProtocolFuzzer } from '../test/support/fuzz/protocol-fuzzer.js';
 import { freePort } from './support/e2e-harness.js';
 
@@ -20,12 +21,9 @@ const FRAMES = Number(process.env.FUZZ_FRAMES ?? 1_000_000);
 const SEED = Number(process.env.FUZZ_SEED ?? randomInt(0, 2 ** 31));
 const REPLAY = process.env.FUZZ_REPLAY?.split(',').map(Number) ?? null;
 const HOST = '127.0.0.1';
-const CONNECTIONS = 32;
-const PIPELINE_DEPTH = 4;
-/** The CLI broker lets a fetch wait up to 30 s (maxFetchWaitMs): a stall is an answer later than that. */
+/** The broker is another process here: answers take a little longer than in the test. */
 const PROBE_AFTER_MS = 50;
-/** A frame unanswered this long (a long poll, a rebalance) waits on a connection of its own. */
-const PARK_AFTER_MS = 500;
+/** The CLI broker lets a fetch wait up to 30 s (maxFetchWaitMs): a stall is an answer later than that. */
 const STALL_TIMEOUT_MS = 45_000;
 const HEALTH_INTERVAL_MS = 10_000;
 const HEALTH_TIMEOUT_MS = 15_000;
@@ -164,7 +162,6 @@ function printReport(
 async function main(): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-fuzz-bench-'));
   const broker = startBroker(dir, await freePort());
-  let failures = 0;
   try {
     await waitReady(broker);
     const pairs = advertisedPairs(await advertisedApis(HOST, broker.port, HEALTH_TIMEOUT_MS));
@@ -178,37 +175,22 @@ async function main(): Promise<number> {
     }
     await checkProduceConsume(HOST, broker.port, 0, HEALTH_TIMEOUT_MS);
     const before = memoryMiB(broker.child.pid!);
-    let running = true;
-    let round = 0;
-    const health = (async () => {
-      while (running) {
-        await new Promise((resolve) => setTimeout(resolve, HEALTH_INTERVAL_MS));
-        if (!running || broker.exit !== null) return;
-        await checkProduceConsume(HOST, broker.port, ++round, HEALTH_TIMEOUT_MS).catch((error: unknown) => {
-          failures++;
-          console.log(`health check ${round} failed: ${(error as Error).message}`);
-        });
-      }
-    })();
-    const progress = (report: FuzzReport) =>
-      console.log(
-        `${report.examined} frames, ${Math.round(report.examined / (report.elapsedMs / 1000))}/s, ${report.closes} closes, ${report.errorResponses} error answers, broker RSS ${memoryMiB(broker.child.pid!).rss.toFixed(0)} MiB`,
-      );
-    const report = await runFuzz({
+    const { report, healthChecks, healthFailures } = await fuzzWhileServing({
       host: HOST,
       port: broker.port,
       fuzzer,
       frames: FRAMES,
-      connections: CONNECTIONS,
-      pipelineDepth: PIPELINE_DEPTH,
       probeAfterMs: PROBE_AFTER_MS,
-      parkAfterMs: PARK_AFTER_MS,
       stallTimeoutMs: STALL_TIMEOUT_MS,
-      onProgress: progress,
+      healthIntervalMs: HEALTH_INTERVAL_MS,
+      healthTimeoutMs: HEALTH_TIMEOUT_MS,
       progressEvery: PROGRESS_EVERY,
+      onProgress: (progress) =>
+        console.log(
+          `${progress.examined} frames, ${Math.round(progress.examined / (progress.elapsedMs / 1000))}/s, ${progress.closes} closes, ${progress.errorResponses} error answers, broker RSS ${memoryMiB(broker.child.pid!).rss.toFixed(0)} MiB`,
+        ),
     });
-    running = false;
-    await health;
+    for (const failure of healthFailures) console.log(`health check failed: ${failure}`);
     if (report.aborted !== null || broker.exit !== null) {
       console.log(
         `fuzzing stopped after ${report.examined} frames: ${report.aborted}; broker ${broker.exit ?? 'still running'}`,
@@ -220,20 +202,16 @@ async function main(): Promise<number> {
       console.log(`broker log tail:\n${tail(broker.logFile, 30)}`);
       return 1;
     }
-    await checkProduceConsume(HOST, broker.port, ++round, HEALTH_TIMEOUT_MS).catch((error: unknown) => {
-      failures++;
-      console.log(`final health check failed: ${(error as Error).message}`);
-    });
     const after = memoryMiB(broker.child.pid!);
-    if (report) {
-      printReport(report, before, after);
-      row('health checks (produce acks=all + fetch) passed', `${round + 1 - failures} of ${round + 1}`);
-      row('broker log written', `${(fs.statSync(broker.logFile).size / MiB).toFixed(0)} MiB`);
-      for (const stall of report.stalls) console.log(`stall: ${JSON.stringify(stall)}`);
-      for (const example of report.undecodableExamples)
-        console.log(`undecodable: ${JSON.stringify(example)}`);
-    }
-    return failures === 0 ? 0 : 1;
+    printReport(report, before, after);
+    row(
+      'health checks (produce acks=all + fetch) passed',
+      `${healthChecks - healthFailures.length} of ${healthChecks}`,
+    );
+    row('broker log written', `${(fs.statSync(broker.logFile).size / MiB).toFixed(0)} MiB`);
+    for (const stall of report.stalls) console.log(`stall: ${JSON.stringify(stall)}`);
+    for (const example of report.undecodableExamples) console.log(`undecodable: ${JSON.stringify(example)}`);
+    return healthFailures.length === 0 && report.stalls.length === 0 && report.undecodable === 0 ? 0 : 1;
   } finally {
     console.log(`broker ${await stopBroker(broker)}`);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -3,21 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import { ApiVersions } from '../src/protocol/apis/api-versions.js';
 import { decodeRequest } from '../src/protocol/index.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
-import { advertisedApis, checkProduceConsume } from './support/fuzz/broker-probe.js';
-import { runFuzz } from './support/fuzz/fuzz-driver.js';
+import { advertisedApis } from './support/fuzz/broker-probe.js';
+import { fuzzWhileServing } from './support/fuzz/campaign.js';
 import { type ApiVersionPair, advertisedPairs, ProtocolFuzzer } from './support/fuzz/protocol-fuzzer.js';
 import { WireClient } from './support/wire-client.js';
 
 /** Frames the broker must examine; EDGESTREAM_FUZZ_FRAMES and EDGESTREAM_FUZZ_SEED replay or widen a run. */
 const FRAMES = Number(process.env.EDGESTREAM_FUZZ_FRAMES ?? 100_000);
 const SEED = Number(process.env.EDGESTREAM_FUZZ_SEED ?? 20261125);
-const CONNECTIONS = 32;
-const PIPELINE_DEPTH = 4;
 /** Fetches wait at most this long here, so a frame left unanswered longer than the stall timeout is a hang. */
 const MAX_FETCH_WAIT_MS = 1_000;
-const PROBE_AFTER_MS = 30;
-/** A frame unanswered this long (a long poll, a rebalance) waits on a connection of its own. */
-const PARK_AFTER_MS = 500;
 const STALL_TIMEOUT_MS = 15_000;
 const HEALTH_INTERVAL_MS = 5_000;
 const HEALTH_TIMEOUT_MS = 10_000;
@@ -71,34 +66,21 @@ describe('broker under structure-aware fuzzing', { timeout: 300_000 }, () => {
     console.log(
       `fuzz seed ${SEED} (EDGESTREAM_FUZZ_SEED to replay): ${pairs.length} API versions, ${fuzzer.systematicCount} systematic frames first`,
     );
-    let healthRound = 0;
-    let running = true;
-    const health = (async () => {
-      while (running) {
-        await new Promise((resolve) => setTimeout(resolve, HEALTH_INTERVAL_MS));
-        await checkProduceConsume('127.0.0.1', broker.port, ++healthRound, HEALTH_TIMEOUT_MS);
-      }
-    })();
-    const report = await runFuzz({
+    const { report, healthChecks, healthFailures } = await fuzzWhileServing({
       host: '127.0.0.1',
       port: broker.port,
       fuzzer,
       frames: FRAMES,
-      connections: CONNECTIONS,
-      pipelineDepth: PIPELINE_DEPTH,
-      probeAfterMs: PROBE_AFTER_MS,
-      parkAfterMs: PARK_AFTER_MS,
       stallTimeoutMs: STALL_TIMEOUT_MS,
-    }).finally(() => {
-      running = false;
+      healthIntervalMs: HEALTH_INTERVAL_MS,
+      healthTimeoutMs: HEALTH_TIMEOUT_MS,
     });
-    await health;
-    const { recent, ...figures } = report;
-    console.log(JSON.stringify(figures));
+    console.log(JSON.stringify({ ...report, recent: undefined }));
+    assert.equal(report.aborted, null);
     assert.ok(report.examined >= FRAMES, `the broker examined ${report.examined} of ${FRAMES} frames`);
     assert.deepEqual(report.stalls, [], 'no frame is left unanswered');
     assert.deepEqual(report.undecodableExamples, [], 'every answer decodes as the API version asked');
-    await checkProduceConsume('127.0.0.1', broker.port, ++healthRound, HEALTH_TIMEOUT_MS);
+    assert.deepEqual(healthFailures, [], `produce and fetch kept working (${healthChecks} checks)`);
   });
 
   it('closes a connection that announces a frame over socket.request.max.bytes without reading it', async () => {

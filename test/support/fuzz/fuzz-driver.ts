@@ -19,17 +19,19 @@ export interface FuzzDriverOptions {
   fuzzer: ProtocolFuzzer;
   /** Frames the broker must have examined before the run ends. */
   frames: number;
-  connections: number;
-  /** Most frames written ahead of their answers on one connection. */
-  pipelineDepth: number;
-  /**
-   * After this long without an answer an ApiVersions probe follows the frames in flight: its answer shows
-   * they were taken silently. After `parkAfterMs` the worker leaves the connection waiting and opens
-   * another; without an answer for `stallTimeoutMs`, the connection is abandoned and reported.
-   */
-  probeAfterMs: number;
-  parkAfterMs: number;
+  /** A connection with frames in flight and no answer for this long is abandoned and reported. */
   stallTimeoutMs: number;
+  /** Connections in parallel (default 32). */
+  connections?: number;
+  /** Most frames written ahead of their answers on one connection (default 4). */
+  pipelineDepth?: number;
+  /**
+   * After `probeAfterMs` without an answer an ApiVersions probe follows the frames in flight: its answer
+   * shows they were taken silently. After `parkAfterMs` the worker leaves the connection waiting and opens
+   * another (defaults 30 ms, 500 ms).
+   */
+  probeAfterMs?: number;
+  parkAfterMs?: number;
   /** Called about every `progressEvery` examined frames. */
   onProgress?: (report: FuzzReport) => void;
   progressEvery?: number;
@@ -69,6 +71,14 @@ export interface FuzzReport {
   elapsedMs: number;
 }
 
+/** Enough parallel connections to hide a round trip per frame on loopback. */
+const DEFAULT_CONNECTIONS = 32;
+/** Most fuzzed frames end their connection, so few are worth writing ahead. */
+const DEFAULT_PIPELINE_DEPTH = 4;
+/** An answer slower than this on loopback is rare: acks=0 produce gives none at all. */
+const DEFAULT_PROBE_AFTER_MS = 30;
+/** Long polls and rebalances: the fuzzer does not wait for them with a worker. */
+const DEFAULT_PARK_AFTER_MS = 500;
 const MAX_EXAMPLES = 20;
 const RECENT_FRAMES = 64;
 /** Parked connections wait for long polls and rebalances; past this many, a worker waits with its own. */
@@ -125,7 +135,14 @@ function classify(frame: FuzzFrame, answer: Buffer): { verdict: Verdict; detail:
   }
 }
 
-export async function runFuzz(options: FuzzDriverOptions): Promise<FuzzReport> {
+export async function runFuzz(settings: FuzzDriverOptions): Promise<FuzzReport> {
+  const options = {
+    connections: DEFAULT_CONNECTIONS,
+    pipelineDepth: DEFAULT_PIPELINE_DEPTH,
+    probeAfterMs: DEFAULT_PROBE_AFTER_MS,
+    parkAfterMs: DEFAULT_PARK_AFTER_MS,
+    ...settings,
+  };
   const started = Date.now();
   const report: FuzzReport = {
     sent: 0,

@@ -17,7 +17,7 @@ import { OffsetFetch } from '../../../src/protocol/apis/offset-fetch.js';
 import { Produce } from '../../../src/protocol/apis/produce.js';
 import { SyncGroup } from '../../../src/protocol/apis/sync-group.js';
 import type { ApiSchema } from '../../../src/protocol/index.js';
-import { type FrameNode, type SerializedFrame, serialize, slotsOf } from './frame-tree.js';
+import { type FrameNode, serialize, slotsOf } from './frame-tree.js';
 import {
   BYTE_MUTATIONS,
   cutAt,
@@ -241,10 +241,11 @@ export class ProtocolFuzzer {
       const what = tree(context, slotsOf(nodes));
       if (what !== null) return frame(serialize(nodes).bytes, `${name} ${what}`);
     }
-    const serialized: SerializedFrame = serialize(nodes);
-    const bytes = BYTE_MUTATIONS[name] ?? BYTE_MUTATIONS['byte-flips']!;
-    const mutated = bytes(serialized, rng, nodes) ?? BYTE_MUTATIONS['byte-flips']!(serialized, rng, nodes)!;
-    const label = BYTE_MUTATIONS[name] ? name : 'byte-flips';
+    // A byte mutation, or random flips where the drawn mutation found nothing to aim at in this frame.
+    const serialized = serialize(nodes);
+    const aimed = BYTE_MUTATIONS[name]?.(serialized, rng, nodes) ?? null;
+    const mutated = aimed ?? BYTE_MUTATIONS['byte-flips']!(serialized, rng, nodes)!;
+    const label = aimed ? name : 'byte-flips';
     return frame(mutated.bytes, `${label} ${mutated.what}`, mutated.endsConnection);
   }
 }

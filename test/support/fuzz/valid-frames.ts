@@ -33,6 +33,8 @@ const CONFIG_ENTRIES: Array<[string, string]> = [
 /** A fixed clock: timestamps must not depend on when a frame is rebuilt from its seed. */
 const BASE_TIMESTAMP_MS = 1_764_000_000_000;
 const MAX_ARRAY_ELEMENTS = 3;
+/** Arrays a single-node broker refuses outright when they are not empty (manual replica assignment). */
+const MOSTLY_EMPTY = new Set(['assignments', 'forgottenTopicsData']);
 
 interface FieldVersions {
   versions: VersionRange;
@@ -178,7 +180,8 @@ function fieldNodes(field: FieldSpec, path: string, walk: Walk): FrameNode[] {
   if (typeof type === 'string') return [primitive(type, field.name, path, nullable, walk)];
   if ('array' in type) {
     if (nullable && rng.chance(0.1)) return [{ kind: 'count', path, compact: flexible, count: null }];
-    const count = rng.chance(0.15) ? 0 : 1 + rng.below(MAX_ARRAY_ELEMENTS);
+    const empty = rng.chance(MOSTLY_EMPTY.has(field.name) ? 0.8 : 0.15);
+    const count = empty ? 0 : 1 + rng.below(MAX_ARRAY_ELEMENTS);
     const nodes: FrameNode[] = [{ kind: 'count', path, compact: flexible, count }];
     const element = type.array;
     for (let i = 0; i < count; i++) {
