@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { FrameReader } from '../../../src/broker/connection.js';
 import { ApiVersions } from '../../../src/protocol/apis/api-versions.js';
-import { API_VERSIONS_KEY, decodeResponse, encodeRequest } from '../../../src/protocol/index.js';
+import { API_VERSIONS_KEY, decodeResponse, ErrorCode, encodeRequest } from '../../../src/protocol/index.js';
 import { type FuzzFrame, type ProtocolFuzzer, REQUEST_SCHEMAS } from './protocol-fuzzer.js';
 
 /**
@@ -83,7 +83,6 @@ const MAX_EXAMPLES = 20;
 const RECENT_FRAMES = 64;
 /** Parked connections wait for long polls and rebalances; past this many, a worker waits with its own. */
 const MAX_PARKED = 256;
-const UNSUPPORTED_VERSION = 35;
 const CONNECT_TIMEOUT_MS = 5_000;
 /** Large enough for any answer the fuzzer provokes (a fetch of the fuzz topics' logs). */
 const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
@@ -121,7 +120,7 @@ function classify(frame: FuzzFrame, answer: Buffer): { verdict: Verdict; detail:
   const version = frame.bytes.readInt16BE(6);
   const schema = REQUEST_SCHEMAS.find((s) => s.apiKey === apiKey);
   const known = schema !== undefined && version >= schema.versions[0] && version <= schema.versions[1];
-  if (!known && answer.length === 6 && answer.readInt16BE(4) === UNSUPPORTED_VERSION) {
+  if (!known && answer.length === 6 && answer.readInt16BE(4) === ErrorCode.UNSUPPORTED_VERSION) {
     return { verdict: 'error', detail: 'UNSUPPORTED_VERSION' };
   }
   if (!schema) return { verdict: 'undecodable', detail: `answer to unknown API ${apiKey}` };
