@@ -260,11 +260,16 @@ function readField(r: WireReader, field: CompiledField, version: number, flexibl
     }
     const element = field.element!;
     const items = new Array<unknown>(length);
+    if (typeof element !== 'string') {
+      for (let i = 0; i < length; i++) items[i] = readStruct(r, element, version, flexible);
+      return items;
+    }
     for (let i = 0; i < length; i++) {
-      items[i] =
-        typeof element === 'string'
-          ? readPrimitive(r, element, flexible)
-          : readStruct(r, element, version, flexible);
+      const item = readPrimitive(r, element, flexible);
+      // Elements are never nullable (as in Kafka's generated readers); a null one would break the type
+      // message-types.ts gives the array (string[], not (string | null)[]).
+      if (item === null) throw new ProtocolError(`field ${field.name} has a null element in v${version}`);
+      items[i] = item;
     }
     return items;
   }
