@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkProduceConsume } from './broker-probe.js';
-import { type FuzzDriverOptions, type FuzzReport, runFuzz } from './fuzz-driver.js';
+import { type FrameSighting, type FuzzDriverOptions, type FuzzReport, runFuzz } from './fuzz-driver.js';
 
 export interface CampaignOptions extends FuzzDriverOptions {
   /** How often a normal client checks that the broker still serves produce and fetch while it is fuzzed. */
@@ -50,4 +50,16 @@ export async function fuzzWhileServing(options: CampaignOptions): Promise<Campai
   }
   if (report.aborted === null) await check();
   return { report, healthChecks, healthFailures };
+}
+
+/**
+ * JoinGroup and SyncGroup are answered when a rebalance completes, which a member joined by an earlier fuzzed
+ * frame and never heard from again holds back for up to its session or rebalance timeout (sessions may last
+ * 30 min, as Kafka's group.max.session.timeout.ms). That wait is the protocol's, so it is not a hang; any
+ * other frame left unanswered is.
+ */
+const REBALANCE_WAITS = new Set(['JoinGroup', 'SyncGroup']);
+
+export function hangs(report: FuzzReport): FrameSighting[] {
+  return report.stalls.filter((stall) => !REBALANCE_WAITS.has(stall.api));
 }
