@@ -16,6 +16,7 @@ export class StreamsMetrics {
   private readonly watermarkDelay: Gauge<'task'>;
   private readonly stateEntries: Gauge<'store'>;
   private readonly fencedTotal: Counter;
+  private readonly duplicatesTotal: Counter<'topic'>;
   lateRecords = 0;
 
   constructor(registry = new Registry()) {
@@ -48,6 +49,12 @@ export class StreamsMetrics {
     this.fencedTotal = new Counter({
       name: 'edgestream_streams_tasks_fenced_total',
       help: 'Tasks this instance stopped writing for because the group gave their partitions to another',
+      registers,
+    });
+    this.duplicatesTotal = new Counter({
+      name: 'edgestream_streams_duplicates_skipped_total',
+      help: 'Repartitioned records skipped as second copies of a sequence already processed, per topic',
+      labelNames: ['topic'],
       registers,
     });
     this.latency = new Histogram({
@@ -93,6 +100,7 @@ export class StreamsMetrics {
       },
       deserializationError: (topic: string, _error: SerdeError) => this.deserializationErrors.inc({ topic }),
       processingLatencyMs: (latencyMs) => this.latency.observe(Math.max(0, latencyMs) / 1000),
+      duplicatesSkipped: (topic, count) => this.duplicatesTotal.inc({ topic }, count),
     };
   }
 

@@ -28,6 +28,8 @@ export interface Checkpoint {
   watermark: WatermarkState;
   /** Per output partition (keyed by outputPartitionKey), an offset at or before any output written after this checkpoint. */
   outputBounds: Record<string, number>;
+  /** Repartition sources: per upstream task, the highest output sequence processed (absent before it existed). */
+  upstreamSequences?: Record<string, number>;
   /** The group member that wrote it, whether it gave the task up with it, and when (wall clock). */
   owner: string;
   released: boolean;

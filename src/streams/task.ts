@@ -38,6 +38,7 @@ export interface TaskObserver {
   late(store: string): void;
   deserializationError(topic: string, error: SerdeError): void;
   processingLatencyMs(latencyMs: number): void;
+  duplicatesSkipped(topic: string, count: number): void;
 }
 
 /**
@@ -64,6 +65,12 @@ export class StreamTask implements WritingTask {
   private outputBounds: Record<string, number> = {};
   /** Per output partition, the highest sequence this task already wrote there before a restart. */
   private suppressUpTo = new Map<string, number>();
+  /**
+   * Repartition sources: per upstream task, the highest output sequence processed. A record at or below it is
+   * a second copy (one a fenced owner's request delivered late, after the new owner wrote the same sequence)
+   * and is skipped: the two copies are equal, as processing is deterministic.
+   */
+  private upstreamSequences = new Map<string, number>();
   private pending: OutgoingRecord[] = [];
   private pendingBytes = 0;
   private lastMarkerWatermark = Number.NEGATIVE_INFINITY;
@@ -125,13 +132,20 @@ export class StreamTask implements WritingTask {
     const { source } = this;
     const now = Date.now();
     let processed = 0;
+    let duplicates = 0;
     for (const record of records) {
       if (record.offset < this.position) continue;
       this.position = record.offset + 1;
-      const marker = source.upstreamTopics ? markerOf(record) : undefined;
-      if (marker !== undefined) {
-        this.applyWatermark(() => this.watermark.observeMarker(marker.task, marker.watermark));
-        continue;
+      if (source.upstreamTopics) {
+        const marker = markerOf(record);
+        if (marker !== undefined) {
+          this.applyWatermark(() => this.watermark.observeMarker(marker.task, marker.watermark));
+          continue;
+        }
+        if (this.isRepeat(record)) {
+          duplicates++;
+          continue;
+        }
       }
       processed++;
       let value: unknown;
@@ -159,12 +173,23 @@ export class StreamTask implements WritingTask {
       this.applyWatermark(() => this.watermark.observeEvent(eventTime));
     }
     for (const processor of this.batchEnders) processor.endOfBatch!();
+    if (duplicates > 0) this.observer.duplicatesSkipped(source.topic, duplicates);
     if (processed > 0) {
       this.observer.recordsIn(source.topic, processed);
       this.observer.processingLatencyMs(now - records[records.length - 1]!.timestamp);
       this.lastRecordAt = now;
       this.idleAnnounced = false;
     }
+  }
+
+  /** Whether an upstream task's record repeats a sequence already processed (and notes it if not). */
+  private isRepeat(record: ConsumedRecord): boolean {
+    const task = headerOf(record, TASK_HEADER)?.toString('latin1');
+    const sequence = Number(headerOf(record, SEQUENCE_HEADER)?.toString('latin1'));
+    if (task === undefined || !Number.isSafeInteger(sequence)) return false;
+    if (sequence <= (this.upstreamSequences.get(task) ?? 0)) return true;
+    this.upstreamSequences.set(task, sequence);
+    return false;
   }
 
   private applyWatermark(update: () => void): void {
@@ -266,6 +291,7 @@ export class StreamTask implements WritingTask {
       abandonedStateSequences: this.abandonedStateSequences,
       watermark: this.watermark.snapshot(),
       outputBounds: this.outputBounds,
+      upstreamSequences: Object.fromEntries(this.upstreamSequences),
       owner,
       released,
       writtenAtMs: now,
@@ -310,6 +336,7 @@ export class StreamTask implements WritingTask {
     this.watermark.restore(checkpoint.watermark);
     this.lastMarkerWatermark = this.watermark.current();
     this.outputBounds = checkpoint.outputBounds;
+    this.upstreamSequences = new Map(Object.entries(checkpoint.upstreamSequences ?? {}));
     const state = await restoreState(
       client,
       this.stores,
