@@ -5,6 +5,7 @@ import { ApiVersions } from '../protocol/apis/api-versions.js';
 import { ErrorCode, encodeResponse, ProtocolError, peekRequestHeader } from '../protocol/index.js';
 import type { ApiHandler, DecodedRequest, EncodeResponse, Reply, RequestContext } from './api-handler.js';
 import { Connection, FrameSizeError, RequestBufferBudget } from './connection.js';
+import { LogThrottle } from './log-throttle.js';
 
 /** Where a request failed: reading it, in its handler, or writing its response. */
 export type RequestStage = 'decode' | 'handle' | 'encode';
@@ -44,6 +45,10 @@ interface Peer {
 }
 
 /** The Kafka TCP listener: framing, ordering, dispatch and the limits that keep one client from hurting others. */
+/** At most this many log lines about client-caused failures per window; the metrics count them all. */
+const CLIENT_FAULT_LINES_PER_WINDOW = 20;
+const CLIENT_FAULT_WINDOW_MS = 10_000;
+
 export class KafkaServer {
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
@@ -51,6 +56,11 @@ export class KafkaServer {
   private nextConnectionId = 1;
 
   constructor(private readonly options: KafkaServerOptions) {
+    this.clientFaults = new LogThrottle(
+      options.logger,
+      CLIENT_FAULT_LINES_PER_WINDOW,
+      CLIENT_FAULT_WINDOW_MS,
+    );
     if (options.maxRequestBufferBytesTotal < options.maxRequestBytes) {
       throw new Error(
         `maxRequestBufferBytesTotal=${options.maxRequestBufferBytesTotal} must be at least ` +
@@ -86,13 +96,18 @@ export class KafkaServer {
     await closed;
   }
 
+  /** Lines about client-caused failures and refusals: a few per window (see LogThrottle). */
+  private readonly clientFaults: LogThrottle;
+
   private accept(socket: net.Socket): void {
     const { logger, observer } = this.options;
     if (this.connections.size >= this.options.maxConnections) {
       observer.requestRejected('max_connections');
-      logger.warn(
-        { remote: socket.remoteAddress, limit: this.options.maxConnections },
-        'connection refused: too many connections',
+      this.clientFaults.log((l) =>
+        l.warn(
+          { remote: socket.remoteAddress, limit: this.options.maxConnections },
+          'connection refused: too many connections',
+        ),
       );
       socket.destroy();
       return;
@@ -113,9 +128,11 @@ export class KafkaServer {
       },
       onIdle: () => {
         observer.connectionIdleClosed();
-        logger.info(
-          { ...peer, idleMs: this.options.connectionsMaxIdleMs },
-          'closing connection: idle longer than connections.max.idle.ms',
+        this.clientFaults.log((l) =>
+          l.info(
+            { ...peer, idleMs: this.options.connectionsMaxIdleMs },
+            'closing connection: idle longer than connections.max.idle.ms',
+          ),
         );
         socket.destroy();
       },
@@ -206,9 +223,8 @@ export class KafkaServer {
   private failed(connection: Connection, stage: RequestStage, error: unknown, fields: object): void {
     this.options.observer.requestFailed(stage);
     const level = stage === 'decode' && error instanceof ProtocolError ? 'info' : 'error';
-    this.options.logger[level](
-      { stage, err: error, ...fields },
-      `request failed at ${stage}; closing connection`,
+    this.clientFaults.log((l) =>
+      l[level]({ stage, err: error, ...fields }, `request failed at ${stage}; closing connection`),
     );
     connection.socket.destroy();
   }
@@ -235,7 +251,9 @@ export class KafkaServer {
       );
       return;
     }
-    this.options.logger.info({ apiKey, apiVersion }, 'unsupported API or version; closing connection');
+    this.clientFaults.log((l) =>
+      l.info({ apiKey, apiVersion }, 'unsupported API or version; closing connection'),
+    );
     const frame = Buffer.alloc(10);
     frame.writeInt32BE(6, 0);
     frame.writeInt32BE(correlationId, 4);
@@ -256,9 +274,8 @@ export class KafkaServer {
 
   private reject(socket: net.Socket, reason: string, error: unknown): void {
     this.options.observer.requestRejected(reason);
-    this.options.logger.info(
-      { reason, remote: socket.remoteAddress, err: error },
-      'closing connection after bad request',
+    this.clientFaults.log((l) =>
+      l.info({ reason, remote: socket.remoteAddress, err: error }, 'closing connection after bad request'),
     );
     socket.destroy();
   }
