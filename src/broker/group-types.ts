@@ -3,16 +3,20 @@
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
-export interface JoinParams {
-  groupId: string;
+/** What a member says of itself when it joins, and the coordinator keeps. */
+export interface MemberIdentity {
   memberId: string;
   groupInstanceId: string | null;
   clientId: string;
   clientHost: string;
   sessionTimeoutMs: number;
   rebalanceTimeoutMs: number;
-  protocolType: string;
   protocols: Array<{ name: string; metadata: Buffer }>;
+}
+
+export interface JoinParams extends MemberIdentity {
+  groupId: string;
+  protocolType: string;
   /** JoinGroup v4+: a new member first gets MEMBER_ID_REQUIRED and its id. */
   requireKnownMemberId: boolean;
 }
@@ -58,14 +62,7 @@ export interface CommitParams {
   }>;
 }
 
-export interface Member {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocols: Array<{ name: string; metadata: Buffer }>;
+export interface Member extends MemberIdentity {
   assignment: Buffer;
   joinWaiter: ((result: JoinResult) => void) | null;
   syncWaiter: ((result: SyncResult) => void) | null;
