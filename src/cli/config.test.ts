@@ -47,6 +47,8 @@ describe('edgestream config', () => {
         /alerting\.rules\.0\.comparator = ">>"/,
       ],
       [{ brokr: {} }, /brokr/],
+      [{ broker: { limits: { maxGroups: 0 } } }, /broker\.limits\.maxGroups = 0/],
+      [{ broker: { limits: { maxGroup: 5 } } }, /maxGroup/],
     ];
     for (const [input, expected] of cases) {
       assert.throws(
@@ -85,5 +87,7 @@ describe('edgestream config', () => {
     const config = loadEdgestreamConfig(example);
     assert.equal(config.http.listen, '127.0.0.1:8080');
     assert.equal(config.notifiers.length, 2);
+    assert.equal(config.broker.limits.connectionsMaxIdleMs, 600_000);
+    assert.equal(config.broker.limits.groupMaxSize, 1_000);
   });
 });

@@ -25,6 +25,19 @@ const windowSpec = z.strictObject({
   early: z.boolean().default(true),
 });
 
+const positiveInt = z.number().int().min(1);
+/** The broker's limits, each optional (the broker's default applies): Kafka's names in camelCase. */
+const brokerLimits = z.strictObject({
+  maxRequestBytes: positiveInt.optional(),
+  maxRequestBufferBytesTotal: positiveInt.optional(),
+  maxConnections: positiveInt.optional(),
+  connectionsMaxIdleMs: positiveInt.optional(),
+  maxInFlightPerConnection: positiveInt.optional(),
+  offsetsRetentionMinutes: positiveInt.optional(),
+  groupMaxSize: positiveInt.optional(),
+  maxGroups: positiveInt.optional(),
+});
+
 const brokerSection = z.strictObject({
   listen: hostPort.default('127.0.0.1:9092'),
   advertised: hostPort.optional(),
@@ -36,6 +49,7 @@ const brokerSection = z.strictObject({
     .refine((value) => Object.keys(value).every((key) => key in TOPIC_CONFIG_KEYS), {
       message: `expected topic config keys: ${Object.keys(TOPIC_CONFIG_KEYS).join(', ')}`,
     }),
+  limits: brokerLimits.default({}),
 });
 
 const monitorSection = z.strictObject({

@@ -59,6 +59,7 @@ export class EdgestreamRuntime {
         defaultPartitions: config.broker.defaultPartitions,
         autoCreateTopics: config.broker.autoCreateTopics,
         topicDefaults: config.broker.topicDefaults,
+        ...config.broker.limits,
       }),
       logger.child({ component: 'broker' }),
     );
