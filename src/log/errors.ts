@@ -43,6 +43,8 @@ export function isNodeError(error: unknown, code: string): boolean {
 
 /** Wraps a failed file-system call; ENOSPC becomes DISK_FULL so callers can answer it specifically. */
 export function ioError(error: unknown, what: string): LogError {
+  // Already one of ours (a deferred fsync failure, say): its code and message stand.
+  if (error instanceof LogError) return error;
   if (isNodeError(error, 'ENOSPC') || isNodeError(error, 'EDQUOT')) {
     return new LogError('DISK_FULL', `${what}: no space left on device`, { cause: error });
   }

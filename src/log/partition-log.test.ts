@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { makeBatch, RecordingLogger, temporaryDirectory } from '../../test/support/log-fixtures.js';
 import {
   BatchField,
@@ -522,6 +522,27 @@ describe('open segment limit', () => {
     assert.equal(readAllValues(a).at(-1), 'after-2', 'the active segment reopens on demand');
     for (const log of others) await log.close();
     await a.close();
+  });
+
+  it('fsyncs unsynced writes before closing a descriptor to make room, and reports a failure of that fsync', async () => {
+    using tmp = temporaryDirectory();
+    const logger = new RecordingLogger();
+    const files = new OpenFileLimiter(1);
+    // Interval flushing leaves the append unsynced; the hour keeps the timer out of the test.
+    const config = { ...DEFAULT_TOPIC_CONFIG, flushPolicy: 'interval' as const, flushMs: 3_600_000 };
+    const a = PartitionLog.open({ dir: path.join(tmp.dir, 'a'), config, files, logger });
+    await a.append(makeBatch('x'));
+    const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    const fdatasync = mock.method(fs, 'fdatasyncSync', () => {
+      throw eio;
+    });
+    // Opening b takes a's only descriptor: its unsynced write is fsynced first, and that fsync fails.
+    const b = PartitionLog.open({ dir: path.join(tmp.dir, 'b'), config, files, logger });
+    assert.equal(fdatasync.mock.callCount(), 1, 'the evicted descriptor was fsynced before it was closed');
+    fdatasync.mock.restore();
+    // The kernel told that descriptor, not the one a reopens: a's own next fsync must report it.
+    await assert.rejects(a.close(), (e: unknown) => expectCode(e, 'IO_ERROR'));
+    await b.close();
   });
 
   it('refuses an open only while every open segment has an fsync in flight', async () => {

@@ -400,7 +400,7 @@ export class PartitionLog {
   private roll(nowMs: number): void {
     const sealed = this.active;
     try {
-      fs.fdatasyncSync(sealed.file());
+      fs.fdatasyncSync(sealed.fileToSync());
     } catch (error) {
       throw ioError(error, `fsync ${sealed.logPath}`);
     }
@@ -415,7 +415,7 @@ export class PartitionLog {
   private async syncActiveSegment(): Promise<void> {
     const segment = this.active;
     const endOffset = segment.nextOffset;
-    const fd = segment.file();
+    const fd = segment.fileToSync();
     segment.syncsInFlight++;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -479,7 +479,7 @@ export class PartitionLog {
     try {
       if (!options.discard && !this.groupCommit.failed) {
         try {
-          fs.fdatasyncSync(this.active.file());
+          fs.fdatasyncSync(this.active.fileToSync());
         } catch (error) {
           throw ioError(error, `fsync ${this.active.logPath}`);
         }

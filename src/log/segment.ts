@@ -59,6 +59,13 @@ export class Segment implements FileHolder {
   /** Position from which the file failed verification; reads never go past it. */
   private corruptFrom = Number.POSITIVE_INFINITY;
   syncsInFlight = 0;
+  /** Bytes written through the current descriptor that no fsync has covered yet. */
+  private unsynced = false;
+  /**
+   * An fsync failure met while closing the descriptor to make room. The kernel reports a writeback error once
+   * per open descriptor, so a descriptor opened later would not see it: the owner's next fsync reports it.
+   */
+  private evictionSyncError: LogError | null = null;
   private offsetIndex: OffsetIndex | null = null;
   private timeIndex: TimeIndex | null = null;
   private bytesSinceIndexEntry = 0;
@@ -96,17 +103,41 @@ export class Segment implements FileHolder {
   }
 
   /**
-   * The active segment may be closed too: writes go to explicit positions and an fsync through a reopened
-   * descriptor flushes the same file, so nothing depends on keeping one descriptor between appends.
+   * The active segment may be closed too: writes go to explicit positions, and closeFile fsyncs what the
+   * descriptor wrote, so nothing depends on keeping one descriptor between appends.
    */
   canCloseFile(): boolean {
     return this.syncsInFlight === 0;
   }
 
+  /** Closes the descriptor; unsynced writes are fsynced first, so a later fsync through a new one loses nothing. */
   closeFile(): void {
     if (this.fd === null) return;
+    if (this.unsynced) {
+      try {
+        fs.fdatasyncSync(this.fd);
+      } catch (error) {
+        this.evictionSyncError ??= ioError(error, `fsync ${this.logPath}`);
+      }
+      this.unsynced = false;
+    }
     fs.closeSync(this.fd);
     this.fd = null;
+  }
+
+  /**
+   * The descriptor to fsync now; what is written after this call is left for the next fsync. Throws the error
+   * of an fsync that failed when the descriptor was closed to make room.
+   */
+  fileToSync(): number {
+    const lost = this.evictionSyncError;
+    if (lost) {
+      this.evictionSyncError = null;
+      throw lost;
+    }
+    const fd = this.file();
+    this.unsynced = false;
+    return fd;
   }
 
   /** The descriptor, reopened if the limiter closed it. */
@@ -161,6 +192,7 @@ export class Segment implements FileHolder {
     }
     this.size = startSize + payload.length;
     this.nextOffset = offset;
+    this.unsynced = true;
   }
 
   private cutBackAfterFailedWrite(fd: number, size: number): void {
