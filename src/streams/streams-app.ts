@@ -261,6 +261,7 @@ export class StreamsApp {
         this.topicsFor(topic),
         this.metrics.taskObserver(),
         this.partitions,
+        this.config.client.sharedGroups,
       );
       created.push(task);
     }

@@ -86,6 +86,12 @@ export class StreamTask implements WritingTask {
     private readonly topics: TaskTopics,
     private readonly observer: TaskObserver,
     upstreamPartitions: Map<string, number>,
+    /**
+     * Only another instance's late request can repeat a sequence (a crashed attempt's outputs are found and
+     * suppressed by its successor): without shared groups the check is skipped, as it costs about half a
+     * JSON.parse per record.
+     */
+    private readonly skipUpstreamRepeats: boolean,
   ) {
     this.id = taskIdOf(applicationId, source.topic, partition);
     this.taskIdBuffer = Buffer.from(this.id);
@@ -142,7 +148,7 @@ export class StreamTask implements WritingTask {
           this.applyWatermark(() => this.watermark.observeMarker(marker.task, marker.watermark));
           continue;
         }
-        if (this.isRepeat(record)) {
+        if (this.skipUpstreamRepeats && this.isRepeat(record)) {
           duplicates++;
           continue;
         }

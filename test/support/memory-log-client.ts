@@ -15,7 +15,9 @@ import type {
 
 /** An in-memory log with the LogClient contract, for fast unit tests of pipelines (one member per group). */
 export class MemoryLogClient implements LogClient {
-  readonly sharedGroups = false;
+  /** true: behave as a cluster other instances could join (its single member still gets every partition). */
+  constructor(readonly sharedGroups = false) {}
+
   readonly topics = new Map<string, ConsumedRecord[][]>();
   readonly commits = new Map<string, CommitEntry>();
   private waiters: Array<() => void> = [];
