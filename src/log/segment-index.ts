@@ -57,6 +57,11 @@ export class OffsetIndex {
     return { relativeOffset: this.relativeOffsets[i]!, position: this.positions[i]! };
   }
 
+  /** Drops the entries of batches starting at or after `relativeOffset`, which a truncation cut away. */
+  truncateTo(relativeOffset: number): void {
+    this.length = floorIndex(this.length, (k) => this.relativeOffsets[k]!, relativeOffset - 1) + 1;
+  }
+
   toBuffer(): Buffer {
     const buf = Buffer.allocUnsafe(this.length * OFFSET_ENTRY_BYTES);
     for (let i = 0; i < this.length; i++) {
@@ -111,6 +116,14 @@ export class TimeIndex {
   scanStart(timestamp: number): number {
     const i = floorIndex(this.length, (k) => this.timestamps[k]!, timestamp - 1);
     return i < 0 ? 0 : this.relativeOffsets[i]!;
+  }
+
+  /**
+   * Drops the entries at or after `relativeOffset`. Each kept entry still bounds the timestamps before it
+   * from above, which is all scanStart relies on; a final entry written at sealing may overstate them.
+   */
+  truncateTo(relativeOffset: number): void {
+    while (this.length > 0 && this.relativeOffsets[this.length - 1]! >= relativeOffset) this.length--;
   }
 
   get last(): { timestamp: number; relativeOffset: number } | null {

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, BatchField, readInt64 } from '../protocol/index.js';
@@ -59,6 +60,8 @@ export class Segment implements FileHolder {
   /** Position from which the file failed verification; reads never go past it. */
   private corruptFrom = Number.POSITIVE_INFINITY;
   syncsInFlight = 0;
+  /** Deleted while an fsync ran on the descriptor: it is closed when that fsync ends. */
+  private closeWhenSynced = false;
   /** Bytes written through the current descriptor that no fsync has covered yet. */
   private unsynced = false;
   /**
@@ -355,6 +358,45 @@ export class Segment implements FileHolder {
     this.size = bytes;
   }
 
+  /**
+   * Removes `offset` and everything after it, cutting at the start of the batch that holds it (a batch is
+   * never split, so the new end may be below `offset`) or, where compaction removed `offset`, of the first
+   * batch after it. The file is fsynced and the in-memory indexes fixed; returns the new next offset. The
+   * index files stay stale until the next writeIndexes (sealing, clean shutdown); after a crash the last
+   * segment is rescanned and its indexes rebuilt anyway.
+   */
+  truncateToOffset(offset: number): number {
+    assert.ok(offset >= this.baseOffset && offset < this.nextOffset, `${offset} is not in ${this.logPath}`);
+    const located = this.locate(offset);
+    const cutAt = located < 0 ? this.size : located;
+    const newNextOffset = located < 0 ? offset : Math.min(offset, readInt64(this.readAt(located, 8), 0));
+    this.truncateTo(cutAt);
+    try {
+      fs.fdatasyncSync(this.fileToSync());
+    } catch (error) {
+      throw ioError(error, `fsync ${this.logPath}`);
+    }
+    this.nextOffset = newNextOffset;
+    const offsetIndex = this.ensureOffsetIndex();
+    const timeIndex = this.ensureTimeIndex();
+    offsetIndex.truncateTo(newNextOffset - this.baseOffset);
+    timeIndex.truncateTo(newNextOffset - this.baseOffset);
+    // Every batch up to the last indexed one is bounded by the last time entry; the few after it are read.
+    const tailStart = offsetIndex.length > 0 ? offsetIndex.entry(offsetIndex.length - 1).position : 0;
+    const reader = new ChunkedReader(this, cutAt);
+    let maxTimestamp = timeIndex.last?.timestamp ?? -1;
+    for (let position = tailStart; position < cutAt; ) {
+      assert.ok(position + BATCH_HEADER_BYTES <= cutAt, `${this.logPath}: a batch crosses byte ${cutAt}`);
+      const batch = summarizeBatch(reader.view(position, BATCH_HEADER_BYTES), 0);
+      maxTimestamp = Math.max(maxTimestamp, batch.maxTimestamp);
+      position += batch.size;
+    }
+    this.maxTimestamp = maxTimestamp;
+    this.bytesSinceIndexEntry = cutAt - tailStart;
+    if (this.corruptFrom >= cutAt) this.corruptFrom = Number.POSITIVE_INFINITY;
+    return newNextOffset;
+  }
+
   markCorruptFrom(position: number): void {
     this.corruptFrom = Math.min(this.corruptFrom, position);
   }
@@ -449,8 +491,25 @@ export class Segment implements FileHolder {
     this.closeFile();
   }
 
+  /** Ends an fsync started on the descriptor of fileToSync. */
+  syncEnded(): void {
+    this.syncsInFlight--;
+    if (this.closeWhenSynced && this.syncsInFlight === 0) {
+      this.closeWhenSynced = false;
+      this.closeFile();
+    }
+  }
+
   delete(): void {
-    this.close();
+    if (this.syncsInFlight > 0) {
+      // Closing a descriptor under an fsync in the thread pool could let it sync a reused descriptor
+      // number; the files go now, the descriptor when the fsync ends, with nothing left worth syncing.
+      this.context.files.forget(this);
+      this.unsynced = false;
+      this.closeWhenSynced = true;
+    } else {
+      this.close();
+    }
     // Indexes first: a crash part way leaves a log file that recovery indexes again, never orphan indexes.
     for (const file of [this.offsetIndexPath, this.timeIndexPath, this.logPath]) {
       try {
