@@ -13,6 +13,13 @@ export {
 } from './config.js';
 export { CorruptSegmentError, LogError, type LogErrorCode } from './errors.js';
 export {
+  type EpochEndOffset,
+  type EpochEntry,
+  LEADER_EPOCH_CHECKPOINT_FILE,
+  UNDEFINED_EPOCH,
+  UNDEFINED_EPOCH_OFFSET,
+} from './leader-epoch-cache.js';
+export {
   LogManager,
   type LogManagerOptions,
   MAX_PARTITIONS_PER_TOPIC,
@@ -28,5 +35,6 @@ export {
   type PartitionLogOptions,
   type ReadResult,
   type RetentionResult,
+  type WriteOptions,
 } from './partition-log.js';
 export { type SegmentWriter, writeFileAtomic } from './segment.js';

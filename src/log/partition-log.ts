@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -18,9 +19,17 @@ import {
 import { compactionEnabled, deletionEnabled, type TopicConfig } from './config.js';
 import { type CorruptSegmentError, ioError, LogError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
+import {
+  type EpochEndOffset,
+  type EpochEntry,
+  type LeaderEpochCache,
+  MAX_LEADER_EPOCH,
+} from './leader-epoch-cache.js';
+import { loadLeaderEpochCache } from './leader-epoch-recovery.js';
 import type { Logger } from './logger.js';
 import type { OpenFileLimiter } from './open-files.js';
 import { CLEAN_SHUTDOWN_FILE, recoverSegments } from './recovery.js';
+import { checkLeaderBatches } from './replica-append.js';
 import {
   fsyncDirectory,
   nodeSegmentWriter,
@@ -35,6 +44,10 @@ const LOG_APPEND_TIME_ATTRIBUTE = 0x08;
 /** Relative offsets in the indexes are u32. */
 const MAX_OFFSETS_PER_SEGMENT = 0xffff_ffff;
 const TIMESTAMP_SCAN_BYTES = 1024 * 1024;
+/** Bound on onDurable listeners per partition: the replication layer needs one, metrics perhaps another. */
+const MAX_DURABLE_LISTENERS = 16;
+/** What write stamps when no leader epoch is given, as it always has. */
+const UNREPLICATED_LEADER_EPOCH = 0;
 
 export interface PartitionLogOptions {
   dir: string;
@@ -47,6 +60,14 @@ export interface PartitionLogOptions {
   compactionKeyMapBytes?: number;
   /** Bound on what one batch's records may inflate to when the log decodes them (default 64 MiB). */
   maxDecompressedBytes?: number;
+}
+
+export interface WriteOptions {
+  /**
+   * The leader's epoch, for a leader's append in a replicated partition: stamped into every batch and
+   * recorded in the leader epoch cache when it is newer than the latest epoch there.
+   */
+  leaderEpoch?: number;
 }
 
 export interface AppendResult {
@@ -79,7 +100,18 @@ export class PartitionLog {
   private readonly logger: Logger;
   private readonly compactor: LogCompactor;
   private flushTimer: NodeJS.Timeout | null = null;
-  private durableEndOffset: number;
+  /** Offsets below this are fsynced (kept by every flush policy; only the durable one acknowledges by it). */
+  private syncedEndOffset: number;
+  /** The replicated high watermark, when a replication layer sets one; it bounds what consumers see. */
+  private replicatedHighWatermark: number | null = null;
+  /**
+   * Truncations so far: an fsync in flight across one synced offsets that may since hold other batches, so
+   * it does not advance the synced end (the truncation fsynced what it kept itself).
+   */
+  private truncations = 0;
+  private readonly durableListeners = new Set<() => void>();
+  private notifiedDurableEndOffset: number;
+  private durableNotificationPending = false;
   private closed = false;
   /** fsyncs of the active segment so far: with group commit, far fewer than durable appends. */
   fsyncCount = 0;
@@ -92,6 +124,7 @@ export class PartitionLog {
     options: PartitionLogOptions,
     context: SegmentContext,
     compactor: LogCompactor,
+    private readonly epochs: LeaderEpochCache,
   ) {
     this.config = options.config;
     this.context = context;
@@ -99,7 +132,8 @@ export class PartitionLog {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.maxDecompressedBytes = compactor.maxDecompressedBytes;
-    this.durableEndOffset = this.logEndOffset;
+    this.syncedEndOffset = this.logEndOffset;
+    this.notifiedDurableEndOffset = this.logEndOffset;
     this.groupCommit = new GroupCommit(() => this.syncActiveSegment());
     this.scheduleIntervalFlush();
   }
@@ -129,7 +163,8 @@ export class PartitionLog {
       options.compactionKeyMapBytes ?? DEFAULT_MAX_KEY_MAP_BYTES,
       maxDecompressedBytes,
     );
-    return new PartitionLog(options.dir, segments, options, context, compactor);
+    const epochs = loadLeaderEpochCache(options.dir, segments, options.logger);
+    return new PartitionLog(options.dir, segments, options, context, compactor, epochs);
   }
 
   private get active(): Segment {
@@ -149,9 +184,109 @@ export class PartitionLog {
     return this.active.nextOffset;
   }
 
-  /** Offsets below this are visible to consumers: under the durable policy only what is fsynced. */
+  /**
+   * Offsets below this are visible to consumers: under the durable policy only what is fsynced, and when a
+   * replication high watermark is set, only what enough replicas have.
+   */
   get highWatermark(): number {
-    return this.config.flushPolicy === 'durable' ? this.durableEndOffset : this.logEndOffset;
+    const replicated = this.replicatedHighWatermark;
+    if (replicated === null) return this.durableEndOffset;
+    assert.ok(
+      replicated <= this.logEndOffset,
+      `replication high watermark ${replicated} is past the log end`,
+    );
+    return Math.min(this.durableEndOffset, replicated);
+  }
+
+  /**
+   * Offsets below this survive a crash as far as the flush policy promises: fsynced under the durable
+   * policy, everything written otherwise. onDurable tells when it changes.
+   */
+  get durableEndOffset(): number {
+    if (this.config.flushPolicy !== 'durable') return this.logEndOffset;
+    assert.ok(
+      this.syncedEndOffset <= this.logEndOffset,
+      `synced end ${this.syncedEndOffset} is past the log end`,
+    );
+    return this.syncedEndOffset;
+  }
+
+  /** The replication high watermark last set (clamped by truncation), or null when none bounds reads. */
+  get replicationHighWatermark(): number | null {
+    return this.replicatedHighWatermark;
+  }
+
+  /**
+   * Bounds the high watermark by the replicated one (null: no bound, as in single-node mode). Clamped to
+   * [logStartOffset, logEndOffset] like Kafka's: a follower passes on its leader's, which may be ahead of it.
+   */
+  setReplicationHighWatermark(offset: number | null): void {
+    this.ensureOpen();
+    if (offset === null) {
+      this.replicatedHighWatermark = null;
+      return;
+    }
+    assert.ok(Number.isSafeInteger(offset) && offset >= 0, `high watermark ${offset} is not an offset`);
+    this.replicatedHighWatermark = Math.max(this.logStartOffset, Math.min(offset, this.logEndOffset));
+  }
+
+  /**
+   * Calls `listener` (soon after, never during, the change) whenever durableEndOffset changes: it grows as
+   * fsyncs complete (or as writes land, under the other policies) and drops on truncation. Returns the
+   * function that removes it.
+   */
+  onDurable(listener: () => void): () => void {
+    assert.ok(
+      this.durableListeners.size < MAX_DURABLE_LISTENERS,
+      `more than ${MAX_DURABLE_LISTENERS} listeners`,
+    );
+    this.durableListeners.add(listener);
+    return () => {
+      this.durableListeners.delete(listener);
+    };
+  }
+
+  private scheduleDurableNotification(): void {
+    if (this.durableNotificationPending || this.durableListeners.size === 0) return;
+    this.durableNotificationPending = true;
+    queueMicrotask(() => {
+      this.durableNotificationPending = false;
+      const durableEndOffset = this.durableEndOffset;
+      if (durableEndOffset === this.notifiedDurableEndOffset) return;
+      this.notifiedDurableEndOffset = durableEndOffset;
+      for (const listener of [...this.durableListeners]) {
+        try {
+          listener();
+        } catch (error) {
+          this.logger.error({ dir: this.dir, err: error }, 'durable listener failed');
+        }
+      }
+    });
+  }
+
+  /** The newest leader epoch that wrote to this log, -1 when none did. */
+  latestEpoch(): number {
+    return this.epochs.latestEpoch;
+  }
+
+  /** The leader epoch cache's entries, oldest first (a copy). */
+  epochEntries(): readonly EpochEntry[] {
+    return this.epochs.snapshot();
+  }
+
+  /**
+   * A new leader's first act (Kafka's makeLeader): `epoch` starts at the log end, so that followers asking
+   * where the previous epoch ended learn this offset even before the new leader appends anything.
+   */
+  assignLeaderEpoch(epoch: number): void {
+    this.ensureWritable();
+    if (this.epochs.assign(epoch, this.logEndOffset)) this.epochs.persist();
+  }
+
+  /** The OffsetForLeaderEpoch answer for `requestedEpoch` (see LeaderEpochCache.endOffsetFor). */
+  endOffsetForEpoch(requestedEpoch: number): EpochEndOffset {
+    this.ensureOpen();
+    return this.epochs.endOffsetFor(requestedEpoch, this.logEndOffset);
   }
 
   get sizeBytes(): number {
@@ -166,6 +301,7 @@ export class PartitionLog {
     this.config = config;
     this.context.indexIntervalBytes = config.indexIntervalBytes;
     this.scheduleIntervalFlush();
+    this.scheduleDurableNotification();
   }
 
   /**
@@ -183,8 +319,20 @@ export class PartitionLog {
    * The synchronous half of append: validates, assigns offsets and writes to the file, so that callers can
    * act on the assigned offsets in arrival order before waiting for durability.
    */
-  write(payload: Buffer): AppendResult {
+  write(payload: Buffer, options: WriteOptions = {}): AppendResult {
     this.ensureWritable();
+    const { leaderEpoch } = options;
+    // The replication layer fences a stale leader before it writes: an older epoch here is its bug.
+    if (leaderEpoch !== undefined) {
+      assert.ok(
+        Number.isInteger(leaderEpoch) && leaderEpoch >= 0 && leaderEpoch <= MAX_LEADER_EPOCH,
+        `leader epoch ${leaderEpoch} is not an int32 >= 0`,
+      );
+      assert.ok(
+        leaderEpoch >= this.epochs.latestEpoch,
+        `leader epoch ${leaderEpoch} is older than the log's latest epoch ${this.epochs.latestEpoch}`,
+      );
+    }
     const batches = validateBatches(payload, this.config.maxMessageBytes);
     const nowMs = this.now();
     const logAppendTimeMs = this.config.messageTimestampType === 'LogAppendTime' ? nowMs : -1;
@@ -192,8 +340,11 @@ export class PartitionLog {
     const offsetCount = batches.reduce((sum, batch) => sum + batch.offsetCount, 0);
     this.rollIfNeeded(payload.length, offsetCount, nowMs);
     const baseOffset = this.logEndOffset;
-    assignOffsets(payload, batches, baseOffset);
+    assignOffsets(payload, batches, baseOffset, leaderEpoch ?? UNREPLICATED_LEADER_EPOCH);
+    // Before the append, as in Kafka: a crash in between leaves an entry past the log end, dropped at open.
+    if (leaderEpoch !== undefined && this.epochs.assign(leaderEpoch, baseOffset)) this.epochs.persist();
     this.active.append(payload, batches, baseOffset);
+    this.scheduleDurableNotification();
     return {
       baseOffset,
       lastOffset: baseOffset + offsetCount - 1,
@@ -202,7 +353,37 @@ export class PartitionLog {
     };
   }
 
-  /** Resolves when everything written so far is as durable as the flush policy promises acknowledgements. */
+  /**
+   * A follower's append of whole batches fetched from its leader: offsets, timestamps and leader epochs are
+   * the leader's and are kept. The first batch must start at the log end and each next one where the
+   * previous ended; any bad batch rejects the append with nothing written. The size limit is not applied:
+   * the leader accepted these batches, and a follower refusing them would stop replicating for good.
+   */
+  appendAsFollower(payload: Buffer): AppendResult {
+    this.ensureWritable();
+    const batches = validateBatches(payload, Number.MAX_SAFE_INTEGER);
+    const baseOffset = this.logEndOffset;
+    const newEpochs = checkLeaderBatches(payload, batches, baseOffset, this.epochs.latestEpoch);
+    const offsetCount = batches.reduce((sum, batch) => sum + batch.offsetCount, 0);
+    this.rollIfNeeded(payload.length, offsetCount, this.now());
+    let epochsChanged = false;
+    for (const entry of newEpochs)
+      epochsChanged = this.epochs.assign(entry.epoch, entry.startOffset) || epochsChanged;
+    if (epochsChanged) this.epochs.persist();
+    this.active.append(payload, batches, baseOffset);
+    this.scheduleDurableNotification();
+    return {
+      baseOffset,
+      lastOffset: baseOffset + offsetCount - 1,
+      logAppendTimeMs: -1,
+      logStartOffset: this.logStartOffset,
+    };
+  }
+
+  /**
+   * Resolves when everything written before the call is as durable as the flush policy promises
+   * acknowledgements: durableEndOffset has then reached the log end offset of the moment of the call.
+   */
   durable(): Promise<void> {
     return this.config.flushPolicy === 'durable' ? this.groupCommit.waitForDurable() : Promise.resolve();
   }
@@ -212,6 +393,18 @@ export class PartitionLog {
    * never beyond the high watermark. Records are not decoded.
    */
   read(offset: number, maxBytes: number): ReadResult {
+    return this.readBelow(offset, maxBytes, this.highWatermark);
+  }
+
+  /**
+   * Like read, but bounded by the log end instead of the high watermark: a follower copies everything its
+   * leader has, committed or not.
+   */
+  readForReplica(offset: number, maxBytes: number): ReadResult {
+    return this.readBelow(offset, maxBytes, this.logEndOffset);
+  }
+
+  private readBelow(offset: number, maxBytes: number, maxOffset: number): ReadResult {
     this.ensureOpen();
     if (offset < this.logStartOffset || offset > this.logEndOffset) {
       throw new LogError(
@@ -219,10 +412,9 @@ export class PartitionLog {
         `offset ${offset} is outside [${this.logStartOffset}, ${this.logEndOffset}] of ${this.dir}`,
       );
     }
-    const highWatermark = this.highWatermark;
     return {
-      records: offset < highWatermark ? this.readBatches(offset, maxBytes, highWatermark) : Buffer.alloc(0),
-      highWatermark,
+      records: offset < maxOffset ? this.readBatches(offset, maxBytes, maxOffset) : Buffer.alloc(0),
+      highWatermark: this.highWatermark,
       logStartOffset: this.logStartOffset,
       logEndOffset: this.logEndOffset,
     };
@@ -354,6 +546,66 @@ export class PartitionLog {
     return result;
   }
 
+  /**
+   * A follower's truncation (KIP-101): removes every offset >= `offset`, cutting at a batch boundary, so the
+   * new log end may be below `offset`; returns it. Later segments are deleted newest first (a crash part way
+   * leaves a shorter but whole log), the segment holding `offset` is cut and fsynced, epochs starting at or
+   * after the new end are dropped.
+   */
+  truncateTo(offset: number): number {
+    this.ensureWritable();
+    if (!Number.isSafeInteger(offset) || offset < this.logStartOffset || offset > this.logEndOffset) {
+      throw new LogError(
+        'OFFSET_OUT_OF_RANGE',
+        `cannot truncate to ${offset}: outside [${this.logStartOffset}, ${this.logEndOffset}] of ${this.dir}`,
+      );
+    }
+    if (offset === this.logEndOffset) return offset;
+    const keep = this.segmentIndexFor(offset);
+    const deleted = this.segments.length - 1 - keep;
+    while (this.segments.length - 1 > keep) this.segments.pop()!.delete();
+    if (deleted > 0) fsyncDirectory(this.dir);
+    const logEndOffset = this.active.truncateToOffset(offset);
+    assert.ok(logEndOffset <= offset && logEndOffset >= this.active.baseOffset, `bad cut at ${logEndOffset}`);
+    this.afterTruncation(logEndOffset);
+    this.logger.info({ dir: this.dir, offset, logEndOffset, deletedSegments: deleted }, 'truncated log');
+    return logEndOffset;
+  }
+
+  /**
+   * Empties the log and starts it again at `offset`: for a follower whose fetch offset fell below its
+   * leader's log start. Segments are deleted newest first; should the process die before the new one
+   * exists, the log reopens empty at 0 and the follower comes back here.
+   */
+  truncateFullyAndStartAt(offset: number): void {
+    this.ensureWritable();
+    assert.ok(Number.isSafeInteger(offset) && offset >= 0, `cannot start a log at ${offset}`);
+    const deleted = this.segments.length;
+    while (this.segments.length > 0) this.segments.pop()!.delete();
+    this.segments.push(Segment.create(this.dir, offset, this.context, this.now()));
+    fsyncDirectory(this.dir);
+    // Every epoch's batches are gone; the next fetched batches bring their epochs again.
+    if (this.epochs.clear()) this.epochs.persist();
+    this.afterTruncation(offset);
+    if (this.replicatedHighWatermark !== null) this.replicatedHighWatermark = offset;
+    this.logger.info(
+      { dir: this.dir, offset, deletedSegments: deleted },
+      'emptied log to start at a new offset',
+    );
+  }
+
+  /** Everything left is fsynced by the truncation itself; epochs and bounds past the new end go. */
+  private afterTruncation(logEndOffset: number): void {
+    assert.ok(this.logEndOffset === logEndOffset, `log end ${this.logEndOffset}, expected ${logEndOffset}`);
+    this.truncations++;
+    if (this.epochs.truncateFromEnd(logEndOffset)) this.epochs.persist();
+    this.syncedEndOffset = logEndOffset;
+    if (this.replicatedHighWatermark !== null && this.replicatedHighWatermark > logEndOffset) {
+      this.replicatedHighWatermark = logEndOffset;
+    }
+    this.scheduleDurableNotification();
+  }
+
   private deleteOldest(result: RetentionResult, reason: string): boolean {
     const oldest = this.segments[0]!;
     if (oldest.syncsInFlight > 0) return false;
@@ -408,7 +660,8 @@ export class PartitionLog {
     const next = Segment.create(this.dir, this.logEndOffset, this.context, nowMs);
     this.segments.push(next);
     fsyncDirectory(this.dir);
-    this.durableEndOffset = Math.max(this.durableEndOffset, sealed.nextOffset);
+    this.syncedEndOffset = Math.max(this.syncedEndOffset, sealed.nextOffset);
+    this.scheduleDurableNotification();
     sealed.releaseIndexes();
   }
 
@@ -416,21 +669,23 @@ export class PartitionLog {
     const segment = this.active;
     const endOffset = segment.nextOffset;
     const fd = segment.fileToSync();
+    const truncations = this.truncations;
     segment.syncsInFlight++;
     try {
       await new Promise<void>((resolve, reject) => {
         fs.fdatasync(fd, (error) => (error ? reject(ioError(error, `fsync ${segment.logPath}`)) : resolve()));
       });
     } finally {
-      segment.syncsInFlight--;
+      segment.syncEnded();
     }
     this.fsyncCount++;
-    this.durableEndOffset = Math.max(this.durableEndOffset, endOffset);
+    if (truncations === this.truncations) this.syncedEndOffset = Math.max(this.syncedEndOffset, endOffset);
+    this.scheduleDurableNotification();
   }
 
   /** Makes everything appended so far durable. */
   async flush(): Promise<void> {
-    if (this.logEndOffset > this.durableEndOffset || this.config.flushPolicy === 'interval') {
+    if (this.logEndOffset > this.syncedEndOffset || this.config.flushPolicy === 'interval') {
       await this.groupCommit.flush();
     }
   }
@@ -440,7 +695,7 @@ export class PartitionLog {
     this.flushTimer = null;
     if (this.config.flushPolicy !== 'interval' || this.closed) return;
     this.flushTimer = setInterval(() => {
-      if (this.logEndOffset > this.durableEndOffset && !this.groupCommit.failed) {
+      if (this.logEndOffset > this.syncedEndOffset && !this.groupCommit.failed) {
         this.groupCommit.flush().catch((error: unknown) => {
           this.logger.error({ dir: this.dir, err: error }, 'interval flush failed; partition is read-only');
         });
@@ -529,11 +784,17 @@ function largestTimestamp(segment: Segment): number {
   return segment.maxTimestamp >= 0 ? segment.maxTimestamp : segment.createdAtMs;
 }
 
-function assignOffsets(payload: Buffer, batches: BatchSummary[], baseOffset: number): void {
+/** baseOffset and partitionLeaderEpoch lie outside the CRC, so rewriting them keeps the batch valid. */
+function assignOffsets(
+  payload: Buffer,
+  batches: BatchSummary[],
+  baseOffset: number,
+  leaderEpoch: number,
+): void {
   let offset = baseOffset;
   for (const batch of batches) {
     writeInt64(payload, batch.position + BatchField.baseOffset, offset);
-    payload.writeInt32BE(0, batch.position + BatchField.partitionLeaderEpoch);
+    payload.writeInt32BE(leaderEpoch, batch.position + BatchField.partitionLeaderEpoch);
     offset += batch.offsetCount;
   }
 }
