@@ -184,3 +184,25 @@ describe('LogManager', () => {
     await reopened.close();
   });
 });
+
+describe('LogManager for replicas', () => {
+  it('creates a topic with a given id and finds partitions that may not exist', async () => {
+    using tmp = temporaryDirectory();
+    const manager = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });
+    const topicId = '0123456789abcdef0123456789abcdef';
+    assert.equal(manager.createTopic('t', 2, {}, topicId).topicId, topicId);
+    assert.throws(() => manager.createTopic('u', 1, {}, 'XYZ'), expectCode('INVALID_CONFIG', /topic id/));
+    assert.throws(
+      () => manager.createTopic('u', 1, {}, '0'.repeat(32)),
+      expectCode('INVALID_CONFIG', /topic id/),
+    );
+    assert.equal(manager.hasTopic('u'), false);
+    assert.ok(manager.partitionIfExists('t', 1));
+    assert.equal(manager.partitionIfExists('t', 2), null);
+    assert.equal(manager.partitionIfExists('nope', 0), null);
+    await manager.close();
+    const reopened = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });
+    assert.equal(reopened.describeTopic('t').topicId, topicId);
+    await reopened.close();
+  });
+});

@@ -16,6 +16,9 @@ import { fsyncDirectory, type SegmentWriter, writeFileAtomic } from './segment.j
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const TOPIC_FILE = 'topic.json';
 const LOCK_FILE = '.lock';
+/** Kafka's topic id: 16 bytes, here in hex; all zeros is Kafka's "no id". */
+const TOPIC_ID = /^[0-9a-f]{32}$/;
+const ZERO_TOPIC_ID = '0'.repeat(32);
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
 /** Segment files open at once by default: leaves the rest of the process's descriptor limit to sockets. */
 export const DEFAULT_MAX_OPEN_SEGMENTS = 4096;
@@ -154,9 +157,24 @@ export class LogManager {
     };
   }
 
-  createTopic(name: string, partitions: number, overrides: TopicConfigOverrides = {}): TopicDescription {
+  /**
+   * Creates a topic with a fresh id or, for a replica of a topic created elsewhere, with `topicId` (32
+   * lowercase hex digits) so that every replica of it carries the same id.
+   */
+  createTopic(
+    name: string,
+    partitions: number,
+    overrides: TopicConfigOverrides = {},
+    topicId: string = newTopicId(),
+  ): TopicDescription {
     this.ensureOpen();
     validateTopicName(name);
+    if (!TOPIC_ID.test(topicId) || topicId === ZERO_TOPIC_ID) {
+      throw new LogError(
+        'INVALID_CONFIG',
+        `topic id ${JSON.stringify(topicId)} must be 32 lowercase hex digits, not all zero`,
+      );
+    }
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS_PER_TOPIC) {
       throw new LogError(
         'INVALID_CONFIG',
@@ -168,7 +186,6 @@ export class LogManager {
     const config = parseTopicConfig(overrides, this.defaults);
     const topicDir = path.join(this.topicsDir, name);
     const logs: PartitionLog[] = [];
-    const topicId = newTopicId();
     try {
       fs.mkdirSync(topicDir);
       for (let p = 0; p < partitions; p++) logs.push(this.openPartition(name, p, config));
@@ -218,6 +235,11 @@ export class LogManager {
     } catch (error) {
       throw ioError(error, `delete topic ${name}`);
     }
+  }
+
+  /** The partition's log, or null when the topic or the partition does not exist. */
+  partitionIfExists(topic: string, partition: number): PartitionLog | null {
+    return this.topicStates.get(topic)?.partitions[partition] ?? null;
   }
 
   partition(topic: string, partition: number): PartitionLog {
