@@ -6,4 +6,6 @@ export {
   type SessionState,
   type Versioned,
 } from './coordinator.js';
+export { Election, type ElectionOptions, type Leadership } from './election.js';
+export { Membership, type MembershipOptions } from './membership.js';
 export { ZooKeeperCoordinator, type ZooKeeperCoordinatorOptions } from './zookeeper-coordinator.js';
