@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { ClusterNode } from '../cluster/index.js';
 import { DEFAULT_TOPIC_CONFIG, LogManager, parseTopicConfig, writeFileAtomic } from '../log/index.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
 import { type ApiHandler, defineHandler } from './api-handler.js';
@@ -14,6 +15,12 @@ import {
   describeConfigsHandler,
   initProducerIdHandler,
 } from './handlers/admin.js';
+import {
+  clusterCreateTopicsHandler,
+  clusterDeleteTopicsHandler,
+  offsetForLeaderEpochHandler,
+} from './handlers/cluster-admin.js';
+import { clusterMetadataHandler } from './handlers/cluster-metadata.js';
 import { fetchHandler } from './handlers/fetch.js';
 import { groupHandlers } from './handlers/groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
@@ -46,12 +53,14 @@ export class Broker {
     readonly metrics: BrokerMetrics,
     private readonly logger: Logger,
     private readonly watch: PartitionWatch,
+    readonly cluster: ClusterNode | null,
   ) {}
 
   static async start(config: BrokerConfig, logger: Logger): Promise<Broker> {
     const topicDefaults = parseTopicConfig(config.topicDefaults, DEFAULT_TOPIC_CONFIG);
     const logs = LogManager.open({ dataDir: config.dataDir, logger, defaults: topicDefaults });
     let internalLogs: LogManager | null = null;
+    let cluster: ClusterNode | null = null;
     try {
       internalLogs = LogManager.open({ dataDir: path.join(config.dataDir, 'internal'), logger });
       const offsets = await OffsetStore.open(internalLogs);
@@ -67,26 +76,67 @@ export class Broker {
       const metrics = new BrokerMetrics();
       const listen = splitHostPort(config.listen);
       const advertised = splitHostPort(config.advertised ?? config.listen);
+      // In a cluster local logs exist only as replicas of topics in the shared state.
       const topics = new TopicCatalog(logs, {
-        autoCreateTopics: config.autoCreateTopics,
+        autoCreateTopics: config.autoCreateTopics && !config.cluster,
         defaultPartitions: config.defaultPartitions,
         logger,
       });
       const watch = new PartitionWatch();
+      if (config.cluster) {
+        cluster = await ClusterNode.start({
+          settings: {
+            brokerId: config.nodeId,
+            zookeeper: config.cluster.zookeeper,
+            zookeeperSessionTimeoutMs: config.cluster.zookeeperSessionTimeoutMs,
+            rack: config.cluster.rack,
+            replicaLagTimeMaxMs: config.cluster.replicaLagTimeMaxMs,
+            defaultReplicationFactor: config.cluster.defaultReplicationFactor,
+            replication: {
+              minInsyncReplicas: config.cluster.minInsyncReplicas,
+              uncleanLeaderElection: config.cluster.uncleanLeaderElection,
+            },
+            preferredLeaderCheckIntervalMs: config.cluster.preferredLeaderCheckIntervalMs,
+            controlledShutdownTimeoutMs: config.cluster.controlledShutdownTimeoutMs,
+          },
+          dataDir: config.dataDir,
+          logs,
+          logger,
+          registry: metrics.registry,
+          hooks: {
+            becameLeader: (_topic, _partition, log) => topics.forgetProducers(log),
+            stoppedLeading: () => undefined,
+            highWatermarkAdvanced: (topic, partition) => watch.notify(topic, partition),
+          },
+        });
+      }
       const identity = {
         nodeId: config.nodeId,
         host: advertised.host,
         port: advertised.port,
-        clusterId: clusterIdOf(config.dataDir),
+        clusterId: cluster?.clusterId ?? clusterIdOf(config.dataDir),
       };
       const handlers = new Map<number, ApiHandler>();
       const add = (handler: ApiHandler) => handlers.set(handler.schema.apiKey, handler);
-      add(produceHandler({ topics, watch, metrics, logger }));
-      add(fetchHandler({ topics, watch, metrics, maxFetchWaitMs: config.maxFetchWaitMs }));
-      add(listOffsetsHandler(topics));
-      add(metadataHandler(topics, identity));
-      add(createTopicsHandler(topics, config.defaultPartitions));
-      add(deleteTopicsHandler(topics));
+      add(produceHandler({ topics, watch, metrics, logger, cluster }));
+      add(fetchHandler({ topics, watch, metrics, maxFetchWaitMs: config.maxFetchWaitMs, cluster }));
+      add(listOffsetsHandler(topics, cluster));
+      if (cluster) {
+        add(
+          clusterMetadataHandler(cluster, {
+            autoCreateTopics: config.autoCreateTopics,
+            defaultPartitions: config.defaultPartitions,
+            autoCreateSettleMs: AUTO_CREATE_SETTLE_MS,
+          }),
+        );
+        add(clusterCreateTopicsHandler(cluster, config.defaultPartitions));
+        add(clusterDeleteTopicsHandler(cluster));
+        add(offsetForLeaderEpochHandler(cluster));
+      } else {
+        add(metadataHandler(topics, identity));
+        add(createTopicsHandler(topics, config.defaultPartitions));
+        add(deleteTopicsHandler(topics));
+      }
       add(describeConfigsHandler(topics, brokerSettings(config)));
       add(initProducerIdHandler(new ProducerIdAllocator(config.dataDir)));
       for (const handler of groupHandlers(groups, identity)) add(handler);
@@ -106,11 +156,12 @@ export class Broker {
       metrics.registerLag(() =>
         groups.lag((topic, partition) => topics.partition(topic, partition).highWatermark),
       );
-      const broker = new Broker(config, logs, internalLogs, server, groups, metrics, logger, watch);
+      const broker = new Broker(config, logs, internalLogs, server, groups, metrics, logger, watch, cluster);
       const bound = await server.listen(listen.host, listen.port);
       broker.kafkaAddress = { host: bound.address, port: bound.port };
       // Listening on port 0 picks a free port: that is the one clients must be told.
       if (!config.advertised) identity.port = bound.port;
+      await cluster?.register({ host: identity.host, port: identity.port });
       if (config.metricsListen) await broker.startMetrics(config.metricsListen);
       logs.startRetention(config.retentionCheckIntervalMs);
       logger.info(
@@ -119,6 +170,7 @@ export class Broker {
       );
       return broker;
     } catch (error) {
+      await cluster?.close();
       await internalLogs?.close();
       await logs.close();
       throw error;
@@ -200,9 +252,15 @@ export class Broker {
     };
   }
 
-  /** Stops accepting, lets in-flight requests finish, then flushes and closes the logs. */
+  /**
+   * Stops accepting, lets in-flight requests finish, then flushes and closes the logs. In a cluster it
+   * first hands its leaderships over (controlled shutdown) so clients move on without waiting for its
+   * session to expire.
+   */
   async close(): Promise<void> {
+    await this.cluster?.controlledShutdown();
     await this.server.close();
+    await this.cluster?.close();
     this.groups.close();
     if (this.metricsServer) await new Promise((resolve) => this.metricsServer!.close(resolve));
     await this.internalLogs.close();
@@ -210,6 +268,9 @@ export class Broker {
     this.logger.info({}, 'broker stopped');
   }
 }
+
+/** How long Metadata waits for an auto-created topic's leaders before answering LEADER_NOT_AVAILABLE. */
+const AUTO_CREATE_SETTLE_MS = 5_000;
 
 /** A stable cluster id per data directory, as Kafka keeps in meta.properties. */
 function clusterIdOf(dataDir: string): string {

@@ -8,6 +8,28 @@ import { DEFAULT_GROUP_LIMITS } from './group-limits.js';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
 
+/** A replicated cluster coordinated by ZooKeeper; without it the broker is a single node. */
+export const clusterConfigSchema = z.object({
+  /** The ZooKeeper ensemble: HOST:PORT,HOST:PORT,... */
+  zookeeper: z.string().regex(/^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$/, 'expected HOST:PORT[,HOST:PORT...]'),
+  /** zookeeper.session.timeout.ms: how long a silent broker keeps its registration (and leaderships). */
+  zookeeperSessionTimeoutMs: z.number().int().min(1000).max(60_000).default(6000),
+  /** broker.rack: replicas of a partition are spread over racks. */
+  rack: z.string().min(1).nullable().default(null),
+  /** replica.lag.time.max.ms: a follower that has not caught up for this long leaves the ISR. */
+  replicaLagTimeMaxMs: z.number().int().min(100).default(10_000),
+  /** default.replication.factor; null: 3, or the number of live brokers if fewer. */
+  defaultReplicationFactor: z.number().int().min(1).nullable().default(null),
+  /** min.insync.replicas for topics that do not set it (Kafka's default is 1). */
+  minInsyncReplicas: z.number().int().min(1).default(1),
+  /** unclean.leader.election.enable for topics that do not set it. */
+  uncleanLeaderElection: z.boolean().default(false),
+  /** leader.imbalance.check.interval: how often preferred leaders are restored. */
+  preferredLeaderCheckIntervalMs: z.number().int().min(100).default(30_000),
+  /** How long SIGTERM waits for leadership to move away before stopping anyway. */
+  controlledShutdownTimeoutMs: z.number().int().min(0).default(10_000),
+});
+
 export const brokerConfigSchema = z.object({
   dataDir: z.string().min(1),
   listen: hostPort.default('127.0.0.1:9092'),
@@ -53,6 +75,7 @@ export const brokerConfigSchema = z.object({
   /** Groups known at once; at the limit the least recently active group without members is evicted. */
   maxGroups: z.number().int().min(1).default(DEFAULT_GROUP_LIMITS.maxGroups),
   retentionCheckIntervalMs: z.number().int().min(100).default(60_000),
+  cluster: clusterConfigSchema.nullable().default(null),
   /** Defaults for every topic, as Kafka topic config keys. */
   topicDefaults: z
     .record(z.string(), z.string())

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FrameReader, FrameSizeError, RequestBufferBudget, SMALL_REQUEST_BYTES } from './connection.js';
+import { FrameReader, FrameSizeError } from '../protocol/index.js';
+import { RequestBufferBudget, SMALL_REQUEST_BYTES } from './connection.js';
 
 function frame(body: Buffer): Buffer {
   const size = Buffer.alloc(4);

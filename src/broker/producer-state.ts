@@ -85,8 +85,10 @@ export class PartitionProducers {
   static rebuild(log: PartitionLog): PartitionProducers {
     const producers = new PartitionProducers();
     let offset = Math.max(log.logStartOffset, log.activeSegmentBaseOffset);
-    while (offset < log.highWatermark) {
-      const batches = splitBatches(log.read(offset, 1 << 20).records);
+    // Up to the log end, not the high watermark: a batch written but not yet committed is still a
+    // duplicate when its producer retries it (after a leader change, say).
+    while (offset < log.logEndOffset) {
+      const batches = splitBatches(log.readForReplica(offset, 1 << 20).records);
       if (batches.length === 0) break;
       for (const batch of batches) {
         const header = readBatchHeader(batch);

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { decodeResponse, encodeRequest, type Message } from '../protocol/index.js';
+import { decodeResponse, encodeRequest, FrameReader, type Message } from '../protocol/index.js';
 import { defineApi } from '../protocol/schema.js';
 import { defineHandler } from './api-handler.js';
-import { FrameReader } from './connection.js';
 import { BrokerMetrics } from './metrics.js';
 import { KafkaServer, type RequestStage } from './server.js';
 

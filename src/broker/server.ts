@@ -2,9 +2,15 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
-import { ErrorCode, encodeResponse, ProtocolError, peekRequestHeader } from '../protocol/index.js';
+import {
+  ErrorCode,
+  encodeResponse,
+  FrameSizeError,
+  ProtocolError,
+  peekRequestHeader,
+} from '../protocol/index.js';
 import type { ApiHandler, DecodedRequest, EncodeResponse, Reply, RequestContext } from './api-handler.js';
-import { Connection, FrameSizeError, RequestBufferBudget } from './connection.js';
+import { Connection, RequestBufferBudget } from './connection.js';
 import { LogThrottle } from './log-throttle.js';
 
 /** Where a request failed: reading it, in its handler, or writing its response. */

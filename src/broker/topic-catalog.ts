@@ -42,6 +42,11 @@ export class TopicCatalog {
     return state;
   }
 
+  /** The partition's log was written by another leader meanwhile: its producer state is rebuilt on next use. */
+  forgetProducers(log: PartitionLog): void {
+    this.producers.delete(log);
+  }
+
   async deleteTopic(name: string): Promise<void> {
     const { partitions } = this.logs.describeTopic(name);
     for (let p = 0; p < partitions; p++) this.producers.delete(this.logs.partition(name, p));

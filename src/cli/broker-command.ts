@@ -11,6 +11,12 @@ export const BROKER_USAGE = `  edgestream broker --data-dir DIR        run the K
         [--metrics HOST:PORT]              Prometheus /metrics endpoint
         [--partitions N]                   partitions of auto-created topics (default 4)
         [--no-auto-create]                 refuse to create topics on first use
+        [--node-id N]                      this broker's id in a cluster (default 1)
+        [--zookeeper HOST:PORT,...]        join the replicated cluster this ZooKeeper ensemble coordinates
+        [--rack R]                         spread each partition's replicas over racks
+        [--zookeeper-session-timeout-ms N] how long a silent broker keeps its leaderships (default 6000)
+        [--replica-lag-time-max-ms N]      a follower behind this long leaves the ISR (default 10000)
+        [--min-insync-replicas N]          default min.insync.replicas of topics (default 1)
 `;
 
 /** Runs the broker until SIGINT/SIGTERM, then finishes in-flight requests and flushes the logs. */
@@ -27,15 +33,44 @@ export async function brokerCommand(args: string[]): Promise<number> {
         metrics: { type: 'string' },
         partitions: { type: 'string' },
         'no-auto-create': { type: 'boolean' },
+        'node-id': { type: 'string' },
+        zookeeper: { type: 'string' },
+        rack: { type: 'string' },
+        'zookeeper-session-timeout-ms': { type: 'string' },
+        'replica-lag-time-max-ms': { type: 'string' },
+        'min-insync-replicas': { type: 'string' },
       },
     }));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   if (typeof values['data-dir'] !== 'string') throw new UsageError('broker needs --data-dir DIR');
+  const number = (key: string) => (typeof values[key] === 'string' ? Number(values[key]) : undefined);
+  for (const key of [
+    'rack',
+    'zookeeper-session-timeout-ms',
+    'replica-lag-time-max-ms',
+    'min-insync-replicas',
+  ]) {
+    if (values[key] !== undefined && typeof values.zookeeper !== 'string') {
+      throw new UsageError(`--${key} needs --zookeeper`);
+    }
+  }
+  const cluster =
+    typeof values.zookeeper === 'string'
+      ? {
+          zookeeper: values.zookeeper,
+          ...(typeof values.rack === 'string' ? { rack: values.rack } : {}),
+          zookeeperSessionTimeoutMs: number('zookeeper-session-timeout-ms'),
+          replicaLagTimeMaxMs: number('replica-lag-time-max-ms'),
+          minInsyncReplicas: number('min-insync-replicas'),
+        }
+      : null;
   let config: ReturnType<typeof parseBrokerConfig>;
   try {
     config = parseBrokerConfig({
+      cluster,
+      nodeId: number('node-id'),
       dataDir: values['data-dir'],
       ...(typeof values.listen === 'string' ? { listen: values.listen } : {}),
       ...(typeof values.advertised === 'string' ? { advertised: values.advertised } : {}),

@@ -1,5 +1,6 @@
 export * from './codec.js';
 export * from './error-codes.js';
+export * from './frame-reader.js';
 export * from './message-types.js';
 export * from './messages.js';
 export * from './record-batch.js';

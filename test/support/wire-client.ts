@@ -1,6 +1,11 @@
 import net from 'node:net';
-import { FrameReader } from '../../src/broker/connection.js';
-import { type ApiSchema, decodeResponse, encodeRequest, type Message } from '../../src/protocol/index.js';
+import {
+  type ApiSchema,
+  decodeResponse,
+  encodeRequest,
+  FrameReader,
+  type Message,
+} from '../../src/protocol/index.js';
 
 /** A bare Kafka-protocol connection for tests: sends our own frames and decodes the answers. */
 export class WireClient {

@@ -1,3 +1,5 @@
+import type { ClusterNode } from '../../cluster/index.js';
+import type { PartitionLog, ReadResult } from '../../log/index.js';
 import { Fetch, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
 import { BATCH_LENGTH_PREFIX_BYTES, BatchField } from '../../protocol/index.js';
 import { type ApiHandler, defineHandler } from '../api-handler.js';
@@ -14,7 +16,11 @@ export interface FetchDependencies {
   watch: PartitionWatch;
   metrics: BrokerMetrics;
   maxFetchWaitMs: number;
+  /** The replicated cluster this broker belongs to; null for a single node. */
+  cluster: ClusterNode | null;
 }
+
+type FetchPartition = FetchRequest['topics'][number]['partitions'][number];
 
 /** Fetch v3 and older have no response-wide byte limit; this keeps one response bounded anyway. */
 const DEFAULT_RESPONSE_MAX_BYTES = 50 * 1024 * 1024;
@@ -105,14 +111,20 @@ function readAll(
         return response;
       }
       try {
-        const log = deps.topics.partition(topic.topic, partition.partition);
+        const source = sourceOf(deps, topic.topic, partition, request.replicaId);
+        if (typeof source === 'number') {
+          response.errorCode = source;
+          failed = true;
+          return response;
+        }
+        const log = source.log;
         response.highWatermark = log.highWatermark;
         response.lastStableOffset = log.highWatermark;
         response.logStartOffset = log.logStartOffset;
         // Past the response limit only the first partition must still return a batch (KIP-74).
         const limit = Math.min(partition.partitionMaxBytes, maxBytes - bytes);
         if (limit > 0 || bytes === 0) {
-          const read = log.read(partition.fetchOffset, Math.max(limit, 1));
+          const read = source.read(partition.fetchOffset, Math.max(limit, 1));
           response.records = read.records;
           response.highWatermark = read.highWatermark;
           response.lastStableOffset = read.highWatermark;
@@ -126,6 +138,39 @@ function readAll(
     }),
   }));
   return { responses, bytes, failed };
+}
+
+/**
+ * Where a partition is read from: the local log on a single node; in a cluster only the leader at the
+ * epoch the fetcher names answers, consumers up to the high watermark and followers (replica id >= 0) up
+ * to the log end, each follower fetch moving its position, the ISR and the high watermark.
+ */
+function sourceOf(
+  deps: FetchDependencies,
+  topic: string,
+  partition: FetchPartition,
+  replicaId: number,
+): { log: PartitionLog; read: (offset: number, maxBytes: number) => ReadResult } | number {
+  if (!deps.cluster) {
+    const log = deps.topics.partition(topic, partition.partition);
+    return { log, read: (offset, max) => log.read(offset, max) };
+  }
+  const found = deps.cluster.replicas.lookupLeader(topic, partition.partition, partition.currentLeaderEpoch);
+  if ('errorCode' in found) {
+    if (found.errorCode !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+      deps.cluster.metrics.fencedRequests.inc({ api: 'Fetch' });
+    return found.errorCode;
+  }
+  const { leader } = found;
+  if (replicaId < 0) return { log: leader.log, read: (offset, max) => leader.log.read(offset, max) };
+  leader.followerFetched(replicaId, partition.fetchOffset, Date.now());
+  return {
+    log: leader.log,
+    read: (offset, max) => ({
+      ...leader.log.readForReplica(offset, max),
+      highWatermark: leader.highWatermark,
+    }),
+  };
 }
 
 function countRecords(records: Buffer): number {

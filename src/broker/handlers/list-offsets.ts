@@ -1,3 +1,4 @@
+import type { ClusterNode } from '../../cluster/index.js';
 import type { PartitionLog } from '../../log/index.js';
 import {
   ListOffsets,
@@ -13,29 +14,60 @@ type PartitionResponse = ListOffsetsResponse['topics'][number]['partitions'][num
 type Located = ReturnType<PartitionLog['offsetForTimestamp']>;
 
 /** ListOffsets: earliest, latest, the offset of the newest timestamp, or the first offset at or after a time. */
-export function listOffsetsHandler(topics: TopicCatalog): ApiHandler {
+export function listOffsetsHandler(topics: TopicCatalog, cluster: ClusterNode | null): ApiHandler {
   return defineHandler(ListOffsets, (request, context) => ({
     throttleTimeMs: 0,
     topics: request.topics.map((topic) => ({
       name: topic.name,
       partitions: topic.partitions.map((p) =>
-        lookup(topics, topic.name, p.partitionIndex, p.timestamp, context.apiVersion),
+        lookup(
+          cluster
+            ? leaderLogOf(cluster, topic.name, p.partitionIndex, p.currentLeaderEpoch)
+            : localLogOf(topics, topic.name, p.partitionIndex),
+          p.partitionIndex,
+          p.timestamp,
+          context.apiVersion,
+        ),
       ),
     })),
   }));
 }
 
-function lookup(
-  topics: TopicCatalog,
+/** A partition's log and leader epoch, or the error that answers for it. */
+type Source = { log: PartitionLog; leaderEpoch: number } | { errorCode: number };
+
+function localLogOf(topics: TopicCatalog, topic: string, partition: number): Source {
+  try {
+    return { log: topics.partition(topic, partition), leaderEpoch: 0 };
+  } catch (error) {
+    return { errorCode: errorCodeOf(error) };
+  }
+}
+
+/** In a cluster only the leader at the caller's leader epoch answers (KIP-320). */
+function leaderLogOf(
+  cluster: ClusterNode,
   topic: string,
+  partition: number,
+  currentLeaderEpoch: number,
+): Source {
+  const found = cluster.replicas.lookupLeader(topic, partition, currentLeaderEpoch);
+  if ('errorCode' in found) return { errorCode: found.errorCode };
+  return { log: found.leader.log, leaderEpoch: found.leader.leaderEpoch };
+}
+
+function lookup(
+  source: Source,
   partitionIndex: number,
   timestamp: number,
   version: number,
 ): PartitionResponse {
-  const response = { partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets: [], leaderEpoch: 0 };
+  const response = { partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets: [], leaderEpoch: -1 };
+  if ('errorCode' in source) return { ...response, errorCode: source.errorCode, timestamp: -1, offset: -1 };
+  response.leaderEpoch = source.leaderEpoch;
   let found: Located;
   try {
-    found = locate(topics.partition(topic, partitionIndex), timestamp);
+    found = locate(source.log, timestamp);
   } catch (error) {
     return { ...response, errorCode: errorCodeOf(error), timestamp: -1, offset: -1 };
   }

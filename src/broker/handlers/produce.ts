@@ -1,7 +1,14 @@
 import type { Logger } from 'pino';
+import type { ClusterNode, LeaderPartition } from '../../cluster/index.js';
 import { LogError, type PartitionLog } from '../../log/index.js';
 import { Produce, type ProduceRequest, type ProduceResponse } from '../../protocol/apis/produce.js';
-import { BatchField, RECORD_BATCH_MAGIC, readBatchHeader, splitBatches } from '../../protocol/index.js';
+import {
+  BatchField,
+  errorCodeName,
+  RECORD_BATCH_MAGIC,
+  readBatchHeader,
+  splitBatches,
+} from '../../protocol/index.js';
 import { type ApiHandler, defineHandler, type Reply } from '../api-handler.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
 import type { BrokerMetrics } from '../metrics.js';
@@ -15,6 +22,14 @@ export interface ProduceDependencies {
   watch: PartitionWatch;
   metrics: BrokerMetrics;
   logger: Logger;
+  /** The replicated cluster this broker belongs to; null for a single node. */
+  cluster: ClusterNode | null;
+}
+
+/** How one partition's append is acknowledged: its log, and in a cluster the leader state it was written under. */
+interface Target {
+  log: PartitionLog;
+  leader: LeaderPartition | null;
 }
 
 /**
@@ -41,13 +56,20 @@ function handleProduce(deps: ProduceDependencies, request: ProduceRequest): Repl
       if (request.acks !== 0 && request.acks !== 1 && request.acks !== -1) {
         return fail(response, ErrorCode.INVALID_REQUIRED_ACKS, `acks=${request.acks} must be -1, 0 or 1`);
       }
-      const wait = appendToPartition(deps, topic.name, partition.records, response);
+      const wait = appendToPartition(
+        deps,
+        topic.name,
+        partition.records,
+        response,
+        request.acks,
+        request.timeoutMs,
+      );
       if (wait) {
-        const acknowledged = wait.catch((error: unknown) => {
+        const settled = wait.catch((error: unknown) => {
           fail(response, ErrorCode.KAFKA_STORAGE_ERROR, errorMessageOf(error));
           deps.logger.error({ topic: topic.name, partition: partition.index, err: error }, 'fsync failed');
         });
-        if (request.acks === -1) durability.push(acknowledged);
+        if (request.acks === -1) durability.push(settled);
       }
       return response;
     }),
@@ -81,6 +103,8 @@ function appendToPartition(
   topic: string,
   records: Buffer | null,
   response: PartitionResponse,
+  acks: number,
+  timeoutMs: number,
 ): Promise<void> | null {
   if (!records || records.length === 0) {
     fail(response, ErrorCode.INVALID_RECORD, 'no records');
@@ -94,13 +118,10 @@ function appendToPartition(
     );
     return null;
   }
-  let log: PartitionLog;
-  try {
-    log = deps.topics.partition(topic, response.index, true);
-  } catch (error) {
-    fail(response, errorCodeOf(error), errorMessageOf(error));
-    return null;
-  }
+  const target = targetOf(deps, topic, response, acks);
+  if (!target) return null;
+  const { log, leader } = target;
+  const leaderEpoch = leader ? { leaderEpoch: leader.leaderEpoch } : undefined;
   const header = records.length >= 61 ? readBatchHeader(records) : null;
   const idempotent = header !== null && header.producerId >= 0 && header.baseSequence >= 0;
   try {
@@ -128,18 +149,28 @@ function appendToPartition(
       if (verdict.kind === 'duplicate') {
         response.baseOffset = verdict.baseOffset;
         response.logStartOffset = log.logStartOffset;
-        return log.durable();
+        const endOffset = verdict.baseOffset + header.lastOffsetDelta + 1;
+        return acknowledged(deps, topic, response, target, endOffset, acks, timeoutMs);
       }
-      const result = log.write(records);
+      const result = log.write(records, leaderEpoch);
       producers.record(header.producerId, header.producerEpoch, {
         firstSequence: header.baseSequence,
         lastSequence,
         baseOffset: result.baseOffset,
         lastOffset: result.lastOffset,
       });
-      return accepted(deps, topic, log, response, result, records.length);
+      return accepted(deps, topic, target, response, result, records.length, acks, timeoutMs);
     }
-    return accepted(deps, topic, log, response, log.write(records), records.length);
+    return accepted(
+      deps,
+      topic,
+      target,
+      response,
+      log.write(records, leaderEpoch),
+      records.length,
+      acks,
+      timeoutMs,
+    );
   } catch (error) {
     if (!(error instanceof LogError)) throw error;
     fail(response, errorCodeOf(error), errorMessageOf(error));
@@ -147,13 +178,78 @@ function appendToPartition(
   }
 }
 
+/**
+ * The partition's log, and in a cluster the leader state: only the leader at a confirmed leader epoch
+ * takes writes, and acks=all needs min.insync.replicas in sync before anything is written.
+ */
+function targetOf(
+  deps: ProduceDependencies,
+  topic: string,
+  response: PartitionResponse,
+  acks: number,
+): Target | null {
+  if (!deps.cluster) {
+    try {
+      return { log: deps.topics.partition(topic, response.index, true), leader: null };
+    } catch (error) {
+      fail(response, errorCodeOf(error), errorMessageOf(error));
+      return null;
+    }
+  }
+  const found = deps.cluster.replicas.lookupLeader(topic, response.index, -1);
+  if ('errorCode' in found) {
+    if (found.errorCode !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+      deps.cluster.metrics.fencedRequests.inc({ api: 'Produce' });
+    fail(response, found.errorCode, found.message);
+    return null;
+  }
+  const { leader } = found;
+  if (acks === -1 && leader.isr.length < leader.minInsyncReplicas) {
+    fail(
+      response,
+      ErrorCode.NOT_ENOUGH_REPLICAS,
+      `${leader.isr.length} in-sync replicas (${leader.isr.join(',')}) < min.insync.replicas=${leader.minInsyncReplicas}`,
+    );
+    return null;
+  }
+  return { log: leader.log, leader };
+}
+
+/**
+ * Resolves when the append is acknowledged: durable on this broker as its flush policy promises, and in a
+ * cluster with acks=all, below the high watermark (on every in-sync replica). Failures land in the response.
+ */
+function acknowledged(
+  deps: ProduceDependencies,
+  topic: string,
+  response: PartitionResponse,
+  target: Target,
+  endOffset: number,
+  acks: number,
+  timeoutMs: number,
+): Promise<void> {
+  const { log, leader } = target;
+  return log.durable().then(async () => {
+    deps.watch.notify(topic, response.index);
+    if (!leader) return;
+    leader.updateHighWatermark();
+    if (acks !== -1) return;
+    const errorCode = await leader.waitForCommit(endOffset, timeoutMs);
+    if (errorCode !== ErrorCode.NONE) {
+      fail(response, errorCode, `acks=all not satisfied: ${errorCodeName(errorCode) ?? errorCode}`);
+    }
+  });
+}
+
 function accepted(
   deps: ProduceDependencies,
   topic: string,
-  log: PartitionLog,
+  target: Target,
   response: PartitionResponse,
   result: { baseOffset: number; lastOffset: number; logAppendTimeMs: number; logStartOffset: number },
   bytes: number,
+  acks: number,
+  timeoutMs: number,
 ): Promise<void> {
   response.baseOffset = result.baseOffset;
   response.logAppendTimeMs = result.logAppendTimeMs;
@@ -161,5 +257,5 @@ function accepted(
   deps.metrics.bytesIn.inc({ topic }, bytes);
   deps.metrics.recordsIn.inc({ topic }, result.lastOffset - result.baseOffset + 1);
   deps.watch.notify(topic, response.index);
-  return log.durable().then(() => deps.watch.notify(topic, response.index));
+  return acknowledged(deps, topic, response, target, result.lastOffset + 1, acks, timeoutMs);
 }

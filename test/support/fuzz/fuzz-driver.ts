@@ -1,7 +1,12 @@
 import net from 'node:net';
-import { FrameReader } from '../../../src/broker/connection.js';
 import { ApiVersions } from '../../../src/protocol/apis/api-versions.js';
-import { API_VERSIONS_KEY, decodeResponse, ErrorCode, encodeRequest } from '../../../src/protocol/index.js';
+import {
+  API_VERSIONS_KEY,
+  decodeResponse,
+  ErrorCode,
+  encodeRequest,
+  FrameReader,
+} from '../../../src/protocol/index.js';
 import { type FuzzFrame, type ProtocolFuzzer, REQUEST_SCHEMAS } from './protocol-fuzzer.js';
 
 /**

@@ -1,0 +1,89 @@
+import type { ClusterNode } from '../../cluster/index.js';
+import {
+  AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+  Metadata,
+  type MetadataResponse,
+} from '../../protocol/apis/metadata.js';
+import { type ApiHandler, defineHandler } from '../api-handler.js';
+import { ErrorCode } from '../error-codes.js';
+import { OFFSETS_TOPIC } from '../offset-store.js';
+
+type TopicMetadata = MetadataResponse['topics'][number];
+
+export interface ClusterMetadataOptions {
+  autoCreateTopics: boolean;
+  defaultPartitions: number;
+  /** Auto-creation waits this long at most for leaders; the client retries on LEADER_NOT_AVAILABLE. */
+  autoCreateSettleMs: number;
+}
+
+/**
+ * Metadata on a cluster, from the shared state every broker watches: every live broker with its rack, the
+ * controller, and per partition the leader, leader epoch, replicas, ISR and offline replicas, so clients
+ * route every request to the leader and re-route by themselves when it moves.
+ */
+export function clusterMetadataHandler(cluster: ClusterNode, options: ClusterMetadataOptions): ApiHandler {
+  return defineHandler(Metadata, async (request, context) => {
+    const version = context.apiVersion;
+    const everything = request.topics === null || (version === 0 && request.topics.length === 0);
+    const wanted = everything
+      ? [...cluster.view.topics.keys()].filter((name) => !cluster.view.deleting.has(name))
+      : request.topics!.map((t) => t.name ?? '');
+    const allowAutoCreate = options.autoCreateTopics && (version < 4 || request.allowAutoTopicCreation);
+    const topics: TopicMetadata[] = [];
+    for (const name of wanted) {
+      if (!cluster.view.topics.has(name) && allowAutoCreate && !everything) {
+        await cluster.createTopic(
+          { name, partitions: options.defaultPartitions, replicationFactor: -1, assignments: [], config: {} },
+          options.autoCreateSettleMs,
+        );
+      }
+      topics.push(describeTopic(cluster, name));
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: [...cluster.view.brokers].map(([nodeId, b]) => ({
+        nodeId,
+        host: b.host,
+        port: b.port,
+        rack: b.rack,
+      })),
+      clusterId: cluster.clusterId,
+      controllerId: cluster.view.controllerId,
+      topics,
+      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+    };
+  });
+}
+
+function describeTopic(cluster: ClusterNode, name: string): TopicMetadata {
+  const topic = cluster.view.topics.get(name);
+  const base = {
+    name,
+    topicId: Buffer.alloc(16),
+    isInternal: name === OFFSETS_TOPIC,
+    partitions: [],
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+  };
+  if (!topic || cluster.view.deleting.has(name))
+    return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  const live = cluster.view.liveBrokerIds();
+  return {
+    ...base,
+    errorCode: ErrorCode.NONE,
+    topicId: Buffer.from(topic.topicId, 'hex'),
+    partitions: topic.replicas.map((replicas, partitionIndex) => {
+      const state = cluster.view.state(name, partitionIndex)?.state;
+      const leaderId = state?.leader ?? -1;
+      return {
+        errorCode: leaderId >= 0 && live.has(leaderId) ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
+        partitionIndex,
+        leaderId,
+        leaderEpoch: state?.leaderEpoch ?? -1,
+        replicaNodes: replicas,
+        isrNodes: state?.isr ?? [],
+        offlineReplicas: replicas.filter((id) => !live.has(id)),
+      };
+    }),
+  };
+}

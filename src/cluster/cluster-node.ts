@@ -1,0 +1,304 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { type Coordinator, Election, Membership, ZooKeeperCoordinator } from '../coordination/index.js';
+import { DEFAULT_TOPIC_CONFIG, type LogManager, parseTopicConfig } from '../log/index.js';
+import { ErrorCode } from '../protocol/index.js';
+import { assignReplicas } from './assignment.js';
+import { ClusterView } from './cluster-view.js';
+import { Controller } from './controller.js';
+import { ClusterMetrics } from './metrics.js';
+import { type ReplicaHooks, ReplicaManager } from './replica-manager.js';
+import { type ReplicationConfig, splitTopicConfig } from './replication-config.js';
+import { encodeNode, Paths, type TopicAssignment } from './zk-layout.js';
+
+export interface ClusterSettings {
+  brokerId: number;
+  /** host:port,host:port,... of the ZooKeeper ensemble. */
+  zookeeper: string;
+  zookeeperSessionTimeoutMs: number;
+  rack: string | null;
+  replicaLagTimeMaxMs: number;
+  defaultReplicationFactor: number | null;
+  replication: ReplicationConfig;
+  preferredLeaderCheckIntervalMs: number;
+  controlledShutdownTimeoutMs: number;
+}
+
+export interface ClusterNodeOptions {
+  settings: ClusterSettings;
+  dataDir: string;
+  logs: LogManager;
+  logger: Logger;
+  registry: Registry;
+  hooks: ReplicaHooks;
+}
+
+export interface CreateTopicRequest {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  /** Explicit replicas per partition (CreateTopics assignments); empty to let the cluster place them. */
+  assignments: number[][];
+  config: Record<string, string>;
+}
+
+export type ClusterAnswer = { errorCode: number; message: string | null };
+
+const OK: ClusterAnswer = { errorCode: ErrorCode.NONE, message: null };
+/** Polling step while waiting for the shared state to show a change this broker asked for. */
+const SETTLE_POLL_MS = 50;
+
+/**
+ * One broker's membership in a replicated cluster: its session with the coordination service, the shared
+ * view, registration, the controller election (and the controller's duties while it wins), and its
+ * replicas. The broker's handlers ask it who leads what; topic changes go through the shared state.
+ */
+export class ClusterNode {
+  readonly metrics: ClusterMetrics;
+  clusterId = '';
+  private registration: Membership | null = null;
+
+  private constructor(
+    private readonly coordinator: Coordinator,
+    readonly view: ClusterView,
+    readonly replicas: ReplicaManager,
+    readonly controller: Controller,
+    private readonly election: Election,
+    private readonly options: ClusterNodeOptions,
+    metrics: ClusterMetrics,
+  ) {
+    this.metrics = metrics;
+  }
+
+  get brokerId(): number {
+    return this.options.settings.brokerId;
+  }
+
+  /** Connects and loads the shared state; the broker registers (and may be elected) once it listens. */
+  static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
+    const { settings, logger } = options;
+    const coordinator = new ZooKeeperCoordinator({
+      connectString: settings.zookeeper,
+      sessionTimeoutMs: settings.zookeeperSessionTimeoutMs,
+      connectTimeoutMs: Math.max(10_000, settings.zookeeperSessionTimeoutMs),
+      requestTimeoutMs: settings.zookeeperSessionTimeoutMs,
+      logger,
+    });
+    await coordinator.start();
+    try {
+      const view = new ClusterView(coordinator, logger);
+      await view.start();
+      let node: ClusterNode | null = null;
+      const metrics = new ClusterMetrics(options.registry, () => node!.gauges());
+      const replicas = new ReplicaManager(coordinator, view, options.logs, {
+        brokerId: settings.brokerId,
+        replicaLagTimeMaxMs: settings.replicaLagTimeMaxMs,
+        replicationDefaults: settings.replication,
+        fetch: {
+          fetchMaxWaitMs: 500,
+          fetchMaxBytes: 16 * 1024 * 1024,
+          partitionMaxBytes: 4 * 1024 * 1024,
+          requestTimeoutMs: Math.max(2_000, settings.replicaLagTimeMaxMs / 2),
+          backoffMs: 100,
+        },
+        highWatermarkFile: path.join(options.dataDir, 'replication-offset-checkpoint'),
+        highWatermarkCheckpointIntervalMs: 5_000,
+        logger,
+        metrics,
+        hooks: options.hooks,
+      });
+      const controller = new Controller(coordinator, view, {
+        preferredLeaderCheckIntervalMs: settings.preferredLeaderCheckIntervalMs,
+        uncleanLeaderElection: settings.replication.uncleanLeaderElection,
+        logger,
+        metrics,
+      });
+      const election = new Election(coordinator, {
+        path: Paths.controller,
+        epochPath: Paths.controllerEpoch,
+        candidateId: String(settings.brokerId),
+        logger,
+      });
+      node = new ClusterNode(coordinator, view, replicas, controller, election, options, metrics);
+      node.clusterId = await clusterIdOf(coordinator);
+      replicas.start();
+      return node;
+    } catch (error) {
+      await coordinator.close();
+      throw error;
+    }
+  }
+
+  /** Announces this broker at its advertised address and joins the controller election. */
+  async register(advertised: { host: string; port: number }): Promise<void> {
+    const { settings } = this.options;
+    this.registration = new Membership(this.coordinator, {
+      dir: Paths.brokerIds,
+      logger: this.options.logger,
+    });
+    await this.registration.join(
+      String(settings.brokerId),
+      encodeNode({
+        version: 1,
+        host: advertised.host,
+        port: advertised.port,
+        rack: settings.rack,
+        timestamp: Date.now(),
+      }),
+    );
+    this.election.onLeadership((tenure) => {
+      if (tenure) this.controller.activate(tenure);
+      else this.controller.deactivate();
+    });
+    this.election.start();
+  }
+
+  gauges() {
+    return {
+      ...this.replicas.gauges(),
+      liveBrokers: this.view.brokers.size,
+      controllerId: this.view.controllerId,
+      isController: this.controller.active,
+      coordinationConnected: performance.now() <= this.coordinator.leaseDeadlineMs(),
+    };
+  }
+
+  /** Writes the topic's assignment and config; answers once every partition has a leader or the time is up. */
+  async createTopic(request: CreateTopicRequest, timeoutMs: number): Promise<ClusterAnswer> {
+    const { settings } = this.options;
+    if (this.view.topics.has(request.name)) {
+      return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `topic '${request.name}' already exists` };
+    }
+    const split = splitTopicConfig(request.config, settings.replication);
+    if (split instanceof Error) return { errorCode: ErrorCode.INVALID_CONFIG, message: split.message };
+    try {
+      parseTopicConfig(split.log, DEFAULT_TOPIC_CONFIG);
+    } catch (error) {
+      return {
+        errorCode: ErrorCode.INVALID_CONFIG,
+        message: error instanceof Error ? error.message : String(error),
+      };
+    }
+    const brokers = [...this.view.brokers].map(([id, b]) => ({ id, rack: b.rack }));
+    let replicas: number[][];
+    if (request.assignments.length > 0) {
+      const unknown = request.assignments.flat().find((id) => !this.view.brokers.has(id));
+      if (unknown !== undefined) {
+        return {
+          errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          message: `broker ${unknown} is not registered`,
+        };
+      }
+      replicas = request.assignments;
+    } else {
+      const factor =
+        request.replicationFactor > 0
+          ? request.replicationFactor
+          : (settings.defaultReplicationFactor ?? Math.min(3, brokers.length));
+      if (factor > brokers.length) {
+        return {
+          errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+          message: `replication factor ${factor} is larger than the ${brokers.length} live brokers`,
+        };
+      }
+      replicas = assignReplicas(
+        brokers,
+        request.partitions,
+        factor,
+        Math.floor(Math.random() * Math.max(1, brokers.length)),
+      );
+    }
+    const assignment: TopicAssignment = {
+      version: 1,
+      topicId: randomUUID().replaceAll('-', ''),
+      partitions: Object.fromEntries(replicas.map((ids, p) => [String(p), ids])),
+    };
+    const created = await this.coordinator.commit([
+      {
+        op: 'create',
+        path: Paths.topicConfig(request.name),
+        data: encodeNode({ version: 1, config: request.config }),
+      },
+      { op: 'create', path: Paths.topic(request.name), data: encodeNode(assignment) },
+    ]);
+    if (!created)
+      return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `topic '${request.name}' already exists` };
+    this.options.logger.info({ topic: request.name, replicas }, 'created topic');
+    await this.settle(timeoutMs, () =>
+      replicas.every((_, p) => (this.view.state(request.name, p)?.state.leader ?? -1) >= 0),
+    );
+    return OK;
+  }
+
+  /** Asks the controller to delete the topic; answers once it is gone or the time is up. */
+  async deleteTopic(name: string, timeoutMs: number): Promise<ClusterAnswer> {
+    if (!this.view.topics.has(name)) {
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `topic '${name}' does not exist` };
+    }
+    await this.coordinator.create(Paths.deleteTopic(name), Buffer.alloc(0), { parents: true });
+    const gone = await this.settle(timeoutMs, () => !this.view.topics.has(name));
+    return gone
+      ? OK
+      : { errorCode: ErrorCode.REQUEST_TIMED_OUT, message: `topic '${name}' is being deleted` };
+  }
+
+  /**
+   * Controlled shutdown: asks the controller to move every leadership and ISR membership away from this
+   * broker, and waits (bounded) until it leads nothing that another in-sync replica could lead.
+   */
+  async controlledShutdown(): Promise<void> {
+    const { settings, logger } = this.options;
+    try {
+      await this.coordinator.create(Paths.controlledShutdown(settings.brokerId), Buffer.alloc(0), {
+        ephemeral: true,
+        parents: true,
+      });
+    } catch (error) {
+      logger.warn({ err: error }, 'controlled shutdown not announced; stopping anyway');
+      return;
+    }
+    const moved = await this.settle(settings.controlledShutdownTimeoutMs, () =>
+      [...this.view.states.values()].every(
+        ({ state }) => state.leader !== settings.brokerId || state.isr.length <= 1,
+      ),
+    );
+    logger.info(
+      { moved },
+      moved ? 'leadership moved away before shutdown' : 'controlled shutdown timed out; stopping anyway',
+    );
+  }
+
+  async close(): Promise<void> {
+    this.controller.deactivate();
+    await this.replicas.close();
+    await this.election.close();
+    await this.registration?.close();
+    this.view.close();
+    await this.coordinator.close();
+  }
+
+  private async settle(timeoutMs: number, done: () => boolean): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done()) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    }
+    return true;
+  }
+}
+
+/** The cluster's id, created by the first broker to start (Kafka's /cluster/id). */
+async function clusterIdOf(coordinator: Coordinator): Promise<string> {
+  const fresh = Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
+  await coordinator.create(Paths.clusterId, Buffer.from(JSON.stringify({ version: 1, id: fresh })), {
+    parents: true,
+  });
+  const node = await coordinator.get(Paths.clusterId);
+  if (!node) throw new Error(`${Paths.clusterId} vanished`);
+  const parsed: unknown = JSON.parse(node.data.toString('utf8'));
+  if (typeof parsed === 'object' && parsed !== null && 'id' in parsed && typeof parsed.id === 'string')
+    return parsed.id;
+  throw new Error(`${Paths.clusterId} is invalid`);
+}

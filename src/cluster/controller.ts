@@ -1,0 +1,199 @@
+import type { Logger } from 'pino';
+import type { CoordinationOp, Coordinator } from '../coordination/index.js';
+import { CoordinationError } from '../coordination/index.js';
+import type { ClusterView } from './cluster-view.js';
+import {
+  type BrokerLiveness,
+  initialState,
+  preferredLeaderChange,
+  reconcileState,
+  type StateChange,
+} from './leader-election.js';
+import type { ClusterMetrics } from './metrics.js';
+import { encodeNode, Paths } from './zk-layout.js';
+
+export interface ControllerOptions {
+  /** How often preferred leaders are restored (Kafka's leader.imbalance.check.interval.seconds). */
+  preferredLeaderCheckIntervalMs: number;
+  /** Cluster default for unclean.leader.election.enable; a topic's own config overrides it. */
+  uncleanLeaderElection: boolean;
+  logger: Logger;
+  metrics: ClusterMetrics;
+}
+
+/** The controller's tenure: its epoch and the version of the epoch node that fences every write it makes. */
+export interface Tenure {
+  epoch: number;
+  epochVersion: number;
+}
+
+/** Writes per multi-op: ZooKeeper bounds a request at 1 MiB and a state node is ~100 bytes. */
+const OPS_PER_COMMIT = 200;
+const RETRY_AFTER_FAILURE_MS = 250;
+
+/**
+ * The elected controller's duties: initial partition states of new topics, new leaders when brokers are
+ * lost or shut down, dead brokers out of every ISR, preferred leaders back, topic deletion. Every write
+ * carries a check on the controller epoch node's version, so once another broker has been elected (and
+ * moved the epoch on) nothing this one decided can land.
+ */
+export class Controller {
+  private tenure: Tenure | null = null;
+  private running = false;
+  private again = false;
+  private stopListening: () => void = () => undefined;
+  private preferredTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly coordinator: Coordinator,
+    private readonly view: ClusterView,
+    private readonly options: ControllerOptions,
+  ) {}
+
+  get active(): boolean {
+    return this.tenure !== null;
+  }
+
+  activate(tenure: Tenure): void {
+    this.deactivate();
+    this.tenure = tenure;
+    this.options.logger.info({ controllerEpoch: tenure.epoch }, 'elected controller');
+    this.options.metrics.controllerElections.inc();
+    this.stopListening = this.view.onChange(() => this.schedule());
+    this.preferredTimer = setInterval(() => this.schedule(true), this.options.preferredLeaderCheckIntervalMs);
+    this.preferredTimer.unref();
+    this.schedule();
+  }
+
+  deactivate(): void {
+    if (!this.tenure) return;
+    this.options.logger.info({ controllerEpoch: this.tenure.epoch }, 'no longer controller');
+    this.tenure = null;
+    this.stopListening();
+    if (this.preferredTimer) clearInterval(this.preferredTimer);
+    this.preferredTimer = null;
+  }
+
+  private preferredDue = false;
+
+  /** One pass at a time; changes that arrive during a pass cause one more. */
+  private schedule(preferred = false): void {
+    if (preferred) this.preferredDue = true;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void this.passes().finally(() => {
+      this.running = false;
+    });
+  }
+
+  private async passes(): Promise<void> {
+    do {
+      this.again = false;
+      const tenure = this.tenure;
+      if (!tenure) return;
+      const preferred = this.preferredDue;
+      this.preferredDue = false;
+      try {
+        const settled = await this.pass(tenure, preferred);
+        if (!settled) {
+          await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_FAILURE_MS));
+          this.again = true;
+        }
+      } catch (error) {
+        if (!(error instanceof CoordinationError)) throw error;
+        this.options.logger.warn({ err: error }, 'controller pass failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_FAILURE_MS));
+        this.again = true;
+      }
+    } while (this.again && this.tenure);
+  }
+
+  /** Returns false when a write was refused (state moved under us) and the pass must run again. */
+  private async pass(tenure: Tenure, preferred: boolean): Promise<boolean> {
+    let settled = await this.deleteTopics(tenure);
+    if (!this.tenure) return true;
+    const brokers: BrokerLiveness = { live: this.view.liveBrokerIds(), shuttingDown: this.view.shuttingDown };
+    const ops: CoordinationOp[] = [];
+    const changes: Array<{ topic: string; partition: number; change: StateChange }> = [];
+    for (const topic of this.view.topics.values()) {
+      if (this.view.deleting.has(topic.name)) continue;
+      const unclean =
+        (topic.config['unclean.leader.election.enable'] ?? String(this.options.uncleanLeaderElection)) ===
+        'true';
+      for (let p = 0; p < topic.replicas.length; p++) {
+        const replicas = topic.replicas[p]!;
+        const current = this.view.state(topic.name, p);
+        if (!current) {
+          const state = initialState(replicas, brokers, tenure.epoch);
+          if (!state) continue;
+          await this.coordinator.create(Paths.partition(topic.name, p), Buffer.alloc(0), { parents: true });
+          ops.push({ op: 'create', path: Paths.partitionState(topic.name, p), data: encodeNode(state) });
+          continue;
+        }
+        const change =
+          reconcileState(current.state, replicas, brokers, tenure.epoch, unclean) ??
+          (preferred ? preferredLeaderChange(current.state, replicas, brokers, tenure.epoch) : null);
+        if (!change) continue;
+        ops.push({
+          op: 'set',
+          path: Paths.partitionState(topic.name, p),
+          data: encodeNode(change.state),
+          version: current.version,
+        });
+        changes.push({ topic: topic.name, partition: p, change });
+      }
+    }
+    for (let i = 0; i < ops.length; i += OPS_PER_COMMIT) {
+      const chunk = ops.slice(i, i + OPS_PER_COMMIT);
+      if (!(await this.fenced(tenure, chunk))) settled = false;
+    }
+    for (const { topic, partition, change } of changes) {
+      this.options.logger.info(
+        {
+          topic,
+          partition,
+          reason: change.reason,
+          leader: change.state.leader,
+          leaderEpoch: change.state.leaderEpoch,
+          isr: change.state.isr,
+        },
+        'partition state changed',
+      );
+      if (change.reason !== 'isr-member-lost')
+        this.options.metrics.leaderElections.inc({ reason: change.reason });
+    }
+    return settled;
+  }
+
+  /**
+   * Deletes the topics an admin asked to delete: states, partitions, assignment and config, then the
+   * request. Each delete tolerates a node already gone, so a pass cut short is simply run again.
+   */
+  private async deleteTopics(tenure: Tenure): Promise<boolean> {
+    for (const name of this.view.deleting) {
+      if (!(await this.fenced(tenure, []))) return false;
+      const partitions = this.view.topics.get(name)?.replicas.length ?? 0;
+      for (let p = 0; p < partitions; p++) {
+        await this.coordinator.delete(Paths.partitionState(name, p));
+        await this.coordinator.delete(Paths.partition(name, p));
+      }
+      await this.coordinator.delete(Paths.partitions(name));
+      await this.coordinator.delete(Paths.topic(name));
+      await this.coordinator.delete(Paths.topicConfig(name));
+      await this.coordinator.delete(Paths.deleteTopic(name));
+      this.options.logger.info({ topic: name }, 'deleted topic');
+    }
+    return true;
+  }
+
+  /** Commits `ops` only while this tenure's epoch stands; with no ops, just checks that it does. */
+  private async fenced(tenure: Tenure, ops: CoordinationOp[]): Promise<boolean> {
+    return this.coordinator.commit([
+      { op: 'check', path: Paths.controllerEpoch, version: tenure.epochVersion },
+      ...ops,
+    ]);
+  }
+}

@@ -1,0 +1,126 @@
+import type { PartitionState } from './zk-layout.js';
+
+/** What the controller knows of the brokers when it decides a partition's leader. */
+export interface BrokerLiveness {
+  live: ReadonlySet<number>;
+  /** Brokers in controlled shutdown: they keep serving but should lead nothing and leave every ISR. */
+  shuttingDown: ReadonlySet<number>;
+}
+
+export interface StateChange {
+  state: PartitionState;
+  reason:
+    | 'leader-lost'
+    | 'offline-recovered'
+    | 'isr-member-lost'
+    | 'controlled-shutdown'
+    | 'preferred-leader';
+}
+
+/**
+ * The first replica, in assignment order, that is live, in the ISR and allowed to lead; with unclean
+ * election enabled any live replica will do when no ISR member is left (it may lose acknowledged records).
+ */
+export function electLeader(
+  replicas: readonly number[],
+  isr: readonly number[],
+  brokers: BrokerLiveness,
+  uncleanAllowed: boolean,
+): number {
+  const eligible = (id: number) => brokers.live.has(id) && !brokers.shuttingDown.has(id);
+  const clean = replicas.find((id) => isr.includes(id) && eligible(id));
+  if (clean !== undefined) return clean;
+  if (!uncleanAllowed) return -1;
+  return replicas.find(eligible) ?? -1;
+}
+
+/**
+ * The state the controller must write after brokers came or went, or null when the current one stands.
+ * Every change the controller makes moves the leader epoch on, so a leader that missed it is fenced.
+ * When no eligible replica is left the partition goes offline (leader -1) and keeps its last ISR: only
+ * one of those replicas holds every acknowledged record, and it will lead again when it returns.
+ */
+export function reconcileState(
+  current: PartitionState,
+  replicas: readonly number[],
+  brokers: BrokerLiveness,
+  controllerEpoch: number,
+  uncleanAllowed: boolean,
+): StateChange | null {
+  const next = (leader: number, isr: number[]): PartitionState => ({
+    version: 1,
+    controllerEpoch,
+    leader,
+    leaderEpoch: current.leaderEpoch + 1,
+    isr,
+  });
+  const leaderUsable =
+    current.leader >= 0 && brokers.live.has(current.leader) && !brokers.shuttingDown.has(current.leader);
+  if (!leaderUsable) {
+    const leader = electLeader(replicas, current.isr, brokers, uncleanAllowed);
+    if (leader < 0) {
+      if (current.leader < 0) return null;
+      // A shutting-down leader with nobody to hand over to keeps leading: going offline helps nobody.
+      if (brokers.live.has(current.leader)) return null;
+      return { state: next(-1, current.isr), reason: 'leader-lost' };
+    }
+    // A clean leader keeps the in-sync replicas that are still up; an unclean one starts a new ISR alone.
+    const isr = current.isr.includes(leader) ? current.isr.filter((id) => keepsIsr(id, brokers)) : [leader];
+    return {
+      state: next(leader, isr),
+      reason:
+        current.leader < 0
+          ? 'offline-recovered'
+          : brokers.live.has(current.leader)
+            ? 'controlled-shutdown'
+            : 'leader-lost',
+    };
+  }
+  const isr = current.isr.filter((id) => id === current.leader || keepsIsr(id, brokers));
+  if (isr.length !== current.isr.length) {
+    return {
+      state: next(current.leader, isr),
+      reason: current.isr.some((id) => brokers.shuttingDown.has(id))
+        ? 'controlled-shutdown'
+        : 'isr-member-lost',
+    };
+  }
+  return null;
+}
+
+function keepsIsr(id: number, brokers: BrokerLiveness): boolean {
+  return brokers.live.has(id) && !brokers.shuttingDown.has(id);
+}
+
+/** Moves leadership back to the preferred (first) replica when it is live, in sync and not leading. */
+export function preferredLeaderChange(
+  current: PartitionState,
+  replicas: readonly number[],
+  brokers: BrokerLiveness,
+  controllerEpoch: number,
+): StateChange | null {
+  const preferred = replicas[0]!;
+  if (current.leader === preferred || current.leader < 0) return null;
+  if (!current.isr.includes(preferred) || !keepsIsr(preferred, brokers)) return null;
+  return {
+    state: {
+      version: 1,
+      controllerEpoch,
+      leader: preferred,
+      leaderEpoch: current.leaderEpoch + 1,
+      isr: current.isr,
+    },
+    reason: 'preferred-leader',
+  };
+}
+
+/** The state of a new partition: the first live replica leads, every live replica is in sync. */
+export function initialState(
+  replicas: readonly number[],
+  brokers: BrokerLiveness,
+  controllerEpoch: number,
+): PartitionState | null {
+  const live = replicas.filter((id) => brokers.live.has(id));
+  if (live.length === 0) return null;
+  return { version: 1, controllerEpoch, leader: live[0]!, leaderEpoch: 0, isr: live };
+}

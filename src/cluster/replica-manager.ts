@@ -1,0 +1,412 @@
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Coordinator } from '../coordination/index.js';
+import { CoordinationError } from '../coordination/index.js';
+import { type LogManager, type PartitionLog, writeFileAtomic } from '../log/index.js';
+import { ErrorCode } from '../protocol/index.js';
+import { BrokerChannel } from './broker-channel.js';
+import { type ClusterView, partitionKey } from './cluster-view.js';
+import { LeaderPartition } from './leader-partition.js';
+import type { ClusterGauges, ClusterMetrics } from './metrics.js';
+import { type FetcherSettings, ReplicaFetcher } from './replica-fetcher.js';
+import { type ReplicationConfig, splitTopicConfig } from './replication-config.js';
+import { encodeNode, Paths } from './zk-layout.js';
+
+export interface ReplicaManagerOptions {
+  brokerId: number;
+  replicaLagTimeMaxMs: number;
+  replicationDefaults: ReplicationConfig;
+  fetch: Omit<FetcherSettings, 'brokerId'>;
+  /** Where the high watermarks of this broker's replicas are saved between runs. */
+  highWatermarkFile: string;
+  highWatermarkCheckpointIntervalMs: number;
+  logger: Logger;
+  metrics: ClusterMetrics;
+  hooks: ReplicaHooks;
+}
+
+export interface ReplicaHooks {
+  /** This broker leads the partition from now on, at a new leader epoch (producer state must be rebuilt). */
+  becameLeader(topic: string, partition: number, log: PartitionLog): void;
+  /** This broker stopped leading the partition. */
+  stoppedLeading(topic: string, partition: number): void;
+  /** Records became visible to consumers. */
+  highWatermarkAdvanced(topic: string, partition: number): void;
+}
+
+export type LeaderLookup = { leader: LeaderPartition } | { errorCode: number; message: string };
+
+/**
+ * This broker's replicas: it turns the shared partition states into local roles. Where it leads it keeps
+ * a LeaderPartition (followers, ISR, high watermark); where it follows it has a fetcher per leader.
+ * Logs of topics assigned here are created with the topic's id and config; a topic deleted from the
+ * cluster is deleted here too.
+ */
+export class ReplicaManager {
+  private readonly leaders = new Map<string, LeaderPartition>();
+  private readonly following = new Map<string, { leaderId: number; leaderEpoch: number }>();
+  private readonly fetchers = new Map<number, ReplicaFetcher>();
+  /** Topics seen in the shared state since start: only those can be deleted here when they vanish. */
+  private readonly known = new Set<string>();
+  private savedHighWatermarks: Record<string, number>;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopListening: () => void = () => undefined;
+  private closed = false;
+
+  constructor(
+    private readonly coordinator: Coordinator,
+    private readonly view: ClusterView,
+    private readonly logs: LogManager,
+    private readonly options: ReplicaManagerOptions,
+  ) {
+    this.savedHighWatermarks = readHighWatermarks(options.highWatermarkFile, options.logger);
+  }
+
+  start(): void {
+    this.stopListening = this.view.onChange(() => void this.apply());
+    void this.apply();
+    const shrink = setInterval(
+      () => this.checkLaggingFollowers(),
+      Math.max(100, this.options.replicaLagTimeMaxMs / 2),
+    );
+    const checkpoint = setInterval(
+      () => this.saveHighWatermarks(),
+      this.options.highWatermarkCheckpointIntervalMs,
+    );
+    shrink.unref();
+    checkpoint.unref();
+    this.timers.push(shrink, checkpoint);
+  }
+
+  /**
+   * The partition's leader state if this broker leads it at `currentLeaderEpoch` (-1: any) and its session
+   * with the coordination service is certainly still alive; otherwise the error Kafka answers.
+   */
+  lookupLeader(topic: string, partition: number, currentLeaderEpoch: number): LeaderLookup {
+    const leader = this.leaders.get(partitionKey(topic, partition));
+    if (!leader) {
+      const known = this.view.topics.get(topic);
+      if (!known || partition < 0 || partition >= known.replicas.length) {
+        return {
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          message: `${topic}-${partition} does not exist`,
+        };
+      }
+      return {
+        errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        message: `broker ${this.options.brokerId} does not lead ${topic}-${partition}`,
+      };
+    }
+    if (currentLeaderEpoch >= 0 && currentLeaderEpoch < leader.leaderEpoch) {
+      return {
+        errorCode: ErrorCode.FENCED_LEADER_EPOCH,
+        message: `leader epoch ${currentLeaderEpoch} is older than ${leader.leaderEpoch}`,
+      };
+    }
+    if (currentLeaderEpoch > leader.leaderEpoch) {
+      return {
+        errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH,
+        message: `leader epoch ${currentLeaderEpoch} is newer than ${leader.leaderEpoch}`,
+      };
+    }
+    // A broker frozen past its session may have been replaced as leader without having heard of it yet.
+    if (performance.now() > this.coordinator.leaseDeadlineMs()) {
+      return {
+        errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        message: `broker ${this.options.brokerId} cannot confirm its leadership: coordination session unconfirmed`,
+      };
+    }
+    return { leader };
+  }
+
+  /** The local replica's log, leader or follower (for leader epoch queries). */
+  localLog(topic: string, partition: number): PartitionLog | null {
+    return this.logs.hasTopic(topic) ? this.logs.partitionIfExists(topic, partition) : null;
+  }
+
+  gauges(): Omit<ClusterGauges, 'controllerId' | 'isController' | 'liveBrokers' | 'coordinationConnected'> {
+    let underReplicated = 0;
+    const followerLags: ClusterGauges['followerLags'] = [];
+    for (const leader of this.leaders.values()) {
+      if (leader.isr.length < leader.replicas.length) underReplicated++;
+      for (const lag of leader.followerLags())
+        followerLags.push({ topic: leader.topic, partition: leader.partition, ...lag });
+    }
+    let offlinePartitions = 0;
+    for (const { state } of this.view.states.values()) if (state.leader < 0) offlinePartitions++;
+    return { leaderPartitions: this.leaders.size, underReplicated, offlinePartitions, followerLags };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopListening();
+    for (const timer of this.timers) clearInterval(timer);
+    for (const fetcher of this.fetchers.values()) fetcher.close();
+    this.fetchers.clear();
+    for (const leader of this.leaders.values()) leader.resign();
+    this.leaders.clear();
+    this.saveHighWatermarks();
+  }
+
+  private async apply(): Promise<void> {
+    if (this.closed) return;
+    const me = this.options.brokerId;
+    for (const topic of this.view.topics.values()) {
+      this.known.add(topic.name);
+      const split = splitTopicConfig(topic.config, this.options.replicationDefaults);
+      if (split instanceof Error) {
+        this.options.logger.error(
+          { topic: topic.name, err: split },
+          'topic config is invalid; not hosting it',
+        );
+        continue;
+      }
+      for (let p = 0; p < topic.replicas.length; p++) {
+        const replicas = topic.replicas[p]!;
+        if (!replicas.includes(me)) continue;
+        const current = this.view.state(topic.name, p);
+        if (!current) continue;
+        const log = this.ensureLog(topic.name, topic.replicas.length, topic.topicId, split.log, p);
+        if (!log) continue;
+        const key = partitionKey(topic.name, p);
+        const { state, version } = current;
+        const leading = this.leaders.get(key);
+        if (state.leader === me) {
+          if (leading && leading.leaderEpoch === state.leaderEpoch) {
+            leading.adoptState(state.isr, version);
+            continue;
+          }
+          this.becomeLeader(
+            key,
+            topic.name,
+            p,
+            log,
+            replicas,
+            state.leaderEpoch,
+            state.isr,
+            version,
+            split.replication,
+          );
+          continue;
+        }
+        if (leading) this.stopLeading(key, leading);
+        this.follow(key, topic.name, p, log, state.leader, state.leaderEpoch);
+      }
+    }
+    for (const name of [...this.known]) {
+      if (this.view.topics.has(name)) continue;
+      this.known.delete(name);
+      await this.deleteLocal(name);
+    }
+  }
+
+  private ensureLog(
+    name: string,
+    partitions: number,
+    topicId: string,
+    config: Record<string, string>,
+    partition: number,
+  ): PartitionLog | null {
+    try {
+      if (!this.logs.hasTopic(name)) {
+        this.logs.createTopic(name, partitions, config, topicId);
+        this.options.logger.info({ topic: name, partitions }, 'created local replica logs');
+      }
+      const log = this.logs.partition(name, partition);
+      const key = partitionKey(name, partition);
+      if (log.replicationHighWatermark === null) {
+        log.setReplicationHighWatermark(Math.min(this.savedHighWatermarks[key] ?? 0, log.logEndOffset));
+      }
+      return log;
+    } catch (error) {
+      this.options.logger.error({ topic: name, partition, err: error }, 'cannot open the local replica log');
+      return null;
+    }
+  }
+
+  private becomeLeader(
+    key: string,
+    topic: string,
+    partition: number,
+    log: PartitionLog,
+    replicas: number[],
+    leaderEpoch: number,
+    isr: number[],
+    version: number,
+    replication: ReplicationConfig,
+  ): void {
+    this.unfollow(key);
+    const previous = this.leaders.get(key);
+    log.assignLeaderEpoch(leaderEpoch);
+    const leader = new LeaderPartition(
+      topic,
+      partition,
+      log,
+      leaderEpoch,
+      replicas,
+      isr,
+      version,
+      {
+        brokerId: this.options.brokerId,
+        replicaLagTimeMaxMs: this.options.replicaLagTimeMaxMs,
+        minInsyncReplicas: replication.minInsyncReplicas,
+      },
+      {
+        persistIsr: (next, stateVersion) =>
+          this.persistIsr(topic, partition, leaderEpoch, next, stateVersion),
+        highWatermarkAdvanced: () => this.options.hooks.highWatermarkAdvanced(topic, partition),
+        isrChanged: (kind, next) => {
+          (kind === 'shrink' ? this.options.metrics.isrShrinks : this.options.metrics.isrExpands).inc();
+          this.options.logger.info(
+            { topic, partition, isr: next, leaderEpoch },
+            kind === 'shrink' ? 'ISR shrank' : 'ISR expanded',
+          );
+        },
+      },
+      Date.now(),
+    );
+    if (previous) leader.inherit(previous);
+    this.leaders.set(key, leader);
+    this.options.logger.info(
+      { topic, partition, leaderEpoch, isr, logEndOffset: log.logEndOffset },
+      'leading partition',
+    );
+    if (!previous) this.options.hooks.becameLeader(topic, partition, log);
+    leader.updateHighWatermark();
+  }
+
+  private stopLeading(key: string, leader: LeaderPartition): void {
+    leader.resign();
+    this.leaders.delete(key);
+    this.options.hooks.stoppedLeading(leader.topic, leader.partition);
+  }
+
+  private follow(
+    key: string,
+    topic: string,
+    partition: number,
+    log: PartitionLog,
+    leaderId: number,
+    leaderEpoch: number,
+  ): void {
+    const current = this.following.get(key);
+    if (current && current.leaderId === leaderId && current.leaderEpoch === leaderEpoch) return;
+    this.unfollow(key);
+    if (leaderId < 0) return;
+    this.following.set(key, { leaderId, leaderEpoch });
+    this.fetcherFor(leaderId)?.follow(key, topic, partition, log, leaderEpoch);
+  }
+
+  private unfollow(key: string): void {
+    const current = this.following.get(key);
+    if (!current) return;
+    this.following.delete(key);
+    const fetcher = this.fetchers.get(current.leaderId);
+    fetcher?.unfollow(key);
+    if (fetcher && fetcher.size === 0) {
+      fetcher.close();
+      this.fetchers.delete(current.leaderId);
+    }
+  }
+
+  private fetcherFor(leaderId: number): ReplicaFetcher | null {
+    const registration = this.view.brokers.get(leaderId);
+    const existing = this.fetchers.get(leaderId);
+    if (existing) return existing;
+    if (!registration) {
+      this.options.logger.warn({ leader: leaderId }, 'leader is not registered; not fetching until it is');
+      return null;
+    }
+    const channel = new BrokerChannel(
+      { host: registration.host, port: registration.port },
+      `edgestream-replica-${this.options.brokerId}`,
+      this.options.fetch.requestTimeoutMs,
+    );
+    const fetcher = new ReplicaFetcher(
+      leaderId,
+      channel,
+      { brokerId: this.options.brokerId, ...this.options.fetch },
+      this.options.logger,
+      this.options.metrics,
+    );
+    this.fetchers.set(leaderId, fetcher);
+    return fetcher;
+  }
+
+  /** The leader's ISR change: compare-and-set on the state node, keeping leader and epoch as they are. */
+  private async persistIsr(
+    topic: string,
+    partition: number,
+    leaderEpoch: number,
+    isr: number[],
+    stateVersion: number,
+  ): Promise<number | null> {
+    const current = this.view.state(topic, partition);
+    if (
+      !current ||
+      current.state.leaderEpoch !== leaderEpoch ||
+      current.state.leader !== this.options.brokerId
+    )
+      return null;
+    try {
+      return await this.coordinator.set(
+        Paths.partitionState(topic, partition),
+        encodeNode({ ...current.state, isr }),
+        stateVersion,
+      );
+    } catch (error) {
+      if (!(error instanceof CoordinationError)) throw error;
+      this.options.logger.warn({ topic, partition, err: error }, 'ISR change not stored');
+      return null;
+    }
+  }
+
+  private checkLaggingFollowers(): void {
+    const now = Date.now();
+    for (const leader of this.leaders.values()) leader.checkLaggingFollowers(now);
+  }
+
+  private async deleteLocal(name: string): Promise<void> {
+    for (const key of [...this.leaders.keys()].filter((k) => k.startsWith(`${name}:`))) {
+      this.stopLeading(key, this.leaders.get(key)!);
+    }
+    for (const key of [...this.following.keys()].filter((k) => k.startsWith(`${name}:`))) this.unfollow(key);
+    if (!this.logs.hasTopic(name)) return;
+    await this.logs.deleteTopic(name);
+    this.options.logger.info({ topic: name }, 'deleted local replica logs of a deleted topic');
+  }
+
+  private saveHighWatermarks(): void {
+    const saved: Record<string, number> = { ...this.savedHighWatermarks };
+    for (const name of this.logs.topicNames()) {
+      const { partitions } = this.logs.describeTopic(name);
+      for (let p = 0; p < partitions; p++) {
+        const hw = this.logs.partition(name, p).replicationHighWatermark;
+        if (hw !== null) saved[partitionKey(name, p)] = hw;
+      }
+    }
+    try {
+      writeFileAtomic(this.options.highWatermarkFile, JSON.stringify(saved));
+      this.savedHighWatermarks = saved;
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'cannot save the high watermark checkpoint');
+    }
+  }
+}
+
+function readHighWatermarks(file: string, logger: Logger): Record<string, number> {
+  if (!fs.existsSync(file)) return {};
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (typeof parsed !== 'object' || parsed === null) return {};
+    const result: Record<string, number> = {};
+    for (const [key, value] of Object.entries(parsed)) {
+      if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) result[key] = value;
+    }
+    return result;
+  } catch (error) {
+    logger.warn({ err: error, file }, 'ignoring an unreadable high watermark checkpoint');
+    return {};
+  }
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+/**
+ * Where the cluster keeps its shared state in the coordination service, in the spirit of Kafka's ZooKeeper
+ * layout (docs/cluster.md draws it). Every value is JSON, validated when read: a node written by a newer or
+ * broken writer is reported, never trusted.
+ */
+export const Paths = {
+  brokerIds: '/brokers/ids',
+  broker: (id: number) => `/brokers/ids/${id}`,
+  topics: '/brokers/topics',
+  topic: (topic: string) => `/brokers/topics/${topic}`,
+  partitions: (topic: string) => `/brokers/topics/${topic}/partitions`,
+  partition: (topic: string, partition: number) => `/brokers/topics/${topic}/partitions/${partition}`,
+  partitionState: (topic: string, partition: number) =>
+    `/brokers/topics/${topic}/partitions/${partition}/state`,
+  topicConfigs: '/config/topics',
+  topicConfig: (topic: string) => `/config/topics/${topic}`,
+  /** Ephemeral, the elected controller's broker id as decimal text. */
+  controller: '/controller',
+  /** The controller epoch as decimal text; its node version fences every controller write. */
+  controllerEpoch: '/controller_epoch',
+  deleteTopics: '/admin/delete_topics',
+  deleteTopic: (topic: string) => `/admin/delete_topics/${topic}`,
+  controlledShutdowns: '/admin/controlled_shutdown',
+  controlledShutdown: (id: number) => `/admin/controlled_shutdown/${id}`,
+  clusterId: '/cluster/id',
+} as const;
+
+/** /brokers/ids/<id> (ephemeral): how clients and other brokers reach a live broker. */
+export const BrokerRegistration = z.object({
+  version: z.literal(1),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65_535),
+  rack: z.string().nullable(),
+  timestamp: z.number().int(),
+});
+export type BrokerRegistration = z.infer<typeof BrokerRegistration>;
+
+/** /brokers/topics/<topic>: the topic id and each partition's replicas, the first one preferred as leader. */
+export const TopicAssignment = z.object({
+  version: z.literal(1),
+  topicId: z.string().regex(/^[0-9a-f]{32}$/),
+  partitions: z.record(z.string().regex(/^\d+$/), z.array(z.number().int().min(0)).min(1)),
+});
+export type TopicAssignment = z.infer<typeof TopicAssignment>;
+
+/** /config/topics/<topic>: the topic's config overrides, Kafka's key names. */
+export const TopicConfigNode = z.object({
+  version: z.literal(1),
+  config: z.record(z.string(), z.string()),
+});
+export type TopicConfigNode = z.infer<typeof TopicConfigNode>;
+
+/**
+ * /brokers/topics/<topic>/partitions/<n>/state: who leads, since which leader epoch, and the in-sync
+ * replicas. Only the controller changes the leader (fenced by its controller epoch); the leader changes
+ * the ISR (fenced by this node's version, which moves on every change).
+ */
+export const PartitionState = z.object({
+  version: z.literal(1),
+  controllerEpoch: z.number().int(),
+  leader: z.number().int().min(-1),
+  leaderEpoch: z.number().int().min(0),
+  isr: z.array(z.number().int().min(0)),
+});
+export type PartitionState = z.infer<typeof PartitionState>;
+
+export function encodeNode<T>(value: T): Buffer {
+  return Buffer.from(JSON.stringify(value));
+}
+
+/** The node's value, or an Error naming the path when it is not what the layout says. */
+export function decodeNode<T>(schema: z.ZodType<T>, path: string, data: Buffer): T | Error {
+  let json: unknown;
+  try {
+    json = JSON.parse(data.toString('utf8'));
+  } catch (error) {
+    return new Error(`${path} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? parsed.data : new Error(`${path} is invalid: ${parsed.error.message}`);
+}

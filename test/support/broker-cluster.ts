@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Background, until } from './processes.js';
+import { type Ensemble, freePorts, startZooKeeperEnsemble } from './zookeeper.js';
+
+const bin = fileURLToPath(new URL('../../../bin/edgestream.js', import.meta.url));
+/** Longest a broker process may live in a test. */
+const BROKER_LIFETIME_MS = 15 * 60_000;
+
+export interface ClusterBroker {
+  id: number;
+  port: number;
+  dataDir: string;
+  process: Background | null;
+}
+
+export interface BrokerClusterOptions {
+  brokers?: number;
+  zookeeperSessionTimeoutMs?: number;
+  replicaLagTimeMaxMs?: number;
+  extraArgs?: string[];
+}
+
+/**
+ * A ZooKeeper ensemble of three and brokers as child processes of `edgestream broker --zookeeper`, each
+ * on a fixed 127.0.0.1 port and data directory so it can be killed and started again as the same broker.
+ */
+export class BrokerCluster {
+  private constructor(
+    readonly ensemble: Ensemble,
+    readonly brokers: ClusterBroker[],
+    private readonly root: string,
+    private readonly options: BrokerClusterOptions,
+  ) {}
+
+  static async start(options: BrokerClusterOptions = {}): Promise<BrokerCluster> {
+    const ensemble = await startZooKeeperEnsemble({ members: 3 });
+    const count = options.brokers ?? 3;
+    const ports = await freePorts(count);
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-cluster-'));
+    const brokers = ports.map((port, i) => ({
+      id: i + 1,
+      port,
+      dataDir: path.join(root, `broker-${i + 1}`),
+      process: null,
+    }));
+    const cluster = new BrokerCluster(ensemble, brokers, root, options);
+    try {
+      for (const broker of brokers) cluster.launch(broker);
+      await Promise.all(brokers.map((b) => cluster.waitListening(b)));
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  get bootstrap(): string {
+    return this.brokers.map((b) => `127.0.0.1:${b.port}`).join(',');
+  }
+
+  broker(id: number): ClusterBroker {
+    const broker = this.brokers.find((b) => b.id === id);
+    if (!broker) throw new Error(`no broker ${id}`);
+    return broker;
+  }
+
+  private launch(broker: ClusterBroker): void {
+    broker.process = new Background(
+      'node',
+      [
+        bin,
+        'broker',
+        '--node-id',
+        String(broker.id),
+        '--zookeeper',
+        this.ensemble.connectString,
+        '--data-dir',
+        broker.dataDir,
+        '--listen',
+        `127.0.0.1:${broker.port}`,
+        '--zookeeper-session-timeout-ms',
+        String(this.options.zookeeperSessionTimeoutMs ?? 2000),
+        '--replica-lag-time-max-ms',
+        String(this.options.replicaLagTimeMaxMs ?? 2000),
+        ...(this.options.extraArgs ?? []),
+      ],
+      BROKER_LIFETIME_MS,
+    );
+  }
+
+  private async waitListening(broker: ClusterBroker): Promise<void> {
+    const process = broker.process!;
+    await until(
+      () => process.stdout.includes('"broker started"') || process.stdout.includes('"msg":"broker started"'),
+      30_000,
+      `broker ${broker.id} to start (stderr: ${process.stderr.slice(-500)})`,
+    );
+  }
+
+  /** SIGKILL (a crash) by default; resolves once the process is gone. */
+  async kill(id: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const broker = this.broker(id);
+    await broker.process?.stop(signal);
+    broker.process = null;
+  }
+
+  signal(id: number, signal: NodeJS.Signals): void {
+    this.broker(id).process?.signal(signal);
+  }
+
+  async restart(id: number): Promise<void> {
+    const broker = this.broker(id);
+    if (broker.process) throw new Error(`broker ${id} is running`);
+    this.launch(broker);
+    await this.waitListening(broker);
+  }
+
+  /** Everything the brokers logged, for a failing test's message. */
+  logs(id: number): string {
+    const process = this.broker(id).process;
+    return process ? process.stdout + process.stderr : '';
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.brokers.map((b) => b.process?.stop('SIGKILL')));
+    for (const broker of this.brokers) broker.process = null;
+    await this.ensemble.stop();
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
