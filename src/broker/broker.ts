@@ -7,8 +7,10 @@ import { ClusterNode } from '../cluster/index.js';
 import { DEFAULT_TOPIC_CONFIG, LogManager, parseTopicConfig, writeFileAtomic } from '../log/index.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
 import { type ApiHandler, defineHandler } from './api-handler.js';
+import { ClusterGroups } from './cluster-groups.js';
 import { type BrokerConfig, splitHostPort } from './config.js';
 import { GroupCoordinator } from './group-coordinator.js';
+import { type GroupRouter, LocalGroups } from './group-router.js';
 import {
   createTopicsHandler,
   deleteTopicsHandler,
@@ -47,9 +49,9 @@ export class Broker {
   private constructor(
     readonly config: BrokerConfig,
     readonly logs: LogManager,
-    private readonly internalLogs: LogManager,
+    private readonly internalLogs: LogManager | null,
     private readonly server: KafkaServer,
-    readonly groups: GroupCoordinator,
+    readonly groups: GroupRouter,
     readonly metrics: BrokerMetrics,
     private readonly logger: Logger,
     private readonly watch: PartitionWatch,
@@ -61,18 +63,8 @@ export class Broker {
     const logs = LogManager.open({ dataDir: config.dataDir, logger, defaults: topicDefaults });
     let internalLogs: LogManager | null = null;
     let cluster: ClusterNode | null = null;
+    let clusterGroups: ClusterGroups | null = null;
     try {
-      internalLogs = LogManager.open({ dataDir: path.join(config.dataDir, 'internal'), logger });
-      const offsets = await OffsetStore.open(internalLogs);
-      const groups = new GroupCoordinator(offsets, {
-        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
-        logger,
-        partitionExists: (topic, partition) =>
-          logs.hasTopic(topic) && partition >= 0 && partition < logs.describeTopic(topic).partitions,
-        offsetsRetentionMinutes: config.offsetsRetentionMinutes,
-        offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
-        limits: { groupMaxSize: config.groupMaxSize, maxGroups: config.maxGroups },
-      });
       const metrics = new BrokerMetrics();
       const listen = splitHostPort(config.listen);
       const advertised = splitHostPort(config.advertised ?? config.listen);
@@ -104,18 +96,52 @@ export class Broker {
           logger,
           registry: metrics.registry,
           hooks: {
-            becameLeader: (_topic, _partition, log) => topics.forgetProducers(log),
-            stoppedLeading: () => undefined,
+            becameLeader: (leader) => {
+              topics.forgetProducers(leader.log);
+              clusterGroups?.becameLeader(leader);
+            },
+            stoppedLeading: (topic, partition) => clusterGroups?.stoppedLeading(topic, partition),
             highWatermarkAdvanced: (topic, partition) => watch.notify(topic, partition),
           },
         });
       }
+      const coordinatorOptions = {
+        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        logger,
+        partitionExists: (topic: string, partition: number) => {
+          const count = cluster
+            ? (cluster.view.topics.get(topic)?.replicas.length ?? 0)
+            : logs.hasTopic(topic)
+              ? logs.describeTopic(topic).partitions
+              : 0;
+          return partition >= 0 && partition < count;
+        },
+        offsetsRetentionMinutes: config.offsetsRetentionMinutes,
+        offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
+        limits: { groupMaxSize: config.groupMaxSize, maxGroups: config.maxGroups },
+      };
       const identity = {
         nodeId: config.nodeId,
         host: advertised.host,
         port: advertised.port,
         clusterId: cluster?.clusterId ?? clusterIdOf(config.dataDir),
       };
+      let groups: GroupRouter;
+      if (cluster) {
+        clusterGroups = new ClusterGroups(cluster, {
+          offsetsPartitions: config.cluster!.offsetsTopicPartitions,
+          offsetsCommitTimeoutMs: OFFSETS_COMMIT_TIMEOUT_MS,
+          coordinator: coordinatorOptions,
+          logger,
+        });
+        groups = clusterGroups;
+      } else {
+        internalLogs = LogManager.open({ dataDir: path.join(config.dataDir, 'internal'), logger });
+        groups = new LocalGroups(
+          new GroupCoordinator(await OffsetStore.open(internalLogs), coordinatorOptions),
+          identity,
+        );
+      }
       const handlers = new Map<number, ApiHandler>();
       const add = (handler: ApiHandler) => handlers.set(handler.schema.apiKey, handler);
       add(produceHandler({ topics, watch, metrics, logger, cluster }));
@@ -139,7 +165,7 @@ export class Broker {
       }
       add(describeConfigsHandler(topics, brokerSettings(config)));
       add(initProducerIdHandler(new ProducerIdAllocator(config.dataDir)));
-      for (const handler of groupHandlers(groups, identity)) add(handler);
+      for (const handler of groupHandlers(groups)) add(handler);
       const server = new KafkaServer({
         handlers,
         logger,
@@ -154,7 +180,11 @@ export class Broker {
         defineHandler(ApiVersions, () => ({ errorCode: 0, apiKeys: server.apiRanges(), throttleTimeMs: 0 })),
       );
       metrics.registerLag(() =>
-        groups.lag((topic, partition) => topics.partition(topic, partition).highWatermark),
+        groups
+          .all()
+          .flatMap((coordinator) =>
+            coordinator.lag((topic, partition) => topics.partition(topic, partition).highWatermark),
+          ),
       );
       const broker = new Broker(config, logs, internalLogs, server, groups, metrics, logger, watch, cluster);
       const bound = await server.listen(listen.host, listen.port);
@@ -235,7 +265,7 @@ export class Broker {
         groupId: string,
         offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string }>,
       ) =>
-        this.groups.commitOffsets({
+        this.coordinatorOf(groupId).commitOffsets({
           groupId,
           generationId: -1,
           memberId: '',
@@ -248,8 +278,15 @@ export class Broker {
             metadata: o.metadata ?? null,
           })),
         }),
-      groupMemberCount: (groupId: string) => this.groups.describe(groupId).members.length,
+      groupMemberCount: (groupId: string) => this.coordinatorOf(groupId).describe(groupId).members.length,
     };
+  }
+
+  /** The in-process client's groups are coordinated here: on a cluster, only those this broker leads. */
+  private coordinatorOf(groupId: string): GroupCoordinator {
+    const coordinator = this.groups.coordinatorOf(groupId);
+    if (!coordinator) throw new Error(`group '${groupId}' is coordinated by another broker`);
+    return coordinator;
   }
 
   /**
@@ -263,11 +300,14 @@ export class Broker {
     await this.cluster?.close();
     this.groups.close();
     if (this.metricsServer) await new Promise((resolve) => this.metricsServer!.close(resolve));
-    await this.internalLogs.close();
+    await this.internalLogs?.close();
     await this.logs.close();
     this.logger.info({}, 'broker stopped');
   }
 }
+
+/** offsets.commit.timeout.ms: how long a commit on a cluster waits for the offsets partition's ISR. */
+const OFFSETS_COMMIT_TIMEOUT_MS = 5_000;
 
 /** How long Metadata waits for an auto-created topic's leaders before answering LEADER_NOT_AVAILABLE. */
 const AUTO_CREATE_SETTLE_MS = 5_000;

@@ -26,6 +26,8 @@ export const clusterConfigSchema = z.object({
   uncleanLeaderElection: z.boolean().default(false),
   /** leader.imbalance.check.interval: how often preferred leaders are restored. */
   preferredLeaderCheckIntervalMs: z.number().int().min(100).default(30_000),
+  /** offsets.topic.num.partitions: partitions of the replicated __consumer_offsets topic. */
+  offsetsTopicPartitions: z.number().int().min(1).max(1000).default(12),
   /** How long SIGTERM waits for leadership to move away before stopping anyway. */
   controlledShutdownTimeoutMs: z.number().int().min(0).default(10_000),
 });

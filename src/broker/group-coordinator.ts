@@ -20,7 +20,7 @@ import type {
   SyncParams,
   SyncResult,
 } from './group-types.js';
-import type { OffsetStore } from './offset-store.js';
+import { OffsetCommitError, type OffsetStore } from './offset-store.js';
 
 export type {
   CommitParams,
@@ -306,14 +306,20 @@ export class GroupCoordinator {
       errorCode: this.offsetError(o),
     }));
     const accepted = params.offsets.filter((_, i) => results[i]!.errorCode === ErrorCode.NONE);
-    await this.offsets.commit(
-      params.groupId,
-      accepted.map((o) => ({
-        topic: o.topic,
-        partition: o.partition,
-        value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp: now },
-      })),
-    );
+    try {
+      await this.offsets.commit(
+        params.groupId,
+        accepted.map((o) => ({
+          topic: o.topic,
+          partition: o.partition,
+          value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp: now },
+        })),
+      );
+    } catch (error) {
+      // Not acknowledged (a replicated store lost its leadership or its ISR): the client retries elsewhere.
+      if (!(error instanceof OffsetCommitError)) throw error;
+      return all(error.errorCode);
+    }
     return results;
   }
 

@@ -2,10 +2,11 @@ import type { LogManager, PartitionLog } from '../log/index.js';
 import { decodeRecords, encodeRecordBatch, type RecordInput, splitBatches } from '../protocol/index.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
-/** Small segments so a snapshot rewrite lets the old records go soon. */
 const OFFSETS_SEGMENT_BYTES = 1024 * 1024;
 const SNAPSHOT_MIN_RECORDS = 10_000;
 const RECORDS_PER_BATCH = 1000;
+/** Small segments so a snapshot rewrite lets the old records go soon; kept until a snapshot replaces them. */
+export const OFFSETS_TOPIC_CONFIG = { 'segment.bytes': String(OFFSETS_SEGMENT_BYTES), 'retention.ms': '-1' };
 
 export interface CommittedOffset {
   offset: number;
@@ -18,6 +19,27 @@ export interface OffsetEntry {
   topic: string;
   partition: number;
   value: CommittedOffset;
+}
+
+/**
+ * How the store's records reach their log: on a single node a plain write and the flush policy's
+ * durability; in a cluster the leader's write at its epoch, acknowledged once committed on the ISR.
+ */
+export interface OffsetLogWriter {
+  write(payload: Buffer): { lastOffset: number };
+  /** Resolves once every offset below `endOffset` is acknowledged; rejects with OffsetCommitError if not. */
+  acknowledged(endOffset: number): Promise<void>;
+}
+
+/** A commit that did not become durable (or replicated): answered to the client with `errorCode`. */
+export class OffsetCommitError extends Error {
+  constructor(
+    readonly errorCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'OffsetCommitError';
+  }
 }
 
 function keyOf(group: string, topic: string, partition: number): string {
@@ -39,24 +61,33 @@ export class OffsetStore {
   private liveEntries = 0;
   private snapshotting = false;
 
-  private constructor(private readonly log: PartitionLog) {}
+  private constructor(
+    private readonly log: PartitionLog,
+    private readonly writer: OffsetLogWriter,
+  ) {}
 
+  /** A single node's store: one partition of its own internal log. */
   static async open(logs: LogManager): Promise<OffsetStore> {
-    if (!logs.hasTopic(OFFSETS_TOPIC)) {
-      logs.createTopic(OFFSETS_TOPIC, 1, {
-        'segment.bytes': String(OFFSETS_SEGMENT_BYTES),
-        'retention.ms': '-1',
-      });
-    }
-    const store = new OffsetStore(logs.partition(OFFSETS_TOPIC, 0));
+    if (!logs.hasTopic(OFFSETS_TOPIC)) logs.createTopic(OFFSETS_TOPIC, 1, OFFSETS_TOPIC_CONFIG);
+    const log = logs.partition(OFFSETS_TOPIC, 0);
+    return OffsetStore.over(log, {
+      write: (payload) => log.write(payload),
+      acknowledged: () => log.durable(),
+    });
+  }
+
+  /** The store kept in `log` and written through `writer` (a replicated partition this broker leads). */
+  static over(log: PartitionLog, writer: OffsetLogWriter): OffsetStore {
+    const store = new OffsetStore(log, writer);
     store.replay();
     return store;
   }
 
+  /** Every record up to the log end: on a new leader, records not yet committed will be. */
   private replay(): void {
     let offset = this.log.logStartOffset;
-    while (offset < this.log.highWatermark) {
-      const batches = splitBatches(this.log.read(offset, 1 << 20).records);
+    while (offset < this.log.logEndOffset) {
+      const batches = splitBatches(this.log.readForReplica(offset, 1 << 20).records);
       if (batches.length === 0) break;
       for (const batch of batches) {
         for (const record of decodeRecords(batch)) {
@@ -94,9 +125,9 @@ export class OffsetStore {
       key: Buffer.from(keyOf(group, e.topic, e.partition)),
       value: Buffer.from(JSON.stringify(e.value)),
     }));
-    this.log.write(encodeRecordBatch(records));
+    const { lastOffset } = this.writer.write(encodeRecordBatch(records));
     for (const e of entries) this.put(group, e);
-    await this.log.durable();
+    await this.writer.acknowledged(lastOffset + 1);
     await this.snapshotIfBloated();
   }
 
@@ -104,15 +135,16 @@ export class OffsetStore {
   async deleteGroup(group: string): Promise<void> {
     const doomed = this.entries(group);
     if (doomed.length === 0) return;
+    let endOffset = 0;
     for (let i = 0; i < doomed.length; i += RECORDS_PER_BATCH) {
       const records: RecordInput[] = doomed
         .slice(i, i + RECORDS_PER_BATCH)
         .map((e) => ({ key: Buffer.from(keyOf(group, e.topic, e.partition)), value: null }));
-      this.log.write(encodeRecordBatch(records));
+      endOffset = this.writer.write(encodeRecordBatch(records)).lastOffset + 1;
     }
     this.liveEntries -= doomed.length;
     this.live.delete(group);
-    await this.log.durable();
+    await this.writer.acknowledged(endOffset);
     await this.snapshotIfBloated();
   }
 
@@ -139,6 +171,7 @@ export class OffsetStore {
     if (this.snapshotting || recordsInLog <= Math.max(SNAPSHOT_MIN_RECORDS, 4 * this.liveEntries)) return;
     this.snapshotting = true;
     const snapshotStart = this.log.logEndOffset;
+    let endOffset = snapshotStart;
     const all = [...this.live].flatMap(([group, offsets]) =>
       [...offsets.values()].map((e) => ({ group, e })),
     );
@@ -147,10 +180,10 @@ export class OffsetStore {
         key: Buffer.from(keyOf(group, e.topic, e.partition)),
         value: Buffer.from(JSON.stringify(e.value)),
       }));
-      this.log.write(encodeRecordBatch(records));
+      endOffset = this.writer.write(encodeRecordBatch(records)).lastOffset + 1;
     }
     try {
-      await this.log.durable();
+      await this.writer.acknowledged(endOffset);
       this.log.deleteSegmentsBefore(snapshotStart);
     } finally {
       this.snapshotting = false;

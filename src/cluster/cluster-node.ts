@@ -123,7 +123,6 @@ export class ClusterNode {
       });
       node = new ClusterNode(coordinator, view, replicas, controller, election, options, metrics);
       node.clusterId = await clusterIdOf(coordinator);
-      replicas.start();
       return node;
     } catch (error) {
       await coordinator.close();
@@ -131,9 +130,13 @@ export class ClusterNode {
     }
   }
 
-  /** Announces this broker at its advertised address and joins the controller election. */
+  /**
+   * Takes up its replicas, announces this broker at its advertised address and joins the controller
+   * election: called once the broker listens, so followers and clients can reach what it leads.
+   */
   async register(advertised: { host: string; port: number }): Promise<void> {
     const { settings } = this.options;
+    this.replicas.start();
     this.registration = new Membership(this.coordinator, {
       dir: Paths.brokerIds,
       logger: this.options.logger,

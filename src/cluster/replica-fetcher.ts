@@ -254,7 +254,9 @@ export class ReplicaFetcher {
           log.appendAsFollower(answer.records);
           durable.push(log.durable());
         }
-        log.setReplicationHighWatermark(Math.min(answer.highWatermark, log.logEndOffset));
+        // A leader that has not learnt its high watermark yet answers -1: keep ours until it has.
+        if (answer.highWatermark >= 0)
+          log.setReplicationHighWatermark(Math.min(answer.highWatermark, log.logEndOffset));
       }
     }
     await Promise.all(durable);

@@ -27,8 +27,8 @@ export interface ReplicaManagerOptions {
 }
 
 export interface ReplicaHooks {
-  /** This broker leads the partition from now on, at a new leader epoch (producer state must be rebuilt). */
-  becameLeader(topic: string, partition: number, log: PartitionLog): void;
+  /** This broker leads the partition from now on (after another broker did: producer state must be rebuilt). */
+  becameLeader(leader: LeaderPartition): void;
   /** This broker stopped leading the partition. */
   stoppedLeading(topic: string, partition: number): void;
   /** Records became visible to consumers. */
@@ -272,7 +272,7 @@ export class ReplicaManager {
       { topic, partition, leaderEpoch, isr, logEndOffset: log.logEndOffset },
       'leading partition',
     );
-    if (!previous) this.options.hooks.becameLeader(topic, partition, log);
+    if (!previous) this.options.hooks.becameLeader(leader);
     leader.updateHighWatermark();
   }
 

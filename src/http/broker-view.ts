@@ -31,11 +31,14 @@ export function brokerClusterView(broker: Broker): ClusterView {
     },
     groups(): GroupView[] {
       return broker.groups
-        .list()
-        .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0))
-        .map((listed): GroupView => {
-          const described = broker.groups.describe(listed.groupId);
-          const offsets = broker.groups
+        .all()
+        .flatMap((coordinator) => coordinator.list().map((listed) => ({ coordinator, listed })))
+        .sort((a, b) =>
+          a.listed.groupId < b.listed.groupId ? -1 : a.listed.groupId > b.listed.groupId ? 1 : 0,
+        )
+        .map(({ coordinator, listed }): GroupView => {
+          const described = coordinator.describe(listed.groupId);
+          const offsets = coordinator
             .fetchOffsets(listed.groupId, null)
             .map((committed): CommittedOffsetView => {
               const highWatermark = highWatermarkOf(committed.topic, committed.partition);

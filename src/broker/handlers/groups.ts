@@ -1,10 +1,10 @@
 import { AUTHORIZED_OPERATIONS_OMITTED, DescribeGroups } from '../../protocol/apis/describe-groups.js';
-import { FindCoordinator } from '../../protocol/apis/find-coordinator.js';
+import { CoordinatorKeyType, FindCoordinator } from '../../protocol/apis/find-coordinator.js';
 import { Heartbeat } from '../../protocol/apis/heartbeat.js';
 import { JoinGroup } from '../../protocol/apis/join-group.js';
 import { LeaveGroup } from '../../protocol/apis/leave-group.js';
 import { ListGroups } from '../../protocol/apis/list-groups.js';
-import { OffsetCommit } from '../../protocol/apis/offset-commit.js';
+import { OffsetCommit, type OffsetCommitRequest } from '../../protocol/apis/offset-commit.js';
 import {
   OffsetFetch,
   type OffsetFetchRequestTopic,
@@ -14,7 +14,7 @@ import { SyncGroup } from '../../protocol/apis/sync-group.js';
 import { type ApiHandler, defineHandler } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
 import type { GroupCoordinator } from '../group-coordinator.js';
-import type { BrokerIdentity } from './metadata.js';
+import type { GroupRouter } from '../group-router.js';
 
 /** JoinGroup v4+ clients expect MEMBER_ID_REQUIRED and a second join with the id they were given. */
 const JOIN_REQUIRES_KNOWN_MEMBER_FROM = 4;
@@ -23,21 +23,70 @@ const LEAVE_BATCHED_FROM = 3;
 /** OffsetFetch v8+ asks for several groups at once. */
 const OFFSET_FETCH_BATCHED_FROM = 8;
 
-/** The classic consumer-group APIs, mapped onto the coordinator. This broker coordinates every group. */
-export function groupHandlers(groups: GroupCoordinator, identity: BrokerIdentity): ApiHandler[] {
+const NO_COORDINATOR = { nodeId: -1, host: '', port: -1 };
+
+/** What FindCoordinator says of one key: where its coordinator is, or why there is none yet. */
+async function located(router: GroupRouter, key: string, keyType: number) {
+  if (keyType !== CoordinatorKeyType.GROUP) {
+    return {
+      ...NO_COORDINATOR,
+      errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+      errorMessage: 'transactions are not supported',
+    };
+  }
+  const found = await router.locate(key);
+  if (found.errorCode !== ErrorCode.NONE || !('nodeId' in found)) {
+    return {
+      ...NO_COORDINATOR,
+      errorCode: found.errorCode,
+      errorMessage: 'message' in found ? found.message : null,
+    };
+  }
+  return {
+    nodeId: found.nodeId,
+    host: found.host,
+    port: found.port,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+  };
+}
+
+/**
+ * The classic consumer-group APIs, mapped onto the coordinator of each group. On a cluster a group this
+ * broker does not coordinate is answered NOT_COORDINATOR, and the client asks FindCoordinator again.
+ */
+export function groupHandlers(router: GroupRouter): ApiHandler[] {
   return [
-    defineHandler(FindCoordinator, (request) => {
-      const self = { nodeId: identity.nodeId, host: identity.host, port: identity.port };
+    defineHandler(FindCoordinator, async (request) => {
       const keys = request.coordinatorKeys.length > 0 ? request.coordinatorKeys : [request.key];
+      const coordinators = [];
+      for (const key of keys) coordinators.push({ key, ...(await located(router, key, request.keyType)) });
+      const first = coordinators[0]!;
       return {
         throttleTimeMs: 0,
-        errorCode: ErrorCode.NONE,
-        errorMessage: null,
-        ...self,
-        coordinators: keys.map((key) => ({ key, ...self, errorCode: ErrorCode.NONE, errorMessage: null })),
+        errorCode: first.errorCode,
+        errorMessage: first.errorMessage,
+        nodeId: first.nodeId,
+        host: first.host,
+        port: first.port,
+        coordinators,
       };
     }),
     defineHandler(JoinGroup, async (request, context) => {
+      const groups = router.coordinatorOf(request.groupId);
+      if (!groups) {
+        return {
+          throttleTimeMs: 0,
+          skipAssignment: false,
+          errorCode: ErrorCode.NOT_COORDINATOR,
+          generationId: -1,
+          protocolType: null,
+          protocolName: null,
+          leader: '',
+          memberId: request.memberId,
+          members: [],
+        };
+      }
       const result = await groups.join({
         groupId: request.groupId,
         memberId: request.memberId,
@@ -57,6 +106,16 @@ export function groupHandlers(groups: GroupCoordinator, identity: BrokerIdentity
       return { throttleTimeMs: 0, skipAssignment: false, ...result };
     }),
     defineHandler(SyncGroup, async (request) => {
+      const groups = router.coordinatorOf(request.groupId);
+      if (!groups) {
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.NOT_COORDINATOR,
+          protocolType: null,
+          protocolName: null,
+          assignment: Buffer.alloc(0),
+        };
+      }
       const result = await groups.sync({
         groupId: request.groupId,
         generationId: request.generationId,
@@ -71,8 +130,14 @@ export function groupHandlers(groups: GroupCoordinator, identity: BrokerIdentity
       });
       return { throttleTimeMs: 0, ...result };
     }),
-    defineHandler(Heartbeat, (request) => ({ throttleTimeMs: 0, ...groups.heartbeat(request) })),
+    defineHandler(Heartbeat, (request) => {
+      const groups = router.coordinatorOf(request.groupId);
+      if (!groups) return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_COORDINATOR };
+      return { throttleTimeMs: 0, ...groups.heartbeat(request) };
+    }),
     defineHandler(LeaveGroup, (request, context) => {
+      const groups = router.coordinatorOf(request.groupId);
+      if (!groups) return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
       const members =
         context.apiVersion >= LEAVE_BATCHED_FROM
           ? request.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
@@ -86,21 +151,16 @@ export function groupHandlers(groups: GroupCoordinator, identity: BrokerIdentity
       return { throttleTimeMs: 0, errorCode, members: result.members };
     }),
     defineHandler(OffsetCommit, async (request) => {
-      const results = await groups.commitOffsets({
-        groupId: request.groupId,
-        generationId: request.generationIdOrMemberEpoch,
-        memberId: request.memberId,
-        groupInstanceId: request.groupInstanceId,
-        offsets: request.topics.flatMap((topic) =>
-          topic.partitions.map((p) => ({
-            topic: topic.name,
-            partition: p.partitionIndex,
-            offset: p.committedOffset,
-            leaderEpoch: p.committedLeaderEpoch,
-            metadata: p.committedMetadata,
-          })),
-        ),
-      });
+      const groups = router.coordinatorOf(request.groupId);
+      const results = groups
+        ? await commit(groups, request)
+        : request.topics.flatMap((t) =>
+            t.partitions.map((p) => ({
+              topic: t.name,
+              partition: p.partitionIndex,
+              errorCode: ErrorCode.NOT_COORDINATOR,
+            })),
+          );
       return {
         throttleTimeMs: 0,
         topics: request.topics.map((topic) => ({
@@ -120,17 +180,21 @@ export function groupHandlers(groups: GroupCoordinator, identity: BrokerIdentity
           throttleTimeMs: 0,
           topics: [],
           errorCode: ErrorCode.NONE,
-          groups: request.groups.map((group) => ({
-            groupId: group.groupId,
-            topics: committedOffsets(groups, group.groupId, group.topics),
-            errorCode: ErrorCode.NONE,
-          })),
+          groups: request.groups.map((group) => {
+            const groups = router.coordinatorOf(group.groupId);
+            return {
+              groupId: group.groupId,
+              topics: groups ? committedOffsets(groups, group.groupId, group.topics) : [],
+              errorCode: groups ? ErrorCode.NONE : ErrorCode.NOT_COORDINATOR,
+            };
+          }),
         };
       }
+      const groups = router.coordinatorOf(request.groupId);
       return {
         throttleTimeMs: 0,
-        topics: committedOffsets(groups, request.groupId, request.topics),
-        errorCode: ErrorCode.NONE,
+        topics: groups ? committedOffsets(groups, request.groupId, request.topics) : [],
+        errorCode: groups ? ErrorCode.NONE : ErrorCode.NOT_COORDINATOR,
         groups: [],
       };
     }),
@@ -138,7 +202,19 @@ export function groupHandlers(groups: GroupCoordinator, identity: BrokerIdentity
       return {
         throttleTimeMs: 0,
         groups: request.groups.map((groupId) => {
-          const group = groups.describe(groupId);
+          const coordinator = router.coordinatorOf(groupId);
+          if (!coordinator) {
+            return {
+              errorCode: ErrorCode.NOT_COORDINATOR,
+              groupId,
+              groupState: '',
+              protocolType: '',
+              protocolData: '',
+              members: [],
+              authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+            };
+          }
+          const group = coordinator.describe(groupId);
           return {
             errorCode: group.errorCode,
             groupId,
@@ -152,7 +228,11 @@ export function groupHandlers(groups: GroupCoordinator, identity: BrokerIdentity
       };
     }),
     defineHandler(ListGroups, (request) => {
-      const listed = groups.list(request.statesFilter.length > 0 ? request.statesFilter : undefined);
+      const listed = router
+        .all()
+        .flatMap((coordinator) =>
+          coordinator.list(request.statesFilter.length > 0 ? request.statesFilter : undefined),
+        );
       return {
         throttleTimeMs: 0,
         errorCode: ErrorCode.NONE,
@@ -165,6 +245,24 @@ export function groupHandlers(groups: GroupCoordinator, identity: BrokerIdentity
       };
     }),
   ];
+}
+
+function commit(groups: GroupCoordinator, request: OffsetCommitRequest) {
+  return groups.commitOffsets({
+    groupId: request.groupId,
+    generationId: request.generationIdOrMemberEpoch,
+    memberId: request.memberId,
+    groupInstanceId: request.groupInstanceId,
+    offsets: request.topics.flatMap((topic) =>
+      topic.partitions.map((p) => ({
+        topic: topic.name,
+        partition: p.partitionIndex,
+        offset: p.committedOffset,
+        leaderEpoch: p.committedLeaderEpoch,
+        metadata: p.committedMetadata,
+      })),
+    ),
+  });
 }
 
 function committedOffsets(

@@ -1,0 +1,53 @@
+import type { GroupCoordinator } from './group-coordinator.js';
+
+/** Where a group's coordinator is, as FindCoordinator answers it. */
+export type CoordinatorLocation =
+  | { errorCode: 0; nodeId: number; host: string; port: number }
+  | { errorCode: number; message: string };
+
+/**
+ * Which coordinator runs each group. A single node runs every group itself; in a cluster a group belongs
+ * to one partition of the offsets topic and is run by that partition's leader.
+ */
+export interface GroupRouter {
+  /** This broker's coordinator of the group, or null when another broker (or none yet) coordinates it. */
+  coordinatorOf(groupId: string): GroupCoordinator | null;
+  /** Every coordinator this broker runs (ListGroups, lag metrics). */
+  all(): GroupCoordinator[];
+  locate(groupId: string): CoordinatorLocation | Promise<CoordinatorLocation>;
+  close(): void;
+}
+
+/** One node: one coordinator for every group. */
+export class LocalGroups implements GroupRouter {
+  constructor(
+    private readonly coordinator: GroupCoordinator,
+    private readonly self: { nodeId: number; host: string; port: number },
+  ) {}
+
+  coordinatorOf(): GroupCoordinator {
+    return this.coordinator;
+  }
+
+  all(): GroupCoordinator[] {
+    return [this.coordinator];
+  }
+
+  locate(): CoordinatorLocation {
+    return { errorCode: 0, nodeId: this.self.nodeId, host: this.self.host, port: this.self.port };
+  }
+
+  close(): void {
+    this.coordinator.close();
+  }
+}
+
+/**
+ * Kafka's partition for a group id: the absolute value of Java's String.hashCode modulo the partition
+ * count, so tools that compute a group's offsets partition find the same one here.
+ */
+export function offsetsPartitionOf(groupId: string, partitions: number): number {
+  let hash = 0;
+  for (let i = 0; i < groupId.length; i++) hash = (Math.imul(hash, 31) + groupId.charCodeAt(i)) | 0;
+  return (hash & 0x7fffffff) % partitions;
+}
