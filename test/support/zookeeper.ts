@@ -21,7 +21,10 @@ const PROBE_INTERVAL_MS = 200;
 export interface EnsembleMember {
   id: number;
   clientPort: number;
-  /** SIGKILL by default: a crash, as a test usually wants. Resolves once the process has exited. */
+  /**
+   * SIGKILL by default: a crash, as a test usually wants. Resolves once the process has exited, except for
+   * SIGSTOP (a frozen server, still running) and SIGCONT (resumed), which resolve once sent.
+   */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts the member again on the same ports and data; resolves once it serves clients. */
   restart(): Promise<void>;
@@ -36,7 +39,7 @@ export interface Ensemble {
 }
 
 /** Distinct free ports on 127.0.0.1: all held open together so none is handed out twice. */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
       { length: count },
@@ -140,6 +143,7 @@ class Member implements EnsembleMember {
     const child = this.process;
     if (child === null) return;
     child.kill(signal);
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT') return;
     const guard = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
     await this.exited;
     clearTimeout(guard);
