@@ -43,6 +43,11 @@ export class ClusterView {
   readonly shuttingDown = new Set<number>();
   readonly deleting = new Set<string>();
   controllerId = -1;
+  /**
+   * False from the expiry of a session until everything has been read again in the next one: meanwhile the
+   * partition states may be ones a controller has already replaced (this broker's watches died with it).
+   */
+  current = true;
   private readonly listeners = new Set<() => void>();
   /** Per node: the number of the newest read, so an older read that answers late is dropped. */
   private readonly reads = new Map<string, number>();
@@ -68,16 +73,27 @@ export class ClusterView {
       await this.coordinator.create(path, Buffer.alloc(0), { parents: true });
     }
     let expired = false;
+    let expiries = 0;
     this.unsubscribe = this.coordinator.onState((state) => {
-      if (state === 'expired') expired = true;
+      if (state === 'expired') {
+        expired = true;
+        expiries++;
+        this.current = false;
+      }
       // Watches die with a session: a new session reads everything again.
       if (state === 'connected' && expired) {
         expired = false;
+        const reloading = expiries;
         void this.loadAll();
         for (const [name, topic] of this.topics) {
           void this.loadTopic(name);
           for (let p = 0; p < topic.replicas.length; p++) void this.loadState(name, p);
         }
+        void this.settled().then(() => {
+          if (expiries !== reloading || this.closed) return;
+          this.current = true;
+          this.changed();
+        });
       }
     });
     await this.loadAll();

@@ -52,6 +52,9 @@ export class ReplicaManager {
   private savedHighWatermarks: Record<string, number>;
   private readonly timers: NodeJS.Timeout[] = [];
   private stopListening: () => void = () => undefined;
+  private stopWatchingSession: () => void = () => undefined;
+  /** False from a session's expiry until the roles have been applied from states read in the next one. */
+  private rolesCurrent = true;
   private closed = false;
 
   constructor(
@@ -64,6 +67,9 @@ export class ReplicaManager {
   }
 
   start(): void {
+    this.stopWatchingSession = this.coordinator.onState((state) => {
+      if (state === 'expired') this.rolesCurrent = false;
+    });
     this.stopListening = this.view.onChange(() => void this.apply());
     void this.apply();
     const shrink = setInterval(
@@ -111,6 +117,13 @@ export class ReplicaManager {
       };
     }
     // A broker frozen past its session may have been replaced as leader without having heard of it yet.
+    // Nor has it always heard of it yet once a new session is up: the view is read again first.
+    if (!this.rolesCurrent) {
+      return {
+        errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        message: `broker ${this.options.brokerId} cannot confirm its leadership: partition states not yet reloaded after its session expired`,
+      };
+    }
     if (performance.now() > this.coordinator.leaseDeadlineMs()) {
       return {
         errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
@@ -141,6 +154,7 @@ export class ReplicaManager {
   async close(): Promise<void> {
     this.closed = true;
     this.stopListening();
+    this.stopWatchingSession();
     for (const timer of this.timers) clearInterval(timer);
     for (const fetcher of this.fetchers.values()) fetcher.close();
     this.fetchers.clear();
@@ -150,7 +164,8 @@ export class ReplicaManager {
   }
 
   private async apply(): Promise<void> {
-    if (this.closed) return;
+    // States from before a session expired may be stale: no role changes until they are read again.
+    if (this.closed || !this.view.current) return;
     const me = this.options.brokerId;
     for (const topic of this.view.topics.values()) {
       this.known.add(topic.name);
@@ -194,6 +209,7 @@ export class ReplicaManager {
         this.follow(key, topic.name, p, log, state.leader, state.leaderEpoch);
       }
     }
+    this.rolesCurrent = true;
     for (const name of [...this.known]) {
       if (this.view.topics.has(name)) continue;
       this.known.delete(name);
