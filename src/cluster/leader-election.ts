@@ -57,7 +57,9 @@ export function reconcileState(
   const leaderUsable =
     current.leader >= 0 && brokers.live.has(current.leader) && !brokers.shuttingDown.has(current.leader);
   if (!leaderUsable) {
-    const leader = electLeader(replicas, current.isr, brokers, uncleanAllowed);
+    // Unclean only when the leader is gone: a live (shutting-down) leader still has every record.
+    const unclean = uncleanAllowed && !brokers.live.has(current.leader);
+    const leader = electLeader(replicas, current.isr, brokers, unclean);
     if (leader < 0) {
       if (current.leader < 0) return null;
       // A shutting-down leader with nobody to hand over to keeps leading: going offline helps nobody.
