@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { CoordinationError, type Coordinator } from './coordinator.js';
+import { notifyAll } from './listeners.js';
 import { Reconciler } from './reconciler.js';
 
 /**
@@ -169,19 +170,19 @@ export class Election {
     const lead = { epoch: parseEpoch(epochNode.data, epochPath), epochVersion: epochNode.version };
     this.lead = lead;
     this.options.logger.info({ path, candidateId: this.options.candidateId, ...lead }, 'won the election');
-    for (const listener of [...this.leadershipListeners]) listener(lead);
+    notifyAll(this.leadershipListeners, lead, this.options.logger, 'leadership');
   }
 
   private loseLeadership(reason: string): void {
     if (this.lead === null) return;
     this.options.logger.warn({ path: this.options.path, ...this.lead, reason }, 'lost leadership');
     this.lead = null;
-    for (const listener of [...this.leadershipListeners]) listener(null);
+    notifyAll(this.leadershipListeners, null, this.options.logger, 'leadership');
   }
 
   private setLeaderId(leaderId: string | null): void {
     if (leaderId === this.knownLeaderId) return;
     this.knownLeaderId = leaderId;
-    for (const listener of [...this.leaderListeners]) listener(leaderId);
+    notifyAll(this.leaderListeners, leaderId, this.options.logger, 'leader change');
   }
 }

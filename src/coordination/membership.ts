@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { CoordinationError, type Coordinator } from './coordinator.js';
+import { notifyAll } from './listeners.js';
 import { Reconciler } from './reconciler.js';
 
 export interface MembershipOptions {
@@ -191,6 +192,6 @@ export class Membership {
     });
     if (this.view !== null && sameMembers(this.view, members)) return;
     this.view = members;
-    for (const listener of [...this.viewListeners]) listener(new Map(members));
+    notifyAll(this.viewListeners, new Map(members), this.options.logger, 'membership view');
   }
 }
