@@ -279,6 +279,39 @@ describe('coordination on a ZooKeeper ensemble', { timeout: 120_000 }, () => {
     assert.ok(!states.includes('expired'), `states: ${states.join(', ')}`);
   });
 
+  test('without a reachable server, start and every request fail with a CoordinationError in bounded time', async () => {
+    const member = ensemble.members[2]!;
+    const options = {
+      connectString: `127.0.0.1:${member.clientPort}`,
+      sessionTimeoutMs: SESSION_TIMEOUT_MS,
+      connectTimeoutMs: 1_000,
+      requestTimeoutMs: 1_000,
+      logger,
+    };
+    const coordinator = new ZooKeeperCoordinator(options);
+    coordinators.push(coordinator);
+    await coordinator.start();
+    const states: SessionState[] = [];
+    coordinator.onState((state) => states.push(state));
+    try {
+      await member.kill('SIGKILL');
+      await until(() => states.includes('disconnected'), WAIT_MS, 'disconnected');
+      let startedMs = performance.now();
+      await assert.rejects(coordinator.get('/'), { name: 'CoordinationError', code: 'TIMEOUT' });
+      assert.ok(performance.now() - startedMs < 2_000, 'bounded by requestTimeoutMs');
+
+      const unreachable = new ZooKeeperCoordinator(options);
+      startedMs = performance.now();
+      await assert.rejects(unreachable.start(), { name: 'CoordinationError', code: 'TIMEOUT' });
+      assert.ok(performance.now() - startedMs < 2_000, 'bounded by connectTimeoutMs');
+      await assert.rejects(unreachable.get('/'), { name: 'CoordinationError', code: 'UNEXPECTED' });
+      await unreachable.close();
+      await assert.rejects(unreachable.get('/'), { name: 'CoordinationError', code: 'CLOSED' });
+    } finally {
+      await member.restart();
+    }
+  });
+
   test('the lease stays ahead while connected and falls behind after a pause longer than the session timeout', async () => {
     const paths = { path: '/f/controller', epochPath: '/f/controller_epoch' };
     const coordinator = await connect();

@@ -1,6 +1,7 @@
 // A real ZooKeeper ensemble for integration tests: Debian's zookeeper 3.8 (scripts/debian-packages.json), one
 // JVM per member on 127.0.0.1, each with its own temporary data directory and log file.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -90,8 +91,33 @@ async function waitUntilServes(connectString: string, write: boolean, what: stri
   }
 }
 
+/**
+ * Runs java under sh, which kills it as soon as our end of its stdin closes: when this process ends in any way,
+ * SIGKILL or a test runner's timeout included, where no 'exit' handler would run. It prints java's pid first and
+ * exits with java's status.
+ */
+const WATCHDOG_SCRIPT = [
+  'exec 3<&0',
+  'java "$@" >>"$ZOOKEEPER_LOG" 2>&1 & child=$!',
+  'echo $child',
+  '(read _ignored <&3; kill -9 $child 2>/dev/null) & reader=$!',
+  'wait $child; status=$?',
+  'kill $reader 2>/dev/null',
+  'exit $status',
+].join('\n');
+
+/** java may have exited a moment before its watchdog shell has. */
+function signalJava(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if (!(error instanceof Error && 'code' in error && error.code === 'ESRCH')) throw error;
+  }
+}
+
 class Member implements EnsembleMember {
-  private process: ChildProcess | null = null;
+  private watchdog: ChildProcess | null = null;
+  private javaPid = 0;
   private exited: Promise<void> = Promise.resolve();
 
   constructor(
@@ -103,55 +129,52 @@ class Member implements EnsembleMember {
   ) {}
 
   get running(): boolean {
-    return this.process !== null;
+    return this.watchdog !== null;
   }
 
-  launch(): void {
-    const log = fs.openSync(this.logFile, 'a');
-    const child = spawn(
-      'java',
-      [
-        '-Xmx256m',
-        '-XX:+UseSerialGC',
-        // Short-lived test servers: start fast rather than reach peak speed.
-        '-XX:TieredStopAtLevel=1',
-        // A member killed before its first snapshot restarts from its transaction log alone.
-        '-Dzookeeper.snapshot.trust.empty=true',
-        '-cp',
-        [this.configDir, ...CLASS_PATH_JARS].join(':'),
-        'org.apache.zookeeper.server.quorum.QuorumPeerMain',
-        this.configFile,
-      ],
-      { stdio: ['ignore', log, log] },
-    );
-    fs.closeSync(log);
-    this.process = child;
+  /** Resolves once java runs (its pid known), not once it serves. */
+  async launch(): Promise<void> {
+    const javaArgs = [
+      '-Xmx256m',
+      '-XX:+UseSerialGC',
+      // Short-lived test servers: start fast rather than reach peak speed.
+      '-XX:TieredStopAtLevel=1',
+      // A member killed before its first snapshot restarts from its transaction log alone.
+      '-Dzookeeper.snapshot.trust.empty=true',
+      '-cp',
+      [this.configDir, ...CLASS_PATH_JARS].join(':'),
+      'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+      this.configFile,
+    ];
+    const watchdog = spawn('sh', ['-c', WATCHDOG_SCRIPT, 'sh', ...javaArgs], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, ZOOKEEPER_LOG: this.logFile },
+    });
+    this.watchdog = watchdog;
     this.exited = new Promise((resolve) =>
-      child.once('exit', () => {
-        if (this.process === child) this.process = null;
+      watchdog.once('exit', () => {
+        if (this.watchdog === watchdog) this.watchdog = null;
         resolve();
       }),
     );
-  }
-
-  /** Synchronous, for process exit. */
-  killNow(): void {
-    this.process?.kill('SIGKILL');
+    const [line] = await once(watchdog.stdout!, 'data');
+    this.javaPid = Number(String(line).trim());
+    if (!Number.isSafeInteger(this.javaPid) || this.javaPid <= 0)
+      throw new Error(`no java pid: ${String(line)}`);
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.process;
-    if (child === null) return;
-    child.kill(signal);
+    if (this.watchdog === null) return;
+    signalJava(this.javaPid, signal);
     if (signal === 'SIGSTOP' || signal === 'SIGCONT') return;
-    const guard = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const guard = setTimeout(() => signalJava(this.javaPid, 'SIGKILL'), STOP_TIMEOUT_MS);
     await this.exited;
     clearTimeout(guard);
   }
 
   async restart(): Promise<void> {
     await this.kill();
-    this.launch();
+    await this.launch();
     await waitUntilServes(`127.0.0.1:${this.clientPort}`, false, `ZooKeeper member ${this.id}`);
   }
 }
@@ -219,18 +242,13 @@ export async function startZooKeeperEnsemble(
       path.join(memberDir, 'zookeeper.log'),
     );
   });
-  const killAll = () => {
-    for (const member of members) member.killNow();
-  };
-  process.once('exit', killAll);
   const stop = async () => {
-    process.removeListener('exit', killAll);
     await Promise.all(members.map((member) => member.kill()));
     fs.rmSync(dir, { recursive: true, force: true });
   };
   const connectString = members.map((member) => `127.0.0.1:${member.clientPort}`).join(',');
   try {
-    for (const member of members) member.launch();
+    await Promise.all(members.map((member) => member.launch()));
     await Promise.all(
       members.map((member) =>
         waitUntilServes(`127.0.0.1:${member.clientPort}`, false, `ZooKeeper member ${member.id}`),
@@ -239,8 +257,7 @@ export async function startZooKeeperEnsemble(
     await waitUntilServes(connectString, true, 'ZooKeeper ensemble');
   } catch (error) {
     const logs = members.map((member) => `member ${member.id}: ${dir}/member-${member.id}/zookeeper.log`);
-    killAll();
-    process.removeListener('exit', killAll);
+    await Promise.all(members.map((member) => member.kill()));
     throw new Error(
       `${error instanceof Error ? error.message : String(error)} (logs kept: ${logs.join(', ')})`,
     );
