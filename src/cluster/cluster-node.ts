@@ -47,8 +47,6 @@ export interface CreateTopicRequest {
 export type ClusterAnswer = { errorCode: number; message: string | null };
 
 const OK: ClusterAnswer = { errorCode: ErrorCode.NONE, message: null };
-/** Polling step while waiting for the shared state to show a change this broker asked for. */
-const SETTLE_POLL_MS = 50;
 
 /**
  * One broker's membership in a replicated cluster: its session with the coordination service, the shared
@@ -282,13 +280,20 @@ export class ClusterNode {
     await this.coordinator.close();
   }
 
-  private async settle(timeoutMs: number, done: () => boolean): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      if (Date.now() >= deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
-    }
-    return true;
+  /** Resolves true once `done()` holds for the shared view (checked on each change), false after `timeoutMs`. */
+  private settle(timeoutMs: number, done: () => boolean): Promise<boolean> {
+    if (done()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (result: boolean) => {
+        clearTimeout(timer);
+        stop();
+        resolve(result);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const stop = this.view.onChange(() => {
+        if (done()) finish(true);
+      });
+    });
   }
 }
 

@@ -50,6 +50,29 @@ export function createTopicsHandler(topics: TopicCatalog, defaultPartitions: num
   });
 }
 
+/** A CreateTopics result that reports success until something refuses the topic. */
+export function creatableTopicResult(
+  name: string,
+  numPartitions: number,
+  replicationFactor: number,
+): CreatableTopicResult {
+  return {
+    name,
+    topicId: Buffer.alloc(16),
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    topicConfigErrorCode: ErrorCode.NONE,
+    numPartitions,
+    replicationFactor,
+    configs: [],
+  };
+}
+
+/** The config overrides a CreateTopics entry names (a null value means the default). */
+export function configOverrides(topic: CreatableTopic): Record<string, string> {
+  return Object.fromEntries(topic.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value!]));
+}
+
 function createTopic(
   topics: TopicCatalog,
   topic: CreatableTopic,
@@ -57,16 +80,7 @@ function createTopic(
   validateOnly: boolean,
 ): CreatableTopicResult {
   const numPartitions = topic.numPartitions === -1 ? defaultPartitions : topic.numPartitions;
-  const result: CreatableTopicResult = {
-    name: topic.name,
-    topicId: Buffer.alloc(16),
-    errorCode: ErrorCode.NONE,
-    errorMessage: null,
-    topicConfigErrorCode: ErrorCode.NONE,
-    numPartitions,
-    replicationFactor: 1,
-    configs: [],
-  };
+  const result = creatableTopicResult(topic.name, numPartitions, 1);
   const refuse = (errorCode: number, errorMessage: string) =>
     Object.assign(result, { errorCode, errorMessage });
   if (topic.replicationFactor !== -1 && topic.replicationFactor !== 1) {
@@ -83,9 +97,7 @@ function createTopic(
   }
   if (numPartitions < 1)
     return refuse(ErrorCode.INVALID_PARTITIONS, `numPartitions=${numPartitions} must be >= 1`);
-  const overrides = Object.fromEntries(
-    topic.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value!]),
-  );
+  const overrides = configOverrides(topic);
   try {
     const config = parseTopicConfig(overrides, DEFAULT_TOPIC_CONFIG);
     if (topics.logs.hasTopic(topic.name)) {

@@ -4,6 +4,7 @@ import { DeleteTopics, type DeleteTopicsResponse } from '../../protocol/apis/del
 import { OffsetForLeaderEpoch } from '../../protocol/apis/offset-for-leader-epoch.js';
 import { type ApiHandler, defineHandler } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
+import { configOverrides, creatableTopicResult } from './admin.js';
 
 /** Longest a topic change waits to show in the shared state, whatever the client's timeout says. */
 const MAX_SETTLE_MS = 30_000;
@@ -22,16 +23,11 @@ export function clusterCreateTopicsHandler(cluster: ClusterNode, defaultPartitio
           : topic.numPartitions === -1
             ? defaultPartitions
             : topic.numPartitions;
-      const result: CreatableTopicResult = {
-        name: topic.name,
-        topicId: Buffer.alloc(16),
-        errorCode: ErrorCode.NONE,
-        errorMessage: null,
-        topicConfigErrorCode: ErrorCode.NONE,
+      const result = creatableTopicResult(
+        topic.name,
         numPartitions,
-        replicationFactor: assignments[0]?.length ?? topic.replicationFactor,
-        configs: [],
-      };
+        assignments[0]?.length ?? topic.replicationFactor,
+      );
       results.push(result);
       if (numPartitions < 1) {
         Object.assign(result, {
@@ -47,9 +43,7 @@ export function clusterCreateTopicsHandler(cluster: ClusterNode, defaultPartitio
           partitions: numPartitions,
           replicationFactor: topic.replicationFactor,
           assignments,
-          config: Object.fromEntries(
-            topic.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value!]),
-          ),
+          config: configOverrides(topic),
         },
         Math.min(Math.max(0, request.timeoutMs), MAX_SETTLE_MS),
       );
