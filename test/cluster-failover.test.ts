@@ -45,10 +45,12 @@ test('three brokers: acks=all records survive the loss of a partition leader, an
   const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const acknowledged: string[] = [];
+  // One partition per send: kafkajs 2.2.4 can drop a send's records for a partition whose new leader already
+  // answered for another partition of the same send (it keeps answers per broker across retries).
   const send = async (from: number, count: number) => {
     for (let i = from; i < from + count; i += 10) {
       const messages = Array.from({ length: 10 }, (_, j) => ({
-        key: `k-${(i + j) % 7}`,
+        partition: (i / 10) % 3,
         value: `v-${i + j}`,
       }));
       await producer.send({ topic, acks: -1, messages });
