@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
+import { offsetsPartitionOf } from '../src/broker/group-router.js';
 import { BrokerCluster } from './support/broker-cluster.js';
 import { until } from './support/processes.js';
 
@@ -102,4 +103,84 @@ test('three brokers: acks=all records survive the loss of a partition leader, an
       'offsets in order',
     );
   }
+});
+
+test('the group coordinator fails over: the consumer goes on and committed offsets never go back', async () => {
+  const client = kafka();
+  const admin = client.admin();
+  await admin.connect();
+  const topic = 'coordinated';
+  const groupId = 'coordinated-reader';
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      {
+        topic,
+        numPartitions: 2,
+        replicationFactor: 3,
+        configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+      },
+    ],
+  });
+  const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const send = async (from: number, count: number) => {
+    for (let i = from; i < from + count; i += 20) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: Array.from({ length: 20 }, (_, j) => ({ partition: (i / 20) % 2, value: `v-${i + j}` })),
+      });
+    }
+  };
+  await send(0, 300);
+  const consumer = client.consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 500 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const seen = new Set<string>();
+  await consumer.run({
+    autoCommitInterval: 100,
+    eachMessage: async ({ message }) => {
+      seen.add(message.value!.toString());
+    },
+  });
+  const committed: number[][] = [];
+  const sample = async () => {
+    const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
+    committed.push(
+      offsets[0]!.partitions.sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset)),
+    );
+  };
+  await until(() => seen.size >= 150, 60_000, 'the consumer to read half');
+  await sample();
+  const offsetsTopic = (await admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] })).topics[0]!;
+  const coordinatorPartition = offsetsPartitionOf(groupId, offsetsTopic.partitions.length);
+  const coordinator = offsetsTopic.partitions.find((p) => p.partitionId === coordinatorPartition)!.leader;
+  await cluster.kill(coordinator);
+  await send(300, 300);
+  const deadline = Date.now() + 90_000;
+  while (seen.size < 600) {
+    assert.ok(
+      Date.now() < deadline,
+      `the consumer reads everything after the coordinator moved (${seen.size}/600)`,
+    );
+    await sample().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  await consumer.disconnect();
+  await sample();
+  await producer.disconnect();
+  for (let i = 1; i < committed.length; i++) {
+    for (const [p, offset] of committed[i]!.entries()) {
+      const before = committed[i - 1]![p]!;
+      assert.ok(offset >= before, `partition ${p}: committed ${before} then ${offset}`);
+    }
+  }
+  assert.equal(
+    committed.at(-1)!.reduce((a, b) => a + b, 0),
+    600,
+    'every record committed',
+  );
+  await admin.disconnect();
+  await cluster.restart(coordinator);
 });

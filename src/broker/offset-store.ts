@@ -118,7 +118,11 @@ export class OffsetStore {
     return [...this.live.keys()];
   }
 
-  /** Visible at once to fetchOffsets; resolves when durable. */
+  /**
+   * Visible to fetchOffsets once acknowledged (durable, and on a cluster committed on the ISR), as Kafka
+   * does: a commit that a failover could still undo is never shown, so what readers see never goes back.
+   * Acknowledgements come in log order, so a later commit of the same partition still wins.
+   */
   async commit(group: string, entries: OffsetEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const records: RecordInput[] = entries.map((e) => ({
@@ -126,8 +130,8 @@ export class OffsetStore {
       value: Buffer.from(JSON.stringify(e.value)),
     }));
     const { lastOffset } = this.writer.write(encodeRecordBatch(records));
-    for (const e of entries) this.put(group, e);
     await this.writer.acknowledged(lastOffset + 1);
+    for (const e of entries) this.put(group, e);
     await this.snapshotIfBloated();
   }
 
