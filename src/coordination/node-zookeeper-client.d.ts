@@ -42,13 +42,23 @@ declare module 'node-zookeeper-client' {
     commit(callback: (error: Exception | null, results?: unknown) => void): void;
   }
 
+  /** Internal parts of the library's connection, used to close gaps in it. */
+  export interface ConnectionManager {
+    /** The socket to the current server, destroyed to leave a server that stopped answering. */
+    socket?: Socket;
+    /** Bytes of a response frame read so far: kept across reconnects by the library. */
+    pendingBuffer: Buffer | null;
+    onSocketData(buffer: Buffer): void;
+    onSocketClosed(hasError: boolean): void;
+  }
+
   export interface Client extends EventEmitter {
     connect(): void;
     close(): void;
     getSessionId(): Buffer;
     getSessionTimeout(): number;
-    /** Internal: the socket to the current server, destroyed to leave a server that stopped answering. */
-    connectionManager: { socket?: Socket };
+    /** Internal: the connection to the current server (see guardFraming in zookeeper-coordinator.ts). */
+    connectionManager: ConnectionManager;
     getData(
       path: string,
       watcher: Watcher | undefined,

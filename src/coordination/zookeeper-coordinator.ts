@@ -3,10 +3,19 @@
 // watches (re-set after a reconnect within the session) and multi ops, but with gaps we close here: requests
 // queued while disconnected wait forever (each of ours has a timeout), it has no read timeout (a frozen server
 // holds it forever, so a heartbeat that times out drops the connection), an expired client stays dead (we open
-// a new one), and its Transaction turns version 0 into -1 ("any"; we write the versions ourselves).
+// a new one), its Transaction turns version 0 into -1 ("any"; we write the versions ourselves), and it keeps
+// a half-read response across a reconnect, then reads the new server's bytes as its rest and throws from the
+// socket's data handler, ending the process (guardFraming below).
 import { type EventEmitter, once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { type Client, CreateMode, createClient, Exception, type Stat } from 'node-zookeeper-client';
+import {
+  type Client,
+  type ConnectionManager,
+  CreateMode,
+  createClient,
+  Exception,
+  type Stat,
+} from 'node-zookeeper-client';
 import type { Logger } from 'pino';
 import {
   CoordinationError,
@@ -315,6 +324,7 @@ export class ZooKeeperCoordinator implements Coordinator {
       retries: 0,
     });
     this.client = client;
+    guardFraming(client, this.options.logger);
     client.on('connected', () => {
       if (client !== this.client) return;
       this.connected = true;
@@ -398,4 +408,30 @@ export class ZooKeeperCoordinator implements Coordinator {
   private emit(state: SessionState): void {
     notifyAll(this.listeners, state, this.options.logger, `coordination state ${state}`);
   }
+}
+
+/**
+ * The library reads each response frame into `pendingBuffer` and never clears it when a connection drops,
+ * so a frame cut by a server crash is completed with the next server's first bytes; what it parses from
+ * them then throws out of the socket's data handler (an uncaught "Unknown code"). Each connection starts
+ * with an empty frame here, and a response the library cannot parse drops the connection (the library then
+ * fails the requests in flight with CONNECTION_LOSS and reconnects) instead of ending the process.
+ */
+function guardFraming(client: Client, logger: Logger): void {
+  const manager = client.connectionManager;
+  const onSocketData = manager.onSocketData;
+  const onSocketClosed = manager.onSocketClosed;
+  manager.onSocketClosed = function (this: ConnectionManager, hasError: boolean): void {
+    this.pendingBuffer = null;
+    onSocketClosed.call(this, hasError);
+  };
+  manager.onSocketData = function (this: ConnectionManager, buffer: Buffer): void {
+    try {
+      onSocketData.call(this, buffer);
+    } catch (error) {
+      logger.error({ err: error }, 'unreadable response from the coordination service; reconnecting');
+      this.pendingBuffer = null;
+      this.socket?.destroy();
+    }
+  };
 }
