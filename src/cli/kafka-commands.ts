@@ -15,8 +15,10 @@ import { UsageError } from './usage-error.js';
  * against any Kafka-compatible cluster, not only Edgestream.
  */
 
-export const KAFKA_USAGE = `  edgestream topic create NAME [-p PARTITIONS] [-c KEY=VALUE]...   (all take --brokers HOST:PORT,
-  edgestream topic list | describe NAME | delete NAME                  default 127.0.0.1:9092)
+export const KAFKA_USAGE = `  edgestream topic create NAME [-p PARTITIONS] [-r REPLICATION-FACTOR] [-c KEY=VALUE]...
+                                           -r defaults to the cluster's (3 on a cluster of three or more)
+  edgestream topic list | describe NAME | delete NAME     describe shows leader, replicas and ISR per partition
+        (topic, produce, consume and group take --brokers HOST:PORT,..., default 127.0.0.1:9092)
   edgestream produce TOPIC [--key-separator :]      one record per stdin line, KEY:VALUE when a separator is given
   edgestream consume TOPIC [-g GROUP] [--from-beginning] [-n COUNT] [--idle-ms MS]
   edgestream group list | describe GROUP            describe shows members and lag per partition
@@ -83,6 +85,7 @@ export async function topicCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   const { values, positionals } = parse(rest, {
     partitions: { type: 'string', short: 'p', default: '4' },
+    'replication-factor': { type: 'string', short: 'r' },
     config: { type: 'string', short: 'c', multiple: true, default: [] },
   });
   const name = positionals[0];
@@ -101,8 +104,15 @@ export async function topicCommand(args: string[]): Promise<number> {
         const partitions = Number(values.partitions);
         if (!Number.isInteger(partitions) || partitions < 1)
           throw new UsageError(`-p expects a partition count >= 1, got '${values.partitions}'`);
-        await admin.createTopics({ topics: [name], partitions, replicas: 1, configs });
-        process.stdout.write(`created ${name} with ${partitions} partitions\n`);
+        const factor = values['replication-factor'];
+        const replicas = factor === undefined ? undefined : Number(factor);
+        if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1))
+          throw new UsageError(`-r expects a replication factor >= 1, got '${factor}'`);
+        // Without -r, -1: the cluster's default replication factor.
+        const [created] = await admin.createTopics({ topics: [name], partitions, replicas, configs });
+        process.stdout.write(
+          `created ${name} with ${partitions} partitions, ${created?.replicas ?? replicas ?? 'default'} replicas\n`,
+        );
         return 0;
       }
       case 'delete':
@@ -129,10 +139,12 @@ export async function topicCommand(args: string[]): Promise<number> {
         const startOf = new Map(starts[0]!.partitions.map((p) => [p.partitionIndex, p.offset]));
         process.stdout.write(`topic ${name}  id ${topic.id}  partitions ${topic.partitionsCount}\n\n`);
         print([
-          ['PARTITION', 'LEADER', 'LOG-START', 'HIGH-WATERMARK'],
+          ['PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'LOG-START', 'HIGH-WATERMARK'],
           ...topic.partitions.map((p, i) => [
             String(i),
             String(p.leader),
+            p.replicas.join(','),
+            p.isr.join(','),
             String(startOf.get(i) ?? ''),
             String(ends.get(name)![i]),
           ]),

@@ -1,5 +1,6 @@
 import { BROKER_USAGE, brokerCommand } from './broker-command.js';
 import { CLOUD_USAGE, cloudCommand } from './cloud-command.js';
+import { CLUSTER_USAGE, clusterCommand } from './cluster-command.js';
 import { consumeCommand, groupCommand, KAFKA_USAGE, produceCommand, topicCommand } from './kafka-commands.js';
 import { logDump, logVerify } from './log-commands.js';
 import { MIRROR_USAGE, mirrorCommand } from './mirror-command.js';
@@ -10,7 +11,7 @@ import { UsageError } from './usage-error.js';
 const USAGE = `edgestream — edge streaming platform
 
 Usage:
-${START_USAGE}${BROKER_USAGE}${MIRROR_USAGE}${CLOUD_USAGE}${KAFKA_USAGE}${SIMULATE_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
+${START_USAGE}${BROKER_USAGE}${CLUSTER_USAGE}${MIRROR_USAGE}${CLOUD_USAGE}${KAFKA_USAGE}${SIMULATE_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
   edgestream log dump PARTITION_DIR        list the batches of one partition directory (DIR/topics/NAME/N)
         [--records]                        also decode and print each record
   edgestream help                          show this text
@@ -21,6 +22,7 @@ type Command = (args: string[]) => Promise<number>;
 /** Commands without a sub-action take every argument after their name. */
 const singleWordCommands: Record<string, Command> = {
   broker: brokerCommand,
+  cluster: clusterCommand,
   topic: topicCommand,
   produce: produceCommand,
   consume: consumeCommand,
