@@ -711,15 +711,10 @@ async function restoreCluster(): Promise<void> {
   await waitFullIsr();
 }
 
-// Runs first, while every broker's counter is still at 0. Found by this file: every broker hands out producer ids from its own counter (ProducerIdAllocator in
-// src/broker/producer-state.ts, one file per data directory), so two producers that ask different brokers
-// both get id 0 at epoch 0, and the second one's first batch (sequence 0..n) is taken for a duplicate of the
-// first one's and acknowledged without being written. Kafka hands out cluster-wide blocks of ids
-// (/latest_producer_id_block in ZooKeeper). A todo until the broker is fixed: it runs and reports, and does
-// not fail the file.
-test('idempotent producers that start on different brokers get distinct producer ids (no acknowledged record dropped)', {
-  todo: 'producer ids are allocated per broker, not per cluster',
-}, async () => {
+// Runs first, while every broker's counter is still at 0: producer ids once came from a counter per broker, so
+// producers that asked different brokers shared id 0 and the second one's first batch was taken for a
+// duplicate of the first one's and dropped. Ids now come from blocks of one shared counter.
+test('idempotent producers that start on different brokers get distinct producer ids (no acknowledged record dropped)', async () => {
   const topic = 'interop-producer-ids';
   await admin.createTopics({
     waitForLeaders: true,

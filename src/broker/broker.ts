@@ -164,7 +164,7 @@ export class Broker {
         add(deleteTopicsHandler(topics));
       }
       add(describeConfigsHandler(topics, brokerSettings(config)));
-      add(initProducerIdHandler(new ProducerIdAllocator(config.dataDir)));
+      add(initProducerIdHandler(cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir)));
       for (const handler of groupHandlers(groups)) add(handler);
       const server = new KafkaServer({
         handlers,

@@ -108,8 +108,13 @@ export class PartitionProducers {
   }
 }
 
+/** Where InitProducerId gets ids: this node's own counter, or on a cluster the shared one. */
+export interface ProducerIdSource {
+  allocate(): Promise<number>;
+}
+
 /** Hands out producer ids that never repeat across restarts, persisting one block of ids at a time. */
-export class ProducerIdAllocator {
+export class ProducerIdAllocator implements ProducerIdSource {
   private next: number;
   private blockEnd: number;
   private readonly file: string;
@@ -132,7 +137,7 @@ export class ProducerIdAllocator {
     this.blockEnd = start;
   }
 
-  allocate(): number {
+  async allocate(): Promise<number> {
     if (this.next >= this.blockEnd) {
       this.blockEnd = this.next + PRODUCER_ID_BLOCK;
       writeFileAtomic(this.file, JSON.stringify({ nextBlock: this.blockEnd }));

@@ -9,6 +9,7 @@ import { assignReplicas } from './assignment.js';
 import { ClusterView } from './cluster-view.js';
 import { Controller } from './controller.js';
 import { ClusterMetrics } from './metrics.js';
+import { ClusterProducerIds } from './producer-ids.js';
 import { type ReplicaHooks, ReplicaManager } from './replica-manager.js';
 import { type ReplicationConfig, splitTopicConfig } from './replication-config.js';
 import { encodeNode, Paths, type TopicAssignment } from './zk-layout.js';
@@ -56,6 +57,8 @@ const OK: ClusterAnswer = { errorCode: ErrorCode.NONE, message: null };
 export class ClusterNode {
   readonly metrics: ClusterMetrics;
   clusterId = '';
+  /** InitProducerId's ids, unique across the cluster. */
+  readonly producerIds: ClusterProducerIds;
   private registration: Membership | null = null;
 
   private constructor(
@@ -68,6 +71,7 @@ export class ClusterNode {
     metrics: ClusterMetrics,
   ) {
     this.metrics = metrics;
+    this.producerIds = new ClusterProducerIds(coordinator, options.settings.brokerId);
   }
 
   get brokerId(): number {

@@ -25,6 +25,8 @@ export const Paths = {
   controlledShutdowns: '/admin/controlled_shutdown',
   controlledShutdown: (id: number) => `/admin/controlled_shutdown/${id}`,
   clusterId: '/cluster/id',
+  /** The last block of producer ids a broker claimed (Kafka's /latest_producer_id_block). */
+  producerIdBlock: '/latest_producer_id_block',
 } as const;
 
 /** /brokers/ids/<id> (ephemeral): how clients and other brokers reach a live broker. */

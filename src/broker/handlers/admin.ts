@@ -1,3 +1,4 @@
+import { CoordinationError } from '../../coordination/index.js';
 import {
   DEFAULT_TOPIC_CONFIG,
   describeTopicConfig,
@@ -20,7 +21,7 @@ import {
 import { InitProducerId } from '../../protocol/apis/init-producer-id.js';
 import { type ApiHandler, defineHandler } from '../api-handler.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
-import type { ProducerIdAllocator } from '../producer-state.js';
+import type { ProducerIdSource } from '../producer-state.js';
 import type { TopicCatalog } from '../topic-catalog.js';
 
 type DeletableTopicResult = DeleteTopicsResponse['responses'][number];
@@ -228,8 +229,8 @@ function configEntry(
 }
 
 /** Idempotent producers only: a transactional id is refused because transactions are not implemented. */
-export function initProducerIdHandler(producerIds: ProducerIdAllocator): ApiHandler {
-  return defineHandler(InitProducerId, (request) => {
+export function initProducerIdHandler(producerIds: ProducerIdSource): ApiHandler {
+  return defineHandler(InitProducerId, async (request) => {
     if (request.transactionalId !== null) {
       return {
         throttleTimeMs: 0,
@@ -241,11 +242,19 @@ export function initProducerIdHandler(producerIds: ProducerIdAllocator): ApiHand
     // Without a transactional id Kafka always hands out a fresh producer id at epoch 0, whatever id and
     // epoch the request carries (some clients send 0/0 rather than -1/-1): reusing theirs would make two
     // producers share one sequence space.
-    return {
-      throttleTimeMs: 0,
-      errorCode: ErrorCode.NONE,
-      producerId: producerIds.allocate(),
-      producerEpoch: 0,
-    };
+    let producerId: number;
+    try {
+      producerId = await producerIds.allocate();
+    } catch (error) {
+      // The shared counter is out of reach (no ZooKeeper): a retriable error, the client asks again.
+      if (!(error instanceof CoordinationError)) throw error;
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        producerId: -1,
+        producerEpoch: -1,
+      };
+    }
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
   });
 }
