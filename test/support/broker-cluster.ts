@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FaultProxy } from './fault-proxy.js';
 import { Background, until } from './processes.js';
 import { type Ensemble, freePorts, startZooKeeperEnsemble } from './zookeeper.js';
 
@@ -12,6 +13,9 @@ const BROKER_LIFETIME_MS = 15 * 60_000;
 export interface ClusterBroker {
   id: number;
   port: number;
+  /** The port clients and other brokers are told: the broker's own, or its fault proxy's. */
+  advertisedPort: number;
+  proxy: FaultProxy | null;
   dataDir: string;
   process: Background | null;
 }
@@ -21,6 +25,8 @@ export interface BrokerClusterOptions {
   zookeeperSessionTimeoutMs?: number;
   replicaLagTimeMaxMs?: number;
   extraArgs?: string[];
+  /** Put a FaultProxy in front of every broker, so a test can cut one off the others (`isolate`). */
+  proxied?: boolean;
 }
 
 /**
@@ -40,12 +46,18 @@ export class BrokerCluster {
     const count = options.brokers ?? 3;
     const ports = await freePorts(count);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-cluster-'));
-    const brokers = ports.map((port, i) => ({
-      id: i + 1,
-      port,
-      dataDir: path.join(root, `broker-${i + 1}`),
-      process: null,
-    }));
+    const brokers: ClusterBroker[] = [];
+    for (const [i, port] of ports.entries()) {
+      const proxy = options.proxied ? await FaultProxy.start(port) : null;
+      brokers.push({
+        id: i + 1,
+        port,
+        advertisedPort: proxy?.port ?? port,
+        proxy,
+        dataDir: path.join(root, `broker-${i + 1}`),
+        process: null,
+      });
+    }
     const cluster = new BrokerCluster(ensemble, brokers, root, options);
     try {
       for (const broker of brokers) cluster.launch(broker);
@@ -58,7 +70,7 @@ export class BrokerCluster {
   }
 
   get bootstrap(): string {
-    return this.brokers.map((b) => `127.0.0.1:${b.port}`).join(',');
+    return this.brokers.map((b) => `127.0.0.1:${b.advertisedPort}`).join(',');
   }
 
   broker(id: number): ClusterBroker {
@@ -81,6 +93,8 @@ export class BrokerCluster {
         broker.dataDir,
         '--listen',
         `127.0.0.1:${broker.port}`,
+        '--advertised',
+        `127.0.0.1:${broker.advertisedPort}`,
         '--zookeeper-session-timeout-ms',
         String(this.options.zookeeperSessionTimeoutMs ?? 2000),
         '--replica-lag-time-max-ms',
@@ -107,6 +121,24 @@ export class BrokerCluster {
     broker.process = null;
   }
 
+  /**
+   * Cuts broker `id` off clients and the other brokers (it keeps its ZooKeeper session): its proxy drops
+   * everything, and the other proxies drop its follower connections.
+   */
+  isolate(id: number): void {
+    for (const broker of this.brokers) {
+      if (broker.id === id) broker.proxy?.cut();
+      else broker.proxy?.refuse(replicaClientId(id));
+    }
+  }
+
+  heal(id: number): void {
+    for (const broker of this.brokers) {
+      if (broker.id === id) broker.proxy?.heal();
+      else broker.proxy?.admit(replicaClientId(id));
+    }
+  }
+
   signal(id: number, signal: NodeJS.Signals): void {
     this.broker(id).process?.signal(signal);
   }
@@ -127,7 +159,13 @@ export class BrokerCluster {
   async stop(): Promise<void> {
     await Promise.all(this.brokers.map((b) => b.process?.stop('SIGKILL')));
     for (const broker of this.brokers) broker.process = null;
+    await Promise.all(this.brokers.map((b) => b.proxy?.close()));
     await this.ensemble.stop();
     fs.rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** The client id a broker's follower connections send (src/cluster/replica-manager.ts). */
+function replicaClientId(brokerId: number): string {
+  return `edgestream-replica-${brokerId}`;
 }
