@@ -61,6 +61,8 @@ test(`chaos: ${FAULTS} faults, no acknowledged record lost or doubled, replicas 
   });
   const admin = kafka.admin();
   let python: Background | null = null;
+  /** Everything started that keeps running until stopped: stopped again at the end, even after a failure. */
+  const running: Array<() => Promise<void>> = [];
   try {
     await admin.connect();
     await admin.createTopics({
@@ -80,8 +82,11 @@ test(`chaos: ${FAULTS} faults, no acknowledged record lost or doubled, replicas 
       20 * 60_000,
     );
     const writer = startKafkajsProducer(kafka);
+    running.push(writer.stop);
     const reader = await startConsumer(kafka);
+    running.push(reader.stop);
     const sampler = startOffsetSampler(admin);
+    running.push(sampler.stop);
     await until(() => writer.acknowledged.length >= 100, 60_000, 'kafkajs records before the faults');
 
     const done: string[] = [];
@@ -179,6 +184,7 @@ test(`chaos: ${FAULTS} faults, no acknowledged record lost or doubled, replicas 
     );
   } finally {
     await python?.stop('SIGKILL');
+    for (const stop of running) await stop().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     await cluster.stop();
   }
