@@ -12,7 +12,7 @@ import pino from 'pino';
 import { LogManager } from '../src/log/index.js';
 import { decodeRecords, readBatchHeader, splitBatches } from '../src/protocol/index.js';
 import { Random } from '../src/simulate/random.js';
-import { BrokerCluster } from './support/broker-cluster.js';
+import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
 import { Background, until } from './support/processes.js';
 
 const FAULTS = Number(process.env.CHAOS_FAULTS ?? 30);
@@ -65,17 +65,7 @@ test(`chaos: ${FAULTS} faults, no acknowledged record lost or doubled, replicas 
   const running: Array<() => Promise<void>> = [];
   try {
     await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic: TOPIC,
-          numPartitions: PARTITIONS,
-          replicationFactor: 3,
-          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-        },
-      ],
-    });
+    await createReplicatedTopic(admin, TOPIC, PARTITIONS);
     python = new Background(
       PYTHON,
       [producerScript, cluster.bootstrap, TOPIC, String(PARTITIONS), 'rk'],

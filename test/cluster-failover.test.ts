@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { offsetsPartitionOf } from '../src/broker/group-router.js';
-import { BrokerCluster } from './support/broker-cluster.js';
+import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
 import { until } from './support/processes.js';
 
 let cluster: BrokerCluster;
@@ -29,17 +29,7 @@ test('three brokers: acks=all records survive the loss of a partition leader, an
   const admin = client.admin();
   await admin.connect();
   const topic = 'failover';
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic,
-        numPartitions: 3,
-        replicationFactor: 3,
-        configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-      },
-    ],
-  });
+  await createReplicatedTopic(admin, topic, 3);
   const metadata = async () => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions;
   for (const p of await metadata()) assert.equal(p.replicas.length, 3);
 
@@ -111,17 +101,7 @@ test('the group coordinator fails over: the consumer goes on and committed offse
   await admin.connect();
   const topic = 'coordinated';
   const groupId = 'coordinated-reader';
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic,
-        numPartitions: 2,
-        replicationFactor: 3,
-        configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-      },
-    ],
-  });
+  await createReplicatedTopic(admin, topic, 2);
   const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const send = async (from: number, count: number) => {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { Metadata } from '../src/protocol/apis/metadata.js';
 import { Produce } from '../src/protocol/apis/produce.js';
 import { ErrorCode, encodeRecordBatch } from '../src/protocol/index.js';
-import { BrokerCluster } from './support/broker-cluster.js';
+import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
 import { run } from './support/processes.js';
 import { WireClient } from './support/wire-client.js';
 
@@ -163,17 +163,7 @@ test('a leader frozen past its session is deposed and, resumed, refuses every wr
   });
   const admin = client.admin();
   await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic: TOPIC,
-        numPartitions: PARTITIONS,
-        replicationFactor: 3,
-        configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-      },
-    ],
-  });
+  await createReplicatedTopic(admin, TOPIC, PARTITIONS);
   const metadata = async () => (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0]!.partitions;
   await eventually('every replica in sync', 30_000, async () =>
     (await metadata()).every((p) => p.isr.length === 3 && p.leader >= 0),

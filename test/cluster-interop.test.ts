@@ -12,7 +12,7 @@ import {
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { offsetsPartitionOf } from '../src/broker/group-router.js';
-import { BrokerCluster } from './support/broker-cluster.js';
+import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
 import { Background, run, until } from './support/processes.js';
 
 /**
@@ -630,17 +630,7 @@ async function committedAndEnd(
 
 async function scenario(stack: Stack, topic: string): Promise<void> {
   const groupId = `${topic}-group`;
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic,
-        numPartitions: PARTITIONS,
-        replicationFactor: 3,
-        configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-      },
-    ],
-  });
+  await createReplicatedTopic(admin, topic, PARTITIONS);
 
   const producer = await stack.openProducer(topic);
   let producerOpen = true;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Admin } from 'kafkajs';
 import { FaultProxy } from './fault-proxy.js';
 import { Background, until } from './processes.js';
 import { type Ensemble, freePorts, startZooKeeperEnsemble } from './zookeeper.js';
@@ -168,4 +169,19 @@ export class BrokerCluster {
 /** The client id a broker's follower connections send (src/cluster/replica-manager.ts). */
 function replicaClientId(brokerId: number): string {
   return `edgestream-replica-${brokerId}`;
+}
+
+/** A topic replicated on all three brokers that takes acks=all writes while two replicas are in sync. */
+export async function createReplicatedTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      {
+        topic,
+        numPartitions: partitions,
+        replicationFactor: 3,
+        configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+      },
+    ],
+  });
 }
