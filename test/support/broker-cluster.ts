@@ -171,17 +171,39 @@ function replicaClientId(brokerId: number): string {
   return `edgestream-replica-${brokerId}`;
 }
 
-/** A topic replicated on all three brokers that takes acks=all writes while two replicas are in sync. */
+/**
+ * A topic replicated on all three brokers that takes acks=all writes while two replicas are in sync. A broker
+ * restarted just before registers again only once its previous session's node is gone, so for a moment
+ * the cluster counts two brokers and refuses replication factor 3: that refusal is retried, for a while.
+ */
 export async function createReplicatedTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic,
-        numPartitions: partitions,
-        replicationFactor: 3,
-        configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-      },
-    ],
-  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic,
+            numPartitions: partitions,
+            replicationFactor: 3,
+            configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+          },
+        ],
+      });
+      return;
+    } catch (error) {
+      // INVALID_REPLICATION_FACTOR (38) for each topic: fewer brokers registered than replicas asked for.
+      // (kafkajs's error classes are not named exports of its CommonJS module: checked by shape.)
+      const tooFewBrokers =
+        error instanceof Error &&
+        'errors' in error &&
+        Array.isArray(error.errors) &&
+        error.errors.every(
+          (e: unknown) => typeof e === 'object' && e !== null && 'code' in e && e.code === 38,
+        );
+      if (!tooFewBrokers || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }
