@@ -519,12 +519,14 @@ const kafkajsStack: Stack = {
   },
 };
 
+// @platformatic/kafka last: its consumer's uncaught TypeError ends its (todo) test at once while its scenario
+// goes on with a broker down, so a stack after it would start on two brokers.
 const STACKS: Stack[] = [
   kcatStack,
   pythonStack('confluent'),
   pythonStack('kafka-python'),
-  platformaticStack,
   kafkajsStack,
+  platformaticStack,
 ];
 
 async function partitionsOf(topics?: string[]) {
