@@ -732,7 +732,9 @@ test('idempotent producers that start on different brokers get distinct producer
 for (const stack of STACKS) {
   const topic = `interop-${stack.name.replace(/[^a-z-]/g, '')}`;
   test(`${stack.name}: produces across a leader failover and consumes in a group across a coordinator failover`, {
-    todo: stack.todo,
+    // A stack with a known client defect is skipped: @platformatic/kafka's consumer throws an uncaught
+    // TypeError that ends its test while its clients keep retrying, which keeps the test process alive.
+    skip: stack.todo,
   }, async () => {
     let failure: unknown = null;
     try {
