@@ -11,7 +11,7 @@ import type { ClusterView } from './types.js';
 
 const FIFTEEN_MINUTES_MS = 15 * 60_000;
 const ONE_DAY_MS = 24 * 60 * 60_000;
-/** Topics or groups listed at most per request; the broker bounds groups at 10 000 too. */
+/** Topics, groups or partitions listed at most per request; the broker bounds groups at 10 000 too. */
 const MAX_CLUSTER_LIMIT = 10_000;
 const SILENCE_STATUSES: readonly SilenceStatus[] = ['pending', 'active', 'expired'];
 const ALERT_STATES = ['pending', 'firing', 'resolved'] as const;
@@ -69,7 +69,8 @@ export function apiRoutes(deps: ApiDependencies): ApiRoute[] {
     { method: 'POST', pattern: /^\/api\/silences$/, handle: (r) => createSilence(deps, r) },
     { method: 'DELETE', pattern: /^\/api\/silences\/([^/]+)$/, handle: (r) => expireSilence(deps, r) },
     { method: 'GET', pattern: /^\/api\/topics$/, handle: async (r) => listTopics(deps, r) },
-    { method: 'GET', pattern: /^\/api\/groups$/, handle: async (r) => listGroups(deps, r) },
+    { method: 'GET', pattern: /^\/api\/groups$/, handle: (r) => listGroups(deps, r) },
+    { method: 'GET', pattern: /^\/api\/cluster$/, handle: (r) => clusterReplication(deps, r) },
     { method: 'GET', pattern: /^\/api\/live$/, handle: async (r) => liveStream(deps, r) },
   ];
 }
@@ -229,10 +230,16 @@ function listTopics({ cluster }: ApiDependencies, { query }: ApiRequest): ApiRep
   return ok({ topics: topics.slice(0, limit), truncated: topics.length > limit });
 }
 
-function listGroups({ cluster }: ApiDependencies, { query }: ApiRequest): ApiReply {
+async function listGroups({ cluster }: ApiDependencies, { query }: ApiRequest): Promise<ApiReply> {
   const limit = query.integer('limit', 1000, 1, MAX_CLUSTER_LIMIT);
-  const groups = requireCluster(cluster).groups();
-  return ok({ groups: groups.slice(0, limit), truncated: groups.length > limit });
+  const { groups, unreachableBrokers } = await requireCluster(cluster).groups();
+  return ok({ groups: groups.slice(0, limit), truncated: groups.length > limit, unreachableBrokers });
+}
+
+/** Brokers, controller, every partition's replicas and ISR, and this broker's replication counters. */
+async function clusterReplication({ cluster }: ApiDependencies, { query }: ApiRequest): Promise<ApiReply> {
+  const limit = query.integer('limit', 1000, 1, MAX_CLUSTER_LIMIT);
+  return ok(await requireCluster(cluster).replication(limit));
 }
 
 function liveStream({ live }: ApiDependencies, { query, response }: ApiRequest): ApiReply {
@@ -245,7 +252,7 @@ function requireCluster(cluster: ClusterView | null): ClusterView {
     throw new HttpError(
       404,
       'CLUSTER_UNAVAILABLE',
-      'this process runs no broker; topics and groups are not available',
+      'this process runs no broker; topics, groups and the cluster are not available',
     );
   }
   return cluster;

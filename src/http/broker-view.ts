@@ -1,9 +1,27 @@
 import type { Broker } from '../broker/broker.js';
-import type { ClusterView, CommittedOffsetView, GroupView, PartitionView, TopicView } from './types.js';
+import { remoteGroups } from './remote-groups.js';
+import { clusterTopics, replicationView } from './replication-view.js';
+import type {
+  ClusterView,
+  CommittedOffsetView,
+  GroupListing,
+  GroupView,
+  PartitionView,
+  TopicView,
+} from './types.js';
+
+/** What /api/cluster answers for a broker started without a `cluster:` section (or --zookeeper). */
+const SINGLE_NODE_MESSAGE =
+  'this broker runs as a single node: it is not part of a replicated cluster (no cluster: section or --zookeeper)';
+
+/** How long the other brokers of a cluster get to list their consumer groups. */
+const REMOTE_GROUPS_TIMEOUT_MS = 2_000;
 
 /**
- * The broker's topics and consumer groups as the HTTP API shows them, read when asked. Everything here is
- * synchronous, so a listing cannot interleave with a topic being deleted.
+ * The broker's topics and consumer groups as the HTTP API shows them, read when asked. Topics and this
+ * broker's groups are read synchronously, so a listing cannot interleave with a topic being deleted. On a
+ * cluster the topics are the whole cluster's (the shared state every broker watches), and the groups other
+ * brokers coordinate are asked of them over the Kafka protocol.
  */
 export function brokerClusterView(broker: Broker): ClusterView {
   const highWatermarkOf = (topic: string, partition: number): number | null => {
@@ -12,6 +30,7 @@ export function brokerClusterView(broker: Broker): ClusterView {
   };
   return {
     topics(): TopicView[] {
+      if (broker.cluster) return clusterTopics(broker.cluster);
       const topics: TopicView[] = [];
       for (const name of broker.logs.topicNames()) {
         const { partitions } = broker.logs.describeTopic(name);
@@ -29,41 +48,60 @@ export function brokerClusterView(broker: Broker): ClusterView {
       }
       return topics;
     },
-    groups(): GroupView[] {
-      return broker.groups
-        .all()
-        .flatMap((coordinator) => coordinator.list().map((listed) => ({ coordinator, listed })))
-        .sort((a, b) =>
-          a.listed.groupId < b.listed.groupId ? -1 : a.listed.groupId > b.listed.groupId ? 1 : 0,
-        )
-        .map(({ coordinator, listed }): GroupView => {
-          const described = coordinator.describe(listed.groupId);
-          const offsets = coordinator
-            .fetchOffsets(listed.groupId, null)
-            .map((committed): CommittedOffsetView => {
-              const highWatermark = highWatermarkOf(committed.topic, committed.partition);
-              return {
-                topic: committed.topic,
-                partition: committed.partition,
-                committedOffset: committed.offset,
-                highWatermark,
-                lag: highWatermark === null ? null : Math.max(0, highWatermark - committed.offset),
-              };
-            })
-            .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
-          return {
-            groupId: listed.groupId,
-            state: described.state,
-            protocolType: described.protocolType,
-            members: described.members.map((member) => ({
-              memberId: member.memberId,
-              groupInstanceId: member.groupInstanceId,
-              clientId: member.clientId,
-              clientHost: member.clientHost,
-            })),
-            offsets,
-          };
-        });
+    async groups(): Promise<GroupListing> {
+      const local = localGroups();
+      if (!broker.cluster) return { groups: local, unreachableBrokers: [] };
+      const remote = await remoteGroups(broker.cluster, highWatermarkOf, REMOTE_GROUPS_TIMEOUT_MS);
+      // A group moving between coordinators may be listed by two of them for a moment: this broker's copy wins.
+      const byId = new Map(remote.groups.map((group) => [group.groupId, group]));
+      for (const group of local) byId.set(group.groupId, group);
+      return {
+        groups: [...byId.values()].sort((a, b) =>
+          a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0,
+        ),
+        unreachableBrokers: remote.unreachable,
+      };
+    },
+    async replication(partitionLimit) {
+      if (!broker.cluster) return { clustered: false, message: SINGLE_NODE_MESSAGE };
+      return replicationView(broker.cluster, partitionLimit);
     },
   };
+
+  function localGroups(): GroupView[] {
+    return broker.groups
+      .all()
+      .flatMap((coordinator) => coordinator.list().map((listed) => ({ coordinator, listed })))
+      .sort((a, b) =>
+        a.listed.groupId < b.listed.groupId ? -1 : a.listed.groupId > b.listed.groupId ? 1 : 0,
+      )
+      .map(({ coordinator, listed }): GroupView => {
+        const described = coordinator.describe(listed.groupId);
+        const offsets = coordinator
+          .fetchOffsets(listed.groupId, null)
+          .map((committed): CommittedOffsetView => {
+            const highWatermark = highWatermarkOf(committed.topic, committed.partition);
+            return {
+              topic: committed.topic,
+              partition: committed.partition,
+              committedOffset: committed.offset,
+              highWatermark,
+              lag: highWatermark === null ? null : Math.max(0, highWatermark - committed.offset),
+            };
+          })
+          .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+        return {
+          groupId: listed.groupId,
+          state: described.state,
+          protocolType: described.protocolType,
+          members: described.members.map((member) => ({
+            memberId: member.memberId,
+            groupInstanceId: member.groupInstanceId,
+            clientId: member.clientId,
+            clientHost: member.clientHost,
+          })),
+          offsets,
+        };
+      });
+  }
 }

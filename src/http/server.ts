@@ -18,7 +18,7 @@ export interface HttpApiOptions {
   port: number;
   store: AggregateStore;
   alerts: AlertEngine;
-  /** Null when the process runs no broker: /api/topics and /api/groups then answer 404 CLUSTER_UNAVAILABLE. */
+  /** Null when the process runs no broker: /api/topics, /api/groups and /api/cluster then answer 404 CLUSTER_UNAVAILABLE. */
   cluster: ClusterView | null;
   /** Exposed together at /metrics; they must not share metric names. */
   registries: readonly Registry[];

@@ -3,14 +3,18 @@
  * not on the broker's classes, so it can serve a remote cluster or a test double the same way.
  */
 
+/**
+ * One partition's offsets as this process's replica has them; on a cluster they are null for a partition
+ * with no replica here (other brokers hold it).
+ */
 export interface PartitionView {
   partition: number;
   /** First offset still in the log (retention moves it forward). */
-  logStartOffset: number;
+  logStartOffset: number | null;
   /** Offset the next appended record gets. */
-  logEndOffset: number;
-  /** Last offset consumers may read up to (exclusive): records made durable. */
-  highWatermark: number;
+  logEndOffset: number | null;
+  /** Last offset consumers may read up to (exclusive): records made durable (on a cluster: on the ISR). */
+  highWatermark: number | null;
 }
 
 export interface TopicView {
@@ -44,12 +48,105 @@ export interface GroupView {
   offsets: CommittedOffsetView[];
 }
 
+export interface GroupListing {
+  groups: GroupView[];
+  /** On a cluster: live brokers that did not answer in time, whose groups are missing. */
+  unreachableBrokers: number[];
+}
+
 export interface ClusterView {
   /** Topics ordered by name. */
   topics(): TopicView[];
-  /** Consumer groups ordered by id: those with members and those with committed offsets. */
-  groups(): GroupView[];
+  /**
+   * Consumer groups ordered by id: those with members and those with committed offsets. On a cluster, the
+   * groups every live broker coordinates.
+   */
+  groups(): Promise<GroupListing>;
+  /** The replicated cluster's brokers, partitions and replication health; `clustered: false` on a single node. */
+  replication(partitionLimit: number): Promise<ReplicationView>;
 }
+
+export interface ClusterBrokerView {
+  id: number;
+  /** The advertised host and port; null for a broker that is down (only its id is known, from assignments). */
+  host: string | null;
+  port: number | null;
+  rack: string | null;
+  /** Registered with the coordination service now. */
+  alive: boolean;
+  controller: boolean;
+}
+
+export interface ReplicaPartitionView {
+  topic: string;
+  partition: number;
+  /** -1 when the partition has no leader; null before the controller has written its first state. */
+  leader: number | null;
+  leaderEpoch: number | null;
+  /** The preferred leader first. */
+  replicas: number[];
+  isr: number[];
+  /** Replicas on brokers that are down. */
+  offlineReplicas: number[];
+  /** The ISR is smaller than the replica set. */
+  underReplicated: boolean;
+  /** No live leader: no leader elected, or its broker is down and not yet replaced. */
+  offline: boolean;
+}
+
+export interface FollowerLagView {
+  topic: string;
+  partition: number;
+  follower: number;
+  /** The leader's log end offset minus the follower's last fetch offset. */
+  lagOffsets: number;
+}
+
+/** This broker's counters since it started (Prometheus has the same values at /metrics). */
+export interface ReplicationCountersView {
+  isrShrinks: number;
+  isrExpands: number;
+  /** Leader changes this broker decided as controller, all reasons. */
+  leaderElections: number;
+  leaderElectionsByReason: Record<string, number>;
+  controllerElections: number;
+  /** Requests refused for an old leader epoch or because this broker no longer leads, all APIs. */
+  fencedRequests: number;
+}
+
+export type ReplicationView =
+  | { clustered: false; message: string }
+  | {
+      clustered: true;
+      clusterId: string;
+      /** The broker answering: the counters and follower lags are its own. */
+      nodeId: number;
+      controller: {
+        /** -1 while no controller is elected. */
+        id: number;
+        /**
+         * The newest controller epoch found in the partition states (each records the epoch of the controller
+         * that wrote it); null before any state exists. It lags the current epoch until that controller first
+         * writes a state.
+         */
+        epoch: number | null;
+      };
+      /** False while the view may be stale: the session with the coordination service is unconfirmed. */
+      coordinationConnected: boolean;
+      brokers: ClusterBrokerView[];
+      /** Every partition of every topic, ordered by topic then partition; at most `limit`. */
+      partitions: ReplicaPartitionView[];
+      partitionCount: number;
+      truncated: boolean;
+      /** Over all partitions of the cluster, not only those listed. */
+      underReplicatedPartitions: number;
+      offlinePartitions: number;
+      /** Partitions this broker leads. */
+      leaderPartitions: number;
+      counters: ReplicationCountersView;
+      /** Per follower of each partition this broker leads. */
+      followerLags: FollowerLagView[];
+    };
 
 export type LiveEventType = 'window' | 'alert';
 
