@@ -68,11 +68,12 @@ export interface NewSilence {
   comment: string;
 }
 
+/** Offsets of this broker's replica; null on a cluster for a partition with no replica on this broker. */
 export interface PartitionInfo {
   partition: number;
-  logStartOffset: number;
-  logEndOffset: number;
-  highWatermark: number;
+  logStartOffset: number | null;
+  logEndOffset: number | null;
+  highWatermark: number | null;
 }
 
 export interface TopicInfo {
@@ -95,6 +96,63 @@ export interface GroupInfo {
   members: Array<{ memberId: string; clientId: string; clientHost: string }>;
   offsets: GroupOffset[];
 }
+
+export interface ClusterBroker {
+  id: number;
+  host: string | null;
+  port: number | null;
+  rack: string | null;
+  alive: boolean;
+  controller: boolean;
+}
+
+export interface ReplicaPartition {
+  topic: string;
+  partition: number;
+  leader: number | null;
+  leaderEpoch: number | null;
+  replicas: number[];
+  isr: number[];
+  offlineReplicas: number[];
+  underReplicated: boolean;
+  offline: boolean;
+}
+
+export interface FollowerLag {
+  topic: string;
+  partition: number;
+  follower: number;
+  lagOffsets: number;
+}
+
+export interface ReplicationCounters {
+  isrShrinks: number;
+  isrExpands: number;
+  leaderElections: number;
+  leaderElectionsByReason: Record<string, number>;
+  controllerElections: number;
+  fencedRequests: number;
+}
+
+/** GET /api/cluster: the replicated cluster seen from the broker serving the dashboard. */
+export type ClusterReplication =
+  | { clustered: false; message: string }
+  | {
+      clustered: true;
+      clusterId: string;
+      nodeId: number;
+      controller: { id: number; epoch: number | null };
+      coordinationConnected: boolean;
+      brokers: ClusterBroker[];
+      partitions: ReplicaPartition[];
+      partitionCount: number;
+      truncated: boolean;
+      underReplicatedPartitions: number;
+      offlinePartitions: number;
+      leaderPartitions: number;
+      counters: ReplicationCounters;
+      followerLags: FollowerLag[];
+    };
 
 export class ApiError extends Error {
   constructor(
@@ -179,6 +237,15 @@ export function topics(): Promise<{ topics: TopicInfo[]; truncated: boolean }> {
   return request('/api/topics');
 }
 
-export function groups(): Promise<{ groups: GroupInfo[]; truncated: boolean }> {
+/** On a cluster, `unreachableBrokers` are live brokers that did not list their groups in time. */
+export function groups(): Promise<{
+  groups: GroupInfo[];
+  truncated: boolean;
+  unreachableBrokers?: number[];
+}> {
   return request('/api/groups');
+}
+
+export function cluster(): Promise<ClusterReplication> {
+  return request('/api/cluster');
 }

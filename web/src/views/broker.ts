@@ -1,18 +1,31 @@
-import { type GroupInfo, type GroupOffset, groups, type TopicInfo, topics } from '../api.js';
+import {
+  type ClusterReplication,
+  cluster,
+  type GroupInfo,
+  type GroupOffset,
+  groups,
+  type TopicInfo,
+  topics,
+} from '../api.js';
 import { h, replaceChildren } from '../dom.js';
 import { count, rate } from '../format.js';
+import { plural, table } from '../table.js';
 import type { View, ViewContext } from '../view.js';
+import { clusterSection, type Details } from './cluster.js';
 
 /** Offsets are polled this often; throughput is the difference between two polls. */
 const POLL_INTERVAL_MS = 2_000;
 
 /**
  * Topics with partitions, offsets and produce throughput; consumer groups with their lag. Topics a stream
- * application keeps for itself (named after its group: changelogs, repartitions, checkpoints) are folded away.
+ * application keeps for itself (named after its group: changelogs, repartitions, checkpoints) and the
+ * broker's own (`__consumer_offsets`) are folded away. On a replicated cluster a Cluster section comes first.
  */
 export function mountBroker(container: HTMLElement, _context: ViewContext): View {
   const status = h('p', { class: 'status', role: 'status' });
+  const clusterView = h('div', { class: 'cluster-view' });
   const topicList = h('div', { class: 'topic-list' });
+  const topicNote = h('p', { class: 'meta' });
   const groupList = h('div', { class: 'group-list' });
   replaceChildren(
     container,
@@ -20,10 +33,11 @@ export function mountBroker(container: HTMLElement, _context: ViewContext): View
       'section',
       { class: 'page broker-page' },
       status,
+      clusterView,
       h(
         'div',
         { class: 'broker-columns' },
-        h('div', {}, h('h2', {}, 'Topics'), topicList),
+        h('div', {}, h('h2', {}, 'Topics'), topicNote, topicList),
         h('div', {}, h('h2', {}, 'Consumer groups'), groupList),
       ),
     ),
@@ -34,7 +48,12 @@ export function mountBroker(container: HTMLElement, _context: ViewContext): View
 
   const poll = async () => {
     try {
-      const [topicResponse, groupResponse] = await Promise.all([topics(), groups()]);
+      // A server without /api/cluster (or a failing one) must not keep topics and groups from showing.
+      const [topicResponse, groupResponse, replication] = await Promise.all([
+        topics(),
+        groups(),
+        cluster().catch((): ClusterReplication | null => null),
+      ]);
       const atMs = Date.now();
       const endOffsets = new Map(topicResponse.topics.map((topic) => [topic.name, totalEndOffset(topic)]));
       const rates = new Map<string, number>();
@@ -45,7 +64,8 @@ export function mountBroker(container: HTMLElement, _context: ViewContext): View
       }
       previous = { atMs, endOffsets };
       const groupIds = groupResponse.groups.map((group) => group.groupId);
-      const internal = (name: string) => groupIds.some((id) => name.startsWith(`${id}-`));
+      const internal = (name: string) =>
+        name.startsWith('__') || groupIds.some((id) => name.startsWith(`${id}-`));
       const details: Details = (key, openByDefault, summary, ...content) =>
         h(
           'details',
@@ -57,6 +77,10 @@ export function mountBroker(container: HTMLElement, _context: ViewContext): View
           ...content,
         );
       const internalTopics = topicResponse.topics.filter((topic) => internal(topic.name));
+      replaceChildren(clusterView, replication?.clustered ? clusterSection(replication, details) : null);
+      topicNote.textContent = replication?.clustered
+        ? `Every topic of the cluster; offsets are broker ${replication.nodeId}'s replicas ("–" where it holds none).`
+        : '';
       replaceChildren(
         topicList,
         ...topicResponse.topics
@@ -66,7 +90,7 @@ export function mountBroker(container: HTMLElement, _context: ViewContext): View
           ? details(
               'internal-topics',
               false,
-              `Internal topics of stream applications (${internalTopics.length})`,
+              `Internal topics of stream applications and the broker (${internalTopics.length})`,
               topicSummaryTable(internalTopics, rates),
             )
           : null,
@@ -77,8 +101,15 @@ export function mountBroker(container: HTMLElement, _context: ViewContext): View
           ? groupResponse.groups.map((group) => groupCard(group, internal, details))
           : [h('p', { class: 'muted' }, 'No consumer groups')]),
       );
-      status.textContent =
-        topicResponse.truncated || groupResponse.truncated ? 'Showing the first 1000 topics or groups.' : '';
+      const unreachable = groupResponse.unreachableBrokers ?? [];
+      status.textContent = [
+        topicResponse.truncated || groupResponse.truncated ? 'Showing the first 1000 topics or groups.' : '',
+        unreachable.length > 0
+          ? `Consumer groups of broker${unreachable.length === 1 ? '' : 's'} ${unreachable.join(', ')} are missing: no answer in time.`
+          : '',
+      ]
+        .filter((text) => text !== '')
+        .join(' ');
     } catch (error) {
       status.textContent = `Could not read the broker: ${error instanceof Error ? error.message : String(error)}`;
     }
@@ -88,19 +119,18 @@ export function mountBroker(container: HTMLElement, _context: ViewContext): View
   return { destroy: () => window.clearInterval(timer) };
 }
 
-type Details = (
-  key: string,
-  openByDefault: boolean,
-  summary: string,
-  ...content: HTMLElement[]
-) => HTMLElement;
-
+/** Summed over the partitions with a replica on this broker (all of them on a single node). */
 function totalEndOffset(topic: TopicInfo): number {
-  return topic.partitions.reduce((sum, partition) => sum + partition.logEndOffset, 0);
+  return topic.partitions.reduce((sum, partition) => sum + (partition.logEndOffset ?? 0), 0);
 }
 
 function retained(topic: TopicInfo): number {
-  return topic.partitions.reduce((sum, p) => sum + p.logEndOffset - p.logStartOffset, 0);
+  return topic.partitions.reduce((sum, p) => sum + (p.logEndOffset ?? 0) - (p.logStartOffset ?? 0), 0);
+}
+
+/** On a cluster: partitions of the topic with no replica on this broker, whose offsets it does not know. */
+function remote(topic: TopicInfo): number {
+  return topic.partitions.filter((p) => p.logEndOffset === null).length;
 }
 
 function topicCard(topic: TopicInfo, recordsPerSec: number | null, details: Details): HTMLElement {
@@ -116,7 +146,10 @@ function topicCard(topic: TopicInfo, recordsPerSec: number | null, details: Deta
     details(
       `topic:${topic.name}`,
       true,
-      `${plural(topic.partitions.length, 'partition')} · end offset ${count(totalEndOffset(topic))} · ${count(retained(topic))} records retained`,
+      remote(topic) === topic.partitions.length
+        ? `${plural(topic.partitions.length, 'partition')} · no replica on this broker`
+        : `${plural(topic.partitions.length, 'partition')} · end offset ${count(totalEndOffset(topic))} · ${count(retained(topic))} records retained` +
+            (remote(topic) > 0 ? ` · ${remote(topic)} not on this broker` : ''),
       table(
         ['partition', 'log start', 'log end', 'high watermark'],
         topic.partitions.map((p) => ({
@@ -201,28 +234,6 @@ function groupCard(group: GroupInfo, internal: (topic: string) => boolean, detai
           ],
         })),
       ),
-    ),
-  );
-}
-
-function plural(amount: number, noun: string): string {
-  return `${amount} ${noun}${amount === 1 ? '' : 's'}`;
-}
-
-interface Row {
-  cells: readonly string[];
-  attributes?: Record<string, string | number>;
-}
-
-function table(headings: readonly string[], rows: readonly Row[]): HTMLElement {
-  return h(
-    'table',
-    {},
-    h('thead', {}, h('tr', {}, ...headings.map((heading) => h('th', { scope: 'col' }, heading)))),
-    h(
-      'tbody',
-      {},
-      ...rows.map((row) => h('tr', row.attributes ?? {}, ...row.cells.map((cell) => h('td', {}, cell)))),
     ),
   );
 }
