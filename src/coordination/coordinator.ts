@@ -29,12 +29,14 @@ export type CoordinationErrorCode =
   | 'CONNECTION_LOSS'
   | 'SESSION_EXPIRED'
   | 'TIMEOUT'
+  /** Not sent: the service has been out of reach for longer than the lease (see `reachable`). Nothing applied. */
+  | 'UNREACHABLE'
   | 'CLOSED'
   | 'UNEXPECTED';
 
 /**
  * The outcome of a request is unknown to the caller for CONNECTION_LOSS and TIMEOUT (a write may have been
- * applied): re-read before retrying. Conditions that simply did not hold (node exists, bad version) are not
+ * applied): re-read before retrying. UNREACHABLE was never sent. Conditions that simply did not hold (node exists, bad version) are not
  * errors; each method reports them in its result.
  */
 export class CoordinationError extends Error {
@@ -60,10 +62,24 @@ export interface Coordinator {
   /**
    * performance.now() deadline before which the current session certainly has not expired on the servers:
    * the send time of the last request that got an answer + the negotiated session timeout * 0.9 (margin for
-   * clock rate). A leader must not accept writes past this deadline (a paused process must not believe it
-   * still leads). Kept fresh by a cheap request every sessionTimeoutMs/4 while connected.
+   * clock rate). Kept fresh by a cheap request every sessionTimeoutMs/4 while connected.
    */
   leaseDeadlineMs(): number;
+  /**
+   * False while the service is out of reach: not connected and no answer within the lease. Requests are then
+   * refused at once (UNREACHABLE) instead of waiting for a timeout; a plain reconnect to another server, which
+   * takes less than the lease, leaves it true.
+   */
+  reachable(): boolean;
+  /**
+   * Whether this process can vouch that nothing broke its session's continuity: false from the moment it
+   * notices that it was itself frozen (the monotonic clock jumped by more than a third of the session
+   * timeout between two observations: SIGSTOP, a long GC, a VM stall) or that its session expired, until a
+   * request sent after that moment is answered in the current session. The servers being out of reach does
+   * not make it false (Kafka's semantics: a broker that keeps running keeps its roles until told otherwise).
+   * Checks the clock itself, so it is right in the first instant after a resume, before any timer has run.
+   */
+  sessionUnbroken(): boolean;
   /**
    * 'expired' is followed, once reconnected, by 'connected' with a NEW session (ephemeral nodes gone). Watches
    * set in the expired session are lost: owners must re-read (and re-watch) on 'connected' after 'expired'.

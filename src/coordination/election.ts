@@ -41,7 +41,7 @@ function parseEpoch(data: Buffer, epochPath: string): number {
  * Leader election with epochs, as Kafka's controller did on ZooKeeper: the winner creates the ephemeral leader
  * node and increments the epoch node in one multi-op. Leadership ends (callback with null) when the session
  * expires or closes, when the leader node is deleted, or on `resign()`. A disconnection alone ends nothing: the
- * session may still be alive; a leader checks `Coordinator.leaseDeadlineMs()` before every write it accepts.
+ * session may still be alive, and every write the leader makes is fenced by the epoch anyway.
  */
 export class Election {
   private campaigning = false;

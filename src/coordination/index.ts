@@ -8,4 +8,5 @@ export {
 } from './coordinator.js';
 export { Election, type ElectionOptions, type Leadership } from './election.js';
 export { Membership, type MembershipOptions } from './membership.js';
+export { PauseDetector } from './pause-detector.js';
 export { ZooKeeperCoordinator, type ZooKeeperCoordinatorOptions } from './zookeeper-coordinator.js';

@@ -26,6 +26,7 @@ import {
   type Versioned,
 } from './coordinator.js';
 import { notifyAll } from './listeners.js';
+import { PauseDetector } from './pause-detector.js';
 
 export interface ZooKeeperCoordinatorOptions {
   /** host:port[,host:port...][/chroot] */
@@ -41,6 +42,12 @@ export interface ZooKeeperCoordinatorOptions {
 const LEASE_CLOCK_MARGIN = 0.9;
 /** Heartbeats per session timeout: the lease stays at least 3/4 of a session timeout ahead while connected. */
 const HEARTBEATS_PER_SESSION_TIMEOUT = 4;
+/**
+ * A gap in our own clock longer than this share of the session timeout means the process was frozen: far
+ * longer than any event-loop delay of a running broker, and short enough that the session (whose servers
+ * count the whole gap) cannot have expired unnoticed through the pause alone.
+ */
+const PAUSE_SHARE_OF_SESSION_TIMEOUT = 1 / 3;
 /**
  * The library waits a random time up to this after trying every server once; its default (1 s) would make a
  * client whose server died wait longer than our short test session timeouts allow.
@@ -94,6 +101,17 @@ export class ZooKeeperCoordinator implements Coordinator {
   private negotiatedSessionTimeoutMs: number | null = null;
   /** performance.now() at which the last request the current session got an answer to was sent. */
   private lastAnsweredSendMs = Number.NEGATIVE_INFINITY;
+  /**
+   * performance.now() of the last sign of the servers: an answer's send time, a connect, an expiry, or the
+   * start. The service counts as out of reach once this is older than the lease while disconnected.
+   */
+  private lastContactMs = Number.NEGATIVE_INFINITY;
+  /** performance.now() at which the last session expiry was noticed. */
+  private expiredAtMs = Number.NEGATIVE_INFINITY;
+  private readonly pauses = new PauseDetector(
+    () => this.sessionTimeoutMs * PAUSE_SHARE_OF_SESSION_TIMEOUT,
+    (pausedMs) => this.onPause(pausedMs),
+  );
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private heartbeatInFlight = false;
   private closed = false;
@@ -115,6 +133,17 @@ export class ZooKeeperCoordinator implements Coordinator {
     return this.lastAnsweredSendMs + this.sessionTimeoutMs * LEASE_CLOCK_MARGIN;
   }
 
+  reachable(): boolean {
+    return (
+      this.connected || performance.now() <= this.lastContactMs + this.sessionTimeoutMs * LEASE_CLOCK_MARGIN
+    );
+  }
+
+  sessionUnbroken(): boolean {
+    const pauseEndMs = this.pauses.observe();
+    return this.lastAnsweredSendMs >= Math.max(pauseEndMs, this.expiredAtMs);
+  }
+
   onState(listener: (state: SessionState) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -123,6 +152,8 @@ export class ZooKeeperCoordinator implements Coordinator {
   async start(): Promise<void> {
     if (this.closed) throw new CoordinationError('CLOSED', 'start after close');
     if (this.client !== null) throw new CoordinationError('UNEXPECTED', 'started twice');
+    this.pauses.start();
+    this.lastContactMs = performance.now();
     const client = this.openClient();
     const connected = onceWithin(client, 'connected', this.options.connectTimeoutMs);
     this.abortConnect = connected.abort;
@@ -130,6 +161,7 @@ export class ZooKeeperCoordinator implements Coordinator {
       await connected.done;
     } catch (error) {
       if (this.client === client) this.client = null;
+      this.pauses.stop();
       await this.closeClient(client);
       if (this.closed) throw new CoordinationError('CLOSED', 'closed while connecting', { cause: error });
       throw new CoordinationError(
@@ -148,6 +180,7 @@ export class ZooKeeperCoordinator implements Coordinator {
     this.closed = true;
     this.abortConnect?.();
     if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
+    this.pauses.stop();
     const client = this.client;
     this.client = null;
     this.connected = false;
@@ -274,7 +307,8 @@ export class ZooKeeperCoordinator implements Coordinator {
 
   /**
    * Sends one request on the current client, bounded by requestTimeoutMs (the library would keep a request
-   * queued for as long as it is disconnected). An answer from the servers, even a refusal, moves the lease.
+   * queued for as long as it is disconnected), or refuses it at once while the service is out of reach. An
+   * answer from the servers, even a refusal, moves the lease.
    */
   private call<T>(
     what: string,
@@ -286,6 +320,11 @@ export class ZooKeeperCoordinator implements Coordinator {
       return Promise.reject(new CoordinationError('CLOSED', `${what} ${path}: coordinator closed`));
     if (client === null)
       return Promise.reject(new CoordinationError('UNEXPECTED', `${what} ${path}: not started`));
+    if (!this.reachable()) {
+      return Promise.reject(
+        new CoordinationError('UNREACHABLE', `${what} ${path}: ${this.unreachableReason()}`),
+      );
+    }
     const sentAtMs = performance.now();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -301,10 +340,33 @@ export class ZooKeeperCoordinator implements Coordinator {
         const answered = outcome.ok || ANSWERED_CONDITIONS.has(outcome.error.getCode());
         if (answered && client === this.client) {
           this.lastAnsweredSendMs = Math.max(this.lastAnsweredSendMs, sentAtMs);
+          this.lastContactMs = Math.max(this.lastContactMs, sentAtMs);
         }
         resolve(outcome);
       });
     });
+  }
+
+  /** Why requests are refused while the service is out of reach, for the operator reading an error. */
+  private unreachableReason(): string {
+    const silentMs = Math.round(performance.now() - this.lastContactMs);
+    return `ZooKeeper (${this.options.connectString}) has not answered for ${silentMs} ms`;
+  }
+
+  /**
+   * The process was frozen: the servers may have expired its session and others taken its roles meanwhile.
+   * Ask them at once; their answer to a request sent from now on confirms the session (sessionUnbroken).
+   */
+  private onPause(pausedMs: number): void {
+    this.options.logger.warn(
+      {
+        pausedMs: Math.round(pausedMs),
+        sessionId: this.currentSessionId,
+        sessionTimeoutMs: this.sessionTimeoutMs,
+      },
+      'this process was paused (SIGSTOP, GC or VM stall): its session is unconfirmed until ZooKeeper answers again',
+    );
+    this.heartbeat(true);
   }
 
   private failure(error: Exception, what: string, path: string): CoordinationError {
@@ -328,6 +390,7 @@ export class ZooKeeperCoordinator implements Coordinator {
     client.on('connected', () => {
       if (client !== this.client) return;
       this.connected = true;
+      this.lastContactMs = performance.now();
       this.currentSessionId = client.getSessionId().toString('hex');
       this.negotiatedSessionTimeoutMs = client.getSessionTimeout();
       this.options.logger.info(
@@ -358,6 +421,8 @@ export class ZooKeeperCoordinator implements Coordinator {
     this.connected = false;
     this.currentSessionId = null;
     this.lastAnsweredSendMs = Number.NEGATIVE_INFINITY;
+    this.expiredAtMs = performance.now();
+    this.lastContactMs = this.expiredAtMs;
     client.connectionManager.socket?.destroy();
     if (!this.closed) this.openClient();
     this.emit('expired');
@@ -382,10 +447,13 @@ export class ZooKeeperCoordinator implements Coordinator {
     }, this.sessionTimeoutMs / HEARTBEATS_PER_SESSION_TIMEOUT);
   }
 
-  /** A cheap read that keeps the lease fresh; one that times out on a live connection means a frozen server. */
-  private heartbeat(): void {
+  /**
+   * A cheap read that keeps the lease fresh; one that times out on a live connection means a frozen server.
+   * `now`: even if one is in flight (sent before a pause, its answer confirms nothing).
+   */
+  private heartbeat(now = false): void {
     const client = this.client;
-    if (!this.connected || this.heartbeatInFlight || client === null) return;
+    if (!this.connected || (this.heartbeatInFlight && !now) || client === null) return;
     this.heartbeatInFlight = true;
     this.call<true>('heartbeat', '/', (current, answer) =>
       current.exists('/', undefined, (error) => answer(error ? failed(error) : { ok: true, value: true })),
