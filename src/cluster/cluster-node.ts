@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { type Coordinator, Election, Membership, ZooKeeperCoordinator } from '../coordination/index.js';
+import {
+  CoordinationError,
+  type Coordinator,
+  Election,
+  Membership,
+  ZooKeeperCoordinator,
+} from '../coordination/index.js';
 import { DEFAULT_TOPIC_CONFIG, type LogManager, parseTopicConfig } from '../log/index.js';
 import { ErrorCode } from '../protocol/index.js';
 import { assignReplicas } from './assignment.js';
@@ -49,6 +55,21 @@ export type ClusterAnswer = { errorCode: number; message: string | null };
 
 const OK: ClusterAnswer = { errorCode: ErrorCode.NONE, message: null };
 
+/** How often the reachability of ZooKeeper is looked at, to report each outage once as it starts and ends. */
+const OUTAGE_CHECK_INTERVAL_MS = 250;
+
+/** What this broker knows of its coordination service, for /health and operators. */
+export interface CoordinationStatus {
+  /** ZooKeeper answers (or the client is connected): topic, ISR and controller changes can be made. */
+  connected: boolean;
+  /** Date.now() when the current outage was noticed; null while connected. */
+  unreachableSinceMs: number | null;
+  /** The broker may act on its roles: false after a pause or a session expiry until ZooKeeper confirms. */
+  leadershipConfirmed: boolean;
+  /** Partitions this broker leads (and goes on leading through an outage). */
+  leaderPartitions: number;
+}
+
 /**
  * One broker's membership in a replicated cluster: its session with the coordination service, the shared
  * view, registration, the controller election (and the controller's duties while it wins), and its
@@ -60,6 +81,8 @@ export class ClusterNode {
   /** InitProducerId's ids, unique across the cluster. */
   readonly producerIds: ClusterProducerIds;
   private registration: Membership | null = null;
+  private unreachableSinceMs: number | null = null;
+  private outageTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly coordinator: Coordinator,
@@ -139,6 +162,8 @@ export class ClusterNode {
   async register(advertised: { host: string; port: number }): Promise<void> {
     const { settings } = this.options;
     this.replicas.start();
+    this.outageTimer = setInterval(() => this.checkOutage(), OUTAGE_CHECK_INTERVAL_MS);
+    this.outageTimer.unref();
     this.registration = new Membership(this.coordinator, {
       dir: Paths.brokerIds,
       logger: this.options.logger,
@@ -166,7 +191,17 @@ export class ClusterNode {
       liveBrokers: this.view.brokers.size,
       controllerId: this.view.controllerId,
       isController: this.controller.active,
-      coordinationConnected: performance.now() <= this.coordinator.leaseDeadlineMs(),
+      coordinationConnected: this.coordinator.reachable(),
+      leadershipConfirmed: this.replicas.leadershipConfirmed(),
+    };
+  }
+
+  coordinationStatus(): CoordinationStatus {
+    return {
+      connected: this.coordinator.reachable(),
+      unreachableSinceMs: this.unreachableSinceMs,
+      leadershipConfirmed: this.replicas.leadershipConfirmed(),
+      leaderPartitions: this.replicas.gauges().leaderPartitions,
     };
   }
 
@@ -220,14 +255,19 @@ export class ClusterNode {
       topicId: randomUUID().replaceAll('-', ''),
       partitions: Object.fromEntries(replicas.map((ids, p) => [String(p), ids])),
     };
-    const created = await this.coordinator.commit([
-      {
-        op: 'create',
-        path: Paths.topicConfig(request.name),
-        data: encodeNode({ version: 1, config: request.config }),
-      },
-      { op: 'create', path: Paths.topic(request.name), data: encodeNode(assignment) },
-    ]);
+    let created: boolean;
+    try {
+      created = await this.coordinator.commit([
+        {
+          op: 'create',
+          path: Paths.topicConfig(request.name),
+          data: encodeNode({ version: 1, config: request.config }),
+        },
+        { op: 'create', path: Paths.topic(request.name), data: encodeNode(assignment) },
+      ]);
+    } catch (error) {
+      return controllerUnreachable(error, `create topic '${request.name}'`);
+    }
     if (!created)
       return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `topic '${request.name}' already exists` };
     this.options.logger.info({ topic: request.name, replicas }, 'created topic');
@@ -242,7 +282,11 @@ export class ClusterNode {
     if (!this.view.topics.has(name)) {
       return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `topic '${name}' does not exist` };
     }
-    await this.coordinator.create(Paths.deleteTopic(name), Buffer.alloc(0), { parents: true });
+    try {
+      await this.coordinator.create(Paths.deleteTopic(name), Buffer.alloc(0), { parents: true });
+    } catch (error) {
+      return controllerUnreachable(error, `delete topic '${name}'`);
+    }
     const gone = await this.settle(timeoutMs, () => !this.view.topics.has(name));
     return gone
       ? OK
@@ -261,7 +305,10 @@ export class ClusterNode {
         parents: true,
       });
     } catch (error) {
-      logger.warn({ err: error }, 'controlled shutdown not announced; stopping anyway');
+      logger.warn(
+        { err: error },
+        'controlled shutdown not announced (ZooKeeper out of reach?); stopping anyway: other brokers take its partitions over once its session expires',
+      );
       return;
     }
     const moved = await this.settle(settings.controlledShutdownTimeoutMs, () =>
@@ -276,12 +323,40 @@ export class ClusterNode {
   }
 
   async close(): Promise<void> {
+    if (this.outageTimer !== null) clearInterval(this.outageTimer);
+    this.outageTimer = null;
     this.controller.deactivate();
     await this.replicas.close();
     await this.election.close();
     await this.registration?.close();
     this.view.close();
     await this.coordinator.close();
+  }
+
+  /** Reports the start and the end of each ZooKeeper outage once (log and metric). */
+  private checkOutage(): void {
+    const reachable = this.coordinator.reachable();
+    if (!reachable && this.unreachableSinceMs === null) {
+      this.unreachableSinceMs = Date.now();
+      this.metrics.coordinationOutages.inc();
+      this.options.logger.warn(
+        {
+          zookeeper: this.options.settings.zookeeper,
+          leaderPartitions: this.replicas.gauges().leaderPartitions,
+          leadershipConfirmed: this.replicas.leadershipConfirmed(),
+        },
+        'ZooKeeper unreachable: this broker keeps leading and following with the partition states it has; topic creation and deletion, ISR changes, producer id blocks and controlled shutdown are refused until it returns',
+      );
+    } else if (reachable && this.unreachableSinceMs !== null) {
+      this.options.logger.info(
+        {
+          outageMs: Date.now() - this.unreachableSinceMs,
+          leadershipConfirmed: this.replicas.leadershipConfirmed(),
+        },
+        'ZooKeeper reachable again',
+      );
+      this.unreachableSinceMs = null;
+    }
   }
 
   /** Resolves true once `done()` holds for the shared view (checked on each change), false after `timeoutMs`. */
@@ -299,6 +374,25 @@ export class ClusterNode {
       });
     });
   }
+}
+
+/**
+ * The answer to a topic change ZooKeeper did not take: NOT_CONTROLLER (retriable: clients refresh their
+ * metadata and try again) when it was never sent because ZooKeeper is out of reach, REQUEST_TIMED_OUT when
+ * the answer was lost (the change may still be applied, as Kafka says of a timed-out CreateTopics).
+ */
+function controllerUnreachable(error: unknown, what: string): ClusterAnswer {
+  if (!(error instanceof CoordinationError)) throw error;
+  if (error.code === 'UNREACHABLE') {
+    return {
+      errorCode: ErrorCode.NOT_CONTROLLER,
+      message: `cannot ${what}: the controller is out of reach while ZooKeeper is (${error.message}); try again once it is back`,
+    };
+  }
+  return {
+    errorCode: ErrorCode.REQUEST_TIMED_OUT,
+    message: `cannot confirm that ZooKeeper took the request to ${what} (${error.message}); it may still be applied`,
+  };
 }
 
 /** The cluster's id, created by the first broker to start (Kafka's /cluster/id). */

@@ -9,6 +9,7 @@ export class ClusterMetrics {
   readonly fencedRequests: Counter<'api'>;
   readonly truncations: Counter;
   readonly replicaFetchErrors: Counter<'error'>;
+  readonly coordinationOutages: Counter;
 
   constructor(registry: Registry, collect: () => ClusterGauges) {
     const registers = [registry];
@@ -50,6 +51,11 @@ export class ClusterMetrics {
       labelNames: ['error'],
       registers,
     });
+    this.coordinationOutages = new Counter({
+      name: 'edgestream_cluster_coordination_outages_total',
+      help: 'Times ZooKeeper went out of reach of this broker for longer than its lease (90% of the session timeout)',
+      registers,
+    });
     const gauge = (name: string, help: string, pick: (g: ClusterGauges) => number) =>
       new Gauge({
         name,
@@ -77,8 +83,13 @@ export class ClusterMetrics {
     );
     gauge(
       'edgestream_cluster_coordination_connected',
-      '1 while the session with the coordination service is up',
+      '1 while ZooKeeper answers this broker (0 in an outage: leaderships go on, topic and ISR changes wait)',
       (g) => (g.coordinationConnected ? 1 : 0),
+    );
+    gauge(
+      'edgestream_cluster_leadership_confirmed',
+      '0 after this broker was paused or its session expired, until ZooKeeper confirms its roles: it then leads nothing',
+      (g) => (g.leadershipConfirmed ? 1 : 0),
     );
     new Gauge({
       name: 'edgestream_cluster_replica_lag_offsets',
@@ -106,5 +117,6 @@ export interface ClusterGauges {
   underReplicated: number;
   offlinePartitions: number;
   coordinationConnected: boolean;
+  leadershipConfirmed: boolean;
   followerLags: Array<{ topic: string; partition: number; follower: number; lagOffsets: number }>;
 }

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Coordinator } from '../coordination/index.js';
 import { CoordinationError } from '../coordination/index.js';
@@ -11,7 +10,7 @@ import { LeaderPartition } from './leader-partition.js';
 import type { ClusterGauges, ClusterMetrics } from './metrics.js';
 import { type FetcherSettings, ReplicaFetcher } from './replica-fetcher.js';
 import { type ReplicationConfig, splitTopicConfig } from './replication-config.js';
-import { encodeNode, Paths } from './zk-layout.js';
+import { decodeNode, encodeNode, PartitionState, Paths } from './zk-layout.js';
 
 export interface ReplicaManagerOptions {
   brokerId: number;
@@ -36,6 +35,9 @@ export interface ReplicaHooks {
 }
 
 export type LeaderLookup = { leader: LeaderPartition } | { errorCode: number; message: string };
+
+/** Pause between reads of a partition state whose last write has an unknown outcome. */
+const READ_BACK_RETRY_MS = 250;
 
 /**
  * This broker's replicas: it turns the shared partition states into local roles. Where it leads it keeps
@@ -86,8 +88,15 @@ export class ReplicaManager {
   }
 
   /**
-   * The partition's leader state if this broker leads it at `currentLeaderEpoch` (-1: any) and its session
-   * with the coordination service is certainly still alive; otherwise the error Kafka answers.
+   * The partition's leader state if this broker leads it at `currentLeaderEpoch` (-1: any) and nothing broke
+   * its session's continuity since it learned so; otherwise the error Kafka answers.
+   *
+   * ZooKeeper being out of reach does not end a leadership (as in Kafka): the broker goes on with the states
+   * it has. acks=all stays safe through the ISR, which changes only by a compare-and-set in ZooKeeper: the
+   * ISR cannot shrink meanwhile, and a follower told of another leader stops fetching from this one, so its
+   * high watermark cannot pass what a new leader lacks. A pause of the process is different: it may have
+   * outlasted the session and another broker may lead now, so the coordinator's `sessionUnbroken` (which
+   * reads the clock itself, right even before any timer ran after a SIGCONT) gates every answer.
    */
   lookupLeader(topic: string, partition: number, currentLeaderEpoch: number): LeaderLookup {
     const leader = this.leaders.get(partitionKey(topic, partition));
@@ -117,17 +126,17 @@ export class ReplicaManager {
       };
     }
     // A broker frozen past its session may have been replaced as leader without having heard of it yet.
+    if (!this.coordinator.sessionUnbroken()) {
+      return {
+        errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        message: `broker ${this.options.brokerId} cannot confirm its leadership: it was paused or its session expired, and ZooKeeper has not confirmed its session since`,
+      };
+    }
     // Nor has it always heard of it yet once a new session is up: the view is read again first.
     if (!this.rolesCurrent) {
       return {
         errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
         message: `broker ${this.options.brokerId} cannot confirm its leadership: partition states not yet reloaded after its session expired`,
-      };
-    }
-    if (performance.now() > this.coordinator.leaseDeadlineMs()) {
-      return {
-        errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
-        message: `broker ${this.options.brokerId} cannot confirm its leadership: coordination session unconfirmed`,
       };
     }
     return { leader };
@@ -138,7 +147,15 @@ export class ReplicaManager {
     return this.logs.hasTopic(topic) ? this.logs.partitionIfExists(topic, partition) : null;
   }
 
-  gauges(): Omit<ClusterGauges, 'controllerId' | 'isController' | 'liveBrokers' | 'coordinationConnected'> {
+  /** Whether this broker may act on the roles it holds: false after a pause or an expiry until confirmed. */
+  leadershipConfirmed(): boolean {
+    return this.coordinator.sessionUnbroken() && this.rolesCurrent;
+  }
+
+  gauges(): Omit<
+    ClusterGauges,
+    'controllerId' | 'isController' | 'liveBrokers' | 'coordinationConnected' | 'leadershipConfirmed'
+  > {
     let underReplicated = 0;
     const followerLags: ClusterGauges['followerLags'] = [];
     for (const leader of this.leaders.values()) {
@@ -350,7 +367,12 @@ export class ReplicaManager {
     return fetcher;
   }
 
-  /** The leader's ISR change: compare-and-set on the state node, keeping leader and epoch as they are. */
+  /**
+   * The leader's ISR change: compare-and-set on the state node, keeping leader and epoch as they are.
+   * Resolves with the new version once stored, null once certainly not stored. A write whose answer was lost
+   * may have been applied: it is read back (for as long as ZooKeeper is away, if need be) before answering,
+   * so the leader never counts a narrower ISR than the one the controller may elect from.
+   */
   private async persistIsr(
     topic: string,
     partition: number,
@@ -365,17 +387,50 @@ export class ReplicaManager {
       current.state.leader !== this.options.brokerId
     )
       return null;
+    const path = Paths.partitionState(topic, partition);
     try {
-      return await this.coordinator.set(
-        Paths.partitionState(topic, partition),
-        encodeNode({ ...current.state, isr }),
-        stateVersion,
-      );
+      return await this.coordinator.set(path, encodeNode({ ...current.state, isr }), stateVersion);
     } catch (error) {
       if (!(error instanceof CoordinationError)) throw error;
-      this.options.logger.warn({ topic, partition, err: error }, 'ISR change not stored');
-      return null;
+      if (error.code === 'UNREACHABLE' || error.code === 'CLOSED') {
+        // Never sent. The outage itself is reported once (ClusterNode); the ISR stays as it is meanwhile.
+        this.options.logger.debug({ topic, partition, isr, err: error }, 'ISR change not stored');
+        return null;
+      }
+      this.options.logger.warn(
+        { topic, partition, isr, err: error },
+        'ISR change outcome unknown; reading the partition state back',
+      );
+      return this.readBackIsr(topic, partition, leaderEpoch, isr, stateVersion);
     }
+  }
+
+  /** The outcome of an ISR write that got no answer: the version if the state now holds it, null if not. */
+  private async readBackIsr(
+    topic: string,
+    partition: number,
+    leaderEpoch: number,
+    isr: number[],
+    stateVersion: number,
+  ): Promise<number | null> {
+    const path = Paths.partitionState(topic, partition);
+    const key = partitionKey(topic, partition);
+    while (!this.closed && this.leaders.get(key)?.leaderEpoch === leaderEpoch) {
+      try {
+        const node = await this.coordinator.get(path);
+        if (!node || node.version === stateVersion) return null;
+        const state = decodeNode(PartitionState, path, node.data);
+        if (state instanceof Error || state.leaderEpoch !== leaderEpoch) return null;
+        const stored = state.isr.length === isr.length && isr.every((id) => state.isr.includes(id));
+        this.options.logger.info({ topic, partition, isr, stored }, 'ISR change outcome read back');
+        return stored ? node.version : null;
+      } catch (error) {
+        if (!(error instanceof CoordinationError)) throw error;
+        if (error.code === 'CLOSED') return null;
+        await new Promise((resolve) => setTimeout(resolve, READ_BACK_RETRY_MS));
+      }
+    }
+    return null;
   }
 
   private checkLaggingFollowers(): void {
