@@ -11,6 +11,8 @@ export class Reconciler {
   private running = false;
   private again = false;
   private stopped = false;
+  /** Passes failed in a row: only the first of a streak is a warning (an outage would repeat it every retry). */
+  private failuresInARow = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly unsubscribe: () => void;
 
@@ -48,13 +50,21 @@ export class Reconciler {
       this.again = false;
       try {
         await this.pass();
+        if (this.failuresInARow > 0) {
+          this.options.logger.info(
+            { failures: this.failuresInARow },
+            `${this.options.what}: coordination pass succeeded again`,
+          );
+        }
+        this.failuresInARow = 0;
       } catch (error) {
         if (error instanceof CoordinationError && error.code === 'CLOSED') {
           this.stop();
           break;
         }
-        this.options.logger.warn(
-          { err: error, retryDelayMs: this.options.retryDelayMs },
+        this.failuresInARow++;
+        this.options.logger[this.failuresInARow === 1 ? 'warn' : 'debug'](
+          { err: error, retryDelayMs: this.options.retryDelayMs, failures: this.failuresInARow },
           `${this.options.what}: coordination pass failed; retrying`,
         );
         if (!this.stopped) this.retryTimer = setTimeout(this.trigger, this.options.retryDelayMs);
