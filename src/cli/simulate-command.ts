@@ -80,7 +80,8 @@ export async function simulateCommand(args: string[]): Promise<number> {
   const bootstrapBrokers = String(values.brokers).split(',');
   let client: RemoteLogClient;
   try {
-    client = new RemoteLogClient({ bootstrapBrokers, clientId: 'edgestream-simulate' });
+    // Retries for 15 s (60 x 250 ms): long enough to ride out a leader's failover on a replicated cluster.
+    client = new RemoteLogClient({ bootstrapBrokers, clientId: 'edgestream-simulate', retries: 60 });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

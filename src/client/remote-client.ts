@@ -28,6 +28,7 @@ import { recordBytesMax } from './record-size.js';
 import {
   kafkaError,
   kafkaErrorWhere,
+  NETWORK_ERROR_CODE,
   type RemoteLogClientOptions,
   type ResolvedOptions,
   resolveOptions,
@@ -53,6 +54,20 @@ export {
   type RemoteGroupOptions,
   type RemoteLogClientOptions,
 } from './remote-common.js';
+
+/**
+ * How long a group member's consumer keeps the cluster metadata it read when it was made. @platformatic/kafka
+ * 1.x sends group requests to the coordinator it first found for as long as the consumer lives, and fails with
+ * an uncaught TypeError once refreshed metadata no longer lists that broker (it died). Kept, the metadata still
+ * lists it, so those requests fail as unreachable instead, and RemoteMembership replaces the consumer.
+ */
+const MEMBERSHIP_METADATA_MAX_AGE_MS = 24 * 60 * 60_000;
+
+/**
+ * Attempts acrossLeaderChanges makes at least, whatever its time budget: the library spends the budget on the
+ * broker it chose first, and only a new attempt looks the leaders up again.
+ */
+const LEADER_CHANGE_ATTEMPTS_MIN = 3;
 
 /** Keys, values and header values travel as the Buffers we are given; null becomes Kafka's null. */
 type ProducedMessage = MessageToProduce<Buffer, Buffer, Buffer, Buffer | undefined>;
@@ -140,12 +155,14 @@ export class RemoteLogClient implements LogClient {
     checkTopicSpec(spec);
     if (await this.topicExists(spec.name)) return this.partitionCountOf(spec.name);
     try {
-      const [created] = await this.admin.createTopics({
-        topics: [spec.name],
-        partitions: spec.partitions,
-        replicas: this.options.replicationFactor,
-        configs: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
-      });
+      const [created] = await this.acrossLeaderChanges(this.admin, () =>
+        this.admin.createTopics({
+          topics: [spec.name],
+          partitions: spec.partitions,
+          replicas: this.options.replicationFactor,
+          configs: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+        }),
+      );
       return created?.partitions ?? spec.partitions;
     } catch (error) {
       // Another instance created it between our check and our request.
@@ -165,12 +182,14 @@ export class RemoteLogClient implements LogClient {
     const { topic } = partition;
     checkPartitionOf(await this.metadataOf([topic]), partition);
     const query = (timestamp: bigint) =>
-      this.reader.listOffsets({
-        topics: [topic],
-        partitions: { [topic]: [partition.partition] },
-        timestamp,
-        isolationLevel: ISOLATION_LEVEL,
-      });
+      this.acrossLeaderChanges(this.reader, () =>
+        this.reader.listOffsets({
+          topics: [topic],
+          partitions: { [topic]: [partition.partition] },
+          timestamp,
+          isolationLevel: ISOLATION_LEVEL,
+        }),
+      );
     const [earliest, latest] = await Promise.all([query(EARLIEST_OFFSET), query(LATEST_OFFSET)]);
     return {
       earliest: Number(earliest.get(topic)?.[partition.partition] ?? 0n),
@@ -220,7 +239,9 @@ export class RemoteLogClient implements LogClient {
     );
     checkFetchRequests(requests);
     if (requests.length === 0) return [];
-    const fetching = this.fetchFromLeaders(requests, options, true);
+    const fetching = this.acrossLeaderChanges(this.reader, () =>
+      this.fetchFromLeaders(requests, options, true),
+    );
     // The library would retry a fetch cut off by close(), so close() answers it at once instead.
     fetching.catch(() => undefined);
     const records = await Promise.race([fetching, this.closingStarted.then(() => null)]);
@@ -234,9 +255,14 @@ export class RemoteLogClient implements LogClient {
     for (const topic of new Set(topics)) {
       if (!(await this.topicExists(topic))) throw new UnknownTopicError(topic);
     }
-    const consumer = new Consumer({ ...this.baseOptions(), groupId, ...this.readOptions() });
     const membership = new RemoteMembership(
-      consumer,
+      () =>
+        new Consumer({
+          ...this.baseOptions(),
+          groupId,
+          ...this.readOptions(),
+          metadataMaxAge: MEMBERSHIP_METADATA_MAX_AGE_MS,
+        }),
       groupId,
       [...new Set(topics)],
       listener,
@@ -248,7 +274,7 @@ export class RemoteLogClient implements LogClient {
       await membership.join();
     } catch (error) {
       this.memberships.delete(groupId);
-      await consumer.close().catch(() => undefined);
+      await membership.discard();
       throw error;
     }
     return membership;
@@ -313,7 +339,10 @@ export class RemoteLogClient implements LogClient {
 
   /** Listing names answers "no such topic" at once, where a metadata request for it is retried first. */
   private async topicExists(topic: string): Promise<boolean> {
-    return (await this.admin.listTopics({ includeInternals: true })).includes(topic);
+    const names = await this.acrossLeaderChanges(this.admin, () =>
+      this.admin.listTopics({ includeInternals: true }),
+    );
+    return names.includes(topic);
   }
 
   private async partitionCountOf(topic: string): Promise<number> {
@@ -322,7 +351,10 @@ export class RemoteLogClient implements LogClient {
 
   private async metadataOf(topics: string[], forceUpdate = false): Promise<ClusterMetadata> {
     try {
-      return await this.reader.metadata({ topics, autocreateTopics: false, forceUpdate });
+      // A topic just created has no leaders for a moment; a dead broker's leaderships take a moment to move.
+      return await this.acrossLeaderChanges(this.reader, () =>
+        this.reader.metadata({ topics, autocreateTopics: false, forceUpdate }),
+      );
     } catch (error) {
       const known = new Set(await this.admin.listTopics({ includeInternals: true }));
       const missing = topics.find((topic) => !known.has(topic));
@@ -398,11 +430,41 @@ export class RemoteLogClient implements LogClient {
     try {
       const records = valid.flatMap((call) => call.records);
       for (const chunk of chunkByBytes(records, this.options.maxProduceRequestBytes)) {
-        await this.producer.send({ messages: chunk.map(toMessage), acks: ProduceAcks.ALL });
+        await this.acrossLeaderChanges(this.producer, () =>
+          this.producer.send({ messages: chunk.map(toMessage), acks: ProduceAcks.ALL }),
+        );
       }
       for (const call of valid) call.resolve();
     } catch (error) {
       for (const call of valid) call.reject(error);
+    }
+  }
+
+  /**
+   * Runs `attempt` again while a broker it used is unreachable or no longer leads, with the cluster's metadata
+   * looked up afresh each time, for retries x retryDelayMs (and LEADER_CHANGE_ATTEMPTS_MIN attempts): the
+   * library retries such a request on the broker it had chosen, which after a broker's death is the dead one. A
+   * produce sent again after a cut connection gets new sequence numbers: if the cut one had reached the broker,
+   * its records are there twice, as with any Kafka producer's retry outside its idempotence window.
+   */
+  private async acrossLeaderChanges<T>(
+    client: { clearMetadata(): void },
+    attempt: () => Promise<T>,
+  ): Promise<T> {
+    const deadline = Date.now() + this.options.retries * this.options.retryDelayMs;
+    for (let attempts = 1; ; attempts++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        const worthRetrying =
+          kafkaErrorWhere(error, 'code', NETWORK_ERROR_CODE) ||
+          kafkaErrorWhere(error, 'hasStaleMetadata', true) ||
+          kafkaErrorWhere(error, 'canRetry', true);
+        const spent = attempts >= LEADER_CHANGE_ATTEMPTS_MIN && Date.now() >= deadline;
+        if (!worthRetrying || this.closing || spent) throw error;
+        client.clearMetadata();
+        await new Promise((resolve) => setTimeout(resolve, this.options.retryDelayMs));
+      }
     }
   }
 

@@ -106,6 +106,9 @@ interface SearchableKafkaError {
   findBy(property: string, value: unknown): unknown;
 }
 
+/** The library's code for a connection that failed or was cut. */
+export const NETWORK_ERROR_CODE = 'PLT_KFK_NETWORK';
+
 export function kafkaErrorWhere(error: unknown, property: string, value: unknown): boolean {
   if (!(error instanceof Error) || !GenericError.isGenericError(error)) return false;
   return (error as SearchableKafkaError).findBy(property, value) !== null;

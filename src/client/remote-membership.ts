@@ -10,7 +10,7 @@ import {
 import type { ErrorCodeName } from '../protocol/index.js';
 import { checkCommitEntries, partitionKey } from './client-checks.js';
 import { LogClientError } from './client-errors.js';
-import { kafkaError, type ResolvedOptions } from './remote-common.js';
+import { kafkaError, kafkaErrorWhere, NETWORK_ERROR_CODE, type ResolvedOptions } from './remote-common.js';
 import type {
   AssignmentListener,
   CommitEntry,
@@ -50,14 +50,22 @@ export class RemoteMembership implements GroupMembership {
   private leaving: Promise<void> | null = null;
   private left = false;
 
+  private consumer: Consumer;
+
+  /**
+   * `createConsumer` makes the library consumer that joins: a new one each time the group has to be joined
+   * afresh, because the library never forgets a group coordinator it found (see coordinatorLost).
+   */
   constructor(
-    private readonly consumer: Consumer,
+    private readonly createConsumer: () => Consumer,
     private readonly groupId: string,
     private readonly topics: string[],
     private readonly listener: AssignmentListener,
     private readonly options: ResolvedOptions,
     private readonly onLeft: () => void,
-  ) {}
+  ) {
+    this.consumer = createConsumer();
+  }
 
   get memberId(): string {
     return this.consumer.memberId ?? '';
@@ -72,9 +80,16 @@ export class RemoteMembership implements GroupMembership {
    * lost, which is also when their new owner learns of them.
    */
   async join(): Promise<void> {
-    const { consumer } = this;
+    this.attach(this.consumer);
+    await this.consumer.joinGroup(this.groupOptions());
+    await this.notifications;
+    if (this.listenerFailure !== null) throw this.listenerFailure;
+  }
+
+  private attach(consumer: Consumer): void {
     consumer.topics.trackAll(...this.topics);
     consumer.on('consumer:group:join', (payload) => {
+      if (consumer !== this.consumer) return;
       this.membershipError = null;
       const generation = payload.generationId ?? consumer.generationId;
       // Holding a partition without a break means taking part in every generation under the same member id;
@@ -86,10 +101,20 @@ export class RemoteMembership implements GroupMembership {
       this.currentMemberId = consumer.memberId;
       this.assignmentChanged(payload.assignments ?? [], generation);
     });
-    consumer.on('error', (error) => this.membershipLost(error));
-    await consumer.joinGroup(this.groupOptions());
-    await this.notifications;
-    if (this.listenerFailure !== null) throw this.listenerFailure;
+    consumer.on('error', (error) => {
+      if (consumer === this.consumer) this.membershipLost(error);
+    });
+    consumer.on('consumer:heartbeat:error', ({ error }: { error: Error }) => {
+      if (consumer === this.consumer && coordinatorGone(error)) this.membershipLost(error);
+    });
+  }
+
+  /** The consumer in use, closed (it may still be waiting on a dead coordinator) and replaced by a new one. */
+  private replaceConsumer(): void {
+    const old = this.consumer;
+    this.consumer = this.createConsumer();
+    this.attach(this.consumer);
+    old.close(true, () => undefined);
   }
 
   assignment(): TopicPartition[] {
@@ -137,13 +162,17 @@ export class RemoteMembership implements GroupMembership {
   }
 
   private async heartbeat(generation: number, memberId: string): Promise<'member' | 'fenced'> {
-    const connection = await this.coordinatorConnection();
     try {
+      const connection = await this.coordinatorConnection();
       await heartbeatV4.api.async(connection, this.groupId, generation, memberId, null);
       return 'member';
     } catch (error) {
       if (kafkaError(error, 'REBALANCE_IN_PROGRESS')) return 'member';
       if (FENCED_ERRORS.some((id) => kafkaError(error, id))) return 'fenced';
+      if (error instanceof Error && coordinatorGone(error)) {
+        this.membershipLost(error);
+        return 'fenced';
+      }
       throw error;
     }
   }
@@ -160,6 +189,13 @@ export class RemoteMembership implements GroupMembership {
     checkCommitEntries(offsets);
     if (offsets.length === 0) return;
     await this.sendCommit(offsets);
+  }
+
+  /** After a failed join: stops trying and closes the consumer, telling the listener nothing more. */
+  async discard(): Promise<void> {
+    this.leaving ??= Promise.resolve();
+    if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
+    await new Promise<void>((resolve) => this.consumer.close(true, () => resolve()));
   }
 
   /** revoked() runs while this is still a member, so it can commit its final offsets. */
@@ -206,13 +242,17 @@ export class RemoteMembership implements GroupMembership {
   }
 
   /**
-   * The library gave up rejoining (the coordinator stayed unreachable through its retries): this process no
-   * longer owns its partitions. It tries again after rejoinDelayMs until it gets back in or leaves.
+   * The library gave up rejoining, or its group coordinator is gone (a heartbeat could not reach it, or it
+   * no longer coordinates the group): this process no longer owns its partitions. It joins again with a new
+   * consumer after rejoinDelayMs, until it gets back in or leaves. A new consumer, because @platformatic/kafka
+   * 1.x keeps the coordinator it first found for good: it would heartbeat a dead broker forever, and fail
+   * with a TypeError in a timer once the metadata no longer lists that broker.
    */
   private membershipLost(error: Error): void {
-    if (this.leaving) return;
+    if (this.leaving || this.rejoinTimer !== null) return;
     this.membershipError = error;
     this.assignmentChanged([], this.currentGeneration);
+    this.replaceConsumer();
     this.rejoinTimer = setTimeout(() => {
       this.rejoinTimer = null;
       if (this.leaving) return;
@@ -302,6 +342,15 @@ export class RemoteMembership implements GroupMembership {
       );
     }
   }
+}
+
+/** A heartbeat failure that means the coordinator this consumer knows will not answer again. */
+function coordinatorGone(error: Error): boolean {
+  return (
+    kafkaErrorWhere(error, 'code', NETWORK_ERROR_CODE) ||
+    kafkaError(error, 'NOT_COORDINATOR') ||
+    kafkaError(error, 'COORDINATOR_NOT_AVAILABLE')
+  );
 }
 
 function difference<P extends TopicPartition>(from: P[], without: TopicPartition[]): P[] {
