@@ -384,3 +384,9 @@ export function fingerprintOf(labels: Readonly<Record<string, string>>): string 
   const canonical = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
+
+/** What the HTTP API uses of an alert engine: one engine, or a cluster node's view of the whole site. */
+export type AlertControl = Pick<
+  AlertEngine,
+  'alerts' | 'silences' | 'addSilence' | 'expireSilence' | 'stats'
+>;

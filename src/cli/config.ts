@@ -4,6 +4,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { notifiersSchema } from '../alerts/notifier-config.js';
 import { alertingConfigSchema, durationSchema } from '../alerts/rules.js';
+import { clusterConfigSchema } from '../broker/config.js';
 import { TOPIC_CONFIG_KEYS } from '../log/index.js';
 import { mirrorConfigSchema } from '../mirror/config.js';
 import { DEFAULT_MONITOR_RULES } from '../monitor/default-rules.js';
@@ -94,21 +95,48 @@ const simulatorSection = z.strictObject({
   faultStagger: durationSchema.default(5_000),
 });
 
-export const edgestreamConfigSchema = z.strictObject({
-  dataDir: z.string().min(1).default('./data'),
-  broker: brokerSection.default(brokerSection.parse({})),
-  http: z.strictObject({ listen: hostPort.default('127.0.0.1:8080') }).default({ listen: '127.0.0.1:8080' }),
-  store: storeSection.default(storeSection.parse({})),
-  monitor: monitorSection.default(monitorSection.parse({})),
-  alerting: alertingConfigSchema.default(() => alertingConfigSchema.parse({ rules: DEFAULT_MONITOR_RULES })),
-  notifiers: notifiersSchema.default([
-    { kind: 'log' },
-    { kind: 'topic', topic: 'edgestream.alerts', partitions: 1 },
-  ]),
-  simulator: simulatorSection.default(simulatorSection.parse({})),
-  /** Edge-to-cloud forwarding (docs/mirror.md); absent, nothing is forwarded. */
-  mirror: mirrorConfigSchema.optional(),
+/**
+ * One node of a replicated site (docs/cluster.md): the broker joins the cluster, and the pipelines of all
+ * nodes form one consumer group through a Kafka client to the cluster.
+ */
+const clusterSection = z.strictObject({
+  ...clusterConfigSchema.shape,
+  /** broker.id: unique in the cluster, kept across restarts. */
+  nodeId: z.number().int().min(0).max(1_000_000),
 });
+
+export const edgestreamConfigSchema = z
+  .strictObject({
+    dataDir: z.string().min(1).default('./data'),
+    broker: brokerSection.default(brokerSection.parse({})),
+    http: z
+      .strictObject({ listen: hostPort.default('127.0.0.1:8080') })
+      .default({ listen: '127.0.0.1:8080' }),
+    store: storeSection.default(storeSection.parse({})),
+    monitor: monitorSection.default(monitorSection.parse({})),
+    alerting: alertingConfigSchema.default(() =>
+      alertingConfigSchema.parse({ rules: DEFAULT_MONITOR_RULES }),
+    ),
+    notifiers: notifiersSchema.default([
+      { kind: 'log' },
+      { kind: 'topic', topic: 'edgestream.alerts', partitions: 1 },
+    ]),
+    simulator: simulatorSection.default(simulatorSection.parse({})),
+    /** Edge-to-cloud forwarding (docs/mirror.md); absent, nothing is forwarded. */
+    mirror: mirrorConfigSchema.optional(),
+    /** Absent: a single node, as before. */
+    cluster: clusterSection.optional(),
+  })
+  .superRefine((config, context) => {
+    if (config.cluster !== undefined && config.mirror !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['mirror'],
+        message:
+          'a cluster forwards to the cloud with one `edgestream mirror` process, not a mirror on every node',
+      });
+    }
+  });
 
 export type EdgestreamConfigInput = z.input<typeof edgestreamConfigSchema>;
 export type EdgestreamConfig = z.output<typeof edgestreamConfigSchema>;

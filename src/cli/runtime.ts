@@ -6,17 +6,28 @@ import type { Notifier } from '../alerts/notifiers/notifier.js';
 import { Broker } from '../broker/broker.js';
 import { parseBrokerConfig, splitHostPort } from '../broker/config.js';
 import { EmbeddedLogClient } from '../client/embedded-client.js';
+import { RemoteLogClient } from '../client/remote-client.js';
+import type { LogClient } from '../client/types.js';
 import { brokerClusterView } from '../http/broker-view.js';
 import { LiveFeed } from '../http/live-feed.js';
 import { HttpApi } from '../http/server.js';
 import { Mirror, MirrorMetrics, mirrorOptionsFromConfig } from '../mirror/index.js';
 import { CDN_FIELD_ROLLUPS } from '../monitor/cdn-stats.js';
-import { Monitor } from '../monitor/monitor.js';
+import { Monitor, type MonitorOutput } from '../monitor/monitor.js';
+import { SitePublisher } from '../monitor/site-publisher.js';
+import { DEFAULT_SITE_TOPICS, siteTopicSpecs } from '../monitor/site-topics.js';
 import { buildFleet } from '../simulate/generator.js';
 import { type ScenarioName, scenarioFaults } from '../simulate/scenarios.js';
 import { Simulator } from '../simulate/simulator.js';
 import { SqliteAggregateStore } from '../store/sqlite-store.js';
+import { ClusterSite, SITE_REPLICATION_FACTOR, waitForBrokers } from './cluster-site.js';
 import type { EdgestreamConfig } from './config.js';
+
+/** Between a cluster node's client's attempts at a request that failed with a retriable error. */
+const CLUSTER_RETRY_DELAY_MS = 500;
+
+/** Kafka Streams' default is 45 s; an edge site wants a dead node's series back sooner. */
+const CLUSTER_GROUP_SESSION_TIMEOUT_MS = 10_000;
 
 /** Downsampling and retention run this often. */
 const STORE_MAINTENANCE_INTERVAL_MS = 60_000;
@@ -34,10 +45,12 @@ export class EdgestreamRuntime {
   private constructor(
     readonly config: EdgestreamConfig,
     readonly broker: Broker,
-    readonly client: EmbeddedLogClient,
+    readonly client: LogClient,
     readonly store: SqliteAggregateStore,
     readonly live: LiveFeed,
     readonly monitor: Monitor | null,
+    /** On a cluster: how this node shows the whole site. */
+    readonly site: ClusterSite | null,
     readonly http: HttpApi | null,
     readonly simulator: Simulator | null,
     readonly mirror: Mirror | null,
@@ -51,6 +64,7 @@ export class EdgestreamRuntime {
     extraNotifiers: readonly Notifier[] = [],
   ): Promise<EdgestreamRuntime> {
     fs.mkdirSync(config.dataDir, { recursive: true });
+    const { cluster } = config;
     const broker = await Broker.start(
       parseBrokerConfig({
         dataDir: path.join(config.dataDir, 'broker'),
@@ -60,6 +74,7 @@ export class EdgestreamRuntime {
         autoCreateTopics: config.broker.autoCreateTopics,
         topicDefaults: config.broker.topicDefaults,
         ...config.broker.limits,
+        ...(cluster === undefined ? {} : clusterBrokerConfig(cluster)),
       }),
       logger.child({ component: 'broker' }),
     );
@@ -68,7 +83,25 @@ export class EdgestreamRuntime {
       for (const close of closers.reverse()) await close().catch(() => undefined);
     };
     try {
-      const client = new EmbeddedLogClient(broker.embeddedLog());
+      // On a cluster this node's pipelines are members of one consumer group with every other node's, and
+      // reach partitions led elsewhere: they go through a Kafka client to the cluster, starting at this broker.
+      const replicationFactor = cluster?.defaultReplicationFactor ?? SITE_REPLICATION_FACTOR;
+      if (broker.cluster) await waitForBrokers(broker.cluster.view, replicationFactor, logger);
+      const client: LogClient =
+        cluster === undefined
+          ? new EmbeddedLogClient(broker.embeddedLog())
+          : new RemoteLogClient({
+              bootstrapBrokers: [config.broker.advertised ?? config.broker.listen],
+              clientId: `edgestream-node-${cluster.nodeId}`,
+              replicationFactor,
+              // Long enough to ride out a leader election (a ZooKeeper session timeout and a little more)
+              // and a topic just created by another node whose leaders are still being chosen.
+              retries: Math.ceil((2 * cluster.zookeeperSessionTimeoutMs) / CLUSTER_RETRY_DELAY_MS) + 10,
+              retryDelayMs: CLUSTER_RETRY_DELAY_MS,
+              // A node that dies hands its tasks over once its group session times out: the site's alerts
+              // for its series wait that long.
+              group: { sessionTimeoutMs: CLUSTER_GROUP_SESSION_TIMEOUT_MS, heartbeatIntervalMs: 1_000 },
+            });
       closers.push(() => client.close());
       const store = SqliteAggregateStore.open({
         path: config.store.path ?? path.join(config.dataDir, 'aggregates.db'),
@@ -77,12 +110,26 @@ export class EdgestreamRuntime {
       });
       closers.push(() => store.close());
       const live = new LiveFeed();
+      const publisher =
+        cluster === undefined ? null : new SitePublisher(client, DEFAULT_SITE_TOPICS, cluster.nodeId);
+      if (publisher) {
+        for (const spec of siteTopicSpecs(DEFAULT_SITE_TOPICS)) await client.ensureTopic(spec);
+        await publisher.announceAlertEngineStart();
+      }
       const monitor = config.monitor.enabled
-        ? await startMonitor(config, client, store, live, logger, extraNotifiers)
+        ? await startMonitor(
+            config,
+            client,
+            publisher ?? store,
+            publisher ? null : live,
+            logger,
+            extraNotifiers,
+          )
         : null;
       if (monitor) {
         closers.push(() => monitor.close());
-        monitor.engine.onTransition((transition) => live.publish({ type: 'alert', data: transition }));
+        if (!publisher)
+          monitor.engine.onTransition((transition) => live.publish({ type: 'alert', data: transition }));
         const { silences } = await store.listSilences({ status: 'active', nowMs: Date.now() });
         for (const { id, matchers, startsAtMs, endsAtMs, comment, createdBy } of silences) {
           try {
@@ -104,6 +151,20 @@ export class EdgestreamRuntime {
           }
         }
       }
+      const site =
+        publisher && monitor && cluster && broker.cluster
+          ? await ClusterSite.start({
+              client,
+              store,
+              live,
+              engine: monitor.engine,
+              publisher,
+              clusterView: broker.cluster.view,
+              positionsFile: path.join(config.dataDir, 'site-feed-positions.json'),
+              logger: logger.child({ component: 'site' }),
+            })
+          : null;
+      if (site) closers.push(() => site.close());
       // After the monitor, so the topics it writes exist when the mirror first matches its pattern.
       const mirrorMetrics = new MirrorMetrics();
       const mirror = config.mirror
@@ -127,7 +188,7 @@ export class EdgestreamRuntime {
           host,
           port,
           store,
-          alerts: monitor.engine,
+          alerts: site?.alerts ?? monitor.engine,
           cluster: brokerClusterView(broker),
           registries: [
             broker.metrics.registry,
@@ -149,6 +210,7 @@ export class EdgestreamRuntime {
         store,
         live,
         monitor,
+        site,
         http,
         simulator,
         mirror,
@@ -170,6 +232,7 @@ export class EdgestreamRuntime {
     await this.simulator?.close();
     await this.monitor?.close();
     await this.http?.close();
+    await this.site?.close();
     await this.mirror?.close();
     await this.client.close();
     await this.store.close();
@@ -185,18 +248,19 @@ export class EdgestreamRuntime {
   }
 }
 
+/** `live` receives every window result at once on a single node; on a cluster it is fed from the site topics. */
 async function startMonitor(
   config: EdgestreamConfig,
-  client: EmbeddedLogClient,
-  store: SqliteAggregateStore,
-  live: LiveFeed,
+  client: LogClient,
+  output: MonitorOutput,
+  live: LiveFeed | null,
   logger: Logger,
   extraNotifiers: readonly Notifier[],
 ): Promise<Monitor> {
   const { monitor } = config;
   return Monitor.start({
     client,
-    store,
+    store: output,
     logger: logger.child({ component: 'monitor' }),
     applicationId: monitor.applicationId,
     topics: monitor.topics,
@@ -208,11 +272,11 @@ async function startMonitor(
       ...createNotifiers(config.notifiers, { logger: logger.child({ component: 'alerts' }), client }),
       ...extraNotifiers,
     ],
-    onWindow: (update) => live.publish({ type: 'window', data: update }),
+    ...(live === null ? {} : { onWindow: (update) => live.publish({ type: 'window', data: update }) }),
   });
 }
 
-async function startSimulator(config: EdgestreamConfig, client: EmbeddedLogClient): Promise<Simulator> {
+async function startSimulator(config: EdgestreamConfig, client: LogClient): Promise<Simulator> {
   const { simulator } = config;
   const fleet = buildFleet(simulator.edges, simulator.sites, simulator.seed);
   const simulation = new Simulator({
@@ -230,4 +294,9 @@ async function startSimulator(config: EdgestreamConfig, client: EmbeddedLogClien
   });
   await simulation.start();
   return simulation;
+}
+
+/** The broker config keys of a node's `cluster:` section. */
+function clusterBrokerConfig({ nodeId, ...cluster }: NonNullable<EdgestreamConfig['cluster']>) {
+  return { nodeId, cluster };
 }

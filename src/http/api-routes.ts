@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { AlertEngine } from '../alerts/engine.js';
+import type { AlertControl } from '../alerts/engine.js';
 import { silenceSchema } from '../alerts/rules.js';
 import { SilenceLimitError } from '../alerts/silences.js';
 import type { AlertSnapshot } from '../alerts/types.js';
@@ -19,7 +19,7 @@ const ACTIVE_ALERT_STATES = ['pending', 'firing'] as const;
 
 export interface ApiDependencies {
   store: AggregateStore;
-  alerts: AlertEngine;
+  alerts: AlertControl;
   cluster: ClusterView | null;
   live: LiveFeed;
 }

@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import type { AlertEngine } from '../alerts/engine.js';
+import type { AlertControl } from '../alerts/engine.js';
 import { StoreError } from '../store/errors.js';
 import type { AggregateStore } from '../store/types.js';
 import { type ApiRoute, apiRoutes } from './api-routes.js';
@@ -17,7 +17,7 @@ export interface HttpApiOptions {
   /** 0 picks a free port; address() tells which. */
   port: number;
   store: AggregateStore;
-  alerts: AlertEngine;
+  alerts: AlertControl;
   /** Null when the process runs no broker: /api/topics, /api/groups and /api/cluster then answer 404 CLUSTER_UNAVAILABLE. */
   cluster: ClusterView | null;
   /** Exposed together at /metrics; they must not share metric names. */

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { WindowUpdate } from '../alerts/series.js';
-import type { AggregateStore, AggregateWrite } from '../store/types.js';
+import type { AggregateWrite } from '../store/types.js';
 
 export interface AggregateSinkOptions {
-  store: AggregateStore;
+  store: { writeAggregates(rows: readonly AggregateWrite[]): Promise<{ written: number }> };
   logger: Logger;
   /** How often the latest result of each window goes to the store. */
   flushIntervalMs?: number;

@@ -5,7 +5,7 @@ import type { AlertingConfig } from '../alerts/rules.js';
 import type { WindowUpdate } from '../alerts/series.js';
 import type { AlertTransition } from '../alerts/types.js';
 import type { LogClient } from '../client/types.js';
-import type { AggregateStore } from '../store/types.js';
+import type { AggregateWrite } from '../store/types.js';
 import type { Duration } from '../streams/duration.js';
 import { StreamsApp } from '../streams/streams-app.js';
 import { AggregateSink } from './aggregate-sink.js';
@@ -19,9 +19,18 @@ export interface MonitorTopics {
   partitions: number;
 }
 
+/**
+ * Where window results and alert transitions go: the aggregate store on a single node, the site topics on a
+ * cluster (SitePublisher).
+ */
+export interface MonitorOutput {
+  writeAggregates(rows: readonly AggregateWrite[]): Promise<{ written: number }>;
+  appendAlertEvents(transitions: readonly AlertTransition[]): Promise<void>;
+}
+
 export interface MonitorOptions {
   client: LogClient;
-  store: AggregateStore;
+  store: MonitorOutput;
   logger: Logger;
   applicationId: string;
   topics: MonitorTopics;

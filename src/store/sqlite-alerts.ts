@@ -70,6 +70,11 @@ export class SqliteAlertHistory {
       insertSilence: db.prepare(`
         INSERT INTO silence (id, matchers_json, starts_at_ms, ends_at_ms, created_by, comment, created_at_ms)
         VALUES (@id, @matchersJson, @startsAtMs, @endsAtMs, @createdBy, @comment, @createdAtMs)`),
+      upsertSilence: db.prepare(`
+        INSERT INTO silence (id, matchers_json, starts_at_ms, ends_at_ms, created_by, comment, created_at_ms)
+        VALUES (@id, @matchersJson, @startsAtMs, @endsAtMs, @createdBy, @comment, @createdAtMs)
+        ON CONFLICT (id) DO UPDATE SET ends_at_ms = min(ends_at_ms, excluded.ends_at_ms),
+          starts_at_ms = min(starts_at_ms, excluded.starts_at_ms)`),
       silences: db.prepare(`
         SELECT id, matchers_json AS matchersJson, starts_at_ms AS startsAtMs, ends_at_ms AS endsAtMs,
           created_by AS createdBy, comment, created_at_ms AS createdAtMs
@@ -154,6 +159,15 @@ export class SqliteAlertHistory {
     };
     this.statements.insertSilence.run({ ...stored, matchersJson: JSON.stringify(stored.matchers) });
     return stored;
+  }
+
+  /**
+   * Stores a silence created elsewhere (another node of the site) under its own id. Seen again, it can only
+   * end earlier: an expiry travels as the same silence with its end moved to when it was expired.
+   */
+  putSilence(silence: Silence): void {
+    checkSilence(silence, this.limits);
+    this.statements.upsertSilence.run({ ...silence, matchersJson: JSON.stringify(silence.matchers) });
   }
 
   listSilences(query: SilenceQuery): SilenceResult {

@@ -349,6 +349,15 @@ export class SqliteAggregateStore implements AggregateStore {
     }
   }
 
+  async putSilence(silence: Silence): Promise<void> {
+    this.checkOpen();
+    try {
+      this.alerts.putSilence(silence);
+    } catch (error) {
+      throw this.mapError(error, 'storing a silence');
+    }
+  }
+
   async listSilences(query: SilenceQuery): Promise<SilenceResult> {
     this.checkOpen();
     try {

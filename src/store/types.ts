@@ -207,6 +207,8 @@ export interface AggregateStore {
   appendAlertEvents(events: readonly AlertEvent[]): Promise<void>;
   queryAlertEvents(query: AlertEventQuery): Promise<AlertEventResult>;
   createSilence(silence: NewSilence): Promise<Silence>;
+  /** Stores a silence another node created, under its id; one already stored can only end earlier. */
+  putSilence(silence: Silence): Promise<void>;
   listSilences(query: SilenceQuery): Promise<SilenceResult>;
   /** Ends the silence at nowMs; false when it is unknown or already expired. */
   expireSilence(id: string, nowMs: number): Promise<boolean>;
