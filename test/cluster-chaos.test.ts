@@ -86,7 +86,8 @@ test(`chaos: ${FAULTS} faults, no acknowledged record lost or doubled, replicas 
         random,
         cluster.brokers.map((b) => b.id),
       );
-      done.push(`${fault}:${fault === 'kill-two' ? brokers.slice(0, 2).join('+') : brokers[0]}`);
+      const target = fault === 'kill-two' ? brokers.slice(0, 2).join('+') : brokers[0];
+      done.push(`${fault}:${target}@${new Date().toISOString().slice(11, 19)}`);
       await inject(cluster, fault, brokers, random);
       await waitHealthy(admin, `after fault ${i + 1} (${done.at(-1)})`);
     }
@@ -162,7 +163,7 @@ test(`chaos: ${FAULTS} faults, no acknowledged record lost or doubled, replicas 
     assert.deepEqual(
       unread.slice(0, 5),
       [],
-      `the consumer group read every acknowledged record (${unread.length} unread; faults ${done.join(' ')})`,
+      `the consumer group read every acknowledged record (${unread.length} unread; faults ${done.join(' ')}; consumer ${reader.events.join('; ')})`,
     );
     assert.ok(
       committedAll,
@@ -276,9 +277,21 @@ function startKafkajsProducer(kafka: Kafka): { acknowledged: Acknowledged[]; sto
   };
 }
 
-async function startConsumer(kafka: Kafka): Promise<{ seen: Set<string>; stop: () => Promise<void> }> {
+/** The kafkajs consumer group member, and what happened to it (crashes, joins) for the failure message. */
+async function startConsumer(
+  kafka: Kafka,
+): Promise<{ seen: Set<string>; events: string[]; stop: () => Promise<void> }> {
   const seen = new Set<string>();
+  const events: string[] = [];
   const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  const at = () => new Date().toISOString().slice(11, 23);
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    events.push(`${at()} crash ${payload.error.name}: ${payload.error.message} (restart ${payload.restart})`);
+  });
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    events.push(`${at()} joined as ${payload.memberId} (${payload.isLeader ? 'leader' : 'member'})`);
+  });
+  consumer.on(consumer.events.STOP, () => events.push(`${at()} stopped`));
   await consumer.connect();
   await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
   await consumer.run({
@@ -287,7 +300,7 @@ async function startConsumer(kafka: Kafka): Promise<{ seen: Set<string>; stop: (
       seen.add(message.value!.toString());
     },
   });
-  return { seen, stop: () => consumer.disconnect() };
+  return { seen, events, stop: () => consumer.disconnect() };
 }
 
 /** The group's committed offsets every 500 ms (reads that fail during a fault are skipped). */
