@@ -1,4 +1,5 @@
 export { assignReplicas, type PlacementBroker } from './assignment.js';
+export { BrokerChannel } from './broker-channel.js';
 export {
   type ClusterAnswer,
   ClusterNode,

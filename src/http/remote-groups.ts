@@ -1,6 +1,4 @@
-// BrokerChannel is not on src/cluster's public surface (index.ts) yet; it is the typed inter-broker client.
-import { BrokerChannel } from '../cluster/broker-channel.js';
-import type { ClusterNode } from '../cluster/index.js';
+import { BrokerChannel, type ClusterNode } from '../cluster/index.js';
 import { DescribeGroups } from '../protocol/apis/describe-groups.js';
 import { ListGroups } from '../protocol/apis/list-groups.js';
 import { OffsetFetch } from '../protocol/apis/offset-fetch.js';
