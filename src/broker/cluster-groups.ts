@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ClusterNode, LeaderPartition } from '../cluster/index.js';
+import type { ClusterAnswer, ClusterNode, LeaderPartition } from '../cluster/index.js';
 import { ErrorCode, errorCodeName } from '../protocol/index.js';
 import { type CoordinatorOptions, GroupCoordinator } from './group-coordinator.js';
 import { type CoordinatorLocation, type GroupRouter, offsetsPartitionOf } from './group-router.js';
@@ -22,7 +22,7 @@ export interface ClusterGroupsOptions {
  */
 export class ClusterGroups implements GroupRouter {
   private readonly coordinators = new Map<number, GroupCoordinator>();
-  private creating: Promise<unknown> | null = null;
+  private creating: Promise<ClusterAnswer> | null = null;
 
   constructor(
     private readonly cluster: ClusterNode,
@@ -83,12 +83,9 @@ export class ClusterGroups implements GroupRouter {
   async locate(groupId: string): Promise<CoordinatorLocation> {
     const view = this.cluster.view;
     if (!view.topics.has(OFFSETS_TOPIC)) {
-      await this.createOffsetsTopic();
+      const created = await this.createOffsetsTopic();
       if (!view.topics.has(OFFSETS_TOPIC)) {
-        return {
-          errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-          message: 'the offsets topic is being created',
-        };
+        return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: offsetsTopicMissing(created) };
       }
     }
     const partition = offsetsPartitionOf(groupId, this.partitions());
@@ -120,7 +117,7 @@ export class ClusterGroups implements GroupRouter {
   }
 
   /** Created on first use, as Kafka does, by whichever broker is asked first; one creation at a time here. */
-  private createOffsetsTopic(): Promise<unknown> {
+  private createOffsetsTopic(): Promise<ClusterAnswer> {
     this.creating ??= this.cluster
       .createTopic(
         {
@@ -137,4 +134,16 @@ export class ClusterGroups implements GroupRouter {
       });
     return this.creating;
   }
+}
+
+/**
+ * Why FindCoordinator finds no offsets topic after asking for it. A creation that was refused (ZooKeeper out
+ * of reach, too few brokers) says why, so a client's log names the cause; one that was accepted, or that met
+ * the topic already created by another broker, is waiting for the shared view to show it.
+ */
+function offsetsTopicMissing(created: ClusterAnswer): string {
+  if (created.errorCode === ErrorCode.NONE || created.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS)
+    return 'the offsets topic is being created';
+  const reason = created.message ?? errorCodeName(created.errorCode) ?? `error ${created.errorCode}`;
+  return `the offsets topic does not exist yet and cannot be created now: ${reason}`;
 }
