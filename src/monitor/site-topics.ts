@@ -9,7 +9,7 @@ import type { AggregateWrite, Silence } from '../store/types.js';
  * node follows all three into its own store, live feed and alert list (src/monitor/site-feed.ts):
  * - windows: window results, coalesced once a second per window (early ones replaced, then the final one);
  * - alerts: alert state transitions, with the node whose alert engine made them;
- * - silences: each silence as it now is, keyed by id (compacted: an expiry rewrites it with an earlier end).
+ * - silences: each silence as it now is, keyed by id (an expiry writes it again with an earlier end).
  */
 export interface SiteTopics {
   windows: string;
@@ -24,14 +24,19 @@ export const DEFAULT_SITE_TOPICS: SiteTopics = {
 };
 
 const HOUR_MS = 60 * 60_000;
+/** Longer than any silence an operator sets in practice. */
+const SILENCES_RETENTION_MS = 90 * 24 * HOUR_MS;
 
 /** One partition each: their rate is a few hundred records a second at most, and order matters. */
 export function siteTopicSpecs(topics: SiteTopics): TopicSpec[] {
   return [
-    // Each node keeps what it read in its store; the topic only has to cover a node being away for a while.
-    { name: topics.windows, partitions: 1, config: { 'retention.ms': String(6 * HOUR_MS) } },
+    // Each node keeps what it read in its store; the topic only has to cover a node being away for a while
+    // (a few hundred rows a second for a site of tens of edge servers: some 400 MB an hour per replica).
+    { name: topics.windows, partitions: 1, config: { 'retention.ms': String(HOUR_MS) } },
     { name: topics.alerts, partitions: 1, config: { 'retention.ms': String(7 * 24 * HOUR_MS) } },
-    { name: topics.silences, partitions: 1, config: { 'cleanup.policy': 'compact' } },
+    // Not compacted (replicas of compacted topics are not supported yet, docs/cluster.md): kept long enough
+    // that a node added later still learns of every silence that has not ended.
+    { name: topics.silences, partitions: 1, config: { 'retention.ms': String(SILENCES_RETENTION_MS) } },
   ];
 }
 
