@@ -43,6 +43,11 @@ export class Controller {
   private again = false;
   private stopListening: () => void = () => undefined;
   private preferredTimer: NodeJS.Timeout | null = null;
+  /**
+   * Passes failed in a row. Only the first of a run is a warning: while ZooKeeper is away a pass is refused
+   * every 250 ms, and a warning each time would bury the one line that says the outage started.
+   */
+  private failuresInARow = 0;
 
   constructor(
     private readonly coordinator: Coordinator,
@@ -57,6 +62,7 @@ export class Controller {
   activate(tenure: Tenure): void {
     this.deactivate();
     this.tenure = tenure;
+    this.failuresInARow = 0;
     this.options.logger.info({ controllerEpoch: tenure.epoch }, 'elected controller');
     this.options.metrics.controllerElections.inc();
     this.stopListening = this.view.onChange(() => this.schedule());
@@ -98,17 +104,42 @@ export class Controller {
       this.preferredDue = false;
       try {
         const settled = await this.pass(tenure, preferred);
+        this.passSucceeded(tenure);
         if (!settled) {
           await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_FAILURE_MS));
           this.again = true;
         }
       } catch (error) {
         if (!(error instanceof CoordinationError)) throw error;
-        this.options.logger.warn({ err: error }, 'controller pass failed; retrying');
+        this.passFailed(tenure, error);
         await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_FAILURE_MS));
         this.again = true;
       }
     } while (this.again && this.tenure);
+  }
+
+  /** A warning for the first failure of a run, debug for the rest: the run is summed up when it ends. */
+  private passFailed(tenure: Tenure, error: CoordinationError): void {
+    this.failuresInARow++;
+    this.options.logger[this.failuresInARow === 1 ? 'warn' : 'debug'](
+      {
+        err: error,
+        controllerEpoch: tenure.epoch,
+        retryDelayMs: RETRY_AFTER_FAILURE_MS,
+        failures: this.failuresInARow,
+      },
+      'controller pass failed; retrying',
+    );
+  }
+
+  /** Ends a run of failures, saying how long it was. A pass whose write was refused by a check still ran. */
+  private passSucceeded(tenure: Tenure): void {
+    if (this.failuresInARow === 0) return;
+    this.options.logger.info(
+      { controllerEpoch: tenure.epoch, failures: this.failuresInARow },
+      'controller pass succeeded again',
+    );
+    this.failuresInARow = 0;
   }
 
   /** Returns false when a write was refused (state moved under us) and the pass must run again. */

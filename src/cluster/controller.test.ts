@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { CoordinationError, type CoordinationOp, type Coordinator } from '../coordination/index.js';
+import type { ClusterView, PartitionStateVersioned, TopicInfo } from './cluster-view.js';
+import { Controller } from './controller.js';
+import { ClusterMetrics } from './metrics.js';
+import type { PartitionState } from './zk-layout.js';
+
+const TOPIC = 'telemetry';
+const CONTROLLER_EPOCH = 7;
+
+/** What commit answers, call after call: throw (ZooKeeper away), refuse (a check failed) or take the ops. */
+type CommitOutcome = 'unreachable' | 'refused' | 'taken';
+
+interface LogLine {
+  level: number;
+  msg: string;
+  failures?: number;
+}
+
+/**
+ * A controller over a stand-in coordinator and shared view: topic TOPIC has two partitions on brokers 1, 2
+ * and 3, and broker 1 is gone. Partition 0 was led by broker 1 (a new leader, 1 out of the ISR), partition 1
+ * by broker 2 (1 only leaves the ISR).
+ */
+function controllerWith(outcomes: CommitOutcome[]) {
+  const lines: LogLine[] = [];
+  const logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString('utf8')) as LogLine);
+        done();
+      },
+    }),
+  );
+  const state = (leader: number, isr: number[]): PartitionStateVersioned => ({
+    state: { version: 1, controllerEpoch: 3, leader, leaderEpoch: 4, isr },
+    version: 2,
+  });
+  const states = new Map<string, PartitionStateVersioned>([
+    [`${TOPIC}:0`, state(1, [1, 2, 3])],
+    [`${TOPIC}:1`, state(2, [2, 3, 1])],
+  ]);
+  const topic: TopicInfo = {
+    name: TOPIC,
+    topicId: '0'.repeat(32),
+    replicas: [
+      [1, 2, 3],
+      [2, 3, 1],
+    ],
+    config: {},
+  };
+  const view = {
+    topics: new Map([[TOPIC, topic]]),
+    deleting: new Set<string>(),
+    shuttingDown: new Set<number>(),
+    liveBrokerIds: () => new Set([2, 3]),
+    state: (name: string, partition: number) => states.get(`${name}:${partition}`),
+    onChange: () => () => undefined,
+  };
+  const written: PartitionState[][] = [];
+  let commits = 0;
+  const coordinator = {
+    create: async () => true,
+    delete: async () => true,
+    commit: async (ops: CoordinationOp[]) => {
+      const outcome = outcomes[commits++] ?? 'taken';
+      if (outcome === 'unreachable')
+        throw new CoordinationError('UNREACHABLE', 'ZooKeeper silent for 1800 ms');
+      if (outcome === 'refused') return false;
+      written.push(
+        ops.flatMap((op) =>
+          op.op === 'set' ? [JSON.parse(op.data.toString('utf8')) as PartitionState] : [],
+        ),
+      );
+      return true;
+    },
+  };
+  const registry = new Registry();
+  const metrics = new ClusterMetrics(registry, () => {
+    throw new Error('no gauges in this test');
+  });
+  const controller = new Controller(coordinator as unknown as Coordinator, view as unknown as ClusterView, {
+    preferredLeaderCheckIntervalMs: 60_000,
+    uncleanLeaderElection: false,
+    logger,
+    metrics,
+  });
+  return { controller, lines, written, metrics, commits: () => commits };
+}
+
+async function until(what: string, done: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadlineMs = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadlineMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('Controller', () => {
+  it('warns once per run of failed passes, then at debug, and says when a pass succeeds again', async () => {
+    const { controller, lines, written } = controllerWith([
+      'unreachable',
+      'unreachable',
+      'unreachable',
+      'unreachable',
+      'taken',
+    ]);
+    controller.activate({ epoch: CONTROLLER_EPOCH, epochVersion: CONTROLLER_EPOCH });
+    try {
+      await until('the pass after the outage', () => written.length === 1);
+      const failed = lines.filter((line) => line.msg === 'controller pass failed; retrying');
+      assert.deepEqual(
+        failed.map((line) => [line.level, line.failures]),
+        [
+          [40, 1],
+          [20, 2],
+          [20, 3],
+          [20, 4],
+        ],
+      );
+      const back = lines.filter((line) => line.msg === 'controller pass succeeded again');
+      assert.deepEqual(
+        back.map((line) => [line.level, line.failures]),
+        [[30, 4]],
+      );
+      assert.ok(lines.indexOf(back[0]!) > lines.indexOf(failed.at(-1)!));
+    } finally {
+      controller.deactivate();
+    }
+  });
+});
