@@ -133,4 +133,38 @@ describe('Controller', () => {
       controller.deactivate();
     }
   });
+
+  it('counts its ISR shrinks and leader elections once, when ZooKeeper took them', async () => {
+    // The first write is refused (a check failed): the next pass decides the same changes again.
+    const { controller, lines, written, metrics, commits } = controllerWith(['refused', 'taken']);
+    controller.activate({ epoch: CONTROLLER_EPOCH, epochVersion: CONTROLLER_EPOCH });
+    try {
+      await until('the second pass', () => written.length === 1);
+      assert.equal(commits(), 2);
+      assert.deepEqual(
+        written[0]!.map((s) => [s.leader, s.isr, s.controllerEpoch]),
+        [
+          [2, [2, 3], CONTROLLER_EPOCH],
+          [2, [2, 3], CONTROLLER_EPOCH],
+        ],
+      );
+      const byReason = async (counter: typeof metrics.controllerIsrShrinks) =>
+        Object.fromEntries((await counter.get()).values.map((v) => [v.labels.reason, v.value]));
+      assert.deepEqual(await byReason(metrics.controllerIsrShrinks), {
+        'leader-lost': 1,
+        'isr-member-lost': 1,
+      });
+      assert.deepEqual(await byReason(metrics.leaderElections), { 'leader-lost': 1 });
+      // The leaders' own shrinks stay apart, under the metric name they always had.
+      assert.deepEqual(
+        (await metrics.isrShrinks.get()).values.map((v) => v.value),
+        [0],
+      );
+      assert.equal(lines.filter((line) => line.msg === 'partition state changed').length, 2);
+      // A refused write is not a failure: no run of failures to end.
+      assert.equal(lines.filter((line) => line.msg === 'controller pass succeeded again').length, 0);
+    } finally {
+      controller.deactivate();
+    }
+  });
 });

@@ -27,6 +27,12 @@ export interface Tenure {
   epochVersion: number;
 }
 
+/** One partition state the controller writes, and the change it stands for (null for a new partition). */
+interface StateWrite {
+  op: CoordinationOp;
+  change: { topic: string; partition: number; previousIsr: readonly number[]; change: StateChange } | null;
+}
+
 /** Writes per multi-op: ZooKeeper bounds a request at 1 MiB and a state node is ~100 bytes. */
 const OPS_PER_COMMIT = 200;
 const RETRY_AFTER_FAILURE_MS = 250;
@@ -147,8 +153,7 @@ export class Controller {
     let settled = await this.deleteTopics(tenure);
     if (!this.tenure) return true;
     const brokers: BrokerLiveness = { live: this.view.liveBrokerIds(), shuttingDown: this.view.shuttingDown };
-    const ops: CoordinationOp[] = [];
-    const changes: Array<{ topic: string; partition: number; change: StateChange }> = [];
+    const writes: StateWrite[] = [];
     for (const topic of this.view.topics.values()) {
       if (this.view.deleting.has(topic.name)) continue;
       const unclean =
@@ -161,28 +166,46 @@ export class Controller {
           const state = initialState(replicas, brokers, tenure.epoch);
           if (!state) continue;
           await this.coordinator.create(Paths.partition(topic.name, p), Buffer.alloc(0), { parents: true });
-          ops.push({ op: 'create', path: Paths.partitionState(topic.name, p), data: encodeNode(state) });
+          writes.push({
+            op: { op: 'create', path: Paths.partitionState(topic.name, p), data: encodeNode(state) },
+            change: null,
+          });
           continue;
         }
         const change =
           reconcileState(current.state, replicas, brokers, tenure.epoch, unclean) ??
           (preferred ? preferredLeaderChange(current.state, replicas, brokers, tenure.epoch) : null);
         if (!change) continue;
-        ops.push({
-          op: 'set',
-          path: Paths.partitionState(topic.name, p),
-          data: encodeNode(change.state),
-          version: current.version,
+        writes.push({
+          op: {
+            op: 'set',
+            path: Paths.partitionState(topic.name, p),
+            data: encodeNode(change.state),
+            version: current.version,
+          },
+          change: { topic: topic.name, partition: p, previousIsr: current.state.isr, change },
         });
-        changes.push({ topic: topic.name, partition: p, change });
       }
     }
-    for (let i = 0; i < ops.length; i += OPS_PER_COMMIT) {
-      const chunk = ops.slice(i, i + OPS_PER_COMMIT);
-      if (!(await this.fenced(tenure, chunk))) settled = false;
+    for (let i = 0; i < writes.length; i += OPS_PER_COMMIT) {
+      const chunk = writes.slice(i, i + OPS_PER_COMMIT);
+      const ops = chunk.map((write) => write.op);
+      if (await this.fenced(tenure, ops)) this.committed(chunk);
+      else settled = false;
     }
-    for (const { topic, partition, change } of changes) {
-      this.options.logger.info(
+    return settled;
+  }
+
+  /**
+   * Logs and counts the changes of a multi-op ZooKeeper took. A refused one is decided again by the next
+   * pass from the state that beat it, so counting it here would count one election twice.
+   */
+  private committed(writes: readonly StateWrite[]): void {
+    const { logger, metrics } = this.options;
+    for (const { change: changed } of writes) {
+      if (!changed) continue;
+      const { topic, partition, previousIsr, change } = changed;
+      logger.info(
         {
           topic,
           partition,
@@ -193,10 +216,12 @@ export class Controller {
         },
         'partition state changed',
       );
-      if (change.reason !== 'isr-member-lost')
-        this.options.metrics.leaderElections.inc({ reason: change.reason });
+      if (change.reason !== 'isr-member-lost') metrics.leaderElections.inc({ reason: change.reason });
+      // Lost or shutting-down brokers taken out of the ISR (with a new leader or without): the leaders'
+      // own shrinks are counted where they decide them (edgestream_cluster_isr_shrinks_total).
+      if (change.state.isr.length < previousIsr.length)
+        metrics.controllerIsrShrinks.inc({ reason: change.reason });
     }
-    return settled;
   }
 
   /**

@@ -10,6 +10,7 @@ export class ClusterMetrics {
   readonly truncations: Counter;
   readonly replicaFetchErrors: Counter<'error'>;
   readonly coordinationOutages: Counter;
+  readonly controllerIsrShrinks: Counter<'reason'>;
 
   constructor(registry: Registry, collect: () => ClusterGauges) {
     const registers = [registry];
@@ -54,6 +55,12 @@ export class ClusterMetrics {
     this.coordinationOutages = new Counter({
       name: 'edgestream_cluster_coordination_outages_total',
       help: 'Times ZooKeeper went out of reach of this broker for longer than its lease (90% of the session timeout)',
+      registers,
+    });
+    this.controllerIsrShrinks = new Counter({
+      name: 'edgestream_cluster_controller_isr_shrinks_total',
+      help: 'ISRs this broker shrank as controller (lost or shutting-down brokers taken out), one per partition, by reason; shrinks decided by leaders are edgestream_cluster_isr_shrinks_total',
+      labelNames: ['reason'],
       registers,
     });
     const gauge = (name: string, help: string, pick: (g: ClusterGauges) => number) =>

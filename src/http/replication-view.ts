@@ -116,20 +116,24 @@ function brokerList(node: ClusterNode, assigned: ReadonlySet<number>): ClusterBr
 
 async function countersOf(node: ClusterNode): Promise<ReplicationCountersView> {
   const { metrics } = node;
-  const [isrShrinks, isrExpands, leaderElections, controllerElections, fencedRequests] = await Promise.all([
-    values(metrics.isrShrinks),
-    values(metrics.isrExpands),
-    values(metrics.leaderElections),
-    values(metrics.controllerElections),
-    values(metrics.fencedRequests),
-  ]);
+  const [isrShrinks, controllerIsrShrinks, isrExpands, leaderElections, controllerElections, fencedRequests] =
+    await Promise.all([
+      values(metrics.isrShrinks),
+      values(metrics.controllerIsrShrinks),
+      values(metrics.isrExpands),
+      values(metrics.leaderElections),
+      values(metrics.controllerElections),
+      values(metrics.fencedRequests),
+    ]);
   const leaderElectionsByReason: Record<string, number> = {};
   for (const { labels, value } of leaderElections) {
     const reason = String(labels.reason ?? 'unknown');
     leaderElectionsByReason[reason] = (leaderElectionsByReason[reason] ?? 0) + value;
   }
+  const isrShrinksBy = { leader: sum(isrShrinks), controller: sum(controllerIsrShrinks) };
   return {
-    isrShrinks: sum(isrShrinks),
+    isrShrinks: isrShrinksBy.leader + isrShrinksBy.controller,
+    isrShrinksBy,
     isrExpands: sum(isrExpands),
     leaderElections: sum(leaderElections),
     leaderElectionsByReason,

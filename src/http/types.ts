@@ -104,7 +104,14 @@ export interface FollowerLagView {
 
 /** This broker's counters since it started (Prometheus has the same values at /metrics). */
 export interface ReplicationCountersView {
+  /** ISRs this broker shrank, as leader and as controller: isrShrinksBy.leader + isrShrinksBy.controller. */
   isrShrinks: number;
+  isrShrinksBy: {
+    /** Followers that fell behind replica.lag.time.max.ms, out of an ISR this broker leads. */
+    leader: number;
+    /** Brokers lost or shutting down, out of any ISR, decided as controller (one per partition). */
+    controller: number;
+  };
   isrExpands: number;
   /** Leader changes this broker decided as controller, all reasons. */
   leaderElections: number;
