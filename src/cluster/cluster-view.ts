@@ -32,9 +32,10 @@ export function partitionKey(topic: string, partition: number): string {
 }
 
 /**
- * Every broker's cached copy of the cluster's shared state (brokers, topics, partition states, controller,
- * pending shutdowns and deletions), kept fresh by one-shot watches that re-read the node that changed.
- * Listeners hear about changes after they are applied, coalesced to one call per turn of the event loop.
+ * Every broker's cached copy of the cluster's shared state (brokers, topics, partition states, controller and
+ * its epoch, pending shutdowns and deletions), kept fresh by one-shot watches that re-read the node that
+ * changed. Listeners hear about changes after they are applied, coalesced to one call per turn of the event
+ * loop.
  */
 export class ClusterView {
   readonly brokers = new Map<number, BrokerRegistration>();
@@ -43,6 +44,11 @@ export class ClusterView {
   readonly shuttingDown = new Set<number>();
   readonly deleting = new Set<string>();
   controllerId = -1;
+  /**
+   * The epoch of the newest controller election (`/controller_epoch`); null before the first. Read with the
+   * controller's id but from another node: for a moment after an election one may be newer than the other.
+   */
+  controllerEpoch: number | null = null;
   /**
    * False from the expiry of a session until everything has been read again in the next one: meanwhile the
    * partition states may be ones a controller has already replaced (this broker's watches died with it).
@@ -124,6 +130,7 @@ export class ClusterView {
       this.loadBrokers(),
       this.loadTopics(),
       this.loadController(),
+      this.loadControllerEpoch(),
       this.loadShutdowns(),
       this.loadDeletions(),
     ]);
@@ -266,6 +273,21 @@ export class ClusterView {
       const text = node?.data.toString('utf8') ?? '';
       return () => {
         this.controllerId = /^\d+$/.test(text) ? Number(text) : -1;
+      };
+    });
+  }
+
+  private loadControllerEpoch(): Promise<void> {
+    return this.read('controllerEpoch', async () => {
+      // Decimal text, bumped by each election winner in the multi-op that makes it controller.
+      const node = await this.coordinator.get(Paths.controllerEpoch, () => void this.loadControllerEpoch());
+      const text = node?.data.toString('utf8') ?? null;
+      const epoch =
+        text !== null && /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : null;
+      if (text !== null && epoch === null)
+        this.logger.error({ path: Paths.controllerEpoch, text }, 'ignoring an invalid controller epoch');
+      return () => {
+        this.controllerEpoch = epoch;
       };
     });
   }

@@ -49,16 +49,13 @@ export async function replicationView(node: ClusterNode, partitionLimit: number)
       });
     }
   }
-  let controllerEpoch: number | null = null;
-  for (const { state } of view.states.values())
-    controllerEpoch = Math.max(controllerEpoch ?? -1, state.controllerEpoch);
   const brokers = brokerList(node, assigned);
   const counters = await countersOf(node);
   return {
     clustered: true,
     clusterId: node.clusterId,
     nodeId: node.brokerId,
-    controller: { id: view.controllerId, epoch: controllerEpoch },
+    controller: { id: view.controllerId, epoch: view.controllerEpoch },
     coordinationConnected: gauges.coordinationConnected && view.current,
     brokers,
     partitions,

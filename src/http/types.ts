@@ -131,11 +131,7 @@ export type ReplicationView =
       controller: {
         /** -1 while no controller is elected. */
         id: number;
-        /**
-         * The newest controller epoch found in the partition states (each records the epoch of the controller
-         * that wrote it); null before any state exists. It lags the current epoch until that controller first
-         * writes a state.
-         */
+        /** The epoch of the newest controller election (`/controller_epoch`); null before the first. */
         epoch: number | null;
       };
       /** False while the view may be stale: the session with the coordination service is unconfirmed. */
