@@ -7,6 +7,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { AlertEngine, parseRules } from '../src/alerts/index.js';
 import { offsetsPartitionOf } from '../src/broker/group-router.js';
+import { Paths } from '../src/cluster/index.js';
+import { ZooKeeperCoordinator } from '../src/coordination/index.js';
 import { brokerClusterView, HttpApi, LiveFeed, type ReplicationView } from '../src/http/index.js';
 import { SqliteAggregateStore } from '../src/store/index.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
@@ -14,6 +16,18 @@ import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { type BrowserSession, openBrowser, requireDashboard, waitUntil } from './support/browser.js';
 
 type Clustered = Extract<ReplicationView, { clustered: true }>;
+
+interface Health {
+  status: 'ok' | 'degraded';
+  reason: string | null;
+  cluster: boolean;
+  coordination: {
+    connected: boolean;
+    unreachableSinceMs: number | null;
+    leadershipConfirmed: boolean;
+    leaderPartitions: number;
+  } | null;
+}
 
 const TOPIC = 'site-telemetry';
 /** A topic with its only replica on broker 1: the in-process broker 3 holds none of it. */
@@ -72,6 +86,11 @@ describe('GET /api/cluster on a single node', () => {
       const body = await getJson<ReplicationView>(`${served.base}/api/cluster`);
       assert.equal(body.clustered, false);
       assert.match((body as { message: string }).message, /single node/);
+      const health = await getJson<Health>(`${served.base}/health`);
+      assert.deepEqual(
+        [health.status, health.reason, health.cluster, health.coordination],
+        ['ok', null, true, null],
+      );
     } finally {
       await served.close();
       await running.stop();
@@ -84,6 +103,8 @@ describe('the broker page and HTTP API on a three-broker cluster', { timeout: 24
   let node3: RunningBroker;
   let http: ApiProcess;
   let session: BrowserSession | null = null;
+  /** Reads /controller_epoch as the brokers' election wrote it. */
+  let zookeeper: ZooKeeperCoordinator;
   const staticDir = path.resolve(import.meta.dirname, '..', 'web');
 
   before(async () => {
@@ -100,12 +121,23 @@ describe('the broker page and HTTP API on a three-broker cluster', { timeout: 24
       },
     });
     http = await startApi(node3, staticDir);
+    zookeeper = new ZooKeeperCoordinator({
+      connectString: cluster.ensemble.connectString,
+      sessionTimeoutMs: 10_000,
+      connectTimeoutMs: 10_000,
+      requestTimeoutMs: 5_000,
+      logger: pino({ level: 'silent' }),
+    });
+    await zookeeper.start();
     session = await openBrowser({ width: 1600, height: 1200 });
   });
+
+  const controllerEpoch = () => readControllerEpochWith(zookeeper);
 
   after(async () => {
     await session?.close().catch(() => undefined);
     await http?.close().catch(() => undefined);
+    await zookeeper?.close().catch(() => undefined);
     await node3?.stop().catch(() => undefined);
     await cluster?.stop();
   });
@@ -175,6 +207,7 @@ describe('the broker page and HTTP API on a three-broker cluster', { timeout: 24
     );
     assert.equal(healthy.brokers.find((b) => b.id === 3)!.port, node3.port);
     assert.ok((healthy.controller.epoch ?? 0) >= 1, `controller epoch ${healthy.controller.epoch}`);
+    assert.equal(healthy.controller.epoch, await controllerEpoch());
     for (const p of ofTopic(healthy, TOPIC)) {
       assert.deepEqual([...p.replicas].sort(), [1, 2, 3]);
       assert.deepEqual([...p.isr].sort(), [1, 2, 3]);
@@ -300,6 +333,22 @@ describe('the broker page and HTTP API on a three-broker cluster', { timeout: 24
     assert.ok(degraded.offlinePartitions >= 1, `${degraded.offlinePartitions}`);
     const after = await (await fetch(`${http.base}/metrics`)).text();
     assert.match(after, /^edgestream_cluster_brokers 2$/m);
+    // The epoch is the election's, not the newest found in partition states: a new controller shows it at
+    // once, before it has written any state.
+    const epochNow = await controllerEpoch();
+    await eventually<Clustered>(url, (c) => c.controller.epoch === epochNow, 5_000, 'the controller epoch');
+    if (degraded.controller.id !== healthy.controller.id)
+      assert.ok(epochNow > healthy.controller.epoch!, `epoch ${epochNow} after a new controller`);
+    // Broker 1's replicas leave the ISRs by the controller's decision (it led some __consumer_offsets
+    // partitions, so a leader cannot have done it): counted when broker 3 is that controller.
+    assert.match(after, /^# TYPE edgestream_cluster_controller_isr_shrinks_total counter$/m);
+    const { counters } = degraded;
+    assert.equal(counters.isrShrinks, counters.isrShrinksBy.leader + counters.isrShrinksBy.controller);
+    if (degraded.controller.id === 3) {
+      const fresh = await getJson<Clustered>(url);
+      assert.ok(fresh.counters.isrShrinksBy.controller >= 1, JSON.stringify(fresh.counters));
+      assert.match(after, /^edgestream_cluster_controller_isr_shrinks_total\{reason="leader-lost"\} [1-9]/m);
+    }
 
     await page.locator('.cluster-section tr[data-broker="1"][data-alive="false"]').waitFor();
     await waitUntil(
@@ -320,4 +369,49 @@ describe('the broker page and HTTP API on a three-broker cluster', { timeout: 24
     await session!.screenshot('cluster-broker-page-down');
     assert.deepEqual(session!.errors, []);
   });
+
+  it('says in /health, still 200, that ZooKeeper is out of reach, and ok once it is back', async () => {
+    const healthUrl = `${http.base}/health`;
+    const before = await getJson<Health>(healthUrl);
+    assert.equal(before.status, 'ok', JSON.stringify(before));
+    assert.equal(before.reason, null);
+    assert.deepEqual(
+      before.coordination && [before.coordination.connected, before.coordination.unreachableSinceMs],
+      [true, null],
+    );
+    assert.equal(before.coordination?.leadershipConfirmed, true);
+    const { leaderPartitions } = await getJson<Clustered>(`${http.base}/api/cluster`);
+    assert.equal(before.coordination?.leaderPartitions, leaderPartitions);
+
+    await Promise.all(cluster.ensemble.members.map((member) => member.kill('SIGKILL')));
+    // getJson asserts 200 on every poll: a broker that serves is healthy for a load balancer.
+    const degraded = await eventually<Health>(
+      healthUrl,
+      (h) => h.status === 'degraded' && h.coordination?.unreachableSinceMs !== null,
+      15_000,
+      '/health degraded',
+    );
+    assert.equal(degraded.coordination?.connected, false);
+    assert.match(degraded.reason ?? '', /^ZooKeeper unreachable for \d+ s: topic creation and deletion/);
+    assert.ok(degraded.coordination!.unreachableSinceMs! <= Date.now());
+    const stale = await getJson<Clustered>(`${http.base}/api/cluster`);
+    assert.equal(stale.coordinationConnected, false);
+    assert.match(
+      await (await fetch(`${http.base}/metrics`)).text(),
+      /^edgestream_cluster_coordination_connected 0$/m,
+    );
+
+    await Promise.all(cluster.ensemble.members.map((member) => member.restart()));
+    const back = await eventually<Health>(healthUrl, (h) => h.status === 'ok', 60_000, '/health ok again');
+    assert.equal(back.reason, null);
+    assert.equal(back.coordination?.connected, true);
+    assert.equal(back.coordination?.unreachableSinceMs, null);
+    assert.equal(back.coordination?.leadershipConfirmed, true);
+  });
 });
+
+async function readControllerEpochWith(zookeeper: ZooKeeperCoordinator): Promise<number> {
+  const node = await zookeeper.get(Paths.controllerEpoch);
+  assert.ok(node, `${Paths.controllerEpoch} exists once a controller was elected`);
+  return Number(node.data.toString('utf8'));
+}

@@ -108,9 +108,17 @@ describe('HTTP API against a broker, a SQLite store and an alert engine', () => 
   }
 
   it('answers /health and merged /metrics', async () => {
-    const health = await getJson<{ status: string; uptimeMs: number }>('/health');
+    const health = await getJson<{
+      status: string;
+      reason: string | null;
+      uptimeMs: number;
+      cluster: boolean;
+      coordination: unknown;
+    }>('/health');
     assert.equal(health.status, 'ok');
     assert.ok(health.uptimeMs >= 0);
+    // A single-node broker has no coordination service to report on.
+    assert.deepEqual([health.reason, health.cluster, health.coordination], [null, true, null]);
     const metrics = await fetch(`${base}/metrics`);
     assert.equal(metrics.status, 200);
     assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);

@@ -197,8 +197,10 @@ export class ClusterNode {
   }
 
   coordinationStatus(): CoordinationStatus {
+    // Looks now rather than waiting for the next check, so `connected` and `unreachableSinceMs` agree.
+    this.checkOutage();
     return {
-      connected: this.coordinator.reachable(),
+      connected: this.unreachableSinceMs === null,
       unreachableSinceMs: this.unreachableSinceMs,
       leadershipConfirmed: this.replicas.leadershipConfirmed(),
       leaderPartitions: this.replicas.gauges().leaderPartitions,

@@ -4,6 +4,7 @@ import { clusterTopics, replicationView } from './replication-view.js';
 import type {
   ClusterView,
   CommittedOffsetView,
+  CoordinationView,
   GroupListing,
   GroupView,
   PartitionView,
@@ -65,6 +66,16 @@ export function brokerClusterView(broker: Broker): ClusterView {
     async replication(partitionLimit) {
       if (!broker.cluster) return { clustered: false, message: SINGLE_NODE_MESSAGE };
       return replicationView(broker.cluster, partitionLimit);
+    },
+    coordination(): CoordinationView | null {
+      if (!broker.cluster) return null;
+      const status = broker.cluster.coordinationStatus();
+      return {
+        connected: status.connected,
+        unreachableSinceMs: status.unreachableSinceMs,
+        leadershipConfirmed: status.leadershipConfirmed,
+        leaderPartitions: status.leaderPartitions,
+      };
     },
   };
 

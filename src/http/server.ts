@@ -10,7 +10,7 @@ import { errorBody, HttpError } from './errors.js';
 import type { LiveFeed } from './live-feed.js';
 import { QueryParams } from './params.js';
 import { StaticFiles } from './static-files.js';
-import type { ClusterView } from './types.js';
+import type { ClusterView, CoordinationView } from './types.js';
 
 export interface HttpApiOptions {
   host: string;
@@ -129,16 +129,25 @@ export class HttpApi {
     if (reply) sendJson(response, reply.status, reply.body);
   }
 
+  /**
+   * Always 200 while the process answers: a broker cut off ZooKeeper still serves what it leads, so a load
+   * balancer must keep sending it clients. `status: 'degraded'` and `reason` tell operators what is missing.
+   */
   private health(request: IncomingMessage, response: ServerResponse): void {
     if (request.method !== 'GET' && request.method !== 'HEAD')
       throw methodNotAllowed(request.method, ['GET']);
+    const nowMs = Date.now();
+    const coordination = this.options.cluster?.coordination() ?? null;
+    const reason = coordination === null ? null : degradedReason(coordination, nowMs);
     sendJson(response, 200, {
-      status: 'ok',
-      uptimeMs: Date.now() - this.startedAtMs,
+      status: reason === null ? 'ok' : 'degraded',
+      reason,
+      uptimeMs: nowMs - this.startedAtMs,
       startedAtMs: this.startedAtMs,
       live: this.options.live.stats(),
       alerts: this.options.alerts.stats(),
       cluster: this.options.cluster !== null,
+      coordination,
     });
   }
 
@@ -165,6 +174,33 @@ export class HttpApi {
     }
     sendJson(response, status, errorBody(code, message), headers);
   }
+}
+
+/**
+ * Why a clustered broker is degraded, one clause per cause; null when nothing is missing. The causes are the
+ * ones docs/cluster.md describes: ZooKeeper out of reach (roles kept, changes refused) and a broker fenced
+ * after a pause or a session expiry (it leads nothing until ZooKeeper confirms its roles).
+ */
+function degradedReason(coordination: CoordinationView, nowMs: number): string | null {
+  const reasons: string[] = [];
+  if (!coordination.connected) {
+    const since =
+      coordination.unreachableSinceMs === null
+        ? ''
+        : ` for ${Math.round((nowMs - coordination.unreachableSinceMs) / 1000)} s`;
+    const serving = coordination.leadershipConfirmed
+      ? `; this broker keeps serving the ${coordination.leaderPartitions} partitions it leads`
+      : '';
+    reasons.push(
+      `ZooKeeper unreachable${since}: topic creation and deletion, ISR changes and leader elections wait until it returns${serving}`,
+    );
+  }
+  if (!coordination.leadershipConfirmed) {
+    reasons.push(
+      'leadership unconfirmed after a pause or a session expiry: this broker refuses produce and fetch for the partitions it would lead until ZooKeeper confirms its roles',
+    );
+  }
+  return reasons.length === 0 ? null : reasons.join('; ');
 }
 
 function toHttpError(error: unknown): HttpError {

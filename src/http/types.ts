@@ -64,6 +64,23 @@ export interface ClusterView {
   groups(): Promise<GroupListing>;
   /** The replicated cluster's brokers, partitions and replication health; `clustered: false` on a single node. */
   replication(partitionLimit: number): Promise<ReplicationView>;
+  /** This broker's link to the cluster's coordination service (ZooKeeper); null on a single node. */
+  coordination(): CoordinationView | null;
+}
+
+/** What a clustered broker knows of its coordination service, read when asked (for /health). */
+export interface CoordinationView {
+  /** ZooKeeper answers: topic, ISR and controller changes can be made. */
+  connected: boolean;
+  /** When the current outage was noticed (ms since the epoch); null while connected. */
+  unreachableSinceMs: number | null;
+  /**
+   * False from a pause or a session expiry until ZooKeeper confirms this broker's roles; meanwhile it refuses
+   * produce and fetch for the partitions it would lead.
+   */
+  leadershipConfirmed: boolean;
+  /** Partitions this broker leads (and goes on leading through an outage). */
+  leaderPartitions: number;
 }
 
 export interface ClusterBrokerView {
