@@ -17,7 +17,7 @@ import {
   readCleanerCheckpoint,
 } from './compaction.js';
 import { compactionEnabled, deletionEnabled, type TopicConfig } from './config.js';
-import { type CorruptSegmentError, ioError, LogError } from './errors.js';
+import { CorruptSegmentError, ioError, LogError } from './errors.js';
 import { GroupCommit } from './group-commit.js';
 import {
   type EpochEndOffset,
@@ -33,6 +33,7 @@ import { checkLeaderBatches } from './replica-append.js';
 import {
   fsyncDirectory,
   nodeSegmentWriter,
+  type ScanResult,
   Segment,
   type SegmentContext,
   type SegmentWriter,
@@ -113,6 +114,11 @@ export class PartitionLog {
   private notifiedDurableEndOffset: number;
   private durableNotificationPending = false;
   private closed = false;
+  /** The first damage found in this log (lowest segment, then position), until truncateAtCorruption. */
+  private corruptionFound: CorruptSegmentError | null = null;
+  /** Damage already logged, by file and position: a read retried against it is not logged again. */
+  private readonly corruptionReported = new Set<string>();
+  private readonly corruptionListeners = new Set<() => void>();
   /** fsyncs of the active segment so far: with group commit, far fewer than durable appends. */
   fsyncCount = 0;
   /** Bound on what one batch's records may inflate to, for the log and for in-process readers of it. */
@@ -147,12 +153,15 @@ export class PartitionLog {
       );
     }
     const checkpoint = readCleanerCheckpoint(options.dir, options.logger);
+    // Damage found while recovering is handed to the log once it exists.
+    const foundBeforeOpen: CorruptSegmentError[] = [];
+    let opened: PartitionLog | null = null;
     const context: SegmentContext = {
       files: options.files,
       writer: options.writer ?? nodeSegmentWriter,
       indexIntervalBytes: options.config.indexIntervalBytes,
       compactedBelowOffset: checkpoint.compactedBelowOffset,
-      onCorruption: (error) => reportCorruption(options.logger, error),
+      onCorruption: (error) => (opened ? opened.noteCorruption(error) : foundBeforeOpen.push(error)),
     };
     const segments = recoverSegments(options.dir, context, options.logger, (options.now ?? Date.now)());
     const compactor = new LogCompactor(
@@ -164,7 +173,89 @@ export class PartitionLog {
       maxDecompressedBytes,
     );
     const epochs = loadLeaderEpochCache(options.dir, segments, options.logger);
-    return new PartitionLog(options.dir, segments, options, context, compactor, epochs);
+    opened = new PartitionLog(options.dir, segments, options, context, compactor, epochs);
+    for (const error of foundBeforeOpen) opened.noteCorruption(error);
+    return opened;
+  }
+
+  /**
+   * The first damage found in this log's files (at open after an unclean shutdown, by a read, or by
+   * verify), or null. Reads never return a batch at or past it; truncateAtCorruption removes it.
+   */
+  get corruption(): CorruptSegmentError | null {
+    return this.corruptionFound;
+  }
+
+  /** Calls `listener` (soon after, never during) when damage is found. Returns the function that removes it. */
+  onCorruption(listener: () => void): () => void {
+    assert.ok(
+      this.corruptionListeners.size < MAX_DURABLE_LISTENERS,
+      `more than ${MAX_DURABLE_LISTENERS} listeners`,
+    );
+    this.corruptionListeners.add(listener);
+    return () => {
+      this.corruptionListeners.delete(listener);
+    };
+  }
+
+  private noteCorruption(error: CorruptSegmentError): void {
+    const where = `${error.path}@${error.position}`;
+    if (this.corruptionReported.has(where)) return;
+    this.corruptionReported.add(where);
+    reportCorruption(this.logger, error);
+    const current = this.corruptionFound;
+    if (current && !corruptionBefore(error, current)) return;
+    this.corruptionFound = error;
+    queueMicrotask(() => {
+      for (const listener of [...this.corruptionListeners]) listener();
+    });
+  }
+
+  /**
+   * Removes the first damaged batch and everything after it, so the log ends with the last valid batch
+   * before the damage (what Kafka's recovery does at the first invalid batch); returns the new log end.
+   * Only for a replica that can fetch the rest again from its leader: anything after the damage is gone.
+   * Later segments are deleted newest first; an unreadable segment goes whole.
+   */
+  truncateAtCorruption(): number {
+    this.ensureWritable();
+    const found = this.corruptionFound;
+    assert.ok(found, `${this.dir} has no corruption to truncate at`);
+    const at = this.segments.findIndex((segment) => segment.logPath === found.path);
+    const before = this.logEndOffset;
+    if (at >= 0) this.cutSegmentsAt(at);
+    this.corruptionFound = null;
+    this.corruptionReported.clear();
+    this.logger.warn(
+      {
+        dir: this.dir,
+        path: found.path,
+        position: found.position,
+        from: before,
+        logEndOffset: this.logEndOffset,
+      },
+      'truncated log at the first damaged batch',
+    );
+    return this.logEndOffset;
+  }
+
+  private cutSegmentsAt(index: number): void {
+    const segment = this.segments[index]!;
+    let scan: ScanResult | null = null;
+    try {
+      scan = segment.scan();
+    } catch (error) {
+      if (!(error instanceof LogError) || error.code !== 'IO_ERROR') throw error;
+    }
+    if ((scan === null || scan.validBytes === 0) && index === 0) {
+      this.truncateFullyAndStartAt(segment.baseOffset);
+      return;
+    }
+    const keepSegments = scan === null || scan.validBytes === 0 ? index : index + 1;
+    while (this.segments.length > keepSegments) this.segments.pop()!.delete();
+    fsyncDirectory(this.dir);
+    if (keepSegments === index + 1) this.active.cutAfterScan(scan!);
+    this.afterTruncation(this.logEndOffset);
   }
 
   private get active(): Segment {
@@ -424,10 +515,32 @@ export class PartitionLog {
   private readBatches(offset: number, maxBytes: number, maxOffset: number): Buffer {
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
       const segment = this.segments[i]!;
-      const position = segment.locate(Math.max(offset, segment.baseOffset));
-      if (position >= 0) return segment.read(position, maxBytes, maxOffset);
+      try {
+        const position = segment.locate(Math.max(offset, segment.baseOffset));
+        if (position >= 0) return segment.read(position, maxBytes, maxOffset);
+      } catch (error) {
+        throw this.readFailure(segment, error);
+      }
     }
     return Buffer.alloc(0);
+  }
+
+  /**
+   * Damage met by a read is recorded; so is a read error of a sealed segment, which marks it failed from its
+   * start (Kafka takes an I/O error as a failed log). The active segment's read errors stay plain errors:
+   * the group commit's failure handling owns that file.
+   */
+  private readFailure(segment: Segment, error: unknown): unknown {
+    if (error instanceof CorruptSegmentError) {
+      this.noteCorruption(error);
+      return error;
+    }
+    if (error instanceof LogError && error.code === 'IO_ERROR' && segment !== this.active) {
+      const corrupt = segment.corruption(0, segment.baseOffset, `unreadable: ${error.message}`);
+      this.noteCorruption(corrupt);
+      return corrupt;
+    }
+    return error;
   }
 
   private segmentIndexFor(offset: number): number {
@@ -714,7 +827,7 @@ export class PartitionLog {
       if (disagreement || scan.validBytes !== segment.size) {
         const reason = disagreement ?? `scan ended at byte ${scan.validBytes} of ${segment.size}`;
         const problem = segment.corruption(scan.validBytes, scan.nextOffset, reason);
-        reportCorruption(this.logger, problem);
+        this.noteCorruption(problem);
         problems.push(problem);
       }
     }
@@ -778,6 +891,13 @@ function reportCorruption(logger: Logger, error: CorruptSegmentError): void {
     { path: error.path, position: error.position, offset: error.offset, reason: error.message },
     'CORRUPT SEGMENT: data at rest is damaged and will not be served past this point',
   );
+}
+
+/** Whether damage `a` lies before `b`: in an earlier segment, or earlier in the same one. */
+function corruptionBefore(a: CorruptSegmentError, b: CorruptSegmentError): boolean {
+  const baseA = Number(path.basename(a.path).slice(0, 20));
+  const baseB = Number(path.basename(b.path).slice(0, 20));
+  return baseA < baseB || (baseA === baseB && a.position < b.position);
 }
 
 function largestTimestamp(segment: Segment): number {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { CLEANED_SUFFIX, SWAP_SUFFIX } from './compaction.js';
 import { ioError, isNodeError, LogError } from './errors.js';
 import type { Logger } from './logger.js';
-import { fsyncDirectory, Segment, type SegmentContext } from './segment.js';
+import { fsyncDirectory, type ScanResult, Segment, type SegmentContext } from './segment.js';
 import { TimeIndex } from './segment-index.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
@@ -17,9 +17,11 @@ interface CleanShutdownMarker {
 }
 
 /**
- * Opens a partition directory. Sealed segments are trusted up to their index files (damage there is found
- * by the CRC check on read, or by verify); the last segment is rescanned unless the previous run shut down
- * cleanly, and a torn or corrupt tail is cut off.
+ * Opens a partition directory. After a clean shutdown sealed segments are trusted up to their index files
+ * (damage there is found by the CRC check on read, or by verify). After an unclean one every sealed segment
+ * is verified too (as Kafka recovers every segment past its recovery point; we keep no recovery point): damage
+ * in a sealed segment is not a torn tail, so it is reported through the context, never cut off here. The
+ * last segment is rescanned unless the previous run shut down cleanly, and a torn or corrupt tail is cut off.
  */
 export function recoverSegments(
   dir: string,
@@ -47,8 +49,38 @@ export function recoverSegments(
   for (const segment of segments.slice(0, -1)) {
     if (swappedBases.includes(segment.baseOffset)) segment.writeIndexes();
   }
+  if (!marker) verifySealedSegments(segments.slice(0, -1), context);
   recoverLastSegment(segments[segments.length - 1]!, marker, logger);
   return segments;
+}
+
+/**
+ * Scans sealed segments oldest first and reports the first one that is damaged or unreadable (a read error
+ * counts as damage from the segment's start, as Kafka takes an I/O error for a failed log); the segments
+ * after it are not scanned, as nothing past the first damage can be served anyway. Each costs one
+ * sequential read of the file, CRC-32C in native code: the disk's read rate bounds a recovery.
+ */
+function verifySealedSegments(sealed: readonly Segment[], context: SegmentContext): void {
+  for (const segment of sealed) {
+    let reason: string | null;
+    let scan: ScanResult | null = null;
+    try {
+      scan = segment.scan();
+      reason = segment.scanDisagreement(scan);
+      if (!reason && scan.validBytes !== segment.size)
+        reason = `scan ended at byte ${scan.validBytes} of ${segment.size}`;
+    } catch (error) {
+      if (!(error instanceof LogError) || error.code !== 'IO_ERROR') throw error;
+      reason = `unreadable: ${error.message}`;
+    }
+    if (reason) {
+      const position = scan?.validBytes ?? 0;
+      context.onCorruption(segment.corruption(position, scan?.nextOffset ?? segment.baseOffset, reason));
+      return;
+    }
+    // The scan rebuilt the indexes in memory; they load again on first use, as for any sealed segment.
+    segment.releaseIndexes();
+  }
 }
 
 function listDirectory(dir: string): string[] {

@@ -277,6 +277,8 @@ export class Segment implements FileHolder {
       if (defect) {
         const corrupt = this.corruption(position + at, readInt64(bytes, at), defect);
         if (at === 0) throw corrupt;
+        // The batches before it are served; the damage is reported now, not on the next read.
+        this.context.onCorruption(corrupt);
         break;
       }
       at += size;
@@ -395,6 +397,22 @@ export class Segment implements FileHolder {
     this.bytesSinceIndexEntry = cutAt - tailStart;
     if (this.corruptFrom >= cutAt) this.corruptFrom = Number.POSITIVE_INFINITY;
     return newNextOffset;
+  }
+
+  /**
+   * Cuts the file where a scan found the first damage, dropping that batch and everything after it, and
+   * fsyncs: the scan already rebuilt the in-memory indexes and the newest timestamp from the valid batches.
+   */
+  cutAfterScan(scan: ScanResult): void {
+    assert.ok(scan.validBytes <= this.size, `${this.logPath}: cut at ${scan.validBytes} past ${this.size}`);
+    this.truncateTo(scan.validBytes);
+    try {
+      fs.fdatasyncSync(this.fileToSync());
+    } catch (error) {
+      throw ioError(error, `fsync ${this.logPath}`);
+    }
+    this.nextOffset = scan.nextOffset;
+    this.corruptFrom = Number.POSITIVE_INFINITY;
   }
 
   markCorruptFrom(position: number): void {
