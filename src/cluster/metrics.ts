@@ -10,6 +10,9 @@ export class ClusterMetrics {
   readonly truncations: Counter;
   readonly replicaFetchErrors: Counter<'error'>;
   readonly coordinationOutages: Counter;
+  readonly corruptReplicas: Counter;
+  /** Set by the replica manager: its replicas found corrupt and not yet back in their ISR. */
+  readonly offlineReplicas: Gauge;
   readonly controllerIsrShrinks: Counter<'reason'>;
 
   constructor(registry: Registry, collect: () => ClusterGauges) {
@@ -61,6 +64,16 @@ export class ClusterMetrics {
       name: 'edgestream_cluster_controller_isr_shrinks_total',
       help: 'ISRs this broker shrank as controller (lost or shutting-down brokers taken out), one per partition, by reason; shrinks decided by leaders are edgestream_cluster_isr_shrinks_total',
       labelNames: ['reason'],
+      registers,
+    });
+    this.corruptReplicas = new Counter({
+      name: 'edgestream_cluster_corrupt_replicas_total',
+      help: 'Times a replica on this broker was found with a damaged or unreadable log segment',
+      registers,
+    });
+    this.offlineReplicas = new Gauge({
+      name: 'edgestream_cluster_offline_replicas',
+      help: 'Replicas on this broker whose log was found corrupt and that are not back in their ISR yet (out of it, truncated, fetching again)',
       registers,
     });
     const gauge = (name: string, help: string, pick: (g: ClusterGauges) => number) =>

@@ -34,6 +34,25 @@ export interface ReplicaHooks {
   highWatermarkAdvanced(topic: string, partition: number): void;
 }
 
+/** A replica of this broker whose log was found damaged, until it is back in its ISR. */
+export interface OfflineReplica {
+  topic: string;
+  partition: number;
+  /** The damaged segment file, the byte and the offset (of the damaged batch) where the damage starts. */
+  file: string;
+  position: number;
+  offset: number;
+  reason: string;
+  sinceMs: number;
+  /**
+   * leaving-isr: asking to be taken out of the ISR before anything is cut; refetching: truncated to the last
+   * valid batch and fetching the rest, out of the ISR until caught up; leading: damaged while it leads (reads
+   * stop at the damage; moving the leadership needs the controller); sole-copy: the only in-sync replica,
+   * kept as it is (cutting it would lose what only it holds).
+   */
+  phase: 'leaving-isr' | 'refetching' | 'leading' | 'sole-copy';
+}
+
 export type LeaderLookup = { leader: LeaderPartition } | { errorCode: number; message: string };
 
 /** Pause between reads of a partition state whose last write has an unknown outcome. */
@@ -49,6 +68,12 @@ export class ReplicaManager {
   private readonly leaders = new Map<string, LeaderPartition>();
   private readonly following = new Map<string, { leaderId: number; leaderEpoch: number }>();
   private readonly fetchers = new Map<number, ReplicaFetcher>();
+  /** Replicas found corrupt and not yet back in their ISR, by partition key. */
+  private readonly offline = new Map<string, OfflineReplica>();
+  /** Per local log: the function that stops listening for its damage. */
+  private readonly corruptionWatches = new Map<string, () => void>();
+  /** ISR self-removals in flight, by partition key. */
+  private readonly leavingIsr = new Set<string>();
   /** Topics seen in the shared state since start: only those can be deleted here when they vanish. */
   private readonly known = new Set<string>();
   private savedHighWatermarks: Record<string, number>;
@@ -168,8 +193,15 @@ export class ReplicaManager {
     return { leaderPartitions: this.leaders.size, underReplicated, offlinePartitions, followerLags };
   }
 
+  /** This broker's replicas found corrupt and not back in their ISR yet (for Metadata and the HTTP API). */
+  offlineReplicas(): OfflineReplica[] {
+    return [...this.offline.values()].map((replica) => ({ ...replica }));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    for (const stop of this.corruptionWatches.values()) stop();
+    this.corruptionWatches.clear();
     this.stopListening();
     this.stopWatchingSession();
     for (const timer of this.timers) clearInterval(timer);
@@ -203,6 +235,9 @@ export class ReplicaManager {
         if (!log) continue;
         const key = partitionKey(topic.name, p);
         const { state, version } = current;
+        this.watchCorruption(key, log);
+        if (log.corruption && this.setAsideCorrupt(key, topic.name, p, log, state, version)) continue;
+        this.noteBackInSync(key, state.isr);
         const leading = this.leaders.get(key);
         if (state.leader === me) {
           if (leading && leading.leaderEpoch === state.leaderEpoch) {
@@ -232,6 +267,158 @@ export class ReplicaManager {
       this.known.delete(name);
       await this.deleteLocal(name);
     }
+  }
+
+  private watchCorruption(key: string, log: PartitionLog): void {
+    if (this.corruptionWatches.has(key)) return;
+    this.corruptionWatches.set(
+      key,
+      log.onCorruption(() => void this.apply()),
+    );
+  }
+
+  /**
+   * A replica whose log is damaged (Kafka's offline replica): it must never be in the ISR, lead or serve
+   * the damage, and nothing acknowledged may be lost, so the order matters. First out of the ISR (a
+   * compare-and-set on the state node that keeps leader and epoch, as a leader's ISR change does; in Kafka
+   * the controller does this on the broker's report): only then can the controller no longer elect it. Then
+   * the log is cut at the first damaged batch and the replica follows again from there, out of the ISR
+   * until it has caught up (the leader adds it back). Returns true while the replica must take no role.
+   */
+  private setAsideCorrupt(
+    key: string,
+    topic: string,
+    partition: number,
+    log: PartitionLog,
+    state: PartitionState,
+    version: number,
+  ): boolean {
+    const me = this.options.brokerId;
+    const damage = log.corruption!;
+    const inIsr = state.isr.includes(me);
+    const phase: OfflineReplica['phase'] =
+      state.leader === me
+        ? 'leading'
+        : !inIsr
+          ? 'refetching'
+          : state.isr.length > 1
+            ? 'leaving-isr'
+            : 'sole-copy';
+    this.markOffline(key, topic, partition, log, phase);
+    if (phase === 'leading' || phase === 'sole-copy') return false;
+    this.unfollow(key);
+    const leading = this.leaders.get(key);
+    if (leading) this.stopLeading(key, leading);
+    if (phase === 'leaving-isr') {
+      void this.leaveIsr(key, topic, partition, state, version);
+      return true;
+    }
+    const from = log.logEndOffset;
+    try {
+      const to = log.truncateAtCorruption();
+      this.options.metrics.truncations.inc();
+      this.options.logger.warn(
+        { topic, partition, file: damage.path, offset: damage.offset, from, to, leader: state.leader },
+        'corrupt replica truncated to the last valid batch before the damage; fetching the rest from the leader',
+      );
+    } catch (error) {
+      this.options.logger.error(
+        { topic, partition, file: damage.path, err: error },
+        'cannot truncate the corrupt replica; it stays out of the ISR and takes no role',
+      );
+      return true;
+    }
+    return false;
+  }
+
+  private markOffline(
+    key: string,
+    topic: string,
+    partition: number,
+    log: PartitionLog,
+    phase: OfflineReplica['phase'],
+  ): void {
+    const damage = log.corruption!;
+    const known = this.offline.get(key);
+    if (known && known.file === damage.path && known.position === damage.position) {
+      if (known.phase !== phase)
+        this.options.logger.info({ topic, partition, from: known.phase, to: phase }, 'corrupt replica');
+      known.phase = phase;
+      return;
+    }
+    const reason = damage.message;
+    this.offline.set(key, {
+      topic,
+      partition,
+      file: damage.path,
+      position: damage.position,
+      offset: damage.offset,
+      reason,
+      sinceMs: Date.now(),
+      phase,
+    });
+    this.options.metrics.corruptReplicas.inc();
+    this.options.metrics.offlineReplicas.set(this.offline.size);
+    this.options.logger.error(
+      {
+        topic,
+        partition,
+        file: damage.path,
+        position: damage.position,
+        offset: damage.offset,
+        reason,
+        phase,
+      },
+      phase === 'leading'
+        ? 'replica log is corrupt while this broker leads it: reads stop at the damage; the leadership must move'
+        : phase === 'sole-copy'
+          ? 'replica log is corrupt and it is the only in-sync replica: kept as it is, reads stop at the damage'
+          : 'replica log is corrupt: replica offline, out of the ISR, to be truncated and fetched again',
+    );
+  }
+
+  /** A repaired replica the leader took back into the ISR is no longer offline. */
+  private noteBackInSync(key: string, isr: readonly number[]): void {
+    const replica = this.offline.get(key);
+    if (replica?.phase !== 'refetching' || !isr.includes(this.options.brokerId)) return;
+    this.offline.delete(key);
+    this.options.metrics.offlineReplicas.set(this.offline.size);
+    this.options.logger.info(
+      { topic: replica.topic, partition: replica.partition, offlineMs: Date.now() - replica.sinceMs },
+      'repaired replica is back in the ISR',
+    );
+  }
+
+  /** Takes this broker out of the ISR; the watch brings the stored state back to apply either way. */
+  private async leaveIsr(
+    key: string,
+    topic: string,
+    partition: number,
+    state: PartitionState,
+    version: number,
+  ): Promise<void> {
+    if (this.leavingIsr.has(key)) return;
+    this.leavingIsr.add(key);
+    const isr = state.isr.filter((id) => id !== this.options.brokerId);
+    try {
+      await this.coordinator.set(
+        Paths.partitionState(topic, partition),
+        encodeNode({ ...state, isr }),
+        version,
+      );
+      this.options.logger.warn({ topic, partition, isr }, 'corrupt replica took itself out of the ISR');
+    } catch (error) {
+      if (!(error instanceof CoordinationError)) throw error;
+      // A changed version means the state moved (the watch says how); otherwise ZooKeeper is away: retry.
+      this.options.logger.warn(
+        { topic, partition, err: error },
+        'corrupt replica could not leave the ISR yet',
+      );
+      await new Promise((resolve) => setTimeout(resolve, READ_BACK_RETRY_MS));
+    } finally {
+      this.leavingIsr.delete(key);
+    }
+    if (!this.closed) void this.apply();
   }
 
   private ensureLog(
@@ -439,6 +626,13 @@ export class ReplicaManager {
   }
 
   private async deleteLocal(name: string): Promise<void> {
+    for (const key of [...this.corruptionWatches.keys()].filter((k) => k.startsWith(`${name}:`))) {
+      this.corruptionWatches.get(key)!();
+      this.corruptionWatches.delete(key);
+    }
+    for (const key of [...this.offline.keys()].filter((k) => k.startsWith(`${name}:`)))
+      this.offline.delete(key);
+    this.options.metrics.offlineReplicas.set(this.offline.size);
     for (const key of [...this.leaders.keys()].filter((k) => k.startsWith(`${name}:`))) {
       this.stopLeading(key, this.leaders.get(key)!);
     }
