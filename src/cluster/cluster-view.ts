@@ -4,6 +4,7 @@ import { CoordinationError, type Coordinator } from '../coordination/index.js';
 import {
   BrokerRegistration,
   decodeNode,
+  OfflineReplicaReport,
   PartitionState,
   Paths,
   TopicAssignment,
@@ -24,6 +25,16 @@ export interface PartitionStateVersioned {
   version: number;
 }
 
+/** Brokers that reported a partition's replica offline (`/brokers/offline_replicas/<id>`). */
+export interface ReportedOfflineReplicas {
+  /** Every reporting broker: none of them may be elected leader. */
+  offline: ReadonlySet<number>;
+  /** Those whose replica still holds the damage: out of leadership and the ISR, as if their broker were lost. */
+  damaged: ReadonlySet<number>;
+}
+
+const NONE_REPORTED: ReportedOfflineReplicas = { offline: new Set(), damaged: new Set() };
+
 /** Retry delay after a failed read while the coordination service is unreachable. */
 const RELOAD_RETRY_MS = 250;
 
@@ -33,7 +44,7 @@ export function partitionKey(topic: string, partition: number): string {
 
 /**
  * Every broker's cached copy of the cluster's shared state (brokers, topics, partition states, controller and
- * its epoch, pending shutdowns and deletions), kept fresh by one-shot watches that re-read the node that
+ * its epoch, pending shutdowns and deletions, replicas reported offline), kept fresh by one-shot watches that re-read the node that
  * changed. Listeners hear about changes after they are applied, coalesced to one call per turn of the event
  * loop.
  */
@@ -43,6 +54,10 @@ export class ClusterView {
   readonly states = new Map<string, PartitionStateVersioned>();
   readonly shuttingDown = new Set<number>();
   readonly deleting = new Set<string>();
+  /** Per broker, the replicas it reported offline (its log found damaged), until they are back in sync. */
+  readonly offlineReports = new Map<number, OfflineReplicaReport['replicas']>();
+  /** The same reports by partition key. */
+  private reportedOffline = new Map<string, ReportedOfflineReplicas>();
   controllerId = -1;
   /**
    * The epoch of the newest controller election (`/controller_epoch`); null before the first. Read with the
@@ -71,6 +86,7 @@ export class ClusterView {
   async start(): Promise<void> {
     for (const path of [
       Paths.brokerIds,
+      Paths.offlineReplicaReports,
       Paths.topics,
       Paths.topicConfigs,
       Paths.deleteTopics,
@@ -125,9 +141,15 @@ export class ClusterView {
     return new Set(this.brokers.keys());
   }
 
+  /** The brokers that reported their replica of the partition offline (damaged), none most of the time. */
+  offlineReplicas(topic: string, partition: number): ReportedOfflineReplicas {
+    return this.reportedOffline.get(partitionKey(topic, partition)) ?? NONE_REPORTED;
+  }
+
   private async loadAll(): Promise<void> {
     await Promise.all([
       this.loadBrokers(),
+      this.loadOfflineReports(),
       this.loadTopics(),
       this.loadController(),
       this.loadControllerEpoch(),
@@ -192,6 +214,34 @@ export class ClusterView {
       return () => {
         this.brokers.clear();
         for (const [id, registration] of found) this.brokers.set(id, registration);
+      };
+    });
+  }
+
+  /** Reads every broker's report, watching the directory and each report (a broker rewrites its own). */
+  private loadOfflineReports(): Promise<void> {
+    return this.read('offlineReports', async () => {
+      const reload = () => void this.loadOfflineReports();
+      const ids = (await this.coordinator.children(Paths.offlineReplicaReports, reload)) ?? [];
+      const found = new Map<number, OfflineReplicaReport['replicas']>();
+      for (const id of ids.filter((name) => /^\d+$/.test(name)).map(Number)) {
+        const report = await this.decoded(Paths.offlineReplicaReport(id), OfflineReplicaReport, reload);
+        if (report && report.replicas.length > 0) found.set(id, report.replicas);
+      }
+      return () => {
+        this.offlineReports.clear();
+        const byPartition = new Map<string, { offline: Set<number>; damaged: Set<number> }>();
+        for (const [id, replicas] of found) {
+          this.offlineReports.set(id, replicas);
+          for (const { topic, partition, refetching } of replicas) {
+            const key = partitionKey(topic, partition);
+            const entry = byPartition.get(key) ?? { offline: new Set<number>(), damaged: new Set<number>() };
+            entry.offline.add(id);
+            if (!refetching) entry.damaged.add(id);
+            byPartition.set(key, entry);
+          }
+        }
+        this.reportedOffline = byPartition;
       };
     });
   }

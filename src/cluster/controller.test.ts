@@ -4,7 +4,12 @@ import { describe, it } from 'node:test';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { CoordinationError, type CoordinationOp, type Coordinator } from '../coordination/index.js';
-import type { ClusterView, PartitionStateVersioned, TopicInfo } from './cluster-view.js';
+import type {
+  ClusterView,
+  PartitionStateVersioned,
+  ReportedOfflineReplicas,
+  TopicInfo,
+} from './cluster-view.js';
 import { Controller } from './controller.js';
 import { ClusterMetrics } from './metrics.js';
 import type { PartitionState } from './zk-layout.js';
@@ -26,7 +31,11 @@ interface LogLine {
  * and 3, and broker 1 is gone. Partition 0 was led by broker 1 (a new leader, 1 out of the ISR), partition 1
  * by broker 2 (1 only leaves the ISR).
  */
-function controllerWith(outcomes: CommitOutcome[]) {
+function controllerWith(
+  outcomes: CommitOutcome[],
+  reported: Record<string, ReportedOfflineReplicas> = {},
+  partitionStates: Record<string, PartitionStateVersioned> = {},
+) {
   const lines: LogLine[] = [];
   const logger = pino(
     { level: 'debug' },
@@ -44,6 +53,7 @@ function controllerWith(outcomes: CommitOutcome[]) {
   const states = new Map<string, PartitionStateVersioned>([
     [`${TOPIC}:0`, state(1, [1, 2, 3])],
     [`${TOPIC}:1`, state(2, [2, 3, 1])],
+    ...Object.entries(partitionStates),
   ]);
   const topic: TopicInfo = {
     name: TOPIC,
@@ -60,6 +70,8 @@ function controllerWith(outcomes: CommitOutcome[]) {
     shuttingDown: new Set<number>(),
     liveBrokerIds: () => new Set([2, 3]),
     state: (name: string, partition: number) => states.get(`${name}:${partition}`),
+    offlineReplicas: (name: string, partition: number) =>
+      reported[`${name}:${partition}`] ?? { offline: new Set<number>(), damaged: new Set<number>() },
     onChange: () => () => undefined,
   };
   const written: PartitionState[][] = [];
@@ -163,6 +175,68 @@ describe('Controller', () => {
       assert.equal(lines.filter((line) => line.msg === 'partition state changed').length, 2);
       // A refused write is not a failure: no run of failures to end.
       assert.equal(lines.filter((line) => line.msg === 'controller pass succeeded again').length, 0);
+    } finally {
+      controller.deactivate();
+    }
+  });
+
+  it('moves the leadership of a partition whose leader reported its replica damaged, there only', async () => {
+    // Broker 2 reported its replica of partition 1 damaged; its replica of partition 0 is whole.
+    const { controller, lines, written, metrics } = controllerWith([], {
+      [`${TOPIC}:1`]: { offline: new Set([2]), damaged: new Set([2]) },
+    });
+    controller.activate({ epoch: CONTROLLER_EPOCH, epochVersion: CONTROLLER_EPOCH });
+    try {
+      await until('the pass', () => written.length === 1);
+      assert.deepEqual(
+        written[0]!.map((s) => [s.leader, s.isr, s.leaderEpoch]),
+        [
+          [2, [2, 3], 5],
+          [3, [3], 5],
+        ],
+      );
+      const changed = lines.filter((line) => line.msg === 'partition state changed') as Array<
+        LogLine & { partition?: number; reason?: string }
+      >;
+      assert.deepEqual(
+        changed.map((line) => [line.partition, line.reason]),
+        [
+          [0, 'leader-lost'],
+          [1, 'replica-offline'],
+        ],
+      );
+      const elections = Object.fromEntries(
+        (await metrics.leaderElections.get()).values.map((v) => [v.labels.reason, v.value]),
+      );
+      assert.deepEqual(elections, { 'leader-lost': 1, 'replica-offline': 1 });
+    } finally {
+      controller.deactivate();
+    }
+  });
+
+  it('leaves a damaged leader with no other in-sync replica leading, says why once, counts no election', async () => {
+    const sole: PartitionStateVersioned = {
+      state: { version: 1, controllerEpoch: 3, leader: 3, leaderEpoch: 4, isr: [3] },
+      version: 2,
+    };
+    const { controller, lines, written, metrics } = controllerWith(
+      [],
+      { [`${TOPIC}:1`]: { offline: new Set([3]), damaged: new Set([3]) } },
+      { [`${TOPIC}:1`]: sole },
+    );
+    controller.activate({ epoch: CONTROLLER_EPOCH, epochVersion: CONTROLLER_EPOCH });
+    try {
+      await until('the pass', () => written.length === 1);
+      // Only partition 0 (its leader, broker 1, is gone) changes.
+      assert.deepEqual(
+        written[0]!.map((s) => [s.leader, s.isr]),
+        [[2, [2, 3]]],
+      );
+      const kept = lines.filter((line) => line.msg.startsWith('leader reported a damaged replica'));
+      assert.equal(kept.length, 1);
+      assert.equal(kept[0]!.level, 40);
+      const elections = (await metrics.leaderElections.get()).values.map((v) => v.labels.reason);
+      assert.deepEqual(elections, ['leader-lost']);
     } finally {
       controller.deactivate();
     }

@@ -4,6 +4,7 @@ import { CoordinationError } from '../coordination/index.js';
 import type { ClusterView } from './cluster-view.js';
 import {
   type BrokerLiveness,
+  damagedLeaderKept,
   initialState,
   preferredLeaderChange,
   reconcileState,
@@ -30,18 +31,27 @@ export interface Tenure {
 /** One partition state the controller writes, and the change it stands for (null for a new partition). */
 interface StateWrite {
   op: CoordinationOp;
-  change: { topic: string; partition: number; previousIsr: readonly number[]; change: StateChange } | null;
+  change: {
+    topic: string;
+    partition: number;
+    previousLeader: number;
+    previousIsr: readonly number[];
+    change: StateChange;
+  } | null;
 }
 
 /** Writes per multi-op: ZooKeeper bounds a request at 1 MiB and a state node is ~100 bytes. */
 const OPS_PER_COMMIT = 200;
 const RETRY_AFTER_FAILURE_MS = 250;
+/** Bound on the partitions remembered as already logged for a damaged leader kept leading. */
+const MAX_KEPT_DAMAGED_LEADERS_REMEMBERED = 10_000;
 
 /**
  * The elected controller's duties: initial partition states of new topics, new leaders when brokers are
- * lost or shut down, dead brokers out of every ISR, preferred leaders back, topic deletion. Every write
- * carries a check on the controller epoch node's version, so once another broker has been elected (and
- * moved the epoch on) nothing this one decided can land.
+ * lost or shut down or a leader reports its replica damaged, dead brokers and damaged replicas out of every
+ * ISR, preferred leaders back, topic deletion. Every write carries a check on the controller epoch node's
+ * version, so once another broker has been elected (and moved the epoch on) nothing this one decided can
+ * land.
  */
 export class Controller {
   private tenure: Tenure | null = null;
@@ -54,6 +64,8 @@ export class Controller {
    * every 250 ms, and a warning each time would bury the one line that says the outage started.
    */
   private failuresInARow = 0;
+  /** Damaged leaders left leading (no other in-sync replica), by partition and leader epoch: said once. */
+  private readonly keptDamagedLeaders = new Set<string>();
 
   constructor(
     private readonly coordinator: Coordinator,
@@ -162,6 +174,11 @@ export class Controller {
       for (let p = 0; p < topic.replicas.length; p++) {
         const replicas = topic.replicas[p]!;
         const current = this.view.state(topic.name, p);
+        const reported = this.view.offlineReplicas(topic.name, p);
+        const partitionBrokers: BrokerLiveness =
+          reported.offline.size === 0
+            ? brokers
+            : { ...brokers, offlineReplicas: reported.offline, damagedReplicas: reported.damaged };
         if (!current) {
           const state = initialState(replicas, brokers, tenure.epoch);
           if (!state) continue;
@@ -173,9 +190,13 @@ export class Controller {
           continue;
         }
         const change =
-          reconcileState(current.state, replicas, brokers, tenure.epoch, unclean) ??
-          (preferred ? preferredLeaderChange(current.state, replicas, brokers, tenure.epoch) : null);
-        if (!change) continue;
+          reconcileState(current.state, replicas, partitionBrokers, tenure.epoch, unclean) ??
+          (preferred ? preferredLeaderChange(current.state, replicas, partitionBrokers, tenure.epoch) : null);
+        if (!change) {
+          if (damagedLeaderKept(current.state, partitionBrokers))
+            this.keptDamagedLeader(topic.name, p, current.state.leader, current.state);
+          continue;
+        }
         writes.push({
           op: {
             op: 'set',
@@ -183,7 +204,13 @@ export class Controller {
             data: encodeNode(change.state),
             version: current.version,
           },
-          change: { topic: topic.name, partition: p, previousIsr: current.state.isr, change },
+          change: {
+            topic: topic.name,
+            partition: p,
+            previousLeader: current.state.leader,
+            previousIsr: current.state.isr,
+            change,
+          },
         });
       }
     }
@@ -204,7 +231,7 @@ export class Controller {
     const { logger, metrics } = this.options;
     for (const { change: changed } of writes) {
       if (!changed) continue;
-      const { topic, partition, previousIsr, change } = changed;
+      const { topic, partition, previousLeader, previousIsr, change } = changed;
       logger.info(
         {
           topic,
@@ -216,12 +243,34 @@ export class Controller {
         },
         'partition state changed',
       );
-      if (change.reason !== 'isr-member-lost') metrics.leaderElections.inc({ reason: change.reason });
-      // Lost or shutting-down brokers taken out of the ISR (with a new leader or without): the leaders'
-      // own shrinks are counted where they decide them (edgestream_cluster_isr_shrinks_total).
+      // A damaged replica only taken out of the ISR is no election either.
+      const isrOnly =
+        change.reason === 'isr-member-lost' ||
+        (change.reason === 'replica-offline' && change.state.leader === previousLeader);
+      if (!isrOnly) metrics.leaderElections.inc({ reason: change.reason });
+      // Lost or shutting-down brokers and damaged replicas taken out of the ISR (with a new leader or
+      // without): the leaders' own shrinks are counted where they decide them
+      // (edgestream_cluster_isr_shrinks_total).
       if (change.state.isr.length < previousIsr.length)
         metrics.controllerIsrShrinks.inc({ reason: change.reason });
     }
+  }
+
+  /** Says once per leader epoch why a leader reported damaged keeps leading. */
+  private keptDamagedLeader(
+    topic: string,
+    partition: number,
+    leader: number,
+    state: { leaderEpoch: number; isr: readonly number[] },
+  ): void {
+    const key = `${topic}:${partition}:${state.leaderEpoch}`;
+    if (this.keptDamagedLeaders.has(key)) return;
+    if (this.keptDamagedLeaders.size >= MAX_KEPT_DAMAGED_LEADERS_REMEMBERED) this.keptDamagedLeaders.clear();
+    this.keptDamagedLeaders.add(key);
+    this.options.logger.warn(
+      { topic, partition, leader, leaderEpoch: state.leaderEpoch, isr: state.isr },
+      'leader reported a damaged replica but no other in-sync replica can take over (clean election only): it keeps leading, serving up to the damage',
+    );
   }
 
   /**

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   type BrokerLiveness,
+  damagedLeaderKept,
   electLeader,
   initialState,
   preferredLeaderChange,
@@ -180,6 +181,74 @@ describe('reconcileState', () => {
     // A dead replica outside the ISR concerns nobody.
     assert.equal(
       reconcileState(state(1, 5, [1, 2]), [1, 2, 3], brokers([1, 2]), CONTROLLER_EPOCH, false),
+      null,
+    );
+  });
+});
+
+describe('replicas reported offline (/brokers/offline_replicas)', () => {
+  /** All three brokers live; `damaged` still hold their damage, `refetching` are cut and fetching again. */
+  function reporting(damaged: number[], refetching: number[] = []): BrokerLiveness {
+    return {
+      ...brokers([1, 2, 3]),
+      offlineReplicas: new Set([...damaged, ...refetching]),
+      damagedReplicas: new Set(damaged),
+    };
+  }
+
+  it('a damaged leader hands over to the next in-sync replica and leaves the ISR', () => {
+    const change = reconcileState(state(1, 5, [1, 2, 3]), [1, 2, 3], reporting([1]), CONTROLLER_EPOCH, false);
+    assert.deepEqual(change, {
+      state: { version: 1, controllerEpoch: CONTROLLER_EPOCH, leader: 2, leaderEpoch: 6, isr: [2, 3] },
+      reason: 'replica-offline',
+    });
+  });
+
+  it('a damaged leader that is the only in-sync replica keeps leading, unclean election or not', () => {
+    for (const unclean of [false, true]) {
+      assert.equal(
+        reconcileState(state(1, 5, [1]), [1, 2, 3], reporting([1]), CONTROLLER_EPOCH, unclean),
+        null,
+      );
+    }
+    assert.equal(damagedLeaderKept(state(1, 5, [1]), reporting([1])), true);
+    assert.equal(damagedLeaderKept(state(1, 5, [1]), reporting([], [1])), false);
+    assert.equal(damagedLeaderKept(state(1, 5, [1]), brokers([1, 2, 3])), false);
+  });
+
+  it('a damaged follower leaves the ISR at epoch+1 under the same leader', () => {
+    const change = reconcileState(state(1, 5, [1, 2, 3]), [1, 2, 3], reporting([3]), CONTROLLER_EPOCH, false);
+    assert.deepEqual(change, {
+      state: { version: 1, controllerEpoch: CONTROLLER_EPOCH, leader: 1, leaderEpoch: 6, isr: [1, 2] },
+      reason: 'replica-offline',
+    });
+  });
+
+  it('a refetching replica stays in the ISR its leader gave it back, but is elected neither clean nor unclean', () => {
+    assert.equal(
+      reconcileState(state(1, 5, [1, 2]), [1, 2, 3], reporting([], [2]), CONTROLLER_EPOCH, false),
+      null,
+    );
+    assert.equal(electLeader([1, 2, 3], [1, 2], reporting([], [1]), false), 2);
+    assert.equal(electLeader([1, 2, 3], [1], { ...reporting([], [2, 3]), live: new Set([2, 3]) }, true), -1);
+    // The leader is gone, the only other in-sync replica is reported: the partition goes offline.
+    const lost = reconcileState(
+      state(1, 5, [1, 2]),
+      [1, 2, 3],
+      { ...reporting([], [2]), live: new Set([2, 3]) },
+      CONTROLLER_EPOCH,
+      false,
+    );
+    assert.equal(lost?.state.leader, -1);
+  });
+
+  it('a reported preferred replica is not restored as leader', () => {
+    assert.equal(
+      preferredLeaderChange(state(2, 5, [1, 2, 3]), [1, 2, 3], reporting([], [1]), CONTROLLER_EPOCH),
+      null,
+    );
+    assert.equal(
+      preferredLeaderChange(state(2, 5, [1, 2, 3]), [1, 2, 3], reporting([1]), CONTROLLER_EPOCH),
       null,
     );
   });

@@ -5,6 +5,17 @@ export interface BrokerLiveness {
   live: ReadonlySet<number>;
   /** Brokers in controlled shutdown: they keep serving but should lead nothing and leave every ISR. */
   shuttingDown: ReadonlySet<number>;
+  /**
+   * Replicas of this partition their brokers reported offline (`/brokers/offline_replicas`): never elected,
+   * clean or unclean, nor restored as preferred leader.
+   */
+  offlineReplicas?: ReadonlySet<number>;
+  /**
+   * Those of them that still hold the damage: for this partition they count as lost brokers (leadership
+   * moves away, they leave the ISR). The others are cut at the damage and fetching again, and their leader
+   * takes them back into the ISR once caught up.
+   */
+  damagedReplicas?: ReadonlySet<number>;
 }
 
 export interface StateChange {
@@ -14,7 +25,8 @@ export interface StateChange {
     | 'offline-recovered'
     | 'isr-member-lost'
     | 'controlled-shutdown'
-    | 'preferred-leader';
+    | 'preferred-leader'
+    | 'replica-offline';
 }
 
 /**
@@ -27,7 +39,8 @@ export function electLeader(
   brokers: BrokerLiveness,
   uncleanAllowed: boolean,
 ): number {
-  const eligible = (id: number) => brokers.live.has(id) && !brokers.shuttingDown.has(id);
+  const eligible = (id: number) =>
+    brokers.live.has(id) && !brokers.shuttingDown.has(id) && !brokers.offlineReplicas?.has(id);
   const clean = replicas.find((id) => isr.includes(id) && eligible(id));
   if (clean !== undefined) return clean;
   if (!uncleanAllowed) return -1;
@@ -54,15 +67,15 @@ export function reconcileState(
     leaderEpoch: current.leaderEpoch + 1,
     isr,
   });
-  const leaderUsable =
-    current.leader >= 0 && brokers.live.has(current.leader) && !brokers.shuttingDown.has(current.leader);
+  const leaderUsable = current.leader >= 0 && keepsIsr(current.leader, brokers);
   if (!leaderUsable) {
     // Unclean only when the leader is gone: a live (shutting-down) leader still has every record.
     const unclean = uncleanAllowed && !brokers.live.has(current.leader);
     const leader = electLeader(replicas, current.isr, brokers, unclean);
     if (leader < 0) {
       if (current.leader < 0) return null;
-      // A shutting-down leader with nobody to hand over to keeps leading: going offline helps nobody.
+      // A shutting-down or damaged leader with nobody to hand over to keeps leading: going offline helps
+      // nobody, and a damaged one still serves everything before its damage (damagedLeaderKept says so).
       if (brokers.live.has(current.leader)) return null;
       return { state: next(-1, current.isr), reason: 'leader-lost' };
     }
@@ -73,25 +86,43 @@ export function reconcileState(
       reason:
         current.leader < 0
           ? 'offline-recovered'
-          : brokers.live.has(current.leader)
-            ? 'controlled-shutdown'
-            : 'leader-lost',
+          : !brokers.live.has(current.leader)
+            ? 'leader-lost'
+            : brokers.shuttingDown.has(current.leader)
+              ? 'controlled-shutdown'
+              : 'replica-offline',
     };
   }
   const isr = current.isr.filter((id) => id === current.leader || keepsIsr(id, brokers));
   if (isr.length !== current.isr.length) {
+    const removed = current.isr.filter((id) => !isr.includes(id));
     return {
       state: next(current.leader, isr),
       reason: current.isr.some((id) => brokers.shuttingDown.has(id))
         ? 'controlled-shutdown'
-        : 'isr-member-lost',
+        : removed.some((id) => brokers.live.has(id))
+          ? 'replica-offline'
+          : 'isr-member-lost',
     };
   }
   return null;
 }
 
+/**
+ * Whether the partition's leader is a damaged replica that keeps leading because no other in-sync replica
+ * may take over (the controller says so): it serves up to its damage until another one catches up.
+ */
+export function damagedLeaderKept(current: PartitionState, brokers: BrokerLiveness): boolean {
+  return (
+    current.leader >= 0 &&
+    brokers.live.has(current.leader) &&
+    (brokers.damagedReplicas?.has(current.leader) ?? false)
+  );
+}
+
+/** Whether a replica stays in (and may lead from) the ISR: its broker is up, staying and its log whole. */
 function keepsIsr(id: number, brokers: BrokerLiveness): boolean {
-  return brokers.live.has(id) && !brokers.shuttingDown.has(id);
+  return brokers.live.has(id) && !brokers.shuttingDown.has(id) && !brokers.damagedReplicas?.has(id);
 }
 
 /** Moves leadership back to the preferred (first) replica when it is live, in sync and not leading. */
@@ -104,6 +135,7 @@ export function preferredLeaderChange(
   const preferred = replicas[0]!;
   if (current.leader === preferred || current.leader < 0) return null;
   if (!current.isr.includes(preferred) || !keepsIsr(preferred, brokers)) return null;
+  if (brokers.offlineReplicas?.has(preferred)) return null;
   return {
     state: {
       version: 1,

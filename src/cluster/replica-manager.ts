@@ -8,6 +8,7 @@ import { BrokerChannel } from './broker-channel.js';
 import { type ClusterView, partitionKey } from './cluster-view.js';
 import { LeaderPartition } from './leader-partition.js';
 import type { ClusterGauges, ClusterMetrics } from './metrics.js';
+import { OfflineReplicaReporter } from './offline-replica-reporter.js';
 import { type FetcherSettings, ReplicaFetcher } from './replica-fetcher.js';
 import { type ReplicationConfig, splitTopicConfig } from './replication-config.js';
 import { decodeNode, encodeNode, PartitionState, Paths } from './zk-layout.js';
@@ -47,7 +48,7 @@ export interface OfflineReplica {
   /**
    * leaving-isr: asking to be taken out of the ISR before anything is cut; refetching: truncated to the last
    * valid batch and fetching the rest, out of the ISR until caught up; leading: damaged while it leads (reads
-   * stop at the damage; moving the leadership needs the controller); sole-copy: the only in-sync replica,
+   * stop at the damage; the controller, told by the report, moves the leadership and the ISR membership); sole-copy: the only in-sync replica,
    * kept as it is (cutting it would lose what only it holds).
    */
   phase: 'leaving-isr' | 'refetching' | 'leading' | 'sole-copy';
@@ -70,6 +71,8 @@ export class ReplicaManager {
   private readonly fetchers = new Map<number, ReplicaFetcher>();
   /** Replicas found corrupt and not yet back in their ISR, by partition key. */
   private readonly offline = new Map<string, OfflineReplica>();
+  /** Tells the controller of `offline` (`/brokers/offline_replicas/<id>`). */
+  private readonly reporter: OfflineReplicaReporter;
   /** Per local log: the function that stops listening for its damage. */
   private readonly corruptionWatches = new Map<string, () => void>();
   /** ISR self-removals in flight, by partition key. */
@@ -91,9 +94,11 @@ export class ReplicaManager {
     private readonly options: ReplicaManagerOptions,
   ) {
     this.savedHighWatermarks = readHighWatermarks(options.highWatermarkFile, options.logger);
+    this.reporter = new OfflineReplicaReporter(coordinator, options.brokerId, options.logger);
   }
 
   start(): void {
+    this.reporter.start();
     this.stopWatchingSession = this.coordinator.onState((state) => {
       if (state === 'expired') this.rolesCurrent = false;
     });
@@ -200,6 +205,7 @@ export class ReplicaManager {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.reporter.close();
     for (const stop of this.corruptionWatches.values()) stop();
     this.corruptionWatches.clear();
     this.stopListening();
@@ -280,8 +286,9 @@ export class ReplicaManager {
   /**
    * A replica whose log is damaged (Kafka's offline replica): it must never be in the ISR, lead or serve
    * the damage, and nothing acknowledged may be lost, so the order matters. First out of the ISR (a
-   * compare-and-set on the state node that keeps leader and epoch, as a leader's ISR change does; in Kafka
-   * the controller does this on the broker's report): only then can the controller no longer elect it. Then
+   * compare-and-set on the state node that keeps leader and epoch, as a leader's ISR change does; the
+   * controller does it too on this broker's report, whichever lands first, and it alone moves a damaged
+   * leadership): only then can the controller no longer elect it. Then
    * the log is cut at the first damaged batch and the replica follows again from there, out of the ISR
    * until it has caught up (the leader adds it back). Returns true while the replica must take no role.
    */
@@ -341,9 +348,10 @@ export class ReplicaManager {
     const damage = log.corruption!;
     const known = this.offline.get(key);
     if (known && known.file === damage.path && known.position === damage.position) {
-      if (known.phase !== phase)
-        this.options.logger.info({ topic, partition, from: known.phase, to: phase }, 'corrupt replica');
+      if (known.phase === phase) return;
+      this.options.logger.info({ topic, partition, from: known.phase, to: phase }, 'corrupt replica');
       known.phase = phase;
+      this.offlineChanged();
       return;
     }
     const reason = damage.message;
@@ -358,7 +366,7 @@ export class ReplicaManager {
       phase,
     });
     this.options.metrics.corruptReplicas.inc();
-    this.options.metrics.offlineReplicas.set(this.offline.size);
+    this.offlineChanged();
     this.options.logger.error(
       {
         topic,
@@ -370,10 +378,25 @@ export class ReplicaManager {
         phase,
       },
       phase === 'leading'
-        ? 'replica log is corrupt while this broker leads it: reads stop at the damage; the leadership must move'
+        ? 'replica log is corrupt while this broker leads it: reads stop at the damage; reported to the controller to move the leadership'
         : phase === 'sole-copy'
           ? 'replica log is corrupt and it is the only in-sync replica: kept as it is, reads stop at the damage'
           : 'replica log is corrupt: replica offline, out of the ISR, to be truncated and fetched again',
+    );
+  }
+
+  /**
+   * Tells the metric and the controller. A replica cut at its damage is reported as refetching: it must not
+   * be elected yet, but the leader may take it back into the ISR once it has caught up.
+   */
+  private offlineChanged(): void {
+    this.options.metrics.offlineReplicas.set(this.offline.size);
+    this.reporter.report(
+      [...this.offline.values()].map(({ topic, partition, phase }) => ({
+        topic,
+        partition,
+        refetching: phase === 'refetching',
+      })),
     );
   }
 
@@ -382,7 +405,7 @@ export class ReplicaManager {
     const replica = this.offline.get(key);
     if (replica?.phase !== 'refetching' || !isr.includes(this.options.brokerId)) return;
     this.offline.delete(key);
-    this.options.metrics.offlineReplicas.set(this.offline.size);
+    this.offlineChanged();
     this.options.logger.info(
       { topic: replica.topic, partition: replica.partition, offlineMs: Date.now() - replica.sinceMs },
       'repaired replica is back in the ISR',
@@ -632,7 +655,7 @@ export class ReplicaManager {
     }
     for (const key of [...this.offline.keys()].filter((k) => k.startsWith(`${name}:`)))
       this.offline.delete(key);
-    this.options.metrics.offlineReplicas.set(this.offline.size);
+    this.offlineChanged();
     for (const key of [...this.leaders.keys()].filter((k) => k.startsWith(`${name}:`))) {
       this.stopLeading(key, this.leaders.get(key)!);
     }

@@ -8,6 +8,12 @@ import { z } from 'zod';
 export const Paths = {
   brokerIds: '/brokers/ids',
   broker: (id: number) => `/brokers/ids/${id}`,
+  /**
+   * Ephemeral per broker, present while it has damaged replicas (Kafka's /log_dir_event_notification):
+   * the controller moves their leaderships and ISR memberships away and never elects them.
+   */
+  offlineReplicaReports: '/brokers/offline_replicas',
+  offlineReplicaReport: (id: number) => `/brokers/offline_replicas/${id}`,
   topics: '/brokers/topics',
   topic: (topic: string) => `/brokers/topics/${topic}`,
   partitions: (topic: string) => `/brokers/topics/${topic}/partitions`,
@@ -38,6 +44,29 @@ export const BrokerRegistration = z.object({
   timestamp: z.number().int(),
 });
 export type BrokerRegistration = z.infer<typeof BrokerRegistration>;
+
+/** Entries per offline replica report: far more partitions than one broker hosts (a report stays ~60 KiB). */
+export const MAX_OFFLINE_REPLICAS_REPORTED = 1000;
+
+/**
+ * /brokers/offline_replicas/<id> (ephemeral): the broker's replicas whose log was found damaged, until each
+ * is back in its ISR. `refetching`: already cut at the damage and fetching the rest from its leader, so its
+ * log holds no damage any more and the leader may take it back into the ISR; until then (false) the replica
+ * still holds the damage and must neither lead nor stay in the ISR.
+ */
+export const OfflineReplicaReport = z.object({
+  version: z.literal(1),
+  replicas: z
+    .array(
+      z.object({
+        topic: z.string().min(1),
+        partition: z.number().int().min(0),
+        refetching: z.boolean(),
+      }),
+    )
+    .max(MAX_OFFLINE_REPLICAS_REPORTED),
+});
+export type OfflineReplicaReport = z.infer<typeof OfflineReplicaReport>;
 
 /** /brokers/topics/<topic>: the topic id and each partition's replicas, the first one preferred as leader. */
 export const TopicAssignment = z.object({
