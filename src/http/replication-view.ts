@@ -28,6 +28,7 @@ export async function replicationView(node: ClusterNode, partitionLimit: number)
     for (const [partition, replicas] of topic.replicas.entries()) {
       for (const id of replicas) assigned.add(id);
       const state = view.state(topic.name, partition)?.state ?? null;
+      const reported = view.offlineReplicas(topic.name, partition);
       const leader = state?.leader ?? null;
       const isr = state?.isr ?? [];
       const underReplicated = isr.length < replicas.length;
@@ -43,7 +44,8 @@ export async function replicationView(node: ClusterNode, partitionLimit: number)
         leaderEpoch: state?.leaderEpoch ?? null,
         replicas: [...replicas],
         isr: [...isr],
-        offlineReplicas: replicas.filter((id) => !live.has(id)),
+        // Down brokers' replicas and those reported damaged (`/brokers/offline_replicas`), as Metadata lists them.
+        offlineReplicas: replicas.filter((id) => !live.has(id) || reported.offline.has(id)),
         underReplicated,
         offline,
       });

@@ -82,8 +82,20 @@ function describeTopic(cluster: ClusterNode, name: string): TopicMetadata {
         leaderEpoch: state?.leaderEpoch ?? -1,
         replicaNodes: replicas,
         isrNodes: state?.isr ?? [],
-        offlineReplicas: replicas.filter((id) => !live.has(id)),
+        offlineReplicas: offlineReplicas(cluster, name, partitionIndex, replicas, live),
       };
     }),
   };
+}
+
+/** Replicas on brokers that are down, and those their broker reported damaged (Kafka's offline replicas). */
+function offlineReplicas(
+  cluster: ClusterNode,
+  topic: string,
+  partition: number,
+  replicas: readonly number[],
+  live: ReadonlySet<number>,
+): number[] {
+  const reported = cluster.view.offlineReplicas(topic, partition).offline;
+  return replicas.filter((id) => !live.has(id) || reported.has(id));
 }
