@@ -19,7 +19,9 @@ function detector(): { detector: PauseDetector; pauses: number[] } {
 describe('PauseDetector', () => {
   it('finds a gap longer than the threshold between two observations, once, on the observation after it', () => {
     const { detector: d, pauses } = detector();
-    const startMs = performance.now();
+    // A whole number of milliseconds, so the gaps below are exact (with fractions, the gap meant to be exactly
+    // the threshold can come out a hair above it).
+    const startMs = Math.ceil(performance.now());
     assert.equal(d.observe(startMs + 100), Number.NEGATIVE_INFINITY);
     assert.equal(
       d.observe(startMs + 100 + THRESHOLD_MS),
