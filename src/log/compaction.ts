@@ -291,6 +291,16 @@ export class LogCompactor {
     stats.bytesAfter += output.size;
   }
 
+  /**
+   * Offsets below `offset` may be missing without damage: a follower is about to write batches of its
+   * compacted leader with gaps between them. Saved before the batches are, like a pass's own gaps.
+   */
+  allowGapsBelow(offset: number): void {
+    if (offset <= this.checkpoint.compactedBelowOffset) return;
+    this.saveCheckpoint({ ...this.checkpoint, compactedBelowOffset: offset });
+    this.context.compactedBelowOffset = offset;
+  }
+
   private saveCheckpoint(checkpoint: CleanerCheckpoint): void {
     writeCleanerCheckpoint(this.dir, checkpoint);
     this.checkpoint = checkpoint;

@@ -434,7 +434,7 @@ export class PartitionLog {
     assignOffsets(payload, batches, baseOffset, leaderEpoch ?? UNREPLICATED_LEADER_EPOCH);
     // Before the append, as in Kafka: a crash in between leaves an entry past the log end, dropped at open.
     if (leaderEpoch !== undefined && this.epochs.assign(leaderEpoch, baseOffset)) this.epochs.persist();
-    this.active.append(payload, batches, baseOffset);
+    this.active.append(payload, batches);
     this.scheduleDurableNotification();
     return {
       baseOffset,
@@ -446,26 +446,38 @@ export class PartitionLog {
 
   /**
    * A follower's append of whole batches fetched from its leader: offsets, timestamps and leader epochs are
-   * the leader's and are kept. The first batch must start at the log end and each next one where the
-   * previous ended; any bad batch rejects the append with nothing written. The size limit is not applied:
-   * the leader accepted these batches, and a follower refusing them would stop replicating for good.
+   * the leader's and are kept. Batches start at or above the log end and each at or above where the previous
+   * ended: a gap is offsets the leader's cleaner removed, kept as a gap here (Kafka's followers do the same),
+   * and the log end becomes the last batch's last offset + 1. Any bad batch rejects the append with nothing
+   * written. The size limit is not applied: the leader accepted these batches, and a follower refusing them
+   * would stop replicating for good.
    */
   appendAsFollower(payload: Buffer): AppendResult {
     this.ensureWritable();
     const batches = validateBatches(payload, Number.MAX_SAFE_INTEGER);
-    const baseOffset = this.logEndOffset;
-    const newEpochs = checkLeaderBatches(payload, batches, baseOffset, this.epochs.latestEpoch);
-    const offsetCount = batches.reduce((sum, batch) => sum + batch.offsetCount, 0);
-    this.rollIfNeeded(payload.length, offsetCount, this.now());
+    const plan = checkLeaderBatches(payload, batches, this.logEndOffset, this.epochs.latestEpoch);
+    // The span counts the gaps too: relative offsets in a segment's index must stay within 32 bits.
+    this.rollIfNeeded(payload.length, plan.endOffset - this.logEndOffset, this.now());
+    assert.ok(
+      plan.endOffset - this.active.baseOffset <= MAX_OFFSETS_PER_SEGMENT,
+      `batches up to ${plan.endOffset} do not fit a segment starting at ${this.active.baseOffset}`,
+    );
+    // Before any gap is on disk, so that recovery and reads never take one for lost data.
+    if (plan.gapsEndOffset > this.context.compactedBelowOffset)
+      this.compactor.allowGapsBelow(plan.gapsEndOffset);
     let epochsChanged = false;
-    for (const entry of newEpochs)
+    for (const entry of plan.newEpochs)
       epochsChanged = this.epochs.assign(entry.epoch, entry.startOffset) || epochsChanged;
     if (epochsChanged) this.epochs.persist();
-    this.active.append(payload, batches, baseOffset);
+    this.active.append(payload, batches);
+    assert.ok(
+      this.logEndOffset === plan.endOffset,
+      `log end ${this.logEndOffset}, expected ${plan.endOffset}`,
+    );
     this.scheduleDurableNotification();
     return {
-      baseOffset,
-      lastOffset: baseOffset + offsetCount - 1,
+      baseOffset: plan.baseOffset,
+      lastOffset: plan.endOffset - 1,
       logAppendTimeMs: -1,
       logStartOffset: this.logStartOffset,
     };
@@ -746,6 +758,7 @@ export class PartitionLog {
     if (this.active.size > 0 && nowMs - this.active.createdAtMs >= this.config.segmentMs) this.roll(nowMs);
   }
 
+  /** `incomingOffsets` is the span of offsets the append takes from the log end, gaps included. */
   private rollIfNeeded(incomingBytes: number, incomingOffsets: number, nowMs: number): void {
     const active = this.active;
     if (active.size === 0) return;

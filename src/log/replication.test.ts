@@ -190,7 +190,7 @@ describe('appendAsFollower', () => {
     await Promise.all([leader.close(), follower.close()]);
   });
 
-  it('refuses batches that do not continue the log, writing nothing', async () => {
+  it('refuses batches that start below the log end or overlap, writing nothing', async () => {
     using tmp = temporaryDirectory();
     const leader = replica(tmp.dir, 'leader').open();
     const follower = replica(tmp.dir, 'follower').open();
@@ -198,11 +198,11 @@ describe('appendAsFollower', () => {
     const batches = splitBatches(leader.readForReplica(0, 1 << 20).records);
     follower.appendAsFollower(batches[0]!);
     const sizeBefore = follower.sizeBytes;
-    assert.throws(() => follower.appendAsFollower(batches[2]!), expectCode('OFFSET_OUT_OF_RANGE'));
-    assert.throws(() => follower.appendAsFollower(batches[0]!), /starts at offset 0, expected 3/);
+    assert.throws(() => follower.appendAsFollower(batches[0]!), expectCode('OFFSET_OUT_OF_RANGE'));
+    assert.throws(() => follower.appendAsFollower(batches[0]!), /starts at offset 0, below 3 \(the log end/);
     assert.throws(
-      () => follower.appendAsFollower(Buffer.concat([batches[1]!, batches[3]!])),
-      /expected 6 \(the end of the previous batch\)/,
+      () => follower.appendAsFollower(Buffer.concat([batches[1]!, batches[3]!, batches[2]!])),
+      /starts at offset 6, below 12 \(the end of the previous batch\)/,
     );
     const corrupt = Buffer.from(batches[1]!);
     corrupt[corrupt.length - 1]! ^= 0xff;

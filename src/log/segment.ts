@@ -158,10 +158,18 @@ export class Segment implements FileHolder {
   }
 
   /**
-   * Writes validated batches whose offsets were already assigned. On failure the file is cut back to its
+   * Writes validated batches whose offsets were already assigned, in increasing order from this segment's
+   * next offset on; a batch may start above where the previous one ended (a follower copying a compacted
+   * leader), and the index entries use each batch's own base offset. On failure the file is cut back to its
    * previous length so a later append or read never meets half a batch.
    */
-  append(payload: Buffer, batches: BatchSummary[], firstOffset: number): void {
+  append(payload: Buffer, batches: BatchSummary[]): void {
+    let expected = this.nextOffset;
+    for (const batch of batches) {
+      const base = readInt64(payload, batch.position + BatchField.baseOffset);
+      assert.ok(base >= expected, `${this.logPath}: batch at ${base} appended below offset ${expected}`);
+      expected = base + batch.offsetCount;
+    }
     const fd = this.file();
     const startSize = this.size;
     try {
@@ -179,11 +187,12 @@ export class Segment implements FileHolder {
       this.cutBackAfterFailedWrite(fd, startSize);
       throw ioError(error, `append to ${this.logPath}`);
     }
-    let offset = firstOffset;
+    let nextOffset = this.nextOffset;
     const offsetIndex = this.ensureOffsetIndex();
     const timeIndex = this.ensureTimeIndex();
     for (const batch of batches) {
       const position = startSize + batch.position;
+      const offset = readInt64(payload, batch.position + BatchField.baseOffset);
       if (this.bytesSinceIndexEntry >= this.context.indexIntervalBytes || offsetIndex.length === 0) {
         offsetIndex.append(offset - this.baseOffset, position);
         timeIndex.maybeAppend(Math.max(this.maxTimestamp, batch.maxTimestamp), offset - this.baseOffset);
@@ -191,10 +200,10 @@ export class Segment implements FileHolder {
       }
       this.bytesSinceIndexEntry += batch.size;
       if (batch.maxTimestamp > this.maxTimestamp) this.maxTimestamp = batch.maxTimestamp;
-      offset += batch.offsetCount;
+      nextOffset = offset + batch.offsetCount;
     }
     this.size = startSize + payload.length;
-    this.nextOffset = offset;
+    this.nextOffset = nextOffset;
     this.unsynced = true;
   }
 
