@@ -174,7 +174,8 @@ function replicaClientId(brokerId: number): string {
 /**
  * A topic replicated on all three brokers that takes acks=all writes while two replicas are in sync. A broker
  * restarted just before registers again only once its previous session's node is gone, so for a moment
- * the cluster counts two brokers and refuses replication factor 3: that refusal is retried, for a while.
+ * the cluster counts two brokers and refuses replication factor 3; just after start no controller may be
+ * elected yet: both are retried, for a while.
  */
 export async function createReplicatedTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -202,7 +203,10 @@ export async function createReplicatedTopic(admin: Admin, topic: string, partiti
         error.errors.every(
           (e: unknown) => typeof e === 'object' && e !== null && 'code' in e && e.code === 38,
         );
-      if (!tooFewBrokers || Date.now() > deadline) throw error;
+      // Metadata names no controller (-1) until the brokers have elected one, as Kafka's does; kafkajs then
+      // cannot send CreateTopics anywhere.
+      const noControllerYet = error instanceof Error && error.name === 'KafkaJSBrokerNotFound';
+      if (!(tooFewBrokers || noControllerYet) || Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
