@@ -82,6 +82,32 @@ describe('edgestream config', () => {
     }
   });
 
+  it('reads a cluster section with the broker cluster defaults, and refuses a mirror beside it', () => {
+    const config = parseEdgestreamConfig({ cluster: { nodeId: 2, zookeeper: 'zk1:2181,zk2:2181' } });
+    assert.equal(config.cluster?.nodeId, 2);
+    assert.equal(config.cluster?.zookeeper, 'zk1:2181,zk2:2181');
+    assert.equal(config.cluster?.minInsyncReplicas, 1);
+    assert.equal(parseEdgestreamConfig({}).cluster, undefined);
+    assert.throws(
+      () => parseEdgestreamConfig({ cluster: { nodeId: 1 } }, 'site.yaml'),
+      (error: unknown) => error instanceof ConfigError && error.key === 'cluster.zookeeper',
+    );
+    assert.throws(
+      () =>
+        parseEdgestreamConfig(
+          {
+            cluster: { nodeId: 1, zookeeper: 'zk1:2181' },
+            mirror: { target: ['cloud:9092'], topics: '^cdn\\.aggregates$', prefix: 'site-a.' },
+          },
+          'site.yaml',
+        ),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.key === 'mirror' &&
+        /one `edgestream mirror` process/.test(error.message),
+    );
+  });
+
   it('accepts the documented example file', () => {
     const example = path.resolve(import.meta.dirname, '..', '..', '..', 'edgestream.example.yaml');
     const config = loadEdgestreamConfig(example);
