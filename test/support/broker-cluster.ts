@@ -63,6 +63,12 @@ export class BrokerCluster {
     try {
       for (const broker of brokers) cluster.launch(broker);
       await Promise.all(brokers.map((b) => cluster.waitListening(b)));
+      // Until then Metadata names no controller, and a kafkajs admin fails CreateTopics at once.
+      await until(
+        () => brokers.some((b) => b.process!.stdout.includes('"msg":"elected controller"')),
+        30_000,
+        'a controller to be elected',
+      );
     } catch (error) {
       await cluster.stop();
       throw error;
