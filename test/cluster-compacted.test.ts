@@ -6,7 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { batchDefect } from '../src/log/batch-validation.js';
 import { decodeRecords, readBatchHeader, splitBatches } from '../src/protocol/index.js';
 import { BrokerCluster } from './support/broker-cluster.js';
-import { until } from './support/processes.js';
+import { eventually, until } from './support/processes.js';
 
 /**
  * Replication of a compacted topic (cleanup.policy=compact, as the streams runtime's changelogs): once the
@@ -39,14 +39,6 @@ function kafka() {
     logLevel: logLevel.NOTHING,
     retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
   });
-}
-
-async function eventually(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 function partitionDir(brokerId: number): string {

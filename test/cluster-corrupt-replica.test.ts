@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { readBatchHeader, splitBatches } from '../src/protocol/index.js';
 import { BrokerCluster } from './support/broker-cluster.js';
-import { until } from './support/processes.js';
+import { eventually, until } from './support/processes.js';
 
 const TOPIC = 'corrupt-replica';
 /** Small segments, so the damage lands in a sealed segment with others after it. */
@@ -29,15 +29,6 @@ function kafka() {
     logLevel: logLevel.NOTHING,
     retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
   });
-}
-
-/** Polls an asynchronous condition (the partition state through Metadata) until it holds. */
-async function eventually(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 function partitionDir(brokerId: number, topic: string): string {

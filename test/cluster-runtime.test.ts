@@ -16,7 +16,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import YAML from 'yaml';
 import type { AlertNotification } from '../src/alerts/notifiers/notifier.js';
 import { offsetsPartitionOf } from '../src/broker/group-router.js';
-import { Background, until } from './support/processes.js';
+import { Background, eventually, until } from './support/processes.js';
 import { type Ensemble, freePorts, startZooKeeperEnsemble } from './support/zookeeper.js';
 
 const bin = fileURLToPath(new URL('../../bin/edgestream.js', import.meta.url));
@@ -90,24 +90,6 @@ interface AlertList {
 }
 interface LatestList {
   points: Array<{ dimensions: Record<string, string>; windowEndMs: number }>;
-}
-
-/** Resolves once `condition` holds (a failing check counts as not yet), or throws after `timeoutMs`. */
-async function eventually(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      if (await condition()) return;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
 
 /** The edges whose latest 1 s tcp window ends after `sinceMs`, as a node's API shows them. */

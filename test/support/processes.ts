@@ -78,3 +78,28 @@ export async function until(condition: () => boolean, timeoutMs: number, what: s
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * Like `until`, for a condition that has to ask something (a broker, an HTTP API): a check that fails counts as
+ * not yet, and the last failure is named if time runs out.
+ */
+export async function eventually(
+  condition: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  for (;;) {
+    try {
+      if (await condition()) return;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      const cause = last === null ? '' : ` (last error: ${String(last)})`;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
