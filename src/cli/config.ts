@@ -74,6 +74,10 @@ const monitorSection = z.strictObject({
     .default(() => DEFAULT_MONITOR_WINDOWS.map((spec) => windowSpec.parse(spec))),
   maxOutOfOrderness: durationSchema.default(2_000),
   commitInterval: durationSchema.default(10_000),
+  /** Pipeline worker threads; default: one per core beside the broker's (at least one). */
+  workers: z.number().int().min(1).max(64).optional(),
+  /** A pipeline worker whose event loop is stuck this long is stopped and started again. */
+  workerHangTimeout: durationSchema.default(15_000),
 });
 
 const storeSection = z.strictObject({

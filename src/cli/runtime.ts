@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createNotifiers } from '../alerts/notifier-config.js';
@@ -7,6 +8,7 @@ import { Broker } from '../broker/broker.js';
 import { parseBrokerConfig, splitHostPort } from '../broker/config.js';
 import { EmbeddedLogClient } from '../client/embedded-client.js';
 import { RemoteLogClient } from '../client/remote-client.js';
+import type { RemoteLogClientOptions } from '../client/remote-common.js';
 import type { LogClient } from '../client/types.js';
 import { brokerClusterView } from '../http/broker-view.js';
 import { LiveFeed } from '../http/live-feed.js';
@@ -14,6 +16,7 @@ import { HttpApi } from '../http/server.js';
 import { Mirror, MirrorMetrics, mirrorOptionsFromConfig } from '../mirror/index.js';
 import { CDN_FIELD_ROLLUPS } from '../monitor/cdn-stats.js';
 import { Monitor, type MonitorOutput } from '../monitor/monitor.js';
+import type { PipelineLog } from '../monitor/pipeline-workers.js';
 import { SitePublisher } from '../monitor/site-publisher.js';
 import { DEFAULT_SITE_TOPICS, siteTopicSpecs } from '../monitor/site-topics.js';
 import { buildFleet } from '../simulate/generator.js';
@@ -28,6 +31,9 @@ const CLUSTER_RETRY_DELAY_MS = 500;
 
 /** Kafka Streams' default is 45 s; an edge site wants a dead node's series back sooner. */
 const CLUSTER_GROUP_SESSION_TIMEOUT_MS = 10_000;
+
+/** Default pipeline workers at most, however many cores: beyond it the broker's thread is the limit. */
+const MAX_DEFAULT_PIPELINE_WORKERS = 4;
 
 /** Downsampling and retention run this often. */
 const STORE_MAINTENANCE_INTERVAL_MS = 60_000;
@@ -87,10 +93,10 @@ export class EdgestreamRuntime {
       // reach partitions led elsewhere: they go through a Kafka client to the cluster, starting at this broker.
       const replicationFactor = cluster?.defaultReplicationFactor ?? SITE_REPLICATION_FACTOR;
       if (broker.cluster) await waitForBrokers(broker.cluster.view, replicationFactor, logger);
-      const client: LogClient =
+      const remote: RemoteLogClientOptions | null =
         cluster === undefined
-          ? new EmbeddedLogClient(broker.embeddedLog())
-          : new RemoteLogClient({
+          ? null
+          : {
               bootstrapBrokers: [config.broker.advertised ?? config.broker.listen],
               clientId: `edgestream-node-${cluster.nodeId}`,
               replicationFactor,
@@ -101,7 +107,8 @@ export class EdgestreamRuntime {
               // A node that dies hands its tasks over once its group session times out: the site's alerts
               // for its series wait that long.
               group: { sessionTimeoutMs: CLUSTER_GROUP_SESSION_TIMEOUT_MS, heartbeatIntervalMs: 1_000 },
-            });
+            };
+      const { client, pipelineLog } = logClients(broker, remote);
       closers.push(() => client.close());
       const store = SqliteAggregateStore.open({
         path: config.store.path ?? path.join(config.dataDir, 'aggregates.db'),
@@ -120,6 +127,7 @@ export class EdgestreamRuntime {
         ? await startMonitor(
             config,
             client,
+            pipelineLog,
             publisher ?? store,
             publisher ? null : live,
             logger,
@@ -190,11 +198,7 @@ export class EdgestreamRuntime {
           store,
           alerts: site?.alerts ?? monitor.engine,
           cluster: brokerClusterView(broker),
-          registries: [
-            broker.metrics.registry,
-            monitor.app.metrics.registry,
-            monitor.engine.metrics.registry,
-          ],
+          registries: [broker.metrics.registry, monitor.pipelines, monitor.engine.metrics.registry],
           live,
           logger,
           staticDir: fs.existsSync(path.join(WEB_DIST, 'index.html')) ? WEB_DIST : null,
@@ -252,6 +256,7 @@ export class EdgestreamRuntime {
 async function startMonitor(
   config: EdgestreamConfig,
   client: LogClient,
+  pipelineLog: PipelineLog,
   output: MonitorOutput,
   live: LiveFeed | null,
   logger: Logger,
@@ -260,6 +265,9 @@ async function startMonitor(
   const { monitor } = config;
   return Monitor.start({
     client,
+    pipelineLog,
+    workers: monitor.workers ?? defaultPipelineWorkers(),
+    workerHangTimeoutMs: monitor.workerHangTimeout,
     store: output,
     logger: logger.child({ component: 'monitor' }),
     applicationId: monitor.applicationId,
@@ -294,6 +302,37 @@ async function startSimulator(config: EdgestreamConfig, client: LogClient): Prom
   });
   await simulation.start();
   return simulation;
+}
+
+/**
+ * The process's client, and the log its pipeline workers use: the broker's own log served to them through
+ * ports on a single node; on a cluster, where this node's pipelines are members of one consumer group with
+ * every other node's and reach partitions led elsewhere, a Kafka client to the cluster for each.
+ */
+function logClients(
+  broker: Broker,
+  remote: RemoteLogClientOptions | null,
+): { client: LogClient; pipelineLog: PipelineLog } {
+  if (remote)
+    return { client: new RemoteLogClient(remote), pipelineLog: { kind: 'remote', options: remote } };
+  const log = broker.embeddedLog();
+  const client = new EmbeddedLogClient(log);
+  return {
+    client,
+    pipelineLog: {
+      kind: 'embedded',
+      client,
+      served: (topic, bytes, records) => log.served(topic, bytes, records),
+    },
+  };
+}
+
+/**
+ * One pipeline worker per core beside the one the broker's thread uses, at least one: on two cores the
+ * broker keeps a core and the pipelines get the other.
+ */
+function defaultPipelineWorkers(): number {
+  return Math.max(1, Math.min(MAX_DEFAULT_PIPELINE_WORKERS, os.availableParallelism() - 1));
 }
 
 /** The broker config keys of a node's `cluster:` section. */

@@ -132,8 +132,8 @@ export async function demoCommand(args: string[]): Promise<number> {
   let last = { at: startedAt, produced: 0, processed: 0 };
   const { tcp, qoe } = config.monitor.topics;
   const processed = () => {
-    const metrics = runtime.monitor?.app.metrics;
-    return metrics ? metrics.recordsProcessed(tcp) + metrics.recordsProcessed(qoe) : 0;
+    const pipelines = runtime.monitor?.pipelines;
+    return pipelines ? pipelines.recordsProcessed(tcp) + pipelines.recordsProcessed(qoe) : 0;
   };
   const ticker = setInterval(() => {
     const now = Date.now();

@@ -1,21 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { LogError, type LogManager, type PartitionLog, type TopicDescription } from '../log/index.js';
+import { ErrorCode, errorCodeName } from '../protocol/index.js';
 import {
-  BATCH_HEADER_BYTES,
-  Compression,
-  type DecodedRecord,
-  DecompressionError,
-  decodeRecords,
-  ErrorCode,
-  encodedRecordBytes,
-  encodeRecordBatch,
-  errorCodeName,
-  isLogAppendTime,
-  type RecordInput,
-  readBatchHeader,
-  splitBatches,
-  UnsupportedCompressionError,
-} from '../protocol/index.js';
+  appendConsumed,
+  encodeAppends,
+  type PartitionAppend,
+  type PartitionBatches,
+  type TopicLimits,
+} from './batch-records.js';
 import {
   checkCommitEntries,
   checkFetchOptions,
@@ -24,7 +16,6 @@ import {
   checkPartitionIndex,
   checkProduceRecords,
   checkTopicSpec,
-  partitionKey,
 } from './client-checks.js';
 import { LogClientError, UnknownTopicError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
@@ -136,16 +127,31 @@ export class EmbeddedLogClient implements LogClient {
   async produce(records: OutgoingRecord[]): Promise<void> {
     this.ensureOpen();
     checkProduceRecords(records);
-    // Everything is encoded and checked before the first write, so a bad record appends nothing. A failing
-    // write (disk full) can still leave the partitions written before it appended, as Kafka's per-partition
-    // produce errors do.
-    const appends = [...this.groupByPartition(records)].map(([target, group]) => ({
-      target,
-      batches: encodeBatches(target, group, this.topic(target.topic).config.maxMessageBytes),
+    // Everything is encoded and checked before the first write, so a bad record appends nothing.
+    await this.appendBatches(encodeAppends(records, (topic) => this.describeTopic(topic)));
+  }
+
+  /** What a client that encodes its own batches needs to know of a topic. */
+  describeTopic(topic: string): TopicLimits {
+    this.ensureOpen();
+    const { partitions, config } = this.topic(topic);
+    return { partitions, maxMessageBytes: config.maxMessageBytes };
+  }
+
+  /**
+   * Writes encoded batches, every one before the first await (see produce()), and resolves once each
+   * partition written is durable. A failing write (disk full) can still leave the partitions written before
+   * it appended, as Kafka's per-partition produce errors do.
+   */
+  async appendBatches(appends: readonly PartitionAppend[]): Promise<void> {
+    this.ensureOpen();
+    const targets = appends.map((append) => ({
+      ...append,
+      target: this.target(append.topic, append.partition),
     }));
     const durable: Promise<void>[] = [];
     try {
-      for (const { target, batches } of appends) {
+      for (const { target, batches } of targets) {
         for (const batch of batches) {
           target.log.write(batch.bytes);
           this.log.appended(target.topic, target.partition, batch.bytes.length, batch.records);
@@ -160,11 +166,19 @@ export class EmbeddedLogClient implements LogClient {
     await Promise.all(durable);
   }
 
-  /**
-   * Reads whole batches up to the high watermark, starting each call at the next partition in turn so that one
-   * partition's backlog cannot starve the others of `maxBytes`.
-   */
   async fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]> {
+    const records: ConsumedRecord[] = [];
+    for (const read of await this.fetchBatches(requests, options)) {
+      this.log.served(read.topic, read.bytes.length, appendConsumed(records, read));
+    }
+    return records;
+  }
+
+  /**
+   * Whole batches up to the high watermark, as the log stores them, starting each call at the next partition
+   * in turn so that one partition's backlog cannot starve the others of `maxBytes`.
+   */
+  async fetchBatches(requests: FetchRequest[], options: FetchOptions): Promise<PartitionBatches[]> {
     this.ensureOpen();
     checkFetchOptions(options, LOG_CLIENT_LIMITS.maxFetchWaitMsEmbedded);
     checkFetchRequests(requests);
@@ -174,17 +188,34 @@ export class EmbeddedLogClient implements LogClient {
     const ordered = [...targets.slice(first), ...targets.slice(0, first)];
     const deadline = Date.now() + options.maxWaitMs;
     for (;;) {
-      const records = this.readAvailable(ordered, options.maxBytes);
+      const reads = readAvailable(ordered, options.maxBytes);
       const remainingMs = deadline - Date.now();
-      if (records.length > 0 || remainingMs <= 0 || this.closing) return records;
+      if (reads.length > 0 || remainingMs <= 0 || this.closing) return reads;
       await this.waitForData(ordered, remainingMs);
     }
   }
 
-  async joinGroup(groupId: string, topics: string[], listener: AssignmentListener): Promise<GroupMembership> {
-    this.ensureOpen();
-    if (this.closing) throw new LogClientError('CLIENT_CLOSED', 'the client is closing');
-    checkJoinGroup(groupId, topics, this.memberships);
+  /**
+   * Commits offsets outside the group protocol (a generation -1 commit); rejects with COMMIT_FAILED naming
+   * each partition the broker refused.
+   */
+  async commitOffsets(groupId: string, offsets: CommitEntry[]): Promise<void> {
+    checkCommitEntries(offsets);
+    if (offsets.length === 0) return;
+    const failed = (await this.log.commitOffsets(groupId, offsets)).filter(
+      (r) => r.errorCode !== ErrorCode.NONE,
+    );
+    if (failed.length > 0) {
+      const reasons = failed.map((f) => `${f.topic}-${f.partition}: ${commitErrorText(f.errorCode)}`);
+      throw new LogClientError(
+        'COMMIT_FAILED',
+        `group '${groupId}' refused the commit: ${reasons.join('; ')}`,
+      );
+    }
+  }
+
+  /** Refuses a group that consumers joined over the Kafka protocol: this process must be its only consumer. */
+  checkGroupIsOurs(groupId: string): void {
     const members = this.log.groupMemberCount(groupId);
     if (members > 0) {
       throw new LogClientError(
@@ -193,10 +224,14 @@ export class EmbeddedLogClient implements LogClient {
           'consumes a group alone (share a group across processes with the remote client)',
       );
     }
-    const assignment = [...new Set(topics)].flatMap((topic) =>
-      Array.from({ length: this.topic(topic).partitions }, (_, partition) => ({ topic, partition })),
-    );
-    const membership = new EmbeddedMembership(groupId, assignment, listener, this.log, () =>
+  }
+
+  async joinGroup(groupId: string, topics: string[], listener: AssignmentListener): Promise<GroupMembership> {
+    this.ensureOpen();
+    if (this.closing) throw new LogClientError('CLIENT_CLOSED', 'the client is closing');
+    checkJoinGroup(groupId, topics, this.memberships);
+    this.checkGroupIsOurs(groupId);
+    const membership = new EmbeddedMembership(groupId, this.partitionsOf(topics), listener, this, () =>
       this.memberships.delete(groupId),
     );
     this.memberships.set(groupId, membership);
@@ -242,23 +277,6 @@ export class EmbeddedLogClient implements LogClient {
     return { topic, partition, log: this.log.logs.partition(topic, partition) };
   }
 
-  /** Records per partition in call order; the targets are resolved once per partition. */
-  private groupByPartition(records: OutgoingRecord[]): Map<PartitionTarget, OutgoingRecord[]> {
-    const targets = new Map<string, PartitionTarget>();
-    const groups = new Map<PartitionTarget, OutgoingRecord[]>();
-    for (const record of records) {
-      const key = partitionKey(record.topic, record.partition);
-      let target = targets.get(key);
-      if (!target) {
-        target = this.target(record.topic, record.partition);
-        targets.set(key, target);
-        groups.set(target, []);
-      }
-      groups.get(target)!.push(record);
-    }
-    return groups;
-  }
-
   private fetchTargets(requests: FetchRequest[]): FetchTarget[] {
     return requests.map((request) => ({
       ...this.target(request.topic, request.partition),
@@ -266,20 +284,11 @@ export class EmbeddedLogClient implements LogClient {
     }));
   }
 
-  /** Past `maxBytes` only the first partition that has data still returns its first batch (as Kafka's KIP-74). */
-  private readAvailable(targets: FetchTarget[], maxBytes: number): ConsumedRecord[] {
-    const records: ConsumedRecord[] = [];
-    let bytesLeft = maxBytes;
-    for (const target of targets) {
-      if (bytesLeft <= 0) break;
-      const bytes = readBatches(target, bytesLeft);
-      if (bytes.length === 0) continue;
-      bytesLeft -= bytes.length;
-      const before = records.length;
-      for (const batch of splitBatches(bytes)) appendConsumed(records, target, batch);
-      this.log.served(target.topic, bytes.length, records.length - before);
-    }
-    return records;
+  /** Every partition of `topics`, in topic then partition order. */
+  partitionsOf(topics: readonly string[]): TopicPartition[] {
+    return [...new Set(topics)].flatMap((topic) =>
+      Array.from({ length: this.topic(topic).partitions }, (_, partition) => ({ topic, partition })),
+    );
   }
 
   /** Resolves on the next append to any of `targets`, after `waitMs`, or when the client closes. */
@@ -315,7 +324,7 @@ class EmbeddedMembership implements GroupMembership {
     private readonly groupId: string,
     private readonly assigned: TopicPartition[],
     private readonly listener: AssignmentListener,
-    private readonly log: EmbeddedLog,
+    private readonly client: EmbeddedLogClient,
     private readonly onLeft: () => void,
   ) {}
 
@@ -332,18 +341,7 @@ class EmbeddedMembership implements GroupMembership {
     if (this.left) {
       throw new LogClientError('NOT_A_MEMBER', `this member has left group '${this.groupId}'`);
     }
-    checkCommitEntries(offsets);
-    if (offsets.length === 0) return;
-    const failed = (await this.log.commitOffsets(this.groupId, offsets)).filter(
-      (r) => r.errorCode !== ErrorCode.NONE,
-    );
-    if (failed.length > 0) {
-      const reasons = failed.map((f) => `${f.topic}-${f.partition}: ${commitErrorText(f.errorCode)}`);
-      throw new LogClientError(
-        'COMMIT_FAILED',
-        `group '${this.groupId}' refused the commit: ${reasons.join('; ')}`,
-      );
-    }
+    await this.client.commitOffsets(this.groupId, offsets);
   }
 
   /** revoked() runs while this is still a member, so it can commit its final offsets. */
@@ -369,6 +367,26 @@ function commitErrorText(errorCode: number): string {
   return cause === undefined ? name : `${name} (${cause})`;
 }
 
+/** Past `maxBytes` only the first partition that has data still returns its first batch (as Kafka's KIP-74). */
+function readAvailable(targets: FetchTarget[], maxBytes: number): PartitionBatches[] {
+  const reads: PartitionBatches[] = [];
+  let bytesLeft = maxBytes;
+  for (const target of targets) {
+    if (bytesLeft <= 0) break;
+    const bytes = readBatches(target, bytesLeft);
+    if (bytes.length === 0) continue;
+    bytesLeft -= bytes.length;
+    reads.push({
+      topic: target.topic,
+      partition: target.partition,
+      offset: target.offset,
+      bytes,
+      maxDecompressedBytes: target.log.maxDecompressedBytes,
+    });
+  }
+  return reads;
+}
+
 function readBatches(target: FetchTarget, maxBytes: number): Buffer {
   try {
     return target.log.read(target.offset, maxBytes).records;
@@ -380,100 +398,4 @@ function readBatches(target: FetchTarget, maxBytes: number): Buffer {
         `[${target.log.logStartOffset}, ${target.log.logEndOffset}]`,
     );
   }
-}
-
-/** Appends the batch's records at or after the requested offset (a read starts at the batch that holds it). */
-function appendConsumed(out: ConsumedRecord[], target: FetchTarget, batch: Buffer): void {
-  const header = readBatchHeader(batch);
-  const logAppendTimeMs = isLogAppendTime(header.attributes) ? header.maxTimestamp : null;
-  for (const record of decodeBatch(target, batch, header.baseOffset)) {
-    if (record.offset < target.offset) continue;
-    out.push({
-      topic: target.topic,
-      partition: target.partition,
-      offset: record.offset,
-      timestamp: logAppendTimeMs ?? record.timestamp,
-      key: record.key,
-      value: record.value,
-      headers: record.headers,
-    });
-  }
-}
-
-/**
- * The batch's records, inflated to at most the partition's maxDecompressedBytes. A batch this process cannot
- * decode fails the fetch with an error naming it, never skipped: the consumer loses nothing unnoticed.
- */
-function decodeBatch(target: FetchTarget, batch: Buffer, baseOffset: number): DecodedRecord[] {
-  const where = `the batch at offset ${baseOffset} of ${target.topic}-${target.partition}`;
-  try {
-    return decodeRecords(batch, target.log.maxDecompressedBytes);
-  } catch (error) {
-    if (error instanceof DecompressionError) {
-      const code = error.code === 'DECOMPRESSED_TOO_LARGE' ? 'MESSAGE_TOO_LARGE' : 'CORRUPT_MESSAGE';
-      throw new LogClientError(code, `${where} cannot be decoded: ${error.message}`);
-    }
-    if (!(error instanceof UnsupportedCompressionError)) throw error;
-    const codec = Object.entries(Compression).find(([, id]) => id === error.compression)?.[0];
-    throw new LogClientError(
-      'UNSUPPORTED_COMPRESSION_TYPE',
-      `${where} is compressed with ` +
-        `${codec?.toLowerCase() ?? `codec ${error.compression}`}, which this process cannot decode (only none ` +
-        'and gzip); have producers use gzip or none, or read the topic with the remote client',
-    );
-  }
-}
-
-/**
- * Record batches within max.message.bytes, each with the number of records it holds. Each record's size is
- * exact (its deltas from the batch's first record are known here), so a batch is cut just before the record
- * that would not fit.
- */
-function encodeBatches(
-  target: PartitionTarget,
-  records: OutgoingRecord[],
-  maxMessageBytes: number,
-): Array<{ bytes: Buffer; records: number }> {
-  const batches: Array<{ bytes: Buffer; records: number }> = [];
-  let chunk: RecordInput[] = [];
-  let chunkBytes = BATCH_HEADER_BYTES;
-  const flush = () => {
-    const bytes = encodeRecordBatch(chunk);
-    // Pair assertion: the sizes that cut the batches are the encoder's.
-    if (bytes.length !== chunkBytes) {
-      throw new Error(`a batch sized at ${chunkBytes} bytes was encoded in ${bytes.length} bytes`);
-    }
-    batches.push({ bytes, records: chunk.length });
-    chunk = [];
-    chunkBytes = BATCH_HEADER_BYTES;
-  };
-  for (const record of records) {
-    let recordBytes = bytesInChunk(record, chunk);
-    if (chunk.length > 0 && chunkBytes + recordBytes > maxMessageBytes) {
-      flush();
-      recordBytes = bytesInChunk(record, chunk);
-    }
-    if (BATCH_HEADER_BYTES + recordBytes > maxMessageBytes) {
-      throw new LogClientError(
-        'MESSAGE_TOO_LARGE',
-        `a record of ${recordBytes} bytes for ${target.topic}-${target.partition} does not fit in a batch of ` +
-          `max.message.bytes=${maxMessageBytes}`,
-      );
-    }
-    chunk.push({
-      key: record.key,
-      value: record.value,
-      headers: record.headers ?? [],
-      timestamp: record.timestamp,
-    });
-    chunkBytes += recordBytes;
-  }
-  if (chunk.length > 0) flush();
-  return batches;
-}
-
-/** The bytes `record` takes appended to `chunk`, whose first record sets the batch's base timestamp. */
-function bytesInChunk(record: OutgoingRecord, chunk: RecordInput[]): number {
-  const baseTimestamp = chunk[0]?.timestamp ?? record.timestamp;
-  return encodedRecordBytes(record, record.timestamp - baseTimestamp, chunk.length);
 }

@@ -12,6 +12,12 @@ import { QueryParams } from './params.js';
 import { StaticFiles } from './static-files.js';
 import type { ClusterView, CoordinationView } from './types.js';
 
+/** Prometheus text from somewhere: a prom-client Registry, or the metrics of worker threads summed. */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
 export interface HttpApiOptions {
   host: string;
   /** 0 picks a free port; address() tells which. */
@@ -21,7 +27,7 @@ export interface HttpApiOptions {
   /** Null when the process runs no broker: /api/topics, /api/groups and /api/cluster then answer 404 CLUSTER_UNAVAILABLE. */
   cluster: ClusterView | null;
   /** Exposed together at /metrics; they must not share metric names. */
-  registries: readonly Registry[];
+  registries: readonly MetricsSource[];
   live: LiveFeed;
   logger: Logger;
   /** A built front end served for paths outside /api; null or absent serves none. */

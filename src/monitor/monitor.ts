@@ -6,10 +6,10 @@ import type { WindowUpdate } from '../alerts/series.js';
 import type { AlertTransition } from '../alerts/types.js';
 import type { LogClient } from '../client/types.js';
 import type { AggregateWrite } from '../store/types.js';
-import type { Duration } from '../streams/duration.js';
-import { StreamsApp } from '../streams/streams-app.js';
+import { type Duration, toMillis } from '../streams/duration.js';
 import { AggregateSink } from './aggregate-sink.js';
-import { buildMonitorTopology, type MonitorWindowSpec } from './pipeline.js';
+import type { MonitorWindowSpec } from './pipeline.js';
+import { type PipelineLog, PipelineWorkers } from './pipeline-workers.js';
 
 export interface MonitorTopics {
   tcp: string;
@@ -29,7 +29,14 @@ export interface MonitorOutput {
 }
 
 export interface MonitorOptions {
+  /** Creates the telemetry topics. */
   client: LogClient;
+  /** The log the pipelines read and write from their worker threads. */
+  pipelineLog: PipelineLog;
+  /** Pipeline worker threads. */
+  workers: number;
+  /** A worker whose event loop is stuck this long is stopped and started again. */
+  workerHangTimeoutMs: number;
   store: MonitorOutput;
   logger: Logger;
   applicationId: string;
@@ -45,8 +52,8 @@ export interface MonitorOptions {
 }
 
 /**
- * Records fetched per turn of the event loop. The pipelines usually share the loop with the broker: a 16 MiB
- * fetch processed in one synchronous step would hold produce requests back for the best part of a second.
+ * Bytes a worker fetches at once. The broker's thread reads them and hands them over in one step: small
+ * enough that a read never holds its produce requests back long.
  */
 const FETCH_MAX_BYTES = 1024 * 1024;
 
@@ -59,12 +66,14 @@ export interface MonitorStats {
 
 /**
  * The OTT monitoring application: the pipelines, the alert engine evaluated on each of their window results,
- * the aggregate store, and alert history. Runs against any LogClient, so it can sit beside the embedded broker
- * or join a consumer group on a remote cluster.
+ * the aggregate store, and alert history. The pipelines run on worker threads (PipelineWorkers) over the
+ * embedded broker's log or as members of a consumer group on a remote cluster; their window results come back
+ * to this thread.
  */
 export class Monitor {
   readonly engine: AlertEngine;
-  readonly app: StreamsApp;
+  /** Set in start(), before anything can read it. */
+  pipelines!: PipelineWorkers;
   private readonly sink: AggregateSink;
   private windowUpdates = 0;
   private alertTransitions = 0;
@@ -81,21 +90,6 @@ export class Monitor {
     this.engine.onTransition((transition) => this.recordTransition(transition));
     this.engine.onError((error) => logger.warn({ err: error }, 'alerting'));
     this.sink = new AggregateSink({ store, logger });
-    this.app = new StreamsApp({
-      applicationId: options.applicationId,
-      client: options.client,
-      logger,
-      fetchMaxBytes: FETCH_MAX_BYTES,
-      ...(options.commitIntervalMs === undefined ? {} : { commitIntervalMs: options.commitIntervalMs }),
-    });
-    buildMonitorTopology(this.app.builder, {
-      tcpTopic: options.topics.tcp,
-      qoeTopic: options.topics.qoe,
-      aggregatesTopic: options.topics.aggregates,
-      windows: options.windows,
-      maxOutOfOrderness: options.maxOutOfOrderness,
-      onWindow: (update) => this.onWindow(update),
-    });
   }
 
   static async start(options: MonitorOptions): Promise<Monitor> {
@@ -105,7 +99,32 @@ export class Monitor {
     const monitor = new Monitor(options);
     monitor.sink.start();
     monitor.engine.start();
-    await monitor.app.start();
+    try {
+      monitor.pipelines = await PipelineWorkers.start({
+        workers: options.workers,
+        worker: {
+          applicationId: options.applicationId,
+          tcpTopic: topics.tcp,
+          qoeTopic: topics.qoe,
+          aggregatesTopic: topics.aggregates,
+          windows: options.windows,
+          maxOutOfOrdernessMs: toMillis(options.maxOutOfOrderness),
+          ...(options.commitIntervalMs === undefined ? {} : { commitIntervalMs: options.commitIntervalMs }),
+          fetchMaxBytes: FETCH_MAX_BYTES,
+          logLevel: options.logger.level,
+        },
+        log: options.pipelineLog,
+        logger: options.logger,
+        onWindows: (updates) => {
+          for (const update of updates) monitor.onWindow(update);
+        },
+        hangTimeoutMs: options.workerHangTimeoutMs,
+      });
+    } catch (error) {
+      await monitor.engine.close();
+      await monitor.sink.close();
+      throw error;
+    }
     return monitor;
   }
 
@@ -121,7 +140,7 @@ export class Monitor {
 
   /** Stops the pipelines (checkpointing them), then alerting, then writes what is pending to the store. */
   async close(): Promise<void> {
-    await this.app.close();
+    await this.pipelines.close();
     await this.engine.close();
     await Promise.all(this.options.notifiers.map((notifier) => notifier.close()));
     await this.sink.close();

@@ -121,6 +121,15 @@ export class StreamsApp {
     return [...this.tasks.keys()].sort();
   }
 
+  /** Where each task this instance runs has processed its input partition up to (its next offset). */
+  positions(): Array<{ topic: string; partition: number; nextOffset: number }> {
+    return [...this.tasks.values()].map((task) => ({
+      topic: task.source.topic,
+      partition: task.partition,
+      nextOffset: task.nextOffset,
+    }));
+  }
+
   /** Whether every task has processed its partition up to the end and every output is acknowledged. */
   async caughtUp(): Promise<boolean> {
     if (this.tasks.size === 0 || this.inFlight.size > 0) return false;

@@ -1,0 +1,172 @@
+import {
+  BATCH_HEADER_BYTES,
+  Compression,
+  type DecodedRecord,
+  DecompressionError,
+  decodeRecords,
+  encodedRecordBytes,
+  encodeRecordBatch,
+  isLogAppendTime,
+  type RecordInput,
+  readBatchHeader,
+  splitBatches,
+  UnsupportedCompressionError,
+} from '../protocol/index.js';
+import { checkPartitionIndex, partitionKey } from './client-checks.js';
+import { LogClientError } from './client-errors.js';
+import type { ConsumedRecord, OutgoingRecord, TopicPartition } from './types.js';
+
+/**
+ * Records to and from the record batches a partition log stores, for the clients that hand the log whole
+ * batches: the embedded client (same thread as the log) and the port client (a worker thread).
+ */
+
+/** A topic's partition count and batch size limit. */
+export interface TopicLimits {
+  partitions: number;
+  maxMessageBytes: number;
+}
+
+/** Encoded batches for one partition. */
+export interface PartitionAppend extends TopicPartition {
+  batches: readonly EncodedBatch[];
+}
+
+/** One encoded batch and the number of records in it. */
+export interface EncodedBatch {
+  bytes: Buffer;
+  records: number;
+}
+
+/** Batches read from one partition, from the batch that holds `offset` on. */
+export interface PartitionBatches extends TopicPartition {
+  /** The offset asked for: records before it in the first batch are skipped. */
+  offset: number;
+  bytes: Buffer;
+  /** The partition's limit on a batch's decompressed size. */
+  maxDecompressedBytes: number;
+}
+
+/**
+ * The records (checked by the caller) encoded per partition in call order, every partition index checked:
+ * everything is encoded before anything is written, so a bad record appends nothing.
+ */
+export function encodeAppends(
+  records: readonly OutgoingRecord[],
+  limitsOf: (topic: string) => TopicLimits,
+): PartitionAppend[] {
+  const groups = new Map<string, { topic: string; partition: number; records: OutgoingRecord[] }>();
+  for (const record of records) {
+    const key = partitionKey(record.topic, record.partition);
+    let group = groups.get(key);
+    if (!group) {
+      group = { topic: record.topic, partition: record.partition, records: [] };
+      groups.set(key, group);
+    }
+    group.records.push(record);
+  }
+  return [...groups.values()].map(({ topic, partition, records: group }) => {
+    const limits = limitsOf(topic);
+    checkPartitionIndex(topic, partition, limits.partitions);
+    return { topic, partition, batches: encodeBatches({ topic, partition }, group, limits.maxMessageBytes) };
+  });
+}
+
+/**
+ * Record batches within max.message.bytes. Each record's size is exact (its deltas from the batch's first
+ * record are known here), so a batch is cut just before the record that would not fit.
+ */
+function encodeBatches(
+  where: TopicPartition,
+  records: readonly OutgoingRecord[],
+  maxMessageBytes: number,
+): EncodedBatch[] {
+  const batches: EncodedBatch[] = [];
+  let chunk: RecordInput[] = [];
+  let chunkBytes = BATCH_HEADER_BYTES;
+  const flush = () => {
+    const bytes = encodeRecordBatch(chunk);
+    // Pair assertion: the sizes that cut the batches are the encoder's.
+    if (bytes.length !== chunkBytes) {
+      throw new Error(`a batch sized at ${chunkBytes} bytes was encoded in ${bytes.length} bytes`);
+    }
+    batches.push({ bytes, records: chunk.length });
+    chunk = [];
+    chunkBytes = BATCH_HEADER_BYTES;
+  };
+  for (const record of records) {
+    let recordBytes = bytesInChunk(record, chunk);
+    if (chunk.length > 0 && chunkBytes + recordBytes > maxMessageBytes) {
+      flush();
+      recordBytes = bytesInChunk(record, chunk);
+    }
+    if (BATCH_HEADER_BYTES + recordBytes > maxMessageBytes) {
+      throw new LogClientError(
+        'MESSAGE_TOO_LARGE',
+        `a record of ${recordBytes} bytes for ${where.topic}-${where.partition} does not fit in a batch of ` +
+          `max.message.bytes=${maxMessageBytes}`,
+      );
+    }
+    chunk.push({
+      key: record.key,
+      value: record.value,
+      headers: record.headers ?? [],
+      timestamp: record.timestamp,
+    });
+    chunkBytes += recordBytes;
+  }
+  if (chunk.length > 0) flush();
+  return batches;
+}
+
+/** The bytes `record` takes appended to `chunk`, whose first record sets the batch's base timestamp. */
+function bytesInChunk(record: OutgoingRecord, chunk: RecordInput[]): number {
+  const baseTimestamp = chunk[0]?.timestamp ?? record.timestamp;
+  return encodedRecordBytes(record, record.timestamp - baseTimestamp, chunk.length);
+}
+
+/** Appends the records of `read` at or after the offset asked for to `out`; returns how many it appended. */
+export function appendConsumed(out: ConsumedRecord[], read: PartitionBatches): number {
+  const before = out.length;
+  for (const batch of splitBatches(read.bytes)) {
+    const header = readBatchHeader(batch);
+    const logAppendTimeMs = isLogAppendTime(header.attributes) ? header.maxTimestamp : null;
+    for (const record of decodeBatch(read, batch, header.baseOffset)) {
+      if (record.offset < read.offset) continue;
+      out.push({
+        topic: read.topic,
+        partition: read.partition,
+        offset: record.offset,
+        timestamp: logAppendTimeMs ?? record.timestamp,
+        key: record.key,
+        value: record.value,
+        headers: record.headers,
+      });
+    }
+  }
+  return out.length - before;
+}
+
+/**
+ * The batch's records, inflated to at most the partition's maxDecompressedBytes. A batch this process cannot
+ * decode fails the fetch with an error naming it, never skipped: the consumer loses nothing unnoticed.
+ */
+function decodeBatch(read: PartitionBatches, batch: Buffer, baseOffset: number): DecodedRecord[] {
+  const where = `the batch at offset ${baseOffset} of ${read.topic}-${read.partition}`;
+  try {
+    return decodeRecords(batch, read.maxDecompressedBytes);
+  } catch (error) {
+    if (error instanceof DecompressionError) {
+      const code = error.code === 'DECOMPRESSED_TOO_LARGE' ? 'MESSAGE_TOO_LARGE' : 'CORRUPT_MESSAGE';
+      throw new LogClientError(code, `${where} cannot be decoded: ${error.message}`);
+    }
+    if (!(error instanceof UnsupportedCompressionError)) throw error;
+    const codec = Object.entries(Compression).find(([, id]) => id === error.compression)?.[0];
+    throw new LogClientError(
+      'UNSUPPORTED_COMPRESSION_TYPE',
+      `${where} is compressed with ` +
+        `${codec?.toLowerCase() ?? `codec ${error.compression}`}, which this process cannot decode (only none ` +
+        'and gzip); have producers use gzip or none, or read the topic with the remote client',
+    );
+  }
+}

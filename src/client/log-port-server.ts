@@ -1,0 +1,134 @@
+import type { MessagePort } from 'node:worker_threads';
+import { readBatchHeader, splitBatches } from '../protocol/index.js';
+import type { PartitionBatches } from './batch-records.js';
+import type { EmbeddedLogClient } from './embedded-client.js';
+import {
+  asBuffer,
+  type LogPortCall,
+  type LogPortCalls,
+  type LogPortOp,
+  type LogPortReply,
+  type LogPortRequest,
+  type LogPortResult,
+  toPortError,
+} from './log-port-messages.js';
+import type { TopicPartition } from './types.js';
+
+/** Where a worker's member stands among the workers that share every group: member `slot` of `slots`. */
+export interface WorkerSlot {
+  slot: number;
+  slots: number;
+}
+
+type Handlers = {
+  [Op in LogPortOp]: (request: LogPortCalls[Op]['request']) => Promise<LogPortCalls[Op]['result']>;
+};
+
+/**
+ * Serves one worker thread's PortLogClient from the thread that owns the log, through the embedded client:
+ * the worker encodes and decodes record batches, this side only writes and reads them. The workers share each
+ * group by a fixed split of its partitions (member `slot` gets every `slots`-th one), so a worker restarted in
+ * the same slot gets the same partitions and resumes them from their checkpoints.
+ */
+export class LogPortServer {
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
+  private readonly handlers: Handlers;
+
+  constructor(
+    private readonly port: MessagePort,
+    private readonly client: EmbeddedLogClient,
+    private readonly slot: WorkerSlot,
+    /** Counts records handed to a worker in the broker's metrics. */
+    private readonly served: (topic: string, bytes: number, records: number) => void,
+  ) {
+    this.handlers = {
+      describe: async ({ topic }) => client.describeTopic(topic),
+      ensureTopic: ({ spec }) => client.ensureTopic(spec),
+      offsets: ({ partition }) => client.offsets(partition),
+      append: async ({ appends }) => {
+        // A Buffer crosses the port as a plain Uint8Array.
+        await client.appendBatches(
+          appends.map((append) => ({
+            ...append,
+            batches: append.batches.map((batch) => ({ ...batch, bytes: asBuffer(batch.bytes) })),
+          })),
+        );
+        return null;
+      },
+      fetch: async ({ requests, options }) => this.countServed(await client.fetchBatches(requests, options)),
+      join: async ({ groupId, topics }) => {
+        client.checkGroupIsOurs(groupId);
+        return this.share(client.partitionsOf(topics));
+      },
+      commit: async ({ groupId, offsets }) => {
+        await client.commitOffsets(groupId, offsets);
+        return null;
+      },
+    };
+    port.on('message', (message: LogPortCall) => this.serve(message));
+  }
+
+  /**
+   * Stops answering (a worker that died or hung: whatever it still sends is dropped) and resolves once every
+   * call already taken is done, so the next worker in this slot starts after the last write of this one.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.port.close();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private serve(message: LogPortCall): void {
+    if (this.closed) return;
+    const reply = this.answer(message)
+      .then(
+        (result): LogPortReply => ({ kind: 'reply', id: message.id, ok: true, ...result }),
+        (error: unknown): LogPortReply => ({
+          kind: 'reply',
+          id: message.id,
+          ok: false,
+          error: toPortError(error),
+        }),
+      )
+      .then((answer) => {
+        this.inFlight.delete(reply);
+        if (!this.closed) this.port.postMessage(answer);
+      });
+    this.inFlight.add(reply);
+  }
+
+  /** Dispatches to the op's handler; the switch ties each request to its handler and its result's type. */
+  private async answer(message: LogPortRequest): Promise<LogPortResult> {
+    const { handlers } = this;
+    switch (message.op) {
+      case 'describe':
+        return { op: message.op, result: await handlers.describe(message.request) };
+      case 'ensureTopic':
+        return { op: message.op, result: await handlers.ensureTopic(message.request) };
+      case 'offsets':
+        return { op: message.op, result: await handlers.offsets(message.request) };
+      case 'append':
+        return { op: message.op, result: await handlers.append(message.request) };
+      case 'fetch':
+        return { op: message.op, result: await handlers.fetch(message.request) };
+      case 'join':
+        return { op: message.op, result: await handlers.join(message.request) };
+      case 'commit':
+        return { op: message.op, result: await handlers.commit(message.request) };
+    }
+  }
+
+  private share(partitions: TopicPartition[]): TopicPartition[] {
+    return partitions.filter((_, index) => index % this.slot.slots === this.slot.slot);
+  }
+
+  private countServed(reads: PartitionBatches[]): PartitionBatches[] {
+    for (const read of reads) {
+      let records = 0;
+      for (const batch of splitBatches(read.bytes)) records += readBatchHeader(batch).recordsCount;
+      this.served(read.topic, read.bytes.length, records);
+    }
+    return reads;
+  }
+}

@@ -1,0 +1,99 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import pino from 'pino';
+import type { WindowUpdate } from '../alerts/series.js';
+import { PortLogClient } from '../client/port-log-client.js';
+import { RemoteLogClient } from '../client/remote-client.js';
+import type { LogClient } from '../client/types.js';
+import { StreamsApp } from '../streams/streams-app.js';
+import { buildMonitorTopology } from './pipeline.js';
+import type { MainToWorker, PipelineWorkerData, WorkerToMain } from './pipeline-worker-messages.js';
+
+/**
+ * A pipeline worker thread (started by PipelineWorkers): runs the monitoring pipelines' tasks for its share of
+ * the partitions and hands every window result to the main thread, where alerting, the store and the live
+ * views are. It says it is alive every heartbeat interval; a worker that stops saying so is restarted.
+ */
+
+/** Window results handed over at once; more are sent in the next message. */
+const MAX_UPDATES_PER_MESSAGE = 10_000;
+
+if (!parentPort) throw new Error('the pipeline worker runs only in a worker thread');
+const port = parentPort;
+const data: PipelineWorkerData = workerData;
+const post = (message: WorkerToMain) => port.postMessage(message);
+
+// Log lines go to the main thread's logger, which knows where the process logs.
+const logger = pino(
+  { level: data.logLevel, base: { worker: data.slot } },
+  { write: (line: string) => post({ kind: 'log', line }) },
+);
+const client: LogClient =
+  data.log.kind === 'port' ? new PortLogClient(data.log.port) : new RemoteLogClient(data.log.options);
+const app = new StreamsApp({
+  applicationId: data.applicationId,
+  client,
+  logger,
+  fetchMaxBytes: data.fetchMaxBytes,
+  ...(data.commitIntervalMs === undefined ? {} : { commitIntervalMs: data.commitIntervalMs }),
+});
+
+let updates: WindowUpdate[] = [];
+const sendUpdates = () => {
+  if (updates.length === 0) return;
+  post({ kind: 'windows', updates });
+  updates = [];
+};
+buildMonitorTopology(app.builder, {
+  tcpTopic: data.tcpTopic,
+  qoeTopic: data.qoeTopic,
+  aggregatesTopic: data.aggregatesTopic,
+  windows: data.windows,
+  maxOutOfOrderness: data.maxOutOfOrdernessMs,
+  // One message per turn: the results of a fetch travel together, in the order they were produced.
+  onWindow: (update) => {
+    if (updates.length === 0) setImmediate(sendUpdates);
+    updates.push(update);
+    if (updates.length >= MAX_UPDATES_PER_MESSAGE) sendUpdates();
+  },
+});
+
+const heartbeat = setInterval(() => {
+  post({
+    kind: 'heartbeat',
+    progress: {
+      recordsProcessed: {
+        [data.tcpTopic]: app.metrics.recordsProcessed(data.tcpTopic),
+        [data.qoeTopic]: app.metrics.recordsProcessed(data.qoeTopic),
+      },
+      positions: app.positions(),
+    },
+  });
+}, data.heartbeatIntervalMs);
+
+void app.stopped.then((error) => {
+  // The main thread sees the exit and starts a new worker, which resumes the tasks from their checkpoints.
+  logger.fatal({ err: error }, 'pipelines stopped; the worker exits to be restarted');
+  process.exit(1);
+});
+
+port.on('message', (message: MainToWorker) => {
+  if (message.kind === 'metrics') {
+    void app.metrics.registry
+      .getMetricsAsJSON()
+      .then((metrics) => post({ kind: 'metrics', id: message.id, metrics }));
+    return;
+  }
+  void close();
+});
+
+async function close(): Promise<void> {
+  clearInterval(heartbeat);
+  await app.close();
+  sendUpdates();
+  await client.close();
+  post({ kind: 'closed' });
+  port.close();
+}
+
+await app.start();
+post({ kind: 'started' });
