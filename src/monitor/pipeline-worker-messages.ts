@@ -42,4 +42,10 @@ export type WorkerToMain =
   | { kind: 'metrics'; id: number; metrics: MetricsSnapshot }
   | { kind: 'closed' };
 
-export type MainToWorker = { kind: 'close' } | { kind: 'metrics'; id: number };
+/** A fault a worker brings on itself when told to, for tests and drills of the supervision. */
+export type WorkerFault = 'exit' | 'hang';
+
+export type MainToWorker =
+  | { kind: 'close' }
+  | { kind: 'metrics'; id: number }
+  | { kind: 'fault'; fault: WorkerFault };

@@ -6,7 +6,12 @@ import { RemoteLogClient } from '../client/remote-client.js';
 import type { LogClient } from '../client/types.js';
 import { StreamsApp } from '../streams/streams-app.js';
 import { buildMonitorTopology } from './pipeline.js';
-import type { MainToWorker, PipelineWorkerData, WorkerToMain } from './pipeline-worker-messages.js';
+import type {
+  MainToWorker,
+  PipelineWorkerData,
+  WorkerFault,
+  WorkerToMain,
+} from './pipeline-worker-messages.js';
 
 /**
  * A pipeline worker thread (started by PipelineWorkers): runs the monitoring pipelines' tasks for its share of
@@ -77,14 +82,27 @@ void app.stopped.then((error) => {
 });
 
 port.on('message', (message: MainToWorker) => {
-  if (message.kind === 'metrics') {
-    void app.metrics.registry
-      .getMetricsAsJSON()
-      .then((metrics) => post({ kind: 'metrics', id: message.id, metrics }));
-    return;
+  switch (message.kind) {
+    case 'metrics':
+      void app.metrics.registry
+        .getMetricsAsJSON()
+        .then((metrics) => post({ kind: 'metrics', id: message.id, metrics }));
+      return;
+    case 'fault':
+      bringOn(message.fault);
+      return;
+    case 'close':
+      void close();
+      return;
   }
-  void close();
 });
+
+/** Dies at once (as a crash would, writes in flight), or blocks this thread's event loop for good. */
+function bringOn(fault: WorkerFault): void {
+  logger.warn({ fault }, 'fault injected');
+  if (fault === 'exit') process.exit(70);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
 
 async function close(): Promise<void> {
   clearInterval(heartbeat);

@@ -9,6 +9,7 @@ import type {
   MainToWorker,
   MetricsSnapshot,
   PipelineWorkerData,
+  WorkerFault,
   WorkerProgress,
   WorkerToMain,
 } from './pipeline-worker-messages.js';
@@ -107,6 +108,13 @@ export class PipelineWorkers {
 
   restarts(): number {
     return this.slots.reduce((sum, slot) => sum + slot.restarts, 0);
+  }
+
+  /** Has worker `slot` crash or hang, to drill (and test) that it is noticed and its tasks resumed. */
+  injectFault(slot: number, fault: WorkerFault): void {
+    const target = this.slots[slot];
+    if (!target) throw new Error(`there is no pipeline worker ${slot}; there are ${this.slots.length}`);
+    target.send({ kind: 'fault', fault });
   }
 
   /** The workers' streams metrics summed over them, and the restarts: Prometheus text. */
@@ -233,6 +241,10 @@ class WorkerSlot {
       });
       worker.postMessage({ kind: 'metrics', id } satisfies MainToWorker);
     });
+  }
+
+  send(message: MainToWorker): void {
+    this.worker?.postMessage(message);
   }
 
   async close(): Promise<void> {
