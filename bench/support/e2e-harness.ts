@@ -282,8 +282,13 @@ export interface PipelineSample {
   appended: number;
   /** Records the monitoring pipelines consumed from them. */
   processed: number;
-  /** CPU the edgestream process used since it started, in core-seconds. */
+  /** CPU the edgestream process used since it started, in core-seconds (every thread). */
   cpuSeconds: number;
+  /**
+   * p99 event-loop delay of the broker's thread since the previous scrape, ms (prom-client's default metric,
+   * whose histogram restarts at each scrape); the pipelines run on other threads.
+   */
+  brokerLoopDelayP99Ms: number;
 }
 
 /** One scrape of /metrics plus the process's CPU time, for the telemetry topics named. */
@@ -299,7 +304,13 @@ export async function samplePipeline(
     appended: sumCounter(text, 'edgestream_broker_records_in_total', topics),
     processed: sumCounter(text, 'edgestream_streams_records_in_total', topics),
     cpuSeconds: processCpuSeconds(edgestream.pid),
+    brokerLoopDelayP99Ms: gauge(text, 'edgestream_nodejs_eventloop_lag_p99_seconds') * 1000,
   };
+}
+
+function gauge(text: string, name: string): number {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `));
+  return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
 }
 
 function sumCounter(text: string, name: string, topics: readonly string[]): number {
