@@ -9,6 +9,7 @@ import { parseBrokerConfig, splitHostPort } from '../broker/config.js';
 import { EmbeddedLogClient } from '../client/embedded-client.js';
 import { RemoteLogClient } from '../client/remote-client.js';
 import type { RemoteLogClientOptions } from '../client/remote-common.js';
+import type { ThreadLog } from '../client/thread-log.js';
 import type { LogClient } from '../client/types.js';
 import { brokerClusterView } from '../http/broker-view.js';
 import { LiveFeed } from '../http/live-feed.js';
@@ -16,12 +17,11 @@ import { HttpApi } from '../http/server.js';
 import { Mirror, MirrorMetrics, mirrorOptionsFromConfig } from '../mirror/index.js';
 import { CDN_FIELD_ROLLUPS } from '../monitor/cdn-stats.js';
 import { Monitor, type MonitorOutput } from '../monitor/monitor.js';
-import type { PipelineLog } from '../monitor/pipeline-workers.js';
 import { SitePublisher } from '../monitor/site-publisher.js';
 import { DEFAULT_SITE_TOPICS, siteTopicSpecs } from '../monitor/site-topics.js';
 import { buildFleet } from '../simulate/generator.js';
 import { type ScenarioName, scenarioFaults } from '../simulate/scenarios.js';
-import { Simulator } from '../simulate/simulator.js';
+import { SimulatorThread } from '../simulate/simulator-thread.js';
 import { SqliteAggregateStore } from '../store/sqlite-store.js';
 import { ClusterSite, SITE_REPLICATION_FACTOR, waitForBrokers } from './cluster-site.js';
 import type { EdgestreamConfig } from './config.js';
@@ -58,7 +58,7 @@ export class EdgestreamRuntime {
     /** On a cluster: how this node shows the whole site. */
     readonly site: ClusterSite | null,
     readonly http: HttpApi | null,
-    readonly simulator: Simulator | null,
+    readonly simulator: SimulatorThread | null,
     readonly mirror: Mirror | null,
     private readonly logger: Logger,
   ) {}
@@ -206,7 +206,7 @@ export class EdgestreamRuntime {
         const started = http;
         closers.push(() => started.close());
       }
-      const simulator = config.simulator.enabled ? await startSimulator(config, client) : null;
+      const simulator = config.simulator.enabled ? await startSimulator(config, pipelineLog) : null;
       const runtime = new EdgestreamRuntime(
         config,
         broker,
@@ -256,7 +256,7 @@ export class EdgestreamRuntime {
 async function startMonitor(
   config: EdgestreamConfig,
   client: LogClient,
-  pipelineLog: PipelineLog,
+  pipelineLog: ThreadLog,
   output: MonitorOutput,
   live: LiveFeed | null,
   logger: Logger,
@@ -284,24 +284,25 @@ async function startMonitor(
   });
 }
 
-async function startSimulator(config: EdgestreamConfig, client: LogClient): Promise<Simulator> {
+/** On a thread of its own, producing to the broker's log (or, on a cluster, to the cluster). */
+async function startSimulator(config: EdgestreamConfig, log: ThreadLog): Promise<SimulatorThread> {
   const { simulator } = config;
   const fleet = buildFleet(simulator.edges, simulator.sites, simulator.seed);
-  const simulation = new Simulator({
-    client,
-    ratePerSec: simulator.rate,
-    edges: simulator.edges,
-    sites: simulator.sites,
-    seed: simulator.seed,
-    partitions: config.monitor.topics.partitions,
-    faults: scenarioFaults(simulator.scenario as ScenarioName, fleet, {
-      startOffsetMs: simulator.faultStart,
-      durationMs: simulator.faultDuration,
-      staggerMs: simulator.faultStagger,
-    }),
-  });
-  await simulation.start();
-  return simulation;
+  return SimulatorThread.start(
+    {
+      ratePerSec: simulator.rate,
+      edges: simulator.edges,
+      sites: simulator.sites,
+      seed: simulator.seed,
+      partitions: config.monitor.topics.partitions,
+      faults: scenarioFaults(simulator.scenario as ScenarioName, fleet, {
+        startOffsetMs: simulator.faultStart,
+        durationMs: simulator.faultDuration,
+        staggerMs: simulator.faultStagger,
+      }),
+    },
+    log,
+  );
 }
 
 /**
@@ -312,7 +313,7 @@ async function startSimulator(config: EdgestreamConfig, client: LogClient): Prom
 function logClients(
   broker: Broker,
   remote: RemoteLogClientOptions | null,
-): { client: LogClient; pipelineLog: PipelineLog } {
+): { client: LogClient; pipelineLog: ThreadLog } {
   if (remote)
     return { client: new RemoteLogClient(remote), pipelineLog: { kind: 'remote', options: remote } };
   const log = broker.embeddedLog();

@@ -37,7 +37,7 @@ export class LogPortServer {
 
   constructor(
     private readonly port: MessagePort,
-    private readonly client: EmbeddedLogClient,
+    client: EmbeddedLogClient,
     private readonly slot: WorkerSlot,
     /** Counts records handed to a worker in the broker's metrics. */
     private readonly served: (topic: string, bytes: number, records: number) => void,

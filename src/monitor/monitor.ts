@@ -4,12 +4,13 @@ import type { Notifier } from '../alerts/notifiers/notifier.js';
 import type { AlertingConfig } from '../alerts/rules.js';
 import type { WindowUpdate } from '../alerts/series.js';
 import type { AlertTransition } from '../alerts/types.js';
+import type { ThreadLog } from '../client/thread-log.js';
 import type { LogClient } from '../client/types.js';
 import type { AggregateWrite } from '../store/types.js';
 import { type Duration, toMillis } from '../streams/duration.js';
 import { AggregateSink } from './aggregate-sink.js';
 import type { MonitorWindowSpec } from './pipeline.js';
-import { type PipelineLog, PipelineWorkers } from './pipeline-workers.js';
+import { PipelineWorkers } from './pipeline-workers.js';
 
 export interface MonitorTopics {
   tcp: string;
@@ -32,7 +33,7 @@ export interface MonitorOptions {
   /** Creates the telemetry topics. */
   client: LogClient;
   /** The log the pipelines read and write from their worker threads. */
-  pipelineLog: PipelineLog;
+  pipelineLog: ThreadLog;
   /** Pipeline worker threads. */
   workers: number;
   /** A worker whose event loop is stuck this long is stopped and started again. */

@@ -1,7 +1,6 @@
-import type { MessagePort } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
 import type { WindowUpdate } from '../alerts/series.js';
-import type { RemoteLogClientOptions } from '../client/remote-common.js';
+import type { ThreadLogSpec } from '../client/thread-log.js';
 import type { MonitorWindowSpec } from './pipeline.js';
 
 /** What a pipeline worker is started with (its workerData). */
@@ -20,7 +19,7 @@ export interface PipelineWorkerData {
   /** How often the worker says it is alive (and how far it got). */
   heartbeatIntervalMs: number;
   /** The log: through the port of the thread that owns the broker, or a remote cluster of its own. */
-  log: { kind: 'port'; port: MessagePort } | { kind: 'remote'; options: RemoteLogClientOptions };
+  log: ThreadLogSpec;
 }
 
 /** How far a worker's tasks got: what the broker page shows as the group's members and lag. */

@@ -1,9 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import type { WindowUpdate } from '../alerts/series.js';
-import { PortLogClient } from '../client/port-log-client.js';
-import { RemoteLogClient } from '../client/remote-client.js';
-import type { LogClient } from '../client/types.js';
+import { threadLogClient } from '../client/thread-log.js';
 import { StreamsApp } from '../streams/streams-app.js';
 import { buildMonitorTopology } from './pipeline.js';
 import type {
@@ -32,8 +30,7 @@ const logger = pino(
   { level: data.logLevel, base: { worker: data.slot } },
   { write: (line: string) => post({ kind: 'log', line }) },
 );
-const client: LogClient =
-  data.log.kind === 'port' ? new PortLogClient(data.log.port) : new RemoteLogClient(data.log.options);
+const client = await threadLogClient(data.log);
 const app = new StreamsApp({
   applicationId: data.applicationId,
   client,

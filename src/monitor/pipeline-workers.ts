@@ -1,10 +1,9 @@
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Counter, Registry } from 'prom-client';
 import type { WindowUpdate } from '../alerts/series.js';
-import type { EmbeddedLogClient } from '../client/embedded-client.js';
-import { LogPortServer } from '../client/log-port-server.js';
-import type { RemoteLogClientOptions } from '../client/remote-common.js';
+import type { LogPortServer } from '../client/log-port-server.js';
+import { openThreadLog, type ThreadLog } from '../client/thread-log.js';
 import type {
   MainToWorker,
   MetricsSnapshot,
@@ -14,20 +13,10 @@ import type {
   WorkerToMain,
 } from './pipeline-worker-messages.js';
 
-/** The log the workers' pipelines use. */
-export type PipelineLog =
-  | {
-      kind: 'embedded';
-      client: EmbeddedLogClient;
-      /** Counts records handed to the workers in the broker's metrics. */
-      served: (topic: string, bytes: number, records: number) => void;
-    }
-  | { kind: 'remote'; options: RemoteLogClientOptions };
-
 export interface PipelineWorkersOptions {
   workers: number;
   worker: Omit<PipelineWorkerData, 'slot' | 'log' | 'heartbeatIntervalMs'>;
-  log: PipelineLog;
+  log: ThreadLog;
   logger: Logger;
   /** Every window result, in the order each worker produced them. */
   onWindows: (updates: readonly WindowUpdate[]) => void;
@@ -62,7 +51,7 @@ export class PipelineWorkers {
   private readonly restartsTotal: Counter<'reason'>;
   private readonly slots: WorkerSlot[];
 
-  private constructor(private readonly options: PipelineWorkersOptions) {
+  private constructor(options: PipelineWorkersOptions) {
     this.restartsTotal = new Counter({
       name: 'edgestream_pipeline_worker_restarts_total',
       help: 'Pipeline worker threads started again after they exited or stopped answering',
@@ -160,28 +149,21 @@ class WorkerSlot {
   /** Starts a worker; resolves once its pipelines run, rejects with the error that kept them from it. */
   start(): Promise<void> {
     const { options } = this;
-    let port: MessagePort | null = null;
-    if (options.log.kind === 'embedded') {
-      const channel = new MessageChannel();
-      this.server = new LogPortServer(
-        channel.port1,
-        options.log.client,
-        { slot: this.slot, slots: options.workers },
-        options.log.served,
-      );
-      port = channel.port2;
-    }
+    const log = openThreadLog(
+      options.log,
+      { slot: this.slot, slots: options.workers },
+      `pipelines-${this.slot}`,
+    );
+    this.server = log.server;
     const data: PipelineWorkerData = {
       ...options.worker,
       slot: this.slot,
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
-      log: port
-        ? { kind: 'port', port }
-        : { kind: 'remote', options: remoteOptionsOf(options.log, this.slot) },
+      log: log.spec,
     };
     const worker = new Worker(WORKER_SCRIPT, {
       workerData: data,
-      transferList: port ? [port] : [],
+      transferList: log.transfer,
       name: `edgestream-pipelines-${this.slot}`,
     });
     this.worker = worker;
@@ -329,12 +311,6 @@ class WorkerSlot {
       });
     }, delayMs);
   }
-}
-
-/** Each worker is a client of its own on a remote cluster, named apart from the others. */
-function remoteOptionsOf(log: PipelineLog, slot: number): RemoteLogClientOptions {
-  if (log.kind !== 'remote') throw new Error('a worker on the embedded log is served through its port');
-  return { ...log.options, clientId: `${log.options.clientId}-pipelines-${slot}` };
 }
 
 /** Writes a worker's log line through the process's logger, at its level. */
