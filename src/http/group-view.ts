@@ -1,8 +1,8 @@
 import type { CommittedOffsetView, GroupMemberView, GroupView, InProcessGroup } from './types.js';
 
 /** What the broker page shows as an in-process group's members' client. */
-export const IN_PROCESS_CLIENT_ID = 'edgestream-pipelines';
-export const IN_PROCESS_CLIENT_HOST = 'in-process';
+const IN_PROCESS_CLIENT_ID = 'edgestream-pipelines';
+const IN_PROCESS_CLIENT_HOST = 'in-process';
 
 /** One partition's row: lag from the processed offset where it is known, else from the committed one. */
 export function offsetView(
