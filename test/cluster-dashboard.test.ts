@@ -288,7 +288,16 @@ describe('the broker page and HTTP API on a three-broker cluster', { timeout: 24
       listing.groups.filter((g) => committed.has(g.groupId)).map((g) => [g.groupId, g.offsets]),
       [...committed].map(([groupId, offset]) => [
         groupId,
-        [{ topic: TOPIC, partition: 1, committedOffset: offset, highWatermark: 10, lag: 10 - offset }],
+        [
+          {
+            topic: TOPIC,
+            partition: 1,
+            committedOffset: offset,
+            processedOffset: null,
+            highWatermark: 10,
+            lag: 10 - offset,
+          },
+        ],
       ]),
     );
 

@@ -25,6 +25,18 @@ interface SilenceListing {
   }>;
 }
 
+interface GroupListing {
+  groups: Array<{
+    groupId: string;
+    offsets: Array<{
+      topic: string;
+      partition: number;
+      committedOffset: number | null;
+      processedOffset: number | null;
+    }>;
+  }>;
+}
+
 describe('dashboard in a browser against the demo', { timeout: 180_000 }, () => {
   let runtime: EdgestreamRuntime;
   let session: BrowserSession;
@@ -195,6 +207,51 @@ describe('dashboard in a browser against the demo', { timeout: 180_000 }, () => 
       );
     }
     await session.screenshot('broker');
+    assert.deepEqual(session.errors, []);
+  });
+
+  it("shows the pipelines' worker threads as the group's members and their lag from what they processed", async () => {
+    const { page } = session;
+    const { monitor: monitorConfig, simulator } = runtime.config;
+    const group = page.locator(`.group-card[data-group="${monitorConfig.applicationId}"]`);
+    await group.locator('summary').click();
+    const workers = runtime.monitor!.pipelines.members().length;
+    await waitUntil(
+      `${workers} worker threads as members`,
+      () => group.locator('tr.group-member').count(),
+      (members) => members === workers,
+      10_000,
+    );
+    for (const member of await group.locator('tr.group-member').all())
+      assert.deepEqual((await member.locator('td').allTextContents()).slice(1), [
+        'edgestream-pipelines',
+        'in-process',
+      ]);
+    assert.equal(await group.locator('.state').textContent(), 'Stable');
+    const headings = await group.locator('details table').last().locator('th').allTextContents();
+    assert.deepEqual(headings, ['topic', 'partition', 'committed', 'processed', 'high watermark', 'lag']);
+    // Lag from the checkpoint commits reaches a whole commit interval of input; from what the workers
+    // processed (a heartbeat ago) it stays well below once they have caught up.
+    const commitIntervalInput = (monitorConfig.commitInterval / 1000) * simulator.rate;
+    await waitUntil(
+      `total lag below ${commitIntervalInput} (one commit interval of input)`,
+      async () => Number(await group.getAttribute('data-lag')),
+      (lag) => lag < commitIntervalInput,
+      30_000,
+    );
+    const { groups } = (await (await fetch(`${baseUrl}/api/groups`)).json()) as GroupListing;
+    const offsets = groups.find((g) => g.groupId === monitorConfig.applicationId)?.offsets ?? [];
+    assert.ok(offsets.length > 0, 'the pipelines report offsets');
+    for (const offset of offsets) {
+      const where = `${offset.topic}[${offset.partition}]`;
+      assert.notEqual(offset.processedOffset, null, `a processed offset for ${where}`);
+      if (offset.committedOffset !== null && offset.processedOffset !== null)
+        assert.ok(
+          offset.processedOffset >= offset.committedOffset,
+          `processed at least committed on ${where}`,
+        );
+    }
+    await session.screenshot('broker-pipelines-group');
     assert.deepEqual(session.errors, []);
   });
 });

@@ -353,7 +353,16 @@ describe('HTTP API against a broker, a SQLite store and an alert engine', () => 
         state: 'Empty',
         protocolType: '',
         members: [],
-        offsets: [{ topic: 'telemetry', partition: 1, committedOffset: 0, highWatermark: 0, lag: 0 }],
+        offsets: [
+          {
+            topic: 'telemetry',
+            partition: 1,
+            committedOffset: 0,
+            processedOffset: null,
+            highWatermark: 0,
+            lag: 0,
+          },
+        ],
       },
     ]);
   });

@@ -197,7 +197,11 @@ export class EdgestreamRuntime {
           port,
           store,
           alerts: site?.alerts ?? monitor.engine,
-          cluster: brokerClusterView(broker),
+          // The pipelines commit only at checkpoints: the broker page asks their threads how far they are.
+          cluster: brokerClusterView(broker, {
+            groupId: config.monitor.applicationId,
+            threads: monitor.pipelines,
+          }),
           registries: [broker.metrics.registry, monitor.pipelines, monitor.engine.metrics.registry],
           live,
           logger,

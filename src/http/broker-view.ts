@@ -1,4 +1,5 @@
 import type { Broker } from '../broker/broker.js';
+import { byGroupId, byPartition, offsetView, withInProcessGroup } from './group-view.js';
 import { remoteGroups } from './remote-groups.js';
 import { clusterTopics, replicationView } from './replication-view.js';
 import type {
@@ -7,6 +8,7 @@ import type {
   CoordinationView,
   GroupListing,
   GroupView,
+  InProcessGroup,
   PartitionView,
   TopicView,
 } from './types.js';
@@ -22,9 +24,10 @@ const REMOTE_GROUPS_TIMEOUT_MS = 2_000;
  * The broker's topics and consumer groups as the HTTP API shows them, read when asked. Topics and this
  * broker's groups are read synchronously, so a listing cannot interleave with a topic being deleted. On a
  * cluster the topics are the whole cluster's (the shared state every broker watches), and the groups other
- * brokers coordinate are asked of them over the Kafka protocol.
+ * brokers coordinate are asked of them over the Kafka protocol. `inProcess`, a group this process runs on
+ * threads of its own (the monitoring pipelines), is listed with its threads and how far they have processed.
  */
-export function brokerClusterView(broker: Broker): ClusterView {
+export function brokerClusterView(broker: Broker, inProcess: InProcessGroup | null = null): ClusterView {
   const highWatermarkOf = (topic: string, partition: number): number | null => {
     if (!broker.logs.hasTopic(topic) || partition >= broker.logs.describeTopic(topic).partitions) return null;
     return broker.logs.partition(topic, partition).highWatermark;
@@ -50,17 +53,11 @@ export function brokerClusterView(broker: Broker): ClusterView {
       return topics;
     },
     async groups(): Promise<GroupListing> {
-      const local = localGroups();
-      if (!broker.cluster) return { groups: local, unreachableBrokers: [] };
-      const remote = await remoteGroups(broker.cluster, highWatermarkOf, REMOTE_GROUPS_TIMEOUT_MS);
-      // A group moving between coordinators may be listed by two of them for a moment: this broker's copy wins.
-      const byId = new Map(remote.groups.map((group) => [group.groupId, group]));
-      for (const group of local) byId.set(group.groupId, group);
+      const listing = await protocolGroups();
+      if (!inProcess) return listing;
       return {
-        groups: [...byId.values()].sort((a, b) =>
-          a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0,
-        ),
-        unreachableBrokers: remote.unreachable,
+        groups: withInProcessGroup(listing.groups, inProcess, !broker.cluster, highWatermarkOf),
+        unreachableBrokers: listing.unreachableBrokers,
       };
     },
     async replication(partitionLimit) {
@@ -79,28 +76,37 @@ export function brokerClusterView(broker: Broker): ClusterView {
     },
   };
 
+  /** The groups the coordinators know: this broker's, and on a cluster every live broker's. */
+  async function protocolGroups(): Promise<GroupListing> {
+    const local = localGroups();
+    if (!broker.cluster) return { groups: local, unreachableBrokers: [] };
+    const remote = await remoteGroups(broker.cluster, highWatermarkOf, REMOTE_GROUPS_TIMEOUT_MS);
+    // A group moving between coordinators may be listed by two of them for a moment: this broker's copy wins.
+    const byId = new Map(remote.groups.map((group) => [group.groupId, group]));
+    for (const group of local) byId.set(group.groupId, group);
+    return { groups: [...byId.values()].sort(byGroupId), unreachableBrokers: remote.unreachable };
+  }
+
   function localGroups(): GroupView[] {
     return broker.groups
       .all()
       .flatMap((coordinator) => coordinator.list().map((listed) => ({ coordinator, listed })))
-      .sort((a, b) =>
-        a.listed.groupId < b.listed.groupId ? -1 : a.listed.groupId > b.listed.groupId ? 1 : 0,
-      )
+      .sort((a, b) => byGroupId(a.listed, b.listed))
       .map(({ coordinator, listed }): GroupView => {
         const described = coordinator.describe(listed.groupId);
         const offsets = coordinator
           .fetchOffsets(listed.groupId, null)
-          .map((committed): CommittedOffsetView => {
-            const highWatermark = highWatermarkOf(committed.topic, committed.partition);
-            return {
-              topic: committed.topic,
-              partition: committed.partition,
-              committedOffset: committed.offset,
-              highWatermark,
-              lag: highWatermark === null ? null : Math.max(0, highWatermark - committed.offset),
-            };
-          })
-          .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+          .map(
+            (committed): CommittedOffsetView =>
+              offsetView(
+                committed.topic,
+                committed.partition,
+                committed.offset,
+                null,
+                highWatermarkOf(committed.topic, committed.partition),
+              ),
+          )
+          .sort(byPartition);
         return {
           groupId: listed.groupId,
           state: described.state,

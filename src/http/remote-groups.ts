@@ -3,6 +3,7 @@ import { DescribeGroups } from '../protocol/apis/describe-groups.js';
 import { ListGroups } from '../protocol/apis/list-groups.js';
 import { OffsetFetch } from '../protocol/apis/offset-fetch.js';
 import { ErrorCode } from '../protocol/index.js';
+import { byPartition, offsetView } from './group-view.js';
 import type { CommittedOffsetView, GroupView } from './types.js';
 
 /** Versions every broker of ours accepts (src/protocol/apis): v4 describes static members' instance ids. */
@@ -89,16 +90,16 @@ async function groupsOf(
         group.topics.flatMap((topic) =>
           topic.partitions
             .filter((p) => p.errorCode === ErrorCode.NONE && p.committedOffset >= 0)
-            .map((p): CommittedOffsetView => {
-              const highWatermark = highWatermarkOf(topic.name, p.partitionIndex);
-              return {
-                topic: topic.name,
-                partition: p.partitionIndex,
-                committedOffset: p.committedOffset,
-                highWatermark,
-                lag: highWatermark === null ? null : Math.max(0, highWatermark - p.committedOffset),
-              };
-            }),
+            .map(
+              (p): CommittedOffsetView =>
+                offsetView(
+                  topic.name,
+                  p.partitionIndex,
+                  p.committedOffset,
+                  null,
+                  highWatermarkOf(topic.name, p.partitionIndex),
+                ),
+            ),
         ),
       ]),
   );
@@ -115,9 +116,7 @@ async function groupsOf(
           clientId: member.clientId,
           clientHost: member.clientHost,
         })),
-        offsets: (offsetsOf.get(group.groupId) ?? []).sort((a, b) =>
-          a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition,
-        ),
+        offsets: (offsetsOf.get(group.groupId) ?? []).sort(byPartition),
       }),
     );
 }

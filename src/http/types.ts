@@ -32,10 +32,19 @@ export interface GroupMemberView {
 export interface CommittedOffsetView {
   topic: string;
   partition: number;
-  committedOffset: number;
+  /** Null for a partition an in-process group runs but has not checkpointed yet. */
+  committedOffset: number | null;
+  /**
+   * The next offset an in-process group's thread reported for the partition (a heartbeat ago at most); null
+   * for a Kafka-protocol consumer, whose position only its commits tell.
+   */
+  processedOffset: number | null;
   /** The partition's high watermark now; null when the topic no longer exists. */
   highWatermark: number | null;
-  /** highWatermark - committedOffset, never negative; null when the topic no longer exists. */
+  /**
+   * highWatermark - processedOffset, or - committedOffset where nothing processed is known; never negative;
+   * null when the topic no longer exists.
+   */
   lag: number | null;
 }
 
@@ -46,6 +55,24 @@ export interface GroupView {
   protocolType: string;
   members: GroupMemberView[];
   offsets: CommittedOffsetView[];
+}
+
+/**
+ * A consumer group run by threads of this process rather than by Kafka-protocol members (the monitoring
+ * pipelines on worker threads): on a single node it commits offsets only at its checkpoints, so its members
+ * and how far it has processed are read from the threads themselves.
+ */
+export interface InProcessGroup {
+  /** The group its checkpoints commit offsets to. */
+  groupId: string;
+  threads: InProcessThreads;
+}
+
+export interface InProcessThreads {
+  /** One per thread. */
+  members(): ReadonlyArray<{ memberId: string }>;
+  /** Each running task's next offset as its thread last reported it. */
+  positions(): ReadonlyArray<{ topic: string; partition: number; nextOffset: number }>;
 }
 
 export interface GroupListing {

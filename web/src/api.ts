@@ -84,8 +84,12 @@ export interface TopicInfo {
 export interface GroupOffset {
   topic: string;
   partition: number;
-  committedOffset: number;
+  /** Null for a partition the pipelines run but have not checkpointed yet. */
+  committedOffset: number | null;
+  /** How far the process's own pipelines have processed; null for a Kafka consumer. */
+  processedOffset: number | null;
   highWatermark: number | null;
+  /** From the processed offset where known, else from the committed one. */
   lag: number | null;
 }
 

@@ -221,14 +221,28 @@ function groupCard(group: GroupInfo, internal: (topic: string) => boolean, detai
     details(
       `group:${group.groupId}`,
       false,
-      'Lag per partition',
+      'Members and lag per partition',
+      ...(group.members.length > 0
+        ? [
+            table(
+              ['member', 'client', 'host'],
+              group.members.map((member) => ({
+                attributes: { class: 'group-member' },
+                cells: [member.memberId, member.clientId, member.clientHost],
+              })),
+            ),
+          ]
+        : []),
+      // "processed" is known only for the process's own pipelines, a heartbeat old; their lag is measured
+      // from it, other consumers' from what they committed.
       table(
-        ['topic', 'partition', 'committed', 'high watermark', 'lag'],
+        ['topic', 'partition', 'committed', 'processed', 'high watermark', 'lag'],
         group.offsets.map((offset) => ({
           cells: [
             offset.topic,
             String(offset.partition),
             count(offset.committedOffset),
+            count(offset.processedOffset),
             count(offset.highWatermark),
             count(offset.lag),
           ],
