@@ -22,7 +22,7 @@ describe('streams exactly-once across SIGKILL', () => {
     return dir;
   }
 
-  it(`gives the same output after ${KILLS} SIGKILLs of the processor as an uninterrupted run`, {
+  it(`gives the same output after ${KILLS} SIGKILLs of the processor (pipeline on the broker's thread or a worker thread) as an uninterrupted run`, {
     timeout: 600_000,
   }, async () => {
     const [reference, crashed] = await Promise.all([seed('reference'), seed('crashed')]);
@@ -35,7 +35,14 @@ describe('streams exactly-once across SIGKILL', () => {
     const crashedOut = path.join(root, 'crashed.txt');
     let kills = 0;
     while (kills < KILLS) {
-      const processor = new Background(process.execPath, [worker, 'run', crashed, crashedOut], 120_000);
+      // Every other pair of kills runs the pipeline on a worker thread, as the runtime does: both kill moments
+      // in both places, each run resuming what the other kind left.
+      const where = Math.floor(kills / 2) % 2 === 1 ? ['thread'] : [];
+      const processor = new Background(
+        process.execPath,
+        [worker, 'run', crashed, crashedOut, ...where],
+        120_000,
+      );
       // Half the kills land during broker recovery and state restore, half while records are processed.
       const whileProcessing = kills % 2 === 0;
       if (whileProcessing)
@@ -51,7 +58,9 @@ describe('streams exactly-once across SIGKILL', () => {
       await processor.stop('SIGKILL');
       kills++;
     }
-    const final = await run(process.execPath, [worker, 'run', crashed, crashedOut], { timeoutMs: 300_000 });
+    const final = await run(process.execPath, [worker, 'run', crashed, crashedOut, 'thread'], {
+      timeoutMs: 300_000,
+    });
     assert.equal(final.status, 0, final.stderr);
 
     const expected = fs.readFileSync(referenceOut, 'utf8').split('\n');
