@@ -529,7 +529,7 @@ async function main(): Promise<void> {
     console.log('goal vs measured');
     for (const [name, goal, measured, met] of rows) {
       console.log(
-        `${name.padEnd(34)}${goal.padStart(16)}${measured.padStart(26)}   ${met ? 'met' : 'NOT MET'}`,
+        `${name.padEnd(34)}${goal.padStart(16)}${measured.padStart(34)}   ${met ? 'met' : 'NOT MET'}`,
       );
     }
   } finally {
