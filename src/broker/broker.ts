@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { ClusterNode } from '../cluster/index.js';
+import type { ClusterNode } from '../cluster/index.js';
 import { DEFAULT_TOPIC_CONFIG, LogManager, parseTopicConfig, writeFileAtomic } from '../log/index.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
 import { type ApiHandler, defineHandler } from './api-handler.js';
-import { ClusterGroups } from './cluster-groups.js';
+import type { ClusterGroups } from './cluster-groups.js';
 import { type BrokerConfig, splitHostPort } from './config.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { type GroupRouter, LocalGroups } from './group-router.js';
@@ -17,12 +17,6 @@ import {
   describeConfigsHandler,
   initProducerIdHandler,
 } from './handlers/admin.js';
-import {
-  clusterCreateTopicsHandler,
-  clusterDeleteTopicsHandler,
-  offsetForLeaderEpochHandler,
-} from './handlers/cluster-admin.js';
-import { clusterMetadataHandler } from './handlers/cluster-metadata.js';
 import { fetchHandler } from './handlers/fetch.js';
 import { groupHandlers } from './handlers/groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
@@ -76,6 +70,9 @@ export class Broker {
       });
       const watch = new PartitionWatch();
       if (config.cluster) {
+        // The cluster's code (ZooKeeper client, controller, replication) is loaded only by a broker that
+        // runs in one: a single node never needs it.
+        const { ClusterNode } = await import('../cluster/index.js');
         cluster = await ClusterNode.start({
           settings: {
             brokerId: config.nodeId,
@@ -128,6 +125,7 @@ export class Broker {
       };
       let groups: GroupRouter;
       if (cluster) {
+        const { ClusterGroups } = await import('./cluster-groups.js');
         clusterGroups = new ClusterGroups(cluster, {
           offsetsPartitions: config.cluster!.offsetsTopicPartitions,
           offsetsCommitTimeoutMs: OFFSETS_COMMIT_TIMEOUT_MS,
@@ -148,6 +146,10 @@ export class Broker {
       add(fetchHandler({ topics, watch, metrics, maxFetchWaitMs: config.maxFetchWaitMs, cluster }));
       add(listOffsetsHandler(topics, cluster));
       if (cluster) {
+        const [{ clusterMetadataHandler }, clusterAdmin] = await Promise.all([
+          import('./handlers/cluster-metadata.js'),
+          import('./handlers/cluster-admin.js'),
+        ]);
         add(
           clusterMetadataHandler(cluster, {
             autoCreateTopics: config.autoCreateTopics,
@@ -155,9 +157,9 @@ export class Broker {
             autoCreateSettleMs: AUTO_CREATE_SETTLE_MS,
           }),
         );
-        add(clusterCreateTopicsHandler(cluster, config.defaultPartitions));
-        add(clusterDeleteTopicsHandler(cluster));
-        add(offsetForLeaderEpochHandler(cluster));
+        add(clusterAdmin.clusterCreateTopicsHandler(cluster, config.defaultPartitions));
+        add(clusterAdmin.clusterDeleteTopicsHandler(cluster));
+        add(clusterAdmin.offsetForLeaderEpochHandler(cluster));
       } else {
         add(metadataHandler(topics, identity));
         add(createTopicsHandler(topics, config.defaultPartitions));
