@@ -7,14 +7,13 @@ import type { Notifier } from '../alerts/notifiers/notifier.js';
 import { Broker } from '../broker/broker.js';
 import { parseBrokerConfig, splitHostPort } from '../broker/config.js';
 import { EmbeddedLogClient } from '../client/embedded-client.js';
-import { RemoteLogClient } from '../client/remote-client.js';
 import type { RemoteLogClientOptions } from '../client/remote-common.js';
 import type { ThreadLog } from '../client/thread-log.js';
 import type { LogClient } from '../client/types.js';
 import { brokerClusterView } from '../http/broker-view.js';
 import { LiveFeed } from '../http/live-feed.js';
 import { HttpApi } from '../http/server.js';
-import { Mirror, MirrorMetrics, mirrorOptionsFromConfig } from '../mirror/index.js';
+import type { Mirror } from '../mirror/index.js';
 import { CDN_FIELD_ROLLUPS } from '../monitor/cdn-stats.js';
 import { Monitor, type MonitorOutput } from '../monitor/monitor.js';
 import { SitePublisher } from '../monitor/site-publisher.js';
@@ -108,7 +107,7 @@ export class EdgestreamRuntime {
               // for its series wait that long.
               group: { sessionTimeoutMs: CLUSTER_GROUP_SESSION_TIMEOUT_MS, heartbeatIntervalMs: 1_000 },
             };
-      const { client, pipelineLog } = logClients(broker, remote);
+      const { client, pipelineLog } = await logClients(broker, remote);
       closers.push(() => client.close());
       const store = SqliteAggregateStore.open({
         path: config.store.path ?? path.join(config.dataDir, 'aggregates.db'),
@@ -174,21 +173,10 @@ export class EdgestreamRuntime {
           : null;
       if (site) closers.push(() => site.close());
       // After the monitor, so the topics it writes exist when the mirror first matches its pattern.
-      const mirrorMetrics = new MirrorMetrics();
       const mirror = config.mirror
-        ? new Mirror(
-            mirrorOptionsFromConfig(
-              config.mirror,
-              { client, listTopics: async () => broker.embeddedLog().logs.topicNames() },
-              logger.child({ component: 'mirror' }),
-              mirrorMetrics,
-            ),
-          )
+        ? await startMirror(config.mirror, client, broker, logger.child({ component: 'mirror' }))
         : null;
-      if (mirror) {
-        await mirror.start();
-        closers.push(() => mirror.close());
-      }
+      if (mirror) closers.push(() => mirror.close());
       let http: HttpApi | null = null;
       if (monitor) {
         const { host, port } = splitHostPort(config.http.listen);
@@ -309,17 +297,40 @@ async function startSimulator(config: EdgestreamConfig, log: ThreadLog): Promise
   );
 }
 
+/** The edge-to-cloud mirror of the `mirror:` section; its module (and the Kafka client library) load only then. */
+async function startMirror(
+  config: NonNullable<EdgestreamConfig['mirror']>,
+  client: LogClient,
+  broker: Broker,
+  logger: Logger,
+): Promise<Mirror> {
+  const { Mirror, MirrorMetrics, mirrorOptionsFromConfig } = await import('../mirror/index.js');
+  const mirror = new Mirror(
+    mirrorOptionsFromConfig(
+      config,
+      { client, listTopics: async () => broker.embeddedLog().logs.topicNames() },
+      logger,
+      new MirrorMetrics(),
+    ),
+  );
+  await mirror.start();
+  return mirror;
+}
+
 /**
  * The process's client, and the log its pipeline workers use: the broker's own log served to them through
  * ports on a single node; on a cluster, where this node's pipelines are members of one consumer group with
  * every other node's and reach partitions led elsewhere, a Kafka client to the cluster for each.
  */
-function logClients(
+async function logClients(
   broker: Broker,
   remote: RemoteLogClientOptions | null,
-): { client: LogClient; pipelineLog: ThreadLog } {
-  if (remote)
+): Promise<{ client: LogClient; pipelineLog: ThreadLog }> {
+  if (remote) {
+    // The Kafka client library (tens of MB) is loaded only by a process that needs it.
+    const { RemoteLogClient } = await import('../client/remote-client.js');
     return { client: new RemoteLogClient(remote), pipelineLog: { kind: 'remote', options: remote } };
+  }
   const log = broker.embeddedLog();
   const client = new EmbeddedLogClient(log);
   return {

@@ -25,14 +25,8 @@ import {
 import { LogClientError, UnknownTopicError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
 import { recordBytesMax } from './record-size.js';
-import {
-  kafkaError,
-  kafkaErrorWhere,
-  NETWORK_ERROR_CODE,
-  type RemoteLogClientOptions,
-  type ResolvedOptions,
-  resolveOptions,
-} from './remote-common.js';
+import { type RemoteLogClientOptions, type ResolvedOptions, resolveOptions } from './remote-common.js';
+import { kafkaError, kafkaErrorWhere, NETWORK_ERROR_CODE } from './remote-errors.js';
 import { RemoteMembership } from './remote-membership.js';
 import type {
   AssignmentListener,

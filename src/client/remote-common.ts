@@ -1,5 +1,3 @@
-import { GenericError } from '@platformatic/kafka';
-import type { ErrorCodeName } from '../protocol/index.js';
 import { LogClientError } from './client-errors.js';
 
 export interface RemoteGroupOptions {
@@ -99,22 +97,4 @@ export function resolveOptions(options: RemoteLogClientOptions): ResolvedOptions
     compression,
     group,
   };
-}
-
-/** What GenericError and MultipleErrors share: findBy walks the causes gathered over retries and partitions. */
-interface SearchableKafkaError {
-  findBy(property: string, value: unknown): unknown;
-}
-
-/** The library's code for a connection that failed or was cut. */
-export const NETWORK_ERROR_CODE = 'PLT_KFK_NETWORK';
-
-export function kafkaErrorWhere(error: unknown, property: string, value: unknown): boolean {
-  if (!(error instanceof Error) || !GenericError.isGenericError(error)) return false;
-  return (error as SearchableKafkaError).findBy(property, value) !== null;
-}
-
-/** Whether the library's error, or any cause it gathered, is Kafka's error `id`. */
-export function kafkaError(error: unknown, id: ErrorCodeName): boolean {
-  return kafkaErrorWhere(error, 'apiId', id);
 }

@@ -10,7 +10,8 @@ import {
 import type { ErrorCodeName } from '../protocol/index.js';
 import { checkCommitEntries, partitionKey } from './client-checks.js';
 import { LogClientError } from './client-errors.js';
-import { kafkaError, kafkaErrorWhere, NETWORK_ERROR_CODE, type ResolvedOptions } from './remote-common.js';
+import type { ResolvedOptions } from './remote-common.js';
+import { kafkaError, kafkaErrorWhere, NETWORK_ERROR_CODE } from './remote-errors.js';
 import type {
   AssignmentListener,
   CommitEntry,

@@ -1,4 +1,5 @@
-import { BrokerChannel, type ClusterNode } from '../cluster/index.js';
+import { BrokerChannel } from '../cluster/broker-channel.js';
+import type { ClusterNode } from '../cluster/index.js';
 import { DescribeGroups } from '../protocol/apis/describe-groups.js';
 import { ListGroups } from '../protocol/apis/list-groups.js';
 import { OffsetFetch } from '../protocol/apis/offset-fetch.js';

@@ -1,5 +1,5 @@
 export { Backoff } from './backoff.js';
-export { type MirrorConfig, mirrorConfigSchema, mirrorOptionsFromConfig, remoteTarget } from './config.js';
+export { type MirrorConfig, mirrorConfigSchema } from './config.js';
 export { MirrorError, type MirrorErrorCode } from './errors.js';
 export { MirrorMetrics } from './metrics.js';
 export {
@@ -12,3 +12,4 @@ export {
 } from './mirror.js';
 export { compileFilter, type FilterSpec, type PolicyRule, type TopicPolicy } from './policy.js';
 export { originalHeaders, PROVENANCE_HEADER, provenanceOf } from './provenance.js';
+export { mirrorOptionsFromConfig, remoteTarget } from './remote-target.js';

@@ -9,11 +9,11 @@ import { RemoteLogClient } from '../client/remote-client.js';
 import type { ConsumedRecord, LogClient, OutgoingRecord } from '../client/types.js';
 import { Compression, compressionOf, readBatchHeader, splitBatches } from '../protocol/index.js';
 import { Backoff } from './backoff.js';
-import { remoteTarget } from './config.js';
 import { MirrorError } from './errors.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
 import { compileFilter, fnv1a, sampled } from './policy.js';
 import { originalHeaders, provenanceOf } from './provenance.js';
+import { remoteTarget } from './remote-target.js';
 
 const logger = pino({ level: 'silent' });
 

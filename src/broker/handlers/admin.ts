@@ -1,4 +1,4 @@
-import { CoordinationError } from '../../coordination/index.js';
+import { CoordinationError } from '../../coordination/coordinator.js';
 import {
   DEFAULT_TOPIC_CONFIG,
   describeTopicConfig,
