@@ -36,7 +36,7 @@ const SAMPLE_INTERVAL_MS = 10_000;
 /** The simulator's fleet: the config defaults, which the bench needs to know each fault's target. */
 const FLEET = { edges: 20, sites: 4, seed: 1 } as const;
 const FAULT_TIMING = { startOffsetMs: 20_000, durationMs: 30_000, staggerMs: 30_000 } as const;
-/** A fault is judged once this long has passed since it ended: time for its alert to resolve and be sent. */
+/** A fault is judged once this much event time has passed since it ended: time for its alert to resolve. */
 const RESOLVE_ALLOWANCE_MS = 120_000;
 /** A firing notification this long after a fault ended is not taken as its detection. */
 const DETECT_ALLOWANCE_MS = 60_000;
@@ -236,35 +236,96 @@ interface FaultVerdict {
 }
 
 /**
- * Pairs each fault that ended long enough ago with the first firing notification of its expected alert on its
- * target during its window (or shortly after), and a resolved one after that and before the same target's next
- * fault. `simulatorStartMs` approximates the simulator's start (the API answers a few ms before it starts).
+ * The simulator's event time, from the wall clock. Faults are scheduled in event time, which falls behind the
+ * wall clock whenever the process cannot keep up with the rate (a busy machine), so the bench reads it off the
+ * events produced: the generator emits exactly the rate's share per slice, less those a dying edge withholds
+ * (1/edges of the events during its window, in expectation).
+ */
+class EventClock {
+  private readonly dyingEdges: readonly Fault[];
+  private readonly sampleOffsetsMs: readonly number[];
+
+  constructor(
+    private readonly samples: readonly Sample[],
+    faults: readonly Fault[],
+  ) {
+    this.dyingEdges = faults.filter((f) => f.kind === 'dying-edge');
+    this.sampleOffsetsMs = samples.map((s) => this.offsetAt(s.atMs));
+  }
+
+  /** Event offset from the start of the run at wall time `wallMs`. */
+  offsetAt(wallMs: number): number {
+    const produced = this.producedAt(wallMs);
+    let low = 0;
+    let high = Math.max(1, (2 * produced * 1000) / RATE_PER_SEC);
+    while (high - low > 10) {
+      const mid = (low + high) / 2;
+      if (this.expectedProduced(mid) < produced) low = mid;
+      else high = mid;
+    }
+    return low;
+  }
+
+  /** Wall time at which the event offset reached `offsetMs`, between samples by interpolation. */
+  wallAt(offsetMs: number): number {
+    const reached = this.sampleOffsetsMs.findIndex((sampleOffsetMs) => sampleOffsetMs >= offsetMs);
+    if (reached === -1) return this.samples.at(-1)!.atMs;
+    if (reached === 0) return this.samples[0]!.atMs;
+    const [a, b] = [this.samples[reached - 1]!, this.samples[reached]!];
+    const [fromMs, toMs] = [this.sampleOffsetsMs[reached - 1]!, this.sampleOffsetsMs[reached]!];
+    return a.atMs + ((b.atMs - a.atMs) * (offsetMs - fromMs)) / Math.max(1, toMs - fromMs);
+  }
+
+  private producedAt(wallMs: number): number {
+    const after = this.samples.findIndex((s) => s.atMs >= wallMs);
+    if (after === -1) return this.samples.at(-1)!.appended;
+    if (after === 0) return this.samples[0]!.appended;
+    const a = this.samples[after - 1]!;
+    const b = this.samples[after]!;
+    return a.appended + ((b.appended - a.appended) * (wallMs - a.atMs)) / (b.atMs - a.atMs);
+  }
+
+  private expectedProduced(offsetMs: number): number {
+    let silencedMs = 0;
+    for (const f of this.dyingEdges)
+      silencedMs += Math.max(0, Math.min(offsetMs, f.endOffsetMs) - f.startOffsetMs) / FLEET.edges;
+    return ((offsetMs - silencedMs) * RATE_PER_SEC) / 1000;
+  }
+}
+
+/**
+ * Pairs each fault that ended (in event time) long enough before the end of the run with the first firing
+ * notification of its expected alert on its target during its window or shortly after, and a resolved one after
+ * that and before the same target's next fault.
  */
 function judgeFaults(
   faults: readonly Fault[],
   sightings: readonly AlertSighting[],
-  simulatorStartMs: number,
-  endMs: number,
+  clock: EventClock,
+  endOffsetMs: number,
 ): FaultVerdict[] {
-  const judged = faults.filter((f) => simulatorStartMs + f.endOffsetMs + RESOLVE_ALLOWANCE_MS <= endMs);
+  const periodMs = FAULT_TIMING.durationMs + FAULT_TIMING.staggerMs;
+  const judged = faults.filter((f) => f.endOffsetMs + RESOLVE_ALLOWANCE_MS <= endOffsetMs);
+  const seen = sightings.map((sighting) => ({ sighting, offsetMs: clock.offsetAt(sighting.atMs) }));
   return judged.map((fault) => {
-    const startMs = simulatorStartMs + fault.startOffsetMs;
-    const periodMs = FAULT_TIMING.durationMs + FAULT_TIMING.staggerMs;
-    const nextOnTargetMs = startMs + FAULT_KINDS.length * periodMs;
-    const mine = sightings.filter(
-      (s) =>
-        s.alertname === EXPECTED_ALERT[fault.kind] &&
-        alertMatchesFault(s.labels, fault) &&
-        s.atMs >= startMs &&
-        s.atMs < nextOnTargetMs,
+    const nextOnTargetMs = fault.startOffsetMs + FAULT_KINDS.length * periodMs;
+    const mine = seen.filter(
+      ({ sighting, offsetMs }) =>
+        sighting.alertname === EXPECTED_ALERT[fault.kind] &&
+        alertMatchesFault(sighting.labels, fault) &&
+        offsetMs >= fault.startOffsetMs &&
+        offsetMs < nextOnTargetMs,
     );
     const firing = mine.find(
-      (s) => s.status === 'firing' && s.atMs < simulatorStartMs + fault.endOffsetMs + DETECT_ALLOWANCE_MS,
+      ({ sighting, offsetMs }) =>
+        sighting.status === 'firing' && offsetMs < fault.endOffsetMs + DETECT_ALLOWANCE_MS,
     );
     return {
       fault,
-      detectedAfterMs: firing === undefined ? null : firing.atMs - startMs,
-      resolved: firing !== undefined && mine.some((s) => s.status === 'resolved' && s.atMs >= firing.atMs),
+      detectedAfterMs: firing === undefined ? null : firing.sighting.atMs - clock.wallAt(fault.startOffsetMs),
+      resolved:
+        firing !== undefined &&
+        mine.some(({ sighting }) => sighting.status === 'resolved' && sighting.atMs >= firing.sighting.atMs),
     };
   });
 }
@@ -273,19 +334,19 @@ function judgeFaults(
 function unexplainedFirings(
   faults: readonly Fault[],
   sightings: readonly AlertSighting[],
-  simulatorStartMs: number,
+  clock: EventClock,
 ): AlertSighting[] {
-  return sightings.filter(
-    (s) =>
-      s.status === 'firing' &&
-      !faults.some(
-        (f) =>
-          s.alertname === EXPECTED_ALERT[f.kind] &&
-          alertMatchesFault(s.labels, f) &&
-          s.atMs >= simulatorStartMs + f.startOffsetMs &&
-          s.atMs < simulatorStartMs + f.endOffsetMs + DETECT_ALLOWANCE_MS,
-      ),
-  );
+  return sightings.filter((s) => {
+    if (s.status !== 'firing') return false;
+    const offsetMs = clock.offsetAt(s.atMs);
+    return !faults.some(
+      (f) =>
+        s.alertname === EXPECTED_ALERT[f.kind] &&
+        alertMatchesFault(s.labels, f) &&
+        offsetMs >= f.startOffsetMs &&
+        offsetMs < f.endOffsetMs + DETECT_ALLOWANCE_MS,
+    );
+  });
 }
 
 function median(values: readonly number[]): number {
@@ -360,13 +421,12 @@ async function soak(root: string, minutes: number, stopped: AbortSignal): Promis
     clientsStop.abort();
     await Promise.all(live.map((client) => client.done));
 
-    const faults = scenarioFaults(
-      'cycle',
-      buildFleet(FLEET.edges, FLEET.sites, FLEET.seed),
-      FAULT_TIMING,
-    ).filter((f) => simulatorStartMs + f.startOffsetMs < runEndMs);
-    const verdicts = judgeFaults(faults, webhook.sightings, simulatorStartMs, runEndMs);
-    const falseAlarms = unexplainedFirings(faults, webhook.sightings, simulatorStartMs);
+    const schedule = scenarioFaults('cycle', buildFleet(FLEET.edges, FLEET.sites, FLEET.seed), FAULT_TIMING);
+    const clock = new EventClock(samples, schedule);
+    const endOffsetMs = clock.offsetAt(runEndMs);
+    const faults = schedule.filter((f) => f.startOffsetMs < endOffsetMs);
+    const verdicts = judgeFaults(faults, webhook.sightings, clock, endOffsetMs);
+    const falseAlarms = unexplainedFirings(faults, webhook.sightings, clock);
     const first = samples[0]!;
     const warmupEndMs = simulatorStartMs + durationMs / 2;
     const secondHalf = samples.filter((s) => s.atMs >= warmupEndMs);
@@ -387,8 +447,9 @@ async function soak(root: string, minutes: number, stopped: AbortSignal): Promis
         .map((l) => l.toFixed(2))
         .join(' ')}`,
     );
+    const wallS = (runEndMs - simulatorStartMs) / 1000;
     console.log(
-      `run: ${((runEndMs - simulatorStartMs) / 60_000).toFixed(1)} min at ${n(RATE_PER_SEC)} events/s, ${CLIENTS} live clients, scenario cycle (${FAULT_TIMING.durationMs / 1000} s faults, ${FAULT_TIMING.staggerMs / 1000} s apart)`,
+      `run: ${(wallS / 60).toFixed(1)} min, ${CLIENTS} live clients, scenario cycle (${FAULT_TIMING.durationMs / 1000} s faults, ${FAULT_TIMING.staggerMs / 1000} s apart); target ${n(RATE_PER_SEC)} events/s, produced ${n(last.appended / wallS)}/s: event time ${n(wallS - endOffsetMs / 1000)} s behind the wall clock at the end`,
     );
     const detected = verdicts.filter((v) => v.detectedAfterMs !== null);
     const resolved = verdicts.filter((v) => v.resolved);
@@ -400,7 +461,7 @@ async function soak(root: string, minutes: number, stopped: AbortSignal): Promis
       console.log(`  ${v.fault.id}: ${v.detectedAfterMs === null ? 'not detected' : 'not resolved'}`);
     for (const s of falseAlarms.slice(0, 10))
       console.log(
-        `  false alarm: ${s.alertname} ${JSON.stringify(s.labels)} at ${n((s.atMs - simulatorStartMs) / 1000)} s`,
+        `  false alarm: ${s.alertname} ${JSON.stringify(s.labels)} at event time ${n(clock.offsetAt(s.atMs) / 1000)} s`,
       );
     console.log(
       `events: produced ${n(last.appended)}, processed ${n(last.processed)} (backlog at the end ${n(last.appended - last.processed)})`,
