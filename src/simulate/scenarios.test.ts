@@ -7,6 +7,7 @@ import {
   faultActiveAt,
   isScenarioName,
   makeFault,
+  SCENARIO_LIMITS,
   scenarioFaults,
 } from './scenarios.js';
 import type { SegmentEvent, TcpStatsEvent } from './telemetry.js';
@@ -18,7 +19,7 @@ const SITES = 3;
 const TIMING = { startOffsetMs: 4_000, durationMs: 6_000, flapPeriodMs: 2_000 };
 const RUN_MS = 14_000;
 
-function run(faults: Fault[]): GeneratedEvent[] {
+function run(faults: Fault[], runMs = RUN_MS): GeneratedEvent[] {
   const generator = new TelemetryGenerator({
     seed: SEED,
     startMs: START_MS,
@@ -31,7 +32,7 @@ function run(faults: Fault[]): GeneratedEvent[] {
     lateFraction: 0,
   });
   const events: GeneratedEvent[] = [];
-  for (let i = 0; i < RUN_MS / 100; i++) events.push(...generator.nextSlice().events);
+  for (let i = 0; i < runMs / 100; i++) events.push(...generator.nextSlice().events);
   return events;
 }
 
@@ -93,7 +94,7 @@ const fleetFault = (kind: (typeof FAULT_KINDS)[number]): Fault => scenarioFaults
 
 describe('fault scenarios', () => {
   it('accepts the CLI names and places every fault of `all` on its own target', () => {
-    for (const name of ['none', 'all', ...FAULT_KINDS]) assert.ok(isScenarioName(name));
+    for (const name of ['none', 'all', 'cycle', ...FAULT_KINDS]) assert.ok(isScenarioName(name));
     assert.ok(!isScenarioName('meteor-strike'));
     assert.deepEqual(scenarioFaults('none', fleet, TIMING), []);
     const all = scenarioFaults('all', fleet, { ...TIMING, staggerMs: 1_000 });
@@ -113,6 +114,53 @@ describe('fault scenarios', () => {
         `${f.id} inside a faulty site`,
       );
     }
+  });
+
+  it('`cycle` runs every kind in turn, one at a time, on the targets of `all`, repeating within its bounds', () => {
+    const timing = { startOffsetMs: 1_000, durationMs: 1_000, staggerMs: 500 };
+    const cycle = scenarioFaults('cycle', fleet, timing);
+    // 24 h of 1.5 s periods is more than the fault limit allows: the schedule stops there.
+    assert.equal(cycle.length, SCENARIO_LIMITS.maxFaults);
+    assert.deepEqual(
+      cycle.slice(0, 10).map((f) => f.kind),
+      [...FAULT_KINDS, ...FAULT_KINDS],
+    );
+    const all = scenarioFaults('all', fleet, timing);
+    for (const [i, f] of cycle.entries()) {
+      assert.equal(f.startOffsetMs, 1_000 + i * 1_500);
+      assert.equal(f.endOffsetMs, f.startOffsetMs + 1_000);
+      assert.equal(f.target, all[i % FAULT_KINDS.length]!.target);
+    }
+    assert.equal(new Set(cycle.map((f) => f.id)).size, cycle.length);
+    const long = scenarioFaults('cycle', fleet, { startOffsetMs: 0, durationMs: 60_000, staggerMs: 60_000 });
+    assert.equal(long.length, SCENARIO_LIMITS.maxOffsetMs / 120_000);
+    assert.ok(long.at(-1)!.endOffsetMs <= SCENARIO_LIMITS.maxOffsetMs);
+    assert.throws(() => scenarioFaults('cycle', fleet, { ...timing, staggerMs: -1 }), /gap/);
+  });
+
+  it('the generator applies each fault of a long `cycle` schedule in its own window, round after round', () => {
+    const cycle = scenarioFaults('cycle', fleet, { startOffsetMs: 1_000, durationMs: 1_000, staggerMs: 500 });
+    const twoRounds = cycle.slice(0, 2 * FAULT_KINDS.length);
+    // Up to the start of the third round: its faults must not act yet.
+    const events = run(cycle, twoRounds.at(-1)!.endOffsetMs + 500);
+    for (const fault of twoRounds) {
+      const tagged = events.filter((e) => e.faultId === fault.id);
+      if (fault.kind === 'dying-edge') {
+        assert.equal(
+          split(events, fault).targetDuring.length,
+          0,
+          `${fault.id} target sent during its window`,
+        );
+      } else {
+        assert.ok(tagged.length > 0, `${fault.id} changed no event`);
+      }
+      assert.ok(
+        tagged.every((e) => faultActiveAt(fault, e.event.ts - START_MS)),
+        `${fault.id} outside its window`,
+      );
+    }
+    const later = new Set(cycle.slice(twoRounds.length).map((f) => f.id));
+    assert.ok(events.every((e) => e.faultId === null || !later.has(e.faultId)));
   });
 
   it('retransmit storm raises the retransmit rate of one edge during its window only', () => {

@@ -14,10 +14,13 @@ export const FAULT_KINDS = [
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-/** What `--scenario` accepts: one fault kind, every kind at once, or a fault-free control run. */
-export type ScenarioName = FaultKind | 'none' | 'all';
+/**
+ * What `--scenario` accepts: one fault kind, every kind at once (`all`), every kind in turn repeating for as long
+ * as the run lasts (`cycle`, for soak runs), or a fault-free control run.
+ */
+export type ScenarioName = FaultKind | 'none' | 'all' | 'cycle';
 
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['none', 'all', ...FAULT_KINDS];
+export const SCENARIO_NAMES: readonly ScenarioName[] = ['none', 'all', 'cycle', ...FAULT_KINDS];
 
 /** Metric names as the monitoring pipelines aggregate them. */
 export type AffectedMetric = 'retransmits' | 'rtt_ms' | 'segment_download_ms' | 'error_rate' | 'no_data';
@@ -67,7 +70,10 @@ export const FAULT_PROFILES: Record<FaultKind, FaultProfile> = {
 export const SCENARIO_DEFAULTS = {
   startOffsetMs: 10_000,
   durationMs: 30_000,
-  /** With `all`, each next fault starts this much later, so detection latencies can be told apart. */
+  /**
+   * With `all`, each next fault starts this much later, so detection latencies can be told apart. With `cycle`,
+   * the healthy gap between one fault's end and the next one's start, so each fault's alert can resolve.
+   */
   staggerMs: 5_000,
   flapPeriodMs: 6_000,
 } as const;
@@ -141,18 +147,10 @@ export function scenarioFaults(
   timing: FaultTiming & { staggerMs?: number },
 ): Fault[] {
   if (name === 'none') return [];
-  const kinds: readonly FaultKind[] = name === 'all' ? FAULT_KINDS : [name];
   const staggerMs = timing.staggerMs ?? SCENARIO_DEFAULTS.staggerMs;
-  const siteTargets = [fleet.sites[0]!, fleet.sites[1 % fleet.sites.length]!];
-  const outside = fleet.edges.filter((edge) => !siteTargets.includes(edge.site)).map((edge) => edge.id);
-  const edgePool = outside.length > 0 ? outside : fleet.edges.map((edge) => edge.id).reverse();
-  const targets: Record<FaultKind, string> = {
-    'latency-spike': siteTargets[0]!,
-    'origin-5xx': siteTargets[1]!,
-    'retransmit-storm': edgePool[0]!,
-    'dying-edge': edgePool[1 % edgePool.length]!,
-    'flapping-link': edgePool[2 % edgePool.length]!,
-  };
+  const targets = faultTargets(fleet);
+  if (name === 'cycle') return cycleFaults(targets, timing, staggerMs);
+  const kinds: readonly FaultKind[] = name === 'all' ? FAULT_KINDS : [name];
   return kinds.map((kind, index) =>
     makeFault(
       kind,
@@ -161,6 +159,42 @@ export function scenarioFaults(
       index,
     ),
   );
+}
+
+function faultTargets(fleet: FleetLayout): Record<FaultKind, string> {
+  const siteTargets = [fleet.sites[0]!, fleet.sites[1 % fleet.sites.length]!];
+  const outside = fleet.edges.filter((edge) => !siteTargets.includes(edge.site)).map((edge) => edge.id);
+  const edgePool = outside.length > 0 ? outside : fleet.edges.map((edge) => edge.id).reverse();
+  return {
+    'latency-spike': siteTargets[0]!,
+    'origin-5xx': siteTargets[1]!,
+    'retransmit-storm': edgePool[0]!,
+    'dying-edge': edgePool[1 % edgePool.length]!,
+    'flapping-link': edgePool[2 % edgePool.length]!,
+  };
+}
+
+/**
+ * Every kind in turn, one fault at a time, each on the target `all` gives it, each starting `gapMs` after the
+ * previous one ended; repeated until the next fault would end past `maxOffsetMs` or `maxFaults` are scheduled.
+ * A run shorter than that simply never reaches the later faults.
+ */
+function cycleFaults(targets: Record<FaultKind, string>, timing: FaultTiming, gapMs: number): Fault[] {
+  if (!Number.isInteger(gapMs) || gapMs < 0) {
+    throw new RangeError(`scenario cycle: the gap between faults must be an integer >= 0, got ${gapMs}`);
+  }
+  const periodMs = timing.durationMs + gapMs;
+  const faults: Fault[] = [];
+  for (
+    let startOffsetMs = timing.startOffsetMs;
+    startOffsetMs + timing.durationMs <= SCENARIO_LIMITS.maxOffsetMs &&
+    faults.length < SCENARIO_LIMITS.maxFaults;
+    startOffsetMs += periodMs
+  ) {
+    const kind = FAULT_KINDS[faults.length % FAULT_KINDS.length]!;
+    faults.push(makeFault(kind, targets[kind], { ...timing, startOffsetMs }, faults.length));
+  }
+  return faults;
 }
 
 /** Whether `fault` is acting at `offsetMs` into the run (a flapping link only in the bad half of its period). */
