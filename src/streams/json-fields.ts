@@ -90,7 +90,6 @@ function pickFields(value: unknown, fields: JsonFields): unknown {
 
 function readObjectFields(bytes: Buffer, fields: JsonFields): Record<string, unknown> {
   const result: Record<string, unknown> = {};
-  const end = bytes.length;
   let at = skipWhitespace(bytes, 0);
   if (bytes[at] !== OPEN_OBJECT) throw notFastPath;
   at = skipWhitespace(bytes, at + 1);
@@ -99,7 +98,7 @@ function readObjectFields(bytes: Buffer, fields: JsonFields): Record<string, unk
     if (bytes[at] !== QUOTE) throw notFastPath;
     const keyEnd = skipString(bytes, at);
     const field = lastStringEscaped
-      ? fields.names.indexOf(JSON.parse(bytes.toString('utf8', at, keyEnd)) as string)
+      ? escapedKeyIndex(bytes, fields, at, keyEnd)
       : fields.indexOf(bytes, at + 1, keyEnd - 1);
     at = skipWhitespace(bytes, keyEnd);
     if (bytes[at] !== COLON) throw notFastPath;
@@ -107,11 +106,16 @@ function readObjectFields(bytes: Buffer, fields: JsonFields): Record<string, unk
     const valueEnd = skipValue(bytes, valueStart, 0);
     if (field >= 0) result[fields.names[field]!] = fieldValue(bytes, valueStart, valueEnd);
     at = skipWhitespace(bytes, valueEnd);
-    if (at >= end) throw notFastPath;
     if (bytes[at] === CLOSE_OBJECT) return finish(bytes, at + 1, result);
     if (bytes[at] !== COMMA) throw notFastPath;
     at = skipWhitespace(bytes, at + 1);
   }
+}
+
+/** The field a key with escapes names, decoded as JSON.parse decodes it. */
+function escapedKeyIndex(bytes: Buffer, fields: JsonFields, start: number, end: number): number {
+  const name: unknown = JSON.parse(bytes.toString('utf8', start, end));
+  return typeof name === 'string' ? fields.names.indexOf(name) : -1;
 }
 
 function finish(bytes: Buffer, at: number, result: Record<string, unknown>): Record<string, unknown> {
