@@ -1,3 +1,4 @@
+import { JsonFields, parseJsonFields } from '../streams/json-fields.js';
 import { type Serde, SerdeError } from '../streams/serdes.js';
 
 /**
@@ -96,14 +97,22 @@ export function qoeMeasurementOf(value: unknown): QoeMeasurement {
   return measurement;
 }
 
-/** Telemetry JSON in, measurements out: a record that does not project fails here and goes to the dead letters. */
-function telemetrySerde<M>(name: string, project: (value: unknown) => M): Serde<M> {
+/**
+ * Telemetry JSON in, measurements out: a record that does not project fails here and goes to the dead letters.
+ * Only the fields the projection reads are decoded (json-fields.ts), the rest of an event is only checked.
+ */
+function telemetrySerde<M>(
+  name: string,
+  fieldNames: readonly string[],
+  project: (value: unknown) => M,
+): Serde<M> {
+  const fields = new JsonFields(fieldNames);
   return {
     name,
     serialize: (measurement) => Buffer.from(JSON.stringify(measurement)),
     deserialize: (bytes) => {
       try {
-        return project(JSON.parse(bytes.toString('utf8')));
+        return project(parseJsonFields(bytes, fields));
       } catch (error) {
         throw new SerdeError(name, bytes, error);
       }
@@ -111,5 +120,13 @@ function telemetrySerde<M>(name: string, project: (value: unknown) => M): Serde<
   };
 }
 
-export const tcpTelemetrySerde = telemetrySerde('cdn-tcp', tcpMeasurementOf);
-export const qoeTelemetrySerde = telemetrySerde('cdn-qoe', qoeMeasurementOf);
+export const tcpTelemetrySerde = telemetrySerde(
+  'cdn-tcp',
+  ['type', 'ts', 'site', 'edge', 'segmentsOut', 'retransmits', 'rttMs'],
+  tcpMeasurementOf,
+);
+export const qoeTelemetrySerde = telemetrySerde(
+  'cdn-qoe',
+  ['type', 'ts', 'site', 'edge', 'session', 'downloadMs', 'httpStatus', 'cmcd', 'durationMs'],
+  qoeMeasurementOf,
+);

@@ -214,6 +214,30 @@ describe('FixedWindowOperator', () => {
     ]);
   });
 
+  it('tombstones on close exactly the keys whose values reached the changelog, restored ones included', () => {
+    const operator = operatorOf(count<Event>(), tumbling('10s'), 'final');
+    operator.restore('0\u0000r', 4);
+    const run = windowDriver(operator, 0);
+    run.send(['a', 'b'].map((edge) => ({ edge, retransmits: 0, t: 1 })));
+    assert.deepEqual(operator.drainChanges(), [
+      ['0\u0000a', 1],
+      ['0\u0000b', 1],
+    ]);
+    // Changed after the drain, never drained: its close needs no tombstone.
+    run.send([{ edge: 'c', retransmits: 0, t: 2 }]);
+    operator.restore('0\u0000gone', 1);
+    operator.restore('0\u0000gone', null);
+    run.send([{ edge: 'a', retransmits: 0, t: 10_001 }]);
+    const changes = operator.drainChangesGradually();
+    assert.equal(changes.count, 4);
+    assert.deepEqual(changes.take(10), [
+      ['0\u0000r', null],
+      ['0\u0000a', null],
+      ['0\u0000b', null],
+      ['10000\u0000a', '1'],
+    ]);
+  });
+
   it('refuses to grow past its entry limit with a clear error', () => {
     const operator = operatorOf(count<Event>(), tumbling('10s'), 'final', 2);
     const run = windowDriver(operator, 0);

@@ -17,15 +17,22 @@ export interface FixedWindowOperatorOptions extends WindowStoreOptions {
   coalesceUpdates?: boolean;
 }
 
+/** `Slot.changedIn` of a slot with no change waiting for a changelog. */
+const UNCHANGED = -1;
+/** `takingDrain` before the first drain: matches no slot, UNCHANGED ones included. */
+const NO_DRAIN = -2;
+
 /**
- * One key's accumulator in one window; `dirty` until the next checkpoint drains it, then `draining` until the
- * checkpoint has serialised it. A record arriving meanwhile first freezes the drained value (copy on write).
+ * One key's accumulator in one window. `changedIn` numbers the drain its latest change belongs to: equal to
+ * the operator's `drains`, the slot is listed in its window's `dirty` for the next drain; equal to the drain
+ * being taken (`takingDrain`), its value is owed to that checkpoint and not serialised yet. A record arriving
+ * then first freezes that value (copy on write). Numbers rather than flags, so a drain marks every listed slot
+ * at once by counting up, instead of visiting each of them while processing waits.
  */
 interface Slot<A> {
   readonly key: string;
   accumulator: A;
-  dirty: boolean;
-  draining: boolean;
+  changedIn: number;
   frozen: string | null;
   /** Whether a value of it went to the changelog: only then does its window's close need a tombstone. */
   persisted: boolean;
@@ -38,6 +45,8 @@ interface WindowSlots<A> {
   readonly start: number;
   readonly slots: Map<string, Slot<A>>;
   dirty: Slot<A>[];
+  /** How many of its slots are persisted: the tombstones its close costs, counted without visiting them. */
+  persistedCount: number;
 }
 
 /**
@@ -56,6 +65,10 @@ export class FixedWindowOperator<V, A, R>
   /** Records mostly hit the newest window: remember it rather than look it up each time. */
   private lastWindow: WindowSlots<A> | null = null;
   private pendingUpdates: Array<{ slot: Slot<A>; start: number }> = [];
+  /** Drains so far: the number a slot changed now is listed under (see Slot). */
+  private drains = 0;
+  /** The drain whose values are being taken (or were last taken). */
+  private takingDrain = NO_DRAIN;
 
   constructor(
     aggregation: Aggregation<V, A, R>,
@@ -108,8 +121,7 @@ export class FixedWindowOperator<V, A, R>
       slot = {
         key,
         accumulator: this.aggregation.init(),
-        dirty: false,
-        draining: false,
+        changedIn: UNCHANGED,
         frozen: null,
         persisted: false,
         updatePending: false,
@@ -117,15 +129,12 @@ export class FixedWindowOperator<V, A, R>
       window.slots.set(key, slot);
       this.entries++;
     }
-    if (slot.draining) {
-      slot.frozen = JSON.stringify(slot.accumulator);
-      slot.draining = false;
-    }
-    slot.accumulator = this.aggregation.add(slot.accumulator, value);
-    if (!slot.dirty) {
-      slot.dirty = true;
+    if (slot.changedIn !== this.drains) {
+      if (slot.changedIn === this.takingDrain) slot.frozen = JSON.stringify(slot.accumulator);
+      slot.changedIn = this.drains;
       window.dirty.push(slot);
     }
+    slot.accumulator = this.aggregation.add(slot.accumulator, value);
     return slot;
   }
 
@@ -133,7 +142,7 @@ export class FixedWindowOperator<V, A, R>
     if (this.lastWindow?.start === start) return this.lastWindow;
     let window = this.windowsByStart.get(start);
     if (!window) {
-      window = { start, slots: new Map(), dirty: [] };
+      window = { start, slots: new Map(), dirty: [], persistedCount: 0 };
       this.windowsByStart.set(start, window);
       this.insertStart(start);
     }
@@ -178,38 +187,41 @@ export class FixedWindowOperator<V, A, R>
     return changes.take(changes.count).map(([key, json]) => [key, json === null ? null : JSON.parse(json)]);
   }
 
+  /**
+   * Takes the changes since the last drain: tombstones for the persisted keys of windows closed since, then
+   * the changed slots' values. Only the lists are taken here (work per window, not per entry); keys and values
+   * are built as the checkpoint takes them, a slice at a time.
+   */
   drainChangesGradually(): StateChanges {
-    const tombstones: string[] = [];
-    for (const window of this.closedSinceDrain) {
-      for (const slot of window.slots.values()) {
-        if (slot.persisted) tombstones.push(windowEntryKey(window.start, slot.key));
-      }
-    }
+    const closed = this.closedSinceDrain;
     this.closedSinceDrain = [];
-    const drained: Array<[string, Slot<A>]> = [];
+    const changed: Array<{ window: WindowSlots<A>; dirty: Slot<A>[] }> = [];
+    let count = 0;
+    for (const window of closed) count += window.persistedCount;
     for (const window of this.windowsByStart.values()) {
-      for (const slot of window.dirty) {
-        slot.dirty = false;
-        slot.draining = true;
-        slot.persisted = true;
-        drained.push([windowEntryKey(window.start, slot.key), slot]);
-      }
+      if (window.dirty.length === 0) continue;
+      changed.push({ window, dirty: window.dirty });
+      count += window.dirty.length;
       window.dirty = [];
     }
-    let tombstonesTaken = 0;
-    let slotsTaken = 0;
+    const drain = this.drains;
+    this.takingDrain = drain;
+    this.drains++;
+    const tombstones = persistedEntryKeys(closed);
+    const values = changedEntries(changed, drain);
     return {
-      count: tombstones.length + drained.length,
+      count,
       take(max) {
         const taken: Array<[string, string | null]> = [];
-        while (taken.length < max && tombstonesTaken < tombstones.length) {
-          taken.push([tombstones[tombstonesTaken++]!, null]);
+        while (taken.length < max) {
+          const next = tombstones.next();
+          if (next.done) break;
+          taken.push([next.value, null]);
         }
-        while (taken.length < max && slotsTaken < drained.length) {
-          const [key, slot] = drained[slotsTaken++]!;
-          taken.push([key, slot.draining ? JSON.stringify(slot.accumulator) : slot.frozen!]);
-          slot.draining = false;
-          slot.frozen = null;
+        while (taken.length < max) {
+          const next = values.next();
+          if (next.done) break;
+          taken.push(next.value);
         }
         return taken;
       },
@@ -220,7 +232,12 @@ export class FixedWindowOperator<V, A, R>
     const { time: start, key } = decodeWindowEntryKey(this.name, entryKey);
     if (value === null) {
       const window = this.windowsByStart.get(start);
-      if (window?.slots.delete(key)) this.entries--;
+      const slot = window?.slots.get(key);
+      if (window && slot) {
+        window.slots.delete(key);
+        if (slot.persisted) window.persistedCount--;
+        this.entries--;
+      }
       if (window?.slots.size === 0) {
         this.windowsByStart.delete(start);
         if (this.lastWindow === window) this.lastWindow = null;
@@ -237,12 +254,12 @@ export class FixedWindowOperator<V, A, R>
     window.slots.set(key, {
       key,
       accumulator: value as A,
-      dirty: false,
-      draining: false,
+      changedIn: UNCHANGED,
       frozen: null,
       persisted: true,
       updatePending: false,
     });
+    window.persistedCount++;
     this.entries++;
   }
 
@@ -253,5 +270,37 @@ export class FixedWindowOperator<V, A, R>
     this.closedSinceDrain = [];
     this.lastWindow = null;
     this.entries = 0;
+    this.takingDrain = NO_DRAIN;
+  }
+}
+
+/** Changelog keys of the persisted slots of closed windows. */
+function* persistedEntryKeys<A>(closed: WindowSlots<A>[]): Generator<string> {
+  for (const window of closed) {
+    for (const slot of window.slots.values()) {
+      if (slot.persisted) yield windowEntryKey(window.start, slot.key);
+    }
+  }
+}
+
+/**
+ * [key, JSON] of each listed slot as it was at drain `drain`: its accumulator if it has not changed since,
+ * else the value frozen when it did.
+ */
+function* changedEntries<A>(
+  changed: Array<{ window: WindowSlots<A>; dirty: Slot<A>[] }>,
+  drain: number,
+): Generator<[string, string]> {
+  for (const { window, dirty } of changed) {
+    for (const slot of dirty) {
+      const json = slot.changedIn === drain ? JSON.stringify(slot.accumulator) : slot.frozen!;
+      if (slot.changedIn === drain) slot.changedIn = UNCHANGED;
+      slot.frozen = null;
+      if (!slot.persisted) {
+        slot.persisted = true;
+        window.persistedCount++;
+      }
+      yield [windowEntryKey(window.start, slot.key), json];
+    }
   }
 }

@@ -1,3 +1,5 @@
+import { JsonFields, parseJsonFields } from './json-fields.js';
+
 /** Converts record keys and values between bytes on the log and typed values in a pipeline. */
 export interface Serde<T> {
   readonly name: string;
@@ -27,6 +29,26 @@ export function json<T>(): Serde<T> {
     deserialize: (bytes) => {
       try {
         return JSON.parse(bytes.toString('utf8')) as T;
+      } catch (error) {
+        throw new SerdeError('json', bytes, error);
+      }
+    },
+  };
+}
+
+/**
+ * JSON values of which a pipeline reads only the top-level fields of T (every one named in `names`, so the type
+ * checks the list): the others are checked, not decoded (json-fields.ts), and a value deserialises to an object
+ * of those fields alone. Rejects what json() rejects.
+ */
+export function jsonFields<T extends object>(names: { [K in keyof T & string]-?: true }): Serde<T> {
+  const fields = new JsonFields(Object.keys(names));
+  return {
+    name: 'json',
+    serialize: (value) => Buffer.from(JSON.stringify(value)),
+    deserialize: (bytes) => {
+      try {
+        return parseJsonFields(bytes, fields) as T;
       } catch (error) {
         throw new SerdeError('json', bytes, error);
       }

@@ -145,7 +145,9 @@ export class StreamTask implements WritingTask {
       if (source.upstreamTopics) {
         const marker = markerOf(record);
         if (marker !== undefined) {
-          this.applyWatermark(() => this.watermark.observeMarker(marker.task, marker.watermark));
+          const before = this.watermark.current();
+          this.watermark.observeMarker(marker.task, marker.watermark);
+          this.advanceFrom(before);
           continue;
         }
         if (this.skipUpstreamRepeats && this.isRepeat(record)) {
@@ -176,7 +178,10 @@ export class StreamTask implements WritingTask {
         value,
         timestamp: eventTime,
       });
-      this.applyWatermark(() => this.watermark.observeEvent(eventTime));
+      // No closure per record: this runs for every event.
+      const before = this.watermark.current();
+      this.watermark.observeEvent(eventTime);
+      this.advanceFrom(before);
     }
     for (const processor of this.batchEnders) processor.endOfBatch!();
     if (duplicates > 0) this.observer.duplicatesSkipped(source.topic, duplicates);
@@ -198,9 +203,8 @@ export class StreamTask implements WritingTask {
     return false;
   }
 
-  private applyWatermark(update: () => void): void {
-    const before = this.watermark.current();
-    update();
+  /** Closes what the watermark passed since it stood at `before`. */
+  private advanceFrom(before: number): void {
     const after = this.watermark.current();
     if (after > before) for (const processor of this.processors) processor.advance!(after);
   }
