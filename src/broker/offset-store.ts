@@ -85,6 +85,8 @@ export class OffsetStore {
 
   /** Every record up to the log end: on a new leader, records not yet committed will be. */
   private replay(): void {
+    // Appends still on their way to the file count too.
+    this.log.settleWrites();
     let offset = this.log.logStartOffset;
     while (offset < this.log.logEndOffset) {
       const batches = splitBatches(this.log.readForReplica(offset, 1 << 20).records);

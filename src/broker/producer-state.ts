@@ -84,6 +84,8 @@ export class PartitionProducers {
   /** Rebuilds state after a restart from the batch headers of the segment being written. */
   static rebuild(log: PartitionLog): PartitionProducers {
     const producers = new PartitionProducers();
+    // Appends still on their way to the file count too.
+    log.settleWrites();
     let offset = Math.max(log.logStartOffset, log.activeSegmentBaseOffset);
     // Up to the log end, not the high watermark: a batch written but not yet committed is still a
     // duplicate when its producer retries it (after a leader change, say).

@@ -53,7 +53,7 @@ async function outcome(waiter: Promise<number>): Promise<number | typeof PENDING
 
 /**
  * A real partition log as the replica manager opens it: flush policy interval (so durableEndOffset is the
- * log end and the leader's own position is its log end) and a replication high watermark set from the start.
+ * written end, which produce below brings to the log end) and a replication high watermark set from the start.
  */
 async function withLog(body: (log: PartitionLog) => Promise<void>): Promise<void> {
   using tmp = temporaryDirectory('edgestream-leader-');
@@ -71,9 +71,10 @@ async function withLog(body: (log: PartitionLog) => Promise<void>): Promise<void
   }
 }
 
-/** A leader's write of `count` records; returns the new log end offset. */
+/** A leader's write of `count` records, in the file when it returns; returns the new log end offset. */
 function produce(log: PartitionLog, leaderEpoch: number, count: number): number {
   log.write(makeBatch('r', count), { leaderEpoch });
+  log.settleWrites();
   return log.logEndOffset;
 }
 

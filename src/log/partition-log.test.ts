@@ -348,15 +348,28 @@ describe('PartitionLog durability', () => {
     const log = h.open({}, { writer });
     await log.append(makeBatch('before'));
     fail = true;
-    await assert.rejects(log.append(makeBatch('lost')), (e) => expectCode(e, 'DISK_FULL'));
+    // Offsets are handed out before the write lands: the failure reaches the append through its promise.
+    const lost = log.write(makeBatch('lost'));
+    assert.equal(lost.baseOffset, 3);
+    await assert.rejects(log.durable(), (e) => expectCode(e, 'DISK_FULL'));
     assert.equal(log.logEndOffset, 3);
+    assert.equal(log.highWatermark, 3);
     assert.equal(
       fs.statSync(path.join(partitionDir(h), segmentFileName(0, '.log'))).size,
       makeBatch('before').length,
     );
+    // Its offsets were handed out, so the log takes no more writes until it is reopened.
     fail = false;
-    await log.append(makeBatch('after'));
-    assert.deepEqual(readAllValues(log), [
+    assert.throws(
+      () => log.write(makeBatch('after')),
+      (e) => expectCode(e, 'IO_ERROR'),
+    );
+    assert.deepEqual(readAllValues(log), ['before-0', 'before-1', 'before-2']);
+    await log.close();
+    const reopened = h.open();
+    assert.equal(reopened.logEndOffset, 3);
+    await reopened.append(makeBatch('after'));
+    assert.deepEqual(readAllValues(reopened), [
       'before-0',
       'before-1',
       'before-2',
@@ -364,9 +377,35 @@ describe('PartitionLog durability', () => {
       'after-1',
       'after-2',
     ]);
+    await reopened.close();
+  });
+
+  it('fails every append queued behind a failed write and keeps none of them', async () => {
+    using tmp = temporaryDirectory();
+    const h = harness(tmp.dir);
+    let writes = 0;
+    const writer: SegmentWriter = {
+      write(fd, buf, offset, length, position) {
+        writes++;
+        if (writes === 2) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+        return fs.writeSync(fd, buf, offset, length, position);
+      },
+    };
+    const log = h.open({}, { writer });
+    await log.append(makeBatch('first'));
+    const failing = log.append(makeBatch('second'));
+    // The first write is in the writer's queue: the next turn's append queues behind it.
+    await new Promise((resolve) => setImmediate(resolve));
+    const queued = log.write(makeBatch('third'));
+    assert.equal(queued.baseOffset, 6);
+    const third = log.durable();
+    await assert.rejects(failing, (e) => expectCode(e, 'IO_ERROR'));
+    await assert.rejects(third, (e) => expectCode(e, 'IO_ERROR'));
+    assert.equal(log.logEndOffset, 3);
+    assert.deepEqual(readAllValues(log), ['first-0', 'first-1', 'first-2']);
     await log.close();
     const reopened = h.open();
-    assert.equal(reopened.logEndOffset, 6);
+    assert.equal(reopened.logEndOffset, 3);
     await reopened.close();
   });
 });
@@ -555,12 +594,20 @@ describe('open segment limit', () => {
       files,
       logger,
     });
-    // The durable append starts its fsync synchronously, pinning the only descriptor until it ends.
+    // The durable append's fsync, held here once its write is in the file, pins the only descriptor.
+    const fdatasync = fs.fdatasync;
+    const held: { release: (() => void) | null } = { release: null };
+    const hold = mock.method(fs, 'fdatasync', (fd: number, callback: (error: Error | null) => void) => {
+      held.release = () => fdatasync(fd, callback);
+    });
     const pending = a.append(makeBatch('x'));
+    while (held.release === null) await new Promise((resolve) => setImmediate(resolve));
+    hold.mock.restore();
     assert.throws(
       () => PartitionLog.open({ dir: path.join(tmp.dir, 'b'), config: DEFAULT_TOPIC_CONFIG, files, logger }),
       (e: unknown) => expectCode(e, 'TOO_MANY_OPEN_SEGMENTS'),
     );
+    held.release();
     await pending;
     const b = PartitionLog.open({
       dir: path.join(tmp.dir, 'b'),

@@ -9,6 +9,7 @@ import {
   splitBatches,
   writeInt64,
 } from '../protocol/index.js';
+import { DeferredAppendWriter, sharedAppendWriter } from './append-writer.js';
 import { type BatchSummary, validateBatches } from './batch-validation.js';
 import {
   type CompactionStats,
@@ -32,7 +33,6 @@ import { CLEAN_SHUTDOWN_FILE, recoverSegments } from './recovery.js';
 import { checkLeaderBatches } from './replica-append.js';
 import {
   fsyncDirectory,
-  nodeSegmentWriter,
   type ScanResult,
   Segment,
   type SegmentContext,
@@ -55,6 +55,10 @@ export interface PartitionLogOptions {
   config: TopicConfig;
   files: OpenFileLimiter;
   logger: Logger;
+  /**
+   * Writes appends through this on the event loop, one turn later, instead of on the shared writer thread:
+   * for tests that simulate a failing disk.
+   */
   writer?: SegmentWriter;
   now?: () => number;
   /** Memory bound of compaction's key map; a pass that fills it compacts less and the next continues. */
@@ -87,6 +91,12 @@ export interface ReadResult {
   logEndOffset: number;
 }
 
+interface LandingWaiter {
+  endOffset: number;
+  resolve(): void;
+  reject(error: LogError): void;
+}
+
 export interface RetentionResult {
   deletedSegments: number;
   deletedBytes: number;
@@ -110,6 +120,21 @@ export class PartitionLog {
    * it does not advance the synced end (the truncation fsynced what it kept itself).
    */
   private truncations = 0;
+  /**
+   * Offsets below this are in the file. Appends take their offsets at once (logEndOffset) and reach the
+   * file later, off the event loop; readers and acknowledgements wait for this to pass them.
+   */
+  private writtenEndOffset: number;
+  /** Appended bytes of this turn not yet handed to the writer: one write per partition per turn. */
+  private unsubmitted: Buffer[] = [];
+  private unsubmittedBytes = 0;
+  private unsubmittedPosition = 0;
+  private unsubmittedSegment: Segment | null = null;
+  private submitScheduled = false;
+  /** Waiting for writtenEndOffset to reach their end offset; in increasing end offset order. */
+  private landingWaiters: LandingWaiter[] = [];
+  /** The first failed write: appends after it had offsets that never reached the file, so writes stop. */
+  private writeFailure: LogError | null = null;
   private readonly durableListeners = new Set<() => void>();
   private notifiedDurableEndOffset: number;
   private durableNotificationPending = false;
@@ -139,6 +164,7 @@ export class PartitionLog {
     this.now = options.now ?? Date.now;
     this.maxDecompressedBytes = compactor.maxDecompressedBytes;
     this.syncedEndOffset = this.logEndOffset;
+    this.writtenEndOffset = this.logEndOffset;
     this.notifiedDurableEndOffset = this.logEndOffset;
     this.groupCommit = new GroupCommit(() => this.syncActiveSegment());
     this.scheduleIntervalFlush();
@@ -158,7 +184,7 @@ export class PartitionLog {
     let opened: PartitionLog | null = null;
     const context: SegmentContext = {
       files: options.files,
-      writer: options.writer ?? nodeSegmentWriter,
+      appendWriter: options.writer ? new DeferredAppendWriter(options.writer) : sharedAppendWriter(),
       indexIntervalBytes: options.config.indexIntervalBytes,
       compactedBelowOffset: checkpoint.compactedBelowOffset,
       onCorruption: (error) => (opened ? opened.noteCorruption(error) : foundBeforeOpen.push(error)),
@@ -219,6 +245,7 @@ export class PartitionLog {
    */
   truncateAtCorruption(): number {
     this.ensureWritable();
+    this.settleWrites();
     const found = this.corruptionFound;
     assert.ok(found, `${this.dir} has no corruption to truncate at`);
     const at = this.segments.findIndex((segment) => segment.logPath === found.path);
@@ -291,13 +318,13 @@ export class PartitionLog {
 
   /**
    * Offsets below this survive a crash as far as the flush policy promises: fsynced under the durable
-   * policy, everything written otherwise. onDurable tells when it changes.
+   * policy, everything in the file otherwise. onDurable tells when it changes.
    */
   get durableEndOffset(): number {
-    if (this.config.flushPolicy !== 'durable') return this.logEndOffset;
+    if (this.config.flushPolicy !== 'durable') return this.writtenEndOffset;
     assert.ok(
-      this.syncedEndOffset <= this.logEndOffset,
-      `synced end ${this.syncedEndOffset} is past the log end`,
+      this.syncedEndOffset <= this.writtenEndOffset,
+      `synced end ${this.syncedEndOffset} is past the written end ${this.writtenEndOffset}`,
     );
     return this.syncedEndOffset;
   }
@@ -434,7 +461,7 @@ export class PartitionLog {
     assignOffsets(payload, batches, baseOffset, leaderEpoch ?? UNREPLICATED_LEADER_EPOCH);
     // Before the append, as in Kafka: a crash in between leaves an entry past the log end, dropped at open.
     if (leaderEpoch !== undefined && this.epochs.assign(leaderEpoch, baseOffset)) this.epochs.persist();
-    this.active.append(payload, batches);
+    this.appendToActive(payload, batches);
     this.scheduleDurableNotification();
     return {
       baseOffset,
@@ -469,7 +496,7 @@ export class PartitionLog {
     for (const entry of plan.newEpochs)
       epochsChanged = this.epochs.assign(entry.epoch, entry.startOffset) || epochsChanged;
     if (epochsChanged) this.epochs.persist();
-    this.active.append(payload, batches);
+    this.appendToActive(payload, batches);
     assert.ok(
       this.logEndOffset === plan.endOffset,
       `log end ${this.logEndOffset}, expected ${plan.endOffset}`,
@@ -485,10 +512,117 @@ export class PartitionLog {
 
   /**
    * Resolves when everything written before the call is as durable as the flush policy promises
-   * acknowledgements: durableEndOffset has then reached the log end offset of the moment of the call.
+   * acknowledgements: durableEndOffset has then reached the log end offset of the moment of the call. That
+   * is at least in the file (what acks=1 promises), and under the durable policy also fsynced. Rejects with
+   * the write's error when the bytes could not be written.
    */
   durable(): Promise<void> {
-    return this.config.flushPolicy === 'durable' ? this.groupCommit.waitForDurable() : Promise.resolve();
+    const landed = this.landing(this.logEndOffset);
+    if (this.config.flushPolicy !== 'durable') return landed;
+    // The fsync must start after the bytes are in the file for it to cover them.
+    return landed.then(() => this.groupCommit.waitForDurable());
+  }
+
+  /** Resolves once offsets below `endOffset` are in the file. */
+  private landing(endOffset: number): Promise<void> {
+    if (this.writtenEndOffset >= endOffset) return Promise.resolve();
+    if (this.writeFailure) return Promise.reject(this.writeFailure);
+    return new Promise<void>((resolve, reject) => {
+      this.landingWaiters.push({ endOffset, resolve, reject });
+    });
+  }
+
+  /**
+   * Takes the batches into the active segment and queues their bytes; the queue goes to the writer once per
+   * turn, so the appends of one turn to this partition cost one write.
+   */
+  private appendToActive(payload: Buffer, batches: BatchSummary[]): void {
+    const segment = this.active;
+    const position = segment.append(payload, batches);
+    if (this.unsubmitted.length === 0) {
+      this.unsubmittedSegment = segment;
+      this.unsubmittedPosition = position;
+    }
+    // A roll settles the queue before the next segment takes appends, so one write never spans two files.
+    assert.ok(this.unsubmittedSegment === segment, `${this.dir}: queued bytes belong to a rolled segment`);
+    assert.ok(
+      position === this.unsubmittedPosition + this.unsubmittedBytes,
+      `${this.dir}: append at byte ${position} leaves a gap in the queued write`,
+    );
+    this.unsubmitted.push(payload);
+    this.unsubmittedBytes += payload.length;
+    if (this.submitScheduled) return;
+    this.submitScheduled = true;
+    setImmediate(() => {
+      this.submitScheduled = false;
+      this.submitWrites();
+    });
+  }
+
+  /** Hands this turn's queued bytes to the writer as one write. */
+  private submitWrites(): void {
+    const segment = this.unsubmittedSegment;
+    if (!segment || this.unsubmitted.length === 0) return;
+    const data =
+      this.unsubmitted.length === 1
+        ? this.unsubmitted[0]!
+        : Buffer.concat(this.unsubmitted, this.unsubmittedBytes);
+    const position = this.unsubmittedPosition;
+    const endOffset = segment.nextOffset;
+    this.unsubmitted = [];
+    this.unsubmittedBytes = 0;
+    this.unsubmittedSegment = null;
+    if (this.writeFailure) return;
+    try {
+      segment.submitWrite(data, position, (error) => this.landed(segment, endOffset, error));
+    } catch (error) {
+      // Opening the descriptor failed (TOO_MANY_OPEN_SEGMENTS, say): the bytes never reach the file.
+      this.landed(segment, endOffset, error);
+    }
+  }
+
+  /** A write ended: the readable end moves, or on failure the log stops taking writes. */
+  private landed(segment: Segment, endOffset: number, error: unknown): void {
+    if (error) {
+      this.failWrites(segment, ioError(error, `append to ${segment.logPath}`));
+      return;
+    }
+    assert.ok(endOffset >= this.writtenEndOffset, `${this.dir}: write to ${endOffset} lands out of order`);
+    this.writtenEndOffset = endOffset;
+    while (this.landingWaiters.length > 0 && this.landingWaiters[0]!.endOffset <= endOffset) {
+      this.landingWaiters.shift()!.resolve();
+    }
+    this.scheduleDurableNotification();
+  }
+
+  /**
+   * Every append past the written end fails with `error`, and so does every later one: their offsets were
+   * handed out (idempotent producers recorded them), so taking those offsets again for other batches could
+   * acknowledge a retry that was never stored. As after a failed fsync, the partition stays readable up to
+   * the written end and takes writes again after a restart, whose recovery cuts any partial batch.
+   */
+  private failWrites(segment: Segment, error: LogError): void {
+    if (!this.writeFailure) {
+      this.writeFailure = error;
+      this.logger.error({ dir: this.dir, err: error }, 'append write failed; partition is read-only');
+    }
+    this.unsubmitted = [];
+    this.unsubmittedBytes = 0;
+    this.unsubmittedSegment = null;
+    segment.dropUnwritten(this.writtenEndOffset);
+    const waiters = this.landingWaiters;
+    this.landingWaiters = [];
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  /**
+   * Blocks until every append so far is in the file (or failed to get there). The rare synchronous file
+   * operations (roll, truncation, verify) call it first; so do callers that must read up to the log end
+   * rather than to what is written (rebuilding producer or offset state from the log's tail).
+   */
+  settleWrites(): void {
+    this.submitWrites();
+    this.active.settleWrites();
   }
 
   /**
@@ -500,11 +634,12 @@ export class PartitionLog {
   }
 
   /**
-   * Like read, but bounded by the log end instead of the high watermark: a follower copies everything its
-   * leader has, committed or not.
+   * Like read, but bounded by what is in the file instead of the high watermark: a follower copies everything
+   * its leader has, committed or not. Appends still on their way to the file are left out: call settleWrites
+   * first to read up to logEndOffset.
    */
   readForReplica(offset: number, maxBytes: number): ReadResult {
-    return this.readBelow(offset, maxBytes, this.logEndOffset);
+    return this.readBelow(offset, maxBytes, this.writtenEndOffset);
   }
 
   private readBelow(offset: number, maxBytes: number, maxOffset: number): ReadResult {
@@ -686,6 +821,7 @@ export class PartitionLog {
       );
     }
     if (offset === this.logEndOffset) return offset;
+    this.settleWrites();
     const keep = this.segmentIndexFor(offset);
     const deleted = this.segments.length - 1 - keep;
     while (this.segments.length - 1 > keep) this.segments.pop()!.delete();
@@ -705,6 +841,7 @@ export class PartitionLog {
   truncateFullyAndStartAt(offset: number): void {
     this.ensureWritable();
     assert.ok(Number.isSafeInteger(offset) && offset >= 0, `cannot start a log at ${offset}`);
+    this.settleWrites();
     const deleted = this.segments.length;
     while (this.segments.length > 0) this.segments.pop()!.delete();
     this.segments.push(Segment.create(this.dir, offset, this.context, this.now()));
@@ -724,6 +861,7 @@ export class PartitionLog {
     assert.ok(this.logEndOffset === logEndOffset, `log end ${this.logEndOffset}, expected ${logEndOffset}`);
     this.truncations++;
     if (this.epochs.truncateFromEnd(logEndOffset)) this.epochs.persist();
+    this.writtenEndOffset = logEndOffset;
     this.syncedEndOffset = logEndOffset;
     if (this.replicatedHighWatermark !== null && this.replicatedHighWatermark > logEndOffset) {
       this.replicatedHighWatermark = logEndOffset;
@@ -776,6 +914,9 @@ export class PartitionLog {
    * only the last segment can have a torn tail.
    */
   private roll(nowMs: number): void {
+    // Blocks the loop until the sealed segment's bytes are in its file; rolls are rare (segment.bytes,
+    // segment.ms) and this keeps every write inside one file.
+    this.settleWrites();
     const sealed = this.active;
     try {
       fs.fdatasyncSync(sealed.fileToSync());
@@ -793,7 +934,8 @@ export class PartitionLog {
 
   private async syncActiveSegment(): Promise<void> {
     const segment = this.active;
-    const endOffset = segment.nextOffset;
+    // Only what is in the file by now: bytes still on their way are left for the next fsync.
+    const endOffset = this.writtenEndOffset;
     const fd = segment.fileToSync();
     const truncations = this.truncations;
     segment.syncsInFlight++;
@@ -811,7 +953,8 @@ export class PartitionLog {
 
   /** Makes everything appended so far durable. */
   async flush(): Promise<void> {
-    if (this.logEndOffset > this.syncedEndOffset || this.config.flushPolicy === 'interval') {
+    await this.landing(this.logEndOffset);
+    if (this.writtenEndOffset > this.syncedEndOffset || this.config.flushPolicy === 'interval') {
       await this.groupCommit.flush();
     }
   }
@@ -821,7 +964,7 @@ export class PartitionLog {
     this.flushTimer = null;
     if (this.config.flushPolicy !== 'interval' || this.closed) return;
     this.flushTimer = setInterval(() => {
-      if (this.logEndOffset > this.syncedEndOffset && !this.groupCommit.failed) {
+      if (this.writtenEndOffset > this.syncedEndOffset && !this.groupCommit.failed) {
         this.groupCommit.flush().catch((error: unknown) => {
           this.logger.error({ dir: this.dir, err: error }, 'interval flush failed; partition is read-only');
         });
@@ -833,6 +976,7 @@ export class PartitionLog {
   /** Re-reads every batch of every segment checking CRCs and offsets; returns the damage found. */
   verify(): CorruptSegmentError[] {
     this.ensureOpen();
+    this.settleWrites();
     const problems: CorruptSegmentError[] = [];
     for (const segment of this.segments) {
       const scan = segment.scan();
@@ -856,9 +1000,12 @@ export class PartitionLog {
     if (this.closed) return;
     this.closed = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
+    this.submitWrites();
+    // A failed write was already reported to its appends; the fsync and the marker below are skipped then.
+    await this.landing(this.logEndOffset).catch(() => undefined);
     await this.groupCommit.drain();
     try {
-      if (!options.discard && !this.groupCommit.failed) {
+      if (!options.discard && !this.groupCommit.failed && !this.writeFailure) {
         try {
           fs.fdatasyncSync(this.active.fileToSync());
         } catch (error) {
@@ -893,9 +1040,11 @@ export class PartitionLog {
 
   private ensureWritable(): void {
     this.ensureOpen();
-    const failure = this.groupCommit.failed;
+    const failure = this.groupCommit.failed ?? this.writeFailure;
     if (failure)
-      throw new LogError('IO_ERROR', `${this.dir} is read-only after a failed fsync`, { cause: failure });
+      throw new LogError('IO_ERROR', `${this.dir} is read-only after a failed write or fsync`, {
+        cause: failure,
+      });
   }
 }
 

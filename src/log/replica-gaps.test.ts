@@ -63,6 +63,7 @@ interface Span {
 
 /** Every batch from the log start, following each batch's last offset as a fetcher does. */
 function allBatches(log: PartitionLog): Buffer[] {
+  log.settleWrites();
   const found: Buffer[] = [];
   let offset = log.logStartOffset;
   while (offset < log.logEndOffset) {
@@ -86,6 +87,7 @@ function spans(log: PartitionLog): Span[] {
 
 /** Reading at any offset returns the batch that holds it or, in a gap, the first batch after it. */
 function assertReadsByOffset(log: PartitionLog, expected: readonly Span[]): void {
+  log.settleWrites();
   for (let offset = log.logStartOffset; offset < log.logEndOffset; offset++) {
     const want = expected.find((span) => span.last >= offset);
     const { records } = log.readForReplica(offset, 1);
@@ -138,6 +140,8 @@ function firstEpochs(batches: readonly Buffer[]): string[] {
 }
 
 function replicate(leader: PartitionLog, follower: PartitionLog): void {
+  // A replica copies up to the log end: appends still on their way to the file first land.
+  leader.settleWrites();
   while (follower.logEndOffset < leader.logEndOffset) {
     const { records } = leader.readForReplica(follower.logEndOffset, 700);
     assert.ok(

@@ -41,6 +41,7 @@ function replica(root: string, name: string): Replica {
 
 /** Every record value from `from` to the log end, read as a replica reads. */
 function values(log: PartitionLog, from = log.logStartOffset): string[] {
+  log.settleWrites();
   const found: string[] = [];
   let offset = from;
   while (offset < log.logEndOffset) {
@@ -58,6 +59,8 @@ function values(log: PartitionLog, from = log.logStartOffset): string[] {
 
 /** Copies what the leader has beyond the follower's end, as a replica fetcher would. */
 function replicate(leader: PartitionLog, follower: PartitionLog): void {
+  // A replica copies up to the log end: appends still on their way to the file first land.
+  leader.settleWrites();
   while (follower.logEndOffset < leader.logEndOffset) {
     follower.appendAsFollower(leader.readForReplica(follower.logEndOffset, 1 << 20).records);
   }
@@ -195,6 +198,7 @@ describe('appendAsFollower', () => {
     const leader = replica(tmp.dir, 'leader').open();
     const follower = replica(tmp.dir, 'follower').open();
     for (let i = 0; i < 4; i++) leader.write(makeBatch(`b${i}`), { leaderEpoch: 1 });
+    leader.settleWrites();
     const batches = splitBatches(leader.readForReplica(0, 1 << 20).records);
     follower.appendAsFollower(batches[0]!);
     const sizeBefore = follower.sizeBytes;

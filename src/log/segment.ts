@@ -2,20 +2,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, BatchField, readInt64 } from '../protocol/index.js';
+import type { AppendWriter } from './append-writer.js';
 import { type BatchSummary, batchDefect, summarizeBatch } from './batch-validation.js';
 import { CorruptSegmentError, ioError, isNodeError, LogError } from './errors.js';
 import type { FileHolder, OpenFileLimiter } from './open-files.js';
 import { OffsetIndex, SegmentIndexBuilder, TimeIndex } from './segment-index.js';
 
-/** The file-system writes a segment makes, replaceable so tests can simulate a full disk. */
-export interface SegmentWriter {
-  write(fd: number, buf: Buffer, offset: number, length: number, position: number): number;
-}
+export { nodeSegmentWriter, type SegmentWriter } from './append-writer.js';
 
 /** What all segments of one partition share. */
 export interface SegmentContext {
   readonly files: OpenFileLimiter;
-  readonly writer: SegmentWriter;
+  /** Takes the appended bytes to the file off the event loop. */
+  readonly appendWriter: AppendWriter;
   indexIntervalBytes: number;
   /**
    * Offsets below this may be missing because compaction removed their batches; from it on, offsets are
@@ -26,15 +25,13 @@ export interface SegmentContext {
   onCorruption(error: CorruptSegmentError): void;
 }
 
-export const nodeSegmentWriter: SegmentWriter = {
-  write: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
-};
-
 /** Largest batch a segment will believe a length field about while scanning or reading. */
 const SANE_BATCH_BYTES = 2 ** 31 - 1;
 /** Bytes read at a time while walking batch headers to find an offset. */
 const HEADER_SCAN_CHUNK_BYTES = 16 * 1024;
 const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
+
+let nextStreamId = 1;
 
 export function segmentFileName(baseOffset: number, extension: string): string {
   return `${String(baseOffset).padStart(20, '0')}${extension}`;
@@ -72,6 +69,12 @@ export class Segment implements FileHolder {
   private offsetIndex: OffsetIndex | null = null;
   private timeIndex: TimeIndex | null = null;
   private bytesSinceIndexEntry = 0;
+  /** Appended bytes not yet in the file: they sit at the end, past writtenSize. */
+  private unwrittenBytes = 0;
+  /** The append writer's ticket of the last write submitted for this segment (0: none since settling). */
+  private writeTicket = 0;
+  /** Names this segment's writes to the append writer, which stops a stream at its first failure. */
+  private readonly streamId = nextStreamId++;
 
   constructor(
     readonly dir: string,
@@ -115,6 +118,9 @@ export class Segment implements FileHolder {
 
   /** Closes the descriptor; unsynced writes are fsynced first, so a later fsync through a new one loses nothing. */
   closeFile(): void {
+    // The writer thread may still hold this descriptor's number: closing it first could send those bytes to
+    // whatever file reuses the number.
+    this.settleWrites();
     if (this.fd === null) return;
     if (this.unsynced) {
       try {
@@ -158,35 +164,20 @@ export class Segment implements FileHolder {
   }
 
   /**
-   * Writes validated batches whose offsets were already assigned, in increasing order from this segment's
-   * next offset on; a batch may start above where the previous one ended (a follower copying a compacted
-   * leader), and the index entries use each batch's own base offset. On failure the file is cut back to its
-   * previous length so a later append or read never meets half a batch.
+   * Takes validated batches whose offsets were already assigned, in increasing order from this segment's
+   * next offset on, into the segment's size, offsets and indexes; returns the byte position they go to. The
+   * bytes themselves reach the file through submitWrite, later: until they land, reads stop at writtenSize.
+   * A batch may start above where the previous one ended (a follower copying a compacted leader), and the
+   * index entries use each batch's own base offset.
    */
-  append(payload: Buffer, batches: BatchSummary[]): void {
+  append(payload: Buffer, batches: BatchSummary[]): number {
     let expected = this.nextOffset;
     for (const batch of batches) {
       const base = readInt64(payload, batch.position + BatchField.baseOffset);
       assert.ok(base >= expected, `${this.logPath}: batch at ${base} appended below offset ${expected}`);
       expected = base + batch.offsetCount;
     }
-    const fd = this.file();
     const startSize = this.size;
-    try {
-      let written = 0;
-      while (written < payload.length) {
-        written += this.context.writer.write(
-          fd,
-          payload,
-          written,
-          payload.length - written,
-          startSize + written,
-        );
-      }
-    } catch (error) {
-      this.cutBackAfterFailedWrite(fd, startSize);
-      throw ioError(error, `append to ${this.logPath}`);
-    }
     let nextOffset = this.nextOffset;
     const offsetIndex = this.ensureOffsetIndex();
     const timeIndex = this.ensureTimeIndex();
@@ -204,16 +195,54 @@ export class Segment implements FileHolder {
     }
     this.size = startSize + payload.length;
     this.nextOffset = nextOffset;
-    this.unsynced = true;
+    this.unwrittenBytes += payload.length;
+    return startSize;
   }
 
-  private cutBackAfterFailedWrite(fd: number, size: number): void {
-    try {
-      fs.ftruncateSync(fd, size);
-    } catch {
-      // Truncation only shrinks a file and needs no space; if even that fails, recovery on the next
-      // start drops the partial batch because its CRC cannot match.
-    }
+  /** Bytes of this segment in the file: appended bytes still on their way are past it. */
+  get writtenSize(): number {
+    return this.size - this.unwrittenBytes;
+  }
+
+  /**
+   * Hands appended bytes starting at `position` (which must be writtenSize plus what is already submitted)
+   * to the append writer; `done` runs once they are in the file, or failed to get there.
+   */
+  submitWrite(data: Buffer, position: number, done: (error: Error | null) => void): void {
+    assert.ok(
+      position + data.length <= this.size,
+      `${this.logPath}: write up to ${position + data.length} is past size ${this.size}`,
+    );
+    const fd = this.file();
+    // From here the descriptor may carry bytes no fsync covered: closing it to make room fsyncs it first.
+    this.unsynced = true;
+    this.writeTicket = this.context.appendWriter.submit(this.streamId, fd, data, position, (error) => {
+      if (!error) {
+        assert.ok(position === this.writtenSize, `${this.logPath}: write at ${position} lands out of order`);
+        this.unwrittenBytes -= data.length;
+      }
+      done(error);
+    });
+  }
+
+  /** Blocks until every write submitted for this segment has landed or failed. */
+  settleWrites(): void {
+    if (this.writeTicket > 0) this.context.appendWriter.settle(this.writeTicket);
+    this.writeTicket = 0;
+  }
+
+  /**
+   * Forgets appended bytes that never reached the file (their write failed): size, next offset and index
+   * entries go back to what the file holds. maxTimestamp may stay ahead; a log whose write failed takes no
+   * more appends, and the next start rebuilds it from the file.
+   */
+  dropUnwritten(writtenNextOffset: number): void {
+    assert.ok(writtenNextOffset <= this.nextOffset, `${writtenNextOffset} is past ${this.nextOffset}`);
+    this.size = this.writtenSize;
+    this.unwrittenBytes = 0;
+    this.nextOffset = writtenNextOffset;
+    this.ensureOffsetIndex().truncateTo(writtenNextOffset - this.baseOffset);
+    this.ensureTimeIndex().truncateTo(writtenNextOffset - this.baseOffset);
   }
 
   /** Reads exactly `length` bytes at `position`, or fewer if the file ends first. */
@@ -239,9 +268,10 @@ export class Segment implements FileHolder {
    */
   locate(offset: number): number {
     if (offset < this.baseOffset || offset >= this.nextOffset) return -1;
+    const writtenSize = this.writtenSize;
     let position = this.ensureOffsetIndex().floorPosition(offset - this.baseOffset);
-    while (position < this.size) {
-      const chunk = this.readAt(position, Math.min(HEADER_SCAN_CHUNK_BYTES, this.size - position));
+    while (position < writtenSize) {
+      const chunk = this.readAt(position, Math.min(HEADER_SCAN_CHUNK_BYTES, writtenSize - position));
       let at = 0;
       while (at + BATCH_HEADER_BYTES <= chunk.length) {
         const size = BATCH_LENGTH_PREFIX_BYTES + chunk.readInt32BE(at + BatchField.batchLength);
@@ -266,7 +296,7 @@ export class Segment implements FileHolder {
    * CRC check; a damaged batch ends the read and is reported, never returned.
    */
   read(position: number, maxBytes: number, maxOffset: number): Buffer {
-    const available = Math.min(this.size, this.corruptFrom) - position;
+    const available = Math.min(this.writtenSize, this.corruptFrom) - position;
     if (available <= 0) {
       if (position >= this.corruptFrom)
         throw this.corruption(position, -1, 'segment failed verification here');
@@ -351,6 +381,7 @@ export class Segment implements FileHolder {
   }
 
   fileSize(): number {
+    this.settleWrites();
     try {
       return fs.fstatSync(this.file()).size;
     } catch (error) {
@@ -360,6 +391,8 @@ export class Segment implements FileHolder {
   }
 
   truncateTo(bytes: number): void {
+    this.settleWrites();
+    assert.equal(this.unwrittenBytes, 0, `${this.logPath}: truncated with appended bytes not yet submitted`);
     try {
       fs.ftruncateSync(this.file(), bytes);
     } catch (error) {

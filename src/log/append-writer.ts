@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+
+/** The file-system writes a segment makes, replaceable so tests can simulate a full disk. */
+export interface SegmentWriter {
+  write(fd: number, buf: Buffer, offset: number, length: number, position: number): number;
+}
+
+export const nodeSegmentWriter: SegmentWriter = {
+  write: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
+};
+
+/** Called once per submitted write, in submission order, with null or the error that stopped it. */
+export type WriteDone = (error: Error | null) => void;
+
+/**
+ * Where appended bytes are written, off the caller's turn: `write(2)` can wait on writeback of the same
+ * pages for milliseconds, and on the event loop that wait stalls every connection.
+ */
+export interface AppendWriter {
+  /**
+   * Queues `data` for `position` of `fd` and returns a ticket for settle. `done` is never called from within
+   * submit. Once a write of `stream` fails, that stream's later writes are not made (they would leave a hole)
+   * and fail too.
+   */
+  submit(stream: number, fd: number, data: Buffer, position: number, done: WriteDone): number;
+  /**
+   * Blocks the calling thread until the write with `ticket` and every write before it have finished and
+   * their `done` ran: for the rare synchronous file operations (roll, truncation, closing a descriptor) that
+   * must not race a write in flight.
+   */
+  settle(ticket: number): void;
+}
+
+/**
+ * Writes all of `data` at `position`; on failure cuts the file back to `position` so that a later read or
+ * recovery never meets half a batch, and rethrows.
+ */
+export function writeFully(writer: SegmentWriter, fd: number, data: Buffer, position: number): void {
+  try {
+    let written = 0;
+    while (written < data.length) {
+      written += writer.write(fd, data, written, data.length - written, position + written);
+    }
+  } catch (error) {
+    try {
+      fs.ftruncateSync(fd, position);
+    } catch {
+      // Truncation only shrinks a file and needs no space; if even that fails, recovery on the next
+      // start drops the partial batch because its CRC cannot match.
+    }
+    throw error;
+  }
+}
+
+/** Why a write was not made: an earlier write of its stream failed. */
+export function skippedWriteError(): Error {
+  return new Error('not written: an earlier write of this log failed');
+}
+
+interface Queued {
+  ticket: number;
+  stream: number;
+  fd: number;
+  data: Buffer;
+  position: number;
+  done: WriteDone;
+}
+
+/**
+ * Writes on the caller's thread, one turn later (setImmediate): for tests, which inject a SegmentWriter
+ * to simulate failures and still exercise the deferred completion the thread writer has.
+ */
+export class DeferredAppendWriter implements AppendWriter {
+  private readonly queue: Queued[] = [];
+  private readonly failedStreams = new Set<number>();
+  private nextTicket = 1;
+  private scheduled = false;
+
+  constructor(private readonly writer: SegmentWriter) {}
+
+  submit(stream: number, fd: number, data: Buffer, position: number, done: WriteDone): number {
+    const ticket = this.nextTicket++;
+    this.queue.push({ ticket, stream, fd, data, position, done });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.settle(this.nextTicket - 1);
+      });
+    }
+    return ticket;
+  }
+
+  settle(ticket: number): void {
+    while (this.queue.length > 0 && this.queue[0]!.ticket <= ticket) {
+      const write = this.queue.shift()!;
+      write.done(this.perform(write));
+    }
+  }
+
+  private perform(write: Queued): Error | null {
+    if (this.failedStreams.has(write.stream)) return skippedWriteError();
+    try {
+      writeFully(this.writer, write.fd, write.data, write.position);
+      return null;
+    } catch (error) {
+      this.failedStreams.add(write.stream);
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+}
+
+/** A write request to the worker (append-worker.ts). */
+export interface WorkerWrite {
+  ticket: number;
+  stream: number;
+  fd: number;
+  data: Uint8Array;
+  position: number;
+}
+
+/** The worker's answer: the ticket finished, with the error's code and message when it failed. */
+export interface WorkerDone {
+  ticket: number;
+  error: { code: string | null; message: string } | null;
+}
+
+/** Longest single wait in settle before looking at the port again. */
+const SETTLE_WAIT_SLICE_MS = 50;
+
+/**
+ * One worker thread doing every log's writes in submission order. Completions come back as messages
+ * (the asynchronous path) and as a shared counter of finished tickets, which settle blocks on.
+ */
+export class ThreadAppendWriter implements AppendWriter {
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  /** [0]: the highest ticket the worker has finished (its answer is posted before this moves). */
+  private readonly finished: BigInt64Array;
+  private readonly pending = new Map<number, WriteDone>();
+  private nextTicket = 1;
+  private completedTicket = 0;
+
+  constructor() {
+    const shared = new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT);
+    this.finished = new BigInt64Array(shared);
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(new URL('./append-worker.js', import.meta.url), {
+      workerData: { finished: shared, port: port2 },
+      transferList: [port2],
+    });
+    // Neither the thread nor the port keeps the process alive on its own: only writes in flight do.
+    this.worker.unref();
+    this.port.on('message', (message: WorkerDone) => this.complete(message));
+    this.port.unref();
+  }
+
+  submit(stream: number, fd: number, data: Buffer, position: number, done: WriteDone): number {
+    const ticket = this.nextTicket++;
+    if (this.pending.size === 0) this.port.ref();
+    this.pending.set(ticket, done);
+    const request: WorkerWrite = { ticket, stream, fd, data, position };
+    this.port.postMessage(request);
+    return ticket;
+  }
+
+  settle(ticket: number): void {
+    assert.ok(ticket < this.nextTicket, `ticket ${ticket} was never handed out`);
+    while (this.completedTicket < ticket) {
+      const received = receiveMessageOnPort(this.port);
+      if (received) {
+        this.complete(received.message);
+        continue;
+      }
+      const finished = Atomics.load(this.finished, 0);
+      // The worker posts its answer before it moves the counter: finished past us means the answer is near.
+      Atomics.wait(this.finished, 0, finished, finished >= BigInt(ticket) ? 1 : SETTLE_WAIT_SLICE_MS);
+    }
+  }
+
+  private complete(message: WorkerDone): void {
+    assert.ok(message.ticket === this.completedTicket + 1, `ticket ${message.ticket} finished out of order`);
+    this.completedTicket = message.ticket;
+    const done = this.pending.get(message.ticket);
+    assert.ok(done, `no write waits for ticket ${message.ticket}`);
+    this.pending.delete(message.ticket);
+    if (this.pending.size === 0) this.port.unref();
+    const { error } = message;
+    done(error ? Object.assign(new Error(error.message), error.code ? { code: error.code } : {}) : null);
+  }
+}
+
+let shared: ThreadAppendWriter | null = null;
+
+/** The process's one writer thread, started on first use: every log shares it. */
+export function sharedAppendWriter(): AppendWriter {
+  shared ??= new ThreadAppendWriter();
+  return shared;
+}
