@@ -151,11 +151,16 @@ export async function demoCommand(args: string[]): Promise<number> {
     );
     last = { at: now, produced, processed: done };
   }, 2_000);
+  let stopTimer: NodeJS.Timeout | undefined;
   const stopAfter =
     seconds === undefined
       ? null
-      : new Promise<string>((resolve) => setTimeout(() => resolve('for'), seconds * 1000));
+      : new Promise<string>((resolve) => {
+          stopTimer = setTimeout(() => resolve('for'), seconds * 1000);
+        });
   await Promise.race([signalled, ...(stopAfter ? [stopAfter] : [])]);
+  // Stopped by a signal before --for ran out: the timer must not keep the process alive after the summary.
+  clearTimeout(stopTimer);
   clearInterval(ticker);
   const simulation = runtime.simulator?.stats();
   const eventsProcessed = processed();
