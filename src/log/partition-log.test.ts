@@ -13,6 +13,7 @@ import {
 } from '../protocol/index.js';
 import { DEFAULT_TOPIC_CONFIG, type TopicConfig } from './config.js';
 import { LogError } from './errors.js';
+import { sharedLoadedIndexes } from './loaded-indexes.js';
 import { OpenFileLimiter } from './open-files.js';
 import { type AppendResult, PartitionLog, type PartitionLogOptions } from './partition-log.js';
 import { type SegmentWriter, segmentFileName } from './segment.js';
@@ -212,6 +213,26 @@ describe('PartitionLog timestamp lookup', () => {
     await log.append(batch([5, 70, 30], 1));
     assert.deepEqual(log.offsetForTimestamp(T0 + 15), { offset: 0, timestamp: T0 + 50 });
     assert.deepEqual(log.offsetForTimestamp(T0 + 60), { offset: 4, timestamp: T0 + 70 });
+    await log.close();
+  });
+});
+
+describe('PartitionLog sealed segment indexes', () => {
+  it("keeps a bounded number of sealed segments' indexes loaded and reads every segment right", async () => {
+    using tmp = temporaryDirectory();
+    const log = harness(tmp.dir).open({ segmentBytes: 1024, indexIntervalBytes: 0 });
+    const written: string[] = [];
+    for (let i = 0; i < 1200; i++) {
+      await log.append(makeBatch(`b${i}`, 4, T0 + i));
+      for (let r = 0; r < 4; r++) written.push(`b${i}-${r}`);
+    }
+    const indexes = sharedLoadedIndexes();
+    assert.ok(log.segmentCount > indexes.maxLoaded * 2, `${log.segmentCount} segments`);
+    // Reading every segment loads each one's indexes; only the most recently used stay loaded.
+    assert.deepEqual(readAllValues(log), written);
+    // Every sealed segment read was counted; the limiter released the older ones (its own test).
+    assert.equal(indexes.loadedCount, indexes.maxLoaded);
+    assert.deepEqual(readAllValues(log), written);
     await log.close();
   });
 });

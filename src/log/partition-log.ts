@@ -27,6 +27,7 @@ import {
   MAX_LEADER_EPOCH,
 } from './leader-epoch-cache.js';
 import { loadLeaderEpochCache } from './leader-epoch-recovery.js';
+import { sharedLoadedIndexes } from './loaded-indexes.js';
 import type { Logger } from './logger.js';
 import type { OpenFileLimiter } from './open-files.js';
 import { CLEAN_SHUTDOWN_FILE, recoverSegments } from './recovery.js';
@@ -184,6 +185,7 @@ export class PartitionLog {
     let opened: PartitionLog | null = null;
     const context: SegmentContext = {
       files: options.files,
+      indexes: sharedLoadedIndexes(),
       appendWriter: options.writer ? new DeferredAppendWriter(options.writer) : sharedAppendWriter(),
       indexIntervalBytes: options.config.indexIntervalBytes,
       compactedBelowOffset: checkpoint.compactedBelowOffset,
@@ -859,6 +861,8 @@ export class PartitionLog {
   /** Everything left is fsynced by the truncation itself; epochs and bounds past the new end go. */
   private afterTruncation(logEndOffset: number): void {
     assert.ok(this.logEndOffset === logEndOffset, `log end ${this.logEndOffset}, expected ${logEndOffset}`);
+    // A sealed segment the cut made the last one is appended to again: its indexes must stay loaded.
+    this.active.reactivate();
     this.truncations++;
     if (this.epochs.truncateFromEnd(logEndOffset)) this.epochs.persist();
     this.writtenEndOffset = logEndOffset;

@@ -5,6 +5,7 @@ import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, BatchField, readInt64 } 
 import type { AppendWriter } from './append-writer.js';
 import { type BatchSummary, batchDefect, summarizeBatch } from './batch-validation.js';
 import { CorruptSegmentError, ioError, isNodeError, LogError } from './errors.js';
+import type { IndexHolder, LoadedIndexLimiter } from './loaded-indexes.js';
 import type { FileHolder, OpenFileLimiter } from './open-files.js';
 import { OffsetIndex, SegmentIndexBuilder, TimeIndex } from './segment-index.js';
 
@@ -13,6 +14,8 @@ export { nodeSegmentWriter, type SegmentWriter } from './append-writer.js';
 /** What all segments of one partition share. */
 export interface SegmentContext {
   readonly files: OpenFileLimiter;
+  /** Bounds how many sealed segments keep their indexes in memory. */
+  readonly indexes: LoadedIndexLimiter;
   /** Takes the appended bytes to the file off the event loop. */
   readonly appendWriter: AppendWriter;
   indexIntervalBytes: number;
@@ -49,7 +52,7 @@ export interface ScanResult {
   defect: string | null;
 }
 
-export class Segment implements FileHolder {
+export class Segment implements FileHolder, IndexHolder {
   readonly logPath: string;
   readonly offsetIndexPath: string;
   readonly timeIndexPath: string;
@@ -67,6 +70,8 @@ export class Segment implements FileHolder {
    */
   private evictionSyncError: LogError | null = null;
   private offsetIndex: OffsetIndex | null = null;
+  /** Set once the indexes were released: they load on use from then on (see LoadedIndexLimiter). */
+  private sealedIndexes = false;
   private timeIndex: TimeIndex | null = null;
   private bytesSinceIndexEntry = 0;
   /** Appended bytes not yet in the file: they sit at the end, past writtenSize. */
@@ -483,6 +488,7 @@ export class Segment implements FileHolder {
    * the next segment's base says it holds, marks the segment unreadable from there and reports it.
    */
   ensureIndexes(): void {
+    if (this.sealedIndexes) this.context.indexes.touch(this);
     if (this.offsetIndex && this.timeIndex) return;
     const { scan } = this.loadIndexes();
     if (!scan) return;
@@ -544,9 +550,20 @@ export class Segment implements FileHolder {
   releaseIndexes(): void {
     this.offsetIndex = null;
     this.timeIndex = null;
+    // Only a sealed segment has its indexes released (at roll, after recovery or compaction): from now on
+    // they load on use, and count against the limit of loaded sealed indexes.
+    this.sealedIndexes = true;
+  }
+
+  /** The segment is the active one again (a truncation cut the ones after it): its indexes stay in memory. */
+  reactivate(): void {
+    this.ensureIndexes();
+    this.context.indexes.forget(this);
+    this.sealedIndexes = false;
   }
 
   close(): void {
+    this.context.indexes.forget(this);
     this.context.files.forget(this);
     this.closeFile();
   }
