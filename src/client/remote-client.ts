@@ -84,6 +84,8 @@ const FETCH_WAIT_MARGIN_MS = 1_000;
 
 interface QueuedProduce {
   records: OutgoingRecord[];
+  /** recordBytesMax() of each record, computed once when the call is queued. */
+  recordsBytesMax: number[];
   bytes: number;
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -208,10 +210,12 @@ export class RemoteLogClient implements LogClient {
           `${this.produceQueue.length} produce calls are already waiting; the limit is ${maxQueuedProduceCalls}`,
         );
       }
-      const bytes = this.recordsBytesMax(records);
+      const recordsBytesMax = this.recordsBytesMax(records);
       if (records.length === 0) return Promise.resolve();
+      let bytes = 0;
+      for (const recordBytes of recordsBytesMax) bytes += recordBytes;
       return new Promise((resolve, reject) => {
-        this.produceQueue.push({ records, bytes, resolve, reject });
+        this.produceQueue.push({ records, recordsBytesMax, bytes, resolve, reject });
         void this.drainProduceQueue();
       });
     } catch (error) {
@@ -357,11 +361,11 @@ export class RemoteLogClient implements LogClient {
     }
   }
 
-  /** An upper bound on the records' encoded size; each record must fit in a produce request alone. */
-  private recordsBytesMax(records: OutgoingRecord[]): number {
+  /** An upper bound on each record's encoded size; each record must fit in a produce request alone. */
+  private recordsBytesMax(records: OutgoingRecord[]): number[] {
     const { maxProduceRequestBytes } = this.options;
-    let bytes = 0;
-    for (const record of records) {
+    const bounds: number[] = new Array(records.length);
+    for (const [i, record] of records.entries()) {
       const recordBytes = recordBytesMax(record);
       if (recordBytes > maxProduceRequestBytes) {
         throw new LogClientError(
@@ -370,9 +374,9 @@ export class RemoteLogClient implements LogClient {
             `maxProduceRequestBytes=${maxProduceRequestBytes}`,
         );
       }
-      bytes += recordBytes;
+      bounds[i] = recordBytes;
     }
-    return bytes;
+    return bounds;
   }
 
   /** The one loop that sends queued calls; resolves when the queue is empty. */
@@ -422,10 +426,9 @@ export class RemoteLogClient implements LogClient {
       return;
     }
     try {
-      const records = valid.flatMap((call) => call.records);
-      for (const chunk of chunkByBytes(records, this.options.maxProduceRequestBytes)) {
+      for (const chunk of chunkByBytes(valid, this.options.maxProduceRequestBytes)) {
         await this.acrossLeaderChanges(this.producer, () =>
-          this.producer.send({ messages: chunk.map(toMessage), acks: ProduceAcks.ALL }),
+          this.producer.send({ messages: chunk, acks: ProduceAcks.ALL }),
         );
       }
       for (const call of valid) call.resolve();
@@ -555,7 +558,7 @@ function consumedRecords(
     if (topic === undefined) continue;
     for (const partitionResponse of topicResponse.partitions) {
       const partition = partitionResponse.partitionIndex;
-      const from = BigInt(offsetsAsked.get(partitionKey(topic, partition)) ?? 0);
+      const from = offsetsAsked.get(partitionKey(topic, partition)) ?? 0;
       for (const batch of partitionResponse.records ?? []) appendBatch(out, topic, partition, from, batch);
     }
   }
@@ -566,19 +569,24 @@ function appendBatch(
   out: ConsumedRecord[],
   topic: string,
   partition: number,
-  from: bigint,
+  from: number,
   batch: RecordsBatch,
 ) {
   if (isControlBatch(batch.attributes)) return;
+  // Offsets and timestamps are safe integers (ConsumedRecord holds them as numbers): converting the batch's
+  // bases once keeps BigInt arithmetic, and its allocations, out of the per-record loop.
+  const firstOffset = Number(batch.firstOffset);
   const logAppendTime = isLogAppendTime(batch.attributes);
+  const maxTimestamp = Number(batch.maxTimestamp);
+  const firstTimestamp = Number(batch.firstTimestamp);
   for (const record of batch.records) {
-    const offset = batch.firstOffset + BigInt(record.offsetDelta);
+    const offset = firstOffset + record.offsetDelta;
     if (offset < from) continue;
     out.push({
       topic,
       partition,
-      offset: Number(offset),
-      timestamp: Number(logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + record.timestampDelta),
+      offset,
+      timestamp: logAppendTime ? maxTimestamp : firstTimestamp + Number(record.timestampDelta),
       key: record.key,
       value: record.value,
       headers: record.headers.map(([key, value]) => ({ key: key?.toString('utf8') ?? '', value })),
@@ -586,11 +594,30 @@ function appendBatch(
   }
 }
 
+/**
+ * Header names as the library writes them, one Buffer per name instead of one per header of every record; the
+ * library only reads them. Bounded: past HEADER_KEYS_CACHED_MAX names, the rest are encoded per header.
+ */
+const headerKeyBuffers = new Map<string, Buffer>();
+const HEADER_KEYS_CACHED_MAX = 1_024;
+
+function headerKeyBuffer(key: string): Buffer {
+  let buffer = headerKeyBuffers.get(key);
+  if (buffer) return buffer;
+  buffer = Buffer.from(key, 'utf8');
+  if (headerKeyBuffers.size < HEADER_KEYS_CACHED_MAX) headerKeyBuffers.set(key, buffer);
+  return buffer;
+}
+
 function toMessage(record: OutgoingRecord): ProducedMessage {
-  // Buffer keys keep repeated header names apart, which a string-keyed map would merge.
+  // Buffer keys keep repeated header names apart, which a string-keyed map would merge: a name repeated in
+  // one record gets a Buffer of its own, as the shared one is already a key.
   const headers = new Map<Buffer, Buffer | undefined>();
-  for (const header of record.headers ?? [])
-    headers.set(Buffer.from(header.key, 'utf8'), header.value ?? undefined);
+  for (const header of record.headers ?? []) {
+    let key = headerKeyBuffer(header.key);
+    if (headers.has(key)) key = Buffer.from(header.key, 'utf8');
+    headers.set(key, header.value ?? undefined);
+  }
   return {
     topic: record.topic,
     partition: record.partition,
@@ -601,20 +628,25 @@ function toMessage(record: OutgoingRecord): ProducedMessage {
   };
 }
 
-/** Consecutive runs of records whose size bounds add up to at most maxBytes (each record fits alone). */
-function chunkByBytes(records: OutgoingRecord[], maxBytes: number): OutgoingRecord[][] {
-  const chunks: OutgoingRecord[][] = [];
-  let chunk: OutgoingRecord[] = [];
+/**
+ * The calls' records as messages, in consecutive runs whose size bounds add up to at most maxBytes (each record
+ * fits alone), using the bounds computed when each call was queued.
+ */
+function chunkByBytes(calls: QueuedProduce[], maxBytes: number): ProducedMessage[][] {
+  const chunks: ProducedMessage[][] = [];
+  let chunk: ProducedMessage[] = [];
   let chunkBytes = 0;
-  for (const record of records) {
-    const bytes = recordBytesMax(record);
-    if (chunk.length > 0 && chunkBytes + bytes > maxBytes) {
-      chunks.push(chunk);
-      chunk = [];
-      chunkBytes = 0;
+  for (const call of calls) {
+    for (const [i, record] of call.records.entries()) {
+      const bytes = call.recordsBytesMax[i]!;
+      if (chunk.length > 0 && chunkBytes + bytes > maxBytes) {
+        chunks.push(chunk);
+        chunk = [];
+        chunkBytes = 0;
+      }
+      chunk.push(toMessage(record));
+      chunkBytes += bytes;
     }
-    chunk.push(record);
-    chunkBytes += bytes;
   }
   if (chunk.length > 0) chunks.push(chunk);
   return chunks;

@@ -12,7 +12,7 @@ import {
   wholeMatch,
 } from './options.js';
 import { admits, type TopicPolicy } from './policy.js';
-import { provenanceHeader } from './provenance.js';
+import { provenanceHeader, provenancePrefix } from './provenance.js';
 import { readTail, sameTail, type TargetTail } from './target-tail.js';
 import { mapLimited, settledWithin, sleep } from './waiting.js';
 
@@ -21,6 +21,8 @@ export { MIRROR_DEFAULTS, MIRROR_LIMITS, type MirrorOptions } from './options.js
 /** One source partition and where forwarding stands. */
 interface PartitionLink {
   source: TopicPartition;
+  /** provenancePrefix() of `source`. */
+  provenancePrefix: string;
   targetTopic: string;
   policy: TopicPolicy | undefined;
   /** The next source offset to fetch (runs ahead of `acked` by the batch being produced). */
@@ -35,10 +37,16 @@ interface PartitionLink {
 /** What one produce carried, applied to the links once the target acknowledged it. */
 interface Shipment {
   produced: Promise<void>;
-  advances: Map<
-    PartitionLink,
-    { to: number; timestamp: number | null; records: number; bytes: number; filtered: number }
-  >;
+  advances: Map<PartitionLink, Advance>;
+}
+
+/** How far one shipment moves one link, and what it carried for the metrics. */
+interface Advance {
+  to: number;
+  timestamp: number | null;
+  records: number;
+  bytes: number;
+  filtered: number;
 }
 
 export interface MirrorPartitionStatus {
@@ -211,6 +219,7 @@ export class Mirror {
       for (let partition = 0; partition < partitions; partition += 1) {
         const link: PartitionLink = {
           source: { topic, partition },
+          provenancePrefix: provenancePrefix({ topic, partition }),
           targetTopic,
           policy,
           fetchPosition: 0,
@@ -357,13 +366,22 @@ export class Mirror {
   private ship(target: LogClient, records: ConsumedRecord[]): Shipment {
     const outgoing: OutgoingRecord[] = [];
     const advances: Shipment['advances'] = new Map();
+    // A fetch answers partition by partition: the link (and its advance) of the previous record is looked up
+    // only when the partition changes, not once per record.
+    let link: PartitionLink | undefined;
+    let advance: Advance | undefined;
     for (const record of records) {
-      const link = this.links.get(`${record.topic}:${record.partition}`);
+      if (!link || record.partition !== link.source.partition || record.topic !== link.source.topic) {
+        link = this.links.get(`${record.topic}:${record.partition}`);
+        advance = undefined;
+      }
       if (!link || record.offset < link.fetchPosition) continue;
-      let advance = advances.get(link);
       if (!advance) {
-        advance = { to: link.fetchPosition, timestamp: null, records: 0, bytes: 0, filtered: 0 };
-        advances.set(link, advance);
+        advance = advances.get(link);
+        if (!advance) {
+          advance = { to: link.fetchPosition, timestamp: null, records: 0, bytes: 0, filtered: 0 };
+          advances.set(link, advance);
+        }
       }
       link.fetchPosition = record.offset + 1;
       advance.to = link.fetchPosition;
@@ -371,7 +389,7 @@ export class Mirror {
         advance.filtered += 1;
         continue;
       }
-      const headers = [...record.headers, provenanceHeader(record)];
+      const headers = [...record.headers, provenanceHeader(link.provenancePrefix, record.offset)];
       outgoing.push({
         topic: link.targetTopic,
         partition: record.partition,

@@ -1,4 +1,4 @@
-import type { ConsumedRecord, RecordHeader } from '../client/types.js';
+import type { ConsumedRecord, RecordHeader, TopicPartition } from '../client/types.js';
 
 /**
  * The header every forwarded record carries: `topic:partition:offset` of the source record. The target log
@@ -13,11 +13,14 @@ export interface SourcePosition {
   offset: number;
 }
 
-export function provenanceHeader(record: ConsumedRecord): RecordHeader {
-  return {
-    key: PROVENANCE_HEADER,
-    value: Buffer.from(`${record.topic}:${record.partition}:${record.offset}`, 'latin1'),
-  };
+/** `topic:partition:` of a source partition, made once per partition instead of once per record. */
+export function provenancePrefix(source: TopicPartition): string {
+  return `${source.topic}:${source.partition}:`;
+}
+
+/** The header of the record at `offset` of the partition whose provenancePrefix() is `prefix`. */
+export function provenanceHeader(prefix: string, offset: number): RecordHeader {
+  return { key: PROVENANCE_HEADER, value: Buffer.from(prefix + offset, 'latin1') };
 }
 
 /** The source position a target record was forwarded from, or null when the mirror did not write it. */
