@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
+import { type Admin, type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import pino from 'pino';
 import { LogManager } from '../src/log/index.js';
 import { decodeRecords, readBatchHeader, splitBatches } from '../src/protocol/index.js';
@@ -277,30 +277,56 @@ function startKafkajsProducer(kafka: Kafka): { acknowledged: Acknowledged[]; sto
   };
 }
 
-/** The kafkajs consumer group member, and what happened to it (crashes, joins) for the failure message. */
+/**
+ * The kafkajs consumer group member, and what happened to it (crashes, joins) for the failure message. kafkajs
+ * gives up (a crash with restart false) on errors it counts as not retriable, such as finding no group
+ * coordinator while two of the three brokers are down; an application then starts its consumer again, and so
+ * does this one: it resumes from the group's committed offsets.
+ */
 async function startConsumer(
   kafka: Kafka,
 ): Promise<{ seen: Set<string>; events: string[]; stop: () => Promise<void> }> {
   const seen = new Set<string>();
   const events: string[] = [];
-  const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   const at = () => new Date().toISOString().slice(11, 23);
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    events.push(`${at()} crash ${payload.error.name}: ${payload.error.message} (restart ${payload.restart})`);
-  });
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    events.push(`${at()} joined as ${payload.memberId} (${payload.isLeader ? 'leader' : 'member'})`);
-  });
-  consumer.on(consumer.events.STOP, () => events.push(`${at()} stopped`));
-  await consumer.connect();
-  await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-  await consumer.run({
-    autoCommitInterval: 200,
-    eachMessage: async ({ message }) => {
-      seen.add(message.value!.toString());
+  let stopping = false;
+  let current: Consumer | null = null;
+  const start = async (): Promise<void> => {
+    const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+    current = consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      events.push(
+        `${at()} crash ${payload.error.name}: ${payload.error.message} (restart ${payload.restart})`,
+      );
+      if (payload.restart || stopping) return;
+      void consumer
+        .disconnect()
+        .catch(() => undefined)
+        .then(() => (stopping ? undefined : start()))
+        .catch((error: Error) => events.push(`${at()} restart failed: ${error.message}`));
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      events.push(`${at()} joined as ${payload.memberId} (${payload.isLeader ? 'leader' : 'member'})`);
+    });
+    consumer.on(consumer.events.STOP, () => events.push(`${at()} stopped`));
+    await consumer.connect();
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    await consumer.run({
+      autoCommitInterval: 200,
+      eachMessage: async ({ message }) => {
+        seen.add(message.value!.toString());
+      },
+    });
+  };
+  await start();
+  return {
+    seen,
+    events,
+    stop: async () => {
+      stopping = true;
+      await current?.disconnect();
     },
-  });
-  return { seen, events, stop: () => consumer.disconnect() };
+  };
 }
 
 /** The group's committed offsets every 500 ms (reads that fail during a fault are skipped). */
