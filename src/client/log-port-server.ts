@@ -12,7 +12,12 @@ import {
   type LogPortResult,
   toPortError,
 } from './log-port-messages.js';
-import type { TopicPartition } from './types.js';
+import type { FetchOptions, FetchRequest, TopicPartition } from './types.js';
+
+/** A worker's fetch answers at once when it found this much. */
+const FETCH_MIN_BYTES = 64 * 1024;
+/** How long a fetch that found less waits for more: the latency a record may gain on its way to a worker. */
+const FETCH_LINGER_MS = 5;
 
 /** Where a worker's member stands among the workers that share every group: member `slot` of `slots`. */
 export interface WorkerSlot {
@@ -37,7 +42,7 @@ export class LogPortServer {
 
   constructor(
     private readonly port: MessagePort,
-    client: EmbeddedLogClient,
+    private readonly client: EmbeddedLogClient,
     private readonly slot: WorkerSlot,
     /** Counts records handed to a worker in the broker's metrics. */
     private readonly served: (topic: string, bytes: number, records: number) => void,
@@ -56,7 +61,7 @@ export class LogPortServer {
         );
         return null;
       },
-      fetch: async ({ requests, options }) => this.countServed(await client.fetchBatches(requests, options)),
+      fetch: async ({ requests, options }) => this.countServed(await this.fetchLingering(requests, options)),
       join: async ({ groupId, topics }) => {
         client.checkGroupIsOurs(groupId);
         return this.share(client.partitionsOf(topics));
@@ -117,6 +122,20 @@ export class LogPortServer {
       case 'commit':
         return { op: message.op, result: await handlers.commit(message.request) };
     }
+  }
+
+  /**
+   * A fetch that found less than FETCH_MIN_BYTES waits FETCH_LINGER_MS for more before it answers (as a
+   * Kafka consumer's fetch.min.bytes with fetch.max.wait.ms): a worker with a core of its own would otherwise
+   * take each produce request's batch alone, paying a round trip, a processing pass and its output writes
+   * per batch.
+   */
+  private async fetchLingering(requests: FetchRequest[], options: FetchOptions): Promise<PartitionBatches[]> {
+    const first = await this.client.fetchBatches(requests, options);
+    const bytes = first.reduce((sum, read) => sum + read.bytes.length, 0);
+    if (bytes === 0 || bytes >= Math.min(FETCH_MIN_BYTES, options.maxBytes) || this.closed) return first;
+    await new Promise((resolve) => setTimeout(resolve, FETCH_LINGER_MS));
+    return this.client.fetchBatches(requests, { ...options, maxWaitMs: 0 });
   }
 
   private share(partitions: TopicPartition[]): TopicPartition[] {

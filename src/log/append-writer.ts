@@ -135,27 +135,30 @@ const SETTLE_WAIT_SLICE_MS = 50;
  * (the asynchronous path) and as a shared counter of finished tickets, which settle blocks on.
  */
 export class ThreadAppendWriter implements AppendWriter {
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
+  /** Started by the first write: an idle broker does without the thread and its memory. */
+  private thread: { worker: Worker; port: MessagePort } | null = null;
   /** [0]: the highest ticket the worker has finished (its answer is posted before this moves). */
-  private readonly finished: BigInt64Array;
+  private readonly finished = new BigInt64Array(new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT));
   private readonly pending = new Map<number, WriteDone>();
   private nextTicket = 1;
   private completedTicket = 0;
 
-  constructor() {
-    const shared = new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT);
-    this.finished = new BigInt64Array(shared);
+  private get port(): MessagePort {
+    this.thread ??= this.start();
+    return this.thread.port;
+  }
+
+  private start(): { worker: Worker; port: MessagePort } {
     const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    this.worker = new Worker(new URL('./append-worker.js', import.meta.url), {
-      workerData: { finished: shared, port: port2 },
+    const worker = new Worker(new URL('./append-worker.js', import.meta.url), {
+      workerData: { finished: this.finished.buffer, port: port2 },
       transferList: [port2],
     });
     // Neither the thread nor the port keeps the process alive on its own: only writes in flight do.
-    this.worker.unref();
-    this.port.on('message', (message: WorkerDone) => this.complete(message));
-    this.port.unref();
+    worker.unref();
+    port1.on('message', (message: WorkerDone) => this.complete(message));
+    port1.unref();
+    return { worker, port: port1 };
   }
 
   submit(stream: number, fd: number, data: Buffer, position: number, done: WriteDone): number {
