@@ -64,6 +64,8 @@ export class RequestBufferBudget {
  */
 export class ResponseQueue {
   private readonly pending: Array<{ done: boolean; chunks: Buffer[] | null }> = [];
+  /** The socket is corked until the current tick's responses are all written: one syscall for them. */
+  private corked = false;
 
   constructor(
     private readonly socket: Socket,
@@ -89,9 +91,16 @@ export class ResponseQueue {
     while (this.pending.length > 0 && this.pending[0]!.done) {
       const { chunks } = this.pending.shift()!;
       if (chunks && !this.socket.destroyed) {
-        this.socket.cork();
+        // A group commit answers every produce request it covered at once: their responses leave together.
+        if (!this.corked) {
+          this.corked = true;
+          this.socket.cork();
+          process.nextTick(() => {
+            this.corked = false;
+            this.socket.uncork();
+          });
+        }
         for (const chunk of chunks) this.socket.write(chunk);
-        this.socket.uncork();
       }
     }
     this.onIdle();
