@@ -59,6 +59,19 @@ describe('withInProcessGroup', () => {
     );
   });
 
+  it('never shows a partition processed below what a checkpoint committed after the last report', () => {
+    const ahead = committed.offsets.map((o) => ({ ...o, committedOffset: 998 }));
+    const [merged] = withInProcessGroup([{ ...committed, offsets: ahead }], pipelines, true, highWatermarkOf);
+    assert.deepEqual(
+      merged?.offsets.map((o) => [o.partition, o.committedOffset, o.processedOffset, o.lag]),
+      [
+        [0, 998, 998, 2],
+        [1, 998, 998, 2],
+        [2, null, 400, 600],
+      ],
+    );
+  });
+
   it('lists the group before its first checkpoint commits anything, in order', () => {
     const groups = withInProcessGroup([other], pipelines, true, highWatermarkOf);
     assert.deepEqual(

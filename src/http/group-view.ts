@@ -44,11 +44,17 @@ export function withInProcessGroup(
     const key = partitionKey(committed.topic, committed.partition);
     const position = processed.get(key);
     processed.delete(key);
+    // A worker reports its position every heartbeat, a checkpoint may commit in between: what has been
+    // committed has been processed, so the report never shows less.
+    const processedOffset =
+      position === undefined
+        ? null
+        : Math.max(position.nextOffset, committed.committedOffset ?? position.nextOffset);
     return offsetView(
       committed.topic,
       committed.partition,
       committed.committedOffset,
-      position?.nextOffset ?? null,
+      processedOffset,
       committed.highWatermark,
     );
   });
