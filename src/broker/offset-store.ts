@@ -15,6 +15,11 @@ export interface CommittedOffset {
   commitTimestamp: number;
 }
 
+/** A commit as the store holds it: with the log offset of the record it was written in. */
+interface LiveEntry extends OffsetEntry {
+  logOffset: number;
+}
+
 export interface OffsetEntry {
   topic: string;
   partition: number;
@@ -57,7 +62,7 @@ function partitionKeyOf(topic: string, partition: number): string {
  */
 export class OffsetStore {
   /** group -> partition key -> entry: one group's offsets are found without scanning every group's. */
-  private readonly live = new Map<string, Map<string, OffsetEntry>>();
+  private readonly live = new Map<string, Map<string, LiveEntry>>();
   private liveEntries = 0;
   private snapshotting = false;
 
@@ -97,11 +102,11 @@ export class OffsetStore {
           const [group, topic, partition] = JSON.parse(record.key!.toString()) as [string, string, number];
           if (record.value === null) this.remove(group, topic, partition);
           else
-            this.put(group, {
-              topic,
-              partition,
-              value: JSON.parse(record.value.toString()) as CommittedOffset,
-            });
+            this.put(
+              group,
+              { topic, partition, value: JSON.parse(record.value.toString()) as CommittedOffset },
+              record.offset,
+            );
         }
       }
     }
@@ -133,7 +138,8 @@ export class OffsetStore {
     }));
     const { lastOffset } = this.writer.write(encodeRecordBatch(records));
     await this.writer.acknowledged(lastOffset + 1);
-    for (const e of entries) this.put(group, e);
+    const firstOffset = lastOffset - (entries.length - 1);
+    for (const [i, e] of entries.entries()) this.put(group, e, firstOffset + i);
     await this.snapshotIfBloated();
   }
 
@@ -154,15 +160,22 @@ export class OffsetStore {
     await this.snapshotIfBloated();
   }
 
-  private put(group: string, entry: OffsetEntry): void {
+  /**
+   * Applies a commit written at `logOffset` unless a later one of the same partition was applied first: two
+   * commits in flight may be acknowledged in one step and resume in either order, and readers must never see
+   * a committed offset go back.
+   */
+  private put(group: string, entry: OffsetEntry, logOffset: number): void {
     let offsets = this.live.get(group);
     if (!offsets) {
       offsets = new Map();
       this.live.set(group, offsets);
     }
     const key = partitionKeyOf(entry.topic, entry.partition);
-    if (!offsets.has(key)) this.liveEntries++;
-    offsets.set(key, entry);
+    const applied = offsets.get(key);
+    if (applied && applied.logOffset > logOffset) return;
+    if (!applied) this.liveEntries++;
+    offsets.set(key, { ...entry, logOffset });
   }
 
   private remove(group: string, topic: string, partition: number): void {
