@@ -141,6 +141,6 @@ describe('edgestream simulate', { timeout: 120_000 }, () => {
       timeoutMs: 30_000,
     });
     assert.equal(result.status, 2);
-    assert.match(result.stderr, /--scenario expects one of none, all, retransmit-storm/);
+    assert.match(result.stderr, /--scenario expects one of none, all, cycle, retransmit-storm/);
   });
 });
