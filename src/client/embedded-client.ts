@@ -19,6 +19,7 @@ import {
 } from './client-checks.js';
 import { LogClientError, UnknownTopicError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
+import { type FixedMembership, joinFixedShare } from './fixed-membership.js';
 import type {
   AssignmentListener,
   CommitEntry,
@@ -26,7 +27,6 @@ import type {
   FetchOptions,
   FetchRequest,
   GroupMembership,
-  HeldPartition,
   LogClient,
   OutgoingRecord,
   PartitionOffsets,
@@ -92,7 +92,7 @@ interface FetchTarget extends PartitionTarget {
  */
 export class EmbeddedLogClient implements LogClient {
   readonly sharedGroups = false;
-  private readonly memberships = new Map<string, EmbeddedMembership>();
+  private readonly memberships = new Map<string, FixedMembership>();
   private readonly waitingFetches = new Set<() => void>();
   private fetchRound = 0;
   private closing = false;
@@ -231,17 +231,14 @@ export class EmbeddedLogClient implements LogClient {
     if (this.closing) throw new LogClientError('CLIENT_CLOSED', 'the client is closing');
     checkJoinGroup(groupId, topics, this.memberships);
     this.checkGroupIsOurs(groupId);
-    const membership = new EmbeddedMembership(groupId, this.partitionsOf(topics), listener, this, () =>
-      this.memberships.delete(groupId),
+    return joinFixedShare(
+      this.memberships,
+      `embedded-${randomUUID()}`,
+      groupId,
+      this.partitionsOf(topics),
+      listener,
+      (offsets) => this.commitOffsets(groupId, offsets),
     );
-    this.memberships.set(groupId, membership);
-    try {
-      await listener.assigned(await membership.confirmAssignment());
-    } catch (error) {
-      this.memberships.delete(groupId);
-      throw error;
-    }
-    return membership;
   }
 
   /**
@@ -311,52 +308,6 @@ export class EmbeddedLogClient implements LogClient {
       const cancelWatch = this.log.watch(targets, wake);
       this.waitingFetches.add(wake);
     });
-  }
-}
-
-/** The one member of a group consumed in-process: every partition from join until leave. */
-class EmbeddedMembership implements GroupMembership {
-  readonly memberId = `embedded-${randomUUID()}`;
-  private leaving: Promise<void> | null = null;
-  private left = false;
-
-  constructor(
-    private readonly groupId: string,
-    private readonly assigned: TopicPartition[],
-    private readonly listener: AssignmentListener,
-    private readonly client: EmbeddedLogClient,
-    private readonly onLeft: () => void,
-  ) {}
-
-  assignment(): TopicPartition[] {
-    return this.left ? [] : this.assigned.map((p) => ({ topic: p.topic, partition: p.partition }));
-  }
-
-  /** An embedded group has this one member, so it holds its partitions from the start until it leaves. */
-  async confirmAssignment(): Promise<HeldPartition[]> {
-    return this.assignment().map((p) => ({ ...p, heldSince: 0 }));
-  }
-
-  async commit(offsets: CommitEntry[]): Promise<void> {
-    if (this.left) {
-      throw new LogClientError('NOT_A_MEMBER', `this member has left group '${this.groupId}'`);
-    }
-    await this.client.commitOffsets(this.groupId, offsets);
-  }
-
-  /** revoked() runs while this is still a member, so it can commit its final offsets. */
-  leave(): Promise<void> {
-    this.leaving ??= this.revokeAll();
-    return this.leaving;
-  }
-
-  private async revokeAll(): Promise<void> {
-    try {
-      await this.listener.revoked(this.assignment());
-    } finally {
-      this.left = true;
-      this.onLeft();
-    }
   }
 }
 

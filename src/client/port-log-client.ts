@@ -1,7 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { appendConsumed, encodeAppends, type TopicLimits } from './batch-records.js';
 import {
-  checkCommitEntries,
   checkFetchOptions,
   checkFetchRequests,
   checkJoinGroup,
@@ -10,6 +9,7 @@ import {
 } from './client-checks.js';
 import { LogClientError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
+import { type FixedMembership, joinFixedShare } from './fixed-membership.js';
 import {
   asBuffer,
   fromPortError,
@@ -22,12 +22,10 @@ import {
 } from './log-port-messages.js';
 import type {
   AssignmentListener,
-  CommitEntry,
   ConsumedRecord,
   FetchOptions,
   FetchRequest,
   GroupMembership,
-  HeldPartition,
   LogClient,
   OutgoingRecord,
   PartitionOffsets,
@@ -51,7 +49,7 @@ export class PortLogClient implements LogClient {
   readonly sharedGroups = false;
   private readonly pending = new Map<number, PendingCall>();
   private readonly topics = new Map<string, TopicLimits>();
-  private readonly memberships = new Map<string, PortMembership>();
+  private readonly memberships = new Map<string, FixedMembership>();
   private nextId = 0;
   /** Produce calls describe their topics in call order, so their appends leave in call order too. */
   private described: Promise<unknown> = Promise.resolve();
@@ -120,7 +118,9 @@ export class PortLogClient implements LogClient {
     checkJoinGroup(groupId, topics, this.memberships);
     const answer = await this.call({ op: 'join', request: { groupId, topics } });
     if (answer.op !== 'join') throw mismatchedReply('join', answer.op);
-    const membership = new PortMembership(
+    return joinFixedShare(
+      this.memberships,
+      `worker-${process.pid}-${groupId}`,
       groupId,
       answer.result,
       listener,
@@ -128,16 +128,7 @@ export class PortLogClient implements LogClient {
         const committed = await this.call({ op: 'commit', request: { groupId, offsets } });
         if (committed.op !== 'commit') throw mismatchedReply('commit', committed.op);
       },
-      () => this.memberships.delete(groupId),
     );
-    this.memberships.set(groupId, membership);
-    try {
-      await listener.assigned(await membership.confirmAssignment());
-    } catch (error) {
-      this.memberships.delete(groupId);
-      throw error;
-    }
-    return membership;
   }
 
   /**
@@ -199,52 +190,5 @@ export class PortLogClient implements LogClient {
     this.pending.delete(reply.id);
     if (reply.ok) call.resolve(reply);
     else call.reject(fromPortError(reply.error));
-  }
-}
-
-/** A worker's share of a group: fixed from join until leave. */
-class PortMembership implements GroupMembership {
-  readonly memberId: string;
-  private leaving: Promise<void> | null = null;
-  private left = false;
-
-  constructor(
-    private readonly groupId: string,
-    private readonly assigned: TopicPartition[],
-    private readonly listener: AssignmentListener,
-    private readonly commitOffsets: (offsets: CommitEntry[]) => Promise<void>,
-    private readonly onLeft: () => void,
-  ) {
-    this.memberId = `worker-${process.pid}-${groupId}`;
-  }
-
-  assignment(): TopicPartition[] {
-    return this.left ? [] : this.assigned.map((p) => ({ topic: p.topic, partition: p.partition }));
-  }
-
-  /** No other member can hold these partitions while this worker runs, so they are held from the start. */
-  async confirmAssignment(): Promise<HeldPartition[]> {
-    return this.assignment().map((p) => ({ ...p, heldSince: 0 }));
-  }
-
-  async commit(offsets: CommitEntry[]): Promise<void> {
-    if (this.left) throw new LogClientError('NOT_A_MEMBER', `this member has left group '${this.groupId}'`);
-    checkCommitEntries(offsets);
-    if (offsets.length > 0) await this.commitOffsets(offsets);
-  }
-
-  /** revoked() runs while this is still a member, so it can commit its final offsets. */
-  leave(): Promise<void> {
-    this.leaving ??= this.revokeAll();
-    return this.leaving;
-  }
-
-  private async revokeAll(): Promise<void> {
-    try {
-      await this.listener.revoked(this.assignment());
-    } finally {
-      this.left = true;
-      this.onLeft();
-    }
   }
 }
