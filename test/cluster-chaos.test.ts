@@ -89,7 +89,7 @@ test(`chaos: ${FAULTS} faults, no acknowledged record lost or doubled, replicas 
       const target = fault === 'kill-two' ? brokers.slice(0, 2).join('+') : brokers[0];
       done.push(`${fault}:${target}@${new Date().toISOString().slice(11, 19)}`);
       await inject(cluster, fault, brokers, random);
-      await waitHealthy(admin, `after fault ${i + 1} (${done.at(-1)})`);
+      await waitHealthy(admin, cluster, `after fault ${i + 1} (${done.at(-1)})`);
     }
 
     python.signal('SIGTERM');
@@ -219,18 +219,40 @@ async function inject(
   }
 }
 
-/** Every partition of the topic and of the offsets topic led, with all three replicas in sync. */
-async function waitHealthy(admin: Admin, what: string): Promise<void> {
+/**
+ * Every partition of the topic and of the offsets topic led, with all three replicas in sync. On failure the
+ * message holds the partitions that were not whole and each broker's last warnings, to tell why.
+ */
+async function waitHealthy(admin: Admin, cluster: BrokerCluster, what: string): Promise<void> {
   const deadline = Date.now() + HEALTHY_WAIT_MS;
+  let lastSeen = 'no metadata answered';
   for (;;) {
     const healthy = await admin
       .fetchTopicMetadata({ topics: [TOPIC, '__consumer_offsets'] })
-      .then(({ topics }) =>
-        topics.every((t) => t.partitions.every((p) => p.leader >= 0 && p.isr.length === 3)),
-      )
-      .catch(() => false);
+      .then(({ topics }) => {
+        const broken = topics.flatMap((t) =>
+          t.partitions
+            .filter((p) => p.leader < 0 || p.isr.length !== 3)
+            .map((p) => `${t.name}-${p.partitionId} leader ${p.leader} isr [${p.isr.join(',')}]`),
+        );
+        lastSeen = broken.join('; ');
+        return broken.length === 0;
+      })
+      .catch((error: unknown) => {
+        lastSeen = `metadata failed: ${String(error)}`;
+        return false;
+      });
     if (healthy) return;
-    assert.ok(Date.now() < deadline, `the cluster is whole again ${what}`);
+    if (Date.now() >= deadline) {
+      const warnings = cluster.brokers.map((b) => {
+        const lines = cluster
+          .logs(b.id)
+          .split('\n')
+          .filter((line) => /"level":(4|5|6)0/.test(line));
+        return `broker ${b.id}:\n${lines.slice(-15).join('\n')}`;
+      });
+      assert.fail(`the cluster is whole again ${what}: ${lastSeen}\n${warnings.join('\n')}`);
+    }
     await sleep(250);
   }
 }
