@@ -6,6 +6,7 @@ import {
   type RequestOf,
   type ResponseOf,
 } from '../protocol/index.js';
+import type { ClientSession } from './client-session.js';
 
 /** What a handler knows of a request besides its body. */
 export interface RequestContext {
@@ -13,6 +14,8 @@ export interface RequestContext {
   clientId: string | null;
   clientHost: string;
   connectionId: number;
+  /** The connection's listener and principal. */
+  session: ClientSession;
 }
 
 /** A handler's answer, now or later: the response, or null to send none (produce with acks=0). */

@@ -8,7 +8,13 @@ import { DEFAULT_TOPIC_CONFIG, LogManager, parseTopicConfig, writeFileAtomic } f
 import { ApiVersions } from '../protocol/apis/api-versions.js';
 import { type ApiHandler, defineHandler } from './api-handler.js';
 import type { ClusterGroups } from './cluster-groups.js';
-import { type BrokerConfig, splitHostPort } from './config.js';
+import {
+  advertisedOf,
+  type BrokerConfig,
+  listenersOf,
+  type SecurityProtocol,
+  splitHostPort,
+} from './config.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { type GroupRouter, LocalGroups } from './group-router.js';
 import {
@@ -22,10 +28,12 @@ import { groupHandlers } from './handlers/groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
+import { saslHandlers } from './handlers/sasl.js';
 import { BrokerMetrics } from './metrics.js';
 import { OffsetStore } from './offset-store.js';
 import { PartitionWatch } from './partition-watch.js';
 import { ProducerIdAllocator } from './producer-state.js';
+import { openSecurity } from './security-setup.js';
 import { KafkaServer } from './server.js';
 import { TopicCatalog } from './topic-catalog.js';
 
@@ -37,7 +45,10 @@ export interface BrokerAddress {
 /** One Kafka-compatible broker: the log, the protocol server, groups, and /metrics. */
 export class Broker {
   private metricsServer: http.Server | null = null;
+  /** The first listener's bound address. */
   kafkaAddress: BrokerAddress = { host: '', port: 0 };
+  /** Every listener's bound address. */
+  readonly listenerAddresses = new Map<SecurityProtocol, BrokerAddress>();
   metricsAddress: BrokerAddress | null = null;
 
   private constructor(
@@ -60,8 +71,14 @@ export class Broker {
     let clusterGroups: ClusterGroups | null = null;
     try {
       const metrics = new BrokerMetrics();
-      const listen = splitHostPort(config.listen);
-      const advertised = splitHostPort(config.advertised ?? config.listen);
+      const listeners = listenersOf(config);
+      if (config.cluster && !listeners.some((l) => l.protocol === 'PLAINTEXT')) {
+        throw new Error(
+          'a broker in a cluster needs a PLAINTEXT listener: replicas fetch over it (inter-broker TLS and SASL ' +
+            'are not supported yet)',
+        );
+      }
+      const security = openSecurity(config, logger);
       // In a cluster local logs exist only as replicas of topics in the shared state.
       const topics = new TopicCatalog(logs, {
         autoCreateTopics: config.autoCreateTopics && !config.cluster,
@@ -117,10 +134,11 @@ export class Broker {
         offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
         limits: { groupMaxSize: config.groupMaxSize, maxGroups: config.maxGroups },
       };
+      // Filled in once the listeners are bound: port 0 picks a free port, which clients must be told.
+      const endpoints = new Map<string, { host: string; port: number }>();
       const identity = {
         nodeId: config.nodeId,
-        host: advertised.host,
-        port: advertised.port,
+        endpoints,
         clusterId: cluster?.clusterId ?? clusterIdOf(config.dataDir),
       };
       let groups: GroupRouter;
@@ -177,7 +195,16 @@ export class Broker {
         maxConnections: config.maxConnections,
         maxInFlightPerConnection: config.maxInFlightPerConnection,
         connectionsMaxIdleMs: config.connectionsMaxIdleMs,
+        tls: security.tls,
+        sasl: security.sasl,
+        authThrottle: security.authThrottle,
       });
+      for (const handler of saslHandlers({
+        authThrottle: security.authThrottle,
+        failed: (listener, clientHost, error) => server.authenticationFailed(listener, clientHost, error),
+        succeeded: (listener) => metrics.authenticationSucceeded(listener),
+      }))
+        add(handler);
       add(
         defineHandler(ApiVersions, () => ({ errorCode: 0, apiKeys: server.apiRanges(), throttleTimeMs: 0 })),
       );
@@ -189,15 +216,28 @@ export class Broker {
           ),
       );
       const broker = new Broker(config, logs, internalLogs, server, groups, metrics, logger, watch, cluster);
-      const bound = await server.listen(listen.host, listen.port);
-      broker.kafkaAddress = { host: bound.address, port: bound.port };
-      // Listening on port 0 picks a free port: that is the one clients must be told.
-      if (!config.advertised) identity.port = bound.port;
-      await cluster?.register({ host: identity.host, port: identity.port });
+      for (const listener of listeners) {
+        const bound = await server.listen(listener);
+        broker.listenerAddresses.set(listener.protocol, { host: bound.address, port: bound.port });
+        endpoints.set(
+          listener.protocol,
+          advertisedOf(config, listener.protocol) ?? { host: listener.host, port: bound.port },
+        );
+      }
+      broker.kafkaAddress = broker.listenerAddresses.get(listeners[0]!.protocol)!;
+      await cluster?.register(
+        endpoints.get('PLAINTEXT')!,
+        [...endpoints].map(([listener, address]) => ({ listener, ...address })),
+      );
       if (config.metricsListen) await broker.startMetrics(config.metricsListen);
       logs.startRetention(config.retentionCheckIntervalMs);
       logger.info(
-        { kafka: broker.kafkaAddress, metrics: broker.metricsAddress, dataDir: config.dataDir },
+        {
+          kafka: broker.kafkaAddress,
+          listeners: Object.fromEntries(broker.listenerAddresses),
+          metrics: broker.metricsAddress,
+          dataDir: config.dataDir,
+        },
         'broker started',
       );
       return broker;

@@ -36,7 +36,7 @@ describe('ClusterGroups.locate before the offsets topic exists', () => {
     const why =
       "cannot create topic '__consumer_offsets': the controller is out of reach while ZooKeeper is (no answer for 5000 ms); try again once it is back";
     const { node, requests } = clusterAnswering({ errorCode: ErrorCode.NOT_CONTROLLER, message: why });
-    const location = await groups(node).locate('dashboards');
+    const location = await groups(node).locate('dashboards', 'PLAINTEXT');
     assert.equal(location.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
     assert.ok('message' in location);
     assert.equal(location.message, `the offsets topic does not exist yet and cannot be created now: ${why}`);
@@ -48,7 +48,7 @@ describe('ClusterGroups.locate before the offsets topic exists', () => {
 
   it('names the error code when the refusal carries no message', async () => {
     const { node } = clusterAnswering({ errorCode: ErrorCode.INVALID_REPLICATION_FACTOR, message: null });
-    const location = await groups(node).locate('dashboards');
+    const location = await groups(node).locate('dashboards', 'PLAINTEXT');
     assert.ok('message' in location);
     assert.match(location.message, /cannot be created now: INVALID_REPLICATION_FACTOR$/);
   });
@@ -56,7 +56,7 @@ describe('ClusterGroups.locate before the offsets topic exists', () => {
   it('says the topic is being created when the creation was accepted but not seen yet', async () => {
     for (const errorCode of [ErrorCode.NONE, ErrorCode.TOPIC_ALREADY_EXISTS]) {
       const { node } = clusterAnswering({ errorCode, message: null });
-      const location = await groups(node).locate('dashboards');
+      const location = await groups(node).locate('dashboards', 'PLAINTEXT');
       assert.equal(location.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
       assert.ok('message' in location);
       assert.equal(location.message, 'the offsets topic is being created');

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ClusterAnswer, ClusterNode, LeaderPartition } from '../cluster/index.js';
+import { type ClusterAnswer, type ClusterNode, endpointOf, type LeaderPartition } from '../cluster/index.js';
 import { ErrorCode, errorCodeName } from '../protocol/index.js';
 import { type CoordinatorOptions, GroupCoordinator } from './group-coordinator.js';
 import { type CoordinatorLocation, type GroupRouter, offsetsPartitionOf } from './group-router.js';
@@ -80,7 +80,7 @@ export class ClusterGroups implements GroupRouter {
     return [...this.coordinators.values()];
   }
 
-  async locate(groupId: string): Promise<CoordinatorLocation> {
+  async locate(groupId: string, listener: string): Promise<CoordinatorLocation> {
     const view = this.cluster.view;
     if (!view.topics.has(OFFSETS_TOPIC)) {
       const created = await this.createOffsetsTopic();
@@ -97,7 +97,14 @@ export class ClusterGroups implements GroupRouter {
         message: `offsets partition ${partition} has no leader`,
       };
     }
-    return { errorCode: ErrorCode.NONE, nodeId: leader, host: broker.host, port: broker.port };
+    const endpoint = endpointOf(broker, listener);
+    if (!endpoint) {
+      return {
+        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        message: `the coordinator (broker ${leader}) has no ${listener} listener`,
+      };
+    }
+    return { errorCode: ErrorCode.NONE, nodeId: leader, ...endpoint };
   }
 
   close(): void {

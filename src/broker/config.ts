@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TOPIC_CONFIG_KEYS, type TopicConfigOverrides } from '../log/index.js';
+import { SASL_MECHANISMS } from '../security/index.js';
 import {
   DEFAULT_OFFSETS_RETENTION_CHECK_INTERVAL_MS,
   DEFAULT_OFFSETS_RETENTION_MINUTES,
@@ -32,11 +33,50 @@ export const clusterConfigSchema = z.object({
   controlledShutdownTimeoutMs: z.number().int().min(0).default(10_000),
 });
 
+export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
+
+/** A listener in Kafka's form, PROTOCOL://HOST:PORT; its name is its protocol. */
+const listenerUrl = z
+  .string()
+  .regex(
+    new RegExp(`^(${SECURITY_PROTOCOLS.join('|')})://[^\\s:]+:\\d{1,5}$`),
+    `expected PROTOCOL://HOST:PORT with PROTOCOL one of ${SECURITY_PROTOCOLS.join(', ')}`,
+  );
+
+export const tlsConfigSchema = z.object({
+  /** PEM certificate chain. */
+  cert: z.string().min(1),
+  /** PEM private key. */
+  key: z.string().min(1),
+  /** PEM CA bundle for client certificates. */
+  ca: z.string().min(1).nullable().default(null),
+  /** ssl.client.auth */
+  clientAuth: z.enum(['none', 'requested', 'required']).default('none'),
+});
+
+export const saslConfigSchema = z.object({
+  /** sasl.enabled.mechanisms */
+  mechanisms: z.array(z.enum(SASL_MECHANISMS)).min(1).default(['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN']),
+  /** connections.max.reauth.ms: 0 lets a session last as long as its connection. */
+  maxReauthMs: z.number().int().min(0).default(0),
+});
+
 export const brokerConfigSchema = z.object({
   dataDir: z.string().min(1),
   listen: hostPort.default('127.0.0.1:9092'),
   /** The address clients are told to connect to; defaults to the listen address. */
   advertised: hostPort.optional(),
+  /** listeners: several at once, in place of `listen` (which is one PLAINTEXT listener). */
+  listeners: z.array(listenerUrl).min(1).max(8).optional(),
+  /** advertised.listeners: per protocol, what clients of that listener are told; defaults to its address. */
+  advertisedListeners: z.array(listenerUrl).max(8).default([]),
+  /** The certificate of SSL and SASL_SSL listeners. */
+  tls: tlsConfigSchema.nullable().default(null),
+  /** SASL on SASL_PLAINTEXT and SASL_SSL listeners. */
+  sasl: saslConfigSchema.default({ mechanisms: ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'], maxReauthMs: 0 }),
+  /** super.users: principals (User:NAME) allowed everything once ACLs are on. */
+  superUsers: z.array(z.string().regex(/^User:.+$/, 'expected User:NAME')).default([]),
   nodeId: z.number().int().min(0).default(1),
   autoCreateTopics: z.boolean().default(true),
   defaultPartitions: z.number().int().min(1).max(10_000).default(4),
@@ -91,7 +131,7 @@ export type BrokerConfigInput = z.input<typeof brokerConfigSchema>;
 export type BrokerConfig = z.output<typeof brokerConfigSchema> & { topicDefaults: TopicConfigOverrides };
 
 /** Validates broker settings, naming the key, the value and what was expected. */
-export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
+export function parseBrokerConfig(input: BrokerConfigInput | Record<string, unknown>): BrokerConfig {
   const result = brokerConfigSchema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -109,7 +149,54 @@ export function parseBrokerConfig(input: BrokerConfigInput): BrokerConfig {
         `least maxRequestBytes (${config.maxRequestBytes}), or the largest request could never be read`,
     );
   }
+  const listeners = listenersOf(config);
+  const names = listeners.map((l) => l.protocol);
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated) {
+    throw new Error(
+      `invalid broker config listeners: ${repeated} is given twice (one listener per protocol)`,
+    );
+  }
+  if (!config.tls && listeners.some((l) => l.protocol === 'SSL' || l.protocol === 'SASL_SSL')) {
+    throw new Error('invalid broker config tls=null: SSL and SASL_SSL listeners need tls.cert and tls.key');
+  }
+  for (const advertised of config.advertisedListeners) {
+    const protocol = parseListener(advertised).protocol;
+    if (!names.includes(protocol)) {
+      throw new Error(
+        `invalid broker config advertisedListeners: ${advertised} has no listener of ${protocol}`,
+      );
+    }
+  }
   return config;
+}
+
+export interface ListenerAddress {
+  protocol: SecurityProtocol;
+  host: string;
+  port: number;
+}
+
+export function parseListener(url: string): ListenerAddress {
+  const at = url.indexOf('://');
+  return { protocol: url.slice(0, at) as SecurityProtocol, ...splitHostPort(url.slice(at + 3)) };
+}
+
+/** Where the broker listens: `listeners`, or the one PLAINTEXT listener of `listen`. */
+export function listenersOf(config: BrokerConfig): ListenerAddress[] {
+  if (config.listeners) return config.listeners.map(parseListener);
+  return [{ protocol: 'PLAINTEXT', ...splitHostPort(config.listen) }];
+}
+
+/** What clients of `protocol`'s listener are told, when set (advertisedListeners, or `advertised` for `listen`). */
+export function advertisedOf(
+  config: BrokerConfig,
+  protocol: SecurityProtocol,
+): { host: string; port: number } | null {
+  const listed = config.advertisedListeners.map(parseListener).find((l) => l.protocol === protocol);
+  if (listed) return { host: listed.host, port: listed.port };
+  if (!config.listeners && config.advertised) return splitHostPort(config.advertised);
+  return null;
 }
 
 export function splitHostPort(address: string): { host: string; port: number } {

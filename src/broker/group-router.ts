@@ -1,3 +1,4 @@
+import { ErrorCode } from '../protocol/index.js';
 import type { GroupCoordinator } from './group-coordinator.js';
 
 /** Where a group's coordinator is, as FindCoordinator answers it. */
@@ -14,7 +15,8 @@ export interface GroupRouter {
   coordinatorOf(groupId: string): GroupCoordinator | null;
   /** Every coordinator this broker runs (ListGroups, lag metrics). */
   all(): GroupCoordinator[];
-  locate(groupId: string): CoordinatorLocation | Promise<CoordinatorLocation>;
+  /** The coordinator of `groupId` at its address on `listener`, the one the asking client came through. */
+  locate(groupId: string, listener: string): CoordinatorLocation | Promise<CoordinatorLocation>;
   close(): void;
 }
 
@@ -22,7 +24,10 @@ export interface GroupRouter {
 export class LocalGroups implements GroupRouter {
   constructor(
     private readonly coordinator: GroupCoordinator,
-    private readonly self: { nodeId: number; host: string; port: number },
+    private readonly self: {
+      nodeId: number;
+      endpoints: ReadonlyMap<string, { host: string; port: number }>;
+    },
   ) {}
 
   coordinatorOf(): GroupCoordinator {
@@ -33,8 +38,11 @@ export class LocalGroups implements GroupRouter {
     return [this.coordinator];
   }
 
-  locate(): CoordinatorLocation {
-    return { errorCode: 0, nodeId: this.self.nodeId, host: this.self.host, port: this.self.port };
+  locate(_groupId: string, listener: string): CoordinatorLocation {
+    const endpoint = this.self.endpoints.get(listener);
+    if (!endpoint)
+      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: `no ${listener} listener` };
+    return { errorCode: 0, nodeId: this.self.nodeId, ...endpoint };
   }
 
   close(): void {

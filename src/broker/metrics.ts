@@ -28,6 +28,18 @@ export class BrokerMetrics implements RequestObserver {
     labelNames: ['stage'],
     registers: [this.registry],
   });
+  private readonly authentications = new Counter({
+    name: 'edgestream_broker_authentications_total',
+    help: 'SASL authentications per listener and result (succeeded, or the reason they failed)',
+    labelNames: ['listener', 'result'],
+    registers: [this.registry],
+  });
+  private readonly tlsHandshakeFailures = new Counter({
+    name: 'edgestream_broker_tls_handshake_failures_total',
+    help: 'TLS handshakes that did not complete, per listener',
+    labelNames: ['listener'],
+    registers: [this.registry],
+  });
   private readonly idleClosed = new Counter({
     name: 'edgestream_broker_idle_connections_closed_total',
     help: 'Connections closed after connections.max.idle.ms without traffic',
@@ -107,6 +119,18 @@ export class BrokerMetrics implements RequestObserver {
 
   requestHandled(api: string, seconds: number): void {
     this.requestSeconds.observe({ api }, seconds);
+  }
+
+  authenticationSucceeded(listener: string): void {
+    this.authentications.inc({ listener, result: 'succeeded' });
+  }
+
+  authenticationFailed(listener: string, reason: string): void {
+    this.authentications.inc({ listener, result: reason });
+  }
+
+  tlsHandshakeFailed(listener: string): void {
+    this.tlsHandshakeFailures.inc({ listener });
   }
 
   requestRejected(reason: string): void {

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { decodeResponse, encodeRequest, FrameReader, type Message } from '../protocol/index.js';
 import { defineApi } from '../protocol/schema.js';
+import { AuthThrottle } from '../security/index.js';
 import { defineHandler } from './api-handler.js';
 import { BrokerMetrics } from './metrics.js';
 import { KafkaServer, type RequestStage } from './server.js';
@@ -100,8 +101,11 @@ describe('KafkaServer', () => {
       maxConnections: 100,
       maxInFlightPerConnection: 10,
       connectionsMaxIdleMs: idleMs,
+      tls: null,
+      sasl: null,
+      authThrottle: new AuthThrottle(),
     });
-    port = (await server.listen('127.0.0.1', 0)).port;
+    port = (await server.listen({ protocol: 'PLAINTEXT', host: '127.0.0.1', port: 0 })).port;
   });
   after(() => server.close());
 

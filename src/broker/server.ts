@@ -1,7 +1,10 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
+import { SaslAuthenticate } from '../protocol/apis/sasl-authenticate.js';
+import { SaslHandshake } from '../protocol/apis/sasl-handshake.js';
 import {
   ErrorCode,
   encodeResponse,
@@ -9,7 +12,17 @@ import {
   ProtocolError,
   peekRequestHeader,
 } from '../protocol/index.js';
+import {
+  type AuthThrottle,
+  certificatePrincipal,
+  type ReloadingTlsContext,
+  SaslAuthenticationError,
+  SaslSession,
+  type SaslSettings,
+} from '../security/index.js';
 import type { ApiHandler, DecodedRequest, EncodeResponse, Reply, RequestContext } from './api-handler.js';
+import { ClientSession } from './client-session.js';
+import type { ListenerAddress, SecurityProtocol } from './config.js';
 import { Connection, RequestBufferBudget } from './connection.js';
 import { LogThrottle } from './log-throttle.js';
 
@@ -24,6 +37,11 @@ export interface RequestObserver {
   requestRejected(reason: string): void;
   /** A request that closed its connection because it failed at `stage`. */
   requestFailed(stage: RequestStage): void;
+  /** A SASL exchange completed with `mechanism`, or failed (`reason`: the error's kind). */
+  authenticationSucceeded(listener: SecurityProtocol): void;
+  authenticationFailed(listener: SecurityProtocol, reason: string): void;
+  /** A TLS handshake that did not complete (bad certificate, wrong protocol, ...). */
+  tlsHandshakeFailed(listener: SecurityProtocol): void;
   /** Called once: how to read the request buffer budget when scraped. */
   observeRequestBuffers(read: () => { reservedBytes: number; waitingConnections: number }): void;
 }
@@ -41,10 +59,24 @@ export interface KafkaServerOptions {
   maxInFlightPerConnection: number;
   /** connections.max.idle.ms */
   connectionsMaxIdleMs: number;
+  /** The certificate of SSL and SASL_SSL listeners; null when there are none. */
+  tls: ReloadingTlsContext | null;
+  /** SASL on SASL_PLAINTEXT and SASL_SSL listeners; null when there are none. */
+  sasl: SaslSettings | null;
+  /** Slows repeated authentication failures from one address. */
+  authThrottle: AuthThrottle;
 }
+
+/** The requests a SASL listener serves before authentication (and after its session expired). */
+const AUTHENTICATION_APIS: ReadonlySet<number> = new Set([
+  ApiVersions.apiKey,
+  SaslHandshake.apiKey,
+  SaslAuthenticate.apiKey,
+]);
 
 const CLOSE_GRACE_MS = 5000;
 
+/** What a log line says of a connection (never its session, which holds the SASL settings). */
 interface Peer {
   connectionId: number;
   clientHost: string;
@@ -56,7 +88,7 @@ const CLIENT_FAULT_LINES_PER_WINDOW = 20;
 const CLIENT_FAULT_WINDOW_MS = 10_000;
 
 export class KafkaServer {
-  private readonly server: net.Server;
+  private readonly servers: net.Server[] = [];
   private readonly connections = new Set<Connection>();
   private readonly budget: RequestBufferBudget;
   private nextConnectionId = 1;
@@ -78,22 +110,46 @@ export class KafkaServer {
       reservedBytes: this.budget.usedBytes,
       waitingConnections: this.budget.waitingCount,
     }));
-    this.server = net.createServer((socket) => this.accept(socket));
   }
 
-  listen(host: string, port: number): Promise<net.AddressInfo> {
+  /** Opens one listener; SSL and SASL_SSL listeners speak TLS with the configured certificate. */
+  listen(listener: ListenerAddress): Promise<net.AddressInfo> {
+    const { protocol } = listener;
+    let server: net.Server;
+    if (protocol === 'SSL' || protocol === 'SASL_SSL') {
+      const context = this.options.tls;
+      if (!context) throw new Error(`listener ${protocol} needs a TLS certificate`);
+      const secure = tls.createServer(context.serverOptions(), (socket) => this.accept(socket, protocol));
+      secure.on('tlsClientError', (error, socket) => {
+        this.options.observer.tlsHandshakeFailed(protocol);
+        this.clientFaults.log((l) =>
+          l.info({ listener: protocol, remote: socket.remoteAddress, err: error }, 'TLS handshake failed'),
+        );
+      });
+      context.follow(secure);
+      server = secure;
+    } else {
+      server = net.createServer((socket) => this.accept(socket, protocol));
+    }
+    if ((protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL') && !this.options.sasl) {
+      throw new Error(`listener ${protocol} needs SASL settings`);
+    }
+    this.servers.push(server);
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as net.AddressInfo);
+      server.once('error', reject);
+      server.listen({ host: listener.host, port: listener.port }, () => {
+        server.off('error', reject);
+        resolve(server.address() as net.AddressInfo);
       });
     });
   }
 
   /** Stops accepting, lets in-flight requests finish (bounded), then closes every connection. */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.options.tls?.close();
+    const closed = Promise.all(
+      this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
     const deadline = Date.now() + CLOSE_GRACE_MS;
     while ([...this.connections].some((c) => c.inFlight > 0) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -105,7 +161,7 @@ export class KafkaServer {
   /** Lines about client-caused failures and refusals: a few per window (see LogThrottle). */
   private readonly clientFaults: LogThrottle;
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, listener: SecurityProtocol): void {
     const { logger, observer } = this.options;
     if (this.connections.size >= this.options.maxConnections) {
       observer.requestRejected('max_connections');
@@ -119,15 +175,18 @@ export class KafkaServer {
       return;
     }
     socket.setNoDelay(true);
+    const sasl =
+      listener === 'SASL_PLAINTEXT' || listener === 'SASL_SSL' ? new SaslSession(this.options.sasl!) : null;
     const peer: Peer = {
       connectionId: this.nextConnectionId++,
       clientHost: socket.remoteAddress ?? 'unknown',
     };
+    const session = new ClientSession(listener, sasl, verifiedCertificatePrincipal(socket));
     const connection: Connection = new Connection(socket, this.budget, {
       maxFrameBytes: this.options.maxRequestBytes,
       maxInFlight: this.options.maxInFlightPerConnection,
       idleMs: this.options.connectionsMaxIdleMs,
-      onFrame: (frame) => this.dispatch(connection, frame, peer),
+      onFrame: (frame) => this.dispatch(connection, frame, peer, session),
       onReadError: (error) => {
         if (error instanceof FrameSizeError) this.reject(socket, 'bad_frame_size', error);
         else this.failed(connection, 'decode', error, peer);
@@ -156,12 +215,17 @@ export class KafkaServer {
    * Reads, handles and answers one request. Every path calls `respond` exactly once; any error closes this
    * connection only, is counted by stage and logged, and never escapes as an exception or a rejection.
    */
-  private dispatch(connection: Connection, frame: Buffer, peer: Peer): void {
+  private dispatch(connection: Connection, frame: Buffer, peer: Peer, session: ClientSession): void {
     const respond = connection.reserveResponse(frame);
     const fail = (stage: RequestStage, error: unknown, fields: object = {}) => {
       respond(null);
       this.failed(connection, stage, error, { ...peer, ...fields });
     };
+    const { sasl } = session;
+    if (sasl?.expectsBareToken) {
+      this.authenticateBareToken(connection, sasl, frame, peer, session.listener, respond);
+      return;
+    }
     let peeked: ReturnType<typeof peekRequestHeader>;
     try {
       peeked = peekRequestHeader(frame);
@@ -170,6 +234,20 @@ export class KafkaServer {
       return;
     }
     const { apiKey, apiVersion, correlationId } = peeked;
+    if (sasl?.mustAuthenticate(Date.now()) && !AUTHENTICATION_APIS.has(apiKey)) {
+      respond(null);
+      this.options.observer.requestRejected('unauthenticated');
+      this.clientFaults.log((l) =>
+        l.info(
+          { ...peer, listener: session.listener, apiKey },
+          sasl.principal === null
+            ? 'request before SASL authentication; closing connection'
+            : 'request after the SASL session expired (connections.max.reauth.ms); closing connection',
+        ),
+      );
+      connection.socket.destroy();
+      return;
+    }
     const handler = this.options.handlers.get(apiKey);
     if (!handler || apiVersion < handler.schema.versions[0] || apiVersion > handler.schema.versions[1]) {
       this.answerUnsupported(connection.socket, respond, apiKey, apiVersion, correlationId);
@@ -184,7 +262,7 @@ export class KafkaServer {
       fail('decode', error, fields);
       return;
     }
-    const context: RequestContext = { apiVersion, clientId: request.header.clientId, ...peer };
+    const context: RequestContext = { apiVersion, clientId: request.header.clientId, ...peer, session };
     const started = performance.now();
     const finish = (encode: EncodeResponse | null) => {
       this.options.observer.requestHandled(schema.name, (performance.now() - started) / 1000);
@@ -200,6 +278,8 @@ export class KafkaServer {
         return;
       }
       respond(chunks);
+      // A failed authentication's answer is the connection's last.
+      if (session.closeAfterResponse) connection.socket.end();
     };
     let result: Reply<EncodeResponse>;
     try {
@@ -220,6 +300,52 @@ export class KafkaServer {
     } catch (error) {
       fail('encode', error, fields);
     }
+  }
+
+  /**
+   * A SASL token framed on its own, as clients send them after a v0 SaslHandshake: answered the same way, or
+   * the connection is closed (after the throttle's delay) when authentication fails.
+   */
+  private authenticateBareToken(
+    connection: Connection,
+    sasl: SaslSession,
+    token: Buffer,
+    peer: Peer,
+    listener: SecurityProtocol,
+    respond: (chunks: Buffer[] | null) => void,
+  ): void {
+    sasl.authenticate(token, Date.now()).then(
+      ({ response, complete }) => {
+        if (complete) {
+          this.options.authThrottle.succeeded(peer.clientHost);
+          this.options.observer.authenticationSucceeded(listener);
+        }
+        const size = Buffer.alloc(4);
+        size.writeInt32BE(response.length);
+        respond([size, response]);
+      },
+      (error: unknown) => {
+        if (!(error instanceof SaslAuthenticationError)) {
+          respond(null);
+          this.failed(connection, 'handle', error, peer);
+          return;
+        }
+        this.authenticationFailed(listener, peer.clientHost, error);
+        const delayMs = this.options.authThrottle.failed(peer.clientHost, Date.now());
+        setTimeout(() => {
+          respond(null);
+          connection.socket.destroy();
+        }, delayMs).unref();
+      },
+    );
+  }
+
+  /** Counts and logs a failed authentication, without anything secret (the error names no password). */
+  authenticationFailed(listener: SecurityProtocol, clientHost: string, error: SaslAuthenticationError): void {
+    this.options.observer.authenticationFailed(listener, 'invalid');
+    this.clientFaults.log((l) =>
+      l.warn({ listener, remote: clientHost, reason: error.message }, 'SASL authentication failed'),
+    );
   }
 
   /**
@@ -285,4 +411,11 @@ export class KafkaServer {
     );
     socket.destroy();
   }
+}
+
+/** The principal of a TLS client's certificate, if it sent one that verified against the CA. */
+function verifiedCertificatePrincipal(socket: net.Socket): string | null {
+  if (!(socket instanceof tls.TLSSocket) || !socket.authorized) return null;
+  const certificate = socket.getPeerX509Certificate();
+  return certificate ? certificatePrincipal(certificate.subject) : null;
 }

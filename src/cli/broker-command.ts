@@ -8,6 +8,15 @@ import { UsageError } from './usage-error.js';
 export const BROKER_USAGE = `  edgestream broker --data-dir DIR        run the Kafka-compatible broker
         [--listen HOST:PORT]               where clients connect (default 127.0.0.1:9092)
         [--advertised HOST:PORT]           the address given to clients in metadata
+        [--listener PROTOCOL://HOST:PORT]  a listener in Kafka's form, repeatable, in place of --listen:
+                                           PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+        [--advertised-listener PROTOCOL://HOST:PORT]  what clients of that listener are told (repeatable)
+        [--tls-cert FILE --tls-key FILE]   PEM certificate and key of SSL/SASL_SSL listeners (reloaded on change)
+        [--tls-ca FILE]                    PEM CA that client certificates must chain to
+        [--tls-client-auth none|requested|required]  ask SSL clients for a certificate (principal: its subject)
+        [--sasl-mechanism M]               PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (repeatable; default all three)
+        [--max-reauth-ms N]                SASL sessions must re-authenticate within N ms (KIP-368; default 0: never)
+        [--super-user User:NAME]           a principal allowed everything (repeatable)
         [--metrics HOST:PORT]              Prometheus /metrics endpoint
         [--partitions N]                   partitions of auto-created topics (default 4)
         [--no-auto-create]                 refuse to create topics on first use
@@ -21,7 +30,7 @@ export const BROKER_USAGE = `  edgestream broker --data-dir DIR        run the K
 
 /** Runs the broker until SIGINT/SIGTERM, then finishes in-flight requests and flushes the logs. */
 export async function brokerCommand(args: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args,
@@ -39,6 +48,15 @@ export async function brokerCommand(args: string[]): Promise<number> {
         'zookeeper-session-timeout-ms': { type: 'string' },
         'replica-lag-time-max-ms': { type: 'string' },
         'min-insync-replicas': { type: 'string' },
+        listener: { type: 'string', multiple: true },
+        'advertised-listener': { type: 'string', multiple: true },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'tls-client-auth': { type: 'string' },
+        'sasl-mechanism': { type: 'string', multiple: true },
+        'max-reauth-ms': { type: 'string' },
+        'super-user': { type: 'string', multiple: true },
       },
     }));
   } catch (error) {
@@ -66,6 +84,17 @@ export async function brokerCommand(args: string[]): Promise<number> {
           minInsyncReplicas: number('min-insync-replicas'),
         }
       : null;
+  const list = (key: string) => (Array.isArray(values[key]) ? values[key] : undefined);
+  const text = (key: string) => (typeof values[key] === 'string' ? values[key] : undefined);
+  const tlsCert = text('tls-cert');
+  const tlsKey = text('tls-key');
+  if ((tlsCert === undefined) !== (tlsKey === undefined))
+    throw new UsageError('--tls-cert and --tls-key go together');
+  if ((text('tls-ca') ?? text('tls-client-auth')) !== undefined && tlsCert === undefined) {
+    throw new UsageError('--tls-ca and --tls-client-auth need --tls-cert and --tls-key');
+  }
+  if (list('listener') && text('listen') !== undefined)
+    throw new UsageError('give --listen or --listener, not both');
   let config: ReturnType<typeof parseBrokerConfig>;
   try {
     config = parseBrokerConfig({
@@ -77,6 +106,22 @@ export async function brokerCommand(args: string[]): Promise<number> {
       ...(typeof values.metrics === 'string' ? { metricsListen: values.metrics } : {}),
       ...(typeof values.partitions === 'string' ? { defaultPartitions: Number(values.partitions) } : {}),
       autoCreateTopics: values['no-auto-create'] !== true,
+      ...(list('listener') ? { listeners: list('listener') } : {}),
+      ...(list('advertised-listener') ? { advertisedListeners: list('advertised-listener') } : {}),
+      tls:
+        tlsCert === undefined || tlsKey === undefined
+          ? null
+          : {
+              cert: tlsCert,
+              key: tlsKey,
+              ca: text('tls-ca') ?? null,
+              clientAuth: text('tls-client-auth'),
+            },
+      sasl: {
+        ...(list('sasl-mechanism') ? { mechanisms: list('sasl-mechanism') } : {}),
+        ...(number('max-reauth-ms') !== undefined ? { maxReauthMs: number('max-reauth-ms') } : {}),
+      },
+      superUsers: list('super-user') ?? [],
     });
   } catch (error) {
     throw new UsageError((error as Error).message);

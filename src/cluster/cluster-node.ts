@@ -159,7 +159,10 @@ export class ClusterNode {
    * Takes up its replicas, announces this broker at its advertised address and joins the controller
    * election: called once the broker listens, so followers and clients can reach what it leads.
    */
-  async register(advertised: { host: string; port: number }): Promise<void> {
+  async register(
+    advertised: { host: string; port: number },
+    endpoints: Array<{ listener: string; host: string; port: number }>,
+  ): Promise<void> {
     const { settings } = this.options;
     this.replicas.start();
     this.outageTimer = setInterval(() => this.checkOutage(), OUTAGE_CHECK_INTERVAL_MS);
@@ -176,6 +179,7 @@ export class ClusterNode {
         port: advertised.port,
         rack: settings.rack,
         timestamp: Date.now(),
+        endpoints,
       }),
     );
     this.election.onLeadership((tenure) => {

@@ -9,4 +9,4 @@ export {
 export { type ClusterView, partitionKey, type TopicInfo } from './cluster-view.js';
 export type { LeaderPartition } from './leader-partition.js';
 export { REPLICATION_CONFIG_KEYS } from './replication-config.js';
-export { Paths } from './zk-layout.js';
+export { endpointOf, Paths } from './zk-layout.js';

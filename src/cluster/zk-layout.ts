@@ -42,8 +42,29 @@ export const BrokerRegistration = z.object({
   port: z.number().int().min(1).max(65_535),
   rack: z.string().nullable(),
   timestamp: z.number().int(),
+  /** Every listener's advertised address by listener name; host and port above are the inter-broker one. */
+  endpoints: z
+    .array(
+      z.object({
+        listener: z.string().min(1),
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65_535),
+      }),
+    )
+    .max(8)
+    .default([]),
 });
 export type BrokerRegistration = z.infer<typeof BrokerRegistration>;
+
+/** Where clients of `listener` reach a broker; a registration without endpoints has its one address. */
+export function endpointOf(
+  registration: BrokerRegistration,
+  listener: string,
+): { host: string; port: number } | null {
+  if (registration.endpoints.length === 0) return { host: registration.host, port: registration.port };
+  const endpoint = registration.endpoints.find((e) => e.listener === listener);
+  return endpoint ? { host: endpoint.host, port: endpoint.port } : null;
+}
 
 /** Entries per offline replica report: far more partitions than one broker hosts (a report stays ~60 KiB). */
 export const MAX_OFFLINE_REPLICAS_REPORTED = 1000;

@@ -1,4 +1,4 @@
-import type { ClusterNode } from '../../cluster/index.js';
+import { type ClusterNode, endpointOf } from '../../cluster/index.js';
 import {
   AUTHORIZED_OPERATIONS_NOT_REQUESTED,
   Metadata,
@@ -42,12 +42,11 @@ export function clusterMetadataHandler(cluster: ClusterNode, options: ClusterMet
     }
     return {
       throttleTimeMs: 0,
-      brokers: [...cluster.view.brokers].map(([nodeId, b]) => ({
-        nodeId,
-        host: b.host,
-        port: b.port,
-        rack: b.rack,
-      })),
+      // Each client is told the addresses of the listener it came through; a broker without one is left out.
+      brokers: [...cluster.view.brokers].flatMap(([nodeId, b]) => {
+        const endpoint = endpointOf(b, context.session.listener);
+        return endpoint ? [{ nodeId, ...endpoint, rack: b.rack }] : [];
+      }),
       clusterId: cluster.clusterId,
       controllerId: cluster.view.controllerId,
       topics,

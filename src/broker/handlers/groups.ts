@@ -26,7 +26,7 @@ const OFFSET_FETCH_BATCHED_FROM = 8;
 const NO_COORDINATOR = { nodeId: -1, host: '', port: -1 };
 
 /** What FindCoordinator says of one key: where its coordinator is, or why there is none yet. */
-async function located(router: GroupRouter, key: string, keyType: number) {
+async function located(router: GroupRouter, key: string, keyType: number, listener: string) {
   if (keyType !== CoordinatorKeyType.GROUP) {
     return {
       ...NO_COORDINATOR,
@@ -34,7 +34,7 @@ async function located(router: GroupRouter, key: string, keyType: number) {
       errorMessage: 'transactions are not supported',
     };
   }
-  const found = await router.locate(key);
+  const found = await router.locate(key, listener);
   if (found.errorCode !== ErrorCode.NONE || !('nodeId' in found)) {
     return {
       ...NO_COORDINATOR,
@@ -57,10 +57,12 @@ async function located(router: GroupRouter, key: string, keyType: number) {
  */
 export function groupHandlers(router: GroupRouter): ApiHandler[] {
   return [
-    defineHandler(FindCoordinator, async (request) => {
+    defineHandler(FindCoordinator, async (request, { session }) => {
       const keys = request.coordinatorKeys.length > 0 ? request.coordinatorKeys : [request.key];
       const coordinators = [];
-      for (const key of keys) coordinators.push({ key, ...(await located(router, key, request.keyType)) });
+      for (const key of keys) {
+        coordinators.push({ key, ...(await located(router, key, request.keyType, session.listener)) });
+      }
       const first = coordinators[0]!;
       return {
         throttleTimeMs: 0,

@@ -10,8 +10,8 @@ import type { TopicCatalog } from '../topic-catalog.js';
 
 export interface BrokerIdentity {
   nodeId: number;
-  host: string;
-  port: number;
+  /** The advertised address of each listener, by listener name. */
+  endpoints: ReadonlyMap<string, { host: string; port: number }>;
   clusterId: string;
 }
 
@@ -19,7 +19,7 @@ type TopicMetadata = MetadataResponse['topics'][number];
 
 export function metadataHandler(topics: TopicCatalog, identity: BrokerIdentity): ApiHandler {
   return defineHandler(Metadata, (request, context) =>
-    describeCluster(topics, identity, request, context.apiVersion),
+    describeCluster(topics, identity, request, context.apiVersion, context.session.listener),
   );
 }
 
@@ -28,7 +28,9 @@ function describeCluster(
   identity: BrokerIdentity,
   request: MetadataRequest,
   version: number,
+  listener: string,
 ): MetadataResponse {
+  const endpoint = identity.endpoints.get(listener);
   // v0 asks for every topic with an empty list; later versions use null for that.
   const wanted =
     request.topics === null || (version === 0 && request.topics.length === 0)
@@ -37,7 +39,7 @@ function describeCluster(
   const allowAutoCreate = version < 4 || request.allowAutoTopicCreation;
   return {
     throttleTimeMs: 0,
-    brokers: [{ nodeId: identity.nodeId, host: identity.host, port: identity.port, rack: null }],
+    brokers: endpoint ? [{ nodeId: identity.nodeId, ...endpoint, rack: null }] : [],
     clusterId: identity.clusterId,
     controllerId: identity.nodeId,
     topics: wanted.map((name) => describeTopic(topics, identity.nodeId, name, allowAutoCreate)),

@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { AuthThrottle, CredentialStore, ReloadingTlsContext, type SaslSettings } from '../security/index.js';
+import { type BrokerConfig, listenersOf } from './config.js';
+
+export interface BrokerSecurity {
+  tls: ReloadingTlsContext | null;
+  sasl: SaslSettings | null;
+  authThrottle: AuthThrottle;
+}
+
+/** The certificate and the SASL users the configured listeners need (none for PLAINTEXT alone). */
+export function openSecurity(config: BrokerConfig, logger: Logger): BrokerSecurity {
+  const protocols = listenersOf(config).map((l) => l.protocol);
+  const tls = config.tls
+    ? new ReloadingTlsContext(
+        {
+          certFile: config.tls.cert,
+          keyFile: config.tls.key,
+          caFile: config.tls.ca,
+          clientAuth: config.tls.clientAuth,
+        },
+        {
+          reloaded: () => logger.info({ cert: config.tls!.cert }, 'TLS certificate reloaded'),
+          reloadFailed: (error) =>
+            logger.error({ err: error }, 'TLS certificate change not loaded; the previous one stays in use'),
+        },
+      )
+    : null;
+  let sasl: SaslSettings | null = null;
+  if (protocols.includes('SASL_PLAINTEXT') || protocols.includes('SASL_SSL')) {
+    const credentials = CredentialStore.open(config.dataDir, (error) =>
+      logger.error({ err: error }, 'SASL users file change not loaded; the users read before stay in force'),
+    );
+    if (!credentials.hasUsers()) {
+      logger.warn(
+        { dataDir: config.dataDir },
+        'no SASL users yet: nobody can log in until one is added (edgestream user create NAME --data-dir DIR)',
+      );
+    }
+    sasl = {
+      mechanisms: config.sasl.mechanisms,
+      credentials,
+      maxReauthMs: config.sasl.maxReauthMs,
+      decoySecret: randomBytes(32),
+    };
+  }
+  return { tls, sasl, authThrottle: new AuthThrottle() };
+}

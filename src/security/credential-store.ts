@@ -1,0 +1,217 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../log/index.js';
+import {
+  SCRAM_MAX_ITERATIONS,
+  SCRAM_MIN_ITERATIONS,
+  type ScramCredential,
+  type ScramMechanism,
+} from './scram.js';
+
+/** Users a store holds at most: a broker checks credentials from memory. */
+export const MAX_USERS = 10_000;
+/** Longest user name, in characters. */
+export const MAX_USER_NAME_CHARS = 256;
+/** How often a lookup may look at the file for changes made by another process (offline `user create`). */
+const RELOAD_CHECK_INTERVAL_MS = 1000;
+const FILE_NAME = 'scram-credentials.json';
+
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
+const storedCredential = z.object({
+  salt: base64,
+  iterations: z.number().int().min(SCRAM_MIN_ITERATIONS).max(SCRAM_MAX_ITERATIONS),
+  storedKey: base64,
+  serverKey: base64,
+});
+const storedFile = z.object({
+  version: z.literal(1),
+  users: z.record(
+    z.string().min(1).max(MAX_USER_NAME_CHARS),
+    z.object({
+      'SCRAM-SHA-256': storedCredential.optional(),
+      'SCRAM-SHA-512': storedCredential.optional(),
+    }),
+  ),
+});
+type StoredFile = z.infer<typeof storedFile>;
+type StoredCredential = z.infer<typeof storedCredential>;
+
+export interface UserDescription {
+  user: string;
+  credentials: Array<{ mechanism: ScramMechanism; iterations: number }>;
+}
+
+export class CredentialStoreError extends Error {
+  override readonly name = 'CredentialStoreError';
+}
+
+/**
+ * The SCRAM credentials of a broker's users, in `<dataDir>/security/scram-credentials.json` (salted, iterated
+ * keys only). Written atomically; a running broker picks up changes another process made to the file.
+ */
+export class CredentialStore {
+  private users: StoredFile['users'];
+  private fileStamp: string;
+  private checkedAtMs = 0;
+
+  private constructor(
+    private readonly file: string,
+    private readonly onReloadFailed: (error: CredentialStoreError) => void,
+  ) {
+    this.users = {};
+    this.fileStamp = '';
+    this.reload();
+  }
+
+  /**
+   * Opens the store of `dataDir`; a file that does not parse is an error here. A change made later that does
+   * not parse is reported to `onReloadFailed`, and the users read before stay in force.
+   */
+  static open(
+    dataDir: string,
+    onReloadFailed: (error: CredentialStoreError) => void = (error) => {
+      throw error;
+    },
+  ): CredentialStore {
+    const dir = path.join(dataDir, 'security');
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return new CredentialStore(path.join(dir, FILE_NAME), onReloadFailed);
+  }
+
+  /** The stored credential of `user` for `mechanism`, or null. */
+  get(user: string, mechanism: ScramMechanism): ScramCredential | null {
+    this.reloadIfChanged();
+    const stored = Object.hasOwn(this.users, user) ? this.users[user]![mechanism] : undefined;
+    return stored ? decodeCredential(stored) : null;
+  }
+
+  hasUsers(): boolean {
+    this.reloadIfChanged();
+    return Object.keys(this.users).length > 0;
+  }
+
+  describe(): UserDescription[] {
+    this.reloadIfChanged();
+    return Object.entries(this.users)
+      .map(([user, credentials]) => ({
+        user,
+        credentials: (Object.entries(credentials) as Array<[ScramMechanism, StoredCredential | undefined]>)
+          .filter((entry): entry is [ScramMechanism, StoredCredential] => entry[1] !== undefined)
+          .map(([mechanism, credential]) => ({ mechanism, iterations: credential.iterations })),
+      }))
+      .sort((a, b) => a.user.localeCompare(b.user));
+  }
+
+  /** Sets the credential of `user` for `mechanism`, adding the user if new. */
+  upsert(user: string, mechanism: ScramMechanism, credential: ScramCredential): void {
+    checkUserName(user);
+    this.reload();
+    const known = Object.hasOwn(this.users, user);
+    if (!known && Object.keys(this.users).length >= MAX_USERS) {
+      throw new CredentialStoreError(`${MAX_USERS} users are stored already; that is the limit`);
+    }
+    const next = { ...(known ? this.users[user] : {}), [mechanism]: encodeCredential(credential) };
+    this.write({ ...this.users, [user]: next });
+  }
+
+  /** Removes the credential of `user` for `mechanism` (every mechanism if null); false if there was none. */
+  delete(user: string, mechanism: ScramMechanism | null): boolean {
+    this.reload();
+    if (!Object.hasOwn(this.users, user)) return false;
+    const users = { ...this.users };
+    if (mechanism === null) {
+      delete users[user];
+    } else {
+      const remaining = { ...users[user] };
+      if (!remaining[mechanism]) return false;
+      delete remaining[mechanism];
+      if (Object.keys(remaining).length === 0) delete users[user];
+      else users[user] = remaining;
+    }
+    this.write(users);
+    return true;
+  }
+
+  private write(users: StoredFile['users']): void {
+    const content: StoredFile = { version: 1, users };
+    writeFileAtomic(this.file, `${JSON.stringify(content, null, 2)}\n`);
+    fs.chmodSync(this.file, 0o600);
+    this.users = users;
+    this.fileStamp = stampOf(this.file);
+  }
+
+  private reloadIfChanged(): void {
+    const now = Date.now();
+    if (now - this.checkedAtMs < RELOAD_CHECK_INTERVAL_MS) return;
+    this.checkedAtMs = now;
+    const stamp = stampOf(this.file);
+    if (stamp === this.fileStamp) return;
+    try {
+      this.reload();
+    } catch (error) {
+      if (!(error instanceof CredentialStoreError)) throw error;
+      this.fileStamp = stamp;
+      this.onReloadFailed(error);
+    }
+  }
+
+  private reload(): void {
+    const stamp = stampOf(this.file);
+    if (stamp === '') {
+      this.users = {};
+      this.fileStamp = stamp;
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fs.readFileSync(this.file, 'utf8'));
+    } catch (error) {
+      throw new CredentialStoreError(`${this.file}: unreadable (${(error as Error).message})`);
+    }
+    const result = storedFile.safeParse(parsed);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      throw new CredentialStoreError(`${this.file}: ${issue.path.join('.')}: ${issue.message}`);
+    }
+    this.users = result.data.users;
+    this.fileStamp = stamp;
+  }
+}
+
+export function checkUserName(user: string): void {
+  if (user.length === 0 || user.length > MAX_USER_NAME_CHARS || /[\p{Cc}]/u.test(user)) {
+    throw new CredentialStoreError(
+      `user name ${JSON.stringify(user.slice(0, 40))}: expected 1 to ${MAX_USER_NAME_CHARS} characters without control characters`,
+    );
+  }
+}
+
+/** Size and modification time: what tells that another process rewrote the file (or '' if there is none). */
+function stampOf(file: string): string {
+  try {
+    const stat = fs.statSync(file);
+    return `${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
+}
+
+function encodeCredential(credential: ScramCredential): StoredCredential {
+  return {
+    salt: credential.salt.toString('base64'),
+    iterations: credential.iterations,
+    storedKey: credential.storedKey.toString('base64'),
+    serverKey: credential.serverKey.toString('base64'),
+  };
+}
+
+function decodeCredential(stored: StoredCredential): ScramCredential {
+  return {
+    salt: Buffer.from(stored.salt, 'base64'),
+    iterations: stored.iterations,
+    storedKey: Buffer.from(stored.storedKey, 'base64'),
+    serverKey: Buffer.from(stored.serverKey, 'base64'),
+  };
+}
