@@ -51,7 +51,7 @@ export const tlsConfigSchema = z.object({
   key: z.string().min(1),
   /** PEM CA bundle for client certificates. */
   ca: z.string().min(1).nullable().default(null),
-  /** ssl.client.auth */
+  /** ssl.client.auth, on SSL listeners (SASL_SSL clients log in by SASL, as in Kafka) */
   clientAuth: z.enum(['none', 'requested', 'required']).default('none'),
 });
 

@@ -119,7 +119,9 @@ export class KafkaServer {
     if (protocol === 'SSL' || protocol === 'SASL_SSL') {
       const context = this.options.tls;
       if (!context) throw new Error(`listener ${protocol} needs a TLS certificate`);
-      const secure = tls.createServer(context.serverOptions(), (socket) => this.accept(socket, protocol));
+      const secure = tls.createServer(context.serverOptions(protocol === 'SSL'), (socket) =>
+        this.accept(socket, protocol),
+      );
       secure.on('tlsClientError', (error, socket) => {
         this.options.observer.tlsHandshakeFailed(protocol);
         this.clientFaults.log((l) =>

@@ -42,11 +42,16 @@ export class ReloadingTlsContext {
   /** The options a TLS server is created with: the current certificate and the client-auth policy. */
   options: tls.SecureContextOptions;
 
-  serverOptions(): tls.TlsOptions {
+  /**
+   * The options a TLS server is created with. Client certificates are asked for only where `askClients`
+   * (SSL listeners: as in Kafka, ssl.client.auth does not apply to SASL_SSL, whose clients log in by SASL).
+   */
+  serverOptions(askClients: boolean): tls.TlsOptions {
+    const clientAuth = askClients ? this.files.clientAuth : 'none';
     return {
       ...this.options,
-      requestCert: this.files.clientAuth !== 'none',
-      rejectUnauthorized: this.files.clientAuth === 'required',
+      requestCert: clientAuth !== 'none',
+      rejectUnauthorized: clientAuth === 'required',
       minVersion: 'TLSv1.2',
     };
   }
