@@ -1,0 +1,3 @@
+export * from './acl.js';
+export * from './acl-store.js';
+export * from './authorizer.js';
