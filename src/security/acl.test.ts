@@ -122,8 +122,13 @@ describe('filterMatches (Kafka AclBindingFilter)', () => {
   });
 });
 
-test('aclHostOf gives an IPv4 client as Kafka prints it', () => {
+test('aclHostOf gives a client address as Kafka prints it', () => {
   assert.equal(aclHostOf('::ffff:10.0.0.1'), '10.0.0.1');
   assert.equal(aclHostOf('10.0.0.1'), '10.0.0.1');
-  assert.equal(aclHostOf('::1'), '::1');
+  assert.equal(aclHostOf('::1'), '0:0:0:0:0:0:0:1');
+  assert.equal(aclHostOf('2001:DB8:0::0a:1'), '2001:db8:0:0:0:0:a:1');
+  assert.equal(aclHostOf('fe80::1%eth0'), 'fe80:0:0:0:0:0:0:1%eth0');
+  assert.equal(aclHostOf('64:ff9b::192.0.2.33'), '64:ff9b:0:0:0:0:c000:221');
+  assert.equal(aclHostOf('0:0:0:0:0:0:0:1'), '0:0:0:0:0:0:0:1');
+  assert.equal(aclHostOf('*'), '*');
 });

@@ -230,11 +230,27 @@ function describeRaw(raw: RawAclBinding | RawAclBindingFilter): string {
 }
 
 /**
- * The host an ACL is compared with: the client's IP as Kafka prints it. A dual-stack socket reports an IPv4
- * client as "::ffff:10.0.0.1"; Kafka (Java's getHostAddress) would say "10.0.0.1".
+ * A client address (or an ACL's host) as Kafka prints a client's IP, which is what Kafka compares ACL hosts
+ * with (Java's getHostAddress): a dual-stack socket's "::ffff:10.0.0.1" is "10.0.0.1", and an IPv6 address
+ * has all eight groups without leading zeros ("::1" is "0:0:0:0:0:0:0:1"). The authorizer applies it to ACL
+ * hosts too, so an ACL written either way matches the same clients.
  */
-export function aclHostOf(remoteAddress: string): string {
-  return remoteAddress.startsWith('::ffff:') && net.isIPv4(remoteAddress.slice(7))
-    ? remoteAddress.slice(7)
-    : remoteAddress;
+export function aclHostOf(address: string): string {
+  if (address.startsWith('::ffff:') && net.isIPv4(address.slice(7))) return address.slice(7);
+  const [ip = '', scope] = address.split('%');
+  if (!net.isIPv6(ip)) return address;
+  const [head = '', tail] = ip.toLowerCase().split('::');
+  const groupsOf = (part: string) => (part === '' ? [] : part.split(':').flatMap(hexGroups));
+  const start = groupsOf(head);
+  const end = tail === undefined ? [] : groupsOf(tail);
+  const zeros = new Array<string>(8 - start.length - end.length).fill('0');
+  const full = [...start, ...zeros, ...end].join(':');
+  return scope === undefined ? full : `${full}%${scope}`;
+}
+
+/** One group of an IPv6 address without leading zeros; an embedded IPv4 tail ("1.2.3.4") is two. */
+function hexGroups(group: string): string[] {
+  if (!group.includes('.')) return [Number.parseInt(group, 16).toString(16)];
+  const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
+  return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
 }

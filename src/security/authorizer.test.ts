@@ -4,6 +4,7 @@ import {
   type AclBinding,
   AclOperation,
   AclPermissionType,
+  aclHostOf,
   type BindingOperation,
   type BindingResourceType,
   CLUSTER_RESOURCE_NAME,
@@ -137,6 +138,15 @@ describe('AclAuthorizer', () => {
     assert.equal(authorizer.authorize(bob, AclOperation.READ, ResourceType.TOPIC, 'orders'), false);
     assert.equal(authorizer.authorize(bob, AclOperation.WRITE, ResourceType.TOPIC, 'orders'), true);
     assert.equal(authorizer.authorize(alice, AclOperation.WRITE, ResourceType.TOPIC, 'orders'), false);
+    const ipv6 = await authorizerWith([{ name: 'orders', operation: AclOperation.READ, host: '::1' }]);
+    for (const remoteAddress of ['::1', '0:0:0:0:0:0:0:1']) {
+      const session = { principal: 'User:alice', host: aclHostOf(remoteAddress) };
+      assert.equal(
+        ipv6.authorize(session, AclOperation.READ, ResourceType.TOPIC, 'orders'),
+        true,
+        remoteAddress,
+      );
+    }
     // As in Kafka, "User:*" matches a principal of any type.
     const group = { principal: 'Group:ops', host: '10.0.0.1' };
     assert.equal(authorizer.authorize(group, AclOperation.READ, ResourceType.TOPIC, 'orders'), true);

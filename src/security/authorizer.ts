@@ -4,6 +4,7 @@ import {
   type AclError,
   AclOperation,
   AclPermissionType,
+  aclHostOf,
   type BindingOperation,
   type BindingPermission,
   type BindingResourceType,
@@ -17,7 +18,7 @@ import {
 } from './acl.js';
 import type { AclStore } from './acl-store.js';
 
-/** Who asks: the authenticated principal ("User:alice", "User:ANONYMOUS") and the client's IP (aclHostOf). */
+/** Who asks: the authenticated principal ("User:alice", "User:ANONYMOUS") and aclHostOf(the client's IP). */
 export interface Session {
   principal: string;
   host: string;
@@ -218,7 +219,7 @@ export class AclAuthorizer implements Authorizer {
       const entries = byName.get(binding.resourceName) ?? [];
       entries.push({
         principal: binding.principal,
-        host: binding.host,
+        host: aclHostOf(binding.host),
         operation: binding.operation,
         permission: binding.permissionType,
       });
