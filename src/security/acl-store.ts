@@ -134,8 +134,6 @@ export interface AclStoreOptions {
   maxAcls: number;
 }
 
-export const DEFAULT_MAX_ACLS = 10_000;
-
 /**
  * The bindings in memory over a storage, with Kafka's CreateAcls / DeleteAcls semantics. Changes run one at
  * a time, and memory changes only once the storage has the new list, so what is read is always durable.
