@@ -14,28 +14,38 @@ import {
 } from './acl.js';
 import { ACL_FILE, AclStore, FileAclStorage } from './acl-store.js';
 
-const readOrders: AclBinding = {
-  resourceType: ResourceType.TOPIC,
-  resourceName: 'orders',
-  patternType: PatternType.LITERAL,
-  principal: 'User:alice',
+/** An ALLOW from any host: the store's tests differ only in resource, principal and operation. */
+const allow = (
+  resourceType: AclBinding['resourceType'],
+  resourceName: string,
+  patternType: AclBinding['patternType'],
+  principal: string,
+  operation: AclBinding['operation'],
+): AclBinding => ({
+  resourceType,
+  resourceName,
+  patternType,
+  principal,
   host: '*',
-  operation: AclOperation.READ,
+  operation,
   permissionType: AclPermissionType.ALLOW,
-};
-const writePayments: AclBinding = {
-  ...readOrders,
-  resourceName: 'pay',
-  patternType: PatternType.PREFIXED,
-  operation: AclOperation.WRITE,
-};
-const describeCluster: AclBinding = {
-  ...readOrders,
-  resourceType: ResourceType.CLUSTER,
-  resourceName: 'kafka-cluster',
-  principal: 'User:ops',
-  operation: AclOperation.DESCRIBE,
-};
+});
+
+const readOrders = allow(ResourceType.TOPIC, 'orders', PatternType.LITERAL, 'User:alice', AclOperation.READ);
+const writePayments = allow(
+  ResourceType.TOPIC,
+  'pay',
+  PatternType.PREFIXED,
+  'User:alice',
+  AclOperation.WRITE,
+);
+const describeCluster = allow(
+  ResourceType.CLUSTER,
+  'kafka-cluster',
+  PatternType.LITERAL,
+  'User:ops',
+  AclOperation.DESCRIBE,
+);
 
 const byPrincipal = (principal: string | null): AclBindingFilter => ({
   resourceType: ResourceType.ANY,
