@@ -91,6 +91,23 @@ describe('AclAuthorizer', () => {
     );
   });
 
+  test('prefixes of several lengths each apply to the names they start', async () => {
+    const authorizer = await authorizerWith([
+      { name: 'p', prefixed: true, operation: AclOperation.READ },
+      { name: 'pay', prefixed: true, operation: AclOperation.WRITE },
+      { name: 'payments-eu', prefixed: true, operation: AclOperation.WRITE, deny: true },
+      { name: 'payments-eu-west', operation: AclOperation.DELETE },
+    ]);
+    const can = (op: RequestedOperation, name: string) =>
+      authorizer.authorize(alice, op, ResourceType.TOPIC, name);
+    assert.equal(can(AclOperation.READ, 'payments-eu-west'), true);
+    assert.equal(can(AclOperation.WRITE, 'payments-us'), true);
+    assert.equal(can(AclOperation.WRITE, 'payments-eu-west'), false);
+    assert.equal(can(AclOperation.DELETE, 'payments-eu-west'), true);
+    assert.equal(can(AclOperation.DELETE, 'payments-eu'), false);
+    assert.equal(can(AclOperation.READ, 'orders'), false, 'no ACL names it: closed by default');
+  });
+
   test('DENY wins over ALLOW wherever each comes from', async () => {
     const authorizer = await authorizerWith([
       { name: '*', operation: AclOperation.ALL },

@@ -190,21 +190,14 @@ export class AclAuthorizer implements Authorizer {
   ): boolean {
     const acls = this.index.get(resourceType);
     if (acls === undefined) return this.options.allowEveryoneIfNoAclFound;
-    let found = false;
-    let allowed = false;
-    const lists = [acls.literal.get(resourceName), acls.literal.get(WILDCARD_RESOURCE)];
+    // Literal, then wildcard, then prefixes: no list is built, and the first DENY ends the search.
+    let verdict = fold('absent', acls.literal.get(resourceName), session, operation);
+    verdict = fold(verdict, acls.literal.get(WILDCARD_RESOURCE), session, operation);
     for (const length of acls.prefixLengths) {
-      if (length > resourceName.length) break;
-      lists.push(acls.prefixed.get(resourceName.slice(0, length)));
+      if (length > resourceName.length || verdict === 'denied') break;
+      verdict = fold(verdict, acls.prefixed.get(resourceName.slice(0, length)), session, operation);
     }
-    for (const entries of lists) {
-      if (entries === undefined) continue;
-      found = true;
-      const match = matchEntries(entries, session, operation);
-      if (match === 'deny') return false;
-      if (match === 'allow') allowed = true;
-    }
-    return found ? allowed : this.options.allowEveryoneIfNoAclFound;
+    return verdict === 'absent' ? this.options.allowEveryoneIfNoAclFound : verdict === 'allowed';
   }
 
   private rebuild(): void {
@@ -243,6 +236,25 @@ function entryApplies(entry: Entry, session: Session): boolean {
 
 function operationMatches(granted: BindingOperation, requested: RequestedOperation): boolean {
   return granted === requested || granted === AclOperation.ALL;
+}
+
+/**
+ * The decision so far for a resource: no ACL applies to it yet, some apply but none decides, one ALLOW
+ * decides, or one DENY decides (final).
+ */
+type Verdict = 'absent' | 'undecided' | 'allowed' | 'denied';
+
+/** The verdict once the entries of one more resource pattern (undefined if there is none) are counted. */
+function fold(
+  verdict: Verdict,
+  entries: Entry[] | undefined,
+  session: Session,
+  operation: RequestedOperation,
+): Verdict {
+  if (entries === undefined || verdict === 'denied') return verdict;
+  const match = matchEntries(entries, session, operation);
+  if (match === 'deny') return 'denied';
+  return match === 'allow' || verdict === 'allowed' ? 'allowed' : 'undecided';
 }
 
 /** DENY if an entry denies the operation, else ALLOW if one allows it, else NONE. */
