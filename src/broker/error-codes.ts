@@ -1,5 +1,6 @@
 import { LogError, type LogErrorCode } from '../log/index.js';
 import { ErrorCode } from '../protocol/index.js';
+import { AclError, type AclErrorCode } from '../security/index.js';
 
 // Handlers name Kafka's codes through this module, beside the mapping from the log's errors to them.
 export { ErrorCode };
@@ -19,9 +20,17 @@ const FROM_LOG: Record<LogErrorCode, number> = {
   INVALID_TOPIC: ErrorCode.INVALID_TOPIC_EXCEPTION,
 };
 
+const FROM_ACL: Record<AclErrorCode, number> = {
+  INVALID_ACL: ErrorCode.INVALID_REQUEST,
+  // A configured limit, which is what Kafka's policy errors say.
+  ACL_LIMIT: ErrorCode.POLICY_VIOLATION,
+  CORRUPT_ACL_FILE: ErrorCode.KAFKA_STORAGE_ERROR,
+};
+
 /** The Kafka error code for a failure; anything unexpected is rethrown so the connection closes loudly. */
 export function errorCodeOf(error: unknown): number {
   if (error instanceof LogError) return FROM_LOG[error.code];
+  if (error instanceof AclError) return FROM_ACL[error.code];
   throw error;
 }
 

@@ -37,4 +37,4 @@ export {
   type RetentionResult,
   type WriteOptions,
 } from './partition-log.js';
-export { type SegmentWriter, writeFileAtomic } from './segment.js';
+export { fsyncDirectory, type SegmentWriter, writeFileAtomic } from './segment.js';

@@ -58,6 +58,11 @@ export function defineApi<const Req extends FieldSpec[], const Res extends Field
   return schema;
 }
 
+/** A field list that several messages share, keeping its literal types as defineApi does. */
+export function defineFields<const F extends FieldSpec[]>(fields: F): F {
+  return fields;
+}
+
 export interface VersionRange {
   min: number;
   max: number;
