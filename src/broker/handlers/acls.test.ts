@@ -20,6 +20,7 @@ import {
   ResourceType,
 } from '../../security/index.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
+import { ClientSession } from '../client-session.js';
 import { ErrorCode } from '../error-codes.js';
 import { type AclHandlerOptions, aclHandlers } from './acls.js';
 
@@ -43,7 +44,13 @@ async function call<A extends ApiSchema>(
   const handler = handlers.find((h) => h.schema.apiKey === schema.apiKey)!;
   const header = { apiKey: schema.apiKey, apiVersion: version, correlationId: 3, clientId: 'test' };
   const decoded = handler.decode(encodeRequest(schema, header, body).subarray(4));
-  const context = { apiVersion: version, clientId: 'test', clientHost: '::ffff:10.0.0.1', connectionId };
+  const context = {
+    apiVersion: version,
+    clientId: 'test',
+    clientHost: '::ffff:10.0.0.1',
+    connectionId,
+    session: new ClientSession('PLAINTEXT', null, null),
+  };
   const encode = await decoded.handle(context);
   assert.ok(encode !== null);
   return decodeResponse(Buffer.concat(encode()).subarray(4), schema, version).body;
