@@ -162,6 +162,7 @@ describe('edgestream config', () => {
       [{ auth: { enabled: 'yes' } }, /http\.auth\.enabled = "yes"/],
       [{ allowedHosts: ['http://x'] }, /http\.allowedHosts\.0 = "http:\/\/x": expected NAME or NAME:PORT/],
       [{ tls: { cert: 'c.pem' } }, /http\.tls\.key/],
+      [{ auth: { metrics: 'token' } }, /http\.auth\.metrics = "token": token needs authentication on/],
     ];
     for (const [http, expected] of cases)
       assert.throws(() => parseEdgestreamConfig({ http }, 'edgestream.yaml'), expected);

@@ -78,6 +78,12 @@ export function checkHttpSection(http: HttpSection, context: z.RefinementCtx): v
       path: ['auth', 'tokens'],
       message: `token '${again.name}' has the same hash as another one`,
     });
+  if (!httpAuthEnabled(http) && http.auth.metrics === 'token')
+    context.addIssue({
+      code: 'custom',
+      path: ['auth', 'metrics'],
+      message: 'token needs authentication on (http.auth.enabled); with it off /metrics would stay open',
+    });
   if (httpAuthEnabled(http) && http.auth.users.length === 0 && http.auth.tokens.length === 0) {
     const why =
       http.auth.enabled === true ? 'http.auth.enabled is true' : `${http.listen} is not a loopback address`;

@@ -148,6 +148,27 @@ describe('HTTP authentication and authorization', async () => {
     assert.doesNotMatch(metrics, /guess|olga password/);
   });
 
+  it('checks two passwords at once at most, refusing more with 429 rather than queueing them', async () => {
+    const attempts = [1, 2, 3].map((n) => {
+      const request = incoming('POST');
+      (request as unknown as { socket: { remoteAddress: string } }).socket = {
+        remoteAddress: `203.0.113.${n}`,
+      };
+      return login!.handle(apiRequest(request, { user: 'olga', password: 'olga password' }));
+    });
+    const results = await Promise.allSettled(attempts);
+    assert.deepEqual(
+      results.map((result) => result.status),
+      ['fulfilled', 'fulfilled', 'rejected'],
+    );
+    refusal(
+      429,
+      'TOO_MANY_REQUESTS',
+      /other logins are being checked/,
+    )((results[2] as PromiseRejectedResult).reason);
+    await logIn();
+  });
+
   it('lets everything through with authentication off, as before', async () => {
     const open = new HttpAuth(
       {

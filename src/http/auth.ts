@@ -21,11 +21,17 @@ export const SESSION_COOKIE = 'edgestream_session';
 export const CSRF_HEADER = 'x-csrf-token';
 /** Longest user name and password a login may send; longer ones are refused before any hashing. */
 const MAX_LOGIN_FIELD_CHARS = 1024;
+/**
+ * Password checks running at once at most: each holds 32 MiB and a libuv thread (which file I/O shares) for
+ * tens of milliseconds, so a flood of logins from many addresses must not take them all.
+ */
+const MAX_CONCURRENT_LOGINS = 2;
 const STATE_CHANGING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export type AuthFailureReason =
   | 'login_failed'
   | 'login_throttled'
+  | 'logins_busy'
   | 'token_invalid'
   | 'session_invalid'
   | 'csrf_invalid'
@@ -84,6 +90,7 @@ export class HttpAuth {
   private readonly logger: Logger;
   private readonly sessions: HttpSessions;
   private readonly throttle: LoginThrottle;
+  private loginsInProgress = 0;
 
   constructor(
     private readonly options: HttpAuthConfig,
@@ -166,7 +173,17 @@ export class HttpAuth {
       });
     }
     const { user, password } = loginFields(await body());
-    const principal = await users.login(user, password);
+    if (this.loginsInProgress >= MAX_CONCURRENT_LOGINS)
+      throw this.refuse('logins_busy', 429, 'other logins are being checked; try again in a second', {
+        'retry-after': '1',
+      });
+    this.loginsInProgress++;
+    let principal: HttpPrincipal | null;
+    try {
+      principal = await users.login(user, password);
+    } finally {
+      this.loginsInProgress--;
+    }
     if (principal === null) {
       this.throttle.failed(source, Date.now());
       this.logger.warn({ user: user.slice(0, 64), source }, 'login failed');
