@@ -17,8 +17,8 @@ import {
 import type { ApiReply, ApiRequest, ApiRoute } from './api-routes.js';
 import { HttpError } from './errors.js';
 
-export const SESSION_COOKIE = 'edgestream_session';
-export const CSRF_HEADER = 'x-csrf-token';
+const SESSION_COOKIE = 'edgestream_session';
+const CSRF_HEADER = 'x-csrf-token';
 /** Longest user name and password a login may send; longer ones are refused before any hashing. */
 const MAX_LOGIN_FIELD_CHARS = 1024;
 /**
@@ -28,7 +28,7 @@ const MAX_LOGIN_FIELD_CHARS = 1024;
 const MAX_CONCURRENT_LOGINS = 2;
 const STATE_CHANGING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export type AuthFailureReason =
+type AuthFailureReason =
   | 'login_failed'
   | 'login_throttled'
   | 'logins_busy'

@@ -66,6 +66,7 @@ export class HttpApi {
   private readonly closeGraceMs: number;
   private readonly auth: HttpAuth;
   private bound: { host: string; port: number } = { host: '', port: 0 };
+  /** Needs the bound port: set once the server listens, before any request can be read. */
   private hosts: HostAllowList | null = null;
   private stopWatchingTls: (() => void) | null = null;
 
