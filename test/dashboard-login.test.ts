@@ -3,13 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import { AlertEngine, parseRules } from '../src/alerts/index.js';
-import { DEFAULT_LOGIN_THROTTLE, DEFAULT_SESSION_OPTIONS } from '../src/http/auth.js';
-import { HttpApi, LiveFeed } from '../src/http/index.js';
-import { HttpUsers, hashPassword } from '../src/security/index.js';
+import type { HttpApi } from '../src/http/index.js';
 import { SqliteAggregateStore } from '../src/store/index.js';
 import { type BrowserSession, openBrowser, requireDashboard } from './support/browser.js';
+import { startHttpApi, veraAndOtto } from './support/http-auth-api.js';
 
 const WEB_DIST = path.resolve(import.meta.dirname, '..', 'web');
 const WINDOW_MS = 10_000;
@@ -52,29 +50,7 @@ describe('dashboard login in a browser', { timeout: 120_000 }, () => {
       engine.alerts().map((alert) => alert.state),
       ['firing'],
     );
-    api = await HttpApi.start({
-      host: '127.0.0.1',
-      port: 0,
-      store,
-      alerts: engine,
-      cluster: null,
-      registries: [engine.metrics.registry],
-      live: new LiveFeed({ maxClients: 4 }),
-      logger: pino({ level: 'silent' }),
-      staticDir: WEB_DIST,
-      auth: {
-        users: new HttpUsers(
-          [
-            { name: 'vera', role: 'viewer', passwordHash: await hashPassword('vera password') },
-            { name: 'otto', role: 'operator', passwordHash: await hashPassword('otto password') },
-          ],
-          [],
-        ),
-        metrics: 'open',
-        sessions: DEFAULT_SESSION_OPTIONS,
-        loginThrottle: DEFAULT_LOGIN_THROTTLE,
-      },
-    });
+    api = await startHttpApi(store, engine, { staticDir: WEB_DIST, auth: await veraAndOtto() });
     base = `http://127.0.0.1:${api.address().port}`;
     session = await openBrowser({ width: 1400, height: 900 });
   });

@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
-import pino from 'pino';
 import { AlertEngine } from '../src/alerts/index.js';
-import { DEFAULT_LOGIN_THROTTLE, DEFAULT_SESSION_OPTIONS, type HttpAuthConfig } from '../src/http/auth.js';
-import { HttpApi, LiveFeed } from '../src/http/index.js';
-import { HttpUsers, hashPassword, newToken } from '../src/security/index.js';
+import { DEFAULT_LOGIN_THROTTLE, type HttpAuthConfig } from '../src/http/auth.js';
+import type { HttpApi } from '../src/http/index.js';
+import { newToken } from '../src/security/index.js';
 import { SqliteAggregateStore } from '../src/store/index.js';
+import { startHttpApi, veraAndOtto } from './support/http-auth-api.js';
 
 interface Reply {
   status: number;
@@ -134,19 +134,7 @@ describe('HTTP API with authentication on', () => {
   async function startApi(
     options: { tls?: { cert: string; key: string }; auth?: HttpAuthConfig } = {},
   ): Promise<URL> {
-    const api = await HttpApi.start({
-      host: '127.0.0.1',
-      port: 0,
-      store,
-      alerts: engine,
-      cluster: null,
-      registries: [engine.metrics.registry],
-      live: new LiveFeed({ maxClients: 4 }),
-      logger: pino({ level: 'silent' }),
-      auth,
-      allowedHosts: ['dash.example.net'],
-      ...options,
-    });
+    const api = await startHttpApi(store, engine, { auth, allowedHosts: ['dash.example.net'], ...options });
     apis.push(api);
     return new URL(`${options.tls ? 'https' : 'http'}://127.0.0.1:${api.address().port}`);
   }
@@ -163,19 +151,11 @@ describe('HTTP API with authentication on', () => {
     store = SqliteAggregateStore.open({ path: path.join(tempDir, 'aggregates.db') });
     engine = new AlertEngine({ rules: [] });
     auth = {
-      users: new HttpUsers(
-        [
-          { name: 'vera', role: 'viewer', passwordHash: await hashPassword('vera password') },
-          { name: 'otto', role: 'operator', passwordHash: await hashPassword('otto password') },
-        ],
-        [
-          { name: 'ops-script', role: 'operator', tokenHash: operatorToken.tokenHash },
-          { name: 'prometheus', role: 'viewer', tokenHash: viewerToken.tokenHash },
-        ],
-      ),
+      ...(await veraAndOtto([
+        { name: 'ops-script', role: 'operator', tokenHash: operatorToken.tokenHash },
+        { name: 'prometheus', role: 'viewer', tokenHash: viewerToken.tokenHash },
+      ])),
       metrics: 'token',
-      sessions: DEFAULT_SESSION_OPTIONS,
-      loginThrottle: DEFAULT_LOGIN_THROTTLE,
     };
   });
 
@@ -224,26 +204,18 @@ describe('HTTP API with authentication on', () => {
     );
 
     const operator = await logIn(base, 'otto', 'otto password');
-    assertError(
-      await call(base, '/api/silences', {
-        method: 'POST',
-        headers: { cookie: operator.cookie },
-        body: SILENCE,
-      }),
-      403,
-      'FORBIDDEN',
-      /X-CSRF-Token/,
-    );
-    assertError(
-      await call(base, '/api/silences', {
-        method: 'POST',
-        headers: { cookie: operator.cookie, 'x-csrf-token': viewer.csrfToken },
-        body: SILENCE,
-      }),
-      403,
-      'FORBIDDEN',
-      /X-CSRF-Token/,
-    );
+    // No CSRF token, and another session's.
+    for (const csrf of [{}, { 'x-csrf-token': viewer.csrfToken }] as Array<Record<string, string>>)
+      assertError(
+        await call(base, '/api/silences', {
+          method: 'POST',
+          headers: { cookie: operator.cookie, ...csrf },
+          body: SILENCE,
+        }),
+        403,
+        'FORBIDDEN',
+        /X-CSRF-Token/,
+      );
     const created = await call(base, '/api/silences', {
       method: 'POST',
       headers: { cookie: operator.cookie, 'x-csrf-token': operator.csrfToken },
