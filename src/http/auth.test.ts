@@ -67,7 +67,9 @@ describe('HTTP authentication and authorization', async () => {
   it('refuses a request without credentials with 401 and a wrong bearer token too', () => {
     assert.throws(
       () => auth.authorize(incoming('GET'), 'viewer', Date.now()),
-      refusal(401, 'UNAUTHENTICATED'),
+      (error) =>
+        refusal(401, 'UNAUTHENTICATED')(error) &&
+        (error as HttpError).headers['www-authenticate'] === 'Bearer realm="edgestream"',
     );
     assert.throws(
       () =>
@@ -110,6 +112,16 @@ describe('HTTP authentication and authorization', async () => {
   });
 
   it('answers /api/me, and ends the session on logout', async () => {
+    const first = await logIn();
+    const again = await login!.handle(
+      apiRequest(incoming('POST', { cookie: first.cookie }), { user: 'olga', password: 'olga password' }),
+    );
+    assert.notEqual(again!.headers!['set-cookie']!.split(';')[0], first.cookie);
+    await assert.rejects(
+      me!.handle(apiRequest(incoming('GET', { cookie: first.cookie }))),
+      refusal(401, 'UNAUTHENTICATED'),
+      'a new login ends the session the browser held',
+    );
     const { cookie, csrfToken } = await logIn();
     const mine = await me!.handle(apiRequest(incoming('GET', { cookie })));
     assert.deepEqual(mine!.body, {

@@ -190,6 +190,9 @@ export class HttpAuth {
       throw this.refuse('login_failed', 401, 'wrong user name or password');
     }
     this.throttle.succeeded(source);
+    // A login in a browser that still holds a session replaces it rather than leave it valid beside the new one.
+    const previous = sessionCookie(incoming);
+    if (previous !== null) this.sessions.end(previous);
     const session = this.sessions.create(principal, nowMs);
     this.logins.inc();
     this.logger.info({ user: principal.name, role: principal.role, source }, 'logged in');
@@ -248,8 +251,12 @@ export class HttpAuth {
     headers: Record<string, string> = {},
   ): HttpError {
     this.failures.inc({ reason });
-    const code = status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : 'TOO_MANY_REQUESTS';
-    return new HttpError(status, code, message, headers);
+    if (status === 401)
+      return new HttpError(401, 'UNAUTHENTICATED', message, {
+        ...headers,
+        'www-authenticate': 'Bearer realm="edgestream"',
+      });
+    return new HttpError(status, status === 403 ? 'FORBIDDEN' : 'TOO_MANY_REQUESTS', message, headers);
   }
 
   /** Secure only over HTTPS: a Secure cookie set over plain HTTP would never be sent back. */
