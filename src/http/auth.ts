@@ -186,7 +186,8 @@ export class HttpAuth {
     }
     if (principal === null) {
       this.throttle.failed(source, Date.now());
-      this.logger.warn({ user: user.slice(0, 64), source }, 'login failed');
+      // An unknown name is not logged: it may be a password typed into the wrong field.
+      this.logger.warn({ user: users.has(user) ? user : '(unknown)', source }, 'login failed');
       throw this.refuse('login_failed', 401, 'wrong user name or password');
     }
     this.throttle.succeeded(source);

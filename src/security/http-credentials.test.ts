@@ -57,6 +57,7 @@ describe('HTTP credentials', () => {
     });
     assert.equal(await users.login('ana', 'wrong password'), null);
     assert.equal(await users.login('bob', 'ana password'), null);
+    assert.deepEqual([users.has('ana'), users.has('bob')], [true, false]);
     assert.deepEqual(users.bearer(token.token), { name: 'prometheus', role: 'viewer', kind: 'token' });
     assert.equal(users.bearer(token.tokenHash), null, 'the stored hash is not a token');
     assert.equal(users.bearer(newToken().token), null);

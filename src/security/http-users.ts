@@ -43,6 +43,11 @@ export class HttpUsers {
     return this.users.size === 0 && this.tokens.size === 0;
   }
 
+  /** Whether a user of this name is configured. */
+  has(name: string): boolean {
+    return this.users.has(name);
+  }
+
   /** The user when the password matches; null for an unknown name or a wrong password alike. */
   async login(name: string, password: string): Promise<HttpPrincipal | null> {
     const user = this.users.get(name);
