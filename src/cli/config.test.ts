@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { newToken } from '../security/index.js';
 import { ConfigError, loadEdgestreamConfig, parseEdgestreamConfig } from './config.js';
+import { httpAuthEnabled, httpSecurityOptions } from './http-config.js';
 
 describe('edgestream config', () => {
   it('fills every default and the CDN rules when the file names none', () => {
@@ -106,6 +108,78 @@ describe('edgestream config', () => {
         error.key === 'mirror' &&
         /one `edgestream mirror` process/.test(error.message),
     );
+  });
+
+  it('turns HTTP authentication on off loopback and refuses to start with nobody to log in as', () => {
+    const onLoopback = parseEdgestreamConfig({});
+    assert.equal(httpAuthEnabled(onLoopback.http), false, 'the demo stays one command');
+    assert.equal(httpSecurityOptions(onLoopback.http).auth.users, null);
+    assert.deepEqual(onLoopback.http.allowedHosts, []);
+    assert.equal(onLoopback.http.auth.metrics, 'open');
+    assert.throws(
+      () => parseEdgestreamConfig({ http: { listen: '0.0.0.0:8080' } }, 'edgestream.yaml'),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.key === 'http.auth.users' &&
+        /0\.0\.0\.0:8080 is not a loopback address/.test(error.message) &&
+        /edgestream http-user hash --password-stdin/.test(error.message),
+    );
+    assert.throws(
+      () => parseEdgestreamConfig({ http: { auth: { enabled: true } } }),
+      /http\.auth\.enabled is true/,
+    );
+    const open = parseEdgestreamConfig({ http: { listen: '0.0.0.0:8080', auth: { enabled: false } } });
+    assert.equal(httpAuthEnabled(open.http), false);
+    const token = newToken();
+    const withToken = parseEdgestreamConfig({
+      http: {
+        listen: '0.0.0.0:8080',
+        allowedHosts: ['edge-dc1.example.net'],
+        auth: {
+          tokens: [{ name: 'prometheus', role: 'viewer', tokenHash: token.tokenHash }],
+          metrics: 'token',
+        },
+      },
+    });
+    assert.equal(httpSecurityOptions(withToken.http).auth.users?.bearer(token.token)?.name, 'prometheus');
+    assert.equal(withToken.http.auth.sessionMaxLifetime, 12 * 60 * 60_000);
+  });
+
+  it('names the HTTP user, token or host entry that is wrong', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [
+        { auth: { users: [{ name: 'ana', role: 'viewer', passwordHash: 'plain' }] } },
+        /http\.auth\.users\.0\.passwordHash = "plain": expected scrypt/,
+      ],
+      [
+        { auth: { users: [{ name: 'ana', role: 'root', passwordHash: 'x' }] } },
+        /http\.auth\.users\.0\.role = "root"/,
+      ],
+      [
+        { auth: { tokens: [{ name: 't', role: 'viewer', tokenHash: 'abc' }] } },
+        /http\.auth\.tokens\.0\.tokenHash = "abc": expected sha256\$/,
+      ],
+      [{ auth: { enabled: 'yes' } }, /http\.auth\.enabled = "yes"/],
+      [{ allowedHosts: ['http://x'] }, /http\.allowedHosts\.0 = "http:\/\/x": expected NAME or NAME:PORT/],
+      [{ tls: { cert: 'c.pem' } }, /http\.tls\.key/],
+      [{ auth: { metrics: 'token' } }, /http\.auth\.metrics = "token": token needs authentication on/],
+    ];
+    for (const [http, expected] of cases)
+      assert.throws(() => parseEdgestreamConfig({ http }, 'edgestream.yaml'), expected);
+  });
+
+  it('resolves the TLS files against the config file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-config-'));
+    try {
+      const file = path.join(dir, 'edgestream.yaml');
+      fs.writeFileSync(file, 'http:\n  tls: { cert: tls/cert.pem, key: /etc/edgestream/key.pem }\n');
+      assert.deepEqual(loadEdgestreamConfig(file).http.tls, {
+        cert: path.join(dir, 'tls', 'cert.pem'),
+        key: '/etc/edgestream/key.pem',
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('accepts the documented example file', () => {

@@ -11,6 +11,7 @@ import { DEFAULT_MONITOR_RULES } from '../monitor/default-rules.js';
 import { DEFAULT_MONITOR_WINDOWS } from '../monitor/pipeline.js';
 import { SCENARIO_NAMES } from '../simulate/scenarios.js';
 import { QOE_TOPIC, TCP_TOPIC } from '../simulate/telemetry.js';
+import { checkHttpSection, httpSecuritySection } from './http-config.js';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9092');
 
@@ -38,6 +39,10 @@ const brokerLimits = z.strictObject({
   groupMaxSize: positiveInt.optional(),
   maxGroups: positiveInt.optional(),
 });
+
+const httpSection = z
+  .strictObject({ listen: hostPort.default('127.0.0.1:8080'), ...httpSecuritySection.shape })
+  .superRefine(checkHttpSection);
 
 const brokerSection = z.strictObject({
   listen: hostPort.default('127.0.0.1:9092'),
@@ -113,9 +118,7 @@ export const edgestreamConfigSchema = z
   .strictObject({
     dataDir: z.string().min(1).default('./data'),
     broker: brokerSection.default(brokerSection.parse({})),
-    http: z
-      .strictObject({ listen: hostPort.default('127.0.0.1:8080') })
-      .default({ listen: '127.0.0.1:8080' }),
+    http: httpSection.default(() => httpSection.parse({})),
     store: storeSection.default(storeSection.parse({})),
     monitor: monitorSection.default(monitorSection.parse({})),
     alerting: alertingConfigSchema.default(() =>
@@ -207,5 +210,8 @@ export function loadEdgestreamConfig(file: string): EdgestreamConfig {
   const base = path.dirname(path.resolve(file));
   config.dataDir = path.resolve(base, config.dataDir);
   if (config.store.path !== undefined) config.store.path = path.resolve(base, config.store.path);
+  const tls = config.http.tls;
+  if (tls !== undefined)
+    config.http.tls = { cert: path.resolve(base, tls.cert), key: path.resolve(base, tls.key) };
   return config;
 }

@@ -27,6 +27,8 @@ const commands: Record<string, () => Promise<Command>> = {
   'user create': async () => (await import('./user-commands.js')).userCreate,
   'user list': async () => (await import('./user-commands.js')).userList,
   'user delete': async () => (await import('./user-commands.js')).userDelete,
+  'http-user hash': async () => (await import('./http-user-command.js')).httpUserHash,
+  'http-user token': async () => (await import('./http-user-command.js')).httpUserToken,
 };
 
 /**
@@ -34,7 +36,7 @@ const commands: Record<string, () => Promise<Command>> = {
  * only `help` and a usage error do.
  */
 async function usage(): Promise<string> {
-  const [start, broker, cluster, mirror, cloud, kafka, simulate, user] = await Promise.all([
+  const [start, broker, cluster, mirror, cloud, kafka, simulate, user, httpUser] = await Promise.all([
     import('./start-command.js'),
     import('./broker-command.js'),
     import('./cluster-command.js'),
@@ -43,11 +45,12 @@ async function usage(): Promise<string> {
     import('./kafka-commands.js'),
     import('./simulate-command.js'),
     import('./user-commands.js'),
+    import('./http-user-command.js'),
   ]);
   return `edgestream — edge streaming platform
 
 Usage:
-${start.START_USAGE}${broker.BROKER_USAGE}${cluster.CLUSTER_USAGE}${mirror.MIRROR_USAGE}${cloud.CLOUD_USAGE}${kafka.KAFKA_USAGE}${simulate.SIMULATE_USAGE}${user.USER_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
+${start.START_USAGE}${broker.BROKER_USAGE}${cluster.CLUSTER_USAGE}${mirror.MIRROR_USAGE}${cloud.CLOUD_USAGE}${kafka.KAFKA_USAGE}${simulate.SIMULATE_USAGE}${user.USER_USAGE}${httpUser.HTTP_USER_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
   edgestream log dump PARTITION_DIR        list the batches of one partition directory (DIR/topics/NAME/N)
         [--records]                        also decode and print each record
   edgestream help                          show this text

@@ -24,6 +24,7 @@ import { SimulatorThread } from '../simulate/simulator-thread.js';
 import { SqliteAggregateStore } from '../store/sqlite-store.js';
 import { ClusterSite, SITE_REPLICATION_FACTOR, waitForBrokers } from './cluster-site.js';
 import type { EdgestreamConfig } from './config.js';
+import { httpSecurityOptions } from './http-config.js';
 
 /** Between a cluster node's client's attempts at a request that failed with a retriable error. */
 const CLUSTER_RETRY_DELAY_MS = 500;
@@ -194,6 +195,7 @@ export class EdgestreamRuntime {
           live,
           logger,
           staticDir: fs.existsSync(path.join(WEB_DIST, 'index.html')) ? WEB_DIST : null,
+          ...httpSecurityOptions(config.http),
         });
         const started = http;
         closers.push(() => started.close());

@@ -1,8 +1,9 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AlertControl } from '../alerts/engine.js';
 import { silenceSchema } from '../alerts/rules.js';
 import { SilenceLimitError } from '../alerts/silences.js';
 import type { AlertSnapshot } from '../alerts/types.js';
+import type { HttpPrincipal, HttpRole } from '../security/index.js';
 import type { AggregateStore, SilenceStatus, Silence as StoredSilence } from '../store/types.js';
 import { HttpError } from './errors.js';
 import { type LiveFeed, parseLiveFilter } from './live-feed.js';
@@ -31,15 +32,21 @@ export interface ApiRequest {
   nowMs: number;
   /** Reads the JSON body, within the server's body limit. */
   body(): Promise<unknown>;
+  /** The request itself, for its credentials and connection (login, logout). */
+  incoming: IncomingMessage;
+  /** Who is calling, when authentication is on; null when it is off. */
+  principal: HttpPrincipal | null;
   response: ServerResponse;
 }
 
 /** A JSON answer; null when the handler wrote the response itself (the live stream). */
-export type ApiReply = { status: number; body: unknown } | null;
+export type ApiReply = { status: number; body: unknown; headers?: Readonly<Record<string, string>> } | null;
 
 export interface ApiRoute {
   method: 'GET' | 'POST' | 'DELETE';
   pattern: RegExp;
+  /** The least role that may call it; null for routes that do their own checks (login, logout, me). */
+  role: HttpRole | null;
   handle(request: ApiRequest): Promise<ApiReply>;
 }
 
@@ -61,17 +68,47 @@ const ok = (body: unknown, status = 200): ApiReply => ({ status, body });
 
 export function apiRoutes(deps: ApiDependencies): ApiRoute[] {
   return [
-    { method: 'GET', pattern: /^\/api\/aggregates$/, handle: (r) => queryAggregates(deps, r) },
-    { method: 'GET', pattern: /^\/api\/aggregates\/latest$/, handle: (r) => latestAggregates(deps, r) },
-    { method: 'GET', pattern: /^\/api\/alerts$/, handle: async (r) => currentAlerts(deps, r) },
-    { method: 'GET', pattern: /^\/api\/alerts\/history$/, handle: (r) => alertHistory(deps, r) },
-    { method: 'GET', pattern: /^\/api\/silences$/, handle: (r) => listSilences(deps, r) },
-    { method: 'POST', pattern: /^\/api\/silences$/, handle: (r) => createSilence(deps, r) },
-    { method: 'DELETE', pattern: /^\/api\/silences\/([^/]+)$/, handle: (r) => expireSilence(deps, r) },
-    { method: 'GET', pattern: /^\/api\/topics$/, handle: async (r) => listTopics(deps, r) },
-    { method: 'GET', pattern: /^\/api\/groups$/, handle: (r) => listGroups(deps, r) },
-    { method: 'GET', pattern: /^\/api\/cluster$/, handle: (r) => clusterReplication(deps, r) },
-    { method: 'GET', pattern: /^\/api\/live$/, handle: async (r) => liveStream(deps, r) },
+    {
+      method: 'GET',
+      pattern: /^\/api\/aggregates$/,
+      role: 'viewer',
+      handle: (r) => queryAggregates(deps, r),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/aggregates\/latest$/,
+      role: 'viewer',
+      handle: (r) => latestAggregates(deps, r),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/alerts$/,
+      role: 'viewer',
+      handle: async (r) => currentAlerts(deps, r),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/alerts\/history$/,
+      role: 'viewer',
+      handle: (r) => alertHistory(deps, r),
+    },
+    { method: 'GET', pattern: /^\/api\/silences$/, role: 'viewer', handle: (r) => listSilences(deps, r) },
+    { method: 'POST', pattern: /^\/api\/silences$/, role: 'operator', handle: (r) => createSilence(deps, r) },
+    {
+      method: 'DELETE',
+      pattern: /^\/api\/silences\/([^/]+)$/,
+      role: 'operator',
+      handle: (r) => expireSilence(deps, r),
+    },
+    { method: 'GET', pattern: /^\/api\/topics$/, role: 'viewer', handle: async (r) => listTopics(deps, r) },
+    { method: 'GET', pattern: /^\/api\/groups$/, role: 'viewer', handle: (r) => listGroups(deps, r) },
+    {
+      method: 'GET',
+      pattern: /^\/api\/cluster$/,
+      role: 'viewer',
+      handle: (r) => clusterReplication(deps, r),
+    },
+    { method: 'GET', pattern: /^\/api\/live$/, role: 'viewer', handle: async (r) => liveStream(deps, r) },
   ];
 }
 
@@ -178,7 +215,7 @@ async function listSilences(
 
 async function createSilence(
   { store, alerts }: ApiDependencies,
-  { body, nowMs }: ApiRequest,
+  { body, nowMs, principal }: ApiRequest,
 ): Promise<ApiReply> {
   const input = await body();
   const parsed = silenceSchema.safeParse(input);
@@ -190,6 +227,8 @@ async function createSilence(
   const spec = parsed.data;
   if (spec.id !== undefined)
     throw new HttpError(400, 'BAD_BODY', 'silence id: assigned by the server, leave it out');
+  // Authenticated, the silence records who made it, whatever the body claims.
+  if (principal !== null) spec.createdBy = principal.name;
   if (spec.createdBy === '')
     throw new HttpError(400, 'BAD_BODY', 'silence createdBy: expected who creates it');
   const stored = await store.createSilence({

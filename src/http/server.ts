@@ -1,11 +1,14 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { AlertControl } from '../alerts/engine.js';
+import { HostAllowList, ReloadingTlsContext, type TlsFilesConfig } from '../security/index.js';
 import { StoreError } from '../store/errors.js';
 import type { AggregateStore } from '../store/types.js';
 import { type ApiRoute, apiRoutes } from './api-routes.js';
+import { AUTH_OFF, HttpAuth, type HttpAuthConfig } from './auth.js';
 import { errorBody, HttpError } from './errors.js';
 import type { LiveFeed } from './live-feed.js';
 import { QueryParams } from './params.js';
@@ -38,6 +41,15 @@ export interface HttpApiOptions {
   maxConnections?: number;
   /** How long close() lets requests in flight finish before cutting them. Default 5000. */
   closeGraceMs?: number;
+  /** Who may do what (docs/security.md). Default: authentication off. */
+  auth?: HttpAuthConfig;
+  /**
+   * Host header values answered besides localhost, 127.0.0.1, [::1] and the listen address on the bound port:
+   * `name` (any port) or `name:port`. Every other Host is refused with 421 (DNS rebinding).
+   */
+  allowedHosts?: readonly string[];
+  /** Serve HTTPS with these PEM files, reloaded when they change or on SIGHUP; absent: plain HTTP. */
+  tls?: TlsFilesConfig;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -52,22 +64,28 @@ export class HttpApi {
   private readonly logger: Logger;
   private readonly maxBodyBytes: number;
   private readonly closeGraceMs: number;
+  private readonly auth: HttpAuth;
   private bound: { host: string; port: number } = { host: '', port: 0 };
+  /** Needs the bound port: set once the server listens, before any request can be read. */
+  private hosts: HostAllowList | null = null;
+  private tlsContext: ReloadingTlsContext | null = null;
 
   private constructor(
     private readonly options: HttpApiOptions,
-    private readonly server: http.Server,
+    private readonly server: http.Server | https.Server,
     private readonly staticFiles: StaticFiles | null,
   ) {
-    this.routes = apiRoutes(options);
     this.logger = options.logger.child({ component: 'http' });
+    this.auth = new HttpAuth(options.auth ?? AUTH_OFF, options.logger);
+    this.routes = [...this.auth.routes(), ...apiRoutes(options)];
     this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
     this.closeGraceMs = options.closeGraceMs ?? 5000;
   }
 
   static async start(options: HttpApiOptions): Promise<HttpApi> {
     const staticFiles = options.staticDir ? StaticFiles.open(options.staticDir) : null;
-    const server = http.createServer();
+    const tlsContext = options.tls ? reloadingContext(options.tls, options.logger) : null;
+    const server: http.Server = tlsContext ? httpsServer(tlsContext) : http.createServer();
     server.maxConnections = options.maxConnections ?? 1024;
     const api = new HttpApi(options, server, staticFiles);
     server.on('request', (request: IncomingMessage, response: ServerResponse) =>
@@ -82,7 +100,19 @@ export class HttpApi {
     });
     const address = server.address() as AddressInfo;
     api.bound = { host: address.address, port: address.port };
-    api.logger.info({ address: api.bound, staticDir: options.staticDir ?? null }, 'http api started');
+    api.hosts = new HostAllowList(options.host, address.port, options.allowedHosts ?? []);
+    const tls = options.tls;
+    api.tlsContext = tlsContext;
+    api.logger.info(
+      {
+        address: api.bound,
+        https: tls !== undefined,
+        auth: api.auth.enabled,
+        allowedHosts: api.hosts.entries(),
+        staticDir: options.staticDir ?? null,
+      },
+      'http api started',
+    );
     return api;
   }
 
@@ -92,6 +122,7 @@ export class HttpApi {
 
   /** Stops accepting, ends live streams, lets other requests finish within the grace period. */
   async close(): Promise<void> {
+    this.tlsContext?.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     this.options.live.disconnectAll();
@@ -108,8 +139,19 @@ export class HttpApi {
   private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const { pathname } = url;
+    // Open and unchecked: load balancers probe it by IP address, and it tells nothing worth rebinding for.
     if (pathname === '/health') return this.health(request, response);
-    if (pathname === '/metrics') return this.metrics(request, response);
+    if (!this.hosts!.allows(request.headers.host)) {
+      throw new HttpError(
+        421,
+        'HOST_NOT_ALLOWED',
+        `Host '${request.headers.host ?? ''}' is not served here; add it to http.allowedHosts if it is a name of this server`,
+      );
+    }
+    if (pathname === '/metrics') {
+      this.auth.authorizeMetrics(request, Date.now());
+      return this.metrics(request, response);
+    }
     if (pathname === '/api' || pathname.startsWith('/api/')) return this.api(request, response, url);
     if (this.staticFiles) return this.staticFiles.serve(request, response, pathname);
     throw new HttpError(404, 'NOT_FOUND', `no route for ${pathname}`);
@@ -125,14 +167,19 @@ export class HttpApi {
         request.method,
         matching.map((r) => r.method),
       );
+    const nowMs = Date.now();
+    const principal =
+      route.role !== null && this.auth.enabled ? this.auth.authorize(request, route.role, nowMs) : null;
     const reply = await route.handle({
       query: new QueryParams(url.searchParams),
       captures: route.pattern.exec(url.pathname)!.slice(1),
-      nowMs: Date.now(),
+      nowMs,
       body: () => readJsonBody(request, this.maxBodyBytes),
+      incoming: request,
+      principal,
       response,
     });
-    if (reply) sendJson(response, reply.status, reply.body);
+    if (reply) sendJson(response, reply.status, reply.body, reply.headers);
   }
 
   /**
@@ -160,7 +207,8 @@ export class HttpApi {
   private async metrics(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (request.method !== 'GET' && request.method !== 'HEAD')
       throw methodNotAllowed(request.method, ['GET']);
-    const texts = await Promise.all(this.options.registries.map((registry) => registry.metrics()));
+    const registries = [...this.options.registries, this.auth.registry];
+    const texts = await Promise.all(registries.map((registry) => registry.metrics()));
     const contentType = this.options.registries[0]?.contentType ?? Registry.PROMETHEUS_CONTENT_TYPE;
     response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
     response.end(texts.map((text) => (text.endsWith('\n') ? text : `${text}\n`)).join(''));
@@ -274,4 +322,25 @@ async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise
   } catch (error) {
     throw new HttpError(400, 'BAD_BODY', `request body is not JSON: ${(error as Error).message}`);
   }
+}
+
+/** The HTTPS certificate, reloaded when renewed (or on SIGHUP) without a restart. */
+function reloadingContext(files: TlsFilesConfig, logger: Logger): ReloadingTlsContext {
+  return new ReloadingTlsContext(
+    { certFile: files.cert, keyFile: files.key, caFile: null, clientAuth: 'none' },
+    {
+      reloaded: () => logger.info({ component: 'http', cert: files.cert }, 'tls certificate reloaded'),
+      reloadFailed: (error) =>
+        logger.error(
+          { component: 'http', err: error },
+          'tls certificate not reloaded; the previous one stays in use',
+        ),
+    },
+  );
+}
+
+function httpsServer(context: ReloadingTlsContext): https.Server {
+  const server = https.createServer(context.serverOptions(false));
+  context.follow(server);
+  return server;
 }

@@ -9,6 +9,23 @@ export {
   MAX_USERS,
   type UserDescription,
 } from './credential-store.js';
+export { HostAllowList, isLoopbackHost } from './host-allow-list.js';
+export {
+  hashPassword,
+  hashToken,
+  newToken,
+  passwordHashProblem,
+  TOKEN_HASH_PATTERN,
+} from './http-credentials.js';
+export { HTTP_ROLES, type HttpRole, roleAllows } from './http-roles.js';
+export {
+  csrfTokenMatches,
+  type HttpSession,
+  type HttpSessionOptions,
+  HttpSessions,
+} from './http-sessions.js';
+export { type HttpPrincipal, type HttpTokenSpec, type HttpUserSpec, HttpUsers } from './http-users.js';
+export { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 export { SaslAuthenticationError } from './sasl-errors.js';
 export { SASL_MECHANISMS, type SaslMechanism, SaslSession, type SaslSettings } from './sasl-session.js';
 export {
@@ -20,4 +37,10 @@ export {
   type ScramCredential,
   type ScramMechanism,
 } from './scram.js';
-export { certificatePrincipal, ReloadingTlsContext, TlsConfigError, type TlsFiles } from './tls-context.js';
+export {
+  certificatePrincipal,
+  ReloadingTlsContext,
+  TlsConfigError,
+  type TlsFiles,
+  type TlsFilesConfig,
+} from './tls-context.js';

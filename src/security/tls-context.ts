@@ -12,6 +12,12 @@ export interface TlsFiles {
   clientAuth: 'none' | 'requested' | 'required';
 }
 
+/** A server certificate and its key, PEM files (the HTTP server's `tls:` keys). */
+export interface TlsFilesConfig {
+  cert: string;
+  key: string;
+}
+
 /** How often the certificate files are looked at for a renewal. */
 const RELOAD_CHECK_INTERVAL_MS = 5000;
 
@@ -20,9 +26,10 @@ export class TlsConfigError extends Error {
 }
 
 /**
- * A TLS server context from PEM files that follows renewals: when a file changes, the servers it was given to
- * take the new certificate for new connections. A renewal that does not load is reported and the certificate
- * in use stays.
+ * A TLS server context from PEM files that follows renewals: when a file changes (looked at every 5 s, by
+ * polling, which follows files replaced by rename or symlinks switched as renewal tools do) or the process
+ * gets SIGHUP, the servers it was given to take the new certificate for new connections. A renewal that does
+ * not load is reported and the certificate in use stays.
  */
 export class ReloadingTlsContext {
   private readonly servers = new Set<tls.Server>();
@@ -35,9 +42,12 @@ export class ReloadingTlsContext {
   ) {
     this.options = loadContextOptions(files);
     this.stamp = stampOf(files);
-    this.timer = setInterval(() => this.check(), RELOAD_CHECK_INTERVAL_MS);
+    this.timer = setInterval(() => this.check(false), RELOAD_CHECK_INTERVAL_MS);
     this.timer.unref();
+    process.on('SIGHUP', this.onHangUp);
   }
+
+  private readonly onHangUp = () => this.check(true);
 
   /** The options a TLS server is created with: the current certificate and the client-auth policy. */
   options: tls.SecureContextOptions;
@@ -63,12 +73,13 @@ export class ReloadingTlsContext {
 
   close(): void {
     clearInterval(this.timer);
+    process.off('SIGHUP', this.onHangUp);
     this.servers.clear();
   }
 
-  private check(): void {
+  private check(force: boolean): void {
     const stamp = stampOf(this.files);
-    if (stamp === this.stamp) return;
+    if (stamp === this.stamp && !force) return;
     this.stamp = stamp;
     try {
       const options = loadContextOptions(this.files);

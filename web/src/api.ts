@@ -168,9 +168,31 @@ export class ApiError extends Error {
   }
 }
 
+export type Role = 'viewer' | 'operator' | 'admin';
+
+/** GET /api/me: who is logged in; with authentication off, nobody and every right. */
+export interface Me {
+  authEnabled: boolean;
+  user: string | null;
+  role: Role;
+  csrfToken: string | null;
+}
+
+/** The session's CSRF token, sent on every state-changing request; null with no session. */
+let csrfToken: string | null = null;
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
-  const response = await fetch(path, { ...init, headers: { accept: 'application/json', ...init?.headers } });
+  const method = init?.method ?? 'GET';
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (csrfToken !== null && STATE_CHANGING.has(method)) headers['x-csrf-token'] = csrfToken;
+  const response = await fetch(path, { ...init, headers: { ...headers, ...init?.headers } });
   const body: unknown = await response.json().catch(() => null);
+  if (response.status === 401 && csrfToken !== null) {
+    // The session ended (idle, too old, or the server restarted): start again from the login page.
+    csrfToken = null;
+    location.reload();
+  }
   if (!response.ok) {
     const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
     throw new ApiError(
@@ -180,6 +202,33 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
     );
   }
   return body as T;
+}
+
+/** Who is logged in; null when nobody is (the server answers 401). */
+export async function me(): Promise<Me | null> {
+  try {
+    const identity = await request<Me>('/api/me');
+    csrfToken = identity.csrfToken;
+    return identity;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+export async function login(user: string, password: string): Promise<Me> {
+  const identity = await request<Me>('/api/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user, password }),
+  });
+  csrfToken = identity.csrfToken;
+  return identity;
+}
+
+export async function logout(): Promise<void> {
+  await request('/api/logout', { method: 'POST' });
+  csrfToken = null;
 }
 
 export function aggregates(query: {

@@ -43,7 +43,14 @@ export function mountAlerts(container: HTMLElement, context: ViewContext): View 
   const pickedDurationMs = new Map<string, number>();
   const status = h('p', { class: 'status', role: 'status' });
   const body = h('div', { class: 'alert-sections' });
-  replaceChildren(container, h('section', { class: 'page alerts-page' }, status, body));
+  const viewOnly = context.canSilence
+    ? null
+    : h(
+        'p',
+        { class: 'muted view-only' },
+        'View only: creating and expiring silences needs the operator role.',
+      );
+  replaceChildren(container, h('section', { class: 'page alerts-page' }, status, viewOnly, body));
 
   const render = () => {
     const alerts = context.fleet.alerts;
@@ -148,13 +155,15 @@ export function mountAlerts(container: HTMLElement, context: ViewContext): View 
       'Silence',
     );
     const actions =
-      alert.silencedBy === null
-        ? h('div', { class: 'actions' }, durationSelect, silenceButton)
-        : h(
+      alert.silencedBy !== null
+        ? h(
             'div',
             { class: 'actions' },
             h('span', { class: 'muted' }, `silenced by ${alert.silencedBy.slice(0, 8)}`),
-          );
+          )
+        : context.canSilence
+          ? h('div', { class: 'actions' }, durationSelect, silenceButton)
+          : null;
     return card(
       {
         fingerprint: alert.fingerprint,
@@ -215,7 +224,7 @@ export function mountAlerts(container: HTMLElement, context: ViewContext): View 
         `${timing} · by ${item.createdBy}${item.source === 'config' ? ' · from config' : ''}`,
       ),
       item.comment ? h('p', { class: 'annotation' }, item.comment) : null,
-      item.source === 'store' ? h('div', { class: 'actions' }, expireButton) : null,
+      item.source === 'store' && context.canSilence ? h('div', { class: 'actions' }, expireButton) : null,
     );
   };
 
