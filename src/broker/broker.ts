@@ -197,10 +197,10 @@ export class Broker {
         connectionsMaxIdleMs: config.connectionsMaxIdleMs,
         tls: security.tls,
         sasl: security.sasl,
-        authThrottle: security.authThrottle,
+        loginThrottle: security.loginThrottle,
       });
       for (const handler of saslHandlers({
-        authThrottle: security.authThrottle,
+        loginThrottle: security.loginThrottle,
         failed: (listener, clientHost, error) => server.authenticationFailed(listener, clientHost, error),
         succeeded: (listener) => metrics.authenticationSucceeded(listener),
       }))

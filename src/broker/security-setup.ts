@@ -1,12 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AuthThrottle, CredentialStore, ReloadingTlsContext, type SaslSettings } from '../security/index.js';
+import { CredentialStore, LoginThrottle, ReloadingTlsContext, type SaslSettings } from '../security/index.js';
 import { type BrokerConfig, listenersOf } from './config.js';
+
+/**
+ * A failed SASL authentication is answered after 100 ms, doubling per further failure from the same address
+ * up to 5 s (Kafka's connection.failed.authentication.delay.ms, growing); forgotten after a quiet minute.
+ */
+const KAFKA_LOGIN_THROTTLE = {
+  firstDelayMs: 100,
+  maxDelayMs: 5000,
+  forgetAfterMs: 60_000,
+  maxSources: 10_000,
+};
 
 export interface BrokerSecurity {
   tls: ReloadingTlsContext | null;
   sasl: SaslSettings | null;
-  authThrottle: AuthThrottle;
+  loginThrottle: LoginThrottle;
 }
 
 /** The certificate and the SASL users the configured listeners need (none for PLAINTEXT alone). */
@@ -45,5 +56,5 @@ export function openSecurity(config: BrokerConfig, logger: Logger): BrokerSecuri
       decoySecret: randomBytes(32),
     };
   }
-  return { tls, sasl, authThrottle: new AuthThrottle() };
+  return { tls, sasl, loginThrottle: new LoginThrottle(KAFKA_LOGIN_THROTTLE) };
 }

@@ -13,8 +13,8 @@ import {
   peekRequestHeader,
 } from '../protocol/index.js';
 import {
-  type AuthThrottle,
   certificatePrincipal,
+  type LoginThrottle,
   type ReloadingTlsContext,
   SaslAuthenticationError,
   SaslSession,
@@ -64,7 +64,7 @@ export interface KafkaServerOptions {
   /** SASL on SASL_PLAINTEXT and SASL_SSL listeners; null when there are none. */
   sasl: SaslSettings | null;
   /** Slows repeated authentication failures from one address. */
-  authThrottle: AuthThrottle;
+  loginThrottle: LoginThrottle;
 }
 
 /** The requests a SASL listener serves before authentication (and after its session expired). */
@@ -319,7 +319,7 @@ export class KafkaServer {
     sasl.authenticate(token, Date.now()).then(
       ({ response, complete }) => {
         if (complete) {
-          this.options.authThrottle.succeeded(peer.clientHost);
+          this.options.loginThrottle.succeeded(peer.clientHost);
           this.options.observer.authenticationSucceeded(listener);
         }
         const size = Buffer.alloc(4);
@@ -333,7 +333,8 @@ export class KafkaServer {
           return;
         }
         this.authenticationFailed(listener, peer.clientHost, error);
-        const delayMs = this.options.authThrottle.failed(peer.clientHost, Date.now());
+        this.options.loginThrottle.failed(peer.clientHost, Date.now());
+        const delayMs = this.options.loginThrottle.waitMs(peer.clientHost, Date.now());
         setTimeout(() => {
           respond(null);
           connection.socket.destroy();

@@ -1,6 +1,5 @@
 export * from './acl.js';
 export * from './acl-store.js';
-export { AuthThrottle } from './auth-throttle.js';
 export * from './authorizer.js';
 export {
   CredentialStore,

@@ -1,12 +1,12 @@
 import { SaslAuthenticate } from '../../protocol/apis/sasl-authenticate.js';
 import { SaslHandshake } from '../../protocol/apis/sasl-handshake.js';
-import { type AuthThrottle, SaslAuthenticationError } from '../../security/index.js';
+import { type LoginThrottle, SaslAuthenticationError } from '../../security/index.js';
 import { type ApiHandler, defineHandler } from '../api-handler.js';
 import type { SecurityProtocol } from '../config.js';
 import { ErrorCode } from '../error-codes.js';
 
 export interface SaslHandlerDeps {
-  authThrottle: AuthThrottle;
+  loginThrottle: LoginThrottle;
   /** Counts and logs a failure (KafkaServer.authenticationFailed). */
   failed(listener: SecurityProtocol, clientHost: string, error: SaslAuthenticationError): void;
   succeeded(listener: string): void;
@@ -40,7 +40,7 @@ export function saslHandlers(deps: SaslHandlerDeps): ApiHandler[] {
     try {
       const { response, complete } = await sasl.authenticate(request.authBytes, Date.now());
       if (complete) {
-        deps.authThrottle.succeeded(clientHost);
+        deps.loginThrottle.succeeded(clientHost);
         deps.succeeded(session.listener);
       }
       return {
@@ -52,7 +52,8 @@ export function saslHandlers(deps: SaslHandlerDeps): ApiHandler[] {
     } catch (error) {
       if (!(error instanceof SaslAuthenticationError)) throw error;
       deps.failed(session.listener, clientHost, error);
-      const delayMs = deps.authThrottle.failed(clientHost, Date.now());
+      deps.loginThrottle.failed(clientHost, Date.now());
+      const delayMs = deps.loginThrottle.waitMs(clientHost, Date.now());
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       return refuse(ErrorCode.SASL_AUTHENTICATION_FAILED, error.message);
     }
