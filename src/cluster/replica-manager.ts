@@ -599,7 +599,9 @@ export class ReplicaManager {
       return null;
     const path = Paths.partitionState(topic, partition);
     try {
-      return await this.coordinator.set(path, encodeNode({ ...current.state, isr }), stateVersion);
+      const stored = await this.coordinator.set(path, encodeNode({ ...current.state, isr }), stateVersion);
+      if (stored === null) await this.adoptStoredState(topic, partition, leaderEpoch, stateVersion);
+      return stored;
     } catch (error) {
       if (!(error instanceof CoordinationError)) throw error;
       if (error.code === 'UNREACHABLE' || error.code === 'CLOSED') {
@@ -612,6 +614,39 @@ export class ReplicaManager {
         'ISR change outcome unknown; reading the partition state back',
       );
       return this.readBackIsr(topic, partition, leaderEpoch, isr, stateVersion);
+    }
+  }
+
+  /**
+   * A refused compare-and-set: the state moved on since the version this leader holds. Waiting for the watch
+   * to tell would be enough if it always told; the stored state is read now so that, if it is still this
+   * leader's epoch, the next ISR change is tried against the version that is really there instead of failing
+   * until a watch event that may never come.
+   */
+  private async adoptStoredState(
+    topic: string,
+    partition: number,
+    leaderEpoch: number,
+    refusedVersion: number,
+  ): Promise<void> {
+    const path = Paths.partitionState(topic, partition);
+    try {
+      const node = await this.coordinator.get(path);
+      if (!node) return;
+      const state = decodeNode(PartitionState, path, node.data);
+      if (
+        state instanceof Error ||
+        state.leaderEpoch !== leaderEpoch ||
+        state.leader !== this.options.brokerId
+      )
+        return;
+      this.options.logger.info(
+        { topic, partition, refusedVersion, storedVersion: node.version, isr: state.isr },
+        'ISR change refused: the partition state had moved on; continuing from the stored state',
+      );
+      this.leaders.get(partitionKey(topic, partition))?.adoptState(state.isr, node.version);
+    } catch (error) {
+      if (!(error instanceof CoordinationError)) throw error;
     }
   }
 
