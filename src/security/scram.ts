@@ -77,6 +77,7 @@ export async function scramCredentialMatches(
  */
 export class ScramServerExchange {
   private state: 'first' | 'final' | 'done' = 'first';
+  private authenticated = false;
   private user = '';
   private credential: ScramCredential | null = null;
   private clientFirstBare = '';
@@ -90,11 +91,13 @@ export class ScramServerExchange {
     private readonly lookup: (user: string) => ScramCredential | null,
     /** Keys the made-up credential of unknown users, so repeated attempts see the same salt. */
     private readonly decoySecret: Buffer,
+    /** The server's part of the nonce: random, unless a known exchange is replayed (RFC 7677's example). */
+    private readonly serverNonce: () => string = () => randomBytes(NONCE_BYTES).toString('base64url'),
   ) {}
 
-  /** The authenticated user once the exchange has completed. */
+  /** The authenticated user once the exchange has completed with a valid proof. */
   get authenticatedUser(): string | null {
-    return this.state === 'done' ? this.user : null;
+    return this.authenticated ? this.user : null;
   }
 
   /** Answers one client message; throws SaslAuthenticationError when the exchange fails. */
@@ -139,7 +142,7 @@ export class ScramServerExchange {
     }
     this.credential = this.lookup(this.user);
     this.clientFirstBare = bare;
-    this.nonce = clientNonce + randomBytes(NONCE_BYTES).toString('base64url');
+    this.nonce = clientNonce + this.serverNonce();
     const { salt, iterations } = this.credential ?? this.decoy();
     this.serverFirst = `r=${this.nonce},s=${salt.toString('base64')},i=${iterations}`;
     this.state = 'final';
@@ -163,12 +166,11 @@ export class ScramServerExchange {
     const signature = hmac(hash.name, credential.storedKey, authMessage);
     const clientKey = proof.length === signature.length ? xor(proof, signature) : Buffer.alloc(0);
     const storedKey = createHash(hash.name).update(clientKey).digest();
+    this.state = 'done';
     if (this.credential === null || !timingSafeEqual(storedKey, credential.storedKey)) {
-      this.state = 'done';
-      this.user = '';
       throw new SaslAuthenticationError(`authentication failed: invalid credentials with ${this.mechanism}`);
     }
-    this.state = 'done';
+    this.authenticated = true;
     return Buffer.from(`v=${hmac(hash.name, credential.serverKey, authMessage).toString('base64')}`);
   }
 
