@@ -284,49 +284,6 @@ describe('secured listeners with real clients', { timeout: 600_000 }, () => {
       pythonRoundTrip('confluent', saslSsl, pythonSasl(PASSWORD), 'scram-confluent'));
   });
 
-  describe('a wrong password gets an authentication error, never a session', () => {
-    it('each client is refused, told why where it reports it, and every refusal is counted', async () => {
-      const before = await counter('edgestream_broker_authentications_total', {
-        listener: 'SASL_SSL',
-        result: 'invalid',
-      });
-      const listed = await run('kcat', ['-b', saslSsl, ...kcatSasl('wrong'), '-L', '-m', '5'], {
-        timeoutMs: 30_000,
-      });
-      assert.notEqual(listed.status, 0);
-      assert.match(listed.stderr, /SASL authentication error: authentication failed: invalid credentials/);
-      const admin = kafkajs('wrong').admin();
-      await assert.rejects(admin.connect(), /SASL SCRAM SHA512 authentication failed|authentication failed/i);
-      await admin.disconnect();
-      const producer = new Producer({
-        clientId: 'platformatic-wrong',
-        ...platformaticSasl('wrong'),
-        retries: 0,
-      });
-      await assert.rejects(producer.metadata({ topics: [] }), (error: Error) => {
-        const text = `${error.message} ${JSON.stringify((error as { errors?: unknown }).errors ?? '')} ${String(error.cause)}`;
-        return /auth|SASL/i.test(text);
-      });
-      await producer.close();
-      for (const client of ['kafka-python', 'confluent'] as const) {
-        const result = await run(
-          PYTHON,
-          [pythonClient, client, saslSsl, JSON.stringify(pythonSasl('wrong')), 'metadata'],
-          {
-            timeoutMs: 60_000,
-          },
-        );
-        const answer = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { error?: string };
-        assert.ok(answer.error, `${client} listed topics with a wrong password: ${result.stdout}`);
-      }
-      const after = await counter('edgestream_broker_authentications_total', {
-        listener: 'SASL_SSL',
-        result: 'invalid',
-      });
-      assert.ok(after - before >= 5, `refusals counted: ${after - before}`);
-    });
-  });
-
   describe('mutual TLS on an SSL listener', () => {
     it('a client certificate names the principal as Kafka does (subject, most specific first)', () => {
       const subject = new X509Certificate(fs.readFileSync(certs.clientCertFile)).subject;
@@ -404,5 +361,49 @@ describe('secured listeners with real clients', { timeout: 600_000 }, () => {
       'the renewed certificate in use',
     );
     await kcatRoundTrip(saslSsl, kcatSasl(PASSWORD), 'scram-after-renewal');
+  });
+
+  // Last: the failures make 127.0.0.1 wait before its next SASL login is checked.
+  describe('a wrong password gets an authentication error, never a session', () => {
+    it('each client is refused, told why where it reports it, and every refusal is counted', async () => {
+      const before = await counter('edgestream_broker_authentications_total', {
+        listener: 'SASL_SSL',
+        result: 'invalid',
+      });
+      const listed = await run('kcat', ['-b', saslSsl, ...kcatSasl('wrong'), '-L', '-m', '5'], {
+        timeoutMs: 30_000,
+      });
+      assert.notEqual(listed.status, 0);
+      assert.match(listed.stderr, /SASL authentication error: authentication failed: invalid credentials/);
+      const admin = kafkajs('wrong').admin();
+      await assert.rejects(admin.connect(), /SASL SCRAM SHA512 authentication failed|authentication failed/i);
+      await admin.disconnect();
+      const producer = new Producer({
+        clientId: 'platformatic-wrong',
+        ...platformaticSasl('wrong'),
+        retries: 0,
+      });
+      await assert.rejects(producer.metadata({ topics: [] }), (error: Error) => {
+        const text = `${error.message} ${JSON.stringify((error as { errors?: unknown }).errors ?? '')} ${String(error.cause)}`;
+        return /auth|SASL/i.test(text);
+      });
+      await producer.close();
+      for (const client of ['kafka-python', 'confluent'] as const) {
+        const result = await run(
+          PYTHON,
+          [pythonClient, client, saslSsl, JSON.stringify(pythonSasl('wrong')), 'metadata'],
+          {
+            timeoutMs: 60_000,
+          },
+        );
+        const answer = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { error?: string };
+        assert.ok(answer.error, `${client} listed topics with a wrong password: ${result.stdout}`);
+      }
+      const after = await counter('edgestream_broker_authentications_total', {
+        listener: 'SASL_SSL',
+        result: 'invalid',
+      });
+      assert.ok(after - before >= 5, `refusals counted: ${after - before}`);
+    });
   });
 });

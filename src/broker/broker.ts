@@ -197,10 +197,8 @@ export class Broker {
         connectionsMaxIdleMs: config.connectionsMaxIdleMs,
         tls: security.tls,
         sasl: security.sasl,
-        loginThrottle: security.loginThrottle,
       });
       for (const handler of saslHandlers({
-        loginThrottle: security.loginThrottle,
         failed: (listener, clientHost, error) => server.authenticationFailed(listener, clientHost, error),
         succeeded: (listener) => metrics.authenticationSucceeded(listener),
       }))

@@ -4,8 +4,8 @@ import { CredentialStore, LoginThrottle, ReloadingTlsContext, type SaslSettings 
 import { type BrokerConfig, listenersOf } from './config.js';
 
 /**
- * A failed SASL authentication is answered after 100 ms, doubling per further failure from the same address
- * up to 5 s (Kafka's connection.failed.authentication.delay.ms, growing); forgotten after a quiet minute.
+ * After a failed SASL authentication from an address, its next attempt is refused unchecked for 100 ms,
+ * doubling per further failure up to 5 s; forgotten after a quiet minute.
  */
 const KAFKA_LOGIN_THROTTLE = {
   firstDelayMs: 100,
@@ -17,7 +17,6 @@ const KAFKA_LOGIN_THROTTLE = {
 export interface BrokerSecurity {
   tls: ReloadingTlsContext | null;
   sasl: SaslSettings | null;
-  loginThrottle: LoginThrottle;
 }
 
 /** The certificate and the SASL users the configured listeners need (none for PLAINTEXT alone). */
@@ -54,7 +53,8 @@ export function openSecurity(config: BrokerConfig, logger: Logger): BrokerSecuri
       credentials,
       maxReauthMs: config.sasl.maxReauthMs,
       decoySecret: randomBytes(32),
+      loginThrottle: new LoginThrottle(KAFKA_LOGIN_THROTTLE),
     };
   }
-  return { tls, sasl, loginThrottle: new LoginThrottle(KAFKA_LOGIN_THROTTLE) };
+  return { tls, sasl };
 }

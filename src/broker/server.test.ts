@@ -4,7 +4,6 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { decodeResponse, encodeRequest, FrameReader, type Message } from '../protocol/index.js';
 import { defineApi } from '../protocol/schema.js';
-import { LoginThrottle } from '../security/index.js';
 import { defineHandler } from './api-handler.js';
 import { BrokerMetrics } from './metrics.js';
 import { KafkaServer, type RequestStage } from './server.js';
@@ -103,7 +102,6 @@ describe('KafkaServer', () => {
       connectionsMaxIdleMs: idleMs,
       tls: null,
       sasl: null,
-      loginThrottle: new LoginThrottle({ firstDelayMs: 1, maxDelayMs: 1, forgetAfterMs: 1, maxSources: 1 }),
     });
     port = (await server.listen({ protocol: 'PLAINTEXT', host: '127.0.0.1', port: 0 })).port;
   });

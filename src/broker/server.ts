@@ -14,7 +14,6 @@ import {
 } from '../protocol/index.js';
 import {
   certificatePrincipal,
-  type LoginThrottle,
   type ReloadingTlsContext,
   SaslAuthenticationError,
   SaslSession,
@@ -63,8 +62,6 @@ export interface KafkaServerOptions {
   tls: ReloadingTlsContext | null;
   /** SASL on SASL_PLAINTEXT and SASL_SSL listeners; null when there are none. */
   sasl: SaslSettings | null;
-  /** Slows repeated authentication failures from one address. */
-  loginThrottle: LoginThrottle;
 }
 
 /** The requests a SASL listener serves before authentication (and after its session expired). */
@@ -178,7 +175,9 @@ export class KafkaServer {
     }
     socket.setNoDelay(true);
     const sasl =
-      listener === 'SASL_PLAINTEXT' || listener === 'SASL_SSL' ? new SaslSession(this.options.sasl!) : null;
+      listener === 'SASL_PLAINTEXT' || listener === 'SASL_SSL'
+        ? new SaslSession(this.options.sasl!, socket.remoteAddress ?? 'unknown')
+        : null;
     const peer: Peer = {
       connectionId: this.nextConnectionId++,
       clientHost: socket.remoteAddress ?? 'unknown',
@@ -318,10 +317,7 @@ export class KafkaServer {
   ): void {
     sasl.authenticate(token, Date.now()).then(
       ({ response, complete }) => {
-        if (complete) {
-          this.options.loginThrottle.succeeded(peer.clientHost);
-          this.options.observer.authenticationSucceeded(listener);
-        }
+        if (complete) this.options.observer.authenticationSucceeded(listener);
         const size = Buffer.alloc(4);
         size.writeInt32BE(response.length);
         respond([size, response]);
@@ -333,12 +329,8 @@ export class KafkaServer {
           return;
         }
         this.authenticationFailed(listener, peer.clientHost, error);
-        this.options.loginThrottle.failed(peer.clientHost, Date.now());
-        const delayMs = this.options.loginThrottle.waitMs(peer.clientHost, Date.now());
-        setTimeout(() => {
-          respond(null);
-          connection.socket.destroy();
-        }, delayMs).unref();
+        respond(null);
+        connection.socket.destroy();
       },
     );
   }

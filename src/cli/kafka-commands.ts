@@ -8,6 +8,11 @@ import {
   stringDeserializers,
   stringSerializers,
 } from '@platformatic/kafka';
+import {
+  CONNECTION_SECURITY_FLAGS,
+  CONNECTION_SECURITY_USAGE,
+  connectionSecurityFromFlags,
+} from './security-flags.js';
 import { UsageError } from './usage-error.js';
 
 /**
@@ -22,10 +27,13 @@ export const KAFKA_USAGE = `  edgestream topic create NAME [-p PARTITIONS] [-r R
   edgestream produce TOPIC [--key-separator :]      one record per stdin line, KEY:VALUE when a separator is given
   edgestream consume TOPIC [-g GROUP] [--from-beginning] [-n COUNT] [--idle-ms MS]
   edgestream group list | describe GROUP            describe shows members and lag per partition
-`;
+${CONNECTION_SECURITY_USAGE}`;
 
 const CLIENT_ID = 'edgestream-cli';
-const brokersOption = { brokers: { type: 'string', default: '127.0.0.1:9092' } } as const;
+const brokersOption = {
+  brokers: { type: 'string', default: '127.0.0.1:9092' },
+  ...CONNECTION_SECURITY_FLAGS,
+} as const;
 const RESOURCE_TOPIC = 2;
 
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
@@ -41,8 +49,14 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
   }
 }
 
-function connection(brokers: unknown) {
-  return { clientId: CLIENT_ID, bootstrapBrokers: String(brokers).split(','), retries: 2 };
+/** The cluster the flags name, reached with the TLS and SASL settings they give. */
+function connection(values: Record<string, unknown>) {
+  return {
+    clientId: CLIENT_ID,
+    bootstrapBrokers: String(values.brokers).split(','),
+    retries: 2,
+    ...connectionSecurityFromFlags(values),
+  };
 }
 
 function print(rows: string[][]): void {
@@ -56,8 +70,8 @@ function print(rows: string[][]): void {
     );
 }
 
-async function withAdmin<T>(brokers: unknown, work: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin(connection(brokers));
+async function withAdmin<T>(values: Record<string, unknown>, work: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin(connection(values));
   try {
     return await work(admin);
   } finally {
@@ -89,7 +103,7 @@ export async function topicCommand(args: string[]): Promise<number> {
     config: { type: 'string', short: 'c', multiple: true, default: [] },
   });
   const name = positionals[0];
-  return withAdmin(values.brokers, async (admin) => {
+  return withAdmin(values, async (admin) => {
     switch (action) {
       case 'list':
         for (const topic of (await admin.listTopics()).sort()) process.stdout.write(`${topic}\n`);
@@ -168,7 +182,7 @@ export async function produceCommand(args: string[]): Promise<number> {
   if (!topic) throw new UsageError('produce needs a TOPIC');
   const separator = values['key-separator'] as string | undefined;
   const producer = new Producer({
-    ...connection(values.brokers),
+    ...connection(values),
     serializers: stringSerializers,
     autocreateTopics: true,
   });
@@ -211,7 +225,7 @@ export async function consumeCommand(args: string[]): Promise<number> {
   const idleMs = Number(values['idle-ms']);
   const groupId = (values.group as string | undefined) ?? `edgestream-cli-${process.pid}-${Date.now()}`;
   const consumer = new Consumer({
-    ...connection(values.brokers),
+    ...connection(values),
     groupId,
     deserializers: stringDeserializers,
   });
@@ -248,7 +262,7 @@ export async function consumeCommand(args: string[]): Promise<number> {
 export async function groupCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   const { values, positionals } = parse(rest, {});
-  return withAdmin(values.brokers, async (admin) => {
+  return withAdmin(values, async (admin) => {
     if (action === 'list') {
       const groups = await admin.listGroups();
       print([

@@ -1,3 +1,4 @@
+import { errorText } from './error-text.js';
 import { UsageError } from './usage-error.js';
 
 type Command = (args: string[]) => Promise<number>;
@@ -86,7 +87,7 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
       return;
     }
-    process.stderr.write(`edgestream: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`edgestream: ${errorText(error)}\n`);
     process.exitCode = 1;
   },
 );

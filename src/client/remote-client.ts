@@ -28,6 +28,7 @@ import { recordBytesMax } from './record-size.js';
 import { type RemoteLogClientOptions, type ResolvedOptions, resolveOptions } from './remote-common.js';
 import { kafkaError, kafkaErrorWhere, NETWORK_ERROR_CODE } from './remote-errors.js';
 import { RemoteMembership } from './remote-membership.js';
+import { type ConnectionSecurity, connectionSecurity } from './remote-security.js';
 import type {
   AssignmentListener,
   ConsumedRecord,
@@ -107,6 +108,8 @@ interface LeaderFetch {
 export class RemoteLogClient implements LogClient {
   readonly sharedGroups = true;
   private readonly options: ResolvedOptions;
+  /** TLS options and SASL login, files and secrets read once at construction. */
+  private readonly security: ConnectionSecurity;
   private readonly admin: Admin;
   private readonly reader: Consumer;
   private readonly fetchConnections: ConnectionPool;
@@ -124,6 +127,7 @@ export class RemoteLogClient implements LogClient {
 
   constructor(options: RemoteLogClientOptions) {
     this.options = resolveOptions(options);
+    this.security = connectionSecurity(this.options.security);
     const base = this.baseOptions();
     this.admin = new Admin(base);
     this.reader = new Consumer({ ...base, groupId: `${options.clientId}-reader`, ...this.readOptions() });
@@ -131,6 +135,7 @@ export class RemoteLogClient implements LogClient {
       connectTimeout: this.options.connectTimeoutMs,
       requestTimeout: this.options.requestTimeoutMs,
       maxInflights: 1,
+      ...this.security,
     });
     // An idempotent producer has one request in flight per connection and retries with the same sequence
     // numbers, so a retry is never written twice.
@@ -317,6 +322,7 @@ export class RemoteLogClient implements LogClient {
       metadataMaxAge: options.metadataMaxAgeMs,
       autocreateTopics: false,
       strict: false,
+      ...this.security,
     };
   }
 

@@ -1,4 +1,5 @@
 import { LogClientError } from './client-errors.js';
+import { PLAINTEXT, type RemoteSecurity } from './remote-security.js';
 
 export interface RemoteGroupOptions {
   /** The coordinator drops a member it has not heard from for this long and gives its partitions to others. */
@@ -28,6 +29,8 @@ export interface RemoteLogClientOptions {
   /** Codec of the record batches this client produces; fetches decode whatever codec a batch carries. */
   compression?: RemoteCompression;
   group?: Partial<RemoteGroupOptions>;
+  /** TLS and SASL towards a secured cluster; PLAINTEXT when absent. */
+  security?: RemoteSecurity;
 }
 
 /**
@@ -96,5 +99,6 @@ export function resolveOptions(options: RemoteLogClientOptions): ResolvedOptions
     maxProduceRequestBytes: options.maxProduceRequestBytes ?? REMOTE_CLIENT_DEFAULTS.maxProduceRequestBytes,
     compression,
     group,
+    security: options.security ?? PLAINTEXT,
   };
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ErrorCode } from '../protocol/index.js';
 import { CredentialStore, CredentialStoreError } from './credential-store.js';
+import { LoginThrottle } from './login-throttle.js';
 import { parsePlainToken } from './plain.js';
 import { SaslAuthenticationError } from './sasl-errors.js';
 import { SaslSession } from './sasl-session.js';
@@ -29,6 +30,10 @@ async function storeWith(users: Record<string, string>): Promise<CredentialStore
   return store;
 }
 
+/** No wait between attempts, unless a test wants one. */
+const throttle = (firstDelayMs = 0) =>
+  new LoginThrottle({ firstDelayMs, maxDelayMs: 60_000, forgetAfterMs: 60_000, maxSources: 100 });
+
 const plain = (user: string, password: string, authorizationId = '') =>
   Buffer.from(`${authorizationId}\u0000${user}\u0000${password}`);
 
@@ -36,7 +41,16 @@ describe('SASL sessions', () => {
   it('PLAIN logs in against the stored SCRAM credential; a wrong password or unknown user is refused', async () => {
     const credentials = await storeWith({ alice: 'secret-1' });
     const session = () =>
-      new SaslSession({ mechanisms: ['PLAIN'], credentials, maxReauthMs: 0, decoySecret: Buffer.alloc(32) });
+      new SaslSession(
+        {
+          mechanisms: ['PLAIN'],
+          credentials,
+          maxReauthMs: 0,
+          decoySecret: Buffer.alloc(32),
+          loginThrottle: throttle(),
+        },
+        '10.0.0.1',
+      );
     const ok = session();
     assert.equal(ok.handshake('PLAIN', 1), ErrorCode.NONE);
     assert.ok(ok.expectsAuthenticateRequest);
@@ -57,35 +71,47 @@ describe('SASL sessions', () => {
   });
 
   it('answers a handshake for a mechanism not enabled, and one out of turn, with Kafka error codes', async () => {
-    const session = new SaslSession({
-      mechanisms: ['SCRAM-SHA-512'],
-      credentials: await storeWith({}),
-      maxReauthMs: 0,
-      decoySecret: Buffer.alloc(32),
-    });
+    const session = new SaslSession(
+      {
+        mechanisms: ['SCRAM-SHA-512'],
+        credentials: await storeWith({}),
+        maxReauthMs: 0,
+        decoySecret: Buffer.alloc(32),
+        loginThrottle: throttle(),
+      },
+      '10.0.0.1',
+    );
     assert.equal(session.handshake('PLAIN', 1), ErrorCode.UNSUPPORTED_SASL_MECHANISM);
     assert.deepEqual(session.enabledMechanisms(), ['SCRAM-SHA-512']);
     assert.equal(session.handshake('SCRAM-SHA-512', 1), ErrorCode.NONE);
     assert.equal(session.handshake('SCRAM-SHA-512', 1), ErrorCode.ILLEGAL_SASL_STATE);
     await assert.rejects(
-      new SaslSession({
-        mechanisms: ['PLAIN'],
-        credentials: await storeWith({}),
-        maxReauthMs: 0,
-        decoySecret: Buffer.alloc(32),
-      }).authenticate(Buffer.alloc(1), 0),
+      new SaslSession(
+        {
+          mechanisms: ['PLAIN'],
+          credentials: await storeWith({}),
+          maxReauthMs: 0,
+          decoySecret: Buffer.alloc(32),
+          loginThrottle: throttle(),
+        },
+        '10.0.0.1',
+      ).authenticate(Buffer.alloc(1), 0),
       /before a SaslHandshake/,
     );
   });
 
   it('sessions expire after maxReauthMs; re-authentication renews them but may not change the principal', async () => {
     const credentials = await storeWith({ alice: 'a-pass', bob: 'b-pass' });
-    const session = new SaslSession({
-      mechanisms: ['PLAIN'],
-      credentials,
-      maxReauthMs: 60_000,
-      decoySecret: Buffer.alloc(32),
-    });
+    const session = new SaslSession(
+      {
+        mechanisms: ['PLAIN'],
+        credentials,
+        maxReauthMs: 60_000,
+        decoySecret: Buffer.alloc(32),
+        loginThrottle: throttle(),
+      },
+      '10.0.0.1',
+    );
     session.handshake('PLAIN', 1);
     await session.authenticate(plain('alice', 'a-pass'), 1000);
     assert.equal(session.lifetimeMs(1000), 60_000);
@@ -100,6 +126,34 @@ describe('SASL sessions', () => {
       /may not change the principal/,
     );
     assert.equal(session.principal, 'User:alice');
+  });
+
+  it('after a failed login, the address is refused without its password being checked until its wait is over', async () => {
+    const credentials = await storeWith({ alice: 'a-pass' });
+    const shared = throttle(10_000);
+    const session = (source: string) =>
+      new SaslSession(
+        {
+          mechanisms: ['PLAIN'],
+          credentials,
+          maxReauthMs: 0,
+          decoySecret: Buffer.alloc(32),
+          loginThrottle: shared,
+        },
+        source,
+      );
+    const guessing = session('10.0.0.9');
+    guessing.handshake('PLAIN', 1);
+    await assert.rejects(guessing.authenticate(plain('alice', 'guess-1'), 1000), /invalid credentials/);
+    const again = session('10.0.0.9');
+    again.handshake('PLAIN', 1);
+    await assert.rejects(again.authenticate(plain('alice', 'a-pass'), 2000), /too many failed logins.*9 s/);
+    const elsewhere = session('10.0.0.10');
+    elsewhere.handshake('PLAIN', 1);
+    assert.equal((await elsewhere.authenticate(plain('alice', 'a-pass'), 2000)).complete, true);
+    const later = session('10.0.0.9');
+    later.handshake('PLAIN', 1);
+    assert.equal((await later.authenticate(plain('alice', 'a-pass'), 11_001)).complete, true);
   });
 
   it('PLAIN tokens: an authorization id other than the user and malformed tokens are refused', () => {

@@ -1,5 +1,6 @@
 import { ErrorCode } from '../protocol/index.js';
 import type { CredentialStore } from './credential-store.js';
+import type { LoginThrottle } from './login-throttle.js';
 import { checkPlainPassword, parsePlainToken } from './plain.js';
 import { SaslAuthenticationError } from './sasl-errors.js';
 import { isScramMechanism, SCRAM_MECHANISMS, ScramServerExchange } from './scram.js';
@@ -15,6 +16,8 @@ export interface SaslSettings {
   maxReauthMs: number;
   /** Keys the made-up SCRAM salts of unknown users (see ScramServerExchange). */
   decoySecret: Buffer;
+  /** Failed logins per client address: an address that must wait is refused without its password being checked. */
+  loginThrottle: LoginThrottle;
 }
 
 /** What a handshake left the session waiting for: tokens in SaslAuthenticate (v1) or bare frames (v0). */
@@ -34,7 +37,11 @@ export class SaslSession {
   private mechanism: SaslMechanism | null = null;
   private framing: TokenFraming | null = null;
 
-  constructor(private readonly settings: SaslSettings) {}
+  constructor(
+    private readonly settings: SaslSettings,
+    /** The client's address, which the login throttle counts failures by. */
+    private readonly source: string,
+  ) {}
 
   /** How the next frame of this connection is framed: a Kafka request, or a bare v0 SASL token. */
   get expectsBareToken(): boolean {
@@ -73,11 +80,20 @@ export class SaslSession {
    */
   async authenticate(token: Buffer, nowMs: number): Promise<{ response: Buffer; complete: boolean }> {
     if (!this.exchange) throw new SaslAuthenticationError('SaslAuthenticate before a SaslHandshake');
+    const { loginThrottle } = this.settings;
+    const waitMs = loginThrottle.waitMs(this.source, nowMs);
+    if (waitMs > 0) {
+      this.reset();
+      throw new SaslAuthenticationError(
+        `too many failed logins from this address: the next is checked in ${Math.ceil(waitMs / 100) / 10} s`,
+      );
+    }
     let step: ExchangeStep;
     try {
       step = await this.exchange(token);
     } catch (error) {
       this.reset();
+      if (error instanceof SaslAuthenticationError) loginThrottle.failed(this.source, nowMs);
       throw error;
     }
     if (step.user === null) return { response: step.response, complete: false };
@@ -87,6 +103,7 @@ export class SaslSession {
     if (renewing !== null && renewing !== principal) {
       throw new SaslAuthenticationError(`re-authentication may not change the principal from ${renewing}`);
     }
+    loginThrottle.succeeded(this.source);
     this.principal = principal;
     this.expiresAtMs = this.settings.maxReauthMs > 0 ? nowMs + this.settings.maxReauthMs : null;
     return { response: step.response, complete: true };

@@ -1,12 +1,11 @@
 import { SaslAuthenticate } from '../../protocol/apis/sasl-authenticate.js';
 import { SaslHandshake } from '../../protocol/apis/sasl-handshake.js';
-import { type LoginThrottle, SaslAuthenticationError } from '../../security/index.js';
+import { SaslAuthenticationError } from '../../security/index.js';
 import { type ApiHandler, defineHandler } from '../api-handler.js';
 import type { SecurityProtocol } from '../config.js';
 import { ErrorCode } from '../error-codes.js';
 
 export interface SaslHandlerDeps {
-  loginThrottle: LoginThrottle;
   /** Counts and logs a failure (KafkaServer.authenticationFailed). */
   failed(listener: SecurityProtocol, clientHost: string, error: SaslAuthenticationError): void;
   succeeded(listener: string): void;
@@ -39,10 +38,7 @@ export function saslHandlers(deps: SaslHandlerDeps): ApiHandler[] {
     }
     try {
       const { response, complete } = await sasl.authenticate(request.authBytes, Date.now());
-      if (complete) {
-        deps.loginThrottle.succeeded(clientHost);
-        deps.succeeded(session.listener);
-      }
+      if (complete) deps.succeeded(session.listener);
       return {
         errorCode: ErrorCode.NONE,
         errorMessage: null,
@@ -52,9 +48,6 @@ export function saslHandlers(deps: SaslHandlerDeps): ApiHandler[] {
     } catch (error) {
       if (!(error instanceof SaslAuthenticationError)) throw error;
       deps.failed(session.listener, clientHost, error);
-      deps.loginThrottle.failed(clientHost, Date.now());
-      const delayMs = deps.loginThrottle.waitMs(clientHost, Date.now());
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
       return refuse(ErrorCode.SASL_AUTHENTICATION_FAILED, error.message);
     }
   });
