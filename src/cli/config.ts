@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { notifiersSchema } from '../alerts/notifier-config.js';
 import { alertingConfigSchema, durationSchema } from '../alerts/rules.js';
 import { clusterConfigSchema } from '../broker/config.js';
+import type { RemoteSecurity } from '../client/remote-security.js';
 import { TOPIC_CONFIG_KEYS } from '../log/index.js';
 import { mirrorConfigSchema } from '../mirror/config.js';
 import { DEFAULT_MONITOR_RULES } from '../monitor/default-rules.js';
@@ -213,5 +214,24 @@ export function loadEdgestreamConfig(file: string): EdgestreamConfig {
   const tls = config.http.tls;
   if (tls !== undefined)
     config.http.tls = { cert: path.resolve(base, tls.cert), key: path.resolve(base, tls.key) };
+  if (config.mirror) config.mirror.security = resolveSecurityFiles(config.mirror.security, base);
   return config;
+}
+
+/** The TLS and password files of a connection to another cluster, relative to the config file's directory. */
+function resolveSecurityFiles(security: RemoteSecurity, base: string): RemoteSecurity {
+  const resolved = (file: string | undefined) => (file === undefined ? undefined : path.resolve(base, file));
+  const { ca, cert, key } = security.tls;
+  return {
+    ...security,
+    tls: {
+      ...(ca === undefined ? {} : { ca: resolved(ca) }),
+      ...(cert === undefined ? {} : { cert: resolved(cert) }),
+      ...(key === undefined ? {} : { key: resolved(key) }),
+    },
+    sasl:
+      security.sasl?.passwordFile === undefined
+        ? security.sasl
+        : { ...security.sasl, passwordFile: resolved(security.sasl.passwordFile) },
+  };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { REMOTE_COMPRESSION_CODECS } from '../client/remote-common.js';
+import { PLAINTEXT, remoteSecuritySchema } from '../client/remote-security.js';
 
 const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected HOST:PORT');
 const pattern = z.string().refine(
@@ -19,6 +20,8 @@ const filterValue = z.union([z.string(), z.number(), z.boolean()]);
 export const mirrorConfigSchema = z.strictObject({
   /** The cloud cluster's bootstrap brokers. */
   target: z.array(hostPort).min(1).max(100),
+  /** How the cloud cluster is reached: TLS and SASL (password from a file or an environment variable). */
+  security: remoteSecuritySchema.default(PLAINTEXT),
   /** A pattern matched against whole source topic names, or a list of names. */
   topics: z.union([pattern, z.array(z.string().min(1)).min(1).max(10_000)]),
   prefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"'),

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { type RemoteCompression, RemoteLogClient } from '../client/remote-client.js';
+import { PLAINTEXT, type RemoteSecurity } from '../client/remote-security.js';
 import type { LogClient } from '../client/types.js';
 import type { MirrorConfig } from './config.js';
 import type { MirrorMetrics } from './metrics.js';
@@ -17,6 +18,7 @@ export function remoteTarget(
   bootstrapBrokers: string[],
   clientId: string,
   compression: RemoteCompression = 'none',
+  security: RemoteSecurity = PLAINTEXT,
 ): () => LogClient {
   let connection = 0;
   return () =>
@@ -28,6 +30,7 @@ export function remoteTarget(
       requestTimeoutMs: 15_000,
       replicationFactor: -1,
       compression,
+      security,
     });
 }
 
@@ -48,7 +51,7 @@ export function mirrorOptionsFromConfig(
   return {
     source: source.client,
     listSourceTopics: source.listTopics,
-    connectTarget: remoteTarget(config.target, config.clientId, config.compression),
+    connectTarget: remoteTarget(config.target, config.clientId, config.compression, config.security),
     topics: typeof config.topics === 'string' ? new RegExp(config.topics) : config.topics,
     prefix: config.prefix,
     policies,

@@ -38,8 +38,15 @@ export async function startBroker(
     bootstrap: '',
     dataDir,
     async restart() {
+      // Every listener comes back on the port it had, as a restarted broker does.
+      const bound = [...running.broker.listenerAddresses].map(
+        ([protocol, a]) => `${protocol}://127.0.0.1:${a.port}`,
+      );
       await running.broker.close();
-      running.broker = await Broker.start(config(running.port), logger);
+      running.broker = await Broker.start(
+        overrides.listeners ? { ...config(running.port), listeners: bound } : config(running.port),
+        logger,
+      );
     },
     async stop() {
       await running.broker.close();
