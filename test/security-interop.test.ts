@@ -336,6 +336,52 @@ describe('secured listeners with real clients', { timeout: 600_000 }, () => {
     });
   });
 
+  it('the edgestream CLI produces and consumes over SASL_SSL (password from a file) and mutual TLS', async () => {
+    const passwordFile = `${certs.dir}/cli-password`;
+    fs.writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
+    const sasl = ['--brokers', saslSsl, '--security-protocol', 'SASL_SSL', '--tls-ca', certs.caFile];
+    const login = ['--sasl-username', USER, '--sasl-password-file', passwordFile];
+    const produced = await run(
+      process.execPath,
+      [cli, 'produce', 'cli-secure', '--key-separator', ':', ...sasl, ...login],
+      {
+        input: 'edge-1:a\nedge-2:b\nedge-3:c\n',
+        timeoutMs: 60_000,
+      },
+    );
+    assert.equal(produced.status, 0, produced.stderr);
+    const mutual = ['--brokers', mtls, '--security-protocol', 'SSL', '--tls-ca', certs.caFile];
+    const consumed = await run(
+      process.execPath,
+      [
+        cli,
+        'consume',
+        'cli-secure',
+        '--from-beginning',
+        '-n',
+        '3',
+        ...mutual,
+        '--tls-cert',
+        certs.clientCertFile,
+        '--tls-key',
+        certs.clientKeyFile,
+      ],
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(consumed.status, 0, consumed.stderr);
+    assert.deepEqual(
+      consumed.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('\t').slice(2).join(':'))
+        .sort(),
+      ['edge-1:a', 'edge-2:b', 'edge-3:c'],
+    );
+    const missingLogin = await run(process.execPath, [cli, 'topic', 'list', ...sasl], { timeoutMs: 30_000 });
+    assert.equal(missingLogin.status, 2);
+    assert.match(missingLogin.stderr, /SASL_SSL need a sasl section/);
+  });
+
   it('a renewed server certificate is served to new connections without a restart', async () => {
     const serial = () =>
       new Promise<string>((resolve, reject) => {

@@ -5,6 +5,12 @@ import { RemoteLogClient } from '../client/remote-client.js';
 import { buildCloudTopology, MAX_TOP } from '../monitor/cloud-pipeline.js';
 import { type Duration, toMillis } from '../streams/duration.js';
 import { StreamsApp } from '../streams/streams-app.js';
+import {
+  CONNECTION_SECURITY_FLAGS,
+  connectionSecurityFromFlags,
+  connectionSecurityUsage,
+  securityFromFlags,
+} from './security-flags.js';
 import { untilSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
@@ -13,7 +19,7 @@ export const CLOUD_USAGE = `  edgestream cloud --brokers HOST:PORT    rank the w
         [--output TOPIC]                   rankings as JSON, one per window (default cloud.worst-edges)
         [--metric M] [--field F] [--top N] default edge_tcp_10s, retransmit_pct, 10
         [--lateness DURATION]              how late a site's windows may arrive and still count (default 1m)
-`;
+${connectionSecurityUsage('')}`;
 
 const DEFAULTS = {
   sources: '^.+\\.cdn\\.aggregates$',
@@ -50,6 +56,7 @@ export async function cloudCommand(args: string[]): Promise<number> {
         field: { type: 'string', default: DEFAULTS.field },
         top: { type: 'string', default: String(DEFAULTS.top) },
         lateness: { type: 'string', default: '1m' },
+        ...CONNECTION_SECURITY_FLAGS,
       },
     }));
   } catch (error) {
@@ -73,12 +80,21 @@ export async function cloudCommand(args: string[]): Promise<number> {
     throw new UsageError(`--lateness expects a duration such as 30s or 1m, got '${values.lateness}'`);
   }
   const bootstrapBrokers = values.brokers.split(',');
-  const admin = new Admin({ clientId: 'edgestream-cloud-admin', bootstrapBrokers, retries: 0 });
+  const admin = new Admin({
+    clientId: 'edgestream-cloud-admin',
+    bootstrapBrokers,
+    retries: 0,
+    ...connectionSecurityFromFlags(values),
+  });
   const topics = (await admin.listTopics({ includeInternals: false })).filter((topic) => sources.test(topic));
   await admin.close();
   if (topics.length === 0) throw new UsageError(`no topic on ${values.brokers} matches --sources ${sources}`);
   const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
-  const client = new RemoteLogClient({ bootstrapBrokers, clientId: 'edgestream-cloud' });
+  const client = new RemoteLogClient({
+    bootstrapBrokers,
+    clientId: 'edgestream-cloud',
+    security: securityFromFlags(values),
+  });
   const app = new StreamsApp({ applicationId: 'edgestream-cloud', client, logger });
   buildCloudTopology(app.builder, {
     sourceTopics: topics,

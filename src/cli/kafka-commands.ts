@@ -10,8 +10,8 @@ import {
 } from '@platformatic/kafka';
 import {
   CONNECTION_SECURITY_FLAGS,
-  CONNECTION_SECURITY_USAGE,
   connectionSecurityFromFlags,
+  connectionSecurityUsage,
 } from './security-flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -27,7 +27,7 @@ export const KAFKA_USAGE = `  edgestream topic create NAME [-p PARTITIONS] [-r R
   edgestream produce TOPIC [--key-separator :]      one record per stdin line, KEY:VALUE when a separator is given
   edgestream consume TOPIC [-g GROUP] [--from-beginning] [-n COUNT] [--idle-ms MS]
   edgestream group list | describe GROUP            describe shows members and lag per partition
-${CONNECTION_SECURITY_USAGE}`;
+${connectionSecurityUsage('')}`;
 
 const CLIENT_ID = 'edgestream-cli';
 const brokersOption = {

@@ -4,6 +4,12 @@ import { Admin } from '@platformatic/kafka';
 import pino from 'pino';
 import { RemoteLogClient } from '../client/remote-client.js';
 import { Mirror, MirrorMetrics, mirrorConfigSchema, mirrorOptionsFromConfig } from '../mirror/index.js';
+import {
+  connectionSecurityFlags,
+  connectionSecurityFromFlags,
+  connectionSecurityUsage,
+  securityFromFlags,
+} from './security-flags.js';
 import { untilSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
@@ -13,13 +19,14 @@ export const MIRROR_USAGE = `  edgestream mirror --source HOST:PORT --target HOS
         [--compression CODEC]              none (default), gzip, snappy or lz4 for batches sent to the target
         [--sample-percent P]               forward P% of keys of every topic (deterministic by key hash)
         [--metrics HOST:PORT]              Prometheus /metrics endpoint
-`;
+${connectionSecurityUsage('source-')}${connectionSecurityUsage('target-')}`;
 
 /** Runs a mirror between two clusters until SIGINT/SIGTERM; exits 1 if it stops on an error of its own. */
 export async function mirrorCommand(args: string[]): Promise<number> {
   const values = parseMirrorArgs(args);
   const parsed = mirrorConfigSchema.safeParse({
     target: values.target.split(','),
+    security: securityFromFlags(values.flags, 'target-'),
     topics: values.topics,
     prefix: values.prefix,
     clientId: values.clientId,
@@ -38,11 +45,13 @@ export async function mirrorCommand(args: string[]): Promise<number> {
   const source = new RemoteLogClient({
     bootstrapBrokers: sourceBrokers,
     clientId: `${parsed.data.clientId}-source`,
+    security: securityFromFlags(values.flags, 'source-'),
   });
   const admin = new Admin({
     clientId: `${parsed.data.clientId}-source-admin`,
     bootstrapBrokers: sourceBrokers,
     retries: 0,
+    ...connectionSecurityFromFlags(values.flags, 'source-'),
   });
   const metrics = new MirrorMetrics();
   const mirror = new Mirror(
@@ -80,6 +89,8 @@ interface MirrorArgs {
   compression: string;
   samplePercent: string | undefined;
   metrics: string | undefined;
+  /** Every flag as given, for the clusters' security settings. */
+  flags: Record<string, unknown>;
 }
 
 function parseMirrorArgs(args: string[]): MirrorArgs {
@@ -97,6 +108,8 @@ function parseMirrorArgs(args: string[]): MirrorArgs {
         compression: { type: 'string', default: 'none' },
         'sample-percent': { type: 'string' },
         metrics: { type: 'string' },
+        ...connectionSecurityFlags('source-'),
+        ...connectionSecurityFlags('target-'),
       },
     }));
   } catch (error) {
@@ -114,6 +127,7 @@ function parseMirrorArgs(args: string[]): MirrorArgs {
     compression: values.compression!,
     samplePercent: values['sample-percent'],
     metrics: values.metrics,
+    flags: values,
   };
 }
 
