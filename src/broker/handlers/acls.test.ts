@@ -49,7 +49,7 @@ async function call<A extends ApiSchema>(
     clientId: 'test',
     clientHost: '::ffff:10.0.0.1',
     connectionId,
-    session: new ClientSession('PLAINTEXT', null, null),
+    session: new ClientSession('PLAINTEXT', null, null, '::ffff:10.0.0.1'),
   };
   const encode = await decoded.handle(context);
   assert.ok(encode !== null);
