@@ -11,7 +11,9 @@ import {
   type OffsetFetchResponseTopic,
 } from '../../protocol/apis/offset-fetch.js';
 import { SyncGroup } from '../../protocol/apis/sync-group.js';
-import { type ApiHandler, defineHandler } from '../api-handler.js';
+import { AclOperation, type RequestedOperation, ResourceType } from '../../security/index.js';
+import type { Access } from '../access.js';
+import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
 import type { GroupCoordinator } from '../group-coordinator.js';
 import type { GroupRouter } from '../group-router.js';
@@ -25,8 +27,19 @@ const OFFSET_FETCH_BATCHED_FROM = 8;
 
 const NO_COORDINATOR = { nodeId: -1, host: '', port: -1 };
 
+/** OffsetFetch v2+ reports a group's error at the top level; before, on each partition asked for. */
+const OFFSET_FETCH_TOP_LEVEL_ERROR_FROM = 2;
+
 /** What FindCoordinator says of one key: where its coordinator is, or why there is none yet. */
-async function located(router: GroupRouter, key: string, keyType: number, listener: string) {
+async function located(
+  router: GroupRouter,
+  access: Access,
+  context: RequestContext,
+  key: string,
+  keyType: number,
+) {
+  const refusal = coordinatorRefusal(access, context, key, keyType);
+  if (refusal !== null) return { ...NO_COORDINATOR, errorCode: refusal, errorMessage: null };
   if (keyType !== CoordinatorKeyType.GROUP) {
     return {
       ...NO_COORDINATOR,
@@ -34,7 +47,7 @@ async function located(router: GroupRouter, key: string, keyType: number, listen
       errorMessage: 'transactions are not supported',
     };
   }
-  const found = await router.locate(key, listener);
+  const found = await router.locate(key, context.session.listener);
   if (found.errorCode !== ErrorCode.NONE || !('nodeId' in found)) {
     return {
       ...NO_COORDINATOR,
@@ -51,17 +64,56 @@ async function located(router: GroupRouter, key: string, keyType: number, listen
   };
 }
 
+/** As Kafka: DESCRIBE on the group, or on the transactional id, to be told where its coordinator is. */
+function coordinatorRefusal(
+  access: Access,
+  context: RequestContext,
+  key: string,
+  keyType: number,
+): number | null {
+  if (keyType === CoordinatorKeyType.GROUP) {
+    return access.allows(context, FindCoordinator.name, AclOperation.DESCRIBE, ResourceType.GROUP, key)
+      ? null
+      : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+  }
+  if (keyType === CoordinatorKeyType.TRANSACTION) {
+    return access.allows(
+      context,
+      FindCoordinator.name,
+      AclOperation.DESCRIBE,
+      ResourceType.TRANSACTIONAL_ID,
+      key,
+    )
+      ? null
+      : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+  }
+  return null;
+}
+
 /**
  * The classic consumer-group APIs, mapped onto the coordinator of each group. On a cluster a group this
- * broker does not coordinate is answered NOT_COORDINATOR, and the client asks FindCoordinator again.
+ * broker does not coordinate is answered NOT_COORDINATOR, and the client asks FindCoordinator again. The
+ * ACL checks are Kafka's: READ on the group to be a member or commit (then READ on each topic committed),
+ * DESCRIBE on the group to read its offsets or state (then DESCRIBE on each topic).
  */
-export function groupHandlers(router: GroupRouter): ApiHandler[] {
+export function groupHandlers(router: GroupRouter, access: Access): ApiHandler[] {
+  const groupAllows = (
+    context: RequestContext,
+    api: string,
+    operation: RequestedOperation,
+    groupId: string,
+  ) => access.allows(context, api, operation, ResourceType.GROUP, groupId);
+  /** The group's coordinator, or the error that answers for the group: not authorized, or coordinated elsewhere. */
+  const memberCoordinator = (context: RequestContext, api: string, groupId: string) => {
+    if (!groupAllows(context, api, AclOperation.READ, groupId)) return ErrorCode.GROUP_AUTHORIZATION_FAILED;
+    return router.coordinatorOf(groupId) ?? ErrorCode.NOT_COORDINATOR;
+  };
   return [
-    defineHandler(FindCoordinator, async (request, { session }) => {
+    defineHandler(FindCoordinator, async (request, context) => {
       const keys = request.coordinatorKeys.length > 0 ? request.coordinatorKeys : [request.key];
       const coordinators = [];
       for (const key of keys) {
-        coordinators.push({ key, ...(await located(router, key, request.keyType, session.listener)) });
+        coordinators.push({ key, ...(await located(router, access, context, key, request.keyType)) });
       }
       const first = coordinators[0]!;
       return {
@@ -75,12 +127,12 @@ export function groupHandlers(router: GroupRouter): ApiHandler[] {
       };
     }),
     defineHandler(JoinGroup, async (request, context) => {
-      const groups = router.coordinatorOf(request.groupId);
-      if (!groups) {
+      const groups = memberCoordinator(context, JoinGroup.name, request.groupId);
+      if (typeof groups === 'number') {
         return {
           throttleTimeMs: 0,
           skipAssignment: false,
-          errorCode: ErrorCode.NOT_COORDINATOR,
+          errorCode: groups,
           generationId: -1,
           protocolType: null,
           protocolName: null,
@@ -107,12 +159,12 @@ export function groupHandlers(router: GroupRouter): ApiHandler[] {
       });
       return { throttleTimeMs: 0, skipAssignment: false, ...result };
     }),
-    defineHandler(SyncGroup, async (request) => {
-      const groups = router.coordinatorOf(request.groupId);
-      if (!groups) {
+    defineHandler(SyncGroup, async (request, context) => {
+      const groups = memberCoordinator(context, SyncGroup.name, request.groupId);
+      if (typeof groups === 'number') {
         return {
           throttleTimeMs: 0,
-          errorCode: ErrorCode.NOT_COORDINATOR,
+          errorCode: groups,
           protocolType: null,
           protocolName: null,
           assignment: Buffer.alloc(0),
@@ -132,14 +184,14 @@ export function groupHandlers(router: GroupRouter): ApiHandler[] {
       });
       return { throttleTimeMs: 0, ...result };
     }),
-    defineHandler(Heartbeat, (request) => {
-      const groups = router.coordinatorOf(request.groupId);
-      if (!groups) return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_COORDINATOR };
+    defineHandler(Heartbeat, (request, context) => {
+      const groups = memberCoordinator(context, Heartbeat.name, request.groupId);
+      if (typeof groups === 'number') return { throttleTimeMs: 0, errorCode: groups };
       return { throttleTimeMs: 0, ...groups.heartbeat(request) };
     }),
     defineHandler(LeaveGroup, (request, context) => {
-      const groups = router.coordinatorOf(request.groupId);
-      if (!groups) return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
+      const groups = memberCoordinator(context, LeaveGroup.name, request.groupId);
+      if (typeof groups === 'number') return { throttleTimeMs: 0, errorCode: groups, members: [] };
       const members =
         context.apiVersion >= LEAVE_BATCHED_FROM
           ? request.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
@@ -152,62 +204,66 @@ export function groupHandlers(router: GroupRouter): ApiHandler[] {
           : result.errorCode;
       return { throttleTimeMs: 0, errorCode, members: result.members };
     }),
-    defineHandler(OffsetCommit, async (request) => {
-      const groups = router.coordinatorOf(request.groupId);
-      const results = groups
-        ? await commit(groups, request)
-        : request.topics.flatMap((t) =>
-            t.partitions.map((p) => ({
-              topic: t.name,
-              partition: p.partitionIndex,
-              errorCode: ErrorCode.NOT_COORDINATOR,
-            })),
-          );
+    defineHandler(OffsetCommit, async (request, context) => {
+      const groups = memberCoordinator(context, OffsetCommit.name, request.groupId);
+      // Topics the client may not read are answered TOPIC_AUTHORIZATION_FAILED; the others are committed.
+      const denied =
+        typeof groups === 'number'
+          ? new Set<string>()
+          : deniedTopics(access, context, OffsetCommit.name, AclOperation.READ, request.topics);
+      const allowed = request.topics.filter((t) => !denied.has(t.name));
+      const results =
+        typeof groups === 'number' || allowed.length === 0
+          ? []
+          : await commit(groups, { ...request, topics: allowed });
+      const errorCodeOf = (topic: string, partition: number) => {
+        if (typeof groups === 'number') return groups;
+        if (denied.has(topic)) return ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        return (
+          results.find((r) => r.topic === topic && r.partition === partition)?.errorCode ?? ErrorCode.NONE
+        );
+      };
       return {
         throttleTimeMs: 0,
         topics: request.topics.map((topic) => ({
           name: topic.name,
           partitions: topic.partitions.map((p) => ({
             partitionIndex: p.partitionIndex,
-            errorCode:
-              results.find((r) => r.topic === topic.name && r.partition === p.partitionIndex)?.errorCode ??
-              ErrorCode.NONE,
+            errorCode: errorCodeOf(topic.name, p.partitionIndex),
           })),
         })),
       };
     }),
     defineHandler(OffsetFetch, (request, context) => {
+      const fetched = (groupId: string, topics: OffsetFetchRequestTopic[] | null) =>
+        groupOffsets(router, access, context, groupId, topics);
       if (context.apiVersion >= OFFSET_FETCH_BATCHED_FROM) {
         return {
           throttleTimeMs: 0,
           topics: [],
           errorCode: ErrorCode.NONE,
-          groups: request.groups.map((group) => {
-            const groups = router.coordinatorOf(group.groupId);
-            return {
-              groupId: group.groupId,
-              topics: groups ? committedOffsets(groups, group.groupId, group.topics) : [],
-              errorCode: groups ? ErrorCode.NONE : ErrorCode.NOT_COORDINATOR,
-            };
-          }),
+          groups: request.groups.map((group) => ({
+            groupId: group.groupId,
+            ...fetched(group.groupId, group.topics),
+          })),
         };
       }
-      const groups = router.coordinatorOf(request.groupId);
-      return {
-        throttleTimeMs: 0,
-        topics: groups ? committedOffsets(groups, request.groupId, request.topics) : [],
-        errorCode: groups ? ErrorCode.NONE : ErrorCode.NOT_COORDINATOR,
-        groups: [],
-      };
+      const answer = fetched(request.groupId, request.topics);
+      if (answer.errorCode !== ErrorCode.NONE && context.apiVersion < OFFSET_FETCH_TOP_LEVEL_ERROR_FROM) {
+        answer.topics = unanswered(request.topics ?? [], answer.errorCode);
+      }
+      return { throttleTimeMs: 0, ...answer, groups: [] };
     }),
-    defineHandler(DescribeGroups, (request) => {
+    defineHandler(DescribeGroups, (request, context) => {
       return {
         throttleTimeMs: 0,
         groups: request.groups.map((groupId) => {
-          const coordinator = router.coordinatorOf(groupId);
-          if (!coordinator) {
+          const coordinator = groupAllows(context, DescribeGroups.name, AclOperation.DESCRIBE, groupId)
+            ? (router.coordinatorOf(groupId) ?? ErrorCode.NOT_COORDINATOR)
+            : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+          if (typeof coordinator === 'number') {
             return {
-              errorCode: ErrorCode.NOT_COORDINATOR,
+              errorCode: coordinator,
               groupId,
               groupState: '',
               protocolType: '',
@@ -229,11 +285,16 @@ export function groupHandlers(router: GroupRouter): ApiHandler[] {
         }),
       };
     }),
-    defineHandler(ListGroups, (request) => {
+    defineHandler(ListGroups, (request, context) => {
+      // DESCRIBE on the cluster lists every group; without it, only the groups the client may describe.
+      const everyGroup = access.permitsCluster(context, AclOperation.DESCRIBE);
       const listed = router
         .all()
         .flatMap((coordinator) =>
           coordinator.list(request.statesFilter.length > 0 ? request.statesFilter : undefined),
+        )
+        .filter(
+          (g) => everyGroup || access.permits(context, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId),
         );
       return {
         throttleTimeMs: 0,
@@ -265,6 +326,75 @@ function commit(groups: GroupCoordinator, request: OffsetCommitRequest) {
       })),
     ),
   });
+}
+
+/** The topics among `topics` on which the client may not do `operation`; checked once per topic. */
+function deniedTopics(
+  access: Access,
+  context: RequestContext,
+  api: string,
+  operation: RequestedOperation,
+  topics: readonly { name: string }[],
+): Set<string> {
+  const denied = new Set<string>();
+  for (const { name } of topics) {
+    if (!denied.has(name) && !access.allows(context, api, operation, ResourceType.TOPIC, name))
+      denied.add(name);
+  }
+  return denied;
+}
+
+/**
+ * One group's committed offsets as OffsetFetch answers them: DESCRIBE on the group, then on each topic.
+ * Topics asked for by name that the client may not describe answer TOPIC_AUTHORIZATION_FAILED; asked for
+ * every partition, the client is told only of the topics it may describe (as Kafka).
+ */
+function groupOffsets(
+  router: GroupRouter,
+  access: Access,
+  context: RequestContext,
+  groupId: string,
+  topics: OffsetFetchRequestTopic[] | null,
+): { errorCode: number; topics: OffsetFetchResponseTopic[] } {
+  if (!access.allows(context, OffsetFetch.name, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
+    return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+  }
+  const groups = router.coordinatorOf(groupId);
+  if (!groups) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+  if (topics === null) {
+    const every = committedOffsets(groups, groupId, null).filter((topic) =>
+      access.permits(context, AclOperation.DESCRIBE, ResourceType.TOPIC, topic.name),
+    );
+    return { errorCode: ErrorCode.NONE, topics: every };
+  }
+  const denied = deniedTopics(access, context, OffsetFetch.name, AclOperation.DESCRIBE, topics);
+  if (denied.size === 0)
+    return { errorCode: ErrorCode.NONE, topics: committedOffsets(groups, groupId, topics) };
+  const [refused, allowed] = [
+    topics.filter((t) => denied.has(t.name)),
+    topics.filter((t) => !denied.has(t.name)),
+  ];
+  return {
+    errorCode: ErrorCode.NONE,
+    topics: [
+      ...(allowed.length > 0 ? committedOffsets(groups, groupId, allowed) : []),
+      ...unanswered(refused, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+    ],
+  };
+}
+
+/** Each partition asked for, with no offset and `errorCode`. */
+function unanswered(topics: OffsetFetchRequestTopic[], errorCode: number): OffsetFetchResponseTopic[] {
+  return topics.map((topic) => ({
+    name: topic.name,
+    partitions: topic.partitionIndexes.map((partitionIndex) => ({
+      partitionIndex,
+      committedOffset: -1,
+      committedLeaderEpoch: -1,
+      metadata: '',
+      errorCode,
+    })),
+  }));
 }
 
 function committedOffsets(
