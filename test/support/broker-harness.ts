@@ -16,9 +16,16 @@ export interface RunningBroker {
   stop(): Promise<void>;
 }
 
-/** An in-process broker on 127.0.0.1 with a fresh data directory; logs go to a file beside it when debugging. */
-export async function startBroker(overrides: Partial<BrokerConfigInput> = {}): Promise<RunningBroker> {
+/**
+ * An in-process broker on 127.0.0.1 with a fresh data directory; logs go to a file beside it when debugging.
+ * `prepare` fills the data directory before the broker opens it (SASL users, for one).
+ */
+export async function startBroker(
+  overrides: Partial<BrokerConfigInput> = {},
+  prepare: (dataDir: string) => Promise<void> = async () => undefined,
+): Promise<RunningBroker> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-broker-'));
+  await prepare(dataDir);
   const logger = pino({ level: process.env.EDGESTREAM_TEST_LOG ?? 'silent' });
   const config = (port: number) =>
     parseBrokerConfig({
