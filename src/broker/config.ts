@@ -84,7 +84,7 @@ export const brokerConfigSchema = z.object({
   authorizer: z.boolean().default(false),
   /** allow.everyone.if.no.acl.found: a resource no ACL names is open to everyone (Kafka's default: false). */
   allowEveryoneIfNoAclFound: z.boolean().default(false),
-  /** ACLs kept at most; CreateAcls past it fails with the ACL_LIMIT message. */
+  /** ACLs kept at most; a CreateAcls past it fails with POLICY_VIOLATION. */
   maxAcls: z.number().int().min(1).max(1_000_000).default(10_000),
   nodeId: z.number().int().min(0).default(1),
   autoCreateTopics: z.boolean().default(true),
