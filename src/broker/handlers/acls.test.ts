@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { callHandler, requestContext } from '../../../test/support/handler-call.js';
 import { CreateAcls } from '../../protocol/apis/create-acls.js';
 import { DeleteAcls } from '../../protocol/apis/delete-acls.js';
 import { DescribeAcls } from '../../protocol/apis/describe-acls.js';
 import type { EncodableRequestOf } from '../../protocol/message-types.js';
-import { decodeResponse, encodeRequest } from '../../protocol/messages.js';
 import type { ApiSchema } from '../../protocol/schema.js';
 import {
   AclAuthorizer,
@@ -20,7 +20,6 @@ import {
   ResourceType,
 } from '../../security/index.js';
 import type { ApiHandler, RequestContext } from '../api-handler.js';
-import { ClientSession } from '../client-session.js';
 import { ErrorCode } from '../error-codes.js';
 import { type AclHandlerOptions, aclHandlers } from './acls.js';
 
@@ -34,26 +33,14 @@ const sessionOf = (context: RequestContext) => ({
   host: aclHostOf(context.clientHost),
 });
 
-async function call<A extends ApiSchema>(
+function call<A extends ApiSchema>(
   handlers: ApiHandler[],
   schema: A,
   version: number,
   body: EncodableRequestOf<A>,
   connectionId = 1,
 ) {
-  const handler = handlers.find((h) => h.schema.apiKey === schema.apiKey)!;
-  const header = { apiKey: schema.apiKey, apiVersion: version, correlationId: 3, clientId: 'test' };
-  const decoded = handler.decode(encodeRequest(schema, header, body).subarray(4));
-  const context = {
-    apiVersion: version,
-    clientId: 'test',
-    clientHost: '::ffff:10.0.0.1',
-    connectionId,
-    session: new ClientSession('PLAINTEXT', null, null, '::ffff:10.0.0.1'),
-  };
-  const encode = await decoded.handle(context);
-  assert.ok(encode !== null);
-  return decodeResponse(Buffer.concat(encode()).subarray(4), schema, version).body;
+  return callHandler(handlers, schema, body, requestContext(version, { connectionId }));
 }
 
 const readOrders = {
