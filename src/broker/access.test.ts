@@ -11,6 +11,8 @@ import { ListGroups } from '../protocol/apis/list-groups.js';
 import { Metadata } from '../protocol/apis/metadata.js';
 import { OffsetCommit } from '../protocol/apis/offset-commit.js';
 import { OffsetFetch } from '../protocol/apis/offset-fetch.js';
+import { Produce } from '../protocol/apis/produce.js';
+import { encodeRecordBatch } from '../protocol/index.js';
 import {
   AclAuthorizer,
   type AclBinding,
@@ -30,7 +32,9 @@ import { LocalGroups } from './group-router.js';
 import { createTopicsHandler } from './handlers/admin.js';
 import { groupHandlers } from './handlers/groups.js';
 import { metadataHandler } from './handlers/metadata.js';
+import { produceHandler } from './handlers/produce.js';
 import { BrokerMetrics } from './metrics.js';
+import { PartitionWatch } from './partition-watch.js';
 import { TopicCatalog } from './topic-catalog.js';
 
 const ALICE = { principal: 'User:alice' };
@@ -199,6 +203,57 @@ describe('handlers under ACLs', () => {
       );
       assert.equal(logs.hasTopic('new-denied'), false);
       assert.equal(logs.hasTopic('new-ok'), true);
+    } finally {
+      await logs.close();
+    }
+  });
+
+  it('Produce: WRITE on each topic; auto-creating a missing one also needs CREATE', async () => {
+    using tmp = temporaryDirectory();
+    const logs = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });
+    try {
+      logs.createTopic('orders-1', 1);
+      const { access } = await enforced(`${tmp.dir}/security`, [
+        allow(ResourceType.TOPIC, 'orders-', AclOperation.WRITE, { prefixed: true }),
+        allow(ResourceType.TOPIC, 'orders-made', AclOperation.CREATE),
+      ]);
+      const logger = pino({ level: 'silent' });
+      const topics = new TopicCatalog(logs, { autoCreateTopics: true, defaultPartitions: 1, logger });
+      const handlers = [
+        produceHandler({
+          topics,
+          watch: new PartitionWatch(),
+          metrics: new BrokerMetrics(),
+          logger,
+          cluster: null,
+          access,
+        }),
+      ];
+      const records = encodeRecordBatch([{ key: null, value: Buffer.from('v') }]);
+      const produced = await callHandler(
+        handlers,
+        Produce,
+        {
+          transactionalId: null,
+          acks: 1,
+          timeoutMs: 1000,
+          topicData: ['orders-1', 'orders-missing', 'orders-made', 'secret'].map((name) => ({
+            name,
+            partitionData: [{ index: 0, records }],
+          })),
+        },
+        requestContext(9, ALICE),
+      );
+      assert.deepEqual(
+        produced.responses.map((t) => [t.name, t.partitionResponses[0]!.errorCode]),
+        [
+          ['orders-1', ErrorCode.NONE],
+          ['orders-missing', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+          ['orders-made', ErrorCode.NONE],
+          ['secret', ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+        ],
+      );
+      assert.deepEqual(logs.topicNames().sort(), ['orders-1', 'orders-made']);
     } finally {
       await logs.close();
     }

@@ -36,6 +36,11 @@ export class Access {
     private readonly denials: { counter: DenialCounter; log: LogThrottle } | null,
   ) {}
 
+  /** Whether requests are checked at all: false without an authorizer. */
+  get enforcing(): boolean {
+    return this.authorizer !== null;
+  }
+
   static enforced(authorizer: Authorizer, counter: DenialCounter, logger: Logger): Access {
     return new Access(authorizer, {
       counter,

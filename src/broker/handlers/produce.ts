@@ -60,10 +60,12 @@ function handleProduce(
   const responses = request.topicData.map((topic) => {
     // One check per topic, whatever the number of partitions and records.
     const refusal = transactional ?? topicRefusal(deps, topic.name, context);
-    // Produce auto-creates a missing topic; with ACLs only for clients that may create it.
+    // Produce auto-creates a missing topic; under ACLs only for a client that may create it (asked only
+    // when the topic is missing, so producing to an existing topic costs no second check).
     const autoCreate =
       refusal === null &&
-      (deps.topics.logs.hasTopic(topic.name) ||
+      (!deps.access.enforcing ||
+        deps.topics.logs.hasTopic(topic.name) ||
         deps.access.mayCreateTopic(context, Produce.name, topic.name));
     return {
       name: topic.name,
