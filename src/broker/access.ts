@@ -31,15 +31,10 @@ export class Access {
   static readonly OPEN = new Access(null, null);
 
   private constructor(
-    /** Null: no authorizer, everything allowed. */
-    private readonly authorizer: Authorizer | null,
+    /** Null: no authorizer, everything allowed (and the ACL APIs answer SECURITY_DISABLED). */
+    readonly authorizer: Authorizer | null,
     private readonly denials: { counter: DenialCounter; log: LogThrottle } | null,
   ) {}
-
-  /** Whether requests are checked at all: false without an authorizer. */
-  get enforcing(): boolean {
-    return this.authorizer !== null;
-  }
 
   static enforced(authorizer: Authorizer, counter: DenialCounter, logger: Logger): Access {
     return new Access(authorizer, {

@@ -190,9 +190,7 @@ export class Broker {
       add(describeConfigsHandler(topics, brokerSettings(config), access));
       add(initProducerIdHandler(cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir), access));
       for (const handler of groupHandlers(groups, access)) add(handler);
-      // Without an authorizer the ACL APIs answer SECURITY_DISABLED, as Kafka's do.
-      for (const handler of aclHandlers({ authorizer, sessionOf: (context) => context.session.aclSession }))
-        add(handler);
+      for (const handler of aclHandlers(access)) add(handler);
       const server = new KafkaServer({
         handlers,
         logger,

@@ -64,7 +64,7 @@ function handleProduce(
     // when the topic is missing, so producing to an existing topic costs no second check).
     const autoCreate =
       refusal === null &&
-      (!deps.access.enforcing ||
+      (deps.access.authorizer === null ||
         deps.topics.logs.hasTopic(topic.name) ||
         deps.access.mayCreateTopic(context, Produce.name, topic.name));
     return {
