@@ -6,6 +6,7 @@ import { callHandler, requestContext } from '../../test/support/handler-call.js'
 import { RecordingLogger, temporaryDirectory } from '../../test/support/log-fixtures.js';
 import { LogManager } from '../log/index.js';
 import { CreateTopics } from '../protocol/apis/create-topics.js';
+import { DeleteTopics } from '../protocol/apis/delete-topics.js';
 import { DescribeGroups } from '../protocol/apis/describe-groups.js';
 import { ListGroups } from '../protocol/apis/list-groups.js';
 import { Metadata } from '../protocol/apis/metadata.js';
@@ -29,7 +30,7 @@ import {
 import { Access } from './access.js';
 import { ErrorCode } from './error-codes.js';
 import { LocalGroups } from './group-router.js';
-import { createTopicsHandler } from './handlers/admin.js';
+import { createTopicsHandler, deleteTopicsHandler } from './handlers/admin.js';
 import { groupHandlers } from './handlers/groups.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { produceHandler } from './handlers/produce.js';
@@ -292,6 +293,44 @@ describe('handlers under ACLs', () => {
         ],
       );
       assert.deepEqual(logs.topicNames(), ['mine']);
+    } finally {
+      await logs.close();
+    }
+  });
+
+  it('DeleteTopics: DELETE on each topic; named by id, a topic it may not describe keeps its name hidden', async () => {
+    using tmp = temporaryDirectory();
+    const logs = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });
+    try {
+      for (const name of ['mine', 'theirs', 'seen']) logs.createTopic(name, 1);
+      const { access } = await enforced(`${tmp.dir}/security`, [
+        allow(ResourceType.TOPIC, 'mine', AclOperation.DELETE),
+        allow(ResourceType.TOPIC, 'seen', AclOperation.DESCRIBE),
+      ]);
+      const topics = new TopicCatalog(logs, {
+        autoCreateTopics: false,
+        defaultPartitions: 1,
+        logger: pino({ level: 'silent' }),
+      });
+      const byId = (name: string) => ({
+        name: null,
+        topicId: Buffer.from(logs.describeTopic(name).topicId, 'hex'),
+      });
+      const deleted = await callHandler(
+        [deleteTopicsHandler(topics, access)],
+        DeleteTopics,
+        { topics: [byId('theirs'), byId('seen'), byId('mine')], topicNames: [], timeoutMs: 1000 },
+        requestContext(6, ALICE),
+      );
+      assert.deepEqual(
+        deleted.responses.map((t) => [t.name, t.errorCode]),
+        [
+          [null, ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+          ['seen', ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+          ['mine', ErrorCode.NONE],
+        ],
+      );
+      assert.deepEqual(logs.topicNames().sort(), ['seen', 'theirs']);
     } finally {
       await logs.close();
     }

@@ -148,12 +148,13 @@ function createTopic(
 
 export function deleteTopicsHandler(topics: TopicCatalog, access: Access): ApiHandler {
   return defineHandler(DeleteTopics, async (request, context) => {
+    const byId = context.apiVersion >= 6 ? request.topics.map((t) => t.name === null) : [];
     const names =
       context.apiVersion >= 6
         ? request.topics.map((t) => t.name ?? topics.nameOf(t.topicId))
         : request.topicNames;
     const responses: DeletableTopicResult[] = [];
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
       const response: DeletableTopicResult = {
         name,
         topicId: Buffer.alloc(16),
@@ -163,6 +164,10 @@ export function deleteTopicsHandler(topics: TopicCatalog, access: Access): ApiHa
       if (name && !access.allows(context, DeleteTopics.name, AclOperation.DELETE, ResourceType.TOPIC, name)) {
         response.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
         response.errorMessage = 'not authorized to delete this topic';
+        // Named by id, the topic's name is not told to a client that may not describe it (as Kafka).
+        if (byId[i] === true && !access.permits(context, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+          response.name = null;
+        }
         responses.push(response);
         continue;
       }
