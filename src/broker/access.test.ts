@@ -33,6 +33,7 @@ import { LocalGroups } from './group-router.js';
 import { createTopicsHandler, deleteTopicsHandler } from './handlers/admin.js';
 import { groupHandlers } from './handlers/groups.js';
 import { metadataHandler } from './handlers/metadata.js';
+import { offsetHandlers } from './handlers/offsets.js';
 import { produceHandler } from './handlers/produce.js';
 import { BrokerMetrics } from './metrics.js';
 import { PartitionWatch } from './partition-watch.js';
@@ -342,10 +343,8 @@ describe('handlers under ACLs', () => {
         allow(ResourceType.GROUP, 'g', AclOperation.READ),
         allow(ResourceType.TOPIC, 't', AclOperation.READ),
       ]);
-      const handlers = groupHandlers(
-        new LocalGroups(coordinator, { nodeId: 1, endpoints: new Map() }),
-        access,
-      );
+      const router = new LocalGroups(coordinator, { nodeId: 1, endpoints: new Map() });
+      const handlers = [...groupHandlers(router, access), ...offsetHandlers(router, access)];
       const partition = { partitionIndex: 0, committedOffset: 5, committedMetadata: null };
       const commit = (groupId: string, principal: string) =>
         callHandler(

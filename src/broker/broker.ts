@@ -29,6 +29,7 @@ import { fetchHandler } from './handlers/fetch.js';
 import { groupHandlers } from './handlers/groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
+import { offsetHandlers } from './handlers/offsets.js';
 import { produceHandler } from './handlers/produce.js';
 import { saslHandlers } from './handlers/sasl.js';
 import { BrokerMetrics } from './metrics.js';
@@ -190,6 +191,7 @@ export class Broker {
       add(describeConfigsHandler(topics, brokerSettings(config), access));
       add(initProducerIdHandler(cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir), access));
       for (const handler of groupHandlers(groups, access)) add(handler);
+      for (const handler of offsetHandlers(groups, access)) add(handler);
       for (const handler of aclHandlers(access)) add(handler);
       const server = new KafkaServer({
         handlers,

@@ -4,14 +4,8 @@ import { Heartbeat } from '../../protocol/apis/heartbeat.js';
 import { JoinGroup } from '../../protocol/apis/join-group.js';
 import { LeaveGroup } from '../../protocol/apis/leave-group.js';
 import { ListGroups } from '../../protocol/apis/list-groups.js';
-import { OffsetCommit, type OffsetCommitRequest } from '../../protocol/apis/offset-commit.js';
-import {
-  OffsetFetch,
-  type OffsetFetchRequestTopic,
-  type OffsetFetchResponseTopic,
-} from '../../protocol/apis/offset-fetch.js';
 import { SyncGroup } from '../../protocol/apis/sync-group.js';
-import { AclOperation, type RequestedOperation, ResourceType } from '../../security/index.js';
+import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
@@ -22,13 +16,8 @@ import type { GroupRouter } from '../group-router.js';
 const JOIN_REQUIRES_KNOWN_MEMBER_FROM = 4;
 /** LeaveGroup v3+ names members in a list; older versions send one memberId. */
 const LEAVE_BATCHED_FROM = 3;
-/** OffsetFetch v8+ asks for several groups at once. */
-const OFFSET_FETCH_BATCHED_FROM = 8;
 
 const NO_COORDINATOR = { nodeId: -1, host: '', port: -1 };
-
-/** OffsetFetch v2+ reports a group's error at the top level; before, on each partition asked for. */
-const OFFSET_FETCH_TOP_LEVEL_ERROR_FROM = 2;
 
 /** What FindCoordinator says of one key: where its coordinator is, or why there is none yet. */
 async function located(
@@ -91,23 +80,31 @@ function coordinatorRefusal(
 }
 
 /**
- * The classic consumer-group APIs, mapped onto the coordinator of each group. On a cluster a group this
- * broker does not coordinate is answered NOT_COORDINATOR, and the client asks FindCoordinator again. The
- * ACL checks are Kafka's: READ on the group to be a member or commit (then READ on each topic committed),
- * DESCRIBE on the group to read its offsets or state (then DESCRIBE on each topic).
+ * The group coordinator's of `groupId`, or the error that answers for the group: GROUP_AUTHORIZATION_FAILED
+ * without READ on it (what members and committers need, as Kafka), NOT_COORDINATOR if another broker runs it.
+ */
+export function coordinatorForMember(
+  router: GroupRouter,
+  access: Access,
+  context: RequestContext,
+  api: string,
+  groupId: string,
+): GroupCoordinator | number {
+  if (!access.allows(context, api, AclOperation.READ, ResourceType.GROUP, groupId)) {
+    return ErrorCode.GROUP_AUTHORIZATION_FAILED;
+  }
+  return router.coordinatorOf(groupId) ?? ErrorCode.NOT_COORDINATOR;
+}
+
+/**
+ * The classic consumer-group APIs but the offsets' (offsets.ts), mapped onto the coordinator of each group.
+ * On a cluster a group this broker does not coordinate is answered NOT_COORDINATOR, and the client asks
+ * FindCoordinator again. The ACL checks are Kafka's: READ on the group to be a member, DESCRIBE on it to
+ * find its coordinator, read its state or see it listed.
  */
 export function groupHandlers(router: GroupRouter, access: Access): ApiHandler[] {
-  const groupAllows = (
-    context: RequestContext,
-    api: string,
-    operation: RequestedOperation,
-    groupId: string,
-  ) => access.allows(context, api, operation, ResourceType.GROUP, groupId);
-  /** The group's coordinator, or the error that answers for the group: not authorized, or coordinated elsewhere. */
-  const memberCoordinator = (context: RequestContext, api: string, groupId: string) => {
-    if (!groupAllows(context, api, AclOperation.READ, groupId)) return ErrorCode.GROUP_AUTHORIZATION_FAILED;
-    return router.coordinatorOf(groupId) ?? ErrorCode.NOT_COORDINATOR;
-  };
+  const memberCoordinator = (context: RequestContext, api: string, groupId: string) =>
+    coordinatorForMember(router, access, context, api, groupId);
   return [
     defineHandler(FindCoordinator, async (request, context) => {
       const keys = request.coordinatorKeys.length > 0 ? request.coordinatorKeys : [request.key];
@@ -204,61 +201,17 @@ export function groupHandlers(router: GroupRouter, access: Access): ApiHandler[]
           : result.errorCode;
       return { throttleTimeMs: 0, errorCode, members: result.members };
     }),
-    defineHandler(OffsetCommit, async (request, context) => {
-      const groups = memberCoordinator(context, OffsetCommit.name, request.groupId);
-      // Topics the client may not read are answered TOPIC_AUTHORIZATION_FAILED; the others are committed.
-      const denied =
-        typeof groups === 'number'
-          ? new Set<string>()
-          : deniedTopics(access, context, OffsetCommit.name, AclOperation.READ, request.topics);
-      const allowed = request.topics.filter((t) => !denied.has(t.name));
-      const results =
-        typeof groups === 'number' || allowed.length === 0
-          ? []
-          : await commit(groups, { ...request, topics: allowed });
-      const errorCodeOf = (topic: string, partition: number) => {
-        if (typeof groups === 'number') return groups;
-        if (denied.has(topic)) return ErrorCode.TOPIC_AUTHORIZATION_FAILED;
-        return (
-          results.find((r) => r.topic === topic && r.partition === partition)?.errorCode ?? ErrorCode.NONE
-        );
-      };
-      return {
-        throttleTimeMs: 0,
-        topics: request.topics.map((topic) => ({
-          name: topic.name,
-          partitions: topic.partitions.map((p) => ({
-            partitionIndex: p.partitionIndex,
-            errorCode: errorCodeOf(topic.name, p.partitionIndex),
-          })),
-        })),
-      };
-    }),
-    defineHandler(OffsetFetch, (request, context) => {
-      const fetched = (groupId: string, topics: OffsetFetchRequestTopic[] | null) =>
-        groupOffsets(router, access, context, groupId, topics);
-      if (context.apiVersion >= OFFSET_FETCH_BATCHED_FROM) {
-        return {
-          throttleTimeMs: 0,
-          topics: [],
-          errorCode: ErrorCode.NONE,
-          groups: request.groups.map((group) => ({
-            groupId: group.groupId,
-            ...fetched(group.groupId, group.topics),
-          })),
-        };
-      }
-      const answer = fetched(request.groupId, request.topics);
-      if (answer.errorCode !== ErrorCode.NONE && context.apiVersion < OFFSET_FETCH_TOP_LEVEL_ERROR_FROM) {
-        answer.topics = unanswered(request.topics ?? [], answer.errorCode);
-      }
-      return { throttleTimeMs: 0, ...answer, groups: [] };
-    }),
     defineHandler(DescribeGroups, (request, context) => {
       return {
         throttleTimeMs: 0,
         groups: request.groups.map((groupId) => {
-          const coordinator = groupAllows(context, DescribeGroups.name, AclOperation.DESCRIBE, groupId)
+          const coordinator = access.allows(
+            context,
+            DescribeGroups.name,
+            AclOperation.DESCRIBE,
+            ResourceType.GROUP,
+            groupId,
+          )
             ? (router.coordinatorOf(groupId) ?? ErrorCode.NOT_COORDINATOR)
             : ErrorCode.GROUP_AUTHORIZATION_FAILED;
           if (typeof coordinator === 'number') {
@@ -308,118 +261,4 @@ export function groupHandlers(router: GroupRouter, access: Access): ApiHandler[]
       };
     }),
   ];
-}
-
-function commit(groups: GroupCoordinator, request: OffsetCommitRequest) {
-  return groups.commitOffsets({
-    groupId: request.groupId,
-    generationId: request.generationIdOrMemberEpoch,
-    memberId: request.memberId,
-    groupInstanceId: request.groupInstanceId,
-    offsets: request.topics.flatMap((topic) =>
-      topic.partitions.map((p) => ({
-        topic: topic.name,
-        partition: p.partitionIndex,
-        offset: p.committedOffset,
-        leaderEpoch: p.committedLeaderEpoch,
-        metadata: p.committedMetadata,
-      })),
-    ),
-  });
-}
-
-/** The topics among `topics` on which the client may not do `operation`; checked once per topic. */
-function deniedTopics(
-  access: Access,
-  context: RequestContext,
-  api: string,
-  operation: RequestedOperation,
-  topics: readonly { name: string }[],
-): Set<string> {
-  const denied = new Set<string>();
-  for (const { name } of topics) {
-    if (!denied.has(name) && !access.allows(context, api, operation, ResourceType.TOPIC, name))
-      denied.add(name);
-  }
-  return denied;
-}
-
-/**
- * One group's committed offsets as OffsetFetch answers them: DESCRIBE on the group, then on each topic.
- * Topics asked for by name that the client may not describe answer TOPIC_AUTHORIZATION_FAILED; asked for
- * every partition, the client is told only of the topics it may describe (as Kafka).
- */
-function groupOffsets(
-  router: GroupRouter,
-  access: Access,
-  context: RequestContext,
-  groupId: string,
-  topics: OffsetFetchRequestTopic[] | null,
-): { errorCode: number; topics: OffsetFetchResponseTopic[] } {
-  if (!access.allows(context, OffsetFetch.name, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
-    return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
-  }
-  const groups = router.coordinatorOf(groupId);
-  if (!groups) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
-  if (topics === null) {
-    const every = committedOffsets(groups, groupId, null).filter((topic) =>
-      access.permits(context, AclOperation.DESCRIBE, ResourceType.TOPIC, topic.name),
-    );
-    return { errorCode: ErrorCode.NONE, topics: every };
-  }
-  const denied = deniedTopics(access, context, OffsetFetch.name, AclOperation.DESCRIBE, topics);
-  if (denied.size === 0)
-    return { errorCode: ErrorCode.NONE, topics: committedOffsets(groups, groupId, topics) };
-  const [refused, allowed] = [
-    topics.filter((t) => denied.has(t.name)),
-    topics.filter((t) => !denied.has(t.name)),
-  ];
-  return {
-    errorCode: ErrorCode.NONE,
-    topics: [
-      ...(allowed.length > 0 ? committedOffsets(groups, groupId, allowed) : []),
-      ...unanswered(refused, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
-    ],
-  };
-}
-
-/** Each partition asked for, with no offset and `errorCode`. */
-function unanswered(topics: OffsetFetchRequestTopic[], errorCode: number): OffsetFetchResponseTopic[] {
-  return topics.map((topic) => ({
-    name: topic.name,
-    partitions: topic.partitionIndexes.map((partitionIndex) => ({
-      partitionIndex,
-      committedOffset: -1,
-      committedLeaderEpoch: -1,
-      metadata: '',
-      errorCode,
-    })),
-  }));
-}
-
-function committedOffsets(
-  groups: GroupCoordinator,
-  groupId: string,
-  topics: OffsetFetchRequestTopic[] | null,
-): OffsetFetchResponseTopic[] {
-  const rows = groups.fetchOffsets(
-    groupId,
-    topics === null ? null : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })),
-  );
-  const byTopic = new Map<string, OffsetFetchResponseTopic>();
-  for (const row of rows) {
-    let topic = byTopic.get(row.topic);
-    if (!topic) {
-      topic = { name: row.topic, partitions: [] };
-      byTopic.set(row.topic, topic);
-    }
-    topic.partitions.push({
-      partitionIndex: row.partition,
-      committedOffset: row.offset,
-      committedLeaderEpoch: row.leaderEpoch,
-      metadata: row.metadata,
-      errorCode: row.errorCode,
-    });
-  }
-  return [...byTopic.values()];
 }
