@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { ClusterNode } from '../cluster/index.js';
 import { DEFAULT_TOPIC_CONFIG, LogManager, parseTopicConfig, writeFileAtomic } from '../log/index.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
+import { Access } from './access.js';
 import { type ApiHandler, defineHandler } from './api-handler.js';
 import type { ClusterGroups } from './cluster-groups.js';
 import {
@@ -17,6 +18,7 @@ import {
 } from './config.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { type GroupRouter, LocalGroups } from './group-router.js';
+import { aclHandlers } from './handlers/acls.js';
 import {
   createTopicsHandler,
   deleteTopicsHandler,
@@ -27,13 +29,14 @@ import { fetchHandler } from './handlers/fetch.js';
 import { groupHandlers } from './handlers/groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
+import { offsetHandlers } from './handlers/offsets.js';
 import { produceHandler } from './handlers/produce.js';
 import { saslHandlers } from './handlers/sasl.js';
 import { BrokerMetrics } from './metrics.js';
 import { OffsetStore } from './offset-store.js';
 import { PartitionWatch } from './partition-watch.js';
 import { ProducerIdAllocator } from './producer-state.js';
-import { openSecurity } from './security-setup.js';
+import { openAuthorizer, openSecurity } from './security-setup.js';
 import { KafkaServer } from './server.js';
 import { TopicCatalog } from './topic-catalog.js';
 
@@ -79,6 +82,8 @@ export class Broker {
         );
       }
       const security = openSecurity(config, logger);
+      const authorizer = await openAuthorizer(config);
+      const access = authorizer ? Access.enforced(authorizer, metrics, logger) : Access.OPEN;
       // In a cluster local logs exist only as replicas of topics in the shared state.
       const topics = new TopicCatalog(logs, {
         autoCreateTopics: config.autoCreateTopics && !config.cluster,
@@ -160,9 +165,9 @@ export class Broker {
       }
       const handlers = new Map<number, ApiHandler>();
       const add = (handler: ApiHandler) => handlers.set(handler.schema.apiKey, handler);
-      add(produceHandler({ topics, watch, metrics, logger, cluster }));
-      add(fetchHandler({ topics, watch, metrics, maxFetchWaitMs: config.maxFetchWaitMs, cluster }));
-      add(listOffsetsHandler(topics, cluster));
+      add(produceHandler({ topics, watch, metrics, logger, cluster, access }));
+      add(fetchHandler({ topics, watch, metrics, maxFetchWaitMs: config.maxFetchWaitMs, cluster, access }));
+      add(listOffsetsHandler(topics, cluster, access));
       if (cluster) {
         const [{ clusterMetadataHandler }, clusterAdmin] = await Promise.all([
           import('./handlers/cluster-metadata.js'),
@@ -179,13 +184,15 @@ export class Broker {
         add(clusterAdmin.clusterDeleteTopicsHandler(cluster));
         add(clusterAdmin.offsetForLeaderEpochHandler(cluster));
       } else {
-        add(metadataHandler(topics, identity));
-        add(createTopicsHandler(topics, config.defaultPartitions));
-        add(deleteTopicsHandler(topics));
+        add(metadataHandler(topics, identity, access));
+        add(createTopicsHandler(topics, config.defaultPartitions, access));
+        add(deleteTopicsHandler(topics, access));
       }
-      add(describeConfigsHandler(topics, brokerSettings(config)));
-      add(initProducerIdHandler(cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir)));
-      for (const handler of groupHandlers(groups)) add(handler);
+      add(describeConfigsHandler(topics, brokerSettings(config), access));
+      add(initProducerIdHandler(cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir), access));
+      for (const handler of groupHandlers(groups, access)) add(handler);
+      for (const handler of offsetHandlers(groups, access)) add(handler);
+      for (const handler of aclHandlers(access)) add(handler);
       const server = new KafkaServer({
         handlers,
         logger,

@@ -25,3 +25,20 @@ describe('broker connection limits config', () => {
     );
   });
 });
+
+describe('broker authorizer config', () => {
+  it("is off by default, and denies what no ACL names once on (Kafka's defaults)", () => {
+    const config = parseBrokerConfig({ dataDir: '/tmp/x' });
+    assert.equal(config.authorizer, false);
+    assert.equal(config.allowEveryoneIfNoAclFound, false);
+    assert.equal(config.maxAcls, 10_000);
+  });
+
+  it('is refused in a cluster, where each broker would keep its own ACLs', () => {
+    assert.throws(
+      () =>
+        parseBrokerConfig({ dataDir: '/tmp/x', authorizer: true, cluster: { zookeeper: '127.0.0.1:2181' } }),
+      /authorizer=true: ACLs are not supported in a cluster yet/,
+    );
+  });
+});

@@ -1,8 +1,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { DenialCounter } from './access.js';
 import type { RequestObserver, RequestStage } from './server.js';
 
 /** Prometheus metrics of one broker; one registry per broker so tests can run several in a process. */
-export class BrokerMetrics implements RequestObserver {
+export class BrokerMetrics implements RequestObserver, DenialCounter {
   readonly registry = new Registry();
   private readonly connections = new Gauge({
     name: 'edgestream_broker_connections',
@@ -38,6 +39,12 @@ export class BrokerMetrics implements RequestObserver {
     name: 'edgestream_broker_tls_handshake_failures_total',
     help: 'TLS handshakes that did not complete, per listener',
     labelNames: ['listener'],
+    registers: [this.registry],
+  });
+  private readonly authorizationDenials = new Counter({
+    name: 'edgestream_broker_authorization_denied_total',
+    help: 'Checks the ACLs refused that the client was told of, per API and resource type',
+    labelNames: ['api', 'resource_type'],
     registers: [this.registry],
   });
   private readonly idleClosed = new Counter({
@@ -139,6 +146,10 @@ export class BrokerMetrics implements RequestObserver {
 
   requestFailed(stage: RequestStage): void {
     this.requestErrors.inc({ stage });
+  }
+
+  authorizationDenied(api: string, resourceType: string): void {
+    this.authorizationDenials.inc({ api, resource_type: resourceType });
   }
 
   connectionIdleClosed(): void {

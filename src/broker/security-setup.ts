@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type { Logger } from 'pino';
-import { CredentialStore, LoginThrottle, ReloadingTlsContext, type SaslSettings } from '../security/index.js';
+import {
+  AclAuthorizer,
+  AclStore,
+  type Authorizer,
+  CredentialStore,
+  FileAclStorage,
+  LoginThrottle,
+  ReloadingTlsContext,
+  type SaslSettings,
+} from '../security/index.js';
 import { type BrokerConfig, listenersOf } from './config.js';
 
 /**
@@ -57,4 +67,19 @@ export function openSecurity(config: BrokerConfig, logger: Logger): BrokerSecuri
     };
   }
   return { tls, sasl };
+}
+
+/**
+ * The ACL authorizer when the config turns it on (ACLs in `<dataDir>/security`, beside the SASL users), else
+ * null. parseBrokerConfig has refused it in a cluster, where each broker would keep its own ACLs.
+ */
+export async function openAuthorizer(config: BrokerConfig): Promise<Authorizer | null> {
+  if (!config.authorizer) return null;
+  const store = await AclStore.open(new FileAclStorage(path.join(config.dataDir, 'security')), {
+    maxAcls: config.maxAcls,
+  });
+  return new AclAuthorizer(store, {
+    superUsers: config.superUsers,
+    allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+  });
 }

@@ -182,7 +182,7 @@ export class KafkaServer {
       connectionId: this.nextConnectionId++,
       clientHost: socket.remoteAddress ?? 'unknown',
     };
-    const session = new ClientSession(listener, sasl, verifiedCertificatePrincipal(socket));
+    const session = new ClientSession(listener, sasl, verifiedCertificatePrincipal(socket), peer.clientHost);
     const connection: Connection = new Connection(socket, this.budget, {
       maxFrameBytes: this.options.maxRequestBytes,
       maxInFlight: this.options.maxInFlightPerConnection,

@@ -11,6 +11,11 @@ export class TopicCatalog {
     private readonly options: { autoCreateTopics: boolean; defaultPartitions: number; logger: Logger },
   ) {}
 
+  /** Whether the broker creates topics on first use (Kafka's auto.create.topics.enable). */
+  get autoCreateTopics(): boolean {
+    return this.options.autoCreateTopics;
+  }
+
   /** The topic, created with the default partition count if allowed; null if it does not exist. */
   find(name: string, allowAutoCreate: boolean): TopicDescription | null {
     if (this.logs.hasTopic(name)) return this.logs.describeTopic(name);

@@ -17,6 +17,8 @@ export const BROKER_USAGE = `  edgestream broker --data-dir DIR        run the K
         [--sasl-mechanism M]               PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (repeatable; default all three)
         [--max-reauth-ms N]                SASL sessions must re-authenticate within N ms (KIP-368; default 0: never)
         [--super-user User:NAME]           a principal allowed everything (repeatable)
+        [--authorizer]                     check every request against the ACLs (single node only)
+        [--allow-everyone-if-no-acl-found] with --authorizer: a resource no ACL names is open to all
         [--metrics HOST:PORT]              Prometheus /metrics endpoint
         [--partitions N]                   partitions of auto-created topics (default 4)
         [--no-auto-create]                 refuse to create topics on first use
@@ -57,6 +59,8 @@ export async function brokerCommand(args: string[]): Promise<number> {
         'sasl-mechanism': { type: 'string', multiple: true },
         'max-reauth-ms': { type: 'string' },
         'super-user': { type: 'string', multiple: true },
+        authorizer: { type: 'boolean' },
+        'allow-everyone-if-no-acl-found': { type: 'boolean' },
       },
     }));
   } catch (error) {
@@ -93,6 +97,8 @@ export async function brokerCommand(args: string[]): Promise<number> {
   if ((text('tls-ca') ?? text('tls-client-auth')) !== undefined && tlsCert === undefined) {
     throw new UsageError('--tls-ca and --tls-client-auth need --tls-cert and --tls-key');
   }
+  if (values['allow-everyone-if-no-acl-found'] === true && values.authorizer !== true)
+    throw new UsageError('--allow-everyone-if-no-acl-found needs --authorizer');
   if (list('listener') && text('listen') !== undefined)
     throw new UsageError('give --listen or --listener, not both');
   let config: ReturnType<typeof parseBrokerConfig>;
@@ -122,6 +128,8 @@ export async function brokerCommand(args: string[]): Promise<number> {
         ...(number('max-reauth-ms') !== undefined ? { maxReauthMs: number('max-reauth-ms') } : {}),
       },
       superUsers: list('super-user') ?? [],
+      authorizer: values.authorizer === true,
+      allowEveryoneIfNoAclFound: values['allow-everyone-if-no-acl-found'] === true,
     });
   } catch (error) {
     throw new UsageError((error as Error).message);

@@ -16,10 +16,12 @@ export interface RunningBroker {
   stop(): Promise<void>;
 }
 
-/** An in-process broker on 127.0.0.1 with a fresh data directory; logs go to a file beside it when debugging. */
+/**
+ * An in-process broker on 127.0.0.1 with a fresh data directory; logs go to a file beside it when debugging.
+ * `prepare` fills the data directory before the broker opens it (SASL users, for one).
+ */
 export async function startBroker(
   overrides: Partial<BrokerConfigInput> = {},
-  /** Runs on the fresh data directory before the broker opens it (e.g. to add SASL users). */
   prepare: (dataDir: string) => Promise<void> = async () => undefined,
 ): Promise<RunningBroker> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-broker-'));

@@ -3,57 +3,36 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import pino from 'pino';
+import { callHandler, requestContext } from '../../../test/support/handler-call.js';
 import { CreateAcls } from '../../protocol/apis/create-acls.js';
 import { DeleteAcls } from '../../protocol/apis/delete-acls.js';
 import { DescribeAcls } from '../../protocol/apis/describe-acls.js';
 import type { EncodableRequestOf } from '../../protocol/message-types.js';
-import { decodeResponse, encodeRequest } from '../../protocol/messages.js';
 import type { ApiSchema } from '../../protocol/schema.js';
 import {
   AclAuthorizer,
   AclOperation,
   AclPermissionType,
   AclStore,
-  aclHostOf,
   FileAclStorage,
   PatternType,
   ResourceType,
 } from '../../security/index.js';
-import type { ApiHandler, RequestContext } from '../api-handler.js';
-import { ClientSession } from '../client-session.js';
+import { Access } from '../access.js';
+import type { ApiHandler } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
-import { type AclHandlerOptions, aclHandlers } from './acls.js';
+import { BrokerMetrics } from '../metrics.js';
+import { aclHandlers } from './acls.js';
 
-/** Connection id -> principal: what the listener will know once clients authenticate. */
-const principals = new Map([
-  [1, 'User:admin'],
-  [2, 'User:alice'],
-]);
-const sessionOf = (context: RequestContext) => ({
-  principal: principals.get(context.connectionId) ?? 'User:ANONYMOUS',
-  host: aclHostOf(context.clientHost),
-});
-
-async function call<A extends ApiSchema>(
+function call<A extends ApiSchema>(
   handlers: ApiHandler[],
   schema: A,
   version: number,
   body: EncodableRequestOf<A>,
-  connectionId = 1,
+  principal = 'User:admin',
 ) {
-  const handler = handlers.find((h) => h.schema.apiKey === schema.apiKey)!;
-  const header = { apiKey: schema.apiKey, apiVersion: version, correlationId: 3, clientId: 'test' };
-  const decoded = handler.decode(encodeRequest(schema, header, body).subarray(4));
-  const context = {
-    apiVersion: version,
-    clientId: 'test',
-    clientHost: '::ffff:10.0.0.1',
-    connectionId,
-    session: new ClientSession('PLAINTEXT', null, null),
-  };
-  const encode = await decoded.handle(context);
-  assert.ok(encode !== null);
-  return decodeResponse(Buffer.concat(encode()).subarray(4), schema, version).body;
+  return callHandler(handlers, schema, body, requestContext(version, { principal }));
 }
 
 const readOrders = {
@@ -83,13 +62,12 @@ describe('ACL handlers', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acl-handlers-'));
     const store = await AclStore.open(new FileAclStorage(dir), { maxAcls: 3 });
     authorizer = new AclAuthorizer(store, { superUsers: ['User:admin'], allowEveryoneIfNoAclFound: false });
-    const options: AclHandlerOptions = { authorizer, sessionOf };
-    handlers = aclHandlers(options);
+    handlers = aclHandlers(Access.enforced(authorizer, new BrokerMetrics(), pino({ level: 'silent' })));
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test('without an authorizer every API answers SECURITY_DISABLED', async () => {
-    const disabled = aclHandlers({ authorizer: null, sessionOf });
+    const disabled = aclHandlers(Access.OPEN);
     const described = await call(disabled, DescribeAcls, 3, aliceFilter);
     assert.equal(described.errorCode, ErrorCode.SECURITY_DISABLED);
     const created = await call(disabled, CreateAcls, 3, { creations: [readOrders] });
@@ -168,7 +146,7 @@ describe('ACL handlers', () => {
   });
 
   test('a caller without DESCRIBE or ALTER on the cluster gets CLUSTER_AUTHORIZATION_FAILED', async () => {
-    const alice = 2;
+    const alice = 'User:alice';
     const described = await call(handlers, DescribeAcls, 2, aliceFilter, alice);
     assert.equal(described.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     assert.match(described.errorMessage ?? '', /User:alice may not describe ACLs/);

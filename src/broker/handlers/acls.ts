@@ -10,25 +10,16 @@ import {
   type AclBindingFilter,
   AclOperation,
   type Authorizer,
-  CLUSTER_RESOURCE_NAME,
   type RawAclBindingFilter,
-  ResourceType,
-  type Session,
   validateBinding,
   validateFilter,
 } from '../../security/index.js';
+import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
 
 type DescribedResource = DescribeAclsResponse['resources'][number];
 type FilterResult = DeleteAclsResponse['filterResults'][number];
-
-export interface AclHandlerOptions {
-  /** null when the broker runs without one: the three APIs then answer SECURITY_DISABLED, as Kafka's do. */
-  authorizer: Authorizer | null;
-  /** Who sent the request: its authenticated principal and the client's IP as aclHostOf gives it. */
-  sessionOf(context: RequestContext): Session;
-}
 
 interface Failure {
   errorCode: number;
@@ -38,15 +29,16 @@ interface Failure {
 /**
  * DescribeAcls, CreateAcls and DeleteAcls, as Kafka answers them: DESCRIBE on the cluster to list ACLs,
  * ALTER to change them; each creation and each filter is checked on its own, so one invalid entry fails
- * alone (INVALID_REQUEST) and the others go ahead.
+ * alone (INVALID_REQUEST) and the others go ahead. Without an authorizer (Access.OPEN) the three APIs
+ * answer SECURITY_DISABLED, as Kafka's do.
  */
-export function aclHandlers(options: AclHandlerOptions): ApiHandler[] {
-  return [describeAclsHandler(options), createAclsHandler(options), deleteAclsHandler(options)];
+export function aclHandlers(access: Access): ApiHandler[] {
+  return [describeAclsHandler(access), createAclsHandler(access), deleteAclsHandler(access)];
 }
 
-function describeAclsHandler(options: AclHandlerOptions): ApiHandler {
+function describeAclsHandler(access: Access): ApiHandler {
   return defineHandler(DescribeAcls, (request, context) => {
-    const admitted = admit(options, context, AclOperation.DESCRIBE);
+    const admitted = admit(access, context, DescribeAcls.name, AclOperation.DESCRIBE);
     if ('errorCode' in admitted) return { throttleTimeMs: 0, ...admitted, resources: [] };
     try {
       const filter = validateFilter(rawFilterOf(request));
@@ -58,9 +50,9 @@ function describeAclsHandler(options: AclHandlerOptions): ApiHandler {
   });
 }
 
-function createAclsHandler(options: AclHandlerOptions): ApiHandler {
+function createAclsHandler(access: Access): ApiHandler {
   return defineHandler(CreateAcls, async (request, context) => {
-    const admitted = admit(options, context, AclOperation.ALTER);
+    const admitted = admit(access, context, CreateAcls.name, AclOperation.ALTER);
     if ('errorCode' in admitted) return { throttleTimeMs: 0, results: request.creations.map(() => admitted) };
     const results: CreateAclsResponse['results'] = [];
     const valid: { binding: AclBinding; at: number }[] = [];
@@ -85,9 +77,9 @@ function createAclsHandler(options: AclHandlerOptions): ApiHandler {
   });
 }
 
-function deleteAclsHandler(options: AclHandlerOptions): ApiHandler {
+function deleteAclsHandler(access: Access): ApiHandler {
   return defineHandler(DeleteAcls, async (request, context) => {
-    const admitted = admit(options, context, AclOperation.ALTER);
+    const admitted = admit(access, context, DeleteAcls.name, AclOperation.ALTER);
     if ('errorCode' in admitted) {
       return {
         throttleTimeMs: 0,
@@ -125,23 +117,23 @@ function deleteAclsHandler(options: AclHandlerOptions): ApiHandler {
  * not do `operation` on the cluster (CLUSTER_AUTHORIZATION_FAILED).
  */
 function admit(
-  options: AclHandlerOptions,
+  access: Access,
   context: RequestContext,
+  api: string,
   operation: typeof AclOperation.DESCRIBE | typeof AclOperation.ALTER,
 ): { authorizer: Authorizer } | Failure {
-  const { authorizer } = options;
+  const { authorizer } = access;
   if (authorizer === null) {
     return {
       errorCode: ErrorCode.SECURITY_DISABLED,
       errorMessage: 'no authorizer is configured on the broker',
     };
   }
-  const session = options.sessionOf(context);
-  if (!authorizer.authorize(session, operation, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME)) {
+  if (!access.allowsCluster(context, api, operation)) {
     const verb = operation === AclOperation.DESCRIBE ? 'describe' : 'alter';
     return {
       errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
-      errorMessage: `${session.principal} may not ${verb} ACLs: it lacks ${verb.toUpperCase()} on the cluster`,
+      errorMessage: `${context.session.principal} may not ${verb} ACLs: it lacks ${verb.toUpperCase()} on the cluster`,
     };
   }
   return { authorizer };

@@ -19,7 +19,9 @@ import {
   type DescribeConfigsResponse,
 } from '../../protocol/apis/describe-configs.js';
 import { InitProducerId } from '../../protocol/apis/init-producer-id.js';
-import { type ApiHandler, defineHandler } from '../api-handler.js';
+import { AclOperation, ResourceType } from '../../security/index.js';
+import type { Access } from '../access.js';
+import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
 import type { ProducerIdSource } from '../producer-state.js';
 import type { TopicCatalog } from '../topic-catalog.js';
@@ -40,15 +42,38 @@ const CONFIG_TYPE_LONG = 5;
  * Topics are created one per event-loop turn: creating one opens and fsyncs its partition files (a few ms),
  * so a request naming hundreds would otherwise keep every other connection waiting for a second or more.
  */
-export function createTopicsHandler(topics: TopicCatalog, defaultPartitions: number): ApiHandler {
-  return defineHandler(CreateTopics, async (request) => {
+export function createTopicsHandler(
+  topics: TopicCatalog,
+  defaultPartitions: number,
+  access: Access,
+): ApiHandler {
+  return defineHandler(CreateTopics, async (request, context) => {
     const results: CreatableTopicResult[] = [];
     for (const topic of request.topics) {
+      if (!access.mayCreateTopic(context, CreateTopics.name, topic.name)) {
+        results.push(refusedCreation(topic, defaultPartitions));
+        continue;
+      }
       if (results.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      results.push(createTopic(topics, topic, defaultPartitions, request.validateOnly));
+      const result = createTopic(topics, topic, defaultPartitions, request.validateOnly);
+      // As Kafka (KIP-525): the new topic's configs are shown only to a client that may describe them.
+      if (!access.permits(context, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, topic.name)) {
+        result.configs = [];
+        result.topicConfigErrorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+      }
+      results.push(result);
     }
     return { throttleTimeMs: 0, topics: results };
   });
+}
+
+function refusedCreation(topic: CreatableTopic, defaultPartitions: number): CreatableTopicResult {
+  const numPartitions = topic.numPartitions === -1 ? defaultPartitions : topic.numPartitions;
+  return {
+    ...creatableTopicResult(topic.name, numPartitions, 1),
+    errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    errorMessage: 'not authorized to create this topic: it needs CREATE on the cluster or the topic',
+  };
 }
 
 /** A CreateTopics result that reports success until something refuses the topic. */
@@ -121,20 +146,31 @@ function createTopic(
   return result;
 }
 
-export function deleteTopicsHandler(topics: TopicCatalog): ApiHandler {
+export function deleteTopicsHandler(topics: TopicCatalog, access: Access): ApiHandler {
   return defineHandler(DeleteTopics, async (request, context) => {
+    const byId = context.apiVersion >= 6 ? request.topics.map((t) => t.name === null) : [];
     const names =
       context.apiVersion >= 6
         ? request.topics.map((t) => t.name ?? topics.nameOf(t.topicId))
         : request.topicNames;
     const responses: DeletableTopicResult[] = [];
-    for (const name of names) {
+    for (const [i, name] of names.entries()) {
       const response: DeletableTopicResult = {
         name,
         topicId: Buffer.alloc(16),
         errorCode: ErrorCode.NONE,
         errorMessage: null,
       };
+      if (name && !access.allows(context, DeleteTopics.name, AclOperation.DELETE, ResourceType.TOPIC, name)) {
+        response.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        response.errorMessage = 'not authorized to delete this topic';
+        // Named by id, the topic's name is not told to a client that may not describe it (as Kafka).
+        if (byId[i] === true && !access.permits(context, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+          response.name = null;
+        }
+        responses.push(response);
+        continue;
+      }
       try {
         if (!name || !topics.logs.hasTopic(name)) {
           throw new LogError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
@@ -154,13 +190,52 @@ export function deleteTopicsHandler(topics: TopicCatalog): ApiHandler {
 export function describeConfigsHandler(
   topics: TopicCatalog,
   brokerConfig: Record<string, string>,
+  access: Access,
 ): ApiHandler {
   return defineHandler(DescribeConfigs, (request, context) => ({
     throttleTimeMs: 0,
-    results: request.resources.map((resource) =>
-      describeResource(topics, brokerConfig, resource, context.apiVersion),
+    results: request.resources.map(
+      (resource) =>
+        configsRefusal(access, context, resource) ??
+        describeResource(topics, brokerConfig, resource, context.apiVersion),
     ),
   }));
+}
+
+/** As Kafka: DESCRIBE_CONFIGS on the topic for a topic, on the cluster for a broker. */
+function configsRefusal(
+  access: Access,
+  context: RequestContext,
+  resource: DescribeConfigsResource,
+): DescribeConfigsResult | null {
+  const refused = (errorCode: number, errorMessage: string) => ({
+    errorCode,
+    errorMessage,
+    resourceType: resource.resourceType,
+    resourceName: resource.resourceName,
+    configs: [],
+  });
+  const { DESCRIBE_CONFIGS } = AclOperation;
+  if (resource.resourceType === ConfigResourceType.TOPIC) {
+    return access.allows(
+      context,
+      DescribeConfigs.name,
+      DESCRIBE_CONFIGS,
+      ResourceType.TOPIC,
+      resource.resourceName,
+    )
+      ? null
+      : refused(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'not authorized to describe the configs of this topic');
+  }
+  if (resource.resourceType === ConfigResourceType.BROKER) {
+    return access.allowsCluster(context, DescribeConfigs.name, DESCRIBE_CONFIGS)
+      ? null
+      : refused(
+          ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+          'not authorized to describe the configs of the cluster',
+        );
+  }
+  return null;
 }
 
 function describeResource(
@@ -228,16 +303,25 @@ function configEntry(
   };
 }
 
-/** Idempotent producers only: a transactional id is refused because transactions are not implemented. */
-export function initProducerIdHandler(producerIds: ProducerIdSource): ApiHandler {
-  return defineHandler(InitProducerId, async (request) => {
+/**
+ * Idempotent producers only: a transactional id is refused because transactions are not implemented, with
+ * the code Kafka gives a client lacking WRITE on it. An idempotent producer needs IDEMPOTENT_WRITE on the
+ * cluster, or WRITE on some topic (the authorizer's KIP-679 fallback).
+ */
+export function initProducerIdHandler(producerIds: ProducerIdSource, access: Access): ApiHandler {
+  return defineHandler(InitProducerId, async (request, context) => {
+    const refused = (errorCode: number) => ({
+      throttleTimeMs: 0,
+      errorCode,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    // Refused whatever the ACLs say: transactions are not implemented.
     if (request.transactionalId !== null) {
-      return {
-        throttleTimeMs: 0,
-        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        producerId: -1,
-        producerEpoch: -1,
-      };
+      return refused(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    }
+    if (!access.allowsCluster(context, InitProducerId.name, AclOperation.IDEMPOTENT_WRITE)) {
+      return refused(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     }
     // Without a transactional id Kafka always hands out a fresh producer id at epoch 0, whatever id and
     // epoch the request carries (some clients send 0/0 rather than -1/-1): reusing theirs would make two
@@ -248,12 +332,7 @@ export function initProducerIdHandler(producerIds: ProducerIdSource): ApiHandler
     } catch (error) {
       // The shared counter is out of reach (no ZooKeeper): a retriable error, the client asks again.
       if (!(error instanceof CoordinationError)) throw error;
-      return {
-        throttleTimeMs: 0,
-        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-        producerId: -1,
-        producerEpoch: -1,
-      };
+      return refused(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
   });

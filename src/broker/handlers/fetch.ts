@@ -2,7 +2,9 @@ import type { ClusterNode } from '../../cluster/index.js';
 import type { PartitionLog, ReadResult } from '../../log/index.js';
 import { Fetch, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
 import { BATCH_LENGTH_PREFIX_BYTES, BatchField } from '../../protocol/index.js';
-import { type ApiHandler, defineHandler } from '../api-handler.js';
+import { AclOperation, ResourceType } from '../../security/index.js';
+import type { Access } from '../access.js';
+import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import type { BrokerMetrics } from '../metrics.js';
 import { PartitionWatch } from '../partition-watch.js';
@@ -18,7 +20,11 @@ export interface FetchDependencies {
   maxFetchWaitMs: number;
   /** The replicated cluster this broker belongs to; null for a single node. */
   cluster: ClusterNode | null;
+  access: Access;
 }
+
+/** The topics a fetch may not read: none (null), some by name, or all of them (a follower without CLUSTER_ACTION). */
+type Unreadable = ReadonlySet<string> | 'all' | null;
 
 type FetchPartition = FetchRequest['topics'][number]['partitions'][number];
 
@@ -30,7 +36,7 @@ const DEFAULT_RESPONSE_MAX_BYTES = 50 * 1024 * 1024;
  * requested partition or for max.wait.ms, then answer with whatever is there.
  */
 export function fetchHandler(deps: FetchDependencies): ApiHandler {
-  return defineHandler(Fetch, (request, context) => handleFetch(deps, request, context.apiVersion));
+  return defineHandler(Fetch, (request, context) => handleFetch(deps, request, context));
 }
 
 /** Fetch v13+ names topics by id; an id we do not know is answered with UNKNOWN_TOPIC_ID. */
@@ -39,17 +45,20 @@ const TOPIC_IDS_FROM = 13;
 async function handleFetch(
   deps: FetchDependencies,
   request: FetchRequest,
-  version: number,
+  context: RequestContext,
 ): Promise<FetchResponse> {
+  const version = context.apiVersion;
   if (version >= TOPIC_IDS_FROM) {
     for (const topic of request.topics) topic.topic = deps.topics.nameOf(topic.topicId) ?? '';
   }
+  // Checked once per request, not again on each wake-up of the long poll.
+  const unreadable = unreadableTopics(deps.access, request, context);
   const maxBytes = version >= 3 ? Math.max(0, request.maxBytes) : DEFAULT_RESPONSE_MAX_BYTES;
   const deadline = Date.now() + Math.min(Math.max(0, request.maxWaitMs), deps.maxFetchWaitMs);
-  let result = readAll(deps, request, maxBytes, version);
+  let result = readAll(deps, request, maxBytes, version, unreadable);
   while (result.bytes < request.minBytes && !result.failed && Date.now() < deadline) {
     await waitForData(deps.watch, request, deadline - Date.now());
-    result = readAll(deps, request, maxBytes, version);
+    result = readAll(deps, request, maxBytes, version, unreadable);
   }
   for (const topic of result.responses) {
     for (const partition of topic.partitions) {
@@ -65,6 +74,25 @@ async function handleFetch(
     sessionId: 0,
     responses: result.responses,
   };
+}
+
+/**
+ * As Kafka: a follower (replica id >= 0) needs CLUSTER_ACTION on the cluster, else every partition answers
+ * TOPIC_AUTHORIZATION_FAILED; a consumer needs READ on each topic. One check per topic, not per partition.
+ */
+function unreadableTopics(access: Access, request: FetchRequest, context: RequestContext): Unreadable {
+  if (request.replicaId >= 0) {
+    return access.allowsCluster(context, Fetch.name, AclOperation.CLUSTER_ACTION) ? null : 'all';
+  }
+  let denied: Set<string> | null = null;
+  for (const { topic } of request.topics) {
+    if (topic === '' || denied?.has(topic)) continue;
+    if (!access.allows(context, Fetch.name, AclOperation.READ, ResourceType.TOPIC, topic)) {
+      denied ??= new Set();
+      denied.add(topic);
+    }
+  }
+  return denied;
 }
 
 function waitForData(watch: PartitionWatch, request: FetchRequest, waitMs: number): Promise<void> {
@@ -88,6 +116,7 @@ function readAll(
   request: FetchRequest,
   maxBytes: number,
   version: number,
+  unreadable: Unreadable,
 ): { responses: TopicResponse[]; bytes: number; failed: boolean } {
   let bytes = 0;
   let failed = false;
@@ -105,8 +134,13 @@ function readAll(
         preferredReadReplica: -1,
         records: Buffer.alloc(0),
       };
-      if (topic.topic === '') {
+      if (topic.topic === '' && unreadable !== 'all') {
         response.errorCode = ErrorCode.UNKNOWN_TOPIC_ID;
+        failed = true;
+        return response;
+      }
+      if (unreadable === 'all' || unreadable?.has(topic.topic) === true) {
+        response.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
         failed = true;
         return response;
       }

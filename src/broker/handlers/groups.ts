@@ -4,14 +4,10 @@ import { Heartbeat } from '../../protocol/apis/heartbeat.js';
 import { JoinGroup } from '../../protocol/apis/join-group.js';
 import { LeaveGroup } from '../../protocol/apis/leave-group.js';
 import { ListGroups } from '../../protocol/apis/list-groups.js';
-import { OffsetCommit, type OffsetCommitRequest } from '../../protocol/apis/offset-commit.js';
-import {
-  OffsetFetch,
-  type OffsetFetchRequestTopic,
-  type OffsetFetchResponseTopic,
-} from '../../protocol/apis/offset-fetch.js';
 import { SyncGroup } from '../../protocol/apis/sync-group.js';
-import { type ApiHandler, defineHandler } from '../api-handler.js';
+import { AclOperation, ResourceType } from '../../security/index.js';
+import type { Access } from '../access.js';
+import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
 import type { GroupCoordinator } from '../group-coordinator.js';
 import type { GroupRouter } from '../group-router.js';
@@ -20,13 +16,19 @@ import type { GroupRouter } from '../group-router.js';
 const JOIN_REQUIRES_KNOWN_MEMBER_FROM = 4;
 /** LeaveGroup v3+ names members in a list; older versions send one memberId. */
 const LEAVE_BATCHED_FROM = 3;
-/** OffsetFetch v8+ asks for several groups at once. */
-const OFFSET_FETCH_BATCHED_FROM = 8;
 
 const NO_COORDINATOR = { nodeId: -1, host: '', port: -1 };
 
 /** What FindCoordinator says of one key: where its coordinator is, or why there is none yet. */
-async function located(router: GroupRouter, key: string, keyType: number, listener: string) {
+async function located(
+  router: GroupRouter,
+  access: Access,
+  context: RequestContext,
+  key: string,
+  keyType: number,
+) {
+  const refusal = coordinatorRefusal(access, context, key, keyType);
+  if (refusal !== null) return { ...NO_COORDINATOR, errorCode: refusal, errorMessage: null };
   if (keyType !== CoordinatorKeyType.GROUP) {
     return {
       ...NO_COORDINATOR,
@@ -34,7 +36,7 @@ async function located(router: GroupRouter, key: string, keyType: number, listen
       errorMessage: 'transactions are not supported',
     };
   }
-  const found = await router.locate(key, listener);
+  const found = await router.locate(key, context.session.listener);
   if (found.errorCode !== ErrorCode.NONE || !('nodeId' in found)) {
     return {
       ...NO_COORDINATOR,
@@ -51,17 +53,64 @@ async function located(router: GroupRouter, key: string, keyType: number, listen
   };
 }
 
+/** As Kafka: DESCRIBE on the group, or on the transactional id, to be told where its coordinator is. */
+function coordinatorRefusal(
+  access: Access,
+  context: RequestContext,
+  key: string,
+  keyType: number,
+): number | null {
+  if (keyType === CoordinatorKeyType.GROUP) {
+    return access.allows(context, FindCoordinator.name, AclOperation.DESCRIBE, ResourceType.GROUP, key)
+      ? null
+      : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+  }
+  if (keyType === CoordinatorKeyType.TRANSACTION) {
+    return access.allows(
+      context,
+      FindCoordinator.name,
+      AclOperation.DESCRIBE,
+      ResourceType.TRANSACTIONAL_ID,
+      key,
+    )
+      ? null
+      : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+  }
+  return null;
+}
+
 /**
- * The classic consumer-group APIs, mapped onto the coordinator of each group. On a cluster a group this
- * broker does not coordinate is answered NOT_COORDINATOR, and the client asks FindCoordinator again.
+ * The group coordinator's of `groupId`, or the error that answers for the group: GROUP_AUTHORIZATION_FAILED
+ * without READ on it (what members and committers need, as Kafka), NOT_COORDINATOR if another broker runs it.
  */
-export function groupHandlers(router: GroupRouter): ApiHandler[] {
+export function coordinatorForMember(
+  router: GroupRouter,
+  access: Access,
+  context: RequestContext,
+  api: string,
+  groupId: string,
+): GroupCoordinator | number {
+  if (!access.allows(context, api, AclOperation.READ, ResourceType.GROUP, groupId)) {
+    return ErrorCode.GROUP_AUTHORIZATION_FAILED;
+  }
+  return router.coordinatorOf(groupId) ?? ErrorCode.NOT_COORDINATOR;
+}
+
+/**
+ * The classic consumer-group APIs but the offsets' (offsets.ts), mapped onto the coordinator of each group.
+ * On a cluster a group this broker does not coordinate is answered NOT_COORDINATOR, and the client asks
+ * FindCoordinator again. The ACL checks are Kafka's: READ on the group to be a member, DESCRIBE on it to
+ * find its coordinator, read its state or see it listed.
+ */
+export function groupHandlers(router: GroupRouter, access: Access): ApiHandler[] {
+  const memberCoordinator = (context: RequestContext, api: string, groupId: string) =>
+    coordinatorForMember(router, access, context, api, groupId);
   return [
-    defineHandler(FindCoordinator, async (request, { session }) => {
+    defineHandler(FindCoordinator, async (request, context) => {
       const keys = request.coordinatorKeys.length > 0 ? request.coordinatorKeys : [request.key];
       const coordinators = [];
       for (const key of keys) {
-        coordinators.push({ key, ...(await located(router, key, request.keyType, session.listener)) });
+        coordinators.push({ key, ...(await located(router, access, context, key, request.keyType)) });
       }
       const first = coordinators[0]!;
       return {
@@ -75,12 +124,12 @@ export function groupHandlers(router: GroupRouter): ApiHandler[] {
       };
     }),
     defineHandler(JoinGroup, async (request, context) => {
-      const groups = router.coordinatorOf(request.groupId);
-      if (!groups) {
+      const groups = memberCoordinator(context, JoinGroup.name, request.groupId);
+      if (typeof groups === 'number') {
         return {
           throttleTimeMs: 0,
           skipAssignment: false,
-          errorCode: ErrorCode.NOT_COORDINATOR,
+          errorCode: groups,
           generationId: -1,
           protocolType: null,
           protocolName: null,
@@ -107,12 +156,12 @@ export function groupHandlers(router: GroupRouter): ApiHandler[] {
       });
       return { throttleTimeMs: 0, skipAssignment: false, ...result };
     }),
-    defineHandler(SyncGroup, async (request) => {
-      const groups = router.coordinatorOf(request.groupId);
-      if (!groups) {
+    defineHandler(SyncGroup, async (request, context) => {
+      const groups = memberCoordinator(context, SyncGroup.name, request.groupId);
+      if (typeof groups === 'number') {
         return {
           throttleTimeMs: 0,
-          errorCode: ErrorCode.NOT_COORDINATOR,
+          errorCode: groups,
           protocolType: null,
           protocolName: null,
           assignment: Buffer.alloc(0),
@@ -132,14 +181,14 @@ export function groupHandlers(router: GroupRouter): ApiHandler[] {
       });
       return { throttleTimeMs: 0, ...result };
     }),
-    defineHandler(Heartbeat, (request) => {
-      const groups = router.coordinatorOf(request.groupId);
-      if (!groups) return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_COORDINATOR };
+    defineHandler(Heartbeat, (request, context) => {
+      const groups = memberCoordinator(context, Heartbeat.name, request.groupId);
+      if (typeof groups === 'number') return { throttleTimeMs: 0, errorCode: groups };
       return { throttleTimeMs: 0, ...groups.heartbeat(request) };
     }),
     defineHandler(LeaveGroup, (request, context) => {
-      const groups = router.coordinatorOf(request.groupId);
-      if (!groups) return { throttleTimeMs: 0, errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
+      const groups = memberCoordinator(context, LeaveGroup.name, request.groupId);
+      if (typeof groups === 'number') return { throttleTimeMs: 0, errorCode: groups, members: [] };
       const members =
         context.apiVersion >= LEAVE_BATCHED_FROM
           ? request.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
@@ -152,62 +201,22 @@ export function groupHandlers(router: GroupRouter): ApiHandler[] {
           : result.errorCode;
       return { throttleTimeMs: 0, errorCode, members: result.members };
     }),
-    defineHandler(OffsetCommit, async (request) => {
-      const groups = router.coordinatorOf(request.groupId);
-      const results = groups
-        ? await commit(groups, request)
-        : request.topics.flatMap((t) =>
-            t.partitions.map((p) => ({
-              topic: t.name,
-              partition: p.partitionIndex,
-              errorCode: ErrorCode.NOT_COORDINATOR,
-            })),
-          );
-      return {
-        throttleTimeMs: 0,
-        topics: request.topics.map((topic) => ({
-          name: topic.name,
-          partitions: topic.partitions.map((p) => ({
-            partitionIndex: p.partitionIndex,
-            errorCode:
-              results.find((r) => r.topic === topic.name && r.partition === p.partitionIndex)?.errorCode ??
-              ErrorCode.NONE,
-          })),
-        })),
-      };
-    }),
-    defineHandler(OffsetFetch, (request, context) => {
-      if (context.apiVersion >= OFFSET_FETCH_BATCHED_FROM) {
-        return {
-          throttleTimeMs: 0,
-          topics: [],
-          errorCode: ErrorCode.NONE,
-          groups: request.groups.map((group) => {
-            const groups = router.coordinatorOf(group.groupId);
-            return {
-              groupId: group.groupId,
-              topics: groups ? committedOffsets(groups, group.groupId, group.topics) : [],
-              errorCode: groups ? ErrorCode.NONE : ErrorCode.NOT_COORDINATOR,
-            };
-          }),
-        };
-      }
-      const groups = router.coordinatorOf(request.groupId);
-      return {
-        throttleTimeMs: 0,
-        topics: groups ? committedOffsets(groups, request.groupId, request.topics) : [],
-        errorCode: groups ? ErrorCode.NONE : ErrorCode.NOT_COORDINATOR,
-        groups: [],
-      };
-    }),
-    defineHandler(DescribeGroups, (request) => {
+    defineHandler(DescribeGroups, (request, context) => {
       return {
         throttleTimeMs: 0,
         groups: request.groups.map((groupId) => {
-          const coordinator = router.coordinatorOf(groupId);
-          if (!coordinator) {
+          const coordinator = access.allows(
+            context,
+            DescribeGroups.name,
+            AclOperation.DESCRIBE,
+            ResourceType.GROUP,
+            groupId,
+          )
+            ? (router.coordinatorOf(groupId) ?? ErrorCode.NOT_COORDINATOR)
+            : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+          if (typeof coordinator === 'number') {
             return {
-              errorCode: ErrorCode.NOT_COORDINATOR,
+              errorCode: coordinator,
               groupId,
               groupState: '',
               protocolType: '',
@@ -229,11 +238,16 @@ export function groupHandlers(router: GroupRouter): ApiHandler[] {
         }),
       };
     }),
-    defineHandler(ListGroups, (request) => {
+    defineHandler(ListGroups, (request, context) => {
+      // DESCRIBE on the cluster lists every group; without it, only the groups the client may describe.
+      const everyGroup = access.permitsCluster(context, AclOperation.DESCRIBE);
       const listed = router
         .all()
         .flatMap((coordinator) =>
           coordinator.list(request.statesFilter.length > 0 ? request.statesFilter : undefined),
+        )
+        .filter(
+          (g) => everyGroup || access.permits(context, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId),
         );
       return {
         throttleTimeMs: 0,
@@ -247,49 +261,4 @@ export function groupHandlers(router: GroupRouter): ApiHandler[] {
       };
     }),
   ];
-}
-
-function commit(groups: GroupCoordinator, request: OffsetCommitRequest) {
-  return groups.commitOffsets({
-    groupId: request.groupId,
-    generationId: request.generationIdOrMemberEpoch,
-    memberId: request.memberId,
-    groupInstanceId: request.groupInstanceId,
-    offsets: request.topics.flatMap((topic) =>
-      topic.partitions.map((p) => ({
-        topic: topic.name,
-        partition: p.partitionIndex,
-        offset: p.committedOffset,
-        leaderEpoch: p.committedLeaderEpoch,
-        metadata: p.committedMetadata,
-      })),
-    ),
-  });
-}
-
-function committedOffsets(
-  groups: GroupCoordinator,
-  groupId: string,
-  topics: OffsetFetchRequestTopic[] | null,
-): OffsetFetchResponseTopic[] {
-  const rows = groups.fetchOffsets(
-    groupId,
-    topics === null ? null : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })),
-  );
-  const byTopic = new Map<string, OffsetFetchResponseTopic>();
-  for (const row of rows) {
-    let topic = byTopic.get(row.topic);
-    if (!topic) {
-      topic = { name: row.topic, partitions: [] };
-      byTopic.set(row.topic, topic);
-    }
-    topic.partitions.push({
-      partitionIndex: row.partition,
-      committedOffset: row.offset,
-      committedLeaderEpoch: row.leaderEpoch,
-      metadata: row.metadata,
-      errorCode: row.errorCode,
-    });
-  }
-  return [...byTopic.values()];
 }

@@ -5,6 +5,8 @@ import {
   type ListOffsetsResponse,
   ListOffsetsTimestamp,
 } from '../../protocol/apis/list-offsets.js';
+import { AclOperation, ResourceType } from '../../security/index.js';
+import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler } from '../api-handler.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import type { TopicCatalog } from '../topic-catalog.js';
@@ -13,23 +15,41 @@ type PartitionResponse = ListOffsetsResponse['topics'][number]['partitions'][num
 /** An offset and its timestamp, or null when no record is at or after the time asked for. */
 type Located = ReturnType<PartitionLog['offsetForTimestamp']>;
 
-/** ListOffsets: earliest, latest, the offset of the newest timestamp, or the first offset at or after a time. */
-export function listOffsetsHandler(topics: TopicCatalog, cluster: ClusterNode | null): ApiHandler {
+/**
+ * ListOffsets: earliest, latest, the offset of the newest timestamp, or the first offset at or after a time.
+ * As Kafka, a topic needs DESCRIBE, else each of its partitions answers TOPIC_AUTHORIZATION_FAILED.
+ */
+export function listOffsetsHandler(
+  topics: TopicCatalog,
+  cluster: ClusterNode | null,
+  access: Access,
+): ApiHandler {
   return defineHandler(ListOffsets, (request, context) => ({
     throttleTimeMs: 0,
-    topics: request.topics.map((topic) => ({
-      name: topic.name,
-      partitions: topic.partitions.map((p) =>
-        lookup(
-          cluster
-            ? leaderLogOf(cluster, topic.name, p.partitionIndex, p.currentLeaderEpoch)
-            : localLogOf(topics, topic.name, p.partitionIndex),
-          p.partitionIndex,
-          p.timestamp,
-          context.apiVersion,
+    topics: request.topics.map((topic) => {
+      const described = access.allows(
+        context,
+        ListOffsets.name,
+        AclOperation.DESCRIBE,
+        ResourceType.TOPIC,
+        topic.name,
+      );
+      return {
+        name: topic.name,
+        partitions: topic.partitions.map((p) =>
+          lookup(
+            !described
+              ? { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED }
+              : cluster
+                ? leaderLogOf(cluster, topic.name, p.partitionIndex, p.currentLeaderEpoch)
+                : localLogOf(topics, topic.name, p.partitionIndex),
+            p.partitionIndex,
+            p.timestamp,
+            context.apiVersion,
+          ),
         ),
-      ),
-    })),
+      };
+    }),
   }));
 }
 

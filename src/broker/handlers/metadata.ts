@@ -4,7 +4,9 @@ import {
   type MetadataRequest,
   type MetadataResponse,
 } from '../../protocol/apis/metadata.js';
-import { type ApiHandler, defineHandler } from '../api-handler.js';
+import { AclOperation, ResourceType } from '../../security/index.js';
+import type { Access } from '../access.js';
+import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
 import type { TopicCatalog } from '../topic-catalog.js';
 
@@ -17,33 +19,67 @@ export interface BrokerIdentity {
 
 type TopicMetadata = MetadataResponse['topics'][number];
 
-export function metadataHandler(topics: TopicCatalog, identity: BrokerIdentity): ApiHandler {
+export function metadataHandler(topics: TopicCatalog, identity: BrokerIdentity, access: Access): ApiHandler {
   return defineHandler(Metadata, (request, context) =>
-    describeCluster(topics, identity, request, context.apiVersion, context.session.listener),
+    describeCluster(topics, identity, access, request, context),
   );
 }
 
 function describeCluster(
   topics: TopicCatalog,
   identity: BrokerIdentity,
+  access: Access,
   request: MetadataRequest,
-  version: number,
-  listener: string,
+  context: RequestContext,
 ): MetadataResponse {
-  const endpoint = identity.endpoints.get(listener);
+  const version = context.apiVersion;
+  const endpoint = identity.endpoints.get(context.session.listener);
   // v0 asks for every topic with an empty list; later versions use null for that.
-  const wanted =
-    request.topics === null || (version === 0 && request.topics.length === 0)
-      ? topics.logs.topicNames()
-      : request.topics.map((t) => t.name ?? '');
+  const everything = request.topics === null || (version === 0 && request.topics.length === 0);
+  // Asked for every topic, the client is told of those it may describe and of no others (as Kafka).
+  const wanted = everything
+    ? topics.logs
+        .topicNames()
+        .filter((name) => access.permits(context, AclOperation.DESCRIBE, ResourceType.TOPIC, name))
+    : request.topics!.map((t) => t.name ?? '');
   const allowAutoCreate = version < 4 || request.allowAutoTopicCreation;
   return {
     throttleTimeMs: 0,
     brokers: endpoint ? [{ nodeId: identity.nodeId, ...endpoint, rack: null }] : [],
     clusterId: identity.clusterId,
     controllerId: identity.nodeId,
-    topics: wanted.map((name) => describeTopic(topics, identity.nodeId, name, allowAutoCreate)),
+    topics: wanted.map((name) =>
+      everything || mayDescribe(topics, access, context, name, allowAutoCreate)
+        ? describeTopic(topics, identity.nodeId, name, allowAutoCreate)
+        : { ...topicBase(name), errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED },
+    ),
     clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
+  };
+}
+
+/**
+ * A named topic needs DESCRIBE; one that does not exist and would be auto-created also needs CREATE on the
+ * cluster or on the topic (Kafka answers TOPIC_AUTHORIZATION_FAILED for either).
+ */
+function mayDescribe(
+  topics: TopicCatalog,
+  access: Access,
+  context: RequestContext,
+  name: string,
+  allowAutoCreate: boolean,
+): boolean {
+  if (!access.allows(context, Metadata.name, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) return false;
+  const autoCreates = allowAutoCreate && topics.autoCreateTopics && !topics.logs.hasTopic(name);
+  return !autoCreates || access.mayCreateTopic(context, Metadata.name, name);
+}
+
+function topicBase(name: string) {
+  return {
+    name,
+    topicId: Buffer.alloc(16),
+    isInternal: false,
+    partitions: [],
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
   };
 }
 
@@ -53,13 +89,7 @@ function describeTopic(
   name: string,
   allowAutoCreate: boolean,
 ): TopicMetadata {
-  const base = {
-    name,
-    topicId: Buffer.alloc(16),
-    isInternal: false,
-    partitions: [],
-    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
-  };
+  const base = topicBase(name);
   let topic: ReturnType<TopicCatalog['find']>;
   try {
     topic = topics.find(name, allowAutoCreate);

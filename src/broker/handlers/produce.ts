@@ -9,7 +9,9 @@ import {
   readBatchHeader,
   splitBatches,
 } from '../../protocol/index.js';
-import { type ApiHandler, defineHandler, type Reply } from '../api-handler.js';
+import { AclOperation, ResourceType } from '../../security/index.js';
+import type { Access } from '../access.js';
+import { type ApiHandler, defineHandler, type Reply, type RequestContext } from '../api-handler.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
 import type { BrokerMetrics } from '../metrics.js';
 import type { PartitionWatch } from '../partition-watch.js';
@@ -24,6 +26,13 @@ export interface ProduceDependencies {
   logger: Logger;
   /** The replicated cluster this broker belongs to; null for a single node. */
   cluster: ClusterNode | null;
+  access: Access;
+}
+
+/** Why every partition of a topic is refused before anything is written. */
+interface Refusal {
+  errorCode: number;
+  message: string;
 }
 
 /** How one partition's append is acknowledged: its log, and in a cluster the leader state it was written under. */
@@ -37,47 +46,89 @@ interface Target {
  * then waits for the fsync that group commit shares with every other request in flight.
  */
 export function produceHandler(deps: ProduceDependencies): ApiHandler {
-  return defineHandler(Produce, (request) => handleProduce(deps, request));
+  return defineHandler(Produce, (request, context) => handleProduce(deps, request, context));
 }
 
-function handleProduce(deps: ProduceDependencies, request: ProduceRequest): Reply<ProduceResponse> {
+function handleProduce(
+  deps: ProduceDependencies,
+  request: ProduceRequest,
+  context: RequestContext,
+): Reply<ProduceResponse> {
   const durability: Promise<void>[] = [];
-  const responses = request.topicData.map((topic) => ({
-    name: topic.name,
-    partitionResponses: topic.partitionData.map((partition) => {
-      const response = emptyResponse(partition.index);
-      if (request.transactionalId !== null) {
-        return fail(
+  const transactional =
+    request.transactionalId === null ? null : transactionalRefusal(deps, request.transactionalId, context);
+  const responses = request.topicData.map((topic) => {
+    // One check per topic, whatever the number of partitions and records.
+    const refusal = transactional ?? topicRefusal(deps, topic.name, context);
+    // Produce auto-creates a missing topic; under ACLs only for a client that may create it (asked only
+    // when the topic is missing, so producing to an existing topic costs no second check).
+    const autoCreate =
+      refusal === null &&
+      (deps.access.authorizer === null ||
+        deps.topics.logs.hasTopic(topic.name) ||
+        deps.access.mayCreateTopic(context, Produce.name, topic.name));
+    return {
+      name: topic.name,
+      partitionResponses: topic.partitionData.map((partition) => {
+        const response = emptyResponse(partition.index);
+        if (refusal !== null) return fail(response, refusal.errorCode, refusal.message);
+        if (request.acks !== 0 && request.acks !== 1 && request.acks !== -1) {
+          return fail(response, ErrorCode.INVALID_REQUIRED_ACKS, `acks=${request.acks} must be -1, 0 or 1`);
+        }
+        const wait = appendToPartition(
+          deps,
+          topic.name,
+          partition.records,
           response,
-          ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-          'transactions are not supported',
+          request.acks,
+          request.timeoutMs,
+          autoCreate,
         );
-      }
-      if (request.acks !== 0 && request.acks !== 1 && request.acks !== -1) {
-        return fail(response, ErrorCode.INVALID_REQUIRED_ACKS, `acks=${request.acks} must be -1, 0 or 1`);
-      }
-      const wait = appendToPartition(
-        deps,
-        topic.name,
-        partition.records,
-        response,
-        request.acks,
-        request.timeoutMs,
-      );
-      if (wait) {
-        const settled = wait.catch((error: unknown) => {
-          fail(response, ErrorCode.KAFKA_STORAGE_ERROR, errorMessageOf(error));
-          deps.logger.error({ topic: topic.name, partition: partition.index, err: error }, 'fsync failed');
-        });
-        if (request.acks === -1) durability.push(settled);
-      }
-      return response;
-    }),
-  }));
+        if (wait) {
+          const settled = wait.catch((error: unknown) => {
+            fail(response, ErrorCode.KAFKA_STORAGE_ERROR, errorMessageOf(error));
+            deps.logger.error({ topic: topic.name, partition: partition.index, err: error }, 'fsync failed');
+          });
+          if (request.acks === -1) durability.push(settled);
+        }
+        return response;
+      }),
+    };
+  });
   if (request.acks === 0) return null;
   const result: ProduceResponse = { responses, throttleTimeMs: 0 };
   return durability.length === 0 ? result : Promise.all(durability).then(() => result);
 }
+
+/**
+ * A transactional produce needs WRITE on its transactional id (as Kafka checks first); with it, it is still
+ * refused, with the same code, because transactions are not implemented.
+ */
+function transactionalRefusal(
+  deps: ProduceDependencies,
+  transactionalId: string,
+  context: RequestContext,
+): Refusal {
+  const allowed = deps.access.allows(
+    context,
+    Produce.name,
+    AclOperation.WRITE,
+    ResourceType.TRANSACTIONAL_ID,
+    transactionalId,
+  );
+  return {
+    errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    message: allowed ? 'transactions are not supported' : TRANSACTIONAL_ID_DENIED,
+  };
+}
+
+function topicRefusal(deps: ProduceDependencies, topic: string, context: RequestContext): Refusal | null {
+  if (deps.access.allows(context, Produce.name, AclOperation.WRITE, ResourceType.TOPIC, topic)) return null;
+  return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, message: WRITE_DENIED };
+}
+
+const TRANSACTIONAL_ID_DENIED = 'not authorized to write with this transactional id';
+const WRITE_DENIED = 'not authorized to write to this topic';
 
 function emptyResponse(index: number): PartitionResponse {
   return {
@@ -105,6 +156,7 @@ function appendToPartition(
   response: PartitionResponse,
   acks: number,
   timeoutMs: number,
+  autoCreate: boolean,
 ): Promise<void> | null {
   if (!records || records.length === 0) {
     fail(response, ErrorCode.INVALID_RECORD, 'no records');
@@ -118,7 +170,7 @@ function appendToPartition(
     );
     return null;
   }
-  const target = targetOf(deps, topic, response, acks);
+  const target = targetOf(deps, topic, response, acks, autoCreate);
   if (!target) return null;
   const { log, leader } = target;
   const leaderEpoch = leader ? { leaderEpoch: leader.leaderEpoch } : undefined;
@@ -187,10 +239,11 @@ function targetOf(
   topic: string,
   response: PartitionResponse,
   acks: number,
+  autoCreate: boolean,
 ): Target | null {
   if (!deps.cluster) {
     try {
-      return { log: deps.topics.partition(topic, response.index, true), leader: null };
+      return { log: deps.topics.partition(topic, response.index, autoCreate), leader: null };
     } catch (error) {
       fail(response, errorCodeOf(error), errorMessageOf(error));
       return null;

@@ -1,6 +1,9 @@
 import { ApiVersions } from '../../../src/protocol/apis/api-versions.js';
+import { CreateAcls } from '../../../src/protocol/apis/create-acls.js';
 import { CreateTopics } from '../../../src/protocol/apis/create-topics.js';
+import { DeleteAcls } from '../../../src/protocol/apis/delete-acls.js';
 import { DeleteTopics } from '../../../src/protocol/apis/delete-topics.js';
+import { DescribeAcls } from '../../../src/protocol/apis/describe-acls.js';
 import { DescribeConfigs } from '../../../src/protocol/apis/describe-configs.js';
 import { DescribeGroups } from '../../../src/protocol/apis/describe-groups.js';
 import { Fetch } from '../../../src/protocol/apis/fetch.js';
@@ -15,6 +18,8 @@ import { Metadata } from '../../../src/protocol/apis/metadata.js';
 import { OffsetCommit } from '../../../src/protocol/apis/offset-commit.js';
 import { OffsetFetch } from '../../../src/protocol/apis/offset-fetch.js';
 import { Produce } from '../../../src/protocol/apis/produce.js';
+import { SaslAuthenticate } from '../../../src/protocol/apis/sasl-authenticate.js';
+import { SaslHandshake } from '../../../src/protocol/apis/sasl-handshake.js';
 import { SyncGroup } from '../../../src/protocol/apis/sync-group.js';
 import type { ApiSchema } from '../../../src/protocol/index.js';
 import { type FrameNode, serialize, slotsOf } from './frame-tree.js';
@@ -53,6 +58,11 @@ export const REQUEST_SCHEMAS: readonly ApiSchema[] = [
   DeleteTopics,
   InitProducerId,
   DescribeConfigs,
+  SaslHandshake,
+  SaslAuthenticate,
+  DescribeAcls,
+  CreateAcls,
+  DeleteAcls,
 ];
 
 export interface AdvertisedApi {
