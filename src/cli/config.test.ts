@@ -182,6 +182,59 @@ describe('edgestream config', () => {
     }
   });
 
+  it("reads the broker's listeners, TLS, SASL and ACL keys and the mirror's cloud security, files against the config file", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-config-'));
+    try {
+      const file = path.join(dir, 'edgestream.yaml');
+      fs.writeFileSync(
+        file,
+        [
+          'broker:',
+          '  listeners: [PLAINTEXT://127.0.0.1:9092, SASL_SSL://0.0.0.0:9093]',
+          '  tls: { cert: tls/broker.pem, key: tls/broker.key, ca: tls/ca.pem, clientAuth: required }',
+          '  sasl: { mechanisms: [SCRAM-SHA-512], maxReauthMs: 3600000 }',
+          '  superUsers: [User:ops]',
+          '  authorizer: true',
+          'mirror:',
+          '  target: [cloud:9093]',
+          '  topics: cdn\\..*',
+          '  prefix: ams1.',
+          '  security:',
+          '    protocol: SASL_SSL',
+          '    tls: { ca: cloud-ca.pem }',
+          '    sasl: { username: edge-ams1, passwordFile: secrets/cloud.password }',
+          '',
+        ].join('\n'),
+      );
+      const config = loadEdgestreamConfig(file);
+      assert.deepEqual(config.broker.listeners, ['PLAINTEXT://127.0.0.1:9092', 'SASL_SSL://0.0.0.0:9093']);
+      assert.deepEqual(config.broker.tls, {
+        cert: path.join(dir, 'tls', 'broker.pem'),
+        key: path.join(dir, 'tls', 'broker.key'),
+        ca: path.join(dir, 'tls', 'ca.pem'),
+        clientAuth: 'required',
+      });
+      assert.deepEqual(config.broker.sasl, { mechanisms: ['SCRAM-SHA-512'], maxReauthMs: 3_600_000 });
+      assert.equal(config.broker.authorizer, true);
+      assert.deepEqual(config.mirror?.security, {
+        protocol: 'SASL_SSL',
+        tls: { ca: path.join(dir, 'cloud-ca.pem') },
+        sasl: {
+          mechanism: 'SCRAM-SHA-512',
+          username: 'edge-ams1',
+          passwordFile: path.join(dir, 'secrets', 'cloud.password'),
+        },
+      });
+      fs.writeFileSync(
+        file,
+        'mirror:\n  target: [cloud:9093]\n  topics: x\n  prefix: a.\n  security: { protocol: SASL_SSL }\n',
+      );
+      assert.throws(() => loadEdgestreamConfig(file), /mirror\.security.*sasl section/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('accepts the documented example file', () => {
     const example = path.resolve(import.meta.dirname, '..', '..', '..', 'edgestream.example.yaml');
     const config = loadEdgestreamConfig(example);

@@ -4,7 +4,7 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { notifiersSchema } from '../alerts/notifier-config.js';
 import { alertingConfigSchema, durationSchema } from '../alerts/rules.js';
-import { clusterConfigSchema } from '../broker/config.js';
+import { brokerConfigSchema, clusterConfigSchema } from '../broker/config.js';
 import type { RemoteSecurity } from '../client/remote-security.js';
 import { TOPIC_CONFIG_KEYS } from '../log/index.js';
 import { mirrorConfigSchema } from '../mirror/config.js';
@@ -57,6 +57,14 @@ const brokerSection = z.strictObject({
       message: `expected topic config keys: ${Object.keys(TOPIC_CONFIG_KEYS).join(', ')}`,
     }),
   limits: brokerLimits.default({}),
+  /** Listeners in Kafka's form, TLS, SASL and ACLs: the broker's own keys (docs/security.md). */
+  listeners: brokerConfigSchema.shape.listeners,
+  advertisedListeners: brokerConfigSchema.shape.advertisedListeners,
+  tls: brokerConfigSchema.shape.tls,
+  sasl: brokerConfigSchema.shape.sasl,
+  superUsers: brokerConfigSchema.shape.superUsers,
+  authorizer: brokerConfigSchema.shape.authorizer,
+  allowEveryoneIfNoAclFound: brokerConfigSchema.shape.allowEveryoneIfNoAclFound,
 });
 
 const monitorSection = z.strictObject({
@@ -215,6 +223,15 @@ export function loadEdgestreamConfig(file: string): EdgestreamConfig {
   if (tls !== undefined)
     config.http.tls = { cert: path.resolve(base, tls.cert), key: path.resolve(base, tls.key) };
   if (config.mirror) config.mirror.security = resolveSecurityFiles(config.mirror.security, base);
+  const brokerTls = config.broker.tls;
+  if (brokerTls) {
+    config.broker.tls = {
+      ...brokerTls,
+      cert: path.resolve(base, brokerTls.cert),
+      key: path.resolve(base, brokerTls.key),
+      ca: brokerTls.ca === null ? null : path.resolve(base, brokerTls.ca),
+    };
+  }
   return config;
 }
 

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { createNotifiers } from '../alerts/notifier-config.js';
 import type { Notifier } from '../alerts/notifiers/notifier.js';
 import { Broker } from '../broker/broker.js';
-import { parseBrokerConfig, splitHostPort } from '../broker/config.js';
+import { advertisedOf, parseBrokerConfig, splitHostPort } from '../broker/config.js';
 import { EmbeddedLogClient } from '../client/embedded-client.js';
 import type { RemoteLogClientOptions } from '../client/remote-common.js';
 import type { ThreadLog } from '../client/thread-log.js';
@@ -80,6 +80,13 @@ export class EdgestreamRuntime {
         autoCreateTopics: config.broker.autoCreateTopics,
         topicDefaults: config.broker.topicDefaults,
         ...config.broker.limits,
+        ...(config.broker.listeners === undefined ? {} : { listeners: config.broker.listeners }),
+        advertisedListeners: config.broker.advertisedListeners,
+        tls: config.broker.tls,
+        sasl: config.broker.sasl,
+        superUsers: config.broker.superUsers,
+        authorizer: config.broker.authorizer,
+        allowEveryoneIfNoAclFound: config.broker.allowEveryoneIfNoAclFound,
         ...(cluster === undefined ? {} : clusterBrokerConfig(cluster)),
       }),
       logger.child({ component: 'broker' }),
@@ -97,7 +104,7 @@ export class EdgestreamRuntime {
         cluster === undefined
           ? null
           : {
-              bootstrapBrokers: [config.broker.advertised ?? config.broker.listen],
+              bootstrapBrokers: [plaintextAddress(broker)],
               clientId: `edgestream-node-${cluster.nodeId}`,
               replicationFactor,
               // Long enough to ride out a leader election (a ZooKeeper session timeout and a little more)
@@ -356,4 +363,14 @@ function defaultPipelineWorkers(): number {
 /** The broker config keys of a node's `cluster:` section. */
 function clusterBrokerConfig({ nodeId, ...cluster }: NonNullable<EdgestreamConfig['cluster']>) {
   return { nodeId, cluster };
+}
+
+/**
+ * Where this node's own clients reach its broker: the advertised address of the PLAINTEXT listener a clustered
+ * broker must have (its bound address when none is advertised).
+ */
+function plaintextAddress(broker: Broker): string {
+  const endpoint = advertisedOf(broker.config, 'PLAINTEXT') ?? broker.listenerAddresses.get('PLAINTEXT');
+  if (!endpoint) throw new Error('a clustered edge runtime needs a PLAINTEXT listener for its own pipelines');
+  return `${endpoint.host}:${endpoint.port}`;
 }
