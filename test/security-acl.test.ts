@@ -25,7 +25,7 @@ import {
   SCRAM_MIN_ITERATIONS,
 } from '../src/security/index.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
-import { run } from './support/processes.js';
+import { run, until } from './support/processes.js';
 import { WireClient } from './support/wire-client.js';
 
 /**
@@ -75,14 +75,6 @@ async function rejectsWith(promise: Promise<unknown>, type: string): Promise<voi
     assert.ok(errorTypes(error).includes(type), `expected ${type}, got ${String(error)}`);
     return true;
   });
-}
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** Runs `body` with a connected kafkajs admin client of `user`. */
