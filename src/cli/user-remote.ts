@@ -6,6 +6,7 @@ import {
   ResponseError,
 } from '@platformatic/kafka';
 import type { ConnectionSecurity } from '../client/remote-security.js';
+import { errorCodeName } from '../protocol/index.js';
 import {
   SCRAM_MECHANISM_CODES,
   type ScramMechanism,
@@ -39,7 +40,7 @@ export class RemoteUserError extends Error {
     readonly errorCode: number,
     message: string,
   ) {
-    super(message);
+    super(`${errorCodeName(errorCode) ?? `error code ${errorCode}`}: ${message}`);
   }
 }
 
@@ -96,7 +97,10 @@ export async function describeRemoteUsers(
   }
   return response.results.map((result) => {
     if (result.errorCode !== 0) {
-      throw new RemoteUserError(result.errorCode, `user ${result.user}: ${result.errorMessage}`);
+      throw new RemoteUserError(
+        result.errorCode,
+        `user ${result.user}: ${result.errorMessage ?? 'no message'}`,
+      );
     }
     return {
       user: result.user,
@@ -148,7 +152,10 @@ async function alter(
   );
   for (const result of response.results) {
     if (result.errorCode !== 0) {
-      throw new RemoteUserError(result.errorCode, `user ${result.user}: ${result.errorMessage}`);
+      throw new RemoteUserError(
+        result.errorCode,
+        `user ${result.user}: ${result.errorMessage ?? 'no message'}`,
+      );
     }
   }
 }
