@@ -1,11 +1,18 @@
 import type { RequestOf, ResponseOf } from '../message-types.js';
-import { defineApi } from '../schema.js';
+import { defineApi, defineFields } from '../schema.js';
 
 /**
  * AlterUserScramCredentials (key 51, KIP-554): flexible from its only version. An upsertion carries the
  * client's salt and SaltedPassword = Hi(password, salt, iterations), never the password; the broker derives
  * the StoredKey and ServerKey it keeps. Mechanisms as DescribeUserScramCredentials.
  */
+/** What both user SCRAM APIs answer per user before anything else. */
+export const userResultFields = defineFields([
+  { name: 'user', type: 'string', versions: '0+' },
+  { name: 'errorCode', type: 'int16', versions: '0+' },
+  { name: 'errorMessage', type: 'string', versions: '0+', nullableVersions: '0+' },
+]);
+
 export const AlterUserScramCredentials = defineApi({
   apiKey: 51,
   name: 'AlterUserScramCredentials',
@@ -38,17 +45,7 @@ export const AlterUserScramCredentials = defineApi({
   ],
   response: [
     { name: 'throttleTimeMs', type: 'int32', versions: '0+' },
-    {
-      name: 'results',
-      versions: '0+',
-      type: {
-        array: [
-          { name: 'user', type: 'string', versions: '0+' },
-          { name: 'errorCode', type: 'int16', versions: '0+' },
-          { name: 'errorMessage', type: 'string', versions: '0+', nullableVersions: '0+' },
-        ],
-      },
-    },
+    { name: 'results', versions: '0+', type: { array: userResultFields } },
   ],
 });
 

@@ -1,5 +1,6 @@
 import type { RequestOf, ResponseOf } from '../message-types.js';
 import { defineApi } from '../schema.js';
+import { userResultFields } from './alter-user-scram-credentials.js';
 
 /**
  * DescribeUserScramCredentials (key 50, KIP-554): flexible from its only version. Mechanism codes are
@@ -28,9 +29,7 @@ export const DescribeUserScramCredentials = defineApi({
       versions: '0+',
       type: {
         array: [
-          { name: 'user', type: 'string', versions: '0+' },
-          { name: 'errorCode', type: 'int16', versions: '0+' },
-          { name: 'errorMessage', type: 'string', versions: '0+', nullableVersions: '0+' },
+          ...userResultFields,
           {
             name: 'credentialInfos',
             versions: '0+',
