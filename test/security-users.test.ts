@@ -103,6 +103,15 @@ describe('users managed over the Kafka protocol', { timeout: 300_000 }, () => {
     ]);
   });
 
+  it('takes --data-dir or --brokers, not both, and checks --iterations before connecting', async () => {
+    const both = await online(['list', '--data-dir', broker.dataDir], 'admin');
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /user list takes --data-dir DIR or --brokers HOST:PORT, not both/);
+    const few = await online(['create', 'carol', '--iterations', '100', '--password-stdin'], 'admin', 'pw\n');
+    assert.equal(few.status, 2);
+    assert.match(few.stderr, /--iterations 100: iterations=100: expected an integer from 4096 to 16384/);
+  });
+
   it('refuses a user without ALTER (or DESCRIBE) on the cluster: CLUSTER_AUTHORIZATION_FAILED', async () => {
     const refused = await online(['create', 'carol', '--password-stdin'], 'bob', 'carol-password\n');
     assert.equal(refused.status, 1);
