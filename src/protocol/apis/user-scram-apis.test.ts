@@ -66,24 +66,25 @@ describe('DescribeUserScramCredentials', () => {
     assert.equal(DescribeUserScramCredentials.flexibleFrom, 0);
   });
 
+  const response = {
+    throttleTimeMs: 3,
+    errorCode: 0,
+    errorMessage: null,
+    results: [
+      {
+        user: 'alice',
+        errorCode: 0,
+        errorMessage: null,
+        credentialInfos: [
+          { mechanism: SHA_256, iterations: 4096 },
+          { mechanism: SHA_512, iterations: 8192 },
+        ],
+      },
+      { user: 'bob', errorCode: 91, errorMessage: 'not there', credentialInfos: [] },
+    ],
+  };
+
   test('request and response round-trip, users null or listed', () => {
-    const response = {
-      throttleTimeMs: 3,
-      errorCode: 0,
-      errorMessage: null,
-      results: [
-        {
-          user: 'alice',
-          errorCode: 0,
-          errorMessage: null,
-          credentialInfos: [
-            { mechanism: SHA_256, iterations: 4096 },
-            { mechanism: SHA_512, iterations: 8192 },
-          ],
-        },
-        { user: 'bob', errorCode: 91, errorMessage: 'not there', credentialInfos: [] },
-      ],
-    };
     roundTrip(DescribeUserScramCredentials, { users: null }, response);
     roundTrip(DescribeUserScramCredentials, { users: [{ name: 'alice' }, { name: 'bob' }] }, response);
   });
@@ -100,20 +101,6 @@ describe('DescribeUserScramCredentials', () => {
   });
 
   test('our response reads back in @platformatic/kafka', () => {
-    const response = {
-      throttleTimeMs: 0,
-      errorCode: 0,
-      errorMessage: null,
-      results: [
-        {
-          user: 'alice',
-          errorCode: 0,
-          errorMessage: null,
-          credentialInfos: [{ mechanism: SHA_512, iterations: 8192 }],
-        },
-        { user: 'nobody', errorCode: 91, errorMessage: 'no such user', credentialInfos: [] },
-      ],
-    };
     const body = responseBody(DescribeUserScramCredentials, response);
     const parsed = parsedByPlatformatic(() =>
       describeUserScramCredentialsV0.parseResponse(7, 50, 0, Reader.from(body)),
