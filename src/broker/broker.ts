@@ -32,6 +32,7 @@ import { metadataHandler } from './handlers/metadata.js';
 import { offsetHandlers } from './handlers/offsets.js';
 import { produceHandler } from './handlers/produce.js';
 import { saslHandlers } from './handlers/sasl.js';
+import { userScramHandlers } from './handlers/users.js';
 import { BrokerMetrics } from './metrics.js';
 import { OffsetStore } from './offset-store.js';
 import { PartitionWatch } from './partition-watch.js';
@@ -193,6 +194,15 @@ export class Broker {
       for (const handler of groupHandlers(groups, access)) add(handler);
       for (const handler of offsetHandlers(groups, access)) add(handler);
       for (const handler of aclHandlers(access)) add(handler);
+      const userHandlers = userScramHandlers({
+        credentials: security.credentials,
+        access,
+        alterRefusal: config.cluster
+          ? 'this broker is in a cluster, where each broker keeps its own SASL users: changing them here ' +
+            'would change one broker only; run `edgestream user create|delete NAME --data-dir DIR` on each broker'
+          : null,
+      });
+      for (const handler of userHandlers) add(handler);
       const server = new KafkaServer({
         handlers,
         logger,

@@ -27,9 +27,14 @@ const KAFKA_LOGIN_THROTTLE = {
 export interface BrokerSecurity {
   tls: ReloadingTlsContext | null;
   sasl: SaslSettings | null;
+  /**
+   * The SASL users, opened whatever the listeners so AlterUserScramCredentials can add the first ones before
+   * a SASL listener serves them. Cheap: one small file, read again only when it changes.
+   */
+  credentials: CredentialStore;
 }
 
-/** The certificate and the SASL users the configured listeners need (none for PLAINTEXT alone). */
+/** The certificate the TLS listeners need, the SASL users, and the SASL settings of SASL listeners. */
 export function openSecurity(config: BrokerConfig, logger: Logger): BrokerSecurity {
   const protocols = listenersOf(config).map((l) => l.protocol);
   const tls = config.tls
@@ -47,11 +52,11 @@ export function openSecurity(config: BrokerConfig, logger: Logger): BrokerSecuri
         },
       )
     : null;
+  const credentials = CredentialStore.open(config.dataDir, (error) =>
+    logger.error({ err: error }, 'SASL users file change not loaded; the users read before stay in force'),
+  );
   let sasl: SaslSettings | null = null;
   if (protocols.includes('SASL_PLAINTEXT') || protocols.includes('SASL_SSL')) {
-    const credentials = CredentialStore.open(config.dataDir, (error) =>
-      logger.error({ err: error }, 'SASL users file change not loaded; the users read before stay in force'),
-    );
     if (!credentials.hasUsers()) {
       logger.warn(
         { dataDir: config.dataDir },
@@ -66,7 +71,7 @@ export function openSecurity(config: BrokerConfig, logger: Logger): BrokerSecuri
       loginThrottle: new LoginThrottle(KAFKA_LOGIN_THROTTLE),
     };
   }
-  return { tls, sasl };
+  return { tls, sasl, credentials };
 }
 
 /**

@@ -6,10 +6,23 @@ import {
   checkUserName,
   isScramMechanism,
   makeScramCredential,
+  newScramSalt,
   SCRAM_MECHANISMS,
   type ScramMechanism,
 } from '../security/index.js';
+import {
+  CONNECTION_SECURITY_FLAGS,
+  connectionSecurityFromFlags,
+  connectionSecurityUsage,
+} from './security-flags.js';
 import { UsageError } from './usage-error.js';
+import {
+  deleteRemoteUser,
+  describeRemoteUsers,
+  type RemoteBrokers,
+  type RemoteUserDescription,
+  upsertRemoteUser,
+} from './user-remote.js';
 
 export const USER_USAGE = `  edgestream user create NAME --data-dir DIR  add a SASL user (or set its password) on a broker's data directory
         [--mechanism M]                    SCRAM-SHA-512 (default) or SCRAM-SHA-256; PLAIN logins check it too
@@ -17,7 +30,18 @@ export const USER_USAGE = `  edgestream user create NAME --data-dir DIR  add a S
         --password-stdin | --password-file FILE   where the password comes from (never the command line)
   edgestream user list --data-dir DIR      the users and their mechanisms
   edgestream user delete NAME --data-dir DIR [--mechanism M]   remove a user (or one of its credentials)
-`;
+        (online, through a running broker: --brokers HOST:PORT,... instead of --data-dir, as a client with
+         ALTER (create, delete) or DESCRIBE (list) on the cluster; the password is salted before it is sent)
+${connectionSecurityUsage('')}`;
+
+/** Where the users are: a data directory (offline) or a running broker (Kafka's user SCRAM APIs). */
+type UserTarget = { store: CredentialStore } | { remote: RemoteBrokers };
+
+const TARGET_FLAGS = {
+  'data-dir': { type: 'string' },
+  brokers: { type: 'string' },
+  ...CONNECTION_SECURITY_FLAGS,
+} as const;
 
 const DEFAULT_ITERATIONS = 8192;
 /** A password longer than this is a mistake (a file passed for the wrong flag). */
@@ -31,10 +55,20 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>)
   }
 }
 
-function openStore(dataDir: unknown, command: string): CredentialStore {
-  if (typeof dataDir !== 'string') throw new UsageError(`user ${command} needs --data-dir DIR`);
+function targetOf(values: Record<string, unknown>, command: string): UserTarget {
+  const dataDir = values['data-dir'];
+  const brokers = values.brokers;
+  if (typeof dataDir === 'string' && typeof brokers === 'string') {
+    throw new UsageError(`user ${command} takes --data-dir DIR or --brokers HOST:PORT, not both`);
+  }
+  if (typeof brokers === 'string') {
+    return { remote: { brokers: brokers.split(','), security: connectionSecurityFromFlags(values) } };
+  }
+  if (typeof dataDir !== 'string') {
+    throw new UsageError(`user ${command} needs --data-dir DIR (offline) or --brokers HOST:PORT (online)`);
+  }
   if (!fs.existsSync(dataDir)) throw new UsageError(`--data-dir ${dataDir} does not exist`);
-  return CredentialStore.open(dataDir);
+  return { store: CredentialStore.open(dataDir) };
 }
 
 function mechanismOf(value: unknown): ScramMechanism | null {
@@ -74,7 +108,7 @@ function userName(positionals: string[], command: string): string {
 
 export async function userCreate(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
-    'data-dir': { type: 'string' },
+    ...TARGET_FLAGS,
     mechanism: { type: 'string' },
     iterations: { type: 'string' },
     'password-stdin': { type: 'boolean' },
@@ -83,24 +117,30 @@ export async function userCreate(args: string[]): Promise<number> {
   const name = userName(positionals, 'create');
   const mechanism = mechanismOf(values.mechanism) ?? 'SCRAM-SHA-512';
   const iterations = values.iterations === undefined ? DEFAULT_ITERATIONS : Number(values.iterations);
-  const store = openStore(values['data-dir'], 'create');
+  const target = targetOf(values, 'create');
   const password = readPassword(values);
-  let credential: Awaited<ReturnType<typeof makeScramCredential>>;
   try {
-    credential = await makeScramCredential(mechanism, password, iterations);
+    if ('remote' in target) {
+      await upsertRemoteUser(target.remote, name, mechanism, password, iterations, newScramSalt());
+    } else {
+      target.store.upsert(name, mechanism, await makeScramCredential(mechanism, password, iterations));
+    }
   } catch (error) {
+    // Salting checks the iteration count before it starts (4096 to 16384, as Kafka).
     if (error instanceof RangeError)
       throw new UsageError(`--iterations ${values.iterations}: ${error.message}`);
     throw error;
   }
-  store.upsert(name, mechanism, credential);
   process.stdout.write(`user ${name}: ${mechanism} credential stored (${iterations} iterations)\n`);
   return 0;
 }
 
 export async function userList(args: string[]): Promise<number> {
-  const { values } = parse(args, { 'data-dir': { type: 'string' } });
-  for (const { user, credentials } of openStore(values['data-dir'], 'list').describe()) {
+  const { values } = parse(args, TARGET_FLAGS);
+  const target = targetOf(values, 'list');
+  const users: RemoteUserDescription[] =
+    'remote' in target ? await describeRemoteUsers(target.remote, null) : target.store.describe();
+  for (const { user, credentials } of users) {
     const mechanisms = credentials.map((c) => `${c.mechanism}(${c.iterations})`).join(' ');
     process.stdout.write(`${user}\t${mechanisms}\n`);
   }
@@ -108,16 +148,35 @@ export async function userList(args: string[]): Promise<number> {
 }
 
 export async function userDelete(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    'data-dir': { type: 'string' },
-    mechanism: { type: 'string' },
-  });
+  const { values, positionals } = parse(args, { ...TARGET_FLAGS, mechanism: { type: 'string' } });
   const name = userName(positionals, 'delete');
   const mechanism = mechanismOf(values.mechanism);
-  if (!openStore(values['data-dir'], 'delete').delete(name, mechanism)) {
+  const target = targetOf(values, 'delete');
+  const deleted =
+    'remote' in target
+      ? await deleteRemote(target.remote, name, mechanism)
+      : target.store.delete(name, mechanism);
+  if (!deleted) {
     process.stderr.write(`edgestream: no ${mechanism ?? 'credential'} for user ${name}\n`);
     return 1;
   }
   process.stdout.write(`user ${name}: ${mechanism ?? 'every'} credential deleted\n`);
   return 0;
+}
+
+/**
+ * Deletes over the protocol as the store does offline: a null mechanism is each the user has (asked first,
+ * since a deletion names one mechanism); false if there is none.
+ */
+async function deleteRemote(
+  remote: RemoteBrokers,
+  name: string,
+  mechanism: ScramMechanism | null,
+): Promise<boolean> {
+  const described = (await describeRemoteUsers(remote, null)).find((u) => u.user === name);
+  const held = (described?.credentials ?? []).map((c) => c.mechanism).filter(isScramMechanism);
+  const mechanisms = mechanism === null ? held : held.filter((m) => m === mechanism);
+  if (mechanisms.length === 0) return false;
+  await deleteRemoteUser(remote, name, mechanisms);
+  return true;
 }

@@ -42,8 +42,24 @@ export interface UserDescription {
   credentials: Array<{ mechanism: ScramMechanism; iterations: number }>;
 }
 
+export type CredentialStoreErrorCode = 'INVALID_USER_NAME' | 'USER_LIMIT' | 'INVALID_FILE';
+
 export class CredentialStoreError extends Error {
   override readonly name = 'CredentialStoreError';
+
+  constructor(
+    readonly code: CredentialStoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One change of `alter`: a credential to set, or null to remove the user's credential for the mechanism. */
+export interface CredentialChange {
+  user: string;
+  mechanism: ScramMechanism;
+  credential: ScramCredential | null;
 }
 
 /**
@@ -105,14 +121,31 @@ export class CredentialStore {
 
   /** Sets the credential of `user` for `mechanism`, adding the user if new. */
   upsert(user: string, mechanism: ScramMechanism, credential: ScramCredential): void {
-    checkUserName(user);
+    this.alter([{ user, mechanism, credential }]);
+  }
+
+  /**
+   * Applies `changes` in order with one write of the file (AlterUserScramCredentials changes many users at
+   * once); a user left without credentials is removed. Nothing is written if a name or the limit fails.
+   */
+  alter(changes: readonly CredentialChange[]): void {
+    for (const { user } of changes) checkUserName(user);
     this.reload();
-    const known = Object.hasOwn(this.users, user);
-    if (!known && Object.keys(this.users).length >= MAX_USERS) {
-      throw new CredentialStoreError(`${MAX_USERS} users are stored already; that is the limit`);
+    const users = { ...this.users };
+    for (const { user, mechanism, credential } of changes) {
+      const remaining = { ...(Object.hasOwn(users, user) ? users[user] : {}) };
+      if (credential === null) delete remaining[mechanism];
+      else remaining[mechanism] = encodeCredential(credential);
+      if (Object.keys(remaining).length === 0) delete users[user];
+      else users[user] = remaining;
     }
-    const next = { ...(known ? this.users[user] : {}), [mechanism]: encodeCredential(credential) };
-    this.write({ ...this.users, [user]: next });
+    if (Object.keys(users).length > Math.max(MAX_USERS, Object.keys(this.users).length)) {
+      throw new CredentialStoreError(
+        'USER_LIMIT',
+        `${MAX_USERS} users are stored at most; that is the limit`,
+      );
+    }
+    this.write(users);
   }
 
   /** Removes the credential of `user` for `mechanism` (every mechanism if null); false if there was none. */
@@ -167,12 +200,18 @@ export class CredentialStore {
     try {
       parsed = JSON.parse(fs.readFileSync(this.file, 'utf8'));
     } catch (error) {
-      throw new CredentialStoreError(`${this.file}: unreadable (${(error as Error).message})`);
+      throw new CredentialStoreError(
+        'INVALID_FILE',
+        `${this.file}: unreadable (${(error as Error).message})`,
+      );
     }
     const result = storedFile.safeParse(parsed);
     if (!result.success) {
       const issue = result.error.issues[0]!;
-      throw new CredentialStoreError(`${this.file}: ${issue.path.join('.')}: ${issue.message}`);
+      throw new CredentialStoreError(
+        'INVALID_FILE',
+        `${this.file}: ${issue.path.join('.')}: ${issue.message}`,
+      );
     }
     this.users = result.data.users;
     this.fileStamp = stamp;
@@ -182,6 +221,7 @@ export class CredentialStore {
 export function checkUserName(user: string): void {
   if (user.length === 0 || user.length > MAX_USER_NAME_CHARS || /[\p{Cc}]/u.test(user)) {
     throw new CredentialStoreError(
+      'INVALID_USER_NAME',
       `user name ${JSON.stringify(user.slice(0, 40))}: expected 1 to ${MAX_USER_NAME_CHARS} characters without control characters`,
     );
   }

@@ -2,8 +2,10 @@ export * from './acl.js';
 export * from './acl-store.js';
 export * from './authorizer.js';
 export {
+  type CredentialChange,
   CredentialStore,
   CredentialStoreError,
+  type CredentialStoreErrorCode,
   checkUserName,
   MAX_USERS,
   type UserDescription,
@@ -30,11 +32,16 @@ export { SASL_MECHANISMS, type SaslMechanism, SaslSession, type SaslSettings } f
 export {
   isScramMechanism,
   makeScramCredential,
+  newScramSalt,
   SCRAM_MAX_ITERATIONS,
+  SCRAM_MECHANISM_CODES,
   SCRAM_MECHANISMS,
   SCRAM_MIN_ITERATIONS,
   type ScramCredential,
   type ScramMechanism,
+  saltPassword,
+  scramCredentialFromSaltedPassword,
+  scramMechanismOfCode,
 } from './scram.js';
 export {
   certificatePrincipal,

@@ -8,6 +8,17 @@ const pbkdf2Async = promisify(pbkdf2);
 export const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
 export type ScramMechanism = (typeof SCRAM_MECHANISMS)[number];
 
+/** Kafka's ScramMechanism codes on the wire (KIP-554); 0 is UNKNOWN. */
+export const SCRAM_MECHANISM_CODES: Record<ScramMechanism, number> = {
+  'SCRAM-SHA-256': 1,
+  'SCRAM-SHA-512': 2,
+};
+
+/** The mechanism of a wire code, or null for UNKNOWN and codes Kafka does not define. */
+export function scramMechanismOfCode(code: number): ScramMechanism | null {
+  return SCRAM_MECHANISMS.find((mechanism) => SCRAM_MECHANISM_CODES[mechanism] === code) ?? null;
+}
+
 const HASH_OF: Record<ScramMechanism, { name: 'sha256' | 'sha512'; bytes: number }> = {
   'SCRAM-SHA-256': { name: 'sha256', bytes: 32 },
   'SCRAM-SHA-512': { name: 'sha512', bytes: 64 },
@@ -40,6 +51,62 @@ export async function makeScramCredential(
   iterations: number,
   salt: Buffer = randomBytes(SALT_BYTES),
 ): Promise<ScramCredential> {
+  return scramCredentialFromSaltedPassword(
+    mechanism,
+    await saltPassword(mechanism, password, iterations, salt),
+    iterations,
+    salt,
+  );
+}
+
+/** A random salt of the size the broker makes its own. */
+export function newScramSalt(): Buffer {
+  return randomBytes(SALT_BYTES);
+}
+
+/**
+ * RFC 5802's SaltedPassword = Hi(Normalize(password), salt, i): what a client sends in
+ * AlterUserScramCredentials (KIP-554), so the password itself never travels.
+ */
+export async function saltPassword(
+  mechanism: ScramMechanism,
+  password: string,
+  iterations: number,
+  salt: Buffer,
+): Promise<Buffer> {
+  checkIterations(iterations);
+  const hash = HASH_OF[mechanism];
+  return pbkdf2Async(password.normalize('NFKC'), salt, iterations, hash.bytes, hash.name);
+}
+
+/**
+ * The stored credential of a salted password: StoredKey = H(HMAC(SaltedPassword, "Client Key")),
+ * ServerKey = HMAC(SaltedPassword, "Server Key"). A salted password of the wrong length for the mechanism's
+ * hash is a RangeError (a client that salted with another hash).
+ */
+export function scramCredentialFromSaltedPassword(
+  mechanism: ScramMechanism,
+  saltedPassword: Buffer,
+  iterations: number,
+  salt: Buffer,
+): ScramCredential {
+  checkIterations(iterations);
+  const hash = HASH_OF[mechanism];
+  if (saltedPassword.length !== hash.bytes) {
+    throw new RangeError(
+      `a ${mechanism} salted password has ${hash.bytes} bytes, not ${saltedPassword.length}`,
+    );
+  }
+  const clientKey = hmac(hash.name, saltedPassword, 'Client Key');
+  return {
+    salt,
+    iterations,
+    storedKey: createHash(hash.name).update(clientKey).digest(),
+    serverKey: hmac(hash.name, saltedPassword, 'Server Key'),
+  };
+}
+
+function checkIterations(iterations: number): void {
   if (
     !Number.isInteger(iterations) ||
     iterations < SCRAM_MIN_ITERATIONS ||
@@ -49,15 +116,6 @@ export async function makeScramCredential(
       `iterations=${iterations}: expected an integer from ${SCRAM_MIN_ITERATIONS} to ${SCRAM_MAX_ITERATIONS}`,
     );
   }
-  const hash = HASH_OF[mechanism];
-  const salted = await pbkdf2Async(password.normalize('NFKC'), salt, iterations, hash.bytes, hash.name);
-  const clientKey = hmac(hash.name, salted, 'Client Key');
-  return {
-    salt,
-    iterations,
-    storedKey: createHash(hash.name).update(clientKey).digest(),
-    serverKey: hmac(hash.name, salted, 'Server Key'),
-  };
 }
 
 /** True if `password` is the one `credential` was derived from (SASL/PLAIN checks a password this way). */

@@ -1,3 +1,4 @@
+import { AlterUserScramCredentials } from '../../../src/protocol/apis/alter-user-scram-credentials.js';
 import { ApiVersions } from '../../../src/protocol/apis/api-versions.js';
 import { CreateAcls } from '../../../src/protocol/apis/create-acls.js';
 import { CreateTopics } from '../../../src/protocol/apis/create-topics.js';
@@ -6,6 +7,7 @@ import { DeleteTopics } from '../../../src/protocol/apis/delete-topics.js';
 import { DescribeAcls } from '../../../src/protocol/apis/describe-acls.js';
 import { DescribeConfigs } from '../../../src/protocol/apis/describe-configs.js';
 import { DescribeGroups } from '../../../src/protocol/apis/describe-groups.js';
+import { DescribeUserScramCredentials } from '../../../src/protocol/apis/describe-user-scram-credentials.js';
 import { Fetch } from '../../../src/protocol/apis/fetch.js';
 import { FindCoordinator } from '../../../src/protocol/apis/find-coordinator.js';
 import { Heartbeat } from '../../../src/protocol/apis/heartbeat.js';
@@ -63,6 +65,8 @@ export const REQUEST_SCHEMAS: readonly ApiSchema[] = [
   DescribeAcls,
   CreateAcls,
   DeleteAcls,
+  DescribeUserScramCredentials,
+  AlterUserScramCredentials,
 ];
 
 export interface AdvertisedApi {
