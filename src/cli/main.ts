@@ -25,6 +25,9 @@ const singleWordCommands: Record<string, () => Promise<Command>> = {
 const commands: Record<string, () => Promise<Command>> = {
   'log verify': async () => (await import('./log-commands.js')).logVerify,
   'log dump': async () => (await import('./log-commands.js')).logDump,
+  'acl create': async () => (await import('./acl-commands.js')).aclCreate,
+  'acl list': async () => (await import('./acl-commands.js')).aclList,
+  'acl delete': async () => (await import('./acl-commands.js')).aclDelete,
   'user create': async () => (await import('./user-commands.js')).userCreate,
   'user list': async () => (await import('./user-commands.js')).userList,
   'user delete': async () => (await import('./user-commands.js')).userDelete,
@@ -37,7 +40,7 @@ const commands: Record<string, () => Promise<Command>> = {
  * only `help` and a usage error do.
  */
 async function usage(): Promise<string> {
-  const [start, broker, cluster, mirror, cloud, kafka, simulate, user, httpUser] = await Promise.all([
+  const [start, broker, cluster, mirror, cloud, kafka, simulate, user, httpUser, acl] = await Promise.all([
     import('./start-command.js'),
     import('./broker-command.js'),
     import('./cluster-command.js'),
@@ -47,11 +50,12 @@ async function usage(): Promise<string> {
     import('./simulate-command.js'),
     import('./user-commands.js'),
     import('./http-user-command.js'),
+    import('./acl-commands.js'),
   ]);
   return `edgestream — edge streaming platform
 
 Usage:
-${start.START_USAGE}${broker.BROKER_USAGE}${cluster.CLUSTER_USAGE}${mirror.MIRROR_USAGE}${cloud.CLOUD_USAGE}${kafka.KAFKA_USAGE}${simulate.SIMULATE_USAGE}${user.USER_USAGE}${httpUser.HTTP_USER_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
+${start.START_USAGE}${broker.BROKER_USAGE}${cluster.CLUSTER_USAGE}${mirror.MIRROR_USAGE}${cloud.CLOUD_USAGE}${kafka.KAFKA_USAGE}${simulate.SIMULATE_USAGE}${user.USER_USAGE}${acl.ACL_USAGE}${httpUser.HTTP_USER_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
   edgestream log dump PARTITION_DIR        list the batches of one partition directory (DIR/topics/NAME/N)
         [--records]                        also decode and print each record
   edgestream help                          show this text
