@@ -1,9 +1,11 @@
+import { AlterClientQuotas } from '../../../src/protocol/apis/alter-client-quotas.js';
 import { ApiVersions } from '../../../src/protocol/apis/api-versions.js';
 import { CreateAcls } from '../../../src/protocol/apis/create-acls.js';
 import { CreateTopics } from '../../../src/protocol/apis/create-topics.js';
 import { DeleteAcls } from '../../../src/protocol/apis/delete-acls.js';
 import { DeleteTopics } from '../../../src/protocol/apis/delete-topics.js';
 import { DescribeAcls } from '../../../src/protocol/apis/describe-acls.js';
+import { DescribeClientQuotas } from '../../../src/protocol/apis/describe-client-quotas.js';
 import { DescribeConfigs } from '../../../src/protocol/apis/describe-configs.js';
 import { DescribeGroups } from '../../../src/protocol/apis/describe-groups.js';
 import { Fetch } from '../../../src/protocol/apis/fetch.js';
@@ -63,6 +65,8 @@ export const REQUEST_SCHEMAS: readonly ApiSchema[] = [
   DescribeAcls,
   CreateAcls,
   DeleteAcls,
+  DescribeClientQuotas,
+  AlterClientQuotas,
 ];
 
 export interface AdvertisedApi {
