@@ -1,6 +1,6 @@
 import { LogError, type LogErrorCode } from '../log/index.js';
 import { ErrorCode } from '../protocol/index.js';
-import { AclError, type AclErrorCode } from '../security/index.js';
+import { AclError, type AclErrorCode, QuotaError, type QuotaErrorCode } from '../security/index.js';
 
 // Handlers name Kafka's codes through this module, beside the mapping from the log's errors to them.
 export { ErrorCode };
@@ -27,10 +27,17 @@ const FROM_ACL: Record<AclErrorCode, number> = {
   CORRUPT_ACL_FILE: ErrorCode.KAFKA_STORAGE_ERROR,
 };
 
+const FROM_QUOTA: Record<QuotaErrorCode, number> = {
+  INVALID_QUOTA: ErrorCode.INVALID_REQUEST,
+  QUOTA_LIMIT: ErrorCode.POLICY_VIOLATION,
+  CORRUPT_QUOTA_FILE: ErrorCode.KAFKA_STORAGE_ERROR,
+};
+
 /** The Kafka error code for a failure; anything unexpected is rethrown so the connection closes loudly. */
 export function errorCodeOf(error: unknown): number {
   if (error instanceof LogError) return FROM_LOG[error.code];
   if (error instanceof AclError) return FROM_ACL[error.code];
+  if (error instanceof QuotaError) return FROM_QUOTA[error.code];
   throw error;
 }
 
