@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Admin } from '@platformatic/kafka';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Fetch } from '../src/protocol/apis/fetch.js';
+import { Metadata } from '../src/protocol/apis/metadata.js';
 import { Produce } from '../src/protocol/apis/produce.js';
 import { encodeRecordBatch } from '../src/protocol/index.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
@@ -169,6 +170,43 @@ describe('client quotas', { timeout: 120_000 }, () => {
     assert.match(
       await broker.broker.metrics.registry.metrics(),
       /edgestream_broker_throttled_requests_total\{kind="fetch"\} [1-9]/,
+    );
+  });
+
+  it('throttles a client over request_percentage in any response with throttle_time_ms', async () => {
+    const admin = new Admin({ clientId: 'quota-admin', bootstrapBrokers: [broker.bootstrap] });
+    try {
+      // A thousandth of a percent of a thread: a few requests' handling time is over it.
+      await admin.alterClientQuotas({
+        entries: [
+          {
+            entities: [{ entityType: 'client-id', entityName: 'wire-test' }],
+            ops: [{ key: 'request_percentage', value: 0.001, remove: false }],
+          },
+        ],
+      });
+    } finally {
+      await admin.close();
+    }
+    const client = await WireClient.connect(broker.port);
+    try {
+      let throttleTimeMs = 0;
+      for (let i = 0; i < 200 && throttleTimeMs === 0; i++) {
+        const response = (await client.request(Metadata, 9, {
+          topics: null,
+          allowAutoTopicCreation: false,
+          includeClusterAuthorizedOperations: false,
+          includeTopicAuthorizedOperations: false,
+        })) as { throttleTimeMs: number };
+        throttleTimeMs = response.throttleTimeMs;
+      }
+      assert.ok(throttleTimeMs > 0, 'no Metadata response carried throttle_time_ms');
+    } finally {
+      await client.close();
+    }
+    assert.match(
+      await broker.broker.metrics.registry.metrics(),
+      /edgestream_broker_throttled_requests_total\{kind="request"\} [1-9]/,
     );
   });
 });
