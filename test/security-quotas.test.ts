@@ -120,17 +120,23 @@ describe('client quotas', { timeout: 120_000 }, () => {
     assert.match(metrics, /edgestream_broker_throttle_time_ms_total\{kind="produce"\} [1-9]/);
   });
 
-  it('answers a throttled Produce at once with throttle_time_ms, then does not read the connection meanwhile', async () => {
+  it('answers a throttled Produce v9 with throttle_time_ms and mutes the connection; delays a v5 answer', async () => {
     const client = await WireClient.connect(broker.port);
     try {
       const records = encodeRecordBatch([{ key: null, value: Buffer.alloc(128 * 1024, 1) }]);
-      const produce = () =>
-        client.request(Produce, 9, {
-          transactionalId: null,
-          acks: 1,
-          timeoutMs: 5000,
-          topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
-        }) as Promise<{
+      // A throttle is at most 11 s (one window); the answer may come that much later.
+      const produce = (version = 9) =>
+        client.request(
+          Produce,
+          version,
+          {
+            transactionalId: null,
+            acks: 1,
+            timeoutMs: 5000,
+            topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+          },
+          { timeoutMs: 30_000 },
+        ) as Promise<{
           throttleTimeMs: number;
           responses: Array<{ partitionResponses: Array<{ errorCode: number }> }>;
         }>;
@@ -148,6 +154,20 @@ describe('client quotas', { timeout: 120_000 }, () => {
       assert.ok(
         waitedMs >= throttleTimeMs * 0.9,
         `answered after ${waitedMs} ms, throttled ${throttleTimeMs} ms`,
+      );
+
+      // Produce v5 is from before KIP-219: its throttled answer is itself delayed by the throttle.
+      let oldThrottleMs = 0;
+      let oldWaitedMs = 0;
+      for (let i = 0; i < 20 && oldThrottleMs === 0; i++) {
+        const oldSent = performance.now();
+        oldThrottleMs = (await produce(5)).throttleTimeMs;
+        oldWaitedMs = performance.now() - oldSent;
+      }
+      assert.ok(oldThrottleMs > 0, 'no Produce v5 response carried throttle_time_ms');
+      assert.ok(
+        oldWaitedMs >= oldThrottleMs * 0.9,
+        `v5 answered after ${oldWaitedMs} ms, throttled ${oldThrottleMs} ms`,
       );
 
       // consumer_byte_rate of 10 KiB/s: a fetch of the megabytes produced is over it, answered empty.

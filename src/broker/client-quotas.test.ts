@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { EntityQuota } from '../security/index.js';
-import { ClientQuotas, type QuotaKind, userOf } from './client-quotas.js';
+import { ClientQuotas, clientBacksOff, type QuotaKind, userOf } from './client-quotas.js';
 
 /** Quotas over a clock the test moves, counting what the metrics would. */
 function quotasAt(quotas: readonly EntityQuota[]) {
@@ -69,6 +69,15 @@ describe('ClientQuotas', () => {
     assert.ok(manager.record('fetch', 'User:alice', null, 5000) > 0);
     manager.unrecord('fetch', 'User:alice', null, 5000);
     assert.equal(manager.record('fetch', 'User:alice', null, 500), 0);
+  });
+
+  test("clients back off by themselves from Kafka's versions on (KIP-219); SASL answers are delayed", () => {
+    assert.equal(clientBacksOff(0, 6), true);
+    assert.equal(clientBacksOff(0, 5), false);
+    assert.equal(clientBacksOff(1, 8), true);
+    assert.equal(clientBacksOff(1, 7), false);
+    assert.equal(clientBacksOff(48, 0), false);
+    assert.equal(clientBacksOff(36, 2), false);
   });
 
   test('the user is the principal without its type', () => {

@@ -142,3 +142,41 @@ export function userOf(principal: string): string {
   const colon = principal.indexOf(':');
   return colon < 0 ? principal : principal.slice(colon + 1);
 }
+
+/**
+ * The first version of each API whose clients wait out throttle_time_ms by themselves (Kafka's
+ * AbstractResponse.shouldClientThrottle, KIP-219), by API key. An older client, or an API not listed, gets its
+ * response only once the throttle is over, as Kafka delays it: it would not back off on its own.
+ */
+const CLIENT_THROTTLES_FROM: ReadonlyMap<number, number> = new Map([
+  [0, 6], // Produce
+  [1, 8], // Fetch
+  [2, 3], // ListOffsets
+  [3, 6], // Metadata
+  [8, 4], // OffsetCommit
+  [9, 4], // OffsetFetch
+  [10, 2], // FindCoordinator
+  [11, 3], // JoinGroup
+  [12, 2], // Heartbeat
+  [13, 2], // LeaveGroup
+  [14, 2], // SyncGroup
+  [15, 2], // DescribeGroups
+  [16, 2], // ListGroups
+  [18, 2], // ApiVersions
+  [19, 3], // CreateTopics
+  [20, 2], // DeleteTopics
+  [22, 1], // InitProducerId
+  [23, 2], // OffsetForLeaderEpoch
+  [29, 1], // DescribeAcls
+  [30, 1], // CreateAcls
+  [31, 1], // DeleteAcls
+  [32, 2], // DescribeConfigs
+  [48, 1], // DescribeClientQuotas
+  [49, 1], // AlterClientQuotas
+]);
+
+/** Does a client of this API version back off on a throttle by itself (else its response is delayed)? */
+export function clientBacksOff(apiKey: number, apiVersion: number): boolean {
+  const from = CLIENT_THROTTLES_FROM.get(apiKey);
+  return from !== undefined && apiVersion >= from;
+}

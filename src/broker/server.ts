@@ -20,7 +20,7 @@ import {
   type SaslSettings,
 } from '../security/index.js';
 import type { ApiHandler, DecodedRequest, EncodeResponse, Reply, RequestContext } from './api-handler.js';
-import type { ClientQuotas } from './client-quotas.js';
+import { type ClientQuotas, clientBacksOff } from './client-quotas.js';
 import { ClientSession } from './client-session.js';
 import type { ListenerAddress, SecurityProtocol } from './config.js';
 import { Connection, RequestBufferBudget } from './connection.js';
@@ -282,7 +282,8 @@ export class KafkaServer {
     const finish = (encode: EncodeResponse | null) => {
       this.options.observer.requestHandled(schema.name, (performance.now() - started) / 1000);
       if (handlingMs > 0) this.throttleRequest(context, handlingMs);
-      if (context.throttleTimeMs > 0) connection.mute(context.throttleTimeMs);
+      const throttleMs = context.throttleTimeMs;
+      if (throttleMs > 0) connection.mute(throttleMs);
       if (encode === null) {
         respond(null);
         return;
@@ -294,9 +295,12 @@ export class KafkaServer {
         fail('encode', error, fields);
         return;
       }
-      respond(chunks);
-      // A failed authentication's answer is the connection's last.
-      if (session.closeAfterResponse) connection.socket.end();
+      if (throttleMs > 0 && !clientBacksOff(apiKey, apiVersion)) {
+        // A client from before KIP-219 is held back by its response's delay, as Kafka does.
+        setTimeout(() => this.answer(connection, session, respond, chunks), throttleMs).unref();
+      } else {
+        this.answer(connection, session, respond, chunks);
+      }
     };
     let result: Reply<EncodeResponse>;
     try {
@@ -350,6 +354,17 @@ export class KafkaServer {
         connection.socket.destroy();
       },
     );
+  }
+
+  private answer(
+    connection: Connection,
+    session: ClientSession,
+    respond: (chunks: Buffer[] | null) => void,
+    chunks: Buffer[],
+  ): void {
+    respond(chunks);
+    // A failed authentication's answer is the connection's last.
+    if (session.closeAfterResponse) connection.socket.end();
   }
 
   /**
