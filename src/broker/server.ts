@@ -356,6 +356,7 @@ export class KafkaServer {
     );
   }
 
+  /** Sends a handled request's response; a failed authentication's closes the connection after it. */
   private answer(
     connection: Connection,
     session: ClientSession,
@@ -363,7 +364,6 @@ export class KafkaServer {
     chunks: Buffer[],
   ): void {
     respond(chunks);
-    // A failed authentication's answer is the connection's last.
     if (session.closeAfterResponse) connection.socket.end();
   }
 
