@@ -229,4 +229,27 @@ describe('client quotas', { timeout: 120_000 }, () => {
       /edgestream_broker_throttled_requests_total\{kind="request"\} [1-9]/,
     );
   });
+
+  it('keeps the quotas in <dataDir>/security/quotas.json across a restart', async () => {
+    await broker.restart();
+    const admin = new Admin({ clientId: 'quota-admin', bootstrapBrokers: [broker.bootstrap] });
+    try {
+      const described = await admin.describeClientQuotas({
+        components: [{ entityType: 'client-id', matchType: 0, match: 'wire-test' }],
+        strict: true,
+      });
+      assert.deepEqual(described, [
+        {
+          entity: [{ entityType: 'client-id', entityName: 'wire-test' }],
+          values: [
+            { key: 'producer_byte_rate', value: QUOTA_BYTES_PER_SECOND },
+            { key: 'consumer_byte_rate', value: 10 * 1024 },
+            { key: 'request_percentage', value: 0.001 },
+          ],
+        },
+      ]);
+    } finally {
+      await admin.close();
+    }
+  });
 });
