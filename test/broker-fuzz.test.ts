@@ -105,6 +105,8 @@ describe('broker under structure-aware fuzzing', { timeout: 300_000 }, () => {
       assert.ok(keys.includes(0) && keys.includes(1) && keys.includes(18));
       // DescribeAcls, CreateAcls and DeleteAcls are offered with or without an authorizer, as in Kafka.
       assert.ok(keys.includes(29) && keys.includes(30) && keys.includes(31));
+      // DescribeClientQuotas and AlterClientQuotas, whether or not a quota is set.
+      assert.ok(keys.includes(48) && keys.includes(49));
     } finally {
       await client.close();
     }

@@ -28,6 +28,7 @@ import {
   ResourceType,
 } from '../security/index.js';
 import { Access } from './access.js';
+import { ClientQuotas } from './client-quotas.js';
 import { ErrorCode } from './error-codes.js';
 import { LocalGroups } from './group-router.js';
 import { createTopicsHandler, deleteTopicsHandler } from './handlers/admin.js';
@@ -221,14 +222,16 @@ describe('handlers under ACLs', () => {
       ]);
       const logger = pino({ level: 'silent' });
       const topics = new TopicCatalog(logs, { autoCreateTopics: true, defaultPartitions: 1, logger });
+      const metrics = new BrokerMetrics();
       const handlers = [
         produceHandler({
           topics,
           watch: new PartitionWatch(),
-          metrics: new BrokerMetrics(),
+          metrics,
           logger,
           cluster: null,
           access,
+          quotas: new ClientQuotas(metrics),
         }),
       ];
       const records = encodeRecordBatch([{ key: null, value: Buffer.from('v') }]);

@@ -16,6 +16,11 @@ export interface RequestContext {
   connectionId: number;
   /** The connection's listener and principal. */
   session: ClientSession;
+  /**
+   * How long the client is throttled by its quotas (KIP-219): a handler raises it, the server puts it in
+   * the response's throttleTimeMs (when the API has one) and does not read the connection for that long.
+   */
+  throttleTimeMs: number;
 }
 
 /** A handler's answer, now or later: the response, or null to send none (produce with acks=0). */
@@ -53,17 +58,28 @@ export function defineHandler<A extends ApiSchema>(
   schema: A,
   handle: (request: RequestOf<A>, context: RequestContext) => Reply<ResponseOf<A>>,
 ): ApiHandler {
+  const throttled = schema.response.some((field) => field.name === 'throttleTimeMs');
   return {
     schema,
     decode(frame) {
       const { header, body } = decodeRequest(frame, schema);
-      const encoderOf = (response: ResponseOf<A> | null): EncodeResponse | null =>
-        response === null
-          ? null
-          : () => encodeResponse(schema, header.apiVersion, header.correlationId, response);
       return {
         header,
         handle(context) {
+          const encoderOf = (response: ResponseOf<A> | null): EncodeResponse | null => {
+            if (response === null) return null;
+            const { apiVersion, correlationId } = header;
+            // Read when encoding: the request quota's throttle is known only once the handler is done.
+            return () =>
+              encodeResponse(
+                schema,
+                apiVersion,
+                correlationId,
+                throttled && context.throttleTimeMs > 0
+                  ? { ...response, throttleTimeMs: context.throttleTimeMs }
+                  : response,
+              );
+          };
           const reply = handle(body, context);
           return reply instanceof Promise ? reply.then(encoderOf) : encoderOf(reply);
         },

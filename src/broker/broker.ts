@@ -8,6 +8,7 @@ import { DEFAULT_TOPIC_CONFIG, LogManager, parseTopicConfig, writeFileAtomic } f
 import { ApiVersions } from '../protocol/apis/api-versions.js';
 import { Access } from './access.js';
 import { type ApiHandler, defineHandler } from './api-handler.js';
+import { ClientQuotas } from './client-quotas.js';
 import type { ClusterGroups } from './cluster-groups.js';
 import {
   advertisedOf,
@@ -25,6 +26,7 @@ import {
   describeConfigsHandler,
   initProducerIdHandler,
 } from './handlers/admin.js';
+import { clientQuotaHandlers } from './handlers/client-quotas.js';
 import { fetchHandler } from './handlers/fetch.js';
 import { groupHandlers } from './handlers/groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
@@ -37,7 +39,7 @@ import { BrokerMetrics } from './metrics.js';
 import { OffsetStore } from './offset-store.js';
 import { PartitionWatch } from './partition-watch.js';
 import { ProducerIdAllocator } from './producer-state.js';
-import { openAuthorizer, openSecurity } from './security-setup.js';
+import { openAuthorizer, openQuotas, openSecurity } from './security-setup.js';
 import { KafkaServer } from './server.js';
 import { TopicCatalog } from './topic-catalog.js';
 
@@ -85,6 +87,8 @@ export class Broker {
       const security = openSecurity(config, logger);
       const authorizer = await openAuthorizer(config);
       const access = authorizer ? Access.enforced(authorizer, metrics, logger) : Access.OPEN;
+      const quotas = new ClientQuotas(metrics);
+      const quotaStore = await openQuotas(config, quotas);
       // In a cluster local logs exist only as replicas of topics in the shared state.
       const topics = new TopicCatalog(logs, {
         autoCreateTopics: config.autoCreateTopics && !config.cluster,
@@ -166,8 +170,18 @@ export class Broker {
       }
       const handlers = new Map<number, ApiHandler>();
       const add = (handler: ApiHandler) => handlers.set(handler.schema.apiKey, handler);
-      add(produceHandler({ topics, watch, metrics, logger, cluster, access }));
-      add(fetchHandler({ topics, watch, metrics, maxFetchWaitMs: config.maxFetchWaitMs, cluster, access }));
+      add(produceHandler({ topics, watch, metrics, logger, cluster, access, quotas }));
+      add(
+        fetchHandler({
+          topics,
+          watch,
+          metrics,
+          maxFetchWaitMs: config.maxFetchWaitMs,
+          cluster,
+          access,
+          quotas,
+        }),
+      );
       add(listOffsetsHandler(topics, cluster, access));
       if (cluster) {
         const [{ clusterMetadataHandler }, clusterAdmin] = await Promise.all([
@@ -203,6 +217,7 @@ export class Broker {
           : null,
       });
       for (const handler of userHandlers) add(handler);
+      for (const handler of clientQuotaHandlers(quotaStore, access)) add(handler);
       const server = new KafkaServer({
         handlers,
         logger,
@@ -214,6 +229,7 @@ export class Broker {
         connectionsMaxIdleMs: config.connectionsMaxIdleMs,
         tls: security.tls,
         sasl: security.sasl,
+        quotas,
       });
       for (const handler of saslHandlers({
         failed: (listener, clientHost, error) => server.authenticationFailed(listener, clientHost, error),

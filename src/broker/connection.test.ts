@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { describe, it } from 'node:test';
 import { FrameReader, FrameSizeError } from '../protocol/index.js';
-import { RequestBufferBudget, SMALL_REQUEST_BYTES } from './connection.js';
+import { Connection, RequestBufferBudget, SMALL_REQUEST_BYTES } from './connection.js';
 
 function frame(body: Buffer): Buffer {
   const size = Buffer.alloc(4);
@@ -89,5 +90,62 @@ describe('RequestBufferBudget', () => {
     budget.cancel(grant);
     budget.release(MB);
     assert.equal(budget.usedBytes, 0);
+  });
+});
+
+describe('Connection.mute', () => {
+  it('holds reading one connection for the time given while others are read and answers still leave', async () => {
+    const MUTE_MS = 300;
+    const budget = new RequestBufferBudget(1 << 20);
+    const handled: Array<{ name: string; atMs: number }> = [];
+    const server = net.createServer((socket) => {
+      const connection: Connection = new Connection(socket, budget, {
+        maxFrameBytes: 1024,
+        maxInFlight: 10,
+        idleMs: 60_000,
+        onFrame: (received) => {
+          const name = received.toString();
+          handled.push({ name, atMs: performance.now() });
+          if (name === 'muted-1') connection.mute(MUTE_MS);
+          connection.reserveResponse(received)([frame(received)]);
+        },
+        onReadError: (error) => assert.fail(String(error)),
+        onIdle: () => undefined,
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    const connect = () =>
+      new Promise<net.Socket>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+      });
+    const [muted, other] = await Promise.all([connect(), connect()]);
+    const answered = (socket: net.Socket, bytes: number) =>
+      new Promise<void>((resolve) => {
+        let received = 0;
+        socket.on('data', (chunk) => {
+          received += chunk.length;
+          if (received >= bytes) resolve();
+        });
+      });
+    try {
+      const firstAnswer = answered(muted, frame(Buffer.from('muted-1')).length);
+      muted.write(frame(Buffer.from('muted-1')));
+      await firstAnswer;
+      muted.write(frame(Buffer.from('muted-2')));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      other.write(frame(Buffer.from('other')));
+      await new Promise((resolve) => setTimeout(resolve, MUTE_MS * 2));
+      assert.deepEqual(
+        handled.map((h) => h.name),
+        ['muted-1', 'other', 'muted-2'],
+      );
+      const waitedMs = handled[2]!.atMs - handled[0]!.atMs;
+      assert.ok(waitedMs >= MUTE_MS - 5, `read again after ${waitedMs} ms`);
+    } finally {
+      muted.destroy();
+      other.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

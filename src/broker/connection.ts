@@ -130,6 +130,9 @@ export class Connection {
   /** Reserved for frames not yet handed to onFrame: the one being read, and any lost to a read error. */
   private unreadReservedBytes = 0;
   private closed = false;
+  /** Set while the connection is muted: a throttled client is not read until it fires. */
+  private muteTimer: NodeJS.Timeout | null = null;
+  private mutedUntilMs = 0;
 
   constructor(
     readonly socket: Socket,
@@ -152,9 +155,29 @@ export class Connection {
     return this.queue.size;
   }
 
-  /** Waiting for a request or for the budget is not idleness: only the client's silence is. */
+  /** Waiting for a request, for the budget or for a throttle to end is not idleness: only the client's silence is. */
   private get busy(): boolean {
-    return this.queue.size > 0 || this.frames.waitingForAdmission;
+    return this.queue.size > 0 || this.frames.waitingForAdmission || this.muteTimer !== null;
+  }
+
+  /**
+   * Stops reading this connection for `ms` (a client throttled by its quota, KIP-219); responses still leave
+   * and other connections are not affected. A longer mute while muted extends it; a shorter one changes
+   * nothing.
+   */
+  mute(ms: number): void {
+    if (this.closed) return;
+    const untilMs = Date.now() + ms;
+    if (this.muteTimer !== null) {
+      if (untilMs <= this.mutedUntilMs) return;
+      clearTimeout(this.muteTimer);
+    }
+    this.mutedUntilMs = untilMs;
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = null;
+      this.updateReading();
+    }, ms);
+    this.socket.pause();
   }
 
   /**
@@ -203,13 +226,15 @@ export class Connection {
   private updateReading(): void {
     if (this.closed) return;
     const { maxInFlight } = this.options;
-    if (this.frames.waitingForAdmission || this.queue.size >= maxInFlight) this.socket.pause();
-    else if (this.socket.isPaused() && this.queue.size < maxInFlight / 2) this.socket.resume();
+    if (this.frames.waitingForAdmission || this.queue.size >= maxInFlight || this.muteTimer !== null) {
+      this.socket.pause();
+    } else if (this.socket.isPaused() && this.queue.size < maxInFlight / 2) this.socket.resume();
   }
 
   /** Gives back what unread frames hold; requests in flight give theirs back when they are answered. */
   private release(): void {
     this.closed = true;
+    if (this.muteTimer !== null) clearTimeout(this.muteTimer);
     if (this.frames.waitingForAdmission) this.budget.cancel(this.granted);
     const bytes = this.unreadReservedBytes;
     this.unreadReservedBytes = 0;

@@ -5,6 +5,8 @@ import {
   type AclErrorCode,
   CredentialStoreError,
   type CredentialStoreErrorCode,
+  QuotaError,
+  type QuotaErrorCode,
 } from '../security/index.js';
 
 // Handlers name Kafka's codes through this module, beside the mapping from the log's errors to them.
@@ -38,11 +40,18 @@ const FROM_CREDENTIALS: Record<CredentialStoreErrorCode, number> = {
   INVALID_FILE: ErrorCode.KAFKA_STORAGE_ERROR,
 };
 
+const FROM_QUOTA: Record<QuotaErrorCode, number> = {
+  INVALID_QUOTA: ErrorCode.INVALID_REQUEST,
+  QUOTA_LIMIT: ErrorCode.POLICY_VIOLATION,
+  CORRUPT_QUOTA_FILE: ErrorCode.KAFKA_STORAGE_ERROR,
+};
+
 /** The Kafka error code for a failure; anything unexpected is rethrown so the connection closes loudly. */
 export function errorCodeOf(error: unknown): number {
   if (error instanceof LogError) return FROM_LOG[error.code];
   if (error instanceof AclError) return FROM_ACL[error.code];
   if (error instanceof CredentialStoreError) return FROM_CREDENTIALS[error.code];
+  if (error instanceof QuotaError) return FROM_QUOTA[error.code];
   throw error;
 }
 

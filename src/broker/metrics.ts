@@ -1,9 +1,10 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { DenialCounter } from './access.js';
+import type { QuotaKind, ThrottleObserver } from './client-quotas.js';
 import type { RequestObserver, RequestStage } from './server.js';
 
 /** Prometheus metrics of one broker; one registry per broker so tests can run several in a process. */
-export class BrokerMetrics implements RequestObserver, DenialCounter {
+export class BrokerMetrics implements RequestObserver, DenialCounter, ThrottleObserver {
   readonly registry = new Registry();
   private readonly connections = new Gauge({
     name: 'edgestream_broker_connections',
@@ -45,6 +46,18 @@ export class BrokerMetrics implements RequestObserver, DenialCounter {
     name: 'edgestream_broker_authorization_denied_total',
     help: 'Checks the ACLs refused that the client was told of, per API and resource type',
     labelNames: ['api', 'resource_type'],
+    registers: [this.registry],
+  });
+  private readonly throttledRequests = new Counter({
+    name: 'edgestream_broker_throttled_requests_total',
+    help: 'Requests whose client went over its quota and was throttled, per quota kind (produce, fetch, request)',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  private readonly throttleTimeMs = new Counter({
+    name: 'edgestream_broker_throttle_time_ms_total',
+    help: 'Throttle time given to clients over their quotas, in ms, per quota kind',
+    labelNames: ['kind'],
     registers: [this.registry],
   });
   private readonly idleClosed = new Counter({
@@ -150,6 +163,11 @@ export class BrokerMetrics implements RequestObserver, DenialCounter {
 
   authorizationDenied(api: string, resourceType: string): void {
     this.authorizationDenials.inc({ api, resource_type: resourceType });
+  }
+
+  throttled(kind: QuotaKind, throttleMs: number): void {
+    this.throttledRequests.inc({ kind });
+    this.throttleTimeMs.inc({ kind }, throttleMs);
   }
 
   connectionIdleClosed(): void {

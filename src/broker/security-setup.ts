@@ -8,9 +8,11 @@ import {
   CredentialStore,
   FileAclStorage,
   LoginThrottle,
+  QuotaStore,
   ReloadingTlsContext,
   type SaslSettings,
 } from '../security/index.js';
+import type { ClientQuotas } from './client-quotas.js';
 import { type BrokerConfig, listenersOf } from './config.js';
 
 /**
@@ -87,4 +89,20 @@ export async function openAuthorizer(config: BrokerConfig): Promise<Authorizer |
     superUsers: config.superUsers,
     allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
   });
+}
+
+/** Most entities (users, client ids, pairs, defaults) with quotas. */
+const MAX_QUOTA_ENTITIES = 10_000;
+
+/**
+ * The client quotas in `<dataDir>/security/quotas.json`, applied to `quotas` now and on every change; null in
+ * a cluster, where each broker would enforce its own (the quota APIs then refuse to alter).
+ */
+export async function openQuotas(config: BrokerConfig, quotas: ClientQuotas): Promise<QuotaStore | null> {
+  if (config.cluster) return null;
+  const store = await QuotaStore.open(path.join(config.dataDir, 'security'), {
+    maxEntities: MAX_QUOTA_ENTITIES,
+  });
+  store.follow((kept) => quotas.update(kept));
+  return store;
 }

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { decodeResponse, encodeRequest, FrameReader, type Message } from '../protocol/index.js';
 import { defineApi } from '../protocol/schema.js';
 import { defineHandler } from './api-handler.js';
+import { ClientQuotas } from './client-quotas.js';
 import { BrokerMetrics } from './metrics.js';
 import { KafkaServer, type RequestStage } from './server.js';
 
@@ -102,6 +103,7 @@ describe('KafkaServer', () => {
       connectionsMaxIdleMs: idleMs,
       tls: null,
       sasl: null,
+      quotas: new ClientQuotas(metrics),
     });
     port = (await server.listen({ protocol: 'PLAINTEXT', host: '127.0.0.1', port: 0 })).port;
   });

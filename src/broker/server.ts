@@ -20,6 +20,7 @@ import {
   type SaslSettings,
 } from '../security/index.js';
 import type { ApiHandler, DecodedRequest, EncodeResponse, Reply, RequestContext } from './api-handler.js';
+import { type ClientQuotas, clientBacksOff } from './client-quotas.js';
 import { ClientSession } from './client-session.js';
 import type { ListenerAddress, SecurityProtocol } from './config.js';
 import { Connection, RequestBufferBudget } from './connection.js';
@@ -62,6 +63,8 @@ export interface KafkaServerOptions {
   tls: ReloadingTlsContext | null;
   /** SASL on SASL_PLAINTEXT and SASL_SSL listeners; null when there are none. */
   sasl: SaslSettings | null;
+  /** Client quotas: the request quota is enforced here, the byte rates in Produce and Fetch. */
+  quotas: ClientQuotas;
 }
 
 /** The requests a SASL listener serves before authentication (and after its session expired). */
@@ -72,6 +75,9 @@ const AUTHENTICATION_APIS: ReadonlySet<number> = new Set([
 ]);
 
 const CLOSE_GRACE_MS = 5000;
+
+/** One ms of handling in one second is 0.1% of a thread: the unit request_percentage is measured in. */
+const PERCENT_PER_MS = 100 / 1000;
 
 /** What a log line says of a connection (never its session, which holds the SASL settings). */
 interface Peer {
@@ -263,10 +269,21 @@ export class KafkaServer {
       fail('decode', error, fields);
       return;
     }
-    const context: RequestContext = { apiVersion, clientId: request.header.clientId, ...peer, session };
+    const context: RequestContext = {
+      apiVersion,
+      clientId: request.header.clientId,
+      ...peer,
+      session,
+      throttleTimeMs: 0,
+    };
     const started = performance.now();
+    /** Time the handler held the event loop (Kafka's request-handler thread time), when a quota needs it. */
+    let handlingMs = 0;
     const finish = (encode: EncodeResponse | null) => {
       this.options.observer.requestHandled(schema.name, (performance.now() - started) / 1000);
+      if (handlingMs > 0) this.throttleRequest(context, handlingMs);
+      const throttleMs = context.throttleTimeMs;
+      if (throttleMs > 0) connection.mute(throttleMs);
       if (encode === null) {
         respond(null);
         return;
@@ -278,9 +295,12 @@ export class KafkaServer {
         fail('encode', error, fields);
         return;
       }
-      respond(chunks);
-      // A failed authentication's answer is the connection's last.
-      if (session.closeAfterResponse) connection.socket.end();
+      if (throttleMs > 0 && !clientBacksOff(apiKey, apiVersion)) {
+        // A client from before KIP-219 is held back by its response's delay, as Kafka does.
+        setTimeout(() => this.answer(connection, session, respond, chunks), throttleMs).unref();
+      } else {
+        this.answer(connection, session, respond, chunks);
+      }
     };
     let result: Reply<EncodeResponse>;
     try {
@@ -289,6 +309,7 @@ export class KafkaServer {
       fail('handle', error, fields);
       return;
     }
+    if (this.options.quotas.enforces('request')) handlingMs = performance.now() - started;
     // finish guards its own encoding; these catch anything else, so nothing escapes as a rejection or throw.
     if (result instanceof Promise) {
       result
@@ -333,6 +354,31 @@ export class KafkaServer {
         connection.socket.destroy();
       },
     );
+  }
+
+  /** Sends a handled request's response; a failed authentication's closes the connection after it. */
+  private answer(
+    connection: Connection,
+    session: ClientSession,
+    respond: (chunks: Buffer[] | null) => void,
+    chunks: Buffer[],
+  ): void {
+    respond(chunks);
+    if (session.closeAfterResponse) connection.socket.end();
+  }
+
+  /**
+   * Records the request's handling time against the client's request_percentage quota (100 is one thread
+   * busy the whole time) and raises its throttle if it went over.
+   */
+  private throttleRequest(context: RequestContext, handlingMs: number): void {
+    const throttleMs = this.options.quotas.record(
+      'request',
+      context.session.principal,
+      context.clientId,
+      handlingMs * PERCENT_PER_MS,
+    );
+    if (throttleMs > context.throttleTimeMs) context.throttleTimeMs = throttleMs;
   }
 
   /** Counts and logs a failed authentication, without anything secret (the error names no password). */

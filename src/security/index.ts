@@ -1,6 +1,7 @@
 export * from './acl.js';
 export * from './acl-store.js';
 export * from './authorizer.js';
+export * from './client-quota.js';
 export {
   type CredentialChange,
   CredentialStore,
@@ -27,6 +28,13 @@ export {
 } from './http-sessions.js';
 export { type HttpPrincipal, type HttpTokenSpec, type HttpUserSpec, HttpUsers } from './http-users.js';
 export { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+export {
+  type EntityQuota,
+  QUOTA_FILE,
+  type QuotaOp,
+  QuotaStore,
+  type QuotaStoreOptions,
+} from './quota-store.js';
 export { SaslAuthenticationError } from './sasl-errors.js';
 export { SASL_MECHANISMS, type SaslMechanism, SaslSession, type SaslSettings } from './sasl-session.js';
 export {

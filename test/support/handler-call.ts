@@ -21,6 +21,7 @@ export function requestContext(
     clientHost,
     connectionId: options.connectionId ?? 1,
     session: new ClientSession(principal === null ? 'PLAINTEXT' : 'SSL', null, principal, clientHost),
+    throttleTimeMs: 0,
   };
 }
 

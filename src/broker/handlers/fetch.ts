@@ -5,6 +5,7 @@ import { BATCH_LENGTH_PREFIX_BYTES, BatchField } from '../../protocol/index.js';
 import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
+import type { ClientQuotas } from '../client-quotas.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import type { BrokerMetrics } from '../metrics.js';
 import { PartitionWatch } from '../partition-watch.js';
@@ -21,6 +22,7 @@ export interface FetchDependencies {
   /** The replicated cluster this broker belongs to; null for a single node. */
   cluster: ClusterNode | null;
   access: Access;
+  quotas: ClientQuotas;
 }
 
 /** The topics a fetch may not read: none (null), some by name, or all of them (a follower without CLUSTER_ACTION). */
@@ -60,6 +62,14 @@ async function handleFetch(
     await waitForData(deps.watch, request, deadline - Date.now());
     result = readAll(deps, request, maxBytes, version, unreadable);
   }
+  // Followers are replication, not consumers: consumer_byte_rate does not apply to them.
+  if (
+    request.replicaId < 0 &&
+    deps.quotas.enforces('fetch') &&
+    throttleFetch(deps.quotas, result.bytes, context)
+  ) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: [] };
+  }
   for (const topic of result.responses) {
     for (const partition of topic.partitions) {
       if (partition.records && partition.records.length > 0) {
@@ -74,6 +84,20 @@ async function handleFetch(
     sessionId: 0,
     responses: result.responses,
   };
+}
+
+/**
+ * Records the response's record bytes against the client's consumer_byte_rate. Over the quota, as Kafka
+ * (KIP-219), the bytes are taken back and the fetch is answered empty: the client is throttled and fetches
+ * the same offsets again afterwards. True when throttled.
+ */
+function throttleFetch(quotas: ClientQuotas, bytes: number, context: RequestContext): boolean {
+  const { principal } = context.session;
+  const throttleMs = quotas.record('fetch', principal, context.clientId, bytes);
+  if (throttleMs === 0) return false;
+  quotas.unrecord('fetch', principal, context.clientId, bytes);
+  if (throttleMs > context.throttleTimeMs) context.throttleTimeMs = throttleMs;
+  return true;
 }
 
 /**

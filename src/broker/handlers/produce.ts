@@ -12,6 +12,7 @@ import {
 import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type Reply, type RequestContext } from '../api-handler.js';
+import type { ClientQuotas } from '../client-quotas.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
 import type { BrokerMetrics } from '../metrics.js';
 import type { PartitionWatch } from '../partition-watch.js';
@@ -27,6 +28,7 @@ export interface ProduceDependencies {
   /** The replicated cluster this broker belongs to; null for a single node. */
   cluster: ClusterNode | null;
   access: Access;
+  quotas: ClientQuotas;
 }
 
 /** Why every partition of a topic is refused before anything is written. */
@@ -95,9 +97,23 @@ function handleProduce(
       }),
     };
   });
+  if (deps.quotas.enforces('produce')) throttleProduce(deps.quotas, request, context);
   if (request.acks === 0) return null;
   const result: ProduceResponse = { responses, throttleTimeMs: 0 };
   return durability.length === 0 ? result : Promise.all(durability).then(() => result);
+}
+
+/**
+ * Records the request's record bytes against the client's producer_byte_rate, as Kafka records a produce
+ * after appending it (the records are kept; the client is throttled for what it sent beyond its quota).
+ */
+function throttleProduce(quotas: ClientQuotas, request: ProduceRequest, context: RequestContext): void {
+  let bytes = 0;
+  for (const topic of request.topicData) {
+    for (const partition of topic.partitionData) bytes += partition.records?.length ?? 0;
+  }
+  const throttleMs = quotas.record('produce', context.session.principal, context.clientId, bytes);
+  if (throttleMs > context.throttleTimeMs) context.throttleTimeMs = throttleMs;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { AlterClientQuotas } from '../../../src/protocol/apis/alter-client-quotas.js';
 import { AlterUserScramCredentials } from '../../../src/protocol/apis/alter-user-scram-credentials.js';
 import { ApiVersions } from '../../../src/protocol/apis/api-versions.js';
 import { CreateAcls } from '../../../src/protocol/apis/create-acls.js';
@@ -5,6 +6,7 @@ import { CreateTopics } from '../../../src/protocol/apis/create-topics.js';
 import { DeleteAcls } from '../../../src/protocol/apis/delete-acls.js';
 import { DeleteTopics } from '../../../src/protocol/apis/delete-topics.js';
 import { DescribeAcls } from '../../../src/protocol/apis/describe-acls.js';
+import { DescribeClientQuotas } from '../../../src/protocol/apis/describe-client-quotas.js';
 import { DescribeConfigs } from '../../../src/protocol/apis/describe-configs.js';
 import { DescribeGroups } from '../../../src/protocol/apis/describe-groups.js';
 import { DescribeUserScramCredentials } from '../../../src/protocol/apis/describe-user-scram-credentials.js';
@@ -67,6 +69,8 @@ export const REQUEST_SCHEMAS: readonly ApiSchema[] = [
   DeleteAcls,
   DescribeUserScramCredentials,
   AlterUserScramCredentials,
+  DescribeClientQuotas,
+  AlterClientQuotas,
 ];
 
 export interface AdvertisedApi {
