@@ -1,7 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { fsyncDirectory, writeFileAtomic } from '../log/index.js';
 import {
   type AclBinding,
   type AclBindingFilter,
@@ -15,6 +13,7 @@ import {
   ResourceType,
   validateBinding,
 } from './acl.js';
+import { readJsonFile, writeJsonFile } from './json-file.js';
 
 /**
  * Where ACL bindings are kept: one file in a directory for a single broker; a ZooKeeper-backed storage can
@@ -71,26 +70,10 @@ export class FileAclStorage implements AclStorage {
   }
 
   async load(): Promise<AclBinding[]> {
-    let text: string;
-    try {
-      text = await fs.promises.readFile(this.file, 'utf8');
-    } catch (error) {
-      // No file yet: no ACL has been created.
-      if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return [];
-      throw error;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw this.corrupt(`not JSON (${String(error)})`, error);
-    }
-    const parsed = fileSchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw this.corrupt(`${issue.path.join('.') || 'top level'}: ${issue.message}`, parsed.error);
-    }
-    return parsed.data.acls.map((acl, i) => {
+    // No file yet: no ACL has been created.
+    const stored = await readJsonFile(this.file, fileSchema, (why, cause) => this.corrupt(why, cause));
+    if (stored === null) return [];
+    return stored.acls.map((acl, i) => {
       try {
         return validateBinding({
           ...acl,
@@ -118,10 +101,7 @@ export class FileAclStorage implements AclStorage {
         }),
       ),
     };
-    await fs.promises.mkdir(this.dir, { recursive: true });
-    writeFileAtomic(this.file, `${JSON.stringify(contents, null, 2)}\n`);
-    // The rename is durable only once the directory is.
-    fsyncDirectory(this.dir);
+    writeJsonFile(this.file, contents);
   }
 
   private corrupt(why: string, cause: unknown): AclError {

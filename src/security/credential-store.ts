@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../log/index.js';
+import { parseJsonText, writeJsonFile } from './json-file.js';
 import {
   SCRAM_MAX_ITERATIONS,
   SCRAM_MIN_ITERATIONS,
@@ -168,8 +168,7 @@ export class CredentialStore {
 
   private write(users: StoredFile['users']): void {
     const content: StoredFile = { version: 1, users };
-    writeFileAtomic(this.file, `${JSON.stringify(content, null, 2)}\n`);
-    fs.chmodSync(this.file, 0o600);
+    writeJsonFile(this.file, content, 0o600);
     this.users = users;
     this.fileStamp = stampOf(this.file);
   }
@@ -196,24 +195,14 @@ export class CredentialStore {
       this.fileStamp = stamp;
       return;
     }
-    let parsed: unknown;
+    const corrupt = (why: string) => new CredentialStoreError('INVALID_FILE', `${this.file}: ${why}`);
+    let text: string;
     try {
-      parsed = JSON.parse(fs.readFileSync(this.file, 'utf8'));
+      text = fs.readFileSync(this.file, 'utf8');
     } catch (error) {
-      throw new CredentialStoreError(
-        'INVALID_FILE',
-        `${this.file}: unreadable (${(error as Error).message})`,
-      );
+      throw corrupt(`unreadable (${(error as Error).message})`);
     }
-    const result = storedFile.safeParse(parsed);
-    if (!result.success) {
-      const issue = result.error.issues[0]!;
-      throw new CredentialStoreError(
-        'INVALID_FILE',
-        `${this.file}: ${issue.path.join('.')}: ${issue.message}`,
-      );
-    }
-    this.users = result.data.users;
+    this.users = parseJsonText(text, storedFile, corrupt).users;
     this.fileStamp = stamp;
   }
 }

@@ -1,7 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { fsyncDirectory, writeFileAtomic } from '../log/index.js';
 import {
   checkQuotaValue,
   entityKey,
@@ -11,6 +9,7 @@ import {
   type QuotaValues,
   quotaKeyOf,
 } from './client-quota.js';
+import { readJsonFile, writeJsonFile } from './json-file.js';
 
 export const QUOTA_FILE = 'quotas.json';
 const FILE_FORMAT_VERSION = 1;
@@ -124,29 +123,13 @@ export class QuotaStore {
 }
 
 async function load(file: string): Promise<EntityQuota[]> {
-  let text: string;
-  try {
-    text = await fs.promises.readFile(file, 'utf8');
-  } catch (error) {
-    // No file yet: no quota has been set.
-    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return [];
-    throw error;
-  }
   const corrupt = (why: string, cause: unknown) =>
     new QuotaError('CORRUPT_QUOTA_FILE', `${file}: ${why}`, { cause });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw corrupt(`not JSON (${String(error)})`, error);
-  }
-  const parsed = fileSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw corrupt(`${issue.path.join('.') || 'top level'}: ${issue.message}`, parsed.error);
-  }
+  // No file yet: no quota has been set.
+  const stored = await readJsonFile(file, fileSchema, corrupt);
+  if (stored === null) return [];
   const seen = new Set<string>();
-  return parsed.data.quotas.map(({ user, clientId, values }, i) => {
+  return stored.quotas.map(({ user, clientId, values }, i) => {
     const entity: QuotaEntity = {};
     if (user !== undefined) entity.user = user;
     if (clientId !== undefined) entity.clientId = clientId;
@@ -173,9 +156,5 @@ async function save(file: string, quotas: readonly EntityQuota[]): Promise<void>
     version: FILE_FORMAT_VERSION,
     quotas: quotas.map(({ entity, values }) => ({ ...entity, values })),
   };
-  const dir = path.dirname(file);
-  await fs.promises.mkdir(dir, { recursive: true });
-  writeFileAtomic(file, `${JSON.stringify(contents, null, 2)}\n`);
-  // The rename is durable only once the directory is.
-  fsyncDirectory(dir);
+  writeJsonFile(file, contents);
 }
