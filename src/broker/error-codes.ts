@@ -38,6 +38,9 @@ const FROM_CREDENTIALS: Record<CredentialStoreErrorCode, number> = {
   INVALID_USER_NAME: ErrorCode.UNACCEPTABLE_CREDENTIAL,
   USER_LIMIT: ErrorCode.POLICY_VIOLATION,
   INVALID_FILE: ErrorCode.KAFKA_STORAGE_ERROR,
+  INVALID_NODE: ErrorCode.KAFKA_STORAGE_ERROR,
+  // Retriable: a client may send the same request again (an upsertion is idempotent).
+  UNAVAILABLE: ErrorCode.REQUEST_TIMED_OUT,
 };
 
 const FROM_QUOTA: Record<QuotaErrorCode, number> = {

@@ -22,6 +22,9 @@ export const Paths = {
     `/brokers/topics/${topic}/partitions/${partition}/state`,
   topicConfigs: '/config/topics',
   topicConfig: (topic: string) => `/config/topics/${topic}`,
+  /** Per SASL user, its SCRAM credentials (Kafka's /config/users), the name URL-encoded (userNodeName). */
+  userConfigs: '/config/users',
+  userConfig: (nodeName: string) => `/config/users/${nodeName}`,
   /** Ephemeral, the elected controller's broker id as decimal text. */
   controller: '/controller',
   /** The controller epoch as decimal text; its node version fences every controller write. */
@@ -97,7 +100,10 @@ export const TopicAssignment = z.object({
 });
 export type TopicAssignment = z.infer<typeof TopicAssignment>;
 
-/** /config/topics/<topic>: the topic's config overrides, Kafka's key names. */
+/**
+ * /config/topics/<topic>: the topic's config overrides, Kafka's key names. /config/users/<user> has the same
+ * form, as in Kafka: its SCRAM credentials under their mechanism's name (cluster-credentials.ts), other keys kept.
+ */
 export const TopicConfigNode = z.object({
   version: z.literal(1),
   config: z.record(z.string(), z.string()),
@@ -117,6 +123,25 @@ export const PartitionState = z.object({
   isr: z.array(z.number().int().min(0)),
 });
 export type PartitionState = z.infer<typeof PartitionState>;
+
+/**
+ * A user's node name: the name URL-encoded as Kafka's Sanitizer does, dots too, so any user name is one ASCII
+ * node name ('/' and '.' and '..' are not) and decoding gives the name back.
+ */
+export function userNodeName(user: string): string {
+  return encodeURIComponent(user).replace(
+    /[.!'()*~]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+export function userOfNodeName(nodeName: string): string | null {
+  try {
+    return decodeURIComponent(nodeName);
+  } catch {
+    return null;
+  }
+}
 
 export function encodeNode<T>(value: T): Buffer {
   return Buffer.from(JSON.stringify(value));

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { CredentialSource } from './credential-source.js';
 import { parseJsonText, writeJsonFile } from './json-file.js';
 import {
   SCRAM_MAX_ITERATIONS,
@@ -16,6 +17,8 @@ export const MAX_USER_NAME_CHARS = 256;
 /** How often a lookup may look at the file for changes made by another process (offline `user create`). */
 const RELOAD_CHECK_INTERVAL_MS = 1000;
 const FILE_NAME = 'scram-credentials.json';
+/** Beside the users file of a broker in a cluster: its users are in ZooKeeper, not in this directory. */
+const CLUSTER_MARK_FILE = 'scram-credentials-in-cluster.json';
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
 const storedCredential = z.object({
@@ -24,6 +27,7 @@ const storedCredential = z.object({
   storedKey: base64,
   serverKey: base64,
 });
+const clusterMark = z.object({ version: z.literal(1), zookeeper: z.string().min(1) });
 const storedFile = z.object({
   version: z.literal(1),
   users: z.record(
@@ -42,7 +46,14 @@ export interface UserDescription {
   credentials: Array<{ mechanism: ScramMechanism; iterations: number }>;
 }
 
-export type CredentialStoreErrorCode = 'INVALID_USER_NAME' | 'USER_LIMIT' | 'INVALID_FILE';
+export type CredentialStoreErrorCode =
+  | 'INVALID_USER_NAME'
+  | 'USER_LIMIT'
+  | 'INVALID_FILE'
+  /** A user's node in the coordination service is not what the layout says: it is not overwritten. */
+  | 'INVALID_NODE'
+  /** The coordination service did not answer, or other writers kept winning: the change may not be made. */
+  | 'UNAVAILABLE';
 
 export class CredentialStoreError extends Error {
   override readonly name = 'CredentialStoreError';
@@ -66,13 +77,13 @@ export interface CredentialChange {
  * The SCRAM credentials of a broker's users, in `<dataDir>/security/scram-credentials.json` (salted, iterated
  * keys only). Written atomically; a running broker picks up changes another process made to the file.
  */
-export class CredentialStore {
+export class CredentialStore implements CredentialSource {
   private users: StoredFile['users'];
   private fileStamp: string;
   private checkedAtMs = 0;
 
   private constructor(
-    private readonly file: string,
+    readonly file: string,
     private readonly onReloadFailed: (error: CredentialStoreError) => void,
   ) {
     this.users = {};
@@ -205,6 +216,31 @@ export class CredentialStore {
     this.users = parseJsonText(text, storedFile, corrupt).users;
     this.fileStamp = stamp;
   }
+}
+
+/**
+ * Notes in `dataDir` whether its broker keeps its users in the ZooKeeper of a cluster (`zookeeper`, its
+ * connect string) or in the directory (null), so offline user commands on the directory refuse rather than
+ * change a file the broker does not read.
+ */
+export function markUsersInCluster(dataDir: string, zookeeper: string | null): void {
+  const file = path.join(dataDir, 'security', CLUSTER_MARK_FILE);
+  if (zookeeper === null) fs.rmSync(file, { force: true });
+  else writeJsonFile(file, { version: 1, zookeeper } satisfies z.infer<typeof clusterMark>, 0o600);
+}
+
+/** The ZooKeeper connect string where the users of `dataDir`'s broker are kept, or null if in `dataDir`. */
+export function usersInClusterOf(dataDir: string): string | null {
+  const file = path.join(dataDir, 'security', CLUSTER_MARK_FILE);
+  const corrupt = (why: string) => new CredentialStoreError('INVALID_FILE', `${file}: ${why}`);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  return parseJsonText(text, clusterMark, corrupt).zookeeper;
 }
 
 export function checkUserName(user: string): void {

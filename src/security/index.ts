@@ -2,6 +2,7 @@ export * from './acl.js';
 export * from './acl-store.js';
 export * from './authorizer.js';
 export * from './client-quota.js';
+export type { CredentialSource } from './credential-source.js';
 export {
   type CredentialChange,
   CredentialStore,
@@ -9,7 +10,9 @@ export {
   type CredentialStoreErrorCode,
   checkUserName,
   MAX_USERS,
+  markUsersInCluster,
   type UserDescription,
+  usersInClusterOf,
 } from './credential-store.js';
 export { HostAllowList, isLoopbackHost } from './host-allow-list.js';
 export {

@@ -1,4 +1,4 @@
-import type { CredentialStore } from './credential-store.js';
+import type { CredentialSource } from './credential-source.js';
 import { SaslAuthenticationError } from './sasl-errors.js';
 import {
   makeScramCredential,
@@ -36,7 +36,7 @@ export function parsePlainToken(token: Buffer): { user: string; password: string
  * only salted and iterated, whichever mechanism a client uses.
  */
 export async function checkPlainPassword(
-  credentials: CredentialStore,
+  credentials: CredentialSource,
   user: string,
   password: string,
 ): Promise<boolean> {

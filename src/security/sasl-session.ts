@@ -1,5 +1,5 @@
 import { ErrorCode } from '../protocol/index.js';
-import type { CredentialStore } from './credential-store.js';
+import type { CredentialSource } from './credential-source.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { checkPlainPassword, parsePlainToken } from './plain.js';
 import { SaslAuthenticationError } from './sasl-errors.js';
@@ -11,7 +11,7 @@ export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 export interface SaslSettings {
   /** The mechanisms clients may choose, in the order SaslHandshake lists them. */
   mechanisms: readonly SaslMechanism[];
-  credentials: CredentialStore;
+  credentials: CredentialSource;
   /** connections.max.reauth.ms: a session must be renewed within this (KIP-368); 0 means sessions last. */
   maxReauthMs: number;
   /** Keys the made-up SCRAM salts of unknown users (see ScramServerExchange). */
