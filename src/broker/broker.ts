@@ -84,7 +84,6 @@ export class Broker {
             'are not supported yet)',
         );
       }
-      const security = openSecurity(config, logger);
       const authorizer = await openAuthorizer(config);
       const access = authorizer ? Access.enforced(authorizer, metrics, logger) : Access.OPEN;
       const quotas = new ClientQuotas(metrics);
@@ -129,6 +128,7 @@ export class Broker {
           },
         });
       }
+      const security = openSecurity(config, logger, cluster?.credentials ?? null);
       const coordinatorOptions = {
         initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
         logger,
@@ -208,15 +208,7 @@ export class Broker {
       for (const handler of groupHandlers(groups, access)) add(handler);
       for (const handler of offsetHandlers(groups, access)) add(handler);
       for (const handler of aclHandlers(access)) add(handler);
-      const userHandlers = userScramHandlers({
-        credentials: security.credentials,
-        access,
-        alterRefusal: config.cluster
-          ? 'this broker is in a cluster, where each broker keeps its own SASL users: changing them here ' +
-            'would change one broker only; run `edgestream user create|delete NAME --data-dir DIR` on each broker'
-          : null,
-      });
-      for (const handler of userHandlers) add(handler);
+      for (const handler of userScramHandlers({ credentials: security.credentials, access })) add(handler);
       for (const handler of clientQuotaHandlers(quotaStore, access)) add(handler);
       const server = new KafkaServer({
         handlers,

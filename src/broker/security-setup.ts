@@ -5,9 +5,11 @@ import {
   AclAuthorizer,
   AclStore,
   type Authorizer,
+  type CredentialSource,
   CredentialStore,
   FileAclStorage,
   LoginThrottle,
+  markUsersInCluster,
   QuotaStore,
   ReloadingTlsContext,
   type SaslSettings,
@@ -31,13 +33,21 @@ export interface BrokerSecurity {
   sasl: SaslSettings | null;
   /**
    * The SASL users, opened whatever the listeners so AlterUserScramCredentials can add the first ones before
-   * a SASL listener serves them. Cheap: one small file, read again only when it changes.
+   * a SASL listener serves them: one small file, read again only when it changes; in a cluster the users
+   * every broker shares in ZooKeeper.
    */
-  credentials: CredentialStore;
+  credentials: CredentialSource;
 }
 
-/** The certificate the TLS listeners need, the SASL users, and the SASL settings of SASL listeners. */
-export function openSecurity(config: BrokerConfig, logger: Logger): BrokerSecurity {
+/**
+ * The certificate the TLS listeners need, the SASL users, and the SASL settings of SASL listeners.
+ * `clusterCredentials`: the cluster's users when the broker is in one (null otherwise).
+ */
+export function openSecurity(
+  config: BrokerConfig,
+  logger: Logger,
+  clusterCredentials: CredentialSource | null,
+): BrokerSecurity {
   const protocols = listenersOf(config).map((l) => l.protocol);
   const tls = config.tls
     ? new ReloadingTlsContext(
@@ -54,15 +64,17 @@ export function openSecurity(config: BrokerConfig, logger: Logger): BrokerSecuri
         },
       )
     : null;
-  const credentials = CredentialStore.open(config.dataDir, (error) =>
-    logger.error({ err: error }, 'SASL users file change not loaded; the users read before stay in force'),
-  );
+  const credentials = clusterCredentials ?? openLocalCredentials(config.dataDir, logger);
+  markUsersInCluster(config.dataDir, config.cluster ? config.cluster.zookeeper : null);
+  if (clusterCredentials) warnOfLocalUsers(config.dataDir, logger);
   let sasl: SaslSettings | null = null;
   if (protocols.includes('SASL_PLAINTEXT') || protocols.includes('SASL_SSL')) {
     if (!credentials.hasUsers()) {
       logger.warn(
         { dataDir: config.dataDir },
-        'no SASL users yet: nobody can log in until one is added (edgestream user create NAME --data-dir DIR)',
+        config.cluster
+          ? 'no SASL users yet: nobody can log in until one is added (edgestream user create NAME --brokers HOST:PORT)'
+          : 'no SASL users yet: nobody can log in until one is added (edgestream user create NAME --data-dir DIR)',
       );
     }
     sasl = {
@@ -74,6 +86,26 @@ export function openSecurity(config: BrokerConfig, logger: Logger): BrokerSecuri
     };
   }
   return { tls, sasl, credentials };
+}
+
+function openLocalCredentials(dataDir: string, logger: Logger): CredentialStore {
+  return CredentialStore.open(dataDir, (error) =>
+    logger.error({ err: error }, 'SASL users file change not loaded; the users read before stay in force'),
+  );
+}
+
+/**
+ * A broker that joins a cluster with users in its own file does not use them (nor copy them: the cluster's
+ * users may already say otherwise): it says so, naming them and how to add them to the cluster.
+ */
+function warnOfLocalUsers(dataDir: string, logger: Logger): void {
+  const local = openLocalCredentials(dataDir, logger);
+  if (!local.hasUsers()) return;
+  logger.warn(
+    { file: local.file, users: local.describe().map((d) => d.user) },
+    'SASL users in this file are not used: in a cluster every broker uses the users kept in ZooKeeper; ' +
+      'add those still needed with edgestream user create NAME --brokers HOST:PORT --password-stdin',
+  );
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   newScramSalt,
   SCRAM_MECHANISMS,
   type ScramMechanism,
+  usersInClusterOf,
 } from '../security/index.js';
 import {
   CONNECTION_SECURITY_FLAGS,
@@ -31,7 +32,8 @@ export const USER_USAGE = `  edgestream user create NAME --data-dir DIR  add a S
   edgestream user list --data-dir DIR      the users and their mechanisms
   edgestream user delete NAME --data-dir DIR [--mechanism M]   remove a user (or one of its credentials)
         (online, through a running broker: --brokers HOST:PORT,... instead of --data-dir, as a client with
-         ALTER (create, delete) or DESCRIBE (list) on the cluster; the password is salted before it is sent)
+         ALTER (create, delete) or DESCRIBE (list) on the cluster; the password is salted before it is sent;
+         the only way for a broker in a cluster, whose users are shared by every broker, in ZooKeeper)
 ${connectionSecurityUsage('')}`;
 
 /** Where the users are: a data directory (offline) or a running broker (Kafka's user SCRAM APIs). */
@@ -68,6 +70,14 @@ function targetOf(values: Record<string, unknown>, command: string): UserTarget 
     throw new UsageError(`user ${command} needs --data-dir DIR (offline) or --brokers HOST:PORT (online)`);
   }
   if (!fs.existsSync(dataDir)) throw new UsageError(`--data-dir ${dataDir} does not exist`);
+  const zookeeper = usersInClusterOf(dataDir);
+  if (zookeeper !== null) {
+    // Its broker reads the users from ZooKeeper: a change to the directory's file would do nothing.
+    throw new UsageError(
+      `--data-dir ${dataDir} is a broker's in the cluster of ZooKeeper ${zookeeper}, whose SASL users every ` +
+        `broker shares: use --brokers HOST:PORT (any broker's PLAINTEXT listener) instead of --data-dir`,
+    );
+  }
   return { store: CredentialStore.open(dataDir) };
 }
 

@@ -19,8 +19,9 @@ import {
  * does it. @platformatic/kafka's Admin has no SCRAM calls, so this takes its connection pool (which already
  * does the TLS and SASL login the security flags ask for, as every other remote command does) and sends its
  * own v0 request functions for the two APIs, the encoders our protocol tests check ours against. Our own
- * encoder over a raw socket would have needed a second SASL client. One broker is enough: Edgestream keeps
- * users per broker and a clustered broker refuses the change, so the first broker that answers is the one.
+ * encoder over a raw socket would have needed a second SASL client. One broker is enough: a single broker
+ * keeps its own users, and the brokers of a cluster share theirs (in ZooKeeper), so any broker that answers
+ * is the one.
  */
 
 const CLIENT_ID = 'edgestream-cli';

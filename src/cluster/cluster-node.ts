@@ -12,6 +12,7 @@ import {
 import { DEFAULT_TOPIC_CONFIG, type LogManager, parseTopicConfig } from '../log/index.js';
 import { ErrorCode } from '../protocol/index.js';
 import { assignReplicas } from './assignment.js';
+import { ClusterCredentials } from './cluster-credentials.js';
 import { ClusterView } from './cluster-view.js';
 import { Controller } from './controller.js';
 import { ClusterMetrics } from './metrics.js';
@@ -80,6 +81,8 @@ export class ClusterNode {
   clusterId = '';
   /** InitProducerId's ids, unique across the cluster. */
   readonly producerIds: ClusterProducerIds;
+  /** The SASL users, shared by every broker of the cluster (/config/users). */
+  readonly credentials: ClusterCredentials;
   private registration: Membership | null = null;
   private unreachableSinceMs: number | null = null;
   private outageTimer: NodeJS.Timeout | null = null;
@@ -95,6 +98,7 @@ export class ClusterNode {
   ) {
     this.metrics = metrics;
     this.producerIds = new ClusterProducerIds(coordinator, options.settings.brokerId);
+    this.credentials = new ClusterCredentials(coordinator, options.logger);
   }
 
   get brokerId(): number {
@@ -148,6 +152,7 @@ export class ClusterNode {
       });
       node = new ClusterNode(coordinator, view, replicas, controller, election, options, metrics);
       node.clusterId = await clusterIdOf(coordinator);
+      await node.credentials.start();
       return node;
     } catch (error) {
       await coordinator.close();
@@ -335,6 +340,7 @@ export class ClusterNode {
     await this.replicas.close();
     await this.election.close();
     await this.registration?.close();
+    this.credentials.close();
     this.view.close();
     await this.coordinator.close();
   }

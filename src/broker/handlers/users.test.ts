@@ -60,7 +60,7 @@ describe('user SCRAM handlers', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'user-handlers-'));
     dirs.push(dir);
     credentials = CredentialStore.open(dir);
-    open = userScramHandlers({ credentials, access: Access.OPEN, alterRefusal: null });
+    open = userScramHandlers({ credentials, access: Access.OPEN });
   });
   after(() => {
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
@@ -171,24 +171,6 @@ describe('user SCRAM handlers', () => {
     assert.ok(await scramCredentialMatches('SCRAM-SHA-256', credentials.get('gina', 'SCRAM-SHA-256')!, 'g'));
   });
 
-  test('a cluster refuses alter with the reason, and changes nothing', async () => {
-    const refusing = userScramHandlers({
-      credentials,
-      access: Access.OPEN,
-      alterRefusal: 'users are per broker',
-    });
-    const altered = await call(refusing, AlterUserScramCredentials, {
-      deletions: [],
-      upsertions: [await upsertion('alice', 'pw')],
-    });
-    assert.deepEqual(altered.results, [
-      { user: 'alice', errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: 'users are per broker' },
-    ]);
-    assert.equal(credentials.hasUsers(), false);
-    const described = await call(refusing, DescribeUserScramCredentials, { users: null });
-    assert.equal(described.errorCode, ErrorCode.NONE);
-  });
-
   test('with an authorizer: DESCRIBE / ALTER on the cluster, else CLUSTER_AUTHORIZATION_FAILED', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'user-handlers-acl-'));
     dirs.push(dir);
@@ -198,7 +180,7 @@ describe('user SCRAM handlers', () => {
       allowEveryoneIfNoAclFound: false,
     });
     const access = Access.enforced(authorizer, new BrokerMetrics(), pino({ level: 'silent' }));
-    const enforced = userScramHandlers({ credentials, access, alterRefusal: null });
+    const enforced = userScramHandlers({ credentials, access });
     const request = {
       deletions: [{ name: 'x', mechanism: SHA_256 }],
       upsertions: [await upsertion('alice', 'pw')],

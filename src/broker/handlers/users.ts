@@ -10,7 +10,7 @@ import {
 import {
   AclOperation,
   type CredentialChange,
-  type CredentialStore,
+  type CredentialSource,
   CredentialStoreError,
   checkUserName,
   SCRAM_MAX_ITERATIONS,
@@ -37,16 +37,14 @@ interface Failure {
 }
 
 export interface UserScramHandlerOptions {
-  credentials: CredentialStore;
+  credentials: CredentialSource;
   access: Access;
-  /** Why this broker refuses AlterUserScramCredentials (a cluster keeps users per node), or null. */
-  alterRefusal: string | null;
 }
 
 /**
- * DescribeUserScramCredentials and AlterUserScramCredentials (KIP-554) over the broker's credential store,
- * as Kafka answers them: DESCRIBE on the cluster to list users, ALTER to change them. Alter answers once
- * per user named, and a user's changes are made only if all of them are valid.
+ * DescribeUserScramCredentials and AlterUserScramCredentials (KIP-554) over the broker's SASL users (its data
+ * directory, or ZooKeeper in a cluster) as Kafka answers them: DESCRIBE on the cluster to list users, ALTER
+ * to change them. Alter answers once per user named, and a user's changes are made only if all are valid.
  */
 export function userScramHandlers(options: UserScramHandlerOptions): ApiHandler[] {
   return [describeHandler(options), alterHandler(options)];
@@ -98,24 +96,18 @@ function describeHandler({ credentials, access }: UserScramHandlerOptions): ApiH
   });
 }
 
-function alterHandler({ credentials, access, alterRefusal }: UserScramHandlerOptions): ApiHandler {
-  return defineHandler(AlterUserScramCredentials, (request, context) => {
+function alterHandler({ credentials, access }: UserScramHandlerOptions): ApiHandler {
+  return defineHandler(AlterUserScramCredentials, async (request, context) => {
     const users = [...new Set([...request.deletions, ...request.upsertions].map((op) => op.name))];
-    const refusal = !access.allowsCluster(context, AlterUserScramCredentials.name, AclOperation.ALTER)
-      ? {
-          errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
-          errorMessage: `${context.session.principal} may not alter users: it lacks ALTER on the cluster`,
-        }
-      : alterRefusal === null
-        ? null
-        : { errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: alterRefusal };
-    if (refusal !== null) {
+    if (!access.allowsCluster(context, AlterUserScramCredentials.name, AclOperation.ALTER)) {
+      const errorMessage = `${context.session.principal} may not alter users: it lacks ALTER on the cluster`;
+      const refusal = { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage };
       return { throttleTimeMs: 0, results: users.map((user) => ({ user, ...refusal })) };
     }
     const { failures, changes } = validate(request, credentials);
     let storeFailure: Failure | null = null;
     try {
-      if (changes.length > 0) credentials.alter(changes);
+      if (changes.length > 0) await credentials.alter(changes);
     } catch (error) {
       if (!(error instanceof CredentialStoreError)) throw error;
       storeFailure = { errorCode: errorCodeOf(error), errorMessage: errorMessageOf(error) };
@@ -137,7 +129,7 @@ function alterHandler({ credentials, access, alterRefusal }: UserScramHandlerOpt
  */
 function validate(
   request: AlterUserScramCredentialsRequest,
-  credentials: CredentialStore,
+  credentials: CredentialSource,
 ): { failures: Map<string, Failure>; changes: CredentialChange[] } {
   const failures = new Map<string, Failure>();
   const fail = (user: string, failure: Failure) => {
