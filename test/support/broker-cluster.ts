@@ -17,6 +17,8 @@ export interface ClusterBroker {
   /** The port clients and other brokers are told: the broker's own, or its fault proxy's. */
   advertisedPort: number;
   proxy: FaultProxy | null;
+  /** The port of its SASL_PLAINTEXT listener (option saslListener), else null. */
+  saslPort: number | null;
   dataDir: string;
   process: Background | null;
 }
@@ -28,6 +30,8 @@ export interface BrokerClusterOptions {
   extraArgs?: string[];
   /** Put a FaultProxy in front of every broker, so a test can cut one off the others (`isolate`). */
   proxied?: boolean;
+  /** Give every broker a SASL_PLAINTEXT listener too, beside its PLAINTEXT one (replicas fetch over that). */
+  saslListener?: boolean;
 }
 
 /**
@@ -45,16 +49,17 @@ export class BrokerCluster {
   static async start(options: BrokerClusterOptions = {}): Promise<BrokerCluster> {
     const ensemble = await startZooKeeperEnsemble({ members: 3 });
     const count = options.brokers ?? 3;
-    const ports = await freePorts(count);
+    const ports = await freePorts(options.saslListener ? count * 2 : count);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-cluster-'));
     const brokers: ClusterBroker[] = [];
-    for (const [i, port] of ports.entries()) {
+    for (const [i, port] of ports.slice(0, count).entries()) {
       const proxy = options.proxied ? await FaultProxy.start(port) : null;
       brokers.push({
         id: i + 1,
         port,
         advertisedPort: proxy?.port ?? port,
         proxy,
+        saslPort: ports[count + i] ?? null,
         dataDir: path.join(root, `broker-${i + 1}`),
         process: null,
       });
@@ -98,10 +103,7 @@ export class BrokerCluster {
         this.ensemble.connectString,
         '--data-dir',
         broker.dataDir,
-        '--listen',
-        `127.0.0.1:${broker.port}`,
-        '--advertised',
-        `127.0.0.1:${broker.advertisedPort}`,
+        ...this.listenerArgs(broker),
         '--zookeeper-session-timeout-ms',
         String(this.options.zookeeperSessionTimeoutMs ?? 2000),
         '--replica-lag-time-max-ms',
@@ -110,6 +112,20 @@ export class BrokerCluster {
       ],
       BROKER_LIFETIME_MS,
     );
+  }
+
+  private listenerArgs(broker: ClusterBroker): string[] {
+    const plaintext = `127.0.0.1:${broker.port}`;
+    const advertised = `127.0.0.1:${broker.advertisedPort}`;
+    if (broker.saslPort === null) return ['--listen', plaintext, '--advertised', advertised];
+    return [
+      '--listener',
+      `PLAINTEXT://${plaintext}`,
+      '--advertised-listener',
+      `PLAINTEXT://${advertised}`,
+      '--listener',
+      `SASL_PLAINTEXT://127.0.0.1:${broker.saslPort}`,
+    ];
   }
 
   private async waitListening(broker: ClusterBroker): Promise<void> {
