@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { ClusterCredentials } from '../src/cluster/cluster-credentials.js';
-import { ZooKeeperCoordinator } from '../src/coordination/index.js';
+import { type SessionState, ZooKeeperCoordinator } from '../src/coordination/index.js';
 import {
   type CredentialChange,
   CredentialStoreError,
@@ -138,6 +138,35 @@ describe('SASL users in ZooKeeper', { timeout: 180_000 }, () => {
     assert.equal(await checkPlainPassword(reader.source, 'bob', 'new-pw'), true);
     await writer.source.alter([removal('bob', 'SCRAM-SHA-512')]);
     await until(() => !reader.source.hasUsers(), WAIT_MS, 'bob gone');
+  });
+
+  test('after its session expired, a broker reads the users again: a change made meanwhile is seen', async () => {
+    const [writer, reader] = [await open(), await open()];
+    const states: SessionState[] = [];
+    reader.coordinator.onState((state) => states.push(state));
+    // A pause such as a long GC or SIGSTOP: nothing of this process runs, the servers expire both sessions
+    // and drop their watches.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SESSION_TIMEOUT_MS * 2);
+    // Made in the writer's new session, after the reader's watches died with its old one.
+    const erin = await upsert('erin', 'erin-pw');
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      try {
+        await writer.source.alter([erin]);
+        break;
+      } catch (error) {
+        if (!(error instanceof CredentialStoreError) || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    await until(() => reader.source.get('erin', 'SCRAM-SHA-512') !== null, WAIT_MS, 'erin seen');
+    assert.ok(states.includes('expired'), `the reader's session expired (states: ${states.join(', ')})`);
+    await writer.source.alter([removal('erin', 'SCRAM-SHA-512')]);
+    await until(
+      () => reader.source.get('erin', 'SCRAM-SHA-512') === null,
+      WAIT_MS,
+      'erin gone (new watches)',
+    );
   });
 
   test('logins keep working from memory while ZooKeeper is down; alterations fail with UNAVAILABLE', async () => {
