@@ -12,7 +12,9 @@ import type { ApiSchema } from '../../protocol/schema.js';
 import {
   AclAuthorizer,
   AclStore,
+  type CredentialSource,
   CredentialStore,
+  CredentialStoreError,
   FileAclStorage,
   makeScramCredential,
   SCRAM_MECHANISM_CODES,
@@ -169,6 +171,27 @@ describe('user SCRAM handlers', () => {
     });
     assert.deepEqual(codesOf(altered.results), { gina: ErrorCode.RESOURCE_NOT_FOUND });
     assert.ok(await scramCredentialMatches('SCRAM-SHA-256', credentials.get('gina', 'SCRAM-SHA-256')!, 'g'));
+  });
+
+  test('a source that cannot make the change (ZooKeeper away) fails every user it was asked for, retriably', async () => {
+    const away: CredentialSource = {
+      get: (user, mechanism) => credentials.get(user, mechanism),
+      hasUsers: () => credentials.hasUsers(),
+      describe: () => credentials.describe(),
+      alter: () => Promise.reject(new CredentialStoreError('UNAVAILABLE', 'ZooKeeper did not answer')),
+    };
+    const altered = await call(
+      userScramHandlers({ credentials: away, access: Access.OPEN }),
+      AlterUserScramCredentials,
+      {
+        deletions: [],
+        upsertions: [await upsertion('alice', 'pw'), await upsertion('bob', 'pw')],
+      },
+    );
+    assert.deepEqual(altered.results, [
+      { user: 'alice', errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: 'ZooKeeper did not answer' },
+      { user: 'bob', errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: 'ZooKeeper did not answer' },
+    ]);
   });
 
   test('with an authorizer: DESCRIBE / ALTER on the cluster, else CLUSTER_AUTHORIZATION_FAILED', async () => {
