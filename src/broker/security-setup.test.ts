@@ -56,6 +56,7 @@ describe('the SASL users a broker opens', () => {
     assert.ok(warning, JSON.stringify(lines));
     assert.equal(warning.file, local.file);
     assert.deepEqual(warning.users, ['old-admin']);
+    assert.equal(warning.userCount, 1);
     assert.match(String(warning.msg), /--brokers/);
     assert.equal(usersInClusterOf(dir), 'zk1:2181,zk2:2181');
 
@@ -66,5 +67,15 @@ describe('the SASL users a broker opens', () => {
       ['old-admin'],
     );
     assert.equal(usersInClusterOf(dir), null);
+  });
+
+  test('in a cluster, a users file that does not parse is ignored with a warning; the broker opens', () => {
+    const dir = dataDir();
+    fs.mkdirSync(path.join(dir, 'security'));
+    fs.writeFileSync(path.join(dir, 'security', 'scram-credentials.json'), '{ not json');
+    const { logger, lines } = recordingLogger();
+    const config = parseBrokerConfig({ dataDir: dir, cluster: { zookeeper: 'zk1:2181' } });
+    assert.equal(openSecurity(config, logger, NO_USERS).credentials, NO_USERS);
+    assert.ok(lines.some((line) => String(line.msg).startsWith('SASL users file ignored in a cluster')));
   });
 });

@@ -7,6 +7,7 @@ import {
   type Authorizer,
   type CredentialSource,
   CredentialStore,
+  CredentialStoreError,
   FileAclStorage,
   LoginThrottle,
   markUsersInCluster,
@@ -88,6 +89,9 @@ export function openSecurity(
   return { tls, sasl, credentials };
 }
 
+/** Users named in the warning of a broker that ignores its users file (all are counted). */
+const MAX_USERS_NAMED = 50;
+
 function openLocalCredentials(dataDir: string, logger: Logger): CredentialStore {
   return CredentialStore.open(dataDir, (error) =>
     logger.error({ err: error }, 'SASL users file change not loaded; the users read before stay in force'),
@@ -99,10 +103,19 @@ function openLocalCredentials(dataDir: string, logger: Logger): CredentialStore 
  * users may already say otherwise): it says so, naming them and how to add them to the cluster.
  */
 function warnOfLocalUsers(dataDir: string, logger: Logger): void {
-  const local = openLocalCredentials(dataDir, logger);
+  let local: CredentialStore;
+  try {
+    local = CredentialStore.open(dataDir);
+  } catch (error) {
+    // Not read, so not in the way: a file the broker ignores must not stop it.
+    if (!(error instanceof CredentialStoreError)) throw error;
+    logger.warn({ err: error }, 'SASL users file ignored in a cluster (and it does not parse)');
+    return;
+  }
   if (!local.hasUsers()) return;
+  const users = local.describe().map((d) => d.user);
   logger.warn(
-    { file: local.file, users: local.describe().map((d) => d.user) },
+    { file: local.file, userCount: users.length, users: users.slice(0, MAX_USERS_NAMED) },
     'SASL users in this file are not used: in a cluster every broker uses the users kept in ZooKeeper; ' +
       'add those still needed with edgestream user create NAME --brokers HOST:PORT --password-stdin',
   );
