@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
-import { ClusterCredentials } from '../src/cluster/cluster-credentials.js';
+import { ClusterCredentials, MAX_USERS_PER_ALTER } from '../src/cluster/cluster-credentials.js';
 import { type SessionState, ZooKeeperCoordinator } from '../src/coordination/index.js';
 import {
   type CredentialChange,
@@ -85,6 +85,24 @@ describe('SASL users in ZooKeeper', { timeout: 180_000 }, () => {
     assert.deepEqual(source.describe(), []);
     assert.equal(source.get('alice', 'SCRAM-SHA-512'), null);
     assert.equal(await coordinator.get('/config/users/alice'), null);
+  });
+
+  test('one alteration changes at most MAX_USERS_PER_ALTER users (a ZooKeeper request is bounded)', async () => {
+    const { source } = await open();
+    const credential = (await upsert('x', 'pw')).credential;
+    const changes = Array.from({ length: MAX_USERS_PER_ALTER + 1 }, (_, i) => ({
+      user: `bulk-${i}`,
+      mechanism: 'SCRAM-SHA-512' as const,
+      credential,
+    }));
+    await assert.rejects(
+      source.alter(changes),
+      (error) => error instanceof CredentialStoreError && error.code === 'USER_LIMIT',
+    );
+    await source.alter(changes.slice(0, MAX_USERS_PER_ALTER));
+    assert.equal(source.describe().length, MAX_USERS_PER_ALTER);
+    await source.alter(changes.slice(0, MAX_USERS_PER_ALTER).map((c) => ({ ...c, credential: null })));
+    assert.equal(source.hasUsers(), false);
   });
 
   test('other config keys of a user node are kept when its credentials change', async () => {

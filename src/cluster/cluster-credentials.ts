@@ -27,6 +27,11 @@ const RELOAD_RETRY_MS = 250;
  * users in between, so running out means sustained contention on those users.
  */
 const MAX_ALTER_ROUNDS = 20;
+/**
+ * Users one alteration changes at most: its multi-op must stay well under ZooKeeper's 1 MiB request limit
+ * (jute.maxbuffer), and a user's node is under 400 bytes with both mechanisms.
+ */
+export const MAX_USERS_PER_ALTER = 1000;
 
 type Credentials = Partial<Record<ScramMechanism, ScramCredential>>;
 
@@ -110,6 +115,12 @@ export class ClusterCredentials implements CredentialSource {
   async alter(changes: readonly CredentialChange[]): Promise<void> {
     for (const { user } of changes) checkUserName(user);
     const users = [...new Set(changes.map((c) => c.user))];
+    if (users.length > MAX_USERS_PER_ALTER) {
+      throw new CredentialStoreError(
+        'USER_LIMIT',
+        `${users.length} users in one alteration; a cluster changes at most ${MAX_USERS_PER_ALTER} at once`,
+      );
+    }
     try {
       for (let round = 0; round < MAX_ALTER_ROUNDS; round++) {
         const current = await Promise.all(users.map((user) => this.readUser(user)));
