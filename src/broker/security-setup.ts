@@ -7,6 +7,7 @@ import {
   type Authorizer,
   CredentialStore,
   FileAclStorage,
+  FileQuotaStorage,
   LoginThrottle,
   QuotaStore,
   ReloadingTlsContext,
@@ -100,7 +101,7 @@ const MAX_QUOTA_ENTITIES = 10_000;
  */
 export async function openQuotas(config: BrokerConfig, quotas: ClientQuotas): Promise<QuotaStore | null> {
   if (config.cluster) return null;
-  const store = await QuotaStore.open(path.join(config.dataDir, 'security'), {
+  const store = await QuotaStore.open(new FileQuotaStorage(path.join(config.dataDir, 'security')), {
     maxEntities: MAX_QUOTA_ENTITIES,
   });
   store.follow((kept) => quotas.update(kept));
