@@ -189,15 +189,15 @@ export class Broker {
           import('./handlers/cluster-admin.js'),
         ]);
         add(
-          clusterMetadataHandler(cluster, {
+          clusterMetadataHandler(cluster, access, {
             autoCreateTopics: config.autoCreateTopics,
             defaultPartitions: config.defaultPartitions,
             autoCreateSettleMs: AUTO_CREATE_SETTLE_MS,
           }),
         );
-        add(clusterAdmin.clusterCreateTopicsHandler(cluster, config.defaultPartitions));
-        add(clusterAdmin.clusterDeleteTopicsHandler(cluster));
-        add(clusterAdmin.offsetForLeaderEpochHandler(cluster));
+        add(clusterAdmin.clusterCreateTopicsHandler(cluster, config.defaultPartitions, access));
+        add(clusterAdmin.clusterDeleteTopicsHandler(cluster, access));
+        add(clusterAdmin.offsetForLeaderEpochHandler(cluster, access));
       } else {
         add(metadataHandler(topics, identity, access));
         add(createTopicsHandler(topics, config.defaultPartitions, access));
