@@ -85,10 +85,6 @@ export class Broker {
         );
       }
       const security = openSecurity(config, logger);
-      const authorizer = await openAuthorizer(config);
-      const access = authorizer ? Access.enforced(authorizer, metrics, logger) : Access.OPEN;
-      const quotas = new ClientQuotas(metrics);
-      const quotaStore = await openQuotas(config, quotas);
       // In a cluster local logs exist only as replicas of topics in the shared state.
       const topics = new TopicCatalog(logs, {
         autoCreateTopics: config.autoCreateTopics && !config.cluster,
@@ -129,6 +125,11 @@ export class Broker {
           },
         });
       }
+      // ACLs and quotas are the cluster's, in ZooKeeper, once it has joined; else the data directory's.
+      const authorizer = await openAuthorizer(config, cluster);
+      const access = authorizer ? Access.enforced(authorizer, metrics, logger) : Access.OPEN;
+      const quotas = new ClientQuotas(metrics);
+      const quotaStore = await openQuotas(config, quotas, cluster);
       const coordinatorOptions = {
         initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
         logger,

@@ -173,19 +173,4 @@ describe('client quota handlers', () => {
     );
     assert.match(await metrics.registry.metrics(), /api="AlterClientQuotas",resource_type="CLUSTER"} 1/);
   });
-
-  test('in a cluster (no store) alterations are refused and nothing is described', async () => {
-    const handlers = clientQuotaHandlers(null, Access.OPEN);
-    const context = requestContext(1);
-    const refused = await callHandler(
-      handlers,
-      AlterClientQuotas,
-      { entries: [{ entity: alice, ops: [set('producer_byte_rate', 1000)] }], validateOnly: true },
-      context,
-    );
-    assert.equal(refused.entries[0]!.errorCode, ErrorCode.INVALID_REQUEST);
-    assert.match(refused.entries[0]!.errorMessage ?? '', /not supported in a cluster/);
-    const described = await callHandler(handlers, DescribeClientQuotas, everything, context);
-    assert.deepEqual(described.entries, []);
-  });
 });
