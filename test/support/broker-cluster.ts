@@ -17,6 +17,8 @@ export interface ClusterBroker {
   /** The port clients and other brokers are told: the broker's own, or its fault proxy's. */
   advertisedPort: number;
   proxy: FaultProxy | null;
+  /** The SASL_PLAINTEXT listener's port (option saslListeners), else null. */
+  saslPort: number | null;
   dataDir: string;
   process: Background | null;
 }
@@ -28,6 +30,13 @@ export interface BrokerClusterOptions {
   extraArgs?: string[];
   /** Put a FaultProxy in front of every broker, so a test can cut one off the others (`isolate`). */
   proxied?: boolean;
+  /**
+   * Give every broker a SASL_PLAINTEXT listener beside its PLAINTEXT one (which other brokers and `bootstrap`
+   * use); `saslBootstrap` lists them.
+   */
+  saslListeners?: boolean;
+  /** Called with each broker's data directory before it first starts (to add SASL users, say). */
+  prepareDataDir?: (dataDir: string) => Promise<void>;
 }
 
 /**
@@ -46,6 +55,7 @@ export class BrokerCluster {
     const ensemble = await startZooKeeperEnsemble({ members: 3 });
     const count = options.brokers ?? 3;
     const ports = await freePorts(count);
+    const saslPorts = options.saslListeners ? await freePorts(count) : [];
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-cluster-'));
     const brokers: ClusterBroker[] = [];
     for (const [i, port] of ports.entries()) {
@@ -55,12 +65,14 @@ export class BrokerCluster {
         port,
         advertisedPort: proxy?.port ?? port,
         proxy,
+        saslPort: saslPorts[i] ?? null,
         dataDir: path.join(root, `broker-${i + 1}`),
         process: null,
       });
     }
     const cluster = new BrokerCluster(ensemble, brokers, root, options);
     try {
+      for (const broker of brokers) await options.prepareDataDir?.(broker.dataDir);
       for (const broker of brokers) cluster.launch(broker);
       await Promise.all(brokers.map((b) => cluster.waitListening(b)));
       // Until then Metadata names no controller, and a kafkajs admin fails CreateTopics at once.
@@ -78,6 +90,11 @@ export class BrokerCluster {
 
   get bootstrap(): string {
     return this.brokers.map((b) => `127.0.0.1:${b.advertisedPort}`).join(',');
+  }
+
+  /** Every broker's SASL_PLAINTEXT listener (option saslListeners). */
+  get saslBootstrap(): string {
+    return this.brokers.map((b) => `127.0.0.1:${b.saslPort}`).join(',');
   }
 
   broker(id: number): ClusterBroker {
@@ -98,10 +115,16 @@ export class BrokerCluster {
         this.ensemble.connectString,
         '--data-dir',
         broker.dataDir,
-        '--listen',
-        `127.0.0.1:${broker.port}`,
-        '--advertised',
-        `127.0.0.1:${broker.advertisedPort}`,
+        ...(broker.saslPort === null
+          ? ['--listen', `127.0.0.1:${broker.port}`, '--advertised', `127.0.0.1:${broker.advertisedPort}`]
+          : [
+              '--listener',
+              `PLAINTEXT://127.0.0.1:${broker.port}`,
+              '--listener',
+              `SASL_PLAINTEXT://127.0.0.1:${broker.saslPort}`,
+              '--advertised-listener',
+              `PLAINTEXT://127.0.0.1:${broker.advertisedPort}`,
+            ]),
         '--zookeeper-session-timeout-ms',
         String(this.options.zookeeperSessionTimeoutMs ?? 2000),
         '--replica-lag-time-max-ms',
