@@ -61,6 +61,14 @@ async function produceToEveryPartition(brokers: string, user: string, partitions
   }
 }
 
+/** kafkajs's error for a refused topic: its own type, or that of one of the errors it gathers. */
+function topicAuthorizationFailed(error: unknown): boolean {
+  const { type, errors } = error as { type?: string; errors?: Array<{ type?: string }> };
+  const types = [type, ...(errors ?? []).map((e) => e.type)];
+  assert.ok(types.includes('TOPIC_AUTHORIZATION_FAILED'), String(error));
+  return true;
+}
+
 describe('ACLs and quotas on a three-broker cluster', { timeout: 300_000 }, () => {
   let cluster: BrokerCluster;
   let admin: Admin;
@@ -144,6 +152,30 @@ describe('ACLs and quotas on a three-broker cluster', { timeout: 300_000 }, () =
     }
     // The followers fetched alice's records as User:ANONYMOUS: they are still in sync.
     await eventually(async () => (await isr()).every((p) => p.isr === 3), 30_000, 'every ISR to stay 3');
+  });
+
+  test('CreateTopics, DeleteTopics and Metadata on the cluster are checked as on a single broker', async () => {
+    await createReplicatedTopic(admin, 'secret', 1);
+    const bob = kafka(cluster.saslBootstrap, 'bob').admin();
+    const alice = kafka(cluster.saslBootstrap, 'alice').admin();
+    await Promise.all([bob.connect(), alice.connect()]);
+    try {
+      await assert.rejects(
+        bob.createTopics({ topics: [{ topic: 'bobs-topic', numPartitions: 1 }] }),
+        topicAuthorizationFailed,
+      );
+      await assert.rejects(bob.deleteTopics({ topics: [TOPIC] }), topicAuthorizationFailed);
+      // An all-topics Metadata leaves out what the client may not describe: alice has DESCRIBE on orders only.
+      await eventually(
+        async () => (await alice.listTopics()).join() === TOPIC,
+        PROPAGATION_MS,
+        'alice to list only the topic she may describe',
+      );
+      assert.deepEqual(await bob.listTopics(), []);
+      assert.ok((await admin.listTopics()).includes('secret'), 'a super user lists every topic');
+    } finally {
+      await Promise.all([bob.disconnect(), alice.disconnect()]);
+    }
   });
 
   test('a quota set through one broker is described by another', async () => {
