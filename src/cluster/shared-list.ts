@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Coordinator } from '../coordination/index.js';
+import { CoordinationError, type Coordinator } from '../coordination/index.js';
 import type { ListStorage } from '../security/index.js';
 
 /**
@@ -13,6 +13,9 @@ export const MAX_SHARED_LIST_BYTES = 900 * 1024;
  * out means this many admin changes landed while one was being made: refused, never lost.
  */
 const MAX_UPDATE_ATTEMPTS = 20;
+
+/** A read that ZooKeeper did not answer set no watch: it is tried again after this long. */
+const RELOAD_RETRY_MS = 1_000;
 
 export interface SharedListOptions<T> {
   path: string;
@@ -37,24 +40,27 @@ export class SharedList<T> implements ListStorage<T> {
   private items: readonly T[] = [];
   private listener: (items: readonly T[]) => void = () => undefined;
   private closed = false;
-  private readonly unsubscribe: () => void;
+  /** A reload failed for want of ZooKeeper and is being tried again. */
+  private retrying = false;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(
     private readonly coordinator: Coordinator,
     private readonly options: SharedListOptions<T>,
-  ) {
-    let expired = false;
-    this.unsubscribe = coordinator.onState((state) => {
-      if (state === 'expired') expired = true;
-      if (state === 'connected' && expired) {
-        expired = false;
-        this.reload();
-      }
-    });
-  }
+  ) {}
 
-  /** Reads the node and watches it from now on. */
+  /** Reads the node and watches it from now on, in this session and the next ones. */
   async load(): Promise<T[]> {
+    if (this.unsubscribe === null) {
+      let expired = false;
+      this.unsubscribe = this.coordinator.onState((state) => {
+        if (state === 'expired') expired = true;
+        if (state === 'connected' && expired) {
+          expired = false;
+          this.reload();
+        }
+      });
+    }
     await this.read();
     return [...this.items];
   }
@@ -88,7 +94,7 @@ export class SharedList<T> implements ListStorage<T> {
 
   close(): void {
     this.closed = true;
-    this.unsubscribe();
+    this.unsubscribe?.();
   }
 
   /** Reads the node with a watch that reads it again on change; a newer version reaches the listener. */
@@ -100,12 +106,29 @@ export class SharedList<T> implements ListStorage<T> {
 
   private reload(): void {
     if (this.closed) return;
-    this.read().catch((error: unknown) =>
-      // A damaged node or a lost connection: what was read before stays; the next change or session reads again.
-      this.options.logger.error(
-        { err: error, path: this.options.path },
-        'shared security settings not reloaded; those read before stay in force',
-      ),
+    this.read().then(
+      () => {
+        this.retrying = false;
+      },
+      (error: unknown) => {
+        // What was read before stays in force. A damaged node was read with its watch set: its next change
+        // is read again. A read ZooKeeper did not answer set no watch: tried again (logged once per outage).
+        if (!(error instanceof CoordinationError)) {
+          this.options.logger.error(
+            { err: error, path: this.options.path },
+            'shared security settings not reloaded; those read before stay in force',
+          );
+          return;
+        }
+        if (!this.retrying) {
+          this.options.logger.warn(
+            { err: error, path: this.options.path },
+            'shared security settings not reloaded; those read before stay in force, trying again every second',
+          );
+        }
+        this.retrying = true;
+        setTimeout(() => this.reload(), RELOAD_RETRY_MS).unref();
+      },
     );
   }
 
