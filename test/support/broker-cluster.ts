@@ -54,8 +54,10 @@ export class BrokerCluster {
   static async start(options: BrokerClusterOptions = {}): Promise<BrokerCluster> {
     const ensemble = await startZooKeeperEnsemble({ members: 3 });
     const count = options.brokers ?? 3;
-    const ports = await freePorts(count);
-    const saslPorts = options.saslListeners ? await freePorts(count) : [];
+    // One call for every port: ports from separate calls could be the same (each call frees its own).
+    const allPorts = await freePorts(options.saslListeners ? 2 * count : count);
+    const ports = allPorts.slice(0, count);
+    const saslPorts = allPorts.slice(count);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-cluster-'));
     const brokers: ClusterBroker[] = [];
     for (const [i, port] of ports.entries()) {
