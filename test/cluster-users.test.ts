@@ -18,7 +18,7 @@ const STEP_TIMEOUT_MS = 60_000;
 let cluster: BrokerCluster;
 
 before(async () => {
-  cluster = await BrokerCluster.start({ saslListener: true });
+  cluster = await BrokerCluster.start({ saslListeners: true });
   const kafka = new Kafka({
     clientId: 'cluster-users-test',
     brokers: cluster.bootstrap.split(','),

@@ -84,10 +84,6 @@ export class Broker {
             'are not supported yet)',
         );
       }
-      const authorizer = await openAuthorizer(config);
-      const access = authorizer ? Access.enforced(authorizer, metrics, logger) : Access.OPEN;
-      const quotas = new ClientQuotas(metrics);
-      const quotaStore = await openQuotas(config, quotas);
       // In a cluster local logs exist only as replicas of topics in the shared state.
       const topics = new TopicCatalog(logs, {
         autoCreateTopics: config.autoCreateTopics && !config.cluster,
@@ -129,6 +125,11 @@ export class Broker {
         });
       }
       const security = openSecurity(config, logger, cluster?.credentials ?? null);
+      // ACLs and quotas are the cluster's, in ZooKeeper, once it has joined; else the data directory's.
+      const authorizer = await openAuthorizer(config, cluster);
+      const access = authorizer ? Access.enforced(authorizer, metrics, logger) : Access.OPEN;
+      const quotas = new ClientQuotas(metrics);
+      const quotaStore = await openQuotas(config, quotas, cluster);
       const coordinatorOptions = {
         initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
         logger,
@@ -189,15 +190,15 @@ export class Broker {
           import('./handlers/cluster-admin.js'),
         ]);
         add(
-          clusterMetadataHandler(cluster, {
+          clusterMetadataHandler(cluster, access, {
             autoCreateTopics: config.autoCreateTopics,
             defaultPartitions: config.defaultPartitions,
             autoCreateSettleMs: AUTO_CREATE_SETTLE_MS,
           }),
         );
-        add(clusterAdmin.clusterCreateTopicsHandler(cluster, config.defaultPartitions));
-        add(clusterAdmin.clusterDeleteTopicsHandler(cluster));
-        add(clusterAdmin.offsetForLeaderEpochHandler(cluster));
+        add(clusterAdmin.clusterCreateTopicsHandler(cluster, config.defaultPartitions, access));
+        add(clusterAdmin.clusterDeleteTopicsHandler(cluster, access));
+        add(clusterAdmin.offsetForLeaderEpochHandler(cluster, access));
       } else {
         add(metadataHandler(topics, identity, access));
         add(createTopicsHandler(topics, config.defaultPartitions, access));

@@ -34,11 +34,12 @@ describe('broker authorizer config', () => {
     assert.equal(config.maxAcls, 10_000);
   });
 
-  it('is refused in a cluster, where each broker would keep its own ACLs', () => {
-    assert.throws(
-      () =>
-        parseBrokerConfig({ dataDir: '/tmp/x', authorizer: true, cluster: { zookeeper: '127.0.0.1:2181' } }),
-      /authorizer=true: ACLs are not supported in a cluster yet/,
-    );
+  it('is accepted in a cluster, whose brokers share their ACLs in ZooKeeper', () => {
+    const config = parseBrokerConfig({
+      dataDir: '/tmp/x',
+      authorizer: true,
+      cluster: { zookeeper: '127.0.0.1:2181' },
+    });
+    assert.equal(config.authorizer, true);
   });
 });

@@ -78,8 +78,9 @@ export const brokerConfigSchema = z.object({
   /** super.users: principals (User:NAME) allowed everything once ACLs are on. */
   superUsers: z.array(z.string().regex(/^User:.+$/, 'expected User:NAME')).default([]),
   /**
-   * Kafka's authorizer.class.name set: every request is checked against the ACLs kept in `<dataDir>/security`.
-   * Off, every client may do everything and the ACL APIs answer SECURITY_DISABLED.
+   * Kafka's authorizer.class.name set: every request is checked against the ACLs kept in `<dataDir>/security`
+   * (in ZooKeeper, shared by every broker, in a cluster). Off, every client may do everything and the ACL APIs
+   * answer SECURITY_DISABLED.
    */
   authorizer: z.boolean().default(false),
   /** allow.everyone.if.no.acl.found: a resource no ACL names is open to everyone (Kafka's default: false). */
@@ -168,14 +169,6 @@ export function parseBrokerConfig(input: BrokerConfigInput | Record<string, unkn
   }
   if (!config.tls && listeners.some((l) => l.protocol === 'SSL' || l.protocol === 'SASL_SSL')) {
     throw new Error('invalid broker config tls=null: SSL and SASL_SSL listeners need tls.cert and tls.key');
-  }
-  if (config.authorizer && config.cluster) {
-    // Each broker would keep its own ACL file, and a client could be refused by one broker and let in by the
-    // next; Kafka keeps ACLs in ZooKeeper for all brokers, which is not built yet.
-    throw new Error(
-      'invalid broker config authorizer=true: ACLs are not supported in a cluster yet (each broker would ' +
-        'keep its own ACLs); run the authorizer on a single node only',
-    );
   }
   for (const advertised of config.advertisedListeners) {
     const protocol = parseListener(advertised).protocol;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { ClusterNode } from '../cluster/index.js';
 import {
   AclAuthorizer,
   AclStore,
@@ -9,6 +10,7 @@ import {
   CredentialStore,
   CredentialStoreError,
   FileAclStorage,
+  FileQuotaStorage,
   LoginThrottle,
   markUsersInCluster,
   QuotaStore,
@@ -122,17 +124,28 @@ function warnOfLocalUsers(dataDir: string, logger: Logger): void {
 }
 
 /**
- * The ACL authorizer when the config turns it on (ACLs in `<dataDir>/security`, beside the SASL users), else
- * null. parseBrokerConfig has refused it in a cluster, where each broker would keep its own ACLs.
+ * Who other brokers are when they fetch as followers: they connect to the PLAINTEXT listener (inter-broker
+ * TLS and SASL are not built), where everyone is User:ANONYMOUS.
  */
-export async function openAuthorizer(config: BrokerConfig): Promise<Authorizer | null> {
+export const INTER_BROKER_PRINCIPAL = 'User:ANONYMOUS';
+
+/**
+ * The ACL authorizer when the config turns it on, else null. A single broker keeps its ACLs in
+ * `<dataDir>/security`, beside the SASL users; a broker in a cluster shares them with the others in
+ * ZooKeeper, and lets the inter-broker principal do CLUSTER_ACTION whatever the ACLs say, so no ACL change
+ * can stop replication (which is why a clustered broker's PLAINTEXT listener must stay on a private network).
+ */
+export async function openAuthorizer(
+  config: BrokerConfig,
+  cluster: ClusterNode | null,
+): Promise<Authorizer | null> {
   if (!config.authorizer) return null;
-  const store = await AclStore.open(new FileAclStorage(path.join(config.dataDir, 'security')), {
-    maxAcls: config.maxAcls,
-  });
+  const storage = cluster?.acls ?? new FileAclStorage(path.join(config.dataDir, 'security'));
+  const store = await AclStore.open(storage, { maxAcls: config.maxAcls });
   return new AclAuthorizer(store, {
     superUsers: config.superUsers,
     allowEveryoneIfNoAclFound: config.allowEveryoneIfNoAclFound,
+    clusterActionPrincipals: cluster ? [INTER_BROKER_PRINCIPAL] : [],
   });
 }
 
@@ -140,14 +153,16 @@ export async function openAuthorizer(config: BrokerConfig): Promise<Authorizer |
 const MAX_QUOTA_ENTITIES = 10_000;
 
 /**
- * The client quotas in `<dataDir>/security/quotas.json`, applied to `quotas` now and on every change; null in
- * a cluster, where each broker would enforce its own (the quota APIs then refuse to alter).
+ * The client quotas, applied to `quotas` now and on every change: in `<dataDir>/security/quotas.json` for a
+ * single broker, shared in ZooKeeper by the brokers of a cluster (each enforces them on its own clients).
  */
-export async function openQuotas(config: BrokerConfig, quotas: ClientQuotas): Promise<QuotaStore | null> {
-  if (config.cluster) return null;
-  const store = await QuotaStore.open(path.join(config.dataDir, 'security'), {
-    maxEntities: MAX_QUOTA_ENTITIES,
-  });
+export async function openQuotas(
+  config: BrokerConfig,
+  quotas: ClientQuotas,
+  cluster: ClusterNode | null,
+): Promise<QuotaStore> {
+  const storage = cluster?.clientQuotas ?? new FileQuotaStorage(path.join(config.dataDir, 'security'));
+  const store = await QuotaStore.open(storage, { maxEntities: MAX_QUOTA_ENTITIES });
   store.follow((kept) => quotas.update(kept));
   return store;
 }

@@ -17,7 +17,7 @@ export const BROKER_USAGE = `  edgestream broker --data-dir DIR        run the K
         [--sasl-mechanism M]               PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (repeatable; default all three)
         [--max-reauth-ms N]                SASL sessions must re-authenticate within N ms (KIP-368; default 0: never)
         [--super-user User:NAME]           a principal allowed everything (repeatable)
-        [--authorizer]                     check every request against the ACLs (single node only)
+        [--authorizer]                     check every request against the ACLs (a cluster's are shared in ZooKeeper)
         [--allow-everyone-if-no-acl-found] with --authorizer: a resource no ACL names is open to all
         [--metrics HOST:PORT]              Prometheus /metrics endpoint
         [--partitions N]                   partitions of auto-created topics (default 4)

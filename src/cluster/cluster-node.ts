@@ -11,6 +11,7 @@ import {
 } from '../coordination/index.js';
 import { DEFAULT_TOPIC_CONFIG, type LogManager, parseTopicConfig } from '../log/index.js';
 import { ErrorCode } from '../protocol/index.js';
+import type { AclBinding, EntityQuota } from '../security/index.js';
 import { assignReplicas } from './assignment.js';
 import { ClusterCredentials } from './cluster-credentials.js';
 import { ClusterView } from './cluster-view.js';
@@ -19,6 +20,8 @@ import { ClusterMetrics } from './metrics.js';
 import { ClusterProducerIds } from './producer-ids.js';
 import { type ReplicaHooks, ReplicaManager } from './replica-manager.js';
 import { type ReplicationConfig, splitTopicConfig } from './replication-config.js';
+import type { SharedList } from './shared-list.js';
+import { sharedAclStorage, sharedQuotaStorage } from './shared-security.js';
 import { encodeNode, Paths, type TopicAssignment } from './zk-layout.js';
 
 export interface ClusterSettings {
@@ -83,6 +86,9 @@ export class ClusterNode {
   readonly producerIds: ClusterProducerIds;
   /** The SASL users, shared by every broker of the cluster (/config/users). */
   readonly credentials: ClusterCredentials;
+  /** The ACLs and the client quotas, shared by every broker of the cluster. */
+  readonly acls: SharedList<AclBinding>;
+  readonly clientQuotas: SharedList<EntityQuota>;
   private registration: Membership | null = null;
   private unreachableSinceMs: number | null = null;
   private outageTimer: NodeJS.Timeout | null = null;
@@ -99,6 +105,8 @@ export class ClusterNode {
     this.metrics = metrics;
     this.producerIds = new ClusterProducerIds(coordinator, options.settings.brokerId);
     this.credentials = new ClusterCredentials(coordinator, options.logger);
+    this.acls = sharedAclStorage(coordinator, options.logger);
+    this.clientQuotas = sharedQuotaStorage(coordinator, options.logger);
   }
 
   get brokerId(): number {
@@ -342,6 +350,8 @@ export class ClusterNode {
     await this.registration?.close();
     this.credentials.close();
     this.view.close();
+    this.acls.close();
+    this.clientQuotas.close();
     await this.coordinator.close();
   }
 

@@ -36,6 +36,10 @@ export const Paths = {
   clusterId: '/cluster/id',
   /** The last block of producer ids a broker claimed (Kafka's /latest_producer_id_block). */
   producerIdBlock: '/latest_producer_id_block',
+  /** Every ACL binding of the cluster, the JSON of acls.json; its version is every change's compare-and-set. */
+  acls: '/edgestream/security/acls',
+  /** Every client quota of the cluster, the JSON of quotas.json; compare-and-set as the ACLs. */
+  clientQuotas: '/edgestream/security/quotas',
 } as const;
 
 /** /brokers/ids/<id> (ephemeral): how clients and other brokers reach a live broker. */

@@ -13,18 +13,15 @@ import {
   ResourceType,
   validateBinding,
 } from './acl.js';
-import { readJsonFile, writeJsonFile } from './json-file.js';
+import { parseJsonText, readJsonFile, writeJsonFile } from './json-file.js';
+import { type ListStorage, SingleWriterStorage } from './list-storage.js';
 
 /**
- * Where ACL bindings are kept: one file in a directory for a single broker; a ZooKeeper-backed storage can
- * take its place for a cluster. Storage keeps the whole list; what a change means is AclStore's.
+ * Where ACL bindings are kept: one file in a directory for a single broker, a ZooKeeper node for a cluster.
+ * Storage keeps the whole list; what a change means is AclStore's. A damaged copy is an AclError
+ * CORRUPT_ACL_FILE naming where it is.
  */
-export interface AclStorage {
-  /** Every binding kept, each validated; a damaged copy is an AclError CORRUPT_ACL_FILE naming where it is. */
-  load(): Promise<AclBinding[]>;
-  /** Replaces every binding kept; durable when it resolves. */
-  save(bindings: readonly AclBinding[]): Promise<void>;
-}
+export type AclStorage = ListStorage<AclBinding>;
 
 export const ACL_FILE = 'acls.json';
 const FILE_FORMAT_VERSION = 1;
@@ -61,51 +58,69 @@ const fileSchema = z.strictObject({
 
 type AclFile = z.infer<typeof fileSchema>;
 
+/** The bindings as kept (a file, a ZooKeeper node): every code by name, so an operator can read them. */
+export function aclDocument(bindings: readonly AclBinding[]): AclFile {
+  return {
+    version: FILE_FORMAT_VERSION,
+    acls: bindings.map((binding) =>
+      fileSchema.shape.acls.element.parse({
+        ...binding,
+        resourceType: codeName(ResourceType, binding.resourceType),
+        patternType: codeName(PatternType, binding.patternType),
+        operation: codeName(AclOperation, binding.operation),
+        permissionType: codeName(AclPermissionType, binding.permissionType),
+      }),
+    ),
+  };
+}
+
+/** The bindings of an aclDocument's JSON text read from `where`, each validated. */
+export function parseAclDocument(text: string, where: string): AclBinding[] {
+  return bindingsOf(
+    parseJsonText(text, fileSchema, (why, cause) => corruptAcls(where, why, cause)),
+    where,
+  );
+}
+
+function bindingsOf(stored: AclFile, where: string): AclBinding[] {
+  return stored.acls.map((acl, i) => {
+    try {
+      return validateBinding({
+        ...acl,
+        resourceType: ResourceType[acl.resourceType],
+        patternType: PatternType[acl.patternType],
+        operation: AclOperation[acl.operation],
+        permissionType: AclPermissionType[acl.permissionType],
+      });
+    } catch (error) {
+      throw corruptAcls(where, `acls.${i}: ${String(error)}`, error);
+    }
+  });
+}
+
+function corruptAcls(where: string, why: string, cause: unknown): AclError {
+  return new AclError('CORRUPT_ACL_FILE', `${where}: ${why}`, { cause });
+}
+
 /** The ACLs of one broker in `<dir>/acls.json`, replaced whole on each change (temp file, fsync, rename). */
-export class FileAclStorage implements AclStorage {
+export class FileAclStorage extends SingleWriterStorage<AclBinding> {
   readonly file: string;
 
   constructor(readonly dir: string) {
+    super();
     this.file = path.join(dir, ACL_FILE);
   }
 
   async load(): Promise<AclBinding[]> {
     // No file yet: no ACL has been created.
-    const stored = await readJsonFile(this.file, fileSchema, (why, cause) => this.corrupt(why, cause));
-    if (stored === null) return [];
-    return stored.acls.map((acl, i) => {
-      try {
-        return validateBinding({
-          ...acl,
-          resourceType: ResourceType[acl.resourceType],
-          patternType: PatternType[acl.patternType],
-          operation: AclOperation[acl.operation],
-          permissionType: AclPermissionType[acl.permissionType],
-        });
-      } catch (error) {
-        throw this.corrupt(`acls.${i}: ${String(error)}`, error);
-      }
-    });
+    const stored = await readJsonFile(this.file, fileSchema, (why, cause) =>
+      corruptAcls(this.file, why, cause),
+    );
+    return stored === null ? [] : bindingsOf(stored, this.file);
   }
 
   async save(bindings: readonly AclBinding[]): Promise<void> {
-    const contents: AclFile = {
-      version: FILE_FORMAT_VERSION,
-      acls: bindings.map((binding) =>
-        fileSchema.shape.acls.element.parse({
-          ...binding,
-          resourceType: codeName(ResourceType, binding.resourceType),
-          patternType: codeName(PatternType, binding.patternType),
-          operation: codeName(AclOperation, binding.operation),
-          permissionType: codeName(AclPermissionType, binding.permissionType),
-        }),
-      ),
-    };
-    writeJsonFile(this.file, contents);
-  }
-
-  private corrupt(why: string, cause: unknown): AclError {
-    return new AclError('CORRUPT_ACL_FILE', `${this.file}: ${why}`, { cause });
+    writeJsonFile(this.file, aclDocument(bindings));
   }
 }
 
@@ -115,17 +130,21 @@ export interface AclStoreOptions {
 }
 
 /**
- * The bindings in memory over a storage, with Kafka's CreateAcls / DeleteAcls semantics. Changes run one at
- * a time, and memory changes only once the storage has the new list, so what is read is always durable.
+ * The bindings in memory over a storage, with Kafka's CreateAcls / DeleteAcls semantics. Changes of this
+ * process run one at a time, each applied to the newest list the storage has (another broker may share it),
+ * and memory changes only once the storage has the new list, so what is read is always durable.
  */
 export class AclStore {
   private pending: Promise<unknown> = Promise.resolve();
+  private onChange: (bindings: readonly AclBinding[]) => void = () => undefined;
 
   private constructor(
     private readonly storage: AclStorage,
     private readonly options: AclStoreOptions,
     private bindings: readonly AclBinding[],
-  ) {}
+  ) {
+    storage.watch((changed) => this.replaced(changed));
+  }
 
   static async open(storage: AclStorage, options: AclStoreOptions): Promise<AclStore> {
     const bindings = await storage.load();
@@ -143,25 +162,34 @@ export class AclStore {
     return this.bindings;
   }
 
+  /** Calls `listener` with the bindings now and after every change, this process's or another writer's. */
+  follow(listener: (bindings: readonly AclBinding[]) => void): void {
+    this.onChange = listener;
+    listener(this.bindings);
+  }
+
   /**
    * Adds each binding not already kept (creating an existing ACL succeeds and changes nothing, as in Kafka):
    * per binding, null, or an ACL_LIMIT error once the limit is reached.
    */
   create(bindings: readonly AclBinding[]): Promise<(AclError | null)[]> {
     return this.serially(async () => {
-      const next = [...this.bindings];
-      const keys = new Set(next.map(bindingKey));
-      const results = bindings.map((binding) => {
-        const key = bindingKey(binding);
-        if (keys.has(key)) return null;
-        if (next.length >= this.options.maxAcls) {
-          return new AclError('ACL_LIMIT', `the broker keeps at most ${this.options.maxAcls} ACLs`);
-        }
-        keys.add(key);
-        next.push(binding);
-        return null;
+      let results: (AclError | null)[] = [];
+      await this.change((current) => {
+        const next = [...current];
+        const keys = new Set(next.map(bindingKey));
+        results = bindings.map((binding) => {
+          const key = bindingKey(binding);
+          if (keys.has(key)) return null;
+          if (next.length >= this.options.maxAcls) {
+            return new AclError('ACL_LIMIT', `the broker keeps at most ${this.options.maxAcls} ACLs`);
+          }
+          keys.add(key);
+          next.push(binding);
+          return null;
+        });
+        return next.length > current.length ? next : null;
       });
-      if (next.length > this.bindings.length) await this.replace(next);
       return results;
     });
   }
@@ -169,18 +197,25 @@ export class AclStore {
   /** Removes every binding a filter selects: per filter, the bindings it selected (one may be in several). */
   delete(filters: readonly AclBindingFilter[]): Promise<AclBinding[][]> {
     return this.serially(async () => {
-      const selected = filters.map((filter) =>
-        this.bindings.filter((binding) => filterMatches(filter, binding)),
-      );
-      const doomed = new Set(selected.flat());
-      if (doomed.size > 0) await this.replace(this.bindings.filter((binding) => !doomed.has(binding)));
+      let selected: AclBinding[][] = [];
+      await this.change((current) => {
+        selected = filters.map((filter) => current.filter((binding) => filterMatches(filter, binding)));
+        const doomed = new Set(selected.flat());
+        return doomed.size > 0 ? current.filter((binding) => !doomed.has(binding)) : null;
+      });
       return selected;
     });
   }
 
-  private async replace(next: AclBinding[]): Promise<void> {
-    await this.storage.save(next);
-    this.bindings = next;
+  /** `change` may run again on a newer list (another writer's change came first): its last run counts. */
+  private async change(change: (current: readonly AclBinding[]) => AclBinding[] | null): Promise<void> {
+    this.replaced(await this.storage.update(change));
+  }
+
+  private replaced(bindings: readonly AclBinding[]): void {
+    if (bindings === this.bindings) return;
+    this.bindings = bindings;
+    this.onChange(bindings);
   }
 
   private serially<T>(change: () => Promise<T>): Promise<T> {

@@ -13,11 +13,12 @@ import {
   ResourceType,
   validateBinding,
 } from './acl.js';
-import { type AclStorage, AclStore } from './acl-store.js';
+import { AclStore } from './acl-store.js';
 import { AclAuthorizer, type AuthorizerOptions, type Session } from './authorizer.js';
+import { SingleWriterStorage } from './list-storage.js';
 
 /** Keeps bindings in memory: the authorizer's tests are about decisions, not files. */
-class MemoryStorage implements AclStorage {
+class MemoryStorage extends SingleWriterStorage<AclBinding> {
   saved: readonly AclBinding[] = [];
   async load(): Promise<AclBinding[]> {
     return [...this.saved];
@@ -57,6 +58,7 @@ async function authorizerWith(
   const authorizer = new AclAuthorizer(store, {
     superUsers: options.superUsers ?? [],
     allowEveryoneIfNoAclFound: options.allowEveryoneIfNoAclFound ?? false,
+    clusterActionPrincipals: options.clusterActionPrincipals ?? [],
   });
   assert.deepEqual(
     await authorizer.createAcls(specs.map(acl)),
@@ -182,6 +184,30 @@ describe('AclAuthorizer', () => {
       true,
     );
     assert.equal(authorizer.authorize(alice, AclOperation.READ, ResourceType.TOPIC, 'orders'), false);
+  });
+
+  test('cluster-action principals may do CLUSTER_ACTION on the cluster, DENY or not, and nothing else', async () => {
+    const authorizer = await authorizerWith(
+      [
+        {
+          resourceType: ResourceType.CLUSTER,
+          name: CLUSTER_RESOURCE_NAME,
+          operation: AclOperation.ALL,
+          principal: 'User:*',
+          deny: true,
+        },
+      ],
+      { clusterActionPrincipals: ['User:ANONYMOUS'] },
+    );
+    const broker = { principal: 'User:ANONYMOUS', host: '10.0.0.3' };
+    const cluster = [ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME] as const;
+    assert.equal(authorizer.authorize(broker, AclOperation.CLUSTER_ACTION, ...cluster), true);
+    assert.equal(authorizer.authorize(broker, AclOperation.ALTER, ...cluster), false);
+    assert.equal(
+      authorizer.authorize(broker, AclOperation.CLUSTER_ACTION, ResourceType.TOPIC, 'orders'),
+      false,
+    );
+    assert.equal(authorizer.authorize(alice, AclOperation.CLUSTER_ACTION, ...cluster), false);
   });
 
   test('allowEveryoneIfNoAclFound decides only resources no ACL names', async () => {

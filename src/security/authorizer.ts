@@ -55,6 +55,11 @@ export interface AuthorizerOptions {
   superUsers: readonly string[];
   /** Kafka's allow.everyone.if.no.acl.found: what to decide for a resource no ACL names. Kafka's default: false. */
   allowEveryoneIfNoAclFound: boolean;
+  /**
+   * Principals allowed CLUSTER_ACTION on the cluster whatever the ACLs say (and nothing else): the other
+   * brokers of a cluster. None by default.
+   */
+  clusterActionPrincipals?: readonly string[];
 }
 
 /** The access control entry of a binding, all a decision needs once the resource has been matched. */
@@ -97,19 +102,21 @@ type Match = 'none' | 'allow' | 'deny';
  * (or "User:*") and host (or "*") match, a DENY of the operation (or ALL) denies whatever allows it; else an
  * ALLOW of the operation, of ALL, or of an operation implying it, allows. Anything else is denied.
  *
- * The index is rebuilt from the store after each change (changes are rare admin requests; decisions are
- * every request). Decisions are not cached: one costs a few map lookups, about what building a cache key would.
+ * The index is rebuilt from the store after each change, this broker's or (in a cluster) another's: changes
+ * are rare admin requests; decisions are every request. Decisions are not cached: one costs a few map lookups, about what building a cache key would.
  */
 export class AclAuthorizer implements Authorizer {
   private index = new Map<BindingResourceType, TypeIndex>();
   private readonly superUsers: ReadonlySet<string>;
+  private readonly clusterActionPrincipals: ReadonlySet<string>;
 
   constructor(
     private readonly store: AclStore,
     private readonly options: AuthorizerOptions,
   ) {
     this.superUsers = new Set(options.superUsers);
-    this.rebuild();
+    this.clusterActionPrincipals = new Set(options.clusterActionPrincipals ?? []);
+    store.follow(() => this.rebuild());
   }
 
   authorize(
@@ -119,6 +126,13 @@ export class AclAuthorizer implements Authorizer {
     resourceName: string,
   ): boolean {
     if (this.superUsers.has(session.principal)) return true;
+    if (
+      operation === AclOperation.CLUSTER_ACTION &&
+      resourceType === ResourceType.CLUSTER &&
+      this.clusterActionPrincipals.has(session.principal)
+    ) {
+      return true;
+    }
     if (this.aclsAllow(session, operation, resourceType, resourceName)) return true;
     // Kafka (KIP-679) lets an idempotent producer in with WRITE on any topic instead of IDEMPOTENT_WRITE.
     return (
@@ -170,16 +184,12 @@ export class AclAuthorizer implements Authorizer {
     return this.store.list().filter((binding) => filterMatches(filter, binding));
   }
 
-  async createAcls(bindings: readonly AclBinding[]): Promise<(AclError | null)[]> {
-    const results = await this.store.create(bindings);
-    this.rebuild();
-    return results;
+  createAcls(bindings: readonly AclBinding[]): Promise<(AclError | null)[]> {
+    return this.store.create(bindings);
   }
 
-  async deleteAcls(filters: readonly AclBindingFilter[]): Promise<AclBinding[][]> {
-    const results = await this.store.delete(filters);
-    this.rebuild();
-    return results;
+  deleteAcls(filters: readonly AclBindingFilter[]): Promise<AclBinding[][]> {
+    return this.store.delete(filters);
   }
 
   private aclsAllow(

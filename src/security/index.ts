@@ -30,13 +30,18 @@ export {
   HttpSessions,
 } from './http-sessions.js';
 export { type HttpPrincipal, type HttpTokenSpec, type HttpUserSpec, HttpUsers } from './http-users.js';
+export { type ListStorage, SingleWriterStorage } from './list-storage.js';
 export { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 export {
   type EntityQuota,
+  FileQuotaStorage,
+  parseQuotaDocument,
   QUOTA_FILE,
   type QuotaOp,
+  type QuotaStorage,
   QuotaStore,
   type QuotaStoreOptions,
+  quotaDocument,
 } from './quota-store.js';
 export { SaslAuthenticationError } from './sasl-errors.js';
 export { SASL_MECHANISMS, type SaslMechanism, SaslSession, type SaslSettings } from './sasl-session.js';

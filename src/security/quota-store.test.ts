@@ -4,14 +4,14 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { temporaryDirectory } from '../../test/support/log-fixtures.js';
 import { QuotaError } from './client-quota.js';
-import { type EntityQuota, QUOTA_FILE, QuotaStore } from './quota-store.js';
+import { type EntityQuota, FileQuotaStorage, QUOTA_FILE, QuotaStore } from './quota-store.js';
 
 const options = { maxEntities: 3 };
 
 describe('QuotaStore', () => {
   test('alterations are kept in quotas.json and read back by a new store; followers see each change', async () => {
     using tmp = temporaryDirectory();
-    const store = await QuotaStore.open(tmp.dir, options);
+    const store = await QuotaStore.open(new FileQuotaStorage(tmp.dir), options);
     const seen: Array<readonly EntityQuota[]> = [];
     store.follow((quotas) => seen.push(quotas));
     await store.alter(
@@ -32,7 +32,7 @@ describe('QuotaStore', () => {
     assert.deepEqual(store.list(), expected);
     assert.equal(seen.length, 3);
     assert.deepEqual(seen.at(-1), expected);
-    const reopened = await QuotaStore.open(tmp.dir, options);
+    const reopened = await QuotaStore.open(new FileQuotaStorage(tmp.dir), options);
     assert.deepEqual(reopened.list(), expected);
     // The file keeps the default as null, readable by an operator.
     const file = JSON.parse(fs.readFileSync(path.join(tmp.dir, QUOTA_FILE), 'utf8'));
@@ -41,7 +41,7 @@ describe('QuotaStore', () => {
 
   test('removing the last key removes the entity; validateOnly changes nothing', async () => {
     using tmp = temporaryDirectory();
-    const store = await QuotaStore.open(tmp.dir, options);
+    const store = await QuotaStore.open(new FileQuotaStorage(tmp.dir), options);
     await store.alter(
       [{ entity: { user: 'bob' }, ops: [{ key: 'producer_byte_rate', value: 1000 }] }],
       false,
@@ -53,12 +53,12 @@ describe('QuotaStore', () => {
       false,
     );
     assert.deepEqual(store.list(), []);
-    assert.deepEqual((await QuotaStore.open(tmp.dir, options)).list(), []);
+    assert.deepEqual((await QuotaStore.open(new FileQuotaStorage(tmp.dir), options)).list(), []);
   });
 
   test('more entities than the limit are refused, validateOnly included, and nothing is kept', async () => {
     using tmp = temporaryDirectory();
-    const store = await QuotaStore.open(tmp.dir, options);
+    const store = await QuotaStore.open(new FileQuotaStorage(tmp.dir), options);
     const four = ['a', 'b', 'c', 'd'].map((user) => ({
       entity: { user },
       ops: [{ key: 'producer_byte_rate' as const, value: 1 }],
@@ -87,7 +87,7 @@ describe('QuotaStore', () => {
     for (const [text, message] of cases) {
       fs.writeFileSync(file, text);
       await assert.rejects(
-        QuotaStore.open(tmp.dir, options),
+        QuotaStore.open(new FileQuotaStorage(tmp.dir), options),
         (error) =>
           error instanceof QuotaError && error.code === 'CORRUPT_QUOTA_FILE' && message.test(error.message),
       );

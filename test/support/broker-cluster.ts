@@ -17,7 +17,7 @@ export interface ClusterBroker {
   /** The port clients and other brokers are told: the broker's own, or its fault proxy's. */
   advertisedPort: number;
   proxy: FaultProxy | null;
-  /** The port of its SASL_PLAINTEXT listener (option saslListener), else null. */
+  /** The SASL_PLAINTEXT listener's port (option saslListeners), else null. */
   saslPort: number | null;
   dataDir: string;
   process: Background | null;
@@ -30,8 +30,11 @@ export interface BrokerClusterOptions {
   extraArgs?: string[];
   /** Put a FaultProxy in front of every broker, so a test can cut one off the others (`isolate`). */
   proxied?: boolean;
-  /** Give every broker a SASL_PLAINTEXT listener too, beside its PLAINTEXT one (replicas fetch over that). */
-  saslListener?: boolean;
+  /**
+   * Give every broker a SASL_PLAINTEXT listener beside its PLAINTEXT one (which other brokers and `bootstrap`
+   * use); `saslBootstrap` lists them.
+   */
+  saslListeners?: boolean;
 }
 
 /**
@@ -49,7 +52,10 @@ export class BrokerCluster {
   static async start(options: BrokerClusterOptions = {}): Promise<BrokerCluster> {
     const ensemble = await startZooKeeperEnsemble({ members: 3 });
     const count = options.brokers ?? 3;
-    const ports = await freePorts(options.saslListener ? count * 2 : count);
+    // One call for every port: ports from separate calls could be the same (each call frees its own).
+    const allPorts = await freePorts(options.saslListeners ? 2 * count : count);
+    const ports = allPorts.slice(0, count);
+    const saslPorts = allPorts.slice(count);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-cluster-'));
     const brokers: ClusterBroker[] = [];
     for (const [i, port] of ports.slice(0, count).entries()) {
@@ -59,7 +65,7 @@ export class BrokerCluster {
         port,
         advertisedPort: proxy?.port ?? port,
         proxy,
-        saslPort: ports[count + i] ?? null,
+        saslPort: saslPorts[i] ?? null,
         dataDir: path.join(root, `broker-${i + 1}`),
         process: null,
       });
@@ -85,6 +91,11 @@ export class BrokerCluster {
     return this.brokers.map((b) => `127.0.0.1:${b.advertisedPort}`).join(',');
   }
 
+  /** Every broker's SASL_PLAINTEXT listener (option saslListeners). */
+  get saslBootstrap(): string {
+    return this.brokers.map((b) => `127.0.0.1:${b.saslPort}`).join(',');
+  }
+
   broker(id: number): ClusterBroker {
     const broker = this.brokers.find((b) => b.id === id);
     if (!broker) throw new Error(`no broker ${id}`);
@@ -103,7 +114,16 @@ export class BrokerCluster {
         this.ensemble.connectString,
         '--data-dir',
         broker.dataDir,
-        ...this.listenerArgs(broker),
+        ...(broker.saslPort === null
+          ? ['--listen', `127.0.0.1:${broker.port}`, '--advertised', `127.0.0.1:${broker.advertisedPort}`]
+          : [
+              '--listener',
+              `PLAINTEXT://127.0.0.1:${broker.port}`,
+              '--listener',
+              `SASL_PLAINTEXT://127.0.0.1:${broker.saslPort}`,
+              '--advertised-listener',
+              `PLAINTEXT://127.0.0.1:${broker.advertisedPort}`,
+            ]),
         '--zookeeper-session-timeout-ms',
         String(this.options.zookeeperSessionTimeoutMs ?? 2000),
         '--replica-lag-time-max-ms',
@@ -112,20 +132,6 @@ export class BrokerCluster {
       ],
       BROKER_LIFETIME_MS,
     );
-  }
-
-  private listenerArgs(broker: ClusterBroker): string[] {
-    const plaintext = `127.0.0.1:${broker.port}`;
-    const advertised = `127.0.0.1:${broker.advertisedPort}`;
-    if (broker.saslPort === null) return ['--listen', plaintext, '--advertised', advertised];
-    return [
-      '--listener',
-      `PLAINTEXT://${plaintext}`,
-      '--advertised-listener',
-      `PLAINTEXT://${advertised}`,
-      '--listener',
-      `SASL_PLAINTEXT://127.0.0.1:${broker.saslPort}`,
-    ];
   }
 
   private async waitListening(broker: ClusterBroker): Promise<void> {

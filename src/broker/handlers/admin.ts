@@ -56,18 +56,27 @@ export function createTopicsHandler(
       }
       if (results.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const result = createTopic(topics, topic, defaultPartitions, request.validateOnly);
-      // As Kafka (KIP-525): the new topic's configs are shown only to a client that may describe them.
-      if (!access.permits(context, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, topic.name)) {
-        result.configs = [];
-        result.topicConfigErrorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
-      }
+      hideConfigsUnlessDescribable(result, access, context);
       results.push(result);
     }
     return { throttleTimeMs: 0, topics: results };
   });
 }
 
-function refusedCreation(topic: CreatableTopic, defaultPartitions: number): CreatableTopicResult {
+/** As Kafka (KIP-525): a new topic's configs are shown only to a client that may describe them. */
+export function hideConfigsUnlessDescribable(
+  result: CreatableTopicResult,
+  access: Access,
+  context: RequestContext,
+): void {
+  if (!access.permits(context, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, result.name)) {
+    result.configs = [];
+    result.topicConfigErrorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  }
+}
+
+/** The answer for a topic the client may not create (Access.mayCreateTopic refused it). */
+export function refusedCreation(topic: CreatableTopic, defaultPartitions: number): CreatableTopicResult {
   const numPartitions = topic.numPartitions === -1 ? defaultPartitions : topic.numPartitions;
   return {
     ...creatableTopicResult(topic.name, numPartitions, 1),
@@ -146,6 +155,26 @@ function createTopic(
   return result;
 }
 
+/**
+ * The answer for a topic the client may not delete (DELETE on the topic), else null. Named by id, the topic's
+ * name is not told to a client that may not describe it (as Kafka).
+ */
+export function deletionRefusal(
+  access: Access,
+  context: RequestContext,
+  name: string,
+  namedById: boolean,
+): DeletableTopicResult | null {
+  if (access.allows(context, DeleteTopics.name, AclOperation.DELETE, ResourceType.TOPIC, name)) return null;
+  const describable = !namedById || access.permits(context, AclOperation.DESCRIBE, ResourceType.TOPIC, name);
+  return {
+    name: describable ? name : null,
+    topicId: Buffer.alloc(16),
+    errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    errorMessage: 'not authorized to delete this topic',
+  };
+}
+
 export function deleteTopicsHandler(topics: TopicCatalog, access: Access): ApiHandler {
   return defineHandler(DeleteTopics, async (request, context) => {
     const byId = context.apiVersion >= 6 ? request.topics.map((t) => t.name === null) : [];
@@ -161,14 +190,9 @@ export function deleteTopicsHandler(topics: TopicCatalog, access: Access): ApiHa
         errorCode: ErrorCode.NONE,
         errorMessage: null,
       };
-      if (name && !access.allows(context, DeleteTopics.name, AclOperation.DELETE, ResourceType.TOPIC, name)) {
-        response.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
-        response.errorMessage = 'not authorized to delete this topic';
-        // Named by id, the topic's name is not told to a client that may not describe it (as Kafka).
-        if (byId[i] === true && !access.permits(context, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
-          response.name = null;
-        }
-        responses.push(response);
+      const refusal = name ? deletionRefusal(access, context, name, byId[i] === true) : null;
+      if (refusal) {
+        responses.push(refusal);
         continue;
       }
       try {

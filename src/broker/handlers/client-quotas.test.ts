@@ -11,6 +11,7 @@ import {
   AclPermissionType,
   AclStore,
   FileAclStorage,
+  FileQuotaStorage,
   PatternType,
   QuotaStore,
   ResourceType,
@@ -29,7 +30,7 @@ describe('client quota handlers', () => {
   for (const version of [0, 1]) {
     test(`v${version}: alter, validateOnly, describe with filters, remove; each entry answered on its own`, async () => {
       using tmp = temporaryDirectory();
-      const store = await QuotaStore.open(tmp.dir, { maxEntities: 10 });
+      const store = await QuotaStore.open(new FileQuotaStorage(tmp.dir), { maxEntities: 10 });
       const handlers = clientQuotaHandlers(store, Access.OPEN);
       const context = requestContext(version);
       const altered = await callHandler(
@@ -145,7 +146,10 @@ describe('client quota handlers', () => {
     ]);
     const metrics = new BrokerMetrics();
     const access = Access.enforced(authorizer, metrics, pino({ level: 'silent' }));
-    const handlers = clientQuotaHandlers(await QuotaStore.open(tmp.dir, { maxEntities: 10 }), access);
+    const handlers = clientQuotaHandlers(
+      await QuotaStore.open(new FileQuotaStorage(tmp.dir), { maxEntities: 10 }),
+      access,
+    );
     const viewer = requestContext(1, { principal: 'User:viewer' });
     const nobody = requestContext(1, { principal: 'User:nobody' });
     const alter = {
@@ -168,20 +172,5 @@ describe('client quota handlers', () => {
       ErrorCode.NONE,
     );
     assert.match(await metrics.registry.metrics(), /api="AlterClientQuotas",resource_type="CLUSTER"} 1/);
-  });
-
-  test('in a cluster (no store) alterations are refused and nothing is described', async () => {
-    const handlers = clientQuotaHandlers(null, Access.OPEN);
-    const context = requestContext(1);
-    const refused = await callHandler(
-      handlers,
-      AlterClientQuotas,
-      { entries: [{ entity: alice, ops: [set('producer_byte_rate', 1000)] }], validateOnly: true },
-      context,
-    );
-    assert.equal(refused.entries[0]!.errorCode, ErrorCode.INVALID_REQUEST);
-    assert.match(refused.entries[0]!.errorMessage ?? '', /not supported in a cluster/);
-    const described = await callHandler(handlers, DescribeClientQuotas, everything, context);
-    assert.deepEqual(described.entries, []);
   });
 });

@@ -26,14 +26,13 @@ type AlterResult = AlterClientQuotasResponse['entries'][number];
 /**
  * DescribeClientQuotas and AlterClientQuotas (KIP-546), as Kafka answers them: DESCRIBE_CONFIGS on the cluster
  * to describe, ALTER_CONFIGS to alter (else CLUSTER_AUTHORIZATION_FAILED); each altered entity succeeds or
- * fails on its own (INVALID_REQUEST for what it asks). `store` is null in a cluster, where quotas would be
- * kept per broker: there is nothing to describe and alterations are refused.
+ * fails on its own (INVALID_REQUEST for what it asks). In a cluster the store is shared by every broker.
  */
-export function clientQuotaHandlers(store: QuotaStore | null, access: Access): ApiHandler[] {
+export function clientQuotaHandlers(store: QuotaStore, access: Access): ApiHandler[] {
   return [describeClientQuotasHandler(store, access), alterClientQuotasHandler(store, access)];
 }
 
-function describeClientQuotasHandler(store: QuotaStore | null, access: Access): ApiHandler {
+function describeClientQuotasHandler(store: QuotaStore, access: Access): ApiHandler {
   return defineHandler(DescribeClientQuotas, (request, context) => {
     if (!access.allowsCluster(context, DescribeClientQuotas.name, AclOperation.DESCRIBE_CONFIGS)) {
       return {
@@ -45,7 +44,8 @@ function describeClientQuotasHandler(store: QuotaStore | null, access: Access): 
     }
     try {
       const filter = filterOf(request.components, request.strict);
-      const entries = (store?.list() ?? [])
+      const entries = store
+        .list()
         .filter(({ entity }) => quotaFilterMatches(filter, entity))
         .map(({ entity, values }) => ({
           entity: componentsOf(entity),
@@ -63,7 +63,7 @@ function describeClientQuotasHandler(store: QuotaStore | null, access: Access): 
   });
 }
 
-function alterClientQuotasHandler(store: QuotaStore | null, access: Access): ApiHandler {
+function alterClientQuotasHandler(store: QuotaStore, access: Access): ApiHandler {
   return defineHandler(AlterClientQuotas, async (request, context) => {
     const refuse = (errorCode: number, errorMessage: string) => ({
       throttleTimeMs: 0,
@@ -73,12 +73,6 @@ function alterClientQuotasHandler(store: QuotaStore | null, access: Access): Api
       return refuse(
         ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
         `${context.session.principal} may not alter client quotas: it lacks ALTER_CONFIGS on the cluster`,
-      );
-    }
-    if (store === null) {
-      return refuse(
-        ErrorCode.INVALID_REQUEST,
-        'client quotas are not supported in a cluster: each broker would enforce its own quotas',
       );
     }
     const results: AlterResult[] = [];

@@ -4,9 +4,12 @@ import {
   Metadata,
   type MetadataResponse,
 } from '../../protocol/apis/metadata.js';
+import { AclOperation, ResourceType } from '../../security/index.js';
+import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
 import { OFFSETS_TOPIC } from '../offset-store.js';
+import { mayDescribeNamedTopic } from './metadata.js';
 
 type TopicMetadata = MetadataResponse['topics'][number];
 
@@ -20,19 +23,33 @@ export interface ClusterMetadataOptions {
 /**
  * Metadata on a cluster, from the shared state every broker watches: every live broker with its rack, the
  * controller, and per partition the leader, leader epoch, replicas, ISR and offline replicas, so clients
- * route every request to the leader and re-route by themselves when it moves.
+ * route every request to the leader and re-route by themselves when it moves. ACL checks as the single
+ * node's (metadata.ts): every topic asked for lists only those the client may describe.
  */
-export function clusterMetadataHandler(cluster: ClusterNode, options: ClusterMetadataOptions): ApiHandler {
+export function clusterMetadataHandler(
+  cluster: ClusterNode,
+  access: Access,
+  options: ClusterMetadataOptions,
+): ApiHandler {
   return defineHandler(Metadata, async (request, context) => {
     const version = context.apiVersion;
     const everything = request.topics === null || (version === 0 && request.topics.length === 0);
     const wanted = everything
-      ? [...cluster.view.topics.keys()].filter((name) => !cluster.view.deleting.has(name))
+      ? [...cluster.view.topics.keys()].filter(
+          (name) =>
+            !cluster.view.deleting.has(name) &&
+            access.permits(context, AclOperation.DESCRIBE, ResourceType.TOPIC, name),
+        )
       : request.topics!.map((t) => t.name ?? '');
     const allowAutoCreate = options.autoCreateTopics && (version < 4 || request.allowAutoTopicCreation);
     const topics: TopicMetadata[] = [];
     for (const name of wanted) {
-      if (!cluster.view.topics.has(name) && allowAutoCreate && !everything) {
+      const autoCreates = !everything && allowAutoCreate && !cluster.view.topics.has(name);
+      if (!everything && !mayDescribeNamedTopic(access, context, name, autoCreates)) {
+        topics.push({ ...topicBase(name), errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+        continue;
+      }
+      if (autoCreates) {
         await cluster.createTopic(
           { name, partitions: options.defaultPartitions, replicationFactor: -1, assignments: [], config: {} },
           options.autoCreateSettleMs,
@@ -55,15 +72,19 @@ export function clusterMetadataHandler(cluster: ClusterNode, options: ClusterMet
   });
 }
 
-function describeTopic(cluster: ClusterNode, name: string): TopicMetadata {
-  const topic = cluster.view.topics.get(name);
-  const base = {
+function topicBase(name: string) {
+  return {
     name,
     topicId: Buffer.alloc(16),
     isInternal: name === OFFSETS_TOPIC,
     partitions: [],
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
   };
+}
+
+function describeTopic(cluster: ClusterNode, name: string): TopicMetadata {
+  const topic = cluster.view.topics.get(name);
+  const base = topicBase(name);
   if (!topic || cluster.view.deleting.has(name))
     return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   const live = cluster.view.liveBrokerIds();

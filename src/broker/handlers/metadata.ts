@@ -57,10 +57,6 @@ function describeCluster(
   };
 }
 
-/**
- * A named topic needs DESCRIBE; one that does not exist and would be auto-created also needs CREATE on the
- * cluster or on the topic (Kafka answers TOPIC_AUTHORIZATION_FAILED for either).
- */
 function mayDescribe(
   topics: TopicCatalog,
   access: Access,
@@ -68,8 +64,21 @@ function mayDescribe(
   name: string,
   allowAutoCreate: boolean,
 ): boolean {
-  if (!access.allows(context, Metadata.name, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) return false;
   const autoCreates = allowAutoCreate && topics.autoCreateTopics && !topics.logs.hasTopic(name);
+  return mayDescribeNamedTopic(access, context, name, autoCreates);
+}
+
+/**
+ * A named topic needs DESCRIBE; one that does not exist and would be auto-created also needs CREATE on the
+ * cluster or on the topic (Kafka answers TOPIC_AUTHORIZATION_FAILED for either).
+ */
+export function mayDescribeNamedTopic(
+  access: Access,
+  context: RequestContext,
+  name: string,
+  autoCreates: boolean,
+): boolean {
+  if (!access.allows(context, Metadata.name, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) return false;
   return !autoCreates || access.mayCreateTopic(context, Metadata.name, name);
 }
 
