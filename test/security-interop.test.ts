@@ -18,7 +18,7 @@ import {
 import { Kafka, logLevel } from 'kafkajs';
 import { certificatePrincipal } from '../src/security/index.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
-import { run, until } from './support/processes.js';
+import { eventually, run, until } from './support/processes.js';
 import { makeTestCertificates, type TestCertificates } from './support/tls-fixtures.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -33,15 +33,6 @@ type SecuredConnection = Pick<
   ProducerOptions<string, string, string, string>,
   'bootstrapBrokers' | 'tls' | 'sasl'
 >;
-
-/** Polls an asynchronous condition (a metric, a handshake) until it holds. */
-async function eventually(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 describe('secured listeners with real clients', { timeout: 600_000 }, () => {
   let certs: TestCertificates;
