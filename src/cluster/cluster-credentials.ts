@@ -3,6 +3,7 @@ import {
   CoordinationError,
   type CoordinationOp,
   type Coordinator,
+  onNewSession,
   type Versioned,
 } from '../coordination/index.js';
 import {
@@ -68,15 +69,9 @@ export class ClusterCredentials implements CredentialSource {
   /** Reads every user; later changes arrive by watches. */
   async start(): Promise<void> {
     await this.coordinator.create(Paths.userConfigs, Buffer.alloc(0), { parents: true });
-    let expired = false;
-    this.unsubscribe = this.coordinator.onState((state) => {
-      if (state === 'expired') expired = true;
-      // Watches die with a session: the new one reads (and watches) everything again.
-      if (state === 'connected' && expired) {
-        expired = false;
-        this.watched.clear();
-        void this.loadList();
-      }
+    this.unsubscribe = onNewSession(this.coordinator, () => {
+      this.watched.clear();
+      void this.loadList();
     });
     await this.loadList();
     await this.settled();

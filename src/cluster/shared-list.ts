@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { CoordinationError, type Coordinator } from '../coordination/index.js';
+import { CoordinationError, type Coordinator, onNewSession } from '../coordination/index.js';
 import type { ListStorage } from '../security/index.js';
 
 /**
@@ -51,16 +51,7 @@ export class SharedList<T> implements ListStorage<T> {
 
   /** Reads the node and watches it from now on, in this session and the next ones. */
   async load(): Promise<T[]> {
-    if (this.unsubscribe === null) {
-      let expired = false;
-      this.unsubscribe = this.coordinator.onState((state) => {
-        if (state === 'expired') expired = true;
-        if (state === 'connected' && expired) {
-          expired = false;
-          this.reload();
-        }
-      });
-    }
+    this.unsubscribe ??= onNewSession(this.coordinator, () => this.reload());
     await this.read();
     return [...this.items];
   }

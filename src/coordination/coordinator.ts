@@ -99,3 +99,19 @@ export interface Coordinator {
   /** Atomic multi-op; false when a check/version/exists condition failed; throws CoordinationError on connection loss. */
   commit(ops: CoordinationOp[]): Promise<boolean>;
 }
+
+/**
+ * Calls `reread` each time a new session follows an expired one: the watches set in the old session never
+ * fire, so whoever keeps a copy of the shared state reads (and watches) it again. Returns the unsubscribe
+ * function.
+ */
+export function onNewSession(coordinator: Coordinator, reread: () => void): () => void {
+  let expired = false;
+  return coordinator.onState((state) => {
+    if (state === 'expired') expired = true;
+    if (state === 'connected' && expired) {
+      expired = false;
+      reread();
+    }
+  });
+}

@@ -3,6 +3,7 @@ export {
   type CoordinationErrorCode,
   type CoordinationOp,
   type Coordinator,
+  onNewSession,
   type SessionState,
   type Versioned,
 } from './coordinator.js';
