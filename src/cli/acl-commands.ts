@@ -13,6 +13,7 @@ import {
   type ResourceTypeCode,
 } from '../security/index.js';
 import { CONNECTION_SECURITY_FLAGS, connectionSecurityFromFlags } from './security-flags.js';
+import { printTable } from './table.js';
 import { UsageError } from './usage-error.js';
 
 export const ACL_USAGE = `  edgestream acl create (--allow|--deny) --principal User:NAME --operation OP[,OP...] RESOURCE
@@ -132,14 +133,7 @@ function print(acls: AclRow[]): void {
       codeName(AclPermissionType, acl.permissionType),
     ]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows)
-    process.stdout.write(
-      `${row
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd()}\n`,
-    );
+  printTable(rows);
 }
 
 /** The filter of list and delete: every flag given narrows it, every flag left out matches anything. */

@@ -13,6 +13,7 @@ import {
   connectionSecurityFromFlags,
   connectionSecurityUsage,
 } from './security-flags.js';
+import { printTable } from './table.js';
 import { UsageError } from './usage-error.js';
 
 /**
@@ -57,17 +58,6 @@ function connection(values: Record<string, unknown>) {
     retries: 2,
     ...connectionSecurityFromFlags(values),
   };
-}
-
-function print(rows: string[][]): void {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  for (const row of rows)
-    process.stdout.write(
-      `${row
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd()}\n`,
-    );
 }
 
 async function withAdmin<T>(values: Record<string, unknown>, work: (admin: Admin) => Promise<T>): Promise<T> {
@@ -152,7 +142,7 @@ export async function topicCommand(args: string[]): Promise<number> {
         ]);
         const startOf = new Map(starts[0]!.partitions.map((p) => [p.partitionIndex, p.offset]));
         process.stdout.write(`topic ${name}  id ${topic.id}  partitions ${topic.partitionsCount}\n\n`);
-        print([
+        printTable([
           ['PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'LOG-START', 'HIGH-WATERMARK'],
           ...topic.partitions.map((p, i) => [
             String(i),
@@ -167,7 +157,10 @@ export async function topicCommand(args: string[]): Promise<number> {
           resources: [{ resourceType: RESOURCE_TOPIC, resourceName: name }],
         });
         process.stdout.write('\n');
-        print([['CONFIG', 'VALUE'], ...(described?.configs ?? []).map((c) => [c.name, String(c.value)])]);
+        printTable([
+          ['CONFIG', 'VALUE'],
+          ...(described?.configs ?? []).map((c) => [c.name, String(c.value)]),
+        ]);
         return 0;
       }
       default:
@@ -265,7 +258,7 @@ export async function groupCommand(args: string[]): Promise<number> {
   return withAdmin(values, async (admin) => {
     if (action === 'list') {
       const groups = await admin.listGroups();
-      print([
+      printTable([
         ['GROUP', 'STATE', 'PROTOCOL-TYPE'],
         ...[...groups.values()].map((g) => [g.id, g.state, g.protocolType]),
       ]);
@@ -291,7 +284,7 @@ export async function groupCommand(args: string[]): Promise<number> {
         return [t.name, String(p.partitionIndex), String(p.committedOffset), String(end), String(lag)];
       }),
     );
-    print([['TOPIC', 'PARTITION', 'COMMITTED', 'HIGH-WATERMARK', 'LAG'], ...rows]);
+    printTable([['TOPIC', 'PARTITION', 'COMMITTED', 'HIGH-WATERMARK', 'LAG'], ...rows]);
     return 0;
   });
 }
