@@ -7,6 +7,7 @@ import {
   codeName,
   type RequestedOperation,
   ResourceType,
+  type Session,
 } from '../security/index.js';
 import type { RequestContext } from './api-handler.js';
 import { LogThrottle } from './log-throttle.js';
@@ -51,9 +52,23 @@ export class Access {
     resourceType: BindingResourceType,
     name: string,
   ): boolean {
+    return this.allowsSession(context.session.aclSession, api, operation, resourceType, name);
+  }
+
+  /**
+   * As allows, for a principal that reached the log through another door (MQTT, HTTP ingest): `api` names
+   * that door in the denial metric and log.
+   */
+  allowsSession(
+    session: Session,
+    api: string,
+    operation: RequestedOperation,
+    resourceType: BindingResourceType,
+    name: string,
+  ): boolean {
     if (this.authorizer === null) return true;
-    if (this.authorizer.authorize(context.session.aclSession, operation, resourceType, name)) return true;
-    this.denied(context, api, operation, resourceType, name);
+    if (this.authorizer.authorize(session, operation, resourceType, name)) return true;
+    this.denied(session, api, operation, resourceType, name);
     return false;
   }
 
@@ -92,7 +107,7 @@ export class Access {
   }
 
   private denied(
-    context: RequestContext,
+    session: Session,
     api: string,
     operation: RequestedOperation,
     resourceType: BindingResourceType,
@@ -101,7 +116,7 @@ export class Access {
     const type = codeName(ResourceType, resourceType);
     this.denials!.counter.authorizationDenied(api, type);
     // The principal and address only: nothing the client authenticated with.
-    const { principal, host } = context.session.aclSession;
+    const { principal, host } = session;
     this.denials!.log.log((logger) =>
       logger.info(
         {

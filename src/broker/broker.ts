@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { ClusterNode } from '../cluster/index.js';
 import { DEFAULT_TOPIC_CONFIG, LogManager, parseTopicConfig, writeFileAtomic } from '../log/index.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
+import { AclOperation, checkPlainPassword, type DoorSecurity, ResourceType } from '../security/index.js';
 import { Access } from './access.js';
 import { type ApiHandler, defineHandler } from './api-handler.js';
 import { ClientQuotas } from './client-quotas.js';
@@ -67,6 +68,8 @@ export class Broker {
     private readonly logger: Logger,
     private readonly watch: PartitionWatch,
     readonly cluster: ClusterNode | null,
+    /** The users and ACLs the MQTT listener and the HTTP produce APIs apply (docs/security.md). */
+    readonly doors: DoorSecurity,
   ) {}
 
   static async start(config: BrokerConfig, logger: Logger): Promise<Broker> {
@@ -239,7 +242,24 @@ export class Broker {
             coordinator.lag((topic, partition) => topics.partition(topic, partition).highWatermark),
           ),
       );
-      const broker = new Broker(config, logs, internalLogs, server, groups, metrics, logger, watch, cluster);
+      const doors: DoorSecurity = {
+        loginRequired: security.sasl !== null,
+        checkPassword: (user, password) => checkPlainPassword(security.credentials, user, password),
+        mayWrite: (door, principal, host, topic) =>
+          access.allowsSession({ principal, host }, door, AclOperation.WRITE, ResourceType.TOPIC, topic),
+      };
+      const broker = new Broker(
+        config,
+        logs,
+        internalLogs,
+        server,
+        groups,
+        metrics,
+        logger,
+        watch,
+        cluster,
+        doors,
+      );
       for (const listener of listeners) {
         const bound = await server.listen(listener);
         broker.listenerAddresses.set(listener.protocol, { host: bound.address, port: bound.port });

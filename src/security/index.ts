@@ -14,6 +14,7 @@ export {
   type UserDescription,
   usersInClusterOf,
 } from './credential-store.js';
+export type { DoorSecurity } from './door-security.js';
 export { HostAllowList, isLoopbackHost } from './host-allow-list.js';
 export {
   hashPassword,
@@ -32,6 +33,7 @@ export {
 export { type HttpPrincipal, type HttpTokenSpec, type HttpUserSpec, HttpUsers } from './http-users.js';
 export { type ListStorage, SingleWriterStorage } from './list-storage.js';
 export { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
+export { checkPlainPassword } from './plain.js';
 export {
   type EntityQuota,
   FileQuotaStorage,
