@@ -1,53 +1,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
-import type { AlertNotification } from '../src/alerts/notifiers/notifier.js';
 import { parseEdgestreamConfig } from '../src/cli/config.js';
 import { alertMatchesFault, EXPECTED_ALERT } from '../src/cli/fault-detection.js';
 import { EdgestreamRuntime } from '../src/cli/runtime.js';
 import type { FaultReport } from '../src/simulate/simulator.js';
-
-interface Received {
-  atMs: number;
-  alertname: string;
-  status: 'firing' | 'resolved';
-  labels: Record<string, string>;
-}
-
-/** A local Alertmanager-style webhook receiver: keeps every alert of every notification it is sent. */
-class WebhookReceiver {
-  readonly received: Received[] = [];
-  private server = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const notification = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AlertNotification;
-      for (const alert of notification.alerts) {
-        this.received.push({
-          atMs: Date.now(),
-          alertname: alert.labels.alertname ?? '',
-          status: alert.status,
-          labels: alert.labels,
-        });
-      }
-      response.writeHead(200).end();
-    });
-  });
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/alerts`;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
+import { WebhookReceiver } from './support/webhook-receiver.js';
 
 const RATE = 5_000;
 
