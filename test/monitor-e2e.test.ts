@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import { parseEdgestreamConfig } from '../src/cli/config.js';
-import { alertMatchesFault, EXPECTED_ALERT } from '../src/cli/fault-detection.js';
+import { alertMatchesFault, EXPECTED_ALERT, faultExplains } from '../src/cli/fault-detection.js';
 import { EdgestreamRuntime } from '../src/cli/runtime.js';
 import type { FaultReport } from '../src/simulate/simulator.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
@@ -109,11 +109,7 @@ describe('monitoring end to end: simulator -> broker -> pipelines -> alerting ->
     }
     assert.ok(allResolved, 'every alert resolved within the time allowed');
     const unexpected = received.filter(
-      (r) =>
-        r.status === 'firing' &&
-        !stats.faults.some(
-          (fault) => r.alertname === EXPECTED_ALERT[fault.kind] && alertMatchesFault(r.labels, fault),
-        ),
+      (r) => r.status === 'firing' && !stats.faults.some((fault) => faultExplains(fault, r)),
     );
     assert.deepEqual(unexpected, [], 'alerts fired where no fault was injected');
     const flapping = stats.faults.find((fault) => fault.kind === 'flapping-link')!;

@@ -233,6 +233,66 @@ describe('streams pipeline', () => {
     }
   });
 
+  it('shares one repartition between a key and a refinement of it: per-site and per-site-and-stream windows', async () => {
+    interface Play {
+      site: string;
+      stream: string;
+      t: number;
+    }
+    const client = new MemoryLogClient();
+    await client.ensureTopic({ name: 'plays', partitions: 2 });
+    const app = new StreamsApp({ applicationId: 'refine', client, logger, commitIntervalMs: 50 });
+    const bySite = app
+      .stream('plays', { value: json<Play>(), timestamp: (p) => p.t, maxOutOfOrderness: '1s' })
+      .selectKey((p) => p.site)
+      .repartition({ name: 'by-site' });
+    for (const [name, grouped] of [
+      ['site', bySite.groupByKey({ name: 'site' })],
+      ['stream', bySite.refineKey((p) => `${p.site}/${p.stream}`).groupByKey({ name: 'stream' })],
+    ] as const) {
+      grouped
+        .windowedBy(tumbling('10s'))
+        .aggregate(count<Play>(), { name: `${name}-10s`, emit: 'final' })
+        .to(`${name}-counts`, { value: json<WindowResult<number>>() });
+    }
+    const plays: Array<[number, Play]> = [
+      [0, { site: 'ams1', stream: 'a', t: 1_000 }],
+      [1, { site: 'ams1', stream: 'b', t: 2_000 }],
+      [0, { site: 'fra1', stream: 'a', t: 3_000 }],
+      [1, { site: 'ams1', stream: 'a', t: 4_000 }],
+      [0, { site: 'ams1', stream: 'a', t: 30_000 }],
+      [1, { site: 'fra1', stream: 'a', t: 30_000 }],
+    ];
+    for (const [partition, play] of plays) {
+      await client.produce([
+        { topic: 'plays', partition, key: null, value: Buffer.from(JSON.stringify(play)), timestamp: play.t },
+      ]);
+    }
+    await app.start();
+    await until(() => client.values('stream-counts').length >= 3, 'the per-stream windows');
+    await app.close();
+    const counts = (topic: string) =>
+      client
+        .values(topic)
+        .map((v) => JSON.parse(v) as WindowResult<number>)
+        .filter((r) => r.window.start === 0)
+        .map((r) => [r.key, r.result])
+        .sort();
+    assert.deepEqual(counts('site-counts'), [
+      ['ams1', 3],
+      ['fra1', 1],
+    ]);
+    assert.deepEqual(counts('stream-counts'), [
+      ['ams1/a', 2],
+      ['ams1/b', 1],
+      ['fra1/a', 1],
+    ]);
+    assert.equal(client.values('refine-by-site-repartition').length, plays.length, 'one repartition');
+    for (const grouping of ['site', 'stream']) {
+      await assert.rejects(client.partitionCount(`refine-${grouping}-repartition`), `none for ${grouping}`);
+    }
+  });
+
   it('slows fetching while a sink does not acknowledge, and catches up when it does (bounded memory)', async () => {
     const client = new GatedSinkClient();
     await client.ensureTopic({ name: 'telemetry', partitions: 1 });

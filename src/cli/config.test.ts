@@ -13,14 +13,14 @@ describe('edgestream config', () => {
     assert.equal(config.broker.listen, '127.0.0.1:9092');
     assert.deepEqual(
       config.alerting.rules.map((rule) => rule.name),
-      ['RetransmitStorm', 'OriginErrors', 'SiteLatencyHigh', 'EdgeSilent'],
+      ['RetransmitStorm', 'OriginErrors', 'SiteLatencyHigh', 'RebufferRatioHigh', 'EdgeSilent'],
     );
     assert.deepEqual(
-      config.monitor.windows.map((window) => [window.name, window.size, window.advance]),
+      config.monitor.windows.map((window) => [window.name, window.size, window.advance, window.dimensions]),
       [
-        ['1s', 1_000, undefined],
-        ['10s', 10_000, undefined],
-        ['1m', 60_000, 10_000],
+        ['1s', 1_000, undefined, ['edge', 'site']],
+        ['10s', 10_000, undefined, ['edge', 'site', 'stream']],
+        ['1m', 60_000, 10_000, ['edge', 'site']],
       ],
     );
   });
@@ -28,7 +28,7 @@ describe('edgestream config', () => {
   it('keeps default rules for a route-only alerting section, and none when rules: []', () => {
     assert.equal(
       parseEdgestreamConfig({ alerting: { route: { groupWait: '1s' } } }).alerting.rules.length,
-      4,
+      5,
     );
     assert.equal(parseEdgestreamConfig({ alerting: { rules: [] } }).alerting.rules.length, 0);
   });

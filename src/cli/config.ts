@@ -9,7 +9,7 @@ import type { RemoteSecurity } from '../client/remote-security.js';
 import { TOPIC_CONFIG_KEYS } from '../log/index.js';
 import { mirrorConfigSchema } from '../mirror/config.js';
 import { DEFAULT_MONITOR_RULES } from '../monitor/default-rules.js';
-import { DEFAULT_MONITOR_WINDOWS } from '../monitor/pipeline.js';
+import { DEFAULT_MONITOR_WINDOWS, DEFAULT_WINDOW_DIMENSIONS } from '../monitor/pipeline.js';
 import { SCENARIO_NAMES } from '../simulate/scenarios.js';
 import { QOE_TOPIC, TCP_TOPIC } from '../simulate/telemetry.js';
 import { checkHttpSection, httpSecuritySection } from './http-config.js';
@@ -26,6 +26,12 @@ const windowSpec = z.strictObject({
   advance: durationSchema.optional(),
   /** false: only final results (no early updates while the window is open). */
   early: z.boolean().default(true),
+  /** What it is computed for: `stream` (player events per site and stream) costs one more aggregate per event. */
+  dimensions: z
+    .array(z.enum(['edge', 'site', 'stream']))
+    .min(1)
+    .refine((list) => new Set(list).size === list.length, { message: 'expected each dimension once' })
+    .default([...DEFAULT_WINDOW_DIMENSIONS]),
 });
 
 const positiveInt = z.number().int().min(1);

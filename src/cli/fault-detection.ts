@@ -11,6 +11,14 @@ export const EXPECTED_ALERT: Readonly<Record<FaultKind, string>> = {
   'dying-edge': 'EdgeSilent',
 };
 
+/**
+ * Alerts a fault also sets off because its effect really reaches them, besides its expected one: a latency
+ * spike slows segment downloads until the site's players stall.
+ */
+export const CONSEQUENT_ALERTS: Readonly<Partial<Record<FaultKind, readonly string[]>>> = {
+  'latency-spike': ['RebufferRatioHigh'],
+};
+
 export interface AlertSighting {
   alertname: string;
   labels: Record<string, string>;
@@ -63,6 +71,15 @@ export function alertMatchesFault(
   return fault.dimension === 'edge'
     ? labels.edge === fault.target
     : labels.site === fault.target && labels.edge === undefined;
+}
+
+/** Whether the fault accounts for the alert: its expected alert or one of its consequences, on its target. */
+export function faultExplains(
+  fault: Pick<FaultReport, 'kind' | 'dimension' | 'target'>,
+  alert: { alertname: string; labels: Record<string, string> },
+): boolean {
+  const explained = [EXPECTED_ALERT[fault.kind], ...(CONSEQUENT_ALERTS[fault.kind] ?? [])];
+  return explained.includes(alert.alertname) && alertMatchesFault(alert.labels, fault);
 }
 
 /** Pairs each injected fault with the first firing (and any later resolved) notification of its expected alert. */

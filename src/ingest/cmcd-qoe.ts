@@ -1,5 +1,11 @@
 import type { CmcdData } from '@svta/cml-cmcd';
-import type { Cmcd, QoeEvent, RebufferEndEvent, SegmentEvent } from '../simulate/telemetry.js';
+import {
+  type Cmcd,
+  type QoeEvent,
+  type RebufferEndEvent,
+  type SegmentEvent,
+  UNKNOWN_STREAM,
+} from '../simulate/telemetry.js';
 
 /**
  * CMCD (CTA-5004 v1 and CTA-5004-B v2) turned into the player events of docs/telemetry.md, whichever way it
@@ -23,8 +29,6 @@ export interface CmcdObservation {
   bytes: number | null;
 }
 
-/** Stream name for sessions whose player sent no content id. */
-export const UNKNOWN_STREAM = 'unknown';
 /** Session id for requests whose player sent none (the segment still counts for the edge's statistics). */
 export const UNKNOWN_SESSION = 'unknown';
 

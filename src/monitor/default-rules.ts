@@ -4,7 +4,8 @@ import type { RuleInput } from '../alerts/rules.js';
  * Rules for the CDN edge, used when the config names none. Thresholds sit far from healthy values of the
  * simulated fleet (docs/telemetry.md: 0.2% retransmits, 0.1% 5xx, p95 downloads around 1 s) and far below the
  * faults, so partial early windows do not page and real faults page within their first window. Rules watch the
- * 1 s windows: detection within a second is the point; keepFiringFor rides out a flapping link.
+ * 1 s windows: detection within a second is the point; keepFiringFor rides out a flapping link. Rebuffering is
+ * watched per stream over 10 s: a channel's viewers are what a broadcaster asks about.
  */
 export const DEFAULT_MONITOR_RULES: readonly RuleInput[] = [
   {
@@ -49,6 +50,25 @@ export const DEFAULT_MONITOR_RULES: readonly RuleInput[] = [
     labels: { team: 'edge-network' },
     annotations: {
       summary: 'p95 segment download at {{ $labels.site }} is {{ $value }} ms',
+    },
+  },
+  {
+    name: 'RebufferRatioHigh',
+    metric: 'stream_qoe_10s',
+    dimensions: ['site', 'stream'],
+    field: 'rebuffer_pct',
+    comparator: '>',
+    // Healthy channels of the simulated fleet stay under 0.5%; 5% is a stall of 3 s in every minute
+    // watched. Ten seconds hold enough played time (at least a minute, MIN_SAMPLES) to tell.
+    threshold: 5,
+    keepFiringFor: '20s',
+    severity: 'warning',
+    labels: { team: 'video' },
+    annotations: {
+      summary:
+        'Viewers of {{ $labels.stream }} at {{ $labels.site }} spend {{ $value }}% of their time rebuffering',
+      description:
+        'Stall time over stall plus played time of the stream at the site in the last 10 s is above 5%.',
     },
   },
   {

@@ -1,3 +1,4 @@
+import { UNKNOWN_STREAM } from '../simulate/telemetry.js';
 import { JsonFields, parseJsonFields } from '../streams/json-fields.js';
 import { type Serde, SerdeError } from '../streams/serdes.js';
 
@@ -21,6 +22,8 @@ export interface TcpMeasurement extends Located {
 
 /** One player event. Fields the event type does not carry are 0 (or null for the download time). */
 export interface QoeMeasurement extends Located {
+  /** The live channel or title; `unknown` when the source could not tell (a player sent no CMCD `cid`). */
+  stream: string;
   session: string | null;
   /** Segment download as the player saw it; null for other events. */
   downloadMs: number | null;
@@ -80,6 +83,7 @@ export function qoeMeasurementOf(value: unknown): QoeMeasurement {
     ts: number(event, 'ts'),
     site: text(event, 'site'),
     edge: text(event, 'edge'),
+    stream: typeof event.stream === 'string' && event.stream !== '' ? event.stream : UNKNOWN_STREAM,
     session: typeof event.session === 'string' ? event.session : null,
     downloadMs: null,
     serverError: 0,
@@ -127,6 +131,6 @@ export const tcpTelemetrySerde = telemetrySerde(
 );
 export const qoeTelemetrySerde = telemetrySerde(
   'cdn-qoe',
-  ['type', 'ts', 'site', 'edge', 'session', 'downloadMs', 'httpStatus', 'cmcd', 'durationMs'],
+  ['type', 'ts', 'site', 'edge', 'stream', 'session', 'downloadMs', 'httpStatus', 'cmcd', 'durationMs'],
   qoeMeasurementOf,
 );

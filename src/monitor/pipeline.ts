@@ -15,8 +15,14 @@ import {
   tcpTelemetrySerde,
 } from './measurement.js';
 
-/** The dimensions the CDN is aggregated by: one edge server, or all edge servers of a site. */
-export type MonitorDimension = 'edge' | 'site';
+/**
+ * The dimensions the CDN is aggregated by: one edge server, all edge servers of a site, or one stream (a live
+ * channel) at a site, for player events only (what a broadcaster asks about: "is my channel rebuffering?").
+ */
+export type MonitorDimension = 'edge' | 'site' | 'stream';
+
+/** The dimensions a window is computed for unless its spec names them. */
+export const DEFAULT_WINDOW_DIMENSIONS: readonly MonitorDimension[] = ['edge', 'site'];
 
 /** Each telemetry topic feeds its own family of statistics, so per-edge grouping needs no repartition. */
 export type MonitorFamily = 'tcp' | 'qoe';
@@ -29,6 +35,8 @@ export interface MonitorWindowSpec {
   advance?: Duration;
   /** Early results while the window is open (default); false: only the final result of each window. */
   early?: boolean;
+  /** What it is computed for; default edge and site. `stream` applies to player events only. */
+  dimensions?: readonly MonitorDimension[];
 }
 
 export interface MonitorPipelineOptions {
@@ -50,7 +58,8 @@ export interface MonitorPipelineOptions {
  */
 export const DEFAULT_MONITOR_WINDOWS: readonly MonitorWindowSpec[] = [
   { name: '1s', size: '1s' },
-  { name: '10s', size: '10s' },
+  // Per stream too: a channel's rebuffering ratio needs more played time than one second holds.
+  { name: '10s', size: '10s', dimensions: ['edge', 'site', 'stream'] },
   // Six overlapping minutes per record: their early results would be most of the pipeline's output, and
   // nothing alerts on them.
   { name: '1m', size: '1m', advance: '10s', early: false },
@@ -69,6 +78,11 @@ export function metricName(dimension: MonitorDimension, family: MonitorFamily, w
   return `${dimension}_${family}_${window}`;
 }
 
+/** The key a dimension's windows are grouped by: `edge-007`, `ams1`, `ams1/sports-1`. */
+function groupKey(dimension: MonitorDimension, dimensions: Record<string, string>): string {
+  return dimension === 'stream' ? `${dimensions.site}/${dimensions.stream}` : dimensions[dimension]!;
+}
+
 function fixedWindows(spec: MonitorWindowSpec): FixedWindows {
   return spec.advance === undefined ? tumbling(spec.size) : hopping(spec.size, spec.advance);
 }
@@ -80,8 +94,13 @@ function toUpdate(
   eventTime: number,
   task?: TaskProgress,
 ): WindowUpdate {
+  const { site } = result.result;
   const dimensions: Record<string, string> =
-    dimension === 'edge' ? { site: result.result.site, edge: result.key } : { site: result.key };
+    dimension === 'edge'
+      ? { site, edge: result.key }
+      : dimension === 'site'
+        ? { site: result.key }
+        : { site, stream: result.key.slice(site.length + 1) };
   return {
     metric,
     dimensions,
@@ -113,27 +132,43 @@ export function buildMonitorTopology(builder: TopologyBuilder, options: MonitorP
     timestamp: (m: QoeMeasurement) => m.ts,
     maxOutOfOrderness,
   });
-  buildFamily(options, 'tcp', tcp, (sizeMs) => tcpStats(sizeMs));
-  buildFamily(options, 'qoe', qoe, () => qoeStats());
+  buildFamily(options, 'tcp', tcp, null, (sizeMs) => tcpStats(sizeMs));
+  buildFamily(
+    options,
+    'qoe',
+    qoe,
+    (m) => `${m.site}/${m.stream}`,
+    () => qoeStats(),
+  );
 }
 
+/**
+ * One family's aggregates. Per edge in place (the record key); per site through one repartition by site,
+ * which per-stream grouping shares: a stream key `site/stream` refines the site key.
+ */
 function buildFamily<M extends { site: string }, A, V extends object>(
   options: MonitorPipelineOptions,
   family: MonitorFamily,
   measurements: KStream<M>,
+  streamKey: ((m: M) => string) | null,
   aggregation: (windowSizeMs: number) => Aggregation<M, A, CdnWindow<V>>,
 ): void {
-  const grouped: Array<[MonitorDimension, KGroupedStream<M>]> = [
+  const bySite = measurements
+    .selectKey((m) => m.site)
+    .repartition({ name: `${family}-by-site`, value: json<M>() });
+  const grouped = new Map<MonitorDimension, KGroupedStream<M>>([
     ['edge', measurements.groupByKey({ name: `${family}-by-edge` })],
-    [
-      'site',
-      measurements.selectKey((m) => m.site).groupByKey({ name: `${family}-by-site`, value: json<M>() }),
-    ],
-  ];
+    ['site', bySite.groupByKey({ name: `${family}-by-site` })],
+  ]);
+  if (streamKey !== null) {
+    grouped.set('stream', bySite.refineKey(streamKey).groupByKey({ name: `${family}-by-stream` }));
+  }
   const aggregateRecord = json<AggregateRecord>();
   for (const spec of options.windows) {
     const windows = fixedWindows(spec);
-    for (const [dimension, stream] of grouped) {
+    for (const dimension of spec.dimensions ?? DEFAULT_WINDOW_DIMENSIONS) {
+      const stream = grouped.get(dimension);
+      if (stream === undefined) continue;
       const metric = metricName(dimension, family, spec.name);
       const results = stream.windowedBy(windows).aggregate(aggregation(windows.sizeMs), {
         name: metric.replaceAll('_', '-'),
@@ -149,7 +184,7 @@ function buildFamily<M extends { site: string }, A, V extends object>(
           const { dimensions, windowStart, windowEnd, values } = toUpdate(metric, dimension, result, 0);
           return { metric, dimensions, windowStart, windowEnd, values };
         })
-        .selectKey((record) => `${metric}/${record.dimensions[dimension]}`)
+        .selectKey((record) => `${metric}/${groupKey(dimension, record.dimensions)}`)
         .to(options.aggregatesTopic, { value: aggregateRecord });
     }
   }

@@ -9,6 +9,9 @@ export const TCP_TOPIC = 'cdn.tcp';
 /** Player QoE events, keyed by the id of the edge server that serves the session. */
 export const QOE_TOPIC = 'cdn.qoe';
 
+/** The `stream` of events whose source could not tell it (a player that sent no CMCD `cid`). */
+export const UNKNOWN_STREAM = 'unknown';
+
 /** Fields every event carries: when and where it happened. */
 export interface EventBase {
   /** Event time, milliseconds since the epoch; also the Kafka record timestamp. */

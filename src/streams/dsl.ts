@@ -73,6 +73,18 @@ function sourceNode(
   };
 }
 
+/** Forwards each record under the key `selector` gives it. */
+function rekey<V>(selector: (value: V, key: Key) => string): Instantiate {
+  return (_context, forward) => ({
+    process: (record) =>
+      forward({
+        key: selector(record.value as V, record.key),
+        value: record.value,
+        timestamp: record.timestamp,
+      }),
+  });
+}
+
 /** A record stream, as Kafka Streams' KStream: stateless operators, grouping, joins and sinks. */
 export class KStream<V> {
   constructor(
@@ -129,17 +141,7 @@ export class KStream<V> {
 
   /** Sets a new key; a later grouping repartitions by it. */
   selectKey(selector: (value: V, key: Key) => string): KStream<V> {
-    return this.derive(
-      (_context, forward) => ({
-        process: (record) =>
-          forward({
-            key: selector(record.value as V, record.key),
-            value: record.value,
-            timestamp: record.timestamp,
-          }),
-      }),
-      true,
-    );
+    return this.derive(rekey(selector), true);
   }
 
   /** Records of both streams, in the order each task sees them. */
@@ -227,12 +229,31 @@ export class KStream<V> {
     if (this.partitionedByKey && this.sourceTopics.length === 1) {
       return new KGroupedStream<V>(this.topology, this.tail, this.sourceTopics);
     }
+    const repartitioned = this.repartition(options);
+    return new KGroupedStream<V>(this.topology, repartitioned.tail, repartitioned.sourceTopics);
+  }
+
+  /**
+   * Partitions the records by their current key through an internal topic, as Kafka Streams' repartition():
+   * for several groupings that refine one key (refineKey), which then share this one repartition.
+   */
+  repartition(options: { name: string; value?: Serde<V> }): KStream<V> {
     const topic = this.topology.repartitionTopic(options.name);
     const valueSerde = (options.value ?? json<V>()) as Serde<unknown>;
     this.to(topic, { value: valueSerde as Serde<V>, internal: true });
     const source = sourceNode(topic, valueSerde, null, 0, this.sourceTopics);
     this.topology.addSource(source);
-    return new KGroupedStream<V>(this.topology, source, [topic]);
+    return new KStream<V>(this.topology, source, [topic]);
+  }
+
+  /**
+   * Sets a finer key: one from which the current key follows (`site/stream` after `site`). Every record of a
+   * new key then already sits in the partition of its old key, so a later grouping needs no repartition.
+   * The selector must keep that promise: records of one new key under two old keys would be aggregated
+   * apart, in two tasks.
+   */
+  refineKey(selector: (value: V, key: Key) => string): KStream<V> {
+    return this.derive(rekey(selector));
   }
 
   /** Writes records to a topic, partitioned by key (murmur2, as Kafka's default partitioner). */
