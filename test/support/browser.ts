@@ -25,9 +25,17 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-export async function openBrowser(options: { width: number; height: number }): Promise<BrowserSession> {
+/**
+ * `executablePath` runs another chromium command: a script that starts Debian's chromium inside a test
+ * network's namespace (`exec ip netns exec NS /usr/bin/chromium "$@"`).
+ */
+export async function openBrowser(options: {
+  width: number;
+  height: number;
+  executablePath?: string;
+}): Promise<BrowserSession> {
   const browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: options.executablePath ?? CHROMIUM,
     // playwright-core adds --headless itself; the rest keep a sandbox-less container quiet and deterministic.
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
     timeout: 30_000,

@@ -1,9 +1,11 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Background, type RunResult, run } from './processes.js';
 
 /** A host of a test network: its name (also its namespace's suffix) and its address on the shared /24. */
 export interface TestHost {
   name: string;
-  /** The last octet of its address, 2..254. */
+  /** The last octet of its address, 1..254. */
   octet: number;
 }
 
@@ -27,8 +29,8 @@ export class TestNetwork {
   static async create(prefix: string, hosts: readonly TestHost[], subnet = '10.199.0'): Promise<TestNetwork> {
     if (hosts.length > MAX_HOSTS) throw new Error(`at most ${MAX_HOSTS} hosts per test network`);
     for (const { name, octet } of hosts) {
-      if (!(Number.isInteger(octet) && octet >= 2 && octet <= 254))
-        throw new Error(`host ${name}: octet ${octet} not in 2..254`);
+      if (!(Number.isInteger(octet) && octet >= 1 && octet <= 254))
+        throw new Error(`host ${name}: octet ${octet} not in 1..254`);
     }
     const unique = `${prefix}${process.pid % 100_000}`;
     const network = new TestNetwork(unique, subnet, new Map(hosts.map((host) => [host.name, host])));
@@ -64,6 +66,18 @@ export class TestNetwork {
   spawn(name: string, command: string, args: string[], timeoutMs = 300_000): Background {
     this.host(name);
     return new Background('ip', ['netns', 'exec', this.namespace(name), command, ...args], timeoutMs);
+  }
+
+  /**
+   * Writes an executable script into `dir` that runs `command` inside the host's namespace, for programs
+   * started by a library that takes only a path (the browser playwright launches).
+   */
+  commandIn(name: string, command: string, dir: string): string {
+    const file = path.join(dir, `${path.basename(command)}-in-${name}.sh`);
+    fs.writeFileSync(file, `#!/bin/sh\nexec ip netns exec ${this.namespace(name)} ${command} "$@"\n`, {
+      mode: 0o755,
+    });
+    return file;
   }
 
   /**
