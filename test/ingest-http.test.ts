@@ -187,6 +187,28 @@ describe('HTTP ingest on the runtime: REST proxy and player beacons', { timeout:
     ]);
   });
 
+  it("takes docs/ingest.md's curl request as written (no npm client speaks REST Proxy v2)", async () => {
+    await runtime.client.ensureTopic({ name: 'devices', partitions: 8 });
+    const result = await run('curl', [
+      '-s',
+      '-X',
+      'POST',
+      `${base}/topics/devices`,
+      '-H',
+      'Content-Type: application/vnd.kafka.json.v2+json',
+      '-H',
+      'Accept: application/vnd.kafka.v2+json',
+      '-d',
+      '{"records":[{"key":"edge-017","value":{"temp":41.5}},{"value":{"temp":40.1},"partition":3}]}',
+    ]);
+    assert.equal(result.status, 0, result.stderr);
+    const answer = JSON.parse(result.stdout) as { offsets: Array<{ partition: number; offset: number }> };
+    assert.deepEqual(answer.offsets, [
+      { partition: partitionForKey(Buffer.from('"edge-017"'), 8), offset: 0, error_code: null, error: null },
+      { partition: 3, offset: 0, error_code: null, error: null },
+    ]);
+  });
+
   it('lists topics and describes one, as REST clients ask before producing', async () => {
     const topics = await request(base, '/topics', { headers: { accept: ACCEPT_V2 } });
     assert.equal(topics.status, 200);
@@ -232,7 +254,8 @@ describe('HTTP ingest on the runtime: REST proxy and player beacons', { timeout:
     expectError(await produce(base, 'rest.json', JSON_V2, { rows: [] }), 422, 422);
     const { text } = await request(base, '/metrics');
     assert.match(text, /edgestream_http_ingest_requests_total\{path="rest_proxy",status="404"\} 3/);
-    assert.match(text, /edgestream_http_ingest_records_total\{path="rest_proxy",result="appended"\} 8/);
+    assert.match(text, /edgestream_http_ingest_requests_total\{path="rest_proxy",status="415"\} 1/);
+    assert.match(text, /edgestream_http_ingest_records_total\{path="rest_proxy",result="appended"\} 10/);
   });
 
   it('takes CMCD v2 reports as text and JSON into cdn.qoe as segment and rebuffer_end events', async () => {
