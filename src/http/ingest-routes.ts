@@ -11,6 +11,7 @@ import {
   qoeEventsOfReports,
   type RestProxy,
 } from '../ingest/index.js';
+import { aclHostOf } from '../security/index.js';
 import type { QoeEvent } from '../simulate/telemetry.js';
 import { type ApiReply, type ApiRequest, type ApiRoute, decodeSegment } from './api-routes.js';
 import { HttpError } from './errors.js';
@@ -50,7 +51,8 @@ function restProxyRoutes(
       accept: r.incoming.headers.accept,
       body,
       principal: `User:${r.principal?.name ?? 'ANONYMOUS'}`,
-      host: r.incoming.socket.remoteAddress ?? '',
+      // As the broker writes a Kafka client's address, so one ACL host matches both doors.
+      host: aclHostOf(r.incoming.socket.remoteAddress ?? 'unknown'),
       nowMs: r.nowMs,
     });
     return { status: 200, body: response, headers: REST_HEADERS };
