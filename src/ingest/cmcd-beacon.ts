@@ -48,11 +48,7 @@ export function cmcdReportsOfRequest(
 }
 
 /** Every report in the body; 415 for a type that is neither CMCD text nor JSON, 400 naming a bad line. */
-export function cmcdReportsOfBody(
-  contentType: string | undefined,
-  body: Buffer,
-  maxReports: number,
-): CmcdData[] {
+function cmcdReportsOfBody(contentType: string | undefined, body: Buffer, maxReports: number): CmcdData[] {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json') return cmcdReportsOfJson(body, maxReports);
   if (!CMCD_TEXT_TYPES.has(type))

@@ -109,7 +109,11 @@ export class RestProxy {
   }
 
   /** `GET /topics/{topic}`: its name and partitions (no configs: the broker's describe has them). */
-  describeTopic(name: string): { name: string; configs: Record<string, string>; partitions: unknown[] } {
+  describeTopic(name: string): {
+    name: string;
+    configs: Record<string, string>;
+    partitions: Array<{ partition: number }>;
+  } {
     const topic = this.options.topics().find((t) => t.name === name);
     if (topic === undefined) throw topicNotFound(name);
     return {
