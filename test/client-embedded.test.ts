@@ -32,6 +32,12 @@ function sampleRecord(topic: string, i: number): OutgoingRecord {
   };
 }
 
+/** The offset each record of an empty topic gets: its rank among the records of its partition. */
+function expectedOffsets(records: readonly OutgoingRecord[], partitions: number): number[] {
+  const next = new Array<number>(partitions).fill(0);
+  return records.map((record) => next[record.partition]!++);
+}
+
 /** Fetches every partition from `from` until each reaches `until`, without waiting. */
 async function fetchAll(
   client: EmbeddedLogClient,
@@ -90,9 +96,10 @@ describe('embedded LogClient on an in-process broker', { timeout: 180_000 }, () 
     const calls = 20;
     const perCall = RECORDS / calls;
     // Overlapping calls: each keeps its order per partition and they share fsyncs.
-    await Promise.all(
+    const offsets = await Promise.all(
       Array.from({ length: calls }, (_, c) => client.produce(records.slice(c * perCall, (c + 1) * perCall))),
     );
+    assert.deepEqual(offsets.flat(), expectedOffsets(records, PARTITIONS), 'each record told its offset');
     for (let p = 0; p < PARTITIONS; p++) {
       assert.deepEqual(await client.offsets({ topic, partition: p }), { earliest: 0, latest: RECORDS / 4 });
       const fsyncs = broker.broker.logs.partition(topic, p).fsyncCount;

@@ -166,9 +166,11 @@ describe('RemoteLogClient against edgestream over TCP', { timeout: 60_000 }, () 
     const remote = client('data');
     assert.equal(await remote.ensureTopic({ name: topic, partitions: PARTITIONS }), PARTITIONS);
     const records = Array.from({ length: RECORDS }, (_, i) => sampleRecord(topic, i));
-    const calls: Promise<void>[] = [];
+    const calls: Promise<number[]>[] = [];
     for (let at = 0; at < RECORDS; at += 250) calls.push(remote.produce(records.slice(at, at + 250)));
-    await Promise.all(calls);
+    const next = new Array<number>(PARTITIONS).fill(0);
+    const expectedOffsets = records.map((record) => next[record.partition]!++);
+    assert.deepEqual((await Promise.all(calls)).flat(), expectedOffsets, 'each record told its offset');
 
     const perPartition = RECORDS / PARTITIONS;
     for (let partition = 0; partition < PARTITIONS; partition++) {

@@ -74,7 +74,7 @@ class GatedSinkClient extends MemoryLogClient {
     this.open();
   }
 
-  override async produce(records: Parameters<MemoryLogClient['produce']>[0]): Promise<void> {
+  override async produce(records: Parameters<MemoryLogClient['produce']>[0]): Promise<number[]> {
     if (records.some((record) => record.topic === this.held)) await this.gate;
     return super.produce(records);
   }

@@ -48,7 +48,7 @@ describe('streams scale-out over a consumer group (remote client)', () => {
     disrupt: (
       first: Background,
       second: Background,
-      produce: () => Promise<void>,
+      produce: () => Promise<unknown>,
       caughtUp: () => Promise<void>,
     ) => Promise<void>,
     finish: (first: Background, second: Background) => Promise<void>,

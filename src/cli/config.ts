@@ -13,6 +13,7 @@ import { DEFAULT_MONITOR_WINDOWS, DEFAULT_WINDOW_DIMENSIONS } from '../monitor/p
 import { SCENARIO_NAMES } from '../simulate/scenarios.js';
 import { QOE_TOPIC, TCP_TOPIC } from '../simulate/telemetry.js';
 import { checkHttpSection, httpSecuritySection } from './http-config.js';
+import { ingestSection } from './ingest-config.js';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9092');
 
@@ -134,6 +135,8 @@ export const edgestreamConfigSchema = z
     dataDir: z.string().min(1).default('./data'),
     broker: brokerSection.default(brokerSection.parse({})),
     http: httpSection.default(() => httpSection.parse({})),
+    /** REST proxy and player beacons on the HTTP port (docs/ingest.md). */
+    ingest: ingestSection.default(() => ingestSection.parse({})),
     store: storeSection.default(storeSection.parse({})),
     monitor: monitorSection.default(monitorSection.parse({})),
     alerting: alertingConfigSchema.default(() =>

@@ -25,6 +25,7 @@ import { SqliteAggregateStore } from '../store/sqlite-store.js';
 import { ClusterSite, SITE_REPLICATION_FACTOR, waitForBrokers } from './cluster-site.js';
 import type { EdgestreamConfig } from './config.js';
 import { httpSecurityOptions } from './http-config.js';
+import { ingestWiring } from './ingest-config.js';
 
 /** Between a cluster node's client's attempts at a request that failed with a retriable error. */
 const CLUSTER_RETRY_DELAY_MS = 500;
@@ -188,17 +189,36 @@ export class EdgestreamRuntime {
       let http: HttpApi | null = null;
       if (monitor) {
         const { host, port } = splitHostPort(config.http.listen);
+        // The pipelines commit only at checkpoints: the broker page asks their threads how far they are.
+        const clusterView = brokerClusterView(broker, {
+          groupId: config.monitor.applicationId,
+          threads: monitor.pipelines,
+        });
+        const ingest = ingestWiring(config.ingest, {
+          client,
+          broker,
+          cluster: clusterView,
+          autoCreatePartitions: config.broker.autoCreateTopics ? config.broker.defaultPartitions : null,
+          qoeTopic: config.monitor.topics.qoe,
+        });
+        if (ingest.beaconTopic !== null)
+          await client.ensureTopic({
+            name: ingest.beaconTopic,
+            partitions: config.monitor.topics.partitions,
+          });
         http = await HttpApi.start({
           host,
           port,
           store,
           alerts: site?.alerts ?? monitor.engine,
-          // The pipelines commit only at checkpoints: the broker page asks their threads how far they are.
-          cluster: brokerClusterView(broker, {
-            groupId: config.monitor.applicationId,
-            threads: monitor.pipelines,
-          }),
-          registries: [broker.metrics.registry, monitor.pipelines, monitor.engine.metrics.registry],
+          cluster: clusterView,
+          registries: [
+            broker.metrics.registry,
+            monitor.pipelines,
+            monitor.engine.metrics.registry,
+            ingest.metrics.registry,
+          ],
+          ingest: ingest.routes,
           live,
           logger,
           staticDir: fs.existsSync(path.join(WEB_DIST, 'index.html')) ? WEB_DIST : null,

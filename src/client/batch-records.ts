@@ -125,6 +125,27 @@ function bytesInChunk(record: OutgoingRecord, chunk: RecordInput[]): number {
   return encodedRecordBytes(record, record.timestamp - baseTimestamp, chunk.length);
 }
 
+/**
+ * Each record's offset, in the order of `records`, from the offset the log gave the first batch of each
+ * partition (`baseOffsets[i]` for `appends[i]`): encodeAppends keeps a partition's records in call order and
+ * its batches are written back to back, so they took consecutive offsets from there.
+ */
+export function recordOffsets(
+  records: readonly OutgoingRecord[],
+  appends: readonly TopicPartition[],
+  baseOffsets: readonly number[],
+): number[] {
+  const next = new Map<string, number>();
+  for (const [i, append] of appends.entries())
+    next.set(partitionKey(append.topic, append.partition), baseOffsets[i]!);
+  return records.map((record) => {
+    const key = partitionKey(record.topic, record.partition);
+    const offset = next.get(key)!;
+    next.set(key, offset + 1);
+    return offset;
+  });
+}
+
 /** Appends the records of `read` at or after the offset asked for to `out`; returns how many it appended. */
 export function appendConsumed(out: ConsumedRecord[], read: PartitionBatches): number {
   const before = out.length;

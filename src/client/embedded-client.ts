@@ -6,6 +6,7 @@ import {
   encodeAppends,
   type PartitionAppend,
   type PartitionBatches,
+  recordOffsets,
   type TopicLimits,
 } from './batch-records.js';
 import {
@@ -124,11 +125,12 @@ export class EmbeddedLogClient implements LogClient {
    * Encodes one batch per partition (more when max.message.bytes requires) and writes every batch before the
    * first await, so overlapping calls keep their order per partition and share the next fsync.
    */
-  async produce(records: OutgoingRecord[]): Promise<void> {
+  async produce(records: OutgoingRecord[]): Promise<number[]> {
     this.ensureOpen();
     checkProduceRecords(records);
     // Everything is encoded and checked before the first write, so a bad record appends nothing.
-    await this.appendBatches(encodeAppends(records, (topic) => this.describeTopic(topic)));
+    const appends = encodeAppends(records, (topic) => this.describeTopic(topic));
+    return recordOffsets(records, appends, await this.appendBatches(appends));
   }
 
   /** What a client that encodes its own batches needs to know of a topic. */
@@ -140,20 +142,23 @@ export class EmbeddedLogClient implements LogClient {
 
   /**
    * Writes encoded batches, every one before the first await (see produce()), and resolves once each
-   * partition written is durable. A failing write (disk full) can still leave the partitions written before
-   * it appended, as Kafka's per-partition produce errors do.
+   * partition written is durable, to the offset of each append's first batch (the others follow it: nothing
+   * else writes between them). A failing write (disk full) can still leave the partitions written before it
+   * appended, as Kafka's per-partition produce errors do.
    */
-  async appendBatches(appends: readonly PartitionAppend[]): Promise<void> {
+  async appendBatches(appends: readonly PartitionAppend[]): Promise<number[]> {
     this.ensureOpen();
     const targets = appends.map((append) => ({
       ...append,
       target: this.target(append.topic, append.partition),
     }));
     const durable: Promise<void>[] = [];
+    const baseOffsets: number[] = [];
     try {
       for (const { target, batches } of targets) {
-        for (const batch of batches) {
-          target.log.write(batch.bytes);
+        for (const [i, batch] of batches.entries()) {
+          const { baseOffset } = target.log.write(batch.bytes);
+          if (i === 0) baseOffsets.push(baseOffset);
           this.log.appended(target.topic, target.partition, batch.bytes.length, batch.records);
         }
         durable.push(target.log.durable().then(() => this.log.madeDurable(target.topic, target.partition)));
@@ -164,6 +169,7 @@ export class EmbeddedLogClient implements LogClient {
       throw error;
     }
     await Promise.all(durable);
+    return baseOffsets;
   }
 
   async fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]> {

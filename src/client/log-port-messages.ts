@@ -17,7 +17,8 @@ export interface LogPortCalls {
   describe: { request: { topic: string }; result: TopicLimits };
   ensureTopic: { request: { spec: TopicSpec }; result: number };
   offsets: { request: { partition: TopicPartition }; result: PartitionOffsets };
-  append: { request: { appends: PartitionAppend[] }; result: null };
+  /** Resolves to the offset of each append's first batch. */
+  append: { request: { appends: PartitionAppend[] }; result: number[] };
   fetch: { request: { requests: FetchRequest[]; options: FetchOptions }; result: PartitionBatches[] };
   /** The partitions of `topics` this worker's member of the group gets. */
   join: { request: { groupId: string; topics: string[] }; result: TopicPartition[] };

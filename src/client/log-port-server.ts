@@ -53,13 +53,12 @@ export class LogPortServer {
       offsets: ({ partition }) => client.offsets(partition),
       append: async ({ appends }) => {
         // A Buffer crosses the port as a plain Uint8Array.
-        await client.appendBatches(
+        return client.appendBatches(
           appends.map((append) => ({
             ...append,
             batches: append.batches.map((batch) => ({ ...batch, bytes: asBuffer(batch.bytes) })),
           })),
         );
-        return null;
       },
       fetch: async ({ requests, options }) => this.countServed(await this.fetchLingering(requests, options)),
       join: async ({ groupId, topics }) => {

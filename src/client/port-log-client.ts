@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import { appendConsumed, encodeAppends, type TopicLimits } from './batch-records.js';
+import { appendConsumed, encodeAppends, recordOffsets, type TopicLimits } from './batch-records.js';
 import {
   checkFetchOptions,
   checkFetchRequests,
@@ -80,7 +80,7 @@ export class PortLogClient implements LogClient {
     return answer.result;
   }
 
-  async produce(records: OutgoingRecord[]): Promise<void> {
+  async produce(records: OutgoingRecord[]): Promise<number[]> {
     this.ensureOpen();
     checkProduceRecords(records);
     const topics = [...new Set(records.map((record) => record.topic))];
@@ -94,6 +94,7 @@ export class PortLogClient implements LogClient {
         transferable(appends.flatMap((append) => append.batches.map((batch) => batch.bytes))),
       );
       if (answer.op !== 'append') throw mismatchedReply('append', answer.op);
+      return recordOffsets(records, appends, answer.result);
     } catch (error) {
       // The topic's max.message.bytes may have been changed since it was described.
       if (error instanceof LogClientError && error.code === 'MESSAGE_TOO_LARGE')

@@ -88,8 +88,16 @@ interface QueuedProduce {
   /** recordBytesMax() of each record, computed once when the call is queued. */
   recordsBytesMax: number[];
   bytes: number;
-  resolve: () => void;
+  /** Filled as the requests carrying the records are acknowledged. */
+  offsets: number[];
+  resolve: (offsets: number[]) => void;
   reject: (error: unknown) => void;
+}
+
+/** Records sent in one request, and where each one's offset goes: its call's offsets, at its index there. */
+interface ProduceChunk {
+  messages: ProducedMessage[];
+  offsetSlots: Array<{ offsets: number[]; index: number }>;
 }
 
 interface LeaderFetch {
@@ -204,7 +212,7 @@ export class RemoteLogClient implements LogClient {
    * request from what was acknowledged before it, so two overlapping sends to one partition would share
    * sequence numbers; sending one request at a time is what keeps them apart.
    */
-  produce(records: OutgoingRecord[]): Promise<void> {
+  produce(records: OutgoingRecord[]): Promise<number[]> {
     try {
       this.ensureOpen();
       checkProduceRecords(records);
@@ -216,11 +224,12 @@ export class RemoteLogClient implements LogClient {
         );
       }
       const recordsBytesMax = this.recordsBytesMax(records);
-      if (records.length === 0) return Promise.resolve();
+      if (records.length === 0) return Promise.resolve([]);
       let bytes = 0;
       for (const recordBytes of recordsBytesMax) bytes += recordBytes;
       return new Promise((resolve, reject) => {
-        this.produceQueue.push({ records, recordsBytesMax, bytes, resolve, reject });
+        const offsets = new Array<number>(records.length);
+        this.produceQueue.push({ records, recordsBytesMax, bytes, offsets, resolve, reject });
         void this.drainProduceQueue();
       });
     } catch (error) {
@@ -433,11 +442,12 @@ export class RemoteLogClient implements LogClient {
     }
     try {
       for (const chunk of chunkByBytes(valid, this.options.maxProduceRequestBytes)) {
-        await this.acrossLeaderChanges(this.producer, () =>
-          this.producer.send({ messages: chunk, acks: ProduceAcks.ALL }),
+        const result = await this.acrossLeaderChanges(this.producer, () =>
+          this.producer.send({ messages: chunk.messages, acks: ProduceAcks.ALL }),
         );
+        fillOffsets(chunk, result.offsets ?? []);
       }
-      for (const call of valid) call.resolve();
+      for (const call of valid) call.resolve(call.offsets);
     } catch (error) {
       for (const call of valid) call.reject(error);
     }
@@ -638,22 +648,45 @@ function toMessage(record: OutgoingRecord): ProducedMessage {
  * The calls' records as messages, in consecutive runs whose size bounds add up to at most maxBytes (each record
  * fits alone), using the bounds computed when each call was queued.
  */
-function chunkByBytes(calls: QueuedProduce[], maxBytes: number): ProducedMessage[][] {
-  const chunks: ProducedMessage[][] = [];
-  let chunk: ProducedMessage[] = [];
+function chunkByBytes(calls: QueuedProduce[], maxBytes: number): ProduceChunk[] {
+  const chunks: ProduceChunk[] = [];
+  let chunk: ProduceChunk = { messages: [], offsetSlots: [] };
   let chunkBytes = 0;
   for (const call of calls) {
     for (const [i, record] of call.records.entries()) {
       const bytes = call.recordsBytesMax[i]!;
-      if (chunk.length > 0 && chunkBytes + bytes > maxBytes) {
+      if (chunk.messages.length > 0 && chunkBytes + bytes > maxBytes) {
         chunks.push(chunk);
-        chunk = [];
+        chunk = { messages: [], offsetSlots: [] };
         chunkBytes = 0;
       }
-      chunk.push(toMessage(record));
+      chunk.messages.push(toMessage(record));
+      chunk.offsetSlots.push({ offsets: call.offsets, index: i });
       chunkBytes += bytes;
     }
   }
-  if (chunk.length > 0) chunks.push(chunk);
+  if (chunk.messages.length > 0) chunks.push(chunk);
   return chunks;
+}
+
+/**
+ * Each message's offset from the base offset its partition's batch got in the request: the library sends one
+ * batch per partition, its messages in the order given, so they took consecutive offsets from there.
+ */
+function fillOffsets(
+  chunk: ProduceChunk,
+  baseOffsets: ReadonlyArray<{ topic: string; partition: number; offset: bigint }>,
+): void {
+  const next = new Map<string, number>();
+  for (const { topic, partition, offset } of baseOffsets) next.set(`${topic}\0${partition}`, Number(offset));
+  for (const [i, message] of chunk.messages.entries()) {
+    const key = `${message.topic}\0${message.partition}`;
+    const offset = next.get(key);
+    // acks=all answers every partition of the request or fails it.
+    if (offset === undefined)
+      throw new Error(`the produce response has no offset for ${message.topic}-${message.partition}`);
+    next.set(key, offset + 1);
+    const slot = chunk.offsetSlots[i]!;
+    slot.offsets[slot.index] = offset;
+  }
 }

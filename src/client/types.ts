@@ -107,10 +107,11 @@ export interface LogClient {
   partitionCount(topic: string): Promise<number>;
   offsets(partition: TopicPartition): Promise<PartitionOffsets>;
   /**
-   * Appends records and resolves once they are acknowledged by all in-sync replicas (acks=all). Records for one
+   * Appends records and resolves once they are acknowledged by all in-sync replicas (acks=all), to the offset
+   * each record got, in the order of `records` (the HTTP REST proxy answers with them). Records for one
    * partition keep their order, also across calls that overlap in time.
    */
-  produce(records: OutgoingRecord[]): Promise<void>;
+  produce(records: OutgoingRecord[]): Promise<number[]>;
   /** Records at or after each requested offset, waiting up to maxWaitMs when there are none yet. */
   fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]>;
   /** Joins (or creates) a consumer group over `topics`; assignment changes are told to the listener. */

@@ -32,6 +32,10 @@ export interface ApiRequest {
   nowMs: number;
   /** Reads the JSON body, within the server's body limit. */
   body(): Promise<unknown>;
+  /** Reads the body as it came, whatever its type, refusing it with 413 past `maxBytes`. */
+  rawBody(maxBytes: number): Promise<Buffer>;
+  /** The query string as it came (`query` validates typed parameters). */
+  searchParams: URLSearchParams;
   /** The request itself, for its credentials and connection (login, logout). */
   incoming: IncomingMessage;
   /** Who is calling, when authentication is on; null when it is off. */
@@ -39,15 +43,22 @@ export interface ApiRequest {
   response: ServerResponse;
 }
 
-/** A JSON answer; null when the handler wrote the response itself (the live stream). */
+/**
+ * A JSON answer (status 204: no body); null when the handler wrote the response itself (the live stream).
+ * `headers` may set the content type of a JSON dialect (REST Proxy's application/vnd.kafka.v2+json).
+ */
 export type ApiReply = { status: number; body: unknown; headers?: Readonly<Record<string, string>> } | null;
 
 export interface ApiRoute {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'DELETE' | 'OPTIONS';
   pattern: RegExp;
-  /** The least role that may call it; null for routes that do their own checks (login, logout, me). */
+  /** The least role that may call it; null for routes that do their own checks (login, logout, me, beacons). */
   role: HttpRole | null;
   handle(request: ApiRequest): Promise<ApiReply>;
+  /** The body of an error on this route when its clients expect another format (REST Proxy's); default `{error}`. */
+  errorBody?(error: HttpError): unknown;
+  /** Told the status of every answer on this route, refusals included (the ingest metrics). */
+  answered?(status: number): void;
 }
 
 /** How a silence looks over HTTP: the matcher shape of POST bodies, with where it came from. */
@@ -316,7 +327,8 @@ function statusOf(silence: { startsAtMs: number; endsAtMs: number }, nowMs: numb
   return nowMs < silence.startsAtMs ? 'pending' : 'active';
 }
 
-function decodeSegment(segment: string): string {
+/** A path segment's text; 400 for broken percent-encoding. */
+export function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -15,9 +15,11 @@ function incoming(method: string, headers: Record<string, string> = {}): Incomin
 function apiRequest(request: IncomingMessage, body: unknown = null): ApiRequest {
   return {
     query: new QueryParams(new URLSearchParams()),
+    searchParams: new URLSearchParams(),
     captures: [],
     nowMs: Date.now(),
     body: async () => body,
+    rawBody: async () => Buffer.from(JSON.stringify(body)),
     incoming: request,
     principal: null,
     response: null as never,

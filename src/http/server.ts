@@ -7,7 +7,7 @@ import type { AlertControl } from '../alerts/engine.js';
 import { HostAllowList, ReloadingTlsContext, type TlsFilesConfig } from '../security/index.js';
 import { StoreError } from '../store/errors.js';
 import type { AggregateStore } from '../store/types.js';
-import { type ApiRoute, apiRoutes } from './api-routes.js';
+import { type ApiReply, type ApiRoute, apiRoutes } from './api-routes.js';
 import { AUTH_OFF, HttpAuth, type HttpAuthConfig } from './auth.js';
 import { errorBody, HttpError } from './errors.js';
 import type { LiveFeed } from './live-feed.js';
@@ -50,7 +50,12 @@ export interface HttpApiOptions {
   allowedHosts?: readonly string[];
   /** Serve HTTPS with these PEM files, reloaded when they change or on SIGHUP; absent: plain HTTP. */
   tls?: TlsFilesConfig;
+  /** The REST proxy (`/topics`) and player beacons (`/beacons`); absent: neither is served. */
+  ingest?: readonly ApiRoute[];
 }
+
+/** Paths served by the ingest routes, outside /api: where REST Proxy clients and players expect them. */
+const INGEST_PATHS = /^\/(topics|beacons)(\/|$)/;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -77,7 +82,7 @@ export class HttpApi {
   ) {
     this.logger = options.logger.child({ component: 'http' });
     this.auth = new HttpAuth(options.auth ?? AUTH_OFF, options.logger);
-    this.routes = [...this.auth.routes(), ...apiRoutes(options)];
+    this.routes = [...this.auth.routes(), ...apiRoutes(options), ...(options.ingest ?? [])];
     this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
     this.closeGraceMs = options.closeGraceMs ?? 5000;
   }
@@ -153,6 +158,8 @@ export class HttpApi {
       return this.metrics(request, response);
     }
     if (pathname === '/api' || pathname.startsWith('/api/')) return this.api(request, response, url);
+    if (this.options.ingest !== undefined && INGEST_PATHS.test(pathname))
+      return this.api(request, response, url);
     if (this.staticFiles) return this.staticFiles.serve(request, response, pathname);
     throw new HttpError(404, 'NOT_FOUND', `no route for ${pathname}`);
   }
@@ -167,19 +174,36 @@ export class HttpApi {
         request.method,
         matching.map((r) => r.method),
       );
-    const nowMs = Date.now();
-    const principal =
-      route.role !== null && this.auth.enabled ? this.auth.authorize(request, route.role, nowMs) : null;
-    const reply = await route.handle({
-      query: new QueryParams(url.searchParams),
-      captures: route.pattern.exec(url.pathname)!.slice(1),
-      nowMs,
-      body: () => readJsonBody(request, this.maxBodyBytes),
-      incoming: request,
-      principal,
-      response,
-    });
-    if (reply) sendJson(response, reply.status, reply.body, reply.headers);
+    let reply: ApiReply;
+    try {
+      const nowMs = Date.now();
+      const principal =
+        route.role !== null && this.auth.enabled ? this.auth.authorize(request, route.role, nowMs) : null;
+      reply = await route.handle({
+        query: new QueryParams(url.searchParams),
+        searchParams: url.searchParams,
+        captures: route.pattern.exec(url.pathname)!.slice(1),
+        nowMs,
+        body: () => readJsonBody(request, this.maxBodyBytes),
+        rawBody: (maxBytes) => readBody(request, maxBytes),
+        incoming: request,
+        principal,
+        response,
+      });
+    } catch (error) {
+      // Not inside `answered?.()`: its argument would go unevaluated on routes that count nothing.
+      const status = this.fail(request, response, error, route.errorBody);
+      route.answered?.(status);
+      return;
+    }
+    if (reply === null) return;
+    if (reply.status === 204) {
+      response.writeHead(204, { ...reply.headers, 'cache-control': 'no-store' });
+      response.end();
+    } else {
+      sendJson(response, reply.status, reply.body, reply.headers);
+    }
+    route.answered?.(reply.status);
   }
 
   /**
@@ -214,8 +238,15 @@ export class HttpApi {
     response.end(texts.map((text) => (text.endsWith('\n') ? text : `${text}\n`)).join(''));
   }
 
-  private fail(request: IncomingMessage, response: ServerResponse, error: unknown): void {
-    const { status, code, message, headers } = toHttpError(error);
+  /** Answers with the error (in the route's format when it has one); returns the status sent. */
+  private fail(
+    request: IncomingMessage,
+    response: ServerResponse,
+    error: unknown,
+    format?: (error: HttpError) => unknown,
+  ): number {
+    const httpError = toHttpError(error);
+    const { status, code, message, headers } = httpError;
     if (status >= 500) {
       this.logger.error({ err: error, method: request.method, url: request.url }, 'http request failed');
     } else {
@@ -224,9 +255,10 @@ export class HttpApi {
     if (response.headersSent) {
       // A stream (a file, the live feed) broke after its headers went out: all that is left is to cut it.
       response.destroy();
-      return;
+      return status;
     }
-    sendJson(response, status, errorBody(code, message), headers);
+    sendJson(response, status, format ? format(httpError) : errorBody(code, message), headers);
+    return status;
   }
 }
 
@@ -288,8 +320,8 @@ function sendJson(
 ): void {
   const text = JSON.stringify(body);
   response.writeHead(status, {
-    ...headers,
     'content-type': JSON_TYPE,
+    ...headers,
     'content-length': String(Buffer.byteLength(text)),
     'cache-control': 'no-store',
   });
@@ -306,6 +338,16 @@ async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise
       `expected content-type application/json, got '${contentType}'`,
     );
   }
+  const body = await readBody(request, maxBytes);
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (error) {
+    throw new HttpError(400, 'BAD_BODY', `request body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The request's body, whatever its type; 413 past maxBytes (the connection is closed, the rest unread). */
+async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const tooLarge = () =>
     new HttpError(413, 'BODY_TOO_LARGE', `request body exceeds ${maxBytes} bytes`, { connection: 'close' });
   const declared = Number(request.headers['content-length'] ?? 0);
@@ -317,11 +359,7 @@ async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise
     if (received > maxBytes) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch (error) {
-    throw new HttpError(400, 'BAD_BODY', `request body is not JSON: ${(error as Error).message}`);
-  }
+  return Buffer.concat(chunks);
 }
 
 /** The HTTPS certificate, reloaded when renewed (or on SIGHUP) without a restart. */

@@ -36,7 +36,7 @@ interface PartitionLink {
 
 /** What one produce carried, applied to the links once the target acknowledged it. */
 interface Shipment {
-  produced: Promise<void>;
+  produced: Promise<unknown>;
   advances: Map<PartitionLink, Advance>;
 }
 
@@ -427,7 +427,7 @@ export class Mirror {
    * appended after it): the link is reported down meanwhile and lag and retention warnings stay current.
    * False when the mirror closes first: the request's fate is then read from the target tail on the next start.
    */
-  private async acknowledged(produced: Promise<void>): Promise<boolean> {
+  private async acknowledged(produced: Promise<unknown>): Promise<boolean> {
     const startedAt = Date.now();
     let stalled = false;
     let acknowledged = false;

@@ -16,12 +16,14 @@ class SlowClient implements Pick<LogClient, 'ensureTopic' | 'produce'> {
     this.topics.push(spec);
     return spec.partitions;
   }
-  async produce(records: OutgoingRecord[]): Promise<void> {
+  async produce(records: OutgoingRecord[]): Promise<number[]> {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     await new Promise((resolve) => setTimeout(resolve, this.ackDelayMs));
+    const offsets = records.map((_, i) => this.records.length + i);
     this.records.push(...records);
     this.inFlight--;
+    return offsets;
   }
 }
 

@@ -48,9 +48,11 @@ export class MemoryLogClient implements LogClient {
     return { earliest: 0, latest: this.log(topic, partition).length };
   }
 
-  async produce(records: OutgoingRecord[]): Promise<void> {
+  async produce(records: OutgoingRecord[]): Promise<number[]> {
+    const offsets: number[] = [];
     for (const record of records) {
       const log = this.log(record.topic, record.partition);
+      offsets.push(log.length);
       log.push({
         topic: record.topic,
         partition: record.partition,
@@ -64,6 +66,7 @@ export class MemoryLogClient implements LogClient {
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
+    return offsets;
   }
 
   async fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]> {
