@@ -86,16 +86,23 @@ export class BeaconIngest {
     };
   }
 
-  /** Site, edge (`?edge=`, else the configured one) and arrival time of a beacon. */
+  /**
+   * Site (`?site=`, else this runtime's), edge (`?edge=`, else the configured one) and arrival time of a
+   * beacon: a player learns which edge server and site served it (a response header of the CDN) and puts
+   * them in its report URL, which is how one runtime can take the beacons of several sites.
+   */
   context(query: URLSearchParams, nowMs: number): BeaconContext {
-    const edge = query.get('edge') ?? this.options.defaultEdge;
-    if (!EDGE_ID.test(edge))
-      throw new BeaconError(
-        400,
-        'BAD_PARAMETER',
-        `edge ${JSON.stringify(edge)}: expected 1 to 256 of [A-Za-z0-9._:-]`,
-      );
-    return { nowMs, site: this.options.site, edge };
+    const named = (parameter: 'site' | 'edge', fallback: string): string => {
+      const value = query.get(parameter) ?? fallback;
+      if (!EDGE_ID.test(value))
+        throw new BeaconError(
+          400,
+          'BAD_PARAMETER',
+          `${parameter} ${JSON.stringify(value)}: expected 1 to 256 of [A-Za-z0-9._:-]`,
+        );
+      return value;
+    };
+    return { nowMs, site: named('site', this.options.site), edge: named('edge', this.options.defaultEdge) };
   }
 
   /** Appends the events to the QoE topic; resolves once they are acknowledged (durable). */
