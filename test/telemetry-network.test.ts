@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type EdgeSite, nextAlert, startEdgeSite } from './support/edge-site.js';
 import { type TestNetwork as Network, networkTestsUnavailable, TestNetwork } from './support/netns.js';
+import { startNginx } from './support/nginx.js';
 import type { Background } from './support/processes.js';
 import type { FleetPlan } from './support/viewer-fleet.js';
 
@@ -52,7 +53,15 @@ describe('telemetry from real kernels and viewers on a network', { timeout: 240_
     fs.writeFileSync(path.join(dir, 'seg.bin'), Buffer.alloc(SEGMENT_BYTES, 7));
     for (const edge of EDGES) {
       await network.throttle(edge.name, UPLINK_KBIT, 200);
-      start(network.spawn(edge.name, '/usr/sbin/nginx', ['-c', writeNginxConfig(dir, edge.name)]));
+      start(
+        await startNginx(
+          network,
+          edge.name,
+          dir,
+          { root: dir, serverLines: ['location /seg/ { try_files /seg.bin =404; }'] },
+          'viewers',
+        ),
+      );
       start(
         network.spawn(edge.name, 'node', [
           bin,
@@ -144,24 +153,3 @@ describe('telemetry from real kernels and viewers on a network', { timeout: 240_
     assert.deepEqual([...new Set(latency.map((alert) => alert.labels.site))], ['fra1'], 'no other site');
   });
 });
-
-function writeNginxConfig(dir: string, edge: string): string {
-  const file = path.join(dir, `nginx-${edge}.conf`);
-  fs.writeFileSync(
-    file,
-    [
-      'worker_processes 1;',
-      'daemon off;',
-      `pid ${path.join(dir, `nginx-${edge}.pid`)};`,
-      `error_log ${path.join(dir, `nginx-${edge}-error.log`)};`,
-      'events { worker_connections 4096; }',
-      'http {',
-      '  access_log off;',
-      '  keepalive_requests 100000;',
-      `  server { listen 80; root ${dir}; location /seg/ { try_files /seg.bin =404; } }`,
-      '}',
-      '',
-    ].join('\n'),
-  );
-  return file;
-}

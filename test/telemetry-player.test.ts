@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { type BrowserSession, openBrowser } from './support/browser.js';
 import { type EdgeSite, nextAlert, startEdgeSite } from './support/edge-site.js';
 import { networkTestsUnavailable, TestNetwork } from './support/netns.js';
+import { startNginx } from './support/nginx.js';
 import { type Background, eventually, run } from './support/processes.js';
 
 /**
@@ -57,7 +58,7 @@ describe('a real player with CMCD on a throttled link', { timeout: 300_000 }, ()
     ]);
     processes.push(...site.processes);
     await network.throttle(EDGE.name, HEALTHY_UPLINK_KBIT, 200);
-    start(network.spawn(EDGE.name, '/usr/sbin/nginx', ['-c', nginxConfig(dir, media)]));
+    start(await startNginx(network, EDGE.name, dir, { root: media }, 'viewers'));
     browser = await openBrowser({
       width: 1280,
       height: 720,
@@ -207,25 +208,4 @@ window.playedSeconds = () => videos.map((video) => video.currentTime);
 window.stalls = () => stallCounts.slice();
 </script></body></html>
 `;
-}
-
-function nginxConfig(dir: string, media: string): string {
-  const file = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(
-    file,
-    [
-      'worker_processes 1;',
-      'daemon off;',
-      `pid ${path.join(dir, 'nginx.pid')};`,
-      `error_log ${path.join(dir, 'nginx-error.log')};`,
-      'events { worker_connections 1024; }',
-      'http {',
-      '  access_log off;',
-      '  types { application/dash+xml mpd; video/mp4 m4s; text/html html; application/javascript js; }',
-      `  server { listen 80; root ${media}; }`,
-      '}',
-      '',
-    ].join('\n'),
-  );
-  return file;
 }

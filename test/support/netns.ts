@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Background, type RunResult, run } from './processes.js';
+import { Background, eventually, type RunResult, run } from './processes.js';
 
 /** A host of a test network: its name (also its namespace's suffix) and its address on the shared /24. */
 export interface TestHost {
@@ -66,6 +66,16 @@ export class TestNetwork {
   spawn(name: string, command: string, args: string[], timeoutMs = 300_000): Background {
     this.host(name);
     return new Background('ip', ['netns', 'exec', this.namespace(name), command, ...args], timeoutMs);
+  }
+
+  /** Waits until `url` answers 2xx from the host `from` (a server just started in another namespace). */
+  async waitForHttp(from: string, url: string, timeoutMs = 20_000): Promise<void> {
+    await eventually(
+      async () =>
+        (await this.exec(from, 'curl', ['-sf', '-o', '/dev/null', '--max-time', '2', url])).status === 0,
+      timeoutMs,
+      `${url} from ${from}`,
+    );
   }
 
   /**
