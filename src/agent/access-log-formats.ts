@@ -110,7 +110,8 @@ function parseJsonLine(line: string): AccessLogEntry | null {
     durationMs,
     status,
     bytes: bytesOf(field('body_bytes_sent') ?? '0'),
-    cacheStatus: field('upstream_cache_status') ?? '-',
+    // escape=json writes an unset variable as "", the other formats as `-`.
+    cacheStatus: field('upstream_cache_status') || '-',
     cmcd: cmcdOf(field('request_uri') ?? field('request') ?? '', {
       'cmcd-request': field('http_cmcd_request') ?? '',
       'cmcd-object': field('http_cmcd_object') ?? '',
