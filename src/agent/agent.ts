@@ -4,6 +4,7 @@ import { HOST_TOPIC, QOE_TOPIC, TCP_TOPIC } from '../simulate/telemetry.js';
 import { AccessLogEvents } from './access-log-events.js';
 import { type AccessLogEntry, type AccessLogFormat, accessLogParser } from './access-log-formats.js';
 import { AccessLogTail, type TailPosition } from './access-log-tail.js';
+import { AgentError } from './errors.js';
 import { Forwarder, type ForwarderStats } from './forwarder.js';
 import { HostCounterDeltas, readHostCounters } from './proc-net-counters.js';
 import { parseSs, runSs, SocketDeltas } from './socket-sampler.js';
@@ -58,6 +59,8 @@ export interface AgentStats {
   samples: number;
   /** Samples that took longer than the interval (the next one was late). */
   lateSamples: number;
+  /** Samples lost to a failed `ss` run. */
+  failedSamples: number;
   events: Record<string, number>;
   malformedLines: number;
   spool: SpoolStats;
@@ -79,13 +82,16 @@ export class Agent {
   private readonly access: AccessLogEvents;
   private timer: NodeJS.Timeout | null = null;
   private sampling: Promise<void> = Promise.resolve();
+  /** When the last sample started (the schedule), and when the last one that succeeded did (the deltas). */
   private lastSampleMs = 0;
+  private lastCountedMs = 0;
   private lastMetaText = '';
   private failure: ((error: unknown) => void) | null = null;
   private readonly failed: Promise<never>;
   private counts: Omit<AgentStats, 'spool' | 'forwarder'> = {
     samples: 0,
     lateSamples: 0,
+    failedSamples: 0,
     events: {},
     malformedLines: 0,
   };
@@ -150,29 +156,41 @@ export class Agent {
     await this.spool?.close();
   }
 
+  private reschedule(): void {
+    if (this.timer) this.schedule();
+  }
+
   /** The next sample one interval after the previous one started, whatever the sample took. */
   private schedule(): void {
     const delayMs = Math.max(0, this.lastSampleMs + this.options.intervalMs - Date.now());
     this.timer = setTimeout(() => {
       this.sampling = this.sample().then(
-        () => {
-          if (this.timer) this.schedule();
+        () => this.reschedule(),
+        (error: unknown) => {
+          // A failed `ss` run (a timeout on an overloaded host) costs one sample; anything else will not heal.
+          if (!(error instanceof AgentError && error.code === 'SS_FAILED')) return this.failure?.(error);
+          this.counts.failedSamples += 1;
+          this.options.logger.warn({ reason: error.message }, 'sample skipped');
+          this.reschedule();
         },
-        (error: unknown) => this.failure?.(error),
       );
     }, delayMs);
   }
 
   private async sample(): Promise<void> {
     const ts = Date.now();
-    const intervalMs = this.lastSampleMs === 0 ? this.options.intervalMs : ts - this.lastSampleMs;
-    if (this.lastSampleMs !== 0 && intervalMs > this.options.intervalMs * 1.5) this.counts.lateSamples += 1;
+    if (this.lastSampleMs !== 0 && ts - this.lastSampleMs > this.options.intervalMs * 1.5)
+      this.counts.lateSamples += 1;
     this.lastSampleMs = ts;
-    const [ssOutput, hostCounters, lines] = await Promise.all([
+    const [ssOutput, hostCounters] = await Promise.all([
       runSs(this.options.ports, this.options.ssPath),
       readHostCounters(this.options.procNetDir),
-      this.tail ? this.tail.poll() : null,
     ]);
+    // Read after the kernel's numbers succeeded: a sample that fails must not move the log's position.
+    const lines = this.tail ? await this.tail.poll() : null;
+    // Counters are deltas since the last sample that succeeded, which a failed one does not move.
+    const intervalMs = this.lastCountedMs === 0 ? this.options.intervalMs : ts - this.lastCountedMs;
+    this.lastCountedMs = ts;
     const records: SpoolRecord[] = [];
     const push = (topic: string, event: { ts: number; type: string }) => {
       records.push({ topic, ts: event.ts, value: JSON.stringify(event) });

@@ -61,9 +61,19 @@ export function hostCountersOf(
   netstat: Map<string, CounterGroup>,
 ): HostCounters {
   const groups = new Map([...snmp, ...netstat]);
-  const counters = { currEstab: groups.get('Tcp')?.get('CurrEstab') ?? 0 } as HostCounters;
-  for (const [field, group, name] of COUNTERS) counters[field] = groups.get(group)?.get(name) ?? 0;
-  return counters;
+  return {
+    currEstab: groups.get('Tcp')?.get('CurrEstab') ?? 0,
+    ...perCounter((_field, group, name) => groups.get(group)?.get(name) ?? 0),
+  };
+}
+
+/** One value per counter field, made from COUNTERS itself, so every field is there by construction. */
+function perCounter(
+  value: (field: CounterField, group: string, name: string) => number,
+): Record<CounterField, number> {
+  return Object.fromEntries(
+    COUNTERS.map(([field, group, name]) => [field, value(field, group, name)]),
+  ) as Record<CounterField, number>;
 }
 
 /** Reads both files; on Linux they always exist, so failing to read them is an error. */
@@ -109,10 +119,5 @@ export class HostCounterDeltas {
 
 /** Counters are unsigned 64-bit in the kernel; one that went backwards (a namespace reset) counts from 0. */
 function deltas(before: HostCounters, now: HostCounters): Record<CounterField, number> {
-  const out = {} as Record<CounterField, number>;
-  for (const [field] of COUNTERS) {
-    const delta = now[field] - before[field];
-    out[field] = delta >= 0 ? delta : now[field];
-  }
-  return out;
+  return perCounter((field) => (now[field] >= before[field] ? now[field] - before[field] : now[field]));
 }
