@@ -62,6 +62,33 @@ function nginxLine(session: string, nowMs: number): string {
   );
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** nginx in the foreground with the edgestream log_format of docs/agent.md; nginx cannot listen on port 0. */
+function nginxConfig(prefix: string, accessLog: string, port: number): string {
+  return `daemon off;
+worker_processes 1;
+error_log ${prefix}/logs/error.log;
+pid ${prefix}/nginx.pid;
+events { worker_connections 64; }
+http {
+  client_body_temp_path ${prefix}/tmp;
+  log_format edgestream '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $msec "$upstream_cache_status" "$http_cmcd_request" "$http_cmcd_object" "$http_cmcd_status" "$http_cmcd_session"';
+  access_log ${accessLog} edgestream;
+  server { listen 127.0.0.1:${port}; location / { return 200 "segment"; } }
+}
+`;
+}
+
 describe('edgestream agent', { timeout: 150_000 }, () => {
   let broker: RunningBroker;
   let server: http.Server;
@@ -238,6 +265,78 @@ describe('edgestream agent', { timeout: 150_000 }, () => {
     const requests = access.reduce((sum, v) => sum + Number(v.requests), 0);
     assert.equal(requests, sessions.length);
     await restarted.stop('SIGTERM');
+  });
+
+  it('follows a real nginx access log in the edgestream format across a rename and nginx reopening it', async () => {
+    const nginxDir = path.join(dir, 'nginx');
+    fs.mkdirSync(path.join(nginxDir, 'logs'), { recursive: true });
+    const nginxLog = path.join(nginxDir, 'logs', 'access.log');
+    const nginxPort = await freePort();
+    fs.writeFileSync(path.join(nginxDir, 'nginx.conf'), nginxConfig(nginxDir, nginxLog, nginxPort));
+    const nginx = new Background(
+      '/usr/sbin/nginx',
+      ['-p', nginxDir, '-c', path.join(nginxDir, 'nginx.conf')],
+      90_000,
+    );
+    agents.push(nginx);
+    const agent = new Background(
+      process.execPath,
+      [
+        bin,
+        'agent',
+        '--brokers',
+        broker.bootstrap,
+        '--edge',
+        'edge-nginx',
+        '--site',
+        SITE,
+        '--interval',
+        '500ms',
+        '--port',
+        String(nginxPort),
+        '--access-log',
+        nginxLog,
+        '--format',
+        'nginx',
+        '--spool-dir',
+        path.join(dir, 'spool-nginx'),
+      ],
+      90_000,
+    );
+    agents.push(agent);
+    await eventually(async () => agent.stdout.includes('agent started'), 20_000, 'the agent to start');
+    const get = async (session: string) => {
+      const cmcd = encodeURIComponent(`br=3500,d=2000,ot=v,cid="live/sports-2",sid="${session}"`);
+      const response = await fetch(`http://127.0.0.1:${nginxPort}/live/sports-2/seg.m4s?CMCD=${cmcd}`);
+      await response.arrayBuffer();
+    };
+    await eventually(
+      async () => (await fetch(`http://127.0.0.1:${nginxPort}/`)).ok,
+      10_000,
+      'nginx to listen',
+    );
+    for (const session of ['n-0', 'n-1', 'n-2']) await get(session);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    fs.renameSync(nginxLog, `${nginxLog}.1`);
+    await get('n-3'); // still written to the renamed file: nginx has not reopened yet
+    nginx.signal('SIGUSR1');
+    await eventually(async () => fs.existsSync(nginxLog), 10_000, 'nginx to reopen its log');
+    for (const session of ['n-4', 'n-5']) await get(session);
+    const expected = ['n-0', 'n-1', 'n-2', 'n-3', 'n-4', 'n-5'];
+    const nginxSegments = async () =>
+      (await readAll(broker.broker, QOE_TOPIC))
+        .map(eventOf)
+        .filter((v) => v.edge === 'edge-nginx' && v.type === 'segment')
+        .map((v) => String(v.session));
+    await eventually(async () => (await nginxSegments()).length >= expected.length, 20_000, 'nginx segments');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.deepEqual((await nginxSegments()).sort(), expected);
+    const cacheCounted = (await readAll(broker.broker, HOST_TOPIC))
+      .map(eventOf)
+      .filter((v) => v.edge === 'edge-nginx' && v.type === 'http_access');
+    assert.ok(cacheCounted.length > 0, 'http_access summaries of the nginx log');
+    await agent.stop('SIGTERM');
+    await nginx.stop('SIGTERM');
   });
 
   it('fails at start, saying what to install, when ss is missing', async () => {
