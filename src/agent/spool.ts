@@ -84,7 +84,8 @@ export class Spool {
   private active: FileHandle | null = null;
   private nextSeq = 0;
   private ackedSeq = -1;
-  private lastMeta: unknown = null;
+  /** The frame appended last (at start: the last one found), kept to send it without reading it back. */
+  private newestFrame: Frame | null = null;
   private droppedRecords = 0;
   private damagedFrames = 0;
   private readonly segmentBytesMax: number;
@@ -119,7 +120,7 @@ export class Spool {
 
   /** The meta of the newest frame: what the caller saved with the last records it appended. */
   get meta(): unknown {
-    return this.lastMeta;
+    return this.newestFrame?.meta ?? null;
   }
 
   stats(): SpoolStats {
@@ -158,7 +159,7 @@ export class Spool {
     segment.bytes += frame.length;
     segment.endSeq = first + records.length;
     this.nextSeq = segment.endSeq;
-    this.lastMeta = meta;
+    this.newestFrame = { first, meta, records };
     await this.enforceBound();
     return first;
   }
@@ -167,6 +168,17 @@ export class Spool {
   async read(afterSeq: number, recordsMax: number, bytesMax: number): Promise<SequencedRecord[]> {
     const out: SequencedRecord[] = [];
     let bytes = 0;
+    const newest = this.newestFrame;
+    if (newest && afterSeq + 1 >= newest.first) {
+      // The usual case while the brokers keep up: only the frame just appended is pending; no file read.
+      for (let seq = afterSeq + 1; seq < newest.first + newest.records.length; seq++) {
+        const record = newest.records[seq - newest.first]!;
+        if (out.length >= recordsMax || (out.length > 0 && bytes + record.value.length > bytesMax)) break;
+        out.push({ ...record, seq });
+        bytes += record.value.length;
+      }
+      return out;
+    }
     for (const segment of this.segments) {
       if (segment.endSeq <= afterSeq + 1) continue;
       const wanted = segment.frames.filter((frame) => frame.first + frame.records > afterSeq + 1);
@@ -257,7 +269,7 @@ export class Spool {
       }));
       const last = frames.at(-1);
       const endSeq = last ? last.first + last.records.length : firstSeq;
-      if (last) this.lastMeta = last.meta;
+      if (last) this.newestFrame = { first: last.first, meta: last.meta, records: last.records };
       this.segments.push({ file, firstSeq, endSeq, bytes: goodBytes, frames: index });
     }
     const newest = this.segments.at(-1);
