@@ -3,7 +3,6 @@ export type AgentErrorCode =
   | 'SS_MISSING'
   | 'SS_FAILED'
   | 'PROC_NET_UNREADABLE'
-  | 'SPOOL_CORRUPT'
   | 'SPOOL_RECORD_TOO_LARGE'
   | 'AGENT_CONFIG';
 

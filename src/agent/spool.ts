@@ -279,7 +279,7 @@ export class Spool {
 }
 
 /** The frames of a segment up to the first damaged one (torn write, bad CRC, bad JSON). */
-export function decodeFrames(data: Buffer): { frames: DecodedFrame[]; goodBytes: number; damaged: boolean } {
+function decodeFrames(data: Buffer): { frames: DecodedFrame[]; goodBytes: number; damaged: boolean } {
   const frames: DecodedFrame[] = [];
   let at = 0;
   while (at < data.length) {

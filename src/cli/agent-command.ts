@@ -20,7 +20,7 @@ export const AGENT_USAGE = `  edgestream agent --brokers HOST:PORT --edge NAME -
                                            counters and access-log totals (cdn.host), CMCD player events (cdn.qoe)
         [--interval 1s]                    sampling interval (ms, s or m; default 1s)
         [--port 80]                        serving port whose connections are sampled; repeatable
-        [--access-log FILE --format nginx|combined|json]   follow an access log (rotation-safe)
+        [--access-log FILE] [--format nginx|combined|json]   follow an access log, rotation-safe (format nginx by default)
         [--spool-dir DIR]                  store-and-forward spool (default $TMPDIR/edgestream-agent-EDGE)
         [--spool-max-bytes N]              spool bound; the oldest events go first past it (default 256 MiB)
 ${connectionSecurityUsage('')}`;
@@ -74,30 +74,27 @@ interface AgentArgs {
   flags: Record<string, unknown>;
 }
 
+const AGENT_FLAGS = {
+  brokers: { type: 'string' },
+  edge: { type: 'string' },
+  site: { type: 'string' },
+  interval: { type: 'string' },
+  port: { type: 'string', multiple: true },
+  'access-log': { type: 'string' },
+  format: { type: 'string' },
+  'spool-dir': { type: 'string' },
+  'spool-max-bytes': { type: 'string' },
+  ...CONNECTION_SECURITY_FLAGS,
+} as const;
+
 function parseAgentArgs(args: string[]): AgentArgs {
-  let values: ReturnType<typeof parse>['values'];
-  const parse = (argv: string[]) =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        brokers: { type: 'string' },
-        edge: { type: 'string' },
-        site: { type: 'string' },
-        interval: { type: 'string' },
-        port: { type: 'string', multiple: true },
-        'access-log': { type: 'string' },
-        format: { type: 'string' },
-        'spool-dir': { type: 'string' },
-        'spool-max-bytes': { type: 'string' },
-        ...CONNECTION_SECURITY_FLAGS,
-      },
-    });
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; strict: true; options: typeof AGENT_FLAGS }>>;
   try {
-    ({ values } = parse(args));
+    parsed = parseArgs({ args, strict: true, options: AGENT_FLAGS });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  const { values } = parsed;
   const required = (name: 'brokers' | 'edge' | 'site'): string => {
     const value = values[name];
     if (value === undefined || value === '') throw new UsageError(`agent: --${name} is required`);
