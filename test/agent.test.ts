@@ -15,6 +15,7 @@ import type { ConsumedRecord } from '../src/client/types.js';
 import { HOST_TOPIC, QOE_TOPIC, TCP_TOPIC } from '../src/simulate/telemetry.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { Background, eventually, run } from './support/processes.js';
+import { makeTestCertificates, type TestCertificates } from './support/tls-fixtures.js';
 
 const bin = fileURLToPath(new URL('../../bin/edgestream.js', import.meta.url));
 const EDGE = 'edge-test-1';
@@ -356,5 +357,76 @@ describe('edgestream agent', { timeout: 150_000 }, () => {
     const result = await run('env', ['PATH=/nonexistent', process.execPath, ...args], { timeoutMs: 30_000 });
     assert.equal(result.status, 1);
     assert.match(result.stderr, /'ss' was not found.*iproute2/);
+  });
+});
+
+describe('edgestream agent to a SASL_SSL cluster', { timeout: 90_000 }, () => {
+  let certs: TestCertificates;
+  let broker: RunningBroker;
+  const secrets = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-agent-secret-'));
+  const passwordFile = path.join(secrets, 'password');
+
+  before(async () => {
+    certs = await makeTestCertificates();
+    fs.writeFileSync(passwordFile, 'agent-secret\n', { mode: 0o600 });
+    broker = await startBroker(
+      {
+        listeners: ['PLAINTEXT://127.0.0.1:0', 'SASL_SSL://127.0.0.1:0'],
+        tls: { cert: certs.serverCertFile, key: certs.serverKeyFile },
+      },
+      async (dataDir) => {
+        const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+        const args = ['user', 'create', 'edge-agent', '--data-dir', dataDir, '--password-file', passwordFile];
+        const created = await run(process.execPath, [cli, ...args]);
+        assert.equal(created.status, 0, created.stderr);
+      },
+    );
+  });
+
+  after(async () => {
+    await broker?.stop();
+    certs?.remove();
+    fs.rmSync(secrets, { recursive: true, force: true });
+  });
+
+  it('logs in with SCRAM over TLS, with the flags every remote command takes', async () => {
+    const saslSsl = `127.0.0.1:${broker.broker.listenerAddresses.get('SASL_SSL')!.port}`;
+    const agent = new Background(
+      process.execPath,
+      [
+        bin,
+        'agent',
+        '--brokers',
+        saslSsl,
+        '--edge',
+        'edge-secure',
+        '--site',
+        SITE,
+        '--interval',
+        '500ms',
+        '--spool-dir',
+        path.join(secrets, 'spool'),
+        '--security-protocol',
+        'SASL_SSL',
+        '--tls-ca',
+        certs.caFile,
+        '--sasl-mechanism',
+        'SCRAM-SHA-512',
+        '--sasl-username',
+        'edge-agent',
+        '--sasl-password-file',
+        passwordFile,
+      ],
+      60_000,
+    );
+    try {
+      await eventually(
+        async () => (await readAll(broker.broker, HOST_TOPIC)).some((r) => eventOf(r).edge === 'edge-secure'),
+        30_000,
+        'tcp_host sent over SASL_SSL',
+      );
+    } finally {
+      await agent.stop('SIGTERM');
+    }
   });
 });
