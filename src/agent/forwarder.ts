@@ -57,7 +57,7 @@ export class Forwarder {
   /** Per topic, the newest sequence known written; null until the tails were read (again). */
   private written: Map<string, number> | null = null;
   private readonly backoff = new Backoff(FORWARDER_LIMITS.retryBaseMs, FORWARDER_LIMITS.retryCapMs);
-  private readonly stats_: ForwarderStats = {
+  private readonly counts: ForwarderStats = {
     sentRecords: 0,
     skippedRecords: 0,
     failedSends: 0,
@@ -73,7 +73,7 @@ export class Forwarder {
   }
 
   stats(): ForwarderStats {
-    return { ...this.stats_ };
+    return { ...this.counts };
   }
 
   start(): void {
@@ -101,23 +101,23 @@ export class Forwarder {
       try {
         if (!this.written) await this.resume();
         const sent = await this.sendPending();
-        if (!this.stats_.connected) this.options.logger.info({}, 'sending to the brokers');
-        this.stats_.connected = true;
+        if (!this.counts.connected) this.options.logger.info({}, 'sending to the brokers');
+        this.counts.connected = true;
         this.backoff.reset();
         if (sent === 0) {
           if (this.closing) return;
           await this.waitForWork();
         }
       } catch (error) {
-        this.stats_.failedSends += 1;
+        this.counts.failedSends += 1;
         // Part of a failed send may be written: read the tails again before the next one.
         this.written = null;
-        if (this.stats_.connected || this.stats_.failedSends === 1) {
+        if (this.counts.connected || this.counts.failedSends === 1) {
           // Once per outage: the spool's counts in the periodic stats line say how it goes on.
           const reason = error instanceof Error ? error.message : String(error);
           this.options.logger.warn({ reason }, 'cannot send to the brokers; events stay in the spool');
         }
-        this.stats_.connected = false;
+        this.counts.connected = false;
         if (this.closing) return;
         await this.sleep(this.backoff.nextDelayMs());
       }
@@ -174,11 +174,11 @@ export class Forwarder {
     if (pending.length === 0) return 0;
     const written = this.written!;
     const fresh = pending.filter((record) => record.seq > (written.get(record.topic) ?? -1));
-    this.stats_.skippedRecords += pending.length - fresh.length;
+    this.counts.skippedRecords += pending.length - fresh.length;
     if (fresh.length > 0) {
       await client.produce(fresh.map((record) => this.outgoing(record)));
       for (const record of fresh) written.set(record.topic, record.seq);
-      this.stats_.sentRecords += fresh.length;
+      this.counts.sentRecords += fresh.length;
     }
     await spool.ack(pending.at(-1)!.seq);
     return pending.length;
