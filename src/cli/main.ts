@@ -18,6 +18,7 @@ const singleWordCommands: Record<string, () => Promise<Command>> = {
   simulate: async () => (await import('./simulate-command.js')).simulateCommand,
   start: async () => (await import('./start-command.js')).startCommand,
   mirror: async () => (await import('./mirror-command.js')).mirrorCommand,
+  agent: async () => (await import('./agent-command.js')).agentCommand,
   cloud: async () => (await import('./cloud-command.js')).cloudCommand,
   demo: async () => (await import('./start-command.js')).demoCommand,
 };
@@ -40,22 +41,24 @@ const commands: Record<string, () => Promise<Command>> = {
  * only `help` and a usage error do.
  */
 async function usage(): Promise<string> {
-  const [start, broker, cluster, mirror, cloud, kafka, simulate, user, httpUser, acl] = await Promise.all([
-    import('./start-command.js'),
-    import('./broker-command.js'),
-    import('./cluster-command.js'),
-    import('./mirror-command.js'),
-    import('./cloud-command.js'),
-    import('./kafka-commands.js'),
-    import('./simulate-command.js'),
-    import('./user-commands.js'),
-    import('./http-user-command.js'),
-    import('./acl-commands.js'),
-  ]);
+  const [start, broker, cluster, mirror, cloud, kafka, simulate, agent, user, httpUser, acl] =
+    await Promise.all([
+      import('./start-command.js'),
+      import('./broker-command.js'),
+      import('./cluster-command.js'),
+      import('./mirror-command.js'),
+      import('./cloud-command.js'),
+      import('./kafka-commands.js'),
+      import('./simulate-command.js'),
+      import('./agent-command.js'),
+      import('./user-commands.js'),
+      import('./http-user-command.js'),
+      import('./acl-commands.js'),
+    ]);
   return `edgestream — edge streaming platform
 
 Usage:
-${start.START_USAGE}${broker.BROKER_USAGE}${cluster.CLUSTER_USAGE}${mirror.MIRROR_USAGE}${cloud.CLOUD_USAGE}${kafka.KAFKA_USAGE}${simulate.SIMULATE_USAGE}${user.USER_USAGE}${acl.ACL_USAGE}${httpUser.HTTP_USER_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
+${start.START_USAGE}${broker.BROKER_USAGE}${cluster.CLUSTER_USAGE}${mirror.MIRROR_USAGE}${cloud.CLOUD_USAGE}${kafka.KAFKA_USAGE}${simulate.SIMULATE_USAGE}${agent.AGENT_USAGE}${user.USER_USAGE}${acl.ACL_USAGE}${httpUser.HTTP_USER_USAGE}  edgestream log verify --data-dir DIR     check every batch of every partition (CRC, offsets); exit 1 on damage
   edgestream log dump PARTITION_DIR        list the batches of one partition directory (DIR/topics/NAME/N)
         [--records]                        also decode and print each record
   edgestream help                          show this text

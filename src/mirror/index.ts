@@ -1,4 +1,4 @@
-export { Backoff } from './backoff.js';
+export { Backoff } from '../client/backoff.js';
 export { type MirrorConfig, mirrorConfigSchema } from './config.js';
 export { MirrorError, type MirrorErrorCode } from './errors.js';
 export { MirrorMetrics } from './metrics.js';

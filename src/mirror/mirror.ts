@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
+import { Backoff } from '../client/backoff.js';
+import { settledTails } from '../client/partition-tail.js';
 import type { ConsumedRecord, LogClient, OutgoingRecord, TopicPartition } from '../client/types.js';
-import { Backoff } from './backoff.js';
 import { MirrorError } from './errors.js';
 import { MirrorMetrics } from './metrics.js';
 import {
@@ -260,17 +261,16 @@ export class Mirror {
    * resuming before it lands would send its records a second time.
    */
   private async resumeFromTarget(target: LogClient, links: PartitionLink[]): Promise<void> {
-    let previous = await this.readTails(target, links);
-    for (let round = 0; ; round += 1) {
-      await sleep(this.settings.resumeSettleMs, this.abort.signal);
-      const current = await this.readTails(target, links);
-      if (current.every((tail, i) => sameTail(tail, previous[i]!))) break;
-      if (round + 1 >= MIRROR_LIMITS.maxSettleRounds) {
-        throw new Error(`the target's partitions kept growing over ${round + 1} reads: another writer?`);
-      }
-      previous = current;
-    }
-    for (const [i, link] of links.entries()) await this.resumeAt(link, previous[i]!);
+    const tails = await settledTails(
+      () => this.readTails(target, links),
+      (current, previous) => current.every((tail, i) => sameTail(tail, previous[i]!)),
+      {
+        settleMs: this.settings.resumeSettleMs,
+        roundsMax: MIRROR_LIMITS.maxSettleRounds,
+        sleep: (ms) => sleep(ms, this.abort.signal),
+      },
+    );
+    for (const [i, link] of links.entries()) await this.resumeAt(link, tails[i]!);
   }
 
   private async resumeAt(link: PartitionLink, tail: TargetTail | null): Promise<void> {

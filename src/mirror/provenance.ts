@@ -1,3 +1,4 @@
+import { headerValue } from '../client/partition-tail.js';
 import type { ConsumedRecord, RecordHeader, TopicPartition } from '../client/types.js';
 
 /**
@@ -25,8 +26,7 @@ export function provenanceHeader(prefix: string, offset: number): RecordHeader {
 
 /** The source position a target record was forwarded from, or null when the mirror did not write it. */
 export function provenanceOf(record: ConsumedRecord): SourcePosition | null {
-  let value: Buffer | null | undefined;
-  for (const header of record.headers) if (header.key === PROVENANCE_HEADER) value = header.value;
+  const value = headerValue(record.headers, PROVENANCE_HEADER);
   if (!value) return null;
   const match = /^([A-Za-z0-9._-]+):(\d+):(\d+)$/.exec(value.toString('latin1'));
   if (!match) return null;

@@ -1,3 +1,4 @@
+import { newestRecordFromTail } from '../client/partition-tail.js';
 import type { LogClient, TopicPartition } from '../client/types.js';
 import { MirrorError } from './errors.js';
 import { provenanceOf } from './provenance.js';
@@ -19,15 +20,9 @@ export async function readTail(
   link: { source: TopicPartition; targetTopic: string },
 ): Promise<TargetTail | null> {
   const partition = { topic: link.targetTopic, partition: link.source.partition };
-  const { earliest, latest } = await target.offsets(partition);
-  if (latest <= earliest) return null;
-  const records = await target.fetch([{ ...partition, offset: latest - 1 }], {
-    maxBytes: 1024 * 1024,
-    maxWaitMs: 0,
-  });
-  const last = records.filter((record) => record.offset < latest).at(-1);
-  if (!last)
-    throw new Error(`the last record of ${partition.topic}-${partition.partition} could not be read`);
+  // Only the last record: a mirror is the only writer of its target partitions.
+  const { end, record: last } = await newestRecordFromTail(target, partition, () => true, 1);
+  if (!last) return null;
   const position = provenanceOf(last);
   if (!position || position.topic !== link.source.topic || position.partition !== link.source.partition) {
     throw new MirrorError(
@@ -37,5 +32,5 @@ export async function readTail(
         'its target topics (use a different --prefix)',
     );
   }
-  return { nextSourceOffset: position.offset + 1, timestamp: last.timestamp, targetEnd: latest };
+  return { nextSourceOffset: position.offset + 1, timestamp: last.timestamp, targetEnd: end };
 }

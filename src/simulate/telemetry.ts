@@ -8,6 +8,11 @@
 export const TCP_TOPIC = 'cdn.tcp';
 /** Player QoE events, keyed by the id of the edge server that serves the session. */
 export const QOE_TOPIC = 'cdn.qoe';
+/**
+ * Per-edge-server totals (the host's TCP counters, its access log's requests), keyed by edge server id. A topic
+ * of its own: cdn.tcp holds per-connection samples only, and host totals there would be counted twice.
+ */
+export const HOST_TOPIC = 'cdn.host';
 
 /** The `stream` of events whose source could not tell it (a player that sent no CMCD `cid`). */
 export const UNKNOWN_STREAM = 'unknown';
@@ -133,6 +138,62 @@ export type QoeEvent =
 export type QoeEventType = QoeEvent['type'];
 
 export type TelemetryEvent = TcpStatsEvent | QoeEvent;
+
+/**
+ * The host-wide TCP counters of an edge server (/proc/net/snmp `Tcp:` and /proc/net/netstat `TcpExt:`), as
+ * deltas over the `intervalMs` before `ts`; `currEstab` is the gauge at `ts`. `stream` is `unknown`: the
+ * counters cover every connection of the host.
+ */
+export interface TcpHostEvent extends EventBase {
+  type: 'tcp_host';
+  intervalMs: number;
+  /** Connections this host opened (ActiveOpens) and accepted (PassiveOpens). */
+  activeOpens: number;
+  passiveOpens: number;
+  /** Connection attempts that failed (AttemptFails) and established connections reset (EstabResets). */
+  attemptFails: number;
+  estabResets: number;
+  /** Established connections at `ts` (CurrEstab). */
+  currEstab: number;
+  /** Segments received (InSegs), sent (OutSegs, retransmissions excluded) and retransmitted (RetransSegs). */
+  inSegs: number;
+  outSegs: number;
+  retransSegs: number;
+  /** Segments received with errors (InErrs) and resets sent (OutRsts). */
+  inErrs: number;
+  outRsts: number;
+  /** Retransmission timeouts (TCPTimeouts) and retransmissions lost again (TCPLostRetransmit). */
+  timeouts: number;
+  lostRetransmits: number;
+  /** Fast and slow-start retransmissions (TCPFastRetrans, TCPSlowStartRetrans), SYN retransmissions (TCPSynRetrans). */
+  fastRetrans: number;
+  slowStartRetrans: number;
+  synRetrans: number;
+  /** Connections the accept queue had no room for (ListenOverflows) and SYNs dropped at listen (ListenDrops). */
+  listenOverflows: number;
+  listenDrops: number;
+}
+
+/**
+ * What an edge server's access log said over the `intervalMs` before `ts`: requests by status class and by
+ * cache status (nginx `$upstream_cache_status`: HIT, MISS, EXPIRED, ...; `-` when the request did not go
+ * through the cache), and the lines that could not be read. `stream` is `unknown`: the counts cover the host.
+ */
+export interface HttpAccessEvent extends EventBase {
+  type: 'http_access';
+  intervalMs: number;
+  requests: number;
+  /** Response body bytes ($body_bytes_sent). */
+  bytesSent: number;
+  /** Requests per status class, keys `1xx`..`5xx`. */
+  statusClasses: Record<string, number>;
+  /** Requests per cache status; empty when the log format has none (`combined`). */
+  cacheStatuses: Record<string, number>;
+  /** Lines skipped: unparsable, or longer than the agent's line bound. */
+  malformedLines: number;
+}
+
+export type HostEvent = TcpHostEvent | HttpAccessEvent;
 
 /** The bitrate ladder of every simulated stream, kbit/s. */
 export const BITRATE_LADDER_KBPS = [800, 1_800, 3_500, 6_000, 8_000] as const;
