@@ -270,8 +270,8 @@ class ChartPanel {
         axes: [
           {
             ...axis,
-            // Room for a whole `01:04:30` label and a gap at the axis font's size.
-            space: 90,
+            // Room for a whole `01:04:30` label and a gap at the axis font size: 30 s ticks only when they fit.
+            space: 70,
             // Seconds only when a tick falls between whole minutes.
             values: (_plot, ticks) => {
               const labelLength = ticks.every((tick) => tick % 60 === 0) ? 5 : 8;

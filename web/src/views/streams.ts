@@ -24,13 +24,16 @@ export function streamsTable(fleet: Fleet, streams: readonly Series[], context: 
           HEADINGS,
           shown.map((series) => row(fleet, series, context)),
         ),
-    streams.length > shown.length
-      ? h(
+    shown.length === 0
+      ? null
+      : h(
           'p',
-          { class: 'muted' },
-          `The ${shown.length} worst of ${plural(streams.length, 'stream')}; the charts list them all.`,
-        )
-      : null,
+          { class: 'muted table-note' },
+          streams.length > shown.length
+            ? `The ${shown.length} worst of ${plural(streams.length, 'stream')} (the charts list them all). `
+            : '',
+          'Latest 10 s window; – where it has too few samples for the statistic.',
+        ),
   );
 }
 
