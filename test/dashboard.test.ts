@@ -99,6 +99,75 @@ describe('dashboard in a browser against the demo', { timeout: 180_000 }, () => 
     assert.deepEqual(session.errors, []);
   });
 
+  it('lists the streams of each site with their player statistics, and charts one stream', async () => {
+    const { page } = session;
+    await page.locator('nav a[data-tab="overview"]').click();
+    const rows = page.locator('.stream-table tr[data-kind="stream"]');
+    // The simulator's channels (sports-1 draws the most viewers) at each of the 4 sites.
+    const sports = page.locator('.stream-table tr[data-kind="stream"][data-id$="/sports-1"]');
+    await waitUntil(
+      'sports-1 at every site',
+      () => sports.count(),
+      (n) => n === 4,
+      20_000,
+    );
+    const row = sports.first();
+    const cells = async () => (await row.locator('td').allTextContents()).map((text) => text.trim());
+    const [name, site, health, sessions, rebuffer, p95, errors] = await waitUntil(
+      "sports-1's player statistics",
+      cells,
+      (texts) => /^[\d,]+$/.test(texts[3] ?? '') && /%$/.test(texts[4] ?? '') && / ms$/.test(texts[5] ?? ''),
+      20_000,
+    );
+    assert.equal(name, 'sports-1');
+    assert.equal(`${site}/${name}`, await row.getAttribute('data-id'));
+    assert.match(health ?? '', /^(OK|FIRING|PENDING|SILENCED)/);
+    assert.ok(Number(sessions?.replaceAll(',', '')) > 0, `active sessions of sports-1: ${sessions}`);
+    assert.match(rebuffer ?? '', /^\d+\.\d{2}%$/);
+    assert.match(p95 ?? '', /^[\d,]+ ms$/);
+    assert.match(errors ?? '', /^\d+\.\d{2}%$/);
+    const shown = await rows.count();
+    assert.ok(shown >= 8 && shown <= 25, `between one site's channels and the row limit: ${shown}`);
+    const healthOrder = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-health')));
+    const rank = ['firing', 'pending', 'silenced', 'healthy'];
+    assert.deepEqual(
+      healthOrder,
+      [...healthOrder].sort((a, b) => rank.indexOf(a ?? '') - rank.indexOf(b ?? '')),
+      'worst health first',
+    );
+    await session.screenshot('overview-streams');
+
+    const id = (await row.getAttribute('data-id'))!;
+    await row.locator('a.stream-name').click();
+    await page.waitForURL(`**/charts?stream=${encodeURIComponent(id)}`);
+    assert.equal(await page.locator('.controls h2').textContent(), `Stream sports-1 at ${site}`);
+    const points = (chart: string) => attributeOf(page, `.chart[data-chart="${chart}"]`, 'data-points');
+    const first = Number(
+      await waitUntil(
+        `points on ${id}'s rebuffer chart`,
+        () => points('rebuffer'),
+        (n) => Number(n) > 0,
+        15_000,
+      ),
+    );
+    // stream_qoe_10s is on the live feed: the next window adds a point without reloading.
+    await waitUntil(
+      `a live point on ${id}'s rebuffer chart`,
+      () => points('rebuffer'),
+      (n) => Number(n) > first,
+      25_000,
+    );
+    assert.ok(Number(await points('latency')) > 0, `points on ${id}'s latency chart`);
+    assert.equal(
+      await page.locator('.chart[data-chart="retransmits"]').count(),
+      0,
+      'no TCP chart for a stream',
+    );
+    assert.equal(await page.locator('select.target option:checked').textContent(), `sports-1 (${site})`);
+    await session.screenshot('charts-stream');
+    assert.deepEqual(session.errors, []);
+  });
+
   it('charts receive live points', async () => {
     const { page } = session;
     await page.locator('nav a[data-tab="charts"]').click();

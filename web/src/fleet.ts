@@ -1,12 +1,14 @@
 import { type ActiveAlert, activeAlerts, latestAggregates, type Values } from './api.js';
 import type { LiveConnection, WindowUpdate } from './live.js';
 import {
+  DASHBOARD_METRICS,
   DASHBOARD_WINDOW,
   type Dimension,
   type Family,
   metricName,
   parseMetric,
   seriesKey,
+  subjectOf,
 } from './metrics.js';
 
 /** Active alerts are re-read this often even without transitions, for values and silences. */
@@ -18,6 +20,14 @@ const MAX_SERIES_PER_DIMENSION = 2_000;
 
 export type Health = 'firing' | 'pending' | 'silenced' | 'healthy';
 
+/** Health as text, so it reads without colour too. */
+export const HEALTH_LABEL: Readonly<Record<Health, string>> = {
+  firing: 'FIRING',
+  pending: 'PENDING',
+  silenced: 'SILENCED',
+  healthy: 'OK',
+};
+
 /** The newest window of one family for one series, with the window before it for fields still warming up. */
 interface LatestWindow {
   windowStart: number;
@@ -27,7 +37,10 @@ interface LatestWindow {
 
 export interface Series {
   dimension: Dimension;
+  /** The edge server's id, the site's, or `site/stream` for a stream. */
   id: string;
+  /** The edge server's id, the site's, or the stream's own name (`sports-1`). */
+  name: string;
   site: string;
   tcp: LatestWindow | null;
   qoe: LatestWindow | null;
@@ -36,11 +49,30 @@ export interface Series {
 /** What the first load ranks by; it reads every series, so the order only matters beyond the limit. */
 const RANK_FIELD: Readonly<Record<Family, string>> = { tcp: 'retransmit_pct', qoe: 'error_pct' };
 
+/**
+ * What ranks series of equal health, worst first: sites and edge servers by retransmitted share, then 5xx
+ * share; streams (player events only) by rebuffer ratio, then 5xx share.
+ */
+const SEVERITY_FIELDS: Readonly<Record<Dimension, ReadonlyArray<readonly [Family, string]>>> = {
+  edge: [
+    ['tcp', 'retransmit_pct'],
+    ['qoe', 'error_pct'],
+  ],
+  site: [
+    ['tcp', 'retransmit_pct'],
+    ['qoe', 'error_pct'],
+  ],
+  stream: [
+    ['qoe', 'rebuffer_pct'],
+    ['qoe', 'error_pct'],
+  ],
+};
+
 const HEALTH_RANK: Readonly<Record<Health, number>> = { firing: 0, pending: 1, silenced: 2, healthy: 3 };
 
 /**
- * What the page knows about the fleet: the latest 10 s window of every edge server and site, and the active
- * alerts. Loaded from the API, then kept current by the live stream.
+ * What the page knows about the fleet: the latest 10 s window of every edge server, site and stream, and the
+ * active alerts. Loaded from the API, then kept current by the live stream.
  */
 export class Fleet {
   private readonly series = new Map<string, Series>();
@@ -82,25 +114,34 @@ export class Fleet {
     return this.alertList;
   }
 
-  /** Sites or edge servers, worst first: by health, then retransmitted share, then 5xx share. */
+  /** Sites, edge servers or streams, worst first: by health, then by their SEVERITY_FIELDS. */
   ranked(dimension: Dimension): Series[] {
     const list = [...this.series.values()].filter((series) => series.dimension === dimension);
-    return list.sort(
-      (a, b) =>
-        HEALTH_RANK[this.health(a)] - HEALTH_RANK[this.health(b)] ||
-        (field(b, 'tcp', 'retransmit_pct') ?? -1) - (field(a, 'tcp', 'retransmit_pct') ?? -1) ||
-        (field(b, 'qoe', 'error_pct') ?? -1) - (field(a, 'qoe', 'error_pct') ?? -1) ||
-        a.id.localeCompare(b.id),
-    );
+    const health = new Map(list.map((series) => [series, HEALTH_RANK[this.health(series)]]));
+    const severity = (a: Series, b: Series) => {
+      for (const [family, name] of SEVERITY_FIELDS[dimension]) {
+        const difference = (field(b, family, name) ?? -1) - (field(a, family, name) ?? -1);
+        if (difference !== 0) return difference;
+      }
+      return 0;
+    };
+    return list.sort((a, b) => health.get(a)! - health.get(b)! || severity(a, b) || a.id.localeCompare(b.id));
   }
 
-  /** Alerts about this series itself: an edge's alerts carry its edge label, a site's only its site label. */
+  /**
+   * Alerts about this series itself (metrics.ts subjectOf): an edge server's carry its edge label, a stream's
+   * its site and stream labels, a site's its site label only.
+   */
   alertsOf(series: Series): ActiveAlert[] {
-    return this.alertList.filter((alert) =>
-      series.dimension === 'edge'
-        ? alert.labels.edge === series.id
-        : alert.labels.site === series.id && alert.labels.edge === undefined,
-    );
+    return this.alertList.filter((alert) => {
+      const subject = subjectOf(alert.labels);
+      return subject?.dimension === series.dimension && subject.id === series.id;
+    });
+  }
+
+  /** The rules alerting on this series, each once. */
+  alertRules(series: Series): string[] {
+    return [...new Set(this.alertsOf(series).map((alert) => alert.rule))];
   }
 
   health(series: Series): Health {
@@ -113,14 +154,8 @@ export class Fleet {
 
   private async load(): Promise<void> {
     try {
-      const families: Array<[Dimension, Family]> = [
-        ['edge', 'tcp'],
-        ['edge', 'qoe'],
-        ['site', 'tcp'],
-        ['site', 'qoe'],
-      ];
       const latest = await Promise.all(
-        families.map(([dimension, family]) =>
+        DASHBOARD_METRICS.map(([dimension, family]) =>
           latestAggregates(
             metricName(dimension, family),
             DASHBOARD_WINDOW,
@@ -129,7 +164,7 @@ export class Fleet {
           ),
         ),
       );
-      families.forEach(([dimension, family], index) => {
+      DASHBOARD_METRICS.forEach(([dimension, family], index) => {
         for (const point of latest[index]?.points ?? [])
           this.apply(dimension, family, point.dimensions, point.windowStartMs, point.values);
       });
@@ -162,7 +197,8 @@ export class Fleet {
     let series = this.series.get(key);
     if (series === undefined) {
       if (this.countOf(dimension) >= MAX_SERIES_PER_DIMENSION) return false;
-      series = { dimension, id, site: dimensions.site ?? id, tcp: null, qoe: null };
+      const name = dimension === 'stream' ? (dimensions.stream ?? id) : id;
+      series = { dimension, id, name, site: dimensions.site ?? id, tcp: null, qoe: null };
       this.series.set(key, series);
     }
     const current = series[family];

@@ -3,7 +3,7 @@ import { logout, type Me, me } from './api.js';
 import { Fleet } from './fleet.js';
 import { LiveConnection, type LiveState } from './live.js';
 import { mountLogin } from './login.js';
-import { metricName } from './metrics.js';
+import { DASHBOARD_METRICS, metricName } from './metrics.js';
 import type { View, ViewContext } from './view.js';
 import { mountAlerts } from './views/alerts.js';
 import { mountBroker } from './views/broker.js';
@@ -32,12 +32,11 @@ function element(id: string): HTMLElement {
 }
 
 /**
- * One stream with the metrics the dashboard shows (10 s windows of both families, per edge server and per site)
- * and alert transitions: the 1 s and 1 min windows would be most of the traffic and are never drawn.
+ * One stream with the metrics the dashboard shows (10 s windows of both families per edge server and per site,
+ * of player events per stream) and alert transitions: the 1 s and 1 min windows would be most of the traffic
+ * and are never drawn.
  */
-const LIVE_METRICS = (['edge', 'site'] as const).flatMap((dimension) =>
-  (['tcp', 'qoe'] as const).map((family) => metricName(dimension, family)),
-);
+const LIVE_METRICS = DASHBOARD_METRICS.map(([dimension, family]) => metricName(dimension, family));
 const LIVE_URLS = [`/api/live?types=window,alert&metric=${LIVE_METRICS.join(',')}`];
 
 const viewRoot = element('view');

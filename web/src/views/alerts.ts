@@ -9,7 +9,8 @@ import {
 } from '../api.js';
 import { h, replaceChildren, throttled } from '../dom.js';
 import { alertValue, dateTime, duration } from '../format.js';
-import type { View, ViewContext } from '../view.js';
+import { seriesTitle, subjectOf } from '../metrics.js';
+import { chartsPath, link, type View, type ViewContext } from '../view.js';
 
 const SILENCE_DURATIONS: ReadonlyArray<{ label: string; ms: number }> = [
   { label: '15 min', ms: 15 * 60_000 },
@@ -85,7 +86,7 @@ export function mountAlerts(container: HTMLElement, context: ViewContext): View 
         silenceList.filter((silence) => silence.status !== 'expired'),
         silenceCard,
       ),
-      section('Resolved (last 24 h)', 'resolved', resolved, resolvedCard),
+      section('Resolved (last 24 h)', 'resolved', resolved, (event) => resolvedCard(event, context)),
     );
   };
   const scheduleRender = throttled(render, RENDER_INTERVAL_MS);
@@ -165,6 +166,7 @@ export function mountAlerts(container: HTMLElement, context: ViewContext): View 
           ? h('div', { class: 'actions' }, durationSelect, silenceButton)
           : null;
     return card(
+      context,
       {
         fingerprint: alert.fingerprint,
         rule: alert.rule,
@@ -289,9 +291,10 @@ interface CardFields {
   annotations: Record<string, string>;
 }
 
-function card(fields: CardFields, actions: HTMLElement | null): HTMLElement {
+function card(context: ViewContext, fields: CardFields, actions: HTMLElement | null): HTMLElement {
   const { labels, annotations } = fields;
   const shownLabels = Object.entries(labels).filter(([name]) => name !== 'alertname');
+  const subject = subjectOf(labels);
   return h(
     'article',
     {
@@ -311,6 +314,14 @@ function card(fields: CardFields, actions: HTMLElement | null): HTMLElement {
         fields.silenced ? `${fields.state.toUpperCase()} · SILENCED` : fields.state.toUpperCase(),
       ),
     ),
+    subject === null
+      ? null
+      : link(
+          context,
+          chartsPath(subject),
+          { class: 'subject', 'data-dimension': subject.dimension, title: 'open its charts' },
+          seriesTitle(subject),
+        ),
     annotations.summary ? h('p', { class: 'summary-line' }, annotations.summary) : null,
     annotations.description ? h('p', { class: 'annotation' }, annotations.description) : null,
     h(
@@ -323,8 +334,9 @@ function card(fields: CardFields, actions: HTMLElement | null): HTMLElement {
   );
 }
 
-function resolvedCard(event: AlertEvent): HTMLElement {
+function resolvedCard(event: AlertEvent, context: ViewContext): HTMLElement {
   return card(
+    context,
     {
       fingerprint: event.fingerprint,
       rule: event.rule,

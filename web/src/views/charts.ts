@@ -8,11 +8,15 @@ import {
   DASHBOARD_WINDOW,
   DASHBOARD_WINDOW_MS,
   type Dimension,
+  FAMILIES,
   type Family,
   metricName,
+  seriesDimensions,
+  seriesKey,
+  seriesTitle,
 } from '../metrics.js';
 import { Timeline } from '../timeline.js';
-import type { View, ViewContext } from '../view.js';
+import { chartsPath, link, type View, type ViewContext } from '../view.js';
 
 const RANGES: ReadonlyArray<{ key: string; label: string; ms: number }> = [
   { key: '5m', label: '5 min', ms: 5 * 60_000 },
@@ -66,7 +70,10 @@ interface Target {
   id: string;
 }
 
-/** Live charts of one site or edge server: history from /api/aggregates, then every window from the live stream. */
+/**
+ * Live charts of one site, edge server or stream (the charts of its families: a stream has player statistics
+ * only): history from /api/aggregates, then every window from the live stream.
+ */
 export function mountCharts(container: HTMLElement, context: ViewContext, query: URLSearchParams): View {
   const target = targetOf(query, context.fleet.ranked('site'));
   const range = RANGES.find((candidate) => candidate.key === query.get('range')) ?? RANGES[0]!;
@@ -82,7 +89,10 @@ export function mountCharts(container: HTMLElement, context: ViewContext, query:
   const picker = header.querySelector('select')!;
   let targetsShown = -1;
   const refreshTargets = () => {
-    const known = context.fleet.ranked('site').length + context.fleet.ranked('edge').length;
+    const known = (Object.keys(FAMILIES) as Dimension[]).reduce(
+      (total, dimension) => total + context.fleet.ranked(dimension).length,
+      0,
+    );
     if (known === targetsShown) return;
     targetsShown = known;
     fillTargets(picker, context.fleet, target);
@@ -102,7 +112,10 @@ export function mountCharts(container: HTMLElement, context: ViewContext, query:
     };
   }
 
-  const panels = CHARTS.map((spec) => new ChartPanel(spec, range.ms));
+  const families = FAMILIES[target.dimension];
+  const panels = CHARTS.filter((spec) => families.includes(spec.family)).map(
+    (spec) => new ChartPanel(spec, range.ms),
+  );
   replaceChildren(grid, ...panels.map((panel) => panel.element));
   const render = () => {
     const nowMs = Date.now();
@@ -113,14 +126,13 @@ export function mountCharts(container: HTMLElement, context: ViewContext, query:
   const load = async () => {
     const fromMs = Date.now() - range.ms;
     try {
-      const families: Family[] = ['tcp', 'qoe'];
       const responses = await Promise.all(
         families.map((family) =>
           aggregates({
             metric: metricName(target.dimension, family),
             windowSize: DASHBOARD_WINDOW,
             fromMs,
-            dimensions: { [target.dimension]: target.id },
+            dimensions: seriesDimensions(target.dimension, target.id),
             limit: maxPoints,
           }),
         ),
@@ -138,10 +150,8 @@ export function mountCharts(container: HTMLElement, context: ViewContext, query:
 
   const unsubscribe = context.live.subscribe({
     window: (update) => {
-      if (update.dimensions[target.dimension] !== target.id) return;
-      const family = (['tcp', 'qoe'] as const).find(
-        (candidate) => update.metric === metricName(target.dimension, candidate),
-      );
+      if (seriesKey(target.dimension, update.dimensions) !== target.id) return;
+      const family = families.find((candidate) => update.metric === metricName(target.dimension, candidate));
       if (family === undefined) return;
       timelines[family].upsert(update.windowStart, update.values, update.final);
       scheduleRender();
@@ -166,54 +176,41 @@ export function mountCharts(container: HTMLElement, context: ViewContext, query:
 function targetOf(query: URLSearchParams, sites: Series[]): Target | null {
   const edge = query.get('edge');
   if (edge) return { dimension: 'edge', id: edge };
+  const stream = query.get('stream');
+  if (stream?.includes('/')) return { dimension: 'stream', id: stream };
   const site = query.get('site') ?? sites[0]?.id;
   return site ? { dimension: 'site', id: site } : null;
 }
 
 function controls(context: ViewContext, target: Target | null, rangeKey: string): HTMLElement {
-  const href = (next: Target | null, nextRange: string) => {
-    const params = new URLSearchParams();
-    if (next !== null) params.set(next.dimension, next.id);
-    params.set('range', nextRange);
-    return `/charts?${params}`;
-  };
   const select = h('select', {
     class: 'target',
-    'aria-label': 'site or edge server',
+    'aria-label': 'site, edge server or stream',
     onchange: (event: Event) => {
-      const [dimension, id] = (event.target as HTMLSelectElement).value.split(':') as [Dimension, string];
-      context.navigate(href({ dimension, id }, rangeKey));
+      const value = (event.target as HTMLSelectElement).value;
+      const colon = value.indexOf(':');
+      const next = { dimension: value.slice(0, colon) as Dimension, id: value.slice(colon + 1) };
+      context.navigate(chartsPath(next, rangeKey));
     },
   });
   const rangeButtons = RANGES.map((candidate) =>
-    h(
-      'a',
-      {
-        class: 'range',
-        href: href(target, candidate.key),
-        'aria-current': candidate.key === rangeKey ? 'true' : null,
-        onclick: (event: Event) => {
-          event.preventDefault();
-          context.navigate(href(target, candidate.key));
-        },
-      },
+    link(
+      context,
+      chartsPath(target, candidate.key),
+      { class: 'range', 'aria-current': candidate.key === rangeKey ? 'true' : null },
       candidate.label,
     ),
   );
   return h(
     'div',
     { class: 'controls' },
-    h(
-      'h2',
-      {},
-      target === null ? 'Charts' : `${target.dimension === 'edge' ? 'Edge server' : 'Site'} ${target.id}`,
-    ),
+    h('h2', {}, target === null ? 'Charts' : seriesTitle(target)),
     select,
     h('div', { class: 'ranges', role: 'group', 'aria-label': 'time range' }, ...rangeButtons),
   );
 }
 
-/** Fills the target picker with every known site and edge server, alphabetically. */
+/** Fills the target picker with every known site, edge server and stream, alphabetically (streams by site). */
 function fillTargets(select: HTMLSelectElement, fleet: Fleet, target: Target | null): void {
   const option = (series: Series) =>
     h(
@@ -222,14 +219,12 @@ function fillTargets(select: HTMLSelectElement, fleet: Fleet, target: Target | n
         value: `${series.dimension}:${series.id}`,
         selected: target?.dimension === series.dimension && target.id === series.id,
       },
-      series.dimension === 'edge' ? `${series.id} (${series.site})` : series.id,
+      series.dimension === 'site' ? series.id : `${series.name} (${series.site})`,
     );
   const byName = (a: Series, b: Series) => a.id.localeCompare(b.id);
-  replaceChildren(
-    select,
-    h('optgroup', { label: 'Sites' }, ...fleet.ranked('site').sort(byName).map(option)),
-    h('optgroup', { label: 'Edge servers' }, ...fleet.ranked('edge').sort(byName).map(option)),
-  );
+  const group = (label: string, dimension: Dimension) =>
+    h('optgroup', { label }, ...fleet.ranked(dimension).sort(byName).map(option));
+  replaceChildren(select, group('Sites', 'site'), group('Edge servers', 'edge'), group('Streams', 'stream'));
 }
 
 /** One uPlot chart; `data-points` on its element tells how many windows it shows (the browser test reads it). */
@@ -275,7 +270,8 @@ class ChartPanel {
         axes: [
           {
             ...axis,
-            space: 60,
+            // Room for a whole `01:04:30` label and a gap at the axis font size: 30 s ticks only when they fit.
+            space: 70,
             // Seconds only when a tick falls between whole minutes.
             values: (_plot, ticks) => {
               const labelLength = ticks.every((tick) => tick % 60 === 0) ? 5 : 8;
@@ -295,7 +291,8 @@ class ChartPanel {
             stroke: field.color,
             width: 2,
             spanGaps: false,
-            points: { show: false },
+            // A lone window (a chart just opened, a series just appeared) has no line: a dot shows it.
+            points: { show: (plot: uPlot) => plot.data[0].length < 2 },
           })),
         ],
         legend: { live: true },

@@ -1,21 +1,16 @@
 import { h, replaceChildren, throttled } from '../dom.js';
-import { type Fleet, field, type Health, type Series } from '../fleet.js';
+import { type Fleet, field, HEALTH_LABEL, type Series } from '../fleet.js';
 import { millis, percent } from '../format.js';
-import type { View, ViewContext } from '../view.js';
+import { chartsPath, link, type View, type ViewContext } from '../view.js';
+import { streamsTable } from './streams.js';
 
 const RENDER_INTERVAL_MS = 1_000;
 
-const HEALTH_LABEL: Readonly<Record<Health, string>> = {
-  firing: 'FIRING',
-  pending: 'PENDING',
-  silenced: 'SILENCED',
-  healthy: 'OK',
-};
-
-/** Sites and edge servers as tiles coloured by health, worst offenders first. */
+/** Sites and edge servers as tiles coloured by health, streams as a table, worst offenders first. */
 export function mountOverview(container: HTMLElement, context: ViewContext): View {
   const summary = h('div', { class: 'summary' });
   const sites = h('div', { class: 'tiles tiles-sites', 'data-testid': 'site-tiles' });
+  const streams = h('div', { class: 'streams' });
   const edges = h('div', { class: 'tiles tiles-edges', 'data-testid': 'edge-tiles' });
   const status = h('p', { class: 'status' });
   replaceChildren(
@@ -27,6 +22,8 @@ export function mountOverview(container: HTMLElement, context: ViewContext): Vie
       status,
       h('h2', {}, 'Sites'),
       sites,
+      h('h2', {}, 'Streams'),
+      streams,
       h('h2', {}, 'Edge servers'),
       edges,
     ),
@@ -35,10 +32,12 @@ export function mountOverview(container: HTMLElement, context: ViewContext): Vie
     const { fleet } = context;
     const siteList = fleet.ranked('site');
     const edgeList = fleet.ranked('edge');
-    replaceChildren(summary, ...summaryCards(fleet, siteList, edgeList));
+    const streamList = fleet.ranked('stream');
+    replaceChildren(summary, ...summaryCards(fleet, siteList, edgeList, streamList));
     status.textContent =
       fleet.loadError ?? (edgeList.length === 0 ? 'Waiting for the first window results…' : '');
     replaceChildren(sites, ...siteList.map((series) => tile(fleet, series, context)));
+    replaceChildren(streams, streamsTable(fleet, streamList, context));
     replaceChildren(edges, ...edgeList.map((series) => tile(fleet, series, context)));
   };
   const scheduleRender = throttled(render, RENDER_INTERVAL_MS);
@@ -47,7 +46,7 @@ export function mountOverview(container: HTMLElement, context: ViewContext): Vie
   return { destroy: unsubscribe };
 }
 
-function summaryCards(fleet: Fleet, sites: Series[], edges: Series[]): HTMLElement[] {
+function summaryCards(fleet: Fleet, sites: Series[], edges: Series[], streams: Series[]): HTMLElement[] {
   const firing = fleet.alerts.filter((alert) => alert.state === 'firing' && alert.silencedBy === null).length;
   const pending = fleet.alerts.filter(
     (alert) => alert.state === 'pending' && alert.silencedBy === null,
@@ -63,6 +62,7 @@ function summaryCards(fleet: Fleet, sites: Series[], edges: Series[]): HTMLEleme
   return [
     card('sites', sites.length, 'neutral'),
     card('edge servers', edges.length, 'neutral'),
+    card('streams', streams.length, 'neutral'),
     card('firing', firing, firing > 0 ? 'firing' : 'healthy'),
     card('pending', pending, pending > 0 ? 'pending' : 'neutral'),
     card('silenced', silenced, silenced > 0 ? 'silenced' : 'neutral'),
@@ -71,21 +71,16 @@ function summaryCards(fleet: Fleet, sites: Series[], edges: Series[]): HTMLEleme
 
 function tile(fleet: Fleet, series: Series, context: ViewContext): HTMLElement {
   const health = fleet.health(series);
-  const href = `/charts?${series.dimension}=${encodeURIComponent(series.id)}`;
-  const alertNames = [...new Set(fleet.alertsOf(series).map((alert) => alert.rule))];
-  return h(
-    'a',
+  const alertNames = fleet.alertRules(series);
+  return link(
+    context,
+    chartsPath(series),
     {
       class: 'tile',
-      href,
       'data-kind': series.dimension,
       'data-id': series.id,
       'data-health': health,
       title: `${series.id}: open its charts`,
-      onclick: (event: Event) => {
-        event.preventDefault();
-        context.navigate(href);
-      },
     },
     h(
       'div',
