@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import {
-  generate,
-  type IConnectPacket,
-  type IPublishPacket,
-  type Packet,
-  type Parser,
-  parser,
-} from 'mqtt-packet';
+import { generate, type IConnectPacket, type Packet, type Parser, parser } from 'mqtt-packet';
 import type { IngestRecord, WriteOutcome } from './ingest-writer.js';
 import { ConnackV3, MQTT_V5, MQTT_V311, Reason, SUBACK_V3_FAILURE } from './mqtt-codes.js';
 import { ANONYMOUS, type ConnectRefusal, checkConnect, MQTT_DOOR, type MqttDoor } from './mqtt-connect.js';
 import { MqttFramer } from './mqtt-framer.js';
 import type { MqttCloseReason } from './mqtt-metrics.js';
+import { type PublishFields, readPublishV311 } from './mqtt-publish.js';
 import { isValidTopicName, mqttRecord, payloadBytes } from './mqtt-record.js';
 
 /** MQTT's keepalive: a client silent for 1.5 times its keepalive interval is gone (section 3.1.2.10). */
@@ -156,7 +150,9 @@ export class MqttSession {
       return true;
     }
     try {
-      this.parser.parse(frame);
+      const fast = this.state === 'open' && this.version === MQTT_V311 ? readPublishV311(frame) : null;
+      if (fast) this.publish(fast);
+      else this.parser.parse(frame);
     } catch (error) {
       this.failed(error);
     }
@@ -293,7 +289,7 @@ export class MqttSession {
     this.close(refusal.reason, null);
   }
 
-  private publish(packet: IPublishPacket): void {
+  private publish(packet: PublishFields): void {
     const v5 = this.version === MQTT_V5;
     if (packet.qos === 2) {
       this.close('qos_not_supported', Reason.QOS_NOT_SUPPORTED);
@@ -347,7 +343,7 @@ export class MqttSession {
   }
 
   /** The publish's topic name, through a v5 topic alias; null when it is not valid (the connection closes). */
-  private topicOf(packet: IPublishPacket): string | null {
+  private topicOf(packet: PublishFields): string | null {
     let topic = packet.topic;
     const alias = packet.properties?.topicAlias;
     if (alias !== undefined) {
