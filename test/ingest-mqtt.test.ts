@@ -21,6 +21,7 @@ import {
   SCRAM_MIN_ITERATIONS,
 } from '../src/security/index.js';
 import { run, until } from './support/processes.js';
+import { makeTestCertificates, type TestCertificates } from './support/tls-fixtures.js';
 
 /**
  * The MQTT listener end to end: devices publish with Debian's mosquitto_pub and with MQTT.js (3.1.1 and 5),
@@ -398,6 +399,16 @@ describe('MQTT listener on a single node: mosquitto_pub, MQTT.js, kcat', { timeo
     );
   });
 
+  it('disconnects a client silent for 1.5 times its keepalive (v5: DISCONNECT 0x8D)', async () => {
+    const silent = await RawClient.open(port, 5, { keepalive: 1 });
+    const openedAtMs = Date.now();
+    assert.equal((await silent.next('disconnect')).reasonCode, 0x8d);
+    assert.ok(await silent.closedWithin(5_000));
+    const silentMs = Date.now() - openedAtMs;
+    // 1.5 s of grace, checked every second.
+    assert.ok(silentMs >= 1_500 && silentMs < 4_000, `closed after ${silentMs} ms`);
+  });
+
   it('closes only the connection that sends malformed bytes or an oversize packet', async () => {
     const bystander = await connect(port, { protocolVersion: 5, clientId: 'bystander' });
     try {
@@ -434,6 +445,62 @@ describe('MQTT listener on a single node: mosquitto_pub, MQTT.js, kcat', { timeo
     } finally {
       await bystander.endAsync();
     }
+  });
+});
+
+describe('MQTT listener over TLS', { timeout: 120_000 }, () => {
+  let certificates: TestCertificates;
+  let runtime: EdgestreamRuntime;
+  let dataDir: string;
+  let port: number;
+
+  before(async () => {
+    certificates = await makeTestCertificates();
+    ({
+      runtime,
+      dataDir,
+      mqttPort: port,
+    } = await startRuntime({
+      mqtt: {
+        listen: '127.0.0.1:0',
+        mappings: MAPPINGS,
+        tls: { cert: certificates.serverCertFile, key: certificates.serverKeyFile },
+      },
+    }));
+  });
+  after(async () => {
+    await runtime?.close();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    certificates?.remove();
+  });
+
+  it('takes publishes from mosquitto_pub and MQTT.js over TLS', async () => {
+    await mosquittoPub(port, [
+      '--cafile',
+      certificates.caFile,
+      '-V',
+      'mqttv5',
+      '-q',
+      '1',
+      '-t',
+      'devices/tls-1/telemetry',
+      '-m',
+      'over-tls',
+    ]);
+    const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
+      ca: fs.readFileSync(certificates.caFile),
+      reconnectPeriod: 0,
+      protocolVersion: 4,
+    });
+    await client.publishAsync('devices/tls-2/telemetry', 'mqttjs-over-tls', { qos: 1 });
+    await client.endAsync();
+    assert.deepEqual(
+      (await kcat(runtime, 'mqtt.devices')).map((record) => [record.key, record.value]).sort(),
+      [
+        ['tls-1', 'over-tls'],
+        ['tls-2', 'mqttjs-over-tls'],
+      ],
+    );
   });
 });
 

@@ -109,13 +109,22 @@ export class IngestWriter {
     return batch;
   }
 
+  /** The client's produce, whose synchronous throw (a client that is not async) becomes a rejection. */
+  private produce(records: OutgoingRecord[]): Promise<void> {
+    try {
+      return this.client.produce(records);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   private flush(): void {
     this.flushScheduled = false;
     const turn = this.turn;
     this.turn = new Map();
     for (const partitions of turn.values()) {
       for (const batch of partitions.values()) {
-        const producing = this.client.produce(batch.records).then(
+        const producing = this.produce(batch.records).then(
           () => batch.settle(null),
           (error: unknown) => batch.settle(error instanceof Error ? error : new Error(String(error))),
         );
