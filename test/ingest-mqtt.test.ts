@@ -20,7 +20,7 @@ import {
   ResourceType,
   SCRAM_MIN_ITERATIONS,
 } from '../src/security/index.js';
-import { run, until } from './support/processes.js';
+import { eventually, run, until } from './support/processes.js';
 import { makeTestCertificates, type TestCertificates } from './support/tls-fixtures.js';
 
 /**
@@ -397,6 +397,44 @@ describe('MQTT listener on a single node: mosquitto_pub, MQTT.js, kcat', { timeo
       ).length,
       0,
     );
+  });
+
+  it('writes the will of a client that drops off, and not of one that disconnects', async () => {
+    const will = (edge: string) => ({
+      topic: `devices/${edge}/telemetry`,
+      payload: Buffer.from(`${edge} gone`),
+      qos: 1 as const,
+      retain: false,
+      properties: { userProperties: { reason: 'power' } },
+    });
+    const dropped = await connect(port, { protocolVersion: 5, clientId: 'will-1', will: will('will-1') });
+    const polite = await connect(port, { protocolVersion: 5, clientId: 'will-2', will: will('will-2') });
+    await polite.endAsync();
+    dropped.stream.destroy();
+    const wills = async () =>
+      (await readAll(runtime, 'mqtt.devices')).filter((record) => record.key?.toString().startsWith('will-'));
+    let written: ConsumedRecord[] = [];
+    await eventually(
+      async () => {
+        written = await wills();
+        return written.length > 0;
+      },
+      10_000,
+      'the will record',
+    );
+    assert.deepEqual(
+      written.map((record) => [
+        record.value?.toString(),
+        record.headers.map((header) => `${header.key}=${header.value?.toString()}`),
+      ]),
+      [
+        [
+          'will-1 gone',
+          ['mqtt.topic=devices/will-1/telemetry', 'mqtt.qos=1', 'mqtt.will=true', 'reason=power'],
+        ],
+      ],
+    );
+    dropped.end(true);
   });
 
   it('disconnects a client silent for 1.5 times its keepalive (v5: DISCONNECT 0x8D)', async () => {
