@@ -16,6 +16,7 @@ export type WriteOutcome = Error | null;
 /** The records of one partition gathered in one event-loop turn, and the one outcome they share. */
 interface PartitionBatch {
   records: OutgoingRecord[];
+  valueBytes: number;
   outcome: Promise<WriteOutcome>;
   settle: (outcome: WriteOutcome) => void;
 }
@@ -36,12 +37,22 @@ export class IngestWriter {
   private turn = new Map<string, Map<number, PartitionBatch>>();
   private flushScheduled = false;
   private readonly producing = new Set<Promise<void>>();
+  /** Value bytes written and not settled yet, over every caller. */
+  private pendingBytes = 0;
 
   constructor(
     private readonly client: LogClient,
     /** Partitions of a topic this writer creates. */
     private readonly newTopicPartitions: number,
+    /** Past this many pending value bytes the writer is `overloaded`: its callers stop reading their clients. */
+    private readonly maxPendingBytes: number,
+    /** Called when the writer stops being overloaded, for callers to read their clients again. */
+    private readonly onDrained: () => void,
   ) {}
+
+  get overloaded(): boolean {
+    return this.pendingBytes > this.maxPendingBytes;
+  }
 
   /** Queues `record` for `topic`; resolves once the log acknowledged it (LogClient.produce: acks=all). */
   write(topic: string, record: IngestRecord): Promise<WriteOutcome> {
@@ -57,6 +68,8 @@ export class IngestWriter {
     const partition = partitionForKey(record.key, partitions);
     const batch = this.batchOf(topic, partition);
     batch.records.push({ topic, partition, ...record });
+    batch.valueBytes += record.value.length;
+    this.pendingBytes += record.value.length;
     return batch.outcome;
   }
 
@@ -98,7 +111,7 @@ export class IngestWriter {
       const outcome = new Promise<WriteOutcome>((resolve) => {
         settle = resolve;
       });
-      batch = { records: [], outcome, settle };
+      batch = { records: [], valueBytes: 0, outcome, settle };
       partitions.set(partition, batch);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -107,6 +120,13 @@ export class IngestWriter {
       }
     }
     return batch;
+  }
+
+  private settled(batch: PartitionBatch, outcome: WriteOutcome): void {
+    const wasOverloaded = this.overloaded;
+    this.pendingBytes -= batch.valueBytes;
+    batch.settle(outcome);
+    if (wasOverloaded && !this.overloaded) this.onDrained();
   }
 
   /** The client's produce, whose synchronous throw (a client that is not async) becomes a rejection. */
@@ -125,8 +145,8 @@ export class IngestWriter {
     for (const partitions of turn.values()) {
       for (const batch of partitions.values()) {
         const producing = this.produce(batch.records).then(
-          () => batch.settle(null),
-          (error: unknown) => batch.settle(error instanceof Error ? error : new Error(String(error))),
+          () => this.settled(batch, null),
+          (error: unknown) => this.settled(batch, error instanceof Error ? error : new Error(String(error))),
         );
         this.producing.add(producing);
         void producing.finally(() => this.producing.delete(producing));

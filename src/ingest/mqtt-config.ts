@@ -62,6 +62,12 @@ const limitsSchema = z.strictObject({
     .int()
     .min(1024)
     .default(4 * 1024 * 1024),
+  /** Payload bytes of every connection being written to the log; past it no connection is read. */
+  maxInflightBytesTotal: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(64 * 1024 * 1024),
   /** Longest MQTT topic name accepted, in bytes of UTF-8. */
   maxTopicBytes: z.number().int().min(1).max(MQTT_MAX_STRING_BYTES).default(1024),
   /** Longest client identifier accepted (MQTT requires at least 23). */

@@ -58,7 +58,14 @@ export class MqttListener {
 
   private constructor(private readonly options: MqttListenerOptions) {
     const { settings, doors, logger } = options;
-    this.writer = new IngestWriter(options.client, options.newTopicPartitions);
+    this.writer = new IngestWriter(
+      options.client,
+      options.newTopicPartitions,
+      settings.limits.maxInflightBytesTotal,
+      () => {
+        for (const session of this.sessions) session.resume();
+      },
+    );
     this.door = {
       limits: settings.limits,
       routes: new MqttTopicMap(settings.mappings),

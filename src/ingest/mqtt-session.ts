@@ -83,7 +83,7 @@ export class MqttSession {
     this.parser.on('error', () => this.close('malformed', Reason.MALFORMED_PACKET));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.resumeIfBelowLimits());
+    socket.on('drain', () => this.resume());
     // A reset or a write to a closed socket is how a connection ends, not a failure of the process.
     socket.on('error', () => undefined);
     socket.on('close', () => this.onClosed());
@@ -406,7 +406,7 @@ export class MqttSession {
       if (outcome !== null) inflight.reasonCode = Reason.UNSPECIFIED_ERROR;
     }
     this.sendReadyAcks();
-    this.resumeIfBelowLimits();
+    this.resume();
   }
 
   /** PUBACKs for the settled publishes at the head of the queue, in one write. */
@@ -446,7 +446,8 @@ export class MqttSession {
     return (
       this.inflightBytes > limits.maxInflightBytes ||
       this.inflightMessages >= limits.maxInflightMessages ||
-      this.socket.writableLength > MAX_UNSENT_BYTES
+      this.socket.writableLength > MAX_UNSENT_BYTES ||
+      this.door.writer.overloaded
     );
   }
 
@@ -457,7 +458,8 @@ export class MqttSession {
     this.socket.pause();
   }
 
-  private resumeIfBelowLimits(): void {
+  /** Reads the client again if it was paused and every limit allows (the listener calls it when the writer drains). */
+  resume(): void {
     if (!this.paused || this.state !== 'open' || this.overLimits()) return;
     this.paused = false;
     // The time paused is not the client's silence.
