@@ -295,7 +295,7 @@ export class MqttSession {
       this.close('qos_not_supported', Reason.QOS_NOT_SUPPORTED);
       return;
     }
-    // Retain Available is 0 in the CONNACK: [MQTT-3.3.1-?] a v5 client's retained publish is a protocol error.
+    // Retain Available is 0 in the CONNACK: a v5 retained publish gets DISCONNECT 0x9A (MQTT 5, 3.3.1.3).
     // A v3.1.1 client cannot be told, and with no subscribers here retaining has no meaning: written as is.
     if (packet.retain && v5) {
       this.close('retain_not_supported', Reason.RETAIN_NOT_SUPPORTED);
