@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { generate, type IConnackPacket, type Packet, parser } from 'mqtt-packet';
@@ -20,7 +21,7 @@ import {
   ResourceType,
   SCRAM_MIN_ITERATIONS,
 } from '../src/security/index.js';
-import { eventually, run, until } from './support/processes.js';
+import { Background, eventually, run, until } from './support/processes.js';
 import { makeTestCertificates, type TestCertificates } from './support/tls-fixtures.js';
 
 /**
@@ -29,6 +30,7 @@ import { makeTestCertificates, type TestCertificates } from './support/tls-fixtu
  * refused as each protocol version says; users, ACLs and hostile bytes.
  */
 
+const bin = fileURLToPath(new URL('../../bin/edgestream.js', import.meta.url));
 const MAPPINGS = [{ filter: 'devices/+/telemetry', topic: 'mqtt.devices', key: '$2' }];
 const PASSWORDS: Record<string, string> = { admin: 'admin-secret', alice: 'alice-secret', bob: 'bob-secret' };
 
@@ -665,3 +667,53 @@ describe("MQTT listener with the broker's users and ACLs", { timeout: 180_000 },
     assert.match(metrics, /edgestream_mqtt_login_failures_total\{reason="throttled"\} 1/);
   });
 });
+
+describe('edgestream start --mqtt-port', { timeout: 120_000 }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-mqtt-start-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("overrides the mqtt: section's port, and /metrics serves the MQTT metrics with the others", async () => {
+    const file = path.join(dir, 'edgestream.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        'dataDir: state',
+        'broker: { listen: 127.0.0.1:0 }',
+        'http: { listen: 127.0.0.1:0 }',
+        'notifiers: []',
+        'mqtt: { listen: 127.0.0.1:0 }',
+        '',
+      ].join('\n'),
+    );
+    const mqttPort = await freePort();
+    const server = new Background(
+      'node',
+      [bin, 'start', '--config', file, '--mqtt-port', String(mqttPort)],
+      60_000,
+    );
+    try {
+      await until(() => server.stdout.includes('edgestream started'), 30_000, 'the started log line');
+      const started = JSON.parse(
+        server.stdout.split('\n').find((line) => line.includes('edgestream started'))!,
+      );
+      assert.deepEqual(started.mqtt, { host: '127.0.0.1', port: mqttPort });
+      await mosquittoPub(mqttPort, ['-q', '1', '-t', 'sensors/1', '-m', 'hello']);
+      const metrics = await (await fetch(`http://${started.http.host}:${started.http.port}/metrics`)).text();
+      assert.match(metrics, /edgestream_mqtt_messages_total\{qos="1",result="accepted"\} 1/);
+      assert.match(metrics, /edgestream_broker_connections/);
+    } finally {
+      await server.stop('SIGTERM');
+    }
+    assert.equal(await server.exited, 0);
+  });
+});
+
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  assert.ok(address !== null && typeof address !== 'string');
+  return address.port;
+}
