@@ -449,6 +449,64 @@ describe('MQTT listener on a single node: mosquitto_pub, MQTT.js, kcat', { timeo
     assert.ok(silentMs >= 1_500 && silentMs < 4_000, `closed after ${silentMs} ms`);
   });
 
+  it('survives 500 connections of mutated packets (seeded), closing each and serving the next', async () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const valid = (version: 4 | 5): Buffer[] =>
+      (
+        [
+          {
+            cmd: 'connect',
+            protocolId: 'MQTT',
+            protocolVersion: version,
+            clientId: 'fuzz',
+            clean: true,
+            keepalive: 30,
+            will: { topic: 'fuzz/will', payload: Buffer.from('w'), qos: 1, retain: false },
+          },
+          {
+            cmd: 'publish',
+            topic: 'fuzz/a',
+            payload: Buffer.from('hello'),
+            qos: 1,
+            messageId: 3,
+            dup: false,
+            retain: false,
+            ...(version === 5 ? { properties: { topicAlias: 2, userProperties: { a: 'b' } } } : {}),
+          },
+          { cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/#', qos: 1 }] },
+          { cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['a'] },
+          { cmd: 'pingreq' },
+        ] satisfies Packet[]
+      ).map((packet) => generate(packet, { protocolVersion: version }));
+    const mutated = (packet: Buffer) => {
+      const bytes = Buffer.from(packet);
+      for (let i = 0; i < 1 + Math.floor(random() * 3); i++) {
+        bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      }
+      return bytes;
+    };
+    for (let round = 0; round < 500; round++) {
+      const packets = valid(random() < 0.5 ? 4 : 5);
+      const stream = [random() < 0.8 ? packets[0]! : mutated(packets[0]!)];
+      for (let i = 0; i < 4; i++) {
+        const packet = packets[1 + Math.floor(random() * (packets.length - 1))]!;
+        stream.push(random() < 0.5 ? mutated(packet) : packet);
+      }
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.end(Buffer.concat(stream));
+    }
+    await until(() => runtime.mqtt!.connectionCount === 0, 10_000, 'every fuzz connection closed');
+    const client = await connect(port, { protocolVersion: 5 });
+    await client.publishAsync('devices/after-fuzz/telemetry', 'served', { qos: 1 });
+    await client.endAsync();
+  });
+
   it('closes only the connection that sends malformed bytes or an oversize packet', async () => {
     const bystander = await connect(port, { protocolVersion: 5, clientId: 'bystander' });
     try {
