@@ -537,7 +537,7 @@ describe('MQTT listener on a single node: mosquitto_pub, MQTT.js, kcat', { timeo
       );
       const metrics = await runtime.mqtt!.metrics.registry.metrics();
       assert.match(metrics, /edgestream_mqtt_connections_closed_total\{reason="malformed"\} [1-9]/);
-      assert.match(metrics, /edgestream_mqtt_connections_closed_total\{reason="packet_too_large"\} 1/);
+      assert.match(metrics, /edgestream_mqtt_connections_closed_total\{reason="packet_too_large"\} [1-9]/);
       assert.match(metrics, /edgestream_mqtt_messages_total\{qos="1",result="accepted"\} [1-9]/);
       assert.match(metrics, /edgestream_mqtt_publish_to_ack_seconds_count [1-9]/);
     } finally {
