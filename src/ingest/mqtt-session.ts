@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { generate, type IConnectPacket, type Packet, type Parser, parser } from 'mqtt-packet';
 import type { IngestRecord, WriteOutcome } from './ingest-writer.js';
 import { ConnackV3, MQTT_V5, MQTT_V311, Reason, SUBACK_V3_FAILURE } from './mqtt-codes.js';
 import { ANONYMOUS, type ConnectRefusal, checkConnect, MQTT_DOOR, type MqttDoor } from './mqtt-connect.js';
 import { MqttFramer } from './mqtt-framer.js';
 import type { MqttCloseReason } from './mqtt-metrics.js';
+import { type Inflight, PubackQueue } from './mqtt-puback-queue.js';
 import { type PublishFields, readPublishV311 } from './mqtt-publish.js';
 import { isValidTopicName, mqttRecord, payloadBytes } from './mqtt-record.js';
 
@@ -20,16 +20,6 @@ const MAX_UNSENT_BYTES = 64 * 1024;
 const CLOSE_GRACE_MS = 1_000;
 
 const PINGRESP = Buffer.from([0xd0, 0x00]);
-
-/** A QoS 1 publish waiting for the log, in the order its PUBACK must be sent ([MQTT-4.6.0-2]). */
-interface Inflight {
-  messageId: number;
-  /** performance.now() when the publish was read; null for one refused before it was written. */
-  readAtMs: number | null;
-  /** v5 PUBACK reason code once settled. */
-  reasonCode: number;
-  settled: boolean;
-}
 
 /** The publishes of one read that share a write outcome (one partition of one turn): one callback for all. */
 interface WriteGroup {
@@ -64,9 +54,7 @@ export class MqttSession {
   private held: Buffer[] = [];
   /** v5 topic aliases the client set, by alias number. */
   private readonly aliases: Array<string | undefined> = [];
-  private readonly acks: Inflight[] = [];
-  private ackHead = 0;
-  private inflightMessages = 0;
+  private readonly acks: PubackQueue;
   private inflightBytes = 0;
   private readGroups: WriteGroup[] = [];
   private paused = false;
@@ -78,6 +66,7 @@ export class MqttSession {
     private readonly door: MqttDoor,
   ) {
     this.framer = new MqttFramer(door.limits.maxPacketBytes);
+    this.acks = new PubackQueue((seconds) => door.metrics.acknowledged(seconds));
     this.parser = parser();
     this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
     this.parser.on('error', () => this.close('malformed', Reason.MALFORMED_PACKET));
@@ -313,11 +302,11 @@ export class MqttSession {
         this.close('not_authorized', null);
         return;
       }
-      if (qos === 1) this.acks.push(refusedInflight(packet.messageId ?? 0, Reason.NOT_AUTHORIZED));
+      if (qos === 1) this.acks.refused(packet.messageId ?? 0, Reason.NOT_AUTHORIZED);
       this.sendReadyAcks();
       return;
     }
-    if (qos === 1 && v5 && this.inflightMessages >= this.door.limits.maxInflightMessages) {
+    if (qos === 1 && v5 && this.acks.inflightMessages >= this.door.limits.maxInflightMessages) {
       this.close('receive_maximum_exceeded', Reason.RECEIVE_MAXIMUM_EXCEEDED);
       return;
     }
@@ -331,15 +320,7 @@ export class MqttSession {
       group.qos0Count++;
       return;
     }
-    const inflight: Inflight = {
-      messageId: packet.messageId ?? 0,
-      readAtMs: performance.now(),
-      reasonCode: Reason.SUCCESS,
-      settled: false,
-    };
-    this.acks.push(inflight);
-    group.qos1.push(inflight);
-    this.inflightMessages++;
+    group.qos1.push(this.acks.written(packet.messageId ?? 0));
   }
 
   /** The publish's topic name, through a v5 topic alias; null when it is not valid (the connection closes). */
@@ -401,51 +382,22 @@ export class MqttSession {
       // v3.1.1 cannot be told a publish failed; closing makes the client send it again on a new connection.
       if (this.version !== MQTT_V5 && group.qos1.length > 0) this.close('write_failed', null);
     }
-    for (const inflight of group.qos1) {
-      inflight.settled = true;
-      if (outcome !== null) inflight.reasonCode = Reason.UNSPECIFIED_ERROR;
-    }
+    this.acks.settle(group.qos1, outcome === null ? Reason.SUCCESS : Reason.UNSPECIFIED_ERROR);
     this.sendReadyAcks();
     this.resume();
   }
 
   /** PUBACKs for the settled publishes at the head of the queue, in one write. */
   private sendReadyAcks(): void {
-    let end = this.ackHead;
-    while (end < this.acks.length && this.acks[end]!.settled) end++;
-    if (end === this.ackHead) return;
-    const v5 = this.version === MQTT_V5;
-    const bytes = Buffer.allocUnsafe((end - this.ackHead) * 5);
-    let at = 0;
-    const nowMs = performance.now();
-    for (let i = this.ackHead; i < end; i++) {
-      const inflight = this.acks[i]!;
-      if (inflight.readAtMs !== null) {
-        this.inflightMessages--;
-        if (inflight.reasonCode === Reason.SUCCESS)
-          this.door.metrics.acknowledged((nowMs - inflight.readAtMs) / 1000);
-      }
-      // PUBACK: type 4, remaining length 2 (v5: 3 with a reason code, which may be left out when 0x00).
-      const withReason = v5 && inflight.reasonCode !== Reason.SUCCESS;
-      bytes[at++] = 0x40;
-      bytes[at++] = withReason ? 3 : 2;
-      bytes.writeUInt16BE(inflight.messageId, at);
-      at += 2;
-      if (withReason) bytes[at++] = inflight.reasonCode;
-    }
-    this.ackHead = end;
-    if (this.ackHead === this.acks.length) {
-      this.acks.length = 0;
-      this.ackHead = 0;
-    }
-    if (this.state !== 'closed') this.socket.write(bytes.subarray(0, at));
+    const due = this.acks.takeDue(this.version === MQTT_V5);
+    if (due !== null && this.state !== 'closed') this.socket.write(due);
   }
 
   private overLimits(): boolean {
     const { limits } = this.door;
     return (
       this.inflightBytes > limits.maxInflightBytes ||
-      this.inflightMessages >= limits.maxInflightMessages ||
+      this.acks.inflightMessages >= limits.maxInflightMessages ||
       this.socket.writableLength > MAX_UNSENT_BYTES ||
       this.door.writer.overloaded
     );
@@ -474,9 +426,4 @@ export class MqttSession {
     if (will) void this.door.writer.write(will.topic, { ...will.record, timestamp: Date.now() });
     this.door.ended(this);
   }
-}
-
-/** A v5 publish refused before it reached the log: acknowledged in its turn with `reasonCode`. */
-function refusedInflight(messageId: number, reasonCode: number): Inflight {
-  return { messageId, readAtMs: null, reasonCode, settled: true };
 }
