@@ -11,7 +11,11 @@ import { generate, type IConnackPacket, type Packet, parser } from 'mqtt-packet'
 import pino from 'pino';
 import { type EdgestreamConfigInput, parseEdgestreamConfig } from '../src/cli/config.js';
 import { EdgestreamRuntime } from '../src/cli/runtime.js';
+import { partitionForKey } from '../src/client/partitioner.js';
+import { RemoteLogClient } from '../src/client/remote-client.js';
 import type { ConsumedRecord } from '../src/client/types.js';
+import { mqttSettingsSchema } from '../src/ingest/mqtt-config.js';
+import { MqttListener } from '../src/ingest/mqtt-listener.js';
 import {
   AclOperation,
   AclPermissionType,
@@ -21,6 +25,7 @@ import {
   ResourceType,
   SCRAM_MIN_ITERATIONS,
 } from '../src/security/index.js';
+import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { Background, eventually, run, until } from './support/processes.js';
 import { makeTestCertificates, type TestCertificates } from './support/tls-fixtures.js';
 
@@ -723,6 +728,67 @@ describe("MQTT listener with the broker's users and ACLs", { timeout: 180_000 },
     assert.match(metrics, /edgestream_mqtt_login_failures_total\{reason="bad_credentials"\} 3/);
     assert.match(metrics, /edgestream_mqtt_login_failures_total\{reason="no_credentials"\} 2/);
     assert.match(metrics, /edgestream_mqtt_login_failures_total\{reason="throttled"\} 1/);
+  });
+});
+
+describe('MQTT listener writing through a RemoteLogClient, as on a cluster node', {
+  timeout: 120_000,
+}, () => {
+  let broker: RunningBroker;
+  let client: RemoteLogClient;
+  let listener: MqttListener;
+
+  before(async () => {
+    broker = await startBroker({ defaultPartitions: 3 });
+    client = new RemoteLogClient({ bootstrapBrokers: [broker.bootstrap], clientId: 'mqtt-remote' });
+    listener = await MqttListener.start({
+      host: '127.0.0.1',
+      port: 0,
+      settings: mqttSettingsSchema.parse({ mappings: MAPPINGS }),
+      client,
+      doors: broker.broker.doors,
+      newTopicPartitions: 3,
+      logger: pino({ level: 'silent' }),
+    });
+  });
+  after(async () => {
+    await listener?.close();
+    await client?.close();
+    await broker?.stop();
+  });
+
+  it('acknowledges QoS 1 publishes once the Kafka produce (acks=all) is acknowledged', async () => {
+    const mqttClient = await connect(listener.address().port, { protocolVersion: 5 });
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        mqttClient.publishAsync(`devices/remote-${i % 5}/telemetry`, `r-${i}`, { qos: 1 }),
+      ),
+    );
+    await mqttClient.endAsync();
+    const bootstrap = broker.bootstrap;
+    const result = await run(
+      'kcat',
+      ['-b', bootstrap, '-C', '-t', 'mqtt.devices', '-e', '-q', '-f', '%p %k %s\\n'],
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    const records = result.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' '));
+    assert.equal(records.length, 50);
+    for (const [partition, key] of records) {
+      assert.equal(
+        Number(partition),
+        partitionForKey(Buffer.from(key!), 3),
+        `${key} on the default partitioner's partition`,
+      );
+    }
+    assert.deepEqual(
+      records.filter(([, key]) => key === 'remote-2').map(([, , value]) => value),
+      ['r-2', 'r-7', 'r-12', 'r-17', 'r-22', 'r-27', 'r-32', 'r-37', 'r-42', 'r-47'],
+    );
   });
 });
 
