@@ -287,6 +287,12 @@ describe('MQTT listener on a single node: mosquitto_pub, MQTT.js, kcat', { timeo
     });
   }
 
+  it('holds a client asking for no keepalive to the longest one (v5: Server Keep Alive)', async () => {
+    const client = await RawClient.open(port, 5, { keepalive: 0 });
+    assert.equal(client.connack?.properties?.serverKeepAlive, 65_535);
+    client.end();
+  });
+
   it('advertises what it supports in a v5 CONNACK and resolves topic aliases', async () => {
     const client = await RawClient.open(port, 5, { clientId: '', properties: { sessionExpiryInterval: 60 } });
     try {

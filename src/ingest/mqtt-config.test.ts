@@ -12,6 +12,7 @@ describe('mqtt: section of edgestream.yaml', () => {
     assert.equal(mqtt.limits.maxPacketBytes, 256 * 1024);
     assert.equal(mqtt.limits.maxInflightMessages, 1000);
     assert.equal(mqtt.limits.connectTimeout, 10_000);
+    assert.equal(mqtt.limits.maxKeepAliveSeconds, 65_535);
   });
 
   it('takes mappings with the key defaulting to the MQTT topic, and durations for timeouts', () => {

@@ -74,6 +74,11 @@ const limitsSchema = z.strictObject({
   maxClientIdBytes: z.number().int().min(23).max(MQTT_MAX_STRING_BYTES).default(256),
   /** Topic aliases a v5 client may set per connection (Topic Alias Maximum; 0: none). */
   maxTopicAliases: z.number().int().min(0).max(65_535).default(64),
+  /**
+   * Longest keepalive a client gets, in seconds: one asking for more, or for none (0), is held to this one
+   * (a v5 client is told so with Server Keep Alive), so a silent connection does not stay open for ever.
+   */
+  maxKeepAliveSeconds: z.number().int().min(1).max(65_535).default(65_535),
   /** A connection that has not sent CONNECT this long after it opened is closed. */
   connectTimeout: durationSchema.default(10_000),
 });

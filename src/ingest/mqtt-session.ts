@@ -96,7 +96,6 @@ export class MqttSession {
       this.close('connect_timeout', null);
     } else if (
       this.state === 'open' &&
-      this.keepAliveMs > 0 &&
       !this.paused &&
       nowMs - this.lastReadAtMs > this.keepAliveMs * KEEPALIVE_GRACE_FACTOR
     ) {
@@ -224,9 +223,12 @@ export class MqttSession {
     this.clientIdValue = assigned ?? packet.clientId;
     this.principal = accepted.principal;
     this.will = accepted.will;
-    this.keepAliveMs = (packet.keepalive ?? 0) * 1000;
-    this.door.claim(this.clientIdValue, this);
     const { limits } = this.door;
+    const asked = packet.keepalive ?? 0;
+    const keepAliveSeconds =
+      asked === 0 ? limits.maxKeepAliveSeconds : Math.min(asked, limits.maxKeepAliveSeconds);
+    this.keepAliveMs = keepAliveSeconds * 1000;
+    this.door.claim(this.clientIdValue, this);
     this.socket.write(
       this.version === MQTT_V5
         ? generate(
@@ -243,6 +245,7 @@ export class MqttSession {
                 // Nothing of a session is kept after its connection: a client asking for more is told so.
                 ...((packet.properties?.sessionExpiryInterval ?? 0) > 0 ? { sessionExpiryInterval: 0 } : {}),
                 ...(assigned === null ? {} : { assignedClientIdentifier: assigned }),
+                ...(keepAliveSeconds === asked ? {} : { serverKeepAlive: keepAliveSeconds }),
               },
             },
             { protocolVersion: MQTT_V5 },
