@@ -532,6 +532,19 @@ describe('MQTT listener on a single node: mosquitto_pub, MQTT.js, kcat', { timeo
       assert.equal((await oversize.next('disconnect')).reasonCode, 0x95);
       assert.ok(await oversize.closedWithin(5_000), 'oversize: closed');
 
+      // A CONNECT for protocol level 6: CONNACK 0x01 in the 3.1.1 form, then closed ([MQTT-3.1.2-2]).
+      const future = net.connect(port, '127.0.0.1');
+      future.on('error', () => undefined);
+      const answer: Buffer[] = [];
+      future.on('data', (chunk: Buffer) => answer.push(chunk));
+      future.write(
+        Buffer.from([
+          0x10, 0x0d, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x06, 0x02, 0x00, 0x1e, 0x00, 0x01, 0x61,
+        ]),
+      );
+      await new Promise((resolve) => future.once('close', resolve));
+      assert.deepEqual([...Buffer.concat(answer)], [0x20, 0x02, 0x00, 0x01]);
+
       const runaway = net.connect(port, '127.0.0.1');
       runaway.on('error', () => undefined);
       // A remaining length with a fifth continuation byte, before any CONNECT.

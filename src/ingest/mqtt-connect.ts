@@ -132,3 +132,22 @@ function loginFailed(door: MqttDoor, why: MqttLoginFailure, v3: number, v5: numb
   door.metrics.loginFailed(why);
   return refuse(v3, v5, 'not_authorized');
 }
+
+/** The protocol names of CONNECT: MQTT 3.1.1 and 5, and MQTT 3.1 (refused with 0x01). */
+const PROTOCOL_NAMES = new Set(['MQTT', 'MQIsdp']);
+
+/**
+ * The protocol level a CONNECT packet (one whole packet, MqttFramer) asks for, read from its bytes; null when
+ * it is not a CONNECT with a protocol name. mqtt-packet's parser refuses levels other than 3, 4 and 5 as
+ * malformed, but [MQTT-3.1.2-2] wants them answered with CONNACK 0x01 first: this finds them.
+ */
+export function connectProtocolLevel(frame: Buffer): number | null {
+  if (frame[0] !== 0x10) return null;
+  let at = 1;
+  while (at < frame.length && (frame[at]! & 0x80) !== 0) at++;
+  at++;
+  if (at + 2 > frame.length) return null;
+  const nameEnd = at + 2 + frame.readUInt16BE(at);
+  if (nameEnd >= frame.length || !PROTOCOL_NAMES.has(frame.toString('latin1', at + 2, nameEnd))) return null;
+  return frame[nameEnd]!;
+}

@@ -3,7 +3,14 @@ import type net from 'node:net';
 import { generate, type IConnectPacket, type Packet, type Parser, parser } from 'mqtt-packet';
 import type { IngestRecord, WriteOutcome } from './ingest-writer.js';
 import { ConnackV3, MQTT_V5, MQTT_V311, Reason, SUBACK_V3_FAILURE } from './mqtt-codes.js';
-import { ANONYMOUS, type ConnectRefusal, checkConnect, MQTT_DOOR, type MqttDoor } from './mqtt-connect.js';
+import {
+  ANONYMOUS,
+  type ConnectRefusal,
+  checkConnect,
+  connectProtocolLevel,
+  MQTT_DOOR,
+  type MqttDoor,
+} from './mqtt-connect.js';
 import { MqttFramer } from './mqtt-framer.js';
 import type { MqttCloseReason } from './mqtt-metrics.js';
 import { type Inflight, PubackQueue } from './mqtt-puback-queue.js';
@@ -136,6 +143,18 @@ export class MqttSession {
     if (this.state === 'logging_in') {
       this.held.push(frame);
       return true;
+    }
+    if (this.state === 'awaiting_connect' && isUnsupportedLevel(connectProtocolLevel(frame))) {
+      // [MQTT-3.1.2-2]: CONNACK 0x01 (unacceptable protocol level), in the 3.1.1 form, then close.
+      this.socket.write(
+        generate({
+          cmd: 'connack',
+          returnCode: ConnackV3.UNACCEPTABLE_PROTOCOL_VERSION,
+          sessionPresent: false,
+        }),
+      );
+      this.close('protocol_error', null);
+      return false;
     }
     try {
       const fast = this.state === 'open' && this.version === MQTT_V311 ? readPublishV311(frame) : null;
@@ -429,4 +448,9 @@ export class MqttSession {
     if (will) void this.door.writer.write(will.topic, { ...will.record, timestamp: Date.now() });
     this.door.ended(this);
   }
+}
+
+/** A protocol level mqtt-packet cannot parse (it reads 3.1, 3.1.1 and 5; 3.1 is refused in checkConnect). */
+function isUnsupportedLevel(level: number | null): boolean {
+  return level !== null && level !== 3 && level !== MQTT_V311 && level !== MQTT_V5;
 }
