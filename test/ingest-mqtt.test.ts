@@ -776,6 +776,32 @@ describe('MQTT listener writing through a RemoteLogClient, as on a cluster node'
     await broker?.stop();
   });
 
+  it('closes connections past maxConnections as they arrive', async () => {
+    const small = await MqttListener.start({
+      host: '127.0.0.1',
+      port: 0,
+      settings: mqttSettingsSchema.parse({ limits: { maxConnections: 2 } }),
+      client,
+      doors: broker.broker.doors,
+      newTopicPartitions: 1,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const port = small.address().port;
+      const held = [await RawClient.open(port, 4), await RawClient.open(port, 5)];
+      const third = net.connect(port, '127.0.0.1');
+      third.on('error', () => undefined);
+      await new Promise((resolve) => third.once('close', resolve));
+      assert.match(
+        await small.metrics.registry.metrics(),
+        /edgestream_mqtt_connections_closed_total\{reason="connection_limit"\} 1/,
+      );
+      for (const client of held) client.end();
+    } finally {
+      await small.close();
+    }
+  });
+
   it('acknowledges QoS 1 publishes once the Kafka produce (acks=all) is acknowledged', async () => {
     const mqttClient = await connect(listener.address().port, { protocolVersion: 5 });
     await Promise.all(

@@ -56,7 +56,7 @@ export class MqttListener {
   private readonly sweep: NodeJS.Timeout;
   private bound: { host: string; port: number } | null = null;
 
-  private constructor(private readonly options: MqttListenerOptions) {
+  private constructor(options: MqttListenerOptions) {
     const { settings, doors, logger } = options;
     this.writer = new IngestWriter(
       options.client,
@@ -88,7 +88,11 @@ export class MqttListener {
             logger.error({ err: error }, 'MQTT listener: TLS certificate not reloaded; the one in use stays'),
         },
       );
-      const server = tls.createServer(this.tlsContext.serverOptions(false));
+      const server = tls.createServer({
+        ...this.tlsContext.serverOptions(false),
+        // A handshake counts against the time a connection has to send CONNECT.
+        handshakeTimeout: settings.limits.connectTimeout,
+      });
       server.on('secureConnection', accept);
       this.tlsContext.follow(server);
       this.server = server;
@@ -96,6 +100,9 @@ export class MqttListener {
       this.tlsContext = null;
       this.server = net.createServer(accept);
     }
+    // Node closes connections past this many at once, sockets still in their TLS handshake counted too.
+    this.server.maxConnections = settings.limits.maxConnections;
+    this.server.on('drop', () => this.metrics.closedFor('connection_limit'));
     this.server.on('error', (error) => logger.error({ err: error }, 'MQTT listener failed'));
     this.sweep = setInterval(() => this.checkTimers(), TIMER_SWEEP_INTERVAL_MS);
     this.sweep.unref();
@@ -154,12 +161,6 @@ export class MqttListener {
   }
 
   private accept(socket: net.Socket): void {
-    if (this.sessions.size >= this.options.settings.limits.maxConnections) {
-      this.metrics.closedFor('connection_limit');
-      socket.on('error', () => undefined);
-      socket.destroy();
-      return;
-    }
     this.sessions.add(new MqttSession(socket, this.door));
     this.metrics.connections.inc();
   }
