@@ -55,6 +55,8 @@ export class MqttSession {
   private lastReadAtMs = this.openedAtMs;
   /** Arrival time of the read being handled: the timestamp of its records. */
   private readAtMs = this.openedAtMs;
+  /** The client's IP address, as ACLs and the login throttle know it. */
+  private readonly address: string;
   private readonly framer: MqttFramer;
   private readonly parser: Parser;
   /** Packets read while the CONNECT is checked (the socket is paused then): handled once it is accepted. */
@@ -72,6 +74,7 @@ export class MqttSession {
     private readonly socket: net.Socket,
     private readonly door: MqttDoor,
   ) {
+    this.address = socket.remoteAddress ?? 'unknown';
     this.framer = new MqttFramer(door.limits.maxPacketBytes);
     this.acks = new PubackQueue((seconds) => door.metrics.acknowledged(seconds));
     this.parser = parser();
@@ -89,12 +92,9 @@ export class MqttSession {
     return this.clientIdValue;
   }
 
-  isClosed(): boolean {
+  /** A method, not a comparison in place: TypeScript would keep the state narrowed across an await. */
+  private isClosed(): boolean {
     return this.state === 'closed';
-  }
-
-  get remoteAddress(): string {
-    return this.socket.remoteAddress ?? 'unknown';
   }
 
   /** Closes the connection if CONNECT is late or the client has been silent past its keepalive. */
@@ -231,7 +231,7 @@ export class MqttSession {
     this.state = 'logging_in';
     this.socket.pause();
     this.version = packet.protocolVersion === MQTT_V5 ? MQTT_V5 : MQTT_V311;
-    const accepted = await checkConnect(packet, this.remoteAddress, this.door);
+    const accepted = await checkConnect(packet, this.address, this.door);
     // The socket may have closed while the login was checked.
     if (this.isClosed()) return;
     if ('refusal' in accepted) {
@@ -293,7 +293,7 @@ export class MqttSession {
     }
     this.door.logThrottle.log((logger) =>
       logger.info(
-        { client: packet.clientId, user: packet.username ?? null, address: this.remoteAddress },
+        { client: packet.clientId, user: packet.username ?? null, address: this.address },
         `MQTT connection refused: ${refusal.reason}`,
       ),
     );
@@ -317,7 +317,7 @@ export class MqttSession {
     const { routes, doors, metrics } = this.door;
     const route = routes.route(topic);
     const qos = packet.qos;
-    if (!doors.mayWrite(MQTT_DOOR, this.principal, this.remoteAddress, route.kafkaTopic)) {
+    if (!doors.mayWrite(MQTT_DOOR, this.principal, this.address, route.kafkaTopic)) {
       metrics.refused[qos].inc();
       // MQTT 3.1.1 has no way to refuse a publish: acknowledge it or close the connection [MQTT-3.3.5-2].
       if (!v5) {
