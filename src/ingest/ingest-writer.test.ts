@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryLogClient } from '../../test/support/memory-log-client.js';
+import { UnknownTopicError } from '../client/client-errors.js';
 import { partitionForKey } from '../client/partitioner.js';
 import type { OutgoingRecord, TopicSpec } from '../client/types.js';
 import { IngestWriter } from './ingest-writer.js';
@@ -63,6 +64,18 @@ describe('IngestWriter', () => {
     client.failWith = new Error('disk full');
     const outcome = await writer.write('mqtt.test', record('a'));
     assert.equal(outcome?.message, 'disk full');
+  });
+
+  it('creates a topic again after a write found it deleted', async () => {
+    const client = new CountingClient();
+    const writer = new IngestWriter(client, 2, 1024 * 1024, () => undefined);
+    await writer.write('mqtt.test', record('a'));
+    client.topics.delete('mqtt.test');
+    client.failWith = new UnknownTopicError('mqtt.test');
+    assert.ok((await writer.write('mqtt.test', record('a'))) instanceof UnknownTopicError);
+    client.failWith = null;
+    assert.equal(await writer.write('mqtt.test', record('a')), null);
+    assert.deepEqual(client.ensured, ['mqtt.test', 'mqtt.test']);
   });
 
   it('is overloaded past its pending bytes and says when it drains', async () => {

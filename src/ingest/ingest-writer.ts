@@ -1,3 +1,4 @@
+import { UnknownTopicError } from '../client/client-errors.js';
 import { partitionForKey } from '../client/partitioner.js';
 import type { LogClient, OutgoingRecord, RecordHeader } from '../client/types.js';
 
@@ -123,6 +124,8 @@ export class IngestWriter {
   }
 
   private settled(batch: PartitionBatch, outcome: WriteOutcome): void {
+    // A topic deleted since its partition count was kept is created again by the next write to it.
+    if (outcome instanceof UnknownTopicError) this.partitionCounts.delete(outcome.topic);
     const wasOverloaded = this.overloaded;
     this.pendingBytes -= batch.valueBytes;
     batch.settle(outcome);
