@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { generate, type IPublishPacket, parser } from 'mqtt-packet';
-import { readPublishV311 } from './mqtt-publish.js';
+import { readPublish } from './mqtt-publish.js';
 
-/** What mqtt-packet's own parser reads from `bytes`, as a 3.1.1 server's parser would. */
-function parsedByMqttPacket(bytes: Buffer): IPublishPacket {
-  const reader = parser({ protocolVersion: 4 });
+/** What mqtt-packet's own parser reads from `bytes`, as a server's parser of that version would. */
+function parsedByMqttPacket(bytes: Buffer, protocolVersion: 4 | 5): IPublishPacket {
+  const reader = parser({ protocolVersion });
   let packet: IPublishPacket | null = null;
   reader.on('packet', (parsed) => {
     if (parsed.cmd === 'publish') packet = parsed;
@@ -15,8 +15,8 @@ function parsedByMqttPacket(bytes: Buffer): IPublishPacket {
   return packet;
 }
 
-describe('readPublishV311', () => {
-  it('reads what mqtt-packet encodes the way mqtt-packet parses it: QoS 0 and 1, retain, long payloads', () => {
+describe('readPublish', () => {
+  it('reads what mqtt-packet encodes the way mqtt-packet parses it: 3.1.1 and 5, QoS 0 and 1, retain, long payloads', () => {
     const cases: IPublishPacket[] = [
       {
         cmd: 'publish',
@@ -45,10 +45,10 @@ describe('readPublishV311', () => {
         retain: false,
       },
     ];
-    for (const packet of cases) {
-      const bytes = generate(packet);
-      const expected = parsedByMqttPacket(bytes);
-      const fields = readPublishV311(bytes);
+    for (const [packet, protocolVersion] of cases.flatMap((c) => [[c, 4] as const, [c, 5] as const])) {
+      const bytes = generate(packet, { protocolVersion });
+      const expected = parsedByMqttPacket(bytes, protocolVersion);
+      const fields = readPublish(bytes, protocolVersion === 5);
       assert.ok(fields);
       assert.deepEqual(
         { ...fields, payload: Buffer.from(fields.payload) },
@@ -63,14 +63,31 @@ describe('readPublishV311', () => {
     }
   });
 
-  it('leaves to the general parser what is not a well-formed 3.1.1 PUBLISH', () => {
-    assert.equal(readPublishV311(generate({ cmd: 'pingreq' })), null);
+  it('leaves to the general parser a v5 PUBLISH with properties', () => {
+    const bytes = generate(
+      {
+        cmd: 'publish',
+        topic: 'a',
+        payload: Buffer.from('x'),
+        qos: 1,
+        messageId: 2,
+        dup: false,
+        retain: false,
+        properties: { topicAlias: 1 },
+      },
+      { protocolVersion: 5 },
+    );
+    assert.equal(readPublish(bytes, true), null);
+  });
+
+  it('leaves to the general parser what is not a well-formed PUBLISH', () => {
+    assert.equal(readPublish(generate({ cmd: 'pingreq' }), false), null);
     // QoS bits 11.
-    assert.equal(readPublishV311(Buffer.from([0x36, 0x03, 0x00, 0x01, 0x61])), null);
+    assert.equal(readPublish(Buffer.from([0x36, 0x03, 0x00, 0x01, 0x61]), false), null);
     // A topic length past the packet's end.
-    assert.equal(readPublishV311(Buffer.from([0x30, 0x03, 0x00, 0x09, 0x61])), null);
+    assert.equal(readPublish(Buffer.from([0x30, 0x03, 0x00, 0x09, 0x61]), false), null);
     // QoS 1 without room for a packet identifier, and with identifier 0.
-    assert.equal(readPublishV311(Buffer.from([0x32, 0x03, 0x00, 0x01, 0x61])), null);
-    assert.equal(readPublishV311(Buffer.from([0x32, 0x05, 0x00, 0x01, 0x61, 0x00, 0x00])), null);
+    assert.equal(readPublish(Buffer.from([0x32, 0x03, 0x00, 0x01, 0x61]), false), null);
+    assert.equal(readPublish(Buffer.from([0x32, 0x05, 0x00, 0x01, 0x61, 0x00, 0x00]), false), null);
   });
 });

@@ -15,12 +15,13 @@ export interface PublishFields {
 const QOS_OF_BITS = [0, 1, 2, null] as const;
 
 /**
- * The fields of an MQTT 3.1.1 PUBLISH, read straight from its bytes: the hot path of a device fleet, where
- * a general parser's bookkeeping per packet (a buffer list, a packet object, debug checks) costs more than the
- * rest of the publish. `frame` is one whole packet (MqttFramer). Null when it is not a well-formed 3.1.1
- * PUBLISH: mqtt-packet's parser then reads it and says what is wrong.
+ * The fields of a PUBLISH, read straight from its bytes: the hot path of a device fleet, where a general
+ * parser's bookkeeping per packet (a buffer list, a packet object, debug checks) costs more than the rest of
+ * the publish. `frame` is one whole packet (MqttFramer); `v5` says whether it has a properties field. Null
+ * when it is not a well-formed PUBLISH, or (v5) when it carries properties: mqtt-packet's parser then reads
+ * it, and says what is wrong if anything is.
  */
-export function readPublishV311(frame: Buffer): PublishFields | null {
+export function readPublish(frame: Buffer, v5: boolean): PublishFields | null {
   const first = frame[0]!;
   if (first >> 4 !== 3) return null;
   const qos = QOS_OF_BITS[(first >> 1) & 3]!;
@@ -33,10 +34,23 @@ export function readPublishV311(frame: Buffer): PublishFields | null {
   const topicEnd = at + 2 + frame.readUInt16BE(at);
   if (topicEnd > frame.length) return null;
   const topic = frame.toString('utf8', at + 2, topicEnd);
-  if (qos === 0) return { qos, retain: (first & 1) === 1, topic, payload: frame.subarray(topicEnd) };
-  if (topicEnd + 2 > frame.length) return null;
-  const messageId = frame.readUInt16BE(topicEnd);
-  // [MQTT-2.3.1-1]: a QoS 1 or 2 packet has a non-zero packet identifier.
-  if (messageId === 0) return null;
-  return { qos, retain: (first & 1) === 1, topic, messageId, payload: frame.subarray(topicEnd + 2) };
+  let messageId: number | undefined;
+  at = topicEnd;
+  if (qos > 0) {
+    if (at + 2 > frame.length) return null;
+    messageId = frame.readUInt16BE(at);
+    // [MQTT-2.3.1-1]: a QoS 1 or 2 packet has a non-zero packet identifier.
+    if (messageId === 0) return null;
+    at += 2;
+  }
+  if (v5) {
+    // A properties length of 0 is one byte of 0; anything else is left to mqtt-packet.
+    if (frame[at] !== 0) return null;
+    at++;
+  }
+  const retain = (first & 1) === 1;
+  const payload = frame.subarray(at);
+  return messageId === undefined
+    ? { qos, retain, topic, payload }
+    : { qos, retain, topic, messageId, payload };
 }

@@ -14,7 +14,7 @@ import {
 import { MqttFramer } from './mqtt-framer.js';
 import type { MqttCloseReason } from './mqtt-metrics.js';
 import { type Inflight, PubackQueue } from './mqtt-puback-queue.js';
-import { type PublishFields, readPublishV311 } from './mqtt-publish.js';
+import { type PublishFields, readPublish } from './mqtt-publish.js';
 import { isValidTopicName, mqttRecord, payloadBytes } from './mqtt-record.js';
 
 /** MQTT's keepalive: a client silent for 1.5 times its keepalive interval is gone (section 3.1.2.10). */
@@ -157,7 +157,7 @@ export class MqttSession {
       return false;
     }
     try {
-      const fast = this.state === 'open' && this.version === MQTT_V311 ? readPublishV311(frame) : null;
+      const fast = this.state === 'open' ? readPublish(frame, this.version === MQTT_V5) : null;
       if (fast) this.publish(fast);
       else this.parser.parse(frame);
     } catch (error) {
