@@ -117,17 +117,19 @@ async function logIn(
     loginThrottle.succeeded(address);
     return `User:${username}`;
   }
-  loginThrottle.failed(address, Date.now());
-  // Answered after the wait the address now has, so that guessing goes no faster than the throttle allows.
-  await sleep(loginThrottle.waitMs(address, Date.now()));
-  return loginFailed(
+  const refusal = loginFailed(
     door,
     'bad_credentials',
     ConnackV3.BAD_USER_NAME_OR_PASSWORD,
     Reason.BAD_USER_NAME_OR_PASSWORD,
   );
+  loginThrottle.failed(address, Date.now());
+  // Answered after the wait the address now has, so that guessing goes no faster than the throttle allows.
+  await sleep(loginThrottle.waitMs(address, Date.now()));
+  return refusal;
 }
 
+/** Counts the failure at once (not when the refusal leaves) and gives the refusal. */
 function loginFailed(door: MqttDoor, why: MqttLoginFailure, v3: number, v5: number): ConnectCheck {
   door.metrics.loginFailed(why);
   return refuse(v3, v5, 'not_authorized');
