@@ -232,9 +232,9 @@ export function loadEdgestreamConfig(file: string): EdgestreamConfig {
   if (tls !== undefined)
     config.http.tls = { cert: path.resolve(base, tls.cert), key: path.resolve(base, tls.key) };
   if (config.mirror) config.mirror.security = resolveSecurityFiles(config.mirror.security, base);
-  const mqttTls = config.mqtt?.tls;
-  if (config.mqtt && mqttTls)
-    config.mqtt.tls = { cert: path.resolve(base, mqttTls.cert), key: path.resolve(base, mqttTls.key) };
+  const mqtt = config.mqtt;
+  if (mqtt?.tls)
+    mqtt.tls = { cert: path.resolve(base, mqtt.tls.cert), key: path.resolve(base, mqtt.tls.key) };
   const brokerTls = config.broker.tls;
   if (brokerTls) {
     config.broker.tls = {

@@ -242,7 +242,10 @@ export class EdgestreamRuntime {
     }
   }
 
-  /** Stops producing first (devices, then the simulator), then processing (which checkpoints), then serving, then the log. */
+  /**
+   * Stops producing first (devices, then the simulator), then processing (which checkpoints), then serving,
+   * then the log.
+   */
   async close(): Promise<void> {
     if (this.maintenance) clearInterval(this.maintenance);
     this.maintenance = null;

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, parseEdgestreamConfig } from '../cli/config.js';
+import { ConfigError, loadEdgestreamConfig, parseEdgestreamConfig } from '../cli/config.js';
 
 describe('mqtt: section of edgestream.yaml', () => {
   it('is absent by default, and filled with the defaults when present', () => {
@@ -33,6 +36,20 @@ describe('mqtt: section of edgestream.yaml', () => {
     ]);
     assert.equal(mqtt.limits.connectTimeout, 5_000);
     assert.equal(mqtt.limits.maxConnections, 50);
+  });
+
+  it('reads TLS files relative to the config file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-mqtt-config-'));
+    try {
+      const file = path.join(dir, 'edgestream.yaml');
+      fs.writeFileSync(file, 'mqtt:\n  tls: { cert: certs/mqtt.pem, key: /etc/mqtt.key }\n');
+      assert.deepEqual(loadEdgestreamConfig(file).mqtt?.tls, {
+        cert: path.join(dir, 'certs', 'mqtt.pem'),
+        key: '/etc/mqtt.key',
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names the key, the value and what was expected', () => {
