@@ -6,7 +6,7 @@ import type { IngestRecord, IngestWriter } from './ingest-writer.js';
 import { ConnackV3, MQTT_V5, MQTT_V311, Reason } from './mqtt-codes.js';
 import type { MqttLimits } from './mqtt-config.js';
 import type { MqttCloseReason, MqttLoginFailure, MqttMetrics } from './mqtt-metrics.js';
-import { isValidTopicName, mqttRecord, payloadBytes } from './mqtt-record.js';
+import { mqttRecord, payloadBytes } from './mqtt-record.js';
 import type { MqttSession } from './mqtt-session.js';
 import type { MqttTopicMap } from './mqtt-topic-map.js';
 
@@ -74,16 +74,16 @@ export async function checkConnect(
   const { will } = packet;
   if (will && v5 && (will.qos ?? 0) > 1) return refuse(null, Reason.QOS_NOT_SUPPORTED, 'qos_not_supported');
   if (will && v5 && will.retain) return refuse(null, Reason.RETAIN_NOT_SUPPORTED, 'retain_not_supported');
-  if (will && !isValidTopicName(will.topic, door.limits.maxTopicBytes))
-    return refuse(null, Reason.TOPIC_NAME_INVALID, 'topic_invalid');
+  const willRoute = will ? door.routes.route(will.topic) : null;
+  if (will && willRoute === null) return refuse(null, Reason.TOPIC_NAME_INVALID, 'topic_invalid');
   if (v5 && packet.properties?.authenticationMethod !== undefined) {
     door.metrics.loginFailed('unsupported_auth_method');
     return refuse(null, Reason.BAD_AUTHENTICATION_METHOD, 'not_authorized');
   }
   const login = await logIn(packet, address, door);
   if (typeof login !== 'string') return login;
-  if (!will) return { principal: login, will: null };
-  const route = door.routes.route(will.topic);
+  if (!will || willRoute === null) return { principal: login, will: null };
+  const route = willRoute;
   if (!door.doors.mayWrite(MQTT_DOOR, login, address, route.kafkaTopic))
     return refuse(ConnackV3.NOT_AUTHORIZED, Reason.NOT_AUTHORIZED, 'not_authorized');
   const record = mqttRecord(

@@ -68,7 +68,7 @@ export class MqttListener {
     );
     this.door = {
       limits: settings.limits,
-      routes: new MqttTopicMap(settings.mappings),
+      routes: new MqttTopicMap(settings.mappings, settings.limits.maxTopicBytes),
       writer: this.writer,
       metrics: this.metrics,
       doors,

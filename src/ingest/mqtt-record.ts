@@ -38,17 +38,6 @@ export function mqttRecord(
   return { key: route.key, value: payload, timestamp: timestampMs, headers };
 }
 
-/** A topic name a client may publish to: no wildcards, no U+0000, at most `maxTopicBytes` of UTF-8. */
-export function isValidTopicName(topic: string, maxTopicBytes: number): boolean {
-  return (
-    topic.length > 0 &&
-    Buffer.byteLength(topic, 'utf8') <= maxTopicBytes &&
-    !topic.includes('+') &&
-    !topic.includes('#') &&
-    !topic.includes('\u0000')
-  );
-}
-
 /** mqtt-packet types a payload as string or Buffer; its parser gives Buffers. */
 export function payloadBytes(payload: string | Buffer): Buffer {
   return typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;

@@ -15,7 +15,7 @@ import { MqttFramer } from './mqtt-framer.js';
 import type { MqttCloseReason } from './mqtt-metrics.js';
 import { type Inflight, PubackQueue } from './mqtt-puback-queue.js';
 import { type PublishFields, readPublish } from './mqtt-publish.js';
-import { isValidTopicName, mqttRecord, payloadBytes } from './mqtt-record.js';
+import { mqttRecord, payloadBytes } from './mqtt-record.js';
 
 /** MQTT's keepalive: a client silent for 1.5 times its keepalive interval is gone (section 3.1.2.10). */
 const KEEPALIVE_GRACE_FACTOR = 1.5;
@@ -316,6 +316,10 @@ export class MqttSession {
     if (topic === null) return;
     const { routes, doors, metrics } = this.door;
     const route = routes.route(topic);
+    if (route === null) {
+      this.close('topic_invalid', Reason.TOPIC_NAME_INVALID);
+      return;
+    }
     const qos = packet.qos;
     if (!doors.mayWrite(MQTT_DOOR, this.principal, this.address, route.kafkaTopic)) {
       metrics.refused[qos].inc();
@@ -345,7 +349,7 @@ export class MqttSession {
     group.qos1.push(this.acks.written(packet.messageId ?? 0));
   }
 
-  /** The publish's topic name, through a v5 topic alias; null when it is not valid (the connection closes). */
+  /** The publish's topic name, through a v5 topic alias; null when there is none (the connection closes). */
   private topicOf(packet: PublishFields): string | null {
     let topic = packet.topic;
     const alias = packet.properties?.topicAlias;
@@ -360,10 +364,6 @@ export class MqttSession {
     if (topic.length === 0) {
       // No topic and no alias known for it.
       this.close('protocol_error', Reason.PROTOCOL_ERROR);
-      return null;
-    }
-    if (!isValidTopicName(topic, this.door.limits.maxTopicBytes)) {
-      this.close('topic_invalid', Reason.TOPIC_NAME_INVALID);
       return null;
     }
     return topic;

@@ -46,6 +46,17 @@ export function topicFilterProblem(filter: string): string | null {
   return null;
 }
 
+/** A topic name a client may publish to: no wildcards, no U+0000, at most `maxTopicBytes` of UTF-8. */
+export function isValidTopicName(topic: string, maxTopicBytes: number): boolean {
+  return (
+    topic.length > 0 &&
+    Buffer.byteLength(topic, 'utf8') <= maxTopicBytes &&
+    !topic.includes('+') &&
+    !topic.includes('#') &&
+    !topic.includes('\u0000')
+  );
+}
+
 /** Levels of the filter a key '$N' may name: those before a trailing '#', which can match nothing. */
 export function keyableLevels(filter: string): number {
   const levels = filter.split('/');
@@ -82,8 +93,14 @@ export class MqttTopicMap {
   private readonly mappings: CompiledMapping[];
   private readonly routes = new Map<string, MqttRoute>();
 
-  /** `mappings` are valid (mqtt-config.ts checked them): filters, and key levels within each filter. */
-  constructor(mappings: readonly MqttMapping[]) {
+  /**
+   * `mappings` are valid (mqtt-config.ts checked them): filters, and key levels within each filter. Topic
+   * names longer than `maxTopicBytes` have no route.
+   */
+  constructor(
+    mappings: readonly MqttMapping[],
+    private readonly maxTopicBytes: number,
+  ) {
     this.mappings = mappings.map((mapping) => ({
       filterLevels: mapping.filter.split('/'),
       kafkaTopic: mapping.topic,
@@ -96,10 +113,14 @@ export class MqttTopicMap {
     return [...new Set([...this.mappings.map((mapping) => mapping.kafkaTopic), UNMAPPED_KAFKA_TOPIC])];
   }
 
-  /** The route of a publish to `mqttTopic`, a valid topic name. */
-  route(mqttTopic: string): MqttRoute {
+  /**
+   * The route of a publish to `mqttTopic`; null when it is not a topic name a client may publish to (checked
+   * once per topic: a route is kept only for a valid one).
+   */
+  route(mqttTopic: string): MqttRoute | null {
     const cached = this.routes.get(mqttTopic);
     if (cached) return cached;
+    if (!isValidTopicName(mqttTopic, this.maxTopicBytes)) return null;
     if (this.routes.size >= MAX_CACHED_ROUTES) this.routes.clear();
     const route = this.resolve(mqttTopic);
     this.routes.set(mqttTopic, route);
