@@ -377,6 +377,18 @@ describe('MQTT listener on a single node: mosquitto_pub, MQTT.js, kcat', { timeo
     assert.equal((await v5.next('disconnect')).reasonCode, 0x9b);
     assert.ok(await v5.closedWithin(5_000));
 
+    const wildcard = await RawClient.open(port, 5);
+    wildcard.send({
+      cmd: 'publish',
+      topic: 'devices/+/telemetry',
+      payload: Buffer.from('x'),
+      qos: 0,
+      dup: false,
+      retain: false,
+    });
+    assert.equal((await wildcard.next('disconnect')).reasonCode, 0x90, 'no wildcard in a topic name');
+    assert.ok(await wildcard.closedWithin(5_000));
+
     const retained = await RawClient.open(port, 5);
     retained.send({
       cmd: 'publish',
