@@ -6,6 +6,7 @@ import { notifiersSchema } from '../alerts/notifier-config.js';
 import { alertingConfigSchema, durationSchema } from '../alerts/rules.js';
 import { brokerConfigSchema, clusterConfigSchema } from '../broker/config.js';
 import type { RemoteSecurity } from '../client/remote-security.js';
+import { mqttSettingsSchema } from '../ingest/mqtt-config.js';
 import { TOPIC_CONFIG_KEYS } from '../log/index.js';
 import { mirrorConfigSchema } from '../mirror/config.js';
 import { DEFAULT_MONITOR_RULES } from '../monitor/default-rules.js';
@@ -72,6 +73,12 @@ const brokerSection = z.strictObject({
   superUsers: brokerConfigSchema.shape.superUsers,
   authorizer: brokerConfigSchema.shape.authorizer,
   allowEveryoneIfNoAclFound: brokerConfigSchema.shape.allowEveryoneIfNoAclFound,
+});
+
+/** The MQTT listener (docs/ingest.md); absent, none is started. */
+export const mqttSection = z.strictObject({
+  listen: hostPort.default('127.0.0.1:1883'),
+  ...mqttSettingsSchema.shape,
 });
 
 const monitorSection = z.strictObject({
@@ -149,6 +156,8 @@ export const edgestreamConfigSchema = z
     simulator: simulatorSection.default(simulatorSection.parse({})),
     /** Edge-to-cloud forwarding (docs/mirror.md); absent, nothing is forwarded. */
     mirror: mirrorConfigSchema.optional(),
+    /** Devices publishing over MQTT 3.1.1 and 5 (docs/ingest.md); absent, no MQTT listener. */
+    mqtt: mqttSection.optional(),
     /** Absent: a single node, as before. */
     cluster: clusterSection.optional(),
   })
@@ -232,6 +241,9 @@ export function loadEdgestreamConfig(file: string): EdgestreamConfig {
   if (tls !== undefined)
     config.http.tls = { cert: path.resolve(base, tls.cert), key: path.resolve(base, tls.key) };
   if (config.mirror) config.mirror.security = resolveSecurityFiles(config.mirror.security, base);
+  const mqtt = config.mqtt;
+  if (mqtt?.tls)
+    mqtt.tls = { cert: path.resolve(base, mqtt.tls.cert), key: path.resolve(base, mqtt.tls.key) };
   const brokerTls = config.broker.tls;
   if (brokerTls) {
     config.broker.tls = {

@@ -13,6 +13,7 @@ import type { LogClient } from '../client/types.js';
 import { brokerClusterView } from '../http/broker-view.js';
 import { LiveFeed } from '../http/live-feed.js';
 import { HttpApi } from '../http/server.js';
+import { MqttListener } from '../ingest/mqtt-listener.js';
 import type { Mirror } from '../mirror/index.js';
 import { CDN_FIELD_ROLLUPS } from '../monitor/cdn-stats.js';
 import { Monitor, type MonitorOutput } from '../monitor/monitor.js';
@@ -61,6 +62,8 @@ export class EdgestreamRuntime {
     readonly http: HttpApi | null,
     readonly simulator: SimulatorThread | null,
     readonly mirror: Mirror | null,
+    /** The MQTT door into the log, when the config has an `mqtt:` section. */
+    readonly mqtt: MqttListener | null,
     private readonly logger: Logger,
   ) {}
 
@@ -186,6 +189,9 @@ export class EdgestreamRuntime {
         ? await startMirror(config.mirror, client, broker, logger.child({ component: 'mirror' }))
         : null;
       if (mirror) closers.push(() => mirror.close());
+      // After the log client (it writes through it), before the HTTP API (which serves its metrics).
+      const mqtt = config.mqtt ? await startMqtt(config.mqtt, config, client, broker, logger) : null;
+      if (mqtt) closers.push(() => mqtt.close());
       let http: HttpApi | null = null;
       if (monitor) {
         const { host, port } = splitHostPort(config.http.listen);
@@ -217,6 +223,7 @@ export class EdgestreamRuntime {
             monitor.pipelines,
             monitor.engine.metrics.registry,
             ingest.metrics.registry,
+            ...(mqtt ? [mqtt.metrics.registry] : []),
           ],
           ingest: ingest.routes,
           live,
@@ -239,6 +246,7 @@ export class EdgestreamRuntime {
         http,
         simulator,
         mirror,
+        mqtt,
         logger,
       );
       runtime.maintenance = setInterval(() => void runtime.maintainStore(), STORE_MAINTENANCE_INTERVAL_MS);
@@ -250,10 +258,14 @@ export class EdgestreamRuntime {
     }
   }
 
-  /** Stops producing first, then processing (which checkpoints), then serving, then the log. */
+  /**
+   * Stops producing first (devices, then the simulator), then processing (which checkpoints), then serving,
+   * then the log.
+   */
   async close(): Promise<void> {
     if (this.maintenance) clearInterval(this.maintenance);
     this.maintenance = null;
+    await this.mqtt?.close();
     await this.simulator?.close();
     await this.monitor?.close();
     await this.http?.close();
@@ -302,6 +314,30 @@ async function startMonitor(
       ...extraNotifiers,
     ],
     ...(live === null ? {} : { onWindow: (update) => live.publish({ type: 'window', data: update }) }),
+  });
+}
+
+/**
+ * The MQTT listener of the `mqtt:` section, writing through the process's client (the embedded log, or on a
+ * cluster the cluster) with the broker's users and ACLs.
+ */
+async function startMqtt(
+  section: NonNullable<EdgestreamConfig['mqtt']>,
+  config: EdgestreamConfig,
+  client: LogClient,
+  broker: Broker,
+  logger: Logger,
+): Promise<MqttListener> {
+  const { listen, ...settings } = section;
+  const { host, port } = splitHostPort(listen);
+  return MqttListener.start({
+    host,
+    port,
+    settings,
+    client,
+    doors: broker.doors,
+    newTopicPartitions: config.broker.defaultPartitions,
+    logger: logger.child({ component: 'mqtt' }),
   });
 }
 

@@ -3,16 +3,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { splitHostPort } from '../broker/config.js';
 import { SCENARIO_NAMES } from '../simulate/scenarios.js';
-import { type EdgestreamConfig, loadEdgestreamConfig, parseEdgestreamConfig } from './config.js';
+import { type EdgestreamConfig, loadEdgestreamConfig, mqttSection, parseEdgestreamConfig } from './config.js';
 import { detectFaults, RecordingNotifier } from './fault-detection.js';
 import { EdgestreamRuntime } from './runtime.js';
 import { untilSignal } from './signals.js';
 import { UsageError } from './usage-error.js';
 
 export const START_USAGE = `  edgestream start --config FILE          broker + monitoring pipelines + alerting + HTTP API from edgestream.yaml
+        [--mqtt-port N]                    the MQTT listener's port (the mqtt: section's, or 127.0.0.1:N without one)
   edgestream demo                          all of it with simulated CDN telemetry; a retransmit storm after 20 s
         [--kafka-port N] [--http-port N]   listen ports (default 9092 and 8080) on 127.0.0.1
+        [--mqtt-port N]                    an MQTT listener on 127.0.0.1:N (none by default)
         [--rate N] [--scenario NAME]       events/s (default 5000); ${SCENARIO_NAMES.join(' | ')}
         [--for SECONDS] [--json]           exit after SECONDS; --json prints a one-line JSON summary last
         [--data-dir DIR]                   default: a new directory under the system temp dir
@@ -44,15 +47,20 @@ async function shutDown(runtime: EdgestreamRuntime): Promise<void> {
 
 /** Runs what edgestream.yaml describes until SIGINT/SIGTERM. */
 export async function startCommand(args: string[]): Promise<number> {
-  const values = parse(args, { config: { type: 'string' } });
+  const values = parse(args, { config: { type: 'string' }, 'mqtt-port': { type: 'string' } });
   if (typeof values.config !== 'string') throw new UsageError('start needs --config FILE');
-  const config = loadEdgestreamConfig(values.config);
+  const config = withMqttPort(loadEdgestreamConfig(values.config), values['mqtt-port']);
   const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
   // Listening before starting: a signal during startup stops the process cleanly once it is up.
   const signalled = untilSignal();
   const runtime = await EdgestreamRuntime.start(config, logger);
   logger.info(
-    { kafka: config.broker.listen, http: runtime.http?.address() ?? null, dataDir: config.dataDir },
+    {
+      kafka: config.broker.listen,
+      http: runtime.http?.address() ?? null,
+      mqtt: runtime.mqtt?.address() ?? null,
+      dataDir: config.dataDir,
+    },
     'edgestream started',
   );
   const signal = await signalled;
@@ -67,6 +75,18 @@ function port(name: string, raw: string | boolean | undefined, fallback: number)
   if (!Number.isInteger(value) || value < 0 || value > 65_535)
     throw new UsageError(`--${name} expects a port number in [0, 65535], got '${String(raw)}'`);
   return value;
+}
+
+/**
+ * --mqtt-port: the port of the `mqtt:` section's listen address; without the section, an MQTT listener on
+ * 127.0.0.1 with the defaults (docs/ingest.md).
+ */
+function withMqttPort(config: EdgestreamConfig, raw: string | boolean | undefined): EdgestreamConfig {
+  if (raw === undefined) return config;
+  const mqttPort = port('mqtt-port', raw, 0);
+  const section = config.mqtt ?? mqttSection.parse({});
+  const { host } = splitHostPort(section.listen);
+  return { ...config, mqtt: { ...section, listen: `${host}:${mqttPort}` } };
 }
 
 function positive(name: string, raw: string | boolean | undefined): number | undefined {
@@ -85,6 +105,7 @@ export async function demoCommand(args: string[]): Promise<number> {
   const values = parse(args, {
     'kafka-port': { type: 'string' },
     'http-port': { type: 'string' },
+    'mqtt-port': { type: 'string' },
     rate: { type: 'string' },
     scenario: { type: 'string' },
     for: { type: 'string' },
@@ -103,6 +124,9 @@ export async function demoCommand(args: string[]): Promise<number> {
         dataDir,
         broker: { listen: `127.0.0.1:${port('kafka-port', values['kafka-port'], 9092)}` },
         http: { listen: `127.0.0.1:${port('http-port', values['http-port'], 8080)}` },
+        ...(values['mqtt-port'] === undefined
+          ? {}
+          : { mqtt: { listen: `127.0.0.1:${port('mqtt-port', values['mqtt-port'], 1883)}` } }),
         monitor: { commitInterval: '5s' },
         simulator: {
           enabled: true,
@@ -125,8 +149,10 @@ export async function demoCommand(args: string[]): Promise<number> {
   const runtime = await EdgestreamRuntime.start(config, logger, [recorder]);
   const http = runtime.http?.address();
   const url = http ? `http://${http.host}:${http.port}/` : 'none';
+  const mqtt = runtime.mqtt?.address();
   process.stderr.write(
-    `edgestream demo: Kafka on ${config.broker.listen}, dashboard and API on ${url}, logs in ${logFile}\n`,
+    `edgestream demo: Kafka on ${config.broker.listen}, dashboard and API on ${url}` +
+      `${mqtt ? `, MQTT on ${mqtt.host}:${mqtt.port}` : ''}, logs in ${logFile}\n`,
   );
   const startedAt = Date.now();
   let last = { at: startedAt, produced: 0, processed: 0 };
