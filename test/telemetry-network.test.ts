@@ -21,13 +21,20 @@ const bin = path.resolve(import.meta.dirname, '..', '..', 'bin', 'edgestream.js'
 const support = path.resolve(import.meta.dirname, 'support');
 const SITE_HOST = { name: 'site', octet: 1 };
 const EDGES = [
-  { name: 'edge-a', site: 'ams1', octet: 11, players: 150 },
-  { name: 'edge-b', site: 'ams1', octet: 12, players: 150 },
-  { name: 'edge-c', site: 'fra1', octet: 13, players: 300 },
+  { name: 'edge-a', site: 'ams1', octet: 11, players: 200 },
+  { name: 'edge-b', site: 'ams1', octet: 12, players: 200 },
+  // Enough viewers that a throttled link still completes the 100 downloads a second a site's percentile needs.
+  { name: 'edge-c', site: 'fra1', octet: 13, players: 600 },
 ];
 const VIEWERS_HOST = { name: 'viewers', octet: 100 };
-/** Every edge's uplink: a realistic rate keeps the machine's two cores free for the rest of the test. */
-const UPLINK_KBIT = 40_000;
+/** Every edge's uplink: room for its viewers, and a realistic rate that keeps the two cores for the rest. */
+const UPLINK_KBIT = 100_000;
+/**
+ * edge-c's link throttled: 150 segments a second where its viewers ask 300, so requests queue in the token
+ * bucket and take about 4 s, while still completing more than the 100 a second a percentile needs.
+ */
+const THROTTLED_KBIT = 24_000;
+const THROTTLED_QUEUE_MS = 4_000;
 /** A 20 KB object: a low rung of a ladder, so hundreds of segments a second fit in the uplinks. */
 const SEGMENT_BYTES = 20_000;
 const SEGMENT_MS = 2_000;
@@ -141,7 +148,7 @@ describe('telemetry from real kernels and viewers on a network', { timeout: 240_
   it("one site's link throttled: SiteLatencyHigh for that site and no other, resolved when it ends", async (t) => {
     if (skip) return t.skip(skip);
     const madeAtMs = Date.now();
-    await network.throttle('edge-c', 24_000, 4_000);
+    await network.throttle('edge-c', THROTTLED_KBIT, THROTTLED_QUEUE_MS);
     const firing = await nextAlert(site, 'SiteLatencyHigh', 'firing', 30_000);
     t.diagnostic(`SiteLatencyHigh detected ${firing.atMs - madeAtMs} ms after the throttle began`);
     assert.equal(firing.labels.site, 'fra1');

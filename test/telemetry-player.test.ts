@@ -62,7 +62,8 @@ describe('a real player with CMCD on a throttled link', { timeout: 300_000 }, ()
     ]);
     processes.push(...site.processes);
     await network.throttle(EDGE.name, HEALTHY_UPLINK_KBIT, 200);
-    start(await startNginx(network, EDGE.name, dir, { root: media }, 'viewers'));
+    const noFavicon = 'location = /favicon.ico { return 204; }';
+    start(await startNginx(network, EDGE.name, dir, { root: media, serverLines: [noFavicon] }, 'viewers'));
     browser = await openBrowser({
       width: 1280,
       height: 720,

@@ -27,7 +27,9 @@ export class AccessLogEvents {
     }
     if (!entry.cmcd) return [];
     return qoeEventsOfCmcd({
-      ts: entry.startMs,
+      startedAtMs: entry.startMs,
+      // Logged once answered: the line exists from the request's end (its start when the format has no time).
+      receivedAtMs: entry.startMs + (entry.durationMs ?? 0),
       site: this.labels.site,
       edge: this.labels.edge,
       cmcd: entry.cmcd,

@@ -10,9 +10,9 @@ const lines = (name: string) =>
 
 test('nginx edgestream format (real nginx output): CMCD from the query and from the headers, times', () => {
   const parse = accessLogParser('nginx');
-  const [query, headers, manifest] = lines('nginx-edgestream.log').map(parse);
+  const [query, headers, manifest] = lines('nginx-edgestream.txt').map(parse);
   assert.ok(query && headers && manifest);
-  assert.equal(query.startMs, 1_796_605_036_276);
+  assert.equal(query.startMs, 1_796_606_874_660);
   assert.equal(query.durationMs, 0);
   assert.equal(query.status, 200);
   assert.equal(query.bytes, 13);
@@ -52,9 +52,9 @@ test('request time: start = msec - request_time, duration in ms', () => {
 
 test('json format (nginx escape=json): same fields, unset variables as empty strings', () => {
   const parse = accessLogParser('json');
-  const [query, headers, manifest] = lines('nginx-edgestream-json.log').map(parse);
+  const [query, headers, manifest] = lines('nginx-edgestream-json.txt').map(parse);
   assert.equal(query!.cmcd!.sid, 's-q1');
-  assert.equal(query!.startMs, 1_796_605_036_276);
+  assert.equal(query!.startMs, 1_796_606_874_660);
   assert.equal(query!.cacheStatus, '-');
   assert.equal(headers!.cmcd!.sid, 's-h1');
   assert.equal(headers!.cmcd!.br, 3_500);
@@ -63,8 +63,8 @@ test('json format (nginx escape=json): same fields, unset variables as empty str
 
 test('combined format: time from $time_local, no request time, no cache status', () => {
   const parse = accessLogParser('combined');
-  const [query, , manifest] = lines('nginx-combined.log').map(parse);
-  assert.equal(query!.startMs, Date.UTC(2026, 11, 7, 0, 57, 16));
+  const [query, , manifest] = lines('nginx-combined.txt').map(parse);
+  assert.equal(query!.startMs, Date.UTC(2026, 11, 7, 1, 27, 54));
   assert.equal(query!.durationMs, null);
   assert.equal(query!.cacheStatus, null);
   assert.equal(query!.cmcd!.br, 3_200);

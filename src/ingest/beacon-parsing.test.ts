@@ -16,7 +16,7 @@ function refusedWith(status: number, message: RegExp): (error: unknown) => boole
   };
 }
 
-test('CMCD text reports, one per line, become segment and rebuffer events at their own ts', () => {
+test("CMCD text reports, one per line, become segment events at their download's end and rebuffers at its start", () => {
   const text = 'e=rr,ot=v,rc=200,ttlb=412,bsd=(300;v),sid="s-1",ts=1700000000000\r\n\ne=ps,sta=p,sid="s-1"\n';
   const reports = cmcdReportsOfRequest('application/cmcd', Buffer.from(text), none, {}, 10);
   assert.equal(reports.length, 2);
@@ -24,7 +24,7 @@ test('CMCD text reports, one per line, become segment and rebuffer events at the
   assert.deepEqual(
     events.map((e) => [e.type, e.ts, e.site, e.edge, e.session]),
     [
-      ['segment', 1_700_000_000_000, 'ams1', 'edge-007', 's-1'],
+      ['segment', 1_700_000_000_412, 'ams1', 'edge-007', 's-1'],
       ['rebuffer_end', 1_700_000_000_000, 'ams1', 'edge-007', 's-1'],
     ],
   );

@@ -75,8 +75,9 @@ function cmcdReportsOfBody(contentType: string | undefined, body: Buffer, maxRep
 export function qoeEventsOfReports(reports: readonly CmcdData[], context: BeaconContext): QoeEvent[] {
   return reports.flatMap((cmcd) =>
     qoeEventsOfCmcd({
-      // A v2 report says when it was made; a v1 one does not.
-      ts: 'ts' in cmcd && typeof cmcd.ts === 'number' ? cmcd.ts : context.nowMs,
+      // A v2 response report says when its request began; a v1 one does not.
+      startedAtMs: 'ts' in cmcd && typeof cmcd.ts === 'number' ? cmcd.ts : null,
+      receivedAtMs: context.nowMs,
       site: context.site,
       edge: context.edge,
       cmcd,

@@ -16,8 +16,10 @@ import {
 
 /** Where and when a CMCD observation was made, and what the request itself told (access logs, `rr` reports). */
 export interface CmcdObservation {
-  /** Event time, ms since the epoch: the request's time, else the report's `ts`, else arrival. */
-  ts: number;
+  /** When the request began, ms since the epoch (a v2 report's `ts`, an access log's time minus the request's); null when not known (a v1 beacon). */
+  startedAtMs: number | null;
+  /** When the observation reached its reader: the beacon's arrival, the log line's reading. */
+  receivedAtMs: number;
   site: string;
   edge: string;
   cmcd: CmcdData;
@@ -34,14 +36,15 @@ export const UNKNOWN_SESSION = 'unknown';
 
 /**
  * The events one observation stands for: a `segment` for a media object whose duration and status are known,
- * and a `rebuffer_end` when the player reports how long it starved (v2 `bsd`). An observation of neither (a
+ * stamped when its download ended, and a `rebuffer_end` when the player reports how long it starved (v2 `bsd`),
+ * stamped when the request began (the stall it reports ended by then). An observation of neither (a
  * manifest request, a play-state report) stands for nothing the monitoring counts and gives [].
  */
 export function qoeEventsOfCmcd(observation: CmcdObservation): QoeEvent[] {
-  const { cmcd } = observation;
+  const { cmcd, startedAtMs, receivedAtMs } = observation;
   const session = textOf(cmcd.sid) ?? UNKNOWN_SESSION;
   const base = {
-    ts: observation.ts,
+    ts: startedAtMs ?? receivedAtMs,
     site: observation.site,
     edge: observation.edge,
     stream: streamOfContentId(textOf(cmcd.cid)),
@@ -54,6 +57,9 @@ export function qoeEventsOfCmcd(observation: CmcdObservation): QoeEvent[] {
   if (downloadMs !== null && httpStatus !== null && objectType !== null) {
     const segment: SegmentEvent = {
       ...base,
+      // A download's time is known when it ends, and that is when it is reported: stamped at its start, a slow
+      // one (the very thing a latency alert looks for) would arrive behind the watermark and count as late.
+      ts: startedAtMs === null ? receivedAtMs : startedAtMs + downloadMs,
       type: 'segment',
       downloadMs,
       httpStatus,
