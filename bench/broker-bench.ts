@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildLoadgen, ensureDebianPackages } from './native-tools.js';
+import { waitForPort } from './support/ports.js';
 
 /**
  * Broker throughput and latency measured with a native client (librdkafka via bench/loadgen.c), beside Redis
@@ -32,23 +33,6 @@ function edgestream(...args: string[]): void {
     stdio: 'pipe',
     timeout: 60_000,
   });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const { connect } = await import('node:net');
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ port, host: '127.0.0.1' }, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 function rate(output: string, verb: string): number {

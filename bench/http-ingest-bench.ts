@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +7,7 @@ import { ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
 import autocannon from 'autocannon';
 import { Kafka, logLevel } from 'kafkajs';
 import type { SegmentEvent } from '../src/simulate/telemetry.js';
+import { waitForPort } from './support/ports.js';
 
 /**
  * Player beacons over HTTP (`POST /beacons/qoe`, EVENTS_PER_REQUEST events per request, autocannon) beside the
@@ -56,22 +56,6 @@ function segmentEvents(count: number): SegmentEvent[] {
       },
     };
   });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect({ port, host: '127.0.0.1' }, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Beacons for `seconds` over CONNECTIONS keep-alive connections; events/s appended (204 answers only). */

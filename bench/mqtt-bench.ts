@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from 'mqtt-packet';
 import { ensureDebianPackages } from './native-tools.js';
+import { waitForPort } from './support/ports.js';
 
 /**
  * MQTT QoS 1 ingest: messages/s acknowledged by Edgestream's MQTT listener (each PUBACK sent once the record is
@@ -28,22 +29,6 @@ const EDGESTREAM_INTERVAL_PORT = 18_831;
 const MOSQUITTO_PORT = 18_832;
 /** The PUBACK of MQTT 3.1.1: type 4, remaining length 2, message id. */
 const PUBACK_BYTES = 4;
-
-async function waitForPort(port: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ port, host: '127.0.0.1' }, () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** A QoS 1 PUBLISH whose message id (bytes `idAt`, `idAt + 1`) is rewritten before each send. */
 function publishTemplate(topic: string): { packet: Buffer; idAt: number } {
