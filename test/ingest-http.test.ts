@@ -275,8 +275,9 @@ describe('HTTP ingest on the runtime: REST proxy and player beacons', { timeout:
     assert.deepEqual(
       events.map((e) => [e.type, e.edge, e.site, e.stream, e.ts]),
       [
-        ['segment', 'edge-017', 'ams1', 'sports-1', 1700000000000],
-        ['segment', 'edge-017', 'ams1', 'sports-1', 1700000001000],
+        // A segment at its download's end (ts + ttlb), a rebuffer at its request's start.
+        ['segment', 'edge-017', 'ams1', 'sports-1', 1700000000412],
+        ['segment', 'edge-017', 'ams1', 'sports-1', 1700000001900],
         ['rebuffer_end', 'edge-017', 'ams1', 'sports-1', 1700000001000],
       ],
     );

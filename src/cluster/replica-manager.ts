@@ -537,8 +537,13 @@ export class ReplicaManager {
     if (current && current.leaderId === leaderId && current.leaderEpoch === leaderEpoch) return;
     this.unfollow(key);
     if (leaderId < 0) return;
+    const fetcher = this.fetcherFor(leaderId);
+    // Recorded only once fetching: a leader not registered yet (restarting beside this broker) is followed by
+    // the pass its registration triggers. Recorded without a fetcher, that pass would find the partition
+    // already followed and the replica would never fetch, nor rejoin the ISR.
+    if (fetcher === null) return;
     this.following.set(key, { leaderId, leaderEpoch });
-    this.fetcherFor(leaderId)?.follow(key, topic, partition, log, leaderEpoch);
+    fetcher.follow(key, topic, partition, log, leaderEpoch);
   }
 
   private unfollow(key: string): void {
