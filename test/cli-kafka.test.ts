@@ -56,4 +56,24 @@ describe('edgestream topic/produce/consume/group commands', { timeout: 120_000 }
       `one record produced after the group committed: ${described}`,
     );
   });
+
+  it('consume -n N prints and commits exactly N records, however many the fetch brought', async () => {
+    const lines = Array.from({ length: 20 }, (_, i) => `key-${i}:value-${i}`).join('\n');
+    await edgestream(['produce', 'cli-limit', '--key-separator', ':'], `${lines}\n`);
+    const printed = (
+      await edgestream(['consume', 'cli-limit', '-g', 'cli-limit-group', '--from-beginning', '-n', '3'])
+    )
+      .trim()
+      .split('\n');
+    assert.equal(printed.length, 3, printed.join('\n'));
+    const described = await edgestream(['group', 'describe', 'cli-limit-group']);
+    const committed = [...described.matchAll(/^cli-limit\s+\d+\s+(\d+)\s+\d+\s+\d+$/gm)].map((m) =>
+      Number(m[1]),
+    );
+    assert.equal(
+      committed.reduce((a, b) => a + b, 0),
+      3,
+      `the three printed records committed, no more: ${described}`,
+    );
+  });
 });

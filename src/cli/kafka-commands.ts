@@ -226,8 +226,11 @@ export async function consumeCommand(args: string[]): Promise<number> {
     topics: [topic],
     mode: values.group ? 'committed' : values['from-beginning'] ? 'earliest' : 'latest',
     fallbackMode: values['from-beginning'] ? 'earliest' : 'latest',
-    autocommit: values.group !== undefined,
+    // Committed by hand, the last printed record of each partition: autocommit would also commit what the
+    // stream had already fetched past a `-n` limit, records this command never printed.
+    autocommit: false,
   });
+  const lastPrinted = new Map<string, Message<string, string, string, string>>();
   let received = 0;
   await new Promise<void>((resolve, reject) => {
     let idle: NodeJS.Timeout | null = null;
@@ -238,9 +241,12 @@ export async function consumeCommand(args: string[]): Promise<number> {
     };
     armIdle();
     stream.on('data', (message: Message<string, string, string, string>) => {
+      // Records the stream delivers after the limit (fetched in the same batch) are neither printed nor committed.
+      if (received >= limit) return;
       process.stdout.write(
         `${message.partition}\t${message.offset}\t${message.key ?? ''}\t${message.value}\n`,
       );
+      lastPrinted.set(`${message.topic}:${message.partition}`, message);
       armIdle();
       if (++received >= limit) resolve();
     });
@@ -248,6 +254,8 @@ export async function consumeCommand(args: string[]): Promise<number> {
     process.once('SIGINT', () => resolve());
   });
   await stream.close();
+  if (values.group !== undefined)
+    await Promise.all([...lastPrinted.values()].map((message) => message.commit()));
   await consumer.close();
   return 0;
 }
