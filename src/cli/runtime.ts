@@ -26,7 +26,7 @@ import { SqliteAggregateStore } from '../store/sqlite-store.js';
 import { ClusterSite, SITE_REPLICATION_FACTOR, waitForBrokers } from './cluster-site.js';
 import type { EdgestreamConfig } from './config.js';
 import { httpSecurityOptions } from './http-config.js';
-import { ingestWiring } from './ingest-config.js';
+import { ingestWiring } from './ingest-wiring.js';
 
 /** Between a cluster node's client's attempts at a request that failed with a retriable error. */
 const CLUSTER_RETRY_DELAY_MS = 500;
