@@ -29,6 +29,7 @@ import {
 } from './handlers/admin.js';
 import { clientQuotaHandlers } from './handlers/client-quotas.js';
 import { fetchHandler } from './handlers/fetch.js';
+import { groupAdminHandlers } from './handlers/group-admin.js';
 import { groupHandlers } from './handlers/groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
@@ -168,7 +169,7 @@ export class Broker {
       } else {
         internalLogs = LogManager.open({ dataDir: path.join(config.dataDir, 'internal'), logger });
         groups = new LocalGroups(
-          new GroupCoordinator(await OffsetStore.open(internalLogs), coordinatorOptions),
+          new GroupCoordinator(await OffsetStore.open(logs, internalLogs), coordinatorOptions),
           identity,
         );
       }
@@ -211,6 +212,7 @@ export class Broker {
       add(initProducerIdHandler(cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir), access));
       for (const handler of groupHandlers(groups, access)) add(handler);
       for (const handler of offsetHandlers(groups, access)) add(handler);
+      for (const handler of groupAdminHandlers(groups, access)) add(handler);
       for (const handler of aclHandlers(access)) add(handler);
       for (const handler of userScramHandlers({ credentials: security.credentials, access })) add(handler);
       for (const handler of clientQuotaHandlers(quotaStore, access)) add(handler);

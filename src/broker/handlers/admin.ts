@@ -23,6 +23,7 @@ import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
+import { isInternalTopic } from '../internal-topics.js';
 import type { ProducerIdSource } from '../producer-state.js';
 import type { TopicCatalog } from '../topic-catalog.js';
 
@@ -193,6 +194,15 @@ export function deleteTopicsHandler(topics: TopicCatalog, access: Access): ApiHa
       const refusal = name ? deletionRefusal(access, context, name, byId[i] === true) : null;
       if (refusal) {
         responses.push(refusal);
+        continue;
+      }
+      if (name && isInternalTopic(name)) {
+        // The group coordinator's offsets live there: deleting it under the coordinator would lose them.
+        responses.push({
+          ...response,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `${name} is internal`,
+        });
         continue;
       }
       try {

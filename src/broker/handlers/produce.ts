@@ -14,6 +14,7 @@ import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type Reply, type RequestContext } from '../api-handler.js';
 import type { ClientQuotas } from '../client-quotas.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
+import { isInternalTopic } from '../internal-topics.js';
 import type { BrokerMetrics } from '../metrics.js';
 import type { PartitionWatch } from '../partition-watch.js';
 import type { TopicCatalog } from '../topic-catalog.js';
@@ -174,6 +175,11 @@ function appendToPartition(
   timeoutMs: number,
   autoCreate: boolean,
 ): Promise<void> | null {
+  if (isInternalTopic(topic)) {
+    // As Kafka: only the broker writes its internal topics.
+    fail(response, ErrorCode.INVALID_TOPIC_EXCEPTION, `cannot append to internal topic ${topic}`);
+    return null;
+  }
   if (!records || records.length === 0) {
     fail(response, ErrorCode.INVALID_RECORD, 'no records');
     return null;
