@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { Metadata } from '../src/protocol/apis/metadata.js';
+import { OffsetCommit } from '../src/protocol/apis/offset-commit.js';
+import { ErrorCode } from '../src/protocol/index.js';
+import { type RunningBroker, startBroker } from './support/broker-harness.js';
+import { type DecodedOffsetsRecord, decodeOffsetsRecord } from './support/offsets-topic-decoder.js';
+import { run } from './support/processes.js';
+import { WireClient } from './support/wire-client.js';
+
+const TOPIC = 'orders';
+const PER_PARTITION = 10;
+const OFFSETS_TOPIC = '__consumer_offsets';
+
+function kafka(broker: RunningBroker): Kafka {
+  return new Kafka({
+    clientId: 'offsets-topic-test',
+    brokers: [broker.bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 10, initialRetryTime: 100 },
+  });
+}
+
+/**
+ * __consumer_offsets as a plain consumer sees it: kcat (librdkafka 2.0.2) prints each record as
+ * `<key length>|<key><value length>|<value>` (length -1 for null), read here as bytes.
+ */
+async function offsetsTopicRecords(broker: RunningBroker): Promise<DecodedOffsetsRecord[]> {
+  const { stdout } = await promisify(execFile)(
+    'kcat',
+    ['-b', broker.bootstrap, '-C', '-t', OFFSETS_TOPIC, '-e', '-q', '-f', '%K|%k%S|%s'],
+    { encoding: 'buffer', timeout: 60_000, maxBuffer: 64 << 20 },
+  );
+  const records: DecodedOffsetsRecord[] = [];
+  let at = 0;
+  const field = (): Buffer | null => {
+    const bar = stdout.indexOf('|', at);
+    const length = Number(stdout.toString('latin1', at, bar));
+    at = bar + 1;
+    if (length < 0) return null;
+    const bytes = stdout.subarray(at, at + length);
+    at += length;
+    return bytes;
+  };
+  while (at < stdout.length) {
+    const key = field();
+    const value = field();
+    assert.ok(key, 'every record of the offsets topic has a key');
+    records.push(decodeOffsetsRecord(key, value));
+  }
+  return records;
+}
+
+/** The latest committed offset per partition of `group` in the topic's records (tombstones delete). */
+function latestOffsets(records: DecodedOffsetsRecord[], group: string) {
+  const latest = new Map<number, NonNullable<Extract<DecodedOffsetsRecord, { kind: 'offset' }>['value']>>();
+  for (const r of records) {
+    if (r.kind !== 'offset' || r.group !== group || r.topic !== TOPIC) continue;
+    if (r.value === null) latest.delete(r.partition);
+    else latest.set(r.partition, r.value);
+  }
+  return latest;
+}
+
+describe('__consumer_offsets in Kafka format, read by plain consumers', { timeout: 300_000 }, () => {
+  let broker: RunningBroker;
+  before(async () => {
+    broker = await startBroker();
+    const admin = kafka(broker).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 2 }] });
+    await admin.disconnect();
+    const producer = kafka(broker).producer();
+    await producer.connect();
+    for (const partition of [0, 1]) {
+      await producer.send({
+        topic: TOPIC,
+        messages: Array.from({ length: PER_PARTITION }, (_, i) => ({ partition, value: `v${i}` })),
+      });
+    }
+    await producer.disconnect();
+  });
+  after(async () => {
+    await broker?.stop();
+  });
+
+  it('commits of kafkajs, librdkafka and a raw OffsetCommit v8 decode with their group, offset, metadata and leader epoch', async () => {
+    // kafkajs 2.2.4: a group consumer that commits what it consumed (OffsetCommit v5: no leader epoch).
+    const consumer = kafka(broker).consumer({ groupId: 'js-group' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    let seen = 0;
+    const allSeen = new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async () => {
+          if (++seen === 2 * PER_PARTITION) resolve();
+        },
+      });
+    });
+    await allSeen;
+    await consumer.disconnect();
+
+    // librdkafka 2.0.2 (kcat -G): a balanced consumer that commits on close.
+    const rd = await run(
+      'kcat',
+      [
+        '-b',
+        broker.bootstrap,
+        '-G',
+        'rd-group',
+        '-X',
+        'auto.offset.reset=earliest',
+        '-e',
+        '-q',
+        '-f',
+        '%o\\n',
+        TOPIC,
+      ],
+      { timeoutMs: 90_000 },
+    );
+    assert.equal(rd.status, 0, rd.stderr);
+    assert.equal(rd.stdout.trim().split('\n').length, 2 * PER_PARTITION);
+
+    // A commit with metadata and a leader epoch, as OffsetCommit v8 carries them.
+    const wire = await WireClient.connect(broker.port);
+    const committed = await wire.request(OffsetCommit, 8, {
+      groupId: 'raw-group',
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [
+        {
+          name: TOPIC,
+          partitions: [
+            {
+              partitionIndex: 1,
+              committedOffset: 7,
+              committedLeaderEpoch: 3,
+              committedMetadata: 'checkpoint',
+            },
+          ],
+        },
+      ],
+    });
+    await wire.close();
+    assert.deepEqual(JSON.parse(JSON.stringify(committed)).topics[0].partitions[0].errorCode, ErrorCode.NONE);
+
+    const admin = kafka(broker).admin();
+    await admin.connect();
+    const records = await offsetsTopicRecords(broker);
+    for (const group of ['js-group', 'rd-group']) {
+      const [fetched] = await admin.fetchOffsets({ groupId: group, topics: [TOPIC] });
+      const latest = latestOffsets(records, group);
+      for (const p of fetched!.partitions) {
+        assert.equal(
+          p.offset,
+          String(PER_PARTITION),
+          `${group} committed the end of partition ${p.partition}`,
+        );
+        const value = latest.get(p.partition);
+        assert.ok(value, `${group}'s commit of partition ${p.partition} is in ${OFFSETS_TOPIC}`);
+        assert.equal(value.offset, PER_PARTITION);
+        assert.equal(value.leaderEpoch, -1, 'neither client sends a leader epoch');
+        assert.equal(value.metadata, p.metadata ?? '');
+        assert.ok(
+          Math.abs(value.commitTimestamp - Date.now()) < 120_000,
+          'the commit time is a timestamp in ms',
+        );
+      }
+      const generations = records.flatMap((r) =>
+        r.kind === 'group' && r.group === group && r.value ? [r.value] : [],
+      );
+      assert.ok(
+        generations.some((g) => g.protocolType === 'consumer' && g.members.length === 1),
+        `${group} has a GroupMetadata record of its generation with its member`,
+      );
+    }
+    await admin.disconnect();
+    assert.deepEqual(latestOffsets(records, 'raw-group').get(1), {
+      offset: 7,
+      leaderEpoch: 3,
+      metadata: 'checkpoint',
+      commitTimestamp: latestOffsets(records, 'raw-group').get(1)!.commitTimestamp,
+    });
+  });
+
+  it('is internal: listed with isInternal, refused to a producing client, kept across a restart', async () => {
+    const wire = await WireClient.connect(broker.port);
+    const metadata = JSON.parse(
+      JSON.stringify(await wire.request(Metadata, 1, { topics: [{ name: OFFSETS_TOPIC }] })),
+    ) as { topics: Array<{ name: string; errorCode: number; isInternal: boolean }> };
+    await wire.close();
+    assert.deepEqual(
+      metadata.topics.map((t) => [t.name, t.errorCode, t.isInternal]),
+      [[OFFSETS_TOPIC, ErrorCode.NONE, true]],
+    );
+    const produced = await run('kcat', ['-b', broker.bootstrap, '-P', '-t', OFFSETS_TOPIC, '-p', '0'], {
+      input: 'forged\n',
+      timeoutMs: 60_000,
+    });
+    assert.notEqual(produced.status, 0, 'kcat reports the refused delivery');
+    assert.match(produced.stderr, /internal topic|Invalid topic|INVALID_TOPIC/i);
+
+    const before = await offsetsTopicRecords(broker);
+    await broker.restart();
+    const admin = kafka(broker).admin();
+    await admin.connect();
+    const [fetched] = await admin.fetchOffsets({ groupId: 'rd-group', topics: [TOPIC] });
+    await admin.disconnect();
+    assert.deepEqual(
+      fetched!.partitions.map((p) => p.offset),
+      [String(PER_PARTITION), String(PER_PARTITION)],
+      'replayed from the Kafka-format records',
+    );
+    assert.deepEqual(
+      latestOffsets(await offsetsTopicRecords(broker), 'js-group'),
+      latestOffsets(before, 'js-group'),
+    );
+  });
+});
