@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { Metadata } from '../src/protocol/apis/metadata.js';
 import { OffsetCommit } from '../src/protocol/apis/offset-commit.js';
 import { ErrorCode } from '../src/protocol/index.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
-import { type DecodedOffsetsRecord, decodeOffsetsRecord } from './support/offsets-topic-decoder.js';
+import { type DecodedOffsetsRecord, readOffsetsTopic } from './support/offsets-topic-decoder.js';
 import { run } from './support/processes.js';
 import { WireClient } from './support/wire-client.js';
 
@@ -22,36 +20,6 @@ function kafka(broker: RunningBroker): Kafka {
     logLevel: logLevel.NOTHING,
     retry: { retries: 10, initialRetryTime: 100 },
   });
-}
-
-/**
- * __consumer_offsets as a plain consumer sees it: kcat (librdkafka 2.0.2) prints each record as
- * `<key length>|<key><value length>|<value>` (length -1 for null), read here as bytes.
- */
-async function offsetsTopicRecords(broker: RunningBroker): Promise<DecodedOffsetsRecord[]> {
-  const { stdout } = await promisify(execFile)(
-    'kcat',
-    ['-b', broker.bootstrap, '-C', '-t', OFFSETS_TOPIC, '-e', '-q', '-f', '%K|%k%S|%s'],
-    { encoding: 'buffer', timeout: 60_000, maxBuffer: 64 << 20 },
-  );
-  const records: DecodedOffsetsRecord[] = [];
-  let at = 0;
-  const field = (): Buffer | null => {
-    const bar = stdout.indexOf('|', at);
-    const length = Number(stdout.toString('latin1', at, bar));
-    at = bar + 1;
-    if (length < 0) return null;
-    const bytes = stdout.subarray(at, at + length);
-    at += length;
-    return bytes;
-  };
-  while (at < stdout.length) {
-    const key = field();
-    const value = field();
-    assert.ok(key, 'every record of the offsets topic has a key');
-    records.push(decodeOffsetsRecord(key, value));
-  }
-  return records;
 }
 
 /** The latest committed offset per partition of `group` in the topic's records (tombstones delete). */
@@ -150,7 +118,7 @@ describe('__consumer_offsets in Kafka format, read by plain consumers', { timeou
 
     const admin = kafka(broker).admin();
     await admin.connect();
-    const records = await offsetsTopicRecords(broker);
+    const records = await readOffsetsTopic(broker.bootstrap);
     for (const group of ['js-group', 'rd-group']) {
       const [fetched] = await admin.fetchOffsets({ groupId: group, topics: [TOPIC] });
       const latest = latestOffsets(records, group);
@@ -204,7 +172,7 @@ describe('__consumer_offsets in Kafka format, read by plain consumers', { timeou
     assert.notEqual(produced.status, 0, 'kcat reports the refused delivery');
     assert.match(produced.stderr, /internal topic|Invalid topic|INVALID_TOPIC/i);
 
-    const before = await offsetsTopicRecords(broker);
+    const before = await readOffsetsTopic(broker.bootstrap);
     await broker.restart();
     const admin = kafka(broker).admin();
     await admin.connect();
@@ -216,7 +184,7 @@ describe('__consumer_offsets in Kafka format, read by plain consumers', { timeou
       'replayed from the Kafka-format records',
     );
     assert.deepEqual(
-      latestOffsets(await offsetsTopicRecords(broker), 'js-group'),
+      latestOffsets(await readOffsetsTopic(broker.bootstrap), 'js-group'),
       latestOffsets(before, 'js-group'),
     );
   });

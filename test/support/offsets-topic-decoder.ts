@@ -1,3 +1,7 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
 /**
  * A reader of __consumer_offsets records written from Kafka's message definitions (OffsetCommitKey/Value,
  * GroupMetadataKey/Value in apache/kafka's group-coordinator), by hand and independent of the broker's codec,
@@ -115,4 +119,34 @@ export function decodeOffsetsRecord(key: Buffer, value: Buffer | null): DecodedO
     return { kind: 'group', group, value: { protocolType, generation, protocol, leader, members } };
   }
   throw new Error(`unknown key version ${keyVersion}`);
+}
+
+/**
+ * __consumer_offsets as a plain consumer sees it: kcat (librdkafka 2.0.2) prints each record as
+ * `<key length>|<key><value length>|<value>` (length -1 for null), read here as bytes.
+ */
+export async function readOffsetsTopic(bootstrap: string): Promise<DecodedOffsetsRecord[]> {
+  const { stdout } = await promisify(execFile)(
+    'kcat',
+    ['-b', bootstrap, '-C', '-t', '__consumer_offsets', '-e', '-q', '-f', '%K|%k%S|%s'],
+    { encoding: 'buffer', timeout: 60_000, maxBuffer: 64 << 20 },
+  );
+  const records: DecodedOffsetsRecord[] = [];
+  let at = 0;
+  const field = (): Buffer | null => {
+    const bar = stdout.indexOf('|', at);
+    const length = Number(stdout.toString('latin1', at, bar));
+    at = bar + 1;
+    if (length < 0) return null;
+    const bytes = stdout.subarray(at, at + length);
+    at += length;
+    return bytes;
+  };
+  while (at < stdout.length) {
+    const key = field();
+    const value = field();
+    assert.ok(key, 'every record of the offsets topic has a key');
+    records.push(decodeOffsetsRecord(key, value));
+  }
+  return records;
 }
