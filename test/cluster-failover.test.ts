@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { offsetsPartitionOf } from '../src/broker/group-router.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
+import { readOffsetsTopic } from './support/offsets-topic-decoder.js';
 import { until } from './support/processes.js';
 
 let cluster: BrokerCluster;
@@ -161,6 +162,14 @@ test('the group coordinator fails over: the consumer goes on and committed offse
     600,
     'every record committed',
   );
+  // The new coordinator replayed Kafka-format records and writes them: a plain reader of the topic decodes
+  // the group's latest commits, and they are what the group has committed.
+  const latest = new Map<number, number>();
+  for (const r of await readOffsetsTopic(cluster.bootstrap)) {
+    if (r.kind === 'offset' && r.group === groupId && r.topic === topic && r.value)
+      latest.set(r.partition, r.value.offset);
+  }
+  assert.deepEqual([latest.get(0), latest.get(1)], committed.at(-1));
   await admin.disconnect();
   await cluster.restart(coordinator);
 });
