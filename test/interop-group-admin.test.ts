@@ -5,6 +5,7 @@ import { inspect } from 'node:util';
 import { Admin } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
+import { seedTopic } from './support/kafkajs-seed.js';
 import { readOffsetsTopic } from './support/offsets-topic-decoder.js';
 import { run } from './support/processes.js';
 
@@ -32,14 +33,7 @@ describe('group administration with clients written by others', { timeout: 300_0
   };
   before(async () => {
     broker = await startBroker();
-    const admin = kafka(broker).admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 2 }] });
-    await admin.disconnect();
-    const producer = kafka(broker).producer();
-    await producer.connect();
-    await producer.send({ topic: TOPIC, messages: [0, 1].map((partition) => ({ partition, value: 'x' })) });
-    await producer.disconnect();
+    await seedTopic(kafka(broker), TOPIC, 2, 1);
   });
   after(async () => {
     await broker?.stop();

@@ -5,6 +5,7 @@ import { Metadata } from '../src/protocol/apis/metadata.js';
 import { OffsetCommit } from '../src/protocol/apis/offset-commit.js';
 import { ErrorCode } from '../src/protocol/index.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
+import { seedTopic } from './support/kafkajs-seed.js';
 import { type DecodedOffsetsRecord, readOffsetsTopic } from './support/offsets-topic-decoder.js';
 import { run } from './support/processes.js';
 import { WireClient } from './support/wire-client.js';
@@ -37,19 +38,7 @@ describe('__consumer_offsets in Kafka format, read by plain consumers', { timeou
   let broker: RunningBroker;
   before(async () => {
     broker = await startBroker();
-    const admin = kafka(broker).admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 2 }] });
-    await admin.disconnect();
-    const producer = kafka(broker).producer();
-    await producer.connect();
-    for (const partition of [0, 1]) {
-      await producer.send({
-        topic: TOPIC,
-        messages: Array.from({ length: PER_PARTITION }, (_, i) => ({ partition, value: `v${i}` })),
-      });
-    }
-    await producer.disconnect();
+    await seedTopic(kafka(broker), TOPIC, 2, PER_PARTITION);
   });
   after(async () => {
     await broker?.stop();

@@ -65,16 +65,7 @@ describe('offset store in Kafka format', () => {
     const logs = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });
     const coordinator = coordinatorOver(await OffsetStore.open(logs));
     try {
-      const joined = await coordinator.join(joinParams('', { groupId: 'g' }));
-      await coordinator.sync({
-        groupId: 'g',
-        generationId: joined.generationId,
-        memberId: joined.memberId,
-        groupInstanceId: null,
-        protocolType: null,
-        protocolName: null,
-        assignments: [{ memberId: joined.memberId, assignment: Buffer.from('a') }],
-      });
+      const joined = await joinAndSync(coordinator, 'g');
       const committed = await coordinator.commitOffsets({
         groupId: 'g',
         generationId: joined.generationId,
