@@ -144,7 +144,7 @@ describe('__consumer_offsets in Kafka format, read by plain consumers', { timeou
     });
   });
 
-  it('is internal: listed with isInternal, refused to a producing client, kept across a restart', async () => {
+  it('is internal: listed with isInternal, refused to a producing client and to DeleteTopics, kept across a restart', async () => {
     const wire = await WireClient.connect(broker.port);
     const metadata = JSON.parse(
       JSON.stringify(await wire.request(Metadata, 1, { topics: [{ name: OFFSETS_TOPIC }] })),
@@ -160,6 +160,12 @@ describe('__consumer_offsets in Kafka format, read by plain consumers', { timeou
     });
     assert.notEqual(produced.status, 0, 'kcat reports the refused delivery');
     assert.match(produced.stderr, /internal topic|Invalid topic|INVALID_TOPIC/i);
+
+    const deleter = kafka(broker).admin();
+    await deleter.connect();
+    await assert.rejects(deleter.deleteTopics({ topics: [OFFSETS_TOPIC] }), 'deleting it is refused');
+    await deleter.disconnect();
+    assert.ok(broker.broker.logs.hasTopic(OFFSETS_TOPIC));
 
     const before = await readOffsetsTopic(broker.bootstrap);
     await broker.restart();
