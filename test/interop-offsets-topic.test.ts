@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
+import pino from 'pino';
+import { LogManager } from '../src/log/index.js';
 import { Metadata } from '../src/protocol/apis/metadata.js';
 import { OffsetCommit } from '../src/protocol/apis/offset-commit.js';
 import { ErrorCode } from '../src/protocol/index.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { seedTopic } from './support/kafkajs-seed.js';
-import { type DecodedOffsetsRecord, readOffsetsTopic } from './support/offsets-topic-decoder.js';
+import {
+  type DecodedOffsetsRecord,
+  legacyOffsetsBatch,
+  readOffsetsTopic,
+} from './support/offsets-topic-decoder.js';
 import { run } from './support/processes.js';
 import { WireClient } from './support/wire-client.js';
 
@@ -182,5 +190,56 @@ describe('__consumer_offsets in Kafka format, read by plain consumers', { timeou
       latestOffsets(await readOffsetsTopic(broker.bootstrap), 'js-group'),
       latestOffsets(before, 'js-group'),
     );
+  });
+});
+
+describe('a data directory of an older version (offsets as JSON under DIR/internal)', {
+  timeout: 120_000,
+}, () => {
+  it('is migrated on start: the offsets are served and __consumer_offsets holds them in Kafka format', async () => {
+    const broker = await startBroker({}, async (dataDir) => {
+      const former = LogManager.open({
+        dataDir: path.join(dataDir, 'internal'),
+        logger: pino({ level: 'silent' }),
+      });
+      former.createTopic(OFFSETS_TOPIC, 1);
+      former.partition(OFFSETS_TOPIC, 0).write(legacyOffsetsBatch());
+      await former.close();
+    });
+    try {
+      const admin = kafka(broker).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: 't', numPartitions: 2 }] });
+      const [old] = await admin.fetchOffsets({ groupId: 'old', topics: ['t'] });
+      const [gone] = await admin.fetchOffsets({ groupId: 'gone', topics: ['t'] });
+      await admin.disconnect();
+      assert.deepEqual(old!.partitions.map((p) => [p.partition, p.offset, p.metadata ?? '']).sort(), [
+        [0, '10', 'm'],
+        [1, '11', ''],
+      ]);
+      assert.deepEqual(
+        gone!.partitions.map((p) => p.offset),
+        ['-1', '-1'],
+        'a group deleted before stays deleted',
+      );
+      const records = await readOffsetsTopic(broker.bootstrap);
+      assert.deepEqual(
+        records.map(
+          (r) =>
+            r.kind === 'offset' && [r.group, r.topic, r.partition, r.value?.offset, r.value?.leaderEpoch],
+        ),
+        [
+          ['old', 't', 0, 10, 2],
+          ['old', 't', 1, 11, -1],
+        ],
+      );
+      assert.equal(
+        fs.existsSync(path.join(broker.dataDir, 'internal', OFFSETS_TOPIC)),
+        false,
+        'the old log is gone',
+      );
+    } finally {
+      await broker.stop();
+    }
   });
 });

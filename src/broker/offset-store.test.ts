@@ -3,9 +3,13 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { joinAndSync, joinParams } from '../../test/support/group-fixtures.js';
 import { RecordingLogger, temporaryDirectory } from '../../test/support/log-fixtures.js';
-import { type DecodedOffsetsRecord, decodeOffsetsRecord } from '../../test/support/offsets-topic-decoder.js';
+import {
+  type DecodedOffsetsRecord,
+  decodeOffsetsRecord,
+  legacyOffsetsBatch,
+} from '../../test/support/offsets-topic-decoder.js';
 import { LogManager, type PartitionLog } from '../log/index.js';
-import { decodeRecords, ErrorCode, encodeRecordBatch, splitBatches } from '../protocol/index.js';
+import { decodeRecords, ErrorCode, splitBatches } from '../protocol/index.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { OFFSETS_TOPIC, OffsetStore } from './offset-store.js';
 
@@ -14,27 +18,6 @@ function recordsOf(log: PartitionLog): DecodedOffsetsRecord[] {
   log.settleWrites();
   const batches = splitBatches(log.readForReplica(log.logStartOffset, 1 << 24).records);
   return batches.flatMap((batch) => decodeRecords(batch).map((r) => decodeOffsetsRecord(r.key!, r.value)));
-}
-
-const json = (value: unknown) => Buffer.from(JSON.stringify(value));
-
-/** What the store wrote before Kafka's format: JSON keys [group, topic, partition] and JSON values. */
-function legacyBatch(): Buffer {
-  return encodeRecordBatch([
-    {
-      key: json(['old', 't', 0]),
-      value: json({ offset: 10, leaderEpoch: 2, metadata: 'm', commitTimestamp: 5 }),
-    },
-    {
-      key: json(['old', 't', 1]),
-      value: json({ offset: 11, leaderEpoch: -1, metadata: null, commitTimestamp: 6 }),
-    },
-    {
-      key: json(['gone', 't', 0]),
-      value: json({ offset: 1, leaderEpoch: -1, metadata: '', commitTimestamp: 1 }),
-    },
-    { key: json(['gone', 't', 0]), value: null },
-  ]);
 }
 
 function coordinatorOver(store: OffsetStore): GroupCoordinator {
@@ -111,7 +94,7 @@ describe('offset store in Kafka format', () => {
     const logger = new RecordingLogger();
     const former = LogManager.open({ dataDir: path.join(tmp.dir, 'internal'), logger });
     former.createTopic(OFFSETS_TOPIC, 1);
-    former.partition(OFFSETS_TOPIC, 0).write(legacyBatch());
+    former.partition(OFFSETS_TOPIC, 0).write(legacyOffsetsBatch());
     await former.partition(OFFSETS_TOPIC, 0).durable();
     let logs = LogManager.open({ dataDir: tmp.dir, logger });
     const store = await OffsetStore.open(logs, former);
@@ -147,7 +130,7 @@ describe('offset store in Kafka format', () => {
     const logs = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });
     logs.createTopic(OFFSETS_TOPIC, 1);
     const log = logs.partition(OFFSETS_TOPIC, 0);
-    log.write(legacyBatch());
+    log.write(legacyOffsetsBatch());
     const writer = { write: (payload: Buffer) => log.write(payload), acknowledged: () => log.durable() };
     const store = OffsetStore.over(log, writer);
     assert.equal(store.replayed.legacyRecords, 4);

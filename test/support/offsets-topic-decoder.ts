@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { encodeRecordBatch } from '../../src/protocol/index.js';
 
 /**
  * A reader of __consumer_offsets records written from Kafka's message definitions (OffsetCommitKey/Value,
@@ -149,4 +150,28 @@ export async function readOffsetsTopic(bootstrap: string): Promise<DecodedOffset
     records.push(decodeOffsetsRecord(key, value));
   }
   return records;
+}
+
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+/**
+ * Records of the JSON format Edgestream's store wrote before Kafka's: group 'old' with t-0 at 10 (leader
+ * epoch 2, metadata 'm') and t-1 at 11, and group 'gone' committed then deleted (a tombstone).
+ */
+export function legacyOffsetsBatch(): Buffer {
+  return encodeRecordBatch([
+    {
+      key: json(['old', 't', 0]),
+      value: json({ offset: 10, leaderEpoch: 2, metadata: 'm', commitTimestamp: 5 }),
+    },
+    {
+      key: json(['old', 't', 1]),
+      value: json({ offset: 11, leaderEpoch: -1, metadata: null, commitTimestamp: 6 }),
+    },
+    {
+      key: json(['gone', 't', 0]),
+      value: json({ offset: 1, leaderEpoch: -1, metadata: '', commitTimestamp: 1 }),
+    },
+    { key: json(['gone', 't', 0]), value: null },
+  ]);
 }
