@@ -153,12 +153,19 @@ export class DecompressionError extends Error {
 
 /**
  * The records section of a whole batch, decompressed into at most `maxDecompressedBytes` (the output is
- * never allocated past it). gzip is the only codec decoded in-process: snappy, lz4 and zstd raise
- * UnsupportedCompressionError, and a decoder added here must take the same bound.
+ * never allocated past it).
  */
 export function decompressRecords(batch: Buffer, maxDecompressedBytes: number): Buffer {
-  const body = batch.subarray(BATCH_HEADER_BYTES);
   const compression = compressionOf(batch.readInt16BE(BatchField.attributes));
+  return decompress(compression, batch.subarray(BATCH_HEADER_BYTES), maxDecompressedBytes);
+}
+
+/**
+ * `body` compressed with `compression`, inflated into at most `maxDecompressedBytes`: a record batch's records
+ * or a legacy wrapper message's inner message set. gzip is the only codec decoded in-process: snappy, lz4 and
+ * zstd raise UnsupportedCompressionError, and a decoder added here must take the same bound.
+ */
+export function decompress(compression: Compression, body: Buffer, maxDecompressedBytes: number): Buffer {
   if (compression === Compression.None) return body;
   if (compression !== Compression.Gzip) throw new UnsupportedCompressionError(compression);
   try {

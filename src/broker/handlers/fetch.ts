@@ -1,7 +1,13 @@
 import type { ClusterNode } from '../../cluster/index.js';
 import type { PartitionLog, ReadResult } from '../../log/index.js';
 import { Fetch, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
-import { BATCH_LENGTH_PREFIX_BYTES, BatchField } from '../../protocol/index.js';
+import {
+  BATCH_LENGTH_PREFIX_BYTES,
+  BatchField,
+  countLegacyMessages,
+  legacyMagicForFetch,
+  readDownConverted,
+} from '../../protocol/index.js';
 import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
@@ -74,7 +80,11 @@ async function handleFetch(
     for (const partition of topic.partitions) {
       if (partition.records && partition.records.length > 0) {
         deps.metrics.bytesOut.inc({ topic: topic.topic }, partition.records.length);
-        deps.metrics.recordsOut.inc({ topic: topic.topic }, countRecords(partition.records));
+        const records =
+          legacyMagicForFetch(version) === null
+            ? countRecords(partition.records)
+            : countLegacyMessages(partition.records);
+        deps.metrics.recordsOut.inc({ topic: topic.topic }, records);
       }
     }
   }
@@ -144,6 +154,8 @@ function readAll(
 ): { responses: TopicResponse[]; bytes: number; failed: boolean } {
   let bytes = 0;
   let failed = false;
+  // Fetch v0-v3 clients read the message formats before RecordBatch v2: what they get is converted.
+  const legacyMagic = legacyMagicForFetch(version);
   const responses = request.topics.map((topic) => ({
     topic: topic.topic,
     topicId: topic.topicId,
@@ -182,7 +194,16 @@ function readAll(
         // Past the response limit only the first partition must still return a batch (KIP-74).
         const limit = Math.min(partition.partitionMaxBytes, maxBytes - bytes);
         if (limit > 0 || bytes === 0) {
-          const read = source.read(partition.fetchOffset, Math.max(limit, 1));
+          const read =
+            legacyMagic === null
+              ? source.read(partition.fetchOffset, Math.max(limit, 1))
+              : readDownConverted(
+                  source.read,
+                  partition.fetchOffset,
+                  legacyMagic,
+                  Math.max(limit, 1),
+                  source.log.maxDecompressedBytes,
+                );
           response.records = read.records;
           response.highWatermark = read.highWatermark;
           response.lastStableOffset = read.highWatermark;
