@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
+import { compressionsAlgorithms } from '@platformatic/kafka';
 import { Fetch } from '../src/protocol/apis/fetch.js';
 import { Metadata } from '../src/protocol/apis/metadata.js';
 import { Produce } from '../src/protocol/apis/produce.js';
+import { decompressForConversion } from '../src/protocol/conversion-codecs.js';
 import {
+  BATCH_HEADER_BYTES,
+  BatchField,
   Compression,
+  computeBatchCrc,
   decodeLegacyMessageSet,
   decodeRecords,
   ErrorCode,
@@ -46,6 +51,25 @@ function message(i: number, magic: 0 | 1): LegacyMessageInput {
   };
 }
 
+const CODEC_NAMES = new Map<Compression, 'gzip' | 'snappy' | 'lz4'>([
+  [Compression.Gzip, 'gzip'],
+  [Compression.Snappy, 'snappy'],
+  [Compression.Lz4, 'lz4'],
+]);
+
+/** A plain v2 batch with its records compressed by another implementation (@platformatic/kafka's codecs). */
+function withCodec(batch: Buffer, codec: Compression): Buffer {
+  if (codec === Compression.None) return batch;
+  const name = CODEC_NAMES.get(codec);
+  if (name === undefined) throw new RangeError(`codec ${codec}`);
+  const body = compressionsAlgorithms[name].compressSync(batch.subarray(BATCH_HEADER_BYTES));
+  const out = Buffer.concat([batch.subarray(0, BATCH_HEADER_BYTES), body]);
+  out.writeInt32BE(out.length - 12, BatchField.batchLength);
+  out.writeInt16BE(codec, BatchField.attributes);
+  out.writeUInt32BE(computeBatchCrc(out), BatchField.crc);
+  return out;
+}
+
 async function produce(client: WireClient, version: number, records: Buffer, topic = TOPIC) {
   const response = (await client.request(Produce, version, {
     transactionalId: null,
@@ -83,7 +107,7 @@ function received(version: number, records: Buffer): Expected[] {
   const text = (bytes: Buffer | null) => (bytes === null ? null : bytes.toString());
   if (version >= 4) {
     return splitBatches(records).flatMap((batch) =>
-      decodeRecords(batch).map((r) => ({
+      decodeRecords(batch, undefined, decompressForConversion).map((r) => ({
         offset: r.offset,
         key: text(r.key),
         value: text(r.value),
@@ -130,16 +154,24 @@ describe('every Produce and Fetch version over the message formats', { timeout: 
       ]),
       sent: [...plain, ...wrapped],
     });
+    // v2 batches: gzip at v3, snappy at v4, LZ4 at v5, the rest plain; old consumers get them converted.
+    const codecs: Record<number, Compression> = {
+      3: Compression.Gzip,
+      4: Compression.Snappy,
+      5: Compression.Lz4,
+    };
     for (let version = 3; version <= 9; version++) {
       const sent = legacy(1, 2);
-      const records = encodeRecordBatch(
-        sent.map((m) => ({
-          key: m.key,
-          value: m.value,
-          timestamp: m.timestamp,
-          headers: [{ key: 'lost-in-old-formats', value: Buffer.from('h') }],
-        })),
-        { compression: version === 3 ? Compression.Gzip : Compression.None },
+      const records = withCodec(
+        encodeRecordBatch(
+          sent.map((m) => ({
+            key: m.key,
+            value: m.value,
+            timestamp: m.timestamp,
+            headers: [{ key: 'lost-in-old-formats', value: Buffer.from('h') }],
+          })),
+        ),
+        codecs[version] ?? Compression.None,
       );
       plans.push({ version, records, sent });
     }
@@ -210,10 +242,10 @@ describe('every Produce and Fetch version over the message formats', { timeout: 
       const response = await produce(client, 2, records);
       assert.equal(response.errorCode, ErrorCode.CORRUPT_MESSAGE);
     }
-    const snappy = Buffer.from(encodeLegacyMessageSet([message(1, 0)], 0, Compression.Gzip));
-    snappy.writeInt8(Compression.Snappy, 17);
-    snappy.writeUInt32BE(crc32(snappy.subarray(16)), 12);
-    assert.equal((await produce(client, 0, snappy)).errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+    const zstd = Buffer.from(encodeLegacyMessageSet([message(1, 0)], 0, Compression.Gzip));
+    zstd.writeInt8(Compression.Zstd, 17);
+    zstd.writeUInt32BE(crc32(zstd.subarray(16)), 12);
+    assert.equal((await produce(client, 0, zstd)).errorCode, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
     const after = await fetch(client, 4, { name: TOPIC, id: topicId }, 0);
     assert.equal(after.highWatermark, expected.length, 'nothing was written');
   });

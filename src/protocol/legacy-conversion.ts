@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { decompressForConversion } from './conversion-codecs.js';
 import {
   decodeLegacyMessageSet,
   encodeLegacyMessageSet,
@@ -63,8 +64,9 @@ export function upConvertMessageSet(messageSet: Buffer, maxDecompressedBytes: nu
       continue;
     }
     flush();
-    // Kept as gzip when it was gzip; another codec cannot have inflated (inflateWrapper refuses it).
-    batches.push(toBatch(inflateWrapper(message, maxDecompressedBytes), Compression.Gzip));
+    // gzip stays gzip; snappy and LZ4 are stored uncompressed, this process having no compressor for them.
+    const compression = message.compression === Compression.Gzip ? Compression.Gzip : Compression.None;
+    batches.push(toBatch(inflateWrapper(message, maxDecompressedBytes), compression));
   }
   flush();
   return Buffer.concat(batches);
@@ -126,9 +128,9 @@ export function downConvertBatches(
 
 function decodeForConversion(batch: Buffer, maxDecompressedBytes: number): ReturnType<typeof decodeRecords> {
   try {
-    return decodeRecords(batch, maxDecompressedBytes);
+    return decodeRecords(batch, maxDecompressedBytes, decompressForConversion);
   } catch (error) {
-    // Kafka answers an old consumer UNSUPPORTED_COMPRESSION_TYPE for a codec its format cannot carry (KIP-110).
+    // Kafka answers an old consumer UNSUPPORTED_COMPRESSION_TYPE for zstd, which its format cannot carry (KIP-110).
     if (error instanceof UnsupportedCompressionError) {
       throw new LegacyFormatError('UNSUPPORTED_COMPRESSION_TYPE', error.message);
     }

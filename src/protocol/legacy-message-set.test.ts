@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { crc32, gzipSync } from 'node:zlib';
+import { compressionsAlgorithms } from '@platformatic/kafka';
 import {
   countLegacyMessages,
   downConvertBatches,
@@ -37,7 +38,11 @@ const MAGIC_1_MESSAGE = hex(`
 
 /** A wrapper message built by hand around `inner` (an uncompressed message set), gzip (attributes 1). */
 function gzipWrapper(magic: 0 | 1, offset: number, timestamp: number, inner: Buffer, attributes = 1): Buffer {
-  const value = gzipSync(inner);
+  return wrapper(magic, offset, timestamp, gzipSync(inner), attributes);
+}
+
+/** A wrapper message built by hand: `value` is its inner message set, compressed as `attributes` say. */
+function wrapper(magic: 0 | 1, offset: number, timestamp: number, value: Buffer, attributes: number): Buffer {
   const body = Buffer.alloc(2 + (magic === 1 ? 8 : 0) + 4 + 4 + value.length);
   let at = body.writeInt8(magic, 0);
   at = body.writeInt8(attributes, at);
@@ -159,10 +164,36 @@ describe('up-conversion of a producer message set to RecordBatch v2', () => {
     );
   });
 
+  it('inflates snappy and LZ4 wrappers (a magic 0 LZ4 frame with the KAFKA-3160 checksum) into plain batches', () => {
+    const inner = Buffer.concat([MAGIC_0_MESSAGE, MAGIC_0_MESSAGE]);
+    const lz4 = compressionsAlgorithms.lz4.compressSync(inner);
+    // Kafka 0.8-0.9 computed the frame descriptor checksum over the magic too: any byte must be taken.
+    lz4.writeUInt8(lz4.readUInt8(6) ^ 0xff, 6);
+    for (const [codec, value] of [
+      [Compression.Snappy, compressionsAlgorithms.snappy.compressSync(inner)],
+      [Compression.Lz4, lz4],
+    ] as const) {
+      const batch = upConvertMessageSet(wrapper(0, 1, 0, value, codec), 1024);
+      assert.equal(readBatchHeader(batch).attributes & 0x07, Compression.None, `codec ${codec}`);
+      assert.deepEqual(
+        decodeRecords(batch).map((r) => [r.timestamp, r.key?.toString(), r.value?.toString()]),
+        [
+          [-1, 'k', 'v1'],
+          [-1, 'k', 'v1'],
+        ],
+      );
+    }
+  });
+
   it('refuses codecs it cannot inflate, inflation past the limit, nesting and mixed magics', () => {
     expectLegacyError(
-      () => upConvertMessageSet(gzipWrapper(1, 0, 0, MAGIC_1_MESSAGE, Compression.Snappy), 1024),
+      () => upConvertMessageSet(wrapper(1, 0, 0, Buffer.alloc(8), Compression.Zstd), 1024),
       'UNSUPPORTED_COMPRESSION_TYPE',
+    );
+    expectLegacyError(
+      () => upConvertMessageSet(gzipWrapper(1, 0, 0, MAGIC_1_MESSAGE, Compression.Snappy), 1024),
+      'CORRUPT_MESSAGE',
+      /snappy/,
     );
     const big = encodeLegacyMessageSet(
       [{ offset: 0, timestamp: 0, key: null, value: Buffer.alloc(4096) }],

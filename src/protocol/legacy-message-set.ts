@@ -1,6 +1,7 @@
 import { crc32, gzipSync } from 'node:zlib';
+import { decompressForConversion } from './conversion-codecs.js';
 import type { ErrorCodeName } from './error-codes.js';
-import { DecompressionError, decompress, UnsupportedCompressionError } from './record-batch.js';
+import { DecompressionError, UnsupportedCompressionError } from './record-batch.js';
 import { Compression, compressionOf, readInt64, writeInt64 } from './record-batch-header.js';
 
 /**
@@ -130,7 +131,7 @@ export function inflateWrapper(wrapper: LegacyMessage, maxDecompressedBytes: num
   if (wrapper.value === null) invalid('a compressed wrapper message has a null value');
   let inner: Buffer;
   try {
-    inner = decompress(wrapper.compression, wrapper.value, maxDecompressedBytes);
+    inner = decompressForConversion(wrapper.compression, wrapper.value, maxDecompressedBytes);
   } catch (error) {
     if (error instanceof UnsupportedCompressionError) {
       throw new LegacyFormatError('UNSUPPORTED_COMPRESSION_TYPE', error.message);

@@ -155,10 +155,17 @@ export class DecompressionError extends Error {
  * The records section of a whole batch, decompressed into at most `maxDecompressedBytes` (the output is
  * never allocated past it).
  */
-export function decompressRecords(batch: Buffer, maxDecompressedBytes: number): Buffer {
+export function decompressRecords(
+  batch: Buffer,
+  maxDecompressedBytes: number,
+  inflate: Inflate = decompress,
+): Buffer {
   const compression = compressionOf(batch.readInt16BE(BatchField.attributes));
-  return decompress(compression, batch.subarray(BATCH_HEADER_BYTES), maxDecompressedBytes);
+  return inflate(compression, batch.subarray(BATCH_HEADER_BYTES), maxDecompressedBytes);
 }
+
+/** A decompressor bounded to `maxDecompressedBytes`: `decompress`, or one that knows more codecs. */
+export type Inflate = (compression: Compression, body: Buffer, maxDecompressedBytes: number) => Buffer;
 
 /**
  * `body` compressed with `compression`, inflated into at most `maxDecompressedBytes`: a record batch's records
@@ -184,13 +191,17 @@ export function decompress(compression: Compression, body: Buffer, maxDecompress
   }
 }
 
-/** Decodes the records of one whole batch (uncompressed or gzip, inflating to at most `maxDecompressedBytes`). */
+/**
+ * Decodes the records of one whole batch (uncompressed or gzip, or what `inflate` knows, inflating to at most
+ * `maxDecompressedBytes`).
+ */
 export function decodeRecords(
   batch: Buffer,
   maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
+  inflate: Inflate = decompress,
 ): DecodedRecord[] {
   const header = readBatchHeader(batch);
-  const reader = new ByteReader(decompressRecords(batch, maxDecompressedBytes));
+  const reader = new ByteReader(decompressRecords(batch, maxDecompressedBytes, inflate));
   const records: DecodedRecord[] = [];
   for (let i = 0; i < header.recordsCount; i++) {
     const length = reader.varint();
