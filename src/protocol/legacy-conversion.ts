@@ -135,6 +135,8 @@ function decodeForConversion(batch: Buffer, maxDecompressedBytes: number): Retur
       throw new LegacyFormatError('UNSUPPORTED_COMPRESSION_TYPE', error.message);
     }
     if (error instanceof DecompressionError) throw new LegacyFormatError('CORRUPT_MESSAGE', error.message);
+    // The log checks a batch's framing and CRC, not its records: records that do not parse are corrupt here.
+    if (error instanceof RangeError) throw new LegacyFormatError('CORRUPT_MESSAGE', error.message);
     throw error;
   }
 }

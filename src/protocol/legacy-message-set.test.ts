@@ -103,7 +103,7 @@ describe('legacy message sets (magic 0 and 1)', () => {
     );
   });
 
-  it('refuses a wrong CRC, a cut message, a bad size or magic with CORRUPT_MESSAGE', () => {
+  it('refuses a wrong CRC, a cut message, a bad size or magic with CORRUPT_MESSAGE, a bad timestamp', () => {
     const badCrc = Buffer.from(MAGIC_0_MESSAGE);
     badCrc.writeUInt8(badCrc.readUInt8(badCrc.length - 1) ^ 1, badCrc.length - 1);
     expectLegacyError(() => decodeLegacyMessageSet(badCrc), 'CORRUPT_MESSAGE', /CRC/);
@@ -112,6 +112,10 @@ describe('legacy message sets (magic 0 and 1)', () => {
     const tiny = Buffer.from(MAGIC_0_MESSAGE);
     tiny.writeInt32BE(3, 8);
     expectLegacyError(() => decodeLegacyMessageSet(tiny), 'CORRUPT_MESSAGE');
+    const negative = Buffer.from(MAGIC_1_MESSAGE);
+    negative.writeBigInt64BE(-5n, 18);
+    negative.writeUInt32BE(crc32(negative.subarray(16)), 12);
+    expectLegacyError(() => decodeLegacyMessageSet(negative), 'INVALID_TIMESTAMP');
     const magic3 = Buffer.from(MAGIC_0_MESSAGE);
     magic3[16] = 3;
     expectLegacyError(() => decodeLegacyMessageSet(magic3), 'CORRUPT_MESSAGE', /magic 3/);
@@ -306,6 +310,13 @@ describe('down-conversion of the log for Fetch v0-v3', () => {
       () => downConvertBatches(batch, 0, 1, 1 << 20, 1 << 20),
       'UNSUPPORTED_COMPRESSION_TYPE',
     );
+  });
+
+  it('answers records the log holds but that do not parse with CORRUPT_MESSAGE', () => {
+    const batch = encodeRecordBatch([{ key: null, value: Buffer.from('abc') }], { baseOffset: 0 });
+    batch.writeInt32BE(5, BatchField.recordsCount);
+    batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
+    expectLegacyError(() => downConvertBatches(batch, 0, 0, 1 << 20, 1 << 20), 'CORRUPT_MESSAGE');
   });
 
   it('reads on past control batches instead of answering an old consumer empty', () => {

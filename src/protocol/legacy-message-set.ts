@@ -48,7 +48,7 @@ export class LegacyFormatError extends Error {
   constructor(
     readonly code: Extract<
       ErrorCodeName,
-      'CORRUPT_MESSAGE' | 'INVALID_RECORD' | 'UNSUPPORTED_COMPRESSION_TYPE'
+      'CORRUPT_MESSAGE' | 'INVALID_RECORD' | 'INVALID_TIMESTAMP' | 'UNSUPPORTED_COMPRESSION_TYPE'
     >,
     message: string,
   ) {
@@ -96,6 +96,10 @@ function decodeMessage(entry: Buffer): LegacyMessage {
   const attributes = entry.readInt8(LegacyField.attributes);
   let at = LegacyField.timestamp;
   const timestamp = magic === 1 ? readInt64(entry, at) : NO_TIMESTAMP;
+  // Milliseconds since the epoch or NO_TIMESTAMP; past 2^53 a JS number could not carry it exactly.
+  if (timestamp < NO_TIMESTAMP || !Number.isSafeInteger(timestamp)) {
+    throw new LegacyFormatError('INVALID_TIMESTAMP', `message timestamp ${timestamp} is not a time`);
+  }
   if (magic === 1) at += TIMESTAMP_BYTES;
   const key = readBytes(entry, at);
   at += 4 + (key?.length ?? 0);
