@@ -46,14 +46,17 @@ export function legacyMagicForFetch(fetchVersion: number): LegacyMagic | null {
 
 /**
  * A producer's magic 0/1 message set as RecordBatch v2 batches for the log: one batch per run of uncompressed
- * messages and one per compressed wrapper, keeping keys, values, timestamps (magic 0 has none: NO_TIMESTAMP)
- * and gzip. The producer's offsets are dropped: the log assigns its own. Throws LegacyFormatError.
+ * messages and one gzip batch per compressed wrapper, keeping keys, values and timestamps (magic 0 has none:
+ * NO_TIMESTAMP). The producer's offsets are dropped: the log assigns its own. All wrappers of the set together
+ * inflate to at most `maxDecompressedBytes`, so a request of many small bombs costs no more than one.
+ * Throws LegacyFormatError.
  */
 export function upConvertMessageSet(messageSet: Buffer, maxDecompressedBytes: number): Buffer {
   const messages = decodeLegacyMessageSet(messageSet);
   if (messages.length === 0) throw new LegacyFormatError('INVALID_RECORD', 'an empty message set');
   const batches: Buffer[] = [];
   let run: LegacyMessage[] = [];
+  let inflateBudgetBytes = maxDecompressedBytes;
   const flush = (): void => {
     if (run.length > 0) batches.push(toBatch(run, Compression.None));
     run = [];
@@ -64,9 +67,11 @@ export function upConvertMessageSet(messageSet: Buffer, maxDecompressedBytes: nu
       continue;
     }
     flush();
-    // gzip stays gzip; snappy and LZ4 are stored uncompressed, this process having no compressor for them.
-    const compression = message.compression === Compression.Gzip ? Compression.Gzip : Compression.None;
-    batches.push(toBatch(inflateWrapper(message, maxDecompressedBytes), compression));
+    const inner = inflateWrapper(message, inflateBudgetBytes);
+    inflateBudgetBytes -= inner.reduce((sum, m) => sum + legacyEntryBytes(m, m.magic), 0);
+    // Compressed stays compressed, so the batch is about the size the producer sent (under max.message.bytes):
+    // gzip, the one codec this process compresses, whatever the wrapper's was (snappy and LZ4 included).
+    batches.push(toBatch(inner, Compression.Gzip));
   }
   flush();
   return Buffer.concat(batches);

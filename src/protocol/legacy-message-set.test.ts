@@ -168,7 +168,7 @@ describe('up-conversion of a producer message set to RecordBatch v2', () => {
     );
   });
 
-  it('inflates snappy and LZ4 wrappers (a magic 0 LZ4 frame with the KAFKA-3160 checksum) into plain batches', () => {
+  it('inflates snappy and LZ4 wrappers (a magic 0 LZ4 frame with the KAFKA-3160 checksum) into gzip batches', () => {
     const inner = Buffer.concat([MAGIC_0_MESSAGE, MAGIC_0_MESSAGE]);
     const lz4 = compressionsAlgorithms.lz4.compressSync(inner);
     // Kafka 0.8-0.9 computed the frame descriptor checksum over the magic too: any byte must be taken.
@@ -178,7 +178,7 @@ describe('up-conversion of a producer message set to RecordBatch v2', () => {
       [Compression.Lz4, lz4],
     ] as const) {
       const batch = upConvertMessageSet(wrapper(0, 1, 0, value, codec), 1024);
-      assert.equal(readBatchHeader(batch).attributes & 0x07, Compression.None, `codec ${codec}`);
+      assert.equal(readBatchHeader(batch).attributes & 0x07, Compression.Gzip, `codec ${codec}`);
       assert.deepEqual(
         decodeRecords(batch).map((r) => [r.timestamp, r.key?.toString(), r.value?.toString()]),
         [
@@ -204,6 +204,18 @@ describe('up-conversion of a producer message set to RecordBatch v2', () => {
       1,
     );
     expectLegacyError(() => upConvertMessageSet(gzipWrapper(1, 0, 0, big), 1024), 'CORRUPT_MESSAGE', /limit/);
+    // Each wrapper within the limit, the set past it: the limit is for the whole set.
+    const half = encodeLegacyMessageSet(
+      [{ offset: 0, timestamp: 0, key: null, value: Buffer.alloc(600) }],
+      1,
+    );
+    assert.equal(splitBatches(upConvertMessageSet(gzipWrapper(1, 0, 0, half), 1024)).length, 1);
+    expectLegacyError(
+      () =>
+        upConvertMessageSet(Buffer.concat([gzipWrapper(1, 0, 0, half), gzipWrapper(1, 0, 0, half)]), 1024),
+      'CORRUPT_MESSAGE',
+      /limit/,
+    );
     expectLegacyError(
       () => upConvertMessageSet(gzipWrapper(1, 0, 0, gzipWrapper(1, 0, 0, MAGIC_1_MESSAGE)), 4096),
       'INVALID_RECORD',
