@@ -9,6 +9,7 @@ import { ListOffsets, ListOffsetsTimestamp } from '../../protocol/apis/list-offs
 import { Produce } from '../../protocol/apis/produce.js';
 import { WriteTxnMarkers } from '../../protocol/apis/write-txn-markers.js';
 import {
+  encodeMarkerBatch,
   encodeRecordBatch,
   isControlBatch,
   readBatchHeader,
@@ -215,6 +216,16 @@ describe('transactions on the partition leader (single node)', () => {
     );
   });
 
+  test('Produce: a control batch from a client and a non-idempotent transactional batch are refused', async () => {
+    const marker = encodeMarkerBatch(
+      { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, committed: false },
+      1,
+    );
+    assert.equal((await produce(marker, 'a')).errorCode, ErrorCode.INVALID_RECORD);
+    const plain = encodeRecordBatch([{ key: null, value: Buffer.from('x') }], { flags: TRANSACTIONAL_BIT });
+    assert.equal((await produce(plain, 'a')).errorCode, ErrorCode.INVALID_RECORD);
+  });
+
   test('refusals: an older producer epoch, a stale marker, an unknown partition, no CLUSTER_ACTION', async () => {
     const fenced = await writer.write(
       { producerId: 1, producerEpoch: -1, coordinatorEpoch: 0, committed: false },
@@ -251,5 +262,22 @@ describe('transactions on the partition leader (single node)', () => {
     assert.deepEqual(response.markers[0]!.topics[0]!.partitions, [
       { partitionIndex: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED },
     ]);
+    // Nor produce with a transactional id it has no WRITE on.
+    const guarded = produceHandler({ ...deps, access: Access.enforced(authorizer, metrics, logger) });
+    const produced = await callHandler(
+      [guarded],
+      Produce,
+      {
+        transactionalId: 'a',
+        acks: -1,
+        timeoutMs: 1_000,
+        topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: transactionalBatch(1, 4, 'x') }] }],
+      },
+      requestContext(9, { principal: 'User:client' }),
+    );
+    assert.equal(
+      produced.responses[0]!.partitionResponses[0]!.errorCode,
+      ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    );
   });
 });
