@@ -6,7 +6,7 @@ import { Produce } from '../src/protocol/apis/produce.js';
 import { WriteTxnMarkers } from '../src/protocol/apis/write-txn-markers.js';
 import { ErrorCode, encodeRecordBatch, TRANSACTIONAL_BIT } from '../src/protocol/index.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
-import { run } from './support/processes.js';
+import { eventually, run } from './support/processes.js';
 import { WireClient } from './support/wire-client.js';
 
 /**
@@ -38,16 +38,6 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 async function withBroker<T>(id: number, use: (client: WireClient) => Promise<T>): Promise<T> {
   const client = await WireClient.connect(cluster.broker(id).port);
@@ -149,7 +139,7 @@ test('markers replicate: a new leader keeps the open transaction and the aborted
     await createReplicatedTopic(admin, TOPIC, 1);
     const partition = async () =>
       (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0]!.partitions[0]!;
-    await eventually('every replica in sync', 30_000, async () => (await partition()).isr.length === 3);
+    await eventually(async () => (await partition()).isr.length === 3, 30_000, 'every replica in sync');
     const leader = (await partition()).leader;
     const follower = cluster.brokers.map((b) => b.id).find((id) => id !== leader)!;
 
@@ -165,10 +155,14 @@ test('markers replicate: a new leader keeps the open transaction and the aborted
     assert.deepEqual(await consume('read_committed'), ['committed'], 'the open transaction holds the LSO');
 
     await cluster.kill(leader);
-    await eventually('a new leader', 60_000, async () => {
-      const now = await partition().catch(() => null);
-      return now !== null && now.leader >= 0 && now.leader !== leader;
-    });
+    await eventually(
+      async () => {
+        const now = await partition().catch(() => null);
+        return now !== null && now.leader >= 0 && now.leader !== leader;
+      },
+      60_000,
+      'a new leader',
+    );
     const newLeader = (await partition()).leader;
     assert.deepEqual(await consume('read_committed'), ['committed'], 'the new leader holds the same state');
 
