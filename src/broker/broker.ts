@@ -37,6 +37,7 @@ import { produceHandler } from './handlers/produce.js';
 import { saslHandlers } from './handlers/sasl.js';
 import { transactionHandlers } from './handlers/transactions.js';
 import { userScramHandlers } from './handlers/users.js';
+import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import { BrokerMetrics } from './metrics.js';
 import { OffsetStore } from './offset-store.js';
 import { PartitionWatch } from './partition-watch.js';
@@ -161,6 +162,12 @@ export class Broker {
         clusterId: cluster?.clusterId ?? clusterIdOf(config.dataDir),
       };
       const producerIds = cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir);
+      const markers = localTxnMarkerWriter({
+        topics,
+        watch,
+        cluster,
+        replicationTimeoutMs: TXN_MARKER_TIMEOUT_MS,
+      });
       let groups: GroupRouter;
       let transactions: TransactionRouter = NO_TRANSACTIONS;
       if (cluster) {
@@ -181,12 +188,7 @@ export class Broker {
         groups = localGroups;
         transactions = LocalTransactions.open(internalLogs, identity, {
           producerIds,
-          markers: localTxnMarkerWriter({
-            topics,
-            watch,
-            cluster: null,
-            replicationTimeoutMs: OFFSETS_COMMIT_TIMEOUT_MS,
-          }),
+          markers,
           coordinatorEpoch: 0,
           commitOffsets: (groupId, offsets) =>
             localGroups.coordinatorOf().commitTransactionalOffsets(groupId, offsets),
@@ -217,6 +219,7 @@ export class Broker {
         }),
       );
       add(listOffsetsHandler(topics, cluster, access));
+      add(writeTxnMarkersHandler(markers, access));
       if (cluster) {
         const [{ clusterMetadataHandler }, clusterAdmin] = await Promise.all([
           import('./handlers/cluster-metadata.js'),
@@ -427,6 +430,8 @@ export class Broker {
 
 /** offsets.commit.timeout.ms: how long a commit on a cluster waits for the offsets partition's ISR. */
 const OFFSETS_COMMIT_TIMEOUT_MS = 5_000;
+/** How long a transaction marker waits for the in-sync replicas (Kafka bounds it by request.timeout.ms). */
+const TXN_MARKER_TIMEOUT_MS = 30_000;
 
 /** How long Metadata waits for an auto-created topic's leaders before answering LEADER_NOT_AVAILABLE. */
 const AUTO_CREATE_SETTLE_MS = 5_000;

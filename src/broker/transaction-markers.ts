@@ -83,7 +83,7 @@ async function appendMarker(
   partition: number,
   leaderEpoch: number | undefined,
 ): Promise<number> {
-  const result = log.write(batch, leaderEpoch === undefined ? {} : { leaderEpoch });
+  const result = log.write(batch, { marker: true, ...(leaderEpoch === undefined ? {} : { leaderEpoch }) });
   await log.durable();
   // Read-committed fetches waiting on this partition may now see further (the LSO moved).
   deps.watch.notify(topic, partition);

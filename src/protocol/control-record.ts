@@ -1,6 +1,9 @@
 import { encodeRecordBatch } from './record-batch.js';
 import { CONTROL_BIT, TRANSACTIONAL_BIT } from './record-batch-header.js';
 
+/** Fetch and ListOffsets isolation_level: read_committed sees only below the last stable offset (KIP-98). */
+export const IsolationLevel = { READ_UNCOMMITTED: 0, READ_COMMITTED: 1 } as const;
+
 /** Kafka's ControlRecordType: the type field of a control record's key. */
 export const ControlRecordType = { ABORT: 0, COMMIT: 1 } as const;
 
