@@ -5,8 +5,10 @@ import { describe, it } from 'node:test';
 import { RecordingLogger, temporaryDirectory } from '../../test/support/log-fixtures.js';
 import {
   CONTROL_BIT,
+  decodeRecords,
   encodeMarkerBatch,
   encodeRecordBatch,
+  isControlBatch,
   readBatchHeader,
   splitBatches,
   TRANSACTIONAL_BIT,
@@ -185,5 +187,58 @@ describe('PartitionLog transactions', () => {
     assert.equal(follower.lastStableOffset, 0, 'without its marker the first transaction is open again');
     assert.deepEqual(follower.readCommitted(0, 1 << 20).abortedTransactions, []);
     await Promise.all([leader.close(), follower.close()]);
+  });
+});
+
+describe('compaction with transactions', () => {
+  function keyed(key: string, value: string, producerId: number | null): Buffer {
+    const sequence = producerId === null ? 0 : (sequences.get(producerId) ?? 0);
+    if (producerId !== null) sequences.set(producerId, sequence + 1);
+    return encodeRecordBatch(
+      [{ key: Buffer.from(key), value: Buffer.from(value) }],
+      producerId === null
+        ? {}
+        : { producerId, producerEpoch: 0, baseSequence: sequence, flags: TRANSACTIONAL_BIT },
+    );
+  }
+
+  function values(log: PartitionLog): string[] {
+    const found: string[] = [];
+    for (let offset = log.logStartOffset; offset < log.logEndOffset; ) {
+      const { records } = log.readForReplica(offset, 1 << 20);
+      if (records.length === 0) break;
+      for (const batch of splitBatches(records)) {
+        const header = readBatchHeader(batch);
+        found.push(
+          isControlBatch(header.attributes)
+            ? 'marker'
+            : decodeRecords(batch)
+                .map((r) => r.value!.toString())
+                .join(','),
+        );
+        offset = header.baseOffset + header.lastOffsetDelta + 1;
+      }
+    }
+    return found;
+  }
+
+  it('removes aborted data without letting it replace a committed value, keeps markers, stops at an open transaction', async () => {
+    using tmp = temporaryDirectory();
+    const log = open(tmp.dir, { cleanupPolicy: 'compact', segmentBytes: 150 });
+    log.write(keyed('k', 'committed', null));
+    log.write(keyed('k', 'aborted', 11));
+    end(log, 11, 0, false);
+    log.write(keyed('j', 'open', 12)); // holds compaction back from here
+    log.write(keyed('j', 'later', null));
+    log.write(keyed('x', 'active', null));
+    await log.flush();
+    assert.deepEqual(values(log), ['committed', 'aborted', 'marker', 'open', 'later', 'active']);
+    log.compact();
+    assert.deepEqual(
+      values(log),
+      ['committed', 'marker', 'open', 'later', 'active'],
+      'the aborted record went, the older committed value of its key stayed, nothing after the open one was cleaned',
+    );
+    await log.close();
   });
 });

@@ -906,17 +906,20 @@ export class PartitionLog {
         `${this.dir} has cleanup.policy=${this.config.cleanupPolicy}: compaction needs compact in it`,
       );
     }
-    return this.compactor.compact(this.segments, this.config, nowMs);
+    return this.compactor.compact(this.segments, this.config, nowMs, this.transactions);
   }
 
   /** Compacts when cleanup.policy includes compact and the dirty ratio (or a tombstone's expiry) is reached. */
   compactIfDue(): CompactionStats | null {
     this.ensureOpen();
     const nowMs = this.now();
-    if (!compactionEnabled(this.config) || !this.compactor.isDue(this.segments, this.config, nowMs)) {
+    if (
+      !compactionEnabled(this.config) ||
+      !this.compactor.isDue(this.segments, this.config, nowMs, this.transactions)
+    ) {
       return null;
     }
-    return this.compactor.compact(this.segments, this.config, nowMs);
+    return this.compactor.compact(this.segments, this.config, nowMs, this.transactions);
   }
 
   /**

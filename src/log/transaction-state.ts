@@ -10,6 +10,7 @@ import {
   readInt64,
   writeInt64,
 } from '../protocol/index.js';
+import type { CompactionTransactions } from './compaction.js';
 import { isNodeError, LogError } from './errors.js';
 import type { Logger } from './logger.js';
 import { writeFileAtomic } from './segment.js';
@@ -47,7 +48,7 @@ const SNAPSHOT_CRC_START = 6;
  * Updated from the header of every transactional batch the log appends, as leader or as follower, so a new
  * leader holds the same state; the plain idempotent path never reaches it (one attribute bit per batch).
  */
-export class TransactionState {
+export class TransactionState implements CompactionTransactions {
   private readonly producers = new Map<number, TransactionalProducer>();
   /** In increasing lastOffset order (markers are appended in offset order). */
   private aborted: AbortedTransaction[] = [];
@@ -118,6 +119,15 @@ export class TransactionState {
       if (entry.firstOffset < toOffset) found.push(entry);
     }
     return found;
+  }
+
+  /** Whether the producer's transactional data at `offset` lies in a transaction it aborted. */
+  isAborted(producerId: number, offset: number): boolean {
+    for (let i = lowerBound(this.aborted, offset); i < this.aborted.length; i++) {
+      const entry = this.aborted[i]!;
+      if (entry.producerId === producerId && entry.firstOffset <= offset) return true;
+    }
+    return false;
   }
 
   /** Retention deleted everything below `logStartOffset`: aborted entries wholly below it go with it. */
