@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { z } from 'zod';
 import { DescribeTransactions } from '../src/protocol/apis/describe-transactions.js';
 import { FindCoordinator } from '../src/protocol/apis/find-coordinator.js';
 import { ListTransactions } from '../src/protocol/apis/list-transactions.js';
@@ -10,6 +11,16 @@ import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { BrokerProcess } from './support/mirror-cluster.js';
 import { eventually, run } from './support/processes.js';
 import { WireClient } from './support/wire-client.js';
+
+const DescribeAnswer = z.object({
+  transactionStates: z.array(
+    z.object({ errorCode: z.number(), transactionState: z.string(), transactionTimeoutMs: z.number() }),
+  ),
+});
+const ListAnswer = z.object({
+  unknownStateFilters: z.array(z.string()),
+  transactionStates: z.array(z.object({ transactionalId: z.string() })),
+});
 
 /** Debian's Python modules live under /usr/bin/python3. */
 const PYTHON = '/usr/bin/python3';
@@ -252,20 +263,21 @@ describe('transactions against edgestream (kafkajs, confluent-kafka, kcat)', { t
       const described = await client.request(DescribeTransactions, 0, {
         transactionalIds: ['kafkajs-tx', 'unknown-tx'],
       });
-      const states = described.transactionStates as Array<Record<string, unknown>>;
-      assert.equal(states[0]!.errorCode, ErrorCode.NONE);
-      assert.equal(states[0]!.transactionState, 'CompleteCommit');
-      assert.equal(states[0]!.transactionTimeoutMs, 30_000);
+      const states = DescribeAnswer.parse(described).transactionStates;
+      assert.deepEqual(states[0], {
+        errorCode: ErrorCode.NONE,
+        transactionState: 'CompleteCommit',
+        transactionTimeoutMs: 30_000,
+      });
       assert.equal(states[1]!.errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
       const listed = await client.request(ListTransactions, 1, {
         stateFilters: ['CompleteAbort', 'Bogus'],
         producerIdFilters: [],
         durationFilter: -1,
       });
-      assert.deepEqual(listed.unknownStateFilters, ['Bogus']);
-      const ids = (listed.transactionStates as Array<{ transactionalId: string }>).map(
-        (t) => t.transactionalId,
-      );
+      const { unknownStateFilters, transactionStates } = ListAnswer.parse(listed);
+      assert.deepEqual(unknownStateFilters, ['Bogus']);
+      const ids = transactionStates.map((t) => t.transactionalId);
       assert.deepEqual(ids.sort(), ['idle-tx', 'python-tx']);
     } finally {
       await client.close();
