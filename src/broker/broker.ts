@@ -123,10 +123,8 @@ export class Broker {
           logger,
           registry: metrics.registry,
           hooks: {
-            becameLeader: (leader) => {
-              topics.forgetProducers(leader.log);
-              clusterGroups?.becameLeader(leader);
-            },
+            // Producer state is the log's own, kept by follower appends too: nothing to rebuild here.
+            becameLeader: (leader) => clusterGroups?.becameLeader(leader),
             stoppedLeading: (topic, partition) => clusterGroups?.stoppedLeading(topic, partition),
             highWatermarkAdvanced: (topic, partition) => watch.notify(topic, partition),
           },

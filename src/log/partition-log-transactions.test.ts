@@ -17,7 +17,7 @@ import { DEFAULT_TOPIC_CONFIG, type TopicConfig } from './config.js';
 import { LogError } from './errors.js';
 import { OpenFileLimiter } from './open-files.js';
 import { PartitionLog } from './partition-log.js';
-import { TRANSACTION_SNAPSHOT_FILE } from './transaction-state.js';
+import { PRODUCER_SNAPSHOT_FILE } from './producer-state.js';
 
 function open(dir: string, config: Partial<TopicConfig> = {}): PartitionLog {
   return PartitionLog.open({
@@ -119,7 +119,7 @@ describe('PartitionLog transactions', () => {
     for (let i = 0; i < 6; i++) log.write(data(200, 0, false));
     await log.durable();
     assert.ok(log.segmentCount > 2, 'rolled past the transaction, so a snapshot was written after it');
-    assert.ok(fs.existsSync(path.join(tmp.dir, 'p0', TRANSACTION_SNAPSHOT_FILE)));
+    assert.ok(fs.existsSync(path.join(tmp.dir, 'p0', PRODUCER_SNAPSHOT_FILE)));
     assert.equal(log.lastStableOffset, 12);
     await log.close();
 
@@ -147,13 +147,36 @@ describe('PartitionLog transactions', () => {
     await log.close();
   });
 
+  it('a retried idempotent batch is still recognised after a roll and a crash (from the snapshot)', async () => {
+    using tmp = temporaryDirectory();
+    let log = open(tmp.dir, { segmentBytes: 400 });
+    sequences.set(300, 0);
+    const first = data(300, 0, false);
+    const retry = Buffer.from(first);
+    const { baseOffset } = log.write(first);
+    for (let i = 0; i < 8; i++) log.write(data(202, 0, false));
+    await log.flush();
+    assert.ok(log.activeSegmentBaseOffset > baseOffset + 1, 'the batch is in a sealed segment');
+    log = open(tmp.dir, { segmentBytes: 400 });
+    const header = readBatchHeader(retry);
+    assert.deepEqual(
+      log.checkSequence(300, 0, header.baseSequence, header.baseSequence + header.lastOffsetDelta),
+      {
+        kind: 'duplicate',
+        baseOffset,
+        lastOffset: baseOffset + 1,
+      },
+    );
+    await log.close();
+  });
+
   it('a damaged snapshot is ignored: the state is rebuilt from the whole log', async () => {
     using tmp = temporaryDirectory();
     let log = open(tmp.dir, { segmentBytes: 400 });
     log.write(data(8, 0, true));
     for (let i = 0; i < 8; i++) log.write(data(201, 0, false));
     await log.close();
-    const file = path.join(tmp.dir, 'p0', TRANSACTION_SNAPSHOT_FILE);
+    const file = path.join(tmp.dir, 'p0', PRODUCER_SNAPSHOT_FILE);
     const bytes = fs.readFileSync(file);
     bytes[bytes.length - 1]! ^= 0xff;
     fs.writeFileSync(file, bytes);
