@@ -129,7 +129,7 @@ describe('PartitionLog transactions', () => {
     // No close: the next open recovers from the roll's snapshot and the tail's headers.
     log = open(tmp.dir, { segmentBytes: 400 });
     assert.equal(log.lastStableOffset, 12, 'after a crash');
-    assert.equal(log.transactionalEpochOf(7), 1);
+    assert.equal(log.checkSequence(7, 0, 1, 1).kind, 'reject', 'epoch 1 is known: epoch 0 is fenced');
     const abortAt = end(log, 7, 1, false);
     await log.durable();
     assert.equal(log.lastStableOffset, log.highWatermark);
