@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClusterNode, LeaderPartition } from '../../cluster/index.js';
-import { LogError, type PartitionLog } from '../../log/index.js';
+import { LogError, lastSequenceOf, type PartitionLog } from '../../log/index.js';
 import { Produce, type ProduceRequest, type ProduceResponse } from '../../protocol/apis/produce.js';
 import {
   errorCodeName,
@@ -118,26 +118,23 @@ function throttleProduce(quotas: ClientQuotas, request: ProduceRequest, context:
   if (throttleMs > context.throttleTimeMs) context.throttleTimeMs = throttleMs;
 }
 
-/**
- * A transactional produce needs WRITE on its transactional id (as Kafka checks first); with it, it is still
- * refused, with the same code, because transactions are not implemented.
- */
+/** A transactional produce needs WRITE on its transactional id, checked first as Kafka does. */
 function transactionalRefusal(
   deps: ProduceDependencies,
   transactionalId: string,
   context: RequestContext,
-): Refusal {
-  const allowed = deps.access.allows(
-    context,
-    Produce.name,
-    AclOperation.WRITE,
-    ResourceType.TRANSACTIONAL_ID,
-    transactionalId,
-  );
-  return {
-    errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-    message: allowed ? 'transactions are not supported' : TRANSACTIONAL_ID_DENIED,
-  };
+): Refusal | null {
+  if (
+    deps.access.allows(
+      context,
+      Produce.name,
+      AclOperation.WRITE,
+      ResourceType.TRANSACTIONAL_ID,
+      transactionalId,
+    )
+  )
+    return null;
+  return { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: TRANSACTIONAL_ID_DENIED };
 }
 
 function topicRefusal(deps: ProduceDependencies, topic: string, context: RequestContext): Refusal | null {
@@ -191,7 +188,6 @@ function appendToPartition(
   const idempotent = header !== null && header.producerId >= 0 && header.baseSequence >= 0;
   try {
     if (idempotent) {
-      const producers = deps.topics.producersOf(log);
       if (splitBatches(records).length !== 1) {
         fail(
           response,
@@ -200,12 +196,11 @@ function appendToPartition(
         );
         return null;
       }
-      const lastSequence = header.baseSequence + header.lastOffsetDelta;
-      const verdict = producers.check(
+      const verdict = log.checkSequence(
         header.producerId,
         header.producerEpoch,
         header.baseSequence,
-        lastSequence,
+        lastSequenceOf(header.baseSequence, header.lastOffsetDelta),
       );
       if (verdict.kind === 'reject') {
         fail(response, verdict.errorCode, verdict.message);
@@ -217,14 +212,6 @@ function appendToPartition(
         const endOffset = verdict.baseOffset + header.lastOffsetDelta + 1;
         return acknowledged(deps, topic, response, target, endOffset, acks, timeoutMs);
       }
-      const result = log.write(records, leaderEpoch);
-      producers.record(header.producerId, header.producerEpoch, {
-        firstSequence: header.baseSequence,
-        lastSequence,
-        baseOffset: result.baseOffset,
-        lastOffset: result.lastOffset,
-      });
-      return accepted(deps, topic, target, response, result, records.length, acks, timeoutMs);
     }
     return accepted(
       deps,
