@@ -1,15 +1,20 @@
+import { AddOffsetsToTxn } from '../../../src/protocol/apis/add-offsets-to-txn.js';
+import { AddPartitionsToTxn } from '../../../src/protocol/apis/add-partitions-to-txn.js';
 import { AlterClientQuotas } from '../../../src/protocol/apis/alter-client-quotas.js';
 import { AlterUserScramCredentials } from '../../../src/protocol/apis/alter-user-scram-credentials.js';
 import { ApiVersions } from '../../../src/protocol/apis/api-versions.js';
 import { CreateAcls } from '../../../src/protocol/apis/create-acls.js';
 import { CreateTopics } from '../../../src/protocol/apis/create-topics.js';
 import { DeleteAcls } from '../../../src/protocol/apis/delete-acls.js';
+import { DeleteGroups } from '../../../src/protocol/apis/delete-groups.js';
 import { DeleteTopics } from '../../../src/protocol/apis/delete-topics.js';
 import { DescribeAcls } from '../../../src/protocol/apis/describe-acls.js';
 import { DescribeClientQuotas } from '../../../src/protocol/apis/describe-client-quotas.js';
 import { DescribeConfigs } from '../../../src/protocol/apis/describe-configs.js';
 import { DescribeGroups } from '../../../src/protocol/apis/describe-groups.js';
+import { DescribeTransactions } from '../../../src/protocol/apis/describe-transactions.js';
 import { DescribeUserScramCredentials } from '../../../src/protocol/apis/describe-user-scram-credentials.js';
+import { EndTxn } from '../../../src/protocol/apis/end-txn.js';
 import { Fetch } from '../../../src/protocol/apis/fetch.js';
 import { FindCoordinator } from '../../../src/protocol/apis/find-coordinator.js';
 import { Heartbeat } from '../../../src/protocol/apis/heartbeat.js';
@@ -18,13 +23,17 @@ import { JoinGroup } from '../../../src/protocol/apis/join-group.js';
 import { LeaveGroup } from '../../../src/protocol/apis/leave-group.js';
 import { ListGroups } from '../../../src/protocol/apis/list-groups.js';
 import { ListOffsets } from '../../../src/protocol/apis/list-offsets.js';
+import { ListTransactions } from '../../../src/protocol/apis/list-transactions.js';
 import { Metadata } from '../../../src/protocol/apis/metadata.js';
 import { OffsetCommit } from '../../../src/protocol/apis/offset-commit.js';
+import { OffsetDelete } from '../../../src/protocol/apis/offset-delete.js';
 import { OffsetFetch } from '../../../src/protocol/apis/offset-fetch.js';
 import { Produce } from '../../../src/protocol/apis/produce.js';
 import { SaslAuthenticate } from '../../../src/protocol/apis/sasl-authenticate.js';
 import { SaslHandshake } from '../../../src/protocol/apis/sasl-handshake.js';
 import { SyncGroup } from '../../../src/protocol/apis/sync-group.js';
+import { TxnOffsetCommit } from '../../../src/protocol/apis/txn-offset-commit.js';
+import { WriteTxnMarkers } from '../../../src/protocol/apis/write-txn-markers.js';
 import type { ApiSchema } from '../../../src/protocol/index.js';
 import { type FrameNode, serialize, slotsOf } from './frame-tree.js';
 import {
@@ -71,6 +80,15 @@ export const REQUEST_SCHEMAS: readonly ApiSchema[] = [
   AlterUserScramCredentials,
   DescribeClientQuotas,
   AlterClientQuotas,
+  AddPartitionsToTxn,
+  AddOffsetsToTxn,
+  EndTxn,
+  WriteTxnMarkers,
+  TxnOffsetCommit,
+  DescribeTransactions,
+  ListTransactions,
+  DeleteGroups,
+  OffsetDelete,
 ];
 
 export interface AdvertisedApi {
