@@ -35,6 +35,7 @@ import { metadataHandler } from './handlers/metadata.js';
 import { offsetHandlers } from './handlers/offsets.js';
 import { produceHandler } from './handlers/produce.js';
 import { saslHandlers } from './handlers/sasl.js';
+import { topicAdminHandlers } from './handlers/topic-admin.js';
 import { userScramHandlers } from './handlers/users.js';
 import { BrokerMetrics } from './metrics.js';
 import { OffsetStore } from './offset-store.js';
@@ -42,6 +43,7 @@ import { PartitionWatch } from './partition-watch.js';
 import { ProducerIdAllocator } from './producer-state.js';
 import { openAuthorizer, openQuotas, openSecurity } from './security-setup.js';
 import { KafkaServer } from './server.js';
+import { localTopicAdmin } from './topic-admin.js';
 import { TopicCatalog } from './topic-catalog.js';
 
 export interface BrokerAddress {
@@ -207,7 +209,21 @@ export class Broker {
         add(createTopicsHandler(topics, config.defaultPartitions, access));
         add(deleteTopicsHandler(topics, access));
       }
-      add(describeConfigsHandler(topics, brokerSettings(config), access));
+      const topicAdmin = cluster
+        ? (await import('./cluster-topic-admin.js')).clusterTopicAdmin(cluster, logs, config.dataDir)
+        : localTopicAdmin(topics, config.dataDir);
+      add(
+        describeConfigsHandler(
+          {
+            admin: topicAdmin,
+            topicDefaults,
+            brokerTopicDefaults: config.topicDefaults,
+            broker: brokerSettings(config),
+          },
+          access,
+        ),
+      );
+      for (const handler of topicAdminHandlers(topicAdmin, topicDefaults, access)) add(handler);
       add(initProducerIdHandler(cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir), access));
       for (const handler of groupHandlers(groups, access)) add(handler);
       for (const handler of offsetHandlers(groups, access)) add(handler);

@@ -241,7 +241,11 @@ export class ReplicaFetcher {
         );
         if (!followed || this.partitions.get(keyOf(followed)) !== followed) continue;
         if (answer.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
-          followed.truncated = false;
+          // Below the leader's start (retention or DeleteRecords removed what this replica lacks): start
+          // again there, as Kafka's follower does; otherwise the end diverged and truncation decides.
+          if (answer.logStartOffset > followed.log.logEndOffset) {
+            followed.log.truncateFullyAndStartAt(answer.logStartOffset);
+          } else followed.truncated = false;
           continue;
         }
         if (answer.errorCode !== ErrorCode.NONE) {
@@ -257,6 +261,9 @@ export class ReplicaFetcher {
         // A leader that has not learnt its high watermark yet answers -1: keep ours until it has.
         if (answer.highWatermark >= 0)
           log.setReplicationHighWatermark(Math.min(answer.highWatermark, log.logEndOffset));
+        // The leader's log start moved (DeleteRecords): records below it go here too, up to what we have.
+        if (answer.logStartOffset > log.logStartOffset)
+          log.advanceLogStartOffset(Math.min(answer.logStartOffset, log.logEndOffset));
       }
     }
     await Promise.all(durable);

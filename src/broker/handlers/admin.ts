@@ -5,6 +5,7 @@ import {
   LogError,
   parseTopicConfig,
   TOPIC_CONFIG_KEYS,
+  type TopicConfig,
 } from '../../log/index.js';
 import {
   type CreatableTopic,
@@ -24,6 +25,7 @@ import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
 import type { ProducerIdSource } from '../producer-state.js';
+import type { TopicAdmin } from '../topic-admin.js';
 import type { TopicCatalog } from '../topic-catalog.js';
 
 type DeletableTopicResult = DeleteTopicsResponse['responses'][number];
@@ -31,10 +33,12 @@ type DescribeConfigsResource = DescribeConfigsRequest['resources'][number];
 type DescribeConfigsResult = DescribeConfigsResponse['results'][number];
 type DescribeConfigsEntry = DescribeConfigsResult['configs'][number];
 
-/** DescribeConfigs configSource values. */
-const SOURCE_TOPIC_OVERRIDE = 1;
-const SOURCE_STATIC_BROKER = 4;
-const SOURCE_DEFAULT = 5;
+/** DescribeConfigs and CreateTopics configSource values (Kafka's DescribeConfigsResponse.ConfigSource). */
+const ConfigSource = {
+  DYNAMIC_TOPIC_CONFIG: 1,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+} as const;
 const CONFIG_TYPE_STRING = 2;
 const CONFIG_TYPE_LONG = 5;
 
@@ -146,7 +150,7 @@ function createTopic(
       name: key,
       value,
       readOnly: false,
-      configSource: key in overrides ? SOURCE_TOPIC_OVERRIDE : SOURCE_DEFAULT,
+      configSource: key in overrides ? ConfigSource.DYNAMIC_TOPIC_CONFIG : ConfigSource.DEFAULT_CONFIG,
       isSensitive: false,
     }));
   } catch (error) {
@@ -211,17 +215,23 @@ export function deleteTopicsHandler(topics: TopicCatalog, access: Access): ApiHa
   });
 }
 
-export function describeConfigsHandler(
-  topics: TopicCatalog,
-  brokerConfig: Record<string, string>,
-  access: Access,
-): ApiHandler {
+/** What DescribeConfigs describes: topics as the deployment holds them, and this broker's settings. */
+export interface DescribableConfigs {
+  admin: TopicAdmin;
+  /** The config of a topic that sets nothing: built-in defaults under the broker's topicDefaults. */
+  topicDefaults: Readonly<TopicConfig>;
+  /** The topic keys the broker's config file sets (STATIC_BROKER_CONFIG rather than DEFAULT_CONFIG). */
+  brokerTopicDefaults: Readonly<Record<string, string>>;
+  broker: Readonly<Record<string, string>>;
+}
+
+export function describeConfigsHandler(configs: DescribableConfigs, access: Access): ApiHandler {
   return defineHandler(DescribeConfigs, (request, context) => ({
     throttleTimeMs: 0,
     results: request.resources.map(
       (resource) =>
         configsRefusal(access, context, resource) ??
-        describeResource(topics, brokerConfig, resource, context.apiVersion),
+        describeResource(configs, resource, context.apiVersion >= 1 && request.includeSynonyms),
     ),
   }));
 }
@@ -263,10 +273,9 @@ function configsRefusal(
 }
 
 function describeResource(
-  topics: TopicCatalog,
-  brokerConfig: Record<string, string>,
+  configs: DescribableConfigs,
   resource: DescribeConfigsResource,
-  version: number,
+  includeSynonyms: boolean,
 ): DescribeConfigsResult {
   const result = {
     errorCode: ErrorCode.NONE,
@@ -277,27 +286,33 @@ function describeResource(
   const wanted = (name: string) =>
     resource.configurationKeys === null || resource.configurationKeys.includes(name);
   if (resource.resourceType === ConfigResourceType.TOPIC) {
-    if (!topics.logs.hasTopic(resource.resourceName)) {
+    const overrides = configs.admin.overrides(resource.resourceName);
+    if (overrides === null) {
       return {
         ...result,
         errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         errorMessage: `topic '${resource.resourceName}' does not exist`,
       };
     }
-    const topic = topics.logs.describeTopic(resource.resourceName);
-    const configs = describeTopicConfig(topic.config)
-      .filter(({ key }) => wanted(key))
-      .map(({ key, value, doc }) => {
-        const source = key in topic.overrides ? SOURCE_TOPIC_OVERRIDE : SOURCE_DEFAULT;
-        return configEntry(key, value, doc, source, version);
-      });
-    return { ...result, configs };
+    return {
+      ...result,
+      configs: topicConfigEntries(configs, overrides)
+        .filter(({ name }) => wanted(name))
+        .map((entry) => configEntry(entry, includeSynonyms)),
+    };
   }
   if (resource.resourceType === ConfigResourceType.BROKER) {
-    const configs = Object.entries(brokerConfig)
-      .filter(([key]) => wanted(key))
-      .map(([key, value]) => configEntry(key, value, 'broker setting', SOURCE_STATIC_BROKER, version));
-    return { ...result, configs };
+    return {
+      ...result,
+      configs: Object.entries(configs.broker)
+        .filter(([name]) => wanted(name))
+        .map(([name, value]) =>
+          configEntry(
+            { name, value, synonyms: [{ name, value, source: ConfigSource.STATIC_BROKER_CONFIG }] },
+            includeSynonyms,
+          ),
+        ),
+    };
   }
   return {
     ...result,
@@ -306,24 +321,58 @@ function describeResource(
   };
 }
 
+interface Synonym {
+  name: string;
+  value: string;
+  source: number;
+}
+
+/**
+ * A topic's every config key with its value and, most significant first, where values for it come from:
+ * the topic's override (DYNAMIC_TOPIC_CONFIG), the broker's config file (STATIC_BROKER_CONFIG), the
+ * built-in default (DEFAULT_CONFIG). The first is the value's source. Overridden keys that are not the log's
+ * (a cluster's min.insync.replicas) are listed too.
+ */
+function topicConfigEntries(
+  configs: DescribableConfigs,
+  overrides: Readonly<Record<string, string>>,
+): Array<{ name: string; value: string; synonyms: Synonym[] }> {
+  const builtIn = describeTopicConfig(DEFAULT_TOPIC_CONFIG);
+  const entries = builtIn.map(({ key, value: builtInValue }) => {
+    const synonyms: Synonym[] = [];
+    if (key in overrides)
+      synonyms.push({ name: key, value: overrides[key]!, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+    const fromBroker = configs.brokerTopicDefaults[key];
+    if (fromBroker !== undefined) {
+      synonyms.push({ name: key, value: fromBroker, source: ConfigSource.STATIC_BROKER_CONFIG });
+    }
+    synonyms.push({ name: key, value: builtInValue, source: ConfigSource.DEFAULT_CONFIG });
+    return { name: key, value: synonyms[0]!.value, synonyms };
+  });
+  for (const [name, value] of Object.entries(overrides)) {
+    if (!(name in TOPIC_CONFIG_KEYS)) {
+      entries.push({ name, value, synonyms: [{ name, value, source: ConfigSource.DYNAMIC_TOPIC_CONFIG }] });
+    }
+  }
+  return entries;
+}
+
 function configEntry(
-  name: string,
-  value: string,
-  documentation: string,
-  source: number,
-  version: number,
+  entry: { name: string; value: string; synonyms: Synonym[] },
+  includeSynonyms: boolean,
 ): DescribeConfigsEntry {
-  const numeric = /^-?\d+$/.test(value);
+  const source = entry.synonyms[0]!.source;
+  const { name, value } = entry;
   return {
     name,
     value,
-    readOnly: source !== SOURCE_TOPIC_OVERRIDE && source !== SOURCE_DEFAULT,
-    isDefault: source === SOURCE_DEFAULT,
+    readOnly: source === ConfigSource.STATIC_BROKER_CONFIG && !(name in TOPIC_CONFIG_KEYS),
+    isDefault: source === ConfigSource.DEFAULT_CONFIG,
     configSource: source,
     isSensitive: false,
-    synonyms: version >= 1 ? [{ name, value, source }] : [],
-    configType: numeric ? CONFIG_TYPE_LONG : CONFIG_TYPE_STRING,
-    documentation: name in TOPIC_CONFIG_KEYS ? TOPIC_CONFIG_KEYS[name]!.doc : documentation,
+    synonyms: includeSynonyms ? entry.synonyms : [],
+    configType: /^-?\d+$/.test(value) ? CONFIG_TYPE_LONG : CONFIG_TYPE_STRING,
+    documentation: TOPIC_CONFIG_KEYS[name]?.doc ?? 'broker setting',
   };
 }
 
