@@ -9,6 +9,7 @@ import { run, until } from './support/processes.js';
 const PYTHON = '/usr/bin/python3';
 const script = fileURLToPath(new URL('../../test/python/admin_client.py', import.meta.url));
 const DYNAMIC_TOPIC_CONFIG = 1;
+const DYNAMIC_BROKER_CONFIG = 2;
 const STATIC_BROKER_CONFIG = 4;
 const DEFAULT_CONFIG = 5;
 /** kafkajs's ConfigResourceTypes (its CommonJS build does not export them to ESM by name). */
@@ -132,42 +133,23 @@ describe('topic admin APIs on a single node', { timeout: 300_000 }, () => {
       });
       return new Map(described.resources[0]!.configEntries.map((e) => [e.configName, e]));
     };
+    const setRetention = (value: string, validateOnly: boolean) =>
+      admin.alterConfigs({
+        validateOnly,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: 'kjs-config',
+            configEntries: [{ name: 'retention.ms', value }],
+          },
+        ],
+      });
     try {
       await admin.createTopics({ topics: [{ topic: 'kjs-config', numPartitions: 1 }] });
-      await admin.alterConfigs({
-        validateOnly: true,
-        resources: [
-          {
-            type: ConfigResourceTypes.TOPIC,
-            name: 'kjs-config',
-            configEntries: [{ name: 'retention.ms', value: '60000' }],
-          },
-        ],
-      });
+      await setRetention('60000', true);
       assert.equal((await describe()).get('retention.ms')!.configSource, DEFAULT_CONFIG);
-      await assert.rejects(
-        admin.alterConfigs({
-          validateOnly: false,
-          resources: [
-            {
-              type: ConfigResourceTypes.TOPIC,
-              name: 'kjs-config',
-              configEntries: [{ name: 'retention.ms', value: 'soon' }],
-            },
-          ],
-        }),
-        { type: 'INVALID_CONFIG' },
-      );
-      await admin.alterConfigs({
-        validateOnly: false,
-        resources: [
-          {
-            type: ConfigResourceTypes.TOPIC,
-            name: 'kjs-config',
-            configEntries: [{ name: 'retention.ms', value: '60000' }],
-          },
-        ],
-      });
+      await assert.rejects(setRetention('soon', false), { type: 'INVALID_CONFIG' });
+      await setRetention('60000', false);
       const entries = await describe();
       assert.equal(entries.get('retention.ms')!.configValue, '60000');
       assert.equal(entries.get('retention.ms')!.configSource, DYNAMIC_TOPIC_CONFIG);
@@ -198,26 +180,41 @@ describe('topic admin APIs on a single node', { timeout: 300_000 }, () => {
     }
   });
 
-  it('kafkajs: a broker config change is refused', async () => {
+  it('kafkajs: log.retention.ms changes on the broker for topics without their own; a fixed broker config is refused', async () => {
     const admin = kafka(broker).admin();
     await admin.connect();
+    const alterBroker = (name: string, value: string) =>
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: ConfigResourceTypes.BROKER, name: '1', configEntries: [{ name, value }] }],
+      });
+    const describe = async () => {
+      const described = await admin.describeConfigs({
+        includeSynonyms: true,
+        resources: [
+          { type: ConfigResourceTypes.TOPIC, name: 'kjs-defaults', configNames: ['retention.ms'] },
+          { type: ConfigResourceTypes.BROKER, name: '1', configNames: ['log.retention.ms'] },
+        ],
+      });
+      return described.resources.map((r) => r.configEntries[0]!);
+    };
     try {
-      await assert.rejects(
-        admin.alterConfigs({
-          validateOnly: false,
-          resources: [
-            {
-              type: ConfigResourceTypes.BROKER,
-              name: '1',
-              configEntries: [{ name: 'num.partitions', value: '3' }],
-            },
-          ],
-        }),
-        { type: 'INVALID_REQUEST' },
-      );
+      await assert.rejects(alterBroker('num.partitions', '3'), { type: 'INVALID_REQUEST' });
+      await admin.createTopics({ topics: [{ topic: 'kjs-defaults', numPartitions: 1 }] });
+      await alterBroker('log.retention.ms', '7200000');
+      assert.equal(broker.broker.logs.describeTopic('kjs-defaults').config.retentionMs, 7_200_000);
+      const [topic, brokerEntry] = await describe();
+      assert.equal(topic!.configValue, '7200000');
+      assert.equal(topic!.configSource, DYNAMIC_BROKER_CONFIG);
+      assert.equal(brokerEntry!.configValue, '7200000');
+      assert.equal(brokerEntry!.configSource, DYNAMIC_BROKER_CONFIG);
+      assert.equal(brokerEntry!.readOnly, false);
     } finally {
       await admin.disconnect();
     }
+    await broker.restart();
+    assert.equal(broker.broker.logs.describeTopic('kjs-defaults').config.retentionMs, 7_200_000);
+    assert.equal(broker.broker.logs.describeTopic('kjs-config').config.retentionMs, 60_000, 'its own stays');
   });
 
   for (const client of ['kafka-python', 'confluent'] as const) {

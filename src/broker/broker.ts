@@ -18,6 +18,7 @@ import {
   type SecurityProtocol,
   splitHostPort,
 } from './config.js';
+import { openDynamicBrokerConfigs } from './dynamic-broker-config.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { type GroupRouter, LocalGroups } from './group-router.js';
 import { aclHandlers } from './handlers/acls.js';
@@ -212,18 +213,19 @@ export class Broker {
       const topicAdmin = cluster
         ? (await import('./cluster-topic-admin.js')).clusterTopicAdmin(cluster, logs, config.dataDir)
         : localTopicAdmin(topics, config.dataDir);
+      const dynamic = await openDynamicBrokerConfigs(config, logs, cluster);
       add(
         describeConfigsHandler(
-          {
-            admin: topicAdmin,
-            topicDefaults,
-            brokerTopicDefaults: config.topicDefaults,
-            broker: brokerSettings(config),
-          },
+          { admin: topicAdmin, dynamic, brokerName: String(config.nodeId), broker: brokerSettings(config) },
           access,
         ),
       );
-      for (const handler of topicAdminHandlers(topicAdmin, topicDefaults, access)) add(handler);
+      const knownBroker = (name: string) =>
+        name === '' ||
+        (/^\d+$/.test(name) &&
+          (Number(name) === config.nodeId || cluster?.view.brokers.has(Number(name)) === true));
+      for (const handler of topicAdminHandlers({ admin: topicAdmin, dynamic, knownBroker }, access))
+        add(handler);
       add(initProducerIdHandler(cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir), access));
       for (const handler of groupHandlers(groups, access)) add(handler);
       for (const handler of offsetHandlers(groups, access)) add(handler);

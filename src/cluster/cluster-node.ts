@@ -25,7 +25,7 @@ import { ClusterMetrics } from './metrics.js';
 import { ClusterProducerIds } from './producer-ids.js';
 import { type ReplicaHooks, ReplicaManager } from './replica-manager.js';
 import { type ReplicationConfig, splitTopicConfig } from './replication-config.js';
-import type { SharedList } from './shared-list.js';
+import { SharedList, type SharedListOptions } from './shared-list.js';
 import { sharedAclStorage, sharedQuotaStorage } from './shared-security.js';
 import { decodeNode, encodeNode, Paths, TopicAssignment } from './zk-layout.js';
 
@@ -95,6 +95,8 @@ export class ClusterNode {
   readonly acls: SharedList<AclBinding>;
   readonly clientQuotas: SharedList<EntityQuota>;
   private registration: Membership | null = null;
+  /** Closes the shared lists handed out by sharedBrokerConfigs. */
+  private readonly listClosers: Array<() => void> = [];
   private unreachableSinceMs: number | null = null;
   private outageTimer: NodeJS.Timeout | null = null;
 
@@ -227,6 +229,20 @@ export class ClusterNode {
       leadershipConfirmed: this.replicas.leadershipConfirmed(),
       leaderPartitions: this.replicas.gauges().leaderPartitions,
     };
+  }
+
+  /**
+   * The dynamic broker configs every broker shares (one node, compare-and-set, watched); their format is
+   * the broker's (src/broker/dynamic-broker-config.ts). Closed with this node.
+   */
+  sharedBrokerConfigs<T>(format: Pick<SharedListOptions<T>, 'format' | 'parse' | 'tooLarge'>): SharedList<T> {
+    const list = new SharedList(this.coordinator, {
+      ...format,
+      path: Paths.brokerConfigs,
+      logger: this.options.logger,
+    });
+    this.listClosers.push(() => list.close());
+    return list;
   }
 
   /** Writes the topic's assignment and config; answers once every partition has a leader or the time is up. */
@@ -408,7 +424,10 @@ export class ClusterNode {
     const invalid = this.invalidTopicConfig(config);
     if (invalid || validateOnly) return invalid ?? OK;
     try {
-      await this.coordinator.set(Paths.topicConfig(name), encodeNode({ version: 1, config }), -1);
+      const data = encodeNode({ version: 1, config });
+      // A topic always has its config node (createTopic writes both); one lost by hand is written again.
+      if ((await this.coordinator.set(Paths.topicConfig(name), data, -1)) === null)
+        await this.coordinator.create(Paths.topicConfig(name), data, { parents: true });
     } catch (error) {
       return controllerUnreachable(error, `change the config of '${name}'`);
     }
@@ -477,6 +496,7 @@ export class ClusterNode {
     this.view.close();
     this.acls.close();
     this.clientQuotas.close();
+    for (const close of this.listClosers) close();
     await this.coordinator.close();
   }
 

@@ -77,7 +77,7 @@ interface TopicFile {
 export class LogManager {
   private readonly topicsDir: string;
   private readonly trashDir: string;
-  private readonly defaults: TopicConfig;
+  private defaults: TopicConfig;
   private readonly files: OpenFileLimiter;
   private readonly topicStates = new Map<string, TopicState>();
   private retentionTimer: NodeJS.Timeout | null = null;
@@ -229,6 +229,19 @@ export class LogManager {
     }
     state.partitions.push(...added);
     return this.describeTopic(name);
+  }
+
+  /**
+   * Replaces the broker-wide defaults (dynamic broker configs): every topic's config is made again from its
+   * overrides over them and applied to its live partitions.
+   */
+  setDefaults(defaults: TopicConfig): void {
+    this.ensureOpen();
+    this.defaults = { ...defaults };
+    for (const state of this.topicStates.values()) {
+      state.config = parseTopicConfig(state.overrides, this.defaults);
+      for (const log of state.partitions) log.setConfig(state.config);
+    }
   }
 
   /** Throws INVALID_CONFIG naming the first bad key, as alterTopicConfig would (validateOnly). */

@@ -5,7 +5,6 @@ import {
   LogError,
   parseTopicConfig,
   TOPIC_CONFIG_KEYS,
-  type TopicConfig,
 } from '../../log/index.js';
 import {
   type CreatableTopic,
@@ -23,6 +22,12 @@ import { InitProducerId } from '../../protocol/apis/init-producer-id.js';
 import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
+import {
+  ConfigSource,
+  DYNAMIC_BROKER_KEYS,
+  type DynamicBrokerConfigs,
+  type Synonym,
+} from '../dynamic-broker-config.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
 import type { ProducerIdSource } from '../producer-state.js';
 import type { TopicAdmin } from '../topic-admin.js';
@@ -33,12 +38,6 @@ type DescribeConfigsResource = DescribeConfigsRequest['resources'][number];
 type DescribeConfigsResult = DescribeConfigsResponse['results'][number];
 type DescribeConfigsEntry = DescribeConfigsResult['configs'][number];
 
-/** DescribeConfigs and CreateTopics configSource values (Kafka's DescribeConfigsResponse.ConfigSource). */
-const ConfigSource = {
-  DYNAMIC_TOPIC_CONFIG: 1,
-  STATIC_BROKER_CONFIG: 4,
-  DEFAULT_CONFIG: 5,
-} as const;
 const CONFIG_TYPE_STRING = 2;
 const CONFIG_TYPE_LONG = 5;
 
@@ -218,10 +217,10 @@ export function deleteTopicsHandler(topics: TopicCatalog, access: Access): ApiHa
 /** What DescribeConfigs describes: topics as the deployment holds them, and this broker's settings. */
 export interface DescribableConfigs {
   admin: TopicAdmin;
-  /** The config of a topic that sets nothing: built-in defaults under the broker's topicDefaults. */
-  topicDefaults: Readonly<TopicConfig>;
-  /** The topic keys the broker's config file sets (STATIC_BROKER_CONFIG rather than DEFAULT_CONFIG). */
-  brokerTopicDefaults: Readonly<Record<string, string>>;
+  /** The broker configs that change while it runs, and the topic defaults they make. */
+  dynamic: DynamicBrokerConfigs;
+  /** This broker's id in decimal: a BROKER resource of another name describes no dynamic configs of this one. */
+  brokerName: string;
   broker: Readonly<Record<string, string>>;
 }
 
@@ -304,14 +303,9 @@ function describeResource(
   if (resource.resourceType === ConfigResourceType.BROKER) {
     return {
       ...result,
-      configs: Object.entries(configs.broker)
-        .filter(([name]) => wanted(name))
-        .map(([name, value]) =>
-          configEntry(
-            { name, value, synonyms: [{ name, value, source: ConfigSource.STATIC_BROKER_CONFIG }] },
-            includeSynonyms,
-          ),
-        ),
+      configs: brokerConfigEntries(configs, resource.resourceName)
+        .filter(({ name }) => wanted(name))
+        .map((entry) => configEntry(entry, includeSynonyms)),
     };
   }
   return {
@@ -321,32 +315,21 @@ function describeResource(
   };
 }
 
-interface Synonym {
-  name: string;
-  value: string;
-  source: number;
-}
-
 /**
  * A topic's every config key with its value and, most significant first, where values for it come from:
- * the topic's override (DYNAMIC_TOPIC_CONFIG), the broker's config file (STATIC_BROKER_CONFIG), the
- * built-in default (DEFAULT_CONFIG). The first is the value's source. Overridden keys that are not the log's
- * (a cluster's min.insync.replicas) are listed too.
+ * the topic's override (DYNAMIC_TOPIC_CONFIG), then the broker levels (DynamicBrokerConfigs.topicSynonyms).
+ * The first is the value's source. Overridden keys that are not the log's (a cluster's min.insync.replicas)
+ * are listed too.
  */
 function topicConfigEntries(
   configs: DescribableConfigs,
   overrides: Readonly<Record<string, string>>,
 ): Array<{ name: string; value: string; synonyms: Synonym[] }> {
-  const builtIn = describeTopicConfig(DEFAULT_TOPIC_CONFIG);
-  const entries = builtIn.map(({ key, value: builtInValue }) => {
-    const synonyms: Synonym[] = [];
-    if (key in overrides)
-      synonyms.push({ name: key, value: overrides[key]!, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
-    const fromBroker = configs.brokerTopicDefaults[key];
-    if (fromBroker !== undefined) {
-      synonyms.push({ name: key, value: fromBroker, source: ConfigSource.STATIC_BROKER_CONFIG });
+  const entries = Object.keys(TOPIC_CONFIG_KEYS).map((key) => {
+    const synonyms = configs.dynamic.topicSynonyms(key);
+    if (key in overrides) {
+      synonyms.unshift({ name: key, value: overrides[key]!, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
     }
-    synonyms.push({ name: key, value: builtInValue, source: ConfigSource.DEFAULT_CONFIG });
     return { name: key, value: synonyms[0]!.value, synonyms };
   });
   for (const [name, value] of Object.entries(overrides)) {
@@ -355,6 +338,38 @@ function topicConfigEntries(
     }
   }
   return entries;
+}
+
+/**
+ * A broker's configs: those of its config file (STATIC_BROKER_CONFIG), and the dynamic ones (the defaults
+ * of topic configs under Kafka's broker names) with every level that sets them. `name` '' is the default
+ * for every broker: only its dynamic configs.
+ */
+function brokerConfigEntries(
+  configs: DescribableConfigs,
+  name: string,
+): Array<{ name: string; value: string; synonyms: Synonym[] }> {
+  const fixed =
+    name === ''
+      ? []
+      : Object.entries(configs.broker).map(([key, value]) => ({
+          name: key,
+          value,
+          synonyms: [{ name: key, value, source: ConfigSource.STATIC_BROKER_CONFIG }],
+        }));
+  const dynamic = Object.entries(DYNAMIC_BROKER_KEYS).flatMap(([brokerKey, topicKey]) => {
+    // Another broker's own values are not this one's to tell; the shared default and below are.
+    const synonyms = configs.dynamic
+      .topicSynonyms(topicKey)
+      .filter(
+        (s) =>
+          s.source !== ConfigSource.DYNAMIC_BROKER_CONFIG || (name !== '' && name === configs.brokerName),
+      )
+      .filter((s) => name !== '' || s.source === ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG)
+      .map((s) => ({ ...s, name: brokerKey }));
+    return synonyms.length > 0 ? [{ name: brokerKey, value: synonyms[0]!.value, synonyms }] : [];
+  });
+  return [...fixed, ...dynamic];
 }
 
 function configEntry(
@@ -366,7 +381,10 @@ function configEntry(
   return {
     name,
     value,
-    readOnly: source === ConfigSource.STATIC_BROKER_CONFIG && !(name in TOPIC_CONFIG_KEYS),
+    readOnly:
+      !(name in TOPIC_CONFIG_KEYS) &&
+      !(name in DYNAMIC_BROKER_KEYS) &&
+      source === ConfigSource.STATIC_BROKER_CONFIG,
     isDefault: source === ConfigSource.DEFAULT_CONFIG,
     configSource: source,
     isSensitive: false,

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import pino from 'pino';
 import { callHandler, requestContext } from '../../../test/support/handler-call.js';
 import { makeBatch, temporaryDirectory } from '../../../test/support/log-fixtures.js';
-import { DEFAULT_TOPIC_CONFIG, LogManager } from '../../log/index.js';
+import { LogManager } from '../../log/index.js';
 import { AlterConfigs, ConfigOperation, IncrementalAlterConfigs } from '../../protocol/apis/alter-configs.js';
 import { CreatePartitions } from '../../protocol/apis/create-partitions.js';
 import { DeleteRecords } from '../../protocol/apis/delete-records.js';
@@ -21,6 +21,7 @@ import {
   ResourceType,
 } from '../../security/index.js';
 import { Access } from '../access.js';
+import { ConfigSource, DynamicBrokerConfigs, FileBrokerConfigStorage } from '../dynamic-broker-config.js';
 import { ErrorCode } from '../error-codes.js';
 import { BrokerMetrics } from '../metrics.js';
 import { localTopicAdmin } from '../topic-admin.js';
@@ -30,11 +31,22 @@ import { applyOperations, topicAdminHandlers } from './topic-admin.js';
 const logger = pino({ level: 'silent' });
 const { SET, DELETE, APPEND, SUBTRACT } = ConfigOperation;
 
-function openNode(dir: string, access = Access.OPEN) {
+async function openNode(dir: string, access = Access.OPEN) {
   const logs = LogManager.open({ dataDir: dir, logger });
   const topics = new TopicCatalog(logs, { autoCreateTopics: false, defaultPartitions: 1, logger });
-  return { logs, handlers: topicAdminHandlers(localTopicAdmin(topics, dir), DEFAULT_TOPIC_CONFIG, access) };
+  const dynamic = await DynamicBrokerConfigs.open(new FileBrokerConfigStorage(dir), 1, {}, (defaults) =>
+    logs.setDefaults(defaults),
+  );
+  const targets = {
+    admin: localTopicAdmin(topics, dir),
+    dynamic,
+    knownBroker: (name: string) => name === '' || name === '1',
+  };
+  return { logs, dynamic, handlers: topicAdminHandlers(targets, access) };
 }
+
+/** cleanup.policy's value where a topic does not set it, as the handler gives applyOperations. */
+const listDefault = (name: string) => (name === 'cleanup.policy' ? 'delete' : null);
 
 describe('applyOperations (IncrementalAlterConfigs)', () => {
   test('SET and DELETE any key; APPEND and SUBTRACT list keys, from the default when not overridden', () => {
@@ -47,7 +59,7 @@ describe('applyOperations (IncrementalAlterConfigs)', () => {
       applyOperations(
         { 'retention.ms': '1', 'segment.ms': '5' },
         [op('retention.ms', SET, '2'), op('segment.ms', DELETE), op('cleanup.policy', APPEND, 'compact')],
-        DEFAULT_TOPIC_CONFIG,
+        listDefault,
       ),
       { 'retention.ms': '2', 'cleanup.policy': 'delete,compact' },
     );
@@ -55,35 +67,27 @@ describe('applyOperations (IncrementalAlterConfigs)', () => {
       applyOperations(
         { 'cleanup.policy': 'compact,delete' },
         [op('cleanup.policy', SUBTRACT, 'delete')],
-        DEFAULT_TOPIC_CONFIG,
+        listDefault,
       ),
       { 'cleanup.policy': 'compact' },
     );
     assert.match(
-      String(applyOperations({}, [op('retention.ms', APPEND, '1')], DEFAULT_TOPIC_CONFIG)),
+      String(applyOperations({}, [op('retention.ms', APPEND, '1')], listDefault)),
       /retention\.ms.*not a list/,
     );
+    assert.match(String(applyOperations({}, [op('retention.ms', SET)], listDefault)), /needs a value/);
     assert.match(
-      String(applyOperations({}, [op('retention.ms', SET)], DEFAULT_TOPIC_CONFIG)),
-      /needs a value/,
-    );
-    assert.match(
-      String(
-        applyOperations({}, [op('retention.ms', SET, '1'), op('retention.ms', DELETE)], DEFAULT_TOPIC_CONFIG),
-      ),
+      String(applyOperations({}, [op('retention.ms', SET, '1'), op('retention.ms', DELETE)], listDefault)),
       /named twice/,
     );
-    assert.match(
-      String(applyOperations({}, [op('retention.ms', 9, '1')], DEFAULT_TOPIC_CONFIG)),
-      /operation 9/,
-    );
+    assert.match(String(applyOperations({}, [op('retention.ms', 9, '1')], listDefault)), /operation 9/);
   });
 });
 
 describe('topic admin handlers on a single node', () => {
   test('IncrementalAlterConfigs validates with the topic config parser, honours validateOnly, applies live', async () => {
     using tmp = temporaryDirectory();
-    const { logs, handlers } = openNode(tmp.dir);
+    const { logs, handlers } = await openNode(tmp.dir);
     logs.createTopic('t', 1, { 'retention.ms': '1000' });
     const alter = (
       configs: Array<{ name: string; configOperation: number; value: string | null }>,
@@ -121,42 +125,74 @@ describe('topic admin handlers on a single node', () => {
     await logs.close();
   });
 
-  test('AlterConfigs replaces every override; a broker config is refused naming its key', async () => {
+  test('AlterConfigs replaces every override; broker configs change the topic defaults, others are refused naming the key', async () => {
     using tmp = temporaryDirectory();
-    const { logs, handlers } = openNode(tmp.dir);
+    const { logs, handlers } = await openNode(tmp.dir);
     logs.createTopic('t', 1, { 'retention.ms': '1000' });
-    const answer = await callHandler(
-      handlers,
-      AlterConfigs,
-      {
-        resources: [
-          {
-            resourceType: ConfigResourceType.TOPIC,
-            resourceName: 't',
-            configs: [{ name: 'segment.ms', value: '60000' }],
-          },
-          {
-            resourceType: ConfigResourceType.BROKER,
-            resourceName: '1',
-            configs: [{ name: 'log.retention.ms', value: '1' }],
-          },
-        ],
-        validateOnly: false,
-      },
-      requestContext(2),
-    );
-    assert.deepEqual(
-      answer.responses.map((r) => r.errorCode),
-      [ErrorCode.NONE, ErrorCode.INVALID_REQUEST],
-    );
-    assert.match(answer.responses[1]!.errorMessage!, /log\.retention\.ms/);
+    logs.createTopic('plain', 1);
+    const alter = (resourceType: number, resourceName: string, configs: Record<string, string>) =>
+      callHandler(
+        handlers,
+        AlterConfigs,
+        {
+          resources: [
+            {
+              resourceType,
+              resourceName,
+              configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+            },
+          ],
+          validateOnly: false,
+        },
+        requestContext(2),
+      );
+    const first = (answer: Awaited<ReturnType<typeof alter>>) => answer.responses[0]!;
+    assert.equal(first(await alter(ConfigResourceType.TOPIC, 't', { 'segment.ms': '60000' })).errorCode, 0);
     assert.deepEqual(logs.describeTopic('t').overrides, { 'segment.ms': '60000' });
+    const fixed = first(await alter(ConfigResourceType.BROKER, '1', { 'num.partitions': '3' }));
+    assert.equal(fixed.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.match(fixed.errorMessage!, /num\.partitions/);
+    const bad = first(await alter(ConfigResourceType.BROKER, '', { 'log.retention.ms': 'soon' }));
+    assert.equal(bad.errorCode, ErrorCode.INVALID_CONFIG);
+    assert.match(bad.errorMessage!, /log\.retention\.ms/);
+    const stranger = first(await alter(ConfigResourceType.BROKER, '7', { 'log.retention.ms': '5' }));
+    assert.equal(stranger.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal(
+      first(await alter(ConfigResourceType.BROKER, '', { 'log.retention.ms': '5000' })).errorCode,
+      0,
+    );
+    assert.equal(
+      logs.describeTopic('plain').config.retentionMs,
+      5000,
+      'the default for every broker applies',
+    );
+    assert.equal(
+      first(await alter(ConfigResourceType.BROKER, '1', { 'log.retention.ms': '6000' })).errorCode,
+      0,
+    );
+    assert.equal(
+      logs.describeTopic('plain').config.retentionMs,
+      6000,
+      "this broker's own beats every broker's",
+    );
+    assert.equal(logs.partition('plain', 0).logStartOffset, 0);
     await logs.close();
+    const reopened = await openNode(tmp.dir);
+    assert.equal(reopened.logs.describeTopic('plain').config.retentionMs, 6000, 'kept across a restart');
+    assert.deepEqual(
+      reopened.dynamic.topicSynonyms('retention.ms').map((s) => [s.name, s.value, s.source]),
+      [
+        ['log.retention.ms', '6000', ConfigSource.DYNAMIC_BROKER_CONFIG],
+        ['log.retention.ms', '5000', ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG],
+        ['retention.ms', '604800000', ConfigSource.DEFAULT_CONFIG],
+      ],
+    );
+    await reopened.logs.close();
   });
 
   test('DeleteRecords: -1 means the high watermark, past it or on an unknown partition is refused', async () => {
     using tmp = temporaryDirectory();
-    const { logs, handlers } = openNode(tmp.dir);
+    const { logs, handlers } = await openNode(tmp.dir);
     logs.createTopic('t', 2);
     for (const p of [0, 1]) await logs.partition('t', p).append(makeBatch(`p${p}`, 5));
     const answer = await callHandler(
@@ -194,7 +230,7 @@ describe('topic admin handlers on a single node', () => {
 
   test('DescribeLogDirs v4 gives the data directory, each partition and the file system size', async () => {
     using tmp = temporaryDirectory();
-    const { logs, handlers } = openNode(tmp.dir);
+    const { logs, handlers } = await openNode(tmp.dir);
     logs.createTopic('t', 2);
     await logs.partition('t', 1).append(makeBatch('x', 2));
     const answer = await callHandler(
@@ -244,7 +280,10 @@ describe('topic admin handlers on a single node', () => {
       allow(AclOperation.ALTER_CONFIGS, ResourceType.TOPIC, 't'),
       allow(AclOperation.DESCRIBE, ResourceType.CLUSTER, 'kafka-cluster'),
     ]);
-    const { logs, handlers } = openNode(tmp.dir, Access.enforced(authorizer, new BrokerMetrics(), logger));
+    const { logs, handlers } = await openNode(
+      tmp.dir,
+      Access.enforced(authorizer, new BrokerMetrics(), logger),
+    );
     logs.createTopic('t', 1);
     for (const [principal, allowed] of [
       ['User:ops', true],

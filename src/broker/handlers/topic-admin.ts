@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { describeTopicConfig, type TopicConfig } from '../../log/index.js';
 import {
   AlterConfigs,
   type AlterConfigsResponse,
@@ -14,6 +13,7 @@ import { DescribeLogDirs, type DescribeLogDirsResponse } from '../../protocol/ap
 import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
+import type { DynamicBrokerConfigs } from '../dynamic-broker-config.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import { type AdminAnswer, diskSpace, type TopicAdmin } from '../topic-admin.js';
 
@@ -22,29 +22,36 @@ type AlterableConfig = IncrementalAlterConfigsRequest['resources'][number]['conf
 
 /** Longest a topic change waits to show everywhere, whatever the client's timeout says. */
 const MAX_ADMIN_WAIT_MS = 30_000;
-/** Topic configs whose value is a list, the only ones APPEND and SUBTRACT apply to (as in Kafka). */
-const LIST_CONFIG_KEYS = new Set(['cleanup.policy']);
+/** Configs whose value is a list, the only ones APPEND and SUBTRACT apply to (as in Kafka), by resource type. */
+const LIST_CONFIG_KEYS: Readonly<Record<number, { key: string; topicKey: string }>> = {
+  [ConfigResourceType.TOPIC]: { key: 'cleanup.policy', topicKey: 'cleanup.policy' },
+  [ConfigResourceType.BROKER]: { key: 'log.cleanup.policy', topicKey: 'cleanup.policy' },
+};
 
 /** The client's timeout, bounded: 0 answers at once, a negative one counts as 0. */
 function waitMsOf(timeoutMs: number): number {
   return Math.min(Math.max(0, timeoutMs), MAX_ADMIN_WAIT_MS);
 }
 
+/** Where configs change: topics through the deployment's TopicAdmin, brokers' dynamic configs. */
+export interface ConfigTargets {
+  admin: TopicAdmin;
+  dynamic: DynamicBrokerConfigs;
+  /** Whether a BROKER resource name is one this broker may set: '' (every broker) or a broker's id. */
+  knownBroker(name: string): boolean;
+}
+
 /**
  * CreatePartitions, DeleteRecords, AlterConfigs, IncrementalAlterConfigs and DescribeLogDirs over either
- * deployment's TopicAdmin. `topicDefaults` is the config a topic has where it sets nothing (APPEND and
- * SUBTRACT start from it).
+ * deployment's TopicAdmin.
  */
-export function topicAdminHandlers(
-  admin: TopicAdmin,
-  topicDefaults: Readonly<TopicConfig>,
-  access: Access,
-): ApiHandler[] {
+export function topicAdminHandlers(targets: ConfigTargets, access: Access): ApiHandler[] {
+  const { admin } = targets;
   return [
     createPartitionsHandler(admin, access),
     deleteRecordsHandler(admin, access),
-    alterConfigsHandler(admin, access),
-    incrementalAlterConfigsHandler(admin, topicDefaults, access),
+    alterConfigsHandler(targets, access),
+    incrementalAlterConfigsHandler(targets, access),
     describeLogDirsHandler(admin, access),
   ];
 }
@@ -135,21 +142,16 @@ function deleteRecordsHandler(admin: TopicAdmin, access: Access): ApiHandler {
 }
 
 /** AlterConfigs: the configs given replace the resource's overrides (KIP-133's semantics). */
-function alterConfigsHandler(admin: TopicAdmin, access: Access): ApiHandler {
+function alterConfigsHandler(targets: ConfigTargets, access: Access): ApiHandler {
   return defineHandler(AlterConfigs, async (request, context) => {
     const responses: AlterResult[] = [];
     for (const resource of request.resources) {
-      const refusal = alterRefusal(access, context, AlterConfigs.name, resource);
+      const configs = Object.fromEntries(
+        resource.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value ?? '']),
+      );
       const answer =
-        refusal ??
-        (await admin.setOverrides(
-          resource.resourceName,
-          Object.fromEntries(
-            resource.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value ?? '']),
-          ),
-          request.validateOnly,
-          MAX_ADMIN_WAIT_MS,
-        ));
+        alterRefusal(targets, access, context, AlterConfigs.name, resource) ??
+        (await setConfigs(targets, resource, configs, request.validateOnly));
       responses.push(alterResult(resource, answer));
     }
     return { throttleTimeMs: 0, responses };
@@ -157,18 +159,22 @@ function alterConfigsHandler(admin: TopicAdmin, access: Access): ApiHandler {
 }
 
 /** IncrementalAlterConfigs (KIP-339): SET and DELETE on any key, APPEND and SUBTRACT on list keys. */
-function incrementalAlterConfigsHandler(
-  admin: TopicAdmin,
-  topicDefaults: Readonly<TopicConfig>,
-  access: Access,
-): ApiHandler {
+function incrementalAlterConfigsHandler(targets: ConfigTargets, access: Access): ApiHandler {
   return defineHandler(IncrementalAlterConfigs, async (request, context) => {
     const responses: AlterResult[] = [];
     for (const resource of request.resources) {
-      let answer = alterRefusal(access, context, IncrementalAlterConfigs.name, resource);
+      let answer = alterRefusal(targets, access, context, IncrementalAlterConfigs.name, resource);
       if (!answer) {
-        const current = admin.overrides(resource.resourceName);
-        const next = current && applyOperations(current, resource.configs, topicDefaults);
+        const topic = resource.resourceType === ConfigResourceType.TOPIC;
+        const current = topic
+          ? targets.admin.overrides(resource.resourceName)
+          : targets.dynamic.overrides(resource.resourceName);
+        const list = LIST_CONFIG_KEYS[resource.resourceType]!;
+        const next =
+          current &&
+          applyOperations(current, resource.configs, (name) =>
+            name === list.key ? targets.dynamic.topicSynonyms(list.topicKey)[0]!.value : null,
+          );
         answer =
           current === null
             ? {
@@ -177,12 +183,7 @@ function incrementalAlterConfigsHandler(
               }
             : typeof next === 'string'
               ? { errorCode: ErrorCode.INVALID_CONFIG, message: next }
-              : await admin.setOverrides(
-                  resource.resourceName,
-                  next ?? {},
-                  request.validateOnly,
-                  MAX_ADMIN_WAIT_MS,
-                );
+              : await setConfigs(targets, resource, next ?? {}, request.validateOnly);
       }
       responses.push(alterResult(resource, answer));
     }
@@ -190,11 +191,23 @@ function incrementalAlterConfigsHandler(
   });
 }
 
+/** Replaces a topic's overrides or a broker's dynamic configs (alterRefusal let only these two through). */
+function setConfigs(
+  targets: ConfigTargets,
+  resource: { resourceType: number; resourceName: string },
+  configs: Record<string, string>,
+  validateOnly: boolean,
+): Promise<AdminAnswer> {
+  return resource.resourceType === ConfigResourceType.TOPIC
+    ? targets.admin.setOverrides(resource.resourceName, configs, validateOnly, MAX_ADMIN_WAIT_MS)
+    : targets.dynamic.set(resource.resourceName, configs, validateOnly);
+}
+
 /** The overrides after the operations, or a message naming the first that cannot apply. */
 export function applyOperations(
   overrides: Readonly<Record<string, string>>,
   operations: readonly AlterableConfig[],
-  topicDefaults: Readonly<TopicConfig>,
+  listDefault: (name: string) => string | null,
 ): Record<string, string> | string {
   const next = { ...overrides };
   const named = operations.map((o) => o.name);
@@ -212,9 +225,9 @@ export function applyOperations(
     if (configOperation !== ConfigOperation.APPEND && configOperation !== ConfigOperation.SUBTRACT) {
       return `unknown config operation ${configOperation} for '${name}'`;
     }
-    if (!LIST_CONFIG_KEYS.has(name))
-      return `config '${name}' is not a list: APPEND and SUBTRACT do not apply`;
-    const base = next[name] ?? describeTopicConfig(topicDefaults).find((c) => c.key === name)?.value ?? '';
+    const unset = listDefault(name);
+    if (unset === null) return `config '${name}' is not a list: APPEND and SUBTRACT do not apply`;
+    const base = next[name] ?? unset;
     const items = base.split(',').filter((item) => item !== '');
     const given = value.split(',').filter((item) => item !== '');
     const result =
@@ -227,14 +240,15 @@ export function applyOperations(
 }
 
 /**
- * As Kafka: ALTER_CONFIGS on the topic for a topic, on the cluster for a broker. Broker configs are not
- * dynamic here (they come from the broker's config file), so a change of one is refused naming its key.
+ * As Kafka: ALTER_CONFIGS on the topic for a topic, on the cluster for a broker; a broker resource names
+ * every broker ('') or a known broker's id.
  */
 function alterRefusal(
+  targets: ConfigTargets,
   access: Access,
   context: RequestContext,
   api: string,
-  resource: { resourceType: number; resourceName: string; configs: ReadonlyArray<{ name: string }> },
+  resource: { resourceType: number; resourceName: string },
 ): AdminAnswer | null {
   const { ALTER_CONFIGS } = AclOperation;
   if (resource.resourceType === ConfigResourceType.TOPIC) {
@@ -252,14 +266,12 @@ function alterRefusal(
         message: 'not authorized to alter broker configs: it needs ALTER_CONFIGS on the cluster',
       };
     }
-    const keys = resource.configs.map((c) => c.name);
-    return {
-      errorCode: ErrorCode.INVALID_REQUEST,
-      message:
-        keys.length > 0
-          ? `broker configs cannot be changed while the broker runs (${keys.join(', ')}): set them in its config file`
-          : 'broker configs cannot be changed while the broker runs: set them in its config file',
-    };
+    return targets.knownBroker(resource.resourceName)
+      ? null
+      : {
+          errorCode: ErrorCode.INVALID_REQUEST,
+          message: `broker '${resource.resourceName}' is not known here: name a broker id, or '' for every broker`,
+        };
   }
   return {
     errorCode: ErrorCode.INVALID_REQUEST,
