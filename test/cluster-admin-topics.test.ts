@@ -14,8 +14,11 @@ import { eventually } from './support/processes.js';
 
 const TOPIC = 'admin-replicated';
 const DYNAMIC_TOPIC_CONFIG = 1;
-/** kafkajs's ConfigResourceTypes.TOPIC (its CommonJS build does not export it to ESM by name). */
+const DYNAMIC_BROKER_CONFIG = 2;
+const DEFAULT_CONFIG = 5;
+/** kafkajs's ConfigResourceTypes TOPIC and BROKER (its CommonJS build does not export it to ESM by name). */
 const TOPIC_RESOURCE = 2;
+const BROKER_RESOURCE = 4;
 
 let cluster: BrokerCluster;
 
@@ -127,6 +130,26 @@ test('CreatePartitions, DeleteRecords and a topic config change on three brokers
     const entry = described.resources[0]!.configEntries[0]!;
     assert.equal(entry.configValue, '3600000');
     assert.equal(entry.configSource, DYNAMIC_TOPIC_CONFIG);
+
+    // A dynamic broker config, kept in ZooKeeper: kafkajs sends a BROKER resource to that broker.
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        { type: BROKER_RESOURCE, name: '2', configEntries: [{ name: 'log.retention.ms', value: '7200000' }] },
+      ],
+    });
+    const brokers = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: ['1', '2'].map((name) => ({
+        type: BROKER_RESOURCE,
+        name,
+        configNames: ['log.retention.ms'],
+      })),
+    });
+    const byBroker = new Map(brokers.resources.map((r) => [r.resourceName, r.configEntries[0]!]));
+    assert.equal(byBroker.get('2')!.configValue, '7200000');
+    assert.equal(byBroker.get('2')!.configSource, DYNAMIC_BROKER_CONFIG);
+    assert.equal(byBroker.get('1')!.configSource, DEFAULT_CONFIG, "broker 2's own value is not broker 1's");
   } finally {
     await producer.disconnect();
     await admin.disconnect();
