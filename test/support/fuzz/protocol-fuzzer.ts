@@ -1,14 +1,18 @@
 import { AlterClientQuotas } from '../../../src/protocol/apis/alter-client-quotas.js';
+import { AlterConfigs, IncrementalAlterConfigs } from '../../../src/protocol/apis/alter-configs.js';
 import { AlterUserScramCredentials } from '../../../src/protocol/apis/alter-user-scram-credentials.js';
 import { ApiVersions } from '../../../src/protocol/apis/api-versions.js';
 import { CreateAcls } from '../../../src/protocol/apis/create-acls.js';
+import { CreatePartitions } from '../../../src/protocol/apis/create-partitions.js';
 import { CreateTopics } from '../../../src/protocol/apis/create-topics.js';
 import { DeleteAcls } from '../../../src/protocol/apis/delete-acls.js';
+import { DeleteRecords } from '../../../src/protocol/apis/delete-records.js';
 import { DeleteTopics } from '../../../src/protocol/apis/delete-topics.js';
 import { DescribeAcls } from '../../../src/protocol/apis/describe-acls.js';
 import { DescribeClientQuotas } from '../../../src/protocol/apis/describe-client-quotas.js';
 import { DescribeConfigs } from '../../../src/protocol/apis/describe-configs.js';
 import { DescribeGroups } from '../../../src/protocol/apis/describe-groups.js';
+import { DescribeLogDirs } from '../../../src/protocol/apis/describe-log-dirs.js';
 import { DescribeUserScramCredentials } from '../../../src/protocol/apis/describe-user-scram-credentials.js';
 import { Fetch } from '../../../src/protocol/apis/fetch.js';
 import { FindCoordinator } from '../../../src/protocol/apis/find-coordinator.js';
@@ -71,6 +75,11 @@ export const REQUEST_SCHEMAS: readonly ApiSchema[] = [
   AlterUserScramCredentials,
   DescribeClientQuotas,
   AlterClientQuotas,
+  CreatePartitions,
+  DeleteRecords,
+  AlterConfigs,
+  IncrementalAlterConfigs,
+  DescribeLogDirs,
 ];
 
 export interface AdvertisedApi {
