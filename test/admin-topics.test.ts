@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Admin } from '@platformatic/kafka';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { run, until } from './support/processes.js';
@@ -215,6 +216,29 @@ describe('topic admin APIs on a single node', { timeout: 300_000 }, () => {
     await broker.restart();
     assert.equal(broker.broker.logs.describeTopic('kjs-defaults').config.retentionMs, 7_200_000);
     assert.equal(broker.broker.logs.describeTopic('kjs-config').config.retentionMs, 60_000, 'its own stays');
+  });
+
+  it('@platformatic/kafka: describeLogDirs gives the data directory, partition sizes and the disk (v4)', async () => {
+    const admin = new Admin({ clientId: 'admin-topics', bootstrapBrokers: [broker.bootstrap], retries: 2 });
+    try {
+      const [described] = await admin.describeLogDirs({ topics: [{ name: 'kjs-grow', partitions: [0, 4] }] });
+      const [dir] = described!.results;
+      assert.equal(dir!.logDir, broker.dataDir);
+      assert.ok(dir!.totalBytes > 0n && dir!.usableBytes > 0n && dir!.usableBytes <= dir!.totalBytes);
+      const partitions = dir!.topics.find((t) => t.name === 'kjs-grow')!.partitions;
+      assert.deepEqual(
+        partitions.map((p) => [
+          p.partitionIndex,
+          Number(p.partitionSize),
+          Number(p.offsetLag),
+          p.isFutureKey,
+        ]),
+        [0, 4].map((p) => [p, broker.broker.logs.partition('kjs-grow', p).sizeBytes, 0, false]),
+      );
+      assert.ok(partitions[1]!.partitionSize > 0n, 'partition 4 holds the record produced to it');
+    } finally {
+      await admin.close();
+    }
   });
 
   for (const client of ['kafka-python', 'confluent'] as const) {
