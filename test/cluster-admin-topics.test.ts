@@ -47,11 +47,11 @@ function topicFile(brokerId: number): { partitions: number; config: Record<strin
 }
 
 /** A replica's recorded log start (the log-start-offset file), or 0 when none was recorded. */
-function recordedStart(brokerId: number, partition: number): number {
+function recordedStartOf(brokerId: number, topic: string, partition: number): number {
   const file = path.join(
     cluster.broker(brokerId).dataDir,
     'topics',
-    TOPIC,
+    topic,
     String(partition),
     'log-start-offset',
   );
@@ -106,7 +106,7 @@ test('CreatePartitions, DeleteRecords and a topic config change on three brokers
     assert.equal(offsets.find((o) => o.partition === 0)!.low, '17');
     // The answer waited for the ISR: every replica has recorded the new start already.
     for (const id of [1, 2, 3])
-      assert.equal(recordedStart(id, 0), 17, `broker ${id}'s replica of partition 0`);
+      assert.equal(recordedStartOf(id, TOPIC, 0), 17, `broker ${id}'s replica of partition 0`);
 
     await admin.alterConfigs({
       validateOnly: false,
@@ -150,6 +150,45 @@ test('CreatePartitions, DeleteRecords and a topic config change on three brokers
     assert.equal(byBroker.get('2')!.configValue, '7200000');
     assert.equal(byBroker.get('2')!.configSource, DYNAMIC_BROKER_CONFIG);
     assert.equal(byBroker.get('1')!.configSource, DEFAULT_CONFIG, "broker 2's own value is not broker 1's");
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
+  }
+});
+
+test("a follower that was down while records were deleted starts again at the leader's log start", {
+  timeout: 180_000,
+}, async () => {
+  const topic = 'admin-lagging';
+  const admin = kafka().admin();
+  await admin.connect();
+  const producer = kafka().producer();
+  await producer.connect();
+  const send = (from: number, count: number) =>
+    producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: count }, (_, i) => ({ partition: 0, value: `record-${from + i}` })),
+    });
+  const isr = async () => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions[0]!.isr;
+  try {
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 1, replicationFactor: 3 }],
+      waitForLeaders: true,
+    });
+    await send(0, 10);
+    await cluster.kill(3);
+    await eventually(async () => !(await isr()).includes(3), 60_000, 'broker 3 out of the ISR');
+    await send(10, 20);
+    await admin.fetchTopicMetadata({ topics: [topic] });
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '25' }] });
+    await cluster.restart(3);
+    await eventually(async () => (await isr()).includes(3), 60_000, 'broker 3 back in the ISR');
+    // Emptied, started again at the base of the batch holding 25 (10..29), with the leader's start taken.
+    const dir = path.join(cluster.broker(3).dataDir, 'topics', topic, '0');
+    const segments = fs.readdirSync(dir).filter((name) => name.endsWith('.log'));
+    assert.deepEqual(segments, [`${'10'.padStart(20, '0')}.log`]);
+    await eventually(async () => recordedStartOf(3, topic, 0) === 25, 30_000, "broker 3's log start at 25");
   } finally {
     await producer.disconnect();
     await admin.disconnect();

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { LogError, type PartitionLog } from '../log/index.js';
 import { Fetch } from '../protocol/apis/fetch.js';
 import { OffsetForLeaderEpoch } from '../protocol/apis/offset-for-leader-epoch.js';
-import { ErrorCode } from '../protocol/index.js';
+import { ErrorCode, readBatchHeader } from '../protocol/index.js';
 import type { BrokerChannel } from './broker-channel.js';
 import { partitionKey } from './cluster-view.js';
 import type { ClusterMetrics } from './metrics.js';
@@ -255,6 +255,12 @@ export class ReplicaFetcher {
         }
         const log = followed.log;
         if (answer.records && answer.records.length > 0) {
+          // The leader's log start may fall inside a batch (DeleteRecords): an empty log started there starts
+          // again at the batch's base so the whole batch fits, as Kafka's follower does; the leader's start
+          // is applied below.
+          const { baseOffset } = readBatchHeader(answer.records);
+          if (baseOffset < log.logEndOffset && log.logStartOffset === log.logEndOffset)
+            log.truncateFullyAndStartAt(baseOffset);
           log.appendAsFollower(answer.records);
           durable.push(log.durable());
         }
