@@ -37,7 +37,9 @@ import { offsetHandlers } from './handlers/offsets.js';
 import { produceHandler } from './handlers/produce.js';
 import { saslHandlers } from './handlers/sasl.js';
 import { topicAdminHandlers } from './handlers/topic-admin.js';
+import { transactionHandlers } from './handlers/transactions.js';
 import { userScramHandlers } from './handlers/users.js';
+import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import { BrokerMetrics } from './metrics.js';
 import { OffsetStore } from './offset-store.js';
 import { PartitionWatch } from './partition-watch.js';
@@ -46,6 +48,8 @@ import { openAuthorizer, openQuotas, openSecurity } from './security-setup.js';
 import { KafkaServer } from './server.js';
 import { localTopicAdmin } from './topic-admin.js';
 import { TopicCatalog } from './topic-catalog.js';
+import { localTxnMarkerWriter } from './transaction-markers.js';
+import { LocalTransactions, NO_TRANSACTIONS, type TransactionRouter } from './transaction-router.js';
 
 export interface BrokerAddress {
   host: string;
@@ -67,6 +71,7 @@ export class Broker {
     private readonly internalLogs: LogManager | null,
     private readonly server: KafkaServer,
     readonly groups: GroupRouter,
+    readonly transactions: TransactionRouter,
     readonly metrics: BrokerMetrics,
     private readonly logger: Logger,
     private readonly watch: PartitionWatch,
@@ -121,10 +126,8 @@ export class Broker {
           logger,
           registry: metrics.registry,
           hooks: {
-            becameLeader: (leader) => {
-              topics.forgetProducers(leader.log);
-              clusterGroups?.becameLeader(leader);
-            },
+            // Producer state is the log's own, kept by follower appends too: nothing to rebuild here.
+            becameLeader: (leader) => clusterGroups?.becameLeader(leader),
             stoppedLeading: (topic, partition) => clusterGroups?.stoppedLeading(topic, partition),
             highWatermarkAdvanced: (topic, partition) => watch.notify(topic, partition),
           },
@@ -136,17 +139,18 @@ export class Broker {
       const access = authorizer ? Access.enforced(authorizer, metrics, logger) : Access.OPEN;
       const quotas = new ClientQuotas(metrics);
       const quotaStore = await openQuotas(config, quotas, cluster);
+      const partitionExists = (topic: string, partition: number) => {
+        const count = cluster
+          ? (cluster.view.topics.get(topic)?.replicas.length ?? 0)
+          : logs.hasTopic(topic)
+            ? logs.describeTopic(topic).partitions
+            : 0;
+        return partition >= 0 && partition < count;
+      };
       const coordinatorOptions = {
         initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
         logger,
-        partitionExists: (topic: string, partition: number) => {
-          const count = cluster
-            ? (cluster.view.topics.get(topic)?.replicas.length ?? 0)
-            : logs.hasTopic(topic)
-              ? logs.describeTopic(topic).partitions
-              : 0;
-          return partition >= 0 && partition < count;
-        },
+        partitionExists,
         offsetsRetentionMinutes: config.offsetsRetentionMinutes,
         offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
         limits: { groupMaxSize: config.groupMaxSize, maxGroups: config.maxGroups },
@@ -158,7 +162,15 @@ export class Broker {
         endpoints,
         clusterId: cluster?.clusterId ?? clusterIdOf(config.dataDir),
       };
+      const producerIds = cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir);
+      const markers = localTxnMarkerWriter({
+        topics,
+        watch,
+        cluster,
+        replicationTimeoutMs: TXN_MARKER_TIMEOUT_MS,
+      });
       let groups: GroupRouter;
+      let transactions: TransactionRouter = NO_TRANSACTIONS;
       if (cluster) {
         const { ClusterGroups } = await import('./cluster-groups.js');
         clusterGroups = new ClusterGroups(cluster, {
@@ -170,10 +182,28 @@ export class Broker {
         groups = clusterGroups;
       } else {
         internalLogs = LogManager.open({ dataDir: path.join(config.dataDir, 'internal'), logger });
-        groups = new LocalGroups(
+        const localGroups = new LocalGroups(
           new GroupCoordinator(await OffsetStore.open(internalLogs), coordinatorOptions),
           identity,
         );
+        groups = localGroups;
+        transactions = LocalTransactions.open(internalLogs, identity, {
+          producerIds,
+          markers,
+          coordinatorEpoch: 0,
+          commitOffsets: (groupId, offsets) =>
+            localGroups.coordinatorOf().commitTransactionalOffsets(groupId, offsets),
+          partitionExists,
+          // A single node's offsets store has one partition.
+          offsetsPartitionOf: () => 0,
+          maxTimeoutMs: config.transactionMaxTimeoutMs,
+          abortCheckIntervalMs: config.transactionAbortCheckIntervalMs,
+          idExpirationMs: config.transactionalIdExpirationMs,
+          maxTransactionalIds: config.maxTransactionalIds,
+          logger,
+        });
+        // Compacts __transaction_state.
+        internalLogs.startRetention(config.retentionCheckIntervalMs);
       }
       const handlers = new Map<number, ApiHandler>();
       const add = (handler: ApiHandler) => handlers.set(handler.schema.apiKey, handler);
@@ -190,6 +220,7 @@ export class Broker {
         }),
       );
       add(listOffsetsHandler(topics, cluster, access));
+      add(writeTxnMarkersHandler(markers, access));
       if (cluster) {
         const [{ clusterMetadataHandler }, clusterAdmin] = await Promise.all([
           import('./handlers/cluster-metadata.js'),
@@ -226,8 +257,9 @@ export class Broker {
           (Number(name) === config.nodeId || cluster?.view.brokers.has(Number(name)) === true));
       for (const handler of topicAdminHandlers({ admin: topicAdmin, dynamic, knownBroker }, access))
         add(handler);
-      add(initProducerIdHandler(cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir), access));
-      for (const handler of groupHandlers(groups, access)) add(handler);
+      add(initProducerIdHandler(producerIds, transactions, access));
+      for (const handler of groupHandlers(groups, transactions, access)) add(handler);
+      for (const handler of transactionHandlers(transactions, groups, access, partitionExists)) add(handler);
       for (const handler of offsetHandlers(groups, access)) add(handler);
       for (const handler of aclHandlers(access)) add(handler);
       for (const handler of userScramHandlers({ credentials: security.credentials, access })) add(handler);
@@ -272,6 +304,7 @@ export class Broker {
         internalLogs,
         server,
         groups,
+        transactions,
         metrics,
         logger,
         watch,
@@ -403,6 +436,7 @@ export class Broker {
     await this.server.close();
     await this.cluster?.close();
     this.groups.close();
+    this.transactions.close();
     if (this.metricsServer) await new Promise((resolve) => this.metricsServer!.close(resolve));
     await this.internalLogs?.close();
     await this.logs.close();
@@ -412,6 +446,8 @@ export class Broker {
 
 /** offsets.commit.timeout.ms: how long a commit on a cluster waits for the offsets partition's ISR. */
 const OFFSETS_COMMIT_TIMEOUT_MS = 5_000;
+/** How long a transaction marker waits for the in-sync replicas (Kafka bounds it by request.timeout.ms). */
+const TXN_MARKER_TIMEOUT_MS = 30_000;
 
 /** How long Metadata waits for an auto-created topic's leaders before answering LEADER_NOT_AVAILABLE. */
 const AUTO_CREATE_SETTLE_MS = 5_000;

@@ -1,5 +1,5 @@
 import { LogError, type LogErrorCode } from '../log/index.js';
-import { ErrorCode } from '../protocol/index.js';
+import { ErrorCode, LegacyFormatError } from '../protocol/index.js';
 import {
   AclError,
   type AclErrorCode,
@@ -25,6 +25,8 @@ const FROM_LOG: Record<LogErrorCode, number> = {
   TOPIC_ALREADY_EXISTS: ErrorCode.TOPIC_ALREADY_EXISTS,
   UNKNOWN_TOPIC_OR_PARTITION: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
   INVALID_TOPIC: ErrorCode.INVALID_TOPIC_EXCEPTION,
+  INVALID_PRODUCER_EPOCH: ErrorCode.INVALID_PRODUCER_EPOCH,
+  INVALID_RECORD: ErrorCode.INVALID_RECORD,
 };
 
 const FROM_ACL: Record<AclErrorCode, number> = {
@@ -55,6 +57,7 @@ export function errorCodeOf(error: unknown): number {
   if (error instanceof AclError) return FROM_ACL[error.code];
   if (error instanceof CredentialStoreError) return FROM_CREDENTIALS[error.code];
   if (error instanceof QuotaError) return FROM_QUOTA[error.code];
+  if (error instanceof LegacyFormatError) return ErrorCode[error.code];
   throw error;
 }
 

@@ -6,6 +6,7 @@ import {
   decodeRecords,
   encodedRecordBytes,
   encodeRecordBatch,
+  isControlBatch,
   isLogAppendTime,
   type RecordInput,
   readBatchHeader,
@@ -151,6 +152,8 @@ export function appendConsumed(out: ConsumedRecord[], read: PartitionBatches): n
   const before = out.length;
   for (const batch of splitBatches(read.bytes)) {
     const header = readBatchHeader(batch);
+    // Transaction markers are the log's bookkeeping, never records of the topic.
+    if (isControlBatch(header.attributes)) continue;
     const logAppendTimeMs = isLogAppendTime(header.attributes) ? header.maxTimestamp : null;
     for (const record of decodeBatch(read, batch, header.baseOffset)) {
       if (record.offset < read.offset) continue;

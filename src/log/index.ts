@@ -31,10 +31,12 @@ export type { Logger } from './logger.js';
 export { OpenFileLimiter } from './open-files.js';
 export {
   type AppendResult,
+  type CommittedReadResult,
   PartitionLog,
   type PartitionLogOptions,
   type ReadResult,
   type RetentionResult,
   type WriteOptions,
 } from './partition-log.js';
+export { type AbortedTransaction, lastSequenceOf, type SequenceVerdict } from './producer-state.js';
 export { fsyncDirectory, type SegmentWriter, writeFileAtomic } from './segment.js';

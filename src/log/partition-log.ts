@@ -3,14 +3,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   BatchField,
+  CONTROL_BIT,
   computeBatchCrc,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
+  isControlBatch,
+  isTransactional,
   readBatchHeader,
+  readInt64,
   splitBatches,
+  TRANSACTIONAL_BIT,
   writeInt64,
 } from '../protocol/index.js';
 import { DeferredAppendWriter, sharedAppendWriter } from './append-writer.js';
-import { type BatchSummary, validateBatches } from './batch-validation.js';
+import { type BatchSummary, summarizeBatch, validateBatches } from './batch-validation.js';
 import {
   type CompactionStats,
   DEFAULT_MAX_KEY_MAP_BYTES,
@@ -31,6 +36,7 @@ import { sharedLoadedIndexes } from './loaded-indexes.js';
 import { readLogStartOffset, writeLogStartOffset } from './log-start-offset.js';
 import type { Logger } from './logger.js';
 import type { OpenFileLimiter } from './open-files.js';
+import { type AbortedTransaction, ProducerState, type SequenceVerdict } from './producer-state.js';
 import { CLEAN_SHUTDOWN_FILE, recoverSegments } from './recovery.js';
 import { checkLeaderBatches } from './replica-append.js';
 import {
@@ -47,6 +53,8 @@ const LOG_APPEND_TIME_ATTRIBUTE = 0x08;
 /** Relative offsets in the indexes are u32. */
 const MAX_OFFSETS_PER_SEGMENT = 0xffff_ffff;
 const TIMESTAMP_SCAN_BYTES = 1024 * 1024;
+/** Read size of the scan that brings the producer state from its snapshot to the log end. */
+const PRODUCER_SCAN_BYTES = 1024 * 1024;
 /** Bound on onDurable listeners per partition: the replication layer needs one, metrics perhaps another. */
 const MAX_DURABLE_LISTENERS = 16;
 /** What write stamps when no leader epoch is given, as it always has. */
@@ -75,6 +83,8 @@ export interface WriteOptions {
    * recorded in the leader epoch cache when it is newer than the latest epoch there.
    */
   leaderEpoch?: number;
+  /** The payload is a transaction marker the partition leader writes (a control batch); clients may not. */
+  marker?: boolean;
 }
 
 export interface AppendResult {
@@ -97,6 +107,12 @@ interface LandingWaiter {
   endOffset: number;
   resolve(): void;
   reject(error: LogError): void;
+}
+
+/** A read_committed read: batches below the last stable offset and the aborted transactions among them. */
+export interface CommittedReadResult extends ReadResult {
+  lastStableOffset: number;
+  abortedTransactions: AbortedTransaction[];
 }
 
 export interface RetentionResult {
@@ -155,6 +171,8 @@ export class PartitionLog {
    * below it are gone for readers though their segment stays until wholly below.
    */
   private recordedStartOffset: number;
+  /** Producers' recent batches, epochs, open and aborted transactions, from the batch headers of the log. */
+  private producerState: ProducerState;
 
   private constructor(
     readonly dir: string,
@@ -176,7 +194,116 @@ export class PartitionLog {
     this.writtenEndOffset = this.logEndOffset;
     this.notifiedDurableEndOffset = this.logEndOffset;
     this.groupCommit = new GroupCommit(() => this.syncActiveSegment());
+    this.producerState = this.recoverProducerState();
     this.scheduleIntervalFlush();
+  }
+
+  /**
+   * The producer state from the last snapshot (written at each roll and clean shutdown), brought up to the
+   * log end by the headers of the batches after it: at open that is the active segment, not the log.
+   */
+  private recoverProducerState(): ProducerState {
+    this.settleWrites();
+    const state = ProducerState.load(this.dir, this.logStartOffset, this.logEndOffset, this.logger);
+    let offset = Math.max(state.endOffset, this.logStartOffset);
+    try {
+      while (offset < this.logEndOffset) {
+        const bytes = this.readForReplica(offset, PRODUCER_SCAN_BYTES).records;
+        if (bytes.length === 0) break;
+        for (let at = 0; at < bytes.length; ) {
+          const summary = summarizeBatch(bytes, at);
+          if (readInt64(bytes, at + BatchField.producerId) >= 0) state.apply(bytes, at, summary.size);
+          offset = readInt64(bytes, at + BatchField.baseOffset) + summary.offsetCount;
+          at += summary.size;
+        }
+      }
+    } catch (error) {
+      // Damage is recorded by the read and handled by the corruption path; the state covers what was read.
+      if (!(error instanceof LogError)) throw error;
+      this.logger.warn({ dir: this.dir, offset, err: error }, 'producer state scan stopped at damage');
+    }
+    state.endOffset = this.logEndOffset;
+    return state;
+  }
+
+  /**
+   * A leader's check of a batch with the transactional or control bit (KIP-98): control batches only as the
+   * leader's own markers, data batches only idempotent, and neither from a fenced producer epoch.
+   */
+  private checkTransactional(payload: Buffer, batch: BatchSummary, marker: boolean): void {
+    const at = batch.position;
+    if (isControlBatch(batch.attributes) !== marker || !isTransactional(batch.attributes)) {
+      throw new LogError(
+        'INVALID_RECORD',
+        marker
+          ? 'a transaction marker must be one transactional control batch'
+          : 'control batches are written by the partition leader only',
+      );
+    }
+    if (
+      !marker &&
+      (readInt64(payload, at + BatchField.producerId) < 0 ||
+        payload.readInt32BE(at + BatchField.baseSequence) < 0)
+    ) {
+      throw new LogError('INVALID_RECORD', 'a transactional batch needs a producer id, epoch and sequence');
+    }
+    const fenced = this.producerState.fencing(payload, at);
+    if (fenced !== null) throw new LogError('INVALID_PRODUCER_EPOCH', fenced);
+  }
+
+  /** Takes the batches of an append (offsets assigned) that carry a producer id into the producer state. */
+  private trackProducers(payload: Buffer, batches: readonly BatchSummary[]): void {
+    for (const batch of batches) {
+      if (readInt64(payload, batch.position + BatchField.producerId) >= 0)
+        this.producerState.apply(payload, batch.position, batch.size);
+    }
+  }
+
+  /**
+   * What an idempotent batch of the producer meets here (KIP-98): append, a duplicate of a recent batch
+   * (with its offsets), or a refusal. The leader asks before it writes; the write itself records the batch.
+   */
+  checkSequence(
+    producerId: number,
+    epoch: number,
+    firstSequence: number,
+    lastSequence: number,
+  ): SequenceVerdict {
+    return this.producerState.checkSequence(producerId, epoch, firstSequence, lastSequence);
+  }
+
+  /** A snapshot lets the next open skip every sealed segment; losing one only costs a longer scan. */
+  private snapshotProducers(): void {
+    this.producerState.endOffset = this.logEndOffset;
+    try {
+      this.producerState.persist(this.dir);
+    } catch (error) {
+      this.logger.warn({ dir: this.dir, err: error }, 'could not write the producer state snapshot');
+    }
+  }
+
+  /**
+   * The last stable offset: below the first offset of any open transaction and below the high watermark.
+   * read_committed consumers read up to it.
+   */
+  get lastStableOffset(): number {
+    const hw = this.highWatermark;
+    const firstUnstable = this.producerState.firstUnstableOffset();
+    return firstUnstable === null ? hw : Math.min(firstUnstable, hw);
+  }
+
+  /** Like read, but below the last stable offset, with the aborted transactions the returned batches overlap. */
+  readCommitted(offset: number, maxBytes: number): CommittedReadResult {
+    const lastStableOffset = this.lastStableOffset;
+    const read = this.readBelow(offset, maxBytes, lastStableOffset);
+    let endOffset = offset;
+    for (let at = 0; at < read.records.length; ) {
+      const summary = summarizeBatch(read.records, at);
+      endOffset = readInt64(read.records, at + BatchField.baseOffset) + summary.offsetCount;
+      at += summary.size;
+    }
+    const abortedTransactions = endOffset > offset ? this.producerState.abortedIn(offset, endOffset) : [];
+    return { ...read, lastStableOffset, abortedTransactions };
   }
 
   static open(options: PartitionLogOptions): PartitionLog {
@@ -495,6 +622,10 @@ export class PartitionLog {
       );
     }
     const batches = validateBatches(payload, this.config.maxMessageBytes);
+    for (const batch of batches) {
+      if ((batch.attributes & (TRANSACTIONAL_BIT | CONTROL_BIT)) !== 0)
+        this.checkTransactional(payload, batch, options.marker === true);
+    }
     const nowMs = this.now();
     const logAppendTimeMs = this.config.messageTimestampType === 'LogAppendTime' ? nowMs : -1;
     if (logAppendTimeMs >= 0) stampLogAppendTime(payload, batches, logAppendTimeMs);
@@ -505,6 +636,7 @@ export class PartitionLog {
     // Before the append, as in Kafka: a crash in between leaves an entry past the log end, dropped at open.
     if (leaderEpoch !== undefined && this.epochs.assign(leaderEpoch, baseOffset)) this.epochs.persist();
     this.appendToActive(payload, batches);
+    this.trackProducers(payload, batches);
     this.scheduleDurableNotification();
     return {
       baseOffset,
@@ -540,6 +672,7 @@ export class PartitionLog {
       epochsChanged = this.epochs.assign(entry.epoch, entry.startOffset) || epochsChanged;
     if (epochsChanged) this.epochs.persist();
     this.appendToActive(payload, batches);
+    this.trackProducers(payload, batches);
     assert.ok(
       this.logEndOffset === plan.endOffset,
       `log end ${this.logEndOffset}, expected ${plan.endOffset}`,
@@ -823,17 +956,20 @@ export class PartitionLog {
         `${this.dir} has cleanup.policy=${this.config.cleanupPolicy}: compaction needs compact in it`,
       );
     }
-    return this.compactor.compact(this.segments, this.config, nowMs);
+    return this.compactor.compact(this.segments, this.config, nowMs, this.producerState);
   }
 
   /** Compacts when cleanup.policy includes compact and the dirty ratio (or a tombstone's expiry) is reached. */
   compactIfDue(): CompactionStats | null {
     this.ensureOpen();
     const nowMs = this.now();
-    if (!compactionEnabled(this.config) || !this.compactor.isDue(this.segments, this.config, nowMs)) {
+    if (
+      !compactionEnabled(this.config) ||
+      !this.compactor.isDue(this.segments, this.config, nowMs, this.producerState)
+    ) {
       return null;
     }
-    return this.compactor.compact(this.segments, this.config, nowMs);
+    return this.compactor.compact(this.segments, this.config, nowMs, this.producerState);
   }
 
   /**
@@ -916,6 +1052,8 @@ export class PartitionLog {
     if (this.replicatedHighWatermark !== null && this.replicatedHighWatermark > logEndOffset) {
       this.replicatedHighWatermark = logEndOffset;
     }
+    // Markers and transactional batches past the cut are gone: the state is rebuilt without them.
+    this.producerState = this.recoverProducerState();
     this.scheduleDurableNotification();
   }
 
@@ -924,6 +1062,7 @@ export class PartitionLog {
     if (oldest.syncsInFlight > 0) return false;
     this.segments.shift();
     oldest.delete();
+    this.producerState.dropBefore(this.logStartOffset);
     result.deletedSegments++;
     result.deletedBytes += oldest.size;
     this.logger.info(
@@ -980,6 +1119,8 @@ export class PartitionLog {
     this.syncedEndOffset = Math.max(this.syncedEndOffset, sealed.nextOffset);
     this.scheduleDurableNotification();
     sealed.releaseIndexes();
+    // After the sealed segment is fsynced: the snapshot never covers offsets a crash could lose.
+    this.snapshotProducers();
   }
 
   private async syncActiveSegment(): Promise<void> {
@@ -1072,6 +1213,7 @@ export class PartitionLog {
     const active = this.active;
     try {
       active.writeIndexes();
+      this.snapshotProducers();
       const marker = { baseOffset: active.baseOffset, size: active.size, nextOffset: active.nextOffset };
       writeFileAtomic(path.join(this.dir, CLEAN_SHUTDOWN_FILE), JSON.stringify(marker));
       fsyncDirectory(this.dir);

@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
 import type { ClusterNode, LeaderPartition } from '../../cluster/index.js';
-import { LogError, type PartitionLog } from '../../log/index.js';
+import { LogError, lastSequenceOf, type PartitionLog } from '../../log/index.js';
 import { Produce, type ProduceRequest, type ProduceResponse } from '../../protocol/apis/produce.js';
 import {
-  BatchField,
   errorCodeName,
+  LegacyFormatError,
   RECORD_BATCH_MAGIC,
   readBatchHeader,
+  recordsMagic,
   splitBatches,
+  upConvertMessageSet,
 } from '../../protocol/index.js';
 import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
@@ -116,26 +118,23 @@ function throttleProduce(quotas: ClientQuotas, request: ProduceRequest, context:
   if (throttleMs > context.throttleTimeMs) context.throttleTimeMs = throttleMs;
 }
 
-/**
- * A transactional produce needs WRITE on its transactional id (as Kafka checks first); with it, it is still
- * refused, with the same code, because transactions are not implemented.
- */
+/** A transactional produce needs WRITE on its transactional id, checked first as Kafka does. */
 function transactionalRefusal(
   deps: ProduceDependencies,
   transactionalId: string,
   context: RequestContext,
-): Refusal {
-  const allowed = deps.access.allows(
-    context,
-    Produce.name,
-    AclOperation.WRITE,
-    ResourceType.TRANSACTIONAL_ID,
-    transactionalId,
-  );
-  return {
-    errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-    message: allowed ? 'transactions are not supported' : TRANSACTIONAL_ID_DENIED,
-  };
+): Refusal | null {
+  if (
+    deps.access.allows(
+      context,
+      Produce.name,
+      AclOperation.WRITE,
+      ResourceType.TRANSACTIONAL_ID,
+      transactionalId,
+    )
+  )
+    return null;
+  return { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: TRANSACTIONAL_ID_DENIED };
 }
 
 function topicRefusal(deps: ProduceDependencies, topic: string, context: RequestContext): Refusal | null {
@@ -168,33 +167,27 @@ function fail(response: PartitionResponse, errorCode: number, message: string): 
 function appendToPartition(
   deps: ProduceDependencies,
   topic: string,
-  records: Buffer | null,
+  produced: Buffer | null,
   response: PartitionResponse,
   acks: number,
   timeoutMs: number,
   autoCreate: boolean,
 ): Promise<void> | null {
-  if (!records || records.length === 0) {
+  if (!produced || produced.length === 0) {
     fail(response, ErrorCode.INVALID_RECORD, 'no records');
-    return null;
-  }
-  if (records.length > BatchField.magic && records.readInt8(BatchField.magic) !== RECORD_BATCH_MAGIC) {
-    fail(
-      response,
-      ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
-      'only RecordBatch v2 (magic 2) is accepted; use Produce v3+',
-    );
     return null;
   }
   const target = targetOf(deps, topic, response, acks, autoCreate);
   if (!target) return null;
+  const records =
+    recordsMagic(produced) === RECORD_BATCH_MAGIC ? produced : upConverted(produced, target.log, response);
+  if (!records) return null;
   const { log, leader } = target;
   const leaderEpoch = leader ? { leaderEpoch: leader.leaderEpoch } : undefined;
   const header = records.length >= 61 ? readBatchHeader(records) : null;
   const idempotent = header !== null && header.producerId >= 0 && header.baseSequence >= 0;
   try {
     if (idempotent) {
-      const producers = deps.topics.producersOf(log);
       if (splitBatches(records).length !== 1) {
         fail(
           response,
@@ -203,12 +196,11 @@ function appendToPartition(
         );
         return null;
       }
-      const lastSequence = header.baseSequence + header.lastOffsetDelta;
-      const verdict = producers.check(
+      const verdict = log.checkSequence(
         header.producerId,
         header.producerEpoch,
         header.baseSequence,
-        lastSequence,
+        lastSequenceOf(header.baseSequence, header.lastOffsetDelta),
       );
       if (verdict.kind === 'reject') {
         fail(response, verdict.errorCode, verdict.message);
@@ -220,14 +212,6 @@ function appendToPartition(
         const endOffset = verdict.baseOffset + header.lastOffsetDelta + 1;
         return acknowledged(deps, topic, response, target, endOffset, acks, timeoutMs);
       }
-      const result = log.write(records, leaderEpoch);
-      producers.record(header.producerId, header.producerEpoch, {
-        firstSequence: header.baseSequence,
-        lastSequence,
-        baseOffset: result.baseOffset,
-        lastOffset: result.lastOffset,
-      });
-      return accepted(deps, topic, target, response, result, records.length, acks, timeoutMs);
     }
     return accepted(
       deps,
@@ -241,6 +225,17 @@ function appendToPartition(
     );
   } catch (error) {
     if (!(error instanceof LogError)) throw error;
+    fail(response, errorCodeOf(error), errorMessageOf(error));
+    return null;
+  }
+}
+
+/** A magic 0/1 message set (old producers) as RecordBatch v2 for the log, or null with the error in `response`. */
+function upConverted(messageSet: Buffer, log: PartitionLog, response: PartitionResponse): Buffer | null {
+  try {
+    return upConvertMessageSet(messageSet, log.maxDecompressedBytes);
+  } catch (error) {
+    if (!(error instanceof LegacyFormatError)) throw error;
     fail(response, errorCodeOf(error), errorMessageOf(error));
     return null;
   }
