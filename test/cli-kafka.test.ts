@@ -36,6 +36,56 @@ describe('edgestream topic/produce/consume/group commands', { timeout: 120_000 }
     assert.doesNotMatch(await edgestream(['topic', 'list']), /cli-topic/);
   });
 
+  it('alters a topic config, adds partitions and trims records', async () => {
+    await edgestream(['topic', 'create', 'cli-admin', '-p', '2', '-c', 'segment.ms=600000']);
+    assert.match(
+      await edgestream([
+        'topic',
+        'alter-config',
+        'cli-admin',
+        '--set',
+        'retention.ms=90000',
+        '--delete',
+        'segment.ms',
+      ]),
+      /altered cli-admin: retention\.ms=90000 -segment\.ms/,
+    );
+    assert.deepEqual(broker.broker.logs.describeTopic('cli-admin').overrides, { 'retention.ms': '90000' });
+    const refused = await run(
+      process.execPath,
+      [
+        bin,
+        'topic',
+        'alter-config',
+        'cli-admin',
+        '--set',
+        'retention.ms=soon',
+        '--brokers',
+        broker.bootstrap,
+      ],
+      { timeoutMs: 30_000 },
+    );
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /retention\.ms/);
+    assert.match(
+      await edgestream(['topic', 'add-partitions', 'cli-admin', '3']),
+      /cli-admin now has 3 partitions/,
+    );
+    assert.equal(broker.broker.logs.describeTopic('cli-admin').partitions, 3);
+    const lines = Array.from({ length: 30 }, (_, i) => `value-${i}`).join('\n');
+    await edgestream(['produce', 'cli-admin'], `${lines}\n`);
+    const ends = [0, 1, 2].map((p) => broker.broker.logs.partition('cli-admin', p).logEndOffset);
+    const one = await edgestream(['topic', 'trim', 'cli-admin', '--partition', '1', '--before', '1']);
+    assert.match(one, /^1\s+1$/m);
+    assert.equal(broker.broker.logs.partition('cli-admin', 1).logStartOffset, 1);
+    const all = await edgestream(['topic', 'trim', 'cli-admin', '--before=-1']);
+    for (const [p, end] of ends.entries()) {
+      assert.match(all, new RegExp(`^${p}\\s+${end}$`, 'm'));
+      assert.equal(broker.broker.logs.partition('cli-admin', p).logStartOffset, end);
+    }
+    assert.match(await edgestream(['topic', 'describe', 'cli-admin']), /^retention\.ms\s+90000$/m);
+  });
+
   it('produces stdin lines, consumes them in a group and reports the group lag', async () => {
     const lines = Array.from({ length: 50 }, (_, i) => `key-${i % 5}:value-${i}`).join('\n');
     await edgestream(['produce', 'cli-data', '--key-separator', ':'], `${lines}\n`);

@@ -18,6 +18,7 @@ import {
   type SecurityProtocol,
   splitHostPort,
 } from './config.js';
+import { openDynamicBrokerConfigs } from './dynamic-broker-config.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { type GroupRouter, LocalGroups } from './group-router.js';
 import { aclHandlers } from './handlers/acls.js';
@@ -36,6 +37,7 @@ import { metadataHandler } from './handlers/metadata.js';
 import { offsetHandlers } from './handlers/offsets.js';
 import { produceHandler } from './handlers/produce.js';
 import { saslHandlers } from './handlers/sasl.js';
+import { topicAdminHandlers } from './handlers/topic-admin.js';
 import { transactionHandlers } from './handlers/transactions.js';
 import { userScramHandlers } from './handlers/users.js';
 import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
@@ -45,6 +47,7 @@ import { PartitionWatch } from './partition-watch.js';
 import { ProducerIdAllocator } from './producer-state.js';
 import { openAuthorizer, openQuotas, openSecurity } from './security-setup.js';
 import { KafkaServer } from './server.js';
+import { localTopicAdmin } from './topic-admin.js';
 import { TopicCatalog } from './topic-catalog.js';
 import { localTxnMarkerWriter } from './transaction-markers.js';
 import { LocalTransactions, NO_TRANSACTIONS, type TransactionRouter } from './transaction-router.js';
@@ -239,7 +242,22 @@ export class Broker {
         add(createTopicsHandler(topics, config.defaultPartitions, access));
         add(deleteTopicsHandler(topics, access));
       }
-      add(describeConfigsHandler(topics, brokerSettings(config), access));
+      const topicAdmin = cluster
+        ? (await import('./cluster-topic-admin.js')).clusterTopicAdmin(cluster, logs, config.dataDir)
+        : localTopicAdmin(topics, config.dataDir);
+      const dynamic = await openDynamicBrokerConfigs(config, logs, cluster);
+      add(
+        describeConfigsHandler(
+          { admin: topicAdmin, dynamic, brokerName: String(config.nodeId), broker: brokerSettings(config) },
+          access,
+        ),
+      );
+      const knownBroker = (name: string) =>
+        name === '' ||
+        (/^\d+$/.test(name) &&
+          (Number(name) === config.nodeId || cluster?.view.brokers.has(Number(name)) === true));
+      for (const handler of topicAdminHandlers({ admin: topicAdmin, dynamic, knownBroker }, access))
+        add(handler);
       add(initProducerIdHandler(producerIds, transactions, access));
       for (const handler of groupHandlers(groups, transactions, access)) add(handler);
       for (const handler of transactionHandlers(transactions, groups, access, partitionExists)) add(handler);

@@ -3,6 +3,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import {
   Admin,
   Consumer,
+  IncrementalAlterConfigOperationTypes,
   type Message,
   Producer,
   stringDeserializers,
@@ -25,6 +26,10 @@ import { UsageError } from './usage-error.js';
 export const KAFKA_USAGE = `  edgestream topic create NAME [-p PARTITIONS] [-r REPLICATION-FACTOR] [-c KEY=VALUE]...
                                            -r defaults to the cluster's (3 on a cluster of three or more)
   edgestream topic list | describe NAME | delete NAME     describe shows leader, replicas and ISR per partition
+  edgestream topic alter-config NAME [--set KEY=VALUE]... [--delete KEY]...   change the topic's config overrides
+  edgestream topic add-partitions NAME COUNT        grow the topic to COUNT partitions (never fewer)
+  edgestream topic trim NAME --before OFFSET [--partition P]   delete the records below OFFSET (all partitions
+                                           without --partition); --before=-1 trims up to the high watermark
         (topic, produce, consume and group take --brokers HOST:PORT,..., default 127.0.0.1:9092)
   edgestream produce TOPIC [--key-separator :]      one record per stdin line, KEY:VALUE when a separator is given
   edgestream consume TOPIC [-g GROUP] [--from-beginning] [-n COUNT] [--idle-ms MS]
@@ -97,12 +102,23 @@ async function offsetsAt(
   );
 }
 
+/** KEY=VALUE of `flag`, a usage error naming the flag otherwise. */
+function keyValue(flag: string, pair: string): { name: string; value: string } {
+  const at = pair.indexOf('=');
+  if (at < 1) throw new UsageError(`${flag} expects KEY=VALUE, got '${pair}'`);
+  return { name: pair.slice(0, at), value: pair.slice(at + 1) };
+}
+
 export async function topicCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   const { values, positionals } = parse(rest, {
     partitions: { type: 'string', short: 'p', default: '4' },
     'replication-factor': { type: 'string', short: 'r' },
     config: { type: 'string', short: 'c', multiple: true, default: [] },
+    set: { type: 'string', multiple: true, default: [] },
+    delete: { type: 'string', multiple: true, default: [] },
+    partition: { type: 'string' },
+    before: { type: 'string' },
   });
   const name = positionals[0];
   return withAdmin(values, async (admin) => {
@@ -112,11 +128,7 @@ export async function topicCommand(args: string[]): Promise<number> {
         return 0;
       case 'create': {
         if (!name) throw new UsageError('topic create needs a NAME');
-        const configs = (values.config as string[]).map((pair) => {
-          const at = pair.indexOf('=');
-          if (at < 1) throw new UsageError(`-c expects KEY=VALUE, got '${pair}'`);
-          return { name: pair.slice(0, at), value: pair.slice(at + 1) };
-        });
+        const configs = (values.config as string[]).map((pair) => keyValue('-c', pair));
         const partitions = Number(values.partitions);
         if (!Number.isInteger(partitions) || partitions < 1)
           throw new UsageError(`-p expects a partition count >= 1, got '${values.partitions}'`);
@@ -172,6 +184,73 @@ export async function topicCommand(args: string[]): Promise<number> {
         printTable([
           ['CONFIG', 'VALUE'],
           ...(described?.configs ?? []).map((c) => [c.name, String(c.value)]),
+        ]);
+        return 0;
+      }
+      case 'alter-config': {
+        if (!name) throw new UsageError('topic alter-config needs a NAME');
+        const sets = (values.set as string[]).map((pair) => keyValue('--set', pair));
+        const deletes = values.delete as string[];
+        if (sets.length + deletes.length === 0)
+          throw new UsageError('topic alter-config needs --set KEY=VALUE or --delete KEY');
+        await admin.incrementalAlterConfigs({
+          resources: [
+            {
+              resourceType: RESOURCE_TOPIC,
+              resourceName: name,
+              configs: [
+                ...sets.map((c) => ({ ...c, configOperation: IncrementalAlterConfigOperationTypes.SET })),
+                ...deletes.map((key) => ({
+                  name: key,
+                  configOperation: IncrementalAlterConfigOperationTypes.DELETE,
+                })),
+              ],
+            },
+          ],
+        });
+        const changes = [...sets.map((c) => `${c.name}=${c.value}`), ...deletes.map((key) => `-${key}`)];
+        process.stdout.write(`altered ${name}: ${changes.join(' ')}\n`);
+        return 0;
+      }
+      case 'add-partitions': {
+        if (!name) throw new UsageError('topic add-partitions needs a NAME');
+        const count = Number(positionals[1]);
+        if (!Number.isInteger(count) || count < 1)
+          throw new UsageError(
+            `topic add-partitions expects a partition COUNT, got '${positionals[1] ?? ''}'`,
+          );
+        await admin.createPartitions({ topics: [{ name, count }] });
+        process.stdout.write(`${name} now has ${count} partitions\n`);
+        return 0;
+      }
+      case 'trim': {
+        if (!name) throw new UsageError('topic trim needs a NAME');
+        const before = values.before === undefined ? Number.NaN : Number(values.before);
+        if (!Number.isSafeInteger(before) || before < -1)
+          throw new UsageError(
+            `topic trim needs --before OFFSET (an offset >= 0, or -1), got '${values.before ?? ''}'`,
+          );
+        let partitions: number[];
+        if (values.partition === undefined) {
+          const topic = (await admin.metadata({ topics: [name] })).topics.get(name);
+          if (!topic) throw new Error(`topic ${name} does not exist`);
+          partitions = Array.from({ length: topic.partitionsCount }, (_, p) => p);
+        } else {
+          const partition = Number(values.partition);
+          if (!Number.isInteger(partition) || partition < 0)
+            throw new UsageError(`--partition expects a partition number, got '${values.partition}'`);
+          partitions = [partition];
+        }
+        const [trimmed] = await admin.deleteRecords({
+          topics: [
+            { name, partitions: partitions.map((partition) => ({ partition, offset: BigInt(before) })) },
+          ],
+        });
+        printTable([
+          ['PARTITION', 'LOG-START'],
+          ...[...(trimmed?.partitions ?? [])]
+            .sort((a, b) => a.partition - b.partition)
+            .map((p) => [String(p.partition), String(p.lowWatermark)]),
         ]);
         return 0;
       }

@@ -9,7 +9,12 @@ import {
   Membership,
   ZooKeeperCoordinator,
 } from '../coordination/index.js';
-import { DEFAULT_TOPIC_CONFIG, type LogManager, parseTopicConfig } from '../log/index.js';
+import {
+  DEFAULT_TOPIC_CONFIG,
+  type LogManager,
+  MAX_PARTITIONS_PER_TOPIC,
+  parseTopicConfig,
+} from '../log/index.js';
 import { ErrorCode } from '../protocol/index.js';
 import type { AclBinding, EntityQuota } from '../security/index.js';
 import { assignReplicas } from './assignment.js';
@@ -20,9 +25,9 @@ import { ClusterMetrics } from './metrics.js';
 import { ClusterProducerIds } from './producer-ids.js';
 import { type ReplicaHooks, ReplicaManager } from './replica-manager.js';
 import { type ReplicationConfig, splitTopicConfig } from './replication-config.js';
-import type { SharedList } from './shared-list.js';
+import { SharedList, type SharedListOptions } from './shared-list.js';
 import { sharedAclStorage, sharedQuotaStorage } from './shared-security.js';
-import { encodeNode, Paths, type TopicAssignment } from './zk-layout.js';
+import { decodeNode, encodeNode, Paths, TopicAssignment } from './zk-layout.js';
 
 export interface ClusterSettings {
   brokerId: number;
@@ -90,6 +95,8 @@ export class ClusterNode {
   readonly acls: SharedList<AclBinding>;
   readonly clientQuotas: SharedList<EntityQuota>;
   private registration: Membership | null = null;
+  /** Closes the shared lists handed out by sharedBrokerConfigs. */
+  private readonly listClosers: Array<() => void> = [];
   private unreachableSinceMs: number | null = null;
   private outageTimer: NodeJS.Timeout | null = null;
 
@@ -224,22 +231,28 @@ export class ClusterNode {
     };
   }
 
+  /**
+   * The dynamic broker configs every broker shares (one node, compare-and-set, watched); their format is
+   * the broker's (src/broker/dynamic-broker-config.ts). Closed with this node.
+   */
+  sharedBrokerConfigs<T>(format: Pick<SharedListOptions<T>, 'format' | 'parse' | 'tooLarge'>): SharedList<T> {
+    const list = new SharedList(this.coordinator, {
+      ...format,
+      path: Paths.brokerConfigs,
+      logger: this.options.logger,
+    });
+    this.listClosers.push(() => list.close());
+    return list;
+  }
+
   /** Writes the topic's assignment and config; answers once every partition has a leader or the time is up. */
   async createTopic(request: CreateTopicRequest, timeoutMs: number): Promise<ClusterAnswer> {
     const { settings } = this.options;
     if (this.view.topics.has(request.name)) {
       return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `topic '${request.name}' already exists` };
     }
-    const split = splitTopicConfig(request.config, settings.replication);
-    if (split instanceof Error) return { errorCode: ErrorCode.INVALID_CONFIG, message: split.message };
-    try {
-      parseTopicConfig(split.log, DEFAULT_TOPIC_CONFIG);
-    } catch (error) {
-      return {
-        errorCode: ErrorCode.INVALID_CONFIG,
-        message: error instanceof Error ? error.message : String(error),
-      };
-    }
+    const invalid = this.invalidTopicConfig(request.config);
+    if (invalid) return invalid;
     const brokers = [...this.view.brokers].map(([id, b]) => ({ id, rack: b.rack }));
     let replicas: number[][];
     if (request.assignments.length > 0) {
@@ -292,6 +305,137 @@ export class ClusterNode {
     this.options.logger.info({ topic: request.name, replicas }, 'created topic');
     await this.settle(timeoutMs, () =>
       replicas.every((_, p) => (this.view.state(request.name, p)?.state.leader ?? -1) >= 0),
+    );
+    return OK;
+  }
+
+  /** INVALID_CONFIG naming the first bad key of a topic's overrides (replication's and the log's), else null. */
+  private invalidTopicConfig(config: Record<string, string>): ClusterAnswer | null {
+    const split = splitTopicConfig(config, this.options.settings.replication);
+    if (split instanceof Error) return { errorCode: ErrorCode.INVALID_CONFIG, message: split.message };
+    try {
+      parseTopicConfig(split.log, DEFAULT_TOPIC_CONFIG);
+    } catch (error) {
+      return {
+        errorCode: ErrorCode.INVALID_CONFIG,
+        message: error instanceof Error ? error.message : String(error),
+      };
+    }
+    return null;
+  }
+
+  /**
+   * CreatePartitions: grows the topic's assignment to `count` partitions, compare-and-set on its node; the
+   * new ones are placed as at creation (or as `assignments` says) with the topic's replication factor, and
+   * the controller gives them their first state as for a new topic. Answers once each has a leader or the
+   * time is up.
+   */
+  async addPartitions(
+    name: string,
+    count: number,
+    assignments: number[][] | null,
+    validateOnly: boolean,
+    timeoutMs: number,
+  ): Promise<ClusterAnswer> {
+    const topic = this.view.topics.get(name);
+    if (!topic || this.view.deleting.has(name)) {
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `topic '${name}' does not exist` };
+    }
+    const current = topic.replicas.length;
+    if (count <= current || count > MAX_PARTITIONS_PER_TOPIC) {
+      return {
+        errorCode: ErrorCode.INVALID_PARTITIONS,
+        message: `topic '${name}' has ${current} partitions: the new count ${count} must be ${current + 1}..${MAX_PARTITIONS_PER_TOPIC}`,
+      };
+    }
+    const factor = topic.replicas[0]?.length ?? 1;
+    const brokers = [...this.view.brokers].map(([id, b]) => ({ id, rack: b.rack }));
+    let added: number[][];
+    if (assignments) {
+      const bad =
+        assignments.length !== count - current
+          ? `${assignments.length} assignments for ${count - current} new partitions`
+          : assignments.find((ids) => ids.length !== factor || new Set(ids).size !== ids.length)
+            ? `each new partition needs ${factor} distinct brokers (the topic's replication factor)`
+            : assignments.flat().find((id) => !this.view.brokers.has(id)) !== undefined
+              ? 'an assignment names a broker that is not registered'
+              : null;
+      if (bad) return { errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: bad };
+      added = assignments;
+    } else {
+      if (factor > brokers.length) {
+        return {
+          errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+          message: `replication factor ${factor} is larger than the ${brokers.length} live brokers`,
+        };
+      }
+      const start = Math.floor(Math.random() * Math.max(1, brokers.length));
+      added = assignReplicas(brokers, count, factor, start).slice(current);
+    }
+    if (validateOnly) return OK;
+    try {
+      const node = await this.coordinator.get(Paths.topic(name));
+      const stored = node ? decodeNode(TopicAssignment, Paths.topic(name), node.data) : null;
+      if (!node || !stored || stored instanceof Error || Object.keys(stored.partitions).length !== current) {
+        return {
+          errorCode: ErrorCode.REQUEST_TIMED_OUT,
+          message: `topic '${name}' changed meanwhile; try again`,
+        };
+      }
+      const grown: TopicAssignment = {
+        ...stored,
+        partitions: {
+          ...stored.partitions,
+          ...Object.fromEntries(added.map((ids, i) => [String(current + i), ids])),
+        },
+      };
+      if ((await this.coordinator.set(Paths.topic(name), encodeNode(grown), node.version)) === null) {
+        return {
+          errorCode: ErrorCode.REQUEST_TIMED_OUT,
+          message: `topic '${name}' changed meanwhile; try again`,
+        };
+      }
+    } catch (error) {
+      return controllerUnreachable(error, `add partitions to '${name}'`);
+    }
+    this.options.logger.info({ topic: name, partitions: count, added }, 'added partitions');
+    await this.settle(timeoutMs, () =>
+      Array.from({ length: count }, (_, p) => p).every(
+        (p) => (this.view.state(name, p)?.state.leader ?? -1) >= 0,
+      ),
+    );
+    return OK;
+  }
+
+  /**
+   * AlterConfigs on a topic: replaces its overrides in /config/topics/<topic>, validated first; every broker
+   * hosting a replica applies them when its view reads the node (ReplicaManager). Answers once this
+   * broker's view shows them or the time is up.
+   */
+  async setTopicConfig(
+    name: string,
+    config: Record<string, string>,
+    validateOnly: boolean,
+    timeoutMs: number,
+  ): Promise<ClusterAnswer> {
+    if (!this.view.topics.has(name) || this.view.deleting.has(name)) {
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `topic '${name}' does not exist` };
+    }
+    const invalid = this.invalidTopicConfig(config);
+    if (invalid || validateOnly) return invalid ?? OK;
+    try {
+      const data = encodeNode({ version: 1, config });
+      // A topic always has its config node (createTopic writes both); one lost by hand is written again.
+      if ((await this.coordinator.set(Paths.topicConfig(name), data, -1)) === null)
+        await this.coordinator.create(Paths.topicConfig(name), data, { parents: true });
+    } catch (error) {
+      return controllerUnreachable(error, `change the config of '${name}'`);
+    }
+    this.options.logger.info({ topic: name, config }, 'changed topic config');
+    const wanted = JSON.stringify(Object.entries(config).sort());
+    await this.settle(
+      timeoutMs,
+      () => JSON.stringify(Object.entries(this.view.topics.get(name)?.config ?? {}).sort()) === wanted,
     );
     return OK;
   }
@@ -352,6 +496,7 @@ export class ClusterNode {
     this.view.close();
     this.acls.close();
     this.clientQuotas.close();
+    for (const close of this.listClosers) close();
     await this.coordinator.close();
   }
 

@@ -455,6 +455,17 @@ export class ReplicaManager {
       if (!this.logs.hasTopic(name)) {
         this.logs.createTopic(name, partitions, config, topicId);
         this.options.logger.info({ topic: name, partitions }, 'created local replica logs');
+      } else {
+        // CreatePartitions and AlterConfigs change the shared topic: the local logs follow.
+        const local = this.logs.describeTopic(name);
+        if (local.partitions < partitions) {
+          this.logs.addPartitions(name, partitions);
+          this.options.logger.info({ topic: name, partitions }, 'added local replica logs');
+        }
+        if (!sameOverrides(local.overrides, config)) {
+          this.logs.alterTopicConfig(name, config);
+          this.options.logger.info({ topic: name, config }, 'applied the topic config');
+        }
       }
       const log = this.logs.partition(name, partition);
       const key = partitionKey(name, partition);
@@ -737,4 +748,9 @@ function readHighWatermarks(file: string, logger: Logger): Record<string, number
     logger.warn({ err: error, file }, 'ignoring an unreadable high watermark checkpoint');
     return {};
   }
+}
+
+function sameOverrides(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 }

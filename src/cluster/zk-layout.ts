@@ -40,6 +40,8 @@ export const Paths = {
   acls: '/edgestream/security/acls',
   /** Every client quota of the cluster, the JSON of quotas.json; compare-and-set as the ACLs. */
   clientQuotas: '/edgestream/security/quotas',
+  /** The dynamic broker configs (AlterConfigs on a BROKER), per broker id or '' for all: compare-and-set. */
+  brokerConfigs: '/edgestream/config/brokers',
 } as const;
 
 /** /brokers/ids/<id> (ephemeral): how clients and other brokers reach a live broker. */

@@ -1,17 +1,21 @@
 import { AddOffsetsToTxn } from '../../../src/protocol/apis/add-offsets-to-txn.js';
 import { AddPartitionsToTxn } from '../../../src/protocol/apis/add-partitions-to-txn.js';
 import { AlterClientQuotas } from '../../../src/protocol/apis/alter-client-quotas.js';
+import { AlterConfigs, IncrementalAlterConfigs } from '../../../src/protocol/apis/alter-configs.js';
 import { AlterUserScramCredentials } from '../../../src/protocol/apis/alter-user-scram-credentials.js';
 import { ApiVersions } from '../../../src/protocol/apis/api-versions.js';
 import { CreateAcls } from '../../../src/protocol/apis/create-acls.js';
+import { CreatePartitions } from '../../../src/protocol/apis/create-partitions.js';
 import { CreateTopics } from '../../../src/protocol/apis/create-topics.js';
 import { DeleteAcls } from '../../../src/protocol/apis/delete-acls.js';
 import { DeleteGroups } from '../../../src/protocol/apis/delete-groups.js';
+import { DeleteRecords } from '../../../src/protocol/apis/delete-records.js';
 import { DeleteTopics } from '../../../src/protocol/apis/delete-topics.js';
 import { DescribeAcls } from '../../../src/protocol/apis/describe-acls.js';
 import { DescribeClientQuotas } from '../../../src/protocol/apis/describe-client-quotas.js';
 import { DescribeConfigs } from '../../../src/protocol/apis/describe-configs.js';
 import { DescribeGroups } from '../../../src/protocol/apis/describe-groups.js';
+import { DescribeLogDirs } from '../../../src/protocol/apis/describe-log-dirs.js';
 import { DescribeTransactions } from '../../../src/protocol/apis/describe-transactions.js';
 import { DescribeUserScramCredentials } from '../../../src/protocol/apis/describe-user-scram-credentials.js';
 import { EndTxn } from '../../../src/protocol/apis/end-txn.js';
@@ -80,6 +84,11 @@ export const REQUEST_SCHEMAS: readonly ApiSchema[] = [
   AlterUserScramCredentials,
   DescribeClientQuotas,
   AlterClientQuotas,
+  CreatePartitions,
+  DeleteRecords,
+  AlterConfigs,
+  IncrementalAlterConfigs,
+  DescribeLogDirs,
   AddPartitionsToTxn,
   AddOffsetsToTxn,
   EndTxn,
