@@ -153,24 +153,21 @@ export class TransactionCoordinator {
   }
 
   private applyLogValue(transactionalId: string, value: TxnLogValue): void {
-    const txn = this.txns.get(transactionalId) ?? {
-      transactionalId,
-      busy: false,
-      pendingOffsets: new Map<string, PendingOffset[]>(),
-      ...value,
-      partitions: new Map<string, Set<number>>(),
-    };
-    txn.producerId = value.producerId;
-    txn.previousProducerId = value.previousProducerId;
-    txn.producerEpoch = value.producerEpoch;
-    txn.timeoutMs = value.timeoutMs;
-    txn.state = value.state;
-    txn.partitions = new Map(value.partitions.map((p) => [p.topic, new Set(p.partitions)]));
-    txn.startMs = value.startMs;
-    txn.lastUpdateMs = value.lastUpdateMs;
+    const partitions = new Map(value.partitions.map((p) => [p.topic, new Set(p.partitions)]));
+    const txn = this.txns.get(transactionalId);
+    if (!txn) {
+      this.txns.set(transactionalId, {
+        transactionalId,
+        busy: false,
+        pendingOffsets: new Map(),
+        ...value,
+        partitions,
+      });
+      return;
+    }
+    Object.assign(txn, { ...value, partitions });
     // A transaction's offsets live from its first TxnOffsetCommit to its end.
     if (!inTransaction(value.state)) txn.pendingOffsets.clear();
-    this.txns.set(transactionalId, txn);
   }
 
   /**
