@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
+import { z } from 'zod';
+import { FindCoordinator } from '../src/protocol/apis/find-coordinator.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
 import { eventually, run } from './support/processes.js';
+import { WireClient } from './support/wire-client.js';
 
 /**
  * The transaction coordinator on a replicated cluster: kafkajs commits one transaction and aborts another,
@@ -13,6 +16,37 @@ const TOPIC = 'spread-transactions';
 const PARTITIONS = 3;
 
 let cluster: BrokerCluster;
+
+const FindCoordinatorAnswer = z.object({
+  coordinators: z.array(z.object({ nodeId: z.number(), errorCode: z.number() })),
+});
+
+/** A client of the cluster, bootstrapping from every broker but `except`. */
+function kafkaOf(clientId: string, except = -1): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: cluster.brokers.filter((b) => b.id !== except).map((b) => `127.0.0.1:${b.advertisedPort}`),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
+}
+
+const batch = (label: string) =>
+  Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, value: `${label}-${partition}` }));
+
+/** The broker coordinating `transactionalId`, as broker `via` answers FindCoordinator (key type 1). */
+async function coordinatorOf(transactionalId: string, via: number): Promise<number> {
+  const client = await WireClient.connect(cluster.broker(via).port);
+  try {
+    const answer = FindCoordinatorAnswer.parse(
+      await client.request(FindCoordinator, 4, { keyType: 1, coordinatorKeys: [transactionalId] }),
+    );
+    assert.equal(answer.coordinators[0]!.errorCode, 0);
+    return answer.coordinators[0]!.nodeId;
+  } finally {
+    await client.close();
+  }
+}
 
 before(async () => {
   cluster = await BrokerCluster.start();
@@ -49,12 +83,7 @@ async function consume(isolation: 'read_committed' | 'read_uncommitted'): Promis
 test('a committed and an aborted transaction across partitions led by different brokers', {
   timeout: 240_000,
 }, async () => {
-  const kafka = new Kafka({
-    clientId: 'cluster-txn-coordinator-test',
-    brokers: cluster.bootstrap.split(','),
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1_000 },
-  });
+  const kafka = kafkaOf('cluster-txn-coordinator-test');
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -73,8 +102,6 @@ test('a committed and an aborted transaction across partitions led by different 
       maxInFlightRequests: 1,
     });
     await producer.connect();
-    const batch = (label: string) =>
-      Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, value: `${label}-${partition}` }));
     const committed = await producer.transaction();
     await committed.send({ topic: TOPIC, messages: batch('committed') });
     await committed.commit();
@@ -98,4 +125,51 @@ test('a committed and an aborted transaction across partitions led by different 
   } finally {
     await admin.disconnect();
   }
+});
+
+test('a coordinator killed mid-transaction: the next leader of its partition aborts the open transaction', {
+  timeout: 240_000,
+}, async () => {
+  const kafka = kafkaOf('cluster-txn-failover-test');
+  const zombie = kafka.producer({ transactionalId: 'failover-tx', idempotent: true, maxInFlightRequests: 1 });
+  await zombie.connect();
+  const open = await zombie.transaction();
+  await open.send({ topic: TOPIC, messages: batch('open') });
+  const coordinator = await coordinatorOf('failover-tx', cluster.brokers[0]!.id);
+  await cluster.kill(coordinator);
+  const survivor = cluster.brokers.find((b) => b.id !== coordinator)!.id;
+
+  const successor = kafkaOf('cluster-txn-successor', coordinator).producer({
+    transactionalId: 'failover-tx',
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await successor.connect();
+  const next = await successor.transaction();
+  assert.notEqual(await coordinatorOf('failover-tx', survivor), coordinator);
+  await next.send({ topic: TOPIC, messages: batch('after') });
+  await next.commit();
+  await assert.rejects(() => open.commit(), 'the zombie is fenced');
+  await successor.disconnect();
+  await zombie.disconnect();
+
+  await eventually(
+    async () => (await consume('read_committed')).includes(`after-${PARTITIONS - 1}`),
+    90_000,
+    'the successor transaction visible',
+  );
+  const visible = await consume('read_committed');
+  assert.deepEqual(
+    visible.filter((v) => v.startsWith('open-')),
+    [],
+    'the open transaction was aborted',
+  );
+  assert.deepEqual(
+    visible.filter((v) => v.startsWith('after-')),
+    batch('after').map((m) => m.value),
+  );
+  assert.deepEqual(
+    (await consume('read_uncommitted')).filter((v) => v.startsWith('open-')),
+    batch('open').map((m) => m.value),
+  );
 });
