@@ -6,7 +6,8 @@ import { Produce } from '../src/protocol/apis/produce.js';
 import { WriteTxnMarkers } from '../src/protocol/apis/write-txn-markers.js';
 import { ErrorCode, encodeRecordBatch, TRANSACTIONAL_BIT } from '../src/protocol/index.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
-import { eventually, run } from './support/processes.js';
+import { kcatValues } from './support/kcat-consume.js';
+import { eventually } from './support/processes.js';
 import { WireClient } from './support/wire-client.js';
 
 /**
@@ -98,30 +99,8 @@ function writeMarker(id: number, producerId: number, committed: boolean): Promis
 }
 
 /** The values of partition 0 as kcat (librdkafka) consumes them to the end, with the given isolation level. */
-async function consume(isolation: 'read_committed' | 'read_uncommitted'): Promise<string[]> {
-  const result = await run(
-    'kcat',
-    [
-      '-C',
-      '-b',
-      cluster.bootstrap,
-      '-t',
-      TOPIC,
-      '-p',
-      '0',
-      '-o',
-      'beginning',
-      '-e',
-      '-q',
-      '-X',
-      `isolation.level=${isolation}`,
-      '-f',
-      '%s\\n',
-    ],
-    { timeoutMs: 60_000 },
-  );
-  assert.equal(result.status, 0, result.stderr);
-  return result.stdout.split('\n').filter(Boolean);
+function consume(isolation: 'read_committed' | 'read_uncommitted'): Promise<string[]> {
+  return kcatValues(cluster.bootstrap, TOPIC, 0, isolation);
 }
 
 test('markers replicate: a new leader keeps the open transaction and the aborted one', {

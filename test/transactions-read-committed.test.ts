@@ -6,7 +6,7 @@ import { Produce } from '../src/protocol/apis/produce.js';
 import { WriteTxnMarkers } from '../src/protocol/apis/write-txn-markers.js';
 import { ErrorCode, encodeRecordBatch, TRANSACTIONAL_BIT } from '../src/protocol/index.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
-import { run } from './support/processes.js';
+import { kcatValues } from './support/kcat-consume.js';
 import { WireClient } from './support/wire-client.js';
 
 /**
@@ -33,30 +33,8 @@ after(async () => {
   await broker?.stop();
 });
 
-async function consume(topic: string, isolation: 'read_committed' | 'read_uncommitted'): Promise<string[]> {
-  const result = await run(
-    'kcat',
-    [
-      '-C',
-      '-b',
-      broker.bootstrap,
-      '-t',
-      topic,
-      '-p',
-      '0',
-      '-o',
-      'beginning',
-      '-e',
-      '-q',
-      '-X',
-      `isolation.level=${isolation}`,
-      '-f',
-      '%s\\n',
-    ],
-    { timeoutMs: 60_000 },
-  );
-  assert.equal(result.status, 0, result.stderr);
-  return result.stdout.split('\n').filter(Boolean);
+function consume(topic: string, isolation: 'read_committed' | 'read_uncommitted'): Promise<string[]> {
+  return kcatValues(broker.bootstrap, topic, 0, isolation);
 }
 
 describe('read_committed', () => {

@@ -17,7 +17,7 @@ import { DEFAULT_TOPIC_CONFIG, type TopicConfig } from './config.js';
 import { LogError } from './errors.js';
 import { OpenFileLimiter } from './open-files.js';
 import { PartitionLog } from './partition-log.js';
-import { PRODUCER_SNAPSHOT_FILE } from './producer-state.js';
+import { PRODUCER_SNAPSHOT_FILE, ProducerState } from './producer-state.js';
 
 function open(dir: string, config: Partial<TopicConfig> = {}): PartitionLog {
   return PartitionLog.open({
@@ -129,7 +129,7 @@ describe('PartitionLog transactions', () => {
     // No close: the next open recovers from the roll's snapshot and the tail's headers.
     log = open(tmp.dir, { segmentBytes: 400 });
     assert.equal(log.lastStableOffset, 12, 'after a crash');
-    assert.equal(log.transactionalEpochOf(7), 1);
+    assert.equal(log.checkSequence(7, 0, 1, 1).kind, 'reject', 'epoch 1 is known: epoch 0 is fenced');
     const abortAt = end(log, 7, 1, false);
     await log.durable();
     assert.equal(log.lastStableOffset, log.highWatermark);
@@ -168,6 +168,25 @@ describe('PartitionLog transactions', () => {
       },
     );
     await log.close();
+  });
+
+  it('retention drops the aborted entries of the segments it deletes, in memory and in the next snapshot', async () => {
+    using tmp = temporaryDirectory();
+    const log = open(tmp.dir, { segmentBytes: 400 });
+    log.write(data(21, 0, true));
+    const abortAt = end(log, 21, 0, false);
+    for (let i = 0; i < 8; i++) log.write(data(203, 0, false));
+    await log.flush();
+    assert.deepEqual(log.readCommitted(0, 1 << 20).abortedTransactions.length, 1);
+    const cut = log.activeSegmentBaseOffset;
+    assert.ok(cut > abortAt);
+    log.deleteSegmentsBefore(cut);
+    assert.equal(log.logStartOffset, cut);
+    assert.deepEqual(log.readCommitted(cut, 1 << 20).abortedTransactions, []);
+    await log.close();
+    const saved = ProducerState.decode(fs.readFileSync(path.join(tmp.dir, 'p0', PRODUCER_SNAPSHOT_FILE)));
+    assert.ok(saved instanceof ProducerState);
+    assert.deepEqual(saved.abortedIn(0, Number.MAX_SAFE_INTEGER), [], 'the entry went with its segment');
   });
 
   it('a damaged snapshot is ignored: the state is rebuilt from the whole log', async () => {

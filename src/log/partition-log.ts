@@ -52,8 +52,8 @@ const LOG_APPEND_TIME_ATTRIBUTE = 0x08;
 /** Relative offsets in the indexes are u32. */
 const MAX_OFFSETS_PER_SEGMENT = 0xffff_ffff;
 const TIMESTAMP_SCAN_BYTES = 1024 * 1024;
-/** Read size of the scan that brings the transaction state from its snapshot to the log end. */
-const TRANSACTION_SCAN_BYTES = 1024 * 1024;
+/** Read size of the scan that brings the producer state from its snapshot to the log end. */
+const PRODUCER_SCAN_BYTES = 1024 * 1024;
 /** Bound on onDurable listeners per partition: the replication layer needs one, metrics perhaps another. */
 const MAX_DURABLE_LISTENERS = 16;
 /** What write stamps when no leader epoch is given, as it always has. */
@@ -200,7 +200,7 @@ export class PartitionLog {
     let offset = Math.max(state.endOffset, this.logStartOffset);
     try {
       while (offset < this.logEndOffset) {
-        const bytes = this.readForReplica(offset, TRANSACTION_SCAN_BYTES).records;
+        const bytes = this.readForReplica(offset, PRODUCER_SCAN_BYTES).records;
         if (bytes.length === 0) break;
         for (let at = 0; at < bytes.length; ) {
           const summary = summarizeBatch(bytes, at);
@@ -282,11 +282,6 @@ export class PartitionLog {
     const hw = this.highWatermark;
     const firstUnstable = this.producerState.firstUnstableOffset();
     return firstUnstable === null ? hw : Math.min(firstUnstable, hw);
-  }
-
-  /** The producer epoch this partition last saw in a transactional batch or marker of the producer, or -1. */
-  transactionalEpochOf(producerId: number): number {
-    return this.producerState.epochOf(producerId);
   }
 
   /** Like read, but below the last stable offset, with the aborted transactions the returned batches overlap. */
