@@ -28,6 +28,7 @@ import {
   initProducerIdHandler,
 } from './handlers/admin.js';
 import { clientQuotaHandlers } from './handlers/client-quotas.js';
+import { clusterOperationHandlers } from './handlers/cluster-operations.js';
 import { fetchHandler } from './handlers/fetch.js';
 import { groupHandlers } from './handlers/groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
@@ -208,6 +209,7 @@ export class Broker {
         add(deleteTopicsHandler(topics, access));
       }
       add(describeConfigsHandler(topics, brokerSettings(config), access));
+      for (const handler of clusterOperationHandlers({ topics, cluster, identity, access })) add(handler);
       add(initProducerIdHandler(cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir), access));
       for (const handler of groupHandlers(groups, access)) add(handler);
       for (const handler of offsetHandlers(groups, access)) add(handler);

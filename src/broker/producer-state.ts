@@ -13,6 +13,21 @@ interface BatchEntry {
   lastSequence: number;
   baseOffset: number;
   lastOffset: number;
+  /** The batch's max timestamp (ms): DescribeProducers' last timestamp. */
+  maxTimestamp: number;
+}
+
+/**
+ * A producer as DescribeProducers (KIP-664) shows it. Transactions are not kept here (yet): coordinator
+ * epoch and transaction start are -1, Kafka's "unknown".
+ */
+export interface ActiveProducer {
+  producerId: number;
+  producerEpoch: number;
+  lastSequence: number;
+  lastTimestamp: number;
+  coordinatorEpoch: number;
+  currentTxnStartOffset: number;
 }
 
 interface ProducerEntry {
@@ -81,6 +96,23 @@ export class PartitionProducers {
     if (entry.recent.length > RECENT_BATCHES) entry.recent.shift();
   }
 
+  /** The producers with batches in this partition's recent history, in producer id order. */
+  active(): ActiveProducer[] {
+    return [...this.producers]
+      .sort((a, b) => a[0] - b[0])
+      .map(([producerId, entry]) => {
+        const last = entry.recent[entry.recent.length - 1];
+        return {
+          producerId,
+          producerEpoch: entry.epoch,
+          lastSequence: last?.lastSequence ?? -1,
+          lastTimestamp: last?.maxTimestamp ?? -1,
+          coordinatorEpoch: -1,
+          currentTxnStartOffset: -1,
+        };
+      });
+  }
+
   /** Rebuilds state after a restart from the batch headers of the segment being written. */
   static rebuild(log: PartitionLog): PartitionProducers {
     const producers = new PartitionProducers();
@@ -101,6 +133,7 @@ export class PartitionProducers {
             lastSequence: (header.baseSequence + header.lastOffsetDelta) % SEQUENCE_LIMIT,
             baseOffset: header.baseOffset,
             lastOffset,
+            maxTimestamp: header.maxTimestamp,
           });
         }
         offset = lastOffset + 1;

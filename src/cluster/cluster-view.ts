@@ -4,6 +4,7 @@ import { CoordinationError, type Coordinator } from '../coordination/index.js';
 import {
   BrokerRegistration,
   decodeNode,
+  LeaderElectionRequest,
   OfflineReplicaReport,
   PartitionState,
   Paths,
@@ -54,6 +55,8 @@ export class ClusterView {
   readonly states = new Map<string, PartitionStateVersioned>();
   readonly shuttingDown = new Set<number>();
   readonly deleting = new Set<string>();
+  /** Pending ElectLeaders requests by node name, until the controller has carried them out. */
+  readonly elections = new Map<string, LeaderElectionRequest>();
   /** Per broker, the replicas it reported offline (its log found damaged), until they are back in sync. */
   readonly offlineReports = new Map<number, OfflineReplicaReport['replicas']>();
   /** The same reports by partition key. */
@@ -90,6 +93,7 @@ export class ClusterView {
       Paths.topics,
       Paths.topicConfigs,
       Paths.deleteTopics,
+      Paths.leaderElections,
       Paths.controlledShutdowns,
     ]) {
       await this.coordinator.create(path, Buffer.alloc(0), { parents: true });
@@ -155,6 +159,7 @@ export class ClusterView {
       this.loadControllerEpoch(),
       this.loadShutdowns(),
       this.loadDeletions(),
+      this.loadElections(),
     ]);
   }
 
@@ -360,6 +365,23 @@ export class ClusterView {
       return () => {
         this.deleting.clear();
         for (const name of names) this.deleting.add(name);
+      };
+    });
+  }
+
+  /** Requests are written once and deleted when carried out, so the directory's watch is enough. */
+  private loadElections(): Promise<void> {
+    return this.read('elections', async () => {
+      const names =
+        (await this.coordinator.children(Paths.leaderElections, () => void this.loadElections())) ?? [];
+      const found = new Map<string, LeaderElectionRequest>();
+      for (const name of names) {
+        const request = await this.decoded(Paths.leaderElection(name), LeaderElectionRequest);
+        if (request) found.set(name, request);
+      }
+      return () => {
+        this.elections.clear();
+        for (const [name, request] of found) this.elections.set(name, request);
       };
     });
   }

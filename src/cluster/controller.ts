@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { CoordinationOp, Coordinator } from '../coordination/index.js';
 import { CoordinationError } from '../coordination/index.js';
-import type { ClusterView } from './cluster-view.js';
+import { ElectionType } from '../protocol/apis/elect-leaders.js';
+import { type ClusterView, partitionKey } from './cluster-view.js';
 import {
   type BrokerLiveness,
   damagedLeaderKept,
@@ -165,6 +166,7 @@ export class Controller {
     let settled = await this.deleteTopics(tenure);
     if (!this.tenure) return true;
     const brokers: BrokerLiveness = { live: this.view.liveBrokerIds(), shuttingDown: this.view.shuttingDown };
+    const requested = this.requestedElections();
     const writes: StateWrite[] = [];
     for (const topic of this.view.topics.values()) {
       if (this.view.deleting.has(topic.name)) continue;
@@ -189,9 +191,18 @@ export class Controller {
           });
           continue;
         }
+        const asked = requested.types.get(partitionKey(topic.name, p));
         const change =
-          reconcileState(current.state, replicas, partitionBrokers, tenure.epoch, unclean) ??
-          (preferred ? preferredLeaderChange(current.state, replicas, partitionBrokers, tenure.epoch) : null);
+          reconcileState(
+            current.state,
+            replicas,
+            partitionBrokers,
+            tenure.epoch,
+            unclean || asked === ElectionType.UNCLEAN,
+          ) ??
+          (preferred || asked === ElectionType.PREFERRED
+            ? preferredLeaderChange(current.state, replicas, partitionBrokers, tenure.epoch)
+            : null);
         if (!change) {
           if (damagedLeaderKept(current.state, partitionBrokers))
             this.keptDamagedLeader(topic.name, p, current.state.leader, current.state);
@@ -220,7 +231,31 @@ export class Controller {
       if (await this.fenced(tenure, ops)) this.committed(chunk);
       else settled = false;
     }
+    // Requests are done once their elections are stored; a pass cut short carries them out again.
+    if (settled && requested.names.length > 0) {
+      const done = requested.names.map((name) => ({
+        op: 'delete' as const,
+        path: Paths.leaderElection(name),
+        version: -1,
+      }));
+      settled = await this.fenced(tenure, done);
+    }
     return settled;
+  }
+
+  /**
+   * The partitions admins asked to elect (ElectLeaders), by partition key, and the requests they came in.
+   * A partition asked for both ways gets the unclean election.
+   */
+  private requestedElections(): { types: Map<string, ElectionType>; names: string[] } {
+    const types = new Map<string, ElectionType>();
+    for (const request of this.view.elections.values()) {
+      for (const { topic, partition } of request.partitions) {
+        const key = partitionKey(topic, partition);
+        if (types.get(key) !== ElectionType.UNCLEAN) types.set(key, request.type);
+      }
+    }
+    return { types, names: [...this.view.elections.keys()] };
   }
 
   /**

@@ -1,3 +1,5 @@
+import { ElectionType } from '../protocol/apis/elect-leaders.js';
+import { ErrorCode } from '../protocol/index.js';
 import type { PartitionState } from './zk-layout.js';
 
 /** What the controller knows of the brokers when it decides a partition's leader. */
@@ -157,4 +159,58 @@ export function initialState(
   const live = replicas.filter((id) => brokers.live.has(id));
   if (live.length === 0) return null;
   return { version: 1, controllerEpoch, leader: live[0]!, leaderEpoch: 0, isr: live };
+}
+
+/** What an admin's election (ElectLeaders) of a partition comes to before or after the controller's pass. */
+export type AdminElectionVerdict = { errorCode: number; message: string | null } | 'elect';
+
+/**
+ * Kafka's answers to ElectLeaders for one partition from its state: ELECTION_NOT_NEEDED when the preferred
+ * replica already leads (preferred) or a leader is up (unclean); PREFERRED_LEADER_NOT_AVAILABLE /
+ * ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica may take over; otherwise 'elect', for the controller.
+ */
+export function adminElectionVerdict(
+  type: ElectionType,
+  current: PartitionState | undefined,
+  replicas: readonly number[],
+  brokers: BrokerLiveness,
+): AdminElectionVerdict {
+  const leader = current?.leader ?? -1;
+  if (type === ElectionType.PREFERRED) {
+    const preferred = replicas[0]!;
+    if (leader === preferred)
+      return { errorCode: ErrorCode.ELECTION_NOT_NEEDED, message: `broker ${preferred} already leads` };
+    if (current && preferredLeaderChange(current, replicas, brokers, current.controllerEpoch)) return 'elect';
+    return {
+      errorCode: ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+      message: `preferred replica ${preferred} is not live and in sync, or the partition has no leader to hand over from`,
+    };
+  }
+  if (leader >= 0 && brokers.live.has(leader))
+    return { errorCode: ErrorCode.ELECTION_NOT_NEEDED, message: `broker ${leader} leads` };
+  if (electLeader(replicas, current?.isr ?? [], brokers, true) >= 0) return 'elect';
+  return {
+    errorCode: ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE,
+    message: `no replica of ${replicas.join(',')} is live`,
+  };
+}
+
+/** The outcome of an election the controller carried out, read from the state it left. */
+export function adminElectionResult(
+  type: ElectionType,
+  state: PartitionState | null,
+  replicas: readonly number[],
+): { errorCode: number; message: string | null } {
+  const leader = state?.leader ?? -1;
+  if (type === ElectionType.PREFERRED) {
+    return leader === replicas[0]
+      ? { errorCode: ErrorCode.NONE, message: null }
+      : {
+          errorCode: ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+          message: `preferred replica ${replicas[0]} could not be elected (no longer live and in sync?)`,
+        };
+  }
+  return leader >= 0
+    ? { errorCode: ErrorCode.NONE, message: null }
+    : { errorCode: ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE, message: 'no live replica could be elected' };
 }

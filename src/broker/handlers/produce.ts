@@ -226,6 +226,7 @@ function appendToPartition(
         lastSequence,
         baseOffset: result.baseOffset,
         lastOffset: result.lastOffset,
+        maxTimestamp: header.maxTimestamp,
       });
       return accepted(deps, topic, target, response, result, records.length, acks, timeoutMs);
     }

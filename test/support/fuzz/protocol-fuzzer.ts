@@ -1,4 +1,5 @@
 import { AlterClientQuotas } from '../../../src/protocol/apis/alter-client-quotas.js';
+import { AlterPartitionReassignments } from '../../../src/protocol/apis/alter-partition-reassignments.js';
 import { AlterUserScramCredentials } from '../../../src/protocol/apis/alter-user-scram-credentials.js';
 import { ApiVersions } from '../../../src/protocol/apis/api-versions.js';
 import { CreateAcls } from '../../../src/protocol/apis/create-acls.js';
@@ -7,9 +8,12 @@ import { DeleteAcls } from '../../../src/protocol/apis/delete-acls.js';
 import { DeleteTopics } from '../../../src/protocol/apis/delete-topics.js';
 import { DescribeAcls } from '../../../src/protocol/apis/describe-acls.js';
 import { DescribeClientQuotas } from '../../../src/protocol/apis/describe-client-quotas.js';
+import { DescribeCluster } from '../../../src/protocol/apis/describe-cluster.js';
 import { DescribeConfigs } from '../../../src/protocol/apis/describe-configs.js';
 import { DescribeGroups } from '../../../src/protocol/apis/describe-groups.js';
+import { DescribeProducers } from '../../../src/protocol/apis/describe-producers.js';
 import { DescribeUserScramCredentials } from '../../../src/protocol/apis/describe-user-scram-credentials.js';
+import { ElectLeaders } from '../../../src/protocol/apis/elect-leaders.js';
 import { Fetch } from '../../../src/protocol/apis/fetch.js';
 import { FindCoordinator } from '../../../src/protocol/apis/find-coordinator.js';
 import { Heartbeat } from '../../../src/protocol/apis/heartbeat.js';
@@ -18,6 +22,7 @@ import { JoinGroup } from '../../../src/protocol/apis/join-group.js';
 import { LeaveGroup } from '../../../src/protocol/apis/leave-group.js';
 import { ListGroups } from '../../../src/protocol/apis/list-groups.js';
 import { ListOffsets } from '../../../src/protocol/apis/list-offsets.js';
+import { ListPartitionReassignments } from '../../../src/protocol/apis/list-partition-reassignments.js';
 import { Metadata } from '../../../src/protocol/apis/metadata.js';
 import { OffsetCommit } from '../../../src/protocol/apis/offset-commit.js';
 import { OffsetFetch } from '../../../src/protocol/apis/offset-fetch.js';
@@ -71,6 +76,11 @@ export const REQUEST_SCHEMAS: readonly ApiSchema[] = [
   AlterUserScramCredentials,
   DescribeClientQuotas,
   AlterClientQuotas,
+  DescribeCluster,
+  ElectLeaders,
+  AlterPartitionReassignments,
+  ListPartitionReassignments,
+  DescribeProducers,
 ];
 
 export interface AdvertisedApi {
