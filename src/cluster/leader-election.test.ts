@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ErrorCode } from '../protocol/index.js';
 import {
+  type AdminElectionVerdict,
+  adminElectionResult,
+  adminElectionVerdict,
   type BrokerLiveness,
   damagedLeaderKept,
   electLeader,
@@ -312,5 +316,59 @@ describe('initialState', () => {
 
   it('is null when no replica is live', () => {
     assert.equal(initialState([1, 2], brokers([3]), CONTROLLER_EPOCH), null);
+  });
+});
+
+describe('adminElectionVerdict and adminElectionResult (ElectLeaders)', () => {
+  const replicas = [1, 2, 3];
+  it('preferred: not needed when the first replica leads, elect when it is live and in sync, else unavailable', () => {
+    const code = (verdict: AdminElectionVerdict) => (verdict === 'elect' ? 'elect' : verdict.errorCode);
+    const all = brokers([1, 2, 3]);
+    assert.equal(
+      code(adminElectionVerdict(0, state(1, 3, [1, 2, 3]), replicas, all)),
+      ErrorCode.ELECTION_NOT_NEEDED,
+    );
+    assert.equal(code(adminElectionVerdict(0, state(2, 3, [1, 2, 3]), replicas, all)), 'elect');
+    // Out of the ISR (catching up), down, or shutting down: not available.
+    assert.equal(
+      code(adminElectionVerdict(0, state(2, 3, [2, 3]), replicas, all)),
+      ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+    );
+    assert.equal(
+      code(adminElectionVerdict(0, state(2, 3, [1, 2, 3]), replicas, brokers([2, 3]))),
+      ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+    );
+    assert.equal(
+      code(adminElectionVerdict(0, state(2, 3, [1, 2, 3]), replicas, brokers([1, 2, 3], [1]))),
+      ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+    );
+    assert.equal(
+      code(adminElectionVerdict(0, undefined, replicas, all)),
+      ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+    );
+  });
+
+  it('unclean: not needed while a leader is up, elect any live replica when none of the ISR is, else none eligible', () => {
+    const code = (verdict: AdminElectionVerdict) => (verdict === 'elect' ? 'elect' : verdict.errorCode);
+    assert.equal(
+      code(adminElectionVerdict(1, state(2, 3, [2]), replicas, brokers([1, 2, 3]))),
+      ErrorCode.ELECTION_NOT_NEEDED,
+    );
+    // Offline partition whose only in-sync replica (2) is gone; 3 is live but was behind.
+    assert.equal(code(adminElectionVerdict(1, state(-1, 4, [2]), replicas, brokers([3]))), 'elect');
+    assert.equal(
+      code(adminElectionVerdict(1, state(-1, 4, [2]), replicas, brokers([4]))),
+      ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE,
+    );
+  });
+
+  it('reads the outcome from the state the controller left', () => {
+    assert.equal(adminElectionResult(0, state(1, 5, [1, 2, 3]), replicas).errorCode, ErrorCode.NONE);
+    assert.equal(
+      adminElectionResult(0, state(2, 5, [2, 3]), replicas).errorCode,
+      ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+    );
+    assert.equal(adminElectionResult(1, state(3, 5, [3]), replicas).errorCode, ErrorCode.NONE);
+    assert.equal(adminElectionResult(1, null, replicas).errorCode, ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE);
   });
 });
