@@ -20,6 +20,7 @@ import { Controller } from './controller.js';
 import { adminElectionResult, adminElectionVerdict } from './leader-election.js';
 import { ClusterMetrics } from './metrics.js';
 import { ClusterProducerIds } from './producer-ids.js';
+import { planReassignment } from './reassignment.js';
 import { type ReplicaHooks, ReplicaManager } from './replica-manager.js';
 import { type ReplicationConfig, splitTopicConfig } from './replication-config.js';
 import type { SharedList } from './shared-list.js';
@@ -31,7 +32,7 @@ import {
   MAX_PARTITIONS_PER_ELECTION,
   PartitionState,
   Paths,
-  type TopicAssignment,
+  TopicAssignment,
 } from './zk-layout.js';
 
 export interface ClusterSettings {
@@ -71,6 +72,9 @@ export type ClusterAnswer = { errorCode: number; message: string | null };
 export type ElectionResult = { topic: string; partition: number } & ClusterAnswer;
 
 const OK: ClusterAnswer = { errorCode: ErrorCode.NONE, message: null };
+
+/** Compare-and-set attempts on a topic's assignment node before a reassignment gives up. */
+const MAX_ASSIGNMENT_WRITES = 10;
 
 /** How often a broker looks whether the controller has carried out an election it asked for. */
 const ELECTION_POLL_MS = 100;
@@ -410,6 +414,68 @@ export class ClusterNode {
       return answers;
     } catch (error) {
       const answer = controllerUnreachable(error, 'elect leaders');
+      return partitions.map(() => answer);
+    }
+  }
+
+  /**
+   * AlterPartitionReassignments: each topic's plan (planReassignment) written to its assignment node by
+   * compare-and-set, retried when another change landed first; answered once stored, as Kafka answers once
+   * a reassignment has started. The controller completes it when the added replicas are in sync.
+   */
+  async alterReassignments(
+    topic: string,
+    partitions: ReadonlyArray<{ partition: number; replicas: readonly number[] | null }>,
+  ): Promise<ClusterAnswer[]> {
+    const path = Paths.topic(topic);
+    const unknown = {
+      errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      message: `topic '${topic}' does not exist`,
+    };
+    try {
+      for (let attempt = 0; attempt < MAX_ASSIGNMENT_WRITES; attempt++) {
+        const node = await this.coordinator.get(path);
+        const assignment = node ? decodeNode(TopicAssignment, path, node.data) : null;
+        if (!node || !assignment || assignment instanceof Error || this.view.deleting.has(topic))
+          return partitions.map(() => unknown);
+        const registered = new Set(this.view.brokers.keys());
+        const answers = partitions.map(({ partition, replicas }): ClusterAnswer => {
+          const p = String(partition);
+          const current = assignment.partitions[p];
+          if (!current) return { ...unknown, message: `${topic}-${partition} does not exist` };
+          const plan = planReassignment(
+            {
+              replicas: current,
+              adding: assignment.addingReplicas?.[p] ?? [],
+              removing: assignment.removingReplicas?.[p] ?? [],
+            },
+            replicas,
+            registered,
+          );
+          if ('errorCode' in plan) return plan;
+          assignment.partitions[p] = plan.replicas;
+          assignment.addingReplicas = { ...assignment.addingReplicas, [p]: plan.adding };
+          assignment.removingReplicas = { ...assignment.removingReplicas, [p]: plan.removing };
+          if (plan.adding.length === 0) delete assignment.addingReplicas[p];
+          if (plan.removing.length === 0) delete assignment.removingReplicas[p];
+          return OK;
+        });
+        if (answers.every((a) => a.errorCode !== ErrorCode.NONE)) return answers;
+        if ((await this.coordinator.set(path, encodeNode(assignment), node.version)) !== null) {
+          this.options.logger.info(
+            { topic, partitions: partitions.map((p) => p.partition), assignment: assignment.partitions },
+            'partition reassignment stored',
+          );
+          return answers;
+        }
+      }
+      const busy = {
+        errorCode: ErrorCode.REQUEST_TIMED_OUT,
+        message: `topic '${topic}' kept changing under the reassignment; try again`,
+      };
+      return partitions.map(() => busy);
+    } catch (error) {
+      const answer = controllerUnreachable(error, `reassign partitions of '${topic}'`);
       return partitions.map(() => answer);
     }
   }

@@ -34,6 +34,12 @@ export interface ReportedOfflineReplicas {
   damaged: ReadonlySet<number>;
 }
 
+/** A pending reassignment: the partition's replicas are its target followed by `removing`. */
+export interface PartitionReassignment {
+  adding: number[];
+  removing: number[];
+}
+
 const NONE_REPORTED: ReportedOfflineReplicas = { offline: new Set(), damaged: new Set() };
 
 /** Retry delay after a failed read while the coordination service is unreachable. */
@@ -55,6 +61,8 @@ export class ClusterView {
   readonly states = new Map<string, PartitionStateVersioned>();
   readonly shuttingDown = new Set<number>();
   readonly deleting = new Set<string>();
+  /** Partitions being reassigned, by partition key: replicas added and removed (TopicAssignment). */
+  readonly reassignments = new Map<string, PartitionReassignment>();
   /** Pending ElectLeaders requests by node name, until the controller has carried them out. */
   readonly elections = new Map<string, LeaderElectionRequest>();
   /** Per broker, the replicas it reported offline (its log found damaged), until they are back in sync. */
@@ -269,7 +277,10 @@ export class ClusterView {
   private forgetTopic(name: string): void {
     const topic = this.topics.get(name);
     this.topics.delete(name);
-    for (let p = 0; p < (topic?.replicas.length ?? 0); p++) this.states.delete(partitionKey(name, p));
+    for (let p = 0; p < (topic?.replicas.length ?? 0); p++) {
+      this.states.delete(partitionKey(name, p));
+      this.reassignments.delete(partitionKey(name, p));
+    }
   }
 
   private loadTopic(name: string): Promise<void> {
@@ -294,6 +305,13 @@ export class ClusterView {
           .sort((a, b) => a[0] - b[0])
           .map(([, ids]) => ids);
         const known = this.topics.get(name)?.replicas.length ?? 0;
+        for (let p = 0; p < Math.max(known, replicas.length); p++) {
+          const key = partitionKey(name, p);
+          const adding = assignment.addingReplicas?.[String(p)] ?? [];
+          const removing = assignment.removingReplicas?.[String(p)] ?? [];
+          if (adding.length > 0 || removing.length > 0) this.reassignments.set(key, { adding, removing });
+          else this.reassignments.delete(key);
+        }
         this.topics.set(name, {
           name,
           topicId: assignment.topicId,

@@ -69,6 +69,7 @@ function controllerWith(
     topics: new Map([[TOPIC, topic]]),
     deleting: new Set<string>(),
     elections: new Map(Object.entries(elections)),
+    reassignments: new Map(),
     shuttingDown: new Set<number>(),
     liveBrokerIds: () => new Set([2, 3]),
     state: (name: string, partition: number) => states.get(`${name}:${partition}`),

@@ -5,14 +5,16 @@ import { ElectionType } from '../protocol/apis/elect-leaders.js';
 import { type ClusterView, partitionKey } from './cluster-view.js';
 import {
   type BrokerLiveness,
+  completedReassignment,
   damagedLeaderKept,
+  fitToReplicas,
   initialState,
   preferredLeaderChange,
   reconcileState,
   type StateChange,
 } from './leader-election.js';
 import type { ClusterMetrics } from './metrics.js';
-import { encodeNode, Paths } from './zk-layout.js';
+import { decodeNode, encodeNode, type PartitionState, Paths, TopicAssignment } from './zk-layout.js';
 
 export interface ControllerOptions {
   /** How often preferred leaders are restored (Kafka's leader.imbalance.check.interval.seconds). */
@@ -39,6 +41,13 @@ interface StateWrite {
     previousIsr: readonly number[];
     change: StateChange;
   } | null;
+}
+
+/** A reassigned partition ready to complete: the state that ends it, over the state node's version. */
+interface ReassignmentCompletion {
+  partition: number;
+  state: PartitionState;
+  version: number;
 }
 
 /** Writes per multi-op: ZooKeeper bounds a request at 1 MiB and a state node is ~100 bytes. */
@@ -168,6 +177,7 @@ export class Controller {
     const brokers: BrokerLiveness = { live: this.view.liveBrokerIds(), shuttingDown: this.view.shuttingDown };
     const requested = this.requestedElections();
     const writes: StateWrite[] = [];
+    const completions = new Map<string, ReassignmentCompletion[]>();
     for (const topic of this.view.topics.values()) {
       if (this.view.deleting.has(topic.name)) continue;
       const unclean =
@@ -191,8 +201,10 @@ export class Controller {
           });
           continue;
         }
-        const asked = requested.types.get(partitionKey(topic.name, p));
+        const key = partitionKey(topic.name, p);
+        const asked = requested.types.get(key);
         const change =
+          fitToReplicas(current.state, replicas, partitionBrokers, tenure.epoch) ??
           reconcileState(
             current.state,
             replicas,
@@ -206,6 +218,15 @@ export class Controller {
         if (!change) {
           if (damagedLeaderKept(current.state, partitionBrokers))
             this.keptDamagedLeader(topic.name, p, current.state.leader, current.state);
+          const reassignment = this.view.reassignments.get(key);
+          const done =
+            reassignment &&
+            completedReassignment(current.state, replicas, reassignment, partitionBrokers, tenure.epoch);
+          if (done) {
+            const list = completions.get(topic.name) ?? [];
+            list.push({ partition: p, state: done, version: current.version });
+            completions.set(topic.name, list);
+          }
           continue;
         }
         writes.push({
@@ -230,6 +251,9 @@ export class Controller {
       const ops = chunk.map((write) => write.op);
       if (await this.fenced(tenure, ops)) this.committed(chunk);
       else settled = false;
+    }
+    for (const [topic, done] of completions) {
+      if (!(await this.completeReassignments(tenure, topic, done))) settled = false;
     }
     // Requests are done once their elections are stored; a pass cut short carries them out again.
     if (settled && requested.names.length > 0) {
@@ -259,6 +283,59 @@ export class Controller {
   }
 
   /**
+   * Ends the reassignments of a topic's partitions whose added replicas have caught up, in one fenced write:
+   * the assignment keeps only the target replicas and each partition's state drops the removed ones from the
+   * ISR (moving leadership to a target replica if a removed one led), at a new leader epoch. The removed
+   * replicas see they are no longer replicas and delete their copies. False when refused (run again).
+   */
+  private async completeReassignments(
+    tenure: Tenure,
+    topic: string,
+    done: readonly ReassignmentCompletion[],
+  ): Promise<boolean> {
+    const path = Paths.topic(topic);
+    const node = await this.coordinator.get(path);
+    const assignment = node ? decodeNode(TopicAssignment, path, node.data) : null;
+    if (!node || !assignment || assignment instanceof Error) return true;
+    const ops: CoordinationOp[] = [];
+    for (const { partition, state, version } of done) {
+      const p = String(partition);
+      const removing = assignment.removingReplicas?.[p] ?? [];
+      const replicas = assignment.partitions[p];
+      if (!replicas) continue;
+      assignment.partitions[p] = replicas.filter((id) => !removing.includes(id));
+      delete assignment.addingReplicas?.[p];
+      delete assignment.removingReplicas?.[p];
+      ops.push({
+        op: 'set',
+        path: Paths.partitionState(topic, partition),
+        data: encodeNode(state),
+        version,
+      });
+    }
+    const stored = await this.fenced(tenure, [
+      { op: 'set', path, data: encodeNode(assignment), version: node.version },
+      ...ops,
+    ]);
+    if (stored) {
+      for (const { partition, state } of done) {
+        this.options.logger.info(
+          {
+            topic,
+            partition,
+            replicas: assignment.partitions[String(partition)],
+            leader: state.leader,
+            leaderEpoch: state.leaderEpoch,
+            isr: state.isr,
+          },
+          'partition reassignment completed',
+        );
+      }
+    }
+    return stored;
+  }
+
+  /**
    * Logs and counts the changes of a multi-op ZooKeeper took. A refused one is decided again by the next
    * pass from the state that beat it, so counting it here would count one election twice.
    */
@@ -281,7 +358,8 @@ export class Controller {
       // A damaged replica only taken out of the ISR is no election either.
       const isrOnly =
         change.reason === 'isr-member-lost' ||
-        (change.reason === 'replica-offline' && change.state.leader === previousLeader);
+        ((change.reason === 'replica-offline' || change.reason === 'reassignment') &&
+          change.state.leader === previousLeader);
       if (!isrOnly) metrics.leaderElections.inc({ reason: change.reason });
       // Lost or shutting-down brokers and damaged replicas taken out of the ISR (with a new leader or
       // without): the leaders' own shrinks are counted where they decide them

@@ -6,8 +6,10 @@ import {
   adminElectionResult,
   adminElectionVerdict,
   type BrokerLiveness,
+  completedReassignment,
   damagedLeaderKept,
   electLeader,
+  fitToReplicas,
   initialState,
   preferredLeaderChange,
   reconcileState,
@@ -370,5 +372,41 @@ describe('adminElectionVerdict and adminElectionResult (ElectLeaders)', () => {
     );
     assert.equal(adminElectionResult(1, state(3, 5, [3]), replicas).errorCode, ErrorCode.NONE);
     assert.equal(adminElectionResult(1, null, replicas).errorCode, ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE);
+  });
+});
+
+describe('reassignments (fitToReplicas, completedReassignment)', () => {
+  const reassigning = { adding: [4], removing: [3] };
+
+  it('completes once the added replica is in sync, dropping the removed one from the ISR at a new epoch', () => {
+    // Replicas during the reassignment: the target [1, 2, 4], then 3 being removed.
+    assert.equal(
+      completedReassignment(state(1, 5, [1, 2, 3]), [1, 2, 4, 3], reassigning, brokers([1, 2, 3, 4]), 9),
+      null,
+    );
+    assert.deepEqual(
+      completedReassignment(state(1, 5, [1, 2, 3, 4]), [1, 2, 4, 3], reassigning, brokers([1, 2, 3, 4]), 9),
+      { version: 1, controllerEpoch: 9, leader: 1, leaderEpoch: 6, isr: [1, 2, 4] },
+    );
+  });
+
+  it('moves leadership off a removed leader to the first in-sync replica of the target', () => {
+    assert.deepEqual(
+      completedReassignment(state(3, 5, [3, 1, 2, 4]), [1, 2, 4, 3], reassigning, brokers([1, 2, 3, 4]), 9),
+      { version: 1, controllerEpoch: 9, leader: 1, leaderEpoch: 6, isr: [1, 2, 4] },
+    );
+    // No target replica live and in sync: it waits.
+    assert.equal(
+      completedReassignment(state(3, 5, [3, 4]), [1, 2, 4, 3], reassigning, brokers([3]), 9),
+      null,
+    );
+  });
+
+  it('fits a state to replicas that shrank under it (a cancelled reassignment)', () => {
+    assert.equal(fitToReplicas(state(1, 5, [1, 2, 3]), [1, 2, 3], brokers([1, 2, 3, 4]), 9), null);
+    assert.deepEqual(fitToReplicas(state(4, 5, [4, 1, 2, 3]), [1, 2, 3], brokers([1, 2, 3, 4]), 9), {
+      state: { version: 1, controllerEpoch: 9, leader: 1, leaderEpoch: 6, isr: [1, 2, 3] },
+      reason: 'reassignment',
+    });
   });
 });

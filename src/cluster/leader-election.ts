@@ -28,7 +28,8 @@ export interface StateChange {
     | 'isr-member-lost'
     | 'controlled-shutdown'
     | 'preferred-leader'
-    | 'replica-offline';
+    | 'replica-offline'
+    | 'reassignment';
 }
 
 /**
@@ -213,4 +214,51 @@ export function adminElectionResult(
   return leader >= 0
     ? { errorCode: ErrorCode.NONE, message: null }
     : { errorCode: ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE, message: 'no live replica could be elected' };
+}
+
+/**
+ * A state that names brokers that are no longer replicas (a reassignment was cancelled or completed under
+ * it): they leave the ISR, and leadership moves to the first in-sync replica if the leader is one of them.
+ */
+export function fitToReplicas(
+  current: PartitionState,
+  replicas: readonly number[],
+  brokers: BrokerLiveness,
+  controllerEpoch: number,
+): StateChange | null {
+  const isr = current.isr.filter((id) => replicas.includes(id));
+  const leaderStays = current.leader < 0 || replicas.includes(current.leader);
+  if (leaderStays && isr.length === current.isr.length) return null;
+  const leader = leaderStays ? current.leader : electLeader(replicas, isr, brokers, false);
+  return {
+    // With no in-sync replica left among them the partition is offline until one returns.
+    state: {
+      version: 1,
+      controllerEpoch,
+      leader,
+      leaderEpoch: current.leaderEpoch + 1,
+      isr: isr.length > 0 ? isr : current.isr,
+    },
+    reason: 'reassignment',
+  };
+}
+
+/**
+ * The state that completes a reassignment, or null while it must wait: every added replica is in the ISR
+ * (it has caught up), and a replica of the target is live and in sync to lead (the current leader stays if
+ * it is one). The ISR keeps only target replicas; the removed ones then delete their copies.
+ */
+export function completedReassignment(
+  current: PartitionState,
+  replicas: readonly number[],
+  reassignment: { adding: readonly number[]; removing: readonly number[] },
+  brokers: BrokerLiveness,
+  controllerEpoch: number,
+): PartitionState | null {
+  if (!reassignment.adding.every((id) => current.isr.includes(id))) return null;
+  const target = replicas.filter((id) => !reassignment.removing.includes(id));
+  const isr = current.isr.filter((id) => target.includes(id));
+  const leader = target.includes(current.leader) ? current.leader : electLeader(target, isr, brokers, false);
+  if (leader < 0 || !isr.includes(leader)) return null;
+  return { version: 1, controllerEpoch, leader, leaderEpoch: current.leaderEpoch + 1, isr };
 }

@@ -99,11 +99,20 @@ export const OfflineReplicaReport = z.object({
 });
 export type OfflineReplicaReport = z.infer<typeof OfflineReplicaReport>;
 
-/** /brokers/topics/<topic>: the topic id and each partition's replicas, the first one preferred as leader. */
+const PartitionReplicas = z.record(z.string().regex(/^\d+$/), z.array(z.number().int().min(0)).min(1));
+
+/**
+ * /brokers/topics/<topic>: the topic id and each partition's replicas, the first one preferred as leader.
+ * While a partition is reassigned (AlterPartitionReassignments, as Kafka's ZooKeeper mode keeps it), its
+ * replicas are the target ones followed by those being removed, `addingReplicas` names the targets that were
+ * not replicas before and `removingReplicas` the replicas not in the target; both go when it completes.
+ */
 export const TopicAssignment = z.object({
   version: z.literal(1),
   topicId: z.string().regex(/^[0-9a-f]{32}$/),
-  partitions: z.record(z.string().regex(/^\d+$/), z.array(z.number().int().min(0)).min(1)),
+  partitions: PartitionReplicas,
+  addingReplicas: z.record(z.string().regex(/^\d+$/), z.array(z.number().int().min(0))).optional(),
+  removingReplicas: z.record(z.string().regex(/^\d+$/), z.array(z.number().int().min(0))).optional(),
 });
 export type TopicAssignment = z.infer<typeof TopicAssignment>;
 

@@ -1,3 +1,4 @@
+import { partitionKey } from '../../cluster/cluster-view.js';
 import type { ClusterNode } from '../../cluster/index.js';
 import { endpointOf } from '../../cluster/zk-layout.js';
 import type { PartitionLog } from '../../log/index.js';
@@ -8,7 +9,10 @@ import {
 import { DescribeCluster, EndpointType } from '../../protocol/apis/describe-cluster.js';
 import { DescribeProducers, type DescribeProducersResponse } from '../../protocol/apis/describe-producers.js';
 import { ElectionType, ElectLeaders, type ElectLeadersResponse } from '../../protocol/apis/elect-leaders.js';
-import { ListPartitionReassignments } from '../../protocol/apis/list-partition-reassignments.js';
+import {
+  ListPartitionReassignments,
+  type ListPartitionReassignmentsResponse,
+} from '../../protocol/apis/list-partition-reassignments.js';
 import { AUTHORIZED_OPERATIONS_NOT_REQUESTED } from '../../protocol/apis/metadata.js';
 import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
@@ -47,11 +51,13 @@ const MAX_ADMIN_WAIT_MS = 30_000;
 type PartitionAnswer = { topic: string; partition: number; errorCode: number; message: string | null };
 
 export function clusterOperationHandlers(deps: ClusterOperationsDeps): ApiHandler[] {
-  const handlers = [describeClusterHandler(deps), electLeadersHandler(deps), describeProducersHandler(deps)];
-  // A cluster moves replicas only once reassignments are carried out by its controller (not yet): until
-  // then it does not offer the two APIs, and clients are told they are unsupported.
-  if (deps.cluster === null) handlers.push(alterReassignmentsHandler(deps), listReassignmentsHandler(deps));
-  return handlers;
+  return [
+    describeClusterHandler(deps),
+    electLeadersHandler(deps),
+    alterReassignmentsHandler(deps),
+    listReassignmentsHandler(deps),
+    describeProducersHandler(deps),
+  ];
 }
 
 /**
@@ -178,32 +184,39 @@ function clampedWait(timeoutMs: number): number {
 }
 
 /**
- * AlterPartitionReassignments on a single node: the only replica set there is, [this broker], is already
- * in place; any other is INVALID_REPLICA_ASSIGNMENT and a cancellation finds nothing to cancel. Needs
- * ALTER on the cluster.
+ * AlterPartitionReassignments (KIP-455). Needs ALTER on the cluster. On a cluster each topic's changes go to
+ * its assignment node and the controller carries them out; on a single node the only replica set there is,
+ * [this broker], is already in place, any other is INVALID_REPLICA_ASSIGNMENT and a cancellation finds
+ * nothing to cancel.
  */
-function alterReassignmentsHandler({ topics, identity, access }: ClusterOperationsDeps): ApiHandler {
-  return defineHandler(AlterPartitionReassignments, (request, context) => {
+function alterReassignmentsHandler({ topics, cluster, identity, access }: ClusterOperationsDeps): ApiHandler {
+  return defineHandler(AlterPartitionReassignments, async (request, context) => {
     const allowed = access.allowsCluster(context, AlterPartitionReassignments.name, AclOperation.ALTER);
     const refusal = allowed ? null : 'ALTER on the cluster is needed';
-    const responses: AlterPartitionReassignmentsResponse['responses'] = request.topics.map((topic) => ({
-      name: topic.name,
-      partitions: topic.partitions.map(({ partitionIndex, replicas }) => {
-        const answer = refusal
-          ? { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, message: refusal }
-          : !localLog(topics, topic.name, partitionIndex)
-            ? unknownPartition(topic.name, partitionIndex)
-            : replicas === null
-              ? { errorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, message: 'nothing is being reassigned' }
-              : replicas.length === 1 && replicas[0] === identity.nodeId
-                ? { errorCode: ErrorCode.NONE, message: null }
-                : {
-                    errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                    message: `a single node holds every partition on broker ${identity.nodeId} alone`,
-                  };
-        return { partitionIndex, errorCode: answer.errorCode, errorMessage: answer.message };
-      }),
-    }));
+    const responses: AlterPartitionReassignmentsResponse['responses'] = [];
+    for (const topic of request.topics) {
+      const answers = refusal
+        ? topic.partitions.map(() => ({
+            errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+            message: refusal,
+          }))
+        : cluster
+          ? await cluster.alterReassignments(
+              topic.name,
+              topic.partitions.map((p) => ({ partition: p.partitionIndex, replicas: p.replicas })),
+            )
+          : topic.partitions.map(({ partitionIndex, replicas }) =>
+              singleNodeReassignment(topics, identity.nodeId, topic.name, partitionIndex, replicas),
+            );
+      responses.push({
+        name: topic.name,
+        partitions: topic.partitions.map(({ partitionIndex }, i) => ({
+          partitionIndex,
+          errorCode: answers[i]!.errorCode,
+          errorMessage: answers[i]!.message,
+        })),
+      });
+    }
     return {
       throttleTimeMs: 0,
       errorCode: allowed ? ErrorCode.NONE : ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
@@ -213,15 +226,62 @@ function alterReassignmentsHandler({ topics, identity, access }: ClusterOperatio
   });
 }
 
-/** ListPartitionReassignments on a single node: none is ever pending. Needs DESCRIBE on the cluster. */
-function listReassignmentsHandler({ access }: ClusterOperationsDeps): ApiHandler {
-  return defineHandler(ListPartitionReassignments, (_request, context) => {
+function singleNodeReassignment(
+  topics: TopicCatalog,
+  nodeId: number,
+  topic: string,
+  partition: number,
+  replicas: readonly number[] | null,
+): { errorCode: number; message: string | null } {
+  if (!localLog(topics, topic, partition)) return unknownPartition(topic, partition);
+  if (replicas === null)
+    return { errorCode: ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, message: 'nothing is being reassigned' };
+  if (replicas.length === 1 && replicas[0] === nodeId) return { errorCode: ErrorCode.NONE, message: null };
+  return {
+    errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+    message: `a single node holds every partition on broker ${nodeId} alone`,
+  };
+}
+
+/**
+ * ListPartitionReassignments: the pending ones (every one, or those of the named partitions) with their
+ * replicas and the replicas being added and removed; a single node never has any. Needs DESCRIBE on the
+ * cluster.
+ */
+function listReassignmentsHandler({ cluster, access }: ClusterOperationsDeps): ApiHandler {
+  return defineHandler(ListPartitionReassignments, (request, context) => {
     const allowed = access.allowsCluster(context, ListPartitionReassignments.name, AclOperation.DESCRIBE);
+    const listed: ListPartitionReassignmentsResponse['topics'] = [];
+    if (allowed && cluster) {
+      const wanted =
+        request.topics?.map(({ name, partitionIndexes }) => ({ name, partitions: partitionIndexes })) ??
+        [...cluster.view.topics.values()].map((t) => ({
+          name: t.name,
+          partitions: t.replicas.map((_, p) => p),
+        }));
+      for (const { name, partitions } of wanted) {
+        const replicas = cluster.view.topics.get(name)?.replicas;
+        const pending = partitions.flatMap((partitionIndex) => {
+          const reassignment = cluster.view.reassignments.get(partitionKey(name, partitionIndex));
+          const current = replicas?.[partitionIndex];
+          if (!reassignment || !current) return [];
+          return [
+            {
+              partitionIndex,
+              replicas: current,
+              addingReplicas: reassignment.adding,
+              removingReplicas: reassignment.removing,
+            },
+          ];
+        });
+        if (pending.length > 0) listed.push({ name, partitions: pending });
+      }
+    }
     return {
       throttleTimeMs: 0,
       errorCode: allowed ? ErrorCode.NONE : ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
       errorMessage: allowed ? null : 'DESCRIBE on the cluster is needed',
-      topics: [],
+      topics: listed,
     };
   });
 }
