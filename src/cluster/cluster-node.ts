@@ -75,6 +75,8 @@ const OK: ClusterAnswer = { errorCode: ErrorCode.NONE, message: null };
 
 /** Compare-and-set attempts on a topic's assignment node before a reassignment gives up. */
 const MAX_ASSIGNMENT_WRITES = 10;
+/** Longest a stored reassignment waits for this broker's view to show it. */
+const ASSIGNMENT_SETTLE_MS = 5_000;
 
 /** How often a broker looks whether the controller has carried out an election it asked for. */
 const ELECTION_POLL_MS = 100;
@@ -462,6 +464,15 @@ export class ClusterNode {
         });
         if (answers.every((a) => a.errorCode !== ErrorCode.NONE)) return answers;
         if ((await this.coordinator.set(path, encodeNode(assignment), node.version)) !== null) {
+          // Read-your-writes: a ListPartitionReassignments right after the answer sees it on this broker.
+          const stored = assignment.partitions;
+          await this.settle(ASSIGNMENT_SETTLE_MS, () =>
+            partitions.every(({ partition }) => {
+              const seen = this.view.topics.get(topic)?.replicas[partition];
+              const wanted = stored[String(partition)];
+              return seen !== undefined && wanted !== undefined && seen.join() === wanted.join();
+            }),
+          );
           this.options.logger.info(
             { topic, partitions: partitions.map((p) => p.partition), assignment: assignment.partitions },
             'partition reassignment stored',
