@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ConnectionPool, describeClusterV1, describeProducersV0, parseBroker } from '@platformatic/kafka';
+import { describeClusterV1, describeProducersV0 } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../src/broker/error-codes.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
+import { withPlatformaticConnection } from './support/platformatic-connection.js';
 import { run } from './support/processes.js';
 
 const bin = fileURLToPath(new URL('../../bin/edgestream.js', import.meta.url));
@@ -36,19 +37,10 @@ describe('cluster admin APIs on a single node', { timeout: 120_000 }, () => {
     await broker?.stop();
   });
 
-  async function withPlatformatic<T>(
-    work: (connection: Awaited<ReturnType<ConnectionPool['getFirstAvailable']>>) => Promise<T>,
-  ): Promise<T> {
-    const pool = new ConnectionPool('single-admin-test', { connectTimeout: 5_000, requestTimeout: 10_000 });
-    try {
-      return await work(await pool.getFirstAvailable([parseBroker(broker.bootstrap)]));
-    } finally {
-      await pool.close();
-    }
-  }
-
   it('DescribeCluster (platformatic) names the node as broker and controller, as kafkajs reads Metadata', async () => {
-    const described = await withPlatformatic((c) => describeClusterV1.api.async(c, false, 1));
+    const described = await withPlatformaticConnection(broker.bootstrap, (c) =>
+      describeClusterV1.api.async(c, false, 1),
+    );
     assert.deepEqual(described.brokers, [{ brokerId: 5, host: '127.0.0.1', port: broker.port, rack: null }]);
     assert.equal(described.controllerId, 5);
     const admin = kafka.admin();
@@ -64,7 +56,7 @@ describe('cluster admin APIs on a single node', { timeout: 120_000 }, () => {
     for (let i = 0; i < 3; i++)
       await producer.send({ topic: 'meters', messages: [{ partition: 1, value: `m${i}` }] });
     await producer.disconnect();
-    const answer = await withPlatformatic((c) =>
+    const answer = await withPlatformaticConnection(broker.bootstrap, (c) =>
       describeProducersV0.api.async(c, [{ name: 'meters', partitionIndexes: [1] }]),
     );
     const partition = answer.topics[0]!.partitions[0]!;

@@ -6,12 +6,13 @@
 // leadership back on the restarted first replica through the controller.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ConnectionPool, describeClusterV1, describeProducersV0, parseBroker } from '@platformatic/kafka';
+import { describeClusterV1, describeProducersV0 } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../src/broker/error-codes.js';
 import { ElectLeaders, type ElectLeadersResponse } from '../src/protocol/apis/elect-leaders.js';
 import { Metadata, type MetadataResponse } from '../src/protocol/apis/metadata.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
+import { withPlatformaticConnection } from './support/platformatic-connection.js';
 import { eventually, until } from './support/processes.js';
 import { WireClient } from './support/wire-client.js';
 
@@ -24,18 +25,6 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
 });
-
-async function withPlatformatic<T>(
-  port: number,
-  work: (connection: Awaited<ReturnType<ConnectionPool['getFirstAvailable']>>) => Promise<T>,
-): Promise<T> {
-  const pool = new ConnectionPool('cluster-admin-test', { connectTimeout: 5_000, requestTimeout: 10_000 });
-  try {
-    return await work(await pool.getFirstAvailable([parseBroker(`127.0.0.1:${port}`)]));
-  } finally {
-    await pool.close();
-  }
-}
 
 async function elect(port: number, electionType: number, topic: string, partitions: number[]) {
   const client = await WireClient.connect(port);
@@ -83,7 +72,7 @@ test('DescribeCluster, DescribeProducers after a failover, and ElectLeaders putt
     const partition0 = async () =>
       (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions[0]!;
 
-    const described = await withPlatformatic(cluster.brokers[1]!.port, (c) =>
+    const described = await withPlatformaticConnection(`127.0.0.1:${cluster.brokers[1]!.port}`, (c) =>
       describeClusterV1.api.async(c, false, 1),
     );
     assert.equal(described.errorCode, ErrorCode.NONE);
@@ -115,7 +104,7 @@ test('DescribeCluster, DescribeProducers after a failover, and ElectLeaders putt
     const failedOver = (await partition0()).leader;
 
     // The new leader rebuilt the producer's state from its replica: 5 batches of one record, sequences 0..4.
-    const producers = await withPlatformatic(cluster.broker(failedOver).port, (c) =>
+    const producers = await withPlatformaticConnection(`127.0.0.1:${cluster.broker(failedOver).port}`, (c) =>
       describeProducersV0.api.async(c, [{ name: topic, partitionIndexes: [0] }]),
     );
     const state = producers.topics[0]!.partitions[0]!;
@@ -124,7 +113,7 @@ test('DescribeCluster, DescribeProducers after a failover, and ElectLeaders putt
     assert.equal(state.activeProducers[0]!.lastSequence, 4);
     assert.ok(Number(state.activeProducers[0]!.lastTimestamp) > 0);
     const notLeader = cluster.brokers.find((b) => b.id !== failedOver && b.id !== preferred)!;
-    const refused = await withPlatformatic(notLeader.port, (c) =>
+    const refused = await withPlatformaticConnection(`127.0.0.1:${notLeader.port}`, (c) =>
       describeProducersV0.api
         .async(c, [{ name: topic, partitionIndexes: [0] }])
         .catch((error: { response?: typeof producers }) => {
