@@ -255,14 +255,13 @@ export class Controller {
     for (const [topic, done] of completions) {
       if (!(await this.completeReassignments(tenure, topic, done))) settled = false;
     }
-    // Requests are done once their elections are stored; a pass cut short carries them out again.
-    if (settled && requested.names.length > 0) {
-      const done = requested.names.map((name) => ({
-        op: 'delete' as const,
-        path: Paths.leaderElection(name),
-        version: -1,
-      }));
-      settled = await this.fenced(tenure, done);
+    // Requests are done once their elections are stored; a pass cut short carries them out again. One
+    // fenced delete each: a request the view still lists but an earlier pass already deleted is refused
+    // alone (gone), without making this pass run again.
+    if (settled) {
+      for (const name of requested.names) {
+        await this.fenced(tenure, [{ op: 'delete', path: Paths.leaderElection(name), version: -1 }]);
+      }
     }
     return settled;
   }
