@@ -48,6 +48,8 @@ const CLUSTER_OPERATIONS = [
 /** Longest an admin request waits for the controller, whatever the client's timeout says. */
 const MAX_ADMIN_WAIT_MS = 30_000;
 
+type ProducersOfPartition = DescribeProducersResponse['topics'][number]['partitions'][number];
+
 type PartitionAnswer = { topic: string; partition: number; errorCode: number; message: string | null };
 
 export function clusterOperationHandlers(deps: ClusterOperationsDeps): ApiHandler[] {
@@ -304,7 +306,7 @@ function describeProducersHandler({ topics, cluster, access }: ClusterOperations
       return {
         name,
         partitions: partitionIndexes.map((partitionIndex) => {
-          const failed = (errorCode: number, errorMessage: string) => ({
+          const failed = (errorCode: number, errorMessage: string): ProducersOfPartition => ({
             partitionIndex,
             errorCode,
             errorMessage,
@@ -313,13 +315,12 @@ function describeProducersHandler({ topics, cluster, access }: ClusterOperations
           if (!allowed) return failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'READ on the topic is needed');
           const found = leaderLog(topics, cluster, name, partitionIndex);
           if ('errorCode' in found) return failed(found.errorCode, found.message);
-          const partition: DescribeProducersResponse['topics'][number]['partitions'][number] = {
+          return {
             partitionIndex,
             errorCode: ErrorCode.NONE,
             errorMessage: null,
             activeProducers: topics.producersOf(found.log).active(),
           };
-          return partition;
         }),
       };
     }),
