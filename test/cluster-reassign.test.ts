@@ -34,9 +34,28 @@ async function partition0(admin: Admin) {
   return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions[0]!;
 }
 
+/**
+ * kafkajs 2.2.4's admin sends reassignments to the controller Metadata names, and retries only on
+ * NOT_CONTROLLER: for a moment after a broker was killed a broker's Metadata may still name it (its view
+ * follows ZooKeeper's), and the call fails (a connection error, or the broker not found). Tried again for
+ * a while.
+ */
+async function retried<T>(call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof Error && error.name.startsWith('KafkaJS')) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 /** The pending reassignments as kafkajs 2.2.4 returns them (at run time: topics by `name`, `partition`). */
 async function pending(admin: Admin): Promise<unknown[]> {
-  const listed: unknown = JSON.parse(JSON.stringify((await admin.listPartitionReassignments({})).topics));
+  const answer = await retried(() => admin.listPartitionReassignments({}));
+  const listed: unknown = JSON.parse(JSON.stringify(answer.topics));
   assert.ok(Array.isArray(listed));
   return listed;
 }
@@ -89,9 +108,11 @@ test('[1,2,3] -> [1,2,4] -> [4,x]: pending while 4 is down, through a controller
 
     // Broker 4 down: the reassignment starts and waits for it.
     await cluster.kill(4);
-    await admin.alterPartitionReassignments({
-      topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [1, 2, 4] }] }],
-    });
+    await retried(() =>
+      admin.alterPartitionReassignments({
+        topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [1, 2, 4] }] }],
+      }),
+    );
     assert.deepEqual(await pending(admin), [
       {
         name: topic,
@@ -109,12 +130,14 @@ test('[1,2,3] -> [1,2,4] -> [4,x]: pending while 4 is down, through a controller
     );
     assert.equal(await cancel(cluster.broker(1).port), ErrorCode.NO_REASSIGNMENT_IN_PROGRESS);
 
-    await admin.alterPartitionReassignments({
-      topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [1, 2, 4] }] }],
-    });
+    await retried(() =>
+      admin.alterPartitionReassignments({
+        topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [1, 2, 4] }] }],
+      }),
+    );
     await produce(50);
     // The controller fails over with the reassignment pending: the new one finds it in ZooKeeper.
-    const { controller } = await admin.describeCluster();
+    const { controller } = await retried(() => admin.describeCluster());
     assert.ok(controller !== null && controller !== 4);
     await cluster.kill(controller);
     await produce(50);
@@ -158,9 +181,11 @@ test('[1,2,3] -> [1,2,4] -> [4,x]: pending while 4 is down, through a controller
     const oldLeader = (await partition0(admin)).leader;
     assert.ok(oldLeader === 1 || oldLeader === 2, `leader ${oldLeader} is 1 or 2`);
     const kept = oldLeader === 1 ? 2 : 1;
-    await admin.alterPartitionReassignments({
-      topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [4, kept] }] }],
-    });
+    await retried(() =>
+      admin.alterPartitionReassignments({
+        topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [4, kept] }] }],
+      }),
+    );
     await produce(50);
     await eventually(async () => (await pending(admin)).length === 0, 30_000, 'the second reassignment');
     await eventually(async () => (await partition0(admin)).leader === 4, 10_000, 'broker 4 leading');
