@@ -19,7 +19,8 @@ import { WireClient } from './support/wire-client.js';
 let cluster: BrokerCluster;
 
 before(async () => {
-  cluster = await BrokerCluster.start();
+  // No periodic preferred-leader restoration during the test: the election asked for must be the one.
+  cluster = await BrokerCluster.start({ extraArgs: ['--leader-imbalance-check-interval-ms', '600000'] });
 });
 
 after(async () => {
