@@ -42,8 +42,11 @@ async function elect(port: number, electionType: number, topic: string, partitio
   }
 }
 
-/** Partition 0's leader and leader epoch, as the broker at `port` tells them in Metadata v9. */
-async function leadership(port: number, topic: string): Promise<{ leader: number; leaderEpoch: number }> {
+/** Partition 0's leader, leader epoch and ISR, as the broker at `port` tells them in Metadata v9. */
+async function leadership(
+  port: number,
+  topic: string,
+): Promise<{ leader: number; leaderEpoch: number; isr: number[] }> {
   const client = await WireClient.connect(port);
   try {
     const response = (await client.request(Metadata, 9, {
@@ -53,7 +56,7 @@ async function leadership(port: number, topic: string): Promise<{ leader: number
       includeTopicAuthorizedOperations: false,
     })) as MetadataResponse;
     const partition = response.topics[0]!.partitions[0]!;
-    return { leader: partition.leaderId, leaderEpoch: partition.leaderEpoch ?? -1 };
+    return { leader: partition.leaderId, leaderEpoch: partition.leaderEpoch ?? -1, isr: partition.isrNodes };
   } finally {
     client.socket.destroy();
   }
@@ -125,7 +128,12 @@ test('DescribeCluster, DescribeProducers after a failover, and ElectLeaders putt
     );
     assert.equal(refused.topics[0]!.partitions[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
 
-    // While the preferred replica is down it cannot be elected.
+    // While the preferred replica is down it cannot be elected (asked once the broker knows of the failover).
+    await eventually(
+      async () => (await leadership(notLeader.port, topic)).leader === failedOver,
+      10_000,
+      'the broker asked seeing the failover',
+    );
     const unavailable = await elect(notLeader.port, 0, topic, [0]);
     assert.equal(
       unavailable.replicaElectionResults[0]!.partitionResult[0]!.errorCode,
@@ -140,6 +148,12 @@ test('DescribeCluster, DescribeProducers after a failover, and ElectLeaders putt
     );
     assert.equal((await partition0()).leader, failedOver, 'leadership stays where it moved until asked');
 
+    // The broker asked decides from its own view, which follows ZooKeeper's a moment later.
+    await eventually(
+      async () => (await leadership(notLeader.port, topic)).isr.length === 3,
+      10_000,
+      'the broker asked seeing the ISR of three',
+    );
     const epochBefore = (await leadership(notLeader.port, topic)).leaderEpoch;
     const elected = await elect(notLeader.port, 0, topic, [0, 7]);
     assert.equal(elected.errorCode, ErrorCode.NONE);

@@ -82,6 +82,7 @@ function controllerWith(
   let commits = 0;
   const coordinator = {
     create: async () => true,
+    get: async () => null,
     delete: async () => true,
     commit: async (ops: CoordinationOp[]) => {
       const outcome = outcomes[commits++] ?? 'taken';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { CoordinationOp, Coordinator } from '../coordination/index.js';
 import { CoordinationError } from '../coordination/index.js';
 import { ElectionType } from '../protocol/apis/elect-leaders.js';
-import { type ClusterView, partitionKey } from './cluster-view.js';
+import { type ClusterView, type PartitionStateVersioned, partitionKey } from './cluster-view.js';
 import {
   type BrokerLiveness,
   completedReassignment,
@@ -14,7 +14,7 @@ import {
   type StateChange,
 } from './leader-election.js';
 import type { ClusterMetrics } from './metrics.js';
-import { decodeNode, encodeNode, type PartitionState, Paths, TopicAssignment } from './zk-layout.js';
+import { decodeNode, encodeNode, PartitionState, Paths, TopicAssignment } from './zk-layout.js';
 
 export interface ControllerOptions {
   /** How often preferred leaders are restored (Kafka's leader.imbalance.check.interval.seconds). */
@@ -176,6 +176,9 @@ export class Controller {
     if (!this.tenure) return true;
     const brokers: BrokerLiveness = { live: this.view.liveBrokerIds(), shuttingDown: this.view.shuttingDown };
     const requested = this.requestedElections();
+    const fresh = await this.freshStates(
+      [...this.view.elections.values()].flatMap((request) => request.partitions),
+    );
     const writes: StateWrite[] = [];
     const completions = new Map<string, ReassignmentCompletion[]>();
     for (const topic of this.view.topics.values()) {
@@ -185,7 +188,7 @@ export class Controller {
         'true';
       for (let p = 0; p < topic.replicas.length; p++) {
         const replicas = topic.replicas[p]!;
-        const current = this.view.state(topic.name, p);
+        const current = fresh.get(partitionKey(topic.name, p)) ?? this.view.state(topic.name, p);
         const reported = this.view.offlineReplicas(topic.name, p);
         const partitionBrokers: BrokerLiveness =
           reported.offline.size === 0
@@ -264,6 +267,26 @@ export class Controller {
       }
     }
     return settled;
+  }
+
+  /**
+   * The stored states of the partitions an election was asked for, read from ZooKeeper now: the view may
+   * not have applied the ISR change the admin saw before asking (each node is read on its own watch), and
+   * the request is deleted once decided, so it must be decided on what is really there.
+   */
+  private async freshStates(
+    partitions: ReadonlyArray<{ topic: string; partition: number }>,
+  ): Promise<Map<string, PartitionStateVersioned>> {
+    const states = new Map<string, PartitionStateVersioned>();
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      if (states.has(key)) continue;
+      const path = Paths.partitionState(topic, partition);
+      const node = await this.coordinator.get(path);
+      const state = node ? decodeNode(PartitionState, path, node.data) : null;
+      if (node && state && !(state instanceof Error)) states.set(key, { state, version: node.version });
+    }
+    return states;
   }
 
   /**
