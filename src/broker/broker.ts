@@ -32,6 +32,7 @@ import {
   initProducerIdHandler,
 } from './handlers/admin.js';
 import { clientQuotaHandlers } from './handlers/client-quotas.js';
+import { clusterOperationHandlers } from './handlers/cluster-operations.js';
 import { fetchHandler } from './handlers/fetch.js';
 import { groupAdminHandlers } from './handlers/group-admin.js';
 import { groupHandlers } from './handlers/groups.js';
@@ -286,6 +287,7 @@ export class Broker {
           (Number(name) === config.nodeId || cluster?.view.brokers.has(Number(name)) === true));
       for (const handler of topicAdminHandlers({ admin: topicAdmin, dynamic, knownBroker }, access))
         add(handler);
+      for (const handler of clusterOperationHandlers({ topics, cluster, identity, access })) add(handler);
       add(initProducerIdHandler(producerIds, transactions, access));
       for (const handler of groupHandlers(groups, transactions, access)) add(handler);
       for (const handler of transactionHandlers(transactions, groups, access, partitionExists)) {

@@ -15,19 +15,30 @@ import {
   MAX_PARTITIONS_PER_TOPIC,
   parseTopicConfig,
 } from '../log/index.js';
+import type { ElectionType } from '../protocol/apis/elect-leaders.js';
 import { ErrorCode } from '../protocol/index.js';
 import type { AclBinding, EntityQuota } from '../security/index.js';
 import { assignReplicas } from './assignment.js';
 import { ClusterCredentials } from './cluster-credentials.js';
 import { ClusterView } from './cluster-view.js';
 import { Controller } from './controller.js';
+import { adminElectionResult, adminElectionVerdict } from './leader-election.js';
 import { ClusterMetrics } from './metrics.js';
 import { ClusterProducerIds } from './producer-ids.js';
+import { planReassignment } from './reassignment.js';
 import { type ReplicaHooks, ReplicaManager } from './replica-manager.js';
 import { type ReplicationConfig, splitTopicConfig } from './replication-config.js';
 import { SharedList, type SharedListOptions } from './shared-list.js';
 import { sharedAclStorage, sharedQuotaStorage } from './shared-security.js';
-import { decodeNode, encodeNode, Paths, TopicAssignment } from './zk-layout.js';
+import {
+  decodeNode,
+  encodeNode,
+  type LeaderElectionRequest,
+  MAX_PARTITIONS_PER_ELECTION,
+  PartitionState,
+  Paths,
+  TopicAssignment,
+} from './zk-layout.js';
 
 export interface ClusterSettings {
   brokerId: number;
@@ -62,7 +73,18 @@ export interface CreateTopicRequest {
 
 export type ClusterAnswer = { errorCode: number; message: string | null };
 
+/** One partition's answer to ElectLeaders. */
+export type ElectionResult = { topic: string; partition: number } & ClusterAnswer;
+
 const OK: ClusterAnswer = { errorCode: ErrorCode.NONE, message: null };
+
+/** Compare-and-set attempts on a topic's assignment node before a reassignment gives up. */
+const MAX_ASSIGNMENT_WRITES = 10;
+/** Longest a stored reassignment waits for this broker's view to show it. */
+const ASSIGNMENT_SETTLE_MS = 5_000;
+
+/** How often a broker looks whether the controller has carried out an election it asked for. */
+const ELECTION_POLL_MS = 100;
 
 /** How often the reachability of ZooKeeper is looked at, to report each outage once as it starts and ends. */
 const OUTAGE_CHECK_INTERVAL_MS = 250;
@@ -454,6 +476,163 @@ export class ClusterNode {
     return gone
       ? OK
       : { errorCode: ErrorCode.REQUEST_TIMED_OUT, message: `topic '${name}' is being deleted` };
+  }
+
+  /**
+   * ElectLeaders through the controller: partitions it may elect go to ZooKeeper as one request node
+   * (`/admin/elect_leaders/<id>`), which the controller carries out with the same epoch bump and fencing as a
+   * failover and then deletes; the answer is read from the states it left. The rest are answered at once
+   * (ELECTION_NOT_NEEDED, ...). `partitions` null: every partition of the cluster.
+   */
+  async electLeaders(
+    type: ElectionType,
+    partitions: ReadonlyArray<{ topic: string; partition: number }> | null,
+    timeoutMs: number,
+  ): Promise<ElectionResult[]> {
+    const brokers = { live: this.view.liveBrokerIds(), shuttingDown: this.view.shuttingDown };
+    const asked =
+      partitions ??
+      [...this.view.topics.values()]
+        .filter((t) => !this.view.deleting.has(t.name))
+        .flatMap((t) => t.replicas.map((_, partition) => ({ topic: t.name, partition })));
+    const results: ElectionResult[] = [];
+    const toElect: Array<{ topic: string; partition: number; replicas: number[] }> = [];
+    for (const { topic, partition } of asked) {
+      const replicas = this.view.topics.get(topic)?.replicas[partition];
+      if (!replicas || this.view.deleting.has(topic)) {
+        results.push({
+          topic,
+          partition,
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          message: `${topic}-${partition} does not exist`,
+        });
+        continue;
+      }
+      const reported = this.view.offlineReplicas(topic, partition);
+      const verdict = adminElectionVerdict(type, this.view.state(topic, partition)?.state, replicas, {
+        ...brokers,
+        offlineReplicas: reported.offline,
+        damagedReplicas: reported.damaged,
+      });
+      if (verdict === 'elect') toElect.push({ topic, partition, replicas });
+      else results.push({ topic, partition, ...verdict });
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; i < toElect.length; i += MAX_PARTITIONS_PER_ELECTION) {
+      const chunk = toElect.slice(i, i + MAX_PARTITIONS_PER_ELECTION);
+      const answers = await this.electThroughController(type, chunk, deadline);
+      results.push(...chunk.map(({ topic, partition }, j) => ({ topic, partition, ...answers[j]! })));
+    }
+    return results;
+  }
+
+  /** Writes one election request, waits for the controller to delete it and reads the outcome back. */
+  private async electThroughController(
+    type: ElectionType,
+    partitions: ReadonlyArray<{ topic: string; partition: number; replicas: number[] }>,
+    deadline: number,
+  ): Promise<ClusterAnswer[]> {
+    const path = Paths.leaderElection(randomUUID());
+    const request: LeaderElectionRequest = {
+      version: 1,
+      type,
+      partitions: partitions.map(({ topic, partition }) => ({ topic, partition })),
+    };
+    try {
+      await this.coordinator.create(path, encodeNode(request), { parents: true });
+      while ((await this.coordinator.get(path)) !== null) {
+        if (Date.now() >= deadline) {
+          const timedOut = {
+            errorCode: ErrorCode.REQUEST_TIMED_OUT,
+            message: 'the controller has not carried the election out yet; it still may',
+          };
+          return partitions.map(() => timedOut);
+        }
+        await new Promise((resolve) => setTimeout(resolve, ELECTION_POLL_MS));
+      }
+      const answers: ClusterAnswer[] = [];
+      for (const { topic, partition, replicas } of partitions) {
+        const statePath = Paths.partitionState(topic, partition);
+        const node = await this.coordinator.get(statePath);
+        const state = node ? decodeNode(PartitionState, statePath, node.data) : null;
+        answers.push(adminElectionResult(type, state instanceof Error ? null : state, replicas));
+      }
+      return answers;
+    } catch (error) {
+      const answer = controllerUnreachable(error, 'elect leaders');
+      return partitions.map(() => answer);
+    }
+  }
+
+  /**
+   * AlterPartitionReassignments: each topic's plan (planReassignment) written to its assignment node by
+   * compare-and-set, retried when another change landed first; answered once stored, as Kafka answers once
+   * a reassignment has started. The controller completes it when the added replicas are in sync.
+   */
+  async alterReassignments(
+    topic: string,
+    partitions: ReadonlyArray<{ partition: number; replicas: readonly number[] | null }>,
+  ): Promise<ClusterAnswer[]> {
+    const path = Paths.topic(topic);
+    const unknown = {
+      errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      message: `topic '${topic}' does not exist`,
+    };
+    try {
+      for (let attempt = 0; attempt < MAX_ASSIGNMENT_WRITES; attempt++) {
+        const node = await this.coordinator.get(path);
+        const assignment = node ? decodeNode(TopicAssignment, path, node.data) : null;
+        if (!node || !assignment || assignment instanceof Error || this.view.deleting.has(topic))
+          return partitions.map(() => unknown);
+        const registered = new Set(this.view.brokers.keys());
+        const answers = partitions.map(({ partition, replicas }): ClusterAnswer => {
+          const p = String(partition);
+          const current = assignment.partitions[p];
+          if (!current) return { ...unknown, message: `${topic}-${partition} does not exist` };
+          const plan = planReassignment(
+            {
+              replicas: current,
+              adding: assignment.addingReplicas?.[p] ?? [],
+              removing: assignment.removingReplicas?.[p] ?? [],
+            },
+            replicas,
+            registered,
+          );
+          if ('errorCode' in plan) return plan;
+          assignment.partitions[p] = plan.replicas;
+          assignment.addingReplicas = { ...assignment.addingReplicas, [p]: plan.adding };
+          assignment.removingReplicas = { ...assignment.removingReplicas, [p]: plan.removing };
+          if (plan.adding.length === 0) delete assignment.addingReplicas[p];
+          if (plan.removing.length === 0) delete assignment.removingReplicas[p];
+          return OK;
+        });
+        if (answers.every((a) => a.errorCode !== ErrorCode.NONE)) return answers;
+        if ((await this.coordinator.set(path, encodeNode(assignment), node.version)) !== null) {
+          // Read-your-writes: a ListPartitionReassignments right after the answer sees it on this broker.
+          const stored = assignment.partitions;
+          await this.settle(ASSIGNMENT_SETTLE_MS, () =>
+            partitions.every(({ partition }) => {
+              const seen = this.view.topics.get(topic)?.replicas[partition];
+              const wanted = stored[String(partition)];
+              return seen !== undefined && wanted !== undefined && seen.join() === wanted.join();
+            }),
+          );
+          this.options.logger.info(
+            { topic, partitions: partitions.map((p) => p.partition), assignment: assignment.partitions },
+            'partition reassignment stored',
+          );
+          return answers;
+        }
+      }
+      const busy = {
+        errorCode: ErrorCode.REQUEST_TIMED_OUT,
+        message: `topic '${topic}' kept changing under the reassignment; try again`,
+      };
+      return partitions.map(() => busy);
+    } catch (error) {
+      const answer = controllerUnreachable(error, `reassign partitions of '${topic}'`);
+      return partitions.map(() => answer);
+    }
   }
 
   /**

@@ -234,7 +234,10 @@ export class ReplicaManager {
       }
       for (let p = 0; p < topic.replicas.length; p++) {
         const replicas = topic.replicas[p]!;
-        if (!replicas.includes(me)) continue;
+        if (!replicas.includes(me)) {
+          this.dropReplica(topic.name, p);
+          continue;
+        }
         const current = this.view.state(topic.name, p);
         if (!current) continue;
         const log = this.ensureLog(topic.name, topic.replicas.length, topic.topicId, split.log, p);
@@ -246,7 +249,12 @@ export class ReplicaManager {
         this.noteBackInSync(key, state.isr);
         const leading = this.leaders.get(key);
         if (state.leader === me) {
-          if (leading && leading.leaderEpoch === state.leaderEpoch) {
+          // Replicas added or removed by a reassignment: the leader tracks the new set from now on.
+          if (
+            leading &&
+            leading.leaderEpoch === state.leaderEpoch &&
+            sameReplicas(leading.replicas, replicas)
+          ) {
             leading.adoptState(state.isr, version);
             continue;
           }
@@ -272,6 +280,32 @@ export class ReplicaManager {
       if (this.view.topics.has(name)) continue;
       this.known.delete(name);
       await this.deleteLocal(name);
+    }
+  }
+
+  /**
+   * This broker is not (or no longer: a reassignment moved the partition away) a replica of the partition:
+   * it takes no role, and a copy it holds is deleted (emptied), as Kafka's StopReplica with deletion does.
+   */
+  private dropReplica(topic: string, partition: number): void {
+    const key = partitionKey(topic, partition);
+    this.unfollow(key);
+    const leading = this.leaders.get(key);
+    if (leading) this.stopLeading(key, leading);
+    const log = this.localLog(topic, partition);
+    if (!log || (log.logEndOffset === 0 && log.logStartOffset === 0)) return;
+    try {
+      const from = log.logEndOffset;
+      log.truncateFullyAndStartAt(0);
+      this.options.logger.info(
+        { topic, partition, logEndOffset: from },
+        'no longer a replica of the partition: its copy deleted',
+      );
+    } catch (error) {
+      this.options.logger.error(
+        { topic, partition, err: error },
+        'cannot delete the copy of a removed replica',
+      );
     }
   }
 
@@ -732,6 +766,10 @@ export class ReplicaManager {
       this.options.logger.error({ err: error }, 'cannot save the high watermark checkpoint');
     }
   }
+}
+
+function sameReplicas(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id) => b.includes(id));
 }
 
 function readHighWatermarks(file: string, logger: Logger): Record<string, number> {

@@ -36,7 +36,12 @@ import { sharedLoadedIndexes } from './loaded-indexes.js';
 import { readLogStartOffset, writeLogStartOffset } from './log-start-offset.js';
 import type { Logger } from './logger.js';
 import type { OpenFileLimiter } from './open-files.js';
-import { type AbortedTransaction, ProducerState, type SequenceVerdict } from './producer-state.js';
+import {
+  type AbortedTransaction,
+  type ActiveProducer,
+  ProducerState,
+  type SequenceVerdict,
+} from './producer-state.js';
 import { CLEAN_SHUTDOWN_FILE, recoverSegments } from './recovery.js';
 import { checkLeaderBatches } from './replica-append.js';
 import {
@@ -257,6 +262,11 @@ export class PartitionLog {
       if (readInt64(payload, batch.position + BatchField.producerId) >= 0)
         this.producerState.apply(payload, batch.position, batch.size);
     }
+  }
+
+  /** The producers with state in this partition (DescribeProducers). */
+  activeProducers(): ActiveProducer[] {
+    return this.producerState.active();
   }
 
   /**
