@@ -16,6 +16,9 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-broker-bench-'));
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 2_000_000);
 const RATE = 50_000;
 const LATENCY_SECONDS = 10;
+const TXN_RECORDS = Math.round(RECORDS / 4);
+const TXN_PRODUCERS = 8;
+const RECORDS_PER_TXN = 100;
 const KAFKA_PORT = 19_192;
 const REDIS_PORT = 19_379;
 
@@ -65,6 +68,8 @@ async function main(): Promise<void> {
     for (const [topic, configs] of [
       ['bench-durable', ['-c', 'flush.policy=durable']],
       ['bench-acks-all', ['-c', 'flush.policy=durable']],
+      ['bench-idempotent', ['-c', 'flush.policy=durable']],
+      ['bench-transactional', ['-c', 'flush.policy=durable']],
       ['bench-latency-durable', ['-c', 'flush.policy=durable']],
       ['bench-latency-interval', ['-c', 'flush.policy=interval', '-c', 'flush.ms=1000']],
     ] as const) {
@@ -105,6 +110,33 @@ async function main(): Promise<void> {
       'produce, acks=all (fsynced before ack)',
       `${Math.round(acksAll).toLocaleString('en-US')} records/s`,
       '>= 800,000',
+    ]);
+    // The same producers with and without transactions: only the transactions' cost differs.
+    const idempotent = rate(
+      loadgen('txn', brokers, 'bench-idempotent', String(TXN_RECORDS), '100', '0', String(TXN_PRODUCERS)),
+      'produced',
+    );
+    rows.push([
+      `produce, idempotent, ${TXN_PRODUCERS} producers (reference for transactions)`,
+      `${Math.round(idempotent).toLocaleString('en-US')} records/s`,
+      'reference',
+    ]);
+    const transactional = rate(
+      loadgen(
+        'txn',
+        brokers,
+        'bench-transactional',
+        String(TXN_RECORDS),
+        '100',
+        String(RECORDS_PER_TXN),
+        String(TXN_PRODUCERS),
+      ),
+      'produced',
+    );
+    rows.push([
+      `produce, transactional, ${RECORDS_PER_TXN}-record transactions, ${TXN_PRODUCERS} producers`,
+      `${Math.round(transactional).toLocaleString('en-US')} records/s = ${((100 * transactional) / idempotent).toFixed(0)}% of idempotent`,
+      '>= 60% of idempotent',
     ]);
     const consumed = rate(loadgen('consume', brokers, 'bench-durable', String(RECORDS)), 'consumed');
     rows.push([

@@ -5,11 +5,14 @@
  *   loadgen latency BROKERS TOPIC RATE SECONDS SIZE        -> "latency_us p50 p99 p999 N"
  *   loadgen telemetry BROKERS TOPIC RATE SECONDS KEYS      -> "produced N records in S s"
  *   loadgen cdn BROKERS TCP_TOPIC QOE_TOPIC RATE SECONDS EDGES -> "produced N records in S s"
+ *   loadgen txn BROKERS TOPIC COUNT SIZE PER_TXN PRODUCERS  -> "produced N records in S s"
  *   loadgen version                                        -> the librdkafka version
  * Records carry no key; in latency mode the first 8 bytes of each value are the send time in microseconds.
  * Telemetry mode sends JSON CDN telemetry keyed by edge server (KEYS distinct), "ts" = send time in epoch ms.
  * Cdn mode sends healthy telemetry in the schema of docs/telemetry.md (tcp_stats to TCP_TOPIC, segment events to
  * QOE_TOPIC, 2 in 5 events TCP) for edge servers bg-edge-N in sites bg1..bg4, "ts" = send time in epoch ms.
+ * Txn mode runs PRODUCERS idempotent producers on threads of their own, each sending COUNT/PRODUCERS records;
+ * with PER_TXN > 0 each is transactional and commits a transaction every PER_TXN records.
  */
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -38,7 +41,8 @@ static volatile long delivered = 0, failed = 0;
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   (void)rk; (void)opaque;
-  if (m->err) failed++; else delivered++;
+  /* Atomic: in txn mode several producer threads deliver at once. */
+  if (m->err) __atomic_fetch_add(&failed, 1, __ATOMIC_RELAXED); else __atomic_fetch_add(&delivered, 1, __ATOMIC_RELAXED);
 }
 
 static rd_kafka_t *producer(const char *brokers, const char *acks, const char *linger_ms) {
@@ -272,13 +276,72 @@ static int cdn(const char *brokers, const char *tcp_topic, const char *qoe_topic
   return failed == 0 ? 0 : 1;
 }
 
+struct txn_run { const char *brokers, *topic; long count; int size, per_txn, index; };
+
+static void fail_txn(rd_kafka_error_t *error, const char *step) {
+  fprintf(stderr, "%s: %s\n", step, rd_kafka_error_string(error));
+  rd_kafka_error_destroy(error);
+  exit(1);
+}
+
+static void *txn_producer(void *arg) {
+  struct txn_run *run = arg;
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  char err[512], id[64];
+  set(conf, "bootstrap.servers", run->brokers);
+  set(conf, "enable.idempotence", "true");
+  set(conf, "linger.ms", "5");
+  set(conf, "batch.size", "1000000");
+  set(conf, "queue.buffering.max.messages", "2000000");
+  if (run->per_txn > 0) {
+    snprintf(id, sizeof id, "loadgen-%d-%d", getpid(), run->index);
+    set(conf, "transactional.id", id);
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) { fprintf(stderr, "producer: %s\n", err); exit(2); }
+  rd_kafka_error_t *error;
+  if (run->per_txn > 0 && (error = rd_kafka_init_transactions(rk, 30000))) fail_txn(error, "init_transactions");
+  char *payload = malloc(run->size);
+  memset(payload, 'x', run->size);
+  for (long i = 0; i < run->count; i++) {
+    if (run->per_txn > 0 && i % run->per_txn == 0 && (error = rd_kafka_begin_transaction(rk))) fail_txn(error, "begin_transaction");
+    while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(run->topic), RD_KAFKA_V_VALUE(payload, run->size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      rd_kafka_poll(rk, 1);
+    rd_kafka_poll(rk, 0);
+    if (run->per_txn > 0 && ((i + 1) % run->per_txn == 0 || i + 1 == run->count) && (error = rd_kafka_commit_transaction(rk, 60000)))
+      fail_txn(error, "commit_transaction");
+  }
+  rd_kafka_flush(rk, 120000);
+  rd_kafka_destroy(rk);
+  free(payload);
+  return NULL;
+}
+
+static int txn(const char *brokers, const char *topic, long count, int size, int per_txn, int producers) {
+  struct txn_run runs[64];
+  pthread_t threads[64];
+  if (producers < 1 || producers > 64) { fprintf(stderr, "PRODUCERS must be 1-64\n"); return 2; }
+  int64_t start = now_us();
+  for (int p = 0; p < producers; p++) {
+    runs[p] = (struct txn_run){brokers, topic, count / producers, size, per_txn, p};
+    pthread_create(&threads[p], NULL, txn_producer, &runs[p]);
+  }
+  for (int p = 0; p < producers; p++) pthread_join(threads[p], NULL);
+  double seconds = (now_us() - start) / 1e6;
+  printf("produced %ld records in %.3f s (%ld failed)\n", delivered, seconds, failed);
+  return failed == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && !strcmp(argv[1], "version")) return printf("%s\n", rd_kafka_version_str()) < 0;
   if (argc >= 7 && !strcmp(argv[1], "produce")) return produce(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), argv[6]);
   if (argc >= 5 && !strcmp(argv[1], "consume")) return consume(argv[2], argv[3], atol(argv[4]));
   if (argc >= 7 && !strcmp(argv[1], "telemetry")) return telemetry(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), atol(argv[6]));
   if (argc >= 8 && !strcmp(argv[1], "cdn")) return cdn(argv[2], argv[3], argv[4], atol(argv[5]), atoi(argv[6]), atol(argv[7]));
+  if (argc >= 8 && !strcmp(argv[1], "txn")) return txn(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), atoi(argv[6]), atoi(argv[7]));
   if (argc >= 7 && !strcmp(argv[1], "latency")) return latency(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), atoi(argv[6]));
-  fprintf(stderr, "usage: loadgen produce BROKERS TOPIC COUNT SIZE ACKS | consume BROKERS TOPIC COUNT | latency BROKERS TOPIC RATE SECONDS SIZE | telemetry BROKERS TOPIC RATE SECONDS KEYS\n");
+  fprintf(stderr, "usage: loadgen produce BROKERS TOPIC COUNT SIZE ACKS | consume BROKERS TOPIC COUNT | latency BROKERS TOPIC RATE SECONDS SIZE | telemetry BROKERS TOPIC RATE SECONDS KEYS | txn BROKERS TOPIC COUNT SIZE PER_TXN PRODUCERS\n");
   return 2;
 }
