@@ -9,7 +9,7 @@ import {
   Producer,
   type RecordsBatch,
 } from '@platformatic/kafka';
-import { isControlBatch, isLogAppendTime } from '../protocol/index.js';
+import { isControlBatch, isLogAppendTime, isTransactional } from '../protocol/index.js';
 import {
   checkFetchOptions,
   checkFetchRequests,
@@ -73,10 +73,11 @@ export type {
 const MEMBERSHIP_METADATA_MAX_AGE_MS = 24 * 60 * 60_000;
 
 /**
- * read_uncommitted, as the embedded client: fetches read up to the high watermark that offsets() reports.
- * Edgestream's producers are idempotent, not transactional.
+ * read_committed: fetches read up to the last stable offset (the high watermark when no transaction is open),
+ * which is also what offsets() reports as `latest`, and records of aborted transactions are left out. Without
+ * transactions in a partition both isolation levels read the same.
  */
-const ISOLATION_LEVEL = FetchIsolationLevels.READ_UNCOMMITTED;
+const ISOLATION_LEVEL = FetchIsolationLevels.READ_COMMITTED;
 const EARLIEST_OFFSET = -2n;
 const LATEST_OFFSET = -1n;
 /** A fetch's wait stays this far below requestTimeoutMs, so a long poll is never taken for a lost request. */
@@ -489,7 +490,9 @@ export class RemoteLogClient implements LogClient {
           }),
         ),
       );
-      return responses.flatMap((response) => consumedRecords(response, topicNames, offsetsAsked));
+      return responses.flatMap((response) =>
+        consumedRecords(response, topicNames, offsetsAsked, options.readUpTo),
+      );
     } catch (error) {
       // Leadership moved since our metadata was fetched: look the leaders up again, once.
       if (retryOnStaleMetadata && kafkaErrorWhere(error, 'hasStaleMetadata', true)) {
@@ -539,11 +542,17 @@ function groupByLeader(metadata: ClusterMetadata, requests: FetchRequest[], maxB
   return [...leaders].map(([node, topics]) => ({ node, topics: [...topics.values()] }));
 }
 
-/** Records at or after the requested offsets; transaction markers are not records. */
+/**
+ * Records at or after the requested offsets. Transaction markers are not records, and neither are the records
+ * of aborted transactions: a read_committed response lists, per partition, the aborted transactions its
+ * batches may hold (producer id and first offset); a producer's transactional batches are left out from that
+ * offset until its abort marker.
+ */
 function consumedRecords(
   response: fetchV17.FetchResponse,
   topicNames: Map<string, string>,
   offsetsAsked: Map<string, number>,
+  readUpTo: FetchOptions['readUpTo'],
 ): ConsumedRecord[] {
   const out: ConsumedRecord[] = [];
   for (const topicResponse of response.responses) {
@@ -552,10 +561,41 @@ function consumedRecords(
     for (const partitionResponse of topicResponse.partitions) {
       const partition = partitionResponse.partitionIndex;
       const from = offsetsAsked.get(partitionKey(topic, partition)) ?? 0;
-      for (const batch of partitionResponse.records ?? []) appendBatch(out, topic, partition, from, batch);
+      const batches = partitionResponse.records ?? [];
+      const aborted = [...(partitionResponse.abortedTransactions ?? [])].sort((a, b) =>
+        a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
+      );
+      const abortedProducers = new Set<bigint>();
+      let nextAborted = 0;
+      let end = from;
+      for (const batch of batches) {
+        const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta);
+        end = Math.max(end, Number(lastOffset) + 1);
+        if (batch.producerId >= 0n) {
+          for (
+            ;
+            nextAborted < aborted.length && aborted[nextAborted]!.firstOffset <= lastOffset;
+            nextAborted++
+          )
+            abortedProducers.add(aborted[nextAborted]!.producerId);
+          if (isControlBatch(batch.attributes)) {
+            if (isAbortMarker(batch)) abortedProducers.delete(batch.producerId);
+            continue;
+          }
+          if (isTransactional(batch.attributes) && abortedProducers.has(batch.producerId)) continue;
+        }
+        appendBatch(out, topic, partition, from, batch);
+      }
+      if (batches.length > 0) readUpTo?.(topic, partition, end);
     }
   }
   return out;
+}
+
+/** A control batch holds one record whose key is its version and type (int16 each); type 0 is an abort. */
+function isAbortMarker(batch: RecordsBatch): boolean {
+  const key = batch.records[0]?.key;
+  return key !== undefined && key !== null && key.length >= 4 && key.readInt16BE(2) === 0;
 }
 
 function appendBatch(
