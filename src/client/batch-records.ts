@@ -15,7 +15,7 @@ import {
 } from '../protocol/index.js';
 import { checkPartitionIndex, partitionKey } from './client-checks.js';
 import { LogClientError } from './client-errors.js';
-import type { ConsumedRecord, OutgoingRecord, TopicPartition } from './types.js';
+import type { ConsumedRecord, FetchOptions, OutgoingRecord, TopicPartition } from './types.js';
 
 /**
  * Records to and from the record batches a partition log stores, for the clients that hand the log whole
@@ -148,10 +148,16 @@ export function recordOffsets(
 }
 
 /** Appends the records of `read` at or after the offset asked for to `out`; returns how many it appended. */
-export function appendConsumed(out: ConsumedRecord[], read: PartitionBatches): number {
+export function appendConsumed(
+  out: ConsumedRecord[],
+  read: PartitionBatches,
+  readUpTo?: FetchOptions['readUpTo'],
+): number {
   const before = out.length;
+  let end = read.offset;
   for (const batch of splitBatches(read.bytes)) {
     const header = readBatchHeader(batch);
+    end = Math.max(end, header.baseOffset + header.lastOffsetDelta + 1);
     // Transaction markers are the log's bookkeeping, never records of the topic.
     if (isControlBatch(header.attributes)) continue;
     const logAppendTimeMs = isLogAppendTime(header.attributes) ? header.maxTimestamp : null;
@@ -168,6 +174,7 @@ export function appendConsumed(out: ConsumedRecord[], read: PartitionBatches): n
       });
     }
   }
+  if (end > read.offset) readUpTo?.(read.topic, read.partition, end);
   return out.length - before;
 }
 

@@ -175,7 +175,7 @@ export class EmbeddedLogClient implements LogClient {
   async fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]> {
     const records: ConsumedRecord[] = [];
     for (const read of await this.fetchBatches(requests, options)) {
-      this.log.served(read.topic, read.bytes.length, appendConsumed(records, read));
+      this.log.served(read.topic, read.bytes.length, appendConsumed(records, read, options.readUpTo));
     }
     return records;
   }

@@ -45,6 +45,13 @@ export interface FetchOptions {
   maxBytes: number;
   /** How long to wait for data when none is available yet. */
   maxWaitMs: number;
+  /**
+   * Told, for each partition the fetch read batches of, the offset after the last of them. Not every offset
+   * holds a record for readers (transaction markers, records of aborted transactions, compacted gaps): a
+   * caller that keeps its place by the records it gets moves past those with this, instead of asking for
+   * them again. Called before the fetch resolves.
+   */
+  readUpTo?(topic: string, partition: number, nextOffset: number): void;
 }
 
 export interface PartitionOffsets {
