@@ -6,7 +6,6 @@ import {
   decodeRecords,
   encodedRecordBytes,
   encodeRecordBatch,
-  isControlBatch,
   isLogAppendTime,
   type RecordInput,
   readBatchHeader,
@@ -39,11 +38,16 @@ export interface EncodedBatch {
   records: number;
 }
 
-/** Batches read from one partition, from the batch that holds `offset` on. */
+/**
+ * Batches read committed from one partition, from the batch that holds `offset` on (see committedBatches:
+ * markers and aborted transactions' batches are already left out).
+ */
 export interface PartitionBatches extends TopicPartition {
   /** The offset asked for: records before it in the first batch are skipped. */
   offset: number;
   bytes: Buffer;
+  /** The offset after the last batch read, past the batches left out of `bytes`. */
+  endOffset: number;
   /** The partition's limit on a batch's decompressed size. */
   maxDecompressedBytes: number;
 }
@@ -154,12 +158,8 @@ export function appendConsumed(
   readUpTo?: FetchOptions['readUpTo'],
 ): number {
   const before = out.length;
-  let end = read.offset;
   for (const batch of splitBatches(read.bytes)) {
     const header = readBatchHeader(batch);
-    end = Math.max(end, header.baseOffset + header.lastOffsetDelta + 1);
-    // Transaction markers are the log's bookkeeping, never records of the topic.
-    if (isControlBatch(header.attributes)) continue;
     const logAppendTimeMs = isLogAppendTime(header.attributes) ? header.maxTimestamp : null;
     for (const record of decodeBatch(read, batch, header.baseOffset)) {
       if (record.offset < read.offset) continue;
@@ -174,7 +174,7 @@ export function appendConsumed(
       });
     }
   }
-  if (end > read.offset) readUpTo?.(read.topic, read.partition, end);
+  if (read.endOffset > read.offset) readUpTo?.(read.topic, read.partition, read.endOffset);
   return out.length - before;
 }
 

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { LogError, type LogManager, type PartitionLog, type TopicDescription } from '../log/index.js';
+import {
+  type CommittedReadResult,
+  LogError,
+  type LogManager,
+  type PartitionLog,
+  type TopicDescription,
+} from '../log/index.js';
 import { ErrorCode, errorCodeName } from '../protocol/index.js';
 import {
   appendConsumed,
@@ -20,6 +26,7 @@ import {
 } from './client-checks.js';
 import { LogClientError, UnknownTopicError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
+import { committedBatches } from './committed-batches.js';
 import { type FixedMembership, joinFixedShare } from './fixed-membership.js';
 import type {
   AssignmentListener,
@@ -49,7 +56,10 @@ export interface EmbeddedLog {
   madeDurable(topic: string, partition: number): void;
   /** Counts records handed to the in-process consumer in the broker's metrics. */
   served(topic: string, bytes: number, records: number): void;
-  /** Calls `onData` once, on the next append to any of `partitions`; returns a function that cancels the watch. */
+  /**
+   * Calls `onData` once, on the next append (transaction markers included: they move the last stable offset)
+   * to any of `partitions`; returns a function that cancels the watch.
+   */
   watch(partitions: TopicPartition[], onData: () => void): () => void;
   /**
    * Commits offsets outside the group protocol (Kafka's generation -1 commit), so group describe and the lag
@@ -118,7 +128,8 @@ export class EmbeddedLogClient implements LogClient {
   async offsets(partition: TopicPartition): Promise<PartitionOffsets> {
     this.ensureOpen();
     const { log } = this.target(partition.topic, partition.partition);
-    return { earliest: log.logStartOffset, latest: log.highWatermark };
+    // As a Kafka ListOffsets read_committed: the latest offset a read_committed fetch reaches.
+    return { earliest: log.logStartOffset, latest: log.lastStableOffset };
   }
 
   /**
@@ -181,8 +192,10 @@ export class EmbeddedLogClient implements LogClient {
   }
 
   /**
-   * Whole batches up to the high watermark, as the log stores them, starting each call at the next partition
-   * in turn so that one partition's backlog cannot starve the others of `maxBytes`.
+   * Whole batches read committed (below the last stable offset, without markers and aborted transactions'
+   * batches: see committedBatches), starting each call at the next partition in turn so that one partition's
+   * backlog cannot starve the others of `maxBytes`. A partition whose batches were all left out still answers,
+   * with no bytes and the offset past them, so its reader moves on. Writing a marker wakes a waiting fetch.
    */
   async fetchBatches(requests: FetchRequest[], options: FetchOptions): Promise<PartitionBatches[]> {
     this.ensureOpen();
@@ -330,23 +343,23 @@ function readAvailable(targets: FetchTarget[], maxBytes: number): PartitionBatch
   let bytesLeft = maxBytes;
   for (const target of targets) {
     if (bytesLeft <= 0) break;
-    const bytes = readBatches(target, bytesLeft);
-    if (bytes.length === 0) continue;
-    bytesLeft -= bytes.length;
+    const read = readCommitted(target, bytesLeft);
+    if (read.records.length === 0) continue;
+    bytesLeft -= read.records.length;
     reads.push({
       topic: target.topic,
       partition: target.partition,
       offset: target.offset,
-      bytes,
+      ...committedBatches(read.records, target.offset, read.abortedTransactions),
       maxDecompressedBytes: target.log.maxDecompressedBytes,
     });
   }
   return reads;
 }
 
-function readBatches(target: FetchTarget, maxBytes: number): Buffer {
+function readCommitted(target: FetchTarget, maxBytes: number): CommittedReadResult {
   try {
-    return target.log.read(target.offset, maxBytes).records;
+    return target.log.readCommitted(target.offset, maxBytes);
   } catch (error) {
     if (!(error instanceof LogError) || error.code !== 'OFFSET_OUT_OF_RANGE') throw error;
     throw new LogClientError(

@@ -57,7 +57,10 @@ export interface FetchOptions {
 export interface PartitionOffsets {
   /** The first offset still in the log. */
   earliest: number;
-  /** The offset the next record will get (high watermark). */
+  /**
+   * The last stable offset, as Kafka's ListOffsets read_committed: where a read_committed fetch stops (the
+   * first offset of a transaction still open, else the high watermark). Every client reads committed.
+   */
   latest: number;
 }
 
@@ -119,7 +122,11 @@ export interface LogClient {
    * partition keep their order, also across calls that overlap in time.
    */
   produce(records: OutgoingRecord[]): Promise<number[]>;
-  /** Records at or after each requested offset, waiting up to maxWaitMs when there are none yet. */
+  /**
+   * Records at or after each requested offset, waiting up to maxWaitMs when there are none yet. Reads are
+   * read_committed, as a Kafka consumer's with isolation.level=read_committed: only below the last stable
+   * offset, never a transaction marker nor a record of an aborted transaction.
+   */
   fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]>;
   /** Joins (or creates) a consumer group over `topics`; assignment changes are told to the listener. */
   joinGroup(groupId: string, topics: string[], listener: AssignmentListener): Promise<GroupMembership>;
