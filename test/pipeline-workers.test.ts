@@ -145,6 +145,70 @@ describe('pipeline workers', () => {
   });
 });
 
+describe('pipeline workers read committed', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-workers-txn-'));
+  let runtime: EdgestreamRuntime | null = null;
+
+  after(async () => {
+    await runtime?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("aggregates a committed transaction's records and never an aborted one's", async () => {
+    runtime = await EdgestreamRuntime.start(
+      parseEdgestreamConfig({
+        dataDir: dir,
+        broker: { listen: '127.0.0.1:0', defaultPartitions: PARTITIONS },
+        monitor: {
+          workers: 1,
+          commitInterval: '1s',
+          topics: { partitions: PARTITIONS },
+          windows: [{ name: '10s', size: '10s', early: false }],
+        },
+      }),
+      pino({ level: 'warn' }),
+    );
+    const producer = new Kafka({
+      brokers: [`127.0.0.1:${runtime.broker.kafkaAddress.port}`],
+      clientId: 'workers-txn-test',
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
+    }).producer({ transactionalId: 'workers-txn', idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      // Rounds 0 and 1 (one window) go in two transactions: the first aborted, the second committed.
+      for (const [r, commit] of [
+        [0, false],
+        [1, true],
+      ] as const) {
+        const txn = await producer.transaction();
+        for (const record of round(r)) {
+          await txn.send({
+            topic: record.topic,
+            messages: [
+              {
+                partition: record.partition,
+                key: record.key,
+                value: record.value,
+                timestamp: String(record.timestamp),
+              },
+            ],
+          });
+        }
+        await (commit ? txn.commit() : txn.abort());
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    await runtime.client.produce(round((WINDOW_MS / ROUND_MS) * 3));
+    const windowStart = Math.floor(BASE_MS / WINDOW_MS) * WINDOW_MS;
+    const key = `edge_tcp_10s/${edgeName(0)}@${windowStart}`;
+    const finals = async () => finalWindows(await readAll(runtime!, 'cdn.aggregates'));
+    await eventually(async () => (await finals()).has(key), 60_000, 'the window closed');
+    assert.deepEqual((await finals()).get(key), [PER_EDGE], 'only the committed round is counted');
+  });
+});
+
 /** Samples of each final window in the aggregates topic, every time it appears. */
 function finalWindows(records: ConsumedRecord[]): Map<string, number[]> {
   const windows = new Map<string, number[]>();
