@@ -58,8 +58,8 @@ export interface PartitionOffsets {
   /** The first offset still in the log. */
   earliest: number;
   /**
-   * The last stable offset, as Kafka's ListOffsets read_committed: where a read_committed fetch stops (the
-   * first offset of a transaction still open, else the high watermark). Every client reads committed.
+   * The end of what readers read: the offset the next record will get (high watermark), or, while a
+   * transaction is open in the partition, its first offset (the last stable offset).
    */
   latest: number;
 }
