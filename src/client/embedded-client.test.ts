@@ -153,5 +153,21 @@ for (const [name, connect] of clients) {
         next: 9,
       });
     });
+
+    it('waits past an aborted transaction at the end of the log, then returns the record behind it', async () => {
+      const log = logs.partition(TOPIC, 0);
+      log.write(transactional(3, 'aborted')); // 9-10
+      await log.durable();
+      await markers.write({ producerId: 3, producerEpoch: 0, coordinatorEpoch: 0, committed: false }, [at0]); // 11
+      let answered = false;
+      const polled = fetchFrom(client, 9, { maxBytes: 1 << 20, maxWaitMs: LONG_POLL_MS }).finally(() => {
+        answered = true;
+      });
+      // A fetch that answered at once with nothing for readers would have its caller spin on offset 9.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(answered, false, 'the fetch waits for data behind the aborted transaction');
+      await client.produce([plain('d')]); // 12
+      assert.deepEqual(await polled, { values: ['12:d'], next: 13 });
+    });
   });
 }

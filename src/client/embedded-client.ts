@@ -26,7 +26,7 @@ import {
 } from './client-checks.js';
 import { LogClientError, UnknownTopicError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
-import { committedBatches } from './committed-batches.js';
+import { type CommittedBatches, committedBatches } from './committed-batches.js';
 import { type FixedMembership, joinFixedShare } from './fixed-membership.js';
 import type {
   AssignmentListener,
@@ -194,8 +194,9 @@ export class EmbeddedLogClient implements LogClient {
   /**
    * Whole batches read committed (below the last stable offset, without markers and aborted transactions'
    * batches: see committedBatches), starting each call at the next partition in turn so that one partition's
-   * backlog cannot starve the others of `maxBytes`. A partition whose batches were all left out still answers,
-   * with no bytes and the offset past them, so its reader moves on. Writing a marker wakes a waiting fetch.
+   * backlog cannot starve the others of `maxBytes`. A partition whose batches were all left out answers, once
+   * the wait is over, with no bytes and the offset past them, so its reader moves on. Writing a marker wakes a
+   * waiting fetch.
    */
   async fetchBatches(requests: FetchRequest[], options: FetchOptions): Promise<PartitionBatches[]> {
     this.ensureOpen();
@@ -209,7 +210,8 @@ export class EmbeddedLogClient implements LogClient {
     for (;;) {
       const reads = readAvailable(ordered, options.maxBytes);
       const remainingMs = deadline - Date.now();
-      if (reads.length > 0 || remainingMs <= 0 || this.closing) return reads;
+      // Reads of markers and aborted batches alone wait too: a reader at the LSO waits there for data.
+      if (reads.some((read) => read.bytes.length > 0) || remainingMs <= 0 || this.closing) return reads;
       await this.waitForData(ordered, remainingMs);
     }
   }
@@ -343,28 +345,51 @@ function readAvailable(targets: FetchTarget[], maxBytes: number): PartitionBatch
   let bytesLeft = maxBytes;
   for (const target of targets) {
     if (bytesLeft <= 0) break;
-    const read = readCommitted(target, bytesLeft);
-    if (read.records.length === 0) continue;
-    bytesLeft -= read.records.length;
+    const read = readPartition(target, bytesLeft);
+    if (read === null) continue;
+    bytesLeft -= read.bytesRead;
     reads.push({
       topic: target.topic,
       partition: target.partition,
       offset: target.offset,
-      ...committedBatches(read.records, target.offset, read.abortedTransactions),
+      bytes: read.bytes,
+      endOffset: read.endOffset,
       maxDecompressedBytes: target.log.maxDecompressedBytes,
     });
   }
   return reads;
 }
 
-function readCommitted(target: FetchTarget, maxBytes: number): CommittedReadResult {
+/**
+ * The committed batches of `target` from its offset on, or null when there is nothing below the last stable
+ * offset. A read that held only markers and aborted batches goes on from past them while `maxBytes` allows,
+ * so a reader stopped at one gets the records behind it whether or not it takes readUpTo.
+ */
+function readPartition(
+  target: FetchTarget,
+  maxBytes: number,
+): (CommittedBatches & { bytesRead: number }) | null {
+  let offset = target.offset;
+  let bytesRead = 0;
+  for (;;) {
+    const read = readCommitted(target, offset, maxBytes - bytesRead);
+    if (read.records.length === 0)
+      return bytesRead === 0 ? null : { bytes: read.records, endOffset: offset, bytesRead };
+    bytesRead += read.records.length;
+    const batches = committedBatches(read.records, offset, read.abortedTransactions);
+    offset = batches.endOffset;
+    if (batches.bytes.length > 0 || bytesRead >= maxBytes) return { ...batches, bytesRead };
+  }
+}
+
+function readCommitted(target: FetchTarget, offset: number, maxBytes: number): CommittedReadResult {
   try {
-    return target.log.readCommitted(target.offset, maxBytes);
+    return target.log.readCommitted(offset, maxBytes);
   } catch (error) {
     if (!(error instanceof LogError) || error.code !== 'OFFSET_OUT_OF_RANGE') throw error;
     throw new LogClientError(
       'OFFSET_OUT_OF_RANGE',
-      `offset ${target.offset} of ${target.topic}-${target.partition} is outside the log ` +
+      `offset ${offset} of ${target.topic}-${target.partition} is outside the log ` +
         `[${target.log.logStartOffset}, ${target.log.logEndOffset}]`,
     );
   }
