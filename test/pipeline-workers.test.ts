@@ -74,24 +74,27 @@ function expectedSamples(): Map<string, number> {
   return expected;
 }
 
-describe('pipeline workers', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-workers-'));
+/**
+ * Starts the runtime of a suite (broker, HTTP API, monitor with `monitor`'s workers) in a fresh data
+ * directory; the suite stops it and removes the directory when done.
+ */
+function suiteRuntime(
+  prefix: string,
+): (monitor: { workers: number; workerHangTimeout?: string }) => Promise<EdgestreamRuntime> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   let runtime: EdgestreamRuntime | null = null;
-
   after(async () => {
     await runtime?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-
-  it('restarts a crashed and a hung worker, resumes their tasks exactly once, and the broker serves meanwhile', async () => {
+  return async (monitor) => {
     runtime = await EdgestreamRuntime.start(
       parseEdgestreamConfig({
         dataDir: dir,
         broker: { listen: '127.0.0.1:0', defaultPartitions: PARTITIONS },
         http: { listen: '127.0.0.1:0' },
         monitor: {
-          workers: 2,
-          workerHangTimeout: '3s',
+          ...monitor,
           commitInterval: '1s',
           topics: { partitions: PARTITIONS },
           windows: [{ name: '10s', size: '10s', early: false }],
@@ -99,6 +102,15 @@ describe('pipeline workers', () => {
       }),
       pino({ level: 'warn' }),
     );
+    return runtime;
+  };
+}
+
+describe('pipeline workers', () => {
+  const start = suiteRuntime('edgestream-workers-');
+
+  it('restarts a crashed and a hung worker, resumes their tasks exactly once, and the broker serves meanwhile', async () => {
+    const runtime = await start({ workers: 2, workerHangTimeout: '3s' });
     const { client } = runtime;
     const pipelines = runtime.monitor!.pipelines;
     const kafka = new Kafka({
@@ -126,7 +138,7 @@ describe('pipeline workers', () => {
       await client.produce(closing);
       await eventually(async () => pipelines.restarts() === 2, 30_000, 'both workers restarted');
       const expected = expectedSamples();
-      const finals = async () => finalWindows(await readAll(runtime!, 'cdn.aggregates'));
+      const finals = async () => finalWindows(await readAll(runtime, 'cdn.aggregates'));
       await eventually(
         async () => {
           const seen = await finals();
@@ -142,6 +154,52 @@ describe('pipeline workers', () => {
     } finally {
       await admin.disconnect();
     }
+  });
+});
+
+describe('pipeline workers read committed', () => {
+  const start = suiteRuntime('edgestream-workers-txn-');
+
+  it("aggregates a committed transaction's records and never an aborted one's", async () => {
+    const runtime = await start({ workers: 1 });
+    const producer = new Kafka({
+      brokers: [`127.0.0.1:${runtime.broker.kafkaAddress.port}`],
+      clientId: 'workers-txn-test',
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 },
+    }).producer({ transactionalId: 'workers-txn', idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      // Rounds 0 and 1 (one window) go in two transactions: the first aborted, the second committed.
+      for (const [r, commit] of [
+        [0, false],
+        [1, true],
+      ] as const) {
+        const txn = await producer.transaction();
+        for (const record of round(r)) {
+          await txn.send({
+            topic: record.topic,
+            messages: [
+              {
+                partition: record.partition,
+                key: record.key,
+                value: record.value,
+                timestamp: String(record.timestamp),
+              },
+            ],
+          });
+        }
+        await (commit ? txn.commit() : txn.abort());
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    await runtime.client.produce(round((WINDOW_MS / ROUND_MS) * 3));
+    const windowStart = Math.floor(BASE_MS / WINDOW_MS) * WINDOW_MS;
+    const key = `edge_tcp_10s/${edgeName(0)}@${windowStart}`;
+    const finals = async () => finalWindows(await readAll(runtime, 'cdn.aggregates'));
+    await eventually(async () => (await finals()).has(key), 60_000, 'the window closed');
+    assert.deepEqual((await finals()).get(key), [PER_EDGE], 'only the committed round is counted');
   });
 });
 

@@ -1,34 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeMarkerBatch, encodeRecordBatch, TRANSACTIONAL_BIT, writeInt64 } from '../protocol/index.js';
+import { encodeRecordBatch, writeInt64 } from '../protocol/index.js';
 import { appendConsumed } from './batch-records.js';
 import type { ConsumedRecord } from './types.js';
 
 describe('appendConsumed', () => {
-  it('never surfaces a transaction marker (control batch) as a record', () => {
-    const data = encodeRecordBatch([{ key: null, value: Buffer.from('kept') }], {
-      producerId: 4,
-      producerEpoch: 0,
-      baseSequence: 0,
-      flags: TRANSACTIONAL_BIT,
-    });
-    const marker = encodeMarkerBatch(
-      { producerId: 4, producerEpoch: 0, coordinatorEpoch: 0, committed: true },
-      1,
-    );
-    writeInt64(marker, 0, 1);
+  it('skips records before the offset asked for and tells readUpTo the offset past the batches read', () => {
+    const data = encodeRecordBatch([
+      { key: null, value: Buffer.from('a') },
+      { key: null, value: Buffer.from('b') },
+    ]);
+    writeInt64(data, 0, 10);
     const out: ConsumedRecord[] = [];
-    const count = appendConsumed(out, {
-      topic: 't',
-      partition: 0,
-      offset: 0,
-      bytes: Buffer.concat([data, marker]),
-      maxDecompressedBytes: 1 << 20,
-    });
+    const readUpTo: number[] = [];
+    const read = { topic: 't', partition: 0, offset: 11, maxDecompressedBytes: 1 << 20 };
+    // endOffset lies past the data: a marker after it was left out of the bytes.
+    const count = appendConsumed(out, { ...read, bytes: data, endOffset: 13 }, (_t, _p, next) =>
+      readUpTo.push(next),
+    );
     assert.equal(count, 1);
     assert.deepEqual(
       out.map((r) => [r.offset, r.value?.toString()]),
-      [[0, 'kept']],
+      [[11, 'b']],
     );
+    // Nothing left to decode (all left out) still moves the reader on.
+    appendConsumed(out, { ...read, offset: 13, bytes: Buffer.alloc(0), endOffset: 15 }, (_t, _p, next) =>
+      readUpTo.push(next),
+    );
+    assert.deepEqual(readUpTo, [13, 15]);
   });
 });

@@ -6,7 +6,6 @@ import {
   decodeRecords,
   encodedRecordBytes,
   encodeRecordBatch,
-  isControlBatch,
   isLogAppendTime,
   type RecordInput,
   readBatchHeader,
@@ -15,7 +14,7 @@ import {
 } from '../protocol/index.js';
 import { checkPartitionIndex, partitionKey } from './client-checks.js';
 import { LogClientError } from './client-errors.js';
-import type { ConsumedRecord, OutgoingRecord, TopicPartition } from './types.js';
+import type { ConsumedRecord, FetchOptions, OutgoingRecord, TopicPartition } from './types.js';
 
 /**
  * Records to and from the record batches a partition log stores, for the clients that hand the log whole
@@ -39,11 +38,16 @@ export interface EncodedBatch {
   records: number;
 }
 
-/** Batches read from one partition, from the batch that holds `offset` on. */
+/**
+ * Batches read committed from one partition, from the batch that holds `offset` on (see committedBatches:
+ * markers and aborted transactions' batches are already left out).
+ */
 export interface PartitionBatches extends TopicPartition {
   /** The offset asked for: records before it in the first batch are skipped. */
   offset: number;
   bytes: Buffer;
+  /** The offset after the last batch read, past the batches left out of `bytes`. */
+  endOffset: number;
   /** The partition's limit on a batch's decompressed size. */
   maxDecompressedBytes: number;
 }
@@ -148,12 +152,14 @@ export function recordOffsets(
 }
 
 /** Appends the records of `read` at or after the offset asked for to `out`; returns how many it appended. */
-export function appendConsumed(out: ConsumedRecord[], read: PartitionBatches): number {
+export function appendConsumed(
+  out: ConsumedRecord[],
+  read: PartitionBatches,
+  readUpTo?: FetchOptions['readUpTo'],
+): number {
   const before = out.length;
   for (const batch of splitBatches(read.bytes)) {
     const header = readBatchHeader(batch);
-    // Transaction markers are the log's bookkeeping, never records of the topic.
-    if (isControlBatch(header.attributes)) continue;
     const logAppendTimeMs = isLogAppendTime(header.attributes) ? header.maxTimestamp : null;
     for (const record of decodeBatch(read, batch, header.baseOffset)) {
       if (record.offset < read.offset) continue;
@@ -168,6 +174,7 @@ export function appendConsumed(out: ConsumedRecord[], read: PartitionBatches): n
       });
     }
   }
+  if (read.endOffset > read.offset) readUpTo?.(read.topic, read.partition, read.endOffset);
   return out.length - before;
 }
 

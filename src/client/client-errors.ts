@@ -17,6 +17,7 @@ export type LogClientErrorCode =
   | 'NOT_A_MEMBER'
   | 'COMMIT_FAILED'
   | 'UNSUPPORTED_BY_CLUSTER'
+  | 'PRODUCER_FENCED'
   | 'CLIENT_CLOSED';
 
 export class LogClientError extends Error {
@@ -35,5 +36,24 @@ export class UnknownTopicError extends LogClientError {
   constructor(readonly topic: string) {
     super('UNKNOWN_TOPIC', `topic '${topic}' does not exist`);
     this.name = 'UnknownTopicError';
+  }
+}
+
+/**
+ * A transactional writer's producer was fenced: another producer started with the same transactional id (a new
+ * owner of the work), or the cluster dropped this one's id. Nothing more can be written through the writer; its
+ * open transaction, if any, was aborted by the cluster. The caller stops the work it did through it.
+ */
+export class ProducerFencedError extends LogClientError {
+  constructor(
+    readonly transactionalId: string,
+    options?: { cause: unknown },
+  ) {
+    super(
+      'PRODUCER_FENCED',
+      `the producer of transactional id '${transactionalId}' was fenced by a newer one`,
+      options,
+    );
+    this.name = 'ProducerFencedError';
   }
 }

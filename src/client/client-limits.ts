@@ -15,6 +15,8 @@ export const LOG_CLIENT_LIMITS = {
   maxFetchWaitMsEmbedded: 300_000,
   /** Embedded fetches waiting for data at once, each holding a timer and a watch on its partitions. */
   maxWaitingFetches: 1_000,
-  /** Remote produce calls queued behind the one request in flight. */
+  /** Remote produce calls queued behind the one request in flight (also transactions per transactional writer). */
   maxQueuedProduceCalls: 10_000,
+  /** Transactional writers one remote client has open, each with a producer and connections of its own. */
+  maxTransactionalWriters: 1_000,
 } as const;

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { LogError, type LogManager, type PartitionLog, type TopicDescription } from '../log/index.js';
+import {
+  type CommittedReadResult,
+  LogError,
+  type LogManager,
+  type PartitionLog,
+  type TopicDescription,
+} from '../log/index.js';
 import { ErrorCode, errorCodeName } from '../protocol/index.js';
 import {
   appendConsumed,
@@ -20,6 +26,7 @@ import {
 } from './client-checks.js';
 import { LogClientError, UnknownTopicError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
+import { type CommittedBatches, committedBatches } from './committed-batches.js';
 import { type FixedMembership, joinFixedShare } from './fixed-membership.js';
 import type {
   AssignmentListener,
@@ -49,7 +56,10 @@ export interface EmbeddedLog {
   madeDurable(topic: string, partition: number): void;
   /** Counts records handed to the in-process consumer in the broker's metrics. */
   served(topic: string, bytes: number, records: number): void;
-  /** Calls `onData` once, on the next append to any of `partitions`; returns a function that cancels the watch. */
+  /**
+   * Calls `onData` once, on the next append (transaction markers included: they move the last stable offset)
+   * to any of `partitions`; returns a function that cancels the watch.
+   */
   watch(partitions: TopicPartition[], onData: () => void): () => void;
   /**
    * Commits offsets outside the group protocol (Kafka's generation -1 commit), so group describe and the lag
@@ -118,7 +128,8 @@ export class EmbeddedLogClient implements LogClient {
   async offsets(partition: TopicPartition): Promise<PartitionOffsets> {
     this.ensureOpen();
     const { log } = this.target(partition.topic, partition.partition);
-    return { earliest: log.logStartOffset, latest: log.highWatermark };
+    // As a Kafka ListOffsets read_committed: the latest offset a read_committed fetch reaches.
+    return { earliest: log.logStartOffset, latest: log.lastStableOffset };
   }
 
   /**
@@ -175,14 +186,17 @@ export class EmbeddedLogClient implements LogClient {
   async fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]> {
     const records: ConsumedRecord[] = [];
     for (const read of await this.fetchBatches(requests, options)) {
-      this.log.served(read.topic, read.bytes.length, appendConsumed(records, read));
+      this.log.served(read.topic, read.bytes.length, appendConsumed(records, read, options.readUpTo));
     }
     return records;
   }
 
   /**
-   * Whole batches up to the high watermark, as the log stores them, starting each call at the next partition
-   * in turn so that one partition's backlog cannot starve the others of `maxBytes`.
+   * Whole batches read committed (below the last stable offset, without markers and aborted transactions'
+   * batches: see committedBatches), starting each call at the next partition in turn so that one partition's
+   * backlog cannot starve the others of `maxBytes`. A partition whose batches were all left out answers, once
+   * the wait is over, with no bytes and the offset past them, so its reader moves on. Writing a marker wakes a
+   * waiting fetch.
    */
   async fetchBatches(requests: FetchRequest[], options: FetchOptions): Promise<PartitionBatches[]> {
     this.ensureOpen();
@@ -196,7 +210,8 @@ export class EmbeddedLogClient implements LogClient {
     for (;;) {
       const reads = readAvailable(ordered, options.maxBytes);
       const remainingMs = deadline - Date.now();
-      if (reads.length > 0 || remainingMs <= 0 || this.closing) return reads;
+      // Reads of markers and aborted batches alone wait too: a reader at the LSO waits there for data.
+      if (reads.some((read) => read.bytes.length > 0) || remainingMs <= 0 || this.closing) return reads;
       await this.waitForData(ordered, remainingMs);
     }
   }
@@ -330,28 +345,51 @@ function readAvailable(targets: FetchTarget[], maxBytes: number): PartitionBatch
   let bytesLeft = maxBytes;
   for (const target of targets) {
     if (bytesLeft <= 0) break;
-    const bytes = readBatches(target, bytesLeft);
-    if (bytes.length === 0) continue;
-    bytesLeft -= bytes.length;
+    const read = readPartition(target, bytesLeft);
+    if (read === null) continue;
+    bytesLeft -= read.bytesRead;
     reads.push({
       topic: target.topic,
       partition: target.partition,
       offset: target.offset,
-      bytes,
+      bytes: read.bytes,
+      endOffset: read.endOffset,
       maxDecompressedBytes: target.log.maxDecompressedBytes,
     });
   }
   return reads;
 }
 
-function readBatches(target: FetchTarget, maxBytes: number): Buffer {
+/**
+ * The committed batches of `target` from its offset on, or null when there is nothing below the last stable
+ * offset. A read that held only markers and aborted batches goes on from past them while `maxBytes` allows,
+ * so a reader stopped at one gets the records behind it whether or not it takes readUpTo.
+ */
+function readPartition(
+  target: FetchTarget,
+  maxBytes: number,
+): (CommittedBatches & { bytesRead: number }) | null {
+  let offset = target.offset;
+  let bytesRead = 0;
+  for (;;) {
+    const read = readCommitted(target, offset, maxBytes - bytesRead);
+    if (read.records.length === 0)
+      return bytesRead === 0 ? null : { bytes: read.records, endOffset: offset, bytesRead };
+    bytesRead += read.records.length;
+    const batches = committedBatches(read.records, offset, read.abortedTransactions);
+    offset = batches.endOffset;
+    if (batches.bytes.length > 0 || bytesRead >= maxBytes) return { ...batches, bytesRead };
+  }
+}
+
+function readCommitted(target: FetchTarget, offset: number, maxBytes: number): CommittedReadResult {
   try {
-    return target.log.read(target.offset, maxBytes).records;
+    return target.log.readCommitted(offset, maxBytes);
   } catch (error) {
     if (!(error instanceof LogError) || error.code !== 'OFFSET_OUT_OF_RANGE') throw error;
     throw new LogClientError(
       'OFFSET_OUT_OF_RANGE',
-      `offset ${target.offset} of ${target.topic}-${target.partition} is outside the log ` +
+      `offset ${offset} of ${target.topic}-${target.partition} is outside the log ` +
         `[${target.log.logStartOffset}, ${target.log.logEndOffset}]`,
     );
   }

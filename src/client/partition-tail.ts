@@ -20,25 +20,32 @@ export interface TailRead {
   record: ConsumedRecord | null;
 }
 
-/** Records fetched per step while scanning back; small, as the record looked for is usually near the end. */
+/** Records fetched per step at most while scanning back; small, as the record looked for is usually near the end. */
 const TAIL_STEP_RECORDS = 256;
 const TAIL_FETCH_BYTES_MAX = 1024 * 1024;
 
 /**
- * The newest record of the partition that `accept` takes, looking at no more than `recordsBackMax` records
- * back from the end (1: only the last record). A partition shared with other writers is scanned back step by
- * step, each step read forwards, so its own newest record is found behind theirs.
+ * The newest record of the partition that `accept` takes, looking at no more than `recordsBackMax` offsets
+ * back from the end (1: only the last one). A partition shared with other writers is scanned back step by
+ * step, each step read forwards, so its own newest record is found behind theirs; steps start at
+ * `firstStepRecords` offsets and double up to TAIL_STEP_RECORDS. Offsets that hold no record for readers
+ * (transaction markers, aborted transactions' records) count as offsets.
  */
 export async function newestRecordFromTail(
   client: LogClient,
   partition: TopicPartition,
   accept: (record: ConsumedRecord) => boolean,
   recordsBackMax: number,
+  firstStepRecords = TAIL_STEP_RECORDS,
 ): Promise<TailRead> {
   const { earliest, latest } = await client.offsets(partition);
   const floor = Math.max(earliest, latest - recordsBackMax);
-  for (let stepEnd = latest; stepEnd > floor; ) {
-    const stepStart = Math.max(floor, stepEnd - TAIL_STEP_RECORDS);
+  for (
+    let stepEnd = latest, step = firstStepRecords;
+    stepEnd > floor;
+    step = Math.min(2 * step, TAIL_STEP_RECORDS)
+  ) {
+    const stepStart = Math.max(floor, stepEnd - step);
     const records = await readRange(client, partition, stepStart, stepEnd);
     const found = records.findLast(accept);
     if (found) return { end: latest, record: found };
@@ -47,7 +54,10 @@ export async function newestRecordFromTail(
   return { end: latest, record: null };
 }
 
-/** The records at offsets [from, to), fetched forwards; compacted-away offsets are simply absent. */
+/**
+ * The records at offsets [from, to), fetched forwards; compacted-away offsets, transaction markers and
+ * aborted records are simply absent.
+ */
 async function readRange(
   client: LogClient,
   partition: TopicPartition,
@@ -56,19 +66,24 @@ async function readRange(
 ): Promise<ConsumedRecord[]> {
   const out: ConsumedRecord[] = [];
   for (let offset = from; offset < to; ) {
+    let next = offset;
     const records = await client.fetch([{ ...partition, offset }], {
       maxBytes: TAIL_FETCH_BYTES_MAX,
       maxWaitMs: 0,
+      readUpTo: (_topic, _partition, nextOffset) => {
+        next = Math.max(next, nextOffset);
+      },
     });
-    const fresh = records.filter((record) => record.offset >= offset && record.offset < to);
-    if (fresh.length === 0) {
-      if (records.some((record) => record.offset >= to)) break;
+    for (const record of records) {
+      if (record.offset >= offset && record.offset < to) out.push(record);
+      next = Math.max(next, record.offset + 1);
+    }
+    if (next <= offset) {
       throw new Error(
         `${partition.topic}-${partition.partition} offsets ${offset}..${to - 1} could not be read`,
       );
     }
-    out.push(...fresh);
-    offset = fresh.at(-1)!.offset + 1;
+    offset = next;
   }
   return out;
 }

@@ -107,10 +107,13 @@ export class PortLogClient implements LogClient {
     this.ensureOpen();
     checkFetchOptions(options, LOG_CLIENT_LIMITS.maxFetchWaitMsEmbedded);
     checkFetchRequests(requests);
-    const answer = await this.call({ op: 'fetch', request: { requests, options } });
+    // The hook stays here: a function cannot cross to the log's thread.
+    const { maxBytes, maxWaitMs } = options;
+    const answer = await this.call({ op: 'fetch', request: { requests, options: { maxBytes, maxWaitMs } } });
     if (answer.op !== 'fetch') throw mismatchedReply('fetch', answer.op);
     const records: ConsumedRecord[] = [];
-    for (const read of answer.result) appendConsumed(records, { ...read, bytes: asBuffer(read.bytes) });
+    for (const read of answer.result)
+      appendConsumed(records, { ...read, bytes: asBuffer(read.bytes) }, options.readUpTo);
     return records;
   }
 

@@ -5,30 +5,39 @@ import {
   Consumer,
   FetchIsolationLevels,
   type fetchV17,
-  type MessageToProduce,
-  noopSerializer,
   ProduceAcks,
   Producer,
   type RecordsBatch,
-  type Serializers,
 } from '@platformatic/kafka';
-import { isControlBatch, isLogAppendTime } from '../protocol/index.js';
+import { isControlBatch, isLogAppendTime, isTransactional } from '../protocol/index.js';
 import {
   checkFetchOptions,
   checkFetchRequests,
   checkJoinGroup,
-  checkPartitionIndex,
   checkProduceRecords,
   checkTopicSpec,
   partitionKey,
 } from './client-checks.js';
 import { LogClientError, UnknownTopicError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
-import { recordBytesMax } from './record-size.js';
 import { type RemoteLogClientOptions, type ResolvedOptions, resolveOptions } from './remote-common.js';
-import { kafkaError, kafkaErrorWhere, NETWORK_ERROR_CODE } from './remote-errors.js';
+import { kafkaError, kafkaErrorWhere } from './remote-errors.js';
 import { RemoteMembership } from './remote-membership.js';
+import {
+  acrossLeaderChanges,
+  bufferSerializers,
+  checkPartitionOf,
+  chunkByBytes,
+  fillOffsets,
+  recordsBytesMax,
+  type SizedRecords,
+} from './remote-produce.js';
 import { type ConnectionSecurity, connectionSecurity } from './remote-security.js';
+import {
+  RemoteTransactionalWriter,
+  type TransactionalProducer,
+  type TransactionalWriter,
+} from './remote-transactions.js';
 import type {
   AssignmentListener,
   ConsumedRecord,
@@ -49,6 +58,11 @@ export {
   type RemoteGroupOptions,
   type RemoteLogClientOptions,
 } from './remote-common.js';
+export type {
+  TransactionalOffsets,
+  TransactionalRunOptions,
+  TransactionalWriter,
+} from './remote-transactions.js';
 
 /**
  * How long a group member's consumer keeps the cluster metadata it read when it was made. @platformatic/kafka
@@ -59,45 +73,20 @@ export {
 const MEMBERSHIP_METADATA_MAX_AGE_MS = 24 * 60 * 60_000;
 
 /**
- * Attempts acrossLeaderChanges makes at least, whatever its time budget: the library spends the budget on the
- * broker it chose first, and only a new attempt looks the leaders up again.
+ * read_committed: fetches read up to the last stable offset (the high watermark when no transaction is open),
+ * which is also what offsets() reports as `latest`, and records of aborted transactions are left out. Without
+ * transactions in a partition both isolation levels read the same.
  */
-const LEADER_CHANGE_ATTEMPTS_MIN = 3;
-
-/** Keys, values and header values travel as the Buffers we are given; null becomes Kafka's null. */
-type ProducedMessage = MessageToProduce<Buffer, Buffer, Buffer, Buffer | undefined>;
-const bufferSerializers: Serializers<Buffer, Buffer, Buffer, Buffer | undefined> = {
-  key: noopSerializer,
-  value: noopSerializer,
-  headerKey: noopSerializer,
-  headerValue: noopSerializer,
-};
-
-/**
- * read_uncommitted, as the embedded client: fetches read up to the high watermark that offsets() reports.
- * Edgestream's producers are idempotent, not transactional.
- */
-const ISOLATION_LEVEL = FetchIsolationLevels.READ_UNCOMMITTED;
+const ISOLATION_LEVEL = FetchIsolationLevels.READ_COMMITTED;
 const EARLIEST_OFFSET = -2n;
 const LATEST_OFFSET = -1n;
 /** A fetch's wait stays this far below requestTimeoutMs, so a long poll is never taken for a lost request. */
 const FETCH_WAIT_MARGIN_MS = 1_000;
 
-interface QueuedProduce {
-  records: OutgoingRecord[];
-  /** recordBytesMax() of each record, computed once when the call is queued. */
-  recordsBytesMax: number[];
+interface QueuedProduce extends SizedRecords {
   bytes: number;
-  /** Filled as the requests carrying the records are acknowledged. */
-  offsets: number[];
   resolve: (offsets: number[]) => void;
   reject: (error: unknown) => void;
-}
-
-/** Records sent in one request, and where each one's offset goes: its call's offsets, at its index there. */
-interface ProduceChunk {
-  messages: ProducedMessage[];
-  offsetSlots: Array<{ offsets: number[]; index: number }>;
 }
 
 interface LeaderFetch {
@@ -121,7 +110,8 @@ export class RemoteLogClient implements LogClient {
   private readonly admin: Admin;
   private readonly reader: Consumer;
   private readonly fetchConnections: ConnectionPool;
-  private readonly producer: Producer<Buffer, Buffer, Buffer, Buffer | undefined>;
+  private readonly producer: TransactionalProducer;
+  private readonly writers = new Set<TransactionalWriter>();
   private readonly memberships = new Map<string, RemoteMembership>();
   private readonly produceQueue: QueuedProduce[] = [];
   private draining: Promise<void> | null = null;
@@ -145,12 +135,43 @@ export class RemoteLogClient implements LogClient {
       maxInflights: 1,
       ...this.security,
     });
-    // An idempotent producer has one request in flight per connection and retries with the same sequence
-    // numbers, so a retry is never written twice.
-    this.producer = new Producer({
-      ...base,
+    this.producer = this.createProducer();
+  }
+
+  /**
+   * A writer whose every run() is one Kafka transaction of the producer with this transactional id; its first
+   * run fences every earlier producer of the id (see TransactionalWriter). Closed with the client.
+   */
+  transactionalWriter(transactionalId: string): TransactionalWriter {
+    this.ensureOpen();
+    if (this.closing) throw new LogClientError('CLIENT_CLOSED', 'the client is closing');
+    const { maxTransactionalWriters } = LOG_CLIENT_LIMITS;
+    if (this.writers.size >= maxTransactionalWriters) {
+      throw new LogClientError(
+        'INVALID_ARGUMENT',
+        `${this.writers.size} transactional writers are open; the limit is ${maxTransactionalWriters}`,
+      );
+    }
+    const writer = new RemoteTransactionalWriter(transactionalId, {
+      options: this.options,
+      createProducer: (id) => this.createProducer(id),
+      metadataOf: (topics) => this.metadataOf(topics),
+      onClosed: (closed) => this.writers.delete(closed),
+    });
+    this.writers.add(writer);
+    return writer;
+  }
+
+  /**
+   * An idempotent producer has one request in flight per connection and retries with the same sequence
+   * numbers, so a retry is never written twice. With a transactional id, its writes are transactions.
+   */
+  private createProducer(transactionalId?: string): TransactionalProducer {
+    return new Producer({
+      ...this.baseOptions(),
       serializers: bufferSerializers,
       idempotent: true,
+      ...(transactionalId === undefined ? {} : { transactionalId }),
       acks: ProduceAcks.ALL,
       compression: this.options.compression,
       autocreateTopics: false,
@@ -223,13 +244,13 @@ export class RemoteLogClient implements LogClient {
           `${this.produceQueue.length} produce calls are already waiting; the limit is ${maxQueuedProduceCalls}`,
         );
       }
-      const recordsBytesMax = this.recordsBytesMax(records);
+      const bounds = recordsBytesMax(records, this.options.maxProduceRequestBytes);
       if (records.length === 0) return Promise.resolve([]);
       let bytes = 0;
-      for (const recordBytes of recordsBytesMax) bytes += recordBytes;
+      for (const recordBytes of bounds) bytes += recordBytes;
       return new Promise((resolve, reject) => {
         const offsets = new Array<number>(records.length);
-        this.produceQueue.push({ records, recordsBytesMax, bytes, offsets, resolve, reject });
+        this.produceQueue.push({ records, recordsBytesMax: bounds, bytes, offsets, resolve, reject });
         void this.drainProduceQueue();
       });
     } catch (error) {
@@ -308,6 +329,7 @@ export class RemoteLogClient implements LogClient {
       await this.fetchConnections.close();
       await Promise.allSettled([...this.memberships.values()].map((membership) => membership.leave()));
       while (this.draining || this.produceQueue.length > 0) await this.drainProduceQueue();
+      await Promise.allSettled([...this.writers].map((writer) => writer.close()));
     } finally {
       this.closed = true;
       await Promise.allSettled([this.producer.close(), this.reader.close(), this.admin.close()]);
@@ -376,24 +398,6 @@ export class RemoteLogClient implements LogClient {
     }
   }
 
-  /** An upper bound on each record's encoded size; each record must fit in a produce request alone. */
-  private recordsBytesMax(records: OutgoingRecord[]): number[] {
-    const { maxProduceRequestBytes } = this.options;
-    const bounds: number[] = new Array(records.length);
-    for (const [i, record] of records.entries()) {
-      const recordBytes = recordBytesMax(record);
-      if (recordBytes > maxProduceRequestBytes) {
-        throw new LogClientError(
-          'MESSAGE_TOO_LARGE',
-          `a record of up to ${recordBytes} bytes for ${record.topic}-${record.partition} exceeds ` +
-            `maxProduceRequestBytes=${maxProduceRequestBytes}`,
-        );
-      }
-      bounds[i] = recordBytes;
-    }
-    return bounds;
-  }
-
   /** The one loop that sends queued calls; resolves when the queue is empty. */
   private drainProduceQueue(): Promise<void> {
     this.draining ??= (async () => {
@@ -454,31 +458,12 @@ export class RemoteLogClient implements LogClient {
   }
 
   /**
-   * Runs `attempt` again while a broker it used is unreachable or no longer leads, with the cluster's metadata
-   * looked up afresh each time, for retries x retryDelayMs (and LEADER_CHANGE_ATTEMPTS_MIN attempts): the
-   * library retries such a request on the broker it had chosen, which after a broker's death is the dead one. A
-   * produce sent again after a cut connection gets new sequence numbers: if the cut one had reached the broker,
-   * its records are there twice, as with any Kafka producer's retry outside its idempotence window.
+   * See acrossLeaderChanges (remote-produce.ts). A produce sent again after a cut connection gets new sequence
+   * numbers: if the cut one had reached the broker, its records are there twice, as with any Kafka producer's
+   * retry outside its idempotence window.
    */
-  private async acrossLeaderChanges<T>(
-    client: { clearMetadata(): void },
-    attempt: () => Promise<T>,
-  ): Promise<T> {
-    const deadline = Date.now() + this.options.retries * this.options.retryDelayMs;
-    for (let attempts = 1; ; attempts++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        const worthRetrying =
-          kafkaErrorWhere(error, 'code', NETWORK_ERROR_CODE) ||
-          kafkaErrorWhere(error, 'hasStaleMetadata', true) ||
-          kafkaErrorWhere(error, 'canRetry', true);
-        const spent = attempts >= LEADER_CHANGE_ATTEMPTS_MIN && Date.now() >= deadline;
-        if (!worthRetrying || this.closing || spent) throw error;
-        client.clearMetadata();
-        await new Promise((resolve) => setTimeout(resolve, this.options.retryDelayMs));
-      }
-    }
+  private acrossLeaderChanges<T>(client: { clearMetadata(): void }, attempt: () => Promise<T>): Promise<T> {
+    return acrossLeaderChanges(this.options, client, attempt, () => !this.closing);
   }
 
   private async fetchFromLeaders(
@@ -505,7 +490,9 @@ export class RemoteLogClient implements LogClient {
           }),
         ),
       );
-      return responses.flatMap((response) => consumedRecords(response, topicNames, offsetsAsked));
+      return responses.flatMap((response) =>
+        consumedRecords(response, topicNames, offsetsAsked, options.readUpTo),
+      );
     } catch (error) {
       // Leadership moved since our metadata was fetched: look the leaders up again, once.
       if (retryOnStaleMetadata && kafkaErrorWhere(error, 'hasStaleMetadata', true)) {
@@ -524,13 +511,6 @@ export class RemoteLogClient implements LogClient {
       throw error;
     }
   }
-}
-
-/** The partition exists, as the cluster metadata says. */
-function checkPartitionOf(metadata: ClusterMetadata, target: TopicPartition): void {
-  const count = metadata.topics.get(target.topic)?.partitionsCount;
-  if (count === undefined) throw new UnknownTopicError(target.topic);
-  checkPartitionIndex(target.topic, target.partition, count);
 }
 
 /** The requested partitions grouped by the node that leads them, as the metadata says. */
@@ -562,11 +542,17 @@ function groupByLeader(metadata: ClusterMetadata, requests: FetchRequest[], maxB
   return [...leaders].map(([node, topics]) => ({ node, topics: [...topics.values()] }));
 }
 
-/** Records at or after the requested offsets; transaction markers are not records. */
+/**
+ * Records at or after the requested offsets. Transaction markers are not records, and neither are the records
+ * of aborted transactions: a read_committed response lists, per partition, the aborted transactions its
+ * batches may hold (producer id and first offset); a producer's transactional batches are left out from that
+ * offset until its abort marker.
+ */
 function consumedRecords(
   response: fetchV17.FetchResponse,
   topicNames: Map<string, string>,
   offsetsAsked: Map<string, number>,
+  readUpTo: FetchOptions['readUpTo'],
 ): ConsumedRecord[] {
   const out: ConsumedRecord[] = [];
   for (const topicResponse of response.responses) {
@@ -575,10 +561,41 @@ function consumedRecords(
     for (const partitionResponse of topicResponse.partitions) {
       const partition = partitionResponse.partitionIndex;
       const from = offsetsAsked.get(partitionKey(topic, partition)) ?? 0;
-      for (const batch of partitionResponse.records ?? []) appendBatch(out, topic, partition, from, batch);
+      const batches = partitionResponse.records ?? [];
+      const aborted = [...(partitionResponse.abortedTransactions ?? [])].sort((a, b) =>
+        a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
+      );
+      const abortedProducers = new Set<bigint>();
+      let nextAborted = 0;
+      let end = from;
+      for (const batch of batches) {
+        const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta);
+        end = Math.max(end, Number(lastOffset) + 1);
+        if (batch.producerId >= 0n) {
+          for (
+            ;
+            nextAborted < aborted.length && aborted[nextAborted]!.firstOffset <= lastOffset;
+            nextAborted++
+          )
+            abortedProducers.add(aborted[nextAborted]!.producerId);
+          if (isControlBatch(batch.attributes)) {
+            if (isAbortMarker(batch)) abortedProducers.delete(batch.producerId);
+            continue;
+          }
+          if (isTransactional(batch.attributes) && abortedProducers.has(batch.producerId)) continue;
+        }
+        appendBatch(out, topic, partition, from, batch);
+      }
+      if (batches.length > 0) readUpTo?.(topic, partition, end);
     }
   }
   return out;
+}
+
+/** A control batch holds one record whose key is its version and type (int16 each); type 0 is an abort. */
+function isAbortMarker(batch: RecordsBatch): boolean {
+  const key = batch.records[0]?.key;
+  return key !== undefined && key !== null && key.length >= 4 && key.readInt16BE(2) === 0;
 }
 
 function appendBatch(
@@ -607,86 +624,5 @@ function appendBatch(
       value: record.value,
       headers: record.headers.map(([key, value]) => ({ key: key?.toString('utf8') ?? '', value })),
     });
-  }
-}
-
-/**
- * Header names as the library writes them, one Buffer per name instead of one per header of every record; the
- * library only reads them. Bounded: past HEADER_KEYS_CACHED_MAX names, the rest are encoded per header.
- */
-const headerKeyBuffers = new Map<string, Buffer>();
-const HEADER_KEYS_CACHED_MAX = 1_024;
-
-function headerKeyBuffer(key: string): Buffer {
-  let buffer = headerKeyBuffers.get(key);
-  if (buffer) return buffer;
-  buffer = Buffer.from(key, 'utf8');
-  if (headerKeyBuffers.size < HEADER_KEYS_CACHED_MAX) headerKeyBuffers.set(key, buffer);
-  return buffer;
-}
-
-function toMessage(record: OutgoingRecord): ProducedMessage {
-  // Buffer keys keep repeated header names apart, which a string-keyed map would merge: a name repeated in
-  // one record gets a Buffer of its own, as the shared one is already a key.
-  const headers = new Map<Buffer, Buffer | undefined>();
-  for (const header of record.headers ?? []) {
-    let key = headerKeyBuffer(header.key);
-    if (headers.has(key)) key = Buffer.from(header.key, 'utf8');
-    headers.set(key, header.value ?? undefined);
-  }
-  return {
-    topic: record.topic,
-    partition: record.partition,
-    key: record.key ?? undefined,
-    value: record.value ?? undefined,
-    headers,
-    timestamp: BigInt(record.timestamp),
-  };
-}
-
-/**
- * The calls' records as messages, in consecutive runs whose size bounds add up to at most maxBytes (each record
- * fits alone), using the bounds computed when each call was queued.
- */
-function chunkByBytes(calls: QueuedProduce[], maxBytes: number): ProduceChunk[] {
-  const chunks: ProduceChunk[] = [];
-  let chunk: ProduceChunk = { messages: [], offsetSlots: [] };
-  let chunkBytes = 0;
-  for (const call of calls) {
-    for (const [i, record] of call.records.entries()) {
-      const bytes = call.recordsBytesMax[i]!;
-      if (chunk.messages.length > 0 && chunkBytes + bytes > maxBytes) {
-        chunks.push(chunk);
-        chunk = { messages: [], offsetSlots: [] };
-        chunkBytes = 0;
-      }
-      chunk.messages.push(toMessage(record));
-      chunk.offsetSlots.push({ offsets: call.offsets, index: i });
-      chunkBytes += bytes;
-    }
-  }
-  if (chunk.messages.length > 0) chunks.push(chunk);
-  return chunks;
-}
-
-/**
- * Each message's offset from the base offset its partition's batch got in the request: the library sends one
- * batch per partition, its messages in the order given, so they took consecutive offsets from there.
- */
-function fillOffsets(
-  chunk: ProduceChunk,
-  baseOffsets: ReadonlyArray<{ topic: string; partition: number; offset: bigint }>,
-): void {
-  const next = new Map<string, number>();
-  for (const { topic, partition, offset } of baseOffsets) next.set(`${topic}\0${partition}`, Number(offset));
-  for (const [i, message] of chunk.messages.entries()) {
-    const key = `${message.topic}\0${message.partition}`;
-    const offset = next.get(key);
-    // acks=all answers every partition of the request or fails it.
-    if (offset === undefined)
-      throw new Error(`the produce response has no offset for ${message.topic}-${message.partition}`);
-    next.set(key, offset + 1);
-    const slot = chunk.offsetSlots[i]!;
-    slot.offsets[slot.index] = offset;
   }
 }

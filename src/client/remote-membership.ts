@@ -10,6 +10,7 @@ import {
 import type { ErrorCodeName } from '../protocol/index.js';
 import { checkCommitEntries, partitionKey } from './client-checks.js';
 import { LogClientError } from './client-errors.js';
+import { usableApi } from './remote-apis.js';
 import type { ResolvedOptions } from './remote-common.js';
 import { kafkaError, kafkaErrorWhere, NETWORK_ERROR_CODE } from './remote-errors.js';
 import type {
@@ -297,17 +298,7 @@ export class RemoteMembership implements GroupMembership {
       );
     }
     const [coordinatorId, apis] = await Promise.all([consumer.findGroupCoordinator(), consumer.listApis()]);
-    const supported = apis.find((api) => api.name === 'OffsetCommit');
-    const commitApi = OFFSET_COMMIT_APIS.find(
-      (api) => supported && api.version >= supported.minVersion && api.version <= supported.maxVersion,
-    );
-    if (!commitApi) {
-      throw new LogClientError(
-        'UNSUPPORTED_BY_CLUSTER',
-        `the cluster's OffsetCommit versions ${supported?.minVersion}..${supported?.maxVersion} do not include ` +
-          `${OFFSET_COMMIT_APIS.map((api) => api.version).join(' or ')}`,
-      );
-    }
+    const commitApi = usableApi(apis, 'OffsetCommit', OFFSET_COMMIT_APIS);
     const connection = await this.coordinatorConnection(coordinatorId);
     const byTopic = new Map<string, CommitEntry[]>();
     for (const entry of offsets) {

@@ -45,12 +45,22 @@ export interface FetchOptions {
   maxBytes: number;
   /** How long to wait for data when none is available yet. */
   maxWaitMs: number;
+  /**
+   * Told, for each partition the fetch read batches of, the offset after the last of them. Not every offset
+   * holds a record for readers (transaction markers, records of aborted transactions, compacted gaps): a
+   * caller that keeps its place by the records it gets moves past those with this, instead of asking for
+   * them again. Called before the fetch resolves.
+   */
+  readUpTo?(topic: string, partition: number, nextOffset: number): void;
 }
 
 export interface PartitionOffsets {
   /** The first offset still in the log. */
   earliest: number;
-  /** The offset the next record will get (high watermark). */
+  /**
+   * The end of what readers read: the offset the next record will get (high watermark), or, while a
+   * transaction is open in the partition, its first offset (the last stable offset).
+   */
   latest: number;
 }
 
@@ -112,7 +122,11 @@ export interface LogClient {
    * partition keep their order, also across calls that overlap in time.
    */
   produce(records: OutgoingRecord[]): Promise<number[]>;
-  /** Records at or after each requested offset, waiting up to maxWaitMs when there are none yet. */
+  /**
+   * Records at or after each requested offset, waiting up to maxWaitMs when there are none yet. Reads are
+   * read_committed, as a Kafka consumer's with isolation.level=read_committed: only below the last stable
+   * offset, never a transaction marker nor a record of an aborted transaction.
+   */
   fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]>;
   /** Joins (or creates) a consumer group over `topics`; assignment changes are told to the listener. */
   joinGroup(groupId: string, topics: string[], listener: AssignmentListener): Promise<GroupMembership>;

@@ -1,3 +1,4 @@
+import { newestRecordFromTail } from '../client/partition-tail.js';
 import type { ConsumedRecord, LogClient, OutgoingRecord } from '../client/types.js';
 import type { StateChanges, StateStore } from './state-store.js';
 import type { WatermarkState } from './task-watermark.js';
@@ -122,7 +123,10 @@ export async function currentEnds(
 
 const READ_OPTIONS = { maxBytes: 8 * 1024 * 1024, maxWaitMs: 0 };
 
-/** Reads [from, latest) of one partition in order, batch by batch. */
+/**
+ * Reads [from, latest) of one partition in order, batch by batch, past offsets that hold no record for
+ * readers (transaction markers, aborted transactions' records).
+ */
 async function readRange(
   client: LogClient,
   topic: string,
@@ -133,29 +137,43 @@ async function readRange(
   const { earliest, latest } = await client.offsets({ topic, partition });
   let offset = Math.max(from, earliest);
   while (offset < latest) {
-    const records = await client.fetch([{ topic, partition, offset }], READ_OPTIONS);
-    if (records.length === 0) break;
+    let next = offset;
+    const records = await client.fetch([{ topic, partition, offset }], {
+      ...READ_OPTIONS,
+      readUpTo: (_topic, _partition, nextOffset) => {
+        next = Math.max(next, nextOffset);
+      },
+    });
     for (const record of records) {
       if (record.offset >= latest) return;
       visit(record);
-      offset = record.offset + 1;
     }
+    if (next <= offset) break;
+    offset = next;
   }
 }
+
+/**
+ * Offsets looked at first for the last checkpoint: the checkpoint and, when checkpoints are written in
+ * transactions, the commit marker after it.
+ */
+const CHECKPOINT_TAIL_STEP = 2;
 
 export async function readLastCheckpoint(
   client: LogClient,
   topic: string,
   partition: number,
 ): Promise<Checkpoint | null> {
-  const { earliest, latest } = await client.offsets({ topic, partition });
-  if (latest <= earliest) return null;
-  let last: Checkpoint | null = null;
-  // The newest record is the last checkpoint; compaction may have removed the ones before it.
-  await readRange(client, topic, partition, latest - 1, (record) => {
-    if (record.value) last = JSON.parse(record.value.toString('utf8')) as Checkpoint;
-  });
-  return last;
+  // The newest record is the last checkpoint; compaction may have removed the ones before it, and transaction
+  // markers and aborted attempts may follow it.
+  const { record } = await newestRecordFromTail(
+    client,
+    { topic, partition },
+    (candidate) => candidate.value !== null,
+    Number.MAX_SAFE_INTEGER,
+    CHECKPOINT_TAIL_STEP,
+  );
+  return record?.value ? (JSON.parse(record.value.toString('utf8')) as Checkpoint) : null;
 }
 
 /**

@@ -1,0 +1,185 @@
+import {
+  type ClusterMetadata,
+  type MessageToProduce,
+  noopSerializer,
+  type Serializers,
+} from '@platformatic/kafka';
+import { checkPartitionIndex } from './client-checks.js';
+import { LogClientError, UnknownTopicError } from './client-errors.js';
+import { recordBytesMax } from './record-size.js';
+import type { ResolvedOptions } from './remote-common.js';
+import { kafkaErrorWhere, NETWORK_ERROR_CODE } from './remote-errors.js';
+import type { OutgoingRecord, TopicPartition } from './types.js';
+
+// What the remote client's producers share: the plain idempotent one (remote-client.ts) and the transactional
+// writers (remote-transactions.ts). Records become library messages, are cut into requests of bounded size, and
+// get their offsets back from the responses.
+
+/** Keys, values and header values travel as the Buffers we are given; null becomes Kafka's null. */
+export type ProducedMessage = MessageToProduce<Buffer, Buffer, Buffer, Buffer | undefined>;
+export const bufferSerializers: Serializers<Buffer, Buffer, Buffer, Buffer | undefined> = {
+  key: noopSerializer,
+  value: noopSerializer,
+  headerKey: noopSerializer,
+  headerValue: noopSerializer,
+};
+
+/** Records of one call, sized once, with the slots their offsets are written to. */
+export interface SizedRecords {
+  records: OutgoingRecord[];
+  /** recordBytesMax() of each record, computed once when the call is queued. */
+  recordsBytesMax: number[];
+  /** Filled as the requests carrying the records are acknowledged. */
+  offsets: number[];
+}
+
+/** Records sent in one request, and where each one's offset goes: its call's offsets, at its index there. */
+export interface ProduceChunk {
+  messages: ProducedMessage[];
+  offsetSlots: Array<{ offsets: number[]; index: number }>;
+}
+
+/**
+ * Attempts acrossLeaderChanges makes at least, whatever its time budget: the library spends the budget on the
+ * broker it chose first, and only a new attempt looks the leaders up again.
+ */
+const LEADER_CHANGE_ATTEMPTS_MIN = 3;
+
+/** Whether a failure is one that a new attempt, with the cluster's metadata looked up afresh, may get past. */
+export function worthRetryingElsewhere(error: unknown): boolean {
+  return (
+    kafkaErrorWhere(error, 'code', NETWORK_ERROR_CODE) ||
+    kafkaErrorWhere(error, 'hasStaleMetadata', true) ||
+    kafkaErrorWhere(error, 'canRetry', true)
+  );
+}
+
+/**
+ * Runs `attempt` again while a broker it used is unreachable or no longer leads, with the cluster's metadata
+ * looked up afresh each time, for retries x retryDelayMs (and LEADER_CHANGE_ATTEMPTS_MIN attempts): the
+ * library retries such a request on the broker it had chosen, which after a broker's death is the dead one.
+ * `retryable` decides, per failure, whether another attempt may be made at all.
+ */
+export async function acrossLeaderChanges<T>(
+  options: Pick<ResolvedOptions, 'retries' | 'retryDelayMs'>,
+  client: { clearMetadata(): void },
+  attempt: () => Promise<T>,
+  retryable: (error: unknown) => boolean,
+): Promise<T> {
+  const deadline = Date.now() + options.retries * options.retryDelayMs;
+  for (let attempts = 1; ; attempts++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const spent = attempts >= LEADER_CHANGE_ATTEMPTS_MIN && Date.now() >= deadline;
+      if (!worthRetryingElsewhere(error) || !retryable(error) || spent) throw error;
+      client.clearMetadata();
+      await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs));
+    }
+  }
+}
+
+/** The partition exists, as the cluster metadata says. */
+export function checkPartitionOf(metadata: ClusterMetadata, target: TopicPartition): void {
+  const count = metadata.topics.get(target.topic)?.partitionsCount;
+  if (count === undefined) throw new UnknownTopicError(target.topic);
+  checkPartitionIndex(target.topic, target.partition, count);
+}
+
+/** An upper bound on each record's encoded size; each record must fit in a produce request alone. */
+export function recordsBytesMax(records: OutgoingRecord[], maxProduceRequestBytes: number): number[] {
+  const bounds: number[] = new Array(records.length);
+  for (const [i, record] of records.entries()) {
+    const recordBytes = recordBytesMax(record);
+    if (recordBytes > maxProduceRequestBytes) {
+      throw new LogClientError(
+        'MESSAGE_TOO_LARGE',
+        `a record of up to ${recordBytes} bytes for ${record.topic}-${record.partition} exceeds ` +
+          `maxProduceRequestBytes=${maxProduceRequestBytes}`,
+      );
+    }
+    bounds[i] = recordBytes;
+  }
+  return bounds;
+}
+
+/**
+ * Header names as the library writes them, one Buffer per name instead of one per header of every record; the
+ * library only reads them. Bounded: past HEADER_KEYS_CACHED_MAX names, the rest are encoded per header.
+ */
+const headerKeyBuffers = new Map<string, Buffer>();
+const HEADER_KEYS_CACHED_MAX = 1_024;
+
+function headerKeyBuffer(key: string): Buffer {
+  let buffer = headerKeyBuffers.get(key);
+  if (buffer) return buffer;
+  buffer = Buffer.from(key, 'utf8');
+  if (headerKeyBuffers.size < HEADER_KEYS_CACHED_MAX) headerKeyBuffers.set(key, buffer);
+  return buffer;
+}
+
+function toMessage(record: OutgoingRecord): ProducedMessage {
+  // Buffer keys keep repeated header names apart, which a string-keyed map would merge: a name repeated in
+  // one record gets a Buffer of its own, as the shared one is already a key.
+  const headers = new Map<Buffer, Buffer | undefined>();
+  for (const header of record.headers ?? []) {
+    let key = headerKeyBuffer(header.key);
+    if (headers.has(key)) key = Buffer.from(header.key, 'utf8');
+    headers.set(key, header.value ?? undefined);
+  }
+  return {
+    topic: record.topic,
+    partition: record.partition,
+    key: record.key ?? undefined,
+    value: record.value ?? undefined,
+    headers,
+    timestamp: BigInt(record.timestamp),
+  };
+}
+
+/**
+ * The calls' records as messages, in consecutive runs whose size bounds add up to at most maxBytes (each record
+ * fits alone), using the bounds computed when each call was queued.
+ */
+export function chunkByBytes(calls: SizedRecords[], maxBytes: number): ProduceChunk[] {
+  const chunks: ProduceChunk[] = [];
+  let chunk: ProduceChunk = { messages: [], offsetSlots: [] };
+  let chunkBytes = 0;
+  for (const call of calls) {
+    for (const [i, record] of call.records.entries()) {
+      const bytes = call.recordsBytesMax[i]!;
+      if (chunk.messages.length > 0 && chunkBytes + bytes > maxBytes) {
+        chunks.push(chunk);
+        chunk = { messages: [], offsetSlots: [] };
+        chunkBytes = 0;
+      }
+      chunk.messages.push(toMessage(record));
+      chunk.offsetSlots.push({ offsets: call.offsets, index: i });
+      chunkBytes += bytes;
+    }
+  }
+  if (chunk.messages.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/**
+ * Each message's offset from the base offset its partition's batch got in the request: the library sends one
+ * batch per partition, its messages in the order given, so they took consecutive offsets from there.
+ */
+export function fillOffsets(
+  chunk: ProduceChunk,
+  baseOffsets: ReadonlyArray<{ topic: string; partition: number; offset: bigint }>,
+): void {
+  const next = new Map<string, number>();
+  for (const { topic, partition, offset } of baseOffsets) next.set(`${topic}\0${partition}`, Number(offset));
+  for (const [i, message] of chunk.messages.entries()) {
+    const key = `${message.topic}\0${message.partition}`;
+    const offset = next.get(key);
+    // acks=all answers every partition of the request or fails it.
+    if (offset === undefined)
+      throw new Error(`the produce response has no offset for ${message.topic}-${message.partition}`);
+    next.set(key, offset + 1);
+    const slot = chunk.offsetSlots[i]!;
+    slot.offsets[slot.index] = offset;
+  }
+}

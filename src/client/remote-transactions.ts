@@ -1,0 +1,285 @@
+import {
+  addOffsetsToTxnV1,
+  addOffsetsToTxnV2,
+  addOffsetsToTxnV3,
+  addOffsetsToTxnV4,
+  type ClusterMetadata,
+  FindCoordinatorKeyTypes,
+  findCoordinatorV4,
+  findCoordinatorV5,
+  findCoordinatorV6,
+  ProduceAcks,
+  type Producer,
+  txnOffsetCommitV3,
+  txnOffsetCommitV4,
+} from '@platformatic/kafka';
+import type { ErrorCodeName } from '../protocol/index.js';
+import { checkCommitEntries, checkProduceRecords } from './client-checks.js';
+import { LogClientError, ProducerFencedError } from './client-errors.js';
+import { LOG_CLIENT_LIMITS } from './client-limits.js';
+import { usableApi } from './remote-apis.js';
+import type { ResolvedOptions } from './remote-common.js';
+import { kafkaError } from './remote-errors.js';
+import {
+  acrossLeaderChanges,
+  checkPartitionOf,
+  chunkByBytes,
+  fillOffsets,
+  recordsBytesMax,
+  type SizedRecords,
+} from './remote-produce.js';
+import type { CommitEntry, OutgoingRecord } from './types.js';
+
+/** Consumer offsets committed in the same transaction as the records (Kafka's TxnOffsetCommit). */
+export interface TransactionalOffsets {
+  groupId: string;
+  /** Each entry's offset is the next one to consume, as in LogClient commits. */
+  entries: CommitEntry[];
+  /**
+   * The committing group member's generation and id, which the group coordinator checks (KIP-447); without
+   * them the commit is a standalone one, accepted whatever the group's state.
+   */
+  member?: { generationId: number; memberId: string };
+}
+
+export interface TransactionalRunOptions {
+  offsets?: TransactionalOffsets;
+}
+
+/**
+ * Writes through one Kafka transactional producer: each run() is one transaction, committed when it
+ * resolves, aborted when it rejects (a rejection from the commit itself leaves the outcome unknown, as a lost
+ * produce response does). Opening a writer fences every earlier producer of the same transactional id: the
+ * cluster aborts their open transaction and refuses their writes from then on; a writer fenced in turn rejects
+ * every run with ProducerFencedError.
+ */
+export interface TransactionalWriter {
+  readonly transactionalId: string;
+  /** Resolves to each record's offset, in the order of `records`, once the transaction is committed. */
+  run(records: OutgoingRecord[], options?: TransactionalRunOptions): Promise<number[]>;
+  /** Finishes queued runs, then closes the producer. */
+  close(): Promise<void>;
+}
+
+/** What a writer needs of the client that made it. */
+export interface TransactionalWriterContext {
+  options: ResolvedOptions;
+  /** A new library producer for the id (idempotent, acks=all, one request in flight). */
+  createProducer(transactionalId: string): TransactionalProducer;
+  /** The cluster's metadata of these topics; rejects with UnknownTopicError for a missing one. */
+  metadataOf(topics: string[]): Promise<ClusterMetadata>;
+  onClosed(writer: TransactionalWriter): void;
+}
+
+export type TransactionalProducer = Producer<Buffer, Buffer, Buffer, Buffer | undefined>;
+type OpenTransaction = Awaited<ReturnType<TransactionalProducer['beginTransaction']>>;
+
+interface QueuedRun extends SizedRecords {
+  commitOffsets: TransactionalOffsets | undefined;
+  resolve: (offsets: number[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Answers meaning a newer producer holds the transactional id (or the cluster forgot ours): never retried. */
+const FENCING_ERRORS: readonly ErrorCodeName[] = [
+  'PRODUCER_FENCED',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+];
+
+const ADD_OFFSETS_APIS = [
+  addOffsetsToTxnV4.api,
+  addOffsetsToTxnV3.api,
+  addOffsetsToTxnV2.api,
+  addOffsetsToTxnV1.api,
+];
+const TXN_OFFSET_COMMIT_APIS = [txnOffsetCommitV4.api, txnOffsetCommitV3.api];
+const FIND_COORDINATOR_APIS = [findCoordinatorV6.api, findCoordinatorV5.api, findCoordinatorV4.api];
+
+/**
+ * The remote client's TransactionalWriter over @platformatic/kafka's transactional Producer. Runs are queued
+ * (at most maxQueuedProduceCalls) and run one transaction at a time. A run that fails before its commit is
+ * aborted and tried again, whole, while the failure is one a leader change or a restarted broker explains
+ * (the aborted attempt's records are invisible to read_committed readers); any other failure rejects it.
+ * After a failure the producer is replaced: the library keeps a failed transaction as its active one, and the
+ * new producer's InitProducerId makes the cluster finish whatever the old one left open.
+ */
+export class RemoteTransactionalWriter implements TransactionalWriter {
+  private producer: TransactionalProducer;
+  private readonly queue: QueuedRun[] = [];
+  private draining: Promise<void> | null = null;
+  private fenced: ProducerFencedError | null = null;
+  private closeDone: Promise<void> | null = null;
+
+  constructor(
+    readonly transactionalId: string,
+    private readonly context: TransactionalWriterContext,
+  ) {
+    if (transactionalId === '')
+      throw new LogClientError('INVALID_ARGUMENT', 'a transactional id must not be empty');
+    this.producer = context.createProducer(transactionalId);
+  }
+
+  run(records: OutgoingRecord[], options: TransactionalRunOptions = {}): Promise<number[]> {
+    try {
+      if (this.closeDone) throw new LogClientError('CLIENT_CLOSED', 'the transactional writer is closed');
+      if (this.fenced) throw this.fenced;
+      checkProduceRecords(records);
+      if (options.offsets) checkCommitEntries(options.offsets.entries);
+      const { maxQueuedProduceCalls } = LOG_CLIENT_LIMITS;
+      if (this.queue.length >= maxQueuedProduceCalls) {
+        throw new LogClientError(
+          'TOO_MANY_QUEUED_PRODUCES',
+          `${this.queue.length} transactions are already waiting; the limit is ${maxQueuedProduceCalls}`,
+        );
+      }
+      const bounds = recordsBytesMax(records, this.context.options.maxProduceRequestBytes);
+      if (records.length === 0 && !options.offsets?.entries.length) return Promise.resolve([]);
+      return new Promise((resolve, reject) => {
+        this.queue.push({
+          records,
+          recordsBytesMax: bounds,
+          offsets: new Array<number>(records.length),
+          commitOffsets: options.offsets,
+          resolve,
+          reject,
+        });
+        void this.drain();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  close(): Promise<void> {
+    this.closeDone ??= (async () => {
+      try {
+        while (this.draining) await this.draining;
+      } finally {
+        await new Promise<void>((resolve) => this.producer.close(true, () => resolve()));
+        this.context.onClosed(this);
+      }
+    })();
+    return this.closeDone;
+  }
+
+  private drain(): Promise<void> {
+    this.draining ??= (async () => {
+      try {
+        for (let run = this.queue.shift(); run; run = this.queue.shift()) await this.runQueued(run);
+      } finally {
+        this.draining = null;
+      }
+    })();
+    return this.draining;
+  }
+
+  private async runQueued(run: QueuedRun): Promise<void> {
+    if (this.fenced) {
+      run.reject(this.fenced);
+      return;
+    }
+    let committing = false;
+    try {
+      const metadata = await this.context.metadataOf([...new Set(run.records.map((r) => r.topic))]);
+      // The library would silently wrap an out-of-range partition around the partition count.
+      for (const record of run.records) checkPartitionOf(metadata, record);
+      await acrossLeaderChanges(
+        this.context.options,
+        { clearMetadata: () => this.producer.clearMetadata() },
+        () =>
+          this.transaction(run, () => {
+            committing = true;
+          }),
+        // A commit that failed may have been carried out: sending the records again could write them twice.
+        () => !committing && !this.fenced,
+      );
+      run.resolve(run.offsets);
+    } catch (error) {
+      run.reject(this.fenced ?? error);
+    }
+  }
+
+  /** One attempt: begin, send, add the offsets, commit; on failure the producer is fenced or replaced. */
+  private async transaction(run: QueuedRun, committing: () => void): Promise<void> {
+    try {
+      const transaction = await this.producer.beginTransaction();
+      for (const chunk of chunkByBytes([run], this.context.options.maxProduceRequestBytes)) {
+        const result = await transaction.send({ messages: chunk.messages, acks: ProduceAcks.ALL });
+        fillOffsets(chunk, result.offsets ?? []);
+      }
+      if (run.commitOffsets) await this.commitOffsets(transaction, run.commitOffsets);
+      committing();
+      await transaction.commit();
+    } catch (error) {
+      if (FENCING_ERRORS.some((id) => kafkaError(error, id))) {
+        this.fenced ??= new ProducerFencedError(this.transactionalId, { cause: error });
+        throw this.fenced;
+      }
+      this.replaceProducer();
+      throw error;
+    }
+  }
+
+  private replaceProducer(): void {
+    const old = this.producer;
+    this.producer = this.context.createProducer(this.transactionalId);
+    old.close(true, () => undefined);
+  }
+
+  /** AddOffsetsToTxn to the transaction coordinator, then TxnOffsetCommit to the group coordinator. */
+  private async commitOffsets(transaction: OpenTransaction, offsets: TransactionalOffsets): Promise<void> {
+    const { producer } = this;
+    const producerId = producer.producerId;
+    const producerEpoch = producer.producerEpoch;
+    if (producerId === undefined || producerEpoch === undefined || transaction.completed) {
+      throw new Error('offsets added outside an open transaction');
+    }
+    const apis = await producer.listApis();
+    const { brokers } = await producer.metadata({ topics: [] });
+    const connectionTo = (nodeId: number) => {
+      const broker = brokers.get(nodeId);
+      if (!broker) throw new Error(`coordinator ${nodeId} is not in the cluster metadata`);
+      return producer.connections.get(broker);
+    };
+    const transactionCoordinator = await connectionTo(producer.coordinatorId);
+    await usableApi(apis, 'AddOffsetsToTxn', ADD_OFFSETS_APIS).async(
+      transactionCoordinator,
+      this.transactionalId,
+      producerId,
+      producerEpoch,
+      offsets.groupId,
+    );
+    const found = await usableApi(apis, 'FindCoordinator', FIND_COORDINATOR_APIS).async(
+      await producer.connections.getFirstAvailable([...brokers.values()]),
+      FindCoordinatorKeyTypes.GROUP,
+      [offsets.groupId],
+    );
+    const groupCoordinator = await connectionTo(found.coordinators[0]!.nodeId);
+    const byTopic = new Map<string, CommitEntry[]>();
+    for (const entry of offsets.entries) {
+      const entries = byTopic.get(entry.topic);
+      if (entries) entries.push(entry);
+      else byTopic.set(entry.topic, [entry]);
+    }
+    await usableApi(apis, 'TxnOffsetCommit', TXN_OFFSET_COMMIT_APIS).async(
+      groupCoordinator,
+      this.transactionalId,
+      offsets.groupId,
+      producerId,
+      producerEpoch,
+      offsets.member?.generationId ?? -1,
+      offsets.member?.memberId ?? '',
+      null,
+      [...byTopic].map(([name, entries]) => ({
+        name,
+        partitions: entries.map((entry) => ({
+          partitionIndex: entry.partition,
+          committedOffset: BigInt(entry.offset),
+          committedLeaderEpoch: -1,
+          committedMetadata: entry.metadata ?? null,
+        })),
+      })),
+    );
+  }
+}
