@@ -22,6 +22,14 @@ import type { TxnMarkerWriter } from './transaction-markers.js';
 const LAST_PRODUCER_EPOCH = 0x7fff - 1;
 const MARKER_RETRY_MIN_MS = 50;
 const MARKER_RETRY_MAX_MS = 2_000;
+/**
+ * How long a Prepare's answer waits for the transaction to complete (markers written, Complete record
+ * acknowledged). The decision is durable once Prepare is, so answering then would be correct; but the
+ * producer's next AddPartitionsToTxn would meet CONCURRENT_TRANSACTIONS until completion and back off (20-100 ms
+ * in librdkafka and the Java client), while completion takes a few fsyncs. Markers to an unreachable leader
+ * are not waited for longer than this.
+ */
+const COMPLETION_WAIT_MS = 1_000;
 
 export interface TransactionCoordinatorOptions {
   producerIds: ProducerIdSource;
@@ -127,7 +135,7 @@ export class TransactionCoordinator {
     for (const txn of coordinator.txns.values()) {
       if (txn.state === TxnState.PrepareCommit || txn.state === TxnState.PrepareAbort) {
         txn.busy = true;
-        coordinator.complete(txn);
+        void coordinator.complete(txn);
       }
     }
     return coordinator;
@@ -408,12 +416,23 @@ export class TransactionCoordinator {
     producerEpoch: number,
   ): Promise<number> {
     const errorCode = await this.transition(txn, { ...logValueOf(txn), state, producerEpoch }, true);
-    if (errorCode === ErrorCode.NONE) this.complete(txn);
+    if (errorCode !== ErrorCode.NONE) return errorCode;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.complete(txn),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, COMPLETION_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     return errorCode;
   }
 
-  /** Markers to every partition, the offsets of a commit to their groups, then the Complete record. */
-  private complete(txn: Txn): void {
+  /**
+   * Markers to every partition, the offsets of a commit to their groups, then the Complete record; resolves
+   * once completed, or when it failed (left prepared for the next load), never rejects.
+   */
+  private complete(txn: Txn): Promise<void> {
     const committed = txn.state === TxnState.PrepareCommit;
     const finish = async () => {
       const marker = {
@@ -463,7 +482,7 @@ export class TransactionCoordinator {
       });
       txn.busy = false;
     };
-    finish().catch((error: unknown) => {
+    return finish().catch((error: unknown) => {
       // Left prepared and busy: the next load of the log completes it.
       if (!this.closed) {
         this.options.logger.error(
