@@ -36,6 +36,7 @@ import { offsetHandlers } from './handlers/offsets.js';
 import { produceHandler } from './handlers/produce.js';
 import { saslHandlers } from './handlers/sasl.js';
 import { userScramHandlers } from './handlers/users.js';
+import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import { BrokerMetrics } from './metrics.js';
 import { OffsetStore } from './offset-store.js';
 import { PartitionWatch } from './partition-watch.js';
@@ -43,6 +44,7 @@ import { ProducerIdAllocator } from './producer-state.js';
 import { openAuthorizer, openQuotas, openSecurity } from './security-setup.js';
 import { KafkaServer } from './server.js';
 import { TopicCatalog } from './topic-catalog.js';
+import { localTxnMarkerWriter } from './transaction-markers.js';
 
 export interface BrokerAddress {
   host: string;
@@ -187,6 +189,12 @@ export class Broker {
         }),
       );
       add(listOffsetsHandler(topics, cluster, access));
+      add(
+        writeTxnMarkersHandler(
+          localTxnMarkerWriter({ topics, watch, cluster, replicationTimeoutMs: TXN_MARKER_TIMEOUT_MS }),
+          access,
+        ),
+      );
       if (cluster) {
         const [{ clusterMetadataHandler }, clusterAdmin] = await Promise.all([
           import('./handlers/cluster-metadata.js'),
@@ -394,6 +402,8 @@ export class Broker {
 
 /** offsets.commit.timeout.ms: how long a commit on a cluster waits for the offsets partition's ISR. */
 const OFFSETS_COMMIT_TIMEOUT_MS = 5_000;
+/** How long a transaction marker waits for the in-sync replicas (Kafka bounds it by request.timeout.ms). */
+const TXN_MARKER_TIMEOUT_MS = 30_000;
 
 /** How long Metadata waits for an auto-created topic's leaders before answering LEADER_NOT_AVAILABLE. */
 const AUTO_CREATE_SETTLE_MS = 5_000;

@@ -158,7 +158,7 @@ export function appendConsumed(
   for (const batch of splitBatches(read.bytes)) {
     const header = readBatchHeader(batch);
     end = Math.max(end, header.baseOffset + header.lastOffsetDelta + 1);
-    // Transaction markers are not records.
+    // Transaction markers are the log's bookkeeping, never records of the topic.
     if (isControlBatch(header.attributes)) continue;
     const logAppendTimeMs = isLogAppendTime(header.attributes) ? header.maxTimestamp : null;
     for (const record of decodeBatch(read, batch, header.baseOffset)) {

@@ -16,6 +16,8 @@ export interface BatchSummary {
   /** Offsets the batch occupies: lastOffsetDelta + 1. */
   offsetCount: number;
   maxTimestamp: number;
+  /** The batch's attributes: compression, timestamp type, transactional and control bits. */
+  attributes: number;
 }
 
 /**
@@ -45,6 +47,7 @@ export function summarizeBatch(buf: Buffer, at: number): BatchSummary {
     size: BATCH_LENGTH_PREFIX_BYTES + buf.readInt32BE(at + BatchField.batchLength),
     offsetCount: buf.readInt32BE(at + BatchField.lastOffsetDelta) + 1,
     maxTimestamp: readInt64(buf, at + BatchField.maxTimestamp),
+    attributes: buf.readInt16BE(at + BatchField.attributes),
   };
 }
 

@@ -11,7 +11,9 @@ export type LogErrorCode =
   | 'INVALID_CONFIG'
   | 'TOPIC_ALREADY_EXISTS'
   | 'UNKNOWN_TOPIC_OR_PARTITION'
-  | 'INVALID_TOPIC';
+  | 'INVALID_TOPIC'
+  | 'INVALID_PRODUCER_EPOCH'
+  | 'INVALID_RECORD';
 
 export class LogError extends Error {
   constructor(

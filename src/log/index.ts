@@ -31,6 +31,7 @@ export type { Logger } from './logger.js';
 export { OpenFileLimiter } from './open-files.js';
 export {
   type AppendResult,
+  type CommittedReadResult,
   PartitionLog,
   type PartitionLogOptions,
   type ReadResult,
@@ -38,3 +39,4 @@ export {
   type WriteOptions,
 } from './partition-log.js';
 export { fsyncDirectory, type SegmentWriter, writeFileAtomic } from './segment.js';
+export type { AbortedTransaction } from './transaction-state.js';

@@ -3,14 +3,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   BatchField,
+  CONTROL_BIT,
   computeBatchCrc,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
+  isControlBatch,
+  isTransactional,
   readBatchHeader,
+  readInt64,
   splitBatches,
+  TRANSACTIONAL_BIT,
   writeInt64,
 } from '../protocol/index.js';
 import { DeferredAppendWriter, sharedAppendWriter } from './append-writer.js';
-import { type BatchSummary, validateBatches } from './batch-validation.js';
+import { type BatchSummary, summarizeBatch, validateBatches } from './batch-validation.js';
 import {
   type CompactionStats,
   DEFAULT_MAX_KEY_MAP_BYTES,
@@ -41,11 +46,14 @@ import {
   writeFileAtomic,
 } from './segment.js';
 import { firstRecordAtOrAfter, type TimestampAndOffset } from './timestamp-search.js';
+import { type AbortedTransaction, TransactionState } from './transaction-state.js';
 
 const LOG_APPEND_TIME_ATTRIBUTE = 0x08;
 /** Relative offsets in the indexes are u32. */
 const MAX_OFFSETS_PER_SEGMENT = 0xffff_ffff;
 const TIMESTAMP_SCAN_BYTES = 1024 * 1024;
+/** Read size of the scan that brings the transaction state from its snapshot to the log end. */
+const TRANSACTION_SCAN_BYTES = 1024 * 1024;
 /** Bound on onDurable listeners per partition: the replication layer needs one, metrics perhaps another. */
 const MAX_DURABLE_LISTENERS = 16;
 /** What write stamps when no leader epoch is given, as it always has. */
@@ -74,6 +82,8 @@ export interface WriteOptions {
    * recorded in the leader epoch cache when it is newer than the latest epoch there.
    */
   leaderEpoch?: number;
+  /** The payload is a transaction marker the partition leader writes (a control batch); clients may not. */
+  marker?: boolean;
 }
 
 export interface AppendResult {
@@ -96,6 +106,12 @@ interface LandingWaiter {
   endOffset: number;
   resolve(): void;
   reject(error: LogError): void;
+}
+
+/** A read_committed read: batches below the last stable offset and the aborted transactions among them. */
+export interface CommittedReadResult extends ReadResult {
+  lastStableOffset: number;
+  abortedTransactions: AbortedTransaction[];
 }
 
 export interface RetentionResult {
@@ -149,6 +165,8 @@ export class PartitionLog {
   fsyncCount = 0;
   /** Bound on what one batch's records may inflate to, for the log and for in-process readers of it. */
   readonly maxDecompressedBytes: number;
+  /** Open transactions and aborted ones (KIP-98), from the transactional batches of the log. */
+  private transactions: TransactionState;
 
   private constructor(
     readonly dir: string,
@@ -168,7 +186,107 @@ export class PartitionLog {
     this.writtenEndOffset = this.logEndOffset;
     this.notifiedDurableEndOffset = this.logEndOffset;
     this.groupCommit = new GroupCommit(() => this.syncActiveSegment());
+    this.transactions = this.recoverTransactions();
     this.scheduleIntervalFlush();
+  }
+
+  /**
+   * The transaction state from the last snapshot (written at each roll and clean shutdown), brought up to
+   * the log end by the headers of the batches after it: at open that is the active segment, not the log.
+   */
+  private recoverTransactions(): TransactionState {
+    this.settleWrites();
+    const state = TransactionState.load(this.dir, this.logStartOffset, this.logEndOffset, this.logger);
+    let offset = Math.max(state.endOffset, this.logStartOffset);
+    try {
+      while (offset < this.logEndOffset) {
+        const bytes = this.readForReplica(offset, TRANSACTION_SCAN_BYTES).records;
+        if (bytes.length === 0) break;
+        for (let at = 0; at < bytes.length; ) {
+          const summary = summarizeBatch(bytes, at);
+          if (isTransactional(summary.attributes)) state.apply(bytes, at, summary.size);
+          offset = readInt64(bytes, at + BatchField.baseOffset) + summary.offsetCount;
+          at += summary.size;
+        }
+      }
+    } catch (error) {
+      // Damage is recorded by the read and handled by the corruption path; the state covers what was read.
+      if (!(error instanceof LogError)) throw error;
+      this.logger.warn({ dir: this.dir, offset, err: error }, 'transaction state scan stopped at damage');
+    }
+    state.endOffset = this.logEndOffset;
+    return state;
+  }
+
+  /**
+   * A leader's check of a batch with the transactional or control bit (KIP-98): control batches only as the
+   * leader's own markers, data batches only idempotent, and neither from a fenced producer epoch.
+   */
+  private checkTransactional(payload: Buffer, batch: BatchSummary, marker: boolean): void {
+    const at = batch.position;
+    if (isControlBatch(batch.attributes) !== marker || !isTransactional(batch.attributes)) {
+      throw new LogError(
+        'INVALID_RECORD',
+        marker
+          ? 'a transaction marker must be one transactional control batch'
+          : 'control batches are written by the partition leader only',
+      );
+    }
+    if (
+      !marker &&
+      (readInt64(payload, at + BatchField.producerId) < 0 ||
+        payload.readInt32BE(at + BatchField.baseSequence) < 0)
+    ) {
+      throw new LogError('INVALID_RECORD', 'a transactional batch needs a producer id, epoch and sequence');
+    }
+    const fenced = this.transactions.fencing(payload, at);
+    if (fenced !== null) throw new LogError('INVALID_PRODUCER_EPOCH', fenced);
+  }
+
+  /** Takes the transactional batches of an append (offsets assigned) into the transaction state. */
+  private trackTransactions(payload: Buffer, batches: readonly BatchSummary[]): void {
+    for (const batch of batches) {
+      if (isTransactional(batch.attributes)) this.transactions.apply(payload, batch.position, batch.size);
+    }
+  }
+
+  /** A snapshot lets the next open skip every sealed segment; losing one only costs a longer scan. */
+  private snapshotTransactions(): void {
+    this.transactions.endOffset = this.logEndOffset;
+    try {
+      this.transactions.persist(this.dir);
+    } catch (error) {
+      this.logger.warn({ dir: this.dir, err: error }, 'could not write the transaction snapshot');
+    }
+  }
+
+  /**
+   * The last stable offset: below the first offset of any open transaction and below the high watermark.
+   * read_committed consumers read up to it.
+   */
+  get lastStableOffset(): number {
+    const hw = this.highWatermark;
+    const firstUnstable = this.transactions.firstUnstableOffset();
+    return firstUnstable === null ? hw : Math.min(firstUnstable, hw);
+  }
+
+  /** The producer epoch this partition last saw in a transactional batch or marker of the producer, or -1. */
+  transactionalEpochOf(producerId: number): number {
+    return this.transactions.epochOf(producerId);
+  }
+
+  /** Like read, but below the last stable offset, with the aborted transactions the returned batches overlap. */
+  readCommitted(offset: number, maxBytes: number): CommittedReadResult {
+    const lastStableOffset = this.lastStableOffset;
+    const read = this.readBelow(offset, maxBytes, lastStableOffset);
+    let endOffset = offset;
+    for (let at = 0; at < read.records.length; ) {
+      const summary = summarizeBatch(read.records, at);
+      endOffset = readInt64(read.records, at + BatchField.baseOffset) + summary.offsetCount;
+      at += summary.size;
+    }
+    const abortedTransactions = endOffset > offset ? this.transactions.abortedIn(offset, endOffset) : [];
+    return { ...read, lastStableOffset, abortedTransactions };
   }
 
   static open(options: PartitionLogOptions): PartitionLog {
@@ -454,6 +572,10 @@ export class PartitionLog {
       );
     }
     const batches = validateBatches(payload, this.config.maxMessageBytes);
+    for (const batch of batches) {
+      if ((batch.attributes & (TRANSACTIONAL_BIT | CONTROL_BIT)) !== 0)
+        this.checkTransactional(payload, batch, options.marker === true);
+    }
     const nowMs = this.now();
     const logAppendTimeMs = this.config.messageTimestampType === 'LogAppendTime' ? nowMs : -1;
     if (logAppendTimeMs >= 0) stampLogAppendTime(payload, batches, logAppendTimeMs);
@@ -464,6 +586,7 @@ export class PartitionLog {
     // Before the append, as in Kafka: a crash in between leaves an entry past the log end, dropped at open.
     if (leaderEpoch !== undefined && this.epochs.assign(leaderEpoch, baseOffset)) this.epochs.persist();
     this.appendToActive(payload, batches);
+    this.trackTransactions(payload, batches);
     this.scheduleDurableNotification();
     return {
       baseOffset,
@@ -499,6 +622,7 @@ export class PartitionLog {
       epochsChanged = this.epochs.assign(entry.epoch, entry.startOffset) || epochsChanged;
     if (epochsChanged) this.epochs.persist();
     this.appendToActive(payload, batches);
+    this.trackTransactions(payload, batches);
     assert.ok(
       this.logEndOffset === plan.endOffset,
       `log end ${this.logEndOffset}, expected ${plan.endOffset}`,
@@ -870,6 +994,8 @@ export class PartitionLog {
     if (this.replicatedHighWatermark !== null && this.replicatedHighWatermark > logEndOffset) {
       this.replicatedHighWatermark = logEndOffset;
     }
+    // Markers and transactional batches past the cut are gone: the state is rebuilt without them.
+    this.transactions = this.recoverTransactions();
     this.scheduleDurableNotification();
   }
 
@@ -878,6 +1004,7 @@ export class PartitionLog {
     if (oldest.syncsInFlight > 0) return false;
     this.segments.shift();
     oldest.delete();
+    this.transactions.dropBefore(this.logStartOffset);
     result.deletedSegments++;
     result.deletedBytes += oldest.size;
     this.logger.info(
@@ -934,6 +1061,8 @@ export class PartitionLog {
     this.syncedEndOffset = Math.max(this.syncedEndOffset, sealed.nextOffset);
     this.scheduleDurableNotification();
     sealed.releaseIndexes();
+    // After the sealed segment is fsynced: the snapshot never covers offsets a crash could lose.
+    this.snapshotTransactions();
   }
 
   private async syncActiveSegment(): Promise<void> {
@@ -1026,6 +1155,7 @@ export class PartitionLog {
     const active = this.active;
     try {
       active.writeIndexes();
+      this.snapshotTransactions();
       const marker = { baseOffset: active.baseOffset, size: active.size, nextOffset: active.nextOffset };
       writeFileAtomic(path.join(this.dir, CLEAN_SHUTDOWN_FILE), JSON.stringify(marker));
       fsyncDirectory(this.dir);

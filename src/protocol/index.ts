@@ -1,4 +1,5 @@
 export * from './codec.js';
+export * from './control-record.js';
 export * from './error-codes.js';
 export * from './frame-reader.js';
 export * from './message-types.js';

@@ -33,8 +33,8 @@ export type Compression = (typeof Compression)[keyof typeof Compression];
 
 const COMPRESSION_MASK = 0x07;
 const TIMESTAMP_TYPE_LOG_APPEND_BIT = 0x08;
-const TRANSACTIONAL_BIT = 0x10;
-const CONTROL_BIT = 0x20;
+export const TRANSACTIONAL_BIT = 0x10;
+export const CONTROL_BIT = 0x20;
 
 /** Reads an int64 field as a JS number; offsets and millisecond timestamps stay below 2^53. */
 export function readInt64(buf: Buffer, at: number): number {

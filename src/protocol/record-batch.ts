@@ -39,6 +39,8 @@ export interface BatchOptions {
   producerEpoch?: number;
   baseSequence?: number;
   compression?: typeof Compression.None | typeof Compression.Gzip;
+  /** Attribute bits beside the compression codec: the transactional (0x10) and control (0x20) flags. */
+  flags?: number;
 }
 
 function recordBodySize(record: RecordInput, timestampDelta: number, offsetDelta: number): number {
@@ -111,7 +113,7 @@ export function encodeRecordBatch(records: RecordInput[], options: BatchOptions 
   batch.writeInt32BE(batch.length - BATCH_LENGTH_PREFIX_BYTES, BatchField.batchLength);
   batch.writeInt32BE(-1, BatchField.partitionLeaderEpoch);
   batch.writeInt8(2, BatchField.magic);
-  batch.writeInt16BE(compression, BatchField.attributes);
+  batch.writeInt16BE(compression | (options.flags ?? 0), BatchField.attributes);
   batch.writeInt32BE(records.length - 1, BatchField.lastOffsetDelta);
   writeInt64(batch, BatchField.baseTimestamp, baseTimestamp);
   writeInt64(batch, BatchField.maxTimestamp, maxTimestamp);

@@ -1,7 +1,7 @@
 import type { ClusterNode } from '../../cluster/index.js';
 import type { PartitionLog, ReadResult } from '../../log/index.js';
 import { Fetch, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
-import { BATCH_LENGTH_PREFIX_BYTES, BatchField } from '../../protocol/index.js';
+import { BATCH_LENGTH_PREFIX_BYTES, BatchField, IsolationLevel } from '../../protocol/index.js';
 import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
@@ -144,6 +144,8 @@ function readAll(
 ): { responses: TopicResponse[]; bytes: number; failed: boolean } {
   let bytes = 0;
   let failed = false;
+  // Fetch v4+ may ask for read_committed: only below the last stable offset, aborted transactions listed.
+  const readCommitted = version >= 4 && request.isolationLevel === IsolationLevel.READ_COMMITTED;
   const responses = request.topics.map((topic) => ({
     topic: topic.topic,
     topicId: topic.topicId,
@@ -177,16 +179,27 @@ function readAll(
         }
         const log = source.log;
         response.highWatermark = log.highWatermark;
-        response.lastStableOffset = log.highWatermark;
+        response.lastStableOffset = log.lastStableOffset;
         response.logStartOffset = log.logStartOffset;
         // Past the response limit only the first partition must still return a batch (KIP-74).
         const limit = Math.min(partition.partitionMaxBytes, maxBytes - bytes);
         if (limit > 0 || bytes === 0) {
-          const read = source.read(partition.fetchOffset, Math.max(limit, 1));
-          response.records = read.records;
-          response.highWatermark = read.highWatermark;
-          response.lastStableOffset = read.highWatermark;
-          bytes += read.records.length;
+          const max = Math.max(limit, 1);
+          if (readCommitted && request.replicaId < 0) {
+            const read = log.readCommitted(partition.fetchOffset, max);
+            response.records = read.records;
+            response.highWatermark = read.highWatermark;
+            response.lastStableOffset = read.lastStableOffset;
+            response.abortedTransactions = read.abortedTransactions.map(({ producerId, firstOffset }) => ({
+              producerId,
+              firstOffset,
+            }));
+          } else {
+            const read = source.read(partition.fetchOffset, max);
+            response.records = read.records;
+            response.highWatermark = read.highWatermark;
+          }
+          bytes += response.records?.length ?? 0;
         }
       } catch (error) {
         response.errorCode = errorCodeOf(error);

@@ -5,6 +5,7 @@ import {
   type ListOffsetsResponse,
   ListOffsetsTimestamp,
 } from '../../protocol/apis/list-offsets.js';
+import { IsolationLevel } from '../../protocol/index.js';
 import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler } from '../api-handler.js';
@@ -46,6 +47,7 @@ export function listOffsetsHandler(
             p.partitionIndex,
             p.timestamp,
             context.apiVersion,
+            request.isolationLevel === IsolationLevel.READ_COMMITTED,
           ),
         ),
       };
@@ -81,13 +83,14 @@ function lookup(
   partitionIndex: number,
   timestamp: number,
   version: number,
+  readCommitted: boolean,
 ): PartitionResponse {
   const response = { partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets: [], leaderEpoch: -1 };
   if ('errorCode' in source) return { ...response, errorCode: source.errorCode, timestamp: -1, offset: -1 };
   response.leaderEpoch = source.leaderEpoch;
   let found: Located;
   try {
-    found = locate(source.log, timestamp);
+    found = locate(source.log, timestamp, readCommitted);
   } catch (error) {
     return { ...response, errorCode: errorCodeOf(error), timestamp: -1, offset: -1 };
   }
@@ -101,10 +104,17 @@ function lookup(
   };
 }
 
-/** The offset (and its timestamp, -1 for earliest and latest) a ListOffsets timestamp asks for. */
-function locate(log: PartitionLog, timestamp: number): Located {
-  if (timestamp === ListOffsetsTimestamp.LATEST) return { offset: log.highWatermark, timestamp: -1 };
+/**
+ * The offset (and its timestamp, -1 for earliest and latest) a ListOffsets timestamp asks for; read_committed
+ * sees the log up to its last stable offset instead of its high watermark.
+ */
+function locate(log: PartitionLog, timestamp: number, readCommitted: boolean): Located {
+  const end = readCommitted ? log.lastStableOffset : log.highWatermark;
+  if (timestamp === ListOffsetsTimestamp.LATEST) return { offset: end, timestamp: -1 };
   if (timestamp === ListOffsetsTimestamp.EARLIEST) return { offset: log.logStartOffset, timestamp: -1 };
-  if (timestamp === ListOffsetsTimestamp.MAX_TIMESTAMP) return log.offsetOfMaxTimestamp();
-  return log.offsetForTimestamp(timestamp);
+  const found =
+    timestamp === ListOffsetsTimestamp.MAX_TIMESTAMP
+      ? log.offsetOfMaxTimestamp()
+      : log.offsetForTimestamp(timestamp);
+  return found !== null && found.offset >= end ? null : found;
 }

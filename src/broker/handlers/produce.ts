@@ -116,26 +116,23 @@ function throttleProduce(quotas: ClientQuotas, request: ProduceRequest, context:
   if (throttleMs > context.throttleTimeMs) context.throttleTimeMs = throttleMs;
 }
 
-/**
- * A transactional produce needs WRITE on its transactional id (as Kafka checks first); with it, it is still
- * refused, with the same code, because transactions are not implemented.
- */
+/** A transactional produce needs WRITE on its transactional id, checked first as Kafka does. */
 function transactionalRefusal(
   deps: ProduceDependencies,
   transactionalId: string,
   context: RequestContext,
-): Refusal {
-  const allowed = deps.access.allows(
-    context,
-    Produce.name,
-    AclOperation.WRITE,
-    ResourceType.TRANSACTIONAL_ID,
-    transactionalId,
-  );
-  return {
-    errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-    message: allowed ? 'transactions are not supported' : TRANSACTIONAL_ID_DENIED,
-  };
+): Refusal | null {
+  if (
+    deps.access.allows(
+      context,
+      Produce.name,
+      AclOperation.WRITE,
+      ResourceType.TRANSACTIONAL_ID,
+      transactionalId,
+    )
+  )
+    return null;
+  return { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: TRANSACTIONAL_ID_DENIED };
 }
 
 function topicRefusal(deps: ProduceDependencies, topic: string, context: RequestContext): Refusal | null {

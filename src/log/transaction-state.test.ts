@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { encodeMarkerBatch, encodeRecordBatch, TRANSACTIONAL_BIT, writeInt64 } from '../protocol/index.js';
+import { TransactionState } from './transaction-state.js';
+
+/** A transactional data batch of `count` records at `baseOffset`, as a log holds it once offsets are assigned. */
+function dataBatch(producerId: number, epoch: number, baseOffset: number, count = 2): Buffer {
+  const records = Array.from({ length: count }, (_, i) => ({ key: null, value: Buffer.from(`v${i}`) }));
+  return encodeRecordBatch(records, {
+    baseOffset,
+    producerId,
+    producerEpoch: epoch,
+    baseSequence: 0,
+    flags: TRANSACTIONAL_BIT,
+  });
+}
+
+function marker(producerId: number, epoch: number, offset: number, committed: boolean): Buffer {
+  const batch = encodeMarkerBatch({ producerId, producerEpoch: epoch, coordinatorEpoch: 7, committed }, 1);
+  writeInt64(batch, 0, offset);
+  return batch;
+}
+
+function apply(state: TransactionState, batch: Buffer): void {
+  state.apply(batch, 0, batch.length);
+}
+
+describe('TransactionState', () => {
+  it('holds the first unstable offset at the oldest open transaction until its marker', () => {
+    const state = new TransactionState(0);
+    assert.equal(state.firstUnstableOffset(), null);
+    apply(state, dataBatch(1, 0, 10));
+    apply(state, dataBatch(2, 0, 12));
+    apply(state, dataBatch(1, 0, 14));
+    assert.equal(state.firstUnstableOffset(), 10);
+    apply(state, marker(1, 0, 16, true));
+    assert.equal(state.firstUnstableOffset(), 12);
+    apply(state, marker(2, 0, 17, false));
+    assert.equal(state.firstUnstableOffset(), null);
+    assert.deepEqual(state.abortedIn(0, 100), [{ producerId: 2, firstOffset: 12, lastOffset: 17 }]);
+  });
+
+  it('lists the aborted transactions overlapping a range, and retention drops those wholly below the start', () => {
+    const state = new TransactionState(0);
+    apply(state, dataBatch(1, 0, 0));
+    apply(state, marker(1, 0, 2, false));
+    apply(state, dataBatch(1, 0, 3));
+    apply(state, marker(1, 0, 5, true));
+    apply(state, dataBatch(1, 0, 6));
+    apply(state, marker(1, 0, 8, false));
+    assert.deepEqual(
+      state.abortedIn(3, 6).map((a) => a.firstOffset),
+      [],
+      'the committed one between aborts overlaps none',
+    );
+    assert.deepEqual(
+      state.abortedIn(2, 7).map((a) => a.firstOffset),
+      [0, 6],
+    );
+    assert.deepEqual(
+      state.abortedIn(9, 20).map((a) => a.firstOffset),
+      [],
+    );
+    state.dropBefore(3);
+    assert.deepEqual(
+      state.abortedIn(0, 20).map((a) => a.firstOffset),
+      [6],
+    );
+  });
+
+  it('fences batches and markers of an older producer epoch', () => {
+    const state = new TransactionState(0);
+    apply(state, dataBatch(1, 3, 0));
+    assert.match(state.fencing(dataBatch(1, 2, 0), 0) ?? '', /epoch 2 is older than 3/);
+    assert.match(state.fencing(marker(1, 2, 0, false), 0) ?? '', /older/);
+    assert.equal(state.fencing(marker(1, 3, 0, false), 0), null);
+    assert.equal(state.fencing(dataBatch(1, 4, 0), 0), null);
+    assert.equal(state.fencing(dataBatch(9, 0, 0), 0), null, 'an unknown producer is not fenced');
+    assert.equal(state.epochOf(1), 3);
+  });
+
+  it('a marker without an open transaction aborts nothing', () => {
+    const state = new TransactionState(0);
+    apply(state, marker(1, 0, 0, false));
+    assert.deepEqual(state.abortedIn(0, 10), []);
+    assert.equal(state.firstUnstableOffset(), null);
+  });
+
+  it('round-trips through its snapshot, and a damaged snapshot is refused', () => {
+    const state = new TransactionState(0);
+    apply(state, dataBatch(1, 2, 0));
+    apply(state, marker(1, 2, 2, false));
+    apply(state, dataBatch(5, 1, 3));
+    state.endOffset = 5;
+    const bytes = state.encode();
+    const back = TransactionState.decode(bytes);
+    assert.ok(back instanceof TransactionState);
+    assert.equal(back.endOffset, 5);
+    assert.equal(back.firstUnstableOffset(), 3);
+    assert.equal(back.epochOf(1), 2);
+    assert.deepEqual(back.abortedIn(0, 10), [{ producerId: 1, firstOffset: 0, lastOffset: 2 }]);
+    const damaged = Buffer.from(bytes);
+    damaged[damaged.length - 1]! ^= 1;
+    assert.equal(TransactionState.decode(damaged), 'CRC-32C mismatch');
+    assert.match(String(TransactionState.decode(bytes.subarray(0, 10))), /shorter/);
+  });
+});
