@@ -39,6 +39,7 @@ import { produceHandler } from './handlers/produce.js';
 import { BrokerMetrics } from './metrics.js';
 import { PartitionWatch } from './partition-watch.js';
 import { TopicCatalog } from './topic-catalog.js';
+import { NO_TRANSACTIONS } from './transaction-router.js';
 
 const ALICE = { principal: 'User:alice' };
 
@@ -347,7 +348,7 @@ describe('handlers under ACLs', () => {
         allow(ResourceType.TOPIC, 't', AclOperation.READ),
       ]);
       const router = new LocalGroups(coordinator, { nodeId: 1, endpoints: new Map() });
-      const handlers = [...groupHandlers(router, access), ...offsetHandlers(router, access)];
+      const handlers = [...groupHandlers(router, NO_TRANSACTIONS, access), ...offsetHandlers(router, access)];
       const partition = { partitionIndex: 0, committedOffset: 5, committedMetadata: null };
       const commit = (groupId: string, principal: string) =>
         callHandler(

@@ -35,6 +35,7 @@ import { metadataHandler } from './handlers/metadata.js';
 import { offsetHandlers } from './handlers/offsets.js';
 import { produceHandler } from './handlers/produce.js';
 import { saslHandlers } from './handlers/sasl.js';
+import { transactionHandlers } from './handlers/transactions.js';
 import { userScramHandlers } from './handlers/users.js';
 import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
 import { BrokerMetrics } from './metrics.js';
@@ -45,6 +46,7 @@ import { openAuthorizer, openQuotas, openSecurity } from './security-setup.js';
 import { KafkaServer } from './server.js';
 import { TopicCatalog } from './topic-catalog.js';
 import { localTxnMarkerWriter } from './transaction-markers.js';
+import { LocalTransactions, NO_TRANSACTIONS, type TransactionRouter } from './transaction-router.js';
 
 export interface BrokerAddress {
   host: string;
@@ -66,6 +68,7 @@ export class Broker {
     private readonly internalLogs: LogManager | null,
     private readonly server: KafkaServer,
     readonly groups: GroupRouter,
+    readonly transactions: TransactionRouter,
     readonly metrics: BrokerMetrics,
     private readonly logger: Logger,
     private readonly watch: PartitionWatch,
@@ -135,17 +138,18 @@ export class Broker {
       const access = authorizer ? Access.enforced(authorizer, metrics, logger) : Access.OPEN;
       const quotas = new ClientQuotas(metrics);
       const quotaStore = await openQuotas(config, quotas, cluster);
+      const partitionExists = (topic: string, partition: number) => {
+        const count = cluster
+          ? (cluster.view.topics.get(topic)?.replicas.length ?? 0)
+          : logs.hasTopic(topic)
+            ? logs.describeTopic(topic).partitions
+            : 0;
+        return partition >= 0 && partition < count;
+      };
       const coordinatorOptions = {
         initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
         logger,
-        partitionExists: (topic: string, partition: number) => {
-          const count = cluster
-            ? (cluster.view.topics.get(topic)?.replicas.length ?? 0)
-            : logs.hasTopic(topic)
-              ? logs.describeTopic(topic).partitions
-              : 0;
-          return partition >= 0 && partition < count;
-        },
+        partitionExists,
         offsetsRetentionMinutes: config.offsetsRetentionMinutes,
         offsetsRetentionCheckIntervalMs: config.offsetsRetentionCheckIntervalMs,
         limits: { groupMaxSize: config.groupMaxSize, maxGroups: config.maxGroups },
@@ -157,7 +161,9 @@ export class Broker {
         endpoints,
         clusterId: cluster?.clusterId ?? clusterIdOf(config.dataDir),
       };
+      const producerIds = cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir);
       let groups: GroupRouter;
+      let transactions: TransactionRouter = NO_TRANSACTIONS;
       if (cluster) {
         const { ClusterGroups } = await import('./cluster-groups.js');
         clusterGroups = new ClusterGroups(cluster, {
@@ -169,10 +175,33 @@ export class Broker {
         groups = clusterGroups;
       } else {
         internalLogs = LogManager.open({ dataDir: path.join(config.dataDir, 'internal'), logger });
-        groups = new LocalGroups(
+        const localGroups = new LocalGroups(
           new GroupCoordinator(await OffsetStore.open(internalLogs), coordinatorOptions),
           identity,
         );
+        groups = localGroups;
+        transactions = LocalTransactions.open(internalLogs, identity, {
+          producerIds,
+          markers: localTxnMarkerWriter({
+            topics,
+            watch,
+            cluster: null,
+            replicationTimeoutMs: OFFSETS_COMMIT_TIMEOUT_MS,
+          }),
+          coordinatorEpoch: 0,
+          commitOffsets: (groupId, offsets) =>
+            localGroups.coordinatorOf().commitTransactionalOffsets(groupId, offsets),
+          partitionExists,
+          // A single node's offsets store has one partition.
+          offsetsPartitionOf: () => 0,
+          maxTimeoutMs: config.transactionMaxTimeoutMs,
+          abortCheckIntervalMs: config.transactionAbortCheckIntervalMs,
+          idExpirationMs: config.transactionalIdExpirationMs,
+          maxTransactionalIds: config.maxTransactionalIds,
+          logger,
+        });
+        // Compacts __transaction_state.
+        internalLogs.startRetention(config.retentionCheckIntervalMs);
       }
       const handlers = new Map<number, ApiHandler>();
       const add = (handler: ApiHandler) => handlers.set(handler.schema.apiKey, handler);
@@ -216,8 +245,9 @@ export class Broker {
         add(deleteTopicsHandler(topics, access));
       }
       add(describeConfigsHandler(topics, brokerSettings(config), access));
-      add(initProducerIdHandler(cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir), access));
-      for (const handler of groupHandlers(groups, access)) add(handler);
+      add(initProducerIdHandler(producerIds, transactions, access));
+      for (const handler of groupHandlers(groups, transactions, access)) add(handler);
+      for (const handler of transactionHandlers(transactions, groups, access, partitionExists)) add(handler);
       for (const handler of offsetHandlers(groups, access)) add(handler);
       for (const handler of aclHandlers(access)) add(handler);
       for (const handler of userScramHandlers({ credentials: security.credentials, access })) add(handler);
@@ -262,6 +292,7 @@ export class Broker {
         internalLogs,
         server,
         groups,
+        transactions,
         metrics,
         logger,
         watch,
@@ -393,6 +424,7 @@ export class Broker {
     await this.server.close();
     await this.cluster?.close();
     this.groups.close();
+    this.transactions.close();
     if (this.metricsServer) await new Promise((resolve) => this.metricsServer!.close(resolve));
     await this.internalLogs?.close();
     await this.logs.close();

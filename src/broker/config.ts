@@ -127,6 +127,18 @@ export const brokerConfigSchema = z.object({
   /** Groups known at once; at the limit the least recently active group without members is evicted. */
   maxGroups: z.number().int().min(1).default(DEFAULT_GROUP_LIMITS.maxGroups),
   retentionCheckIntervalMs: z.number().int().min(100).default(60_000),
+  /** transaction.max.timeout.ms: the longest transaction timeout a producer may ask for. */
+  transactionMaxTimeoutMs: z.number().int().min(1).default(900_000),
+  /** transaction.abort.timed.out.transaction.cleanup.interval.ms: how often timed-out transactions are sought. */
+  transactionAbortCheckIntervalMs: z.number().int().min(100).default(10_000),
+  /** transactional.id.expiration.ms: a transactional id with no transaction this long is forgotten. */
+  transactionalIdExpirationMs: z
+    .number()
+    .int()
+    .min(1)
+    .default(7 * 24 * 3600 * 1000),
+  /** Transactional ids kept at once; InitProducerId for a new one beyond is answered COORDINATOR_NOT_AVAILABLE. */
+  maxTransactionalIds: z.number().int().min(1).default(100_000),
   cluster: clusterConfigSchema.nullable().default(null),
   /** Defaults for every topic, as Kafka topic config keys. */
   topicDefaults: z

@@ -21,6 +21,7 @@ import type {
   SyncResult,
 } from './group-types.js';
 import { OffsetCommitError, type OffsetStore } from './offset-store.js';
+import type { PendingOffset } from './transaction-log.js';
 
 export type {
   CommitParams,
@@ -323,6 +324,23 @@ export class GroupCoordinator {
     return results;
   }
 
+  /**
+   * Offsets a transaction committed (TxnOffsetCommit), applied once it commits. The producer's request was
+   * checked when it was made (offsetError), so no member or generation is checked now: the group may have
+   * moved on since.
+   */
+  async commitTransactionalOffsets(groupId: string, offsets: readonly PendingOffset[]): Promise<void> {
+    const commitTimestamp = this.now();
+    await this.offsets.commit(
+      groupId,
+      offsets.map((o) => ({
+        topic: o.topic,
+        partition: o.partition,
+        value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp },
+      })),
+    );
+  }
+
   fetchOffsets(
     groupId: string,
     topics: Array<{ topic: string; partitions: number[] }> | null,
@@ -449,7 +467,8 @@ export class GroupCoordinator {
     this.groups.close();
   }
 
-  private offsetError(offset: CommitParams['offsets'][number]): number {
+  /** Why an offset cannot be committed (unknown partition, metadata too large), or NONE. */
+  offsetError(offset: CommitParams['offsets'][number]): number {
     if (!this.options.partitionExists(offset.topic, offset.partition))
       return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     if (offset.metadata !== null && Buffer.byteLength(offset.metadata) > MAX_METADATA_BYTES) {

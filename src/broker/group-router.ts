@@ -39,15 +39,23 @@ export class LocalGroups implements GroupRouter {
   }
 
   locate(_groupId: string, listener: string): CoordinatorLocation {
-    const endpoint = this.self.endpoints.get(listener);
-    if (!endpoint)
-      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: `no ${listener} listener` };
-    return { errorCode: 0, nodeId: this.self.nodeId, ...endpoint };
+    return locateSelf(this.self, listener);
   }
 
   close(): void {
     this.coordinator.close();
   }
+}
+
+/** This broker as the coordinator, at its address on `listener`. */
+export function locateSelf(
+  self: { nodeId: number; endpoints: ReadonlyMap<string, { host: string; port: number }> },
+  listener: string,
+): CoordinatorLocation {
+  const endpoint = self.endpoints.get(listener);
+  if (!endpoint)
+    return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: `no ${listener} listener` };
+  return { errorCode: 0, nodeId: self.nodeId, ...endpoint };
 }
 
 /**

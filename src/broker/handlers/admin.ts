@@ -25,6 +25,8 @@ import { type ApiHandler, defineHandler, type RequestContext } from '../api-hand
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
 import type { ProducerIdSource } from '../producer-state.js';
 import type { TopicCatalog } from '../topic-catalog.js';
+import type { TransactionRouter } from '../transaction-router.js';
+import { initTransactionalProducer } from './transactions.js';
 
 type DeletableTopicResult = DeleteTopicsResponse['responses'][number];
 type DescribeConfigsResource = DescribeConfigsRequest['resources'][number];
@@ -328,11 +330,15 @@ function configEntry(
 }
 
 /**
- * Idempotent producers only: a transactional id is refused because transactions are not implemented, with
- * the code Kafka gives a client lacking WRITE on it. An idempotent producer needs IDEMPOTENT_WRITE on the
- * cluster, or WRITE on some topic (the authorizer's KIP-679 fallback).
+ * A transactional producer is answered by its transaction coordinator (handlers/transactions.ts). An
+ * idempotent producer needs IDEMPOTENT_WRITE on the cluster, or WRITE on some topic (the authorizer's
+ * KIP-679 fallback).
  */
-export function initProducerIdHandler(producerIds: ProducerIdSource, access: Access): ApiHandler {
+export function initProducerIdHandler(
+  producerIds: ProducerIdSource,
+  transactions: TransactionRouter,
+  access: Access,
+): ApiHandler {
   return defineHandler(InitProducerId, async (request, context) => {
     const refused = (errorCode: number) => ({
       throttleTimeMs: 0,
@@ -340,9 +346,15 @@ export function initProducerIdHandler(producerIds: ProducerIdSource, access: Acc
       producerId: -1,
       producerEpoch: -1,
     });
-    // Refused whatever the ACLs say: transactions are not implemented.
     if (request.transactionalId !== null) {
-      return refused(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      const { transactionalId } = request;
+      return initTransactionalProducer(
+        transactions,
+        access,
+        context,
+        { ...request, transactionalId },
+        InitProducerId.name,
+      );
     }
     if (!access.allowsCluster(context, InitProducerId.name, AclOperation.IDEMPOTENT_WRITE)) {
       return refused(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);

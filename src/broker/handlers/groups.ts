@@ -11,6 +11,7 @@ import { type ApiHandler, defineHandler, type RequestContext } from '../api-hand
 import { ErrorCode } from '../error-codes.js';
 import type { GroupCoordinator } from '../group-coordinator.js';
 import type { GroupRouter } from '../group-router.js';
+import type { TransactionRouter } from '../transaction-router.js';
 
 /** JoinGroup v4+ clients expect MEMBER_ID_REQUIRED and a second join with the id they were given. */
 const JOIN_REQUIRES_KNOWN_MEMBER_FROM = 4;
@@ -22,6 +23,7 @@ const NO_COORDINATOR = { nodeId: -1, host: '', port: -1 };
 /** What FindCoordinator says of one key: where its coordinator is, or why there is none yet. */
 async function located(
   router: GroupRouter,
+  transactions: TransactionRouter,
   access: Access,
   context: RequestContext,
   key: string,
@@ -29,14 +31,13 @@ async function located(
 ) {
   const refusal = coordinatorRefusal(access, context, key, keyType);
   if (refusal !== null) return { ...NO_COORDINATOR, errorCode: refusal, errorMessage: null };
-  if (keyType !== CoordinatorKeyType.GROUP) {
-    return {
-      ...NO_COORDINATOR,
-      errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-      errorMessage: 'transactions are not supported',
-    };
+  if (keyType !== CoordinatorKeyType.GROUP && keyType !== CoordinatorKeyType.TRANSACTION) {
+    return { ...NO_COORDINATOR, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `key type ${keyType}` };
   }
-  const found = await router.locate(key, context.session.listener);
+  const found = await (keyType === CoordinatorKeyType.GROUP ? router : transactions).locate(
+    key,
+    context.session.listener,
+  );
   if (found.errorCode !== ErrorCode.NONE || !('nodeId' in found)) {
     return {
       ...NO_COORDINATOR,
@@ -102,7 +103,11 @@ export function coordinatorForMember(
  * FindCoordinator again. The ACL checks are Kafka's: READ on the group to be a member, DESCRIBE on it to
  * find its coordinator, read its state or see it listed.
  */
-export function groupHandlers(router: GroupRouter, access: Access): ApiHandler[] {
+export function groupHandlers(
+  router: GroupRouter,
+  transactions: TransactionRouter,
+  access: Access,
+): ApiHandler[] {
   const memberCoordinator = (context: RequestContext, api: string, groupId: string) =>
     coordinatorForMember(router, access, context, api, groupId);
   return [
@@ -110,7 +115,10 @@ export function groupHandlers(router: GroupRouter, access: Access): ApiHandler[]
       const keys = request.coordinatorKeys.length > 0 ? request.coordinatorKeys : [request.key];
       const coordinators = [];
       for (const key of keys) {
-        coordinators.push({ key, ...(await located(router, access, context, key, request.keyType)) });
+        coordinators.push({
+          key,
+          ...(await located(router, transactions, access, context, key, request.keyType)),
+        });
       }
       const first = coordinators[0]!;
       return {
