@@ -87,6 +87,13 @@ const FENCING_ERRORS: readonly ErrorCodeName[] = [
   'INVALID_PRODUCER_ID_MAPPING',
 ];
 
+/**
+ * InitProducerId's producer id and epoch for a producer that has none yet: Kafka's "none" is -1, and the
+ * library would send 0 and 0, which a coordinator holding the id for another producer answers PRODUCER_FENCED
+ * instead of fencing that producer.
+ */
+const FIRST_INIT = { producerId: -1n, producerEpoch: -1 };
+
 const ADD_OFFSETS_APIS = [
   addOffsetsToTxnV4.api,
   addOffsetsToTxnV3.api,
@@ -203,7 +210,7 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
   /** One attempt: begin, send, add the offsets, commit; on failure the producer is fenced or replaced. */
   private async transaction(run: QueuedRun, committing: () => void): Promise<void> {
     try {
-      const transaction = await this.producer.beginTransaction();
+      const transaction = await this.producer.beginTransaction(FIRST_INIT);
       for (const chunk of chunkByBytes([run], this.context.options.maxProduceRequestBytes)) {
         const result = await transaction.send({ messages: chunk.messages, acks: ProduceAcks.ALL });
         fillOffsets(chunk, result.offsets ?? []);
