@@ -55,6 +55,11 @@ export interface TransactionalRunOptions {
  */
 export interface TransactionalWriter {
   readonly transactionalId: string;
+  /**
+   * Fences every earlier producer of the id now, before any run: once it resolves their open transaction is
+   * finished (aborted) and none of their writes can land any more, so what the caller reads next is final.
+   */
+  open(): Promise<void>;
   /** Resolves to each record's offset, in the order of `records`, once the transaction is committed. */
   run(records: OutgoingRecord[], options?: TransactionalRunOptions): Promise<number[]>;
   /** Finishes queued runs, then closes the producer. */
@@ -158,6 +163,19 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
     }
   }
 
+  async open(): Promise<void> {
+    if (this.closeDone) throw new LogClientError('CLIENT_CLOSED', 'the transactional writer is closed');
+    while (this.draining) await this.draining;
+    try {
+      // Beginning a transaction is what makes the library send InitProducerId; nothing is sent in it, so it is
+      // dropped locally (no EndTxn: the coordinator has no transaction open for the new epoch).
+      const transaction = await this.producer.beginTransaction(FIRST_INIT);
+      await transaction.cancel();
+    } catch (error) {
+      throw this.fencedBy(error) ?? error;
+    }
+  }
+
   close(): Promise<void> {
     this.closeDone ??= (async () => {
       try {
@@ -219,13 +237,18 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
       committing();
       await transaction.commit();
     } catch (error) {
-      if (FENCING_ERRORS.some((id) => kafkaError(error, id))) {
-        this.fenced ??= new ProducerFencedError(this.transactionalId, { cause: error });
-        throw this.fenced;
-      }
+      const fenced = this.fencedBy(error);
+      if (fenced) throw fenced;
       this.replaceProducer();
       throw error;
     }
+  }
+
+  /** The writer's ProducerFencedError when `error` says a newer producer holds the id, else null. */
+  private fencedBy(error: unknown): ProducerFencedError | null {
+    if (!FENCING_ERRORS.some((id) => kafkaError(error, id))) return null;
+    this.fenced ??= new ProducerFencedError(this.transactionalId, { cause: error });
+    return this.fenced;
   }
 
   private replaceProducer(): void {
