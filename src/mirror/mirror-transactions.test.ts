@@ -4,34 +4,16 @@ import { ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
 import pino from 'pino';
 import { type RunningBroker, startBroker } from '../../test/support/broker-harness.js';
 import { until } from '../../test/support/processes.js';
+import { readPartition } from '../../test/support/read-partition.js';
 import { EmbeddedLogClient } from '../client/embedded-client.js';
 import { RemoteLogClient } from '../client/remote-client.js';
-import type { ConsumedRecord, LogClient } from '../client/types.js';
+import type { ConsumedRecord } from '../client/types.js';
 import { Mirror, type MirrorOptions } from './mirror.js';
 import { PROVENANCE_HEADER, provenanceOf } from './provenance.js';
 import { remoteTarget } from './remote-target.js';
 
 const logger = pino({ level: 'silent' });
 const TRANSACTIONAL_ID = 'mirror-tx-test:site-t.';
-
-/** Every record a read_committed reader sees in the partition (markers and aborted records are not records). */
-async function committed(client: LogClient, topic: string, partition: number): Promise<ConsumedRecord[]> {
-  const { earliest, latest } = await client.offsets({ topic, partition });
-  const out: ConsumedRecord[] = [];
-  for (let offset = earliest; offset < latest; ) {
-    let next = offset;
-    const records = await client.fetch([{ topic, partition, offset }], {
-      maxBytes: 1 << 20,
-      maxWaitMs: 0,
-      readUpTo: (_topic, _partition, upTo) => {
-        next = Math.max(next, upTo);
-      },
-    });
-    for (const record of records) if (record.offset >= offset) out.push(record);
-    offset = Math.max(next, (out.at(-1)?.offset ?? offset - 1) + 1);
-  }
-  return out;
-}
 
 describe('Mirror forwarding in Kafka transactions', { timeout: 90_000 }, () => {
   let edge: RunningBroker;
@@ -107,7 +89,7 @@ describe('Mirror forwarding in Kafka transactions', { timeout: 90_000 }, () => {
     await until(() => second.status().partitions[0]?.forwardedUpTo === 150, 20_000, 'next 50 forwarded');
     await second.close();
     assert.equal(second.status().totals.recordsSent, 50, 'the second mirror sends only what is new');
-    const target = await committed(cloudReader, `site-t.${topic}`, 0);
+    const target = await readPartition(cloudReader, { topic: `site-t.${topic}`, partition: 0 });
     assertExactlyOnce(target, 150);
     const { latest } = await cloudReader.offsets({ topic: `site-t.${topic}`, partition: 0 });
     assert.ok(latest > 150, 'commit markers sit between the records: the target was written in transactions');
@@ -152,7 +134,7 @@ describe('Mirror forwarding in Kafka transactions', { timeout: 90_000 }, () => {
       await produceToEdge(topic, 0, 20);
       await until(() => mirror.status().partitions[0]?.forwardedUpTo === 20, 20_000, 'all 20 forwarded');
       await mirror.close();
-      assertExactlyOnce(await committed(cloudReader, targetTopic, 0), 20);
+      assertExactlyOnce(await readPartition(cloudReader, { topic: targetTopic, partition: 0 }), 20);
     } finally {
       await zombie.close(true);
     }
