@@ -169,10 +169,39 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
     try {
       // Beginning a transaction is what makes the library send InitProducerId; nothing is sent in it, so it is
       // dropped locally (no EndTxn: the coordinator has no transaction open for the new epoch).
-      const transaction = await this.producer.beginTransaction(FIRST_INIT);
+      const transaction = await this.begin();
       await transaction.cancel();
     } catch (error) {
-      throw this.fencedBy(error) ?? error;
+      const fenced = this.fencedBy(error);
+      if (fenced) throw fenced;
+      this.replaceProducer();
+      throw error;
+    }
+  }
+
+  /**
+   * Begins a transaction, finding the coordinator and initialising the producer id first if the producer has
+   * none. Bounded: the library (1.35) waits for ever there while no broker is reachable, retries or not.
+   */
+  private async begin(): Promise<OpenTransaction> {
+    const timeoutMs = this.context.options.requestTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new LogClientError(
+              'REQUEST_TIMED_OUT',
+              `no transaction coordinator answered for '${this.transactionalId}' within ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.producer.beginTransaction(FIRST_INIT), timedOut]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -228,7 +257,7 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
   /** One attempt: begin, send, add the offsets, commit; on failure the producer is fenced or replaced. */
   private async transaction(run: QueuedRun, committing: () => void): Promise<void> {
     try {
-      const transaction = await this.producer.beginTransaction(FIRST_INIT);
+      const transaction = await this.begin();
       for (const chunk of chunkByBytes([run], this.context.options.maxProduceRequestBytes)) {
         const result = await transaction.send({ messages: chunk.messages, acks: ProduceAcks.ALL });
         fillOffsets(chunk, result.offsets ?? []);

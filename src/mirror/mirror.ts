@@ -196,13 +196,13 @@ export class Mirror {
   private async connect(): Promise<void> {
     const target = this.options.connectTarget();
     this.target = target;
+    await this.refreshTopics(target);
     const { transactionalId } = this.options;
     if (transactionalId !== undefined) {
       // Before the tails are read: from here on no earlier mirror's request can be appended behind them.
       this.writer = target.transactionalWriter(transactionalId);
       await this.writer.open();
     }
-    await this.refreshTopics(target);
     await this.resumeFromTarget(target, [...this.links.values()]);
     await this.refreshLag();
     this.metrics.setLinkUp(true);
