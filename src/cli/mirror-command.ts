@@ -17,6 +17,8 @@ export const MIRROR_USAGE = `  edgestream mirror --source HOST:PORT --target HOS
                                            forward topics to another cluster, exactly once across restarts
         [--client-id ID]                   client id prefix on both clusters (default edgestream-mirror)
         [--compression CODEC]              none (default), gzip, snappy or lz4 for batches sent to the target
+        [--transactional-id ID]            forward in transactions under ID (default CLIENT_ID:PREFIX)
+        [--no-transactions]                an idempotent producer instead, for a target without transactions
         [--sample-percent P]               forward P% of keys of every topic (deterministic by key hash)
         [--metrics HOST:PORT]              Prometheus /metrics endpoint
 ${connectionSecurityUsage('source-')}${connectionSecurityUsage('target-')}`;
@@ -31,6 +33,8 @@ export async function mirrorCommand(args: string[]): Promise<number> {
     prefix: values.prefix,
     clientId: values.clientId,
     compression: values.compression,
+    transactions: values.transactions,
+    ...(values.transactionalId === undefined ? {} : { transactionalId: values.transactionalId }),
     policies:
       values.samplePercent === undefined
         ? []
@@ -87,6 +91,8 @@ interface MirrorArgs {
   prefix: string;
   clientId: string;
   compression: string;
+  transactions: boolean;
+  transactionalId: string | undefined;
   samplePercent: string | undefined;
   metrics: string | undefined;
   /** Every flag as given, for the clusters' security settings. */
@@ -94,9 +100,28 @@ interface MirrorArgs {
 }
 
 function parseMirrorArgs(args: string[]): MirrorArgs {
-  let values: Record<string, string | undefined>;
+  const values = parseMirrorFlags(args);
+  for (const required of ['source', 'target', 'topics', 'prefix'] as const) {
+    if (values[required] === undefined) throw new UsageError(`mirror needs --${required}`);
+  }
+  return {
+    source: values.source!,
+    target: values.target!,
+    topics: values.topics!,
+    prefix: values.prefix!,
+    clientId: values['client-id'],
+    compression: values.compression,
+    transactions: !values['no-transactions'],
+    transactionalId: values['transactional-id'],
+    samplePercent: values['sample-percent'],
+    metrics: values.metrics,
+    flags: values,
+  };
+}
+
+function parseMirrorFlags(args: string[]) {
   try {
-    ({ values } = parseArgs({
+    return parseArgs({
       args,
       strict: true,
       options: {
@@ -106,29 +131,17 @@ function parseMirrorArgs(args: string[]): MirrorArgs {
         prefix: { type: 'string' },
         'client-id': { type: 'string', default: 'edgestream-mirror' },
         compression: { type: 'string', default: 'none' },
+        'transactional-id': { type: 'string' },
+        'no-transactions': { type: 'boolean', default: false },
         'sample-percent': { type: 'string' },
         metrics: { type: 'string' },
         ...connectionSecurityFlags('source-'),
         ...connectionSecurityFlags('target-'),
       },
-    }));
+    }).values;
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  for (const required of ['source', 'target', 'topics', 'prefix']) {
-    if (values[required] === undefined) throw new UsageError(`mirror needs --${required}`);
-  }
-  return {
-    source: values.source!,
-    target: values.target!,
-    topics: values.topics!,
-    prefix: values.prefix!,
-    clientId: values['client-id']!,
-    compression: values.compression!,
-    samplePercent: values['sample-percent'],
-    metrics: values.metrics,
-    flags: values,
-  };
 }
 
 async function serveMetrics(listen: string, metrics: MirrorMetrics): Promise<http.Server> {

@@ -18,6 +18,7 @@ export type LogClientErrorCode =
   | 'COMMIT_FAILED'
   | 'UNSUPPORTED_BY_CLUSTER'
   | 'PRODUCER_FENCED'
+  | 'REQUEST_TIMED_OUT'
   | 'CLIENT_CLOSED';
 
 export class LogClientError extends Error {

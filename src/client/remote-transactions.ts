@@ -55,6 +55,11 @@ export interface TransactionalRunOptions {
  */
 export interface TransactionalWriter {
   readonly transactionalId: string;
+  /**
+   * Fences every earlier producer of the id now, before any run: once it resolves their open transaction is
+   * finished (aborted) and none of their writes can land any more, so what the caller reads next is final.
+   */
+  open(): Promise<void>;
   /** Resolves to each record's offset, in the order of `records`, once the transaction is committed. */
   run(records: OutgoingRecord[], options?: TransactionalRunOptions): Promise<number[]>;
   /** Finishes queued runs, then closes the producer. */
@@ -86,6 +91,13 @@ const FENCING_ERRORS: readonly ErrorCodeName[] = [
   'INVALID_PRODUCER_EPOCH',
   'INVALID_PRODUCER_ID_MAPPING',
 ];
+
+/**
+ * InitProducerId's producer id and epoch for a producer that has none yet: Kafka's "none" is -1, and the
+ * library would send 0 and 0, which a coordinator holding the id for another producer answers PRODUCER_FENCED
+ * instead of fencing that producer.
+ */
+const FIRST_INIT = { producerId: -1n, producerEpoch: -1 };
 
 const ADD_OFFSETS_APIS = [
   addOffsetsToTxnV4.api,
@@ -151,6 +163,48 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
     }
   }
 
+  async open(): Promise<void> {
+    if (this.closeDone) throw new LogClientError('CLIENT_CLOSED', 'the transactional writer is closed');
+    while (this.draining) await this.draining;
+    try {
+      // Beginning a transaction is what makes the library send InitProducerId; nothing is sent in it, so it is
+      // dropped locally (no EndTxn: the coordinator has no transaction open for the new epoch).
+      const transaction = await this.begin();
+      await transaction.cancel();
+    } catch (error) {
+      const fenced = this.fencedBy(error);
+      if (fenced) throw fenced;
+      this.replaceProducer();
+      throw error;
+    }
+  }
+
+  /**
+   * Begins a transaction, finding the coordinator and initialising the producer id first if the producer has
+   * none. Bounded: the library (1.35) waits for ever there while no broker is reachable, retries or not.
+   */
+  private async begin(): Promise<OpenTransaction> {
+    const timeoutMs = this.context.options.requestTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new LogClientError(
+              'REQUEST_TIMED_OUT',
+              `no transaction coordinator answered for '${this.transactionalId}' within ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.producer.beginTransaction(FIRST_INIT), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   close(): Promise<void> {
     this.closeDone ??= (async () => {
       try {
@@ -203,7 +257,7 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
   /** One attempt: begin, send, add the offsets, commit; on failure the producer is fenced or replaced. */
   private async transaction(run: QueuedRun, committing: () => void): Promise<void> {
     try {
-      const transaction = await this.producer.beginTransaction();
+      const transaction = await this.begin();
       for (const chunk of chunkByBytes([run], this.context.options.maxProduceRequestBytes)) {
         const result = await transaction.send({ messages: chunk.messages, acks: ProduceAcks.ALL });
         fillOffsets(chunk, result.offsets ?? []);
@@ -212,13 +266,18 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
       committing();
       await transaction.commit();
     } catch (error) {
-      if (FENCING_ERRORS.some((id) => kafkaError(error, id))) {
-        this.fenced ??= new ProducerFencedError(this.transactionalId, { cause: error });
-        throw this.fenced;
-      }
+      const fenced = this.fencedBy(error);
+      if (fenced) throw fenced;
       this.replaceProducer();
       throw error;
     }
+  }
+
+  /** The writer's ProducerFencedError when `error` says a newer producer holds the id, else null. */
+  private fencedBy(error: unknown): ProducerFencedError | null {
+    if (!FENCING_ERRORS.some((id) => kafkaError(error, id))) return null;
+    this.fenced ??= new ProducerFencedError(this.transactionalId, { cause: error });
+    return this.fenced;
   }
 
   private replaceProducer(): void {

@@ -27,6 +27,13 @@ export const mirrorConfigSchema = z.strictObject({
   prefix: z.string().regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"'),
   clientId: z.string().min(1).default('edgestream-mirror'),
   /**
+   * Forward in Kafka transactions (the target must support them; Kafka, Redpanda and Edgestream do), which
+   * fences a dead mirror's requests still on the wire. false: an idempotent producer and the settle step.
+   */
+  transactions: z.boolean().default(true),
+  /** The transactional id; by default `<clientId>:<prefix>`, so mirrors of one prefix fence each other. */
+  transactionalId: z.string().min(1).max(1_000).optional(),
+  /**
    * Codec of the batches sent to the target. 'none' by default: Edgestream's embedded readers decode only
    * none and gzip, so lz4 and snappy suit a target whose consumers all go through a Kafka client library.
    */

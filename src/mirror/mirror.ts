@@ -1,13 +1,15 @@
 import type { Logger } from 'pino';
 import { Backoff } from '../client/backoff.js';
 import { settledTails } from '../client/partition-tail.js';
-import type { ConsumedRecord, LogClient, OutgoingRecord, TopicPartition } from '../client/types.js';
+import type { TransactionalWriter } from '../client/remote-transactions.js';
+import type { ConsumedRecord, OutgoingRecord, TopicPartition } from '../client/types.js';
 import { MirrorError } from './errors.js';
 import { MirrorMetrics } from './metrics.js';
 import {
   checkTopicName,
   MIRROR_LIMITS,
   type MirrorOptions,
+  type MirrorTarget,
   resolveSettings,
   type Settings,
   wholeMatch,
@@ -17,7 +19,7 @@ import { provenanceHeader, provenancePrefix } from './provenance.js';
 import { readTail, sameTail, type TargetTail } from './target-tail.js';
 import { mapLimited, settledWithin, sleep } from './waiting.js';
 
-export { MIRROR_DEFAULTS, MIRROR_LIMITS, type MirrorOptions } from './options.js';
+export { MIRROR_DEFAULTS, MIRROR_LIMITS, type MirrorOptions, type MirrorTarget } from './options.js';
 
 /** One source partition and where forwarding stands. */
 interface PartitionLink {
@@ -39,6 +41,12 @@ interface PartitionLink {
 interface Shipment {
   produced: Promise<unknown>;
   advances: Map<PartitionLink, Advance>;
+}
+
+/** One fetch from the source: its records, and per link the offset after the batches it read. */
+interface SourceRead {
+  records: ConsumedRecord[];
+  readUpTo: Map<PartitionLink, number>;
 }
 
 /** How far one shipment moves one link, and what it carried for the metrics. */
@@ -79,7 +87,9 @@ export class Mirror {
   private readonly abort = new AbortController();
   private readonly backoff: Backoff;
   private readonly closingClients = new Set<Promise<void>>();
-  private target: LogClient | null = null;
+  private target: MirrorTarget | null = null;
+  /** The target client's transactional writer when the mirror forwards in transactions. */
+  private writer: TransactionalWriter | null = null;
   private running: Promise<void> | null = null;
   private failure: unknown = null;
   private nextTopicRefreshAt = 0;
@@ -175,6 +185,8 @@ export class Mirror {
   private dropTarget(): void {
     const target = this.target;
     this.target = null;
+    // The client closes its writers with it.
+    this.writer = null;
     if (!target) return;
     const closing = target.close().catch(() => undefined);
     this.closingClients.add(closing);
@@ -185,6 +197,12 @@ export class Mirror {
     const target = this.options.connectTarget();
     this.target = target;
     await this.refreshTopics(target);
+    const { transactionalId } = this.options;
+    if (transactionalId !== undefined) {
+      // Before the tails are read: from here on no earlier mirror's request can be appended behind them.
+      this.writer = target.transactionalWriter(transactionalId);
+      await this.writer.open();
+    }
     await this.resumeFromTarget(target, [...this.links.values()]);
     await this.refreshLag();
     this.metrics.setLinkUp(true);
@@ -192,7 +210,7 @@ export class Mirror {
   }
 
   /** Adds source topics that appeared (or that a pattern now matches) and creates their target topics. */
-  private async refreshTopics(target: LogClient): Promise<PartitionLink[]> {
+  private async refreshTopics(target: MirrorTarget): Promise<PartitionLink[]> {
     this.nextTopicRefreshAt = Date.now() + this.settings.topicRefreshIntervalMs;
     const added: PartitionLink[] = [];
     for (const topic of await this.sourceTopics()) {
@@ -256,20 +274,23 @@ export class Mirror {
   }
 
   /**
-   * Reads where every partition stands on the target, twice with a pause between, until both reads agree:
-   * a produce request the previous process (or client) sent just before dying may still be appended, and
-   * resuming before it lands would send its records a second time.
+   * Reads where every partition stands on the target. A transactional mirror reads once: the earlier
+   * producers are fenced. Otherwise twice with a pause between, until both reads agree: a produce request the
+   * previous process (or client) sent just before dying may still be appended, and resuming before it lands
+   * would send its records a second time.
    */
-  private async resumeFromTarget(target: LogClient, links: PartitionLink[]): Promise<void> {
-    const tails = await settledTails(
-      () => this.readTails(target, links),
-      (current, previous) => current.every((tail, i) => sameTail(tail, previous[i]!)),
-      {
-        settleMs: this.settings.resumeSettleMs,
-        roundsMax: MIRROR_LIMITS.maxSettleRounds,
-        sleep: (ms) => sleep(ms, this.abort.signal),
-      },
-    );
+  private async resumeFromTarget(target: MirrorTarget, links: PartitionLink[]): Promise<void> {
+    const tails = this.writer
+      ? await this.readTails(target, links)
+      : await settledTails(
+          () => this.readTails(target, links),
+          (current, previous) => current.every((tail, i) => sameTail(tail, previous[i]!)),
+          {
+            settleMs: this.settings.resumeSettleMs,
+            roundsMax: MIRROR_LIMITS.maxSettleRounds,
+            sleep: (ms) => sleep(ms, this.abort.signal),
+          },
+        );
     for (const [i, link] of links.entries()) await this.resumeAt(link, tails[i]!);
   }
 
@@ -287,7 +308,7 @@ export class Mirror {
     link.fetchPosition = link.acked;
   }
 
-  private readTails(target: LogClient, links: PartitionLink[]): Promise<Array<TargetTail | null>> {
+  private readTails(target: MirrorTarget, links: PartitionLink[]): Promise<Array<TargetTail | null>> {
     return mapLimited(links, MIRROR_LIMITS.tailReadConcurrency, (link) => readTail(target, link));
   }
 
@@ -306,21 +327,21 @@ export class Mirror {
   }
 
   /** Fetch the next batch while the previous one is being produced; one produce in flight at a time. */
-  private async forward(target: LogClient): Promise<void> {
+  private async forward(target: MirrorTarget): Promise<void> {
     let inFlight: Shipment | null = null;
     try {
       while (!this.closing) {
         await this.housekeeping(target);
-        const records = await this.fetchSource();
+        const read = await this.fetchSource();
         if (inFlight) {
           await this.settle(inFlight);
           inFlight = null;
         }
-        if (records === null) {
+        if (read === null) {
           await this.skipAllDeletedRecords();
           continue;
         }
-        inFlight = this.ship(target, records);
+        inFlight = this.ship(target, read);
       }
     } finally {
       // The batch in flight is seen through before this client is dropped, also when the source failed: the
@@ -329,7 +350,7 @@ export class Mirror {
     }
   }
 
-  private async housekeeping(target: LogClient): Promise<void> {
+  private async housekeeping(target: MirrorTarget): Promise<void> {
     const now = Date.now();
     if (now >= this.nextTopicRefreshAt) {
       const added = await this.refreshTopics(target);
@@ -339,17 +360,26 @@ export class Mirror {
   }
 
   /** Null when a requested offset is no longer in the source log. */
-  private async fetchSource(): Promise<ConsumedRecord[] | null> {
+  private async fetchSource(): Promise<SourceRead | null> {
     const links = [...this.links.values()];
     if (links.length === 0) {
       await sleep(this.settings.fetchMaxWaitMs, this.abort.signal);
-      return [];
+      return { records: [], readUpTo: new Map() };
     }
+    const readUpTo: SourceRead['readUpTo'] = new Map();
     try {
-      return await this.options.source.fetch(
+      const records = await this.options.source.fetch(
         links.map((link) => ({ ...link.source, offset: link.fetchPosition })),
-        { maxBytes: this.settings.fetchMaxBytes, maxWaitMs: this.settings.fetchMaxWaitMs },
+        {
+          maxBytes: this.settings.fetchMaxBytes,
+          maxWaitMs: this.settings.fetchMaxWaitMs,
+          readUpTo: (topic, partition, nextOffset) => {
+            const link = this.links.get(`${topic}:${partition}`);
+            if (link) readUpTo.set(link, nextOffset);
+          },
+        },
       );
+      return { records, readUpTo };
     } catch (error) {
       if ((error as { code?: unknown }).code === 'OFFSET_OUT_OF_RANGE') return null;
       throw error;
@@ -363,7 +393,7 @@ export class Mirror {
   }
 
   /** Renames, filters and tags the records, and starts producing them. */
-  private ship(target: LogClient, records: ConsumedRecord[]): Shipment {
+  private ship(target: MirrorTarget, { records, readUpTo }: SourceRead): Shipment {
     const outgoing: OutgoingRecord[] = [];
     const advances: Shipment['advances'] = new Map();
     // A fetch answers partition by partition: the link (and its advance) of the previous record is looked up
@@ -402,7 +432,15 @@ export class Mirror {
       advance.bytes += recordBytes(record);
       advance.timestamp = record.timestamp;
     }
-    const produced = target.produce(outgoing);
+    // Offsets that hold no record (transaction markers, aborted records) are passed with the records after them.
+    for (const [passed, upTo] of readUpTo) {
+      if (upTo <= passed.fetchPosition) continue;
+      passed.fetchPosition = upTo;
+      const moved = advances.get(passed);
+      if (moved) moved.to = upTo;
+      else advances.set(passed, { to: upTo, timestamp: null, records: 0, bytes: 0, filtered: 0 });
+    }
+    const produced = this.writer ? this.writer.run(outgoing) : target.produce(outgoing);
     // Always awaited by settle(); this keeps a failure that comes before that from counting as unhandled.
     produced.catch(() => undefined);
     return { produced, advances };

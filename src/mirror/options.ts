@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { TransactionalWriter } from '../client/remote-transactions.js';
 import type { LogClient } from '../client/types.js';
 import { MirrorError } from './errors.js';
 import type { MirrorMetrics } from './metrics.js';
@@ -30,6 +31,11 @@ export const MIRROR_LIMITS = {
   maxTopicNameLength: 249,
 } as const;
 
+/** A target client; a transactional mirror also opens a transactional writer on it. */
+export interface MirrorTarget extends LogClient {
+  transactionalWriter(transactionalId: string): TransactionalWriter;
+}
+
 export interface MirrorOptions {
   /** The log forwarded from; owned by the caller (the mirror never closes it). */
   source: LogClient;
@@ -38,7 +44,14 @@ export interface MirrorOptions {
    * have been appended or not, and a fresh client (a fresh idempotent producer id) cannot reuse the sequence
    * numbers of what it never saw acknowledged. The mirror closes the clients it opened.
    */
-  connectTarget: () => LogClient;
+  connectTarget: () => MirrorTarget;
+  /**
+   * Forward in Kafka transactions under this transactional id (one transaction per forwarded batch). Each new
+   * target client first fences the producers of every earlier one, so a request a dead mirror left on the
+   * wire can no longer land after the tails are read. Without it the mirror writes with an idempotent
+   * producer and settles the tails instead (see docs/mirror.md).
+   */
+  transactionalId?: string;
   /** Source topic names, or a pattern for every source topic whose whole name matches. */
   topics: string[] | RegExp;
   /** The source's topic names; needed with a pattern, as LogClient has no listing. */

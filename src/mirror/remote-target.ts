@@ -19,7 +19,7 @@ export function remoteTarget(
   clientId: string,
   compression: RemoteCompression = 'none',
   security: RemoteSecurity = PLAINTEXT,
-): () => LogClient {
+): () => RemoteLogClient {
   let connection = 0;
   return () =>
     new RemoteLogClient({
@@ -52,6 +52,9 @@ export function mirrorOptionsFromConfig(
     source: source.client,
     listSourceTopics: source.listTopics,
     connectTarget: remoteTarget(config.target, config.clientId, config.compression, config.security),
+    ...(config.transactions
+      ? { transactionalId: config.transactionalId ?? `${config.clientId}:${config.prefix}` }
+      : {}),
     topics: typeof config.topics === 'string' ? new RegExp(config.topics) : config.topics,
     prefix: config.prefix,
     policies,

@@ -3,6 +3,8 @@ import type { LogClient, TopicPartition } from '../client/types.js';
 import { MirrorError } from './errors.js';
 import { provenanceOf } from './provenance.js';
 
+const TAIL_FIRST_STEP_RECORDS = 2;
+
 export interface TargetTail {
   /** The source offset after the last one forwarded. */
   nextSourceOffset: number;
@@ -20,8 +22,16 @@ export async function readTail(
   link: { source: TopicPartition; targetTopic: string },
 ): Promise<TargetTail | null> {
   const partition = { topic: link.targetTopic, partition: link.source.partition };
-  // Only the last record: a mirror is the only writer of its target partitions.
-  const { end, record: last } = await newestRecordFromTail(target, partition, () => true, 1);
+  // The newest record: a mirror is the only writer of its target partitions. Scanned back from the end, first
+  // two offsets (a transactional mirror's last record is followed by its commit marker), then further past
+  // the records of aborted transactions, which read_committed readers do not see.
+  const { end, record: last } = await newestRecordFromTail(
+    target,
+    partition,
+    () => true,
+    Number.POSITIVE_INFINITY,
+    TAIL_FIRST_STEP_RECORDS,
+  );
   if (!last) return null;
   const position = provenanceOf(last);
   if (!position || position.topic !== link.source.topic || position.partition !== link.source.partition) {
