@@ -4,7 +4,13 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { EmbeddedLogClient } from '../src/client/embedded-client.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { Background, until } from './support/processes.js';
-import { inputRecords, PARTITIONS, type Reading, readAll } from './support/streams-crash-pipeline.js';
+import {
+  inputRecords,
+  PARTITIONS,
+  readAll,
+  runningCountsOf,
+  windowsOf,
+} from './support/streams-crash-pipeline.js';
 
 const worker = path.join(import.meta.dirname, 'support', 'streams-group-worker.js');
 const RECORDS = 60_000;
@@ -196,29 +202,4 @@ async function outputCount(log: EmbeddedLogClient, topic: string): Promise<numbe
   for (let partition = 0; partition < (await log.partitionCount(topic)); partition++)
     total += (await log.offsets({ topic, partition })).latest;
   return total;
-}
-
-function parse(record: { value: Buffer | null }): Reading {
-  return JSON.parse(record.value!.toString()) as Reading;
-}
-
-function windowsOf(records: Array<{ value: Buffer | null }>): string[] {
-  const windows = new Map<string, { count: number; retransmits: number }>();
-  for (const record of records) {
-    const reading = parse(record);
-    const id = `${reading.edge}@${Math.floor(reading.t / 1000) * 1000}`;
-    const window = windows.get(id) ?? { count: 0, retransmits: 0 };
-    window.count++;
-    window.retransmits += reading.retransmits;
-    windows.set(id, window);
-  }
-  return [...windows].map(([id, w]) => `${id} ${w.count} ${w.retransmits}`).sort();
-}
-
-function runningCountsOf(records: Array<{ value: Buffer | null }>): string[] {
-  const counts = new Map<string, number>();
-  for (const record of records) counts.set(parse(record).edge, (counts.get(parse(record).edge) ?? 0) + 1);
-  const lines: string[] = [];
-  for (const [edge, total] of counts) for (let n = 1; n <= total; n++) lines.push(`${edge} ${n}`);
-  return lines.sort();
 }

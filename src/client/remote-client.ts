@@ -33,22 +33,19 @@ import {
   type SizedRecords,
 } from './remote-produce.js';
 import { type ConnectionSecurity, connectionSecurity } from './remote-security.js';
-import {
-  RemoteTransactionalWriter,
-  type TransactionalProducer,
-  type TransactionalWriter,
-} from './remote-transactions.js';
+import { RemoteTransactionalWriter, type TransactionalProducer } from './remote-transactions.js';
 import type {
   AssignmentListener,
   ConsumedRecord,
   FetchOptions,
   FetchRequest,
   GroupMembership,
-  LogClient,
   OutgoingRecord,
   PartitionOffsets,
   TopicPartition,
   TopicSpec,
+  TransactionalLogClient,
+  TransactionalWriter,
 } from './types.js';
 
 export {
@@ -58,11 +55,6 @@ export {
   type RemoteGroupOptions,
   type RemoteLogClientOptions,
 } from './remote-common.js';
-export type {
-  TransactionalOffsets,
-  TransactionalRunOptions,
-  TransactionalWriter,
-} from './remote-transactions.js';
 
 /**
  * How long a group member's consumer keeps the cluster metadata it read when it was made. @platformatic/kafka
@@ -102,7 +94,7 @@ interface LeaderFetch {
  * heartbeat: an Admin for topics, a Consumer for metadata and offsets (its fetches use a separate pool), one
  * idempotent Producer, and one Consumer per joined group.
  */
-export class RemoteLogClient implements LogClient {
+export class RemoteLogClient implements TransactionalLogClient {
   readonly sharedGroups = true;
   private readonly options: ResolvedOptions;
   /** TLS options and SASL login, files and secrets read once at construction. */
@@ -209,22 +201,34 @@ export class RemoteLogClient implements LogClient {
 
   async offsets(partition: TopicPartition): Promise<PartitionOffsets> {
     this.ensureOpen();
-    const { topic } = partition;
-    checkPartitionOf(await this.metadataOf([topic]), partition);
-    const query = (timestamp: bigint) =>
-      this.acrossLeaderChanges(this.reader, () =>
-        this.reader.listOffsets({
-          topics: [topic],
-          partitions: { [topic]: [partition.partition] },
-          timestamp,
-          isolationLevel: ISOLATION_LEVEL,
-        }),
-      );
-    const [earliest, latest] = await Promise.all([query(EARLIEST_OFFSET), query(LATEST_OFFSET)]);
-    return {
-      earliest: Number(earliest.get(topic)?.[partition.partition] ?? 0n),
-      latest: Number(latest.get(topic)?.[partition.partition] ?? 0n),
-    };
+    checkPartitionOf(await this.metadataOf([partition.topic]), partition);
+    const [earliest, latest] = await Promise.all([
+      this.listOffset(partition, EARLIEST_OFFSET, ISOLATION_LEVEL),
+      this.listOffset(partition, LATEST_OFFSET, ISOLATION_LEVEL),
+    ]);
+    return { earliest, latest };
+  }
+
+  async highWatermark(partition: TopicPartition): Promise<number> {
+    this.ensureOpen();
+    checkPartitionOf(await this.metadataOf([partition.topic]), partition);
+    return this.listOffset(partition, LATEST_OFFSET, FetchIsolationLevels.READ_UNCOMMITTED);
+  }
+
+  private async listOffset(
+    { topic, partition }: TopicPartition,
+    timestamp: bigint,
+    isolationLevel: number,
+  ): Promise<number> {
+    const offsets = await this.acrossLeaderChanges(this.reader, () =>
+      this.reader.listOffsets({
+        topics: [topic],
+        partitions: { [topic]: [partition] },
+        timestamp,
+        isolationLevel,
+      }),
+    );
+    return Number(offsets.get(topic)?.[partition] ?? 0n);
   }
 
   /**

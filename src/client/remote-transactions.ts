@@ -28,38 +28,13 @@ import {
   recordsBytesMax,
   type SizedRecords,
 } from './remote-produce.js';
-import type { CommitEntry, OutgoingRecord } from './types.js';
-
-/** Consumer offsets committed in the same transaction as the records (Kafka's TxnOffsetCommit). */
-export interface TransactionalOffsets {
-  groupId: string;
-  /** Each entry's offset is the next one to consume, as in LogClient commits. */
-  entries: CommitEntry[];
-  /**
-   * The committing group member's generation and id, which the group coordinator checks (KIP-447); without
-   * them the commit is a standalone one, accepted whatever the group's state.
-   */
-  member?: { generationId: number; memberId: string };
-}
-
-export interface TransactionalRunOptions {
-  offsets?: TransactionalOffsets;
-}
-
-/**
- * Writes through one Kafka transactional producer: each run() is one transaction, committed when it
- * resolves, aborted when it rejects (a rejection from the commit itself leaves the outcome unknown, as a lost
- * produce response does). Opening a writer fences every earlier producer of the same transactional id: the
- * cluster aborts their open transaction and refuses their writes from then on; a writer fenced in turn rejects
- * every run with ProducerFencedError.
- */
-export interface TransactionalWriter {
-  readonly transactionalId: string;
-  /** Resolves to each record's offset, in the order of `records`, once the transaction is committed. */
-  run(records: OutgoingRecord[], options?: TransactionalRunOptions): Promise<number[]>;
-  /** Finishes queued runs, then closes the producer. */
-  close(): Promise<void>;
-}
+import type {
+  CommitEntry,
+  OutgoingRecord,
+  TransactionalOffsets,
+  TransactionalRunOptions,
+  TransactionalWriter,
+} from './types.js';
 
 /** What a writer needs of the client that made it. */
 export interface TransactionalWriterContext {
@@ -75,6 +50,8 @@ export type TransactionalProducer = Producer<Buffer, Buffer, Buffer, Buffer | un
 type OpenTransaction = Awaited<ReturnType<TransactionalProducer['beginTransaction']>>;
 
 interface QueuedRun extends SizedRecords {
+  /** Only starts the producer (init()): no transaction. */
+  initOnly: boolean;
   commitOffsets: TransactionalOffsets | undefined;
   resolve: (offsets: number[]) => void;
   reject: (error: unknown) => void;
@@ -127,7 +104,18 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
     this.producer = context.createProducer(transactionalId);
   }
 
+  async init(): Promise<void> {
+    await this.enqueue([], { initOnly: true });
+  }
+
   run(records: OutgoingRecord[], options: TransactionalRunOptions = {}): Promise<number[]> {
+    return this.enqueue(records, { initOnly: false, ...options });
+  }
+
+  private enqueue(
+    records: OutgoingRecord[],
+    options: TransactionalRunOptions & { initOnly: boolean },
+  ): Promise<number[]> {
     try {
       if (this.closeDone) throw new LogClientError('CLIENT_CLOSED', 'the transactional writer is closed');
       if (this.fenced) throw this.fenced;
@@ -141,12 +129,14 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
         );
       }
       const bounds = recordsBytesMax(records, this.context.options.maxProduceRequestBytes);
-      if (records.length === 0 && !options.offsets?.entries.length) return Promise.resolve([]);
+      if (!options.initOnly && records.length === 0 && !options.offsets?.entries.length)
+        return Promise.resolve([]);
       return new Promise((resolve, reject) => {
         this.queue.push({
           records,
           recordsBytesMax: bounds,
           offsets: new Array<number>(records.length),
+          initOnly: options.initOnly,
           commitOffsets: options.offsets,
           resolve,
           reject,
@@ -207,10 +197,17 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
     }
   }
 
-  /** One attempt: begin, send, add the offsets, commit; on failure the producer is fenced or replaced. */
+  /**
+   * One attempt: begin, send, add the offsets, commit; on failure the producer is fenced or replaced. The
+   * library starts the producer (InitProducerId) in its first beginTransaction; init() stops there.
+   */
   private async transaction(run: QueuedRun, committing: () => void): Promise<void> {
     try {
       const transaction = await this.producer.beginTransaction(FIRST_INIT);
+      if (run.initOnly) {
+        await transaction.cancel();
+        return;
+      }
       for (const chunk of chunkByBytes([run], this.context.options.maxProduceRequestBytes)) {
         const result = await transaction.send({ messages: chunk.messages, acks: ProduceAcks.ALL });
         fillOffsets(chunk, result.offsets ?? []);
