@@ -1,38 +1,19 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { EmbeddedLogClient } from '../src/client/embedded-client.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { Background, until } from './support/processes.js';
+import { readAll, runningCountsOf, seedInput, windowsOf } from './support/streams-crash-pipeline.js';
 import {
-  inputRecords,
-  PARTITIONS,
-  readAll,
-  runningCountsOf,
-  windowsOf,
-} from './support/streams-crash-pipeline.js';
+  ALL_TASKS,
+  FROZEN_MS,
+  fencedCount,
+  freezeWhileTakenOver,
+  GROUP_WORKER,
+  latestTasks,
+} from './support/streams-instances.js';
 
-const worker = path.join(import.meta.dirname, 'support', 'streams-group-worker.js');
 const RECORDS = 60_000;
-const ALL_TASKS = 2 * PARTITIONS;
-/** The workers' session timeout is 3 s and a task's checkpoints go stale after 1.4 s: frozen well past both. */
-const FROZEN_MS = 8_000;
-
-/** Task lists a worker printed, newest last. */
-function taskReports(instance: Background): string[][] {
-  return instance.stdout
-    .split('\n')
-    .filter((line) => line.startsWith('tasks '))
-    .map((line) => JSON.parse(line.slice(6)) as string[]);
-}
-
-const latestTasks = (instance: Background) => taskReports(instance).at(-1) ?? [];
-
-/** How many tasks an instance reported fenced when it stopped. */
-function fencedCount(instance: Background): number {
-  const line = instance.stdout.split('\n').find((l) => l.startsWith('fenced '));
-  return line === undefined ? Number.NaN : Number(line.slice(7));
-}
 
 describe('streams scale-out over a consumer group (remote client)', () => {
   let cluster: RunningBroker;
@@ -59,15 +40,11 @@ describe('streams scale-out over a consumer group (remote client)', () => {
     ) => Promise<void>,
     finish: (first: Background, second: Background) => Promise<void>,
   ): Promise<void> {
-    await client.ensureTopic({ name: 'input', partitions: PARTITIONS });
-    const input = inputRecords(RECORDS);
-    const flushes = input.filter((record) => JSON.parse(record.value!.toString()).edge === 'flush');
-    const readings = input.filter((record) => !flushes.includes(record));
+    const { readings, second: secondPart, rest } = await seedInput(client, RECORDS);
     const third = Math.floor(readings.length / 3);
-    await client.produce(readings.slice(0, third));
 
-    const first = new Background(process.execPath, [worker, cluster.bootstrap], 170_000);
-    const second = new Background(process.execPath, [worker, cluster.bootstrap], 170_000);
+    const first = new Background(process.execPath, [GROUP_WORKER, cluster.bootstrap], 170_000);
+    const second = new Background(process.execPath, [GROUP_WORKER, cluster.bootstrap], 170_000);
     try {
       await until(
         () =>
@@ -92,8 +69,8 @@ describe('streams scale-out over a consumer group (remote client)', () => {
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       };
-      await disrupt(first, second, () => client.produce(readings.slice(third, 2 * third)), caughtUp);
-      await client.produce([...readings.slice(2 * third), ...flushes]);
+      await disrupt(first, second, () => client.produce(secondPart), caughtUp);
+      await client.produce(rest);
 
       const expectedWindows = windowsOf(readings);
       const deadline = Date.now() + 90_000;
@@ -173,21 +150,7 @@ describe('streams scale-out over a consumer group (remote client)', () => {
         // reaches the broker on waking whatever the process decides then: see TaskWriter.)
         await caughtUp();
         await new Promise((resolve) => setTimeout(resolve, 1_000));
-        second.signal('SIGSTOP');
-        // Input arrives while it is frozen: its pending fetch brings records it will process on waking.
-        await produce();
-        await until(
-          () => latestTasks(first).length === ALL_TASKS,
-          60_000,
-          'the other instance to take over every task of the frozen one',
-        );
-        await new Promise((resolve) => setTimeout(resolve, FROZEN_MS - 3_000));
-        second.signal('SIGCONT');
-        await until(
-          () => latestTasks(second).length > 0 && latestTasks(first).length < ALL_TASKS,
-          60_000,
-          'the resumed instance to rejoin and get tasks again',
-        );
+        await freezeWhileTakenOver(second, first, produce, ALL_TASKS, FROZEN_MS);
       },
       async (_first, second) => {
         await second.stop('SIGTERM');

@@ -4,44 +4,26 @@
 // is written exactly once as read_committed readers (ours and kcat) see it, and the frozen instance's writes on
 // waking are refused by the broker (its task producers were fenced by the new owner's InitProducerId).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { EmbeddedLogClient } from '../src/client/embedded-client.js';
 import { RemoteLogClient } from '../src/client/remote-client.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
+import { kcatCommittedValues } from './support/kcat.js';
 import { Background, eventually, until } from './support/processes.js';
+import { readAll, runningCountsOf, seedInput, windowsOf } from './support/streams-crash-pipeline.js';
 import {
-  inputRecords,
-  PARTITIONS,
-  readAll,
-  runningCountsOf,
-  windowsOf,
-} from './support/streams-crash-pipeline.js';
+  ALL_TASKS,
+  FROZEN_MS,
+  fencedCount,
+  freezeWhileTakenOver,
+  GROUP_WORKER,
+  latestTasks,
+} from './support/streams-instances.js';
 
-const worker = path.join(import.meta.dirname, 'support', 'streams-group-worker.js');
-const run = promisify(execFile);
 const RECORDS = 30_000;
-const ALL_TASKS = 2 * PARTITIONS;
-/** The workers' session timeout is 3 s: frozen well past it. */
-const FROZEN_MS = 8_000;
-
-const taskReports = (instance: Background): string[][] =>
-  instance.stdout
-    .split('\n')
-    .filter((line) => line.startsWith('tasks '))
-    .map((line) => JSON.parse(line.slice(6)) as string[]);
-const latestTasks = (instance: Background) => taskReports(instance).at(-1) ?? [];
-
-/** How many tasks an instance reported fenced when it stopped. */
-function fencedCount(instance: Background): number {
-  const line = instance.stdout.split('\n').find((l) => l.startsWith('fenced '));
-  return line === undefined ? Number.NaN : Number(line.slice(7));
-}
 
 const startWorker = (bootstrap: string) =>
-  new Background(process.execPath, [worker, bootstrap, 'transactional'], 170_000);
+  new Background(process.execPath, [GROUP_WORKER, bootstrap, 'transactional'], 170_000);
 
 describe('streams in transactional mode (remote client, broker transactions)', () => {
   let cluster: RunningBroker;
@@ -66,12 +48,8 @@ describe('streams in transactional mode (remote client, broker transactions)', (
     disrupt: (produceSecond: () => Promise<unknown>, caughtUp: () => Promise<void>) => Promise<void>,
     instances: () => Background[],
   ): Promise<void> {
-    await input.ensureTopic({ name: 'input', partitions: PARTITIONS });
-    const all = inputRecords(RECORDS);
-    const flushes = all.filter((record) => JSON.parse(record.value!.toString()).edge === 'flush');
-    const readings = all.filter((record) => !flushes.includes(record));
+    const { readings, second, rest } = await seedInput(input, RECORDS);
     const third = Math.floor(readings.length / 3);
-    await input.produce(readings.slice(0, third));
     try {
       const caughtUp = () =>
         eventually(
@@ -79,8 +57,8 @@ describe('streams in transactional mode (remote client, broker transactions)', (
           60_000,
           'the first third processed',
         );
-      await disrupt(() => input.produce(readings.slice(third, 2 * third)), caughtUp);
-      await input.produce([...readings.slice(2 * third), ...flushes]);
+      await disrupt(() => input.produce(second), caughtUp);
+      await input.produce(rest);
 
       const expectedWindows = windowsOf(readings);
       const outputs = async () => ({
@@ -102,7 +80,7 @@ describe('streams in transactional mode (remote client, broker transactions)', (
       assert.equal(actualWindows.length, expectedWindows.length, 'every window once: none lost, none twice');
       assert.deepEqual(actualWindows, expectedWindows);
       assert.deepEqual(totals.sort(), runningCountsOf(readings), 'each running count went 1..n exactly once');
-      const kcatWindows = await kcatValues(cluster.bootstrap, 'windows');
+      const kcatWindows = await kcatCommittedValues(cluster.bootstrap, 'windows');
       assert.deepEqual(kcatWindows.map(windowLine).sort(), expectedWindows, 'kcat, read_committed, agrees');
     } catch (error) {
       for (const [i, instance] of instances().entries())
@@ -164,21 +142,7 @@ describe('streams in transactional mode (remote client, broker transactions)', (
             `both instances to share the ${ALL_TASKS} tasks`,
           );
           await caughtUp();
-          second.signal('SIGSTOP');
-          // Input arrives while it is frozen: its pending fetch brings records it processes and writes on waking.
-          await produceSecond();
-          await until(
-            () => latestTasks(first).length === ALL_TASKS,
-            60_000,
-            'the other instance to take over every task of the frozen one',
-          );
-          await new Promise((resolve) => setTimeout(resolve, FROZEN_MS - 3_000));
-          second.signal('SIGCONT');
-          await until(
-            () => latestTasks(second).length > 0 && latestTasks(first).length < ALL_TASKS,
-            60_000,
-            'the resumed instance to rejoin and get tasks again',
-          );
+          await freezeWhileTakenOver(second, first, produceSecond, ALL_TASKS, FROZEN_MS);
         },
         () => [first, second],
       );
@@ -193,28 +157,6 @@ describe('streams in transactional mode (remote client, broker transactions)', (
     }
   });
 });
-
-/** Values of the topic as kcat reads them with isolation.level=read_committed. */
-async function kcatValues(bootstrap: string, topic: string): Promise<string[]> {
-  const { stdout } = await run(
-    'kcat',
-    [
-      '-C',
-      '-b',
-      bootstrap,
-      '-t',
-      topic,
-      '-X',
-      'isolation.level=read_committed',
-      '-o',
-      'beginning',
-      '-e',
-      '-q',
-    ],
-    { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 },
-  );
-  return stdout.split('\n').filter((line) => line !== '');
-}
 
 function windowLine(value: string): string {
   const r = JSON.parse(value) as {

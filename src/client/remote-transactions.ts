@@ -17,7 +17,7 @@ import type { ErrorCodeName } from '../protocol/index.js';
 import { checkCommitEntries, checkProduceRecords } from './client-checks.js';
 import { LogClientError, ProducerFencedError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
-import { usableApi } from './remote-apis.js';
+import { commitRequestTopics, usableApi } from './remote-apis.js';
 import type { ResolvedOptions } from './remote-common.js';
 import { kafkaError } from './remote-errors.js';
 import {
@@ -29,7 +29,6 @@ import {
   type SizedRecords,
 } from './remote-produce.js';
 import type {
-  CommitEntry,
   OutgoingRecord,
   TransactionalOffsets,
   TransactionalRunOptions,
@@ -260,12 +259,6 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
       [offsets.groupId],
     );
     const groupCoordinator = await connectionTo(found.coordinators[0]!.nodeId);
-    const byTopic = new Map<string, CommitEntry[]>();
-    for (const entry of offsets.entries) {
-      const entries = byTopic.get(entry.topic);
-      if (entries) entries.push(entry);
-      else byTopic.set(entry.topic, [entry]);
-    }
     await usableApi(apis, 'TxnOffsetCommit', TXN_OFFSET_COMMIT_APIS).async(
       groupCoordinator,
       this.transactionalId,
@@ -275,15 +268,7 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
       offsets.member?.generationId ?? -1,
       offsets.member?.memberId ?? '',
       null,
-      [...byTopic].map(([name, entries]) => ({
-        name,
-        partitions: entries.map((entry) => ({
-          partitionIndex: entry.partition,
-          committedOffset: BigInt(entry.offset),
-          committedLeaderEpoch: -1,
-          committedMetadata: entry.metadata ?? null,
-        })),
-      })),
+      commitRequestTopics(offsets.entries),
     );
   }
 }

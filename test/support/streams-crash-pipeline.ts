@@ -71,6 +71,28 @@ export function inputRecords(records: number): OutgoingRecord[] {
   return out;
 }
 
+/**
+ * The input of the failure tests in three parts: the first third of the readings is produced at once (the
+ * input topic created first); the tests produce the second while they disrupt an instance, then `rest` (the
+ * last third and every partition's flush).
+ */
+export async function seedInput(
+  log: LogClient,
+  records: number,
+): Promise<{ readings: OutgoingRecord[]; second: OutgoingRecord[]; rest: OutgoingRecord[] }> {
+  await log.ensureTopic({ name: 'input', partitions: PARTITIONS });
+  const all = inputRecords(records);
+  const flushes = all.filter((record) => JSON.parse(record.value!.toString()).edge === 'flush');
+  const readings = all.filter((record) => !flushes.includes(record));
+  const third = Math.floor(readings.length / 3);
+  await log.produce(readings.slice(0, third));
+  return {
+    readings,
+    second: readings.slice(third, 2 * third),
+    rest: [...readings.slice(2 * third), ...flushes],
+  };
+}
+
 /** Every record of the topic up to each partition's end (past transaction markers, with readUpTo). */
 export async function readAll(log: LogClient, topic: string): Promise<ConsumedRecord[]> {
   const records: ConsumedRecord[] = [];
