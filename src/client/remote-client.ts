@@ -4,7 +4,11 @@ import {
   ConnectionPool,
   Consumer,
   FetchIsolationLevels,
-  type fetchV17,
+  fetchV13,
+  fetchV14,
+  fetchV15,
+  fetchV16,
+  fetchV17,
   ProduceAcks,
   Producer,
   type RecordsBatch,
@@ -20,6 +24,7 @@ import {
 } from './client-checks.js';
 import { LogClientError, UnknownTopicError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
+import { usableApi } from './remote-apis.js';
 import { type RemoteLogClientOptions, type ResolvedOptions, resolveOptions } from './remote-common.js';
 import { kafkaError, kafkaErrorWhere } from './remote-errors.js';
 import { RemoteMembership } from './remote-membership.js';
@@ -70,6 +75,8 @@ const MEMBERSHIP_METADATA_MAX_AGE_MS = 24 * 60 * 60_000;
  * transactions in a partition both isolation levels read the same.
  */
 const ISOLATION_LEVEL = FetchIsolationLevels.READ_COMMITTED;
+/** Fetch versions sent (topic ids from v13), newest first. */
+const FETCH_APIS = [fetchV17.api, fetchV16.api, fetchV15.api, fetchV14.api, fetchV13.api];
 const EARLIEST_OFFSET = -2n;
 const LATEST_OFFSET = -1n;
 /** A fetch's wait stays this far below requestTimeoutMs, so a long poll is never taken for a lost request. */
@@ -104,6 +111,7 @@ export class RemoteLogClient implements TransactionalLogClient {
   private readonly fetchConnections: ConnectionPool;
   private readonly producer: TransactionalProducer;
   private readonly writers = new Set<TransactionalWriter>();
+  private fetchApiChosen: Promise<(typeof FETCH_APIS)[number]> | null = null;
   private readonly memberships = new Map<string, RemoteMembership>();
   private readonly produceQueue: QueuedProduce[] = [];
   private draining: Promise<void> | null = null;
@@ -470,6 +478,20 @@ export class RemoteLogClient implements TransactionalLogClient {
     return acrossLeaderChanges(this.options, client, attempt, () => !this.closing);
   }
 
+  /**
+   * The Fetch version both sides support, chosen once. Fetch is sent without the library's Consumer.fetch:
+   * read_committed there runs the library's own aborted-transaction filter, which throws (uncaught, in the
+   * socket's data handler) on an abort marker of a transaction with no data in the partition, a marker Kafka
+   * lists no aborted transaction for. consumedRecords filters instead.
+   */
+  private fetchApi(): Promise<(typeof FETCH_APIS)[number]> {
+    this.fetchApiChosen ??= this.reader.listApis().then((apis) => usableApi(apis, 'Fetch', FETCH_APIS));
+    this.fetchApiChosen.catch(() => {
+      this.fetchApiChosen = null;
+    });
+    return this.fetchApiChosen;
+  }
+
   private async fetchFromLeaders(
     requests: FetchRequest[],
     options: FetchOptions,
@@ -482,17 +504,26 @@ export class RemoteLogClient implements TransactionalLogClient {
     const offsetsAsked = new Map(requests.map((r) => [partitionKey(r.topic, r.partition), r.offset]));
     try {
       const responses = await Promise.all(
-        leaders.map((leader) =>
-          this.reader.fetch({
-            node: leader.node,
-            topics: leader.topics,
-            minBytes: 1,
-            maxBytes: bytesPerLeader,
-            maxWaitTime: options.maxWaitMs,
-            isolationLevel: ISOLATION_LEVEL,
-            connectionPool: this.fetchConnections,
-          }),
-        ),
+        leaders.map(async (leader) => {
+          const broker = metadata.brokers.get(leader.node);
+          if (!broker) throw new Error(`partition leader ${leader.node} is not in the cluster metadata`);
+          const [fetchApi, connection] = await Promise.all([
+            this.fetchApi(),
+            this.fetchConnections.get(broker),
+          ]);
+          return fetchApi.async(
+            connection,
+            options.maxWaitMs,
+            1,
+            bytesPerLeader,
+            ISOLATION_LEVEL,
+            0,
+            0,
+            leader.topics,
+            [],
+            '',
+          );
+        }),
       );
       return responses.flatMap((response) =>
         consumedRecords(response, topicNames, offsetsAsked, options.readUpTo),
