@@ -1,8 +1,9 @@
 // The streams runtime in transactional mode (StreamsConfig.exactlyOnce = 'transactional') against the broker's
-// transactions, each instance a separate process over RemoteLogClient: after a SIGKILL mid-run, and with an
-// instance frozen (SIGSTOP) past its session while another takes its tasks over, every window and running count
-// is written exactly once as read_committed readers (ours and kcat) see it, and the frozen instance's writes on
-// waking are refused by the broker (its task producers were fenced by the new owner's InitProducerId).
+// transactions, each instance a separate process over RemoteLogClient: after a SIGKILL mid-write, and with an
+// instance frozen (SIGSTOP) mid-write past its session while another takes its tasks over, every window and
+// running count is written exactly once as read_committed readers (ours and kcat) see it, and the frozen
+// instance's writes on waking are refused by the broker (its task producers were fenced by the new owner's
+// InitProducerId).
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { EmbeddedLogClient } from '../src/client/embedded-client.js';

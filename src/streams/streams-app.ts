@@ -406,6 +406,33 @@ export class StreamsApp {
         'tasks, the cluster refusing their producer said); their unwritten records are dropped (the new owner ' +
         'reproduces them from the last checkpoint)',
     );
+    if (!this.sender.needsGroupConfirmation && this.running) {
+      this.serially(() => this.reopenIfStillHeld(tasks)).catch((error: unknown) => this.fail(error));
+    }
+  }
+
+  /**
+   * A producer the cluster refused is not always a new owner's doing: the coordinator also fences a producer
+   * whose transaction outlived the transaction timeout (requestTimeoutMs). Asked now, the group says whether
+   * the partitions are still ours, held without a break since the fenced tasks were made: such tasks are made
+   * and restored again (their new producer fences the old). Partitions the group moved on are left alone,
+   * and asking tells the membership so.
+   */
+  private async reopenIfStillHeld(tasks: WritingTask[]): Promise<void> {
+    if (this.membership === null) return;
+    const fencedSince = new Map(
+      tasks.map((task) => [tpKey(task.source.topic, task.partition), task.heldSince]),
+    );
+    const stillHeld = (await this.membership.confirmAssignment()).filter(
+      (p) => fencedSince.get(tpKey(p.topic, p.partition)) === p.heldSince,
+    );
+    if (stillHeld.length === 0 || !this.running) return;
+    this.config.logger.warn(
+      { partitions: stillHeld.map((p) => `${p.topic}-${p.partition}`) },
+      'tasks whose producers were fenced are still ours in the group (a transaction outlived its timeout): ' +
+        'restoring them again',
+    );
+    await this.assign(stillHeld);
   }
 
   private write(writes: TaskWrite[]): Promise<void> {

@@ -9,17 +9,21 @@ import type {
   TransactionalLogClient,
   TransactionalWriter,
 } from '../client/types.js';
+import { json } from './serdes.js';
 import { StreamsApp } from './streams-app.js';
 import { TransactionalSender } from './task-senders.js';
 import { TaskWriter, type WritingTask } from './task-writer.js';
 
 /**
- * A memory log whose transactional writers write at once; `fence(id)` makes the id's current writer refuse
- * everything from then on, as a newer producer of the id would make the cluster do.
+ * A memory log whose transactional writers write at once; `fence(id)` makes the id's writers made so far
+ * refuse everything from then on, as a newer producer of the id (or the coordinator's transaction timeout)
+ * would make the cluster do.
  */
 class FakeTransactionalClient extends MemoryLogClient implements TransactionalLogClient {
   readonly inits: string[] = [];
-  private readonly fencedIds = new Set<string>();
+  private writersMade = 0;
+  /** Per transactional id, the writers made before this count are fenced. */
+  private readonly fencedBelow = new Map<string, number>();
   /** Per partition, how far its last stable offset lags behind its end (an open transaction of another). */
   readonly unstable = new Map<string, number>();
 
@@ -28,12 +32,14 @@ class FakeTransactionalClient extends MemoryLogClient implements TransactionalLo
   }
 
   fence(transactionalId: string): void {
-    this.fencedIds.add(transactionalId);
+    this.fencedBelow.set(transactionalId, this.writersMade);
   }
 
   transactionalWriter(transactionalId: string): TransactionalWriter {
+    const serial = this.writersMade++;
     const check = () => {
-      if (this.fencedIds.has(transactionalId)) throw new ProducerFencedError(transactionalId);
+      if (serial < (this.fencedBelow.get(transactionalId) ?? 0))
+        throw new ProducerFencedError(transactionalId);
     };
     return {
       transactionalId,
@@ -131,6 +137,39 @@ describe('transactional task writes', () => {
     );
   });
 
+  it('restores again a task fenced while the group still gives it to this instance (a timed-out transaction)', async () => {
+    const client = new FakeTransactionalClient();
+    await client.ensureTopic({ name: 'in', partitions: 1 });
+    const app = new StreamsApp({
+      applicationId: 'app',
+      client,
+      logger: pino({ level: 'silent' }),
+      commitIntervalMs: 50,
+      exactlyOnce: 'transactional',
+    });
+    app.stream('in', { value: json<number>() }).to('out', { value: json<number>() });
+    await app.start();
+    try {
+      const value = (n: number) => ({
+        topic: 'in',
+        partition: 0,
+        key: null,
+        value: Buffer.from(String(n)),
+        timestamp: n,
+      });
+      const outputs = () => client.topics.get('out')?.flat().length ?? 0;
+      await client.produce([value(1)]);
+      await waitFor(() => outputs() === 1, 'the first output');
+      client.fence('app:in:0');
+      await client.produce([value(2)]);
+      await waitFor(() => outputs() === 2, 'the second output, written by the task made again');
+      assert.deepEqual(client.inits, ['app:in:0', 'app:in:0'], 'its producer started again');
+      assert.deepEqual(app.taskIds(), ['in\u00000'], 'it runs again');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('refuses the transactional mode on a client that cannot write transactions', () => {
     assert.throws(
       () =>
@@ -146,3 +185,11 @@ describe('transactional task writes', () => {
     );
   });
 });
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
