@@ -123,10 +123,8 @@ export class Broker {
           logger,
           registry: metrics.registry,
           hooks: {
-            becameLeader: (leader) => {
-              topics.forgetProducers(leader.log);
-              clusterGroups?.becameLeader(leader);
-            },
+            // Producer state is the log's own, kept by follower appends too: nothing to rebuild here.
+            becameLeader: (leader) => clusterGroups?.becameLeader(leader),
             stoppedLeading: (topic, partition) => clusterGroups?.stoppedLeading(topic, partition),
             highWatermarkAdvanced: (topic, partition) => watch.notify(topic, partition),
           },
@@ -162,6 +160,12 @@ export class Broker {
         clusterId: cluster?.clusterId ?? clusterIdOf(config.dataDir),
       };
       const producerIds = cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir);
+      const markers = localTxnMarkerWriter({
+        topics,
+        watch,
+        cluster,
+        replicationTimeoutMs: TXN_MARKER_TIMEOUT_MS,
+      });
       let groups: GroupRouter;
       let transactions: TransactionRouter = NO_TRANSACTIONS;
       if (cluster) {
@@ -182,12 +186,7 @@ export class Broker {
         groups = localGroups;
         transactions = LocalTransactions.open(internalLogs, identity, {
           producerIds,
-          markers: localTxnMarkerWriter({
-            topics,
-            watch,
-            cluster: null,
-            replicationTimeoutMs: OFFSETS_COMMIT_TIMEOUT_MS,
-          }),
+          markers,
           coordinatorEpoch: 0,
           commitOffsets: (groupId, offsets) =>
             localGroups.coordinatorOf().commitTransactionalOffsets(groupId, offsets),
@@ -218,12 +217,7 @@ export class Broker {
         }),
       );
       add(listOffsetsHandler(topics, cluster, access));
-      add(
-        writeTxnMarkersHandler(
-          localTxnMarkerWriter({ topics, watch, cluster, replicationTimeoutMs: TXN_MARKER_TIMEOUT_MS }),
-          access,
-        ),
-      );
+      add(writeTxnMarkersHandler(markers, access));
       if (cluster) {
         const [{ clusterMetadataHandler }, clusterAdmin] = await Promise.all([
           import('./handlers/cluster-metadata.js'),

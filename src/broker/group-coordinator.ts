@@ -325,6 +325,17 @@ export class GroupCoordinator {
   }
 
   /**
+   * TxnOffsetCommit v3+ from a member: its id and generation must be the group's current ones, as for an
+   * OffsetCommit (KIP-447); a producer that names no member (generation -1, empty id) is not checked.
+   */
+  transactionalMemberError(groupId: string, memberId: string, generationId: number): number {
+    if (memberId === '' && generationId < 0) return ErrorCode.NONE;
+    const group = this.groups.get(groupId);
+    if (!group?.members.has(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    return generationId === group.generationId ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+  }
+
+  /**
    * Offsets a transaction committed (TxnOffsetCommit), applied once it commits. The producer's request was
    * checked when it was made (offsetError), so no member or generation is checked now: the group may have
    * moved on since.

@@ -1,11 +1,8 @@
 import type { Logger } from 'pino';
 import { LogError, type LogManager, type PartitionLog, type TopicDescription } from '../log/index.js';
-import { PartitionProducers } from './producer-state.js';
 
-/** Topics as the protocol sees them: lookup with auto-creation, and per-partition producer state. */
+/** Topics as the protocol sees them: lookup with auto-creation. */
 export class TopicCatalog {
-  private readonly producers = new Map<PartitionLog, PartitionProducers>();
-
   constructor(
     readonly logs: LogManager,
     private readonly options: { autoCreateTopics: boolean; defaultPartitions: number; logger: Logger },
@@ -38,23 +35,7 @@ export class TopicCatalog {
     return this.logs.topicNames().find((name) => this.logs.describeTopic(name).topicId === hex) ?? null;
   }
 
-  producersOf(log: PartitionLog): PartitionProducers {
-    let state = this.producers.get(log);
-    if (!state) {
-      state = PartitionProducers.rebuild(log);
-      this.producers.set(log, state);
-    }
-    return state;
-  }
-
-  /** The partition's log was written by another leader meanwhile: its producer state is rebuilt on next use. */
-  forgetProducers(log: PartitionLog): void {
-    this.producers.delete(log);
-  }
-
   async deleteTopic(name: string): Promise<void> {
-    const { partitions } = this.logs.describeTopic(name);
-    for (let p = 0; p < partitions; p++) this.producers.delete(this.logs.partition(name, p));
     await this.logs.deleteTopic(name);
   }
 }

@@ -1,5 +1,4 @@
-import type { Logger } from 'pino';
-import { LogError, type PartitionLog } from '../log/index.js';
+import { LogError, type Logger, type PartitionLog } from '../log/index.js';
 import { decodeRecords, encodeRecordBatch, type RecordInput, splitBatches } from '../protocol/index.js';
 import { ErrorCode, errorCodeOf } from './error-codes.js';
 import { OFFSETS_TOPIC, OffsetCommitError, type OffsetLogWriter } from './offset-store.js';

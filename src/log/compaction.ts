@@ -14,6 +14,7 @@ import {
   decompressRecords,
   isControlBatch,
   isLogAppendTime,
+  isTransactional,
   readBatchHeader,
   splitBatches,
   UnsupportedCompressionError,
@@ -141,6 +142,14 @@ interface KeyMap {
   endOffset: number;
 }
 
+/** What compaction must know of the partition's transactions (KIP-98). */
+export interface CompactionTransactions {
+  /** The first offset of the oldest open transaction, or null: from there on nothing is cleaned, as in Kafka. */
+  firstUnstableOffset(): number | null;
+  /** Whether the producer's transactional batch at `offset` belongs to a transaction it aborted. */
+  isAborted(producerId: number, offset: number): boolean;
+}
+
 /** The cleaner of one partition; the PartitionLog hands it its segment list (last one active). */
 export class LogCompactor {
   constructor(
@@ -154,8 +163,13 @@ export class LogCompactor {
   ) {}
 
   /** True once the dirty ratio reaches min.cleanable.dirty.ratio or a kept tombstone has expired. */
-  isDue(segments: Segment[], config: Readonly<TopicConfig>, nowMs: number): boolean {
-    const cleanable = cleanablePrefix(segments, config, nowMs);
+  isDue(
+    segments: Segment[],
+    config: Readonly<TopicConfig>,
+    nowMs: number,
+    transactions: CompactionTransactions,
+  ): boolean {
+    const cleanable = cleanablePrefix(segments, config, nowMs, transactions);
     if (cleanable.length === 0) return false;
     let cleanBytes = 0;
     let dirtyBytes = 0;
@@ -169,7 +183,12 @@ export class LogCompactor {
   }
 
   /** Runs one pass over the cleanable segments; `segments` is updated in place when one is removed. */
-  compact(segments: Segment[], config: Readonly<TopicConfig>, nowMs: number): CompactionStats {
+  compact(
+    segments: Segment[],
+    config: Readonly<TopicConfig>,
+    nowMs: number,
+    transactions: CompactionTransactions,
+  ): CompactionStats {
     const stats: CompactionStats = {
       segmentsCleaned: 0,
       recordsRemoved: 0,
@@ -178,16 +197,22 @@ export class LogCompactor {
       bytesBefore: 0,
       bytesAfter: 0,
     };
-    const cleanable = cleanablePrefix(segments, config, nowMs);
+    const cleanable = cleanablePrefix(segments, config, nowMs, transactions);
     if (cleanable.length === 0) return stats;
     const firstDirtyOffset = Math.max(this.checkpoint.cleanedUpToOffset, segments[0]!.baseOffset);
-    const keyMap = this.buildKeyMap(cleanable, firstDirtyOffset);
+    const keyMap = this.buildKeyMap(cleanable, firstDirtyOffset, transactions);
     if (keyMap.endOffset > this.checkpoint.compactedBelowOffset) {
       // Before any gap exists on disk, so that recovery never mistakes one for lost data.
       this.saveCheckpoint({ ...this.checkpoint, compactedBelowOffset: keyMap.endOffset });
       this.context.compactedBelowOffset = keyMap.endOffset;
     }
-    const filter = new RecordFilter(keyMap, nowMs, config.deleteRetentionMs, this.maxDecompressedBytes);
+    const filter = new RecordFilter(
+      keyMap,
+      nowMs,
+      config.deleteRetentionMs,
+      this.maxDecompressedBytes,
+      transactions,
+    );
     for (const segment of cleanable) {
       if (segment.baseOffset >= keyMap.endOffset) break;
       this.cleanSegment(segment, segments, filter, stats);
@@ -218,7 +243,11 @@ export class LogCompactor {
    * Maps each key from `firstDirtyOffset` to the end of the cleanable segments to its newest offset, stopping
    * at a batch boundary when the map would outgrow its limit.
    */
-  private buildKeyMap(cleanable: Segment[], firstDirtyOffset: number): KeyMap {
+  private buildKeyMap(
+    cleanable: Segment[],
+    firstDirtyOffset: number,
+    transactions: CompactionTransactions,
+  ): KeyMap {
     const newestOffset = new Map<string, number>();
     let mapBytes = 0;
     let endOffset = firstDirtyOffset;
@@ -228,9 +257,11 @@ export class LogCompactor {
         const header = readBatchHeader(batch);
         const batchEnd = header.baseOffset + header.lastOffsetDelta + 1;
         if (batchEnd <= firstDirtyOffset) continue;
-        const records = isControlBatch(header.attributes)
-          ? []
-          : (storedRecords(batch, header, this.maxDecompressedBytes) ?? []);
+        // Aborted records never count as a key's newest value: read_committed readers never saw them.
+        const records =
+          isControlBatch(header.attributes) || abortedBatch(header, transactions)
+            ? []
+            : (storedRecords(batch, header, this.maxDecompressedBytes) ?? []);
         const keys = records.flatMap((r) =>
           r.key ? [{ key: r.key.toString('latin1'), offset: r.offset }] : [],
         );
@@ -312,15 +343,30 @@ export class LogCompactor {
  * min.compaction.lag.ms is set, holds a record younger than that. Like Kafka, a lag of 0 skips the time
  * check, so records stamped in the future by a producer's clock do not hold compaction back.
  */
-function cleanablePrefix(segments: Segment[], config: Readonly<TopicConfig>, nowMs: number): Segment[] {
+function cleanablePrefix(
+  segments: Segment[],
+  config: Readonly<TopicConfig>,
+  nowMs: number,
+  transactions: CompactionTransactions,
+): Segment[] {
   const cleanable: Segment[] = [];
+  const stableEnd = transactions.firstUnstableOffset() ?? Number.MAX_SAFE_INTEGER;
   for (const segment of segments.slice(0, -1)) {
-    if (segment.syncsInFlight > 0) break;
+    if (segment.syncsInFlight > 0 || segment.nextOffset > stableEnd) break;
     const newest = segment.maxTimestamp >= 0 ? segment.maxTimestamp : segment.createdAtMs;
     if (config.minCompactionLagMs > 0 && nowMs - newest < config.minCompactionLagMs) break;
     cleanable.push(segment);
   }
   return cleanable;
+}
+
+/** A transactional data batch of an aborted transaction: compaction removes it, as Kafka's cleaner does. */
+function abortedBatch(header: BatchHeader, transactions: CompactionTransactions): boolean {
+  return (
+    isTransactional(header.attributes) &&
+    !isControlBatch(header.attributes) &&
+    transactions.isAborted(header.producerId, header.baseOffset)
+  );
 }
 
 /** Decides record by record, in log order, what a pass keeps; counts what it drops. */
@@ -336,12 +382,17 @@ class RecordFilter {
     private readonly nowMs: number,
     private readonly deleteRetentionMs: number,
     private readonly maxDecompressedBytes: number,
+    private readonly transactions: CompactionTransactions,
   ) {}
 
   /** The batch itself when all of it stays, a rewritten batch when some records go, null when all do. */
   apply(batch: Buffer): Buffer | null {
     const header = readBatchHeader(batch);
     if (isControlBatch(header.attributes) || header.baseOffset >= this.keyMap.endOffset) return batch;
+    if (abortedBatch(header, this.transactions)) {
+      this.recordsRemoved += header.recordsCount;
+      return null;
+    }
     const records = storedRecords(batch, header, this.maxDecompressedBytes);
     if (!records) {
       this.undecodableBatches++;

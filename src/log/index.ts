@@ -38,5 +38,5 @@ export {
   type RetentionResult,
   type WriteOptions,
 } from './partition-log.js';
+export { type AbortedTransaction, lastSequenceOf, type SequenceVerdict } from './producer-state.js';
 export { fsyncDirectory, type SegmentWriter, writeFileAtomic } from './segment.js';
-export type { AbortedTransaction } from './transaction-state.js';

@@ -5,8 +5,10 @@ import { describe, it } from 'node:test';
 import { RecordingLogger, temporaryDirectory } from '../../test/support/log-fixtures.js';
 import {
   CONTROL_BIT,
+  decodeRecords,
   encodeMarkerBatch,
   encodeRecordBatch,
+  isControlBatch,
   readBatchHeader,
   splitBatches,
   TRANSACTIONAL_BIT,
@@ -15,7 +17,7 @@ import { DEFAULT_TOPIC_CONFIG, type TopicConfig } from './config.js';
 import { LogError } from './errors.js';
 import { OpenFileLimiter } from './open-files.js';
 import { PartitionLog } from './partition-log.js';
-import { TRANSACTION_SNAPSHOT_FILE } from './transaction-state.js';
+import { PRODUCER_SNAPSHOT_FILE, ProducerState } from './producer-state.js';
 
 function open(dir: string, config: Partial<TopicConfig> = {}): PartitionLog {
   return PartitionLog.open({
@@ -117,7 +119,7 @@ describe('PartitionLog transactions', () => {
     for (let i = 0; i < 6; i++) log.write(data(200, 0, false));
     await log.durable();
     assert.ok(log.segmentCount > 2, 'rolled past the transaction, so a snapshot was written after it');
-    assert.ok(fs.existsSync(path.join(tmp.dir, 'p0', TRANSACTION_SNAPSHOT_FILE)));
+    assert.ok(fs.existsSync(path.join(tmp.dir, 'p0', PRODUCER_SNAPSHOT_FILE)));
     assert.equal(log.lastStableOffset, 12);
     await log.close();
 
@@ -127,7 +129,7 @@ describe('PartitionLog transactions', () => {
     // No close: the next open recovers from the roll's snapshot and the tail's headers.
     log = open(tmp.dir, { segmentBytes: 400 });
     assert.equal(log.lastStableOffset, 12, 'after a crash');
-    assert.equal(log.transactionalEpochOf(7), 1);
+    assert.equal(log.checkSequence(7, 0, 1, 1).kind, 'reject', 'epoch 1 is known: epoch 0 is fenced');
     const abortAt = end(log, 7, 1, false);
     await log.durable();
     assert.equal(log.lastStableOffset, log.highWatermark);
@@ -145,13 +147,55 @@ describe('PartitionLog transactions', () => {
     await log.close();
   });
 
+  it('a retried idempotent batch is still recognised after a roll and a crash (from the snapshot)', async () => {
+    using tmp = temporaryDirectory();
+    let log = open(tmp.dir, { segmentBytes: 400 });
+    sequences.set(300, 0);
+    const first = data(300, 0, false);
+    const retry = Buffer.from(first);
+    const { baseOffset } = log.write(first);
+    for (let i = 0; i < 8; i++) log.write(data(202, 0, false));
+    await log.flush();
+    assert.ok(log.activeSegmentBaseOffset > baseOffset + 1, 'the batch is in a sealed segment');
+    log = open(tmp.dir, { segmentBytes: 400 });
+    const header = readBatchHeader(retry);
+    assert.deepEqual(
+      log.checkSequence(300, 0, header.baseSequence, header.baseSequence + header.lastOffsetDelta),
+      {
+        kind: 'duplicate',
+        baseOffset,
+        lastOffset: baseOffset + 1,
+      },
+    );
+    await log.close();
+  });
+
+  it('retention drops the aborted entries of the segments it deletes, in memory and in the next snapshot', async () => {
+    using tmp = temporaryDirectory();
+    const log = open(tmp.dir, { segmentBytes: 400 });
+    log.write(data(21, 0, true));
+    const abortAt = end(log, 21, 0, false);
+    for (let i = 0; i < 8; i++) log.write(data(203, 0, false));
+    await log.flush();
+    assert.deepEqual(log.readCommitted(0, 1 << 20).abortedTransactions.length, 1);
+    const cut = log.activeSegmentBaseOffset;
+    assert.ok(cut > abortAt);
+    log.deleteSegmentsBefore(cut);
+    assert.equal(log.logStartOffset, cut);
+    assert.deepEqual(log.readCommitted(cut, 1 << 20).abortedTransactions, []);
+    await log.close();
+    const saved = ProducerState.decode(fs.readFileSync(path.join(tmp.dir, 'p0', PRODUCER_SNAPSHOT_FILE)));
+    assert.ok(saved instanceof ProducerState);
+    assert.deepEqual(saved.abortedIn(0, Number.MAX_SAFE_INTEGER), [], 'the entry went with its segment');
+  });
+
   it('a damaged snapshot is ignored: the state is rebuilt from the whole log', async () => {
     using tmp = temporaryDirectory();
     let log = open(tmp.dir, { segmentBytes: 400 });
     log.write(data(8, 0, true));
     for (let i = 0; i < 8; i++) log.write(data(201, 0, false));
     await log.close();
-    const file = path.join(tmp.dir, 'p0', TRANSACTION_SNAPSHOT_FILE);
+    const file = path.join(tmp.dir, 'p0', PRODUCER_SNAPSHOT_FILE);
     const bytes = fs.readFileSync(file);
     bytes[bytes.length - 1]! ^= 0xff;
     fs.writeFileSync(file, bytes);
@@ -185,5 +229,58 @@ describe('PartitionLog transactions', () => {
     assert.equal(follower.lastStableOffset, 0, 'without its marker the first transaction is open again');
     assert.deepEqual(follower.readCommitted(0, 1 << 20).abortedTransactions, []);
     await Promise.all([leader.close(), follower.close()]);
+  });
+});
+
+describe('compaction with transactions', () => {
+  function keyed(key: string, value: string, producerId: number | null): Buffer {
+    const sequence = producerId === null ? 0 : (sequences.get(producerId) ?? 0);
+    if (producerId !== null) sequences.set(producerId, sequence + 1);
+    return encodeRecordBatch(
+      [{ key: Buffer.from(key), value: Buffer.from(value) }],
+      producerId === null
+        ? {}
+        : { producerId, producerEpoch: 0, baseSequence: sequence, flags: TRANSACTIONAL_BIT },
+    );
+  }
+
+  function values(log: PartitionLog): string[] {
+    const found: string[] = [];
+    for (let offset = log.logStartOffset; offset < log.logEndOffset; ) {
+      const { records } = log.readForReplica(offset, 1 << 20);
+      if (records.length === 0) break;
+      for (const batch of splitBatches(records)) {
+        const header = readBatchHeader(batch);
+        found.push(
+          isControlBatch(header.attributes)
+            ? 'marker'
+            : decodeRecords(batch)
+                .map((r) => r.value!.toString())
+                .join(','),
+        );
+        offset = header.baseOffset + header.lastOffsetDelta + 1;
+      }
+    }
+    return found;
+  }
+
+  it('removes aborted data without letting it replace a committed value, keeps markers, stops at an open transaction', async () => {
+    using tmp = temporaryDirectory();
+    const log = open(tmp.dir, { cleanupPolicy: 'compact', segmentBytes: 150 });
+    log.write(keyed('k', 'committed', null));
+    log.write(keyed('k', 'aborted', 11));
+    end(log, 11, 0, false);
+    log.write(keyed('j', 'open', 12)); // holds compaction back from here
+    log.write(keyed('j', 'later', null));
+    log.write(keyed('x', 'active', null));
+    await log.flush();
+    assert.deepEqual(values(log), ['committed', 'aborted', 'marker', 'open', 'later', 'active']);
+    log.compact();
+    assert.deepEqual(
+      values(log),
+      ['committed', 'marker', 'open', 'later', 'active'],
+      'the aborted record went, the older committed value of its key stayed, nothing after the open one was cleaned',
+    );
+    await log.close();
   });
 });

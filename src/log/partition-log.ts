@@ -35,6 +35,7 @@ import { loadLeaderEpochCache } from './leader-epoch-recovery.js';
 import { sharedLoadedIndexes } from './loaded-indexes.js';
 import type { Logger } from './logger.js';
 import type { OpenFileLimiter } from './open-files.js';
+import { type AbortedTransaction, ProducerState, type SequenceVerdict } from './producer-state.js';
 import { CLEAN_SHUTDOWN_FILE, recoverSegments } from './recovery.js';
 import { checkLeaderBatches } from './replica-append.js';
 import {
@@ -46,14 +47,13 @@ import {
   writeFileAtomic,
 } from './segment.js';
 import { firstRecordAtOrAfter, type TimestampAndOffset } from './timestamp-search.js';
-import { type AbortedTransaction, TransactionState } from './transaction-state.js';
 
 const LOG_APPEND_TIME_ATTRIBUTE = 0x08;
 /** Relative offsets in the indexes are u32. */
 const MAX_OFFSETS_PER_SEGMENT = 0xffff_ffff;
 const TIMESTAMP_SCAN_BYTES = 1024 * 1024;
-/** Read size of the scan that brings the transaction state from its snapshot to the log end. */
-const TRANSACTION_SCAN_BYTES = 1024 * 1024;
+/** Read size of the scan that brings the producer state from its snapshot to the log end. */
+const PRODUCER_SCAN_BYTES = 1024 * 1024;
 /** Bound on onDurable listeners per partition: the replication layer needs one, metrics perhaps another. */
 const MAX_DURABLE_LISTENERS = 16;
 /** What write stamps when no leader epoch is given, as it always has. */
@@ -165,8 +165,8 @@ export class PartitionLog {
   fsyncCount = 0;
   /** Bound on what one batch's records may inflate to, for the log and for in-process readers of it. */
   readonly maxDecompressedBytes: number;
-  /** Open transactions and aborted ones (KIP-98), from the transactional batches of the log. */
-  private transactions: TransactionState;
+  /** Producers' recent batches, epochs, open and aborted transactions, from the batch headers of the log. */
+  private producerState: ProducerState;
 
   private constructor(
     readonly dir: string,
@@ -186,25 +186,25 @@ export class PartitionLog {
     this.writtenEndOffset = this.logEndOffset;
     this.notifiedDurableEndOffset = this.logEndOffset;
     this.groupCommit = new GroupCommit(() => this.syncActiveSegment());
-    this.transactions = this.recoverTransactions();
+    this.producerState = this.recoverProducerState();
     this.scheduleIntervalFlush();
   }
 
   /**
-   * The transaction state from the last snapshot (written at each roll and clean shutdown), brought up to
-   * the log end by the headers of the batches after it: at open that is the active segment, not the log.
+   * The producer state from the last snapshot (written at each roll and clean shutdown), brought up to the
+   * log end by the headers of the batches after it: at open that is the active segment, not the log.
    */
-  private recoverTransactions(): TransactionState {
+  private recoverProducerState(): ProducerState {
     this.settleWrites();
-    const state = TransactionState.load(this.dir, this.logStartOffset, this.logEndOffset, this.logger);
+    const state = ProducerState.load(this.dir, this.logStartOffset, this.logEndOffset, this.logger);
     let offset = Math.max(state.endOffset, this.logStartOffset);
     try {
       while (offset < this.logEndOffset) {
-        const bytes = this.readForReplica(offset, TRANSACTION_SCAN_BYTES).records;
+        const bytes = this.readForReplica(offset, PRODUCER_SCAN_BYTES).records;
         if (bytes.length === 0) break;
         for (let at = 0; at < bytes.length; ) {
           const summary = summarizeBatch(bytes, at);
-          if (isTransactional(summary.attributes)) state.apply(bytes, at, summary.size);
+          if (readInt64(bytes, at + BatchField.producerId) >= 0) state.apply(bytes, at, summary.size);
           offset = readInt64(bytes, at + BatchField.baseOffset) + summary.offsetCount;
           at += summary.size;
         }
@@ -212,7 +212,7 @@ export class PartitionLog {
     } catch (error) {
       // Damage is recorded by the read and handled by the corruption path; the state covers what was read.
       if (!(error instanceof LogError)) throw error;
-      this.logger.warn({ dir: this.dir, offset, err: error }, 'transaction state scan stopped at damage');
+      this.logger.warn({ dir: this.dir, offset, err: error }, 'producer state scan stopped at damage');
     }
     state.endOffset = this.logEndOffset;
     return state;
@@ -239,24 +239,38 @@ export class PartitionLog {
     ) {
       throw new LogError('INVALID_RECORD', 'a transactional batch needs a producer id, epoch and sequence');
     }
-    const fenced = this.transactions.fencing(payload, at);
+    const fenced = this.producerState.fencing(payload, at);
     if (fenced !== null) throw new LogError('INVALID_PRODUCER_EPOCH', fenced);
   }
 
-  /** Takes the transactional batches of an append (offsets assigned) into the transaction state. */
-  private trackTransactions(payload: Buffer, batches: readonly BatchSummary[]): void {
+  /** Takes the batches of an append (offsets assigned) that carry a producer id into the producer state. */
+  private trackProducers(payload: Buffer, batches: readonly BatchSummary[]): void {
     for (const batch of batches) {
-      if (isTransactional(batch.attributes)) this.transactions.apply(payload, batch.position, batch.size);
+      if (readInt64(payload, batch.position + BatchField.producerId) >= 0)
+        this.producerState.apply(payload, batch.position, batch.size);
     }
   }
 
+  /**
+   * What an idempotent batch of the producer meets here (KIP-98): append, a duplicate of a recent batch
+   * (with its offsets), or a refusal. The leader asks before it writes; the write itself records the batch.
+   */
+  checkSequence(
+    producerId: number,
+    epoch: number,
+    firstSequence: number,
+    lastSequence: number,
+  ): SequenceVerdict {
+    return this.producerState.checkSequence(producerId, epoch, firstSequence, lastSequence);
+  }
+
   /** A snapshot lets the next open skip every sealed segment; losing one only costs a longer scan. */
-  private snapshotTransactions(): void {
-    this.transactions.endOffset = this.logEndOffset;
+  private snapshotProducers(): void {
+    this.producerState.endOffset = this.logEndOffset;
     try {
-      this.transactions.persist(this.dir);
+      this.producerState.persist(this.dir);
     } catch (error) {
-      this.logger.warn({ dir: this.dir, err: error }, 'could not write the transaction snapshot');
+      this.logger.warn({ dir: this.dir, err: error }, 'could not write the producer state snapshot');
     }
   }
 
@@ -266,13 +280,8 @@ export class PartitionLog {
    */
   get lastStableOffset(): number {
     const hw = this.highWatermark;
-    const firstUnstable = this.transactions.firstUnstableOffset();
+    const firstUnstable = this.producerState.firstUnstableOffset();
     return firstUnstable === null ? hw : Math.min(firstUnstable, hw);
-  }
-
-  /** The producer epoch this partition last saw in a transactional batch or marker of the producer, or -1. */
-  transactionalEpochOf(producerId: number): number {
-    return this.transactions.epochOf(producerId);
   }
 
   /** Like read, but below the last stable offset, with the aborted transactions the returned batches overlap. */
@@ -285,7 +294,7 @@ export class PartitionLog {
       endOffset = readInt64(read.records, at + BatchField.baseOffset) + summary.offsetCount;
       at += summary.size;
     }
-    const abortedTransactions = endOffset > offset ? this.transactions.abortedIn(offset, endOffset) : [];
+    const abortedTransactions = endOffset > offset ? this.producerState.abortedIn(offset, endOffset) : [];
     return { ...read, lastStableOffset, abortedTransactions };
   }
 
@@ -586,7 +595,7 @@ export class PartitionLog {
     // Before the append, as in Kafka: a crash in between leaves an entry past the log end, dropped at open.
     if (leaderEpoch !== undefined && this.epochs.assign(leaderEpoch, baseOffset)) this.epochs.persist();
     this.appendToActive(payload, batches);
-    this.trackTransactions(payload, batches);
+    this.trackProducers(payload, batches);
     this.scheduleDurableNotification();
     return {
       baseOffset,
@@ -622,7 +631,7 @@ export class PartitionLog {
       epochsChanged = this.epochs.assign(entry.epoch, entry.startOffset) || epochsChanged;
     if (epochsChanged) this.epochs.persist();
     this.appendToActive(payload, batches);
-    this.trackTransactions(payload, batches);
+    this.trackProducers(payload, batches);
     assert.ok(
       this.logEndOffset === plan.endOffset,
       `log end ${this.logEndOffset}, expected ${plan.endOffset}`,
@@ -906,17 +915,20 @@ export class PartitionLog {
         `${this.dir} has cleanup.policy=${this.config.cleanupPolicy}: compaction needs compact in it`,
       );
     }
-    return this.compactor.compact(this.segments, this.config, nowMs);
+    return this.compactor.compact(this.segments, this.config, nowMs, this.producerState);
   }
 
   /** Compacts when cleanup.policy includes compact and the dirty ratio (or a tombstone's expiry) is reached. */
   compactIfDue(): CompactionStats | null {
     this.ensureOpen();
     const nowMs = this.now();
-    if (!compactionEnabled(this.config) || !this.compactor.isDue(this.segments, this.config, nowMs)) {
+    if (
+      !compactionEnabled(this.config) ||
+      !this.compactor.isDue(this.segments, this.config, nowMs, this.producerState)
+    ) {
       return null;
     }
-    return this.compactor.compact(this.segments, this.config, nowMs);
+    return this.compactor.compact(this.segments, this.config, nowMs, this.producerState);
   }
 
   /**
@@ -995,7 +1007,7 @@ export class PartitionLog {
       this.replicatedHighWatermark = logEndOffset;
     }
     // Markers and transactional batches past the cut are gone: the state is rebuilt without them.
-    this.transactions = this.recoverTransactions();
+    this.producerState = this.recoverProducerState();
     this.scheduleDurableNotification();
   }
 
@@ -1004,7 +1016,7 @@ export class PartitionLog {
     if (oldest.syncsInFlight > 0) return false;
     this.segments.shift();
     oldest.delete();
-    this.transactions.dropBefore(this.logStartOffset);
+    this.producerState.dropBefore(this.logStartOffset);
     result.deletedSegments++;
     result.deletedBytes += oldest.size;
     this.logger.info(
@@ -1062,7 +1074,7 @@ export class PartitionLog {
     this.scheduleDurableNotification();
     sealed.releaseIndexes();
     // After the sealed segment is fsynced: the snapshot never covers offsets a crash could lose.
-    this.snapshotTransactions();
+    this.snapshotProducers();
   }
 
   private async syncActiveSegment(): Promise<void> {
@@ -1155,7 +1167,7 @@ export class PartitionLog {
     const active = this.active;
     try {
       active.writeIndexes();
-      this.snapshotTransactions();
+      this.snapshotProducers();
       const marker = { baseOffset: active.baseOffset, size: active.size, nextOffset: active.nextOffset };
       writeFileAtomic(path.join(this.dir, CLEAN_SHUTDOWN_FILE), JSON.stringify(marker));
       fsyncDirectory(this.dir);

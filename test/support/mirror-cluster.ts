@@ -54,6 +54,12 @@ export class BrokerProcess {
     this.process = null;
   }
 
+  /** A crash (SIGKILL): nothing is flushed or closed. */
+  async kill(): Promise<void> {
+    await this.process?.stop('SIGKILL');
+    this.process = null;
+  }
+
   async destroy(): Promise<void> {
     await this.stop();
     fs.rmSync(this.dataDir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClusterNode, LeaderPartition } from '../../cluster/index.js';
-import { LogError, type PartitionLog } from '../../log/index.js';
+import { LogError, lastSequenceOf, type PartitionLog } from '../../log/index.js';
 import { Produce, type ProduceRequest, type ProduceResponse } from '../../protocol/apis/produce.js';
 import {
   BatchField,
@@ -191,7 +191,6 @@ function appendToPartition(
   const idempotent = header !== null && header.producerId >= 0 && header.baseSequence >= 0;
   try {
     if (idempotent) {
-      const producers = deps.topics.producersOf(log);
       if (splitBatches(records).length !== 1) {
         fail(
           response,
@@ -200,12 +199,11 @@ function appendToPartition(
         );
         return null;
       }
-      const lastSequence = header.baseSequence + header.lastOffsetDelta;
-      const verdict = producers.check(
+      const verdict = log.checkSequence(
         header.producerId,
         header.producerEpoch,
         header.baseSequence,
-        lastSequence,
+        lastSequenceOf(header.baseSequence, header.lastOffsetDelta),
       );
       if (verdict.kind === 'reject') {
         fail(response, verdict.errorCode, verdict.message);
@@ -217,14 +215,6 @@ function appendToPartition(
         const endOffset = verdict.baseOffset + header.lastOffsetDelta + 1;
         return acknowledged(deps, topic, response, target, endOffset, acks, timeoutMs);
       }
-      const result = log.write(records, leaderEpoch);
-      producers.record(header.producerId, header.producerEpoch, {
-        firstSequence: header.baseSequence,
-        lastSequence,
-        baseOffset: result.baseOffset,
-        lastOffset: result.lastOffset,
-      });
-      return accepted(deps, topic, target, response, result, records.length, acks, timeoutMs);
     }
     return accepted(
       deps,

@@ -42,6 +42,19 @@ function transactionalBatch(producerId: number, baseSequence: number, tag: strin
   );
 }
 
+/** WriteTxnMarkers: abort producer 1's transaction in partition 0. */
+const abortOfProducer1 = {
+  markers: [
+    {
+      producerId: 1,
+      producerEpoch: 0,
+      transactionResult: false,
+      coordinatorEpoch: 0,
+      topics: [{ name: TOPIC, partitionIndexes: [0] }],
+    },
+  ],
+};
+
 describe('transactions on the partition leader (single node)', () => {
   const tmp = temporaryDirectory();
   const logs = LogManager.open({ dataDir: tmp.dir, logger });
@@ -123,22 +136,7 @@ describe('transactions on the partition leader (single node)', () => {
     // 6-7 an open txn of producer 1.
     assert.equal((await produce(transactionalBatch(1, 0, 'aborted'), 'a')).errorCode, ErrorCode.NONE);
     assert.equal((await produce(transactionalBatch(2, 0, 'committed'), 'b')).errorCode, ErrorCode.NONE);
-    const markers = await callHandler(
-      handlers,
-      WriteTxnMarkers,
-      {
-        markers: [
-          {
-            producerId: 1,
-            producerEpoch: 0,
-            transactionResult: false,
-            coordinatorEpoch: 0,
-            topics: [{ name: TOPIC, partitionIndexes: [0] }],
-          },
-        ],
-      },
-      requestContext(1),
-    );
+    const markers = await callHandler(handlers, WriteTxnMarkers, abortOfProducer1, requestContext(1));
     assert.deepEqual(markers.markers[0]!.topics[0]!.partitions, [
       { partitionIndex: 0, errorCode: ErrorCode.NONE },
     ]);
@@ -246,17 +244,7 @@ describe('transactions on the partition leader (single node)', () => {
     const response = await callHandler(
       denied,
       WriteTxnMarkers,
-      {
-        markers: [
-          {
-            producerId: 1,
-            producerEpoch: 0,
-            transactionResult: false,
-            coordinatorEpoch: 0,
-            topics: [{ name: TOPIC, partitionIndexes: [0] }],
-          },
-        ],
-      },
+      abortOfProducer1,
       requestContext(1, { principal: 'User:client' }),
     );
     assert.deepEqual(response.markers[0]!.topics[0]!.partitions, [

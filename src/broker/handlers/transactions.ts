@@ -204,6 +204,12 @@ export function transactionHandlers(
       }
       const group = groups.coordinatorOf(request.groupId);
       if (!group) return answer(() => ErrorCode.NOT_COORDINATOR);
+      const memberError = group.transactionalMemberError(
+        request.groupId,
+        request.memberId,
+        request.generationId,
+      );
+      if (memberError !== ErrorCode.NONE) return answer(() => memberError);
       const offsets = request.topics.flatMap((t) =>
         t.partitions.map((p) => ({
           topic: t.name,

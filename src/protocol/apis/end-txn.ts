@@ -1,5 +1,6 @@
 import type { RequestOf, ResponseOf } from '../message-types.js';
 import { defineApi } from '../schema.js';
+import { transactionalProducerFields } from './add-offsets-to-txn.js';
 
 /**
  * EndTxn (key 26): commit or abort the producer's transaction. v1 is the same as v0, v2 adds the
@@ -12,9 +13,7 @@ export const EndTxn = defineApi({
   versions: [0, 3],
   flexibleFrom: 3,
   request: [
-    { name: 'transactionalId', type: 'string', versions: '0+' },
-    { name: 'producerId', type: 'int64', versions: '0+' },
-    { name: 'producerEpoch', type: 'int16', versions: '0+' },
+    ...transactionalProducerFields,
     /** true to commit, false to abort. */
     { name: 'committed', type: 'bool', versions: '0+' },
   ],

@@ -1,3 +1,5 @@
+import { AddOffsetsToTxn } from '../../../src/protocol/apis/add-offsets-to-txn.js';
+import { AddPartitionsToTxn } from '../../../src/protocol/apis/add-partitions-to-txn.js';
 import { AlterClientQuotas } from '../../../src/protocol/apis/alter-client-quotas.js';
 import { AlterUserScramCredentials } from '../../../src/protocol/apis/alter-user-scram-credentials.js';
 import { ApiVersions } from '../../../src/protocol/apis/api-versions.js';
@@ -9,7 +11,9 @@ import { DescribeAcls } from '../../../src/protocol/apis/describe-acls.js';
 import { DescribeClientQuotas } from '../../../src/protocol/apis/describe-client-quotas.js';
 import { DescribeConfigs } from '../../../src/protocol/apis/describe-configs.js';
 import { DescribeGroups } from '../../../src/protocol/apis/describe-groups.js';
+import { DescribeTransactions } from '../../../src/protocol/apis/describe-transactions.js';
 import { DescribeUserScramCredentials } from '../../../src/protocol/apis/describe-user-scram-credentials.js';
+import { EndTxn } from '../../../src/protocol/apis/end-txn.js';
 import { Fetch } from '../../../src/protocol/apis/fetch.js';
 import { FindCoordinator } from '../../../src/protocol/apis/find-coordinator.js';
 import { Heartbeat } from '../../../src/protocol/apis/heartbeat.js';
@@ -18,6 +22,7 @@ import { JoinGroup } from '../../../src/protocol/apis/join-group.js';
 import { LeaveGroup } from '../../../src/protocol/apis/leave-group.js';
 import { ListGroups } from '../../../src/protocol/apis/list-groups.js';
 import { ListOffsets } from '../../../src/protocol/apis/list-offsets.js';
+import { ListTransactions } from '../../../src/protocol/apis/list-transactions.js';
 import { Metadata } from '../../../src/protocol/apis/metadata.js';
 import { OffsetCommit } from '../../../src/protocol/apis/offset-commit.js';
 import { OffsetFetch } from '../../../src/protocol/apis/offset-fetch.js';
@@ -25,6 +30,8 @@ import { Produce } from '../../../src/protocol/apis/produce.js';
 import { SaslAuthenticate } from '../../../src/protocol/apis/sasl-authenticate.js';
 import { SaslHandshake } from '../../../src/protocol/apis/sasl-handshake.js';
 import { SyncGroup } from '../../../src/protocol/apis/sync-group.js';
+import { TxnOffsetCommit } from '../../../src/protocol/apis/txn-offset-commit.js';
+import { WriteTxnMarkers } from '../../../src/protocol/apis/write-txn-markers.js';
 import type { ApiSchema } from '../../../src/protocol/index.js';
 import { type FrameNode, serialize, slotsOf } from './frame-tree.js';
 import {
@@ -71,6 +78,13 @@ export const REQUEST_SCHEMAS: readonly ApiSchema[] = [
   AlterUserScramCredentials,
   DescribeClientQuotas,
   AlterClientQuotas,
+  AddPartitionsToTxn,
+  AddOffsetsToTxn,
+  EndTxn,
+  WriteTxnMarkers,
+  TxnOffsetCommit,
+  DescribeTransactions,
+  ListTransactions,
 ];
 
 export interface AdvertisedApi {

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeMarkerBatch, encodeRecordBatch, TRANSACTIONAL_BIT, writeInt64 } from '../protocol/index.js';
-import { TransactionState } from './transaction-state.js';
+import {
+  ErrorCode,
+  encodeMarkerBatch,
+  encodeRecordBatch,
+  TRANSACTIONAL_BIT,
+  writeInt64,
+} from '../protocol/index.js';
+import { ProducerState } from './producer-state.js';
 
 /** A transactional data batch of `count` records at `baseOffset`, as a log holds it once offsets are assigned. */
 function dataBatch(producerId: number, epoch: number, baseOffset: number, count = 2): Buffer {
@@ -21,13 +27,13 @@ function marker(producerId: number, epoch: number, offset: number, committed: bo
   return batch;
 }
 
-function apply(state: TransactionState, batch: Buffer): void {
+function apply(state: ProducerState, batch: Buffer): void {
   state.apply(batch, 0, batch.length);
 }
 
-describe('TransactionState', () => {
+describe('ProducerState', () => {
   it('holds the first unstable offset at the oldest open transaction until its marker', () => {
-    const state = new TransactionState(0);
+    const state = new ProducerState(0);
     assert.equal(state.firstUnstableOffset(), null);
     apply(state, dataBatch(1, 0, 10));
     apply(state, dataBatch(2, 0, 12));
@@ -41,7 +47,7 @@ describe('TransactionState', () => {
   });
 
   it('lists the aborted transactions overlapping a range, and retention drops those wholly below the start', () => {
-    const state = new TransactionState(0);
+    const state = new ProducerState(0);
     apply(state, dataBatch(1, 0, 0));
     apply(state, marker(1, 0, 2, false));
     apply(state, dataBatch(1, 0, 3));
@@ -69,7 +75,7 @@ describe('TransactionState', () => {
   });
 
   it('fences batches and markers of an older producer epoch', () => {
-    const state = new TransactionState(0);
+    const state = new ProducerState(0);
     apply(state, dataBatch(1, 3, 0));
     assert.match(state.fencing(dataBatch(1, 2, 0), 0) ?? '', /epoch 2 is older than 3/);
     assert.match(state.fencing(marker(1, 2, 0, false), 0) ?? '', /older/);
@@ -80,28 +86,54 @@ describe('TransactionState', () => {
   });
 
   it('a marker without an open transaction aborts nothing', () => {
-    const state = new TransactionState(0);
+    const state = new ProducerState(0);
     apply(state, marker(1, 0, 0, false));
     assert.deepEqual(state.abortedIn(0, 10), []);
     assert.equal(state.firstUnstableOffset(), null);
   });
 
+  it('recognises a retried batch, refuses gaps and older epochs, and starts a new epoch at sequence 0', () => {
+    const state = new ProducerState(0);
+    const idempotent = (epoch: number, baseSequence: number, baseOffset: number) =>
+      encodeRecordBatch(
+        [
+          { key: null, value: Buffer.from('a') },
+          { key: null, value: Buffer.from('b') },
+        ],
+        { baseOffset, producerId: 3, producerEpoch: epoch, baseSequence },
+      );
+    assert.equal(state.checkSequence(3, 0, 0, 1).kind, 'append');
+    apply(state, idempotent(0, 0, 10));
+    apply(state, idempotent(0, 2, 12));
+    assert.deepEqual(state.checkSequence(3, 0, 0, 1), { kind: 'duplicate', baseOffset: 10, lastOffset: 11 });
+    assert.equal(state.checkSequence(3, 0, 4, 5).kind, 'append');
+    const gap = state.checkSequence(3, 0, 6, 7);
+    assert.ok(gap.kind === 'reject' && gap.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    const fenced = state.checkSequence(3, -1, 4, 5);
+    assert.ok(fenced.kind === 'reject' && fenced.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH);
+    assert.equal(state.checkSequence(3, 1, 0, 1).kind, 'append');
+    assert.equal(state.checkSequence(3, 1, 4, 5).kind, 'reject');
+  });
+
   it('round-trips through its snapshot, and a damaged snapshot is refused', () => {
-    const state = new TransactionState(0);
+    const state = new ProducerState(0);
     apply(state, dataBatch(1, 2, 0));
     apply(state, marker(1, 2, 2, false));
     apply(state, dataBatch(5, 1, 3));
     state.endOffset = 5;
+    const retried = state.checkSequence(5, 1, 0, 1);
     const bytes = state.encode();
-    const back = TransactionState.decode(bytes);
-    assert.ok(back instanceof TransactionState);
+    const back = ProducerState.decode(bytes);
+    assert.ok(back instanceof ProducerState);
     assert.equal(back.endOffset, 5);
     assert.equal(back.firstUnstableOffset(), 3);
     assert.equal(back.epochOf(1), 2);
     assert.deepEqual(back.abortedIn(0, 10), [{ producerId: 1, firstOffset: 0, lastOffset: 2 }]);
+    assert.deepEqual(back.checkSequence(5, 1, 0, 1), retried, 'recent batches are kept too');
+    assert.deepEqual(retried, { kind: 'duplicate', baseOffset: 3, lastOffset: 4 });
     const damaged = Buffer.from(bytes);
     damaged[damaged.length - 1]! ^= 1;
-    assert.equal(TransactionState.decode(damaged), 'CRC-32C mismatch');
-    assert.match(String(TransactionState.decode(bytes.subarray(0, 10))), /shorter/);
+    assert.equal(ProducerState.decode(damaged), 'CRC-32C mismatch');
+    assert.match(String(ProducerState.decode(bytes.subarray(0, 10))), /shorter/);
   });
 });
