@@ -39,9 +39,17 @@ import { produceHandler } from './handlers/produce.js';
 import { BrokerMetrics } from './metrics.js';
 import { PartitionWatch } from './partition-watch.js';
 import { TopicCatalog } from './topic-catalog.js';
-import { NO_TRANSACTIONS } from './transaction-router.js';
+import type { TransactionRouter } from './transaction-router.js';
 
 const ALICE = { principal: 'User:alice' };
+
+/** No transaction coordinator: these tests are about groups. */
+const NO_TRANSACTIONS: TransactionRouter = {
+  coordinatorOf: () => null,
+  all: () => [],
+  locate: () => ({ errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, message: 'no transactions here' }),
+  close: () => {},
+};
 
 function allow(
   resourceType: BindingResourceType,

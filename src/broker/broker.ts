@@ -5,12 +5,15 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ClusterNode } from '../cluster/index.js';
 import { DEFAULT_TOPIC_CONFIG, LogManager, parseTopicConfig, writeFileAtomic } from '../log/index.js';
+import { AddOffsetsToTxn } from '../protocol/apis/add-offsets-to-txn.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
+import { TxnOffsetCommit } from '../protocol/apis/txn-offset-commit.js';
 import { AclOperation, checkPlainPassword, type DoorSecurity, ResourceType } from '../security/index.js';
 import { Access } from './access.js';
 import { type ApiHandler, defineHandler } from './api-handler.js';
 import { ClientQuotas } from './client-quotas.js';
 import type { ClusterGroups } from './cluster-groups.js';
+import type { ClusterTransactions } from './cluster-transactions.js';
 import {
   advertisedOf,
   type BrokerConfig,
@@ -46,7 +49,7 @@ import { openAuthorizer, openQuotas, openSecurity } from './security-setup.js';
 import { KafkaServer } from './server.js';
 import { TopicCatalog } from './topic-catalog.js';
 import { localTxnMarkerWriter } from './transaction-markers.js';
-import { LocalTransactions, NO_TRANSACTIONS, type TransactionRouter } from './transaction-router.js';
+import { LocalTransactions, type TransactionRouter } from './transaction-router.js';
 
 export interface BrokerAddress {
   host: string;
@@ -83,6 +86,7 @@ export class Broker {
     let internalLogs: LogManager | null = null;
     let cluster: ClusterNode | null = null;
     let clusterGroups: ClusterGroups | null = null;
+    let clusterTransactions: ClusterTransactions | null = null;
     try {
       const metrics = new BrokerMetrics();
       const listeners = listenersOf(config);
@@ -124,8 +128,14 @@ export class Broker {
           registry: metrics.registry,
           hooks: {
             // Producer state is the log's own, kept by follower appends too: nothing to rebuild here.
-            becameLeader: (leader) => clusterGroups?.becameLeader(leader),
-            stoppedLeading: (topic, partition) => clusterGroups?.stoppedLeading(topic, partition),
+            becameLeader: (leader) => {
+              clusterGroups?.becameLeader(leader);
+              clusterTransactions?.becameLeader(leader);
+            },
+            stoppedLeading: (topic, partition) => {
+              clusterGroups?.stoppedLeading(topic, partition);
+              clusterTransactions?.stoppedLeading(topic, partition);
+            },
             highWatermarkAdvanced: (topic, partition) => watch.notify(topic, partition),
           },
         });
@@ -166,10 +176,21 @@ export class Broker {
         cluster,
         replicationTimeoutMs: TXN_MARKER_TIMEOUT_MS,
       });
+      const transactionOptions = {
+        producerIds,
+        partitionExists,
+        maxTimeoutMs: config.transactionMaxTimeoutMs,
+        abortCheckIntervalMs: config.transactionAbortCheckIntervalMs,
+        idExpirationMs: config.transactionalIdExpirationMs,
+        maxTransactionalIds: config.maxTransactionalIds,
+      };
       let groups: GroupRouter;
-      let transactions: TransactionRouter = NO_TRANSACTIONS;
+      let transactions: TransactionRouter;
       if (cluster) {
-        const { ClusterGroups } = await import('./cluster-groups.js');
+        const [{ ClusterGroups }, { ClusterTransactions }] = await Promise.all([
+          import('./cluster-groups.js'),
+          import('./cluster-transactions.js'),
+        ]);
         clusterGroups = new ClusterGroups(cluster, {
           offsetsPartitions: config.cluster!.offsetsTopicPartitions,
           offsetsCommitTimeoutMs: OFFSETS_COMMIT_TIMEOUT_MS,
@@ -177,6 +198,16 @@ export class Broker {
           logger,
         });
         groups = clusterGroups;
+        clusterTransactions = new ClusterTransactions(cluster, {
+          statePartitions: config.cluster!.transactionStateTopicPartitions,
+          writeTimeoutMs: OFFSETS_COMMIT_TIMEOUT_MS,
+          markerTimeoutMs: TXN_MARKER_TIMEOUT_MS,
+          localMarkers: markers,
+          // A transaction's offsets would have to reach a group coordinated by another broker: not served.
+          coordinator: { ...transactionOptions, groupOffsets: null },
+          logger,
+        });
+        transactions = clusterTransactions;
       } else {
         internalLogs = LogManager.open({ dataDir: path.join(config.dataDir, 'internal'), logger });
         const localGroups = new LocalGroups(
@@ -185,18 +216,15 @@ export class Broker {
         );
         groups = localGroups;
         transactions = LocalTransactions.open(internalLogs, identity, {
-          producerIds,
+          ...transactionOptions,
           markers,
           coordinatorEpoch: 0,
-          commitOffsets: (groupId, offsets) =>
-            localGroups.coordinatorOf().commitTransactionalOffsets(groupId, offsets),
-          partitionExists,
-          // A single node's offsets store has one partition.
-          offsetsPartitionOf: () => 0,
-          maxTimeoutMs: config.transactionMaxTimeoutMs,
-          abortCheckIntervalMs: config.transactionAbortCheckIntervalMs,
-          idExpirationMs: config.transactionalIdExpirationMs,
-          maxTransactionalIds: config.maxTransactionalIds,
+          groupOffsets: {
+            // A single node's offsets store has one partition.
+            partitionOf: () => 0,
+            commit: (groupId, offsets) =>
+              localGroups.coordinatorOf().commitTransactionalOffsets(groupId, offsets),
+          },
           logger,
         });
         // Compacts __transaction_state.
@@ -241,7 +269,11 @@ export class Broker {
       add(describeConfigsHandler(topics, brokerSettings(config), access));
       add(initProducerIdHandler(producerIds, transactions, access));
       for (const handler of groupHandlers(groups, transactions, access)) add(handler);
-      for (const handler of transactionHandlers(transactions, groups, access, partitionExists)) add(handler);
+      for (const handler of transactionHandlers(transactions, groups, access, partitionExists)) {
+        // Offsets in transactions are a single node's only (docs/architecture.md): not offered on a cluster.
+        if (cluster && (handler.schema === AddOffsetsToTxn || handler.schema === TxnOffsetCommit)) continue;
+        add(handler);
+      }
       for (const handler of offsetHandlers(groups, access)) add(handler);
       for (const handler of aclHandlers(access)) add(handler);
       for (const handler of userScramHandlers({ credentials: security.credentials, access })) add(handler);

@@ -29,6 +29,8 @@ export const clusterConfigSchema = z.object({
   preferredLeaderCheckIntervalMs: z.number().int().min(100).default(30_000),
   /** offsets.topic.num.partitions: partitions of the replicated __consumer_offsets topic. */
   offsetsTopicPartitions: z.number().int().min(1).max(1000).default(12),
+  /** transaction.state.log.num.partitions: partitions of the replicated __transaction_state topic. */
+  transactionStateTopicPartitions: z.number().int().min(1).max(1000).default(12),
   /** How long SIGTERM waits for leadership to move away before stopping anyway. */
   controlledShutdownTimeoutMs: z.number().int().min(0).default(10_000),
 });

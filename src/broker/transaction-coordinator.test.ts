@@ -71,11 +71,13 @@ async function withTransactions(
         },
       },
       coordinatorEpoch: 0,
-      commitOffsets: async (groupId, offsets) => {
-        fixture.committedOffsets.push({ groupId, offsets });
+      groupOffsets: {
+        partitionOf: () => 0,
+        commit: async (groupId, offsets) => {
+          fixture.committedOffsets.push({ groupId, offsets });
+        },
       },
       partitionExists: (topic) => topic === 't',
-      offsetsPartitionOf: () => 0,
       maxTimeoutMs: 60_000,
       abortCheckIntervalMs: 50,
       idExpirationMs: 3_600_000,

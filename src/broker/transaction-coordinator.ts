@@ -29,11 +29,9 @@ export interface TransactionCoordinatorOptions {
   markers: TxnMarkerWriter;
   /** Tells the partitions' leaders which coordinator wrote a marker (the leader epoch of its log partition). */
   coordinatorEpoch: number;
-  /** Applies a committed transaction's offsets to its group through the group's normal commit path. */
-  commitOffsets(groupId: string, offsets: PendingOffset[]): Promise<void>;
+  /** Offsets in transactions (AddOffsetsToTxn, TxnOffsetCommit); null where they are not served (a cluster). */
+  groupOffsets: TransactionalOffsets | null;
   partitionExists(topic: string, partition: number): boolean;
-  /** The `__consumer_offsets` partition of a group, which AddOffsetsToTxn adds to the transaction. */
-  offsetsPartitionOf(groupId: string): number;
   /** transaction.max.timeout.ms. */
   maxTimeoutMs: number;
   /** How often ongoing transactions are checked for their timeout and idle ids for expiry. */
@@ -44,6 +42,14 @@ export interface TransactionCoordinatorOptions {
   maxTransactionalIds: number;
   logger: Logger;
   now?: () => number;
+}
+
+/** Where the offsets a transaction commits go: the coordinator of their group, on this broker. */
+export interface TransactionalOffsets {
+  /** The `__consumer_offsets` partition of a group, which AddOffsetsToTxn adds to the transaction. */
+  partitionOf(groupId: string): number;
+  /** Applies a committed transaction's offsets to its group through the group's normal commit path. */
+  commit(groupId: string, offsets: PendingOffset[]): Promise<void>;
 }
 
 export interface ProducerIdAndEpoch {
@@ -153,24 +159,21 @@ export class TransactionCoordinator {
   }
 
   private applyLogValue(transactionalId: string, value: TxnLogValue): void {
-    const txn = this.txns.get(transactionalId) ?? {
-      transactionalId,
-      busy: false,
-      pendingOffsets: new Map<string, PendingOffset[]>(),
-      ...value,
-      partitions: new Map<string, Set<number>>(),
-    };
-    txn.producerId = value.producerId;
-    txn.previousProducerId = value.previousProducerId;
-    txn.producerEpoch = value.producerEpoch;
-    txn.timeoutMs = value.timeoutMs;
-    txn.state = value.state;
-    txn.partitions = new Map(value.partitions.map((p) => [p.topic, new Set(p.partitions)]));
-    txn.startMs = value.startMs;
-    txn.lastUpdateMs = value.lastUpdateMs;
+    const partitions = new Map(value.partitions.map((p) => [p.topic, new Set(p.partitions)]));
+    const txn = this.txns.get(transactionalId);
+    if (!txn) {
+      this.txns.set(transactionalId, {
+        transactionalId,
+        busy: false,
+        pendingOffsets: new Map(),
+        ...value,
+        partitions,
+      });
+      return;
+    }
+    Object.assign(txn, { ...value, partitions });
     // A transaction's offsets live from its first TxnOffsetCommit to its end.
     if (!inTransaction(value.state)) txn.pendingOffsets.clear();
-    this.txns.set(transactionalId, txn);
   }
 
   /**
@@ -287,9 +290,11 @@ export class TransactionCoordinator {
   }
 
   /** AddOffsetsToTxn: the group's `__consumer_offsets` partition joins the transaction, as in Kafka. */
-  addOffsets(transactionalId: string, producer: ProducerIdAndEpoch, groupId: string): Promise<number> {
+  async addOffsets(transactionalId: string, producer: ProducerIdAndEpoch, groupId: string): Promise<number> {
+    const groupOffsets = this.options.groupOffsets;
+    if (!groupOffsets) return ErrorCode.UNSUPPORTED_VERSION;
     return this.addPartitions(transactionalId, producer, [
-      { topic: OFFSETS_TOPIC, partition: this.options.offsetsPartitionOf(groupId) },
+      { topic: OFFSETS_TOPIC, partition: groupOffsets.partitionOf(groupId) },
     ]);
   }
 
@@ -309,7 +314,9 @@ export class TransactionCoordinator {
       return found === ErrorCode.PRODUCER_FENCED ? ErrorCode.INVALID_PRODUCER_EPOCH : found;
     }
     const txn = found;
-    const offsetsPartition = this.options.offsetsPartitionOf(groupId);
+    const groupOffsets = this.options.groupOffsets;
+    if (!groupOffsets) return ErrorCode.UNSUPPORTED_VERSION;
+    const offsetsPartition = groupOffsets.partitionOf(groupId);
     if (txn.state !== TxnState.Ongoing || !txn.partitions.get(OFFSETS_TOPIC)?.has(offsetsPartition)) {
       return ErrorCode.INVALID_TXN_STATE;
     }
@@ -429,10 +436,11 @@ export class TransactionCoordinator {
           .map((r) => ({ topic: r.topic, partition: r.partition }));
         return remaining.length === 0;
       });
-      if (committed) {
+      const groupOffsets = this.options.groupOffsets;
+      if (committed && groupOffsets) {
         for (const [groupId, offsets] of txn.pendingOffsets) {
           await this.retrying('offsets', txn, async () => {
-            await this.options.commitOffsets(groupId, offsets);
+            await groupOffsets.commit(groupId, offsets);
             return true;
           });
         }

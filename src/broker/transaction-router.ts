@@ -1,5 +1,4 @@
 import type { LogManager } from '../log/index.js';
-import { ErrorCode } from '../protocol/index.js';
 import { type CoordinatorLocation, locateSelf } from './group-router.js';
 import { TransactionCoordinator, type TransactionCoordinatorOptions } from './transaction-coordinator.js';
 import { TRANSACTION_STATE_TOPIC } from './transaction-log.js';
@@ -67,14 +66,3 @@ export class LocalTransactions implements TransactionRouter {
     this.coordinator.close();
   }
 }
-
-/** A cluster: transactions are not coordinated there yet, and FindCoordinator says so. */
-export const NO_TRANSACTIONS: TransactionRouter = {
-  coordinatorOf: () => null,
-  all: () => [],
-  locate: () => ({
-    errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-    message: 'transactions are not supported on a cluster yet',
-  }),
-  close: () => {},
-};

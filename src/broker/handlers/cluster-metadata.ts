@@ -9,6 +9,7 @@ import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
 import { OFFSETS_TOPIC } from '../offset-store.js';
+import { TRANSACTION_STATE_TOPIC } from '../transaction-log.js';
 import { mayDescribeNamedTopic } from './metadata.js';
 
 type TopicMetadata = MetadataResponse['topics'][number];
@@ -76,7 +77,7 @@ function topicBase(name: string) {
   return {
     name,
     topicId: Buffer.alloc(16),
-    isInternal: name === OFFSETS_TOPIC,
+    isInternal: name === OFFSETS_TOPIC || name === TRANSACTION_STATE_TOPIC,
     partitions: [],
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
   };

@@ -84,10 +84,11 @@ describe('transaction coordinator handlers', () => {
         write: async (_, partitions) => partitions.map((p) => ({ ...p, errorCode: ErrorCode.NONE })),
       },
       coordinatorEpoch: 0,
-      commitOffsets: (groupId, offsets) =>
-        groups.coordinatorOf().commitTransactionalOffsets(groupId, offsets),
+      groupOffsets: {
+        partitionOf: () => 0,
+        commit: (groupId, offsets) => groups.coordinatorOf().commitTransactionalOffsets(groupId, offsets),
+      },
       partitionExists,
-      offsetsPartitionOf: () => 0,
       maxTimeoutMs: 60_000,
       abortCheckIntervalMs: 1_000,
       idExpirationMs: 3_600_000,

@@ -1,3 +1,4 @@
+import { CoordinationError } from '../../coordination/coordinator.js';
 import { AddOffsetsToTxn } from '../../protocol/apis/add-offsets-to-txn.js';
 import { AddPartitionsToTxn } from '../../protocol/apis/add-partitions-to-txn.js';
 import { DescribeTransactions } from '../../protocol/apis/describe-transactions.js';
@@ -10,7 +11,7 @@ import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
 import type { GroupRouter } from '../group-router.js';
-import type { TransactionCoordinator } from '../transaction-coordinator.js';
+import type { InitResult, TransactionCoordinator } from '../transaction-coordinator.js';
 import { TXN_STATE_NAMES } from '../transaction-log.js';
 import type { TransactionRouter } from '../transaction-router.js';
 
@@ -63,11 +64,14 @@ export async function initTransactionalProducer(
     request.producerId >= 0 && request.producerEpoch >= 0
       ? { producerId: request.producerId, producerEpoch: request.producerEpoch }
       : null;
-  const result = await coordinator.initProducerId(
-    request.transactionalId,
-    request.transactionTimeoutMs,
-    current,
-  );
+  let result: InitResult;
+  try {
+    result = await coordinator.initProducerId(request.transactionalId, request.transactionTimeoutMs, current);
+  } catch (error) {
+    // A new producer id comes from the cluster's shared counter, out of reach now: the client asks again.
+    if (!(error instanceof CoordinationError)) throw error;
+    return refused(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  }
   return {
     throttleTimeMs: 0,
     ...result,

@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { z } from 'zod';
+import { FindCoordinator } from '../src/protocol/apis/find-coordinator.js';
+import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
+import { eventually, run } from './support/processes.js';
+import { WireClient } from './support/wire-client.js';
+
+/**
+ * The transaction coordinator on a replicated cluster: kafkajs commits one transaction and aborts another,
+ * each across partitions led by different brokers, so markers go to this broker's logs and, with
+ * WriteTxnMarkers, to the others'; librdkafka (kcat) reads the result read_committed.
+ */
+const TOPIC = 'spread-transactions';
+const PARTITIONS = 3;
+
+let cluster: BrokerCluster;
+
+const FindCoordinatorAnswer = z.object({
+  coordinators: z.array(z.object({ nodeId: z.number(), errorCode: z.number() })),
+});
+
+/** A client of the cluster, bootstrapping from every broker but `except`. */
+function kafkaOf(clientId: string, except = -1): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: cluster.brokers.filter((b) => b.id !== except).map((b) => `127.0.0.1:${b.advertisedPort}`),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
+}
+
+const batch = (label: string) =>
+  Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, value: `${label}-${partition}` }));
+
+/** The broker coordinating `transactionalId`, as broker `via` answers FindCoordinator (key type 1). */
+async function coordinatorOf(transactionalId: string, via: number): Promise<number> {
+  const client = await WireClient.connect(cluster.broker(via).port);
+  try {
+    const answer = FindCoordinatorAnswer.parse(
+      await client.request(FindCoordinator, 4, { keyType: 1, coordinatorKeys: [transactionalId] }),
+    );
+    assert.equal(answer.coordinators[0]!.errorCode, 0);
+    return answer.coordinators[0]!.nodeId;
+  } finally {
+    await client.close();
+  }
+}
+
+before(async () => {
+  cluster = await BrokerCluster.start();
+});
+
+after(async () => {
+  await cluster?.stop();
+});
+
+async function consume(isolation: 'read_committed' | 'read_uncommitted'): Promise<string[]> {
+  const result = await run(
+    'kcat',
+    [
+      '-C',
+      '-b',
+      cluster.bootstrap,
+      '-t',
+      TOPIC,
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-X',
+      `isolation.level=${isolation}`,
+      '-f',
+      '%s\\n',
+    ],
+    { timeoutMs: 60_000 },
+  );
+  assert.equal(result.status, 0, result.stderr);
+  return result.stdout.split('\n').filter(Boolean).sort();
+}
+
+test('a committed and an aborted transaction across partitions led by different brokers', {
+  timeout: 240_000,
+}, async () => {
+  const kafka = kafkaOf('cluster-txn-coordinator-test');
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await createReplicatedTopic(admin, TOPIC, PARTITIONS);
+    const leaders = async () =>
+      (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0]!.partitions.map((p) => p.leader);
+    await eventually(
+      async () => new Set(await leaders()).size > 1,
+      60_000,
+      'partitions led by different brokers',
+    );
+
+    const producer = kafka.producer({
+      transactionalId: 'spread-tx',
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const committed = await producer.transaction();
+    await committed.send({ topic: TOPIC, messages: batch('committed') });
+    await committed.commit();
+    const aborted = await producer.transaction();
+    await aborted.send({ topic: TOPIC, messages: batch('aborted') });
+    await aborted.abort();
+    const last = await producer.transaction();
+    await last.send({ topic: TOPIC, messages: batch('last') });
+    await last.commit();
+    await producer.disconnect();
+
+    const expected = [...batch('committed'), ...batch('last')].map((m) => m.value).sort();
+    // Markers are written after EndTxn is answered: read until the last transaction is visible everywhere.
+    await eventually(
+      async () => (await consume('read_committed')).length === expected.length,
+      60_000,
+      'the committed transactions visible read_committed',
+    );
+    assert.deepEqual(await consume('read_committed'), expected);
+    assert.equal((await consume('read_uncommitted')).length, 3 * PARTITIONS);
+  } finally {
+    await admin.disconnect();
+  }
+});
+
+test('a coordinator killed mid-transaction: the next leader of its partition aborts the open transaction', {
+  timeout: 240_000,
+}, async () => {
+  const kafka = kafkaOf('cluster-txn-failover-test');
+  const zombie = kafka.producer({ transactionalId: 'failover-tx', idempotent: true, maxInFlightRequests: 1 });
+  await zombie.connect();
+  const open = await zombie.transaction();
+  await open.send({ topic: TOPIC, messages: batch('open') });
+  const coordinator = await coordinatorOf('failover-tx', cluster.brokers[0]!.id);
+  await cluster.kill(coordinator);
+  const survivor = cluster.brokers.find((b) => b.id !== coordinator)!.id;
+
+  const successor = kafkaOf('cluster-txn-successor', coordinator).producer({
+    transactionalId: 'failover-tx',
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await successor.connect();
+  const next = await successor.transaction();
+  assert.notEqual(await coordinatorOf('failover-tx', survivor), coordinator);
+  await next.send({ topic: TOPIC, messages: batch('after') });
+  await next.commit();
+  await assert.rejects(() => open.commit(), 'the zombie is fenced');
+  await successor.disconnect();
+  await zombie.disconnect();
+
+  await eventually(
+    async () => (await consume('read_committed')).includes(`after-${PARTITIONS - 1}`),
+    90_000,
+    'the successor transaction visible',
+  );
+  const visible = await consume('read_committed');
+  assert.deepEqual(
+    visible.filter((v) => v.startsWith('open-')),
+    [],
+    'the open transaction was aborted',
+  );
+  assert.deepEqual(
+    visible.filter((v) => v.startsWith('after-')),
+    batch('after').map((m) => m.value),
+  );
+  assert.deepEqual(
+    (await consume('read_uncommitted')).filter((v) => v.startsWith('open-')),
+    batch('open').map((m) => m.value),
+  );
+});
