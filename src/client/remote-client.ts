@@ -36,6 +36,7 @@ import {
   fillOffsets,
   recordsBytesMax,
   type SizedRecords,
+  worthRetryingElsewhere,
 } from './remote-produce.js';
 import { type ConnectionSecurity, connectionSecurity } from './remote-security.js';
 import { RemoteTransactionalWriter, type TransactionalProducer } from './remote-transactions.js';
@@ -475,7 +476,12 @@ export class RemoteLogClient implements TransactionalLogClient {
    * retry outside its idempotence window.
    */
   private acrossLeaderChanges<T>(client: { clearMetadata(): void }, attempt: () => Promise<T>): Promise<T> {
-    return acrossLeaderChanges(this.options, client, attempt, () => !this.closing);
+    return acrossLeaderChanges(
+      this.options,
+      client,
+      attempt,
+      (error) => worthRetryingElsewhere(error) && !this.closing,
+    );
   }
 
   /**

@@ -19,7 +19,7 @@ import { LogClientError, ProducerFencedError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
 import { commitRequestTopics, usableApi } from './remote-apis.js';
 import type { ResolvedOptions } from './remote-common.js';
-import { kafkaError } from './remote-errors.js';
+import { kafkaAnswered, kafkaError } from './remote-errors.js';
 import {
   acrossLeaderChanges,
   checkPartitionOf,
@@ -27,6 +27,7 @@ import {
   fillOffsets,
   recordsBytesMax,
   type SizedRecords,
+  worthRetryingElsewhere,
 } from './remote-produce.js';
 import type {
   OutgoingRecord,
@@ -188,7 +189,13 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
             committing = true;
           }),
         // A commit that failed may have been carried out: sending the records again could write them twice.
-        () => !committing && !this.fenced,
+        // Before it, an attempt is tried again on a new producer also when the library failed in itself (it
+        // keeps the transaction coordinator it first found, and throws once the metadata no longer lists it).
+        (error) =>
+          !committing &&
+          !this.fenced &&
+          !this.closeDone &&
+          (worthRetryingElsewhere(error) || !(kafkaAnswered(error) || error instanceof LogClientError)),
       );
       run.resolve(run.offsets);
     } catch (error) {
