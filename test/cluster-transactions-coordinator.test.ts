@@ -4,7 +4,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { FindCoordinator } from '../src/protocol/apis/find-coordinator.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
-import { eventually, run } from './support/processes.js';
+import { kcatValues } from './support/kcat-consume.js';
+import { eventually } from './support/processes.js';
 import { WireClient } from './support/wire-client.js';
 
 /**
@@ -56,28 +57,9 @@ after(async () => {
   await cluster?.stop();
 });
 
+/** Every value of the topic as kcat reads it, sorted. */
 async function consume(isolation: 'read_committed' | 'read_uncommitted'): Promise<string[]> {
-  const result = await run(
-    'kcat',
-    [
-      '-C',
-      '-b',
-      cluster.bootstrap,
-      '-t',
-      TOPIC,
-      '-o',
-      'beginning',
-      '-e',
-      '-q',
-      '-X',
-      `isolation.level=${isolation}`,
-      '-f',
-      '%s\\n',
-    ],
-    { timeoutMs: 60_000 },
-  );
-  assert.equal(result.status, 0, result.stderr);
-  return result.stdout.split('\n').filter(Boolean).sort();
+  return (await kcatValues(cluster.bootstrap, TOPIC, null, isolation)).sort();
 }
 
 test('a committed and an aborted transaction across partitions led by different brokers', {

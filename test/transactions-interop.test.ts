@@ -8,6 +8,7 @@ import { FindCoordinator } from '../src/protocol/apis/find-coordinator.js';
 import { ListTransactions } from '../src/protocol/apis/list-transactions.js';
 import { ErrorCode } from '../src/protocol/index.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
+import { kcatValues } from './support/kcat-consume.js';
 import { BrokerProcess } from './support/mirror-cluster.js';
 import { eventually, run } from './support/processes.js';
 import { WireClient } from './support/wire-client.js';
@@ -56,21 +57,6 @@ async function createTopics(bootstrap: string, topics: Array<{ topic: string; nu
   } finally {
     await admin.disconnect();
   }
-}
-
-/** Every value of `topic` as kcat (librdkafka 2.0.2) reads it, to the end of each partition. */
-async function kcatValues(
-  bootstrap: string,
-  topic: string,
-  isolation: 'read_committed' | 'read_uncommitted',
-) {
-  const result = await run(
-    'kcat',
-    ['-b', bootstrap, '-C', '-t', topic, '-e', '-q', '-X', `isolation.level=${isolation}`, '-f', '%s\\n'],
-    { timeoutMs: 60_000 },
-  );
-  assert.equal(result.status, 0, result.stderr);
-  return result.stdout.split('\n').filter((line) => line !== '');
 }
 
 /**
@@ -155,9 +141,13 @@ describe('transactions against edgestream (kafkajs, confluent-kafka, kcat)', { t
     const aborted = batch('aborted').map((m) => m.value);
     const seen = await kafkajsReadCommitted(broker.bootstrap, topic, ['last-p0-2', 'last-p1-2']);
     assert.deepEqual([...seen].sort(), committed, 'kafkajs read_committed');
-    assert.deepEqual((await kcatValues(broker.bootstrap, topic, 'read_committed')).sort(), committed, 'kcat');
+    assert.deepEqual(
+      (await kcatValues(broker.bootstrap, topic, null, 'read_committed')).sort(),
+      committed,
+      'kcat',
+    );
     // The aborted records are in the log: read_uncommitted shows them.
-    const uncommitted = await kcatValues(broker.bootstrap, topic, 'read_uncommitted');
+    const uncommitted = await kcatValues(broker.bootstrap, topic, null, 'read_uncommitted');
     assert.ok(
       aborted.every((v) => uncommitted.includes(v)),
       'read_uncommitted sees the aborted records',
@@ -190,7 +180,7 @@ describe('transactions against edgestream (kafkajs, confluent-kafka, kcat)', { t
     await successor.disconnect();
     await zombie.disconnect();
     assert.deepEqual(await kafkajsReadCommitted(broker.bootstrap, topic, ['successor-1']), ['successor-1']);
-    assert.deepEqual(await kcatValues(broker.bootstrap, topic, 'read_committed'), ['successor-1']);
+    assert.deepEqual(await kcatValues(broker.bootstrap, topic, null, 'read_committed'), ['successor-1']);
   });
 
   it('a transaction left open past its timeout is aborted by the coordinator and its producer fenced', async () => {
@@ -209,8 +199,8 @@ describe('transactions against edgestream (kafkajs, confluent-kafka, kcat)', { t
     await assert.rejects(() => txn.commit());
     await idle.disconnect();
     // Nothing holds the last stable offset back any more: read_committed readers reach the end.
-    assert.deepEqual(await kcatValues(broker.bootstrap, topic, 'read_committed'), []);
-    assert.deepEqual(await kcatValues(broker.bootstrap, topic, 'read_uncommitted'), ['forgotten']);
+    assert.deepEqual(await kcatValues(broker.bootstrap, topic, null, 'read_committed'), []);
+    assert.deepEqual(await kcatValues(broker.bootstrap, topic, null, 'read_uncommitted'), ['forgotten']);
   });
 
   it('confluent-kafka (librdkafka): init, produce, send_offsets_to_transaction, commit and abort', async () => {
@@ -241,8 +231,8 @@ describe('transactions against edgestream (kafkajs, confluent-kafka, kcat)', { t
     await transaction('commit', 7);
     await transaction('abort', 11);
     const committed = Array.from({ length: 20 }, (_, n) => `commit-${n}`).sort();
-    assert.deepEqual((await kcatValues(broker.bootstrap, topic, 'read_committed')).sort(), committed);
-    assert.equal((await kcatValues(broker.bootstrap, topic, 'read_uncommitted')).length, 40);
+    assert.deepEqual((await kcatValues(broker.bootstrap, topic, null, 'read_committed')).sort(), committed);
+    assert.equal((await kcatValues(broker.bootstrap, topic, null, 'read_uncommitted')).length, 40);
     assert.equal(await committedOffset(broker.bootstrap, 'py-group', 'py-source'), '7');
   });
 
@@ -331,7 +321,7 @@ describe('a broker killed mid-transaction (SIGKILL)', { timeout: 300_000 }, () =
       'after-p2-1',
     ]);
     assert.deepEqual([...seen].sort(), expected);
-    assert.deepEqual((await kcatValues(broker.bootstrap, topic, 'read_committed')).sort(), expected);
-    assert.equal((await kcatValues(broker.bootstrap, topic, 'read_uncommitted')).length, 18);
+    assert.deepEqual((await kcatValues(broker.bootstrap, topic, null, 'read_committed')).sort(), expected);
+    assert.equal((await kcatValues(broker.bootstrap, topic, null, 'read_uncommitted')).length, 18);
   });
 });

@@ -1,5 +1,5 @@
 import { LogError, type LogErrorCode } from '../log/index.js';
-import { ErrorCode } from '../protocol/index.js';
+import { ErrorCode, LegacyFormatError } from '../protocol/index.js';
 import {
   AclError,
   type AclErrorCode,
@@ -57,6 +57,7 @@ export function errorCodeOf(error: unknown): number {
   if (error instanceof AclError) return FROM_ACL[error.code];
   if (error instanceof CredentialStoreError) return FROM_CREDENTIALS[error.code];
   if (error instanceof QuotaError) return FROM_QUOTA[error.code];
+  if (error instanceof LegacyFormatError) return ErrorCode[error.code];
   throw error;
 }
 

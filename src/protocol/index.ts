@@ -2,6 +2,8 @@ export * from './codec.js';
 export * from './control-record.js';
 export * from './error-codes.js';
 export * from './frame-reader.js';
+export * from './legacy-conversion.js';
+export * from './legacy-message-set.js';
 export * from './message-types.js';
 export * from './messages.js';
 export * from './record-batch.js';

@@ -155,12 +155,26 @@ export class DecompressionError extends Error {
 
 /**
  * The records section of a whole batch, decompressed into at most `maxDecompressedBytes` (the output is
- * never allocated past it). gzip is the only codec decoded in-process: snappy, lz4 and zstd raise
- * UnsupportedCompressionError, and a decoder added here must take the same bound.
+ * never allocated past it).
  */
-export function decompressRecords(batch: Buffer, maxDecompressedBytes: number): Buffer {
-  const body = batch.subarray(BATCH_HEADER_BYTES);
+export function decompressRecords(
+  batch: Buffer,
+  maxDecompressedBytes: number,
+  inflate: Inflate = decompress,
+): Buffer {
   const compression = compressionOf(batch.readInt16BE(BatchField.attributes));
+  return inflate(compression, batch.subarray(BATCH_HEADER_BYTES), maxDecompressedBytes);
+}
+
+/** A decompressor bounded to `maxDecompressedBytes`: `decompress`, or one that knows more codecs. */
+export type Inflate = (compression: Compression, body: Buffer, maxDecompressedBytes: number) => Buffer;
+
+/**
+ * `body` compressed with `compression`, inflated into at most `maxDecompressedBytes`: a record batch's records
+ * or a legacy wrapper message's inner message set. gzip is the only codec decoded in-process: snappy, lz4 and
+ * zstd raise UnsupportedCompressionError, and a decoder added here must take the same bound.
+ */
+export function decompress(compression: Compression, body: Buffer, maxDecompressedBytes: number): Buffer {
   if (compression === Compression.None) return body;
   if (compression !== Compression.Gzip) throw new UnsupportedCompressionError(compression);
   try {
@@ -179,13 +193,17 @@ export function decompressRecords(batch: Buffer, maxDecompressedBytes: number): 
   }
 }
 
-/** Decodes the records of one whole batch (uncompressed or gzip, inflating to at most `maxDecompressedBytes`). */
+/**
+ * Decodes the records of one whole batch (uncompressed or gzip, or what `inflate` knows, inflating to at most
+ * `maxDecompressedBytes`).
+ */
 export function decodeRecords(
   batch: Buffer,
   maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
+  inflate: Inflate = decompress,
 ): DecodedRecord[] {
   const header = readBatchHeader(batch);
-  const reader = new ByteReader(decompressRecords(batch, maxDecompressedBytes));
+  const reader = new ByteReader(decompressRecords(batch, maxDecompressedBytes, inflate));
   const records: DecodedRecord[] = [];
   for (let i = 0; i < header.recordsCount; i++) {
     const length = reader.varint();

@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { run } from './processes.js';
 
 /**
- * The values of one partition as kcat (librdkafka) consumes it from the beginning to its end, with the given
- * isolation level: read_committed ends at the last stable offset and skips aborted transactions.
+ * The values of one partition (every partition: null) as kcat (librdkafka) consumes it from the beginning to
+ * its end, with the given isolation level: read_committed ends at the last stable offset and skips aborted
+ * transactions.
  */
 export async function kcatValues(
   bootstrap: string,
   topic: string,
-  partition: number,
+  partition: number | null,
   isolation: 'read_committed' | 'read_uncommitted',
 ): Promise<string[]> {
   const result = await run(
@@ -19,8 +20,7 @@ export async function kcatValues(
       bootstrap,
       '-t',
       topic,
-      '-p',
-      String(partition),
+      ...(partition === null ? [] : ['-p', String(partition)]),
       '-o',
       'beginning',
       '-e',

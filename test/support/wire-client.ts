@@ -34,13 +34,18 @@ export class WireClient {
   }
 
   /** Sends a request and resolves with the decoded response body; rejects after `timeoutMs`. */
-  request(
+  async request(
     schema: ApiSchema,
     version: number,
     body: Message,
     options: { timeoutMs?: number; responseVersion?: number } = {},
   ): Promise<Message> {
-    const timeoutMs = options.timeoutMs ?? 10_000;
+    const frame = await this.requestFrame(schema, version, body, options.timeoutMs);
+    return decodeResponse(frame, schema, options.responseVersion ?? version).body;
+  }
+
+  /** Sends a request and resolves with the response frame as received (from the correlation id on). */
+  requestFrame(schema: ApiSchema, version: number, body: Message, timeoutMs = 10_000): Promise<Buffer> {
     const correlationId = this.correlationId++;
     const frame = encodeRequest(
       schema,
@@ -54,11 +59,11 @@ export class WireClient {
       }, timeoutMs);
       this.waiting.set(correlationId, (response) => {
         clearTimeout(timer);
-        try {
-          resolve(decodeResponse(response, schema, options.responseVersion ?? version).body);
-        } catch (error) {
-          reject(error);
-        }
+        resolve(response);
+      });
+      this.closed.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`connection closed before the ${schema.name} v${version} response`));
       });
       this.socket.write(frame);
     });

@@ -1,7 +1,14 @@
 import type { ClusterNode } from '../../cluster/index.js';
 import type { PartitionLog, ReadResult } from '../../log/index.js';
 import { Fetch, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
-import { BATCH_LENGTH_PREFIX_BYTES, BatchField, IsolationLevel } from '../../protocol/index.js';
+import {
+  BATCH_LENGTH_PREFIX_BYTES,
+  BatchField,
+  countLegacyMessages,
+  IsolationLevel,
+  legacyMagicForFetch,
+  readDownConverted,
+} from '../../protocol/index.js';
 import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
@@ -74,7 +81,11 @@ async function handleFetch(
     for (const partition of topic.partitions) {
       if (partition.records && partition.records.length > 0) {
         deps.metrics.bytesOut.inc({ topic: topic.topic }, partition.records.length);
-        deps.metrics.recordsOut.inc({ topic: topic.topic }, countRecords(partition.records));
+        const records =
+          legacyMagicForFetch(version) === null
+            ? countRecords(partition.records)
+            : countLegacyMessages(partition.records);
+        deps.metrics.recordsOut.inc({ topic: topic.topic }, records);
       }
     }
   }
@@ -144,6 +155,8 @@ function readAll(
 ): { responses: TopicResponse[]; bytes: number; failed: boolean } {
   let bytes = 0;
   let failed = false;
+  // Fetch v0-v3 clients read the message formats before RecordBatch v2: what they get is converted.
+  const legacyMagic = legacyMagicForFetch(version);
   // Fetch v4+ may ask for read_committed: only below the last stable offset, aborted transactions listed.
   const readCommitted = version >= 4 && request.isolationLevel === IsolationLevel.READ_COMMITTED;
   const responses = request.topics.map((topic) => ({
@@ -185,7 +198,18 @@ function readAll(
         const limit = Math.min(partition.partitionMaxBytes, maxBytes - bytes);
         if (limit > 0 || bytes === 0) {
           const max = Math.max(limit, 1);
-          if (readCommitted && request.replicaId < 0) {
+          if (legacyMagic !== null) {
+            // Old clients read uncommitted, as Kafka's do (isolation levels came with Fetch v4).
+            const read = readDownConverted(
+              source.read,
+              partition.fetchOffset,
+              legacyMagic,
+              max,
+              source.log.maxDecompressedBytes,
+            );
+            response.records = read.records;
+            response.highWatermark = read.highWatermark;
+          } else if (readCommitted && request.replicaId < 0) {
             const read = log.readCommitted(partition.fetchOffset, max);
             response.records = read.records;
             response.highWatermark = read.highWatermark;

@@ -3,11 +3,13 @@ import type { ClusterNode, LeaderPartition } from '../../cluster/index.js';
 import { LogError, lastSequenceOf, type PartitionLog } from '../../log/index.js';
 import { Produce, type ProduceRequest, type ProduceResponse } from '../../protocol/apis/produce.js';
 import {
-  BatchField,
   errorCodeName,
+  LegacyFormatError,
   RECORD_BATCH_MAGIC,
   readBatchHeader,
+  recordsMagic,
   splitBatches,
+  upConvertMessageSet,
 } from '../../protocol/index.js';
 import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
@@ -165,26 +167,21 @@ function fail(response: PartitionResponse, errorCode: number, message: string): 
 function appendToPartition(
   deps: ProduceDependencies,
   topic: string,
-  records: Buffer | null,
+  produced: Buffer | null,
   response: PartitionResponse,
   acks: number,
   timeoutMs: number,
   autoCreate: boolean,
 ): Promise<void> | null {
-  if (!records || records.length === 0) {
+  if (!produced || produced.length === 0) {
     fail(response, ErrorCode.INVALID_RECORD, 'no records');
-    return null;
-  }
-  if (records.length > BatchField.magic && records.readInt8(BatchField.magic) !== RECORD_BATCH_MAGIC) {
-    fail(
-      response,
-      ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
-      'only RecordBatch v2 (magic 2) is accepted; use Produce v3+',
-    );
     return null;
   }
   const target = targetOf(deps, topic, response, acks, autoCreate);
   if (!target) return null;
+  const records =
+    recordsMagic(produced) === RECORD_BATCH_MAGIC ? produced : upConverted(produced, target.log, response);
+  if (!records) return null;
   const { log, leader } = target;
   const leaderEpoch = leader ? { leaderEpoch: leader.leaderEpoch } : undefined;
   const header = records.length >= 61 ? readBatchHeader(records) : null;
@@ -228,6 +225,17 @@ function appendToPartition(
     );
   } catch (error) {
     if (!(error instanceof LogError)) throw error;
+    fail(response, errorCodeOf(error), errorMessageOf(error));
+    return null;
+  }
+}
+
+/** A magic 0/1 message set (old producers) as RecordBatch v2 for the log, or null with the error in `response`. */
+function upConverted(messageSet: Buffer, log: PartitionLog, response: PartitionResponse): Buffer | null {
+  try {
+    return upConvertMessageSet(messageSet, log.maxDecompressedBytes);
+  } catch (error) {
+    if (!(error instanceof LegacyFormatError)) throw error;
     fail(response, errorCodeOf(error), errorMessageOf(error));
     return null;
   }
