@@ -5,7 +5,7 @@ import { ProducerFencedError } from '../src/client/client-errors.js';
 import { RemoteLogClient } from '../src/client/remote-client.js';
 import type { ConsumedRecord, OutgoingRecord } from '../src/client/types.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
-import { kcatTopicValues } from './support/kcat-consume.js';
+import { kcatValues } from './support/kcat-consume.js';
 import { eventually } from './support/processes.js';
 
 // The remote client's transactional writer against the broker's transactions: committed runs are read, aborted
@@ -111,7 +111,7 @@ describe('remote transactional writer', () => {
       { values: ['v0', 'v2', 'v3'], pastLastMarker: true },
     );
     await settled(
-      async () => (await kcatTopicValues(broker.bootstrap, topic, 2, 'read_committed')).sort(),
+      async () => (await kcatValues(broker.bootstrap, topic, null, 'read_committed')).sort(),
       ['v0', 'v1', 'v2', 'v3'],
     );
   });

@@ -35,16 +35,3 @@ export async function kcatValues(
   assert.equal(result.status, 0, result.stderr);
   return result.stdout.split('\n').filter(Boolean);
 }
-
-/** The same for every partition of a topic with `partitions` partitions, partition after partition. */
-export async function kcatTopicValues(
-  bootstrap: string,
-  topic: string,
-  partitions: number,
-  isolation: 'read_committed' | 'read_uncommitted',
-): Promise<string[]> {
-  const values: string[] = [];
-  for (let partition = 0; partition < partitions; partition++)
-    values.push(...(await kcatValues(bootstrap, topic, partition, isolation)));
-  return values;
-}
