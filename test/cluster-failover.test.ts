@@ -2,8 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { offsetsPartitionOf } from '../src/broker/group-router.js';
+import { DeleteGroups } from '../src/protocol/apis/delete-groups.js';
+import { OffsetDelete } from '../src/protocol/apis/offset-delete.js';
+import { ErrorCode } from '../src/protocol/index.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
+import { readOffsetsTopic } from './support/offsets-topic-decoder.js';
 import { until } from './support/processes.js';
+import { WireClient } from './support/wire-client.js';
+
+const { NOT_COORDINATOR } = ErrorCode;
 
 let cluster: BrokerCluster;
 
@@ -161,6 +168,64 @@ test('the group coordinator fails over: the consumer goes on and committed offse
     600,
     'every record committed',
   );
+  // The new coordinator replayed Kafka-format records and writes them: a plain reader of the topic decodes
+  // the group's latest commits, and they are what the group has committed.
+  const latest = new Map<number, number>();
+  for (const r of await readOffsetsTopic(cluster.bootstrap)) {
+    if (r.kind === 'offset' && r.group === groupId && r.topic === topic && r.value)
+      latest.set(r.partition, r.value.offset);
+  }
+  assert.deepEqual([latest.get(0), latest.get(1)], committed.at(-1));
   await admin.disconnect();
   await cluster.restart(coordinator);
+});
+
+test('group admin on a cluster: the coordinator deletes offsets and groups, the other brokers answer NOT_COORDINATOR', async () => {
+  const admin = kafka().admin();
+  await admin.connect();
+  const topic = 'administered';
+  const groupId = 'administered-group';
+  await createReplicatedTopic(admin, topic, 2);
+  // A standalone commit (no members) through kafkajs, which finds the coordinator itself.
+  await admin.setOffsets({
+    groupId,
+    topic,
+    partitions: [
+      { partition: 0, offset: '0' },
+      { partition: 1, offset: '0' },
+    ],
+  });
+  const offsetsTopic = (await admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] })).topics[0]!;
+  const partition = offsetsPartitionOf(groupId, offsetsTopic.partitions.length);
+  const coordinator = offsetsTopic.partitions.find((p) => p.partitionId === partition)!.leader;
+  const ask = async (brokerId: number) => {
+    const wire = await WireClient.connect(cluster.brokers.find((b) => b.id === brokerId)!.port);
+    try {
+      const offsetDelete = await wire.request(OffsetDelete, 0, {
+        groupId,
+        topics: [{ name: topic, partitions: [{ partitionIndex: 1 }] }],
+      });
+      const deleteGroups = await wire.request(DeleteGroups, 2, { groupsNames: [groupId] });
+      return { offsetDelete, deleteGroups };
+    } finally {
+      await wire.close();
+    }
+  };
+  for (const other of cluster.brokers.filter((b) => b.id !== coordinator)) {
+    assert.deepEqual(await ask(other.id), {
+      offsetDelete: { errorCode: NOT_COORDINATOR, throttleTimeMs: 0, topics: [] },
+      deleteGroups: { throttleTimeMs: 0, results: [{ groupId, errorCode: NOT_COORDINATOR }] },
+    });
+  }
+  const [before] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  assert.deepEqual(before!.partitions.map((p) => p.offset).sort(), ['0', '0'], 'nothing deleted elsewhere');
+  const answered = await ask(coordinator);
+  assert.equal(answered.offsetDelete.errorCode, 0);
+  assert.deepEqual(answered.deleteGroups, { throttleTimeMs: 0, results: [{ groupId, errorCode: 0 }] });
+  const [after] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  assert.deepEqual(
+    after!.partitions.map((p) => p.offset),
+    ['-1', '-1'],
+  );
+  await admin.disconnect();
 });

@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { withCoordinator } from '../../test/support/group-fixtures.js';
+import { commitOne, withCoordinator } from '../../test/support/group-fixtures.js';
 import { callHandler, requestContext } from '../../test/support/handler-call.js';
 import { RecordingLogger, temporaryDirectory } from '../../test/support/log-fixtures.js';
 import { LogManager } from '../log/index.js';
 import { CreateTopics } from '../protocol/apis/create-topics.js';
+import { DeleteGroups } from '../protocol/apis/delete-groups.js';
 import { DeleteTopics } from '../protocol/apis/delete-topics.js';
 import { DescribeGroups } from '../protocol/apis/describe-groups.js';
 import { ListGroups } from '../protocol/apis/list-groups.js';
 import { Metadata } from '../protocol/apis/metadata.js';
 import { OffsetCommit } from '../protocol/apis/offset-commit.js';
+import { OffsetDelete } from '../protocol/apis/offset-delete.js';
 import { OffsetFetch } from '../protocol/apis/offset-fetch.js';
 import { Produce } from '../protocol/apis/produce.js';
 import { encodeRecordBatch } from '../protocol/index.js';
@@ -32,6 +34,7 @@ import { ClientQuotas } from './client-quotas.js';
 import { ErrorCode } from './error-codes.js';
 import { LocalGroups } from './group-router.js';
 import { createTopicsHandler, deleteTopicsHandler } from './handlers/admin.js';
+import { groupAdminHandlers } from './handlers/group-admin.js';
 import { groupHandlers } from './handlers/groups.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { offsetHandlers } from './handlers/offsets.js';
@@ -454,5 +457,54 @@ describe('handlers under ACLs', () => {
         described.groups.map((g) => g.errorCode),
         [ErrorCode.NONE, ErrorCode.GROUP_AUTHORIZATION_FAILED],
       );
+    }));
+  it('DeleteGroups and OffsetDelete: DELETE on the group, and READ on each topic for OffsetDelete', () =>
+    withCoordinator(async ({ coordinator, dir }) => {
+      const { access } = await enforced(`${dir}/security`, [
+        allow(ResourceType.GROUP, 'g', AclOperation.DELETE),
+        allow(ResourceType.GROUP, 'h', AclOperation.READ),
+        allow(ResourceType.TOPIC, 't', AclOperation.READ),
+      ]);
+      const router = new LocalGroups(coordinator, { nodeId: 1, endpoints: new Map() });
+      const handlers = groupAdminHandlers(router, access);
+      const alice = requestContext(0, ALICE);
+      for (const groupId of ['g', 'h']) await commitOne(coordinator, groupId, 5);
+      const offsetDelete = (groupId: string) =>
+        callHandler(
+          handlers,
+          OffsetDelete,
+          {
+            groupId,
+            topics: [
+              { name: 't', partitions: [{ partitionIndex: 0 }] },
+              { name: 'u', partitions: [{ partitionIndex: 0 }] },
+            ],
+          },
+          alice,
+        );
+      assert.equal((await offsetDelete('h')).errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
+      const deleted = await offsetDelete('g');
+      assert.deepEqual(
+        deleted.topics.map((t) => [t.name, t.partitions[0]!.errorCode]),
+        [
+          ['t', ErrorCode.NONE],
+          ['u', ErrorCode.TOPIC_AUTHORIZATION_FAILED],
+        ],
+      );
+      assert.deepEqual(coordinator.fetchOffsets('g', null), []);
+      const groups = await callHandler(
+        handlers,
+        DeleteGroups,
+        { groupsNames: ['g', 'h'] },
+        requestContext(2, ALICE),
+      );
+      assert.deepEqual(
+        groups.results.map((r) => [r.groupId, r.errorCode]),
+        [
+          ['g', ErrorCode.NONE],
+          ['h', ErrorCode.GROUP_AUTHORIZATION_FAILED],
+        ],
+      );
+      assert.equal(coordinator.fetchOffsets('h', null).length, 1, 'a refused deletion keeps the offsets');
     }));
 });

@@ -21,6 +21,7 @@ import {
   type SecurityProtocol,
   splitHostPort,
 } from './config.js';
+import { openDynamicBrokerConfigs } from './dynamic-broker-config.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { type GroupRouter, LocalGroups } from './group-router.js';
 import { aclHandlers } from './handlers/acls.js';
@@ -31,13 +32,16 @@ import {
   initProducerIdHandler,
 } from './handlers/admin.js';
 import { clientQuotaHandlers } from './handlers/client-quotas.js';
+import { clusterOperationHandlers } from './handlers/cluster-operations.js';
 import { fetchHandler } from './handlers/fetch.js';
+import { groupAdminHandlers } from './handlers/group-admin.js';
 import { groupHandlers } from './handlers/groups.js';
 import { listOffsetsHandler } from './handlers/list-offsets.js';
 import { metadataHandler } from './handlers/metadata.js';
 import { offsetHandlers } from './handlers/offsets.js';
 import { produceHandler } from './handlers/produce.js';
 import { saslHandlers } from './handlers/sasl.js';
+import { topicAdminHandlers } from './handlers/topic-admin.js';
 import { transactionHandlers } from './handlers/transactions.js';
 import { userScramHandlers } from './handlers/users.js';
 import { writeTxnMarkersHandler } from './handlers/write-txn-markers.js';
@@ -47,6 +51,7 @@ import { PartitionWatch } from './partition-watch.js';
 import { ProducerIdAllocator } from './producer-state.js';
 import { openAuthorizer, openQuotas, openSecurity } from './security-setup.js';
 import { KafkaServer } from './server.js';
+import { localTopicAdmin } from './topic-admin.js';
 import { TopicCatalog } from './topic-catalog.js';
 import { localTxnMarkerWriter } from './transaction-markers.js';
 import { LocalTransactions, type TransactionRouter } from './transaction-router.js';
@@ -211,7 +216,7 @@ export class Broker {
       } else {
         internalLogs = LogManager.open({ dataDir: path.join(config.dataDir, 'internal'), logger });
         const localGroups = new LocalGroups(
-          new GroupCoordinator(await OffsetStore.open(internalLogs), coordinatorOptions),
+          new GroupCoordinator(await OffsetStore.open(logs, internalLogs), coordinatorOptions),
           identity,
         );
         groups = localGroups;
@@ -266,7 +271,23 @@ export class Broker {
         add(createTopicsHandler(topics, config.defaultPartitions, access));
         add(deleteTopicsHandler(topics, access));
       }
-      add(describeConfigsHandler(topics, brokerSettings(config), access));
+      const topicAdmin = cluster
+        ? (await import('./cluster-topic-admin.js')).clusterTopicAdmin(cluster, logs, config.dataDir)
+        : localTopicAdmin(topics, config.dataDir);
+      const dynamic = await openDynamicBrokerConfigs(config, logs, cluster);
+      add(
+        describeConfigsHandler(
+          { admin: topicAdmin, dynamic, brokerName: String(config.nodeId), broker: brokerSettings(config) },
+          access,
+        ),
+      );
+      const knownBroker = (name: string) =>
+        name === '' ||
+        (/^\d+$/.test(name) &&
+          (Number(name) === config.nodeId || cluster?.view.brokers.has(Number(name)) === true));
+      for (const handler of topicAdminHandlers({ admin: topicAdmin, dynamic, knownBroker }, access))
+        add(handler);
+      for (const handler of clusterOperationHandlers({ topics, cluster, identity, access })) add(handler);
       add(initProducerIdHandler(producerIds, transactions, access));
       for (const handler of groupHandlers(groups, transactions, access)) add(handler);
       for (const handler of transactionHandlers(transactions, groups, access, partitionExists)) {
@@ -275,6 +296,7 @@ export class Broker {
         add(handler);
       }
       for (const handler of offsetHandlers(groups, access)) add(handler);
+      for (const handler of groupAdminHandlers(groups, access)) add(handler);
       for (const handler of aclHandlers(access)) add(handler);
       for (const handler of userScramHandlers({ credentials: security.credentials, access })) add(handler);
       for (const handler of clientQuotaHandlers(quotaStore, access)) add(handler);

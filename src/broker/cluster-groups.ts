@@ -52,9 +52,18 @@ export class ClusterGroups implements GroupRouter {
       new GroupCoordinator(store, { ...this.options.coordinator, logger: this.options.logger }),
     );
     this.options.logger.info(
-      { partition, groups: store.groups().length },
+      { partition, groups: store.groups().length, ...store.replayed },
       'coordinating the groups of an offsets partition',
     );
+    // A partition written by an older version holds the former JSON records: rewritten in Kafka's format.
+    store
+      .migrate()
+      .catch((error: unknown) =>
+        this.options.logger.warn(
+          { err: error, partition },
+          'offsets partition not rewritten in Kafka format yet',
+        ),
+      );
   }
 
   /** The replica manager's hook: another broker leads the offsets partition now. */

@@ -1,5 +1,6 @@
 import type { Logger } from '../log/index.js';
 import { ErrorCode } from '../protocol/index.js';
+import { consumerGroupTopics } from './consumer-subscription.js';
 import { GroupDirectory } from './group-directory.js';
 import {
   checkedGroupLimits,
@@ -227,6 +228,7 @@ export class GroupCoordinator {
         m.assignment = params.assignments.find((a) => a.memberId === m.memberId)?.assignment ?? EMPTY;
       }
       group.state = 'Stable';
+      this.persistGroup(group);
       for (const m of group.members.values()) {
         const waiter = m.syncWaiter;
         m.syncWaiter = null;
@@ -313,7 +315,13 @@ export class GroupCoordinator {
         accepted.map((o) => ({
           topic: o.topic,
           partition: o.partition,
-          value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp: now },
+          // As Kafka: a commit without metadata stores none ('').
+          value: {
+            offset: o.offset,
+            leaderEpoch: o.leaderEpoch,
+            metadata: o.metadata ?? '',
+            commitTimestamp: now,
+          },
         })),
       );
     } catch (error) {
@@ -347,7 +355,8 @@ export class GroupCoordinator {
       offsets.map((o) => ({
         topic: o.topic,
         partition: o.partition,
-        value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp },
+        // As Kafka: offsets without metadata store none ('').
+        value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestamp },
       })),
     );
   }
@@ -403,12 +412,13 @@ export class GroupCoordinator {
     }>;
   } {
     const group = this.groups.get(groupId);
-    const hasOffsets = this.offsets.entries(groupId).length > 0;
     if (!group) {
+      // Known only from the offsets topic (its offsets or group record): a group without members.
+      const known = this.groups.has(groupId);
       return {
         errorCode: ErrorCode.NONE,
-        state: hasOffsets ? 'Empty' : 'Dead',
-        protocolType: hasOffsets ? 'consumer' : '',
+        state: known ? 'Empty' : 'Dead',
+        protocolType: known ? this.offsets.storedGroup(groupId)?.protocolType || 'consumer' : '',
         protocolData: '',
         members: [],
       };
@@ -465,6 +475,57 @@ export class GroupCoordinator {
     return rows;
   }
 
+  /**
+   * DeleteGroups for one group: only a group without members (NON_EMPTY_GROUP otherwise), with its offsets
+   * and group record (tombstones); GROUP_ID_NOT_FOUND for a group this coordinator does not know.
+   */
+  async deleteGroup(groupId: string): Promise<number> {
+    if (this.closed) return ErrorCode.NOT_COORDINATOR;
+    if (!validGroupId(groupId, this.limits)) return ErrorCode.INVALID_GROUP_ID;
+    if (!this.groups.has(groupId)) return ErrorCode.GROUP_ID_NOT_FOUND;
+    const group = this.groups.get(groupId);
+    if (group && (group.members.size > 0 || group.state !== 'Empty')) return ErrorCode.NON_EMPTY_GROUP;
+    try {
+      await this.groups.delete(groupId);
+    } catch (error) {
+      if (!(error instanceof OffsetCommitError)) throw error;
+      return error.errorCode;
+    }
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * OffsetDelete: forgets the group's committed offsets of these partitions, except those of topics a member
+   * of the group subscribes to (GROUP_SUBSCRIBED_TO_TOPIC), as Kafka. A group with members whose
+   * subscriptions cannot be read (not the consumer protocol) is refused whole: NON_EMPTY_GROUP.
+   */
+  async deleteOffsets(
+    groupId: string,
+    partitions: Array<{ topic: string; partition: number }>,
+  ): Promise<{
+    errorCode: number;
+    partitions: Array<{ topic: string; partition: number; errorCode: number }>;
+  }> {
+    const refuse = (errorCode: number) => ({ errorCode, partitions: [] });
+    if (this.closed) return refuse(ErrorCode.NOT_COORDINATOR);
+    if (!validGroupId(groupId, this.limits)) return refuse(ErrorCode.INVALID_GROUP_ID);
+    if (!this.groups.has(groupId)) return refuse(ErrorCode.GROUP_ID_NOT_FOUND);
+    const group = this.groups.get(groupId);
+    const subscribed = group && group.members.size > 0 ? consumerGroupTopics(group) : new Set<string>();
+    if (subscribed === null) return refuse(ErrorCode.NON_EMPTY_GROUP);
+    const results = partitions.map((p) => ({ ...p, errorCode: this.offsetDeleteError(p, subscribed) }));
+    try {
+      await this.offsets.deleteOffsets(
+        groupId,
+        results.filter((r) => r.errorCode === ErrorCode.NONE),
+      );
+    } catch (error) {
+      if (!(error instanceof OffsetCommitError)) throw error;
+      return refuse(error.errorCode);
+    }
+    return { errorCode: ErrorCode.NONE, partitions: results };
+  }
+
   /** Stops timers and answers waiting members so their clients look for the coordinator again. */
   close(): void {
     this.closed = true;
@@ -486,6 +547,14 @@ export class GroupCoordinator {
       return ErrorCode.OFFSET_METADATA_TOO_LARGE;
     }
     return ErrorCode.NONE;
+  }
+
+  private offsetDeleteError(
+    p: { topic: string; partition: number },
+    subscribed: ReadonlySet<string>,
+  ): number {
+    if (!this.options.partitionExists(p.topic, p.partition)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    return subscribed.has(p.topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE;
   }
 
   /** KIP-394: an id handed out with MEMBER_ID_REQUIRED is good for one session timeout, as in Kafka. */
@@ -657,5 +726,46 @@ export class GroupCoordinator {
   private becomeEmpty(group: Group): void {
     Object.assign(group, { state: 'Empty', protocolName: null, leaderId: null });
     this.groups.markActive(group.groupId);
+    this.persistGroup(group);
+  }
+
+  /**
+   * Writes the group's GroupMetadata record, as Kafka does when a generation gets its assignment or the
+   * group empties, for readers of __consumer_offsets. Members are not held up by it: a record that does not
+   * make it is logged, and the next generation writes a newer one.
+   */
+  private persistGroup(group: Group): void {
+    const protocolName = group.protocolName;
+    this.offsets
+      .storeGroup(group.groupId, {
+        protocolType: group.protocolType ?? '',
+        generation: group.generationId,
+        protocol: protocolName,
+        leader: group.leaderId,
+        currentStateTimestamp: this.now(),
+        members: [...group.members.values()].map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          rebalanceTimeout: m.rebalanceTimeoutMs,
+          sessionTimeout: m.sessionTimeoutMs,
+          subscription: m.protocols.find((p) => p.name === protocolName)?.metadata ?? EMPTY,
+          assignment: m.assignment,
+        })),
+      })
+      .catch((error: unknown) => {
+        if (error instanceof OffsetCommitError) {
+          this.options.logger.warn(
+            { groupId: group.groupId, err: error },
+            'group metadata record not written',
+          );
+        } else {
+          this.options.logger.error(
+            { groupId: group.groupId, err: error },
+            'could not write the group metadata',
+          );
+        }
+      });
   }
 }

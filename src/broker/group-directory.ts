@@ -1,6 +1,6 @@
 import type { Logger } from '../log/index.js';
 import type { Group } from './group-types.js';
-import type { OffsetEntry, OffsetStore } from './offset-store.js';
+import type { OffsetEntry, OffsetStore, StoredGroup } from './offset-store.js';
 
 export interface GroupDirectoryOptions {
   maxGroups: number;
@@ -29,10 +29,13 @@ export class GroupDirectory {
     private readonly offsets: OffsetStore,
     private readonly options: GroupDirectoryOptions,
   ) {
-    // After a restart a group's last known activity is its newest commit.
+    // After a restart a group's last known activity is its newest commit or group record.
     const known = offsets.groups().map((groupId) => ({
       groupId,
-      atMs: newestCommitMs(offsets.entries(groupId)),
+      atMs: Math.max(
+        newestCommitMs(offsets.entries(groupId)),
+        offsets.storedGroup(groupId)?.currentStateTimestamp ?? 0,
+      ),
     }));
     known.sort((a, b) => a.atMs - b.atMs);
     for (const { groupId, atMs } of known) this.activeAtMs.set(groupId, atMs);
@@ -40,6 +43,11 @@ export class GroupDirectory {
 
   get(groupId: string): Group | undefined {
     return this.groups.get(groupId);
+  }
+
+  /** Whether the group is known: with state here, committed offsets or a group record. */
+  has(groupId: string): boolean {
+    return this.activeAtMs.has(groupId);
   }
 
   /** Every known group id, including groups known only by their committed offsets. */
@@ -53,7 +61,8 @@ export class GroupDirectory {
     if (!group) {
       const isNew = !this.activeAtMs.has(groupId);
       if (isNew && this.activeAtMs.size >= this.options.maxGroups && !this.evictOne()) return null;
-      group = emptyGroup(groupId);
+      // A group known from its record goes on from its last generation, as the topic's readers saw it.
+      group = emptyGroup(groupId, this.offsets.storedGroup(groupId));
       this.groups.set(groupId, group);
     }
     this.markActive(groupId);
@@ -79,7 +88,7 @@ export class GroupDirectory {
       if (hasOffsets && atMs > cutoffMs) continue;
       expired.push(groupId);
     }
-    await Promise.all(expired.map((groupId) => this.forget(groupId)));
+    await Promise.all(expired.map((groupId) => this.delete(groupId)));
     return expired;
   }
 
@@ -98,7 +107,7 @@ export class GroupDirectory {
           'group limit reached: evicted the least recently active group without members, with its offsets',
         );
       }
-      this.forget(groupId).catch((error: unknown) =>
+      this.delete(groupId).catch((error: unknown) =>
         this.options.logger.error(
           { err: error, groupId },
           'could not delete the offsets of an evicted group',
@@ -109,7 +118,8 @@ export class GroupDirectory {
     return false;
   }
 
-  private async forget(groupId: string): Promise<void> {
+  /** Ends the group: its state here, and durably its offsets and group record. */
+  async delete(groupId: string): Promise<void> {
     const group = this.groups.get(groupId);
     if (group) stopGroupTimers(group);
     this.groups.delete(groupId);
@@ -118,13 +128,13 @@ export class GroupDirectory {
   }
 }
 
-function emptyGroup(groupId: string): Group {
+function emptyGroup(groupId: string, stored: StoredGroup | undefined): Group {
   return {
     groupId,
     state: 'Empty',
-    protocolType: null,
+    protocolType: stored?.protocolType || null,
     protocolName: null,
-    generationId: 0,
+    generationId: stored?.generation ?? 0,
     leaderId: null,
     members: new Map(),
     pendingMemberIds: new Map(),

@@ -1,19 +1,30 @@
 import type { LogManager, PartitionLog } from '../log/index.js';
 import { decodeRecords, encodeRecordBatch, type RecordInput, splitBatches } from '../protocol/index.js';
+import {
+  type CommittedOffset,
+  decodeOffsetsTopicRecord,
+  groupKey,
+  groupValue,
+  offsetKey,
+  offsetValue,
+  type StoredGroup,
+} from './offset-records.js';
+
+export type { CommittedOffset, StoredGroup } from './offset-records.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 const OFFSETS_SEGMENT_BYTES = 1024 * 1024;
 const SNAPSHOT_MIN_RECORDS = 10_000;
 const RECORDS_PER_BATCH = 1000;
-/** Small segments so a snapshot rewrite lets the old records go soon; kept until a snapshot replaces them. */
-export const OFFSETS_TOPIC_CONFIG = { 'segment.bytes': String(OFFSETS_SEGMENT_BYTES), 'retention.ms': '-1' };
-
-export interface CommittedOffset {
-  offset: number;
-  leaderEpoch: number;
-  metadata: string | null;
-  commitTimestamp: number;
-}
+/**
+ * Compacted as Kafka's: the latest record of each key is what a reader of the topic needs. Small segments so a
+ * snapshot rewrite lets the old records go soon; kept until a snapshot or the cleaner replaces them.
+ */
+export const OFFSETS_TOPIC_CONFIG = {
+  'cleanup.policy': 'compact',
+  'segment.bytes': String(OFFSETS_SEGMENT_BYTES),
+  'retention.ms': '-1',
+};
 
 /** A commit as the store holds it: with the log offset of the record it was written in. */
 interface LiveEntry extends OffsetEntry {
@@ -47,66 +58,107 @@ export class OffsetCommitError extends Error {
   }
 }
 
-function keyOf(group: string, topic: string, partition: number): string {
-  return JSON.stringify([group, topic, partition]);
-}
-
 function partitionKeyOf(topic: string, partition: number): string {
   return JSON.stringify([topic, partition]);
 }
 
+/** What replaying a log found besides the store's records. */
+export interface ReplaySummary {
+  /** Records of the JSON format the store wrote before Kafka's; rewritten in Kafka's on open. */
+  legacyRecords: number;
+  /** Records neither format decodes (another key version, foreign bytes): skipped, as nothing of ours. */
+  unknownRecords: number;
+}
+
 /**
- * Committed offsets kept in a log of their own: every commit is a durable append, the latest value per
- * (group, topic, partition) wins on replay, a deleted group leaves tombstones (null values), and a snapshot
- * rewrite bounds the log to the live entries.
+ * Committed offsets and group metadata in __consumer_offsets, in Kafka's record format (offset-records.ts):
+ * every commit is a durable append, the latest record per key wins on replay, a tombstone (null value)
+ * deletes, and a snapshot rewrite bounds the log to the live records.
  */
 export class OffsetStore {
   /** group -> partition key -> entry: one group's offsets are found without scanning every group's. */
   private readonly live = new Map<string, Map<string, LiveEntry>>();
+  /** Each group's latest GroupMetadata record, and where it was written. */
+  private readonly storedGroups = new Map<string, { value: StoredGroup; logOffset: number }>();
+  /**
+   * Keys of the former JSON format found in this log: the next rewrite writes their tombstones first, so
+   * neither a replay nor the cleaner can bring one back once the records that replace them are written.
+   */
+  private readonly legacyKeysInLog = new Set<string>();
   private liveEntries = 0;
   private snapshotting = false;
+  readonly replayed: ReplaySummary = { legacyRecords: 0, unknownRecords: 0 };
 
   private constructor(
     private readonly log: PartitionLog,
     private readonly writer: OffsetLogWriter,
   ) {}
 
-  /** A single node's store: one partition of its own internal log. */
-  static async open(logs: LogManager): Promise<OffsetStore> {
+  /**
+   * A single node's store: partition 0 of __consumer_offsets among its topics (`logs`). An older version kept
+   * it apart, in `formerLogs` and in a JSON format: that log is read first, rewritten here, then deleted.
+   */
+  static async open(logs: LogManager, formerLogs: LogManager | null = null): Promise<OffsetStore> {
     if (!logs.hasTopic(OFFSETS_TOPIC)) logs.createTopic(OFFSETS_TOPIC, 1, OFFSETS_TOPIC_CONFIG);
     const log = logs.partition(OFFSETS_TOPIC, 0);
-    return OffsetStore.over(log, {
+    const store = new OffsetStore(log, {
       write: (payload) => log.write(payload),
       acknowledged: () => log.durable(),
     });
-  }
-
-  /** The store kept in `log` and written through `writer` (a replicated partition this broker leads). */
-  static over(log: PartitionLog, writer: OffsetLogWriter): OffsetStore {
-    const store = new OffsetStore(log, writer);
-    store.replay();
+    const formerLog = formerLogs?.partitionIfExists(OFFSETS_TOPIC, 0) ?? null;
+    if (formerLog) store.replay(formerLog, false);
+    store.replay(log, true);
+    if (formerLog || store.legacyKeysInLog.size > 0) await store.rewrite();
+    // Only once every record it held is durable here: a crash before leaves it to be read again.
+    if (formerLog) await formerLogs?.deleteTopic(OFFSETS_TOPIC);
     return store;
   }
 
+  /**
+   * The store kept in `log` and written through `writer` (a replicated partition this broker leads). Records
+   * of the former format are replayed; `migrate` rewrites them.
+   */
+  static over(log: PartitionLog, writer: OffsetLogWriter): OffsetStore {
+    const store = new OffsetStore(log, writer);
+    store.replay(log, true);
+    return store;
+  }
+
+  /** Rewrites the log in Kafka's format if it holds records of the former one. */
+  async migrate(): Promise<void> {
+    if (this.legacyKeysInLog.size > 0) await this.rewrite();
+  }
+
   /** Every record up to the log end: on a new leader, records not yet committed will be. */
-  private replay(): void {
+  private replay(log: PartitionLog, ownLog: boolean): void {
     // Appends still on their way to the file count too.
-    this.log.settleWrites();
-    let offset = this.log.logStartOffset;
-    while (offset < this.log.logEndOffset) {
-      const batches = splitBatches(this.log.readForReplica(offset, 1 << 20).records);
+    log.settleWrites();
+    let offset = log.logStartOffset;
+    while (offset < log.logEndOffset) {
+      const batches = splitBatches(log.readForReplica(offset, 1 << 20).records);
       if (batches.length === 0) break;
       for (const batch of batches) {
         for (const record of decodeRecords(batch)) {
           offset = record.offset + 1;
-          const [group, topic, partition] = JSON.parse(record.key!.toString()) as [string, string, number];
-          if (record.value === null) this.remove(group, topic, partition);
-          else
-            this.put(
-              group,
-              { topic, partition, value: JSON.parse(record.value.toString()) as CommittedOffset },
-              record.offset,
-            );
+          // Records of the former log count as older than any of this one.
+          const at = ownLog ? record.offset : -1;
+          const decoded = decodeOffsetsTopicRecord(record.key, record.value);
+          if (decoded.legacy) this.replayed.legacyRecords++;
+          if (decoded.kind === 'unknown') {
+            this.replayed.unknownRecords++;
+          } else if (decoded.kind === 'group') {
+            if (decoded.value === null) this.storedGroups.delete(decoded.group);
+            else this.storedGroups.set(decoded.group, { value: decoded.value, logOffset: at });
+          } else {
+            if (decoded.legacy && ownLog && record.key) this.legacyKeysInLog.add(record.key.toString());
+            if (decoded.value === null) this.remove(decoded.group, decoded.topic, decoded.partition);
+            else
+              this.put(
+                decoded.group,
+                { topic: decoded.topic, partition: decoded.partition, value: decoded.value },
+                at,
+              );
+          }
         }
       }
     }
@@ -121,8 +173,14 @@ export class OffsetStore {
     return [...(this.live.get(group)?.values() ?? [])];
   }
 
+  /** Every group with committed offsets or a group record. */
   groups(): string[] {
-    return [...this.live.keys()];
+    return [...new Set([...this.live.keys(), ...this.storedGroups.keys()])];
+  }
+
+  /** The group's latest GroupMetadata record, if it has one. */
+  storedGroup(group: string): StoredGroup | undefined {
+    return this.storedGroups.get(group)?.value;
   }
 
   /**
@@ -133,8 +191,8 @@ export class OffsetStore {
   async commit(group: string, entries: OffsetEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const records: RecordInput[] = entries.map((e) => ({
-      key: Buffer.from(keyOf(group, e.topic, e.partition)),
-      value: Buffer.from(JSON.stringify(e.value)),
+      key: offsetKey(group, e.topic, e.partition),
+      value: offsetValue(e.value),
     }));
     const { lastOffset } = this.writer.write(encodeRecordBatch(records));
     await this.writer.acknowledged(lastOffset + 1);
@@ -143,21 +201,55 @@ export class OffsetStore {
     await this.snapshotIfBloated();
   }
 
-  /** Forgets every offset of `group`, durably: tombstones keep a replay from bringing them back. */
-  async deleteGroup(group: string): Promise<void> {
-    const doomed = this.entries(group);
+  /**
+   * Writes the group's GroupMetadata record (a generation completed, or the group emptied). Held as the
+   * group's record from the write on, unlike a commit: no reader waits on it, and a deletion that follows
+   * must see it to write its tombstone.
+   */
+  async storeGroup(group: string, value: StoredGroup): Promise<void> {
+    const { lastOffset } = this.writer.write(
+      encodeRecordBatch([{ key: groupKey(group), value: groupValue(value) }]),
+    );
+    this.storedGroups.set(group, { value, logOffset: lastOffset });
+    await this.writer.acknowledged(lastOffset + 1);
+  }
+
+  /** Forgets the committed offsets of these partitions of `group`, durably (tombstones). */
+  async deleteOffsets(group: string, partitions: Array<{ topic: string; partition: number }>): Promise<void> {
+    const doomed = partitions.filter((p) => this.get(group, p.topic, p.partition) !== undefined);
     if (doomed.length === 0) return;
-    let endOffset = 0;
-    for (let i = 0; i < doomed.length; i += RECORDS_PER_BATCH) {
-      const records: RecordInput[] = doomed
-        .slice(i, i + RECORDS_PER_BATCH)
-        .map((e) => ({ key: Buffer.from(keyOf(group, e.topic, e.partition)), value: null }));
-      endOffset = this.writer.write(encodeRecordBatch(records)).lastOffset + 1;
-    }
-    this.liveEntries -= doomed.length;
-    this.live.delete(group);
+    const endOffset = this.writeAll(
+      doomed.map((p) => ({ key: offsetKey(group, p.topic, p.partition), value: null })),
+    );
+    for (const p of doomed) this.remove(group, p.topic, p.partition);
     await this.writer.acknowledged(endOffset);
     await this.snapshotIfBloated();
+  }
+
+  /** Forgets `group`, its offsets and its group record, durably: tombstones keep a replay from bringing them back. */
+  async deleteGroup(group: string): Promise<void> {
+    const doomed = this.entries(group);
+    const hasRecord = this.storedGroups.has(group);
+    if (doomed.length === 0 && !hasRecord) return;
+    const endOffset = this.writeAll([
+      ...doomed.map((e) => ({ key: offsetKey(group, e.topic, e.partition), value: null })),
+      ...(hasRecord ? [{ key: groupKey(group), value: null }] : []),
+    ]);
+    this.liveEntries -= doomed.length;
+    this.live.delete(group);
+    this.storedGroups.delete(group);
+    await this.writer.acknowledged(endOffset);
+    await this.snapshotIfBloated();
+  }
+
+  /** Appends `records` in batches of a bounded size; returns the log end offset after the last. */
+  private writeAll(records: RecordInput[]): number {
+    let endOffset = this.log.logEndOffset;
+    for (let i = 0; i < records.length; i += RECORDS_PER_BATCH) {
+      endOffset =
+        this.writer.write(encodeRecordBatch(records.slice(i, i + RECORDS_PER_BATCH))).lastOffset + 1;
+    }
+    return endOffset;
   }
 
   /**
@@ -186,24 +278,36 @@ export class OffsetStore {
   }
 
   private async snapshotIfBloated(): Promise<void> {
-    const recordsInLog = this.log.logEndOffset - this.log.logStartOffset;
-    if (this.snapshotting || recordsInLog <= Math.max(SNAPSHOT_MIN_RECORDS, 4 * this.liveEntries)) return;
+    const live = this.liveEntries + this.storedGroups.size;
+    if (this.snapshotting || this.recordsInLog <= Math.max(SNAPSHOT_MIN_RECORDS, 4 * live)) return;
+    await this.rewrite();
+  }
+
+  /**
+   * Writes every live record again and drops the segments before them. Tombstones of the former format's
+   * keys come first: the records they retire are still in the segment the snapshot starts in.
+   */
+  private async rewrite(): Promise<void> {
     this.snapshotting = true;
     const snapshotStart = this.log.logEndOffset;
-    let endOffset = snapshotStart;
-    const all = [...this.live].flatMap(([group, offsets]) =>
-      [...offsets.values()].map((e) => ({ group, e })),
-    );
-    for (let i = 0; i < all.length; i += RECORDS_PER_BATCH) {
-      const records = all.slice(i, i + RECORDS_PER_BATCH).map(({ group, e }) => ({
-        key: Buffer.from(keyOf(group, e.topic, e.partition)),
-        value: Buffer.from(JSON.stringify(e.value)),
-      }));
-      endOffset = this.writer.write(encodeRecordBatch(records)).lastOffset + 1;
-    }
+    const retired = [...this.legacyKeysInLog];
+    const records: RecordInput[] = [
+      ...retired.map((key) => ({ key: Buffer.from(key), value: null })),
+      ...[...this.storedGroups].map(([group, { value }]) => ({
+        key: groupKey(group),
+        value: groupValue(value),
+      })),
+      ...[...this.live].flatMap(([group, offsets]) =>
+        [...offsets.values()].map((e) => ({
+          key: offsetKey(group, e.topic, e.partition),
+          value: offsetValue(e.value),
+        })),
+      ),
+    ];
     try {
-      await this.writer.acknowledged(endOffset);
+      await this.writer.acknowledged(this.writeAll(records));
       this.log.deleteSegmentsBefore(snapshotStart);
+      for (const key of retired) this.legacyKeysInLog.delete(key);
     } finally {
       this.snapshotting = false;
     }

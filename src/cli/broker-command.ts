@@ -28,6 +28,7 @@ export const BROKER_USAGE = `  edgestream broker --data-dir DIR        run the K
         [--zookeeper-session-timeout-ms N] how long a silent broker keeps its leaderships (default 6000)
         [--replica-lag-time-max-ms N]      a follower behind this long leaves the ISR (default 10000)
         [--min-insync-replicas N]          default min.insync.replicas of topics (default 1)
+        [--leader-imbalance-check-interval-ms N]  how often the controller restores preferred leaders (default 30000)
 `;
 
 /** Runs the broker until SIGINT/SIGTERM, then finishes in-flight requests and flushes the logs. */
@@ -50,6 +51,7 @@ export async function brokerCommand(args: string[]): Promise<number> {
         'zookeeper-session-timeout-ms': { type: 'string' },
         'replica-lag-time-max-ms': { type: 'string' },
         'min-insync-replicas': { type: 'string' },
+        'leader-imbalance-check-interval-ms': { type: 'string' },
         listener: { type: 'string', multiple: true },
         'advertised-listener': { type: 'string', multiple: true },
         'tls-cert': { type: 'string' },
@@ -73,6 +75,7 @@ export async function brokerCommand(args: string[]): Promise<number> {
     'zookeeper-session-timeout-ms',
     'replica-lag-time-max-ms',
     'min-insync-replicas',
+    'leader-imbalance-check-interval-ms',
   ]) {
     if (values[key] !== undefined && typeof values.zookeeper !== 'string') {
       throw new UsageError(`--${key} needs --zookeeper`);
@@ -86,6 +89,7 @@ export async function brokerCommand(args: string[]): Promise<number> {
           zookeeperSessionTimeoutMs: number('zookeeper-session-timeout-ms'),
           replicaLagTimeMaxMs: number('replica-lag-time-max-ms'),
           minInsyncReplicas: number('min-insync-replicas'),
+          preferredLeaderCheckIntervalMs: number('leader-imbalance-check-interval-ms'),
         }
       : null;
   const list = (key: string) => (Array.isArray(values[key]) ? values[key] : undefined);

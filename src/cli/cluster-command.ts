@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Admin } from '@platformatic/kafka';
+import { CLUSTER_ADMIN_USAGE } from './cluster-admin-commands.js';
 import { untilSignal } from './signals.js';
 import { SupervisedProcess } from './supervised-process.js';
 import { UsageError } from './usage-error.js';
@@ -12,7 +13,7 @@ import { checkZooKeeperInstalled, type Ensemble, startZooKeeperEnsemble } from '
 export const CLUSTER_USAGE = `  edgestream cluster local [--nodes 3]    try a replicated cluster on this machine: a ZooKeeper ensemble of
         [--data-dir DIR]                   three (apt-get install zookeeper) and N brokers on 127.0.0.1; runs
         [--base-port 9092]                 until Ctrl-C (data in a temporary directory unless --data-dir)
-`;
+${CLUSTER_ADMIN_USAGE}`;
 
 const MAIN_SCRIPT = fileURLToPath(new URL('./main.js', import.meta.url));
 const READY_TIMEOUT_MS = 60_000;
@@ -73,6 +74,9 @@ async function listsAllBrokers(address: string, count: number): Promise<boolean>
  */
 export async function clusterCommand(args: string[]): Promise<number> {
   const [action, ...rest] = args;
+  if (action === 'elect-leaders')
+    return (await import('./cluster-admin-commands.js')).electLeadersCommand(rest);
+  if (action === 'reassign') return (await import('./cluster-admin-commands.js')).reassignCommand(rest);
   if (action !== 'local') throw new UsageError(`unknown cluster action '${action ?? ''}'`);
   let values: Record<string, string | boolean | undefined>;
   try {

@@ -15,6 +15,9 @@ export function errorText(error: unknown): string {
     }
     const text = current.message.trim().replace(/\.$/, '');
     if (text !== '' && !messages.includes(text)) messages.push(text);
+    // A broker's own words on a refused request (Kafka's errorMessage), which @platformatic/kafka keeps apart.
+    const server: unknown = (current as { serverErrorMessage?: unknown }).serverErrorMessage;
+    if (typeof server === 'string' && server !== '' && !messages.includes(server)) messages.push(server);
     const nested: unknown = (current as { errors?: unknown[] }).errors?.[0];
     current = current.cause ?? nested;
   }

@@ -9,20 +9,36 @@ import {
   Membership,
   ZooKeeperCoordinator,
 } from '../coordination/index.js';
-import { DEFAULT_TOPIC_CONFIG, type LogManager, parseTopicConfig } from '../log/index.js';
+import {
+  DEFAULT_TOPIC_CONFIG,
+  type LogManager,
+  MAX_PARTITIONS_PER_TOPIC,
+  parseTopicConfig,
+} from '../log/index.js';
+import type { ElectionType } from '../protocol/apis/elect-leaders.js';
 import { ErrorCode } from '../protocol/index.js';
 import type { AclBinding, EntityQuota } from '../security/index.js';
 import { assignReplicas } from './assignment.js';
 import { ClusterCredentials } from './cluster-credentials.js';
 import { ClusterView } from './cluster-view.js';
 import { Controller } from './controller.js';
+import { adminElectionResult, adminElectionVerdict } from './leader-election.js';
 import { ClusterMetrics } from './metrics.js';
 import { ClusterProducerIds } from './producer-ids.js';
+import { planReassignment } from './reassignment.js';
 import { type ReplicaHooks, ReplicaManager } from './replica-manager.js';
 import { type ReplicationConfig, splitTopicConfig } from './replication-config.js';
-import type { SharedList } from './shared-list.js';
+import { SharedList, type SharedListOptions } from './shared-list.js';
 import { sharedAclStorage, sharedQuotaStorage } from './shared-security.js';
-import { encodeNode, Paths, type TopicAssignment } from './zk-layout.js';
+import {
+  decodeNode,
+  encodeNode,
+  type LeaderElectionRequest,
+  MAX_PARTITIONS_PER_ELECTION,
+  PartitionState,
+  Paths,
+  TopicAssignment,
+} from './zk-layout.js';
 
 export interface ClusterSettings {
   brokerId: number;
@@ -57,7 +73,18 @@ export interface CreateTopicRequest {
 
 export type ClusterAnswer = { errorCode: number; message: string | null };
 
+/** One partition's answer to ElectLeaders. */
+export type ElectionResult = { topic: string; partition: number } & ClusterAnswer;
+
 const OK: ClusterAnswer = { errorCode: ErrorCode.NONE, message: null };
+
+/** Compare-and-set attempts on a topic's assignment node before a reassignment gives up. */
+const MAX_ASSIGNMENT_WRITES = 10;
+/** Longest a stored reassignment waits for this broker's view to show it. */
+const ASSIGNMENT_SETTLE_MS = 5_000;
+
+/** How often a broker looks whether the controller has carried out an election it asked for. */
+const ELECTION_POLL_MS = 100;
 
 /** How often the reachability of ZooKeeper is looked at, to report each outage once as it starts and ends. */
 const OUTAGE_CHECK_INTERVAL_MS = 250;
@@ -90,6 +117,8 @@ export class ClusterNode {
   readonly acls: SharedList<AclBinding>;
   readonly clientQuotas: SharedList<EntityQuota>;
   private registration: Membership | null = null;
+  /** Closes the shared lists handed out by sharedBrokerConfigs. */
+  private readonly listClosers: Array<() => void> = [];
   private unreachableSinceMs: number | null = null;
   private outageTimer: NodeJS.Timeout | null = null;
 
@@ -224,22 +253,28 @@ export class ClusterNode {
     };
   }
 
+  /**
+   * The dynamic broker configs every broker shares (one node, compare-and-set, watched); their format is
+   * the broker's (src/broker/dynamic-broker-config.ts). Closed with this node.
+   */
+  sharedBrokerConfigs<T>(format: Pick<SharedListOptions<T>, 'format' | 'parse' | 'tooLarge'>): SharedList<T> {
+    const list = new SharedList(this.coordinator, {
+      ...format,
+      path: Paths.brokerConfigs,
+      logger: this.options.logger,
+    });
+    this.listClosers.push(() => list.close());
+    return list;
+  }
+
   /** Writes the topic's assignment and config; answers once every partition has a leader or the time is up. */
   async createTopic(request: CreateTopicRequest, timeoutMs: number): Promise<ClusterAnswer> {
     const { settings } = this.options;
     if (this.view.topics.has(request.name)) {
       return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `topic '${request.name}' already exists` };
     }
-    const split = splitTopicConfig(request.config, settings.replication);
-    if (split instanceof Error) return { errorCode: ErrorCode.INVALID_CONFIG, message: split.message };
-    try {
-      parseTopicConfig(split.log, DEFAULT_TOPIC_CONFIG);
-    } catch (error) {
-      return {
-        errorCode: ErrorCode.INVALID_CONFIG,
-        message: error instanceof Error ? error.message : String(error),
-      };
-    }
+    const invalid = this.invalidTopicConfig(request.config);
+    if (invalid) return invalid;
     const brokers = [...this.view.brokers].map(([id, b]) => ({ id, rack: b.rack }));
     let replicas: number[][];
     if (request.assignments.length > 0) {
@@ -296,6 +331,137 @@ export class ClusterNode {
     return OK;
   }
 
+  /** INVALID_CONFIG naming the first bad key of a topic's overrides (replication's and the log's), else null. */
+  private invalidTopicConfig(config: Record<string, string>): ClusterAnswer | null {
+    const split = splitTopicConfig(config, this.options.settings.replication);
+    if (split instanceof Error) return { errorCode: ErrorCode.INVALID_CONFIG, message: split.message };
+    try {
+      parseTopicConfig(split.log, DEFAULT_TOPIC_CONFIG);
+    } catch (error) {
+      return {
+        errorCode: ErrorCode.INVALID_CONFIG,
+        message: error instanceof Error ? error.message : String(error),
+      };
+    }
+    return null;
+  }
+
+  /**
+   * CreatePartitions: grows the topic's assignment to `count` partitions, compare-and-set on its node; the
+   * new ones are placed as at creation (or as `assignments` says) with the topic's replication factor, and
+   * the controller gives them their first state as for a new topic. Answers once each has a leader or the
+   * time is up.
+   */
+  async addPartitions(
+    name: string,
+    count: number,
+    assignments: number[][] | null,
+    validateOnly: boolean,
+    timeoutMs: number,
+  ): Promise<ClusterAnswer> {
+    const topic = this.view.topics.get(name);
+    if (!topic || this.view.deleting.has(name)) {
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `topic '${name}' does not exist` };
+    }
+    const current = topic.replicas.length;
+    if (count <= current || count > MAX_PARTITIONS_PER_TOPIC) {
+      return {
+        errorCode: ErrorCode.INVALID_PARTITIONS,
+        message: `topic '${name}' has ${current} partitions: the new count ${count} must be ${current + 1}..${MAX_PARTITIONS_PER_TOPIC}`,
+      };
+    }
+    const factor = topic.replicas[0]?.length ?? 1;
+    const brokers = [...this.view.brokers].map(([id, b]) => ({ id, rack: b.rack }));
+    let added: number[][];
+    if (assignments) {
+      const bad =
+        assignments.length !== count - current
+          ? `${assignments.length} assignments for ${count - current} new partitions`
+          : assignments.find((ids) => ids.length !== factor || new Set(ids).size !== ids.length)
+            ? `each new partition needs ${factor} distinct brokers (the topic's replication factor)`
+            : assignments.flat().find((id) => !this.view.brokers.has(id)) !== undefined
+              ? 'an assignment names a broker that is not registered'
+              : null;
+      if (bad) return { errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, message: bad };
+      added = assignments;
+    } else {
+      if (factor > brokers.length) {
+        return {
+          errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+          message: `replication factor ${factor} is larger than the ${brokers.length} live brokers`,
+        };
+      }
+      const start = Math.floor(Math.random() * Math.max(1, brokers.length));
+      added = assignReplicas(brokers, count, factor, start).slice(current);
+    }
+    if (validateOnly) return OK;
+    try {
+      const node = await this.coordinator.get(Paths.topic(name));
+      const stored = node ? decodeNode(TopicAssignment, Paths.topic(name), node.data) : null;
+      if (!node || !stored || stored instanceof Error || Object.keys(stored.partitions).length !== current) {
+        return {
+          errorCode: ErrorCode.REQUEST_TIMED_OUT,
+          message: `topic '${name}' changed meanwhile; try again`,
+        };
+      }
+      const grown: TopicAssignment = {
+        ...stored,
+        partitions: {
+          ...stored.partitions,
+          ...Object.fromEntries(added.map((ids, i) => [String(current + i), ids])),
+        },
+      };
+      if ((await this.coordinator.set(Paths.topic(name), encodeNode(grown), node.version)) === null) {
+        return {
+          errorCode: ErrorCode.REQUEST_TIMED_OUT,
+          message: `topic '${name}' changed meanwhile; try again`,
+        };
+      }
+    } catch (error) {
+      return controllerUnreachable(error, `add partitions to '${name}'`);
+    }
+    this.options.logger.info({ topic: name, partitions: count, added }, 'added partitions');
+    await this.settle(timeoutMs, () =>
+      Array.from({ length: count }, (_, p) => p).every(
+        (p) => (this.view.state(name, p)?.state.leader ?? -1) >= 0,
+      ),
+    );
+    return OK;
+  }
+
+  /**
+   * AlterConfigs on a topic: replaces its overrides in /config/topics/<topic>, validated first; every broker
+   * hosting a replica applies them when its view reads the node (ReplicaManager). Answers once this
+   * broker's view shows them or the time is up.
+   */
+  async setTopicConfig(
+    name: string,
+    config: Record<string, string>,
+    validateOnly: boolean,
+    timeoutMs: number,
+  ): Promise<ClusterAnswer> {
+    if (!this.view.topics.has(name) || this.view.deleting.has(name)) {
+      return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `topic '${name}' does not exist` };
+    }
+    const invalid = this.invalidTopicConfig(config);
+    if (invalid || validateOnly) return invalid ?? OK;
+    try {
+      const data = encodeNode({ version: 1, config });
+      // A topic always has its config node (createTopic writes both); one lost by hand is written again.
+      if ((await this.coordinator.set(Paths.topicConfig(name), data, -1)) === null)
+        await this.coordinator.create(Paths.topicConfig(name), data, { parents: true });
+    } catch (error) {
+      return controllerUnreachable(error, `change the config of '${name}'`);
+    }
+    this.options.logger.info({ topic: name, config }, 'changed topic config');
+    const wanted = JSON.stringify(Object.entries(config).sort());
+    await this.settle(
+      timeoutMs,
+      () => JSON.stringify(Object.entries(this.view.topics.get(name)?.config ?? {}).sort()) === wanted,
+    );
+    return OK;
+  }
+
   /** Asks the controller to delete the topic; answers once it is gone or the time is up. */
   async deleteTopic(name: string, timeoutMs: number): Promise<ClusterAnswer> {
     if (!this.view.topics.has(name)) {
@@ -310,6 +476,163 @@ export class ClusterNode {
     return gone
       ? OK
       : { errorCode: ErrorCode.REQUEST_TIMED_OUT, message: `topic '${name}' is being deleted` };
+  }
+
+  /**
+   * ElectLeaders through the controller: partitions it may elect go to ZooKeeper as one request node
+   * (`/admin/elect_leaders/<id>`), which the controller carries out with the same epoch bump and fencing as a
+   * failover and then deletes; the answer is read from the states it left. The rest are answered at once
+   * (ELECTION_NOT_NEEDED, ...). `partitions` null: every partition of the cluster.
+   */
+  async electLeaders(
+    type: ElectionType,
+    partitions: ReadonlyArray<{ topic: string; partition: number }> | null,
+    timeoutMs: number,
+  ): Promise<ElectionResult[]> {
+    const brokers = { live: this.view.liveBrokerIds(), shuttingDown: this.view.shuttingDown };
+    const asked =
+      partitions ??
+      [...this.view.topics.values()]
+        .filter((t) => !this.view.deleting.has(t.name))
+        .flatMap((t) => t.replicas.map((_, partition) => ({ topic: t.name, partition })));
+    const results: ElectionResult[] = [];
+    const toElect: Array<{ topic: string; partition: number; replicas: number[] }> = [];
+    for (const { topic, partition } of asked) {
+      const replicas = this.view.topics.get(topic)?.replicas[partition];
+      if (!replicas || this.view.deleting.has(topic)) {
+        results.push({
+          topic,
+          partition,
+          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          message: `${topic}-${partition} does not exist`,
+        });
+        continue;
+      }
+      const reported = this.view.offlineReplicas(topic, partition);
+      const verdict = adminElectionVerdict(type, this.view.state(topic, partition)?.state, replicas, {
+        ...brokers,
+        offlineReplicas: reported.offline,
+        damagedReplicas: reported.damaged,
+      });
+      if (verdict === 'elect') toElect.push({ topic, partition, replicas });
+      else results.push({ topic, partition, ...verdict });
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; i < toElect.length; i += MAX_PARTITIONS_PER_ELECTION) {
+      const chunk = toElect.slice(i, i + MAX_PARTITIONS_PER_ELECTION);
+      const answers = await this.electThroughController(type, chunk, deadline);
+      results.push(...chunk.map(({ topic, partition }, j) => ({ topic, partition, ...answers[j]! })));
+    }
+    return results;
+  }
+
+  /** Writes one election request, waits for the controller to delete it and reads the outcome back. */
+  private async electThroughController(
+    type: ElectionType,
+    partitions: ReadonlyArray<{ topic: string; partition: number; replicas: number[] }>,
+    deadline: number,
+  ): Promise<ClusterAnswer[]> {
+    const path = Paths.leaderElection(randomUUID());
+    const request: LeaderElectionRequest = {
+      version: 1,
+      type,
+      partitions: partitions.map(({ topic, partition }) => ({ topic, partition })),
+    };
+    try {
+      await this.coordinator.create(path, encodeNode(request), { parents: true });
+      while ((await this.coordinator.get(path)) !== null) {
+        if (Date.now() >= deadline) {
+          const timedOut = {
+            errorCode: ErrorCode.REQUEST_TIMED_OUT,
+            message: 'the controller has not carried the election out yet; it still may',
+          };
+          return partitions.map(() => timedOut);
+        }
+        await new Promise((resolve) => setTimeout(resolve, ELECTION_POLL_MS));
+      }
+      const answers: ClusterAnswer[] = [];
+      for (const { topic, partition, replicas } of partitions) {
+        const statePath = Paths.partitionState(topic, partition);
+        const node = await this.coordinator.get(statePath);
+        const state = node ? decodeNode(PartitionState, statePath, node.data) : null;
+        answers.push(adminElectionResult(type, state instanceof Error ? null : state, replicas));
+      }
+      return answers;
+    } catch (error) {
+      const answer = controllerUnreachable(error, 'elect leaders');
+      return partitions.map(() => answer);
+    }
+  }
+
+  /**
+   * AlterPartitionReassignments: each topic's plan (planReassignment) written to its assignment node by
+   * compare-and-set, retried when another change landed first; answered once stored, as Kafka answers once
+   * a reassignment has started. The controller completes it when the added replicas are in sync.
+   */
+  async alterReassignments(
+    topic: string,
+    partitions: ReadonlyArray<{ partition: number; replicas: readonly number[] | null }>,
+  ): Promise<ClusterAnswer[]> {
+    const path = Paths.topic(topic);
+    const unknown = {
+      errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      message: `topic '${topic}' does not exist`,
+    };
+    try {
+      for (let attempt = 0; attempt < MAX_ASSIGNMENT_WRITES; attempt++) {
+        const node = await this.coordinator.get(path);
+        const assignment = node ? decodeNode(TopicAssignment, path, node.data) : null;
+        if (!node || !assignment || assignment instanceof Error || this.view.deleting.has(topic))
+          return partitions.map(() => unknown);
+        const registered = new Set(this.view.brokers.keys());
+        const answers = partitions.map(({ partition, replicas }): ClusterAnswer => {
+          const p = String(partition);
+          const current = assignment.partitions[p];
+          if (!current) return { ...unknown, message: `${topic}-${partition} does not exist` };
+          const plan = planReassignment(
+            {
+              replicas: current,
+              adding: assignment.addingReplicas?.[p] ?? [],
+              removing: assignment.removingReplicas?.[p] ?? [],
+            },
+            replicas,
+            registered,
+          );
+          if ('errorCode' in plan) return plan;
+          assignment.partitions[p] = plan.replicas;
+          assignment.addingReplicas = { ...assignment.addingReplicas, [p]: plan.adding };
+          assignment.removingReplicas = { ...assignment.removingReplicas, [p]: plan.removing };
+          if (plan.adding.length === 0) delete assignment.addingReplicas[p];
+          if (plan.removing.length === 0) delete assignment.removingReplicas[p];
+          return OK;
+        });
+        if (answers.every((a) => a.errorCode !== ErrorCode.NONE)) return answers;
+        if ((await this.coordinator.set(path, encodeNode(assignment), node.version)) !== null) {
+          // Read-your-writes: a ListPartitionReassignments right after the answer sees it on this broker.
+          const stored = assignment.partitions;
+          await this.settle(ASSIGNMENT_SETTLE_MS, () =>
+            partitions.every(({ partition }) => {
+              const seen = this.view.topics.get(topic)?.replicas[partition];
+              const wanted = stored[String(partition)];
+              return seen !== undefined && wanted !== undefined && seen.join() === wanted.join();
+            }),
+          );
+          this.options.logger.info(
+            { topic, partitions: partitions.map((p) => p.partition), assignment: assignment.partitions },
+            'partition reassignment stored',
+          );
+          return answers;
+        }
+      }
+      const busy = {
+        errorCode: ErrorCode.REQUEST_TIMED_OUT,
+        message: `topic '${topic}' kept changing under the reassignment; try again`,
+      };
+      return partitions.map(() => busy);
+    } catch (error) {
+      const answer = controllerUnreachable(error, `reassign partitions of '${topic}'`);
+      return partitions.map(() => answer);
+    }
   }
 
   /**
@@ -352,6 +675,7 @@ export class ClusterNode {
     this.view.close();
     this.acls.close();
     this.clientQuotas.close();
+    for (const close of this.listClosers) close();
     await this.coordinator.close();
   }
 

@@ -4,6 +4,7 @@ import { CoordinationError, type Coordinator } from '../coordination/index.js';
 import {
   BrokerRegistration,
   decodeNode,
+  LeaderElectionRequest,
   OfflineReplicaReport,
   PartitionState,
   Paths,
@@ -33,6 +34,12 @@ export interface ReportedOfflineReplicas {
   damaged: ReadonlySet<number>;
 }
 
+/** A pending reassignment: the partition's replicas are its target followed by `removing`. */
+export interface PartitionReassignment {
+  adding: number[];
+  removing: number[];
+}
+
 const NONE_REPORTED: ReportedOfflineReplicas = { offline: new Set(), damaged: new Set() };
 
 /** Retry delay after a failed read while the coordination service is unreachable. */
@@ -54,6 +61,10 @@ export class ClusterView {
   readonly states = new Map<string, PartitionStateVersioned>();
   readonly shuttingDown = new Set<number>();
   readonly deleting = new Set<string>();
+  /** Partitions being reassigned, by partition key: replicas added and removed (TopicAssignment). */
+  readonly reassignments = new Map<string, PartitionReassignment>();
+  /** Pending ElectLeaders requests by node name, until the controller has carried them out. */
+  readonly elections = new Map<string, LeaderElectionRequest>();
   /** Per broker, the replicas it reported offline (its log found damaged), until they are back in sync. */
   readonly offlineReports = new Map<number, OfflineReplicaReport['replicas']>();
   /** The same reports by partition key. */
@@ -90,6 +101,7 @@ export class ClusterView {
       Paths.topics,
       Paths.topicConfigs,
       Paths.deleteTopics,
+      Paths.leaderElections,
       Paths.controlledShutdowns,
     ]) {
       await this.coordinator.create(path, Buffer.alloc(0), { parents: true });
@@ -155,6 +167,7 @@ export class ClusterView {
       this.loadControllerEpoch(),
       this.loadShutdowns(),
       this.loadDeletions(),
+      this.loadElections(),
     ]);
   }
 
@@ -264,7 +277,10 @@ export class ClusterView {
   private forgetTopic(name: string): void {
     const topic = this.topics.get(name);
     this.topics.delete(name);
-    for (let p = 0; p < (topic?.replicas.length ?? 0); p++) this.states.delete(partitionKey(name, p));
+    for (let p = 0; p < (topic?.replicas.length ?? 0); p++) {
+      this.states.delete(partitionKey(name, p));
+      this.reassignments.delete(partitionKey(name, p));
+    }
   }
 
   private loadTopic(name: string): Promise<void> {
@@ -289,6 +305,13 @@ export class ClusterView {
           .sort((a, b) => a[0] - b[0])
           .map(([, ids]) => ids);
         const known = this.topics.get(name)?.replicas.length ?? 0;
+        for (let p = 0; p < Math.max(known, replicas.length); p++) {
+          const key = partitionKey(name, p);
+          const adding = assignment.addingReplicas?.[String(p)] ?? [];
+          const removing = assignment.removingReplicas?.[String(p)] ?? [];
+          if (adding.length > 0 || removing.length > 0) this.reassignments.set(key, { adding, removing });
+          else this.reassignments.delete(key);
+        }
         this.topics.set(name, {
           name,
           topicId: assignment.topicId,
@@ -360,6 +383,23 @@ export class ClusterView {
       return () => {
         this.deleting.clear();
         for (const name of names) this.deleting.add(name);
+      };
+    });
+  }
+
+  /** Requests are written once and deleted when carried out, so the directory's watch is enough. */
+  private loadElections(): Promise<void> {
+    return this.read('elections', async () => {
+      const names =
+        (await this.coordinator.children(Paths.leaderElections, () => void this.loadElections())) ?? [];
+      const found = new Map<string, LeaderElectionRequest>();
+      for (const name of names) {
+        const request = await this.decoded(Paths.leaderElection(name), LeaderElectionRequest);
+        if (request) found.set(name, request);
+      }
+      return () => {
+        this.elections.clear();
+        for (const [name, request] of found) this.elections.set(name, request);
       };
     });
   }

@@ -12,7 +12,7 @@ import type {
 } from './cluster-view.js';
 import { Controller } from './controller.js';
 import { ClusterMetrics } from './metrics.js';
-import type { PartitionState } from './zk-layout.js';
+import type { LeaderElectionRequest, PartitionState } from './zk-layout.js';
 
 const TOPIC = 'telemetry';
 const CONTROLLER_EPOCH = 7;
@@ -35,6 +35,7 @@ function controllerWith(
   outcomes: CommitOutcome[],
   reported: Record<string, ReportedOfflineReplicas> = {},
   partitionStates: Record<string, PartitionStateVersioned> = {},
+  elections: Record<string, LeaderElectionRequest> = {},
 ) {
   const lines: LogLine[] = [];
   const logger = pino(
@@ -67,6 +68,8 @@ function controllerWith(
   const view = {
     topics: new Map([[TOPIC, topic]]),
     deleting: new Set<string>(),
+    elections: new Map(Object.entries(elections)),
+    reassignments: new Map(),
     shuttingDown: new Set<number>(),
     liveBrokerIds: () => new Set([2, 3]),
     state: (name: string, partition: number) => states.get(`${name}:${partition}`),
@@ -75,15 +78,18 @@ function controllerWith(
     onChange: () => () => undefined,
   };
   const written: PartitionState[][] = [];
+  const deleted: string[] = [];
   let commits = 0;
   const coordinator = {
     create: async () => true,
+    get: async () => null,
     delete: async () => true,
     commit: async (ops: CoordinationOp[]) => {
       const outcome = outcomes[commits++] ?? 'taken';
       if (outcome === 'unreachable')
         throw new CoordinationError('UNREACHABLE', 'ZooKeeper silent for 1800 ms');
       if (outcome === 'refused') return false;
+      deleted.push(...ops.flatMap((op) => (op.op === 'delete' ? [op.path] : [])));
       written.push(
         ops.flatMap((op) =>
           op.op === 'set' ? [JSON.parse(op.data.toString('utf8')) as PartitionState] : [],
@@ -102,7 +108,7 @@ function controllerWith(
     logger,
     metrics,
   });
-  return { controller, lines, written, metrics, commits: () => commits };
+  return { controller, lines, written, deleted, metrics, commits: () => commits };
 }
 
 async function until(what: string, done: () => boolean, timeoutMs = 5_000): Promise<void> {
@@ -237,6 +243,36 @@ describe('Controller', () => {
       assert.equal(kept[0]!.level, 40);
       const elections = (await metrics.leaderElections.get()).values.map((v) => v.labels.reason);
       assert.deepEqual(elections, ['leader-lost']);
+    } finally {
+      controller.deactivate();
+    }
+  });
+
+  it('carries out an ElectLeaders request: the preferred replica leads at a new epoch, then the request goes', async () => {
+    // Partition 1 prefers broker 2, which is in sync but not leading (3 took over while it was away).
+    const { controller, written, deleted } = controllerWith(
+      [],
+      {},
+      {
+        [`${TOPIC}:1`]: {
+          state: { version: 1, controllerEpoch: 3, leader: 3, leaderEpoch: 6, isr: [3, 2] },
+          version: 5,
+        },
+      },
+      { 'req-1': { version: 1, type: 0, partitions: [{ topic: TOPIC, partition: 1 }] } },
+    );
+    controller.activate({ epoch: CONTROLLER_EPOCH, epochVersion: CONTROLLER_EPOCH });
+    try {
+      await until('the request deleted', () => deleted.length === 1);
+      const partition1 = written.flat().find((s) => s.leaderEpoch === 7);
+      assert.deepEqual(partition1, {
+        version: 1,
+        controllerEpoch: CONTROLLER_EPOCH,
+        leader: 2,
+        leaderEpoch: 7,
+        isr: [3, 2],
+      });
+      assert.deepEqual(deleted, ['/admin/elect_leaders/req-1']);
     } finally {
       controller.deactivate();
     }

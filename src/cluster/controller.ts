@@ -1,17 +1,20 @@
 import type { Logger } from 'pino';
 import type { CoordinationOp, Coordinator } from '../coordination/index.js';
 import { CoordinationError } from '../coordination/index.js';
-import type { ClusterView } from './cluster-view.js';
+import { ElectionType } from '../protocol/apis/elect-leaders.js';
+import { type ClusterView, type PartitionStateVersioned, partitionKey } from './cluster-view.js';
 import {
   type BrokerLiveness,
+  completedReassignment,
   damagedLeaderKept,
+  fitToReplicas,
   initialState,
   preferredLeaderChange,
   reconcileState,
   type StateChange,
 } from './leader-election.js';
 import type { ClusterMetrics } from './metrics.js';
-import { encodeNode, Paths } from './zk-layout.js';
+import { decodeNode, encodeNode, PartitionState, Paths, TopicAssignment } from './zk-layout.js';
 
 export interface ControllerOptions {
   /** How often preferred leaders are restored (Kafka's leader.imbalance.check.interval.seconds). */
@@ -38,6 +41,13 @@ interface StateWrite {
     previousIsr: readonly number[];
     change: StateChange;
   } | null;
+}
+
+/** A reassigned partition ready to complete: the state that ends it, over the state node's version. */
+interface ReassignmentCompletion {
+  partition: number;
+  state: PartitionState;
+  version: number;
 }
 
 /** Writes per multi-op: ZooKeeper bounds a request at 1 MiB and a state node is ~100 bytes. */
@@ -165,7 +175,12 @@ export class Controller {
     let settled = await this.deleteTopics(tenure);
     if (!this.tenure) return true;
     const brokers: BrokerLiveness = { live: this.view.liveBrokerIds(), shuttingDown: this.view.shuttingDown };
+    const requested = this.requestedElections();
+    const fresh = await this.freshStates(
+      [...this.view.elections.values()].flatMap((request) => request.partitions),
+    );
     const writes: StateWrite[] = [];
+    const completions = new Map<string, ReassignmentCompletion[]>();
     for (const topic of this.view.topics.values()) {
       if (this.view.deleting.has(topic.name)) continue;
       const unclean =
@@ -173,7 +188,7 @@ export class Controller {
         'true';
       for (let p = 0; p < topic.replicas.length; p++) {
         const replicas = topic.replicas[p]!;
-        const current = this.view.state(topic.name, p);
+        const current = fresh.get(partitionKey(topic.name, p)) ?? this.view.state(topic.name, p);
         const reported = this.view.offlineReplicas(topic.name, p);
         const partitionBrokers: BrokerLiveness =
           reported.offline.size === 0
@@ -189,12 +204,32 @@ export class Controller {
           });
           continue;
         }
+        const key = partitionKey(topic.name, p);
+        const asked = requested.types.get(key);
         const change =
-          reconcileState(current.state, replicas, partitionBrokers, tenure.epoch, unclean) ??
-          (preferred ? preferredLeaderChange(current.state, replicas, partitionBrokers, tenure.epoch) : null);
+          fitToReplicas(current.state, replicas, partitionBrokers, tenure.epoch) ??
+          reconcileState(
+            current.state,
+            replicas,
+            partitionBrokers,
+            tenure.epoch,
+            unclean || asked === ElectionType.UNCLEAN,
+          ) ??
+          (preferred || asked === ElectionType.PREFERRED
+            ? preferredLeaderChange(current.state, replicas, partitionBrokers, tenure.epoch)
+            : null);
         if (!change) {
           if (damagedLeaderKept(current.state, partitionBrokers))
             this.keptDamagedLeader(topic.name, p, current.state.leader, current.state);
+          const reassignment = this.view.reassignments.get(key);
+          const done =
+            reassignment &&
+            completedReassignment(current.state, replicas, reassignment, partitionBrokers, tenure.epoch);
+          if (done) {
+            const list = completions.get(topic.name) ?? [];
+            list.push({ partition: p, state: done, version: current.version });
+            completions.set(topic.name, list);
+          }
           continue;
         }
         writes.push({
@@ -220,7 +255,106 @@ export class Controller {
       if (await this.fenced(tenure, ops)) this.committed(chunk);
       else settled = false;
     }
+    for (const [topic, done] of completions) {
+      if (!(await this.completeReassignments(tenure, topic, done))) settled = false;
+    }
+    // Requests are done once their elections are stored; a pass cut short carries them out again. One
+    // fenced delete each: a request the view still lists but an earlier pass already deleted is refused
+    // alone (gone), without making this pass run again.
+    if (settled) {
+      for (const name of requested.names) {
+        await this.fenced(tenure, [{ op: 'delete', path: Paths.leaderElection(name), version: -1 }]);
+      }
+    }
     return settled;
+  }
+
+  /**
+   * The stored states of the partitions an election was asked for, read from ZooKeeper now: the view may
+   * not have applied the ISR change the admin saw before asking (each node is read on its own watch), and
+   * the request is deleted once decided, so it must be decided on what is really there.
+   */
+  private async freshStates(
+    partitions: ReadonlyArray<{ topic: string; partition: number }>,
+  ): Promise<Map<string, PartitionStateVersioned>> {
+    const states = new Map<string, PartitionStateVersioned>();
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      if (states.has(key)) continue;
+      const path = Paths.partitionState(topic, partition);
+      const node = await this.coordinator.get(path);
+      const state = node ? decodeNode(PartitionState, path, node.data) : null;
+      if (node && state && !(state instanceof Error)) states.set(key, { state, version: node.version });
+    }
+    return states;
+  }
+
+  /**
+   * The partitions admins asked to elect (ElectLeaders), by partition key, and the requests they came in.
+   * A partition asked for both ways gets the unclean election.
+   */
+  private requestedElections(): { types: Map<string, ElectionType>; names: string[] } {
+    const types = new Map<string, ElectionType>();
+    for (const request of this.view.elections.values()) {
+      for (const { topic, partition } of request.partitions) {
+        const key = partitionKey(topic, partition);
+        if (types.get(key) !== ElectionType.UNCLEAN) types.set(key, request.type);
+      }
+    }
+    return { types, names: [...this.view.elections.keys()] };
+  }
+
+  /**
+   * Ends the reassignments of a topic's partitions whose added replicas have caught up, in one fenced write:
+   * the assignment keeps only the target replicas and each partition's state drops the removed ones from the
+   * ISR (moving leadership to a target replica if a removed one led), at a new leader epoch. The removed
+   * replicas see they are no longer replicas and delete their copies. False when refused (run again).
+   */
+  private async completeReassignments(
+    tenure: Tenure,
+    topic: string,
+    done: readonly ReassignmentCompletion[],
+  ): Promise<boolean> {
+    const path = Paths.topic(topic);
+    const node = await this.coordinator.get(path);
+    const assignment = node ? decodeNode(TopicAssignment, path, node.data) : null;
+    if (!node || !assignment || assignment instanceof Error) return true;
+    const ops: CoordinationOp[] = [];
+    for (const { partition, state, version } of done) {
+      const p = String(partition);
+      const removing = assignment.removingReplicas?.[p] ?? [];
+      const replicas = assignment.partitions[p];
+      if (!replicas) continue;
+      assignment.partitions[p] = replicas.filter((id) => !removing.includes(id));
+      delete assignment.addingReplicas?.[p];
+      delete assignment.removingReplicas?.[p];
+      ops.push({
+        op: 'set',
+        path: Paths.partitionState(topic, partition),
+        data: encodeNode(state),
+        version,
+      });
+    }
+    const stored = await this.fenced(tenure, [
+      { op: 'set', path, data: encodeNode(assignment), version: node.version },
+      ...ops,
+    ]);
+    if (stored) {
+      for (const { partition, state } of done) {
+        this.options.logger.info(
+          {
+            topic,
+            partition,
+            replicas: assignment.partitions[String(partition)],
+            leader: state.leader,
+            leaderEpoch: state.leaderEpoch,
+            isr: state.isr,
+          },
+          'partition reassignment completed',
+        );
+      }
+    }
+    return stored;
   }
 
   /**
@@ -246,7 +380,8 @@ export class Controller {
       // A damaged replica only taken out of the ISR is no election either.
       const isrOnly =
         change.reason === 'isr-member-lost' ||
-        (change.reason === 'replica-offline' && change.state.leader === previousLeader);
+        ((change.reason === 'replica-offline' || change.reason === 'reassignment') &&
+          change.state.leader === previousLeader);
       if (!isrOnly) metrics.leaderElections.inc({ reason: change.reason });
       // Lost or shutting-down brokers and damaged replicas taken out of the ISR (with a new leader or
       // without): the leaders' own shrinks are counted where they decide them

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ErrorCode } from '../protocol/index.js';
 import {
+  type AdminElectionVerdict,
+  adminElectionResult,
+  adminElectionVerdict,
   type BrokerLiveness,
+  completedReassignment,
   damagedLeaderKept,
   electLeader,
+  fitToReplicas,
   initialState,
   preferredLeaderChange,
   reconcileState,
@@ -312,5 +318,95 @@ describe('initialState', () => {
 
   it('is null when no replica is live', () => {
     assert.equal(initialState([1, 2], brokers([3]), CONTROLLER_EPOCH), null);
+  });
+});
+
+describe('adminElectionVerdict and adminElectionResult (ElectLeaders)', () => {
+  const replicas = [1, 2, 3];
+  it('preferred: not needed when the first replica leads, elect when it is live and in sync, else unavailable', () => {
+    const code = (verdict: AdminElectionVerdict) => (verdict === 'elect' ? 'elect' : verdict.errorCode);
+    const all = brokers([1, 2, 3]);
+    assert.equal(
+      code(adminElectionVerdict(0, state(1, 3, [1, 2, 3]), replicas, all)),
+      ErrorCode.ELECTION_NOT_NEEDED,
+    );
+    assert.equal(code(adminElectionVerdict(0, state(2, 3, [1, 2, 3]), replicas, all)), 'elect');
+    // Out of the ISR (catching up), down, or shutting down: not available.
+    assert.equal(
+      code(adminElectionVerdict(0, state(2, 3, [2, 3]), replicas, all)),
+      ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+    );
+    assert.equal(
+      code(adminElectionVerdict(0, state(2, 3, [1, 2, 3]), replicas, brokers([2, 3]))),
+      ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+    );
+    assert.equal(
+      code(adminElectionVerdict(0, state(2, 3, [1, 2, 3]), replicas, brokers([1, 2, 3], [1]))),
+      ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+    );
+    assert.equal(
+      code(adminElectionVerdict(0, undefined, replicas, all)),
+      ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+    );
+  });
+
+  it('unclean: not needed while a leader is up, elect any live replica when none of the ISR is, else none eligible', () => {
+    const code = (verdict: AdminElectionVerdict) => (verdict === 'elect' ? 'elect' : verdict.errorCode);
+    assert.equal(
+      code(adminElectionVerdict(1, state(2, 3, [2]), replicas, brokers([1, 2, 3]))),
+      ErrorCode.ELECTION_NOT_NEEDED,
+    );
+    // Offline partition whose only in-sync replica (2) is gone; 3 is live but was behind.
+    assert.equal(code(adminElectionVerdict(1, state(-1, 4, [2]), replicas, brokers([3]))), 'elect');
+    assert.equal(
+      code(adminElectionVerdict(1, state(-1, 4, [2]), replicas, brokers([4]))),
+      ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE,
+    );
+  });
+
+  it('reads the outcome from the state the controller left', () => {
+    assert.equal(adminElectionResult(0, state(1, 5, [1, 2, 3]), replicas).errorCode, ErrorCode.NONE);
+    assert.equal(
+      adminElectionResult(0, state(2, 5, [2, 3]), replicas).errorCode,
+      ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+    );
+    assert.equal(adminElectionResult(1, state(3, 5, [3]), replicas).errorCode, ErrorCode.NONE);
+    assert.equal(adminElectionResult(1, null, replicas).errorCode, ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE);
+  });
+});
+
+describe('reassignments (fitToReplicas, completedReassignment)', () => {
+  const reassigning = { adding: [4], removing: [3] };
+
+  it('completes once the added replica is in sync, dropping the removed one from the ISR at a new epoch', () => {
+    // Replicas during the reassignment: the target [1, 2, 4], then 3 being removed.
+    assert.equal(
+      completedReassignment(state(1, 5, [1, 2, 3]), [1, 2, 4, 3], reassigning, brokers([1, 2, 3, 4]), 9),
+      null,
+    );
+    assert.deepEqual(
+      completedReassignment(state(1, 5, [1, 2, 3, 4]), [1, 2, 4, 3], reassigning, brokers([1, 2, 3, 4]), 9),
+      { version: 1, controllerEpoch: 9, leader: 1, leaderEpoch: 6, isr: [1, 2, 4] },
+    );
+  });
+
+  it('moves leadership off a removed leader to the first in-sync replica of the target', () => {
+    assert.deepEqual(
+      completedReassignment(state(3, 5, [3, 1, 2, 4]), [1, 2, 4, 3], reassigning, brokers([1, 2, 3, 4]), 9),
+      { version: 1, controllerEpoch: 9, leader: 1, leaderEpoch: 6, isr: [1, 2, 4] },
+    );
+    // No target replica live and in sync: it waits.
+    assert.equal(
+      completedReassignment(state(3, 5, [3, 4]), [1, 2, 4, 3], reassigning, brokers([3]), 9),
+      null,
+    );
+  });
+
+  it('fits a state to replicas that shrank under it (a cancelled reassignment)', () => {
+    assert.equal(fitToReplicas(state(1, 5, [1, 2, 3]), [1, 2, 3], brokers([1, 2, 3, 4]), 9), null);
+    assert.deepEqual(fitToReplicas(state(4, 5, [4, 1, 2, 3]), [1, 2, 3], brokers([1, 2, 3, 4]), 9), {
+      state: { version: 1, controllerEpoch: 9, leader: 1, leaderEpoch: 6, isr: [1, 2, 3] },
+      reason: 'reassignment',
+    });
   });
 });

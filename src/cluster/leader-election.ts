@@ -1,3 +1,5 @@
+import { ElectionType } from '../protocol/apis/elect-leaders.js';
+import { ErrorCode } from '../protocol/index.js';
 import type { PartitionState } from './zk-layout.js';
 
 /** What the controller knows of the brokers when it decides a partition's leader. */
@@ -26,7 +28,8 @@ export interface StateChange {
     | 'isr-member-lost'
     | 'controlled-shutdown'
     | 'preferred-leader'
-    | 'replica-offline';
+    | 'replica-offline'
+    | 'reassignment';
 }
 
 /**
@@ -157,4 +160,105 @@ export function initialState(
   const live = replicas.filter((id) => brokers.live.has(id));
   if (live.length === 0) return null;
   return { version: 1, controllerEpoch, leader: live[0]!, leaderEpoch: 0, isr: live };
+}
+
+/** What an admin's election (ElectLeaders) of a partition comes to before or after the controller's pass. */
+export type AdminElectionVerdict = { errorCode: number; message: string | null } | 'elect';
+
+/**
+ * Kafka's answers to ElectLeaders for one partition from its state: ELECTION_NOT_NEEDED when the preferred
+ * replica already leads (preferred) or a leader is up (unclean); PREFERRED_LEADER_NOT_AVAILABLE /
+ * ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica may take over; otherwise 'elect', for the controller.
+ */
+export function adminElectionVerdict(
+  type: ElectionType,
+  current: PartitionState | undefined,
+  replicas: readonly number[],
+  brokers: BrokerLiveness,
+): AdminElectionVerdict {
+  const leader = current?.leader ?? -1;
+  if (type === ElectionType.PREFERRED) {
+    const preferred = replicas[0]!;
+    if (leader === preferred)
+      return { errorCode: ErrorCode.ELECTION_NOT_NEEDED, message: `broker ${preferred} already leads` };
+    if (current && preferredLeaderChange(current, replicas, brokers, current.controllerEpoch)) return 'elect';
+    return {
+      errorCode: ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+      message: `preferred replica ${preferred} is not live and in sync, or the partition has no leader to hand over from`,
+    };
+  }
+  if (leader >= 0 && brokers.live.has(leader))
+    return { errorCode: ErrorCode.ELECTION_NOT_NEEDED, message: `broker ${leader} leads` };
+  if (electLeader(replicas, current?.isr ?? [], brokers, true) >= 0) return 'elect';
+  return {
+    errorCode: ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE,
+    message: `no replica of ${replicas.join(',')} is live`,
+  };
+}
+
+/** The outcome of an election the controller carried out, read from the state it left. */
+export function adminElectionResult(
+  type: ElectionType,
+  state: PartitionState | null,
+  replicas: readonly number[],
+): { errorCode: number; message: string | null } {
+  const leader = state?.leader ?? -1;
+  if (type === ElectionType.PREFERRED) {
+    return leader === replicas[0]
+      ? { errorCode: ErrorCode.NONE, message: null }
+      : {
+          errorCode: ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE,
+          message: `preferred replica ${replicas[0]} could not be elected (no longer live and in sync?)`,
+        };
+  }
+  return leader >= 0
+    ? { errorCode: ErrorCode.NONE, message: null }
+    : { errorCode: ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE, message: 'no live replica could be elected' };
+}
+
+/**
+ * A state that names brokers that are no longer replicas (a reassignment was cancelled or completed under
+ * it): they leave the ISR, and leadership moves to the first in-sync replica if the leader is one of them.
+ */
+export function fitToReplicas(
+  current: PartitionState,
+  replicas: readonly number[],
+  brokers: BrokerLiveness,
+  controllerEpoch: number,
+): StateChange | null {
+  const isr = current.isr.filter((id) => replicas.includes(id));
+  const leaderStays = current.leader < 0 || replicas.includes(current.leader);
+  if (leaderStays && isr.length === current.isr.length) return null;
+  const leader = leaderStays ? current.leader : electLeader(replicas, isr, brokers, false);
+  return {
+    // With no in-sync replica left among them the partition is offline until one returns.
+    state: {
+      version: 1,
+      controllerEpoch,
+      leader,
+      leaderEpoch: current.leaderEpoch + 1,
+      isr: isr.length > 0 ? isr : current.isr,
+    },
+    reason: 'reassignment',
+  };
+}
+
+/**
+ * The state that completes a reassignment, or null while it must wait: every added replica is in the ISR
+ * (it has caught up), and a replica of the target is live and in sync to lead (the current leader stays if
+ * it is one). The ISR keeps only target replicas; the removed ones then delete their copies.
+ */
+export function completedReassignment(
+  current: PartitionState,
+  replicas: readonly number[],
+  reassignment: { adding: readonly number[]; removing: readonly number[] },
+  brokers: BrokerLiveness,
+  controllerEpoch: number,
+): PartitionState | null {
+  if (!reassignment.adding.every((id) => current.isr.includes(id))) return null;
+  const target = replicas.filter((id) => !reassignment.removing.includes(id));
+  const isr = current.isr.filter((id) => target.includes(id));
+  const leader = target.includes(current.leader) ? current.leader : electLeader(target, isr, brokers, false);
+  if (leader < 0 || !isr.includes(leader)) return null;
+  return { version: 1, controllerEpoch, leader, leaderEpoch: current.leaderEpoch + 1, isr };
 }

@@ -10,6 +10,8 @@ interface FollowerPosition {
   leaderEndAtLastFetch: number;
   /** The last time the follower had everything the leader had: the ISR shrink clock. */
   lastCaughtUpMs: number;
+  /** The log start offset the follower last reported (Fetch's logStartOffset), -1 until it fetches. */
+  logStartOffset: number;
 }
 
 interface CommitWaiter {
@@ -71,6 +73,7 @@ export class LeaderPartition {
         lastFetchMs: 0,
         leaderEndAtLastFetch: -1,
         lastCaughtUpMs: nowMs,
+        logStartOffset: -1,
       });
     }
     this.highWatermark = log.highWatermark;
@@ -101,6 +104,19 @@ export class LeaderPartition {
       this.changeIsr('expand', [...this.isr, followerId], followerId);
     }
     this.updateHighWatermark();
+  }
+
+  /** Records the log start offset a follower reported with its fetch (it follows the leader's, KIP-107). */
+  followerLogStart(followerId: number, logStartOffset: number): void {
+    const follower = this.followers.get(followerId);
+    if (follower) follower.logStartOffset = logStartOffset;
+  }
+
+  /** Whether every other replica of the ISR reported a log start at or past `offset` (DeleteRecords waits). */
+  isrStartsAt(offset: number): boolean {
+    return this.isr.every(
+      (id) => id === this.settings.brokerId || (this.followers.get(id)?.logStartOffset ?? -1) >= offset,
+    );
   }
 
   /** Followers of the ISR that have not caught up for longer than replica.lag.time.max.ms leave it. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { LogError, type PartitionLog } from '../log/index.js';
 import { Fetch } from '../protocol/apis/fetch.js';
 import { OffsetForLeaderEpoch } from '../protocol/apis/offset-for-leader-epoch.js';
-import { ErrorCode } from '../protocol/index.js';
+import { ErrorCode, readBatchHeader } from '../protocol/index.js';
 import type { BrokerChannel } from './broker-channel.js';
 import { partitionKey } from './cluster-view.js';
 import type { ClusterMetrics } from './metrics.js';
@@ -241,7 +241,11 @@ export class ReplicaFetcher {
         );
         if (!followed || this.partitions.get(keyOf(followed)) !== followed) continue;
         if (answer.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
-          followed.truncated = false;
+          // Below the leader's start (retention or DeleteRecords removed what this replica lacks): start
+          // again there, as Kafka's follower does; otherwise the end diverged and truncation decides.
+          if (answer.logStartOffset > followed.log.logEndOffset) {
+            followed.log.truncateFullyAndStartAt(answer.logStartOffset);
+          } else followed.truncated = false;
           continue;
         }
         if (answer.errorCode !== ErrorCode.NONE) {
@@ -251,12 +255,21 @@ export class ReplicaFetcher {
         }
         const log = followed.log;
         if (answer.records && answer.records.length > 0) {
+          // The leader's log start may fall inside a batch (DeleteRecords): an empty log started there starts
+          // again at the batch's base so the whole batch fits, as Kafka's follower does; the leader's start
+          // is applied below.
+          const { baseOffset } = readBatchHeader(answer.records);
+          if (baseOffset < log.logEndOffset && log.logStartOffset === log.logEndOffset)
+            log.truncateFullyAndStartAt(baseOffset);
           log.appendAsFollower(answer.records);
           durable.push(log.durable());
         }
         // A leader that has not learnt its high watermark yet answers -1: keep ours until it has.
         if (answer.highWatermark >= 0)
           log.setReplicationHighWatermark(Math.min(answer.highWatermark, log.logEndOffset));
+        // The leader's log start moved (DeleteRecords): records below it go here too, up to what we have.
+        if (answer.logStartOffset > log.logStartOffset)
+          log.advanceLogStartOffset(Math.min(answer.logStartOffset, log.logEndOffset));
       }
     }
     await Promise.all(durable);

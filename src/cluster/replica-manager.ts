@@ -234,7 +234,10 @@ export class ReplicaManager {
       }
       for (let p = 0; p < topic.replicas.length; p++) {
         const replicas = topic.replicas[p]!;
-        if (!replicas.includes(me)) continue;
+        if (!replicas.includes(me)) {
+          this.dropReplica(topic.name, p);
+          continue;
+        }
         const current = this.view.state(topic.name, p);
         if (!current) continue;
         const log = this.ensureLog(topic.name, topic.replicas.length, topic.topicId, split.log, p);
@@ -246,7 +249,12 @@ export class ReplicaManager {
         this.noteBackInSync(key, state.isr);
         const leading = this.leaders.get(key);
         if (state.leader === me) {
-          if (leading && leading.leaderEpoch === state.leaderEpoch) {
+          // Replicas added or removed by a reassignment: the leader tracks the new set from now on.
+          if (
+            leading &&
+            leading.leaderEpoch === state.leaderEpoch &&
+            sameReplicas(leading.replicas, replicas)
+          ) {
             leading.adoptState(state.isr, version);
             continue;
           }
@@ -272,6 +280,32 @@ export class ReplicaManager {
       if (this.view.topics.has(name)) continue;
       this.known.delete(name);
       await this.deleteLocal(name);
+    }
+  }
+
+  /**
+   * This broker is not (or no longer: a reassignment moved the partition away) a replica of the partition:
+   * it takes no role, and a copy it holds is deleted (emptied), as Kafka's StopReplica with deletion does.
+   */
+  private dropReplica(topic: string, partition: number): void {
+    const key = partitionKey(topic, partition);
+    this.unfollow(key);
+    const leading = this.leaders.get(key);
+    if (leading) this.stopLeading(key, leading);
+    const log = this.localLog(topic, partition);
+    if (!log || (log.logEndOffset === 0 && log.logStartOffset === 0)) return;
+    try {
+      const from = log.logEndOffset;
+      log.truncateFullyAndStartAt(0);
+      this.options.logger.info(
+        { topic, partition, logEndOffset: from },
+        'no longer a replica of the partition: its copy deleted',
+      );
+    } catch (error) {
+      this.options.logger.error(
+        { topic, partition, err: error },
+        'cannot delete the copy of a removed replica',
+      );
     }
   }
 
@@ -455,6 +489,17 @@ export class ReplicaManager {
       if (!this.logs.hasTopic(name)) {
         this.logs.createTopic(name, partitions, config, topicId);
         this.options.logger.info({ topic: name, partitions }, 'created local replica logs');
+      } else {
+        // CreatePartitions and AlterConfigs change the shared topic: the local logs follow.
+        const local = this.logs.describeTopic(name);
+        if (local.partitions < partitions) {
+          this.logs.addPartitions(name, partitions);
+          this.options.logger.info({ topic: name, partitions }, 'added local replica logs');
+        }
+        if (!sameOverrides(local.overrides, config)) {
+          this.logs.alterTopicConfig(name, config);
+          this.options.logger.info({ topic: name, config }, 'applied the topic config');
+        }
       }
       const log = this.logs.partition(name, partition);
       const key = partitionKey(name, partition);
@@ -723,6 +768,10 @@ export class ReplicaManager {
   }
 }
 
+function sameReplicas(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((id) => b.includes(id));
+}
+
 function readHighWatermarks(file: string, logger: Logger): Record<string, number> {
   if (!fs.existsSync(file)) return {};
   try {
@@ -737,4 +786,9 @@ function readHighWatermarks(file: string, logger: Logger): Record<string, number
     logger.warn({ err: error, file }, 'ignoring an unreadable high watermark checkpoint');
     return {};
   }
+}
+
+function sameOverrides(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 }

@@ -31,6 +31,9 @@ export const Paths = {
   controllerEpoch: '/controller_epoch',
   deleteTopics: '/admin/delete_topics',
   deleteTopic: (topic: string) => `/admin/delete_topics/${topic}`,
+  /** Leader elections an admin asked for (ElectLeaders), one node each; the controller carries them out. */
+  leaderElections: '/admin/elect_leaders',
+  leaderElection: (id: string) => `/admin/elect_leaders/${id}`,
   controlledShutdowns: '/admin/controlled_shutdown',
   controlledShutdown: (id: number) => `/admin/controlled_shutdown/${id}`,
   clusterId: '/cluster/id',
@@ -40,6 +43,8 @@ export const Paths = {
   acls: '/edgestream/security/acls',
   /** Every client quota of the cluster, the JSON of quotas.json; compare-and-set as the ACLs. */
   clientQuotas: '/edgestream/security/quotas',
+  /** The dynamic broker configs (AlterConfigs on a BROKER), per broker id or '' for all: compare-and-set. */
+  brokerConfigs: '/edgestream/config/brokers',
 } as const;
 
 /** /brokers/ids/<id> (ephemeral): how clients and other brokers reach a live broker. */
@@ -96,13 +101,39 @@ export const OfflineReplicaReport = z.object({
 });
 export type OfflineReplicaReport = z.infer<typeof OfflineReplicaReport>;
 
-/** /brokers/topics/<topic>: the topic id and each partition's replicas, the first one preferred as leader. */
+const PartitionReplicas = z.record(z.string().regex(/^\d+$/), z.array(z.number().int().min(0)).min(1));
+
+/**
+ * /brokers/topics/<topic>: the topic id and each partition's replicas, the first one preferred as leader.
+ * While a partition is reassigned (AlterPartitionReassignments, as Kafka's ZooKeeper mode keeps it), its
+ * replicas are the target ones followed by those being removed, `addingReplicas` names the targets that were
+ * not replicas before and `removingReplicas` the replicas not in the target; both go when it completes.
+ */
 export const TopicAssignment = z.object({
   version: z.literal(1),
   topicId: z.string().regex(/^[0-9a-f]{32}$/),
-  partitions: z.record(z.string().regex(/^\d+$/), z.array(z.number().int().min(0)).min(1)),
+  partitions: PartitionReplicas,
+  addingReplicas: z.record(z.string().regex(/^\d+$/), z.array(z.number().int().min(0))).optional(),
+  removingReplicas: z.record(z.string().regex(/^\d+$/), z.array(z.number().int().min(0))).optional(),
 });
 export type TopicAssignment = z.infer<typeof TopicAssignment>;
+
+/** Partitions per election request: more than a cluster of edge brokers holds (a node stays ~200 KiB). */
+export const MAX_PARTITIONS_PER_ELECTION = 5000;
+
+/**
+ * /admin/elect_leaders/<id>: an ElectLeaders request (Kafka's /admin/preferred_replica_election, one node
+ * per request so concurrent ones do not refuse each other). type 0 preferred, 1 unclean (Kafka's
+ * ElectionType). The controller applies it in its next pass and deletes the node in the same fenced write.
+ */
+export const LeaderElectionRequest = z.object({
+  version: z.literal(1),
+  type: z.union([z.literal(0), z.literal(1)]),
+  partitions: z
+    .array(z.object({ topic: z.string().min(1), partition: z.number().int().min(0) }))
+    .max(MAX_PARTITIONS_PER_ELECTION),
+});
+export type LeaderElectionRequest = z.infer<typeof LeaderElectionRequest>;
 
 /**
  * /config/topics/<topic>: the topic's config overrides, Kafka's key names. /config/users/<user> has the same

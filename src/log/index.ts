@@ -38,5 +38,10 @@ export {
   type RetentionResult,
   type WriteOptions,
 } from './partition-log.js';
-export { type AbortedTransaction, lastSequenceOf, type SequenceVerdict } from './producer-state.js';
+export {
+  type AbortedTransaction,
+  type ActiveProducer,
+  lastSequenceOf,
+  type SequenceVerdict,
+} from './producer-state.js';
 export { fsyncDirectory, type SegmentWriter, writeFileAtomic } from './segment.js';

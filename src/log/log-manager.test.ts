@@ -86,6 +86,25 @@ describe('LogManager', () => {
     await reopened.close();
   });
 
+  it('adds partitions to a topic, on disk too, and never takes any away', async () => {
+    using tmp = temporaryDirectory();
+    const logger = new RecordingLogger();
+    const manager = LogManager.open({ dataDir: tmp.dir, logger });
+    manager.createTopic('t', 2, { 'retention.ms': '1000' });
+    assert.equal(manager.addPartitions('t', 4).partitions, 4);
+    assert.equal(manager.partition('t', 3).logEndOffset, 0);
+    assert.throws(() => manager.addPartitions('t', 4), expectCode('INVALID_CONFIG', /expected 5\.\./));
+    assert.throws(() => manager.addPartitions('t', 1), expectCode('INVALID_CONFIG'));
+    await manager.partition('t', 3).append(makeBatch('new'));
+    await manager.close();
+    const reopened = LogManager.open({ dataDir: tmp.dir, logger });
+    const topic = reopened.describeTopic('t');
+    assert.equal(topic.partitions, 4);
+    assert.equal(topic.config.retentionMs, 1000, 'the config stays');
+    assert.equal(reopened.partition('t', 3).logEndOffset, 3);
+    await reopened.close();
+  });
+
   it('deletes a topic and its files', async () => {
     using tmp = temporaryDirectory();
     const manager = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });

@@ -77,7 +77,7 @@ interface TopicFile {
 export class LogManager {
   private readonly topicsDir: string;
   private readonly trashDir: string;
-  private readonly defaults: TopicConfig;
+  private defaults: TopicConfig;
   private readonly files: OpenFileLimiter;
   private readonly topicStates = new Map<string, TopicState>();
   private retentionTimer: NodeJS.Timeout | null = null;
@@ -204,16 +204,57 @@ export class LogManager {
     return this.describeTopic(name);
   }
 
+  /**
+   * Grows the topic to `partitions` (CreatePartitions): the new partitions' logs first, then the topic
+   * file, so a crash part way reopens the topic at its old count (the new directories are opened empty
+   * again on the next attempt). Never fewer partitions: Kafka cannot shrink a topic either.
+   */
+  addPartitions(name: string, partitions: number): TopicDescription {
+    this.ensureOpen();
+    const state = this.state(name);
+    const current = state.partitions.length;
+    if (!Number.isInteger(partitions) || partitions <= current || partitions > MAX_PARTITIONS_PER_TOPIC) {
+      throw new LogError(
+        'INVALID_CONFIG',
+        `partitions=${partitions} is invalid for '${name}': expected ${current + 1}..${MAX_PARTITIONS_PER_TOPIC}`,
+      );
+    }
+    const added: PartitionLog[] = [];
+    try {
+      for (let p = current; p < partitions; p++) added.push(this.openPartition(name, p, state.config));
+      this.writeTopicFile(name, state.topicId, partitions, state.overrides);
+    } catch (error) {
+      for (const log of added) void log.close({ discard: true });
+      throw error instanceof LogError ? error : ioError(error, `add partitions to ${name}`);
+    }
+    state.partitions.push(...added);
+    return this.describeTopic(name);
+  }
+
+  /**
+   * Replaces the broker-wide defaults (dynamic broker configs): every topic's config is made again from its
+   * overrides over them and applied to its live partitions.
+   */
+  setDefaults(defaults: TopicConfig): void {
+    this.ensureOpen();
+    this.defaults = { ...defaults };
+    for (const state of this.topicStates.values()) {
+      state.config = parseTopicConfig(state.overrides, this.defaults);
+      for (const log of state.partitions) log.setConfig(state.config);
+    }
+  }
+
+  /** Throws INVALID_CONFIG naming the first bad key, as alterTopicConfig would (validateOnly). */
+  validateOverrides(overrides: TopicConfigOverrides): void {
+    parseTopicConfig(overrides, this.defaults);
+  }
+
   /** Replaces the topic's overrides; validated before anything changes. */
   alterTopicConfig(name: string, overrides: TopicConfigOverrides): TopicDescription {
     this.ensureOpen();
     const state = this.state(name);
     const config = parseTopicConfig(overrides, this.defaults);
-    const topicDir = path.join(this.topicsDir, name);
-    writeFileAtomic(
-      path.join(topicDir, TOPIC_FILE),
-      JSON.stringify({ topicId: state.topicId, partitions: state.partitions.length, config: overrides }),
-    );
+    this.writeTopicFile(name, state.topicId, state.partitions.length, overrides);
     state.overrides = { ...overrides };
     state.config = config;
     for (const log of state.partitions) log.setConfig(config);
@@ -309,6 +350,16 @@ export class LogManager {
     releaseLock(this.options.dataDir);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;
+  }
+
+  private writeTopicFile(
+    name: string,
+    topicId: string,
+    partitions: number,
+    overrides: TopicConfigOverrides,
+  ): void {
+    const file: TopicFile = { topicId, partitions, config: overrides };
+    writeFileAtomic(path.join(this.topicsDir, name, TOPIC_FILE), JSON.stringify(file));
   }
 
   private state(name: string): TopicState {

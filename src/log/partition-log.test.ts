@@ -656,3 +656,49 @@ describe('PartitionLog.deleteSegmentsBefore', () => {
     await log.close();
   });
 });
+
+describe('PartitionLog.advanceLogStartOffset', () => {
+  it('hides offsets below the new start, drops segments wholly below it and keeps the start across a restart', async () => {
+    using tmp = temporaryDirectory();
+    const h = harness(tmp.dir);
+    const log = h.open({ segmentBytes: 1024 });
+    for (let i = 0; i < 30; i++) await log.append(makeBatch(`b${i}`, 3));
+    const segments = log.segmentCount;
+    assert.equal(log.advanceLogStartOffset(41), 41);
+    assert.equal(log.logStartOffset, 41, 'inside a batch and a segment');
+    assert.ok(log.segmentCount < segments, 'segments wholly below the start are deleted');
+    assert.throws(
+      () => log.read(40, 1 << 20),
+      (error) => expectCode(error, 'OFFSET_OUT_OF_RANGE'),
+    );
+    assert.deepEqual(readAllValues(log).slice(0, 2), ['b13-2', 'b14-0']);
+    assert.equal(log.advanceLogStartOffset(10), 41, 'never backwards');
+    assert.throws(
+      () => log.advanceLogStartOffset(91),
+      (error) => expectCode(error, 'OFFSET_OUT_OF_RANGE'),
+    );
+    await log.close();
+    const reopened = h.open({ segmentBytes: 1024 });
+    assert.equal(reopened.logStartOffset, 41);
+    assert.throws(
+      () => reopened.read(40, 1 << 20),
+      (error) => expectCode(error, 'OFFSET_OUT_OF_RANGE'),
+    );
+    await reopened.close();
+  });
+
+  it('forgets the recorded start when a follower empties its log to start elsewhere', async () => {
+    using tmp = temporaryDirectory();
+    const h = harness(tmp.dir);
+    const log = h.open();
+    for (let i = 0; i < 4; i++) await log.append(makeBatch(`b${i}`, 3));
+    log.advanceLogStartOffset(7);
+    log.truncateFullyAndStartAt(5);
+    assert.equal(log.logStartOffset, 5);
+    assert.equal(log.logEndOffset, 5);
+    await log.close();
+    const reopened = h.open();
+    assert.equal(reopened.logStartOffset, 5);
+    await reopened.close();
+  });
+});

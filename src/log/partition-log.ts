@@ -33,9 +33,15 @@ import {
 } from './leader-epoch-cache.js';
 import { loadLeaderEpochCache } from './leader-epoch-recovery.js';
 import { sharedLoadedIndexes } from './loaded-indexes.js';
+import { readLogStartOffset, writeLogStartOffset } from './log-start-offset.js';
 import type { Logger } from './logger.js';
 import type { OpenFileLimiter } from './open-files.js';
-import { type AbortedTransaction, ProducerState, type SequenceVerdict } from './producer-state.js';
+import {
+  type AbortedTransaction,
+  type ActiveProducer,
+  ProducerState,
+  type SequenceVerdict,
+} from './producer-state.js';
 import { CLEAN_SHUTDOWN_FILE, recoverSegments } from './recovery.js';
 import { checkLeaderBatches } from './replica-append.js';
 import {
@@ -165,6 +171,11 @@ export class PartitionLog {
   fsyncCount = 0;
   /** Bound on what one batch's records may inflate to, for the log and for in-process readers of it. */
   readonly maxDecompressedBytes: number;
+  /**
+   * The log start DeleteRecords moved inside the first segment (log-start-offset.ts), 0 when none: offsets
+   * below it are gone for readers though their segment stays until wholly below.
+   */
+  private recordedStartOffset: number;
   /** Producers' recent batches, epochs, open and aborted transactions, from the batch headers of the log. */
   private producerState: ProducerState;
 
@@ -175,7 +186,9 @@ export class PartitionLog {
     context: SegmentContext,
     compactor: LogCompactor,
     private readonly epochs: LeaderEpochCache,
+    recordedStartOffset: number,
   ) {
+    this.recordedStartOffset = recordedStartOffset;
     this.config = options.config;
     this.context = context;
     this.compactor = compactor;
@@ -249,6 +262,11 @@ export class PartitionLog {
       if (readInt64(payload, batch.position + BatchField.producerId) >= 0)
         this.producerState.apply(payload, batch.position, batch.size);
     }
+  }
+
+  /** The producers with state in this partition (DescribeProducers). */
+  activeProducers(): ActiveProducer[] {
+    return this.producerState.active();
   }
 
   /**
@@ -328,7 +346,15 @@ export class PartitionLog {
       maxDecompressedBytes,
     );
     const epochs = loadLeaderEpochCache(options.dir, segments, options.logger);
-    opened = new PartitionLog(options.dir, segments, options, context, compactor, epochs);
+    opened = new PartitionLog(
+      options.dir,
+      segments,
+      options,
+      context,
+      compactor,
+      epochs,
+      readLogStartOffset(options.dir, options.logger),
+    );
     for (const error of foundBeforeOpen) opened.noteCorruption(error);
     return opened;
   }
@@ -419,7 +445,32 @@ export class PartitionLog {
   }
 
   get logStartOffset(): number {
-    return this.segments[0]!.baseOffset;
+    return Math.min(Math.max(this.segments[0]!.baseOffset, this.recordedStartOffset), this.logEndOffset);
+  }
+
+  /**
+   * Moves the log start forward to `offset` (DeleteRecords, or a follower taking its leader's): reads below
+   * it fail with OFFSET_OUT_OF_RANGE and ListOffsets earliest answers it. Recorded before any segment goes,
+   * so a crash part way leaves the start moved; sealed segments wholly below are deleted. Returns the new
+   * start, unchanged when `offset` is not past it. The caller bounds it (a leader by its high watermark).
+   */
+  advanceLogStartOffset(offset: number): number {
+    this.ensureWritable();
+    if (!Number.isSafeInteger(offset) || offset > this.logEndOffset) {
+      throw new LogError(
+        'OFFSET_OUT_OF_RANGE',
+        `cannot move the log start to ${offset}: past the log end ${this.logEndOffset} of ${this.dir}`,
+      );
+    }
+    if (offset <= this.logStartOffset) return this.logStartOffset;
+    writeLogStartOffset(this.dir, offset);
+    this.recordedStartOffset = offset;
+    const removed = this.deleteSegmentsBefore(offset);
+    this.logger.info(
+      { dir: this.dir, logStartOffset: offset, deletedSegments: removed.deletedSegments },
+      'moved the log start offset',
+    );
+    return this.logStartOffset;
   }
 
   /** Where the segment being written starts: recent producer state can be rebuilt from there. */
@@ -984,6 +1035,11 @@ export class PartitionLog {
     while (this.segments.length > 0) this.segments.pop()!.delete();
     this.segments.push(Segment.create(this.dir, offset, this.context, this.now()));
     fsyncDirectory(this.dir);
+    // The new segment's base is the start now, whether the recorded start was above or below it.
+    if (this.recordedStartOffset !== 0) {
+      writeLogStartOffset(this.dir, 0);
+      this.recordedStartOffset = 0;
+    }
     // Every epoch's batches are gone; the next fetched batches bring their epochs again.
     if (this.epochs.clear()) this.epochs.persist();
     this.afterTruncation(offset);

@@ -40,6 +40,18 @@ interface ProducerEntry {
   recent: BatchEntry[];
   /** First offset of its ongoing transaction in this partition, or -1 when none is open. */
   ongoingFirstOffset: number;
+  /** The max timestamp (ms) of its last data batch, or -1: DescribeProducers' last timestamp. */
+  lastTimestamp: number;
+}
+
+/** A producer as DescribeProducers (KIP-664) shows it; -1 where unknown. */
+export interface ActiveProducer {
+  producerId: number;
+  producerEpoch: number;
+  lastSequence: number;
+  lastTimestamp: number;
+  coordinatorEpoch: number;
+  currentTxnStartOffset: number;
 }
 
 export type SequenceVerdict =
@@ -56,8 +68,8 @@ export const PRODUCER_SNAPSHOT_FILE = 'producer-state.snapshot';
 const SNAPSHOT_VERSION = 1;
 /** version int16, crc uint32, endOffset int64, producer count int32, aborted count int32. */
 const SNAPSHOT_HEADER_BYTES = 2 + 4 + 8 + 4 + 4;
-/** producerId int64, epoch int16, ongoing first offset int64, recent batch count int8. */
-const PRODUCER_ENTRY_BYTES = 8 + 2 + 8 + 1;
+/** producerId int64, epoch int16, ongoing first offset int64, recent batch count int8, last timestamp int64. */
+const PRODUCER_ENTRY_BYTES = 8 + 2 + 8 + 1 + 8;
 /** first and last sequence int32, base and last offset int64. */
 const BATCH_ENTRY_BYTES = 4 + 4 + 8 + 8;
 /** producerId int64, first offset int64, last offset int64. */
@@ -156,7 +168,7 @@ export class ProducerState implements CompactionTransactions {
     const attributes = payload.readInt16BE(at + BatchField.attributes);
     let producer = this.producers.get(producerId);
     if (!producer) {
-      producer = { epoch, recent: [], ongoingFirstOffset: -1 };
+      producer = { epoch, recent: [], ongoingFirstOffset: -1, lastTimestamp: -1 };
       this.producers.set(producerId, producer);
     } else if (epoch > producer.epoch) {
       producer.epoch = epoch;
@@ -171,6 +183,7 @@ export class ProducerState implements CompactionTransactions {
       );
       return;
     }
+    producer.lastTimestamp = readInt64(payload, at + BatchField.maxTimestamp);
     const baseSequence = payload.readInt32BE(at + BatchField.baseSequence);
     if (baseSequence >= 0) {
       producer.recent.push({
@@ -239,6 +252,21 @@ export class ProducerState implements CompactionTransactions {
     if (keep > 0) this.aborted = this.aborted.slice(keep);
   }
 
+  /** The producers this partition knows, in producer id order. */
+  active(): ActiveProducer[] {
+    return [...this.producers]
+      .sort((a, b) => a[0] - b[0])
+      .map(([producerId, producer]) => ({
+        producerId,
+        producerEpoch: producer.epoch,
+        lastSequence: producer.recent.at(-1)?.lastSequence ?? -1,
+        lastTimestamp: producer.lastTimestamp,
+        // Markers carry the coordinator's epoch, but the state keeps none: Kafka's "unknown".
+        coordinatorEpoch: -1,
+        currentTxnStartOffset: producer.ongoingFirstOffset,
+      }));
+  }
+
   /** The epoch this partition knows for the producer, or -1. */
   epochOf(producerId: number): number {
     return this.producers.get(producerId)?.epoch ?? -1;
@@ -259,6 +287,7 @@ export class ProducerState implements CompactionTransactions {
       buf.writeInt16BE(producer.epoch, at + 8);
       writeInt64(buf, at + 10, producer.ongoingFirstOffset);
       buf.writeInt8(producer.recent.length, at + 18);
+      writeInt64(buf, at + 19, producer.lastTimestamp);
       at += PRODUCER_ENTRY_BYTES;
       for (const batch of producer.recent) {
         buf.writeInt32BE(batch.firstSequence, at);
@@ -293,7 +322,12 @@ export class ProducerState implements CompactionTransactions {
       if (at + PRODUCER_ENTRY_BYTES > buf.length) return 'producer entries run past its end';
       const ongoingFirstOffset = readInt64(buf, at + 10);
       const recentCount = buf.readInt8(at + 18);
-      const entry: ProducerEntry = { epoch: buf.readInt16BE(at + 8), recent: [], ongoingFirstOffset };
+      const entry: ProducerEntry = {
+        epoch: buf.readInt16BE(at + 8),
+        recent: [],
+        ongoingFirstOffset,
+        lastTimestamp: readInt64(buf, at + 19),
+      };
       state.producers.set(readInt64(buf, at), entry);
       if (ongoingFirstOffset >= 0) state.ongoing++;
       at += PRODUCER_ENTRY_BYTES;

@@ -10,4 +10,5 @@ export * from './record-batch.js';
 export * from './record-batch-header.js';
 export * from './schema.js';
 export * from './varint.js';
+export * from './versioned-data.js';
 export * from './wire.js';

@@ -31,6 +31,7 @@ export {
   HttpSessions,
 } from './http-sessions.js';
 export { type HttpPrincipal, type HttpTokenSpec, type HttpUserSpec, HttpUsers } from './http-users.js';
+export { parseJsonText, readJsonFile, writeJsonFile } from './json-file.js';
 export { type ListStorage, SingleWriterStorage } from './list-storage.js';
 export { LoginThrottle, type LoginThrottleOptions } from './login-throttle.js';
 export { checkPlainPassword } from './plain.js';

@@ -22,8 +22,16 @@ import { InitProducerId } from '../../protocol/apis/init-producer-id.js';
 import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
+import {
+  ConfigSource,
+  DYNAMIC_BROKER_KEYS,
+  type DynamicBrokerConfigs,
+  type Synonym,
+} from '../dynamic-broker-config.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
+import { isInternalTopic } from '../internal-topics.js';
 import type { ProducerIdSource } from '../producer-state.js';
+import type { TopicAdmin } from '../topic-admin.js';
 import type { TopicCatalog } from '../topic-catalog.js';
 import type { TransactionRouter } from '../transaction-router.js';
 import { initTransactionalProducer } from './transactions.js';
@@ -33,10 +41,6 @@ type DescribeConfigsResource = DescribeConfigsRequest['resources'][number];
 type DescribeConfigsResult = DescribeConfigsResponse['results'][number];
 type DescribeConfigsEntry = DescribeConfigsResult['configs'][number];
 
-/** DescribeConfigs configSource values. */
-const SOURCE_TOPIC_OVERRIDE = 1;
-const SOURCE_STATIC_BROKER = 4;
-const SOURCE_DEFAULT = 5;
 const CONFIG_TYPE_STRING = 2;
 const CONFIG_TYPE_LONG = 5;
 
@@ -148,7 +152,7 @@ function createTopic(
       name: key,
       value,
       readOnly: false,
-      configSource: key in overrides ? SOURCE_TOPIC_OVERRIDE : SOURCE_DEFAULT,
+      configSource: key in overrides ? ConfigSource.DYNAMIC_TOPIC_CONFIG : ConfigSource.DEFAULT_CONFIG,
       isSensitive: false,
     }));
   } catch (error) {
@@ -197,6 +201,15 @@ export function deleteTopicsHandler(topics: TopicCatalog, access: Access): ApiHa
         responses.push(refusal);
         continue;
       }
+      if (name && isInternalTopic(name)) {
+        // The group coordinator's offsets live there: deleting it under the coordinator would lose them.
+        responses.push({
+          ...response,
+          errorCode: ErrorCode.INVALID_REQUEST,
+          errorMessage: `${name} is internal`,
+        });
+        continue;
+      }
       try {
         if (!name || !topics.logs.hasTopic(name)) {
           throw new LogError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist`);
@@ -213,17 +226,23 @@ export function deleteTopicsHandler(topics: TopicCatalog, access: Access): ApiHa
   });
 }
 
-export function describeConfigsHandler(
-  topics: TopicCatalog,
-  brokerConfig: Record<string, string>,
-  access: Access,
-): ApiHandler {
+/** What DescribeConfigs describes: topics as the deployment holds them, and this broker's settings. */
+export interface DescribableConfigs {
+  admin: TopicAdmin;
+  /** The broker configs that change while it runs, and the topic defaults they make. */
+  dynamic: DynamicBrokerConfigs;
+  /** This broker's id in decimal: a BROKER resource of another name describes no dynamic configs of this one. */
+  brokerName: string;
+  broker: Readonly<Record<string, string>>;
+}
+
+export function describeConfigsHandler(configs: DescribableConfigs, access: Access): ApiHandler {
   return defineHandler(DescribeConfigs, (request, context) => ({
     throttleTimeMs: 0,
     results: request.resources.map(
       (resource) =>
         configsRefusal(access, context, resource) ??
-        describeResource(topics, brokerConfig, resource, context.apiVersion),
+        describeResource(configs, resource, context.apiVersion >= 1 && request.includeSynonyms),
     ),
   }));
 }
@@ -265,10 +284,9 @@ function configsRefusal(
 }
 
 function describeResource(
-  topics: TopicCatalog,
-  brokerConfig: Record<string, string>,
+  configs: DescribableConfigs,
   resource: DescribeConfigsResource,
-  version: number,
+  includeSynonyms: boolean,
 ): DescribeConfigsResult {
   const result = {
     errorCode: ErrorCode.NONE,
@@ -279,27 +297,28 @@ function describeResource(
   const wanted = (name: string) =>
     resource.configurationKeys === null || resource.configurationKeys.includes(name);
   if (resource.resourceType === ConfigResourceType.TOPIC) {
-    if (!topics.logs.hasTopic(resource.resourceName)) {
+    const overrides = configs.admin.overrides(resource.resourceName);
+    if (overrides === null) {
       return {
         ...result,
         errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         errorMessage: `topic '${resource.resourceName}' does not exist`,
       };
     }
-    const topic = topics.logs.describeTopic(resource.resourceName);
-    const configs = describeTopicConfig(topic.config)
-      .filter(({ key }) => wanted(key))
-      .map(({ key, value, doc }) => {
-        const source = key in topic.overrides ? SOURCE_TOPIC_OVERRIDE : SOURCE_DEFAULT;
-        return configEntry(key, value, doc, source, version);
-      });
-    return { ...result, configs };
+    return {
+      ...result,
+      configs: topicConfigEntries(configs, overrides)
+        .filter(({ name }) => wanted(name))
+        .map((entry) => configEntry(entry, includeSynonyms)),
+    };
   }
   if (resource.resourceType === ConfigResourceType.BROKER) {
-    const configs = Object.entries(brokerConfig)
-      .filter(([key]) => wanted(key))
-      .map(([key, value]) => configEntry(key, value, 'broker setting', SOURCE_STATIC_BROKER, version));
-    return { ...result, configs };
+    return {
+      ...result,
+      configs: brokerConfigEntries(configs, resource.resourceName)
+        .filter(({ name }) => wanted(name))
+        .map((entry) => configEntry(entry, includeSynonyms)),
+    };
   }
   return {
     ...result,
@@ -308,24 +327,82 @@ function describeResource(
   };
 }
 
-function configEntry(
+/**
+ * A topic's every config key with its value and, most significant first, where values for it come from:
+ * the topic's override (DYNAMIC_TOPIC_CONFIG), then the broker levels (DynamicBrokerConfigs.topicSynonyms).
+ * The first is the value's source. Overridden keys that are not the log's (a cluster's min.insync.replicas)
+ * are listed too.
+ */
+function topicConfigEntries(
+  configs: DescribableConfigs,
+  overrides: Readonly<Record<string, string>>,
+): Array<{ name: string; value: string; synonyms: Synonym[] }> {
+  const entries = Object.keys(TOPIC_CONFIG_KEYS).map((key) => {
+    const synonyms = configs.dynamic.topicSynonyms(key);
+    if (key in overrides) {
+      synonyms.unshift({ name: key, value: overrides[key]!, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });
+    }
+    return { name: key, value: synonyms[0]!.value, synonyms };
+  });
+  for (const [name, value] of Object.entries(overrides)) {
+    if (!(name in TOPIC_CONFIG_KEYS)) {
+      entries.push({ name, value, synonyms: [{ name, value, source: ConfigSource.DYNAMIC_TOPIC_CONFIG }] });
+    }
+  }
+  return entries;
+}
+
+/**
+ * A broker's configs: those of its config file (STATIC_BROKER_CONFIG), and the dynamic ones (the defaults
+ * of topic configs under Kafka's broker names) with every level that sets them. `name` '' is the default
+ * for every broker: only its dynamic configs.
+ */
+function brokerConfigEntries(
+  configs: DescribableConfigs,
   name: string,
-  value: string,
-  documentation: string,
-  source: number,
-  version: number,
+): Array<{ name: string; value: string; synonyms: Synonym[] }> {
+  const fixed =
+    name === ''
+      ? []
+      : Object.entries(configs.broker).map(([key, value]) => ({
+          name: key,
+          value,
+          synonyms: [{ name: key, value, source: ConfigSource.STATIC_BROKER_CONFIG }],
+        }));
+  const dynamic = Object.entries(DYNAMIC_BROKER_KEYS).flatMap(([brokerKey, topicKey]) => {
+    // Another broker's own values are not this one's to tell; the shared default and below are.
+    const synonyms = configs.dynamic
+      .topicSynonyms(topicKey)
+      .filter(
+        (s) =>
+          s.source !== ConfigSource.DYNAMIC_BROKER_CONFIG || (name !== '' && name === configs.brokerName),
+      )
+      .filter((s) => name !== '' || s.source === ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG)
+      .map((s) => ({ ...s, name: brokerKey }));
+    return synonyms.length > 0 ? [{ name: brokerKey, value: synonyms[0]!.value, synonyms }] : [];
+  });
+  return [...fixed, ...dynamic];
+}
+
+function configEntry(
+  entry: { name: string; value: string; synonyms: Synonym[] },
+  includeSynonyms: boolean,
 ): DescribeConfigsEntry {
-  const numeric = /^-?\d+$/.test(value);
+  const source = entry.synonyms[0]!.source;
+  const { name, value } = entry;
   return {
     name,
     value,
-    readOnly: source !== SOURCE_TOPIC_OVERRIDE && source !== SOURCE_DEFAULT,
-    isDefault: source === SOURCE_DEFAULT,
+    readOnly:
+      !(name in TOPIC_CONFIG_KEYS) &&
+      !(name in DYNAMIC_BROKER_KEYS) &&
+      source === ConfigSource.STATIC_BROKER_CONFIG,
+    isDefault: source === ConfigSource.DEFAULT_CONFIG,
     configSource: source,
     isSensitive: false,
-    synonyms: version >= 1 ? [{ name, value, source }] : [],
-    configType: numeric ? CONFIG_TYPE_LONG : CONFIG_TYPE_STRING,
-    documentation: name in TOPIC_CONFIG_KEYS ? TOPIC_CONFIG_KEYS[name]!.doc : documentation,
+    synonyms: includeSynonyms ? entry.synonyms : [],
+    configType: /^-?\d+$/.test(value) ? CONFIG_TYPE_LONG : CONFIG_TYPE_STRING,
+    documentation: TOPIC_CONFIG_KEYS[name]?.doc ?? 'broker setting',
   };
 }
 

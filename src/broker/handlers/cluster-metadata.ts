@@ -8,8 +8,7 @@ import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
-import { OFFSETS_TOPIC } from '../offset-store.js';
-import { TRANSACTION_STATE_TOPIC } from '../transaction-log.js';
+import { isInternalTopic } from '../internal-topics.js';
 import { mayDescribeNamedTopic } from './metadata.js';
 
 type TopicMetadata = MetadataResponse['topics'][number];
@@ -45,7 +44,9 @@ export function clusterMetadataHandler(
     const allowAutoCreate = options.autoCreateTopics && (version < 4 || request.allowAutoTopicCreation);
     const topics: TopicMetadata[] = [];
     for (const name of wanted) {
-      const autoCreates = !everything && allowAutoCreate && !cluster.view.topics.has(name);
+      // An internal topic is created by the broker that needs it (the offsets topic by a group coordinator).
+      const autoCreates =
+        !everything && allowAutoCreate && !isInternalTopic(name) && !cluster.view.topics.has(name);
       if (!everything && !mayDescribeNamedTopic(access, context, name, autoCreates)) {
         topics.push({ ...topicBase(name), errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
         continue;
@@ -77,7 +78,7 @@ function topicBase(name: string) {
   return {
     name,
     topicId: Buffer.alloc(16),
-    isInternal: name === OFFSETS_TOPIC || name === TRANSACTION_STATE_TOPIC,
+    isInternal: isInternalTopic(name),
     partitions: [],
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
   };

@@ -259,6 +259,7 @@ function sourceOf(
   const { leader } = found;
   if (replicaId < 0) return { log: leader.log, read: (offset, max) => leader.log.read(offset, max) };
   leader.followerFetched(replicaId, partition.fetchOffset, Date.now());
+  leader.followerLogStart(replicaId, partition.logStartOffset);
   return {
     log: leader.log,
     read: (offset, max) => ({

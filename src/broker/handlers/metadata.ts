@@ -8,6 +8,7 @@ import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type RequestContext } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
+import { isInternalTopic } from '../internal-topics.js';
 import type { TopicCatalog } from '../topic-catalog.js';
 
 export interface BrokerIdentity {
@@ -86,7 +87,7 @@ function topicBase(name: string) {
   return {
     name,
     topicId: Buffer.alloc(16),
-    isInternal: false,
+    isInternal: isInternalTopic(name),
     partitions: [],
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
   };

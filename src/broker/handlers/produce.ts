@@ -16,6 +16,7 @@ import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler, type Reply, type RequestContext } from '../api-handler.js';
 import type { ClientQuotas } from '../client-quotas.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
+import { isInternalTopic } from '../internal-topics.js';
 import type { BrokerMetrics } from '../metrics.js';
 import type { PartitionWatch } from '../partition-watch.js';
 import type { TopicCatalog } from '../topic-catalog.js';
@@ -173,6 +174,11 @@ function appendToPartition(
   timeoutMs: number,
   autoCreate: boolean,
 ): Promise<void> | null {
+  if (isInternalTopic(topic)) {
+    // As Kafka: only the broker writes its internal topics.
+    fail(response, ErrorCode.INVALID_TOPIC_EXCEPTION, `cannot append to internal topic ${topic}`);
+    return null;
+  }
   if (!produced || produced.length === 0) {
     fail(response, ErrorCode.INVALID_RECORD, 'no records');
     return null;

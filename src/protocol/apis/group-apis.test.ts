@@ -4,6 +4,7 @@ import type { Message } from '../codec.js';
 import type { DecodedResponseOf, RequestOf } from '../message-types.js';
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../messages.js';
 import type { ApiSchema } from '../schema.js';
+import { DeleteGroups } from './delete-groups.js';
 import {
   AUTHORIZED_OPERATIONS_OMITTED,
   DescribeGroups,
@@ -20,6 +21,7 @@ import { JoinGroup, type JoinGroupRequest, type JoinGroupResponse } from './join
 import { LeaveGroup, type LeaveGroupRequest, type LeaveGroupResponse } from './leave-group.js';
 import { ListGroups, type ListGroupsRequest, type ListGroupsResponse } from './list-groups.js';
 import { OffsetCommit, type OffsetCommitRequest, type OffsetCommitResponse } from './offset-commit.js';
+import { OffsetDelete } from './offset-delete.js';
 import {
   OffsetFetch,
   type OffsetFetchRequest,
@@ -493,6 +495,41 @@ const cases: Case[] = [
     request: offsetFetchRequest,
     response: offsetFetchResponse,
   },
+  {
+    schema: DeleteGroups,
+    versions: [0, 2],
+    flexibleFrom: 2,
+    request: () => ({ groupsNames: ['orders-consumers', 'billing-consumers'] }),
+    response: () => ({
+      throttleTimeMs: 0,
+      results: [
+        { groupId: 'orders-consumers', errorCode: 0 },
+        { groupId: 'billing-consumers', errorCode: 68 },
+      ],
+    }),
+  },
+  {
+    schema: OffsetDelete,
+    versions: [0, 0],
+    flexibleFrom: Number.POSITIVE_INFINITY,
+    request: () => ({
+      groupId: 'orders-consumers',
+      topics: [{ name: 'orders', partitions: [{ partitionIndex: 0 }, { partitionIndex: 3 }] }],
+    }),
+    response: () => ({
+      errorCode: 0,
+      throttleTimeMs: 0,
+      topics: [
+        {
+          name: 'orders',
+          partitions: [
+            { partitionIndex: 0, errorCode: 0 },
+            { partitionIndex: 3, errorCode: 86 },
+          ],
+        },
+      ],
+    }),
+  },
 ];
 
 const expectedKeys: Record<string, number> = {
@@ -505,6 +542,8 @@ const expectedKeys: Record<string, number> = {
   SyncGroup: 14,
   DescribeGroups: 15,
   ListGroups: 16,
+  DeleteGroups: 42,
+  OffsetDelete: 47,
 };
 
 for (const c of cases) {

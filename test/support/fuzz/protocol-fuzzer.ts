@@ -1,18 +1,27 @@
 import { AddOffsetsToTxn } from '../../../src/protocol/apis/add-offsets-to-txn.js';
 import { AddPartitionsToTxn } from '../../../src/protocol/apis/add-partitions-to-txn.js';
 import { AlterClientQuotas } from '../../../src/protocol/apis/alter-client-quotas.js';
+import { AlterConfigs, IncrementalAlterConfigs } from '../../../src/protocol/apis/alter-configs.js';
+import { AlterPartitionReassignments } from '../../../src/protocol/apis/alter-partition-reassignments.js';
 import { AlterUserScramCredentials } from '../../../src/protocol/apis/alter-user-scram-credentials.js';
 import { ApiVersions } from '../../../src/protocol/apis/api-versions.js';
 import { CreateAcls } from '../../../src/protocol/apis/create-acls.js';
+import { CreatePartitions } from '../../../src/protocol/apis/create-partitions.js';
 import { CreateTopics } from '../../../src/protocol/apis/create-topics.js';
 import { DeleteAcls } from '../../../src/protocol/apis/delete-acls.js';
+import { DeleteGroups } from '../../../src/protocol/apis/delete-groups.js';
+import { DeleteRecords } from '../../../src/protocol/apis/delete-records.js';
 import { DeleteTopics } from '../../../src/protocol/apis/delete-topics.js';
 import { DescribeAcls } from '../../../src/protocol/apis/describe-acls.js';
 import { DescribeClientQuotas } from '../../../src/protocol/apis/describe-client-quotas.js';
+import { DescribeCluster } from '../../../src/protocol/apis/describe-cluster.js';
 import { DescribeConfigs } from '../../../src/protocol/apis/describe-configs.js';
 import { DescribeGroups } from '../../../src/protocol/apis/describe-groups.js';
+import { DescribeLogDirs } from '../../../src/protocol/apis/describe-log-dirs.js';
+import { DescribeProducers } from '../../../src/protocol/apis/describe-producers.js';
 import { DescribeTransactions } from '../../../src/protocol/apis/describe-transactions.js';
 import { DescribeUserScramCredentials } from '../../../src/protocol/apis/describe-user-scram-credentials.js';
+import { ElectLeaders } from '../../../src/protocol/apis/elect-leaders.js';
 import { EndTxn } from '../../../src/protocol/apis/end-txn.js';
 import { Fetch } from '../../../src/protocol/apis/fetch.js';
 import { FindCoordinator } from '../../../src/protocol/apis/find-coordinator.js';
@@ -22,9 +31,11 @@ import { JoinGroup } from '../../../src/protocol/apis/join-group.js';
 import { LeaveGroup } from '../../../src/protocol/apis/leave-group.js';
 import { ListGroups } from '../../../src/protocol/apis/list-groups.js';
 import { ListOffsets } from '../../../src/protocol/apis/list-offsets.js';
+import { ListPartitionReassignments } from '../../../src/protocol/apis/list-partition-reassignments.js';
 import { ListTransactions } from '../../../src/protocol/apis/list-transactions.js';
 import { Metadata } from '../../../src/protocol/apis/metadata.js';
 import { OffsetCommit } from '../../../src/protocol/apis/offset-commit.js';
+import { OffsetDelete } from '../../../src/protocol/apis/offset-delete.js';
 import { OffsetFetch } from '../../../src/protocol/apis/offset-fetch.js';
 import { Produce } from '../../../src/protocol/apis/produce.js';
 import { SaslAuthenticate } from '../../../src/protocol/apis/sasl-authenticate.js';
@@ -78,6 +89,11 @@ export const REQUEST_SCHEMAS: readonly ApiSchema[] = [
   AlterUserScramCredentials,
   DescribeClientQuotas,
   AlterClientQuotas,
+  CreatePartitions,
+  DeleteRecords,
+  AlterConfigs,
+  IncrementalAlterConfigs,
+  DescribeLogDirs,
   AddPartitionsToTxn,
   AddOffsetsToTxn,
   EndTxn,
@@ -85,6 +101,13 @@ export const REQUEST_SCHEMAS: readonly ApiSchema[] = [
   TxnOffsetCommit,
   DescribeTransactions,
   ListTransactions,
+  DeleteGroups,
+  OffsetDelete,
+  DescribeCluster,
+  ElectLeaders,
+  AlterPartitionReassignments,
+  ListPartitionReassignments,
+  DescribeProducers,
 ];
 
 export interface AdvertisedApi {
