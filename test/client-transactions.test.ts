@@ -163,7 +163,8 @@ describe('remote transactional writer', () => {
           .sort();
       }, [
         [0, '17', 'mirror'],
-        [1, '4', null],
+        // No metadata is stored as '' (Kafka's OffsetAndMetadata.NoMetadata).
+        [1, '4', ''],
       ]);
     } finally {
       await admin.close();
