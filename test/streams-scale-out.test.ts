@@ -11,6 +11,7 @@ import {
   freezeWhileTakenOver,
   GROUP_WORKER,
   latestTasks,
+  sharingAllTasks,
 } from './support/streams-instances.js';
 
 const RECORDS = 60_000;
@@ -46,14 +47,7 @@ describe('streams scale-out over a consumer group (remote client)', () => {
     const first = new Background(process.execPath, [GROUP_WORKER, cluster.bootstrap], 170_000);
     const second = new Background(process.execPath, [GROUP_WORKER, cluster.bootstrap], 170_000);
     try {
-      await until(
-        () =>
-          latestTasks(first).length > 0 &&
-          latestTasks(second).length > 0 &&
-          latestTasks(first).length + latestTasks(second).length === ALL_TASKS,
-        60_000,
-        `both instances to share the ${ALL_TASKS} tasks`,
-      );
+      await sharingAllTasks(first, second);
       const split = [latestTasks(first), latestTasks(second)];
       assert.deepEqual(
         split[0]!.filter((task) => split[1]!.includes(task)),

@@ -19,6 +19,7 @@ import {
   freezeWhileTakenOver,
   GROUP_WORKER,
   latestTasks,
+  sharingAllTasks,
 } from './support/streams-instances.js';
 
 const RECORDS = 30_000;
@@ -143,14 +144,7 @@ describe('streams in transactional mode (remote client, broker transactions)', (
     try {
       await scenario(
         async (produceSecond, caughtUp) => {
-          await until(
-            () =>
-              latestTasks(first).length > 0 &&
-              latestTasks(second).length > 0 &&
-              latestTasks(first).length + latestTasks(second).length === ALL_TASKS,
-            60_000,
-            `both instances to share the ${ALL_TASKS} tasks`,
-          );
+          await sharingAllTasks(first, second);
           await caughtUp();
           // Frozen while it processes and writes the second part: transactions open, requests half sent,
           // the records of its pending fetch in hand. Its task producers are fenced while it sleeps.

@@ -31,6 +31,18 @@ export function fencedCount(instance: Background): number {
   return line === undefined ? Number.NaN : Number(line.slice(7));
 }
 
+/** Waits until both instances run tasks and, together, every task. */
+export function sharingAllTasks(first: Background, second: Background): Promise<void> {
+  return until(
+    () =>
+      latestTasks(first).length > 0 &&
+      latestTasks(second).length > 0 &&
+      latestTasks(first).length + latestTasks(second).length === ALL_TASKS,
+    60_000,
+    `both instances to share the ${ALL_TASKS} tasks`,
+  );
+}
+
 /**
  * SIGSTOPs `frozen`, produces input (its pending fetch brings records it processes on waking), waits until
  * `other` runs all `allTasks` tasks and `frozenMs` (counted from the freeze, about) have passed, resumes it,
