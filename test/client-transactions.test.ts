@@ -1,19 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { Admin, ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka';
 import { ProducerFencedError } from '../src/client/client-errors.js';
 import { RemoteLogClient } from '../src/client/remote-client.js';
 import type { ConsumedRecord, OutgoingRecord } from '../src/client/types.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
+import { kcatValues } from './support/kcat-consume.js';
 import { eventually } from './support/processes.js';
 
 // The remote client's transactional writer against the broker's transactions: committed runs are read, aborted
 // ones are not (by our read_committed fetch and by kcat), a second writer of the same id fences the first, and
 // offsets committed in a run reach the group only with the commit.
 
-const run = promisify(execFile);
 const T0 = 1_700_000_000_000;
 
 function record(topic: string, partition: number, i: number): OutgoingRecord {
@@ -43,28 +41,6 @@ async function readAll(
     offset = next;
   }
   return { records, end: offset };
-}
-
-/** Values kcat reads with isolation.level=read_committed. */
-async function kcatValues(bootstrap: string, topic: string): Promise<string[]> {
-  const { stdout } = await run(
-    'kcat',
-    [
-      '-C',
-      '-b',
-      bootstrap,
-      '-t',
-      topic,
-      '-X',
-      'isolation.level=read_committed',
-      '-o',
-      'beginning',
-      '-e',
-      '-q',
-    ],
-    { timeout: 30_000 },
-  );
-  return stdout.split('\n').filter((line) => line !== '');
 }
 
 /** Reads until `read` gives `expected` (a commit's markers and offsets land just after it is answered). */
@@ -134,7 +110,10 @@ describe('remote transactional writer', () => {
       },
       { values: ['v0', 'v2', 'v3'], pastLastMarker: true },
     );
-    await settled(async () => (await kcatValues(broker.bootstrap, topic)).sort(), ['v0', 'v1', 'v2', 'v3']);
+    await settled(
+      async () => (await kcatValues(broker.bootstrap, topic, null, 'read_committed')).sort(),
+      ['v0', 'v1', 'v2', 'v3'],
+    );
   });
 
   it('a second writer of the same transactional id fences the first', async () => {
@@ -184,7 +163,8 @@ describe('remote transactional writer', () => {
           .sort();
       }, [
         [0, '17', 'mirror'],
-        [1, '4', null],
+        // No metadata is stored as '' (Kafka's OffsetAndMetadata.NoMetadata).
+        [1, '4', ''],
       ]);
     } finally {
       await admin.close();

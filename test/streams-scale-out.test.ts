@@ -1,32 +1,20 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { EmbeddedLogClient } from '../src/client/embedded-client.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { Background, until } from './support/processes.js';
-import { inputRecords, PARTITIONS, type Reading, readAll } from './support/streams-crash-pipeline.js';
+import { readAll, runningCountsOf, seedInput, windowsOf } from './support/streams-crash-pipeline.js';
+import {
+  ALL_TASKS,
+  FROZEN_MS,
+  fencedCount,
+  freezeWhileTakenOver,
+  GROUP_WORKER,
+  latestTasks,
+  sharingAllTasks,
+} from './support/streams-instances.js';
 
-const worker = path.join(import.meta.dirname, 'support', 'streams-group-worker.js');
 const RECORDS = 60_000;
-const ALL_TASKS = 2 * PARTITIONS;
-/** The workers' session timeout is 3 s and a task's checkpoints go stale after 1.4 s: frozen well past both. */
-const FROZEN_MS = 8_000;
-
-/** Task lists a worker printed, newest last. */
-function taskReports(instance: Background): string[][] {
-  return instance.stdout
-    .split('\n')
-    .filter((line) => line.startsWith('tasks '))
-    .map((line) => JSON.parse(line.slice(6)) as string[]);
-}
-
-const latestTasks = (instance: Background) => taskReports(instance).at(-1) ?? [];
-
-/** How many tasks an instance reported fenced when it stopped. */
-function fencedCount(instance: Background): number {
-  const line = instance.stdout.split('\n').find((l) => l.startsWith('fenced '));
-  return line === undefined ? Number.NaN : Number(line.slice(7));
-}
 
 describe('streams scale-out over a consumer group (remote client)', () => {
   let cluster: RunningBroker;
@@ -53,24 +41,13 @@ describe('streams scale-out over a consumer group (remote client)', () => {
     ) => Promise<void>,
     finish: (first: Background, second: Background) => Promise<void>,
   ): Promise<void> {
-    await client.ensureTopic({ name: 'input', partitions: PARTITIONS });
-    const input = inputRecords(RECORDS);
-    const flushes = input.filter((record) => JSON.parse(record.value!.toString()).edge === 'flush');
-    const readings = input.filter((record) => !flushes.includes(record));
+    const { readings, second: secondPart, rest } = await seedInput(client, RECORDS);
     const third = Math.floor(readings.length / 3);
-    await client.produce(readings.slice(0, third));
 
-    const first = new Background(process.execPath, [worker, cluster.bootstrap], 170_000);
-    const second = new Background(process.execPath, [worker, cluster.bootstrap], 170_000);
+    const first = new Background(process.execPath, [GROUP_WORKER, cluster.bootstrap], 170_000);
+    const second = new Background(process.execPath, [GROUP_WORKER, cluster.bootstrap], 170_000);
     try {
-      await until(
-        () =>
-          latestTasks(first).length > 0 &&
-          latestTasks(second).length > 0 &&
-          latestTasks(first).length + latestTasks(second).length === ALL_TASKS,
-        60_000,
-        `both instances to share the ${ALL_TASKS} tasks`,
-      );
+      await sharingAllTasks(first, second);
       const split = [latestTasks(first), latestTasks(second)];
       assert.deepEqual(
         split[0]!.filter((task) => split[1]!.includes(task)),
@@ -86,8 +63,8 @@ describe('streams scale-out over a consumer group (remote client)', () => {
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       };
-      await disrupt(first, second, () => client.produce(readings.slice(third, 2 * third)), caughtUp);
-      await client.produce([...readings.slice(2 * third), ...flushes]);
+      await disrupt(first, second, () => client.produce(secondPart), caughtUp);
+      await client.produce(rest);
 
       const expectedWindows = windowsOf(readings);
       const deadline = Date.now() + 90_000;
@@ -167,21 +144,7 @@ describe('streams scale-out over a consumer group (remote client)', () => {
         // reaches the broker on waking whatever the process decides then: see TaskWriter.)
         await caughtUp();
         await new Promise((resolve) => setTimeout(resolve, 1_000));
-        second.signal('SIGSTOP');
-        // Input arrives while it is frozen: its pending fetch brings records it will process on waking.
-        await produce();
-        await until(
-          () => latestTasks(first).length === ALL_TASKS,
-          60_000,
-          'the other instance to take over every task of the frozen one',
-        );
-        await new Promise((resolve) => setTimeout(resolve, FROZEN_MS - 3_000));
-        second.signal('SIGCONT');
-        await until(
-          () => latestTasks(second).length > 0 && latestTasks(first).length < ALL_TASKS,
-          60_000,
-          'the resumed instance to rejoin and get tasks again',
-        );
+        await freezeWhileTakenOver(second, first, produce, ALL_TASKS, FROZEN_MS);
       },
       async (_first, second) => {
         await second.stop('SIGTERM');
@@ -196,29 +159,4 @@ async function outputCount(log: EmbeddedLogClient, topic: string): Promise<numbe
   for (let partition = 0; partition < (await log.partitionCount(topic)); partition++)
     total += (await log.offsets({ topic, partition })).latest;
   return total;
-}
-
-function parse(record: { value: Buffer | null }): Reading {
-  return JSON.parse(record.value!.toString()) as Reading;
-}
-
-function windowsOf(records: Array<{ value: Buffer | null }>): string[] {
-  const windows = new Map<string, { count: number; retransmits: number }>();
-  for (const record of records) {
-    const reading = parse(record);
-    const id = `${reading.edge}@${Math.floor(reading.t / 1000) * 1000}`;
-    const window = windows.get(id) ?? { count: 0, retransmits: 0 };
-    window.count++;
-    window.retransmits += reading.retransmits;
-    windows.set(id, window);
-  }
-  return [...windows].map(([id, w]) => `${id} ${w.count} ${w.retransmits}`).sort();
-}
-
-function runningCountsOf(records: Array<{ value: Buffer | null }>): string[] {
-  const counts = new Map<string, number>();
-  for (const record of records) counts.set(parse(record).edge, (counts.get(parse(record).edge) ?? 0) + 1);
-  const lines: string[] = [];
-  for (const [edge, total] of counts) for (let n = 1; n <= total; n++) lines.push(`${edge} ${n}`);
-  return lines.sort();
 }

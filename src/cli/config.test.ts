@@ -110,6 +110,26 @@ describe('edgestream config', () => {
     );
   });
 
+  it('takes monitor.exactlyOnce transactional on a cluster only', () => {
+    assert.equal(parseEdgestreamConfig({}).monitor.exactlyOnce, 'sequence');
+    const cluster = { nodeId: 1, zookeeper: 'zk1:2181' };
+    assert.equal(
+      parseEdgestreamConfig({ cluster, monitor: { exactlyOnce: 'transactional' } }).monitor.exactlyOnce,
+      'transactional',
+    );
+    assert.throws(
+      () => parseEdgestreamConfig({ monitor: { exactlyOnce: 'transactional' } }, 'edge.yaml'),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.key === 'monitor.exactlyOnce' &&
+        /needs a cluster/.test(error.message),
+    );
+    assert.throws(
+      () => parseEdgestreamConfig({ monitor: { exactlyOnce: 'twice' } }, 'edge.yaml'),
+      (error: unknown) => error instanceof ConfigError && error.key === 'monitor.exactlyOnce',
+    );
+  });
+
   it('turns HTTP authentication on off loopback and refuses to start with nobody to log in as', () => {
     const onLoopback = parseEdgestreamConfig({});
     assert.equal(httpAuthEnabled(onLoopback.http), false, 'the demo stays one command');

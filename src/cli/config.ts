@@ -13,6 +13,7 @@ import { DEFAULT_MONITOR_RULES } from '../monitor/default-rules.js';
 import { DEFAULT_MONITOR_WINDOWS, DEFAULT_WINDOW_DIMENSIONS } from '../monitor/pipeline.js';
 import { SCENARIO_NAMES } from '../simulate/scenarios.js';
 import { QOE_TOPIC, TCP_TOPIC } from '../simulate/telemetry.js';
+import { EXACTLY_ONCE_MODES } from '../streams/streams-app.js';
 import { checkHttpSection, httpSecuritySection } from './http-config.js';
 import { ingestSection } from './ingest-config.js';
 
@@ -102,6 +103,8 @@ const monitorSection = z.strictObject({
     .default(() => DEFAULT_MONITOR_WINDOWS.map((spec) => windowSpec.parse(spec))),
   maxOutOfOrderness: durationSchema.default(2_000),
   commitInterval: durationSchema.default(10_000),
+  /** How pipeline tasks write exactly once (docs/architecture.md, "Exactly once in streams"). */
+  exactlyOnce: z.enum(EXACTLY_ONCE_MODES).default('sequence'),
   /** Pipeline worker threads; default: one per core beside the broker's (at least one). */
   workers: z.number().int().min(1).max(64).optional(),
   /** A pipeline worker whose event loop is stuck this long is stopped and started again. */
@@ -162,6 +165,15 @@ export const edgestreamConfigSchema = z
     cluster: clusterSection.optional(),
   })
   .superRefine((config, context) => {
+    if (config.monitor.exactlyOnce === 'transactional' && config.cluster === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['monitor', 'exactlyOnce'],
+        message:
+          "'transactional' needs a cluster (its pipelines write through a Kafka client); a single node's " +
+          "pipelines write its own log, where no other process's writes need fencing: use 'sequence'",
+      });
+    }
     if (config.cluster !== undefined && config.mirror !== undefined) {
       context.addIssue({
         code: 'custom',

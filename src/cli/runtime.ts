@@ -308,6 +308,7 @@ async function startMonitor(
     windows: monitor.windows,
     maxOutOfOrderness: monitor.maxOutOfOrderness,
     commitIntervalMs: monitor.commitInterval,
+    exactlyOnce: monitor.exactlyOnce,
     alerting: config.alerting,
     notifiers: [
       ...createNotifiers(config.notifiers, { logger: logger.child({ component: 'alerts' }), client }),

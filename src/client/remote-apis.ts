@@ -1,5 +1,6 @@
 import type { apiVersionsV3 } from '@platformatic/kafka';
 import { LogClientError } from './client-errors.js';
+import type { CommitEntry } from './types.js';
 
 /**
  * The newest of `candidates` (library request builders of one API, each for one version) that the cluster
@@ -22,4 +23,31 @@ export function usableApi<Api extends { version: number }>(
     );
   }
   return usable;
+}
+
+/** Offsets to commit as OffsetCommit and TxnOffsetCommit requests carry them: per topic, then per partition. */
+export function commitRequestTopics(entries: readonly CommitEntry[]): Array<{
+  name: string;
+  partitions: Array<{
+    partitionIndex: number;
+    committedOffset: bigint;
+    committedLeaderEpoch: number;
+    committedMetadata: string | null;
+  }>;
+}> {
+  const byTopic = new Map<string, CommitEntry[]>();
+  for (const entry of entries) {
+    const topicEntries = byTopic.get(entry.topic);
+    if (topicEntries) topicEntries.push(entry);
+    else byTopic.set(entry.topic, [entry]);
+  }
+  return [...byTopic].map(([name, topicEntries]) => ({
+    name,
+    partitions: topicEntries.map((entry) => ({
+      partitionIndex: entry.partition,
+      committedOffset: BigInt(entry.offset),
+      committedLeaderEpoch: -1,
+      committedMetadata: entry.metadata ?? null,
+    })),
+  }));
 }

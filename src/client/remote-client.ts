@@ -4,7 +4,11 @@ import {
   ConnectionPool,
   Consumer,
   FetchIsolationLevels,
-  type fetchV17,
+  fetchV13,
+  fetchV14,
+  fetchV15,
+  fetchV16,
+  fetchV17,
   ProduceAcks,
   Producer,
   type RecordsBatch,
@@ -20,6 +24,7 @@ import {
 } from './client-checks.js';
 import { LogClientError, UnknownTopicError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
+import { usableApi } from './remote-apis.js';
 import { type RemoteLogClientOptions, type ResolvedOptions, resolveOptions } from './remote-common.js';
 import { kafkaError, kafkaErrorWhere } from './remote-errors.js';
 import { RemoteMembership } from './remote-membership.js';
@@ -31,24 +36,22 @@ import {
   fillOffsets,
   recordsBytesMax,
   type SizedRecords,
+  worthRetryingElsewhere,
 } from './remote-produce.js';
 import { type ConnectionSecurity, connectionSecurity } from './remote-security.js';
-import {
-  RemoteTransactionalWriter,
-  type TransactionalProducer,
-  type TransactionalWriter,
-} from './remote-transactions.js';
+import { RemoteTransactionalWriter, type TransactionalProducer } from './remote-transactions.js';
 import type {
   AssignmentListener,
   ConsumedRecord,
   FetchOptions,
   FetchRequest,
   GroupMembership,
-  LogClient,
   OutgoingRecord,
   PartitionOffsets,
   TopicPartition,
   TopicSpec,
+  TransactionalLogClient,
+  TransactionalWriter,
 } from './types.js';
 
 export {
@@ -58,11 +61,6 @@ export {
   type RemoteGroupOptions,
   type RemoteLogClientOptions,
 } from './remote-common.js';
-export type {
-  TransactionalOffsets,
-  TransactionalRunOptions,
-  TransactionalWriter,
-} from './remote-transactions.js';
 
 /**
  * How long a group member's consumer keeps the cluster metadata it read when it was made. @platformatic/kafka
@@ -78,6 +76,8 @@ const MEMBERSHIP_METADATA_MAX_AGE_MS = 24 * 60 * 60_000;
  * transactions in a partition both isolation levels read the same.
  */
 const ISOLATION_LEVEL = FetchIsolationLevels.READ_COMMITTED;
+/** Fetch versions sent (topic ids from v13), newest first. */
+const FETCH_APIS = [fetchV17.api, fetchV16.api, fetchV15.api, fetchV14.api, fetchV13.api];
 const EARLIEST_OFFSET = -2n;
 const LATEST_OFFSET = -1n;
 /** A fetch's wait stays this far below requestTimeoutMs, so a long poll is never taken for a lost request. */
@@ -102,7 +102,7 @@ interface LeaderFetch {
  * heartbeat: an Admin for topics, a Consumer for metadata and offsets (its fetches use a separate pool), one
  * idempotent Producer, and one Consumer per joined group.
  */
-export class RemoteLogClient implements LogClient {
+export class RemoteLogClient implements TransactionalLogClient {
   readonly sharedGroups = true;
   private readonly options: ResolvedOptions;
   /** TLS options and SASL login, files and secrets read once at construction. */
@@ -112,6 +112,7 @@ export class RemoteLogClient implements LogClient {
   private readonly fetchConnections: ConnectionPool;
   private readonly producer: TransactionalProducer;
   private readonly writers = new Set<TransactionalWriter>();
+  private fetchApiChosen: Promise<(typeof FETCH_APIS)[number]> | null = null;
   private readonly memberships = new Map<string, RemoteMembership>();
   private readonly produceQueue: QueuedProduce[] = [];
   private draining: Promise<void> | null = null;
@@ -209,22 +210,34 @@ export class RemoteLogClient implements LogClient {
 
   async offsets(partition: TopicPartition): Promise<PartitionOffsets> {
     this.ensureOpen();
-    const { topic } = partition;
-    checkPartitionOf(await this.metadataOf([topic]), partition);
-    const query = (timestamp: bigint) =>
-      this.acrossLeaderChanges(this.reader, () =>
-        this.reader.listOffsets({
-          topics: [topic],
-          partitions: { [topic]: [partition.partition] },
-          timestamp,
-          isolationLevel: ISOLATION_LEVEL,
-        }),
-      );
-    const [earliest, latest] = await Promise.all([query(EARLIEST_OFFSET), query(LATEST_OFFSET)]);
-    return {
-      earliest: Number(earliest.get(topic)?.[partition.partition] ?? 0n),
-      latest: Number(latest.get(topic)?.[partition.partition] ?? 0n),
-    };
+    checkPartitionOf(await this.metadataOf([partition.topic]), partition);
+    const [earliest, latest] = await Promise.all([
+      this.listOffset(partition, EARLIEST_OFFSET, ISOLATION_LEVEL),
+      this.listOffset(partition, LATEST_OFFSET, ISOLATION_LEVEL),
+    ]);
+    return { earliest, latest };
+  }
+
+  async highWatermark(partition: TopicPartition): Promise<number> {
+    this.ensureOpen();
+    checkPartitionOf(await this.metadataOf([partition.topic]), partition);
+    return this.listOffset(partition, LATEST_OFFSET, FetchIsolationLevels.READ_UNCOMMITTED);
+  }
+
+  private async listOffset(
+    { topic, partition }: TopicPartition,
+    timestamp: bigint,
+    isolationLevel: number,
+  ): Promise<number> {
+    const offsets = await this.acrossLeaderChanges(this.reader, () =>
+      this.reader.listOffsets({
+        topics: [topic],
+        partitions: { [topic]: [partition] },
+        timestamp,
+        isolationLevel,
+      }),
+    );
+    return Number(offsets.get(topic)?.[partition] ?? 0n);
   }
 
   /**
@@ -463,7 +476,26 @@ export class RemoteLogClient implements LogClient {
    * retry outside its idempotence window.
    */
   private acrossLeaderChanges<T>(client: { clearMetadata(): void }, attempt: () => Promise<T>): Promise<T> {
-    return acrossLeaderChanges(this.options, client, attempt, () => !this.closing);
+    return acrossLeaderChanges(
+      this.options,
+      client,
+      attempt,
+      (error) => worthRetryingElsewhere(error) && !this.closing,
+    );
+  }
+
+  /**
+   * The Fetch version both sides support, chosen once. Fetch is sent without the library's Consumer.fetch:
+   * read_committed there runs the library's own aborted-transaction filter, which throws (uncaught, in the
+   * socket's data handler) on an abort marker of a transaction with no data in the partition, a marker Kafka
+   * lists no aborted transaction for. consumedRecords filters instead.
+   */
+  private fetchApi(): Promise<(typeof FETCH_APIS)[number]> {
+    this.fetchApiChosen ??= this.reader.listApis().then((apis) => usableApi(apis, 'Fetch', FETCH_APIS));
+    this.fetchApiChosen.catch(() => {
+      this.fetchApiChosen = null;
+    });
+    return this.fetchApiChosen;
   }
 
   private async fetchFromLeaders(
@@ -478,17 +510,26 @@ export class RemoteLogClient implements LogClient {
     const offsetsAsked = new Map(requests.map((r) => [partitionKey(r.topic, r.partition), r.offset]));
     try {
       const responses = await Promise.all(
-        leaders.map((leader) =>
-          this.reader.fetch({
-            node: leader.node,
-            topics: leader.topics,
-            minBytes: 1,
-            maxBytes: bytesPerLeader,
-            maxWaitTime: options.maxWaitMs,
-            isolationLevel: ISOLATION_LEVEL,
-            connectionPool: this.fetchConnections,
-          }),
-        ),
+        leaders.map(async (leader) => {
+          const broker = metadata.brokers.get(leader.node);
+          if (!broker) throw new Error(`partition leader ${leader.node} is not in the cluster metadata`);
+          const [fetchApi, connection] = await Promise.all([
+            this.fetchApi(),
+            this.fetchConnections.get(broker),
+          ]);
+          return fetchApi.async(
+            connection,
+            options.maxWaitMs,
+            1,
+            bytesPerLeader,
+            ISOLATION_LEVEL,
+            0,
+            0,
+            leader.topics,
+            [],
+            '',
+          );
+        }),
       );
       return responses.flatMap((response) =>
         consumedRecords(response, topicNames, offsetsAsked, options.readUpTo),

@@ -11,6 +11,8 @@ interface SearchableKafkaError {
 
 /** The library's code for a connection that failed or was cut. */
 export const NETWORK_ERROR_CODE = 'PLT_KFK_NETWORK';
+/** The library's code for an error a broker answered with. */
+const PROTOCOL_ERROR_CODE = 'PLT_KFK_PROTOCOL';
 
 export function kafkaErrorWhere(error: unknown, property: string, value: unknown): boolean {
   if (!(error instanceof Error) || !GenericError.isGenericError(error)) return false;
@@ -20,4 +22,9 @@ export function kafkaErrorWhere(error: unknown, property: string, value: unknown
 /** Whether the library's error, or any cause it gathered, is Kafka's error `id`. */
 export function kafkaError(error: unknown, id: ErrorCodeName): boolean {
   return kafkaErrorWhere(error, 'apiId', id);
+}
+
+/** Whether a broker answered with an error (or gathered ones): the same request is answered the same way. */
+export function kafkaAnswered(error: unknown): boolean {
+  return kafkaErrorWhere(error, 'code', PROTOCOL_ERROR_CODE);
 }

@@ -10,7 +10,7 @@ import {
 import type { ErrorCodeName } from '../protocol/index.js';
 import { checkCommitEntries, partitionKey } from './client-checks.js';
 import { LogClientError } from './client-errors.js';
-import { usableApi } from './remote-apis.js';
+import { commitRequestTopics, usableApi } from './remote-apis.js';
 import type { ResolvedOptions } from './remote-common.js';
 import { kafkaError, kafkaErrorWhere, NETWORK_ERROR_CODE } from './remote-errors.js';
 import type {
@@ -300,12 +300,6 @@ export class RemoteMembership implements GroupMembership {
     const [coordinatorId, apis] = await Promise.all([consumer.findGroupCoordinator(), consumer.listApis()]);
     const commitApi = usableApi(apis, 'OffsetCommit', OFFSET_COMMIT_APIS);
     const connection = await this.coordinatorConnection(coordinatorId);
-    const byTopic = new Map<string, CommitEntry[]>();
-    for (const entry of offsets) {
-      const entries = byTopic.get(entry.topic);
-      if (entries) entries.push(entry);
-      else byTopic.set(entry.topic, [entry]);
-    }
     try {
       await commitApi.async(
         connection,
@@ -313,15 +307,7 @@ export class RemoteMembership implements GroupMembership {
         consumer.generationId,
         memberId,
         null,
-        [...byTopic].map(([name, entries]) => ({
-          name,
-          partitions: entries.map((entry) => ({
-            partitionIndex: entry.partition,
-            committedOffset: BigInt(entry.offset),
-            committedLeaderEpoch: -1,
-            committedMetadata: entry.metadata ?? null,
-          })),
-        })),
+        commitRequestTopics(offsets),
       );
     } catch (error) {
       const refused = COMMIT_REFUSALS.find((id) => kafkaError(error, id));

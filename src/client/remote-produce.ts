@@ -58,7 +58,7 @@ export function worthRetryingElsewhere(error: unknown): boolean {
  * Runs `attempt` again while a broker it used is unreachable or no longer leads, with the cluster's metadata
  * looked up afresh each time, for retries x retryDelayMs (and LEADER_CHANGE_ATTEMPTS_MIN attempts): the
  * library retries such a request on the broker it had chosen, which after a broker's death is the dead one.
- * `retryable` decides, per failure, whether another attempt may be made at all.
+ * `retryable` decides, per failure, whether another attempt is made (worthRetryingElsewhere, say).
  */
 export async function acrossLeaderChanges<T>(
   options: Pick<ResolvedOptions, 'retries' | 'retryDelayMs'>,
@@ -72,7 +72,7 @@ export async function acrossLeaderChanges<T>(
       return await attempt();
     } catch (error) {
       const spent = attempts >= LEADER_CHANGE_ATTEMPTS_MIN && Date.now() >= deadline;
-      if (!worthRetryingElsewhere(error) || !retryable(error) || spent) throw error;
+      if (!retryable(error) || spent) throw error;
       client.clearMetadata();
       await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs));
     }

@@ -17,9 +17,9 @@ import type { ErrorCodeName } from '../protocol/index.js';
 import { checkCommitEntries, checkProduceRecords } from './client-checks.js';
 import { LogClientError, ProducerFencedError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
-import { usableApi } from './remote-apis.js';
+import { commitRequestTopics, usableApi } from './remote-apis.js';
 import type { ResolvedOptions } from './remote-common.js';
-import { kafkaError } from './remote-errors.js';
+import { kafkaAnswered, kafkaError } from './remote-errors.js';
 import {
   acrossLeaderChanges,
   checkPartitionOf,
@@ -27,44 +27,14 @@ import {
   fillOffsets,
   recordsBytesMax,
   type SizedRecords,
+  worthRetryingElsewhere,
 } from './remote-produce.js';
-import type { CommitEntry, OutgoingRecord } from './types.js';
-
-/** Consumer offsets committed in the same transaction as the records (Kafka's TxnOffsetCommit). */
-export interface TransactionalOffsets {
-  groupId: string;
-  /** Each entry's offset is the next one to consume, as in LogClient commits. */
-  entries: CommitEntry[];
-  /**
-   * The committing group member's generation and id, which the group coordinator checks (KIP-447); without
-   * them the commit is a standalone one, accepted whatever the group's state.
-   */
-  member?: { generationId: number; memberId: string };
-}
-
-export interface TransactionalRunOptions {
-  offsets?: TransactionalOffsets;
-}
-
-/**
- * Writes through one Kafka transactional producer: each run() is one transaction, committed when it
- * resolves, aborted when it rejects (a rejection from the commit itself leaves the outcome unknown, as a lost
- * produce response does). Opening a writer fences every earlier producer of the same transactional id: the
- * cluster aborts their open transaction and refuses their writes from then on; a writer fenced in turn rejects
- * every run with ProducerFencedError.
- */
-export interface TransactionalWriter {
-  readonly transactionalId: string;
-  /**
-   * Fences every earlier producer of the id now, before any run: once it resolves their open transaction is
-   * finished (aborted) and none of their writes can land any more, so what the caller reads next is final.
-   */
-  open(): Promise<void>;
-  /** Resolves to each record's offset, in the order of `records`, once the transaction is committed. */
-  run(records: OutgoingRecord[], options?: TransactionalRunOptions): Promise<number[]>;
-  /** Finishes queued runs, then closes the producer. */
-  close(): Promise<void>;
-}
+import type {
+  OutgoingRecord,
+  TransactionalOffsets,
+  TransactionalRunOptions,
+  TransactionalWriter,
+} from './types.js';
 
 /** What a writer needs of the client that made it. */
 export interface TransactionalWriterContext {
@@ -80,6 +50,8 @@ export type TransactionalProducer = Producer<Buffer, Buffer, Buffer, Buffer | un
 type OpenTransaction = Awaited<ReturnType<TransactionalProducer['beginTransaction']>>;
 
 interface QueuedRun extends SizedRecords {
+  /** Only starts the producer (init()): no transaction. */
+  initOnly: boolean;
   commitOffsets: TransactionalOffsets | undefined;
   resolve: (offsets: number[]) => void;
   reject: (error: unknown) => void;
@@ -132,7 +104,18 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
     this.producer = context.createProducer(transactionalId);
   }
 
+  async init(): Promise<void> {
+    await this.enqueue([], { initOnly: true });
+  }
+
   run(records: OutgoingRecord[], options: TransactionalRunOptions = {}): Promise<number[]> {
+    return this.enqueue(records, { initOnly: false, ...options });
+  }
+
+  private enqueue(
+    records: OutgoingRecord[],
+    options: TransactionalRunOptions & { initOnly: boolean },
+  ): Promise<number[]> {
     try {
       if (this.closeDone) throw new LogClientError('CLIENT_CLOSED', 'the transactional writer is closed');
       if (this.fenced) throw this.fenced;
@@ -146,12 +129,14 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
         );
       }
       const bounds = recordsBytesMax(records, this.context.options.maxProduceRequestBytes);
-      if (records.length === 0 && !options.offsets?.entries.length) return Promise.resolve([]);
+      if (!options.initOnly && records.length === 0 && !options.offsets?.entries.length)
+        return Promise.resolve([]);
       return new Promise((resolve, reject) => {
         this.queue.push({
           records,
           recordsBytesMax: bounds,
           offsets: new Array<number>(records.length),
+          initOnly: options.initOnly,
           commitOffsets: options.offsets,
           resolve,
           reject,
@@ -160,22 +145,6 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
       });
     } catch (error) {
       return Promise.reject(error);
-    }
-  }
-
-  async open(): Promise<void> {
-    if (this.closeDone) throw new LogClientError('CLIENT_CLOSED', 'the transactional writer is closed');
-    while (this.draining) await this.draining;
-    try {
-      // Beginning a transaction is what makes the library send InitProducerId; nothing is sent in it, so it is
-      // dropped locally (no EndTxn: the coordinator has no transaction open for the new epoch).
-      const transaction = await this.begin();
-      await transaction.cancel();
-    } catch (error) {
-      const fenced = this.fencedBy(error);
-      if (fenced) throw fenced;
-      this.replaceProducer();
-      throw error;
     }
   }
 
@@ -246,7 +215,13 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
             committing = true;
           }),
         // A commit that failed may have been carried out: sending the records again could write them twice.
-        () => !committing && !this.fenced,
+        // Before it, an attempt is tried again on a new producer also when the library failed in itself (it
+        // keeps the transaction coordinator it first found, and throws once the metadata no longer lists it).
+        (error) =>
+          !committing &&
+          !this.fenced &&
+          !this.closeDone &&
+          (worthRetryingElsewhere(error) || !(kafkaAnswered(error) || error instanceof LogClientError)),
       );
       run.resolve(run.offsets);
     } catch (error) {
@@ -254,10 +229,17 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
     }
   }
 
-  /** One attempt: begin, send, add the offsets, commit; on failure the producer is fenced or replaced. */
+  /**
+   * One attempt: begin, send, add the offsets, commit; on failure the producer is fenced or replaced. The
+   * library starts the producer (InitProducerId) in its first beginTransaction; init() stops there.
+   */
   private async transaction(run: QueuedRun, committing: () => void): Promise<void> {
     try {
       const transaction = await this.begin();
+      if (run.initOnly) {
+        await transaction.cancel();
+        return;
+      }
       for (const chunk of chunkByBytes([run], this.context.options.maxProduceRequestBytes)) {
         const result = await transaction.send({ messages: chunk.messages, acks: ProduceAcks.ALL });
         fillOffsets(chunk, result.offsets ?? []);
@@ -315,12 +297,6 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
       [offsets.groupId],
     );
     const groupCoordinator = await connectionTo(found.coordinators[0]!.nodeId);
-    const byTopic = new Map<string, CommitEntry[]>();
-    for (const entry of offsets.entries) {
-      const entries = byTopic.get(entry.topic);
-      if (entries) entries.push(entry);
-      else byTopic.set(entry.topic, [entry]);
-    }
     await usableApi(apis, 'TxnOffsetCommit', TXN_OFFSET_COMMIT_APIS).async(
       groupCoordinator,
       this.transactionalId,
@@ -330,15 +306,7 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
       offsets.member?.generationId ?? -1,
       offsets.member?.memberId ?? '',
       null,
-      [...byTopic].map(([name, entries]) => ({
-        name,
-        partitions: entries.map((entry) => ({
-          partitionIndex: entry.partition,
-          committedOffset: BigInt(entry.offset),
-          committedLeaderEpoch: -1,
-          committedMetadata: entry.metadata ?? null,
-        })),
-      })),
+      commitRequestTopics(offsets.entries),
     );
   }
 }

@@ -132,3 +132,53 @@ export interface LogClient {
   joinGroup(groupId: string, topics: string[], listener: AssignmentListener): Promise<GroupMembership>;
   close(): Promise<void>;
 }
+
+/** Consumer offsets committed in the same transaction as the records (Kafka's TxnOffsetCommit). */
+export interface TransactionalOffsets {
+  groupId: string;
+  /** Each entry's offset is the next one to consume, as in GroupMembership.commit. */
+  entries: CommitEntry[];
+  /**
+   * The committing group member's generation and id, which the group coordinator checks (KIP-447); without
+   * them the commit is a standalone one, accepted whatever the group's state.
+   */
+  member?: { generationId: number; memberId: string };
+}
+
+export interface TransactionalRunOptions {
+  offsets?: TransactionalOffsets;
+}
+
+/**
+ * Writes through one Kafka transactional producer: each run() is one transaction, committed when it
+ * resolves, aborted when it rejects (a rejection from the commit itself leaves the outcome unknown, as a lost
+ * produce response does). Starting the producer (init(), or the first run) fences every earlier producer of the
+ * same transactional id: the cluster finishes their open transaction (aborts it, unless its commit was under
+ * way) and refuses their writes from then on. A writer fenced in turn rejects every call with
+ * ProducerFencedError.
+ */
+export interface TransactionalWriter {
+  readonly transactionalId: string;
+  /** Starts the producer now (InitProducerId), fencing earlier producers of the id before resolving. */
+  init(): Promise<void>;
+  /** Resolves to each record's offset, in the order of `records`, once the transaction is committed. */
+  run(records: OutgoingRecord[], options?: TransactionalRunOptions): Promise<number[]>;
+  /** Finishes queued runs, then closes the producer. */
+  close(): Promise<void>;
+}
+
+/** A LogClient that can also write Kafka transactions: the remote client. */
+export interface TransactionalLogClient extends LogClient {
+  /** A writer whose runs are transactions of the producer with this transactional id. */
+  transactionalWriter(transactionalId: string): TransactionalWriter;
+  /**
+   * The partition's high watermark: where its next record goes, open transactions included (offsets().latest
+   * stops before the first open transaction). Once the last stable offset reaches it, every transaction begun
+   * before has ended.
+   */
+  highWatermark(partition: TopicPartition): Promise<number>;
+}
+
+export function supportsTransactions(client: LogClient): client is TransactionalLogClient {
+  return 'transactionalWriter' in client && 'highWatermark' in client;
+}

@@ -1,15 +1,19 @@
 import type { Logger } from 'pino';
 import { Backoff } from '../client/backoff.js';
 import { settledTails } from '../client/partition-tail.js';
-import type { TransactionalWriter } from '../client/remote-transactions.js';
-import type { ConsumedRecord, OutgoingRecord, TopicPartition } from '../client/types.js';
+import type {
+  ConsumedRecord,
+  OutgoingRecord,
+  TopicPartition,
+  TransactionalLogClient,
+  TransactionalWriter,
+} from '../client/types.js';
 import { MirrorError } from './errors.js';
 import { MirrorMetrics } from './metrics.js';
 import {
   checkTopicName,
   MIRROR_LIMITS,
   type MirrorOptions,
-  type MirrorTarget,
   resolveSettings,
   type Settings,
   wholeMatch,
@@ -19,7 +23,7 @@ import { provenanceHeader, provenancePrefix } from './provenance.js';
 import { readTail, sameTail, type TargetTail } from './target-tail.js';
 import { mapLimited, settledWithin, sleep } from './waiting.js';
 
-export { MIRROR_DEFAULTS, MIRROR_LIMITS, type MirrorOptions, type MirrorTarget } from './options.js';
+export { MIRROR_DEFAULTS, MIRROR_LIMITS, type MirrorOptions } from './options.js';
 
 /** One source partition and where forwarding stands. */
 interface PartitionLink {
@@ -87,7 +91,7 @@ export class Mirror {
   private readonly abort = new AbortController();
   private readonly backoff: Backoff;
   private readonly closingClients = new Set<Promise<void>>();
-  private target: MirrorTarget | null = null;
+  private target: TransactionalLogClient | null = null;
   /** The target client's transactional writer when the mirror forwards in transactions. */
   private writer: TransactionalWriter | null = null;
   private running: Promise<void> | null = null;
@@ -201,7 +205,7 @@ export class Mirror {
     if (transactionalId !== undefined) {
       // Before the tails are read: from here on no earlier mirror's request can be appended behind them.
       this.writer = target.transactionalWriter(transactionalId);
-      await this.writer.open();
+      await this.writer.init();
     }
     await this.resumeFromTarget(target, [...this.links.values()]);
     await this.refreshLag();
@@ -210,7 +214,7 @@ export class Mirror {
   }
 
   /** Adds source topics that appeared (or that a pattern now matches) and creates their target topics. */
-  private async refreshTopics(target: MirrorTarget): Promise<PartitionLink[]> {
+  private async refreshTopics(target: TransactionalLogClient): Promise<PartitionLink[]> {
     this.nextTopicRefreshAt = Date.now() + this.settings.topicRefreshIntervalMs;
     const added: PartitionLink[] = [];
     for (const topic of await this.sourceTopics()) {
@@ -279,7 +283,7 @@ export class Mirror {
    * previous process (or client) sent just before dying may still be appended, and resuming before it lands
    * would send its records a second time.
    */
-  private async resumeFromTarget(target: MirrorTarget, links: PartitionLink[]): Promise<void> {
+  private async resumeFromTarget(target: TransactionalLogClient, links: PartitionLink[]): Promise<void> {
     const tails = this.writer
       ? await this.readTails(target, links)
       : await settledTails(
@@ -308,7 +312,10 @@ export class Mirror {
     link.fetchPosition = link.acked;
   }
 
-  private readTails(target: MirrorTarget, links: PartitionLink[]): Promise<Array<TargetTail | null>> {
+  private readTails(
+    target: TransactionalLogClient,
+    links: PartitionLink[],
+  ): Promise<Array<TargetTail | null>> {
     return mapLimited(links, MIRROR_LIMITS.tailReadConcurrency, (link) => readTail(target, link));
   }
 
@@ -327,7 +334,7 @@ export class Mirror {
   }
 
   /** Fetch the next batch while the previous one is being produced; one produce in flight at a time. */
-  private async forward(target: MirrorTarget): Promise<void> {
+  private async forward(target: TransactionalLogClient): Promise<void> {
     let inFlight: Shipment | null = null;
     try {
       while (!this.closing) {
@@ -350,7 +357,7 @@ export class Mirror {
     }
   }
 
-  private async housekeeping(target: MirrorTarget): Promise<void> {
+  private async housekeeping(target: TransactionalLogClient): Promise<void> {
     const now = Date.now();
     if (now >= this.nextTopicRefreshAt) {
       const added = await this.refreshTopics(target);
@@ -393,7 +400,7 @@ export class Mirror {
   }
 
   /** Renames, filters and tags the records, and starts producing them. */
-  private ship(target: MirrorTarget, { records, readUpTo }: SourceRead): Shipment {
+  private ship(target: TransactionalLogClient, { records, readUpTo }: SourceRead): Shipment {
     const outgoing: OutgoingRecord[] = [];
     const advances: Shipment['advances'] = new Map();
     // A fetch answers partition by partition: the link (and its advance) of the previous record is looked up

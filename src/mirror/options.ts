@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import type { TransactionalWriter } from '../client/remote-transactions.js';
-import type { LogClient } from '../client/types.js';
+import type { LogClient, TransactionalLogClient } from '../client/types.js';
 import { MirrorError } from './errors.js';
 import type { MirrorMetrics } from './metrics.js';
 import { checkPolicy, type PolicyRule } from './policy.js';
@@ -31,11 +30,6 @@ export const MIRROR_LIMITS = {
   maxTopicNameLength: 249,
 } as const;
 
-/** A target client; a transactional mirror also opens a transactional writer on it. */
-export interface MirrorTarget extends LogClient {
-  transactionalWriter(transactionalId: string): TransactionalWriter;
-}
-
 export interface MirrorOptions {
   /** The log forwarded from; owned by the caller (the mirror never closes it). */
   source: LogClient;
@@ -44,7 +38,7 @@ export interface MirrorOptions {
    * have been appended or not, and a fresh client (a fresh idempotent producer id) cannot reuse the sequence
    * numbers of what it never saw acknowledged. The mirror closes the clients it opened.
    */
-  connectTarget: () => MirrorTarget;
+  connectTarget: () => TransactionalLogClient;
   /**
    * Forward in Kafka transactions under this transactional id (one transaction per forwarded batch). Each new
    * target client first fences the producers of every earlier one, so a request a dead mirror left on the

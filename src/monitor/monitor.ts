@@ -8,6 +8,7 @@ import type { ThreadLog } from '../client/thread-log.js';
 import type { LogClient } from '../client/types.js';
 import type { AggregateWrite } from '../store/types.js';
 import { type Duration, toMillis } from '../streams/duration.js';
+import type { ExactlyOnceMode } from '../streams/streams-app.js';
 import { AggregateSink } from './aggregate-sink.js';
 import type { MonitorWindowSpec } from './pipeline.js';
 import { PipelineWorkers } from './pipeline-workers.js';
@@ -46,6 +47,7 @@ export interface MonitorOptions {
   maxOutOfOrderness: Duration;
   /** How often tasks checkpoint their state and progress. */
   commitIntervalMs?: number;
+  exactlyOnce?: ExactlyOnceMode;
   alerting: AlertingConfig;
   notifiers: readonly Notifier[];
   /** Every early and final window result, after alerting has seen it (live views). */
@@ -111,6 +113,7 @@ export class Monitor {
           windows: options.windows,
           maxOutOfOrdernessMs: toMillis(options.maxOutOfOrderness),
           ...(options.commitIntervalMs === undefined ? {} : { commitIntervalMs: options.commitIntervalMs }),
+          ...(options.exactlyOnce === undefined ? {} : { exactlyOnce: options.exactlyOnce }),
           fetchMaxBytes: FETCH_MAX_BYTES,
           logLevel: options.logger.level,
         },

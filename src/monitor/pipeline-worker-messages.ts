@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { WindowUpdate } from '../alerts/series.js';
 import type { ThreadLogSpec } from '../client/thread-log.js';
+import type { ExactlyOnceMode } from '../streams/streams-app.js';
 import type { MonitorWindowSpec } from './pipeline.js';
 
 /** What a pipeline worker is started with (its workerData). */
@@ -13,6 +14,7 @@ export interface PipelineWorkerData {
   windows: readonly MonitorWindowSpec[];
   maxOutOfOrdernessMs: number;
   commitIntervalMs?: number;
+  exactlyOnce?: ExactlyOnceMode;
   fetchMaxBytes: number;
   /** pino level name of the process's logger. */
   logLevel: string;

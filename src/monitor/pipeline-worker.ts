@@ -37,6 +37,7 @@ const app = new StreamsApp({
   logger,
   fetchMaxBytes: data.fetchMaxBytes,
   ...(data.commitIntervalMs === undefined ? {} : { commitIntervalMs: data.commitIntervalMs }),
+  ...(data.exactlyOnce === undefined ? {} : { exactlyOnce: data.exactlyOnce }),
 });
 
 let updates: WindowUpdate[] = [];

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { LogClient } from '../client/types.js';
+import type { ConsumedRecord, LogClient } from '../client/types.js';
 import type { GlobalTable } from './dsl.js';
 import type { Serde } from './serdes.js';
 
@@ -58,7 +58,19 @@ export class GlobalTableReader<T> implements GlobalTable<T> {
 
   private async poll(client: LogClient, maxWaitMs: number): Promise<void> {
     const requests = this.positions.map((offset, partition) => ({ topic: this.topic, partition, offset }));
-    const records = await client.fetch(requests, { maxBytes: POLL_OPTIONS.maxBytes, maxWaitMs });
+    const readUpTo = new Map<number, number>();
+    const records = await client.fetch(requests, {
+      maxBytes: POLL_OPTIONS.maxBytes,
+      maxWaitMs,
+      readUpTo: (_topic, partition, nextOffset) => readUpTo.set(partition, nextOffset),
+    });
+    this.apply(records);
+    // Past offsets that hold no record (transaction markers), or loading would wait for them forever.
+    for (const [partition, nextOffset] of readUpTo)
+      this.positions[partition] = Math.max(this.positions[partition]!, nextOffset);
+  }
+
+  private apply(records: ConsumedRecord[]): void {
     for (const record of records) {
       if (record.offset < this.positions[record.partition]!) continue;
       this.positions[record.partition] = record.offset + 1;

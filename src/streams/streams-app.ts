@@ -1,11 +1,19 @@
 import type { Logger } from 'pino';
-import type { GroupMembership, HeldPartition, LogClient, TopicPartition } from '../client/types.js';
+import { LogClientError, ProducerFencedError } from '../client/client-errors.js';
+import {
+  type GroupMembership,
+  type HeldPartition,
+  type LogClient,
+  supportsTransactions,
+  type TopicPartition,
+} from '../client/types.js';
 import { type GlobalTable, type KStream, type StreamOptions, TopologyBuilder } from './dsl.js';
 import { GlobalTableReader } from './global-table.js';
 import { StreamsMetrics } from './metrics.js';
 import type { Serde } from './serdes.js';
 import { StreamTask, type TaskTopics, taskIdOf } from './task.js';
 import type { Handoff } from './task-handoff.js';
+import { ProduceSender, type RecordSender, TransactionalSender } from './task-senders.js';
 import { type TaskWrite, TaskWriter, type WritingTask } from './task-writer.js';
 import { CHANGELOG_CONFIG, Topology } from './topology.js';
 
@@ -16,6 +24,13 @@ export interface StreamsConfig {
   logger: Logger;
   /** How often tasks checkpoint (state changelog, progress): bounds how much is replayed after a crash. */
   commitIntervalMs?: number;
+  /**
+   * How a task's writes are kept from landing beside those of its next owner. 'sequence': sequence headers,
+   * checkpoints and the group's confirmation before each write (any client). 'transactional': each write is a
+   * Kafka transaction of the task's own producer, which the next owner fences (a client that writes
+   * transactions: the remote client).
+   */
+  exactlyOnce?: ExactlyOnceMode;
   fetchMaxBytes?: number;
   fetchMaxWaitMs?: number;
   /** Produced-but-unacknowledged output bytes allowed before fetching pauses (backpressure from sinks). */
@@ -32,8 +47,12 @@ export interface StreamsConfig {
   metrics?: StreamsMetrics;
 }
 
+export const EXACTLY_ONCE_MODES = ['sequence', 'transactional'] as const;
+export type ExactlyOnceMode = (typeof EXACTLY_ONCE_MODES)[number];
+
 const DEFAULTS = {
   commitIntervalMs: 10_000,
+  exactlyOnce: 'sequence' as ExactlyOnceMode,
   fetchMaxBytes: 16 * 1024 * 1024,
   fetchMaxWaitMs: 100,
   maxPendingOutputBytes: 32 * 1024 * 1024,
@@ -69,6 +88,7 @@ export class StreamsApp {
   private joiningAssignment: HeldPartition[] = [];
   /** Every write of task records goes through it (see TaskWriter); set in start(). */
   private writer: TaskWriter | null = null;
+  private readonly sender: RecordSender;
   private running = false;
   private loop: Promise<void> | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
@@ -86,6 +106,7 @@ export class StreamsApp {
     this.metrics = config.metrics ?? new StreamsMetrics();
     this.settings = {
       commitIntervalMs: config.commitIntervalMs ?? DEFAULTS.commitIntervalMs,
+      exactlyOnce: config.exactlyOnce ?? DEFAULTS.exactlyOnce,
       fetchMaxBytes: config.fetchMaxBytes ?? DEFAULTS.fetchMaxBytes,
       fetchMaxWaitMs: config.fetchMaxWaitMs ?? DEFAULTS.fetchMaxWaitMs,
       maxPendingOutputBytes: config.maxPendingOutputBytes ?? DEFAULTS.maxPendingOutputBytes,
@@ -98,6 +119,20 @@ export class StreamsApp {
     this.failed = new Promise((resolve) => {
       this.reportFailure = resolve;
     });
+    this.sender = this.chooseSender();
+  }
+
+  private chooseSender(): RecordSender {
+    const { client } = this.config;
+    if (this.settings.exactlyOnce === 'sequence') return new ProduceSender(client);
+    if (!supportsTransactions(client)) {
+      throw new LogClientError(
+        'INVALID_ARGUMENT',
+        "exactlyOnce 'transactional' needs a client that writes Kafka transactions (the remote client); the " +
+          "embedded log has no other process's producers to fence: use 'sequence'",
+      );
+    }
+    return new TransactionalSender(client, this.settings.handoffTimeoutMs);
   }
 
   stream<V>(topic: string, options: StreamOptions<V>): KStream<V> {
@@ -149,8 +184,8 @@ export class StreamsApp {
     for (const table of this.tables) await table.start(client, logger);
     this.running = true;
     this.writer = new TaskWriter(
-      client,
-      client.sharedGroups ? () => this.confirmAssignment() : null,
+      this.sender,
+      client.sharedGroups && this.sender.needsGroupConfirmation ? () => this.confirmAssignment() : null,
       (fenced) => this.fenced(fenced),
     );
     this.membership = await client.joinGroup(this.config.applicationId, [...this.topology.sources.keys()], {
@@ -275,14 +310,23 @@ export class StreamsApp {
       created.push(task);
     }
     await Promise.all(
-      created.map((task) =>
-        task.restore(
+      created.map(async (task) => {
+        try {
+          await this.sender.open(task, this.outputPartitions(task.source.topic));
+        } catch (error) {
+          // Another instance opened the task after us: it is the owner now.
+          if (!(error instanceof ProducerFencedError)) throw error;
+          task.fenced = true;
+          this.fenced([task]);
+          return;
+        }
+        await task.restore(
           client,
           (p) => this.startOffset(task.source.topic, p),
           this.handoff(),
           (records) => this.write([{ task, records }]),
-        ),
-      ),
+        );
+      }),
     );
     for (const task of created) {
       if (!task.fenced) this.tasks.set(tpKey(task.source.topic, task.partition), task);
@@ -299,12 +343,23 @@ export class StreamsApp {
     }
   }
 
+  /** Every partition a task of this source topic may write outputs to. */
+  private outputPartitions(sourceTopic: string): TopicPartition[] {
+    return [...this.topicsFor(sourceTopic).sinkPartitions].flatMap(([topic, count]) =>
+      Array.from({ length: count }, (_, partition) => ({ topic, partition })),
+    );
+  }
+
   private handoff(): Handoff {
     return {
       owner: this.instanceId,
       staleAfterMs: this.settings.commitIntervalMs * 2 + 1000,
-      // A client whose groups nobody else can join never has a previous owner still running.
-      maxWaitMs: this.config.client.sharedGroups ? this.settings.handoffTimeoutMs : 0,
+      // A client whose groups nobody else can join never has a previous owner still running; a previous owner
+      // whose producer the sender fenced can write nothing more, a release included.
+      maxWaitMs:
+        this.config.client.sharedGroups && this.sender.needsGroupConfirmation
+          ? this.settings.handoffTimeoutMs
+          : 0,
     };
   }
 
@@ -327,7 +382,11 @@ export class StreamsApp {
 
   /** A last checkpoint saying they are released, written only if we still hold them (see TaskWriter). */
   private async release(leaving: StreamTask[]): Promise<void> {
-    if (leaving.length > 0) await this.checkpoint(leaving, true);
+    try {
+      if (leaving.length > 0) await this.checkpoint(leaving, true);
+    } finally {
+      await Promise.all(leaving.map((task) => this.sender.close(task)));
+    }
     this.config.logger.info({ tasks: leaving.map((task) => task.id) }, 'tasks revoked');
   }
 
@@ -336,13 +395,44 @@ export class StreamsApp {
     for (const task of tasks) {
       const key = tpKey(task.source.topic, task.partition);
       if (this.tasks.get(key) === task) this.tasks.delete(key);
+      this.sender.close(task).catch((error: unknown) => {
+        this.config.logger.warn({ err: error, task: task.id }, "closing a fenced task's producer failed");
+      });
     }
     this.metrics.tasksFenced(tasks.length);
     this.config.logger.warn(
       { tasks: tasks.map((task) => task.id) },
-      'tasks fenced: the group gave their partitions to another instance; their unwritten records are dropped ' +
-        '(the new owner reproduces them from the last checkpoint)',
+      'tasks fenced: the group gave their partitions to another instance (as the group or, for transactional ' +
+        'tasks, the cluster refusing their producer said); their unwritten records are dropped (the new owner ' +
+        'reproduces them from the last checkpoint)',
     );
+    if (!this.sender.needsGroupConfirmation && this.running) {
+      this.serially(() => this.reopenIfStillHeld(tasks)).catch((error: unknown) => this.fail(error));
+    }
+  }
+
+  /**
+   * A producer the cluster refused is not always a new owner's doing: the coordinator also fences a producer
+   * whose transaction outlived the transaction timeout (requestTimeoutMs). Asked now, the group says whether
+   * the partitions are still ours, held without a break since the fenced tasks were made: such tasks are made
+   * and restored again (their new producer fences the old). Partitions the group moved on are left alone,
+   * and asking tells the membership so.
+   */
+  private async reopenIfStillHeld(tasks: WritingTask[]): Promise<void> {
+    if (this.membership === null) return;
+    const fencedSince = new Map(
+      tasks.map((task) => [tpKey(task.source.topic, task.partition), task.heldSince]),
+    );
+    const stillHeld = (await this.membership.confirmAssignment()).filter(
+      (p) => fencedSince.get(tpKey(p.topic, p.partition)) === p.heldSince,
+    );
+    if (stillHeld.length === 0 || !this.running) return;
+    this.config.logger.warn(
+      { partitions: stillHeld.map((p) => `${p.topic}-${p.partition}`) },
+      'tasks whose producers were fenced are still ours in the group (a transaction outlived its timeout): ' +
+        'restoring them again',
+    );
+    await this.assign(stillHeld);
   }
 
   private write(writes: TaskWrite[]): Promise<void> {
@@ -360,15 +450,24 @@ export class StreamsApp {
           await new Promise((resolve) => setTimeout(resolve, options.maxWaitMs));
           continue;
         }
+        const readUpTo = new Map<StreamTask, number>();
         const records = await client.fetch(
           tasks.map((task) => ({
             topic: task.source.topic,
             partition: task.partition,
             offset: task.nextOffset,
           })),
-          options,
+          {
+            ...options,
+            readUpTo: (topic, partition, nextOffset) => {
+              const task = this.tasks.get(tpKey(topic, partition));
+              if (task) readUpTo.set(task, nextOffset);
+            },
+          },
         );
         this.processFetched(records);
+        // After the records: offsets past them that hold none (transaction markers) are not asked for again.
+        for (const [task, nextOffset] of readUpTo) task.skipTo(nextOffset);
       } catch (error) {
         this.fail(error);
       }

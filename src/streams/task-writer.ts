@@ -1,7 +1,9 @@
-import type { HeldPartition, LogClient, OutgoingRecord } from '../client/types.js';
+import type { HeldPartition, OutgoingRecord } from '../client/types.js';
+import type { RecordSender } from './task-senders.js';
 
 /** What a writer needs of a task: which partition it stands for, and whether it has been fenced. */
 export interface WritingTask {
+  /** Also its transactional id in transactional mode. */
   readonly id: string;
   readonly source: { readonly topic: string };
   readonly partition: number;
@@ -37,18 +39,20 @@ const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
  *
  * What this cannot close: a process frozen in the microseconds between a confirmation and its produce call
  * leaving the process. The new owner's handoff wait (the old owner's checkpoints must go stale first) covers
- * that in practice; only broker-side fencing (transactional producer epochs) closes it entirely.
+ * that in practice; only broker-side fencing closes it entirely: with a transactional sender the cluster
+ * refuses a replaced owner's writes itself, no confirmation is asked, and each write is handed over at once.
  */
 export class TaskWriter {
   private queue: Queued[] = [];
   private draining = false;
 
   /**
-   * @param confirm null when no other instance can hold our partitions (every write goes straight through).
-   * @param onFenced told of tasks fenced by a confirmation, once each.
+   * @param confirm null when no other instance can hold our partitions, or when the sender's writes are fenced
+   * by the cluster (every write goes straight through).
+   * @param onFenced told of tasks fenced by a confirmation or by the cluster, once each.
    */
   constructor(
-    private readonly client: LogClient,
+    private readonly sender: RecordSender,
     private readonly confirm: (() => Promise<HeldPartition[]>) | null,
     private readonly onFenced: (tasks: WritingTask[]) => void,
   ) {}
@@ -89,9 +93,9 @@ export class TaskWriter {
     }
   }
 
-  /** Calls produce at once (before returning), so the client sees writes in the order handed over. */
-  private handOver(writes: TaskWrite[], held: Map<string, number> | null): Promise<void> {
-    const records: OutgoingRecord[] = [];
+  /** Hands the writes to the sender at once (before returning), so it sees them in the order handed over. */
+  private async handOver(writes: TaskWrite[], held: Map<string, number> | null): Promise<void> {
+    const unfenced: TaskWrite[] = [];
     const fenced: WritingTask[] = [];
     for (const { task, records: taskRecords } of writes) {
       // Held since the task was made for it, or the partition was lost (and maybe regained) in between.
@@ -103,12 +107,12 @@ export class TaskWriter {
         task.fenced = true;
         fenced.push(task);
       }
-      if (task.fenced) continue;
-      for (const record of taskRecords) records.push(record);
+      if (!task.fenced && taskRecords.length > 0) unfenced.push({ task, records: taskRecords });
     }
     if (fenced.length > 0) this.onFenced(fenced);
-    if (records.length === 0) return Promise.resolve();
-    // Only the acknowledgement matters here, not the offsets the records got.
-    return this.client.produce(records).then(() => undefined);
+    if (unfenced.length === 0) return;
+    const refused = (await this.sender.send(unfenced)).filter((task) => !task.fenced);
+    for (const task of refused) task.fenced = true;
+    if (refused.length > 0) this.onFenced([...new Set(refused)]);
   }
 }

@@ -131,6 +131,11 @@ export class StreamTask implements WritingTask {
     return this.position;
   }
 
+  /** The fetch read up to `offset` and every record before it was processed: what is left held none. */
+  skipTo(offset: number): void {
+    if (offset > this.position) this.position = offset;
+  }
+
   get stateEntries(): number {
     return this.stores.reduce((total, store) => total + store.size, 0);
   }

@@ -71,6 +71,29 @@ export function inputRecords(records: number): OutgoingRecord[] {
   return out;
 }
 
+/**
+ * The input of the failure tests in three parts: the first third of the readings is produced at once (the
+ * input topic created first); the tests produce the second while they disrupt an instance, then `rest` (the
+ * last third and every partition's flush).
+ */
+export async function seedInput(
+  log: LogClient,
+  records: number,
+): Promise<{ readings: OutgoingRecord[]; second: OutgoingRecord[]; rest: OutgoingRecord[] }> {
+  await log.ensureTopic({ name: 'input', partitions: PARTITIONS });
+  const all = inputRecords(records);
+  const flushes = all.filter((record) => JSON.parse(record.value!.toString()).edge === 'flush');
+  const readings = all.filter((record) => !flushes.includes(record));
+  const third = Math.floor(readings.length / 3);
+  await log.produce(readings.slice(0, third));
+  return {
+    readings,
+    second: readings.slice(third, 2 * third),
+    rest: [...readings.slice(2 * third), ...flushes],
+  };
+}
+
+/** Every record of the topic up to each partition's end (past transaction markers, with readUpTo). */
 export async function readAll(log: LogClient, topic: string): Promise<ConsumedRecord[]> {
   const records: ConsumedRecord[] = [];
   const partitions = await log.partitionCount(topic);
@@ -78,15 +101,48 @@ export async function readAll(log: LogClient, topic: string): Promise<ConsumedRe
     const { latest } = await log.offsets({ topic, partition });
     let offset = 0;
     while (offset < latest) {
+      let next = offset;
       const batch = await log.fetch([{ topic, partition, offset }], {
         maxBytes: 4 * 1024 * 1024,
         maxWaitMs: 0,
+        readUpTo: (_topic, _partition, nextOffset) => {
+          next = Math.max(next, nextOffset);
+        },
       });
       for (const record of batch) {
         records.push(record);
-        offset = record.offset + 1;
+        next = Math.max(next, record.offset + 1);
       }
+      if (next === offset) break;
+      offset = next;
     }
   }
   return records;
+}
+
+function parse(record: { value: Buffer | null }): Reading {
+  return JSON.parse(record.value!.toString()) as Reading;
+}
+
+/** The final 1 s window of each edge the readings make, as `edge@start count retransmits`. */
+export function windowsOf(records: Array<{ value: Buffer | null }>): string[] {
+  const windows = new Map<string, { count: number; retransmits: number }>();
+  for (const record of records) {
+    const reading = parse(record);
+    const id = `${reading.edge}@${Math.floor(reading.t / 1000) * 1000}`;
+    const window = windows.get(id) ?? { count: 0, retransmits: 0 };
+    window.count++;
+    window.retransmits += reading.retransmits;
+    windows.set(id, window);
+  }
+  return [...windows].map(([id, w]) => `${id} ${w.count} ${w.retransmits}`).sort();
+}
+
+/** Every running count per edge the readings make, as `edge n`. */
+export function runningCountsOf(records: Array<{ value: Buffer | null }>): string[] {
+  const counts = new Map<string, number>();
+  for (const record of records) counts.set(parse(record).edge, (counts.get(parse(record).edge) ?? 0) + 1);
+  const lines: string[] = [];
+  for (const [edge, total] of counts) for (let n = 1; n <= total; n++) lines.push(`${edge} ${n}`);
+  return lines.sort();
 }

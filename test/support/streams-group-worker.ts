@@ -1,12 +1,14 @@
 // One instance of a streams application joining a consumer group over the Kafka protocol (RemoteLogClient):
-// `streams-group-worker BOOTSTRAP`. Prints `tasks <json>` whenever its task set changes and `stopped` after a
-// clean SIGTERM; the scale-out test runs two of these and kills one.
+// `streams-group-worker BOOTSTRAP [sequence|transactional]` (the exactly-once mode; sequence by default).
+// Prints `tasks <json>` whenever its task set changes and `stopped` after a clean SIGTERM; the scale-out and
+// transactions tests run two of these and kill or freeze one.
 import pino from 'pino';
 import { RemoteLogClient } from '../../src/client/remote-client.js';
 import { StreamsApp } from '../../src/streams/streams-app.js';
 import { buildCrashPipeline } from './streams-crash-pipeline.js';
 
-const [bootstrap] = process.argv.slice(2) as [string];
+const [bootstrap, mode = 'sequence'] = process.argv.slice(2) as [string, string | undefined];
+if (mode !== 'sequence' && mode !== 'transactional') throw new Error(`unknown exactly-once mode '${mode}'`);
 const logger = pino({ level: process.env.EDGESTREAM_TEST_LOG ?? 'silent' });
 const client = new RemoteLogClient({
   bootstrapBrokers: [bootstrap],
@@ -25,6 +27,7 @@ const app = new StreamsApp({
   logger,
   commitIntervalMs: 200,
   idleTimeoutMs: 600_000,
+  exactlyOnce: mode,
 });
 buildCrashPipeline(app);
 await app.start();
