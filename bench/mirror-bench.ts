@@ -3,9 +3,12 @@
 // @platformatic/kafka (RemoteLogClient): that is the broker's own produce rate, measured in this run, and the
 // backlog. Then the cloud broker starts and the clock runs until the mirror has drained the backlog into it.
 // Goal: the mirror forwards at >= 90% of the rate at which the broker accepts produce requests.
+// The mirror forwards in transactions (its default); BENCH_MIRROR_TRANSACTIONS=0 measures its idempotent mode.
 import os from 'node:os';
+import { newestRecordFromTail } from '../src/client/partition-tail.js';
 import { RemoteLogClient } from '../src/client/remote-client.js';
 import type { OutgoingRecord } from '../src/client/types.js';
+import { provenanceOf } from '../src/mirror/provenance.js';
 import { BrokerProcess, startMirrorProcess } from '../test/support/mirror-cluster.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -14,6 +17,7 @@ const RECORDS_PER_CALL = 5_000;
 const TOPIC = 'bench.events';
 const PREFIX = 'site-a.';
 const VALUE_BYTES = 200;
+const TRANSACTIONS = process.env.BENCH_MIRROR_TRANSACTIONS !== '0';
 
 function record(i: number, partition: number): OutgoingRecord {
   const body = JSON.stringify({ edge: `edge-${i % 1000}`, retransmits: i % 500, rttMs: i % 90 });
@@ -36,13 +40,18 @@ function recordBytes(r: OutgoingRecord): number {
   return bytes;
 }
 
+/** Records forwarded: the newest record of each target partition names its source offset (offsets count markers). */
 async function cloudCount(client: RemoteLogClient): Promise<number> {
   let total = 0;
   for (let partition = 0; partition < PARTITIONS; partition += 1) {
-    total += await client
-      .offsets({ topic: `${PREFIX}${TOPIC}`, partition })
-      .then((offsets) => offsets.latest)
-      .catch(() => 0);
+    const { record } = await newestRecordFromTail(
+      client,
+      { topic: `${PREFIX}${TOPIC}`, partition },
+      () => true,
+      Number.POSITIVE_INFINITY,
+      2,
+    ).catch(() => ({ record: null }));
+    total += record ? (provenanceOf(record)?.offset ?? -1) + 1 : 0;
   }
   return total;
 }
@@ -65,6 +74,7 @@ async function main(): Promise<void> {
     'bench\\..*',
     '--prefix',
     PREFIX,
+    ...(TRANSACTIONS ? [] : ['--no-transactions']),
   ]);
   let cloudReader: RemoteLogClient | null = null;
   try {
@@ -120,7 +130,7 @@ async function main(): Promise<void> {
         `${Math.round(produceRate).toLocaleString('en-US')} records/s, ${(bytes / MiB / produceSeconds).toFixed(1)} MiB/s`,
       ],
       [
-        'mirror forwarding rate (first record to last)',
+        `mirror forwarding rate (first record to last), ${TRANSACTIONS ? 'in transactions' : 'idempotent'}`,
         `${Math.round(forwardRate).toLocaleString('en-US')} records/s, ${(bytes / MiB / forwardSeconds).toFixed(1)} MiB/s`,
       ],
       ['forwarding / produce rate', `${Math.round((forwardRate / produceRate) * 100)}% (goal >= 90%)`],
