@@ -90,6 +90,13 @@ export class BrokerChannel {
       );
       socket.once('connect', () => {
         clearTimeout(timer);
+        // Closed while connecting: close() found no socket to destroy, and an open one would keep the process
+        // alive until the peer drops it as idle (10 minutes).
+        if (this.closed) {
+          socket.destroy();
+          reject(new ChannelError('channel closed'));
+          return;
+        }
         this.socket = socket;
         this.frames = new FrameReader(MAX_RESPONSE_BYTES);
         resolve(socket);
