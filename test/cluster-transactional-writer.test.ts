@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
+import { TRANSACTION_STATE_TOPIC } from '../src/broker/transaction-log.js';
 import { RemoteLogClient } from '../src/client/remote-client.js';
 import type { OutgoingRecord } from '../src/client/types.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
@@ -10,17 +11,18 @@ import { readTopic } from './support/read-partition.js';
 
 /**
  * The remote client's transactional writer on a 3-broker cluster whose broker coordinating the writer's
- * transactional id is SIGKILLed while the writer runs transactions in a loop: the writer goes on with the
- * successor coordinator, every run it reported committed is read (read_committed) exactly once, and nothing of
- * a run it did not report committed is. Before the writer sent its coordinator requests itself, the run after
- * the kill ended the process (the library's uncaught TypeError).
+ * transactional id is SIGKILLed while the writer runs transactions in a loop, twice: between two runs, then
+ * (the first broker back) as a run starts. The writer goes on with the successor coordinator each time, every
+ * run it reported committed is read (read_committed) exactly once, and nothing of a run it did not report
+ * committed is. Before the writer sent its coordinator requests itself, the run after the first kill ended the
+ * process (the library's uncaught TypeError).
  */
 const TOPIC = 'writer-failover';
 const PARTITIONS = 3;
 const TRANSACTIONAL_ID = 'writer-failover-tx';
-/** Transactions committed before the kill, and after it. */
+/** Transactions committed before the first kill, and after each kill. */
 const RUNS_BEFORE_KILL = 3;
-const RUNS_AFTER_KILL = 6;
+const RUNS_AFTER_KILL = 5;
 /**
  * Records of a run per partition, and the client's request size: a run's records go in a dozen produce
  * requests, so the writer spends nearly all its time inside a transaction and the kill lands in one.
@@ -75,51 +77,85 @@ test('the transactional writer survives the death of its transaction coordinator
     await writer.init();
     const committed: number[] = [];
     const failures: unknown[] = [];
+    const ended = () => committed.length + failures.length;
     let stop = false;
     let gate = Promise.resolve();
+    /** whileRunning is called once a run has started, then cleared. */
+    const hook: { whileRunning: (() => void) | null } = { whileRunning: null };
     const loop = (async () => {
       for (let run = 0; !stop; run++) {
         await gate;
+        const running = writer.run(runRecords(run));
+        hook.whileRunning?.();
+        hook.whileRunning = null;
         try {
-          await writer.run(runRecords(run));
+          await running;
           committed.push(run);
         } catch (error) {
           failures.push(error);
         }
       }
     })();
+    const runsAfter = (endedBefore: number, what: string) =>
+      eventually(
+        async () => committed.length >= endedBefore + RUNS_AFTER_KILL || failures.length > 0,
+        120_000,
+        what,
+      );
     try {
       await eventually(
         async () => committed.length >= RUNS_BEFORE_KILL,
         60_000,
         'transactions before the kill',
       );
-      const coordinator = await transactionCoordinatorOf(cluster, TRANSACTIONAL_ID, cluster.brokers[0]!.id);
+
       // Between two runs the coordinator is killed, and the next run waits until the cluster's metadata has
       // dropped it and the client's metadata has expired since: a client that kept the coordinator it first
       // found looks it up there and fails.
+      const first = await transactionCoordinatorOf(cluster, TRANSACTIONAL_ID, cluster.brokers[0]!.id);
       let open: () => void = () => undefined;
       gate = new Promise((resolve) => {
         open = () => resolve();
       });
-      const before = committed.length + failures.length;
-      await eventually(async () => committed.length + failures.length > before, 60_000, 'the run in flight');
-      await cluster.kill(coordinator);
-      const killedAt = committed.length + failures.length;
+      const before = ended();
+      await eventually(async () => ended() > before, 60_000, 'the run in flight');
+      await cluster.kill(first);
       await eventually(
-        async () => (await admin.describeCluster()).brokers.every((b) => b.nodeId !== coordinator),
+        async () => (await admin.describeCluster()).brokers.every((b) => b.nodeId !== first),
         60_000,
         'the killed broker gone from the metadata',
       );
       await new Promise((resolve) => setTimeout(resolve, 2 * METADATA_MAX_AGE_MS));
+      const endedAtFirstKill = ended();
       open();
-      await eventually(
-        async () => committed.length >= killedAt + RUNS_AFTER_KILL || failures.length > 0,
-        120_000,
-        'transactions after the kill',
+      await runsAfter(endedAtFirstKill, 'transactions after the first kill');
+      const second = await transactionCoordinatorOf(
+        cluster,
+        TRANSACTIONAL_ID,
+        cluster.brokers.find((b) => b.id !== first)!.id,
       );
-      const survivor = cluster.brokers.find((b) => b.id !== coordinator)!.id;
-      assert.notEqual(await transactionCoordinatorOf(cluster, TRANSACTIONAL_ID, survivor), coordinator);
+      assert.notEqual(second, first);
+
+      // The killed broker back in sync everywhere (so a second kill leaves two replicas of every partition),
+      // then the successor coordinator killed as a run starts: mid-transaction.
+      await cluster.restart(first);
+      await eventually(
+        async () =>
+          (await admin.fetchTopicMetadata({ topics: [TOPIC, TRANSACTION_STATE_TOPIC] })).topics.every(
+            (topic) => topic.partitions.every((partition) => partition.isr.length === 3),
+          ),
+        120_000,
+        'every replica back in sync',
+      );
+      let killed: Promise<void> = Promise.resolve();
+      const endedAtSecondKill = ended();
+      hook.whileRunning = () => {
+        killed = cluster.kill(second);
+      };
+      await eventually(async () => hook.whileRunning === null, 60_000, 'a run started');
+      await killed;
+      await runsAfter(endedAtSecondKill, 'transactions after the second kill');
+      assert.notEqual(await transactionCoordinatorOf(cluster, TRANSACTIONAL_ID, first), second);
     } finally {
       stop = true;
       await loop;

@@ -1,5 +1,6 @@
 import {
   Admin,
+  type apiVersionsV3,
   type ClusterMetadata,
   ConnectionPool,
   Consumer,
@@ -115,6 +116,7 @@ export class RemoteLogClient implements TransactionalLogClient {
   private readonly producer: BufferProducer;
   private readonly writers = new Set<TransactionalWriter>();
   private fetchApiChosen: Promise<(typeof FETCH_APIS)[number]> | null = null;
+  private apisListed: Promise<apiVersionsV3.ApiVersionsResponseApi[]> | null = null;
   private readonly memberships = new Map<string, RemoteMembership>();
   private readonly produceQueue: QueuedProduce[] = [];
   private draining: Promise<void> | null = null;
@@ -155,7 +157,7 @@ export class RemoteLogClient implements TransactionalLogClient {
       createConnections: () => this.createConnections(),
       cluster: {
         brokers: async () => [...(await this.metadataOf([])).brokers.values()],
-        apis: () => this.reader.listApis(),
+        apis: () => this.supportedApis(),
       },
       metadataOf: (topics) => this.metadataOf(topics),
       clearMetadata: () => this.reader.clearMetadata(),
@@ -502,11 +504,20 @@ export class RemoteLogClient implements TransactionalLogClient {
    * lists no aborted transaction for. consumedRecords filters instead.
    */
   private fetchApi(): Promise<(typeof FETCH_APIS)[number]> {
-    this.fetchApiChosen ??= this.reader.listApis().then((apis) => usableApi(apis, 'Fetch', FETCH_APIS));
+    this.fetchApiChosen ??= this.supportedApis().then((apis) => usableApi(apis, 'Fetch', FETCH_APIS));
     this.fetchApiChosen.catch(() => {
       this.fetchApiChosen = null;
     });
     return this.fetchApiChosen;
+  }
+
+  /** The APIs and versions the cluster serves, asked once (ApiVersions) while the answer holds. */
+  private supportedApis(): Promise<apiVersionsV3.ApiVersionsResponseApi[]> {
+    this.apisListed ??= this.reader.listApis();
+    this.apisListed.catch(() => {
+      this.apisListed = null;
+    });
+    return this.apisListed;
   }
 
   private async fetchFromLeaders(
