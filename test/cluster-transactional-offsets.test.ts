@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { z } from 'zod';
+import { FindCoordinator } from '../src/protocol/apis/find-coordinator.js';
+import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
+import { eventually } from './support/processes.js';
+import { WireClient } from './support/wire-client.js';
+
+/**
+ * Offsets in transactions on a replicated cluster (kafkajs `transaction.sendOffsets`), with the group's
+ * coordinator on another broker than the transaction's: TxnOffsetCommit writes the offsets in the transaction
+ * to the group's `__consumer_offsets` partition and the transaction's marker there applies (commit) or drops
+ * (abort) them; a group coordinator killed between TxnOffsetCommit and the commit leaves them to the next
+ * leader of its partition, which finds them in the log and applies them at the marker.
+ */
+const SOURCE = 'txn-offsets-source';
+const OUTPUT = 'txn-offsets-output';
+const TRANSACTIONAL_ID = 'txn-offsets-tx';
+const KEY_TYPE_GROUP = 0;
+const KEY_TYPE_TRANSACTION = 1;
+
+const FindCoordinatorAnswer = z.object({
+  coordinators: z.array(z.object({ nodeId: z.number(), errorCode: z.number() })),
+});
+
+let cluster: BrokerCluster;
+
+before(async () => {
+  cluster = await BrokerCluster.start();
+});
+
+after(async () => {
+  await cluster?.stop();
+});
+
+/** A client of the cluster, bootstrapping from every broker but `except`. */
+function kafkaOf(clientId: string, except = -1): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: cluster.brokers.filter((b) => b.id !== except).map((b) => `127.0.0.1:${b.advertisedPort}`),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
+}
+
+/** The broker coordinating `key` (a group, or a transactional id), as broker `via` answers FindCoordinator. */
+async function coordinatorOf(keyType: number, key: string, via: number): Promise<number> {
+  const client = await WireClient.connect(cluster.broker(via).port);
+  try {
+    const answer = FindCoordinatorAnswer.parse(
+      await client.request(FindCoordinator, 4, { keyType, coordinatorKeys: [key] }),
+    );
+    const found = answer.coordinators[0]!;
+    // The offsets topic is created on the first group lookup: asked again until it has a leader.
+    return found.errorCode === 0 ? found.nodeId : -1;
+  } finally {
+    await client.close();
+  }
+}
+
+/** A group whose coordinator is a live broker other than `avoid`, and that broker. */
+async function groupNotOn(
+  avoid: number,
+  via: number,
+  prefix: string,
+): Promise<{ group: string; node: number }> {
+  for (let i = 0; i < 50; i++) {
+    const group = `${prefix}-${i}`;
+    let node = -1;
+    await eventually(
+      async () => {
+        node = await coordinatorOf(KEY_TYPE_GROUP, group, via);
+        return node >= 0;
+      },
+      60_000,
+      `a coordinator for ${group}`,
+    );
+    if (node !== avoid) return { group, node };
+  }
+  throw new Error(`no group coordinated away from broker ${avoid}`);
+}
+
+/** The group's committed offset of each source partition (-1: none), as the admin client reads them. */
+async function committed(admin: Admin, groupId: string): Promise<number[]> {
+  const [topic] = await admin.fetchOffsets({ groupId, topics: [SOURCE] });
+  return [...topic!.partitions].sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
+}
+
+async function transactionCoordinator(via: number): Promise<number> {
+  let node = -1;
+  await eventually(
+    async () => {
+      node = await coordinatorOf(KEY_TYPE_TRANSACTION, TRANSACTIONAL_ID, via);
+      return node >= 0;
+    },
+    60_000,
+    'the transaction coordinator',
+  );
+  return node;
+}
+
+test('sendOffsets commits the offsets with the transaction and an abort leaves them unchanged', {
+  timeout: 240_000,
+}, async () => {
+  const kafka = kafkaOf('txn-offsets-test');
+  const admin = kafka.admin();
+  await admin.connect();
+  const producer = kafka.producer({
+    transactionalId: TRANSACTIONAL_ID,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  try {
+    await createReplicatedTopic(admin, SOURCE, 2);
+    await createReplicatedTopic(admin, OUTPUT, 1);
+    const via = cluster.brokers[0]!.id;
+    const txnCoordinator = await transactionCoordinator(via);
+    const { group, node } = await groupNotOn(txnCoordinator, via, 'txn-offsets-group');
+    assert.notEqual(
+      node,
+      txnCoordinator,
+      'the group and the transaction are coordinated by different brokers',
+    );
+
+    await producer.connect();
+    const offsets = (partition: number, offset: number) => ({
+      consumerGroupId: group,
+      topics: [{ topic: SOURCE, partitions: [{ partition, offset: String(offset) }] }],
+    });
+    const first = await producer.transaction();
+    await first.send({ topic: OUTPUT, messages: [{ value: 'first' }] });
+    await first.sendOffsets(offsets(0, 5));
+    await first.commit();
+    await eventually(
+      async () => (await committed(admin, group))[0] === 5,
+      60_000,
+      'the committed transaction offset visible',
+    );
+
+    const aborted = await producer.transaction();
+    await aborted.send({ topic: OUTPUT, messages: [{ value: 'aborted' }] });
+    await aborted.sendOffsets(offsets(0, 9));
+    await aborted.abort();
+    // The next transaction starts once the abort completed, its markers included: its offset seen means
+    // the abort marker reached the offsets partition before it.
+    const last = await producer.transaction();
+    await last.sendOffsets(offsets(1, 3));
+    await last.commit();
+    await eventually(
+      async () => (await committed(admin, group))[1] === 3,
+      60_000,
+      'the last transaction offset visible',
+    );
+    assert.deepEqual(await committed(admin, group), [5, 3], 'the aborted offset was dropped');
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
+  }
+});
+
+test('the group coordinator killed between TxnOffsetCommit and the commit: the next leader applies them', {
+  timeout: 240_000,
+}, async () => {
+  const via = cluster.brokers[0]!.id;
+  const txnCoordinator = await transactionCoordinator(via);
+  const { group, node: groupCoordinator } = await groupNotOn(txnCoordinator, via, 'txn-offsets-failover');
+  const producer = kafkaOf('txn-offsets-failover').producer({
+    transactionalId: TRANSACTIONAL_ID,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  try {
+    const open = await producer.transaction();
+    await open.sendOffsets({
+      consumerGroupId: group,
+      topics: [{ topic: SOURCE, partitions: [{ partition: 0, offset: '7' }] }],
+    });
+    await cluster.kill(groupCoordinator);
+    await open.commit();
+  } finally {
+    await producer.disconnect();
+  }
+  const survivor = cluster.brokers.find((b) => b.id !== groupCoordinator)!.id;
+  await eventually(
+    async () => ![-1, groupCoordinator].includes(await coordinatorOf(KEY_TYPE_GROUP, group, survivor)),
+    60_000,
+    'the group coordinated by a live broker',
+  );
+  const admin = kafkaOf('txn-offsets-failover-admin', groupCoordinator).admin();
+  await admin.connect();
+  try {
+    await eventually(
+      async () => (await committed(admin, group))[0] === 7,
+      90_000,
+      'the offset committed by the transaction visible at the new coordinator',
+    );
+  } finally {
+    await admin.disconnect();
+  }
+});
