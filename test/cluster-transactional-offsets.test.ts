@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { z } from 'zod';
-import { FindCoordinator } from '../src/protocol/apis/find-coordinator.js';
+import type { Admin } from 'kafkajs';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
+import {
+  CoordinatorKey,
+  type CoordinatorKeyType,
+  coordinatorOf,
+  kafkaOf,
+} from './support/cluster-coordinators.js';
 import { eventually } from './support/processes.js';
-import { WireClient } from './support/wire-client.js';
 
 /**
  * Offsets in transactions on a replicated cluster (kafkajs `transaction.sendOffsets`), with the group's
@@ -17,13 +20,6 @@ import { WireClient } from './support/wire-client.js';
 const SOURCE = 'txn-offsets-source';
 const OUTPUT = 'txn-offsets-output';
 const TRANSACTIONAL_ID = 'txn-offsets-tx';
-const KEY_TYPE_GROUP = 0;
-const KEY_TYPE_TRANSACTION = 1;
-
-const FindCoordinatorAnswer = z.object({
-  coordinators: z.array(z.object({ nodeId: z.number(), errorCode: z.number() })),
-});
-
 let cluster: BrokerCluster;
 
 before(async () => {
@@ -34,32 +30,24 @@ after(async () => {
   await cluster?.stop();
 });
 
-/** A client of the cluster, bootstrapping from every broker but `except`. */
-function kafkaOf(clientId: string, except = -1): Kafka {
-  return new Kafka({
-    clientId,
-    brokers: cluster.brokers.filter((b) => b.id !== except).map((b) => `127.0.0.1:${b.advertisedPort}`),
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1_000 },
-  });
+/**
+ * The broker coordinating `key`, once one does: the offsets topic is created on the first group lookup, and
+ * a partition may be between leaders.
+ */
+async function foundCoordinator(keyType: CoordinatorKeyType, key: string, via: number): Promise<number> {
+  let node = -1;
+  await eventually(
+    async () => {
+      node = await coordinatorOf(cluster, keyType, key, via);
+      return true;
+    },
+    60_000,
+    `a coordinator for ${key}`,
+  );
+  return node;
 }
 
-/** The broker coordinating `key` (a group, or a transactional id), as broker `via` answers FindCoordinator. */
-async function coordinatorOf(keyType: number, key: string, via: number): Promise<number> {
-  const client = await WireClient.connect(cluster.broker(via).port);
-  try {
-    const answer = FindCoordinatorAnswer.parse(
-      await client.request(FindCoordinator, 4, { keyType, coordinatorKeys: [key] }),
-    );
-    const found = answer.coordinators[0]!;
-    // The offsets topic is created on the first group lookup: asked again until it has a leader.
-    return found.errorCode === 0 ? found.nodeId : -1;
-  } finally {
-    await client.close();
-  }
-}
-
-/** A group whose coordinator is a live broker other than `avoid`, and that broker. */
+/** A group whose coordinator is a broker other than `avoid`, and that broker. */
 async function groupNotOn(
   avoid: number,
   via: number,
@@ -67,15 +55,7 @@ async function groupNotOn(
 ): Promise<{ group: string; node: number }> {
   for (let i = 0; i < 50; i++) {
     const group = `${prefix}-${i}`;
-    let node = -1;
-    await eventually(
-      async () => {
-        node = await coordinatorOf(KEY_TYPE_GROUP, group, via);
-        return node >= 0;
-      },
-      60_000,
-      `a coordinator for ${group}`,
-    );
+    const node = await foundCoordinator(CoordinatorKey.GROUP, group, via);
     if (node !== avoid) return { group, node };
   }
   throw new Error(`no group coordinated away from broker ${avoid}`);
@@ -87,23 +67,10 @@ async function committed(admin: Admin, groupId: string): Promise<number[]> {
   return [...topic!.partitions].sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
 }
 
-async function transactionCoordinator(via: number): Promise<number> {
-  let node = -1;
-  await eventually(
-    async () => {
-      node = await coordinatorOf(KEY_TYPE_TRANSACTION, TRANSACTIONAL_ID, via);
-      return node >= 0;
-    },
-    60_000,
-    'the transaction coordinator',
-  );
-  return node;
-}
-
 test('sendOffsets commits the offsets with the transaction and an abort leaves them unchanged', {
   timeout: 240_000,
 }, async () => {
-  const kafka = kafkaOf('txn-offsets-test');
+  const kafka = kafkaOf(cluster, 'txn-offsets-test');
   const admin = kafka.admin();
   await admin.connect();
   const producer = kafka.producer({
@@ -115,7 +82,7 @@ test('sendOffsets commits the offsets with the transaction and an abort leaves t
     await createReplicatedTopic(admin, SOURCE, 2);
     await createReplicatedTopic(admin, OUTPUT, 1);
     const via = cluster.brokers[0]!.id;
-    const txnCoordinator = await transactionCoordinator(via);
+    const txnCoordinator = await foundCoordinator(CoordinatorKey.TRANSACTION, TRANSACTIONAL_ID, via);
     const { group, node } = await groupNotOn(txnCoordinator, via, 'txn-offsets-group');
     assert.notEqual(
       node,
@@ -163,9 +130,9 @@ test('the group coordinator killed between TxnOffsetCommit and the commit: the n
   timeout: 240_000,
 }, async () => {
   const via = cluster.brokers[0]!.id;
-  const txnCoordinator = await transactionCoordinator(via);
+  const txnCoordinator = await foundCoordinator(CoordinatorKey.TRANSACTION, TRANSACTIONAL_ID, via);
   const { group, node: groupCoordinator } = await groupNotOn(txnCoordinator, via, 'txn-offsets-failover');
-  const producer = kafkaOf('txn-offsets-failover').producer({
+  const producer = kafkaOf(cluster, 'txn-offsets-failover').producer({
     transactionalId: TRANSACTIONAL_ID,
     idempotent: true,
     maxInFlightRequests: 1,
@@ -184,11 +151,11 @@ test('the group coordinator killed between TxnOffsetCommit and the commit: the n
   }
   const survivor = cluster.brokers.find((b) => b.id !== groupCoordinator)!.id;
   await eventually(
-    async () => ![-1, groupCoordinator].includes(await coordinatorOf(KEY_TYPE_GROUP, group, survivor)),
+    async () => (await coordinatorOf(cluster, CoordinatorKey.GROUP, group, survivor)) !== groupCoordinator,
     60_000,
     'the group coordinated by a live broker',
   );
-  const admin = kafkaOf('txn-offsets-failover-admin', groupCoordinator).admin();
+  const admin = kafkaOf(cluster, 'txn-offsets-failover-admin', groupCoordinator).admin();
   await admin.connect();
   try {
     await eventually(

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
-import { z } from 'zod';
-import { FindCoordinator } from '../src/protocol/apis/find-coordinator.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
+import {
+  CoordinatorKey,
+  coordinatorOf as clusterCoordinator,
+  kafkaOf as clusterKafka,
+} from './support/cluster-coordinators.js';
 import { kcatValues } from './support/kcat-consume.js';
 import { eventually } from './support/processes.js';
-import { WireClient } from './support/wire-client.js';
 
 /**
  * The transaction coordinator on a replicated cluster: kafkajs commits one transaction and aborts another,
@@ -18,36 +19,15 @@ const PARTITIONS = 3;
 
 let cluster: BrokerCluster;
 
-const FindCoordinatorAnswer = z.object({
-  coordinators: z.array(z.object({ nodeId: z.number(), errorCode: z.number() })),
-});
-
 /** A client of the cluster, bootstrapping from every broker but `except`. */
-function kafkaOf(clientId: string, except = -1): Kafka {
-  return new Kafka({
-    clientId,
-    brokers: cluster.brokers.filter((b) => b.id !== except).map((b) => `127.0.0.1:${b.advertisedPort}`),
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1_000 },
-  });
-}
+const kafkaOf = (clientId: string, except = -1) => clusterKafka(cluster, clientId, except);
 
 const batch = (label: string) =>
   Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, value: `${label}-${partition}` }));
 
-/** The broker coordinating `transactionalId`, as broker `via` answers FindCoordinator (key type 1). */
-async function coordinatorOf(transactionalId: string, via: number): Promise<number> {
-  const client = await WireClient.connect(cluster.broker(via).port);
-  try {
-    const answer = FindCoordinatorAnswer.parse(
-      await client.request(FindCoordinator, 4, { keyType: 1, coordinatorKeys: [transactionalId] }),
-    );
-    assert.equal(answer.coordinators[0]!.errorCode, 0);
-    return answer.coordinators[0]!.nodeId;
-  } finally {
-    await client.close();
-  }
-}
+/** The broker coordinating `transactionalId`, as broker `via` answers FindCoordinator. */
+const coordinatorOf = (transactionalId: string, via: number) =>
+  clusterCoordinator(cluster, CoordinatorKey.TRANSACTION, transactionalId, via);
 
 before(async () => {
   cluster = await BrokerCluster.start();

@@ -25,6 +25,7 @@ import type {
 import {
   type CommittedOffset,
   OffsetCommitError,
+  type OffsetEntry,
   type OffsetStore,
   type TransactionProducer,
 } from './offset-store.js';
@@ -60,6 +61,16 @@ export const DEFAULT_OFFSETS_RETENTION_CHECK_INTERVAL_MS = 10 * MS_PER_MINUTE;
 /** offset.metadata.max.bytes */
 const MAX_METADATA_BYTES = 4096;
 const EMPTY: Buffer = Buffer.alloc(0);
+
+/** Offsets of a commit as the store keeps them, committed at `commitTimestamp`. */
+function storedEntries(offsets: CommitParams['offsets'], commitTimestamp: number): OffsetEntry[] {
+  return offsets.map((o) => ({
+    topic: o.topic,
+    partition: o.partition,
+    // As Kafka: a commit without metadata stores none ('').
+    value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestamp },
+  }));
+}
 
 function sameProtocols(a: Member['protocols'], b: Member['protocols']): boolean {
   return (
@@ -307,7 +318,6 @@ export class GroupCoordinator {
       if (group.state === 'CompletingRebalance') return all(ErrorCode.REBALANCE_IN_PROGRESS);
       this.touch(group, member);
     }
-    const now = this.now();
     const results = params.offsets.map((o) => ({
       topic: o.topic,
       partition: o.partition,
@@ -315,20 +325,7 @@ export class GroupCoordinator {
     }));
     const accepted = params.offsets.filter((_, i) => results[i]!.errorCode === ErrorCode.NONE);
     try {
-      await this.offsets.commit(
-        params.groupId,
-        accepted.map((o) => ({
-          topic: o.topic,
-          partition: o.partition,
-          // As Kafka: a commit without metadata stores none ('').
-          value: {
-            offset: o.offset,
-            leaderEpoch: o.leaderEpoch,
-            metadata: o.metadata ?? '',
-            commitTimestamp: now,
-          },
-        })),
-      );
+      await this.offsets.commit(params.groupId, storedEntries(accepted, this.now()));
     } catch (error) {
       // Not acknowledged (a replicated store lost its leadership or its ISR): the client retries elsewhere.
       if (!(error instanceof OffsetCommitError)) throw error;
@@ -360,23 +357,8 @@ export class GroupCoordinator {
   ): Promise<number> {
     if (this.closed) return ErrorCode.NOT_COORDINATOR;
     if (!validGroupId(groupId, this.limits)) return ErrorCode.INVALID_GROUP_ID;
-    const commitTimestamp = this.now();
     try {
-      await this.offsets.commitTransactional(
-        groupId,
-        producer,
-        offsets.map((o) => ({
-          topic: o.topic,
-          partition: o.partition,
-          // As Kafka: offsets without metadata store none ('').
-          value: {
-            offset: o.offset,
-            leaderEpoch: o.leaderEpoch,
-            metadata: o.metadata ?? '',
-            commitTimestamp,
-          },
-        })),
-      );
+      await this.offsets.commitTransactional(groupId, producer, storedEntries(offsets, this.now()));
     } catch (error) {
       if (error instanceof OffsetCommitError) return error.errorCode;
       // A newer epoch of the producer wrote to the partition: this one is fenced.
