@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { Admin } from 'kafkajs';
+import { z } from 'zod';
+import { OffsetFetch } from '../src/protocol/apis/offset-fetch.js';
+import { ErrorCode } from '../src/protocol/index.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
 import {
   CoordinatorKey,
@@ -8,7 +12,8 @@ import {
   coordinatorOf,
   kafkaOf,
 } from './support/cluster-coordinators.js';
-import { eventually } from './support/processes.js';
+import { eventually, run } from './support/processes.js';
+import { WireClient } from './support/wire-client.js';
 
 /**
  * Offsets in transactions on a replicated cluster (kafkajs `transaction.sendOffsets`), with the group's
@@ -20,6 +25,17 @@ import { eventually } from './support/processes.js';
 const SOURCE = 'txn-offsets-source';
 const OUTPUT = 'txn-offsets-output';
 const TRANSACTIONAL_ID = 'txn-offsets-tx';
+/** Debian's Python modules live under /usr/bin/python3. */
+const PYTHON = '/usr/bin/python3';
+const pythonScript = fileURLToPath(new URL('../../test/python/transactions_client.py', import.meta.url));
+const OffsetFetchAnswer = z.object({
+  topics: z.array(
+    z.object({
+      partitions: z.array(z.object({ committedOffset: z.number(), errorCode: z.number() })),
+    }),
+  ),
+});
+
 let cluster: BrokerCluster;
 
 before(async () => {
@@ -59,6 +75,24 @@ async function groupNotOn(
     if (node !== avoid) return { group, node };
   }
   throw new Error(`no group coordinated away from broker ${avoid}`);
+}
+
+/** Source partition 0's committed offset of `groupId` as OffsetFetch v7 with requireStable answers it at `node`. */
+async function stableOffset(node: number, groupId: string): Promise<{ offset: number; errorCode: number }> {
+  const client = await WireClient.connect(cluster.broker(node).port);
+  try {
+    const answer = OffsetFetchAnswer.parse(
+      await client.request(OffsetFetch, 7, {
+        groupId,
+        topics: [{ name: SOURCE, partitionIndexes: [0] }],
+        requireStable: true,
+      }),
+    );
+    const partition = answer.topics[0]!.partitions[0]!;
+    return { offset: partition.committedOffset, errorCode: partition.errorCode };
+  } finally {
+    await client.close();
+  }
 }
 
 /** The group's committed offset of each source partition (-1: none), as the admin client reads them. */
@@ -108,6 +142,11 @@ test('sendOffsets commits the offsets with the transaction and an abort leaves t
     const aborted = await producer.transaction();
     await aborted.send({ topic: OUTPUT, messages: [{ value: 'aborted' }] });
     await aborted.sendOffsets(offsets(0, 9));
+    assert.deepEqual(
+      await stableOffset(node, group),
+      { offset: -1, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT },
+      'pending in an open transaction: unstable to a reader that requires stability',
+    );
     await aborted.abort();
     // The next transaction starts once the abort completed, its markers included: its offset seen means
     // the abort marker reached the offsets partition before it.
@@ -120,8 +159,61 @@ test('sendOffsets commits the offsets with the transaction and an abort leaves t
       'the last transaction offset visible',
     );
     assert.deepEqual(await committed(admin, group), [5, 3], 'the aborted offset was dropped');
+    assert.deepEqual(
+      await stableOffset(node, group),
+      { offset: 5, errorCode: ErrorCode.NONE },
+      'and is no longer pending',
+    );
   } finally {
     await producer.disconnect();
+    await admin.disconnect();
+  }
+});
+
+test('confluent-kafka (librdkafka) send_offsets_to_transaction: commit, then an abort that leaves them', {
+  timeout: 240_000,
+}, async () => {
+  const via = cluster.brokers[0]!.id;
+  const transactionalId = 'txn-offsets-python';
+  const txnCoordinator = await foundCoordinator(CoordinatorKey.TRANSACTION, transactionalId, via);
+  const { group, node } = await groupNotOn(txnCoordinator, via, 'txn-offsets-python-group');
+  const transaction = async (outcome: 'commit' | 'abort', groupId: string, offset: number) => {
+    const result = await run(
+      PYTHON,
+      [
+        pythonScript,
+        cluster.bootstrap,
+        transactionalId,
+        OUTPUT,
+        '5',
+        outcome,
+        groupId,
+        SOURCE,
+        String(offset),
+      ],
+      { timeoutMs: 120_000 },
+    );
+    assert.equal(result.status, 0, result.stderr.slice(-2000));
+  };
+  await transaction('commit', group, 11);
+  await transaction('abort', group, 12);
+  // The same transactional id starts again only once the abort completed, its markers written.
+  await transaction('commit', `${group}-next`, 13);
+  const admin = kafkaOf(cluster, 'txn-offsets-python-admin').admin();
+  await admin.connect();
+  try {
+    await eventually(
+      async () => (await committed(admin, `${group}-next`))[0] === 13,
+      60_000,
+      'the last transaction offset visible',
+    );
+    assert.equal((await committed(admin, group))[0], 11, 'the aborted offset was dropped');
+    assert.deepEqual(
+      await stableOffset(node, group),
+      { offset: 11, errorCode: ErrorCode.NONE },
+      'and is no longer pending',
+    );
+  } finally {
     await admin.disconnect();
   }
 });
