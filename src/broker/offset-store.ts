@@ -152,9 +152,13 @@ export class OffsetStore {
     return store;
   }
 
-  /** Rewrites the log in Kafka's format if it holds records of the former one. */
+  /**
+   * Rewrites the log in Kafka's format if it holds records of the former one; not while a transaction holds
+   * offsets here (as the snapshot, see snapshotIfBloated): the records stay readable, a later snapshot
+   * retires them.
+   */
   async migrate(): Promise<void> {
-    if (this.legacyKeysInLog.size > 0) await this.rewrite();
+    if (this.legacyKeysInLog.size > 0 && this.pending.size === 0) await this.rewrite();
   }
 
   /**
