@@ -388,13 +388,29 @@ export class TransactionCoordinator {
           .map((r) => ({ topic: r.topic, partition: r.partition }));
         return remaining.length === 0;
       });
+      // The Complete record is applied once appended, not once acknowledged: the markers it follows are
+      // acknowledged already, and the transactional id's next state record (acknowledged before it is
+      // answered) follows it in the same log. Lost in a crash, the Prepare before it is completed again.
       await this.retrying('completion', txn, async () => {
-        const errorCode = await this.persist(txn, {
+        const value = {
           ...logValueOf(txn),
           state: committed ? TxnState.CompleteCommit : TxnState.CompleteAbort,
           partitions: [],
+          lastUpdateMs: this.now(),
+        };
+        const endOffset = this.append([
+          { key: encodeTxnKey(txn.transactionalId), value: encodeTxnValue(value) },
+        ]);
+        this.applyLogValue(txn.transactionalId, value);
+        this.writer.acknowledged(endOffset).catch((error: unknown) => {
+          if (!this.closed) {
+            this.options.logger.warn(
+              { err: error, transactionalId: txn.transactionalId },
+              'completion record not acknowledged; the transaction is completed again on the next load',
+            );
+          }
         });
-        return errorCode === ErrorCode.NONE;
+        return true;
       });
       txn.busy = false;
     };
@@ -449,11 +465,15 @@ export class TransactionCoordinator {
     return errorCode;
   }
 
+  /** One batch to the log, not yet acknowledged; returns the log end offset after it. Throws as the writer. */
+  private append(records: RecordInput[]): number {
+    return this.writer.write(encodeRecordBatch(records)).lastOffset + 1;
+  }
+
   /** One batch to the log, acknowledged (durable; committed on the ISR in a cluster). */
   private async write(records: RecordInput[]): Promise<number> {
     try {
-      const { lastOffset } = this.writer.write(encodeRecordBatch(records));
-      await this.writer.acknowledged(lastOffset + 1);
+      await this.writer.acknowledged(this.append(records));
       return ErrorCode.NONE;
     } catch (error) {
       if (error instanceof OffsetCommitError) return error.errorCode;
