@@ -5,7 +5,7 @@ import { TRANSACTION_STATE_TOPIC } from '../src/broker/transaction-log.js';
 import { RemoteLogClient } from '../src/client/remote-client.js';
 import type { OutgoingRecord } from '../src/client/types.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
-import { transactionCoordinatorOf } from './support/find-coordinator.js';
+import { CoordinatorKey, coordinatorOf } from './support/cluster-coordinators.js';
 import { eventually } from './support/processes.js';
 import { readTopic } from './support/read-partition.js';
 
@@ -112,7 +112,12 @@ test('the transactional writer survives the death of its transaction coordinator
       // Between two runs the coordinator is killed, and the next run waits until the cluster's metadata has
       // dropped it and the client's metadata has expired since: a client that kept the coordinator it first
       // found looks it up there and fails.
-      const first = await transactionCoordinatorOf(cluster, TRANSACTIONAL_ID, cluster.brokers[0]!.id);
+      const first = await coordinatorOf(
+        cluster,
+        CoordinatorKey.TRANSACTION,
+        TRANSACTIONAL_ID,
+        cluster.brokers[0]!.id,
+      );
       let open: () => void = () => undefined;
       gate = new Promise((resolve) => {
         open = () => resolve();
@@ -129,8 +134,9 @@ test('the transactional writer survives the death of its transaction coordinator
       const endedAtFirstKill = ended();
       open();
       await runsAfter(endedAtFirstKill, 'transactions after the first kill');
-      const second = await transactionCoordinatorOf(
+      const second = await coordinatorOf(
         cluster,
+        CoordinatorKey.TRANSACTION,
         TRANSACTIONAL_ID,
         cluster.brokers.find((b) => b.id !== first)!.id,
       );
@@ -155,7 +161,10 @@ test('the transactional writer survives the death of its transaction coordinator
       await eventually(async () => hook.whileRunning === null, 60_000, 'a run started');
       await killed;
       await runsAfter(endedAtSecondKill, 'transactions after the second kill');
-      assert.notEqual(await transactionCoordinatorOf(cluster, TRANSACTIONAL_ID, first), second);
+      assert.notEqual(
+        await coordinatorOf(cluster, CoordinatorKey.TRANSACTION, TRANSACTIONAL_ID, first),
+        second,
+      );
     } finally {
       stop = true;
       await loop;

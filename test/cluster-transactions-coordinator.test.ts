@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
-import { transactionCoordinatorOf } from './support/find-coordinator.js';
+import {
+  CoordinatorKey,
+  coordinatorOf as clusterCoordinator,
+  kafkaOf as clusterKafka,
+} from './support/cluster-coordinators.js';
 import { kcatValues } from './support/kcat-consume.js';
 import { eventually } from './support/processes.js';
 
@@ -17,17 +20,14 @@ const PARTITIONS = 3;
 let cluster: BrokerCluster;
 
 /** A client of the cluster, bootstrapping from every broker but `except`. */
-function kafkaOf(clientId: string, except = -1): Kafka {
-  return new Kafka({
-    clientId,
-    brokers: cluster.brokers.filter((b) => b.id !== except).map((b) => `127.0.0.1:${b.advertisedPort}`),
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1_000 },
-  });
-}
+const kafkaOf = (clientId: string, except = -1) => clusterKafka(cluster, clientId, except);
 
 const batch = (label: string) =>
   Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, value: `${label}-${partition}` }));
+
+/** The broker coordinating `transactionalId`, as broker `via` answers FindCoordinator. */
+const coordinatorOf = (transactionalId: string, via: number) =>
+  clusterCoordinator(cluster, CoordinatorKey.TRANSACTION, transactionalId, via);
 
 before(async () => {
   cluster = await BrokerCluster.start();
@@ -97,13 +97,13 @@ test('a coordinator killed mid-transaction: the next leader of its partition abo
   await zombie.connect();
   const open = await zombie.transaction();
   await open.send({ topic: TOPIC, messages: batch('open') });
-  const coordinator = await transactionCoordinatorOf(cluster, 'failover-tx', cluster.brokers[0]!.id);
+  const coordinator = await coordinatorOf('failover-tx', cluster.brokers[0]!.id);
   await cluster.kill(coordinator);
   const survivor = cluster.brokers.find((b) => b.id !== coordinator)!.id;
   // kafkajs does not retry a connection refused by the broker it was pointed at: start the successor once the
   // cluster has moved the transactional id and the topic's partitions away from the killed broker.
   await eventually(
-    async () => (await transactionCoordinatorOf(cluster, 'failover-tx', survivor)) !== coordinator,
+    async () => (await coordinatorOf('failover-tx', survivor)) !== coordinator,
     60_000,
     'the transactional id coordinated by a live broker',
   );

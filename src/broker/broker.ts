@@ -5,9 +5,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ClusterNode } from '../cluster/index.js';
 import { DEFAULT_TOPIC_CONFIG, LogManager, parseTopicConfig, writeFileAtomic } from '../log/index.js';
-import { AddOffsetsToTxn } from '../protocol/apis/add-offsets-to-txn.js';
 import { ApiVersions } from '../protocol/apis/api-versions.js';
-import { TxnOffsetCommit } from '../protocol/apis/txn-offset-commit.js';
 import { AclOperation, checkPlainPassword, type DoorSecurity, ResourceType } from '../security/index.js';
 import { Access } from './access.js';
 import { type ApiHandler, defineHandler } from './api-handler.js';
@@ -175,22 +173,26 @@ export class Broker {
         clusterId: cluster?.clusterId ?? clusterIdOf(config.dataDir),
       };
       const producerIds = cluster?.producerIds ?? new ProducerIdAllocator(config.dataDir);
+      let groups: GroupRouter;
+      let transactions: TransactionRouter;
+      // Both are used once requests are served, when `groups` is set.
       const markers = localTxnMarkerWriter({
         topics,
         watch,
         cluster,
         replicationTimeoutMs: TXN_MARKER_TIMEOUT_MS,
+        offsetsMarked: (partition, marker) =>
+          groups.transactionEnded(partition, marker.producerId, marker.committed),
       });
       const transactionOptions = {
         producerIds,
         partitionExists,
+        offsetsPartitionOf: (groupId: string) => groups.offsetsPartitionOf(groupId),
         maxTimeoutMs: config.transactionMaxTimeoutMs,
         abortCheckIntervalMs: config.transactionAbortCheckIntervalMs,
         idExpirationMs: config.transactionalIdExpirationMs,
         maxTransactionalIds: config.maxTransactionalIds,
       };
-      let groups: GroupRouter;
-      let transactions: TransactionRouter;
       if (cluster) {
         const [{ ClusterGroups }, { ClusterTransactions }] = await Promise.all([
           import('./cluster-groups.js'),
@@ -208,28 +210,20 @@ export class Broker {
           writeTimeoutMs: OFFSETS_COMMIT_TIMEOUT_MS,
           markerTimeoutMs: TXN_MARKER_TIMEOUT_MS,
           localMarkers: markers,
-          // A transaction's offsets would have to reach a group coordinated by another broker: not served.
-          coordinator: { ...transactionOptions, groupOffsets: null },
+          coordinator: transactionOptions,
           logger,
         });
         transactions = clusterTransactions;
       } else {
         internalLogs = LogManager.open({ dataDir: path.join(config.dataDir, 'internal'), logger });
-        const localGroups = new LocalGroups(
+        groups = new LocalGroups(
           new GroupCoordinator(await OffsetStore.open(logs, internalLogs), coordinatorOptions),
           identity,
         );
-        groups = localGroups;
         transactions = LocalTransactions.open(internalLogs, identity, {
           ...transactionOptions,
           markers,
           coordinatorEpoch: 0,
-          groupOffsets: {
-            // A single node's offsets store has one partition.
-            partitionOf: () => 0,
-            commit: (groupId, offsets) =>
-              localGroups.coordinatorOf().commitTransactionalOffsets(groupId, offsets),
-          },
           logger,
         });
         // Compacts __transaction_state.
@@ -290,11 +284,7 @@ export class Broker {
       for (const handler of clusterOperationHandlers({ topics, cluster, identity, access })) add(handler);
       add(initProducerIdHandler(producerIds, transactions, access));
       for (const handler of groupHandlers(groups, transactions, access)) add(handler);
-      for (const handler of transactionHandlers(transactions, groups, access, partitionExists)) {
-        // Offsets in transactions are a single node's only (docs/architecture.md): not offered on a cluster.
-        if (cluster && (handler.schema === AddOffsetsToTxn || handler.schema === TxnOffsetCommit)) continue;
-        add(handler);
-      }
+      for (const handler of transactionHandlers(transactions, groups, access, partitionExists)) add(handler);
       for (const handler of offsetHandlers(groups, access)) add(handler);
       for (const handler of groupAdminHandlers(groups, access)) add(handler);
       for (const handler of aclHandlers(access)) add(handler);

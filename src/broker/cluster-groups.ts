@@ -81,6 +81,14 @@ export class ClusterGroups implements GroupRouter {
     return [...this.coordinators.values()];
   }
 
+  offsetsPartitionOf(groupId: string): number {
+    return this.topic.partitionOfKey(groupId);
+  }
+
+  transactionEnded(offsetsPartition: number, producerId: number, committed: boolean): void {
+    this.coordinators.get(offsetsPartition)?.transactionEnded(producerId, committed);
+  }
+
   locate(groupId: string, listener: string): Promise<CoordinatorLocation> {
     return this.topic.locate(groupId, listener);
   }

@@ -1,6 +1,7 @@
-import type { Logger } from '../log/index.js';
+import { LogError, type Logger } from '../log/index.js';
 import { ErrorCode } from '../protocol/index.js';
 import { consumerGroupTopics } from './consumer-subscription.js';
+import { errorCodeOf } from './error-codes.js';
 import { GroupDirectory } from './group-directory.js';
 import {
   checkedGroupLimits,
@@ -21,8 +22,13 @@ import type {
   SyncParams,
   SyncResult,
 } from './group-types.js';
-import { OffsetCommitError, type OffsetStore } from './offset-store.js';
-import type { PendingOffset } from './transaction-log.js';
+import {
+  type CommittedOffset,
+  OffsetCommitError,
+  type OffsetEntry,
+  type OffsetStore,
+  type TransactionProducer,
+} from './offset-store.js';
 
 export type {
   CommitParams,
@@ -55,6 +61,16 @@ export const DEFAULT_OFFSETS_RETENTION_CHECK_INTERVAL_MS = 10 * MS_PER_MINUTE;
 /** offset.metadata.max.bytes */
 const MAX_METADATA_BYTES = 4096;
 const EMPTY: Buffer = Buffer.alloc(0);
+
+/** Offsets of a commit as the store keeps them, committed at `commitTimestamp`. */
+function storedEntries(offsets: CommitParams['offsets'], commitTimestamp: number): OffsetEntry[] {
+  return offsets.map((o) => ({
+    topic: o.topic,
+    partition: o.partition,
+    // As Kafka: a commit without metadata stores none ('').
+    value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestamp },
+  }));
+}
 
 function sameProtocols(a: Member['protocols'], b: Member['protocols']): boolean {
   return (
@@ -302,7 +318,6 @@ export class GroupCoordinator {
       if (group.state === 'CompletingRebalance') return all(ErrorCode.REBALANCE_IN_PROGRESS);
       this.touch(group, member);
     }
-    const now = this.now();
     const results = params.offsets.map((o) => ({
       topic: o.topic,
       partition: o.partition,
@@ -310,20 +325,7 @@ export class GroupCoordinator {
     }));
     const accepted = params.offsets.filter((_, i) => results[i]!.errorCode === ErrorCode.NONE);
     try {
-      await this.offsets.commit(
-        params.groupId,
-        accepted.map((o) => ({
-          topic: o.topic,
-          partition: o.partition,
-          // As Kafka: a commit without metadata stores none ('').
-          value: {
-            offset: o.offset,
-            leaderEpoch: o.leaderEpoch,
-            metadata: o.metadata ?? '',
-            commitTimestamp: now,
-          },
-        })),
-      );
+      await this.offsets.commit(params.groupId, storedEntries(accepted, this.now()));
     } catch (error) {
       // Not acknowledged (a replicated store lost its leadership or its ISR): the client retries elsewhere.
       if (!(error instanceof OffsetCommitError)) throw error;
@@ -344,26 +346,46 @@ export class GroupCoordinator {
   }
 
   /**
-   * Offsets a transaction committed (TxnOffsetCommit), applied once it commits. The producer's request was
-   * checked when it was made (offsetError), so no member or generation is checked now: the group may have
-   * moved on since.
+   * TxnOffsetCommit's offsets (already checked: member, partitions, metadata) written in the producer's
+   * transaction to this group's offsets partition; they reach the group when the transaction's commit marker
+   * does (transactionEnded). Answers NONE once acknowledged, or the error code of the write.
    */
-  async commitTransactionalOffsets(groupId: string, offsets: readonly PendingOffset[]): Promise<void> {
-    const commitTimestamp = this.now();
-    await this.offsets.commit(
-      groupId,
-      offsets.map((o) => ({
-        topic: o.topic,
-        partition: o.partition,
-        // As Kafka: offsets without metadata store none ('').
-        value: { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata ?? '', commitTimestamp },
-      })),
-    );
+  async commitTransactionalOffsets(
+    groupId: string,
+    producer: TransactionProducer,
+    offsets: CommitParams['offsets'],
+  ): Promise<number> {
+    if (this.closed) return ErrorCode.NOT_COORDINATOR;
+    if (!validGroupId(groupId, this.limits)) return ErrorCode.INVALID_GROUP_ID;
+    try {
+      await this.offsets.commitTransactional(groupId, producer, storedEntries(offsets, this.now()));
+    } catch (error) {
+      if (error instanceof OffsetCommitError) return error.errorCode;
+      // A newer epoch of the producer wrote to the partition: this one is fenced.
+      if (error instanceof LogError) return errorCodeOf(error);
+      throw error;
+    }
+    return ErrorCode.NONE;
   }
 
+  /** A transaction's marker is acknowledged in this coordinator's offsets partition. */
+  transactionEnded(producerId: number, committed: boolean): void {
+    // Its offsets are applied at once; only the snapshot that may follow can fail, to be tried again later.
+    this.offsets
+      .endTransaction(producerId, committed)
+      .catch((error: unknown) =>
+        this.options.logger.warn({ err: error }, 'offsets snapshot after a transaction not written'),
+      );
+  }
+
+  /**
+   * Committed offsets of the group. With `requireStable` (OffsetFetch v7+), a partition a transaction not
+   * yet ended holds an offset of answers UNSTABLE_OFFSET_COMMIT and no offset, as Kafka: the client retries.
+   */
   fetchOffsets(
     groupId: string,
     topics: Array<{ topic: string; partitions: number[] }> | null,
+    requireStable = false,
   ): Array<{
     topic: string;
     partition: number;
@@ -372,28 +394,29 @@ export class GroupCoordinator {
     metadata: string | null;
     errorCode: number;
   }> {
-    if (topics === null) {
-      return this.offsets.entries(groupId).map((e) => ({
-        topic: e.topic,
-        partition: e.partition,
-        offset: e.value.offset,
-        leaderEpoch: e.value.leaderEpoch,
-        metadata: e.value.metadata,
-        errorCode: ErrorCode.NONE,
-      }));
-    }
+    const unstable = (topic: string, partition: number) =>
+      requireStable && this.offsets.hasPending(groupId, topic, partition);
+    const row = (topic: string, partition: number, committed: CommittedOffset | undefined) =>
+      unstable(topic, partition)
+        ? {
+            topic,
+            partition,
+            offset: -1,
+            leaderEpoch: -1,
+            metadata: '',
+            errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT,
+          }
+        : {
+            topic,
+            partition,
+            offset: committed?.offset ?? -1,
+            leaderEpoch: committed?.leaderEpoch ?? -1,
+            metadata: committed ? committed.metadata : '',
+            errorCode: ErrorCode.NONE,
+          };
+    if (topics === null) return this.offsets.entries(groupId).map((e) => row(e.topic, e.partition, e.value));
     return topics.flatMap((t) =>
-      t.partitions.map((partition) => {
-        const committed = this.offsets.get(groupId, t.topic, partition);
-        return {
-          topic: t.topic,
-          partition,
-          offset: committed?.offset ?? -1,
-          leaderEpoch: committed?.leaderEpoch ?? -1,
-          metadata: committed ? committed.metadata : '',
-          errorCode: ErrorCode.NONE,
-        };
-      }),
+      t.partitions.map((partition) => row(t.topic, partition, this.offsets.get(groupId, t.topic, partition))),
     );
   }
 

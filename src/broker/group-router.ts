@@ -15,6 +15,10 @@ export interface GroupRouter {
   coordinatorOf(groupId: string): GroupCoordinator | null;
   /** Every coordinator this broker runs (ListGroups, lag metrics). */
   all(): GroupCoordinator[];
+  /** The `__consumer_offsets` partition that holds the group. */
+  offsetsPartitionOf(groupId: string): number;
+  /** A transaction's marker is acknowledged in an offsets partition: its coordinator here, if any, is told. */
+  transactionEnded(offsetsPartition: number, producerId: number, committed: boolean): void;
   /** The coordinator of `groupId` at its address on `listener`, the one the asking client came through. */
   locate(groupId: string, listener: string): CoordinatorLocation | Promise<CoordinatorLocation>;
   close(): void;
@@ -36,6 +40,15 @@ export class LocalGroups implements GroupRouter {
 
   all(): GroupCoordinator[] {
     return [this.coordinator];
+  }
+
+  /** A single node's offsets store has one partition. */
+  offsetsPartitionOf(): number {
+    return 0;
+  }
+
+  transactionEnded(_offsetsPartition: number, producerId: number, committed: boolean): void {
+    this.coordinator.transactionEnded(producerId, committed);
   }
 
   locate(_groupId: string, listener: string): CoordinatorLocation {

@@ -9,7 +9,7 @@ import {
   legacyOffsetsBatch,
 } from '../../test/support/offsets-topic-decoder.js';
 import { LogManager, type PartitionLog } from '../log/index.js';
-import { decodeRecords, ErrorCode, splitBatches } from '../protocol/index.js';
+import { decodeRecords, ErrorCode, encodeMarkerBatch, splitBatches } from '../protocol/index.js';
 import { GroupCoordinator } from './group-coordinator.js';
 import { OFFSETS_TOPIC, OffsetStore } from './offset-store.js';
 
@@ -216,6 +216,75 @@ describe('offset store in Kafka format', () => {
       assert.equal((await coordinator.deleteOffsets('unknown', [])).errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
     } finally {
       coordinator.close();
+      await logs.close();
+    }
+  });
+
+  it('transactional offsets: pending until their marker, applied at their own log offsets, replayed in log order', async () => {
+    using tmp = temporaryDirectory();
+    const logs = LogManager.open({ dataDir: tmp.dir, logger: new RecordingLogger() });
+    logs.createTopic(OFFSETS_TOPIC, 1);
+    const log = logs.partition(OFFSETS_TOPIC, 0);
+    const writer = { write: (payload: Buffer) => log.write(payload), acknowledged: () => log.durable() };
+    const at = (partition: number, offset: number) => ({
+      topic: 't',
+      partition,
+      value: { offset, leaderEpoch: -1, metadata: '', commitTimestamp: 1 },
+    });
+    /** The marker as the partition leader writes it, then told to `store` as the marker writer does. */
+    const mark = async (store: OffsetStore | null, producerId: number, committed: boolean) => {
+      log.write(encodeMarkerBatch({ producerId, producerEpoch: 0, coordinatorEpoch: 0, committed }, 1), {
+        marker: true,
+      });
+      await log.durable();
+      await store?.endTransaction(producerId, committed);
+    };
+    const offsetsOf = (store: OffsetStore) => [0, 1, 2, 3].map((p) => store.get('g', 't', p)?.offset ?? -1);
+    const pendingOf = (store: OffsetStore) => [0, 1, 2, 3].map((p) => store.hasPending('g', 't', p));
+    const producer = (producerId: number) => ({ producerId, producerEpoch: 0 });
+    try {
+      const store = OffsetStore.over(log, writer);
+      await store.commit('g', [at(0, 1)]);
+      await store.commitTransactional('g', producer(7), [at(0, 5), at(1, 6)]);
+      await store.commitTransactional('g', producer(8), [at(2, 9)]);
+      await store.commitTransactional('g', producer(9), [at(3, 4)]);
+      // Written after producer 7's offsets: this plain commit wins over them when they are applied.
+      await store.commit('g', [at(1, 2)]);
+      assert.deepEqual(offsetsOf(store), [1, 2, -1, -1], 'transactional offsets are not visible yet');
+      assert.deepEqual(pendingOf(store), [true, true, true, true]);
+      await mark(store, 7, true);
+      await mark(store, 8, false);
+      assert.deepEqual(offsetsOf(store), [5, 2, -1, -1], 'committed applied, aborted dropped');
+      assert.deepEqual(pendingOf(store), [false, false, false, true], 'the open transaction stays pending');
+
+      const replayed = OffsetStore.over(log, writer);
+      assert.deepEqual(
+        offsetsOf(replayed),
+        [5, 2, -1, -1],
+        'a replay applies only what its markers committed',
+      );
+      assert.deepEqual(pendingOf(replayed), [false, false, false, true]);
+      await mark(replayed, 9, true);
+      assert.deepEqual(offsetsOf(replayed), [5, 2, -1, 4]);
+      // A store loaded after the marker was written (a new leader) finds it in the log.
+      assert.deepEqual(offsetsOf(OffsetStore.over(log, writer)), [5, 2, -1, 4]);
+
+      // A newer epoch of the producer has written here: the older one is fenced by the log.
+      log.write(
+        encodeMarkerBatch({ producerId: 10, producerEpoch: 1, coordinatorEpoch: 0, committed: false }, 1),
+        {
+          marker: true,
+        },
+      );
+      const coordinator = coordinatorOver(replayed);
+      assert.equal(
+        await coordinator.commitTransactionalOffsets('g', producer(10), [
+          { topic: 't', partition: 0, offset: 3, leaderEpoch: -1, metadata: null },
+        ]),
+        ErrorCode.INVALID_PRODUCER_EPOCH,
+      );
+      coordinator.close();
+    } finally {
       await logs.close();
     }
   });

@@ -1,5 +1,16 @@
 import type { LogManager, PartitionLog } from '../log/index.js';
-import { decodeRecords, encodeRecordBatch, type RecordInput, splitBatches } from '../protocol/index.js';
+import {
+  ControlRecordType,
+  controlRecordType,
+  decodeRecords,
+  encodeRecordBatch,
+  isControlBatch,
+  isTransactional,
+  type RecordInput,
+  readBatchHeader,
+  splitBatches,
+  TRANSACTIONAL_BIT,
+} from '../protocol/index.js';
 import {
   type CommittedOffset,
   decodeOffsetsTopicRecord,
@@ -30,6 +41,18 @@ export const OFFSETS_TOPIC_CONFIG = {
 interface LiveEntry extends OffsetEntry {
   logOffset: number;
 }
+
+/** The producer of a transaction, as its records and markers carry it. */
+export interface TransactionProducer {
+  producerId: number;
+  producerEpoch: number;
+}
+
+/**
+ * Kafka's coordinator writes TxnOffsetCommit records at sequence 0: they are not deduplicated by sequence (the
+ * producer retries a TxnOffsetCommit as a whole), but a transactional batch must carry one.
+ */
+const TXN_OFFSETS_SEQUENCE = 0;
 
 export interface OffsetEntry {
   topic: string;
@@ -85,6 +108,11 @@ export class OffsetStore {
    * neither a replay nor the cleaner can bring one back once the records that replace them are written.
    */
   private readonly legacyKeysInLog = new Set<string>();
+  /**
+   * Offsets written in a transaction not yet ended (TxnOffsetCommit), per producer id then group then
+   * partition: applied when the partition gets the transaction's commit marker, dropped at its abort marker.
+   */
+  private readonly pending = new Map<number, Map<string, Map<string, LiveEntry>>>();
   private liveEntries = 0;
   private snapshotting = false;
   readonly replayed: ReplaySummary = { legacyRecords: 0, unknownRecords: 0 };
@@ -124,12 +152,19 @@ export class OffsetStore {
     return store;
   }
 
-  /** Rewrites the log in Kafka's format if it holds records of the former one. */
+  /**
+   * Rewrites the log in Kafka's format if it holds records of the former one; not while a transaction holds
+   * offsets here (as the snapshot, see snapshotIfBloated): the records stay readable, a later snapshot
+   * retires them.
+   */
   async migrate(): Promise<void> {
-    if (this.legacyKeysInLog.size > 0) await this.rewrite();
+    if (this.legacyKeysInLog.size > 0 && this.pending.size === 0) await this.rewrite();
   }
 
-  /** Every record up to the log end: on a new leader, records not yet committed will be. */
+  /**
+   * Every record up to the log end: on a new leader, records not yet committed will be. Transactional
+   * records stay pending until their producer's marker follows them in the log, as on the live path.
+   */
   private replay(log: PartitionLog, ownLog: boolean): void {
     // Appends still on their way to the file count too.
     log.settleWrites();
@@ -138,34 +173,57 @@ export class OffsetStore {
       const batches = splitBatches(log.readForReplica(offset, 1 << 20).records);
       if (batches.length === 0) break;
       for (const batch of batches) {
-        for (const record of decodeRecords(batch)) {
-          offset = record.offset + 1;
-          // Records of the former log count as older than any of this one.
-          const at = ownLog ? record.offset : -1;
-          const decoded = decodeOffsetsTopicRecord(record.key, record.value);
-          if (decoded.legacy) this.replayed.legacyRecords++;
-          if (decoded.kind === 'unknown') {
-            this.replayed.unknownRecords++;
-          } else if (decoded.kind === 'group') {
-            if (decoded.value === null) this.storedGroups.delete(decoded.group);
-            else this.storedGroups.set(decoded.group, { value: decoded.value, logOffset: at });
-          } else {
-            if (decoded.legacy && ownLog && record.key) this.legacyKeysInLog.add(record.key.toString());
-            if (decoded.value === null) this.remove(decoded.group, decoded.topic, decoded.partition);
-            else
-              this.put(
-                decoded.group,
-                { topic: decoded.topic, partition: decoded.partition, value: decoded.value },
-                at,
-              );
-          }
+        const header = readBatchHeader(batch);
+        offset = header.baseOffset + header.lastOffsetDelta + 1;
+        if (isControlBatch(header.attributes)) {
+          const type = controlRecordType(decodeRecords(batch)[0]?.key ?? null);
+          if (type === ControlRecordType.COMMIT || type === ControlRecordType.ABORT)
+            this.endTransaction(header.producerId, type === ControlRecordType.COMMIT);
+          continue;
         }
+        const producerId = isTransactional(header.attributes) ? header.producerId : null;
+        for (const record of decodeRecords(batch)) this.replayRecord(record, ownLog, producerId);
       }
+    }
+  }
+
+  /** One record of the log; `producerId` is its transaction's producer, null outside transactions. */
+  private replayRecord(
+    record: { offset: number; key: Buffer | null; value: Buffer | null },
+    ownLog: boolean,
+    producerId: number | null,
+  ): void {
+    // Records of the former log count as older than any of this one.
+    const at = ownLog ? record.offset : -1;
+    const decoded = decodeOffsetsTopicRecord(record.key, record.value);
+    if (decoded.legacy) this.replayed.legacyRecords++;
+    if (decoded.kind === 'unknown') {
+      this.replayed.unknownRecords++;
+    } else if (decoded.kind === 'group') {
+      if (decoded.value === null) this.storedGroups.delete(decoded.group);
+      else this.storedGroups.set(decoded.group, { value: decoded.value, logOffset: at });
+    } else {
+      if (decoded.legacy && ownLog && record.key) this.legacyKeysInLog.add(record.key.toString());
+      const entry = decoded.value && {
+        topic: decoded.topic,
+        partition: decoded.partition,
+        value: decoded.value,
+      };
+      if (!entry) this.remove(decoded.group, decoded.topic, decoded.partition);
+      else if (producerId === null) this.put(decoded.group, entry, at);
+      else this.addPending(producerId, decoded.group, { ...entry, logOffset: at });
     }
   }
 
   get(group: string, topic: string, partition: number): CommittedOffset | undefined {
     return this.live.get(group)?.get(partitionKeyOf(topic, partition))?.value;
+  }
+
+  /** Whether a transaction not yet ended holds an offset of the partition for `group` (requireStable). */
+  hasPending(group: string, topic: string, partition: number): boolean {
+    const key = partitionKeyOf(topic, partition);
+    for (const groups of this.pending.values()) if (groups.get(group)?.has(key)) return true;
+    return false;
   }
 
   /** Every committed offset of `group`. */
@@ -198,6 +256,50 @@ export class OffsetStore {
     await this.writer.acknowledged(lastOffset + 1);
     const firstOffset = lastOffset - (entries.length - 1);
     for (const [i, e] of entries.entries()) this.put(group, e, firstOffset + i);
+    await this.snapshotIfBloated();
+  }
+
+  /**
+   * TxnOffsetCommit: the offsets as one transactional batch of the producer, kept pending from the write on
+   * (its marker may follow at once) and applied only when the transaction's commit marker reaches this
+   * partition (endTransaction). Rejects with OffsetCommitError when not acknowledged, and with the log's
+   * INVALID_PRODUCER_EPOCH when a newer epoch of the producer has written here.
+   */
+  async commitTransactional(
+    group: string,
+    producer: TransactionProducer,
+    entries: OffsetEntry[],
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    const records: RecordInput[] = entries.map((e) => ({
+      key: offsetKey(group, e.topic, e.partition),
+      value: offsetValue(e.value),
+    }));
+    const { lastOffset } = this.writer.write(
+      encodeRecordBatch(records, {
+        ...producer,
+        baseSequence: TXN_OFFSETS_SEQUENCE,
+        flags: TRANSACTIONAL_BIT,
+      }),
+    );
+    const firstOffset = lastOffset - (entries.length - 1);
+    for (const [i, e] of entries.entries())
+      this.addPending(producer.producerId, group, { ...e, logOffset: firstOffset + i });
+    await this.writer.acknowledged(lastOffset + 1);
+  }
+
+  /**
+   * The producer's transaction ended in this partition (its marker is acknowledged here): its pending
+   * offsets are applied at the log offsets they were written at (a later plain commit still wins), or dropped.
+   */
+  async endTransaction(producerId: number, committed: boolean): Promise<void> {
+    const groups = this.pending.get(producerId);
+    if (!groups) return;
+    this.pending.delete(producerId);
+    if (committed) {
+      for (const [group, entries] of groups)
+        for (const entry of entries.values()) this.put(group, entry, entry.logOffset);
+    }
     await this.snapshotIfBloated();
   }
 
@@ -270,6 +372,21 @@ export class OffsetStore {
     offsets.set(key, { ...entry, logOffset });
   }
 
+  /** A transaction's later offset of the same partition replaces its earlier one. */
+  private addPending(producerId: number, group: string, entry: LiveEntry): void {
+    let groups = this.pending.get(producerId);
+    if (!groups) {
+      groups = new Map();
+      this.pending.set(producerId, groups);
+    }
+    let entries = groups.get(group);
+    if (!entries) {
+      entries = new Map();
+      groups.set(group, entries);
+    }
+    entries.set(partitionKeyOf(entry.topic, entry.partition), entry);
+  }
+
   private remove(group: string, topic: string, partition: number): void {
     const offsets = this.live.get(group);
     if (!offsets?.delete(partitionKeyOf(topic, partition))) return;
@@ -277,9 +394,14 @@ export class OffsetStore {
     if (offsets.size === 0) this.live.delete(group);
   }
 
+  /**
+   * Not while a transaction holds offsets here: its records must stay in the log until its marker, and
+   * applied then at their own log offsets they would lose to the older values the snapshot rewrote later.
+   */
   private async snapshotIfBloated(): Promise<void> {
     const live = this.liveEntries + this.storedGroups.size;
-    if (this.snapshotting || this.recordsInLog <= Math.max(SNAPSHOT_MIN_RECORDS, 4 * live)) return;
+    if (this.snapshotting || this.pending.size > 0) return;
+    if (this.recordsInLog <= Math.max(SNAPSHOT_MIN_RECORDS, 4 * live)) return;
     await this.rewrite();
   }
 

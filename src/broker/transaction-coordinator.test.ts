@@ -6,13 +6,7 @@ import { ErrorCode, encodeRecordBatch } from '../protocol/index.js';
 import { OFFSETS_TOPIC } from './offset-store.js';
 import { ProducerIdAllocator } from './producer-state.js';
 import type { TransactionCoordinator, TransactionCoordinatorOptions } from './transaction-coordinator.js';
-import {
-  encodeTxnKey,
-  encodeTxnValue,
-  type PendingOffset,
-  TRANSACTION_STATE_TOPIC,
-  TxnState,
-} from './transaction-log.js';
+import { encodeTxnKey, encodeTxnValue, TRANSACTION_STATE_TOPIC, TxnState } from './transaction-log.js';
 import type { TxnMarker } from './transaction-markers.js';
 import { LocalTransactions } from './transaction-router.js';
 
@@ -24,7 +18,6 @@ interface Written {
 interface Fixture {
   coordinator: TransactionCoordinator;
   markers: Written[];
-  committedOffsets: Array<{ groupId: string; offsets: PendingOffset[] }>;
   /** Markers fail while this is set (the partition's leader is away). */
   failMarkers: boolean;
   clock: { now: number };
@@ -35,7 +28,7 @@ interface Fixture {
 
 const SELF = { nodeId: 1, endpoints: new Map([['PLAINTEXT', { host: '127.0.0.1', port: 9092 }]]) };
 
-/** A coordinator over a fresh data directory's `__transaction_state`, with recorded markers and offsets. */
+/** A coordinator over a fresh data directory's `__transaction_state`, with recorded markers. */
 async function withTransactions(
   work: (fixture: Fixture) => Promise<void>,
   overrides: Partial<TransactionCoordinatorOptions> = {},
@@ -45,7 +38,6 @@ async function withTransactions(
   const fixture: Fixture = {
     coordinator: null!,
     markers: [],
-    committedOffsets: [],
     failMarkers: false,
     clock: { now: 1_000_000 },
     stateLog: () => current.logs.partition(TRANSACTION_STATE_TOPIC, 0),
@@ -71,12 +63,7 @@ async function withTransactions(
         },
       },
       coordinatorEpoch: 0,
-      groupOffsets: {
-        partitionOf: () => 0,
-        commit: async (groupId, offsets) => {
-          fixture.committedOffsets.push({ groupId, offsets });
-        },
-      },
+      offsetsPartitionOf: (groupId) => (groupId === 'g' ? 3 : 0),
       partitionExists: (topic) => topic === 't',
       maxTimeoutMs: 60_000,
       abortCheckIntervalMs: 50,
@@ -155,51 +142,44 @@ describe('TransactionCoordinator', () => {
       );
     }));
 
-  it('commits: Prepare answered, markers to every partition but the offsets one, offsets applied, then Complete', () =>
-    withTransactions(async ({ coordinator, markers, committedOffsets }) => {
+  it('commits: Prepare answered, markers to every partition (the group offsets one too), then Complete', () =>
+    withTransactions(async ({ coordinator, markers }) => {
       const producer = await coordinator.initProducerId('tx', 10_000, null);
       assert.equal(await coordinator.addPartitions('tx', producer, [t0, t1]), ErrorCode.NONE);
-      const offset = { topic: 'src', partition: 0, offset: 42, leaderEpoch: -1, metadata: null };
-      // Offsets before AddOffsetsToTxn are refused.
-      assert.equal(
-        await coordinator.commitOffsets('tx', producer, 'g', [offset]),
-        ErrorCode.INVALID_TXN_STATE,
-      );
       assert.equal(await coordinator.addOffsets('tx', producer, 'g'), ErrorCode.NONE);
-      assert.equal(await coordinator.commitOffsets('tx', producer, 'g', [offset]), ErrorCode.NONE);
+      const offsetsPartition = { topic: OFFSETS_TOPIC, partition: 3 };
       assert.deepEqual(coordinator.describe('tx')!.partitions, [
         { topic: 't', partitions: [0, 1] },
-        { topic: OFFSETS_TOPIC, partitions: [0] },
+        { topic: OFFSETS_TOPIC, partitions: [3] },
       ]);
       assert.equal(await coordinator.endTransaction('tx', producer, true), ErrorCode.NONE);
       await until(() => coordinator.describe('tx')!.state === 'CompleteCommit', 'CompleteCommit');
       assert.deepEqual(markers, [
         {
           marker: { ...idOf(producer), coordinatorEpoch: 0, committed: true },
-          partitions: [t0, t1],
+          partitions: [t0, t1, offsetsPartition],
         },
       ]);
-      assert.deepEqual(committedOffsets, [{ groupId: 'g', offsets: [offset] }]);
       assert.deepEqual(coordinator.describe('tx')!.partitions, []);
       // A retried EndTxn whose answer was lost succeeds; the opposite outcome is an invalid state.
       assert.equal(await coordinator.endTransaction('tx', producer, true), ErrorCode.NONE);
       assert.equal(await coordinator.endTransaction('tx', producer, false), ErrorCode.INVALID_TXN_STATE);
     }));
 
-  it('aborts: abort markers and the pending offsets dropped', () =>
-    withTransactions(async ({ coordinator, markers, committedOffsets }) => {
+  it('aborts: abort markers to every partition, the group offsets one too', () =>
+    withTransactions(async ({ coordinator, markers }) => {
       const producer = await coordinator.initProducerId('tx', 10_000, null);
       assert.equal(await coordinator.endTransaction('tx', producer, false), ErrorCode.INVALID_TXN_STATE);
       await coordinator.addPartitions('tx', producer, [t0]);
       await coordinator.addOffsets('tx', producer, 'g');
-      await coordinator.commitOffsets('tx', producer, 'g', [
-        { topic: 'src', partition: 0, offset: 7, leaderEpoch: -1, metadata: null },
-      ]);
       assert.equal(await coordinator.endTransaction('tx', producer, false), ErrorCode.NONE);
       await until(() => coordinator.describe('tx')!.state === 'CompleteAbort', 'CompleteAbort');
-      assert.equal(markers.length, 1);
-      assert.equal(markers[0]!.marker.committed, false);
-      assert.deepEqual(committedOffsets, []);
+      assert.deepEqual(markers, [
+        {
+          marker: { ...idOf(producer), coordinatorEpoch: 0, committed: false },
+          partitions: [t0, { topic: OFFSETS_TOPIC, partition: 3 }],
+        },
+      ]);
     }));
 
   it('a second InitProducerId aborts the ongoing transaction at a new epoch, answering CONCURRENT_TRANSACTIONS meanwhile', () =>
@@ -249,8 +229,6 @@ describe('TransactionCoordinator', () => {
       const prepared = await coordinator.initProducerId('prepared', 10_000, null);
       await coordinator.addPartitions('prepared', prepared, [t0]);
       await coordinator.addOffsets('prepared', prepared, 'g');
-      const offset = { topic: 'src', partition: 0, offset: 9, leaderEpoch: 3, metadata: 'm' };
-      await coordinator.commitOffsets('prepared', prepared, 'g', [offset]);
       const ongoing = await coordinator.initProducerId('ongoing', 10_000, null);
       await coordinator.addPartitions('ongoing', ongoing, [t1]);
       // The markers cannot be written before the "crash": PrepareCommit is in the log, nothing after it.
@@ -260,9 +238,11 @@ describe('TransactionCoordinator', () => {
       fixture.failMarkers = false;
       await until(() => coordinator.describe('prepared')!.state === 'CompleteCommit', 'the reloaded commit');
       assert.deepEqual(fixture.markers, [
-        { marker: { ...idOf(prepared), coordinatorEpoch: 0, committed: true }, partitions: [t0] },
+        {
+          marker: { ...idOf(prepared), coordinatorEpoch: 0, committed: true },
+          partitions: [t0, { topic: OFFSETS_TOPIC, partition: 3 }],
+        },
       ]);
-      assert.deepEqual(fixture.committedOffsets, [{ groupId: 'g', offsets: [offset] }]);
       assert.equal(coordinator.describe('ongoing')!.state, 'Ongoing');
       fixture.clock.now += 10_001;
       await until(() => coordinator.describe('ongoing')!.state === 'CompleteAbort', 'the reloaded timeout');

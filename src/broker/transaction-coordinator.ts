@@ -4,14 +4,10 @@ import { ErrorCode, errorCodeOf } from './error-codes.js';
 import { OFFSETS_TOPIC, OffsetCommitError, type OffsetLogWriter } from './offset-store.js';
 import type { ProducerIdSource } from './producer-state.js';
 import {
-  decodePendingOffsets,
   decodeTxnKey,
   decodeTxnValue,
-  encodePendingOffsets,
-  encodePendingOffsetsKey,
   encodeTxnKey,
   encodeTxnValue,
-  type PendingOffset,
   TXN_STATE_NAMES,
   type TxnLogValue,
   TxnState,
@@ -37,8 +33,8 @@ export interface TransactionCoordinatorOptions {
   markers: TxnMarkerWriter;
   /** Tells the partitions' leaders which coordinator wrote a marker (the leader epoch of its log partition). */
   coordinatorEpoch: number;
-  /** Offsets in transactions (AddOffsetsToTxn, TxnOffsetCommit); null where they are not served (a cluster). */
-  groupOffsets: TransactionalOffsets | null;
+  /** The `__consumer_offsets` partition of a group, which AddOffsetsToTxn adds to the transaction. */
+  offsetsPartitionOf(groupId: string): number;
   partitionExists(topic: string, partition: number): boolean;
   /** transaction.max.timeout.ms. */
   maxTimeoutMs: number;
@@ -50,14 +46,6 @@ export interface TransactionCoordinatorOptions {
   maxTransactionalIds: number;
   logger: Logger;
   now?: () => number;
-}
-
-/** Where the offsets a transaction commits go: the coordinator of their group, on this broker. */
-export interface TransactionalOffsets {
-  /** The `__consumer_offsets` partition of a group, which AddOffsetsToTxn adds to the transaction. */
-  partitionOf(groupId: string): number;
-  /** Applies a committed transaction's offsets to its group through the group's normal commit path. */
-  commit(groupId: string, offsets: PendingOffset[]): Promise<void>;
 }
 
 export interface ProducerIdAndEpoch {
@@ -96,8 +84,6 @@ interface Txn {
   lastUpdateMs: number;
   /** A state change is being written or markers are being sent: other requests get CONCURRENT_TRANSACTIONS. */
   busy: boolean;
-  /** group -> offsets committed in the ongoing transaction, applied to the group if it commits. */
-  pendingOffsets: Map<string, PendingOffset[]>;
 }
 
 /**
@@ -152,15 +138,9 @@ export class TransactionCoordinator {
           offset = record.offset + 1;
           if (record.key === null) continue;
           const key = decodeTxnKey(record.key);
-          if (key.kind === 'transaction') {
-            if (record.value === null) this.txns.delete(key.transactionalId);
-            else this.applyLogValue(key.transactionalId, decodeTxnValue(record.value));
-          } else if (key.kind === 'pendingOffsets') {
-            const txn = this.txns.get(key.transactionalId);
-            if (!txn) continue;
-            if (record.value === null) txn.pendingOffsets.delete(key.groupId);
-            else txn.pendingOffsets.set(key.groupId, decodePendingOffsets(record.value).offsets);
-          }
+          if (key.kind !== 'transaction') continue;
+          if (record.value === null) this.txns.delete(key.transactionalId);
+          else this.applyLogValue(key.transactionalId, decodeTxnValue(record.value));
         }
       }
     }
@@ -170,18 +150,10 @@ export class TransactionCoordinator {
     const partitions = new Map(value.partitions.map((p) => [p.topic, new Set(p.partitions)]));
     const txn = this.txns.get(transactionalId);
     if (!txn) {
-      this.txns.set(transactionalId, {
-        transactionalId,
-        busy: false,
-        pendingOffsets: new Map(),
-        ...value,
-        partitions,
-      });
+      this.txns.set(transactionalId, { transactionalId, busy: false, ...value, partitions });
       return;
     }
     Object.assign(txn, { ...value, partitions });
-    // A transaction's offsets live from its first TxnOffsetCommit to its end.
-    if (!inTransaction(value.state)) txn.pendingOffsets.clear();
   }
 
   /**
@@ -220,10 +192,9 @@ export class TransactionCoordinator {
         startMs: -1,
         lastUpdateMs: now,
         busy: true,
-        pendingOffsets: new Map(),
       };
       this.txns.set(transactionalId, txn);
-      const errorCode = await this.persist(txn, { ...logValueOf(txn) }, []);
+      const errorCode = await this.persist(txn, { ...logValueOf(txn) });
       txn.busy = false;
       if (errorCode !== ErrorCode.NONE) {
         this.txns.delete(transactionalId);
@@ -297,52 +268,15 @@ export class TransactionCoordinator {
     });
   }
 
-  /** AddOffsetsToTxn: the group's `__consumer_offsets` partition joins the transaction, as in Kafka. */
-  async addOffsets(transactionalId: string, producer: ProducerIdAndEpoch, groupId: string): Promise<number> {
-    const groupOffsets = this.options.groupOffsets;
-    if (!groupOffsets) return ErrorCode.UNSUPPORTED_VERSION;
-    return this.addPartitions(transactionalId, producer, [
-      { topic: OFFSETS_TOPIC, partition: groupOffsets.partitionOf(groupId) },
-    ]);
-  }
-
   /**
-   * TxnOffsetCommit: offsets kept pending for the group, durably (a record of their own in the log), until
-   * the transaction ends: applied to the group when it commits, dropped when it aborts.
+   * AddOffsetsToTxn: the group's `__consumer_offsets` partition joins the transaction, as in Kafka. The
+   * group's coordinator writes the offsets there in the transaction (TxnOffsetCommit), and the transaction's
+   * marker, written there as to any partition of it, makes its coordinator apply or drop them.
    */
-  async commitOffsets(
-    transactionalId: string,
-    producer: ProducerIdAndEpoch,
-    groupId: string,
-    offsets: PendingOffset[],
-  ): Promise<number> {
-    const found = this.producerTxn(transactionalId, producer);
-    if (typeof found === 'number') {
-      // TxnOffsetCommit has no PRODUCER_FENCED: an old epoch is INVALID_PRODUCER_EPOCH there.
-      return found === ErrorCode.PRODUCER_FENCED ? ErrorCode.INVALID_PRODUCER_EPOCH : found;
-    }
-    const txn = found;
-    const groupOffsets = this.options.groupOffsets;
-    if (!groupOffsets) return ErrorCode.UNSUPPORTED_VERSION;
-    const offsetsPartition = groupOffsets.partitionOf(groupId);
-    if (txn.state !== TxnState.Ongoing || !txn.partitions.get(OFFSETS_TOPIC)?.has(offsetsPartition)) {
-      return ErrorCode.INVALID_TXN_STATE;
-    }
-    const merged = new Map(
-      (txn.pendingOffsets.get(groupId) ?? []).map((o) => [`${o.partition}:${o.topic}`, o]),
-    );
-    for (const o of offsets) merged.set(`${o.partition}:${o.topic}`, o);
-    const all = [...merged.values()];
-    txn.busy = true;
-    const errorCode = await this.write([
-      {
-        key: encodePendingOffsetsKey(transactionalId, groupId),
-        value: encodePendingOffsets({ ...producer, offsets: all }),
-      },
+  addOffsets(transactionalId: string, producer: ProducerIdAndEpoch, groupId: string): Promise<number> {
+    return this.addPartitions(transactionalId, producer, [
+      { topic: OFFSETS_TOPIC, partition: this.options.offsetsPartitionOf(groupId) },
     ]);
-    txn.busy = false;
-    if (errorCode === ErrorCode.NONE) txn.pendingOffsets.set(groupId, all);
-    return errorCode;
   }
 
   /**
@@ -429,8 +363,8 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Markers to every partition, the offsets of a commit to their groups, then the Complete record; resolves
-   * once completed, or when it failed (left prepared for the next load), never rejects.
+   * Markers to every partition (a group's offsets partition too), then the Complete record; resolves once
+   * completed, or when it failed (left prepared for the next load), never rejects.
    */
   private complete(txn: Txn): Promise<void> {
     const committed = txn.state === TxnState.PrepareCommit;
@@ -441,9 +375,8 @@ export class TransactionCoordinator {
         coordinatorEpoch: this.options.coordinatorEpoch,
         committed,
       };
-      // The offsets partition holds no transactional records here: its pending offsets are applied instead.
       let remaining = [...txn.partitions].flatMap(([topic, partitions]) =>
-        topic === OFFSETS_TOPIC ? [] : [...partitions].map((partition) => ({ topic, partition })),
+        [...partitions].map((partition) => ({ topic, partition })),
       );
       await this.retrying('markers', txn, async () => {
         const results = await this.options.markers.write(marker, remaining);
@@ -455,16 +388,6 @@ export class TransactionCoordinator {
           .map((r) => ({ topic: r.topic, partition: r.partition }));
         return remaining.length === 0;
       });
-      const groupOffsets = this.options.groupOffsets;
-      if (committed && groupOffsets) {
-        for (const [groupId, offsets] of txn.pendingOffsets) {
-          await this.retrying('offsets', txn, async () => {
-            await groupOffsets.commit(groupId, offsets);
-            return true;
-          });
-        }
-      }
-      const groups = [...txn.pendingOffsets.keys()];
       // The Complete record is applied once appended, not once acknowledged: the markers it follows are
       // acknowledged already, and the transactional id's next state record (acknowledged before it is
       // answered) follows it in the same log. Lost in a crash, the Prepare before it is completed again.
@@ -476,10 +399,6 @@ export class TransactionCoordinator {
           lastUpdateMs: this.now(),
         };
         const endOffset = this.append([
-          ...groups.map((groupId) => ({
-            key: encodePendingOffsetsKey(txn.transactionalId, groupId),
-            value: null,
-          })),
           { key: encodeTxnKey(txn.transactionalId), value: encodeTxnValue(value) },
         ]);
         this.applyLogValue(txn.transactionalId, value);
@@ -531,16 +450,15 @@ export class TransactionCoordinator {
    */
   private async transition(txn: Txn, next: TxnLogValue, keepBusy = false): Promise<number> {
     txn.busy = true;
-    const errorCode = await this.persist(txn, next, []);
+    const errorCode = await this.persist(txn, next);
     txn.busy = keepBusy && errorCode === ErrorCode.NONE;
     return errorCode;
   }
 
-  /** Writes `next` (after `extra` records, in one batch) and applies it to `txn` once acknowledged. */
-  private async persist(txn: Txn, next: TxnLogValue, extra: RecordInput[]): Promise<number> {
+  /** Writes `next` and applies it to `txn` once acknowledged. */
+  private async persist(txn: Txn, next: TxnLogValue): Promise<number> {
     const value = { ...next, lastUpdateMs: this.now() };
     const errorCode = await this.write([
-      ...extra,
       { key: encodeTxnKey(txn.transactionalId), value: encodeTxnValue(value) },
     ]);
     if (errorCode === ErrorCode.NONE) this.applyLogValue(txn.transactionalId, value);

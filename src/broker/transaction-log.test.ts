@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  decodePendingOffsets,
   decodeTxnKey,
   decodeTxnValue,
-  encodePendingOffsets,
-  encodePendingOffsetsKey,
   encodeTxnKey,
   encodeTxnValue,
   type TxnLogValue,
@@ -114,19 +111,12 @@ describe('__transaction_state records', () => {
     });
   });
 
-  it('keeps pending offsets under a key version Kafka skips, and refuses unknown value versions', () => {
-    const key = encodePendingOffsetsKey('tx', 'group');
-    assert.deepEqual(decodeTxnKey(key), { kind: 'pendingOffsets', transactionalId: 'tx', groupId: 'group' });
+  it('skips keys of other versions (the pending offsets an older version kept) and refuses unknown value versions', () => {
     assert.deepEqual(decodeTxnKey(Buffer.from([0, 9, 0, 0])), { kind: 'unknown', version: 9 });
-    const pending = {
-      producerId: 3,
-      producerEpoch: 1,
-      offsets: [
-        { topic: 'src', partition: 2, offset: 99, leaderEpoch: 4, metadata: null },
-        { topic: 'src', partition: 3, offset: 7, leaderEpoch: -1, metadata: 'why' },
-      ],
-    };
-    assert.deepEqual(decodePendingOffsets(encodePendingOffsets(pending)), pending);
+    assert.deepEqual(decodeTxnKey(Buffer.from([0x7d, 0x00, 0, 2, 0x74, 0x78])), {
+      kind: 'unknown',
+      version: 32_000,
+    });
     assert.throws(() => decodeTxnValue(Buffer.from([0, 2])), /version 2/);
   });
 });

@@ -2,9 +2,9 @@ import { WireReader, WireWriter } from '../protocol/index.js';
 
 /**
  * The records of `__transaction_state` in Kafka's own format (TransactionLogKey v0, TransactionLogValue v0
- * written, v0 and v1 read), so the log reads the same to Kafka's tools. Pending transactional offsets, which
- * Kafka keeps in `__consumer_offsets`, are records of their own here under a key version Kafka's loader
- * skips as unknown (docs/architecture.md, "Transactions").
+ * written, v0 and v1 read), so the log reads the same to Kafka's tools. Keys of other versions are skipped
+ * as Kafka's loader does: among them the pending transactional offsets an older version kept here (version
+ * 32000), which now are transactional records of `__consumer_offsets`, as in Kafka.
  */
 
 export const TRANSACTION_STATE_TOPIC = '__transaction_state';
@@ -51,30 +51,11 @@ export interface TxnLogValue {
   startMs: number;
 }
 
-export interface PendingOffset {
-  topic: string;
-  partition: number;
-  offset: number;
-  leaderEpoch: number;
-  metadata: string | null;
-}
-
-/** The offsets a transaction has committed so far for one group, applied to the group only if it commits. */
-export interface PendingOffsetsValue {
-  producerId: number;
-  producerEpoch: number;
-  offsets: PendingOffset[];
-}
-
 export type TxnLogKey =
   | { kind: 'transaction'; transactionalId: string }
-  | { kind: 'pendingOffsets'; transactionalId: string; groupId: string }
   | { kind: 'unknown'; version: number };
 
 const TXN_KEY_VERSION = 0;
-/** Far above any TransactionLogKey version Kafka will define: its loader ignores keys of unknown versions. */
-const PENDING_OFFSETS_KEY_VERSION = 32_000;
-const PENDING_OFFSETS_VALUE_VERSION = 0;
 const VALUE_VERSION_WRITTEN = 0;
 /** TransactionLogValue v1 is flexible: compact strings and arrays, tagged fields. */
 const FIRST_FLEXIBLE_VALUE_VERSION = 1;
@@ -88,12 +69,6 @@ export function encodeTxnKey(transactionalId: string): Buffer {
   return bufferOf(new WireWriter().int16(TXN_KEY_VERSION).string(transactionalId, false));
 }
 
-export function encodePendingOffsetsKey(transactionalId: string, groupId: string): Buffer {
-  return bufferOf(
-    new WireWriter().int16(PENDING_OFFSETS_KEY_VERSION).string(transactionalId, false).string(groupId, false),
-  );
-}
-
 function requiredString(r: WireReader, compact: boolean, what: string): string {
   const value = r.string(compact);
   if (value === null) throw new RangeError(`${what} is null`);
@@ -105,10 +80,6 @@ export function decodeTxnKey(key: Buffer): TxnLogKey {
   const version = r.int16();
   if (version === TXN_KEY_VERSION) {
     return { kind: 'transaction', transactionalId: requiredString(r, false, 'transactional id') };
-  }
-  if (version === PENDING_OFFSETS_KEY_VERSION) {
-    const transactionalId = requiredString(r, false, 'transactional id');
-    return { kind: 'pendingOffsets', transactionalId, groupId: requiredString(r, false, 'group id') };
   }
   return { kind: 'unknown', version };
 }
@@ -180,42 +151,4 @@ export function decodeTxnValue(buffer: Buffer): TxnLogValue {
     lastUpdateMs,
     startMs,
   };
-}
-
-export function encodePendingOffsets(value: PendingOffsetsValue): Buffer {
-  const w = new WireWriter()
-    .int16(PENDING_OFFSETS_VALUE_VERSION)
-    .int64(value.producerId)
-    .int16(value.producerEpoch)
-    .arrayLength(value.offsets.length, false);
-  for (const o of value.offsets) {
-    w.string(o.topic, false)
-      .int32(o.partition)
-      .int64(o.offset)
-      .int32(o.leaderEpoch)
-      .string(o.metadata, false);
-  }
-  return bufferOf(w);
-}
-
-export function decodePendingOffsets(buffer: Buffer): PendingOffsetsValue {
-  const r = new WireReader(buffer);
-  const version = r.int16();
-  if (version !== PENDING_OFFSETS_VALUE_VERSION) {
-    throw new RangeError(`pending offsets version ${version} is not known`);
-  }
-  const producerId = r.int64();
-  const producerEpoch = r.int16();
-  const offsets: PendingOffset[] = [];
-  const count = r.arrayLength(false) ?? 0;
-  for (let i = 0; i < count; i++) {
-    offsets.push({
-      topic: requiredString(r, false, 'topic'),
-      partition: r.int32(),
-      offset: r.int64(),
-      leaderEpoch: r.int32(),
-      metadata: r.string(false),
-    });
-  }
-  return { producerId, producerEpoch, offsets };
 }

@@ -2,6 +2,7 @@ import type { ClusterNode } from '../cluster/index.js';
 import { LogError, type PartitionLog } from '../log/index.js';
 import { encodeMarkerBatch } from '../protocol/index.js';
 import { ErrorCode, errorCodeOf } from './error-codes.js';
+import { OFFSETS_TOPIC } from './offset-store.js';
 import type { PartitionWatch } from './partition-watch.js';
 import type { TopicCatalog } from './topic-catalog.js';
 
@@ -30,6 +31,11 @@ export interface TxnMarkerWriterDependencies {
   cluster: ClusterNode | null;
   /** How long a marker waits for the in-sync replicas before it is answered REQUEST_TIMED_OUT. */
   replicationTimeoutMs: number;
+  /**
+   * A marker is acknowledged in a `__consumer_offsets` partition: the group coordinator there applies or
+   * drops the producer's transactional offsets (Kafka's group coordinator does the same on its markers).
+   */
+  offsetsMarked(partition: number, marker: TxnMarker): void;
 }
 
 /**
@@ -40,11 +46,11 @@ export function localTxnMarkerWriter(deps: TxnMarkerWriterDependencies): TxnMark
   return {
     write: (marker, partitions) =>
       Promise.all(
-        partitions.map(async ({ topic, partition }) => ({
-          topic,
-          partition,
-          errorCode: await writeOne(deps, marker, topic, partition),
-        })),
+        partitions.map(async ({ topic, partition }) => {
+          const errorCode = await writeOne(deps, marker, topic, partition);
+          if (errorCode === ErrorCode.NONE && topic === OFFSETS_TOPIC) deps.offsetsMarked(partition, marker);
+          return { topic, partition, errorCode };
+        }),
       ),
   };
 }

@@ -38,7 +38,13 @@ function brokerLog(dataDir: string) {
     commitOffsets: async () => [],
     groupMemberCount: () => 0,
   };
-  const markers = localTxnMarkerWriter({ topics, watch, cluster: null, replicationTimeoutMs: 1_000 });
+  const markers = localTxnMarkerWriter({
+    topics,
+    watch,
+    cluster: null,
+    replicationTimeoutMs: 1_000,
+    offsetsMarked: () => undefined,
+  });
   return { logs, embedded, markers };
 }
 

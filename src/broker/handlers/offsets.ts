@@ -55,7 +55,7 @@ export function offsetHandlers(router: GroupRouter, access: Access): ApiHandler[
     }),
     defineHandler(OffsetFetch, (request, context) => {
       const fetched = (groupId: string, topics: OffsetFetchRequestTopic[] | null) =>
-        groupOffsets(router, access, context, groupId, topics);
+        groupOffsets(router, access, context, { groupId, topics, requireStable: request.requireStable });
       if (context.apiVersion >= OFFSET_FETCH_BATCHED_FROM) {
         return {
           throttleTimeMs: 0,
@@ -118,6 +118,14 @@ function deniedTopics(
   return denied ?? NONE_DENIED;
 }
 
+/** One group's part of an OffsetFetch: every partition when `topics` is null. */
+interface Asked {
+  groupId: string;
+  topics: OffsetFetchRequestTopic[] | null;
+  /** v7+: partitions with offsets of a transaction not yet ended answer UNSTABLE_OFFSET_COMMIT. */
+  requireStable: boolean;
+}
+
 /**
  * One group's committed offsets as OffsetFetch answers them: DESCRIBE on the group, then on each topic.
  * Topics asked for by name that the client may not describe answer TOPIC_AUTHORIZATION_FAILED; asked for
@@ -127,23 +135,22 @@ function groupOffsets(
   router: GroupRouter,
   access: Access,
   context: RequestContext,
-  groupId: string,
-  topics: OffsetFetchRequestTopic[] | null,
+  asked: Asked,
 ): { errorCode: number; topics: OffsetFetchResponseTopic[] } {
+  const { groupId, topics } = asked;
   if (!access.allows(context, OffsetFetch.name, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
     return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
   }
   const groups = router.coordinatorOf(groupId);
   if (!groups) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
   if (topics === null) {
-    const every = committedOffsets(groups, groupId, null).filter((topic) =>
+    const every = committedOffsets(groups, asked).filter((topic) =>
       access.permits(context, AclOperation.DESCRIBE, ResourceType.TOPIC, topic.name),
     );
     return { errorCode: ErrorCode.NONE, topics: every };
   }
   const denied = deniedTopics(access, context, OffsetFetch.name, AclOperation.DESCRIBE, topics);
-  if (denied.size === 0)
-    return { errorCode: ErrorCode.NONE, topics: committedOffsets(groups, groupId, topics) };
+  if (denied.size === 0) return { errorCode: ErrorCode.NONE, topics: committedOffsets(groups, asked) };
   const [refused, allowed] = [
     topics.filter((t) => denied.has(t.name)),
     topics.filter((t) => !denied.has(t.name)),
@@ -151,7 +158,7 @@ function groupOffsets(
   return {
     errorCode: ErrorCode.NONE,
     topics: [
-      ...(allowed.length > 0 ? committedOffsets(groups, groupId, allowed) : []),
+      ...(allowed.length > 0 ? committedOffsets(groups, { ...asked, topics: allowed }) : []),
       ...unanswered(refused, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
     ],
   };
@@ -171,14 +178,12 @@ function unanswered(topics: OffsetFetchRequestTopic[], errorCode: number): Offse
   }));
 }
 
-function committedOffsets(
-  groups: GroupCoordinator,
-  groupId: string,
-  topics: OffsetFetchRequestTopic[] | null,
-): OffsetFetchResponseTopic[] {
+function committedOffsets(groups: GroupCoordinator, asked: Asked): OffsetFetchResponseTopic[] {
+  const { topics } = asked;
   const rows = groups.fetchOffsets(
-    groupId,
+    asked.groupId,
     topics === null ? null : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })),
+    asked.requireStable,
   );
   const byTopic = new Map<string, OffsetFetchResponseTopic>();
   for (const row of rows) {

@@ -29,7 +29,10 @@ import { GroupCoordinator } from '../group-coordinator.js';
 import { LocalGroups } from '../group-router.js';
 import { BrokerMetrics } from '../metrics.js';
 import { OffsetStore } from '../offset-store.js';
+import { PartitionWatch } from '../partition-watch.js';
 import { ProducerIdAllocator } from '../producer-state.js';
+import { TopicCatalog } from '../topic-catalog.js';
+import { localTxnMarkerWriter } from '../transaction-markers.js';
 import { LocalTransactions } from '../transaction-router.js';
 import { initProducerIdHandler } from './admin.js';
 import { transactionHandlers } from './transactions.js';
@@ -78,16 +81,24 @@ describe('transaction coordinator handlers', () => {
       SELF,
     );
     const producerIds = new ProducerIdAllocator(tmp.dir);
+    // Markers as the broker writes them: the offsets partition's reach the group coordinator.
+    const markers = localTxnMarkerWriter({
+      topics: new TopicCatalog(logs, {
+        autoCreateTopics: false,
+        defaultPartitions: 1,
+        logger: pino({ level: 'silent' }),
+      }),
+      watch: new PartitionWatch(),
+      cluster: null,
+      replicationTimeoutMs: 1_000,
+      offsetsMarked: (partition, marker) =>
+        groups.transactionEnded(partition, marker.producerId, marker.committed),
+    });
     const transactions = LocalTransactions.open(logs, SELF, {
       producerIds,
-      markers: {
-        write: async (_, partitions) => partitions.map((p) => ({ ...p, errorCode: ErrorCode.NONE })),
-      },
+      markers,
       coordinatorEpoch: 0,
-      groupOffsets: {
-        partitionOf: () => 0,
-        commit: (groupId, offsets) => groups.coordinatorOf().commitTransactionalOffsets(groupId, offsets),
-      },
+      offsetsPartitionOf: () => 0,
       partitionExists,
       maxTimeoutMs: 60_000,
       abortCheckIntervalMs: 1_000,
@@ -178,6 +189,22 @@ describe('transaction coordinator handlers', () => {
         ErrorCode.NONE,
         ErrorCode.TOPIC_AUTHORIZATION_FAILED,
       ]);
+      // Pending until the transaction ends: not committed, and unstable to a reader that requires stability.
+      const asked = [{ topic: 'src', partitions: [0] }];
+      assert.deepEqual(
+        groups
+          .coordinatorOf()
+          .fetchOffsets('g', asked)
+          .map((o) => [o.offset, o.errorCode]),
+        [[-1, ErrorCode.NONE]],
+      );
+      assert.deepEqual(
+        groups
+          .coordinatorOf()
+          .fetchOffsets('g', asked, true)
+          .map((o) => [o.offset, o.errorCode]),
+        [[-1, ErrorCode.UNSTABLE_OFFSET_COMMIT]],
+      );
 
       const described = await callHandler(
         handlers,
@@ -214,8 +241,15 @@ describe('transaction coordinator handlers', () => {
         callHandler(handlers, EndTxn, { ...producer, committed: true }, alice(version));
       assert.equal((await end(1)).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
       assert.equal((await end(3)).errorCode, ErrorCode.PRODUCER_FENCED);
-      // The aborted transaction's offsets never reached the group.
+      // The aborted transaction's offsets never reached the group, and are no longer pending.
       assert.deepEqual(groups.coordinatorOf().fetchOffsets('g', null), []);
+      assert.deepEqual(
+        groups
+          .coordinatorOf()
+          .fetchOffsets('g', [{ topic: 'src', partitions: [0] }], true)
+          .map((o) => [o.offset, o.errorCode]),
+        [[-1, ErrorCode.NONE]],
+      );
     } finally {
       transactions.close();
       groups.close();

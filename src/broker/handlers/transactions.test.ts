@@ -71,7 +71,13 @@ describe('transactions on the partition leader (single node)', () => {
     access: Access.OPEN,
     quotas: new ClientQuotas(metrics),
   };
-  const writer = localTxnMarkerWriter({ topics, watch, cluster: null, replicationTimeoutMs: 1_000 });
+  const writer = localTxnMarkerWriter({
+    topics,
+    watch,
+    cluster: null,
+    replicationTimeoutMs: 1_000,
+    offsetsMarked: () => undefined,
+  });
   const handlers = [
     produceHandler(deps),
     fetchHandler({ ...deps, maxFetchWaitMs: 5_000 }),

@@ -193,14 +193,18 @@ export function transactionHandlers(
           })),
         })),
       });
-      const coordinator = writableCoordinator(
-        transactions,
-        access,
-        context,
-        TxnOffsetCommit.name,
-        request.transactionalId,
-      );
-      if (typeof coordinator === 'number') return answer(() => coordinator);
+      // At the group's coordinator, as Kafka: WRITE on the transactional id, READ on the group and topics.
+      if (
+        !access.allows(
+          context,
+          TxnOffsetCommit.name,
+          AclOperation.WRITE,
+          ResourceType.TRANSACTIONAL_ID,
+          request.transactionalId,
+        )
+      ) {
+        return answer(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      }
       if (
         !access.allows(context, TxnOffsetCommit.name, AclOperation.READ, ResourceType.GROUP, request.groupId)
       ) {
@@ -241,10 +245,9 @@ export function transactionHandlers(
       const errorCode =
         accepted.length === 0
           ? ErrorCode.NONE
-          : await coordinator.commitOffsets(
-              request.transactionalId,
-              { producerId: request.producerId, producerEpoch: request.producerEpoch },
+          : await group.commitTransactionalOffsets(
               request.groupId,
+              { producerId: request.producerId, producerEpoch: request.producerEpoch },
               accepted,
             );
       return answer((topic, partition) => refusals.get(`${partition}:${topic}`) ?? errorCode);
