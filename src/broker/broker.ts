@@ -87,7 +87,12 @@ export class Broker {
 
   static async start(config: BrokerConfig, logger: Logger): Promise<Broker> {
     const topicDefaults = parseTopicConfig(config.topicDefaults, DEFAULT_TOPIC_CONFIG);
-    const logs = LogManager.open({ dataDir: config.dataDir, logger, defaults: topicDefaults });
+    const logs = LogManager.open({
+      dataDir: config.dataDir,
+      logger,
+      defaults: topicDefaults,
+      producerIdExpirationMs: config.producerIdExpirationMs,
+    });
     let internalLogs: LogManager | null = null;
     let cluster: ClusterNode | null = null;
     let clusterGroups: ClusterGroups | null = null;
@@ -511,5 +516,6 @@ function brokerSettings(config: BrokerConfig): Record<string, string> {
     'offsets.retention.minutes': String(config.offsetsRetentionMinutes),
     'offsets.retention.check.interval.ms': String(config.offsetsRetentionCheckIntervalMs),
     'log.retention.check.interval.ms': String(config.retentionCheckIntervalMs),
+    'producer.id.expiration.ms': String(config.producerIdExpirationMs),
   };
 }

@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { TOPIC_CONFIG_KEYS, type TopicConfigOverrides } from '../log/index.js';
+import {
+  DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+  TOPIC_CONFIG_KEYS,
+  type TopicConfigOverrides,
+} from '../log/index.js';
 import { SASL_MECHANISMS } from '../security/index.js';
 import {
   DEFAULT_OFFSETS_RETENTION_CHECK_INTERVAL_MS,
@@ -141,6 +145,11 @@ export const brokerConfigSchema = z.object({
     .default(7 * 24 * 3600 * 1000),
   /** Transactional ids kept at once; InitProducerId for a new one beyond is answered COORDINATOR_NOT_AVAILABLE. */
   maxTransactionalIds: z.number().int().min(1).default(100_000),
+  /**
+   * producer.id.expiration.ms (KIP-854): a partition forgets a producer with no open transaction once its
+   * last batch's timestamp is this old, checked at every retention pass and at open.
+   */
+  producerIdExpirationMs: z.number().int().min(1).default(DEFAULT_PRODUCER_ID_EXPIRATION_MS),
   cluster: clusterConfigSchema.nullable().default(null),
   /** Defaults for every topic, as Kafka topic config keys. */
   topicDefaults: z
