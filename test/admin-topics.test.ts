@@ -221,6 +221,26 @@ describe('topic admin APIs on a single node', { timeout: 300_000 }, () => {
     assert.equal(broker.broker.logs.describeTopic('kjs-config').config.retentionMs, 60_000, 'its own stays');
   });
 
+  it('kafkajs: createTopics of __consumer_offsets or __transaction_state is refused: the broker keeps them', async () => {
+    const admin = kafka(broker).admin();
+    await admin.connect();
+    try {
+      for (const topic of ['__consumer_offsets', '__transaction_state']) {
+        // kafkajs resolves false for TOPIC_ALREADY_EXISTS (and true for a topic it created).
+        assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] }), false, topic);
+        assert.equal(
+          await admin.createTopics({ validateOnly: true, topics: [{ topic, numPartitions: 3 }] }),
+          false,
+          `${topic}, validateOnly`,
+        );
+      }
+      assert.equal(broker.broker.logs.describeTopic('__consumer_offsets').partitions, 1, 'unchanged');
+      assert.equal(broker.broker.logs.hasTopic('__transaction_state'), false, 'no user topic of that name');
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('kafkajs: describeConfigs of the broker shows producer.id.expiration.ms from its config', async () => {
     const admin = kafka(broker).admin();
     await admin.connect();
