@@ -241,20 +241,32 @@ describe('topic admin APIs on a single node', { timeout: 300_000 }, () => {
     }
   });
 
-  it('kafkajs: describeConfigs of the broker shows producer.id.expiration.ms from its config', async () => {
+  it('kafkajs: describeConfigs of the broker shows producer.id.expiration.ms and the transaction settings', async () => {
     const admin = kafka(broker).admin();
     await admin.connect();
     try {
       const described = await admin.describeConfigs({
         includeSynonyms: false,
         resources: [
-          { type: ConfigResourceTypes.BROKER, name: '1', configNames: ['producer.id.expiration.ms'] },
+          {
+            type: ConfigResourceTypes.BROKER,
+            name: '1',
+            configNames: [
+              'producer.id.expiration.ms',
+              'transaction.max.timeout.ms',
+              'transactional.id.expiration.ms',
+            ],
+          },
         ],
       });
       const entries = described.resources[0]!.configEntries;
       assert.deepEqual(
         entries.map((e) => [e.configName, e.configValue, e.configSource, e.readOnly]),
-        [['producer.id.expiration.ms', '3600000', STATIC_BROKER_CONFIG, true]],
+        [
+          ['producer.id.expiration.ms', '3600000', STATIC_BROKER_CONFIG, true],
+          ['transaction.max.timeout.ms', '900000', STATIC_BROKER_CONFIG, true],
+          ['transactional.id.expiration.ms', '604800000', STATIC_BROKER_CONFIG, true],
+        ],
       );
     } finally {
       await admin.disconnect();

@@ -517,5 +517,16 @@ function brokerSettings(config: BrokerConfig): Record<string, string> {
     'offsets.retention.check.interval.ms': String(config.offsetsRetentionCheckIntervalMs),
     'log.retention.check.interval.ms': String(config.retentionCheckIntervalMs),
     'producer.id.expiration.ms': String(config.producerIdExpirationMs),
+    'transaction.max.timeout.ms': String(config.transactionMaxTimeoutMs),
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms': String(
+      config.transactionAbortCheckIntervalMs,
+    ),
+    'transactional.id.expiration.ms': String(config.transactionalIdExpirationMs),
+    ...(config.cluster
+      ? {
+          'offsets.topic.num.partitions': String(config.cluster.offsetsTopicPartitions),
+          'transaction.state.log.num.partitions': String(config.cluster.transactionStateTopicPartitions),
+        }
+      : {}),
   };
 }
