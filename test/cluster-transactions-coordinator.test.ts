@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { z } from 'zod';
-import { FindCoordinator } from '../src/protocol/apis/find-coordinator.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
+import { transactionCoordinatorOf } from './support/find-coordinator.js';
 import { kcatValues } from './support/kcat-consume.js';
 import { eventually } from './support/processes.js';
-import { WireClient } from './support/wire-client.js';
 
 /**
  * The transaction coordinator on a replicated cluster: kafkajs commits one transaction and aborts another,
@@ -17,10 +15,6 @@ const TOPIC = 'spread-transactions';
 const PARTITIONS = 3;
 
 let cluster: BrokerCluster;
-
-const FindCoordinatorAnswer = z.object({
-  coordinators: z.array(z.object({ nodeId: z.number(), errorCode: z.number() })),
-});
 
 /** A client of the cluster, bootstrapping from every broker but `except`. */
 function kafkaOf(clientId: string, except = -1): Kafka {
@@ -34,20 +28,6 @@ function kafkaOf(clientId: string, except = -1): Kafka {
 
 const batch = (label: string) =>
   Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, value: `${label}-${partition}` }));
-
-/** The broker coordinating `transactionalId`, as broker `via` answers FindCoordinator (key type 1). */
-async function coordinatorOf(transactionalId: string, via: number): Promise<number> {
-  const client = await WireClient.connect(cluster.broker(via).port);
-  try {
-    const answer = FindCoordinatorAnswer.parse(
-      await client.request(FindCoordinator, 4, { keyType: 1, coordinatorKeys: [transactionalId] }),
-    );
-    assert.equal(answer.coordinators[0]!.errorCode, 0);
-    return answer.coordinators[0]!.nodeId;
-  } finally {
-    await client.close();
-  }
-}
 
 before(async () => {
   cluster = await BrokerCluster.start();
@@ -117,13 +97,13 @@ test('a coordinator killed mid-transaction: the next leader of its partition abo
   await zombie.connect();
   const open = await zombie.transaction();
   await open.send({ topic: TOPIC, messages: batch('open') });
-  const coordinator = await coordinatorOf('failover-tx', cluster.brokers[0]!.id);
+  const coordinator = await transactionCoordinatorOf(cluster, 'failover-tx', cluster.brokers[0]!.id);
   await cluster.kill(coordinator);
   const survivor = cluster.brokers.find((b) => b.id !== coordinator)!.id;
   // kafkajs does not retry a connection refused by the broker it was pointed at: start the successor once the
   // cluster has moved the transactional id and the topic's partitions away from the killed broker.
   await eventually(
-    async () => (await coordinatorOf('failover-tx', survivor)) !== coordinator,
+    async () => (await transactionCoordinatorOf(cluster, 'failover-tx', survivor)) !== coordinator,
     60_000,
     'the transactional id coordinated by a live broker',
   );

@@ -465,20 +465,33 @@ export class TransactionCoordinator {
         }
       }
       const groups = [...txn.pendingOffsets.keys()];
+      // The Complete record is applied once appended, not once acknowledged: the markers it follows are
+      // acknowledged already, and the transactional id's next state record (acknowledged before it is
+      // answered) follows it in the same log. Lost in a crash, the Prepare before it is completed again.
       await this.retrying('completion', txn, async () => {
-        const errorCode = await this.persist(
-          txn,
-          {
-            ...logValueOf(txn),
-            state: committed ? TxnState.CompleteCommit : TxnState.CompleteAbort,
-            partitions: [],
-          },
-          groups.map((groupId) => ({
+        const value = {
+          ...logValueOf(txn),
+          state: committed ? TxnState.CompleteCommit : TxnState.CompleteAbort,
+          partitions: [],
+          lastUpdateMs: this.now(),
+        };
+        const endOffset = this.append([
+          ...groups.map((groupId) => ({
             key: encodePendingOffsetsKey(txn.transactionalId, groupId),
             value: null,
           })),
-        );
-        return errorCode === ErrorCode.NONE;
+          { key: encodeTxnKey(txn.transactionalId), value: encodeTxnValue(value) },
+        ]);
+        this.applyLogValue(txn.transactionalId, value);
+        this.writer.acknowledged(endOffset).catch((error: unknown) => {
+          if (!this.closed) {
+            this.options.logger.warn(
+              { err: error, transactionalId: txn.transactionalId },
+              'completion record not acknowledged; the transaction is completed again on the next load',
+            );
+          }
+        });
+        return true;
       });
       txn.busy = false;
     };
@@ -534,11 +547,15 @@ export class TransactionCoordinator {
     return errorCode;
   }
 
+  /** One batch to the log, not yet acknowledged; returns the log end offset after it. Throws as the writer. */
+  private append(records: RecordInput[]): number {
+    return this.writer.write(encodeRecordBatch(records)).lastOffset + 1;
+  }
+
   /** One batch to the log, acknowledged (durable; committed on the ISR in a cluster). */
   private async write(records: RecordInput[]): Promise<number> {
     try {
-      const { lastOffset } = this.writer.write(encodeRecordBatch(records));
-      await this.writer.acknowledged(lastOffset + 1);
+      await this.writer.acknowledged(this.append(records));
       return ErrorCode.NONE;
     } catch (error) {
       if (error instanceof OffsetCommitError) return error.errorCode;

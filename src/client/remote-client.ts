@@ -1,5 +1,6 @@
 import {
   Admin,
+  type apiVersionsV3,
   type ClusterMetadata,
   ConnectionPool,
   Consumer,
@@ -39,7 +40,7 @@ import {
   worthRetryingElsewhere,
 } from './remote-produce.js';
 import { type ConnectionSecurity, connectionSecurity } from './remote-security.js';
-import { RemoteTransactionalWriter, type TransactionalProducer } from './remote-transactions.js';
+import { RemoteTransactionalWriter } from './remote-transactions.js';
 import type {
   AssignmentListener,
   ConsumedRecord,
@@ -83,6 +84,8 @@ const LATEST_OFFSET = -1n;
 /** A fetch's wait stays this far below requestTimeoutMs, so a long poll is never taken for a lost request. */
 const FETCH_WAIT_MARGIN_MS = 1_000;
 
+type BufferProducer = Producer<Buffer, Buffer, Buffer, Buffer | undefined>;
+
 interface QueuedProduce extends SizedRecords {
   bytes: number;
   resolve: (offsets: number[]) => void;
@@ -110,9 +113,10 @@ export class RemoteLogClient implements TransactionalLogClient {
   private readonly admin: Admin;
   private readonly reader: Consumer;
   private readonly fetchConnections: ConnectionPool;
-  private readonly producer: TransactionalProducer;
+  private readonly producer: BufferProducer;
   private readonly writers = new Set<TransactionalWriter>();
   private fetchApiChosen: Promise<(typeof FETCH_APIS)[number]> | null = null;
+  private apisListed: Promise<apiVersionsV3.ApiVersionsResponseApi[]> | null = null;
   private readonly memberships = new Map<string, RemoteMembership>();
   private readonly produceQueue: QueuedProduce[] = [];
   private draining: Promise<void> | null = null;
@@ -130,12 +134,7 @@ export class RemoteLogClient implements TransactionalLogClient {
     const base = this.baseOptions();
     this.admin = new Admin(base);
     this.reader = new Consumer({ ...base, groupId: `${options.clientId}-reader`, ...this.readOptions() });
-    this.fetchConnections = new ConnectionPool(options.clientId, {
-      connectTimeout: this.options.connectTimeoutMs,
-      requestTimeout: this.options.requestTimeoutMs,
-      maxInflights: 1,
-      ...this.security,
-    });
+    this.fetchConnections = this.createConnections();
     this.producer = this.createProducer();
   }
 
@@ -155,24 +154,38 @@ export class RemoteLogClient implements TransactionalLogClient {
     }
     const writer = new RemoteTransactionalWriter(transactionalId, {
       options: this.options,
-      createProducer: (id) => this.createProducer(id),
+      createConnections: () => this.createConnections(),
+      cluster: {
+        brokers: async () => [...(await this.metadataOf([])).brokers.values()],
+        apis: () => this.supportedApis(),
+      },
       metadataOf: (topics) => this.metadataOf(topics),
+      clearMetadata: () => this.reader.clearMetadata(),
       onClosed: (closed) => this.writers.delete(closed),
     });
     this.writers.add(writer);
     return writer;
   }
 
+  /** Connections for requests the client sends itself, one in flight per connection. */
+  private createConnections(): ConnectionPool {
+    return new ConnectionPool(this.options.clientId, {
+      connectTimeout: this.options.connectTimeoutMs,
+      requestTimeout: this.options.requestTimeoutMs,
+      maxInflights: 1,
+      ...this.security,
+    });
+  }
+
   /**
    * An idempotent producer has one request in flight per connection and retries with the same sequence
-   * numbers, so a retry is never written twice. With a transactional id, its writes are transactions.
+   * numbers, so a retry is never written twice.
    */
-  private createProducer(transactionalId?: string): TransactionalProducer {
+  private createProducer(): BufferProducer {
     return new Producer({
       ...this.baseOptions(),
       serializers: bufferSerializers,
       idempotent: true,
-      ...(transactionalId === undefined ? {} : { transactionalId }),
       acks: ProduceAcks.ALL,
       compression: this.options.compression,
       autocreateTopics: false,
@@ -491,11 +504,20 @@ export class RemoteLogClient implements TransactionalLogClient {
    * lists no aborted transaction for. consumedRecords filters instead.
    */
   private fetchApi(): Promise<(typeof FETCH_APIS)[number]> {
-    this.fetchApiChosen ??= this.reader.listApis().then((apis) => usableApi(apis, 'Fetch', FETCH_APIS));
+    this.fetchApiChosen ??= this.supportedApis().then((apis) => usableApi(apis, 'Fetch', FETCH_APIS));
     this.fetchApiChosen.catch(() => {
       this.fetchApiChosen = null;
     });
     return this.fetchApiChosen;
+  }
+
+  /** The APIs and versions the cluster serves, asked once (ApiVersions) while the answer holds. */
+  private supportedApis(): Promise<apiVersionsV3.ApiVersionsResponseApi[]> {
+    this.apisListed ??= this.reader.listApis();
+    this.apisListed.catch(() => {
+      this.apisListed = null;
+    });
+    return this.apisListed;
   }
 
   private async fetchFromLeaders(

@@ -3,13 +3,23 @@ import {
   addOffsetsToTxnV2,
   addOffsetsToTxnV3,
   addOffsetsToTxnV4,
+  addPartitionsToTxnV3,
   type ClusterMetadata,
+  type ConnectionPool,
+  endTxnV3,
+  endTxnV4,
   FindCoordinatorKeyTypes,
-  findCoordinatorV4,
-  findCoordinatorV5,
-  findCoordinatorV6,
+  initProducerIdV3,
+  initProducerIdV4,
+  initProducerIdV5,
+  type MessageRecord,
+  NumericMap,
   ProduceAcks,
-  type Producer,
+  produceV7,
+  produceV8,
+  produceV9,
+  produceV10,
+  produceV11,
   txnOffsetCommitV3,
   txnOffsetCommitV4,
 } from '@platformatic/kafka';
@@ -19,12 +29,18 @@ import { LogClientError, ProducerFencedError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
 import { commitRequestTopics, usableApi } from './remote-apis.js';
 import type { ResolvedOptions } from './remote-common.js';
-import { kafkaAnswered, kafkaError } from './remote-errors.js';
 import {
-  acrossLeaderChanges,
+  type CoordinatorCluster,
+  type CoordinatorRequest,
+  CoordinatorRequests,
+} from './remote-coordinators.js';
+import { kafkaError } from './remote-errors.js';
+import {
   checkPartitionOf,
   chunkByBytes,
   fillOffsets,
+  type ProduceChunk,
+  type ProducedMessage,
   recordsBytesMax,
   type SizedRecords,
   worthRetryingElsewhere,
@@ -39,15 +55,21 @@ import type {
 /** What a writer needs of the client that made it. */
 export interface TransactionalWriterContext {
   options: ResolvedOptions;
-  /** A new library producer for the id (idempotent, acks=all, one request in flight). */
-  createProducer(transactionalId: string): TransactionalProducer;
+  /** Connections of the writer's own, secured as the client's are. */
+  createConnections(): ConnectionPool;
+  /** The cluster's brokers and API versions, for the requests the writer sends itself. */
+  cluster: CoordinatorCluster;
   /** The cluster's metadata of these topics; rejects with UnknownTopicError for a missing one. */
   metadataOf(topics: string[]): Promise<ClusterMetadata>;
+  /** Forgets the cached metadata, so the next metadataOf() asks the cluster. */
+  clearMetadata(): void;
   onClosed(writer: TransactionalWriter): void;
 }
 
-export type TransactionalProducer = Producer<Buffer, Buffer, Buffer, Buffer | undefined>;
-type OpenTransaction = Awaited<ReturnType<TransactionalProducer['beginTransaction']>>;
+interface ProducerIdAndEpoch {
+  producerId: bigint;
+  producerEpoch: number;
+}
 
 interface QueuedRun extends SizedRecords {
   /** Only starts the producer (init()): no transaction. */
@@ -64,13 +86,9 @@ const FENCING_ERRORS: readonly ErrorCodeName[] = [
   'INVALID_PRODUCER_ID_MAPPING',
 ];
 
-/**
- * InitProducerId's producer id and epoch for a producer that has none yet: Kafka's "none" is -1, and the
- * library would send 0 and 0, which a coordinator holding the id for another producer answers PRODUCER_FENCED
- * instead of fencing that producer.
- */
-const FIRST_INIT = { producerId: -1n, producerEpoch: -1 };
-
+const INIT_PRODUCER_ID_APIS = [initProducerIdV5.api, initProducerIdV4.api, initProducerIdV3.api];
+/** v4 and later are the brokers' own batched form (KIP-890). */
+const ADD_PARTITIONS_APIS = [addPartitionsToTxnV3.api];
 const ADD_OFFSETS_APIS = [
   addOffsetsToTxnV4.api,
   addOffsetsToTxnV3.api,
@@ -78,18 +96,46 @@ const ADD_OFFSETS_APIS = [
   addOffsetsToTxnV1.api,
 ];
 const TXN_OFFSET_COMMIT_APIS = [txnOffsetCommitV4.api, txnOffsetCommitV3.api];
-const FIND_COORDINATOR_APIS = [findCoordinatorV6.api, findCoordinatorV5.api, findCoordinatorV4.api];
+const END_TXN_APIS = [endTxnV4.api, endTxnV3.api];
+const PRODUCE_APIS = [produceV11.api, produceV10.api, produceV9.api, produceV8.api, produceV7.api];
+
+/** A partition of the run has no leader the metadata knows: leadership is moving, the attempt is made again. */
+class NoKnownLeaderError extends Error {
+  constructor(topic: string, partition: number) {
+    super(`${topic}-${partition} has no leader in the cluster metadata`);
+    this.name = 'NoKnownLeaderError';
+  }
+}
 
 /**
- * The remote client's TransactionalWriter over @platformatic/kafka's transactional Producer. Runs are queued
- * (at most maxQueuedProduceCalls) and run one transaction at a time. A run that fails before its commit is
- * aborted and tried again, whole, while the failure is one a leader change or a restarted broker explains
- * (the aborted attempt's records are invisible to read_committed readers); any other failure rejects it.
- * After a failure the producer is replaced: the library keeps a failed transaction as its active one, and the
- * new producer's InitProducerId makes the cluster finish whatever the old one left open.
+ * The remote client's TransactionalWriter. It sends the transactional producer's requests itself, with the
+ * library's request builders over connections of its own, as the client's Fetch is sent: @platformatic/kafka
+ * 1.35's Producer keeps the transaction coordinator it first found for as long as it lives, and throws an
+ * uncaught TypeError once the cluster's metadata no longer lists that broker (it died), which ends the
+ * process. Its Producer cannot write transactional batches without that machinery (it sets the transactional
+ * attribute and sequence numbers only inside its own transactions), so Produce is sent here too.
+ *
+ * Requests to the transaction coordinator (InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn) and to
+ * the group coordinator (TxnOffsetCommit) go through CoordinatorRequests: the coordinator is looked up again
+ * when it answers NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE or its connection fails, and busy answers
+ * (CONCURRENT_TRANSACTIONS) are retried, within the run's time budget (requestTimeoutMs). A commit whose
+ * coordinator died is therefore sent again to its successor, which completes it or has completed it.
+ *
+ * Runs are queued (at most maxQueuedProduceCalls) and run one transaction at a time. A run that fails before its
+ * commit is tried again, whole, while the failure is one a leader change or a restarted broker explains and
+ * the budget lasts; any other failure rejects it. After a failure the next attempt starts with a new
+ * InitProducerId, which makes the coordinator abort whatever the failed attempt left open (its records stay
+ * invisible to read_committed readers) and gives the producer a new epoch, whose sequence numbers start at 0.
+ * Fencing answers (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH) reject this and every later call with
+ * ProducerFencedError.
  */
 export class RemoteTransactionalWriter implements TransactionalWriter {
-  private producer: TransactionalProducer;
+  private readonly connections: ConnectionPool;
+  private readonly coordinators: CoordinatorRequests;
+  /** The producer id and epoch of the last InitProducerId; null until one, and after a failed attempt. */
+  private producer: ProducerIdAndEpoch | null = null;
+  /** The next sequence number per `topic:partition` of the current epoch (the library's key format). */
+  private readonly sequences = new NumericMap();
   private readonly queue: QueuedRun[] = [];
   private draining: Promise<void> | null = null;
   private fenced: ProducerFencedError | null = null;
@@ -101,7 +147,8 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
   ) {
     if (transactionalId === '')
       throw new LogClientError('INVALID_ARGUMENT', 'a transactional id must not be empty');
-    this.producer = context.createProducer(transactionalId);
+    this.connections = context.createConnections();
+    this.coordinators = new CoordinatorRequests(this.connections, context.cluster);
   }
 
   async init(): Promise<void> {
@@ -148,38 +195,12 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
     }
   }
 
-  /**
-   * Begins a transaction, finding the coordinator and initialising the producer id first if the producer has
-   * none. Bounded: the library (1.35) waits for ever there while no broker is reachable, retries or not.
-   */
-  private async begin(): Promise<OpenTransaction> {
-    const timeoutMs = this.context.options.requestTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new LogClientError(
-              'REQUEST_TIMED_OUT',
-              `no transaction coordinator answered for '${this.transactionalId}' within ${timeoutMs} ms`,
-            ),
-          ),
-        timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([this.producer.beginTransaction(FIRST_INIT), timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   close(): Promise<void> {
     this.closeDone ??= (async () => {
       try {
         while (this.draining) await this.draining;
       } finally {
-        await new Promise<void>((resolve) => this.producer.close(true, () => resolve()));
+        await this.connections.close();
         this.context.onClosed(this);
       }
     })();
@@ -202,27 +223,30 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
       run.reject(this.fenced);
       return;
     }
+    const deadlineMs = Date.now() + this.context.options.requestTimeoutMs;
     let committing = false;
     try {
       const metadata = await this.context.metadataOf([...new Set(run.records.map((r) => r.topic))]);
-      // The library would silently wrap an out-of-range partition around the partition count.
       for (const record of run.records) checkPartitionOf(metadata, record);
-      await acrossLeaderChanges(
-        this.context.options,
-        { clearMetadata: () => this.producer.clearMetadata() },
-        () =>
-          this.transaction(run, () => {
+      for (;;) {
+        try {
+          await this.transaction(run, deadlineMs, () => {
             committing = true;
-          }),
-        // A commit that failed may have been carried out: sending the records again could write them twice.
-        // Before it, an attempt is tried again on a new producer also when the library failed in itself (it
-        // keeps the transaction coordinator it first found, and throws once the metadata no longer lists it).
-        (error) =>
-          !committing &&
-          !this.fenced &&
-          !this.closeDone &&
-          (worthRetryingElsewhere(error) || !(kafkaAnswered(error) || error instanceof LogClientError)),
-      );
+          });
+          break;
+        } catch (error) {
+          // A commit that failed may have been carried out: sending the records again could write them twice.
+          const retryable =
+            !committing &&
+            !this.fenced &&
+            !this.closeDone &&
+            (worthRetryingElsewhere(error) || error instanceof NoKnownLeaderError);
+          const { retryDelayMs } = this.context.options;
+          if (!retryable || Date.now() + retryDelayMs > deadlineMs) throw error;
+          this.context.clearMetadata();
+          await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
+        }
+      }
       run.resolve(run.offsets);
     } catch (error) {
       run.reject(this.fenced ?? error);
@@ -230,29 +254,174 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
   }
 
   /**
-   * One attempt: begin, send, add the offsets, commit; on failure the producer is fenced or replaced. The
-   * library starts the producer (InitProducerId) in its first beginTransaction; init() stops there.
+   * One attempt: a producer id and epoch if there is none, then the records, the offsets and the commit. On
+   * failure the writer is fenced, or its next attempt starts with a new InitProducerId.
    */
-  private async transaction(run: QueuedRun, committing: () => void): Promise<void> {
+  private async transaction(run: QueuedRun, deadlineMs: number, committing: () => void): Promise<void> {
     try {
-      const transaction = await this.begin();
-      if (run.initOnly) {
-        await transaction.cancel();
-        return;
-      }
+      const producer = await this.initProducer(deadlineMs);
+      if (run.initOnly) return;
+      const added = new Set<string>();
       for (const chunk of chunkByBytes([run], this.context.options.maxProduceRequestBytes)) {
-        const result = await transaction.send({ messages: chunk.messages, acks: ProduceAcks.ALL });
-        fillOffsets(chunk, result.offsets ?? []);
+        await this.produce(producer, chunk, added, deadlineMs);
       }
-      if (run.commitOffsets) await this.commitOffsets(transaction, run.commitOffsets);
+      if (run.commitOffsets) await this.commitOffsets(producer, run.commitOffsets, deadlineMs);
       committing();
-      await transaction.commit();
+      await this.toTransactionCoordinator(deadlineMs, async (connection, apis) => {
+        await usableApi(apis, 'EndTxn', END_TXN_APIS).async(
+          connection,
+          this.transactionalId,
+          producer.producerId,
+          producer.producerEpoch,
+          true,
+        );
+      });
     } catch (error) {
       const fenced = this.fencedBy(error);
       if (fenced) throw fenced;
-      this.replaceProducer();
+      this.producer = null;
       throw error;
     }
+  }
+
+  /**
+   * The producer's id and epoch, from InitProducerId when it has none. Its producer id and epoch are sent as
+   * none (-1): a writer restarting after a failure takes the id over as a new producer would, and the
+   * coordinator aborts the transaction a failed attempt left open (answering CONCURRENT_TRANSACTIONS meanwhile).
+   */
+  private async initProducer(deadlineMs: number): Promise<ProducerIdAndEpoch> {
+    if (this.producer) return this.producer;
+    const answer = await this.toTransactionCoordinator(deadlineMs, (connection, apis) =>
+      usableApi(apis, 'InitProducerId', INIT_PRODUCER_ID_APIS).async(
+        connection,
+        this.transactionalId,
+        // transaction.timeout.ms: the coordinator aborts (and fences) a transaction open longer than a run lasts.
+        this.context.options.requestTimeoutMs,
+        -1n,
+        -1,
+      ),
+    );
+    this.producer = { producerId: answer.producerId, producerEpoch: answer.producerEpoch };
+    this.sequences.clear();
+    return this.producer;
+  }
+
+  /**
+   * One chunk of the run: its partitions new to the transaction are added (AddPartitionsToTxn) first, then one
+   * Produce per partition leader, all in parallel, each partition's batch at its next sequence number.
+   */
+  private async produce(
+    producer: ProducerIdAndEpoch,
+    chunk: ProduceChunk,
+    added: Set<string>,
+    deadlineMs: number,
+  ): Promise<void> {
+    const metadata = await this.context.metadataOf([...new Set(chunk.messages.map((m) => m.topic))]);
+    const byLeader = new Map<number, MessageRecord[]>();
+    const fresh = new Map<string, Set<number>>();
+    const counts = new Map<string, number>();
+    for (const message of chunk.messages) {
+      const partition = message.partition!;
+      const leader = metadata.topics.get(message.topic)?.partitions[partition]?.leader ?? -1;
+      if (leader < 0 || !metadata.brokers.has(leader)) throw new NoKnownLeaderError(message.topic, partition);
+      const key = `${message.topic}:${partition}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      if (!added.has(key)) {
+        let partitions = fresh.get(message.topic);
+        if (!partitions) {
+          partitions = new Set();
+          fresh.set(message.topic, partitions);
+        }
+        partitions.add(partition);
+      }
+      let records = byLeader.get(leader);
+      if (!records) {
+        records = [];
+        byLeader.set(leader, records);
+      }
+      records.push(encodableRecord(message));
+    }
+    if (fresh.size > 0) {
+      await this.toTransactionCoordinator(deadlineMs, (connection, apis) =>
+        usableApi(apis, 'AddPartitionsToTxn', ADD_PARTITIONS_APIS).async(connection, [
+          {
+            transactionalId: this.transactionalId,
+            ...producer,
+            verifyOnly: false,
+            topics: [...fresh].map(([name, partitions]) => ({ name, partitions: [...partitions] })),
+          },
+        ]),
+      );
+      for (const [topic, partitions] of fresh) for (const p of partitions) added.add(`${topic}:${p}`);
+    }
+    const apis = await this.context.cluster.apis();
+    const produceApi = usableApi(apis, 'Produce', PRODUCE_APIS);
+    const { requestTimeoutMs, compression } = this.context.options;
+    const sent = await Promise.allSettled(
+      [...byLeader].map(async ([leader, records]) => {
+        const connection = await this.connections.get(metadata.brokers.get(leader)!);
+        const response = await produceApi.async(connection, ProduceAcks.ALL, requestTimeoutMs, records, {
+          ...producer,
+          transactionalId: this.transactionalId,
+          sequences: this.sequences,
+          compression,
+        });
+        if (typeof response === 'boolean') throw new Error('a Produce with acks=all got no response');
+        return response.responses.flatMap(({ name, partitionResponses }) =>
+          partitionResponses.map((p) => ({ topic: name, partition: p.index, offset: p.baseOffset })),
+        );
+      }),
+    );
+    const failed = sent.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const [key, count] of counts) this.sequences.postIncrement(key, count, 0);
+    fillOffsets(
+      chunk,
+      sent.flatMap((result) => (result.status === 'fulfilled' ? result.value : [])),
+    );
+  }
+
+  /** AddOffsetsToTxn to the transaction coordinator, then TxnOffsetCommit to the group coordinator. */
+  private async commitOffsets(
+    producer: ProducerIdAndEpoch,
+    offsets: TransactionalOffsets,
+    deadlineMs: number,
+  ): Promise<void> {
+    await this.toTransactionCoordinator(deadlineMs, (connection, apis) =>
+      usableApi(apis, 'AddOffsetsToTxn', ADD_OFFSETS_APIS).async(
+        connection,
+        this.transactionalId,
+        producer.producerId,
+        producer.producerEpoch,
+        offsets.groupId,
+      ),
+    );
+    await this.coordinators.send(
+      FindCoordinatorKeyTypes.GROUP,
+      offsets.groupId,
+      deadlineMs,
+      (connection, apis) =>
+        usableApi(apis, 'TxnOffsetCommit', TXN_OFFSET_COMMIT_APIS).async(
+          connection,
+          this.transactionalId,
+          offsets.groupId,
+          producer.producerId,
+          producer.producerEpoch,
+          offsets.member?.generationId ?? -1,
+          offsets.member?.memberId ?? '',
+          null,
+          commitRequestTopics(offsets.entries),
+        ),
+    );
+  }
+
+  private toTransactionCoordinator<T>(deadlineMs: number, request: CoordinatorRequest<T>): Promise<T> {
+    return this.coordinators.send(
+      FindCoordinatorKeyTypes.TRANSACTION,
+      this.transactionalId,
+      deadlineMs,
+      request,
+    );
   }
 
   /** The writer's ProducerFencedError when `error` says a newer producer holds the id, else null. */
@@ -261,52 +430,13 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
     this.fenced ??= new ProducerFencedError(this.transactionalId, { cause: error });
     return this.fenced;
   }
+}
 
-  private replaceProducer(): void {
-    const old = this.producer;
-    this.producer = this.context.createProducer(this.transactionalId);
-    old.close(true, () => undefined);
-  }
-
-  /** AddOffsetsToTxn to the transaction coordinator, then TxnOffsetCommit to the group coordinator. */
-  private async commitOffsets(transaction: OpenTransaction, offsets: TransactionalOffsets): Promise<void> {
-    const { producer } = this;
-    const producerId = producer.producerId;
-    const producerEpoch = producer.producerEpoch;
-    if (producerId === undefined || producerEpoch === undefined || transaction.completed) {
-      throw new Error('offsets added outside an open transaction');
-    }
-    const apis = await producer.listApis();
-    const { brokers } = await producer.metadata({ topics: [] });
-    const connectionTo = (nodeId: number) => {
-      const broker = brokers.get(nodeId);
-      if (!broker) throw new Error(`coordinator ${nodeId} is not in the cluster metadata`);
-      return producer.connections.get(broker);
-    };
-    const transactionCoordinator = await connectionTo(producer.coordinatorId);
-    await usableApi(apis, 'AddOffsetsToTxn', ADD_OFFSETS_APIS).async(
-      transactionCoordinator,
-      this.transactionalId,
-      producerId,
-      producerEpoch,
-      offsets.groupId,
-    );
-    const found = await usableApi(apis, 'FindCoordinator', FIND_COORDINATOR_APIS).async(
-      await producer.connections.getFirstAvailable([...brokers.values()]),
-      FindCoordinatorKeyTypes.GROUP,
-      [offsets.groupId],
-    );
-    const groupCoordinator = await connectionTo(found.coordinators[0]!.nodeId);
-    await usableApi(apis, 'TxnOffsetCommit', TXN_OFFSET_COMMIT_APIS).async(
-      groupCoordinator,
-      this.transactionalId,
-      offsets.groupId,
-      producerId,
-      producerEpoch,
-      offsets.member?.generationId ?? -1,
-      offsets.member?.memberId ?? '',
-      null,
-      commitRequestTopics(offsets.entries),
-    );
-  }
+/**
+ * A message as the library's Produce builder takes it. The library declares a record's value (and header
+ * values) as Buffers but encodes a missing one as Kafka's null, as its own Producer does with the same
+ * messages: a tombstone keeps its null value.
+ */
+function encodableRecord(message: ProducedMessage): MessageRecord {
+  return message as MessageRecord;
 }
