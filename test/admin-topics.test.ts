@@ -48,7 +48,10 @@ describe('topic admin APIs on a single node', { timeout: 300_000 }, () => {
   let broker: RunningBroker;
 
   before(async () => {
-    broker = await startBroker({ topicDefaults: { 'segment.bytes': '1048576' } });
+    broker = await startBroker({
+      topicDefaults: { 'segment.bytes': '1048576' },
+      producerIdExpirationMs: 3_600_000,
+    });
   });
   after(async () => {
     await broker?.stop();
@@ -216,6 +219,58 @@ describe('topic admin APIs on a single node', { timeout: 300_000 }, () => {
     await broker.restart();
     assert.equal(broker.broker.logs.describeTopic('kjs-defaults').config.retentionMs, 7_200_000);
     assert.equal(broker.broker.logs.describeTopic('kjs-config').config.retentionMs, 60_000, 'its own stays');
+  });
+
+  it('kafkajs: createTopics of __consumer_offsets or __transaction_state is refused: the broker keeps them', async () => {
+    const admin = kafka(broker).admin();
+    await admin.connect();
+    try {
+      for (const topic of ['__consumer_offsets', '__transaction_state']) {
+        // kafkajs resolves false for TOPIC_ALREADY_EXISTS (and true for a topic it created).
+        assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] }), false, topic);
+        assert.equal(
+          await admin.createTopics({ validateOnly: true, topics: [{ topic, numPartitions: 3 }] }),
+          false,
+          `${topic}, validateOnly`,
+        );
+      }
+      assert.equal(broker.broker.logs.describeTopic('__consumer_offsets').partitions, 1, 'unchanged');
+      assert.equal(broker.broker.logs.hasTopic('__transaction_state'), false, 'no user topic of that name');
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('kafkajs: describeConfigs of the broker shows producer.id.expiration.ms and the transaction settings', async () => {
+    const admin = kafka(broker).admin();
+    await admin.connect();
+    try {
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.BROKER,
+            name: '1',
+            configNames: [
+              'producer.id.expiration.ms',
+              'transaction.max.timeout.ms',
+              'transactional.id.expiration.ms',
+            ],
+          },
+        ],
+      });
+      const entries = described.resources[0]!.configEntries;
+      assert.deepEqual(
+        entries.map((e) => [e.configName, e.configValue, e.configSource, e.readOnly]),
+        [
+          ['producer.id.expiration.ms', '3600000', STATIC_BROKER_CONFIG, true],
+          ['transaction.max.timeout.ms', '900000', STATIC_BROKER_CONFIG, true],
+          ['transactional.id.expiration.ms', '604800000', STATIC_BROKER_CONFIG, true],
+        ],
+      );
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('@platformatic/kafka: describeLogDirs gives the data directory, partition sizes and the disk (v4)', async () => {

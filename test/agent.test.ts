@@ -15,6 +15,7 @@ import type { ConsumedRecord } from '../src/client/types.js';
 import { HOST_TOPIC, QOE_TOPIC, TCP_TOPIC } from '../src/simulate/telemetry.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { Background, eventually, run } from './support/processes.js';
+import { readTopic } from './support/read-partition.js';
 import { makeTestCertificates, type TestCertificates } from './support/tls-fixtures.js';
 
 const bin = fileURLToPath(new URL('../../bin/edgestream.js', import.meta.url));
@@ -22,20 +23,8 @@ const EDGE = 'edge-test-1';
 const SITE = 'tst1';
 
 /** Every record of the topic, all partitions. */
-async function readAll(broker: Broker, topic: string): Promise<ConsumedRecord[]> {
-  const client = new EmbeddedLogClient(broker.embeddedLog());
-  const records: ConsumedRecord[] = [];
-  const partitions = await client.partitionCount(topic);
-  for (let partition = 0; partition < partitions; partition++) {
-    const { latest } = await client.offsets({ topic, partition });
-    for (let offset = 0; offset < latest; ) {
-      const batch = await client.fetch([{ topic, partition, offset }], { maxBytes: 4 << 20, maxWaitMs: 0 });
-      const fresh = batch.filter((r) => r.offset >= offset);
-      records.push(...fresh);
-      offset = fresh.at(-1)!.offset + 1;
-    }
-  }
-  return records;
+function readAll(broker: Broker, topic: string): Promise<ConsumedRecord[]> {
+  return readTopic(new EmbeddedLogClient(broker.embeddedLog()), topic);
 }
 
 function eventOf(record: ConsumedRecord): Record<string, unknown> {

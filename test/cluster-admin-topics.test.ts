@@ -58,6 +58,46 @@ function recordedStartOf(brokerId: number, topic: string, partition: number): nu
   return fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8')) : 0;
 }
 
+test('CreateTopics of an internal topic is refused: INVALID_REQUEST before its first use, then TOPIC_ALREADY_EXISTS', {
+  timeout: 120_000,
+}, async () => {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    for (const topic of ['__consumer_offsets', '__transaction_state']) {
+      await assert.rejects(
+        admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }] }),
+        (error: { errors?: Array<{ type: string }> }) => {
+          assert.deepEqual(
+            error.errors?.map((e) => e.type),
+            ['INVALID_REQUEST'],
+          );
+          return true;
+        },
+      );
+      assert.ok(!(await admin.listTopics()).includes(topic), `${topic} was not created`);
+    }
+    // FindCoordinator creates the offsets topic, with the broker's own partition count.
+    await eventually(
+      async () => {
+        await admin.describeGroups(['internal-topic-check']);
+        return (await admin.listTopics()).includes('__consumer_offsets');
+      },
+      60_000,
+      'the offsets topic created by FindCoordinator',
+    );
+    assert.equal(
+      await admin.createTopics({ topics: [{ topic: '__consumer_offsets', numPartitions: 2 }] }),
+      false,
+      'TOPIC_ALREADY_EXISTS, as Kafka answers for an existing internal topic',
+    );
+    const metadata = await admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] });
+    assert.equal(metadata.topics[0]!.partitions.length, 12);
+  } finally {
+    await admin.disconnect();
+  }
+});
+
 test('CreatePartitions, DeleteRecords and a topic config change on three brokers', {
   timeout: 180_000,
 }, async () => {

@@ -9,6 +9,7 @@ import { parseEdgestreamConfig } from '../src/cli/config.js';
 import { EdgestreamRuntime } from '../src/cli/runtime.js';
 import type { ConsumedRecord, OutgoingRecord } from '../src/client/types.js';
 import { eventually } from './support/processes.js';
+import { readTopic } from './support/read-partition.js';
 
 const PARTITIONS = 4;
 const EDGES = 8;
@@ -138,7 +139,7 @@ describe('pipeline workers', () => {
       await client.produce(closing);
       await eventually(async () => pipelines.restarts() === 2, 30_000, 'both workers restarted');
       const expected = expectedSamples();
-      const finals = async () => finalWindows(await readAll(runtime, 'cdn.aggregates'));
+      const finals = async () => finalWindows(await readTopic(runtime.client, 'cdn.aggregates'));
       await eventually(
         async () => {
           const seen = await finals();
@@ -197,7 +198,7 @@ describe('pipeline workers read committed', () => {
     await runtime.client.produce(round((WINDOW_MS / ROUND_MS) * 3));
     const windowStart = Math.floor(BASE_MS / WINDOW_MS) * WINDOW_MS;
     const key = `edge_tcp_10s/${edgeName(0)}@${windowStart}`;
-    const finals = async () => finalWindows(await readAll(runtime, 'cdn.aggregates'));
+    const finals = async () => finalWindows(await readTopic(runtime.client, 'cdn.aggregates'));
     await eventually(async () => (await finals()).has(key), 60_000, 'the window closed');
     assert.deepEqual((await finals()).get(key), [PER_EDGE], 'only the committed round is counted');
   });
@@ -218,19 +219,4 @@ function finalWindows(records: ConsumedRecord[]): Map<string, number[]> {
     windows.set(key, [...(windows.get(key) ?? []), value.values.samples]);
   }
   return windows;
-}
-
-async function readAll(runtime: EdgestreamRuntime, topic: string): Promise<ConsumedRecord[]> {
-  const { client } = runtime;
-  const records: ConsumedRecord[] = [];
-  for (let partition = 0; partition < (await client.partitionCount(topic)); partition++) {
-    const { latest } = await client.offsets({ topic, partition });
-    let offset = 0;
-    while (offset < latest) {
-      const batch = await client.fetch([{ topic, partition, offset }], { maxBytes: 1 << 20, maxWaitMs: 0 });
-      records.push(...batch);
-      offset = batch.at(-1)!.offset + 1;
-    }
-  }
-  return records;
 }

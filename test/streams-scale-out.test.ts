@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { EmbeddedLogClient } from '../src/client/embedded-client.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { Background, until } from './support/processes.js';
-import { readAll, runningCountsOf, seedInput, windowsOf } from './support/streams-crash-pipeline.js';
+import { readTopic } from './support/read-partition.js';
+import { runningCountsOf, seedInput, windowsOf } from './support/streams-crash-pipeline.js';
 import {
   ALL_TASKS,
   FROZEN_MS,
@@ -71,14 +72,14 @@ describe('streams scale-out over a consumer group (remote client)', () => {
       let windows: string[] = [];
       let totals: string[] = [];
       while (Date.now() < deadline) {
-        windows = (await readAll(client, 'windows')).map((record) => record.value!.toString());
-        totals = (await readAll(client, 'totals')).map((record) => `${record.key} ${record.value}`);
+        windows = (await readTopic(client, 'windows')).map((record) => record.value!.toString());
+        totals = (await readTopic(client, 'totals')).map((record) => `${record.key} ${record.value}`);
         if (windows.length >= expectedWindows.length && totals.length >= readings.length) break;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      windows = (await readAll(client, 'windows')).map((record) => record.value!.toString());
-      totals = (await readAll(client, 'totals')).map((record) => `${record.key} ${record.value}`);
+      windows = (await readTopic(client, 'windows')).map((record) => record.value!.toString());
+      totals = (await readTopic(client, 'totals')).map((record) => `${record.key} ${record.value}`);
 
       const actualWindows = windows
         .map(

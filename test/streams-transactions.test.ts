@@ -11,7 +11,8 @@ import { RemoteLogClient } from '../src/client/remote-client.js';
 import { type RunningBroker, startBroker } from './support/broker-harness.js';
 import { kcatValues } from './support/kcat-consume.js';
 import { Background, eventually, until } from './support/processes.js';
-import { readAll, runningCountsOf, seedInput, windowsOf } from './support/streams-crash-pipeline.js';
+import { readTopic } from './support/read-partition.js';
+import { runningCountsOf, seedInput, windowsOf } from './support/streams-crash-pipeline.js';
 import {
   ALL_TASKS,
   FROZEN_MS,
@@ -56,7 +57,7 @@ describe('streams in transactional mode (remote client, broker transactions)', (
     try {
       const caughtUp = () =>
         eventually(
-          async () => (await readAll(reader, 'totals')).length >= third,
+          async () => (await readTopic(reader, 'totals')).length >= third,
           60_000,
           'the first third processed',
         );
@@ -65,8 +66,8 @@ describe('streams in transactional mode (remote client, broker transactions)', (
 
       const expectedWindows = windowsOf(readings);
       const outputs = async () => ({
-        windows: (await readAll(reader, 'windows')).map((record) => record.value!.toString()),
-        totals: (await readAll(reader, 'totals')).map((record) => `${record.key} ${record.value}`),
+        windows: (await readTopic(reader, 'windows')).map((record) => record.value!.toString()),
+        totals: (await readTopic(reader, 'totals')).map((record) => `${record.key} ${record.value}`),
       });
       await eventually(
         async () => {

@@ -174,6 +174,19 @@ describe('AlertEngine lifecycle', () => {
     assert.deepEqual(states(), ['edge-1:firing', 'edge-1:resolved']);
   });
 
+  it('with earlyMinSamples judges early updates only from that many samples on, and finals always', () => {
+    const { engine, states } = harness([
+      { ...retransmitRule, earlyMinSamples: { field: 'samples', atLeast: 50 } },
+    ]);
+    engine.push(update('edge-1', 0, { retransmits: 900, samples: 49 }));
+    engine.push(update('edge-1', 0, { retransmits: 900 }));
+    assert.deepEqual(states(), [], 'too few samples, or no count: not judged');
+    engine.push(update('edge-1', 0, { retransmits: 900, samples: 50 }));
+    assert.deepEqual(states(), ['edge-1:firing']);
+    engine.push(update('edge-1', 0, { retransmits: 10, samples: 10 }, true));
+    assert.deepEqual(states(), ['edge-1:firing', 'edge-1:resolved'], 'a final window is judged at any count');
+  });
+
   it('ignores updates without the field, without the dimensions, and for older windows', () => {
     const { engine, states } = harness([retransmitRule]);
     engine.push(update('edge-1', 10_000, { retransmits: 1 }, true));

@@ -74,6 +74,15 @@ const comparedField = {
    * for rules a partial window can breach by being partial, e.g. `active_sessions < 10`.
    */
   earlyUpdates: z.boolean().default(true),
+  /**
+   * An early update is judged only once its window holds at least `atLeast` of the samples counted in field
+   * `field` (e.g. `segments`): a ratio over the first second of a window of a small series is the noise of
+   * a handful of events. Final updates are judged whatever their count (the aggregate's own minimum applies).
+   */
+  earlyMinSamples: z
+    .strictObject({ field: labelName, atLeast: z.number().int().min(1) })
+    .nullable()
+    .default(null),
 };
 
 const thresholdRule = z.strictObject({ kind: z.literal('threshold'), ...commonFields, ...comparedField });

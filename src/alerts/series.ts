@@ -61,6 +61,11 @@ export class SeriesCondition {
   /** Applies an update; returns false when it carried nothing to judge (null field, late, no baseline). */
   apply(rule: ThresholdRule | ChangeRule, update: WindowUpdate): boolean {
     if (!update.final && !rule.earlyUpdates) return false;
+    if (!update.final && rule.earlyMinSamples !== null) {
+      const samples = update.values[rule.earlyMinSamples.field];
+      if (samples === null || samples === undefined || !(samples >= rule.earlyMinSamples.atLeast))
+        return false;
+    }
     if (this.latestFinal !== null && update.windowStart < this.latestFinal.windowStart) return false;
     const raw = update.values[rule.field];
     if (raw === null || raw === undefined || !Number.isFinite(raw)) return false;

@@ -85,7 +85,12 @@ export class Broker {
 
   static async start(config: BrokerConfig, logger: Logger): Promise<Broker> {
     const topicDefaults = parseTopicConfig(config.topicDefaults, DEFAULT_TOPIC_CONFIG);
-    const logs = LogManager.open({ dataDir: config.dataDir, logger, defaults: topicDefaults });
+    const logs = LogManager.open({
+      dataDir: config.dataDir,
+      logger,
+      defaults: topicDefaults,
+      producerIdExpirationMs: config.producerIdExpirationMs,
+    });
     let internalLogs: LogManager | null = null;
     let cluster: ClusterNode | null = null;
     let clusterGroups: ClusterGroups | null = null;
@@ -501,5 +506,17 @@ function brokerSettings(config: BrokerConfig): Record<string, string> {
     'offsets.retention.minutes': String(config.offsetsRetentionMinutes),
     'offsets.retention.check.interval.ms': String(config.offsetsRetentionCheckIntervalMs),
     'log.retention.check.interval.ms': String(config.retentionCheckIntervalMs),
+    'producer.id.expiration.ms': String(config.producerIdExpirationMs),
+    'transaction.max.timeout.ms': String(config.transactionMaxTimeoutMs),
+    'transaction.abort.timed.out.transaction.cleanup.interval.ms': String(
+      config.transactionAbortCheckIntervalMs,
+    ),
+    'transactional.id.expiration.ms': String(config.transactionalIdExpirationMs),
+    ...(config.cluster
+      ? {
+          'offsets.topic.num.partitions': String(config.cluster.offsetsTopicPartitions),
+          'transaction.state.log.num.partitions': String(config.cluster.transactionStateTopicPartitions),
+        }
+      : {}),
   };
 }

@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { TOPIC_CONFIG_KEYS, type TopicConfigOverrides } from '../log/index.js';
+import {
+  DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+  TOPIC_CONFIG_KEYS,
+  type TopicConfigOverrides,
+} from '../log/index.js';
 import { SASL_MECHANISMS } from '../security/index.js';
 import {
   DEFAULT_OFFSETS_RETENTION_CHECK_INTERVAL_MS,
@@ -8,6 +12,17 @@ import {
 import { DEFAULT_GROUP_LIMITS } from './group-limits.js';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
+
+/** transaction.max.timeout.ms: Kafka's 15 minutes. */
+export const DEFAULT_TRANSACTION_MAX_TIMEOUT_MS = 15 * 60_000;
+/** transaction.abort.timed.out.transaction.cleanup.interval.ms: Kafka's 10 seconds. */
+export const DEFAULT_TRANSACTION_ABORT_CHECK_INTERVAL_MS = 10_000;
+/** Shortest check interval accepted: the check walks every transactional id. */
+export const MIN_TRANSACTION_ABORT_CHECK_INTERVAL_MS = 100;
+/** transactional.id.expiration.ms: Kafka's 7 days. */
+export const DEFAULT_TRANSACTIONAL_ID_EXPIRATION_MS = 7 * 24 * 3600 * 1000;
+/** Transactional ids kept at once (no Kafka counterpart: it bounds the coordinator's memory). */
+export const DEFAULT_MAX_TRANSACTIONAL_IDS = 100_000;
 
 /** A replicated cluster coordinated by ZooKeeper; without it the broker is a single node. */
 export const clusterConfigSchema = z.object({
@@ -130,17 +145,22 @@ export const brokerConfigSchema = z.object({
   maxGroups: z.number().int().min(1).default(DEFAULT_GROUP_LIMITS.maxGroups),
   retentionCheckIntervalMs: z.number().int().min(100).default(60_000),
   /** transaction.max.timeout.ms: the longest transaction timeout a producer may ask for. */
-  transactionMaxTimeoutMs: z.number().int().min(1).default(900_000),
+  transactionMaxTimeoutMs: z.number().int().min(1).default(DEFAULT_TRANSACTION_MAX_TIMEOUT_MS),
   /** transaction.abort.timed.out.transaction.cleanup.interval.ms: how often timed-out transactions are sought. */
-  transactionAbortCheckIntervalMs: z.number().int().min(100).default(10_000),
-  /** transactional.id.expiration.ms: a transactional id with no transaction this long is forgotten. */
-  transactionalIdExpirationMs: z
+  transactionAbortCheckIntervalMs: z
     .number()
     .int()
-    .min(1)
-    .default(7 * 24 * 3600 * 1000),
+    .min(MIN_TRANSACTION_ABORT_CHECK_INTERVAL_MS)
+    .default(DEFAULT_TRANSACTION_ABORT_CHECK_INTERVAL_MS),
+  /** transactional.id.expiration.ms: a transactional id with no transaction this long is forgotten. */
+  transactionalIdExpirationMs: z.number().int().min(1).default(DEFAULT_TRANSACTIONAL_ID_EXPIRATION_MS),
   /** Transactional ids kept at once; InitProducerId for a new one beyond is answered COORDINATOR_NOT_AVAILABLE. */
-  maxTransactionalIds: z.number().int().min(1).default(100_000),
+  maxTransactionalIds: z.number().int().min(1).default(DEFAULT_MAX_TRANSACTIONAL_IDS),
+  /**
+   * producer.id.expiration.ms (KIP-854): a partition forgets a producer with no open transaction once its
+   * last batch's timestamp is this old, checked at every retention pass and at open.
+   */
+  producerIdExpirationMs: z.number().int().min(1).default(DEFAULT_PRODUCER_ID_EXPIRATION_MS),
   cluster: clusterConfigSchema.nullable().default(null),
   /** Defaults for every topic, as Kafka topic config keys. */
   topicDefaults: z

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { LogError, type Logger } from '../log/index.js';
 import { ErrorCode } from '../protocol/index.js';
 import { consumerGroupTopics } from './consumer-subscription.js';
@@ -239,24 +240,42 @@ export class GroupCoordinator {
     const synced = new Promise<SyncResult>((resolve) => {
       member.syncWaiter = resolve;
     });
-    if (member.memberId === group.leaderId) {
-      for (const m of group.members.values()) {
-        m.assignment = params.assignments.find((a) => a.memberId === m.memberId)?.assignment ?? EMPTY;
-      }
-      group.state = 'Stable';
-      this.persistGroup(group);
-      for (const m of group.members.values()) {
-        const waiter = m.syncWaiter;
-        m.syncWaiter = null;
-        waiter?.({
-          errorCode: ErrorCode.NONE,
-          protocolType: group.protocolType,
-          protocolName: group.protocolName,
-          assignment: m.assignment,
-        });
-      }
-    }
+    if (member.memberId === group.leaderId) void this.storeAssignment(group, params.assignments);
     return synced;
+  }
+
+  /**
+   * As Kafka: the leader's assignment is written in the group's GroupMetadata record, and only once that is
+   * acknowledged (fsynced; on a cluster committed on the ISR) does the group become Stable and its members
+   * get their assignments, so a coordinator that takes the group over after a failover knows the generation
+   * its members run. The group stays CompletingRebalance meanwhile; a rebalance or a close in between has
+   * answered the members already. A record that is not acknowledged is answered to every member waiting in
+   * SyncGroup with Kafka's error (COORDINATOR_NOT_AVAILABLE, or NOT_COORDINATOR when this broker lost the
+   * partition or its disk failed), and the group rebalances.
+   */
+  private async storeAssignment(group: Group, assignments: SyncParams['assignments']): Promise<void> {
+    const generationId = group.generationId;
+    const assignmentOf = (memberId: string) =>
+      assignments.find((a) => a.memberId === memberId)?.assignment ?? EMPTY;
+    const errorCode = await this.writeGroupRecord(group, assignmentOf).then(
+      () => ErrorCode.NONE,
+      (error: unknown) => groupStoreErrorCode(error, group.groupId, this.options.logger),
+    );
+    if (this.closed || group.state !== 'CompletingRebalance' || group.generationId !== generationId) return;
+    for (const m of group.members.values())
+      m.assignment = errorCode === ErrorCode.NONE ? assignmentOf(m.memberId) : EMPTY;
+    if (errorCode === ErrorCode.NONE) group.state = 'Stable';
+    for (const m of group.members.values()) {
+      const waiter = m.syncWaiter;
+      m.syncWaiter = null;
+      waiter?.({
+        errorCode,
+        protocolType: group.protocolType,
+        protocolName: group.protocolName,
+        assignment: m.assignment,
+      });
+    }
+    if (errorCode !== ErrorCode.NONE) this.prepareRebalance(group);
   }
 
   heartbeat(params: {
@@ -749,46 +768,62 @@ export class GroupCoordinator {
   private becomeEmpty(group: Group): void {
     Object.assign(group, { state: 'Empty', protocolName: null, leaderId: null });
     this.groups.markActive(group.groupId);
-    this.persistGroup(group);
+    this.persistEmptyGroup(group);
   }
 
   /**
-   * Writes the group's GroupMetadata record, as Kafka does when a generation gets its assignment or the
-   * group empties, for readers of __consumer_offsets. Members are not held up by it: a record that does not
-   * make it is logged, and the next generation writes a newer one.
+   * Writes the GroupMetadata record of a group that emptied, as Kafka does, for readers of
+   * __consumer_offsets; nobody waits for it: a record that does not make it is logged, and the next
+   * generation writes a newer one.
    */
-  private persistGroup(group: Group): void {
-    const protocolName = group.protocolName;
-    this.offsets
-      .storeGroup(group.groupId, {
-        protocolType: group.protocolType ?? '',
-        generation: group.generationId,
-        protocol: protocolName,
-        leader: group.leaderId,
-        currentStateTimestamp: this.now(),
-        members: [...group.members.values()].map((m) => ({
-          memberId: m.memberId,
-          groupInstanceId: m.groupInstanceId,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          rebalanceTimeout: m.rebalanceTimeoutMs,
-          sessionTimeout: m.sessionTimeoutMs,
-          subscription: m.protocols.find((p) => p.name === protocolName)?.metadata ?? EMPTY,
-          assignment: m.assignment,
-        })),
-      })
-      .catch((error: unknown) => {
-        if (error instanceof OffsetCommitError) {
-          this.options.logger.warn(
-            { groupId: group.groupId, err: error },
-            'group metadata record not written',
-          );
-        } else {
-          this.options.logger.error(
-            { groupId: group.groupId, err: error },
-            'could not write the group metadata',
-          );
-        }
-      });
+  private persistEmptyGroup(group: Group): void {
+    assert.equal(group.members.size, 0, `group ${group.groupId} is not empty`);
+    void this.writeGroupRecord(group, () => EMPTY).catch((error: unknown) =>
+      groupStoreErrorCode(error, group.groupId, this.options.logger),
+    );
   }
+
+  /** The group's GroupMetadata record with each member's assignment as `assignmentOf` gives it. */
+  private writeGroupRecord(group: Group, assignmentOf: (memberId: string) => Buffer): Promise<void> {
+    const protocolName = group.protocolName;
+    return this.offsets.storeGroup(group.groupId, {
+      protocolType: group.protocolType ?? '',
+      generation: group.generationId,
+      protocol: protocolName,
+      leader: group.leaderId,
+      currentStateTimestamp: this.now(),
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeout: m.rebalanceTimeoutMs,
+        sessionTimeout: m.sessionTimeoutMs,
+        subscription: m.protocols.find((p) => p.name === protocolName)?.metadata ?? EMPTY,
+        assignment: assignmentOf(m.memberId),
+      })),
+    });
+  }
+}
+
+/**
+ * The error a group record that was not acknowledged is answered with, as Kafka maps its append errors:
+ * a lost leadership or a failed disk is NOT_COORDINATOR (the client looks the coordinator up again), any
+ * other failure to replicate or write in time COORDINATOR_NOT_AVAILABLE (it retries).
+ */
+function groupStoreErrorCode(error: unknown, groupId: string, logger: Logger): number {
+  if (error instanceof OffsetCommitError) {
+    logger.warn({ groupId, err: error }, 'group metadata record not written');
+    return error.errorCode === ErrorCode.NOT_COORDINATOR ||
+      error.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER ||
+      error.errorCode === ErrorCode.KAFKA_STORAGE_ERROR
+      ? ErrorCode.NOT_COORDINATOR
+      : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  }
+  if (error instanceof LogError) {
+    logger.warn({ groupId, err: error }, 'group metadata record not written: the log refused it');
+    return ErrorCode.NOT_COORDINATOR;
+  }
+  logger.error({ groupId, err: error }, 'could not write the group metadata');
+  return ErrorCode.UNKNOWN_SERVER_ERROR;
 }

@@ -3,8 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { parseBrokerConfig } from '../broker/config.js';
 import { newToken } from '../security/index.js';
-import { ConfigError, loadEdgestreamConfig, parseEdgestreamConfig } from './config.js';
+import {
+  brokerTransactionSettings,
+  ConfigError,
+  loadEdgestreamConfig,
+  parseEdgestreamConfig,
+} from './config.js';
 import { httpAuthEnabled, httpSecurityOptions } from './http-config.js';
 
 describe('edgestream config', () => {
@@ -51,6 +57,12 @@ describe('edgestream config', () => {
       [{ brokr: {} }, /brokr/],
       [{ broker: { limits: { maxGroups: 0 } } }, /broker\.limits\.maxGroups = 0/],
       [{ broker: { limits: { maxGroup: 5 } } }, /maxGroup/],
+      [{ broker: { transactions: { maxTimeout: '0s' } } }, /broker\.transactions\.maxTimeout = "0s"/],
+      [
+        { broker: { transactions: { abortCheckInterval: '50ms' } } },
+        /broker\.transactions\.abortCheckInterval/,
+      ],
+      [{ broker: { transactions: { timeout: '1m' } } }, /timeout/],
     ];
     for (const [input, expected] of cases) {
       assert.throws(
@@ -255,6 +267,48 @@ describe('edgestream config', () => {
     }
   });
 
+  it('takes the transaction settings from broker.transactions, with Kafka defaults, to the broker config', () => {
+    const defaults = parseBrokerConfig({
+      dataDir: '/tmp/x',
+      ...brokerTransactionSettings(parseEdgestreamConfig({}).broker.transactions),
+    });
+    assert.deepEqual(
+      [
+        defaults.transactionMaxTimeoutMs,
+        defaults.transactionAbortCheckIntervalMs,
+        defaults.transactionalIdExpirationMs,
+        defaults.maxTransactionalIds,
+        defaults.producerIdExpirationMs,
+      ],
+      [900_000, 10_000, 604_800_000, 100_000, 86_400_000],
+    );
+    const set = parseEdgestreamConfig({
+      broker: {
+        transactions: {
+          maxTimeout: '30m',
+          abortCheckInterval: '5s',
+          transactionalIdExpiration: '2d',
+          maxTransactionalIds: 500,
+          producerIdExpiration: 3_600_000,
+        },
+      },
+    });
+    const broker = parseBrokerConfig({
+      dataDir: '/tmp/x',
+      ...brokerTransactionSettings(set.broker.transactions),
+    });
+    assert.deepEqual(
+      [
+        broker.transactionMaxTimeoutMs,
+        broker.transactionAbortCheckIntervalMs,
+        broker.transactionalIdExpirationMs,
+        broker.maxTransactionalIds,
+        broker.producerIdExpirationMs,
+      ],
+      [1_800_000, 5_000, 172_800_000, 500, 3_600_000],
+    );
+  });
+
   it('accepts the documented example file', () => {
     const example = path.resolve(import.meta.dirname, '..', '..', '..', 'edgestream.example.yaml');
     const config = loadEdgestreamConfig(example);
@@ -262,5 +316,7 @@ describe('edgestream config', () => {
     assert.equal(config.notifiers.length, 2);
     assert.equal(config.broker.limits.connectionsMaxIdleMs, 600_000);
     assert.equal(config.broker.limits.groupMaxSize, 1_000);
+    assert.equal(config.broker.transactions.maxTimeout, 900_000);
+    assert.equal(config.broker.transactions.producerIdExpiration, 86_400_000);
   });
 });

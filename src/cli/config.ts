@@ -4,10 +4,19 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { notifiersSchema } from '../alerts/notifier-config.js';
 import { alertingConfigSchema, durationSchema } from '../alerts/rules.js';
-import { brokerConfigSchema, clusterConfigSchema } from '../broker/config.js';
+import {
+  type BrokerConfigInput,
+  brokerConfigSchema,
+  clusterConfigSchema,
+  DEFAULT_MAX_TRANSACTIONAL_IDS,
+  DEFAULT_TRANSACTION_ABORT_CHECK_INTERVAL_MS,
+  DEFAULT_TRANSACTION_MAX_TIMEOUT_MS,
+  DEFAULT_TRANSACTIONAL_ID_EXPIRATION_MS,
+  MIN_TRANSACTION_ABORT_CHECK_INTERVAL_MS,
+} from '../broker/config.js';
 import type { RemoteSecurity } from '../client/remote-security.js';
 import { mqttSettingsSchema } from '../ingest/mqtt-config.js';
-import { TOPIC_CONFIG_KEYS } from '../log/index.js';
+import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, TOPIC_CONFIG_KEYS } from '../log/index.js';
 import { mirrorConfigSchema } from '../mirror/config.js';
 import { DEFAULT_MONITOR_RULES } from '../monitor/default-rules.js';
 import { DEFAULT_MONITOR_WINDOWS, DEFAULT_WINDOW_DIMENSIONS } from '../monitor/pipeline.js';
@@ -50,6 +59,45 @@ const brokerLimits = z.strictObject({
   maxGroups: positiveInt.optional(),
 });
 
+/** A duration of at least `minMs` milliseconds. */
+const durationAtLeast = (minMs: number) => durationSchema.pipe(z.number().int().min(minMs));
+
+/** The transaction coordinator's and the partitions' producer settings, Kafka's names without `.ms`. */
+const brokerTransactions = z.strictObject({
+  /** transaction.max.timeout.ms: the longest transaction timeout a producer may ask for. */
+  maxTimeout: durationAtLeast(1).default(DEFAULT_TRANSACTION_MAX_TIMEOUT_MS),
+  /** transaction.abort.timed.out.transaction.cleanup.interval.ms */
+  abortCheckInterval: durationAtLeast(MIN_TRANSACTION_ABORT_CHECK_INTERVAL_MS).default(
+    DEFAULT_TRANSACTION_ABORT_CHECK_INTERVAL_MS,
+  ),
+  /** transactional.id.expiration.ms: an id with no transaction this long is forgotten. */
+  transactionalIdExpiration: durationAtLeast(1).default(DEFAULT_TRANSACTIONAL_ID_EXPIRATION_MS),
+  /** Transactional ids kept at once. */
+  maxTransactionalIds: positiveInt.default(DEFAULT_MAX_TRANSACTIONAL_IDS),
+  /** producer.id.expiration.ms: a partition forgets a producer with no open transaction this long idle. */
+  producerIdExpiration: durationAtLeast(1).default(DEFAULT_PRODUCER_ID_EXPIRATION_MS),
+});
+
+/** The broker config keys of the `broker.transactions` section. */
+export function brokerTransactionSettings(
+  section: z.output<typeof brokerTransactions>,
+): Pick<
+  BrokerConfigInput,
+  | 'transactionMaxTimeoutMs'
+  | 'transactionAbortCheckIntervalMs'
+  | 'transactionalIdExpirationMs'
+  | 'maxTransactionalIds'
+  | 'producerIdExpirationMs'
+> {
+  return {
+    transactionMaxTimeoutMs: section.maxTimeout,
+    transactionAbortCheckIntervalMs: section.abortCheckInterval,
+    transactionalIdExpirationMs: section.transactionalIdExpiration,
+    maxTransactionalIds: section.maxTransactionalIds,
+    producerIdExpirationMs: section.producerIdExpiration,
+  };
+}
+
 const httpSection = z
   .strictObject({ listen: hostPort.default('127.0.0.1:8080'), ...httpSecuritySection.shape })
   .superRefine(checkHttpSection);
@@ -66,6 +114,7 @@ const brokerSection = z.strictObject({
       message: `expected topic config keys: ${Object.keys(TOPIC_CONFIG_KEYS).join(', ')}`,
     }),
   limits: brokerLimits.default({}),
+  transactions: brokerTransactions.default(() => brokerTransactions.parse({})),
   /** Listeners in Kafka's form, TLS, SASL and ACLs: the broker's own keys (docs/security.md). */
   listeners: brokerConfigSchema.shape.listeners,
   advertisedListeners: brokerConfigSchema.shape.advertisedListeners,

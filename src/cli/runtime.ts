@@ -24,7 +24,7 @@ import { type ScenarioName, scenarioFaults } from '../simulate/scenarios.js';
 import { SimulatorThread } from '../simulate/simulator-thread.js';
 import { SqliteAggregateStore } from '../store/sqlite-store.js';
 import { ClusterSite, SITE_REPLICATION_FACTOR, waitForBrokers } from './cluster-site.js';
-import type { EdgestreamConfig } from './config.js';
+import { brokerTransactionSettings, type EdgestreamConfig } from './config.js';
 import { httpSecurityOptions } from './http-config.js';
 import { ingestWiring } from './ingest-wiring.js';
 
@@ -84,6 +84,7 @@ export class EdgestreamRuntime {
         autoCreateTopics: config.broker.autoCreateTopics,
         topicDefaults: config.broker.topicDefaults,
         ...config.broker.limits,
+        ...brokerTransactionSettings(config.broker.transactions),
         ...(config.broker.listeners === undefined ? {} : { listeners: config.broker.listeners }),
         advertisedListeners: config.broker.advertisedListeners,
         tls: config.broker.tls,

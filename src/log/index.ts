@@ -41,6 +41,7 @@ export {
 export {
   type AbortedTransaction,
   type ActiveProducer,
+  DEFAULT_PRODUCER_ID_EXPIRATION_MS,
   lastSequenceOf,
   type SequenceVerdict,
 } from './producer-state.js';

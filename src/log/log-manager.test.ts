@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { makeBatch, RecordingLogger, temporaryDirectory } from '../../test/support/log-fixtures.js';
+import { encodeRecordBatch } from '../protocol/index.js';
 import { LogError } from './errors.js';
 import { LogManager } from './log-manager.js';
 
@@ -163,6 +164,29 @@ describe('LogManager', () => {
     const result = manager.runRetention();
     assert.ok(result.deletedSegments >= 2);
     assert.equal(manager.partition('t', 0).logStartOffset, manager.partition('t', 0).logEndOffset);
+    await manager.close();
+  });
+
+  it('forgets producer ids idle past producerIdExpirationMs in the retention pass', async () => {
+    using tmp = temporaryDirectory();
+    let now = 1_800_000_000_000;
+    const manager = LogManager.open({
+      dataDir: tmp.dir,
+      logger: new RecordingLogger(),
+      now: () => now,
+      producerIdExpirationMs: 1000,
+    });
+    manager.createTopic('t', 1);
+    const idempotent = encodeRecordBatch([{ key: null, value: Buffer.from('v'), timestamp: now }], {
+      producerId: 5,
+      producerEpoch: 0,
+      baseSequence: 0,
+    });
+    await manager.partition('t', 0).append(idempotent);
+    assert.equal(manager.runRetention().expiredProducers, 0);
+    now += 1000;
+    assert.equal(manager.runRetention().expiredProducers, 1);
+    assert.deepEqual(manager.partition('t', 0).activeProducers(), []);
     await manager.close();
   });
 

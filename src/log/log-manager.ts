@@ -40,6 +40,8 @@ export interface LogManagerOptions {
   maxDecompressedBytes?: number;
   writer?: SegmentWriter;
   now?: () => number;
+  /** producer.id.expiration.ms of every partition (PartitionLogOptions.producerIdExpirationMs). */
+  producerIdExpirationMs?: number;
 }
 
 /** What one run of the retention loop did: segments deleted by retention and compaction's work. */
@@ -48,6 +50,8 @@ export interface MaintenanceResult extends RetentionResult {
   /** Segments compaction rewrote or removed. */
   compactedSegments: number;
   compactedRecords: number;
+  /** Producers forgotten past producer.id.expiration.ms. */
+  expiredProducers: number;
 }
 
 export interface TopicDescription {
@@ -135,6 +139,9 @@ export class LogManager {
       maxDecompressedBytes: this.options.maxDecompressedBytes,
       ...(this.options.writer ? { writer: this.options.writer } : {}),
       ...(this.options.now ? { now: this.options.now } : {}),
+      ...(this.options.producerIdExpirationMs === undefined
+        ? {}
+        : { producerIdExpirationMs: this.options.producerIdExpirationMs }),
     });
   }
 
@@ -290,8 +297,10 @@ export class LogManager {
   }
 
   /**
-   * Rolls expired active segments, applies retention where cleanup.policy includes delete and compacts
-   * where it includes compact and the dirty ratio is reached, on every partition.
+   * Rolls expired active segments, applies retention where cleanup.policy includes delete, compacts
+   * where it includes compact and the dirty ratio is reached, and forgets expired producer ids (Kafka checks
+   * those on a timer of its own, every 10 minutes; this pass is more frequent and costs a map walk), on
+   * every partition.
    */
   runRetention(): MaintenanceResult {
     const total: MaintenanceResult = {
@@ -300,11 +309,13 @@ export class LogManager {
       compactedPartitions: 0,
       compactedSegments: 0,
       compactedRecords: 0,
+      expiredProducers: 0,
     };
     for (const [name, state] of this.topicStates) {
       state.partitions.forEach((log, p) => {
         try {
           log.rollIfExpired();
+          total.expiredProducers += log.expireProducers();
           const result = log.applyRetention();
           total.deletedSegments += result.deletedSegments;
           total.deletedBytes += result.deletedBytes;

@@ -16,15 +16,20 @@ import {
 import { DEFAULT_TOPIC_CONFIG, type TopicConfig } from './config.js';
 import { LogError } from './errors.js';
 import { OpenFileLimiter } from './open-files.js';
-import { PartitionLog } from './partition-log.js';
+import { PartitionLog, type PartitionLogOptions } from './partition-log.js';
 import { PRODUCER_SNAPSHOT_FILE, ProducerState } from './producer-state.js';
 
-function open(dir: string, config: Partial<TopicConfig> = {}): PartitionLog {
+function open(
+  dir: string,
+  config: Partial<TopicConfig> = {},
+  clock: Pick<PartitionLogOptions, 'now' | 'producerIdExpirationMs'> = {},
+): PartitionLog {
   return PartitionLog.open({
     dir: path.join(dir, 'p0'),
     config: { ...DEFAULT_TOPIC_CONFIG, ...config },
     files: new OpenFileLimiter(100),
     logger: new RecordingLogger(),
+    ...clock,
   });
 }
 
@@ -229,6 +234,79 @@ describe('PartitionLog transactions', () => {
     assert.equal(follower.lastStableOffset, 0, 'without its marker the first transaction is open again');
     assert.deepEqual(follower.readCommitted(0, 1 << 20).abortedTransactions, []);
     await Promise.all([leader.close(), follower.close()]);
+  });
+});
+
+describe('producer id expiration (producer.id.expiration.ms)', () => {
+  /** An idempotent (or transactional) batch of one record stamped `timestamp`. */
+  function stamped(
+    producerId: number,
+    baseSequence: number,
+    timestamp: number,
+    transactional = false,
+  ): Buffer {
+    return encodeRecordBatch([{ key: null, value: Buffer.from(`p${producerId}`), timestamp }], {
+      producerId,
+      producerEpoch: 0,
+      baseSequence,
+      flags: transactional ? TRANSACTIONAL_BIT : 0,
+    });
+  }
+
+  it('forgets idle producers on the timer, keeps those in a transaction, and a stale snapshot does not bring them back', async () => {
+    using tmp = temporaryDirectory();
+    let now = 1_800_000_000_000;
+    const clock = { now: () => now, producerIdExpirationMs: 60_000 };
+    let log = open(tmp.dir, { segmentBytes: 400 }, clock);
+    log.write(stamped(31, 0, now));
+    log.write(stamped(32, 0, now, true));
+    for (let i = 0; i < 8; i++) log.write(stamped(33, i, now));
+    await log.durable();
+    assert.ok(log.segmentCount > 1, 'a roll wrote a snapshot holding every producer');
+    const snapshot = fs.readFileSync(path.join(tmp.dir, 'p0', PRODUCER_SNAPSHOT_FILE));
+    const stale = ProducerState.decode(snapshot);
+    assert.ok(stale instanceof ProducerState);
+    assert.deepEqual(
+      stale.active().map((p) => p.producerId),
+      [31, 32, 33],
+    );
+
+    assert.equal(log.checkSequence(33, 0, 20, 20).kind, 'reject', 'a gap while it is known');
+    now += 59_999;
+    assert.equal(log.expireProducers(), 0);
+    now += 1;
+    assert.equal(log.expireProducers(), 2);
+    assert.deepEqual(
+      log.activeProducers().map((p) => p.producerId),
+      [32],
+      'the open transaction keeps its producer',
+    );
+    assert.equal(log.checkSequence(33, 0, 20, 20).kind, 'append', 'forgotten: a gap is not refused');
+    await log.close();
+    const saved = ProducerState.decode(fs.readFileSync(path.join(tmp.dir, 'p0', PRODUCER_SNAPSHOT_FILE)));
+    assert.ok(saved instanceof ProducerState);
+    assert.deepEqual(
+      saved.active().map((p) => p.producerId),
+      [32],
+      'the shutdown snapshot leaves them out',
+    );
+
+    // A crash back to the roll's snapshot, or a scan of the whole log, finds them again: expired at open.
+    fs.writeFileSync(path.join(tmp.dir, 'p0', PRODUCER_SNAPSHOT_FILE), snapshot);
+    log = open(tmp.dir, { segmentBytes: 400 }, clock);
+    assert.deepEqual(
+      log.activeProducers().map((p) => p.producerId),
+      [32],
+    );
+    await log.close();
+    fs.rmSync(path.join(tmp.dir, 'p0', PRODUCER_SNAPSHOT_FILE));
+    log = open(tmp.dir, { segmentBytes: 400 }, clock);
+    assert.deepEqual(
+      log.activeProducers().map((p) => p.producerId),
+      [32],
+    );
+    assert.equal(log.lastStableOffset, 1, 'the transaction is still open');
+    await log.close();
   });
 });
 

@@ -39,6 +39,7 @@ import type { OpenFileLimiter } from './open-files.js';
 import {
   type AbortedTransaction,
   type ActiveProducer,
+  DEFAULT_PRODUCER_ID_EXPIRATION_MS,
   ProducerState,
   type SequenceVerdict,
 } from './producer-state.js';
@@ -76,6 +77,11 @@ export interface PartitionLogOptions {
    */
   writer?: SegmentWriter;
   now?: () => number;
+  /**
+   * producer.id.expiration.ms: a producer with no open transaction whose last batch is this much older than
+   * the clock is forgotten (default DEFAULT_PRODUCER_ID_EXPIRATION_MS, a day).
+   */
+  producerIdExpirationMs?: number;
   /** Memory bound of compaction's key map; a pass that fills it compacts less and the next continues. */
   compactionKeyMapBytes?: number;
   /** Bound on what one batch's records may inflate to when the log decodes them (default 64 MiB). */
@@ -131,6 +137,7 @@ export class PartitionLog {
   private readonly context: SegmentContext;
   private readonly groupCommit: GroupCommit;
   private readonly now: () => number;
+  private readonly producerIdExpirationMs: number;
   private readonly logger: Logger;
   private readonly compactor: LogCompactor;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -194,6 +201,11 @@ export class PartitionLog {
     this.compactor = compactor;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
+    this.producerIdExpirationMs = options.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS;
+    assert.ok(
+      Number.isSafeInteger(this.producerIdExpirationMs) && this.producerIdExpirationMs >= 1,
+      `producer id expiration ${this.producerIdExpirationMs} ms is not an integer >= 1`,
+    );
     this.maxDecompressedBytes = compactor.maxDecompressedBytes;
     this.syncedEndOffset = this.logEndOffset;
     this.writtenEndOffset = this.logEndOffset;
@@ -228,7 +240,18 @@ export class PartitionLog {
       this.logger.warn({ dir: this.dir, offset, err: error }, 'producer state scan stopped at damage');
     }
     state.endOffset = this.logEndOffset;
+    // A snapshot older than an expiration, or a scan of old batches, must not bring expired producers back.
+    state.removeExpired(this.now(), this.producerIdExpirationMs);
     return state;
+  }
+
+  /**
+   * Forgets producers idle past producer.id.expiration.ms with no open transaction (called on a timer); the
+   * next snapshot leaves them out. Returns how many were forgotten.
+   */
+  expireProducers(): number {
+    this.ensureOpen();
+    return this.producerState.removeExpired(this.now(), this.producerIdExpirationMs);
   }
 
   /**

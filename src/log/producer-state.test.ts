@@ -136,4 +136,48 @@ describe('ProducerState', () => {
     assert.equal(ProducerState.decode(damaged), 'CRC-32C mismatch');
     assert.match(String(ProducerState.decode(bytes.subarray(0, 10))), /shorter/);
   });
+
+  it('forgets a producer with no open transaction once its last batch or marker is expirationMs old', () => {
+    const state = new ProducerState(0);
+    const at = (producerId: number, baseOffset: number, baseTimestamp: number, flags = 0) =>
+      encodeRecordBatch([{ key: null, value: Buffer.from('v') }], {
+        baseOffset,
+        baseTimestamp,
+        producerId,
+        producerEpoch: 0,
+        baseSequence: 0,
+        flags,
+      });
+    const expirationMs = 1000;
+    apply(state, at(1, 0, 10_000));
+    apply(state, at(2, 1, 10_000, TRANSACTIONAL_BIT));
+    apply(state, at(3, 2, 10_000, TRANSACTIONAL_BIT));
+    const end = encodeMarkerBatch(
+      { producerId: 3, producerEpoch: 0, coordinatorEpoch: 1, committed: true },
+      10_500,
+    );
+    writeInt64(end, 0, 3);
+    apply(state, end);
+    assert.equal(state.removeExpired(10_999, expirationMs), 0, 'not yet');
+    assert.equal(state.removeExpired(11_000, expirationMs), 1);
+    assert.deepEqual(
+      state.active().map((p) => p.producerId),
+      [2, 3],
+      'the idle producer went; an open transaction holds its producer; a marker counts as its last write',
+    );
+    assert.equal(state.checkSequence(1, 0, 7, 7).kind, 'append', 'a forgotten producer writes as a new one');
+    assert.equal(state.removeExpired(11_500, expirationMs), 1);
+    assert.deepEqual(
+      state.active().map((p) => p.producerId),
+      [2],
+    );
+    assert.equal(state.removeExpired(1_000_000, expirationMs), 0, 'an open transaction never expires');
+    const back = ProducerState.decode(state.encode());
+    assert.ok(back instanceof ProducerState);
+    assert.deepEqual(
+      back.active().map((p) => p.producerId),
+      [2],
+      'the snapshot leaves the forgotten ones out',
+    );
+  });
 });

@@ -40,7 +40,10 @@ interface ProducerEntry {
   recent: BatchEntry[];
   /** First offset of its ongoing transaction in this partition, or -1 when none is open. */
   ongoingFirstOffset: number;
-  /** The max timestamp (ms) of its last data batch, or -1: DescribeProducers' last timestamp. */
+  /**
+   * The max timestamp (ms) of its last batch, data or marker, or -1: DescribeProducers' last timestamp, and
+   * what its expiration counts from (as in Kafka, the batch's own timestamp, not the time it was appended).
+   */
   lastTimestamp: number;
 }
 
@@ -62,6 +65,9 @@ export type SequenceVerdict =
 /** Kafka keeps the last five batches per producer and partition so retried in-flight batches are recognised. */
 const RECENT_BATCHES = 5;
 const SEQUENCE_LIMIT = 2 ** 31;
+
+/** Kafka's producer.id.expiration.ms default (KIP-854): a day. */
+export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 24 * 60 * 60 * 1000;
 
 /** Kafka's .snapshot files: the producer state at an offset, so that open scans only what follows. */
 export const PRODUCER_SNAPSHOT_FILE = 'producer-state.snapshot';
@@ -174,6 +180,7 @@ export class ProducerState implements CompactionTransactions {
       producer.epoch = epoch;
       producer.recent = [];
     }
+    producer.lastTimestamp = readInt64(payload, at + BatchField.maxTimestamp);
     if (isControlBatch(attributes)) {
       this.endTransaction(
         producer,
@@ -183,7 +190,6 @@ export class ProducerState implements CompactionTransactions {
       );
       return;
     }
-    producer.lastTimestamp = readInt64(payload, at + BatchField.maxTimestamp);
     const baseSequence = payload.readInt32BE(at + BatchField.baseSequence);
     if (baseSequence >= 0) {
       producer.recent.push({
@@ -250,6 +256,23 @@ export class ProducerState implements CompactionTransactions {
   dropBefore(logStartOffset: number): void {
     const keep = lowerBound(this.aborted, logStartOffset);
     if (keep > 0) this.aborted = this.aborted.slice(keep);
+  }
+
+  /**
+   * Forgets the producers with no open transaction whose last batch is `expirationMs` or more older than
+   * `nowMs` (Kafka's producer.id.expiration.ms): without it every producer id that ever wrote is kept for
+   * good. A forgotten producer's next batch is taken as a new producer's; aborted transactions stay listed.
+   * Returns how many were forgotten.
+   */
+  removeExpired(nowMs: number, expirationMs: number): number {
+    let removed = 0;
+    for (const [producerId, producer] of this.producers) {
+      if (producer.ongoingFirstOffset < 0 && nowMs - producer.lastTimestamp >= expirationMs) {
+        this.producers.delete(producerId);
+        removed++;
+      }
+    }
+    return removed;
   }
 
   /** The producers this partition knows, in producer id order. */

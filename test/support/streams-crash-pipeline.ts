@@ -1,4 +1,4 @@
-import type { ConsumedRecord, LogClient, OutgoingRecord } from '../../src/client/types.js';
+import type { LogClient, OutgoingRecord } from '../../src/client/types.js';
 import { combine, count, max, sum } from '../../src/streams/aggregations.js';
 import { json } from '../../src/streams/serdes.js';
 import type { StreamsApp } from '../../src/streams/streams-app.js';
@@ -91,33 +91,6 @@ export async function seedInput(
     second: readings.slice(third, 2 * third),
     rest: [...readings.slice(2 * third), ...flushes],
   };
-}
-
-/** Every record of the topic up to each partition's end (past transaction markers, with readUpTo). */
-export async function readAll(log: LogClient, topic: string): Promise<ConsumedRecord[]> {
-  const records: ConsumedRecord[] = [];
-  const partitions = await log.partitionCount(topic);
-  for (let partition = 0; partition < partitions; partition++) {
-    const { latest } = await log.offsets({ topic, partition });
-    let offset = 0;
-    while (offset < latest) {
-      let next = offset;
-      const batch = await log.fetch([{ topic, partition, offset }], {
-        maxBytes: 4 * 1024 * 1024,
-        maxWaitMs: 0,
-        readUpTo: (_topic, _partition, nextOffset) => {
-          next = Math.max(next, nextOffset);
-        },
-      });
-      for (const record of batch) {
-        records.push(record);
-        next = Math.max(next, record.offset + 1);
-      }
-      if (next === offset) break;
-      offset = next;
-    }
-  }
-  return records;
 }
 
 function parse(record: { value: Buffer | null }): Reading {

@@ -20,7 +20,8 @@ import { LogPortServer } from '../../src/client/log-port-server.js';
 import { PortLogClient } from '../../src/client/port-log-client.js';
 import type { LogClient } from '../../src/client/types.js';
 import { StreamsApp } from '../../src/streams/streams-app.js';
-import { buildCrashPipeline, inputRecords, PARTITIONS, readAll } from './streams-crash-pipeline.js';
+import { readTopic } from './read-partition.js';
+import { buildCrashPipeline, inputRecords, PARTITIONS } from './streams-crash-pipeline.js';
 
 const OUTPUT_TOPICS = ['windows', 'totals'];
 const logger = pino({ level: process.env.EDGESTREAM_TEST_LOG ?? 'silent' });
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
     else await processUntilCaughtUp(client, started);
     const lines: string[] = [];
     for (const topic of OUTPUT_TOPICS) {
-      for (const record of await readAll(client, topic)) {
+      for (const record of await readTopic(client, topic)) {
         lines.push(`${topic} ${record.key?.toString()} ${record.value?.toString()}`);
       }
     }

@@ -29,7 +29,7 @@ import {
   type Synonym,
 } from '../dynamic-broker-config.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
-import { isInternalTopic } from '../internal-topics.js';
+import { internalTopicCreationRefusal, isInternalTopic } from '../internal-topics.js';
 import type { ProducerIdSource } from '../producer-state.js';
 import type { TopicAdmin } from '../topic-admin.js';
 import type { TopicCatalog } from '../topic-catalog.js';
@@ -138,6 +138,9 @@ function createTopic(
   }
   if (numPartitions < 1)
     return refuse(ErrorCode.INVALID_PARTITIONS, `numPartitions=${numPartitions} must be >= 1`);
+  // A single node keeps both internal topics from its start.
+  const internal = internalTopicCreationRefusal(topic.name, true);
+  if (internal) return refuse(internal.errorCode, internal.errorMessage);
   const overrides = configOverrides(topic);
   try {
     const config = parseTopicConfig(overrides, DEFAULT_TOPIC_CONFIG);

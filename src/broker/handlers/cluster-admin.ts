@@ -6,6 +6,7 @@ import { AclOperation, ResourceType } from '../../security/index.js';
 import type { Access } from '../access.js';
 import { type ApiHandler, defineHandler } from '../api-handler.js';
 import { ErrorCode } from '../error-codes.js';
+import { internalTopicCreationRefusal } from '../internal-topics.js';
 import {
   configOverrides,
   creatableTopicResult,
@@ -54,6 +55,11 @@ export function clusterCreateTopicsHandler(
           errorCode: ErrorCode.INVALID_PARTITIONS,
           errorMessage: `numPartitions=${numPartitions} must be >= 1`,
         });
+        continue;
+      }
+      const internal = internalTopicCreationRefusal(topic.name, cluster.view.topics.has(topic.name));
+      if (internal) {
+        Object.assign(result, internal);
         continue;
       }
       if (request.validateOnly) continue;
