@@ -159,7 +159,19 @@ func main() {
 			out.TrimmedFrom = partition
 		}
 	}
-	check(admin.DeleteRecords(topic, map[int32]int64{out.TrimmedFrom: 1}), "delete records")
+	// Sent to the partition's leader with sarama's broker API: this sarama's ClusterAdmin.DeleteRecords sends
+	// the request to the controller and ignores the partitions' errors, so on a cluster it trims only the
+	// partitions the controller happens to lead, and says nothing of the others.
+	leader, err := client.Leader(topic, out.TrimmedFrom)
+	check(err, "leader")
+	deleted, err := leader.DeleteRecords(&sarama.DeleteRecordsRequest{
+		Topics:  map[string]*sarama.DeleteRecordsRequestTopic{topic: {PartitionOffsets: map[int32]int64{out.TrimmedFrom: 1}}},
+		Timeout: 10 * time.Second,
+	})
+	check(err, "delete records")
+	if partitionError := deleted.Topics[topic].Partitions[out.TrimmedFrom].Err; partitionError != sarama.ErrNoError {
+		check(partitionError, "delete records")
+	}
 	out.LogStartOffset, err = client.GetOffset(topic, out.TrimmedFrom, sarama.OffsetOldest)
 	check(err, "list offsets after delete records")
 	check(client.Close(), "close client")
