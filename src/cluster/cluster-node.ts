@@ -189,6 +189,8 @@ export class ClusterNode {
       });
       node = new ClusterNode(coordinator, view, replicas, controller, election, options, metrics);
       node.clusterId = await clusterIdOf(coordinator);
+      // Before it registers as live: from then on a reassignment may name it, down or not.
+      await coordinator.create(Paths.registeredBroker(settings.brokerId), Buffer.alloc(0), { parents: true });
       await node.credentials.start();
       return node;
     } catch (error) {
@@ -579,12 +581,12 @@ export class ClusterNode {
       message: `topic '${topic}' does not exist`,
     };
     try {
+      const registered = await this.registeredBrokers();
       for (let attempt = 0; attempt < MAX_ASSIGNMENT_WRITES; attempt++) {
         const node = await this.coordinator.get(path);
         const assignment = node ? decodeNode(TopicAssignment, path, node.data) : null;
         if (!node || !assignment || assignment instanceof Error || this.view.deleting.has(topic))
           return partitions.map(() => unknown);
-        const registered = new Set(this.view.brokers.keys());
         const answers = partitions.map(({ partition, replicas }): ClusterAnswer => {
           const p = String(partition);
           const current = assignment.partitions[p];
@@ -633,6 +635,17 @@ export class ClusterNode {
       const answer = controllerUnreachable(error, `reassign partitions of '${topic}'`);
       return partitions.map(() => answer);
     }
+  }
+
+  /**
+   * The brokers that joined the cluster, running or down, read from ZooKeeper now: not the live brokers,
+   * whose nodes go once a dead broker's session expires (a reassignment asked a moment after a crash was
+   * refused or not depending on that). The live ones count too: a broker of an older version registers only
+   * there.
+   */
+  private async registeredBrokers(): Promise<Set<number>> {
+    const joined = (await this.coordinator.children(Paths.registeredBrokers)) ?? [];
+    return new Set([...this.view.brokers.keys(), ...joined.filter((id) => /^\d+$/.test(id)).map(Number)]);
   }
 
   /**

@@ -38,4 +38,13 @@ describe('planReassignment', () => {
     assert.equal(code([1, 1, 2]), ErrorCode.INVALID_REPLICA_ASSIGNMENT);
     assert.equal(code([1, 2, 9]), ErrorCode.INVALID_REPLICA_ASSIGNMENT);
   });
+
+  it('asks only the replicas being added to be registered: the original ones are in the cluster already', () => {
+    const onlyOneAndTwo = new Set([1, 2]);
+    assert.deepEqual(planReassignment(settled([1, 2, 3]), [3, 1, 2], onlyOneAndTwo), settled([3, 1, 2]));
+    assert.deepEqual(planReassignment(settled([1, 2, 3]), [1, 4], onlyOneAndTwo), {
+      errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+      message: 'broker 4 is not registered',
+    });
+  });
 });

@@ -15,7 +15,9 @@ export type ReassignmentPlan = PartitionPlacement | { errorCode: number; message
  * not replicas are being added and the others removed; the controller completes it once the added ones are
  * in sync. A reassignment of a partition being reassigned starts again from its original replicas; a null
  * target cancels one (back to the original replicas: the added ones delete their copies). A target that is
- * the original set in another order applies at once.
+ * the original set in another order applies at once. `registered`: the brokers that joined the cluster,
+ * running or down; a replica being added must be one of them (a down one waits for the broker to return),
+ * the original replicas belong to the cluster already.
  */
 export function planReassignment(
   current: PartitionPlacement,
@@ -34,7 +36,8 @@ export function planReassignment(
       message: `replicas [${target.join(',')}] must be distinct brokers, at least one`,
     };
   }
-  const unknown = target.find((id) => !registered.has(id));
+  const adding = target.filter((id) => !original.includes(id));
+  const unknown = adding.find((id) => !registered.has(id));
   if (unknown !== undefined) {
     return {
       errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
@@ -42,9 +45,5 @@ export function planReassignment(
     };
   }
   const removing = original.filter((id) => !target.includes(id));
-  return {
-    replicas: [...target, ...removing],
-    adding: target.filter((id) => !original.includes(id)),
-    removing,
-  };
+  return { replicas: [...target, ...removing], adding, removing };
 }

@@ -45,6 +45,13 @@ export const Paths = {
   clientQuotas: '/edgestream/security/quotas',
   /** The dynamic broker configs (AlterConfigs on a BROKER), per broker id or '' for all: compare-and-set. */
   brokerConfigs: '/edgestream/config/brokers',
+  /**
+   * Persistent and empty, one per broker that ever started in the cluster (KRaft keeps a broker's registration
+   * while it is down, fenced): a reassignment may name a broker that is down, not one that never joined.
+   * /brokers/ids/<id> goes with the broker's session, so it cannot tell the two apart.
+   */
+  registeredBrokers: '/edgestream/brokers',
+  registeredBroker: (id: number) => `/edgestream/brokers/${id}`,
 } as const;
 
 /** /brokers/ids/<id> (ephemeral): how clients and other brokers reach a live broker. */
