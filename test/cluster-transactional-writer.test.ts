@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
 import { TRANSACTION_STATE_TOPIC } from '../src/broker/transaction-log.js';
 import { RemoteLogClient } from '../src/client/remote-client.js';
 import type { OutgoingRecord } from '../src/client/types.js';
 import { BrokerCluster, createReplicatedTopic } from './support/broker-cluster.js';
-import { CoordinatorKey, coordinatorOf } from './support/cluster-coordinators.js';
+import { CoordinatorKey, coordinatorOf, kafkaOf } from './support/cluster-coordinators.js';
 import { eventually } from './support/processes.js';
 import { readTopic } from './support/read-partition.js';
 
@@ -57,12 +56,7 @@ function runRecords(run: number): OutgoingRecord[] {
 test('the transactional writer survives the death of its transaction coordinator', {
   timeout: 300_000,
 }, async () => {
-  const admin = new Kafka({
-    clientId: 'writer-failover-admin',
-    brokers: cluster.bootstrap.split(','),
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 40, initialRetryTime: 100, maxRetryTime: 1_000 },
-  }).admin();
+  const admin = kafkaOf(cluster, 'writer-failover-admin').admin();
   await admin.connect();
   const client = new RemoteLogClient({
     bootstrapBrokers: cluster.bootstrap.split(','),
