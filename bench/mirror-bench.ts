@@ -4,12 +4,15 @@
 // backlog. Then the cloud broker starts and the clock runs until the mirror has drained the backlog into it.
 // Goal: the mirror forwards at >= 90% of the rate at which the broker accepts produce requests.
 // The mirror forwards in transactions (its default); BENCH_MIRROR_TRANSACTIONS=0 measures its idempotent mode.
+import fs from 'node:fs';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { newestRecordFromTail } from '../src/client/partition-tail.js';
 import { RemoteLogClient } from '../src/client/remote-client.js';
 import type { OutgoingRecord } from '../src/client/types.js';
 import { provenanceOf } from '../src/mirror/provenance.js';
-import { BrokerProcess, startMirrorProcess } from '../test/support/mirror-cluster.js';
+import { BrokerProcess } from '../test/support/mirror-cluster.js';
+import { Background } from '../test/support/processes.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const PARTITIONS = 4;
@@ -18,6 +21,11 @@ const TOPIC = 'bench.events';
 const PREFIX = 'site-a.';
 const VALUE_BYTES = 200;
 const TRANSACTIONS = process.env.BENCH_MIRROR_TRANSACTIONS !== '0';
+/** Node flags for the mirror process alone, e.g. `--cpu-prof --cpu-prof-dir=DIR` (NODE_OPTIONS refuses those). */
+const MIRROR_NODE_FLAGS = (process.env.BENCH_MIRROR_NODE_FLAGS ?? '')
+  .split(' ')
+  .filter((flag) => flag !== '');
+const EDGESTREAM_BIN = fileURLToPath(new URL('../../bin/edgestream.js', import.meta.url));
 
 function record(i: number, partition: number): OutgoingRecord {
   const body = JSON.stringify({ edge: `edge-${i % 1000}`, retransmits: i % 500, rttMs: i % 90 });
@@ -56,6 +64,37 @@ async function cloudCount(client: RemoteLogClient): Promise<number> {
   return total;
 }
 
+/** The mirror child process's id: the bench's child whose command line runs `mirror`. */
+function mirrorPid(): number | null {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'latin1');
+      const parentPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'latin1').split('\0');
+      if (parentPid === process.pid && args.includes('mirror')) return Number(entry);
+    } catch {
+      // The process ended while the list was read.
+    }
+  }
+  return null;
+}
+
+/** User plus system CPU a process has used, in milliseconds (Linux /proc). */
+function cpuMsOf(pid: number | null): number {
+  if (pid === null) return Number.NaN;
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const [utime, stime] = fields
+    .slice(fields.lastIndexOf(')') + 2)
+    .split(' ')
+    .slice(11, 13)
+    .map(Number);
+  return ((utime! + stime!) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Linux's USER_HZ, the unit of utime and stime in /proc/PID/stat. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MiB = 1024 * 1024;
 
@@ -65,17 +104,24 @@ async function main(): Promise<void> {
     BrokerProcess.start('bench-cloud'),
   ]);
   const producer = new RemoteLogClient({ bootstrapBrokers: [edge.bootstrap], clientId: 'bench-producer' });
-  const mirror = startMirrorProcess([
-    '--source',
-    edge.bootstrap,
-    '--target',
-    cloud.bootstrap,
-    '--topics',
-    'bench\\..*',
-    '--prefix',
-    PREFIX,
-    ...(TRANSACTIONS ? [] : ['--no-transactions']),
-  ]);
+  const mirror = new Background(
+    'node',
+    [
+      ...MIRROR_NODE_FLAGS,
+      EDGESTREAM_BIN,
+      'mirror',
+      '--source',
+      edge.bootstrap,
+      '--target',
+      cloud.bootstrap,
+      '--topics',
+      'bench\\..*',
+      '--prefix',
+      PREFIX,
+      ...(TRANSACTIONS ? [] : ['--no-transactions']),
+    ],
+    600_000,
+  );
   let cloudReader: RemoteLogClient | null = null;
   try {
     await producer.ensureTopic({ name: TOPIC, partitions: PARTITIONS });
@@ -99,7 +145,9 @@ async function main(): Promise<void> {
     }
     const produceSeconds = (performance.now() - produceStart) / 1000;
 
+    const pid = mirrorPid();
     await cloud.restart();
+    const cpuAtLinkBackMs = cpuMsOf(pid);
     // The link is back once the cloud broker accepts connections.
     const linkBackAt = performance.now();
     cloudReader = new RemoteLogClient({ bootstrapBrokers: [cloud.bootstrap], clientId: 'bench-reader' });
@@ -114,6 +162,7 @@ async function main(): Promise<void> {
       await delay(50);
     }
     const doneAt = performance.now();
+    const mirrorCpuMs = cpuMsOf(pid) - cpuAtLinkBackMs;
     const drainSeconds = (doneAt - linkBackAt) / 1000;
     const forwardSeconds = (doneAt - (firstAt ?? linkBackAt)) / 1000;
     const produceRate = RECORDS / produceSeconds;
@@ -134,6 +183,10 @@ async function main(): Promise<void> {
         `${Math.round(forwardRate).toLocaleString('en-US')} records/s, ${(bytes / MiB / forwardSeconds).toFixed(1)} MiB/s`,
       ],
       ['forwarding / produce rate', `${Math.round((forwardRate / produceRate) * 100)}% (goal >= 90%)`],
+      [
+        'mirror CPU per forwarded record (user + system, link back to drained)',
+        `${((mirrorCpuMs * 1000) / RECORDS).toFixed(2)} us`,
+      ],
       ['cloud back -> first record forwarded', `${(((firstAt ?? doneAt) - linkBackAt) / 1000).toFixed(2)} s`],
       [
         `time to drain the ${RECORDS.toLocaleString('en-US')}-record backlog after the link returns`,
