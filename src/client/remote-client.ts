@@ -5,16 +5,12 @@ import {
   ConnectionPool,
   Consumer,
   FetchIsolationLevels,
-  fetchV13,
-  fetchV14,
-  fetchV15,
-  fetchV16,
-  fetchV17,
+  type fetchV17,
   ProduceAcks,
   Producer,
-  type RecordsBatch,
 } from '@platformatic/kafka';
-import { isControlBatch, isLogAppendTime, isTransactional } from '../protocol/index.js';
+import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '../protocol/index.js';
+import type { PartitionBatches } from './batch-records.js';
 import {
   checkFetchOptions,
   checkFetchRequests,
@@ -28,6 +24,12 @@ import { LOG_CLIENT_LIMITS } from './client-limits.js';
 import { usableApi } from './remote-apis.js';
 import { type RemoteLogClientOptions, type ResolvedOptions, resolveOptions } from './remote-common.js';
 import { kafkaError, kafkaErrorWhere } from './remote-errors.js';
+import {
+  appendRecords,
+  committedRemoteBatches,
+  RAW_FETCH_APIS,
+  type RawFetchResponse,
+} from './remote-fetch.js';
 import { RemoteMembership } from './remote-membership.js';
 import {
   acrossLeaderChanges,
@@ -43,6 +45,8 @@ import { type ConnectionSecurity, connectionSecurity } from './remote-security.j
 import { RemoteTransactionalWriter } from './remote-transactions.js';
 import type {
   AssignmentListener,
+  BatchTargetClient,
+  BatchWriter,
   ConsumedRecord,
   FetchOptions,
   FetchRequest,
@@ -51,7 +55,6 @@ import type {
   PartitionOffsets,
   TopicPartition,
   TopicSpec,
-  TransactionalLogClient,
   TransactionalWriter,
 } from './types.js';
 
@@ -77,8 +80,6 @@ const MEMBERSHIP_METADATA_MAX_AGE_MS = 24 * 60 * 60_000;
  * transactions in a partition both isolation levels read the same.
  */
 const ISOLATION_LEVEL = FetchIsolationLevels.READ_COMMITTED;
-/** Fetch versions sent (topic ids from v13), newest first. */
-const FETCH_APIS = [fetchV17.api, fetchV16.api, fetchV15.api, fetchV14.api, fetchV13.api];
 const EARLIEST_OFFSET = -2n;
 const LATEST_OFFSET = -1n;
 /** A fetch's wait stays this far below requestTimeoutMs, so a long poll is never taken for a lost request. */
@@ -105,7 +106,7 @@ interface LeaderFetch {
  * heartbeat: an Admin for topics, a Consumer for metadata and offsets (its fetches use a separate pool), one
  * idempotent Producer, and one Consumer per joined group.
  */
-export class RemoteLogClient implements TransactionalLogClient {
+export class RemoteLogClient implements BatchTargetClient {
   readonly sharedGroups = true;
   private readonly options: ResolvedOptions;
   /** TLS options and SASL login, files and secrets read once at construction. */
@@ -114,8 +115,8 @@ export class RemoteLogClient implements TransactionalLogClient {
   private readonly reader: Consumer;
   private readonly fetchConnections: ConnectionPool;
   private readonly producer: BufferProducer;
-  private readonly writers = new Set<TransactionalWriter>();
-  private fetchApiChosen: Promise<(typeof FETCH_APIS)[number]> | null = null;
+  private readonly writers = new Set<RemoteTransactionalWriter>();
+  private fetchApiChosen: Promise<(typeof RAW_FETCH_APIS)[number]> | null = null;
   private apisListed: Promise<apiVersionsV3.ApiVersionsResponseApi[]> | null = null;
   private readonly memberships = new Map<string, RemoteMembership>();
   private readonly produceQueue: QueuedProduce[] = [];
@@ -143,6 +144,18 @@ export class RemoteLogClient implements TransactionalLogClient {
    * run fences every earlier producer of the id (see TransactionalWriter). Closed with the client.
    */
   transactionalWriter(transactionalId: string): TransactionalWriter {
+    return this.createWriter(transactionalId);
+  }
+
+  /**
+   * A writer of pre-encoded batches (BatchWriter): transactional under `transactionalId` as
+   * transactionalWriter()'s, or idempotent (a producer id of its own) for null. Closed with the client.
+   */
+  batchWriter(transactionalId: string | null): BatchWriter {
+    return this.createWriter(transactionalId);
+  }
+
+  private createWriter(transactionalId: string | null): RemoteTransactionalWriter {
     this.ensureOpen();
     if (this.closing) throw new LogClientError('CLIENT_CLOSED', 'the client is closing');
     const { maxTransactionalWriters } = LOG_CLIENT_LIMITS;
@@ -289,6 +302,19 @@ export class RemoteLogClient implements TransactionalLogClient {
    * the leaders; each answers with at least one batch when it has data (KIP-74).
    */
   async fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]> {
+    const records: ConsumedRecord[] = [];
+    for (const read of await this.fetchBatches(requests, options)) {
+      appendRecords(records, read.topic, read.partition, read.offset, read.bytes);
+      if (read.endOffset > read.offset) options.readUpTo?.(read.topic, read.partition, read.endOffset);
+    }
+    return records;
+  }
+
+  /**
+   * As fetch(), the batches a read_committed reader keeps as the broker sent them (whole batches, from the
+   * one holding the offset asked for), for a caller that forwards them without decoding every record.
+   */
+  async fetchBatches(requests: FetchRequest[], options: FetchOptions): Promise<PartitionBatches[]> {
     this.ensureOpen();
     const { requestTimeoutMs } = this.options;
     checkFetchOptions(
@@ -303,8 +329,8 @@ export class RemoteLogClient implements TransactionalLogClient {
     );
     // The library would retry a fetch cut off by close(), so close() answers it at once instead.
     fetching.catch(() => undefined);
-    const records = await Promise.race([fetching, this.closingStarted.then(() => null)]);
-    return records ?? [];
+    const reads = await Promise.race([fetching, this.closingStarted.then(() => null)]);
+    return reads ?? [];
   }
 
   async joinGroup(groupId: string, topics: string[], listener: AssignmentListener): Promise<GroupMembership> {
@@ -503,8 +529,8 @@ export class RemoteLogClient implements TransactionalLogClient {
    * socket's data handler) on an abort marker of a transaction with no data in the partition, a marker Kafka
    * lists no aborted transaction for. consumedRecords filters instead.
    */
-  private fetchApi(): Promise<(typeof FETCH_APIS)[number]> {
-    this.fetchApiChosen ??= this.supportedApis().then((apis) => usableApi(apis, 'Fetch', FETCH_APIS));
+  private fetchApi(): Promise<(typeof RAW_FETCH_APIS)[number]> {
+    this.fetchApiChosen ??= this.supportedApis().then((apis) => usableApi(apis, 'Fetch', RAW_FETCH_APIS));
     this.fetchApiChosen.catch(() => {
       this.fetchApiChosen = null;
     });
@@ -524,7 +550,7 @@ export class RemoteLogClient implements TransactionalLogClient {
     requests: FetchRequest[],
     options: FetchOptions,
     retryOnStaleMetadata: boolean,
-  ): Promise<ConsumedRecord[]> {
+  ): Promise<PartitionBatches[]> {
     const metadata = await this.metadataOf([...new Set(requests.map((r) => r.topic))], !retryOnStaleMetadata);
     const leaders = groupByLeader(metadata, requests, options.maxBytes);
     const bytesPerLeader = Math.max(1, Math.floor(options.maxBytes / leaders.length));
@@ -553,9 +579,7 @@ export class RemoteLogClient implements TransactionalLogClient {
           );
         }),
       );
-      return responses.flatMap((response) =>
-        consumedRecords(response, topicNames, offsetsAsked, options.readUpTo),
-      );
+      return responses.flatMap((response) => committedReads(response, topicNames, offsetsAsked));
     } catch (error) {
       // Leadership moved since our metadata was fetched: look the leaders up again, once.
       if (retryOnStaleMetadata && kafkaErrorWhere(error, 'hasStaleMetadata', true)) {
@@ -606,86 +630,32 @@ function groupByLeader(metadata: ClusterMetadata, requests: FetchRequest[], maxB
 }
 
 /**
- * Records at or after the requested offsets. Transaction markers are not records, and neither are the records
- * of aborted transactions: a read_committed response lists, per partition, the aborted transactions its
- * batches may hold (producer id and first offset); a producer's transactional batches are left out from that
- * offset until its abort marker.
+ * Per partition that answered with batches, those a read_committed reader keeps (see committedRemoteBatches)
+ * and the offset past every batch read.
  */
-function consumedRecords(
-  response: fetchV17.FetchResponse,
+function committedReads(
+  response: RawFetchResponse,
   topicNames: Map<string, string>,
   offsetsAsked: Map<string, number>,
-  readUpTo: FetchOptions['readUpTo'],
-): ConsumedRecord[] {
-  const out: ConsumedRecord[] = [];
+): PartitionBatches[] {
+  const reads: PartitionBatches[] = [];
   for (const topicResponse of response.responses) {
     const topic = topicNames.get(topicResponse.topicId);
     if (topic === undefined) continue;
     for (const partitionResponse of topicResponse.partitions) {
+      if (partitionResponse.records.length === 0) continue;
       const partition = partitionResponse.partitionIndex;
-      const from = offsetsAsked.get(partitionKey(topic, partition)) ?? 0;
-      const batches = partitionResponse.records ?? [];
-      const aborted = [...(partitionResponse.abortedTransactions ?? [])].sort((a, b) =>
-        a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
-      );
-      const abortedProducers = new Set<bigint>();
-      let nextAborted = 0;
-      let end = from;
-      for (const batch of batches) {
-        const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta);
-        end = Math.max(end, Number(lastOffset) + 1);
-        if (batch.producerId >= 0n) {
-          for (
-            ;
-            nextAborted < aborted.length && aborted[nextAborted]!.firstOffset <= lastOffset;
-            nextAborted++
-          )
-            abortedProducers.add(aborted[nextAborted]!.producerId);
-          if (isControlBatch(batch.attributes)) {
-            if (isAbortMarker(batch)) abortedProducers.delete(batch.producerId);
-            continue;
-          }
-          if (isTransactional(batch.attributes) && abortedProducers.has(batch.producerId)) continue;
-        }
-        appendBatch(out, topic, partition, from, batch);
-      }
-      if (batches.length > 0) readUpTo?.(topic, partition, end);
+      const offset = offsetsAsked.get(partitionKey(topic, partition)) ?? 0;
+      const { bytes, endOffset } = committedRemoteBatches(partitionResponse, offset);
+      reads.push({
+        topic,
+        partition,
+        offset,
+        bytes,
+        endOffset,
+        maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+      });
     }
   }
-  return out;
-}
-
-/** A control batch holds one record whose key is its version and type (int16 each); type 0 is an abort. */
-function isAbortMarker(batch: RecordsBatch): boolean {
-  const key = batch.records[0]?.key;
-  return key !== undefined && key !== null && key.length >= 4 && key.readInt16BE(2) === 0;
-}
-
-function appendBatch(
-  out: ConsumedRecord[],
-  topic: string,
-  partition: number,
-  from: number,
-  batch: RecordsBatch,
-) {
-  if (isControlBatch(batch.attributes)) return;
-  // Offsets and timestamps are safe integers (ConsumedRecord holds them as numbers): converting the batch's
-  // bases once keeps BigInt arithmetic, and its allocations, out of the per-record loop.
-  const firstOffset = Number(batch.firstOffset);
-  const logAppendTime = isLogAppendTime(batch.attributes);
-  const maxTimestamp = Number(batch.maxTimestamp);
-  const firstTimestamp = Number(batch.firstTimestamp);
-  for (const record of batch.records) {
-    const offset = firstOffset + record.offsetDelta;
-    if (offset < from) continue;
-    out.push({
-      topic,
-      partition,
-      offset,
-      timestamp: logAppendTime ? maxTimestamp : firstTimestamp + Number(record.timestampDelta),
-      key: record.key,
-      value: record.value,
-      headers: record.headers.map(([key, value]) => ({ key: key?.toString('utf8') ?? '', value })),
-    });
-  }
+  return reads;
 }

@@ -1,15 +1,32 @@
 import {
   type ClusterMetadata,
+  compressionsAlgorithms,
+  createAPI,
   type MessageToProduce,
   noopSerializer,
+  produceV7,
+  produceV8,
+  produceV9,
+  produceV10,
+  produceV11,
   type Serializers,
+  Writer,
 } from '@platformatic/kafka';
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_LENGTH_PREFIX_BYTES,
+  BatchField,
+  computeBatchCrc,
+  RECORD_BATCH_MAGIC,
+  TRANSACTIONAL_BIT,
+  writeInt64,
+} from '../protocol/index.js';
 import { checkPartitionIndex } from './client-checks.js';
 import { LogClientError, UnknownTopicError } from './client-errors.js';
 import { recordBytesMax } from './record-size.js';
-import type { ResolvedOptions } from './remote-common.js';
+import type { RemoteCompression, ResolvedOptions } from './remote-common.js';
 import { kafkaErrorWhere, NETWORK_ERROR_CODE } from './remote-errors.js';
-import type { OutgoingRecord, TopicPartition } from './types.js';
+import type { EncodedRecords, OutgoingRecord, TopicPartition } from './types.js';
 
 // What the remote client's producers share: the plain idempotent one (remote-client.ts) and the transactional
 // writers (remote-transactions.ts). Records become library messages, are cut into requests of bounded size, and
@@ -183,3 +200,106 @@ export function fillOffsets(
     slot.offsets[slot.index] = offset;
   }
 }
+
+/** What a batch header says of the producer that sends it. */
+export interface BatchProducerFields {
+  producerId: bigint;
+  producerEpoch: number;
+  baseSequence: number;
+  transactional: boolean;
+}
+
+/**
+ * A RecordBatch v2 around pre-encoded records: the records compressed with the client's codec, the producer's
+ * fields, a fresh CRC. The base offset is 0 and the partition leader epoch -1: the leader sets both.
+ */
+export function encodedBatch(
+  encoded: EncodedRecords,
+  producer: BatchProducerFields,
+  compression: RemoteCompression,
+): Buffer {
+  const algorithm = compressionsAlgorithms[compression];
+  const body = compression === 'none' ? encoded.records : algorithm.compressSync(encoded.records);
+  const batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + body.length);
+  writeInt64(batch, BatchField.baseOffset, 0);
+  batch.writeInt32BE(batch.length - BATCH_LENGTH_PREFIX_BYTES, BatchField.batchLength);
+  batch.writeInt32BE(-1, BatchField.partitionLeaderEpoch);
+  batch.writeInt8(RECORD_BATCH_MAGIC, BatchField.magic);
+  batch.writeInt16BE(
+    algorithm.bitmask | (producer.transactional ? TRANSACTIONAL_BIT : 0),
+    BatchField.attributes,
+  );
+  batch.writeInt32BE(encoded.count - 1, BatchField.lastOffsetDelta);
+  writeInt64(batch, BatchField.baseTimestamp, encoded.baseTimestamp);
+  writeInt64(batch, BatchField.maxTimestamp, encoded.maxTimestamp);
+  batch.writeBigInt64BE(producer.producerId, BatchField.producerId);
+  batch.writeInt16BE(producer.producerEpoch, BatchField.producerEpoch);
+  batch.writeInt32BE(producer.baseSequence, BatchField.baseSequence);
+  batch.writeInt32BE(encoded.count, BatchField.recordsCount);
+  body.copy(batch, BATCH_HEADER_BYTES);
+  batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
+  return batch;
+}
+
+/** One partition's batch in a Produce request (Kafka takes one batch per partition per request). */
+export interface PartitionBatch extends TopicPartition {
+  bytes: Buffer;
+}
+
+/** What the writers read of a Produce response: each partition's base offset. */
+export interface ProduceAnswer {
+  responses: Array<{ name: string; partitionResponses: Array<{ index: number; baseOffset: bigint }> }>;
+}
+
+/** A Produce request carrying batches built already, flexible (compact) from v9 on. */
+function encodedProduceRequest(flexible: boolean) {
+  return (acks: number, timeoutMs: number, transactionalId: string | null, batches: PartitionBatch[]) => {
+    const byTopic = new Map<string, PartitionBatch[]>();
+    for (const batch of batches) {
+      const partitions = byTopic.get(batch.topic);
+      if (partitions) partitions.push(batch);
+      else byTopic.set(batch.topic, [batch]);
+    }
+    const writer = Writer.create()
+      .appendString(transactionalId, flexible)
+      .appendInt16(acks)
+      .appendInt32(timeoutMs)
+      .appendArray(
+        [...byTopic],
+        (w, [topic, partitions]) => {
+          w.appendString(topic, flexible).appendArray(
+            partitions,
+            (w, { partition, bytes }) => {
+              w.appendInt32(partition);
+              if (flexible) w.appendUnsignedVarInt(bytes.length + 1);
+              else w.appendInt32(bytes.length);
+              w.append(bytes);
+            },
+            flexible,
+            flexible,
+          );
+        },
+        flexible,
+        flexible,
+      );
+    return flexible ? writer.appendTaggedFields() : writer;
+  };
+}
+
+/** Produce versions for pre-built batches, newest first; the library's response parsers. */
+export const ENCODED_PRODUCE_APIS = [produceV11, produceV10, produceV9, produceV8, produceV7].map(
+  (version) => {
+    const flexible = version.api.version >= 9;
+    return createAPI<
+      [acks: number, timeoutMs: number, transactionalId: string | null, batches: PartitionBatch[]],
+      ProduceAnswer
+    >(
+      version.api.key,
+      version.api.version,
+      encodedProduceRequest(flexible),
+      version.parseResponse,
+      flexible,
+      flexible,
+    );
+  },
+);

@@ -4,7 +4,9 @@ import {
   addOffsetsToTxnV3,
   addOffsetsToTxnV4,
   addPartitionsToTxnV3,
+  type apiVersionsV3,
   type ClusterMetadata,
+  type Connection,
   type ConnectionPool,
   endTxnV3,
   endTxnV4,
@@ -38,7 +40,10 @@ import { kafkaError } from './remote-errors.js';
 import {
   checkPartitionOf,
   chunkByBytes,
+  ENCODED_PRODUCE_APIS,
+  encodedBatch,
   fillOffsets,
+  type PartitionBatch,
   type ProduceChunk,
   type ProducedMessage,
   recordsBytesMax,
@@ -46,7 +51,10 @@ import {
   worthRetryingElsewhere,
 } from './remote-produce.js';
 import type {
+  BatchWriter,
+  EncodedRecords,
   OutgoingRecord,
+  TopicPartition,
   TransactionalOffsets,
   TransactionalRunOptions,
   TransactionalWriter,
@@ -63,7 +71,7 @@ export interface TransactionalWriterContext {
   metadataOf(topics: string[]): Promise<ClusterMetadata>;
   /** Forgets the cached metadata, so the next metadataOf() asks the cluster. */
   clearMetadata(): void;
-  onClosed(writer: TransactionalWriter): void;
+  onClosed(writer: RemoteTransactionalWriter): void;
 }
 
 interface ProducerIdAndEpoch {
@@ -74,6 +82,8 @@ interface ProducerIdAndEpoch {
 interface QueuedRun extends SizedRecords {
   /** Only starts the producer (init()): no transaction. */
   initOnly: boolean;
+  /** Batches built already (BatchWriter.write), sent instead of `records`. */
+  encoded: EncodedRecords[] | null;
   commitOffsets: TransactionalOffsets | undefined;
   resolve: (offsets: number[]) => void;
   reject: (error: unknown) => void;
@@ -129,7 +139,11 @@ class NoKnownLeaderError extends Error {
  * Fencing answers (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH) reject this and every later call with
  * ProducerFencedError.
  */
-export class RemoteTransactionalWriter implements TransactionalWriter {
+export class RemoteTransactionalWriter implements TransactionalWriter, BatchWriter {
+  /** '' for an idempotent writer, which sends no request naming a transactional id. */
+  readonly transactionalId: string;
+  /** False for an idempotent writer (BatchWriter without a transactional id): no transactions, no retries. */
+  private readonly transactional: boolean;
   private readonly connections: ConnectionPool;
   private readonly coordinators: CoordinatorRequests;
   /** The producer id and epoch of the last InitProducerId; null until one, and after a failed attempt. */
@@ -141,12 +155,15 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
   private fenced: ProducerFencedError | null = null;
   private closeDone: Promise<void> | null = null;
 
+  /** A transactional writer under `transactionalId`; null makes an idempotent one (BatchWriter only). */
   constructor(
-    readonly transactionalId: string,
+    transactionalId: string | null,
     private readonly context: TransactionalWriterContext,
   ) {
     if (transactionalId === '')
       throw new LogClientError('INVALID_ARGUMENT', 'a transactional id must not be empty');
+    this.transactionalId = transactionalId ?? '';
+    this.transactional = transactionalId !== null;
     this.connections = context.createConnections();
     this.coordinators = new CoordinatorRequests(this.connections, context.cluster);
   }
@@ -156,17 +173,27 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
   }
 
   run(records: OutgoingRecord[], options: TransactionalRunOptions = {}): Promise<number[]> {
+    if (!this.transactional)
+      return Promise.reject(
+        new LogClientError('INVALID_ARGUMENT', 'an idempotent writer runs no transactions'),
+      );
     return this.enqueue(records, { initOnly: false, ...options });
+  }
+
+  async write(batches: EncodedRecords[]): Promise<void> {
+    if (batches.length === 0) return;
+    await this.enqueue([], { initOnly: false, encoded: batches });
   }
 
   private enqueue(
     records: OutgoingRecord[],
-    options: TransactionalRunOptions & { initOnly: boolean },
+    options: TransactionalRunOptions & { initOnly: boolean; encoded?: EncodedRecords[] },
   ): Promise<number[]> {
     try {
       if (this.closeDone) throw new LogClientError('CLIENT_CLOSED', 'the transactional writer is closed');
       if (this.fenced) throw this.fenced;
       checkProduceRecords(records);
+      if (options.encoded) this.checkEncoded(options.encoded);
       if (options.offsets) checkCommitEntries(options.offsets.entries);
       const { maxQueuedProduceCalls } = LOG_CLIENT_LIMITS;
       if (this.queue.length >= maxQueuedProduceCalls) {
@@ -176,7 +203,7 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
         );
       }
       const bounds = recordsBytesMax(records, this.context.options.maxProduceRequestBytes);
-      if (!options.initOnly && records.length === 0 && !options.offsets?.entries.length)
+      if (!options.initOnly && !options.encoded && records.length === 0 && !options.offsets?.entries.length)
         return Promise.resolve([]);
       return new Promise((resolve, reject) => {
         this.queue.push({
@@ -184,6 +211,7 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
           recordsBytesMax: bounds,
           offsets: new Array<number>(records.length),
           initOnly: options.initOnly,
+          encoded: options.encoded ?? null,
           commitOffsets: options.offsets,
           resolve,
           reject,
@@ -192,6 +220,26 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
       });
     } catch (error) {
       return Promise.reject(error);
+    }
+  }
+
+  /** Each batch goes in a Produce request alone at most: it must fit in one, and hold a record. */
+  private checkEncoded(batches: EncodedRecords[]): void {
+    const { maxProduceRequestBytes } = this.context.options;
+    for (const batch of batches) {
+      if (batch.count < 1) {
+        throw new LogClientError(
+          'INVALID_ARGUMENT',
+          `a batch for ${batch.topic}-${batch.partition} has no records`,
+        );
+      }
+      if (batch.records.length > maxProduceRequestBytes) {
+        throw new LogClientError(
+          'MESSAGE_TOO_LARGE',
+          `a batch of ${batch.records.length} bytes for ${batch.topic}-${batch.partition} exceeds ` +
+            `maxProduceRequestBytes=${maxProduceRequestBytes}`,
+        );
+      }
     }
   }
 
@@ -226,8 +274,9 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
     const deadlineMs = Date.now() + this.context.options.requestTimeoutMs;
     let committing = false;
     try {
-      const metadata = await this.context.metadataOf([...new Set(run.records.map((r) => r.topic))]);
-      for (const record of run.records) checkPartitionOf(metadata, record);
+      const targets: TopicPartition[] = run.encoded ?? run.records;
+      const metadata = await this.context.metadataOf([...new Set(targets.map((r) => r.topic))]);
+      for (const target of targets) checkPartitionOf(metadata, target);
       for (;;) {
         try {
           await this.transaction(run, deadlineMs, () => {
@@ -236,7 +285,9 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
           break;
         } catch (error) {
           // A commit that failed may have been carried out: sending the records again could write them twice.
+          // So may a produce outside a transaction, which nothing aborts.
           const retryable =
+            this.transactional &&
             !committing &&
             !this.fenced &&
             !this.closeDone &&
@@ -262,10 +313,12 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
       const producer = await this.initProducer(deadlineMs);
       if (run.initOnly) return;
       const added = new Set<string>();
+      if (run.encoded) await this.produceEncoded(producer, run.encoded, added, deadlineMs);
       for (const chunk of chunkByBytes([run], this.context.options.maxProduceRequestBytes)) {
         await this.produce(producer, chunk, added, deadlineMs);
       }
       if (run.commitOffsets) await this.commitOffsets(producer, run.commitOffsets, deadlineMs);
+      if (!this.transactional) return;
       committing();
       await this.toTransactionCoordinator(deadlineMs, async (connection, apis) => {
         await usableApi(apis, 'EndTxn', END_TXN_APIS).async(
@@ -291,16 +344,18 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
    */
   private async initProducer(deadlineMs: number): Promise<ProducerIdAndEpoch> {
     if (this.producer) return this.producer;
-    const answer = await this.toTransactionCoordinator(deadlineMs, (connection, apis) =>
+    const initProducerId = (connection: Connection, apis: apiVersionsV3.ApiVersionsResponseApi[]) =>
       usableApi(apis, 'InitProducerId', INIT_PRODUCER_ID_APIS).async(
         connection,
-        this.transactionalId,
+        this.transactional ? this.transactionalId : null,
         // transaction.timeout.ms: the coordinator aborts (and fences) a transaction open longer than a run lasts.
         this.context.options.requestTimeoutMs,
         -1n,
         -1,
-      ),
-    );
+      );
+    const answer = this.transactional
+      ? await this.toTransactionCoordinator(deadlineMs, initProducerId)
+      : await this.toAnyBroker(initProducerId);
     this.producer = { producerId: answer.producerId, producerEpoch: answer.producerEpoch };
     this.sequences.clear();
     return this.producer;
@@ -318,22 +373,16 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
   ): Promise<void> {
     const metadata = await this.context.metadataOf([...new Set(chunk.messages.map((m) => m.topic))]);
     const byLeader = new Map<number, MessageRecord[]>();
-    const fresh = new Map<string, Set<number>>();
     const counts = new Map<string, number>();
+    const partitions: TopicPartition[] = [];
     for (const message of chunk.messages) {
       const partition = message.partition!;
       const leader = metadata.topics.get(message.topic)?.partitions[partition]?.leader ?? -1;
       if (leader < 0 || !metadata.brokers.has(leader)) throw new NoKnownLeaderError(message.topic, partition);
       const key = `${message.topic}:${partition}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-      if (!added.has(key)) {
-        let partitions = fresh.get(message.topic);
-        if (!partitions) {
-          partitions = new Set();
-          fresh.set(message.topic, partitions);
-        }
-        partitions.add(partition);
-      }
+      const count = counts.get(key);
+      if (count === undefined) partitions.push({ topic: message.topic, partition });
+      counts.set(key, (count ?? 0) + 1);
       let records = byLeader.get(leader);
       if (!records) {
         records = [];
@@ -341,19 +390,7 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
       }
       records.push(encodableRecord(message));
     }
-    if (fresh.size > 0) {
-      await this.toTransactionCoordinator(deadlineMs, (connection, apis) =>
-        usableApi(apis, 'AddPartitionsToTxn', ADD_PARTITIONS_APIS).async(connection, [
-          {
-            transactionalId: this.transactionalId,
-            ...producer,
-            verifyOnly: false,
-            topics: [...fresh].map(([name, partitions]) => ({ name, partitions: [...partitions] })),
-          },
-        ]),
-      );
-      for (const [topic, partitions] of fresh) for (const p of partitions) added.add(`${topic}:${p}`);
-    }
+    await this.addPartitions(producer, partitions, added, deadlineMs);
     const apis = await this.context.cluster.apis();
     const produceApi = usableApi(apis, 'Produce', PRODUCE_APIS);
     const { requestTimeoutMs, compression } = this.context.options;
@@ -379,6 +416,116 @@ export class RemoteTransactionalWriter implements TransactionalWriter {
       chunk,
       sent.flatMap((result) => (result.status === 'fulfilled' ? result.value : [])),
     );
+  }
+
+  /** An idempotent producer's id comes from any broker. */
+  private async toAnyBroker<T>(
+    request: (connection: Connection, apis: apiVersionsV3.ApiVersionsResponseApi[]) => Promise<T>,
+  ): Promise<T> {
+    const [brokers, apis] = await Promise.all([this.context.cluster.brokers(), this.context.cluster.apis()]);
+    const broker = brokers[0];
+    if (!broker) throw new LogClientError('UNSUPPORTED_BY_CLUSTER', 'the cluster metadata lists no broker');
+    return request(await this.connections.get(broker), apis);
+  }
+
+  /** The partitions not yet in the transaction join it (AddPartitionsToTxn); nothing for an idempotent writer. */
+  private async addPartitions(
+    producer: ProducerIdAndEpoch,
+    partitions: TopicPartition[],
+    added: Set<string>,
+    deadlineMs: number,
+  ): Promise<void> {
+    if (!this.transactional) return;
+    const fresh = new Map<string, Set<number>>();
+    for (const { topic, partition } of partitions) {
+      if (added.has(`${topic}:${partition}`)) continue;
+      let topicPartitions = fresh.get(topic);
+      if (!topicPartitions) {
+        topicPartitions = new Set();
+        fresh.set(topic, topicPartitions);
+      }
+      topicPartitions.add(partition);
+    }
+    if (fresh.size === 0) return;
+    await this.toTransactionCoordinator(deadlineMs, (connection, apis) =>
+      usableApi(apis, 'AddPartitionsToTxn', ADD_PARTITIONS_APIS).async(connection, [
+        {
+          transactionalId: this.transactionalId,
+          ...producer,
+          verifyOnly: false,
+          topics: [...fresh].map(([name, topicPartitions]) => ({ name, partitions: [...topicPartitions] })),
+        },
+      ]),
+    );
+    for (const [topic, topicPartitions] of fresh) for (const p of topicPartitions) added.add(`${topic}:${p}`);
+  }
+
+  /**
+   * Batches built already, in rounds: Kafka takes one batch per partition in a Produce request, so a round
+   * holds at most one batch of each partition (and maxProduceRequestBytes), one request per leader, all in
+   * parallel; a partition's later batches go in later rounds, at the sequence numbers the earlier ones left.
+   */
+  private async produceEncoded(
+    producer: ProducerIdAndEpoch,
+    batches: EncodedRecords[],
+    added: Set<string>,
+    deadlineMs: number,
+  ): Promise<void> {
+    const metadata = await this.context.metadataOf([...new Set(batches.map((b) => b.topic))]);
+    await this.addPartitions(producer, batches, added, deadlineMs);
+    const produceApi = usableApi(await this.context.cluster.apis(), 'Produce', ENCODED_PRODUCE_APIS);
+    const { requestTimeoutMs, compression, maxProduceRequestBytes } = this.context.options;
+    const pending = new Map<string, EncodedRecords[]>();
+    for (const batch of batches) {
+      const key = `${batch.topic}:${batch.partition}`;
+      const queued = pending.get(key);
+      if (queued) queued.push(batch);
+      else pending.set(key, [batch]);
+    }
+    while (pending.size > 0) {
+      const byLeader = new Map<number, PartitionBatch[]>();
+      const counts = new Map<string, number>();
+      let roundBytes = 0;
+      for (const [key, queued] of pending) {
+        const next = queued[0]!;
+        if (roundBytes > 0 && roundBytes + next.records.length > maxProduceRequestBytes) continue;
+        const leader = metadata.topics.get(next.topic)?.partitions[next.partition]?.leader ?? -1;
+        if (leader < 0 || !metadata.brokers.has(leader))
+          throw new NoKnownLeaderError(next.topic, next.partition);
+        queued.shift();
+        if (queued.length === 0) pending.delete(key);
+        roundBytes += next.records.length;
+        counts.set(key, next.count);
+        const bytes = encodedBatch(
+          next,
+          {
+            ...producer,
+            baseSequence: this.sequences.getWithDefault(key, 0),
+            transactional: this.transactional,
+          },
+          compression,
+        );
+        const leaderBatches = byLeader.get(leader);
+        const batch = { topic: next.topic, partition: next.partition, bytes };
+        if (leaderBatches) leaderBatches.push(batch);
+        else byLeader.set(leader, [batch]);
+      }
+      const sent = await Promise.allSettled(
+        [...byLeader].map(async ([leader, leaderBatches]) => {
+          const connection = await this.connections.get(metadata.brokers.get(leader)!);
+          await produceApi.async(
+            connection,
+            ProduceAcks.ALL,
+            requestTimeoutMs,
+            this.transactional ? this.transactionalId : null,
+            leaderBatches,
+          );
+        }),
+      );
+      const failed = sent.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const [key, count] of counts) this.sequences.postIncrement(key, count, 0);
+    }
   }
 
   /** AddOffsetsToTxn to the transaction coordinator, then TxnOffsetCommit to the group coordinator. */

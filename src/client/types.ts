@@ -179,6 +179,40 @@ export interface TransactionalLogClient extends LogClient {
   highWatermark(partition: TopicPartition): Promise<number>;
 }
 
+/**
+ * Records of one partition already encoded as the records section of a RecordBatch v2 (uncompressed, offset
+ * deltas 0 to count - 1, timestamp deltas from baseTimestamp), for a writer to send as one batch.
+ */
+export interface EncodedRecords extends TopicPartition {
+  records: Buffer;
+  count: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+}
+
+/**
+ * Writes pre-encoded records through one producer of its own, as whole batches: the writer adds only what a
+ * batch header needs of the producer (id, epoch, sequence numbers, the transactional flag), the compression
+ * of the client and the CRC. Every write() is acknowledged with acks=all; a transactional writer makes each
+ * write one transaction, fencing earlier producers of its id as a TransactionalWriter does.
+ */
+export interface BatchWriter {
+  /** Starts the producer now (InitProducerId); a transactional one fences earlier producers of its id. */
+  init(): Promise<void>;
+  /**
+   * Appends each entry as one batch; entries of one partition keep their order. An idempotent writer never
+   * sends a failed write again (its records may have been appended): the caller finds out from the target.
+   */
+  write(batches: EncodedRecords[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A TransactionalLogClient that also writes pre-encoded batches: the remote client. */
+export interface BatchTargetClient extends TransactionalLogClient {
+  /** A transactional writer under this id, or an idempotent one for null. Closed with the client. */
+  batchWriter(transactionalId: string | null): BatchWriter;
+}
+
 export function supportsTransactions(client: LogClient): client is TransactionalLogClient {
   return 'transactionalWriter' in client && 'highWatermark' in client;
 }

@@ -1,14 +1,10 @@
 import type { Logger } from 'pino';
 import { Backoff } from '../client/backoff.js';
+import type { PartitionBatches } from '../client/batch-records.js';
 import { settledTails } from '../client/partition-tail.js';
-import type {
-  ConsumedRecord,
-  OutgoingRecord,
-  TopicPartition,
-  TransactionalLogClient,
-  TransactionalWriter,
-} from '../client/types.js';
+import type { BatchTargetClient, BatchWriter, EncodedRecords, TopicPartition } from '../client/types.js';
 import { MirrorError } from './errors.js';
+import { forwardRead } from './forward-batches.js';
 import { MirrorMetrics } from './metrics.js';
 import {
   checkTopicName,
@@ -18,8 +14,8 @@ import {
   type Settings,
   wholeMatch,
 } from './options.js';
-import { admits, type TopicPolicy } from './policy.js';
-import { provenanceHeader, provenancePrefix } from './provenance.js';
+import type { TopicPolicy } from './policy.js';
+import { ProvenanceWriter, provenancePrefix } from './provenance.js';
 import { readTail, sameTail, type TargetTail } from './target-tail.js';
 import { mapLimited, settledWithin, sleep } from './waiting.js';
 
@@ -28,8 +24,8 @@ export { MIRROR_DEFAULTS, MIRROR_LIMITS, type MirrorOptions } from './options.js
 /** One source partition and where forwarding stands. */
 interface PartitionLink {
   source: TopicPartition;
-  /** provenancePrefix() of `source`. */
-  provenancePrefix: string;
+  /** Writes the provenance header of `source`'s records. */
+  provenance: ProvenanceWriter;
   targetTopic: string;
   policy: TopicPolicy | undefined;
   /** The next source offset to fetch (runs ahead of `acked` by the batch being produced). */
@@ -47,11 +43,8 @@ interface Shipment {
   advances: Map<PartitionLink, Advance>;
 }
 
-/** One fetch from the source: its records, and per link the offset after the batches it read. */
-interface SourceRead {
-  records: ConsumedRecord[];
-  readUpTo: Map<PartitionLink, number>;
-}
+/** One fetch from the source: per partition, the batches a read_committed reader keeps. */
+type SourceRead = PartitionBatches[];
 
 /** How far one shipment moves one link, and what it carried for the metrics. */
 interface Advance {
@@ -91,9 +84,9 @@ export class Mirror {
   private readonly abort = new AbortController();
   private readonly backoff: Backoff;
   private readonly closingClients = new Set<Promise<void>>();
-  private target: TransactionalLogClient | null = null;
-  /** The target client's transactional writer when the mirror forwards in transactions. */
-  private writer: TransactionalWriter | null = null;
+  private target: BatchTargetClient | null = null;
+  /** The target client's writer: transactional when the mirror forwards in transactions, else idempotent. */
+  private writer: BatchWriter | null = null;
   private running: Promise<void> | null = null;
   private failure: unknown = null;
   private nextTopicRefreshAt = 0;
@@ -155,7 +148,7 @@ export class Mirror {
     while (!this.closing) {
       try {
         if (!this.target) await this.connect();
-        await this.forward(this.target!);
+        await this.forward(this.target!, this.writer!);
       } catch (caught) {
         const error = asPermanent(caught);
         if (error instanceof MirrorError) {
@@ -201,12 +194,10 @@ export class Mirror {
     const target = this.options.connectTarget();
     this.target = target;
     await this.refreshTopics(target);
-    const { transactionalId } = this.options;
-    if (transactionalId !== undefined) {
-      // Before the tails are read: from here on no earlier mirror's request can be appended behind them.
-      this.writer = target.transactionalWriter(transactionalId);
-      await this.writer.init();
-    }
+    // Before the tails are read: in transactions, from here on no earlier mirror's request can be appended
+    // behind them.
+    this.writer = target.batchWriter(this.options.transactionalId ?? null);
+    await this.writer.init();
     await this.resumeFromTarget(target, [...this.links.values()]);
     await this.refreshLag();
     this.metrics.setLinkUp(true);
@@ -214,7 +205,7 @@ export class Mirror {
   }
 
   /** Adds source topics that appeared (or that a pattern now matches) and creates their target topics. */
-  private async refreshTopics(target: TransactionalLogClient): Promise<PartitionLink[]> {
+  private async refreshTopics(target: BatchTargetClient): Promise<PartitionLink[]> {
     this.nextTopicRefreshAt = Date.now() + this.settings.topicRefreshIntervalMs;
     const added: PartitionLink[] = [];
     for (const topic of await this.sourceTopics()) {
@@ -242,7 +233,7 @@ export class Mirror {
       for (let partition = 0; partition < partitions; partition += 1) {
         const link: PartitionLink = {
           source: { topic, partition },
-          provenancePrefix: provenancePrefix({ topic, partition }),
+          provenance: new ProvenanceWriter(Buffer.from(provenancePrefix({ topic, partition }), 'latin1')),
           targetTopic,
           policy,
           fetchPosition: 0,
@@ -283,18 +274,19 @@ export class Mirror {
    * previous process (or client) sent just before dying may still be appended, and resuming before it lands
    * would send its records a second time.
    */
-  private async resumeFromTarget(target: TransactionalLogClient, links: PartitionLink[]): Promise<void> {
-    const tails = this.writer
-      ? await this.readTails(target, links)
-      : await settledTails(
-          () => this.readTails(target, links),
-          (current, previous) => current.every((tail, i) => sameTail(tail, previous[i]!)),
-          {
-            settleMs: this.settings.resumeSettleMs,
-            roundsMax: MIRROR_LIMITS.maxSettleRounds,
-            sleep: (ms) => sleep(ms, this.abort.signal),
-          },
-        );
+  private async resumeFromTarget(target: BatchTargetClient, links: PartitionLink[]): Promise<void> {
+    const tails =
+      this.options.transactionalId !== undefined
+        ? await this.readTails(target, links)
+        : await settledTails(
+            () => this.readTails(target, links),
+            (current, previous) => current.every((tail, i) => sameTail(tail, previous[i]!)),
+            {
+              settleMs: this.settings.resumeSettleMs,
+              roundsMax: MIRROR_LIMITS.maxSettleRounds,
+              sleep: (ms) => sleep(ms, this.abort.signal),
+            },
+          );
     for (const [i, link] of links.entries()) await this.resumeAt(link, tails[i]!);
   }
 
@@ -312,10 +304,7 @@ export class Mirror {
     link.fetchPosition = link.acked;
   }
 
-  private readTails(
-    target: TransactionalLogClient,
-    links: PartitionLink[],
-  ): Promise<Array<TargetTail | null>> {
+  private readTails(target: BatchTargetClient, links: PartitionLink[]): Promise<Array<TargetTail | null>> {
     return mapLimited(links, MIRROR_LIMITS.tailReadConcurrency, (link) => readTail(target, link));
   }
 
@@ -334,7 +323,7 @@ export class Mirror {
   }
 
   /** Fetch the next batch while the previous one is being produced; one produce in flight at a time. */
-  private async forward(target: TransactionalLogClient): Promise<void> {
+  private async forward(target: BatchTargetClient, writer: BatchWriter): Promise<void> {
     let inFlight: Shipment | null = null;
     try {
       while (!this.closing) {
@@ -348,7 +337,7 @@ export class Mirror {
           await this.skipAllDeletedRecords();
           continue;
         }
-        inFlight = this.ship(target, read);
+        inFlight = this.ship(writer, read);
       }
     } finally {
       // The batch in flight is seen through before this client is dropped, also when the source failed: the
@@ -357,7 +346,7 @@ export class Mirror {
     }
   }
 
-  private async housekeeping(target: TransactionalLogClient): Promise<void> {
+  private async housekeeping(target: BatchTargetClient): Promise<void> {
     const now = Date.now();
     if (now >= this.nextTopicRefreshAt) {
       const added = await this.refreshTopics(target);
@@ -371,22 +360,13 @@ export class Mirror {
     const links = [...this.links.values()];
     if (links.length === 0) {
       await sleep(this.settings.fetchMaxWaitMs, this.abort.signal);
-      return { records: [], readUpTo: new Map() };
+      return [];
     }
-    const readUpTo: SourceRead['readUpTo'] = new Map();
     try {
-      const records = await this.options.source.fetch(
+      return await this.options.source.fetchBatches(
         links.map((link) => ({ ...link.source, offset: link.fetchPosition })),
-        {
-          maxBytes: this.settings.fetchMaxBytes,
-          maxWaitMs: this.settings.fetchMaxWaitMs,
-          readUpTo: (topic, partition, nextOffset) => {
-            const link = this.links.get(`${topic}:${partition}`);
-            if (link) readUpTo.set(link, nextOffset);
-          },
-        },
+        { maxBytes: this.settings.fetchMaxBytes, maxWaitMs: this.settings.fetchMaxWaitMs },
       );
-      return { records, readUpTo };
     } catch (error) {
       if ((error as { code?: unknown }).code === 'OFFSET_OUT_OF_RANGE') return null;
       throw error;
@@ -399,55 +379,42 @@ export class Mirror {
     }
   }
 
-  /** Renames, filters and tags the records, and starts producing them. */
-  private ship(target: TransactionalLogClient, { records, readUpTo }: SourceRead): Shipment {
-    const outgoing: OutgoingRecord[] = [];
+  /**
+   * Re-frames the batches read for their target partitions (filtered, each record tagged with its
+   * provenance; see forwardRead) and starts writing them. Offsets that hold no record (transaction markers,
+   * aborted records) are passed with the records after them.
+   */
+  private ship(writer: BatchWriter, reads: SourceRead): Shipment {
+    const batches: EncodedRecords[] = [];
     const advances: Shipment['advances'] = new Map();
-    // A fetch answers partition by partition: the link (and its advance) of the previous record is looked up
-    // only when the partition changes, not once per record.
-    let link: PartitionLink | undefined;
-    let advance: Advance | undefined;
-    for (const record of records) {
-      if (!link || record.partition !== link.source.partition || record.topic !== link.source.topic) {
-        link = this.links.get(`${record.topic}:${record.partition}`);
-        advance = undefined;
-      }
-      if (!link || record.offset < link.fetchPosition) continue;
-      if (!advance) {
-        advance = advances.get(link);
-        if (!advance) {
-          advance = { to: link.fetchPosition, timestamp: null, records: 0, bytes: 0, filtered: 0 };
-          advances.set(link, advance);
-        }
-      }
-      link.fetchPosition = record.offset + 1;
-      advance.to = link.fetchPosition;
-      if (!admits(link.policy, record)) {
-        advance.filtered += 1;
-        continue;
-      }
-      const headers = [...record.headers, provenanceHeader(link.provenancePrefix, record.offset)];
-      outgoing.push({
-        topic: link.targetTopic,
-        partition: record.partition,
-        key: record.key,
-        value: record.value,
-        timestamp: record.timestamp,
-        headers,
+    for (const read of reads) {
+      const link = this.links.get(`${read.topic}:${read.partition}`);
+      if (!link) continue;
+      const forwarded = forwardRead(
+        read,
+        link.fetchPosition,
+        {
+          topic: link.targetTopic,
+          partition: read.partition,
+          sourceTopic: read.topic,
+          policy: link.policy,
+          provenance: link.provenance,
+        },
+        MIRROR_LIMITS.maxForwardedBatchBytes,
+      );
+      const to = Math.max(link.fetchPosition, forwarded.nextOffset ?? 0, read.endOffset);
+      if (to === link.fetchPosition) continue;
+      link.fetchPosition = to;
+      batches.push(...forwarded.batches);
+      advances.set(link, {
+        to,
+        timestamp: forwarded.timestamp,
+        records: forwarded.records,
+        bytes: forwarded.bytes,
+        filtered: forwarded.filtered,
       });
-      advance.records += 1;
-      advance.bytes += recordBytes(record);
-      advance.timestamp = record.timestamp;
     }
-    // Offsets that hold no record (transaction markers, aborted records) are passed with the records after them.
-    for (const [passed, upTo] of readUpTo) {
-      if (upTo <= passed.fetchPosition) continue;
-      passed.fetchPosition = upTo;
-      const moved = advances.get(passed);
-      if (moved) moved.to = upTo;
-      else advances.set(passed, { to: upTo, timestamp: null, records: 0, bytes: 0, filtered: 0 });
-    }
-    const produced = this.writer ? this.writer.run(outgoing) : target.produce(outgoing);
+    const produced = writer.write(batches);
     // Always awaited by settle(); this keeps a failure that comes before that from counting as unhandled.
     produced.catch(() => undefined);
     return { produced, advances };
@@ -561,10 +528,4 @@ function asPermanent(error: unknown): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   if (code !== 'MESSAGE_TOO_LARGE' && code !== 'INVALID_ARGUMENT') return error;
   return new MirrorError('RECORD_REFUSED', `the target client refused a record: ${(error as Error).message}`);
-}
-
-function recordBytes(record: ConsumedRecord): number {
-  let bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  for (const header of record.headers) bytes += header.key.length + (header.value?.length ?? 0);
-  return bytes;
 }

@@ -3,8 +3,10 @@ import { type RemoteCompression, RemoteLogClient } from '../client/remote-client
 import { PLAINTEXT, type RemoteSecurity } from '../client/remote-security.js';
 import type { LogClient } from '../client/types.js';
 import type { MirrorConfig } from './config.js';
+import { MirrorError } from './errors.js';
 import type { MirrorMetrics } from './metrics.js';
 import type { MirrorOptions } from './mirror.js';
+import { readsBatches } from './options.js';
 import { compileFilter, type PolicyRule } from './policy.js';
 
 // Apart from the config schema (config.ts), which every command's config parsing loads: the Kafka client
@@ -41,6 +43,12 @@ export function mirrorOptionsFromConfig(
   logger: Logger,
   metrics?: MirrorMetrics,
 ): MirrorOptions {
+  if (!readsBatches(source.client)) {
+    throw new MirrorError(
+      'INVALID_OPTIONS',
+      'the mirror reads whole batches: its source must be a log client that does',
+    );
+  }
   const policies: PolicyRule[] = config.policies.map((rule) => ({
     topics: new RegExp(rule.topics),
     policy: {
