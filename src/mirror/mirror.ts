@@ -387,6 +387,8 @@ export class Mirror {
   private ship(writer: BatchWriter, reads: SourceRead): Shipment {
     const batches: EncodedRecords[] = [];
     const advances: Shipment['advances'] = new Map();
+    // Every read is re-framed before any link moves: a batch that cannot be (a codec this process lacks)
+    // fails the shipment with the positions as they were.
     for (const read of reads) {
       const link = this.links.get(`${read.topic}:${read.partition}`);
       if (!link) continue;
@@ -404,7 +406,6 @@ export class Mirror {
       );
       const to = Math.max(link.fetchPosition, forwarded.nextOffset ?? 0, read.endOffset);
       if (to === link.fetchPosition) continue;
-      link.fetchPosition = to;
       batches.push(...forwarded.batches);
       advances.set(link, {
         to,
@@ -414,6 +415,7 @@ export class Mirror {
         filtered: forwarded.filtered,
       });
     }
+    for (const [link, advance] of advances) link.fetchPosition = advance.to;
     const produced = writer.write(batches);
     // Always awaited by settle(); this keeps a failure that comes before that from counting as unhandled.
     produced.catch(() => undefined);
