@@ -220,7 +220,10 @@ export function encodedBatch(
 ): Buffer {
   const algorithm = compressionsAlgorithms[compression];
   const body = compression === 'none' ? encoded.records : algorithm.compressSync(encoded.records);
-  const batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + body.length);
+  const { framed } = encoded;
+  const inPlace =
+    body === encoded.records && framed !== undefined && framed.length === BATCH_HEADER_BYTES + body.length;
+  const batch = inPlace ? framed : Buffer.allocUnsafe(BATCH_HEADER_BYTES + body.length);
   writeInt64(batch, BatchField.baseOffset, 0);
   batch.writeInt32BE(batch.length - BATCH_LENGTH_PREFIX_BYTES, BatchField.batchLength);
   batch.writeInt32BE(-1, BatchField.partitionLeaderEpoch);
@@ -236,7 +239,7 @@ export function encodedBatch(
   batch.writeInt16BE(producer.producerEpoch, BatchField.producerEpoch);
   batch.writeInt32BE(producer.baseSequence, BatchField.baseSequence);
   batch.writeInt32BE(encoded.count, BatchField.recordsCount);
-  body.copy(batch, BATCH_HEADER_BYTES);
+  if (!inPlace) body.copy(batch, BATCH_HEADER_BYTES);
   batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
   return batch;
 }

@@ -188,6 +188,11 @@ export interface EncodedRecords extends TopicPartition {
   count: number;
   baseTimestamp: number;
   maxTimestamp: number;
+  /**
+   * Room for a batch header (61 bytes) followed by `records`, when the caller has it: an uncompressed batch is
+   * then framed in place instead of copied (the writer overwrites the header bytes at every attempt).
+   */
+  framed?: Buffer;
 }
 
 /**

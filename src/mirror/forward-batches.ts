@@ -158,8 +158,9 @@ interface RecordSpans {
 /** Target batches of one partition, written record by record into one growing buffer per batch. */
 class BatchBuilder {
   readonly batches: EncodedRecords[] = [];
+  /** The batch being written: room for a batch header (which the writer fills in place), then the records. */
   private buffer: Buffer;
-  private at = 0;
+  private at = BATCH_HEADER_BYTES;
   private count = 0;
   private baseTimestamp = 0;
   private maxTimestamp = 0;
@@ -177,7 +178,9 @@ class BatchBuilder {
   }
 
   private allocate(): Buffer {
-    return Buffer.allocUnsafe(Math.max(1024, Math.min(this.maxBatchBytes, this.expectedBytes)));
+    return Buffer.allocUnsafe(
+      BATCH_HEADER_BYTES + Math.max(1024, Math.min(this.maxBatchBytes, this.expectedBytes)),
+    );
   }
 
   add(records: Buffer, spans: RecordSpans, offset: number, timestamp: number): void {
@@ -196,7 +199,7 @@ class BatchBuilder {
       (spans.end - spans.headersStart) +
       provenanceBytes;
     const recordBytes = varintSize(bodyBytes) + bodyBytes;
-    if (this.count > 0 && this.at + recordBytes > this.maxBatchBytes) {
+    if (this.count > 0 && this.at - BATCH_HEADER_BYTES + recordBytes > this.maxBatchBytes) {
       this.finish();
       this.add(records, spans, offset, timestamp);
       return;
@@ -222,14 +225,15 @@ class BatchBuilder {
     this.batches.push({
       topic: this.target.topic,
       partition: this.target.partition,
-      records: this.buffer.subarray(0, this.at),
+      records: this.buffer.subarray(BATCH_HEADER_BYTES, this.at),
+      framed: this.buffer.subarray(0, this.at),
       count: this.count,
       baseTimestamp: this.baseTimestamp,
       maxTimestamp: this.maxTimestamp,
     });
-    this.expectedBytes = Math.max(0, this.expectedBytes - this.at);
+    this.expectedBytes = Math.max(0, this.expectedBytes - (this.at - BATCH_HEADER_BYTES));
     this.buffer = this.allocate();
-    this.at = 0;
+    this.at = BATCH_HEADER_BYTES;
     this.count = 0;
   }
 
