@@ -82,11 +82,16 @@ function parseRawFetchResponse(
   return response;
 }
 
-/** The leading whole batches of `bytes`: a broker may end a partition's records with a partial batch. */
+/**
+ * The leading whole batches of `bytes`: a broker may end a partition's records with a partial batch. A length
+ * too small for a batch header ends the walk there too, so the batches kept can be walked safely.
+ */
 function wholeBatches(bytes: Buffer): Buffer {
   let at = 0;
-  while (at + BATCH_LENGTH_PREFIX_BYTES <= bytes.length && at + batchSizeAt(bytes, at) <= bytes.length) {
-    at += batchSizeAt(bytes, at);
+  while (at + BATCH_LENGTH_PREFIX_BYTES <= bytes.length) {
+    const size = batchSizeAt(bytes, at);
+    if (size < BATCH_HEADER_BYTES || at + size > bytes.length) break;
+    at += size;
   }
   return at === bytes.length ? bytes : bytes.subarray(0, at);
 }

@@ -138,6 +138,10 @@ class NoKnownLeaderError extends Error {
  * invisible to read_committed readers) and gives the producer a new epoch, whose sequence numbers start at 0.
  * Fencing answers (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH) reject this and every later call with
  * ProducerFencedError.
+ *
+ * It is also the client's BatchWriter: write() sends batches encoded already (the mirror's), framed here with
+ * the producer's fields, as a transaction like run()'s; made without a transactional id it is an idempotent
+ * producer instead (InitProducerId from any broker, no transactions), and a failed write is never tried again.
  */
 export class RemoteTransactionalWriter implements TransactionalWriter, BatchWriter {
   /** '' for an idempotent writer, which sends no request naming a transactional id. */

@@ -20,11 +20,6 @@ export function provenancePrefix(source: TopicPartition): string {
   return `${source.topic}:${source.partition}:`;
 }
 
-/** The header of the record at `offset` of the partition whose provenancePrefix() is `prefix`. */
-export function provenanceHeader(prefix: string, offset: number): RecordHeader {
-  return { key: PROVENANCE_HEADER, value: Buffer.from(prefix + offset, 'latin1') };
-}
-
 /** The source position a target record was forwarded from, or null when the mirror did not write it. */
 export function provenanceOf(record: ConsumedRecord): SourcePosition | null {
   const value = headerValue(record.headers, PROVENANCE_HEADER);
