@@ -51,7 +51,7 @@ describe('committedBatches', () => {
       marker(5, 6, true),
       batch(6, 5, true),
     ]);
-    const read = committedBatches(bytes, 0, [{ producerId: 5, firstOffset: 1, lastOffset: 4 }]);
+    const read = committedBatches(bytes, 0, [{ producerId: 5, firstOffset: 1 }]);
     assert.deepEqual(offsetsOf(read.bytes), [0, 2, 3, 6]);
     assert.equal(read.endOffset, 7);
   });
@@ -59,8 +59,8 @@ describe('committedBatches', () => {
   it('leaves out an aborted transaction the read starts inside, and reports the offset past a dropped tail', () => {
     const bytes = Buffer.concat([batch(3, 5, true), batch(4, 8, true), batch(5, 5, true)]);
     const read = committedBatches(bytes, 3, [
-      { producerId: 8, firstOffset: 4, lastOffset: 12 },
-      { producerId: 5, firstOffset: 1, lastOffset: 10 },
+      { producerId: 8, firstOffset: 4 },
+      { producerId: 5, firstOffset: 1 },
     ]);
     assert.equal(read.bytes.length, 0);
     assert.equal(read.endOffset, 6);
@@ -68,7 +68,7 @@ describe('committedBatches', () => {
 
   it("keeps a producer's next transaction after its abort marker", () => {
     const bytes = Buffer.concat([batch(0, 5, true), marker(1, 5, false), batch(2, 5, true)]);
-    const read = committedBatches(bytes, 0, [{ producerId: 5, firstOffset: 0, lastOffset: 1 }]);
+    const read = committedBatches(bytes, 0, [{ producerId: 5, firstOffset: 0 }]);
     assert.deepEqual(offsetsOf(read.bytes), [2]);
   });
 });

@@ -14,14 +14,10 @@ import {
 import {
   BATCH_HEADER_BYTES,
   BATCH_LENGTH_PREFIX_BYTES,
-  BatchField,
-  ByteReader,
   batchSizeAt,
-  isControlBatch,
   isLogAppendTime,
-  isTransactional,
-  readInt64,
 } from '../protocol/index.js';
+import { type CommittedBatches, committedBatches } from './committed-batches.js';
 import type { ConsumedRecord } from './types.js';
 
 // Fetch as the remote client sends it: the library's request builders, and a response parser of our own that
@@ -106,70 +102,16 @@ export const RAW_FETCH_APIS = [fetchV17, fetchV16, fetchV15, fetchV14, fetchV13]
   ),
 );
 
-/** What a read_committed reader gets of one partition's batches. */
-export interface CommittedRemoteBatches {
-  /** The batches holding records for readers: no control batches, no batches of aborted transactions. */
-  bytes: Buffer;
-  /** The offset after the last batch read, kept or left out; `from` when there was none. */
-  endOffset: number;
-}
-
 /**
- * Leaves out the transaction markers and the batches of aborted transactions, as Kafka's consumer applies a
- * read_committed response's aborted list: a producer's transactional batches are left out from the first
- * offset of its aborted transaction until its abort marker. Only batch headers (and a marker's key) are read;
- * a partition with nothing left out is returned as the same buffer.
+ * The batches of one partition a read_committed reader keeps: the response's aborted list applied as Kafka's
+ * consumer applies it (see committedBatches).
  */
-export function committedRemoteBatches(partition: RawFetchPartition, from: number): CommittedRemoteBatches {
-  const bytes = partition.records;
-  const aborted = [...partition.abortedTransactions].sort((a, b) =>
-    a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0,
-  );
-  const abortedProducers = new Set<number>();
-  let nextAborted = 0;
-  let endOffset = from;
-  let kept: Buffer[] | null = null;
-  let runStart = 0;
-  for (let at = 0; at < bytes.length; ) {
-    const size = batchSizeAt(bytes, at);
-    const baseOffset = readInt64(bytes, at + BatchField.baseOffset);
-    const lastOffset = baseOffset + bytes.readInt32BE(at + BatchField.lastOffsetDelta);
-    endOffset = Math.max(endOffset, lastOffset + 1);
-    const attributes = bytes.readInt16BE(at + BatchField.attributes);
-    const producerId = readInt64(bytes, at + BatchField.producerId);
-    let leftOut = isControlBatch(attributes);
-    if (producerId >= 0) {
-      for (
-        ;
-        nextAborted < aborted.length && Number(aborted[nextAborted]!.firstOffset) <= lastOffset;
-        nextAborted++
-      )
-        abortedProducers.add(Number(aborted[nextAborted]!.producerId));
-      if (leftOut && isAbortMarker(bytes, at)) abortedProducers.delete(producerId);
-      else if (isTransactional(attributes) && abortedProducers.has(producerId)) leftOut = true;
-    }
-    if (leftOut) {
-      kept ??= [];
-      if (at > runStart) kept.push(bytes.subarray(runStart, at));
-      runStart = at + size;
-    }
-    at += size;
-  }
-  if (kept === null) return { bytes, endOffset };
-  if (runStart < bytes.length) kept.push(bytes.subarray(runStart));
-  return { bytes: Buffer.concat(kept), endOffset };
-}
-
-/** A control batch holds one record whose key is its version and type (int16 each); type 0 is an abort. */
-function isAbortMarker(bytes: Buffer, batchAt: number): boolean {
-  // Control batches are never compressed: the record follows the header.
-  const reader = new ByteReader(bytes, batchAt + BATCH_HEADER_BYTES, batchAt + batchSizeAt(bytes, batchAt));
-  reader.varint();
-  reader.int8();
-  reader.varint();
-  reader.varint();
-  const key = reader.nullableVarintBytes();
-  return key !== null && key.length >= 4 && key.readInt16BE(2) === 0;
+export function committedRemoteBatches(partition: RawFetchPartition, from: number): CommittedBatches {
+  const aborted = partition.abortedTransactions.map((entry) => ({
+    producerId: Number(entry.producerId),
+    firstOffset: Number(entry.firstOffset),
+  }));
+  return committedBatches(partition.records, from, aborted);
 }
 
 /** Appends the records at or after `from` of the batches in `bytes` to `out`, decoded by the library. */
