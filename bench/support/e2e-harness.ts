@@ -22,6 +22,13 @@ const LIMITS = {
   loadOutputBytes: 16 * 1024 * 1024,
 } as const;
 
+/**
+ * BENCH_CPU_PROF_DIR=DIR runs edgestream under `--cpu-prof`: one .cpuprofile per thread (the broker's and each
+ * pipeline worker's) is written to DIR when it exits, to see where the time of a run goes.
+ */
+const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR ?? '';
+const PROFILE_ARGS = CPU_PROFILE_DIR === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`];
+
 const children = new Set<ChildProcess>();
 
 /** Kills every child still running (SIGKILL): the error path, where a clean stop is not owed. */
@@ -93,7 +100,7 @@ export async function startEdgestream(setup: EdgestreamSetup): Promise<Edgestrea
   const logFile = path.join(setup.dir, 'edgestream.log');
   const log = fs.openSync(logFile, 'w');
   const child = track(
-    spawn(process.execPath, [EDGESTREAM_BIN, 'start', '--config', configFile], {
+    spawn(process.execPath, [...PROFILE_ARGS, EDGESTREAM_BIN, 'start', '--config', configFile], {
       stdio: ['ignore', log, log],
     }),
   );
