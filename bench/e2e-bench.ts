@@ -49,12 +49,22 @@ const TELEMETRY_TOPICS = [TCP_TOPIC, QOE_TOPIC] as const;
 const STORM_ALERT = 'RetransmitStorm';
 /** BENCH_FLUSH_POLICY=interval measures without fsync-gated produce acknowledgements; default: broker default. */
 const FLUSH_POLICY = parseFlushPolicy(process.env.BENCH_FLUSH_POLICY);
+/** BENCH_PIPELINE_WORKERS=N runs N pipeline worker threads; default: edgestream's (cores - 1). */
+const PIPELINE_WORKERS = parseWorkers(process.env.BENCH_PIPELINE_WORKERS);
 const GOALS = { detectionP99Ms: 1_000, sustainedPerSec: 120_000, ofReference: 0.5 } as const;
 
 function parseFlushPolicy(raw: string | undefined): 'durable' | 'interval' | null {
   if (raw === undefined || raw === '') return null;
   if (raw === 'durable' || raw === 'interval') return raw;
   throw new Error(`BENCH_FLUSH_POLICY expects durable or interval, got '${raw}'`);
+}
+
+function parseWorkers(raw: string | undefined): number | null {
+  if (raw === undefined || raw === '') return null;
+  const workers = Number(raw);
+  if (!Number.isSafeInteger(workers) || workers < 1)
+    throw new Error(`BENCH_PIPELINE_WORKERS expects a positive integer, got '${raw}'`);
+  return workers;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -90,6 +100,7 @@ async function reference(root: string, loadgen: string): Promise<Reference> {
     monitorEnabled: false,
     webhookUrl: null,
     flushPolicy: FLUSH_POLICY,
+    pipelineWorkers: null,
   });
   try {
     const cpuBefore = processCpuSeconds(edgestream.pid);
@@ -237,6 +248,7 @@ function printTable(
   const rows: Array<[string, string]> = [
     ['machine', `${cpu}, ${os.cpus().length} cores, Node ${process.version}`],
     ['topic flush.policy', FLUSH_POLICY ?? 'broker default (durable: produce acknowledged after fsync)'],
+    ['pipeline workers', PIPELINE_WORKERS === null ? 'default (cores - 1)' : String(PIPELINE_WORKERS)],
     [
       'fleet',
       `${FLEET.edges} edges, ${FLEET.sites} sites, ${FLEET.partitions} partitions per topic (${TCP_TOPIC}, ${QOE_TOPIC})`,
@@ -300,6 +312,7 @@ async function main(): Promise<void> {
       monitorEnabled: true,
       webhookUrl: receiver.url,
       flushPolicy: FLUSH_POLICY,
+      pipelineWorkers: PIPELINE_WORKERS,
     });
     console.error(
       `detection: ${DETECTION.storms} storms over ${DETECTION.backgroundPerSec} ev/s of background load...`,

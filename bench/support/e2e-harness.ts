@@ -72,6 +72,8 @@ export interface EdgestreamSetup {
   webhookUrl: string | null;
   /** Log flush policy of every topic; null keeps the broker default (durable: acknowledged after fsync). */
   flushPolicy: 'durable' | 'interval' | null;
+  /** Pipeline worker threads; null or absent keeps the default (cores - 1, so 1 on two cores). */
+  pipelineWorkers?: number | null;
 }
 
 /** Writes a config (JSON is YAML) and runs `edgestream start --config` until its API or broker answers. */
@@ -89,7 +91,11 @@ export async function startEdgestream(setup: EdgestreamSetup): Promise<Edgestrea
     // The storm simulator's producer (Node, acks=all) trails the native background producer by seconds; with the
     // default 2 s allowance its events would be late in partitions the background keeps moving. Early results,
     // which alerting uses, do not wait for the watermark, so this does not change detection latency.
-    monitor: { enabled: setup.monitorEnabled, maxOutOfOrderness: '60s' },
+    monitor: {
+      enabled: setup.monitorEnabled,
+      maxOutOfOrderness: '60s',
+      ...(setup.pipelineWorkers == null ? {} : { workers: setup.pipelineWorkers }),
+    },
     // Default rules; one group per alerting edge so each new storm is sent at once (groupWait 0) instead of
     // waiting out the groupInterval of a group that already fired for another edge.
     alerting: { route: { groupBy: ['alertname', 'site', 'edge'], groupWait: 0 } },
