@@ -162,6 +162,8 @@ interface Step {
   load: NativeLoadReport;
   appendedPerSec: number;
   processedPerSec: number;
+  /** Backlog left from before the step when draining it took longer than STEP.drainTimeoutMs. */
+  lagCarried: number;
   lagStart: number;
   lagEnd: number;
   edgestreamCores: number;
@@ -174,7 +176,12 @@ interface Step {
 
 const LOAD_LIMITED_BELOW = 0.9;
 
-async function runStep(edgestream: EdgestreamProcess, loadgen: string, targetPerSec: number): Promise<Step> {
+async function runStep(
+  edgestream: EdgestreamProcess,
+  loadgen: string,
+  targetPerSec: number,
+  lagCarried: number,
+): Promise<Step> {
   const samples: PipelineSample[] = [];
   let running = true;
   const sampling = (async () => {
@@ -202,13 +209,16 @@ async function runStep(edgestream: EdgestreamProcess, loadgen: string, targetPer
   const appendedPerSec = (last.appended - first.appended) / seconds;
   const lagStart = first.appended - first.processed;
   const lagEnd = last.appended - last.processed;
-  // Kept up: the backlog grew by less than half a second of input over the window and stays under two seconds.
-  const keptUp = lagEnd - lagStart <= appendedPerSec * 0.5 && lagEnd <= appendedPerSec * 2;
+  // Kept up: the backlog grew by less than half a second of input over the window and stays under two seconds
+  // beyond what was carried in (a loaded machine may not drain the detection run's backlog in time; a pipeline
+  // that keeps up then shrinks it, and should not fail the step for it).
+  const keptUp = lagEnd - lagStart <= appendedPerSec * 0.5 && lagEnd <= lagCarried + appendedPerSec * 2;
   return {
     targetPerSec,
     load,
     appendedPerSec,
     processedPerSec: (last.processed - first.processed) / seconds,
+    lagCarried,
     lagStart,
     lagEnd,
     edgestreamCores: (last.cpuSeconds - first.cpuSeconds) / seconds,
@@ -218,15 +228,17 @@ async function runStep(edgestream: EdgestreamProcess, loadgen: string, targetPer
   };
 }
 
-/** Waits until the pipelines have consumed everything appended; false if that takes too long. */
-async function drained(edgestream: EdgestreamProcess): Promise<boolean> {
+/** Waits until the pipelines have consumed everything appended; the records left when that takes too long. */
+async function drain(edgestream: EdgestreamProcess): Promise<number> {
   const deadline = Date.now() + STEP.drainTimeoutMs;
+  let lag = 0;
   while (Date.now() < deadline) {
     const sample = await samplePipeline(edgestream, TELEMETRY_TOPICS);
-    if (sample.appended - sample.processed === 0) return true;
+    lag = sample.appended - sample.processed;
+    if (lag === 0) return 0;
     await sleep(250);
   }
-  return false;
+  return lag;
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -279,7 +291,7 @@ function printTable(
   for (const step of steps) {
     rows.push([
       `step ${rate(step.targetPerSec)}: produced / processed`,
-      `${rate(step.appendedPerSec)} / ${rate(step.processedPerSec)}, lag ${step.lagStart.toLocaleString('en-US')} -> ${step.lagEnd.toLocaleString('en-US')} records, edgestream ${step.edgestreamCores.toFixed(2)} cores, broker event-loop delay p99 ${step.brokerLoopDelayP99Ms.toFixed(1)} ms: ${step.keptUp ? 'kept up' : 'FELL BEHIND'}${step.loadLimited ? '; the load process did not reach the target' : ''}`,
+      `${rate(step.appendedPerSec)} / ${rate(step.processedPerSec)}, ${step.lagCarried > 0 ? `${step.lagCarried.toLocaleString('en-US')} records not drained before the step, ` : ''}lag ${step.lagStart.toLocaleString('en-US')} -> ${step.lagEnd.toLocaleString('en-US')} records, edgestream ${step.edgestreamCores.toFixed(2)} cores, broker event-loop delay p99 ${step.brokerLoopDelayP99Ms.toFixed(1)} ms: ${step.keptUp ? 'kept up' : 'FELL BEHIND'}${step.loadLimited ? '; the load process did not reach the target' : ''}`,
     ]);
   }
   for (const target of stepsNotRun)
@@ -342,9 +354,9 @@ async function main(): Promise<void> {
         stepsNotRun.push(target);
         continue;
       }
-      await drained(edgestream);
+      const lagCarried = await drain(edgestream);
       console.error(`step ${target} ev/s...`);
-      steps.push(await runStep(edgestream, loadgen, target));
+      steps.push(await runStep(edgestream, loadgen, target, lagCarried));
     }
     printTable(ref, det, steps, stepsNotRun);
   } finally {

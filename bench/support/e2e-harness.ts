@@ -20,7 +20,11 @@ const LIMITS = {
   webhookBodyBytes: 4 * 1024 * 1024,
   webhookAlerts: 100_000,
   loadOutputBytes: 16 * 1024 * 1024,
+  scrapeAttempts: 5,
 } as const;
+
+/** Records the pipeline workers consumed, per topic: reported by the workers, absent when none answered. */
+const PROCESSED_COUNTER = 'edgestream_streams_records_in_total';
 
 /**
  * BENCH_CPU_PROF_DIR=DIR runs edgestream under `--cpu-prof`: one .cpuprofile per thread (the broker's and each
@@ -310,12 +314,18 @@ export async function samplePipeline(
   topics: readonly string[],
 ): Promise<PipelineSample> {
   if (edgestream.httpBase === null) throw new Error('the pipeline can only be sampled with the monitor on');
-  const text = await (await fetch(`${edgestream.httpBase}/metrics`)).text();
+  // A worker that does not answer a scrape in time leaves its counters out: such a scrape would read as
+  // nothing processed, so it is taken again.
+  let text = '';
+  for (let attempt = 0; attempt < LIMITS.scrapeAttempts; attempt++) {
+    text = await (await fetch(`${edgestream.httpBase}/metrics`)).text();
+    if (text.includes(`${PROCESSED_COUNTER}{`)) break;
+  }
   const atMs = Date.now();
   return {
     atMs,
     appended: sumCounter(text, 'edgestream_broker_records_in_total', topics),
-    processed: sumCounter(text, 'edgestream_streams_records_in_total', topics),
+    processed: sumCounter(text, PROCESSED_COUNTER, topics),
     cpuSeconds: processCpuSeconds(edgestream.pid),
     brokerLoopDelayP99Ms: gauge(text, 'edgestream_nodejs_eventloop_lag_p99_seconds') * 1000,
   };
