@@ -49,12 +49,22 @@ const TELEMETRY_TOPICS = [TCP_TOPIC, QOE_TOPIC] as const;
 const STORM_ALERT = 'RetransmitStorm';
 /** BENCH_FLUSH_POLICY=interval measures without fsync-gated produce acknowledgements; default: broker default. */
 const FLUSH_POLICY = parseFlushPolicy(process.env.BENCH_FLUSH_POLICY);
+/** BENCH_PIPELINE_WORKERS=N runs N pipeline worker threads; default: edgestream's (cores - 1). */
+const PIPELINE_WORKERS = parseWorkers(process.env.BENCH_PIPELINE_WORKERS);
 const GOALS = { detectionP99Ms: 1_000, sustainedPerSec: 120_000, ofReference: 0.5 } as const;
 
 function parseFlushPolicy(raw: string | undefined): 'durable' | 'interval' | null {
   if (raw === undefined || raw === '') return null;
   if (raw === 'durable' || raw === 'interval') return raw;
   throw new Error(`BENCH_FLUSH_POLICY expects durable or interval, got '${raw}'`);
+}
+
+function parseWorkers(raw: string | undefined): number | null {
+  if (raw === undefined || raw === '') return null;
+  const workers = Number(raw);
+  if (!Number.isSafeInteger(workers) || workers < 1)
+    throw new Error(`BENCH_PIPELINE_WORKERS expects a positive integer, got '${raw}'`);
+  return workers;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -90,6 +100,7 @@ async function reference(root: string, loadgen: string): Promise<Reference> {
     monitorEnabled: false,
     webhookUrl: null,
     flushPolicy: FLUSH_POLICY,
+    pipelineWorkers: null,
   });
   try {
     const cpuBefore = processCpuSeconds(edgestream.pid);
@@ -151,6 +162,8 @@ interface Step {
   load: NativeLoadReport;
   appendedPerSec: number;
   processedPerSec: number;
+  /** Backlog left from before the step when draining it took longer than STEP.drainTimeoutMs. */
+  lagCarried: number;
   lagStart: number;
   lagEnd: number;
   edgestreamCores: number;
@@ -163,7 +176,12 @@ interface Step {
 
 const LOAD_LIMITED_BELOW = 0.9;
 
-async function runStep(edgestream: EdgestreamProcess, loadgen: string, targetPerSec: number): Promise<Step> {
+async function runStep(
+  edgestream: EdgestreamProcess,
+  loadgen: string,
+  targetPerSec: number,
+  lagCarried: number,
+): Promise<Step> {
   const samples: PipelineSample[] = [];
   let running = true;
   const sampling = (async () => {
@@ -191,13 +209,16 @@ async function runStep(edgestream: EdgestreamProcess, loadgen: string, targetPer
   const appendedPerSec = (last.appended - first.appended) / seconds;
   const lagStart = first.appended - first.processed;
   const lagEnd = last.appended - last.processed;
-  // Kept up: the backlog grew by less than half a second of input over the window and stays under two seconds.
-  const keptUp = lagEnd - lagStart <= appendedPerSec * 0.5 && lagEnd <= appendedPerSec * 2;
+  // Kept up: the backlog grew by less than half a second of input over the window and stays under two seconds
+  // beyond what was carried in (a loaded machine may not drain the detection run's backlog in time; a pipeline
+  // that keeps up then shrinks it, and should not fail the step for it).
+  const keptUp = lagEnd - lagStart <= appendedPerSec * 0.5 && lagEnd <= lagCarried + appendedPerSec * 2;
   return {
     targetPerSec,
     load,
     appendedPerSec,
     processedPerSec: (last.processed - first.processed) / seconds,
+    lagCarried,
     lagStart,
     lagEnd,
     edgestreamCores: (last.cpuSeconds - first.cpuSeconds) / seconds,
@@ -207,15 +228,17 @@ async function runStep(edgestream: EdgestreamProcess, loadgen: string, targetPer
   };
 }
 
-/** Waits until the pipelines have consumed everything appended; false if that takes too long. */
-async function drained(edgestream: EdgestreamProcess): Promise<boolean> {
+/** Waits until the pipelines have consumed everything appended; the records left when that takes too long. */
+async function drain(edgestream: EdgestreamProcess): Promise<number> {
   const deadline = Date.now() + STEP.drainTimeoutMs;
+  let lag = 0;
   while (Date.now() < deadline) {
     const sample = await samplePipeline(edgestream, TELEMETRY_TOPICS);
-    if (sample.appended - sample.processed === 0) return true;
+    lag = sample.appended - sample.processed;
+    if (lag === 0) return 0;
     await sleep(250);
   }
-  return false;
+  return lag;
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -237,6 +260,7 @@ function printTable(
   const rows: Array<[string, string]> = [
     ['machine', `${cpu}, ${os.cpus().length} cores, Node ${process.version}`],
     ['topic flush.policy', FLUSH_POLICY ?? 'broker default (durable: produce acknowledged after fsync)'],
+    ['pipeline workers', PIPELINE_WORKERS === null ? 'default (cores - 1)' : String(PIPELINE_WORKERS)],
     [
       'fleet',
       `${FLEET.edges} edges, ${FLEET.sites} sites, ${FLEET.partitions} partitions per topic (${TCP_TOPIC}, ${QOE_TOPIC})`,
@@ -267,7 +291,7 @@ function printTable(
   for (const step of steps) {
     rows.push([
       `step ${rate(step.targetPerSec)}: produced / processed`,
-      `${rate(step.appendedPerSec)} / ${rate(step.processedPerSec)}, lag ${step.lagStart.toLocaleString('en-US')} -> ${step.lagEnd.toLocaleString('en-US')} records, edgestream ${step.edgestreamCores.toFixed(2)} cores, broker event-loop delay p99 ${step.brokerLoopDelayP99Ms.toFixed(1)} ms: ${step.keptUp ? 'kept up' : 'FELL BEHIND'}${step.loadLimited ? '; the load process did not reach the target' : ''}`,
+      `${rate(step.appendedPerSec)} / ${rate(step.processedPerSec)}, ${step.lagCarried > 0 ? `${step.lagCarried.toLocaleString('en-US')} records not drained before the step, ` : ''}lag ${step.lagStart.toLocaleString('en-US')} -> ${step.lagEnd.toLocaleString('en-US')} records, edgestream ${step.edgestreamCores.toFixed(2)} cores, broker event-loop delay p99 ${step.brokerLoopDelayP99Ms.toFixed(1)} ms: ${step.keptUp ? 'kept up' : 'FELL BEHIND'}${step.loadLimited ? '; the load process did not reach the target' : ''}`,
     ]);
   }
   for (const target of stepsNotRun)
@@ -300,6 +324,7 @@ async function main(): Promise<void> {
       monitorEnabled: true,
       webhookUrl: receiver.url,
       flushPolicy: FLUSH_POLICY,
+      pipelineWorkers: PIPELINE_WORKERS,
     });
     console.error(
       `detection: ${DETECTION.storms} storms over ${DETECTION.backgroundPerSec} ev/s of background load...`,
@@ -329,9 +354,9 @@ async function main(): Promise<void> {
         stepsNotRun.push(target);
         continue;
       }
-      await drained(edgestream);
+      const lagCarried = await drain(edgestream);
       console.error(`step ${target} ev/s...`);
-      steps.push(await runStep(edgestream, loadgen, target));
+      steps.push(await runStep(edgestream, loadgen, target, lagCarried));
     }
     printTable(ref, det, steps, stepsNotRun);
   } finally {

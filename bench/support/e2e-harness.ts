@@ -20,7 +20,18 @@ const LIMITS = {
   webhookBodyBytes: 4 * 1024 * 1024,
   webhookAlerts: 100_000,
   loadOutputBytes: 16 * 1024 * 1024,
+  scrapeAttempts: 5,
 } as const;
+
+/** Records the pipeline workers consumed, per topic: reported by the workers, absent when none answered. */
+const PROCESSED_COUNTER = 'edgestream_streams_records_in_total';
+
+/**
+ * BENCH_CPU_PROF_DIR=DIR runs edgestream under `--cpu-prof`: one .cpuprofile per thread (the broker's and each
+ * pipeline worker's) is written to DIR when it exits, to see where the time of a run goes.
+ */
+const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR ?? '';
+const PROFILE_ARGS = CPU_PROFILE_DIR === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`];
 
 const children = new Set<ChildProcess>();
 
@@ -65,6 +76,8 @@ export interface EdgestreamSetup {
   webhookUrl: string | null;
   /** Log flush policy of every topic; null keeps the broker default (durable: acknowledged after fsync). */
   flushPolicy: 'durable' | 'interval' | null;
+  /** Pipeline worker threads; null or absent keeps the default (cores - 1, so 1 on two cores). */
+  pipelineWorkers?: number | null;
 }
 
 /** Writes a config (JSON is YAML) and runs `edgestream start --config` until its API or broker answers. */
@@ -82,7 +95,11 @@ export async function startEdgestream(setup: EdgestreamSetup): Promise<Edgestrea
     // The storm simulator's producer (Node, acks=all) trails the native background producer by seconds; with the
     // default 2 s allowance its events would be late in partitions the background keeps moving. Early results,
     // which alerting uses, do not wait for the watermark, so this does not change detection latency.
-    monitor: { enabled: setup.monitorEnabled, maxOutOfOrderness: '60s' },
+    monitor: {
+      enabled: setup.monitorEnabled,
+      maxOutOfOrderness: '60s',
+      ...(setup.pipelineWorkers == null ? {} : { workers: setup.pipelineWorkers }),
+    },
     // Default rules; one group per alerting edge so each new storm is sent at once (groupWait 0) instead of
     // waiting out the groupInterval of a group that already fired for another edge.
     alerting: { route: { groupBy: ['alertname', 'site', 'edge'], groupWait: 0 } },
@@ -93,7 +110,7 @@ export async function startEdgestream(setup: EdgestreamSetup): Promise<Edgestrea
   const logFile = path.join(setup.dir, 'edgestream.log');
   const log = fs.openSync(logFile, 'w');
   const child = track(
-    spawn(process.execPath, [EDGESTREAM_BIN, 'start', '--config', configFile], {
+    spawn(process.execPath, [...PROFILE_ARGS, EDGESTREAM_BIN, 'start', '--config', configFile], {
       stdio: ['ignore', log, log],
     }),
   );
@@ -297,12 +314,18 @@ export async function samplePipeline(
   topics: readonly string[],
 ): Promise<PipelineSample> {
   if (edgestream.httpBase === null) throw new Error('the pipeline can only be sampled with the monitor on');
-  const text = await (await fetch(`${edgestream.httpBase}/metrics`)).text();
+  // A worker that does not answer a scrape in time leaves its counters out: such a scrape would read as
+  // nothing processed, so it is taken again.
+  let text = '';
+  for (let attempt = 0; attempt < LIMITS.scrapeAttempts; attempt++) {
+    text = await (await fetch(`${edgestream.httpBase}/metrics`)).text();
+    if (text.includes(`${PROCESSED_COUNTER}{`)) break;
+  }
   const atMs = Date.now();
   return {
     atMs,
     appended: sumCounter(text, 'edgestream_broker_records_in_total', topics),
-    processed: sumCounter(text, 'edgestream_streams_records_in_total', topics),
+    processed: sumCounter(text, PROCESSED_COUNTER, topics),
     cpuSeconds: processCpuSeconds(edgestream.pid),
     brokerLoopDelayP99Ms: gauge(text, 'edgestream_nodejs_eventloop_lag_p99_seconds') * 1000,
   };

@@ -3,7 +3,7 @@ import type { Aggregation } from '../streams/aggregations.js';
 import type { KGroupedStream, KStream, TopologyBuilder } from '../streams/dsl.js';
 import type { Duration } from '../streams/duration.js';
 import { toMillis } from '../streams/duration.js';
-import { json } from '../streams/serdes.js';
+import { json, type Serde } from '../streams/serdes.js';
 import type { TaskProgress } from '../streams/topology.js';
 import type { WindowResult } from '../streams/window-operator.js';
 import { type FixedWindows, hopping, tumbling } from '../streams/windows.js';
@@ -14,6 +14,7 @@ import {
   type TcpMeasurement,
   tcpTelemetrySerde,
 } from './measurement.js';
+import { qoeMeasurementSerde, tcpMeasurementSerde } from './measurement-codec.js';
 
 /**
  * The dimensions the CDN is aggregated by: one edge server, all edge servers of a site, or one stream (a live
@@ -132,11 +133,12 @@ export function buildMonitorTopology(builder: TopologyBuilder, options: MonitorP
     timestamp: (m: QoeMeasurement) => m.ts,
     maxOutOfOrderness,
   });
-  buildFamily(options, 'tcp', tcp, null, (sizeMs) => tcpStats(sizeMs));
+  buildFamily(options, 'tcp', tcp, tcpMeasurementSerde, null, (sizeMs) => tcpStats(sizeMs));
   buildFamily(
     options,
     'qoe',
     qoe,
+    qoeMeasurementSerde,
     (m) => `${m.site}/${m.stream}`,
     () => qoeStats(),
   );
@@ -150,12 +152,14 @@ function buildFamily<M extends { site: string }, A, V extends object>(
   options: MonitorPipelineOptions,
   family: MonitorFamily,
   measurements: KStream<M>,
+  /** How measurements travel through the repartition by site. */
+  repartitionSerde: Serde<M>,
   streamKey: ((m: M) => string) | null,
   aggregation: (windowSizeMs: number) => Aggregation<M, A, CdnWindow<V>>,
 ): void {
   const bySite = measurements
     .selectKey((m) => m.site)
-    .repartition({ name: `${family}-by-site`, value: json<M>() });
+    .repartition({ name: `${family}-by-site`, value: repartitionSerde });
   const grouped = new Map<MonitorDimension, KGroupedStream<M>>([
     ['edge', measurements.groupByKey({ name: `${family}-by-edge` })],
     ['site', bySite.groupByKey({ name: `${family}-by-site` })],
