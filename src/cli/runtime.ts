@@ -21,6 +21,7 @@ import { SitePublisher } from '../monitor/site-publisher.js';
 import { DEFAULT_SITE_TOPICS, siteTopicSpecs } from '../monitor/site-topics.js';
 import { buildFleet } from '../simulate/generator.js';
 import { type ScenarioName, scenarioFaults } from '../simulate/scenarios.js';
+import { sliceMsForRate } from '../simulate/simulator.js';
 import { type HostedSimulator, InThreadSimulator, SimulatorThread } from '../simulate/simulator-thread.js';
 import { SqliteAggregateStore } from '../store/sqlite-store.js';
 import { ClusterSite, SITE_REPLICATION_FACTOR, waitForBrokers } from './cluster-site.js';
@@ -360,6 +361,7 @@ async function startSimulator(config: EdgestreamConfig, log: ThreadLog): Promise
   const fleet = buildFleet(simulator.edges, simulator.sites, simulator.seed);
   const options = {
     ratePerSec: simulator.rate,
+    sliceMs: sliceMsForRate(simulator.rate),
     edges: simulator.edges,
     sites: simulator.sites,
     seed: simulator.seed,
