@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { RemoteLogClient } from '../client/remote-client.js';
 import { buildFleet, GENERATOR_LIMITS } from '../simulate/generator.js';
 import { isScenarioName, SCENARIO_DEFAULTS, SCENARIO_NAMES, scenarioFaults } from '../simulate/scenarios.js';
-import { SIMULATOR_DEFAULTS, Simulator, type SimulatorStats } from '../simulate/simulator.js';
+import { SIMULATOR_DEFAULTS, Simulator, type SimulatorStats, sliceMsForRate } from '../simulate/simulator.js';
 import { UsageError } from './usage-error.js';
 
 export const SIMULATE_USAGE = `  edgestream simulate [--brokers HOST:PORT]  produce CDN edge telemetry to cdn.tcp and cdn.qoe over Kafka
@@ -90,6 +90,7 @@ export async function simulateCommand(args: string[]): Promise<number> {
     const simulator = new Simulator({
       client,
       ratePerSec,
+      sliceMs: sliceMsForRate(ratePerSec),
       edges,
       sites,
       seed,

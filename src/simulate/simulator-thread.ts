@@ -1,8 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import type { LogPortServer } from '../client/log-port-server.js';
 import { openThreadLog, type ThreadLog, type ThreadLogSpec } from '../client/thread-log.js';
+import type { LogClient } from '../client/types.js';
 import { buildFleet, type Fleet } from './generator.js';
-import type { SimulatorOptions, SimulatorStats } from './simulator.js';
+import { Simulator, type SimulatorOptions, type SimulatorStats } from './simulator.js';
 
 /** What the simulator thread is started with: the Simulator's options but its client, and its log. */
 export interface SimulatorThreadData {
@@ -24,11 +25,54 @@ const STATS_INTERVAL_MS = 100;
 
 const WORKER_SCRIPT = new URL('./simulator-worker.js', import.meta.url);
 
+/** A simulator the process runs beside its broker: on a thread of its own or on the calling thread. */
+export interface HostedSimulator {
+  /** The edge servers and sites being simulated. */
+  readonly fleet: Fleet;
+  /** The latest stats; throws the error that stopped the simulator. */
+  stats(): SimulatorStats;
+  /** Stops producing, waits for the produce calls in flight. */
+  close(): Promise<SimulatorStats>;
+}
+
+/**
+ * The Simulator on the calling thread, producing through `client`: at a low rate its work is a few percent of
+ * a core, less than a thread of its own costs (an isolate of tens of MB, and every batch crossing a port).
+ */
+export class InThreadSimulator implements HostedSimulator {
+  private failure: string | null = null;
+
+  private constructor(private readonly simulator: Simulator) {
+    simulator.done().catch((error: unknown) => {
+      this.failure = error instanceof Error ? error.message : String(error);
+    });
+  }
+
+  static async start(options: SimulatorThreadData['options'], client: LogClient): Promise<InThreadSimulator> {
+    const simulator = new Simulator({ ...options, client });
+    await simulator.start();
+    return new InThreadSimulator(simulator);
+  }
+
+  get fleet(): Fleet {
+    return this.simulator.fleet;
+  }
+
+  stats(): SimulatorStats {
+    if (this.failure) throw new Error(`the simulator stopped: ${this.failure}`);
+    return this.simulator.stats();
+  }
+
+  close(): Promise<SimulatorStats> {
+    return this.simulator.close();
+  }
+}
+
 /**
  * The Simulator on a thread of its own, so generating and encoding telemetry (the demo's producer) does not
  * take the broker's thread: at 50,000 events/s that is a good part of a core.
  */
-export class SimulatorThread {
+export class SimulatorThread implements HostedSimulator {
   private latest: SimulatorStats;
   private failure: string | null = null;
   private readonly closed: Promise<SimulatorStats>;

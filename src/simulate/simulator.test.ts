@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { partitionForKey } from '../client/partitioner.js';
 import type { LogClient, OutgoingRecord, TopicSpec } from '../client/types.js';
 import { makeFault } from './scenarios.js';
-import { Simulator } from './simulator.js';
+import { Simulator, sliceMsForRate } from './simulator.js';
+import { InThreadSimulator } from './simulator-thread.js';
 
 /** Records produce calls and acknowledges them after `ackDelayMs`, tracking how many overlap. */
 class SlowClient implements Pick<LogClient, 'ensureTopic' | 'produce'> {
@@ -24,6 +25,13 @@ class SlowClient implements Pick<LogClient, 'ensureTopic' | 'produce'> {
     this.records.push(...records);
     this.inFlight--;
     return offsets;
+  }
+}
+
+/** Takes the topics, then refuses every produce call. */
+class FailingClient extends SlowClient {
+  override async produce(): Promise<number[]> {
+    throw new Error('log gone');
   }
 }
 
@@ -82,5 +90,41 @@ describe('Simulator', () => {
       `event time falls behind a slow cluster (${stats.eventTimeLagMs} ms)`,
     );
     assert.equal(stats.eventsProduced, client.records.length);
+  });
+});
+
+describe('sliceMsForRate', () => {
+  it('gives each produce call about 1,000 events, in slices of 50 to 200 ms', () => {
+    assert.equal(sliceMsForRate(5_000), 200);
+    assert.equal(sliceMsForRate(10_000), 100);
+    assert.equal(sliceMsForRate(50_000), 50);
+    assert.equal(sliceMsForRate(100), 200);
+  });
+});
+
+describe('InThreadSimulator', () => {
+  it('reports progress, closes after the calls in flight, and surfaces a failed produce from stats()', async () => {
+    const client = new SlowClient(5);
+    const options = {
+      ratePerSec: 2_000,
+      edges: 4,
+      sites: 2,
+      seed: 5,
+      faults: [],
+      partitions: 3,
+      sliceMs: 50,
+    };
+    const running = await InThreadSimulator.start(options, client as unknown as LogClient);
+    assert.equal(running.fleet.edges.length, 4);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stats = await running.close();
+    assert.ok(stats.eventsProduced > 0);
+    assert.equal(client.inFlight, 0);
+    assert.equal(running.stats().eventsProduced, client.records.length);
+
+    const broken = await InThreadSimulator.start(options, new FailingClient(5) as unknown as LogClient);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.throws(() => broken.stats(), /the simulator stopped: log gone/);
+    await broken.close();
   });
 });
