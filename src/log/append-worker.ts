@@ -25,8 +25,8 @@ const failedStreams = new Set<number>();
 let queued: WorkerWrite[] = [];
 let running = false;
 
-port.on('message', (write: WorkerWrite) => {
-  queued.push(write);
+port.on('message', (writes: WorkerWrite[]) => {
+  queued.push(...writes);
   if (!running) void runRounds();
 });
 
@@ -56,9 +56,9 @@ async function runRound(round: WorkerWrite[]): Promise<void> {
       }),
   );
   await Promise.all(fsyncs);
-  for (const [at, write] of round.entries()) {
+  const answers = round.map((write, at): WorkerDone => {
     const { error, fsynced } = results[at]!;
-    const answer: WorkerDone = {
+    return {
       ticket: write.ticket,
       error: error && {
         code: 'code' in error && typeof error.code === 'string' ? error.code : null,
@@ -66,8 +66,8 @@ async function runRound(round: WorkerWrite[]): Promise<void> {
       },
       fsynced,
     };
-    port.postMessage(answer);
-  }
+  });
+  port.postMessage(answers);
   Atomics.store(finishedTicket, 0, BigInt(round.at(-1)!.ticket));
   Atomics.notify(finishedTicket, 0);
 }

@@ -33,6 +33,11 @@ export interface AppendWriter {
    */
   submit(stream: number, fd: number, data: Buffer, position: number, sync: boolean, done: WriteDone): number;
   /**
+   * Runs `work` once this turn's I/O callbacks are done (setImmediate), together with every other log's:
+   * the writes it submits reach the writer together.
+   */
+  atTurnEnd(work: () => void): void;
+  /**
    * Blocks the calling thread until the write with `ticket` and every write before it have finished and
    * their `done` ran: for the rare synchronous file operations (roll, truncation, closing a descriptor) that
    * must not race a write in flight.
@@ -174,6 +179,10 @@ export class DeferredAppendWriter implements AppendWriter {
     return ticket;
   }
 
+  atTurnEnd(work: () => void): void {
+    setImmediate(work);
+  }
+
   settle(ticket: number): void {
     const end = this.queue.findIndex((write) => write.ticket > ticket);
     const round = this.queue.splice(0, end < 0 ? this.queue.length : end);
@@ -196,7 +205,8 @@ export interface WorkerWrite {
   ticket: number;
   stream: number;
   fd: number;
-  data: Uint8Array;
+  /** The writer's own copy, moved to the thread (a view of shared memory could not be). */
+  data: Uint8Array<ArrayBuffer>;
   position: number;
   sync: boolean;
 }
@@ -223,6 +233,9 @@ export class ThreadAppendWriter implements AppendWriter {
   private readonly pending = new Map<number, WriteDone>();
   private nextTicket = 1;
   private completedTicket = 0;
+  private turnWork: Array<() => void> = [];
+  /** Writes submitted by this turn's work, posted as one message: one wake-up of the thread per turn. */
+  private outbox: WorkerWrite[] | null = null;
 
   private get port(): MessagePort {
     this.thread ??= this.start();
@@ -237,7 +250,7 @@ export class ThreadAppendWriter implements AppendWriter {
     });
     // Neither the thread nor the port keeps the process alive on its own: only writes in flight do.
     worker.unref();
-    port1.on('message', (message: WorkerDone) => this.complete(message));
+    port1.on('message', (answers: WorkerDone[]) => this.completeAll(answers));
     port1.unref();
     return { worker, port: port1 };
   }
@@ -246,23 +259,60 @@ export class ThreadAppendWriter implements AppendWriter {
     const ticket = this.nextTicket++;
     if (this.pending.size === 0) this.port.ref();
     this.pending.set(ticket, done);
-    const request: WorkerWrite = { ticket, stream, fd, data, position, sync };
-    this.port.postMessage(request);
+    // Cloning a view copies its whole ArrayBuffer: a produce's records are a slice of the request or of a
+    // 64 KiB socket read, and the clone cost that, per write. A copy of just the bytes is moved instead.
+    // (allocUnsafeSlow: an ArrayBuffer of its own, not Buffer's pool, and not zero-filled before the copy.)
+    const owned = Buffer.allocUnsafeSlow(data.byteLength);
+    data.copy(owned);
+    const request: WorkerWrite = { ticket, stream, fd, data: owned, position, sync };
+    if (this.outbox) this.outbox.push(request);
+    else this.post([request]);
     return ticket;
+  }
+
+  atTurnEnd(work: () => void): void {
+    if (this.turnWork.length === 0) setImmediate(this.endTurn);
+    this.turnWork.push(work);
+  }
+
+  private readonly endTurn = (): void => {
+    const work = this.turnWork;
+    this.turnWork = [];
+    const outbox: WorkerWrite[] = [];
+    this.outbox = outbox;
+    try {
+      for (const run of work) run();
+    } finally {
+      this.outbox = null;
+      if (outbox.length > 0) this.post(outbox);
+    }
+  };
+
+  private post(writes: WorkerWrite[]): void {
+    this.port.postMessage(
+      writes,
+      writes.map((write) => write.data.buffer),
+    );
   }
 
   settle(ticket: number): void {
     assert.ok(ticket < this.nextTicket, `ticket ${ticket} was never handed out`);
+    // Called from a turn's work: what it submitted so far must reach the thread before we wait for it.
+    if (this.outbox && this.outbox.length > 0) this.post(this.outbox.splice(0));
     while (this.completedTicket < ticket) {
       const received = receiveMessageOnPort(this.port);
       if (received) {
-        this.complete(received.message);
+        this.completeAll(received.message);
         continue;
       }
       const finished = Atomics.load(this.finished, 0);
       // The worker posts its answer before it moves the counter: finished past us means the answer is near.
       Atomics.wait(this.finished, 0, finished, finished >= BigInt(ticket) ? 1 : SETTLE_WAIT_SLICE_MS);
     }
+  }
+
+  private completeAll(answers: WorkerDone[]): void {
+    for (const answer of answers) this.complete(answer);
   }
 
   private complete(message: WorkerDone): void {

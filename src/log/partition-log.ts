@@ -766,7 +766,7 @@ export class PartitionLog {
     this.unsubmittedBytes += payload.length;
     if (this.submitScheduled) return;
     this.submitScheduled = true;
-    setImmediate(() => {
+    this.context.appendWriter.atTurnEnd(() => {
       this.submitScheduled = false;
       this.submitWrites();
     });
