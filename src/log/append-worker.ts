@@ -1,40 +1,73 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { MessagePort, workerData } from 'node:worker_threads';
 import {
+  fsyncEnded,
+  fsyncsOf,
   nodeSegmentWriter,
-  skippedWriteError,
+  type RoundWrite,
   type WorkerDone,
   type WorkerWrite,
-  writeFully,
+  writeRound,
 } from './append-writer.js';
 
 /**
- * The thread behind ThreadAppendWriter: makes each write in the order submitted, answers on the port, then
- * moves the shared counter of finished tickets that a blocked settle waits on.
+ * The thread behind ThreadAppendWriter: takes every write queued so far as one round (the writes in the
+ * order submitted, then the fsyncs they asked for, all descriptors' at once so the file system can commit
+ * them together), answers each on the port, then moves the shared counter of finished tickets that a
+ * blocked settle waits on. Writes that arrive meanwhile wait for the next round.
  */
 const { finished, port } = workerData;
 assert.ok(finished instanceof SharedArrayBuffer, 'workerData.finished must be a SharedArrayBuffer');
 assert.ok(port instanceof MessagePort, 'workerData.port must be a MessagePort');
 const finishedTicket = new BigInt64Array(finished);
 const failedStreams = new Set<number>();
+let queued: WorkerWrite[] = [];
+let running = false;
 
-function perform(write: WorkerWrite): WorkerDone['error'] {
-  if (failedStreams.has(write.stream)) return { code: null, message: skippedWriteError().message };
-  const data = Buffer.from(write.data.buffer, write.data.byteOffset, write.data.byteLength);
-  try {
-    writeFully(nodeSegmentWriter, write.fd, data, write.position);
-    return null;
-  } catch (error) {
-    failedStreams.add(write.stream);
-    const code =
-      error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : null;
-    return { code, message: error instanceof Error ? error.message : String(error) };
+port.on('message', (writes: WorkerWrite[]) => {
+  queued.push(...writes);
+  if (!running) void runRounds();
+});
+
+async function runRounds(): Promise<void> {
+  running = true;
+  while (queued.length > 0) {
+    const round = queued;
+    queued = [];
+    await runRound(round);
   }
+  running = false;
 }
 
-port.on('message', (write: WorkerWrite) => {
-  const answer: WorkerDone = { ticket: write.ticket, error: perform(write) };
-  port.postMessage(answer);
-  Atomics.store(finishedTicket, 0, BigInt(write.ticket));
+async function runRound(round: WorkerWrite[]): Promise<void> {
+  const writes: RoundWrite[] = round.map((write) => ({
+    ...write,
+    data: Buffer.from(write.data.buffer, write.data.byteOffset, write.data.byteLength),
+  }));
+  const results = writeRound(nodeSegmentWriter, failedStreams, writes);
+  const fsyncs = [...fsyncsOf(writes, results)].map(
+    ([fd, last]) =>
+      new Promise<void>((resolve) => {
+        fs.fdatasync(fd, (error) => {
+          fsyncEnded(writes, results, failedStreams, fd, last, error);
+          resolve();
+        });
+      }),
+  );
+  await Promise.all(fsyncs);
+  const answers = round.map((write, at): WorkerDone => {
+    const { error, fsynced } = results[at]!;
+    return {
+      ticket: write.ticket,
+      error: error && {
+        code: 'code' in error && typeof error.code === 'string' ? error.code : null,
+        message: error.message,
+      },
+      fsynced,
+    };
+  });
+  port.postMessage(answers);
+  Atomics.store(finishedTicket, 0, BigInt(round.at(-1)!.ticket));
   Atomics.notify(finishedTicket, 0);
-});
+}

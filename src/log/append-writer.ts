@@ -2,17 +2,24 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 
-/** The file-system writes a segment makes, replaceable so tests can simulate a full disk. */
+/** The file-system writes and fsyncs a segment makes, replaceable so tests can simulate a full disk. */
 export interface SegmentWriter {
   write(fd: number, buf: Buffer, offset: number, length: number, position: number): number;
+  /** fdatasync(2) of `fd`. */
+  sync(fd: number): void;
 }
 
 export const nodeSegmentWriter: SegmentWriter = {
   write: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
+  sync: (fd) => fs.fdatasyncSync(fd),
 };
 
-/** Called once per submitted write, in submission order, with null or the error that stopped it. */
-export type WriteDone = (error: Error | null) => void;
+/**
+ * Called once per submitted write, in submission order, with null or the error that stopped it. A write
+ * submitted with `sync` that succeeded is also fsynced; `fsynced` is true for the one write of a round
+ * whose fdatasync call covered it and the writes before it (the others shared that call).
+ */
+export type WriteDone = (error: Error | null, fsynced: boolean) => void;
 
 /**
  * Where appended bytes are written, off the caller's turn: `write(2)` can wait on writeback of the same
@@ -20,11 +27,16 @@ export type WriteDone = (error: Error | null) => void;
  */
 export interface AppendWriter {
   /**
-   * Queues `data` for `position` of `fd` and returns a ticket for settle. `done` is never called from within
-   * submit. Once a write of `stream` fails, that stream's later writes are not made (they would leave a hole)
-   * and fail too.
+   * Queues `data` for `position` of `fd` and returns a ticket for settle. With `sync`, `done` reports success
+   * only once the bytes are fsynced too. `done` is never called from within submit. Once a write or fsync of
+   * `stream` fails, that stream's later writes are not made (they would leave a hole) and fail too.
    */
-  submit(stream: number, fd: number, data: Buffer, position: number, done: WriteDone): number;
+  submit(stream: number, fd: number, data: Buffer, position: number, sync: boolean, done: WriteDone): number;
+  /**
+   * Runs `work` once this turn's I/O callbacks are done (setImmediate), together with every other log's:
+   * the writes it submits reach the writer together.
+   */
+  atTurnEnd(work: () => void): void;
   /**
    * Blocks the calling thread until the write with `ticket` and every write before it have finished and
    * their `done` ran: for the rare synchronous file operations (roll, truncation, closing a descriptor) that
@@ -59,12 +71,86 @@ export function skippedWriteError(): Error {
   return new Error('not written: an earlier write of this log failed');
 }
 
-interface Queued {
-  ticket: number;
+/** One write of a round (see writeRound). */
+export interface RoundWrite {
   stream: number;
   fd: number;
   data: Buffer;
   position: number;
+  sync: boolean;
+}
+
+export interface RoundResult {
+  error: Error | null;
+  fsynced: boolean;
+}
+
+/**
+ * Makes the writes of a round in order. The fsyncs they ask for follow (fsyncsOf, fsyncEnded): writes that
+ * queued while the previous round's fsyncs ran share the next ones (group commit on the writer's own
+ * thread, with no hand-off between a write and its fsync).
+ */
+export function writeRound(
+  writer: SegmentWriter,
+  failedStreams: Set<number>,
+  writes: readonly RoundWrite[],
+): RoundResult[] {
+  return writes.map((write) => ({ error: writeOnce(writer, failedStreams, write), fsynced: false }));
+}
+
+/** The descriptors a round must fsync, each with the index of its last write that asked for it. */
+export function fsyncsOf(
+  writes: readonly RoundWrite[],
+  results: readonly RoundResult[],
+): Map<number, number> {
+  const lastSyncedWriteOf = new Map<number, number>();
+  for (const [at, write] of writes.entries()) {
+    if (write.sync && results[at]!.error === null) lastSyncedWriteOf.set(write.fd, at);
+  }
+  return lastSyncedWriteOf;
+}
+
+/**
+ * Records how the fsync of `fd` ended. After a failed fsync the kernel may have dropped the dirty pages, so
+ * every write of that descriptor in the round that asked for it fails, and so does its stream from then on.
+ */
+export function fsyncEnded(
+  writes: readonly RoundWrite[],
+  results: RoundResult[],
+  failedStreams: Set<number>,
+  fd: number,
+  last: number,
+  error: unknown,
+): void {
+  if (error === null) {
+    results[last]!.fsynced = true;
+    return;
+  }
+  const failure = asError(error);
+  for (const [at, write] of writes.entries()) {
+    if (write.fd !== fd || !write.sync || results[at]!.error !== null) continue;
+    results[at]!.error = failure;
+    failedStreams.add(write.stream);
+  }
+}
+
+function writeOnce(writer: SegmentWriter, failedStreams: Set<number>, write: RoundWrite): Error | null {
+  if (failedStreams.has(write.stream)) return skippedWriteError();
+  try {
+    writeFully(writer, write.fd, write.data, write.position);
+    return null;
+  } catch (error) {
+    failedStreams.add(write.stream);
+    return asError(error);
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+interface Queued extends RoundWrite {
+  ticket: number;
   done: WriteDone;
 }
 
@@ -80,9 +166,9 @@ export class DeferredAppendWriter implements AppendWriter {
 
   constructor(private readonly writer: SegmentWriter) {}
 
-  submit(stream: number, fd: number, data: Buffer, position: number, done: WriteDone): number {
+  submit(stream: number, fd: number, data: Buffer, position: number, sync: boolean, done: WriteDone): number {
     const ticket = this.nextTicket++;
-    this.queue.push({ ticket, stream, fd, data, position, done });
+    this.queue.push({ ticket, stream, fd, data, position, sync, done });
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => {
@@ -93,22 +179,24 @@ export class DeferredAppendWriter implements AppendWriter {
     return ticket;
   }
 
-  settle(ticket: number): void {
-    while (this.queue.length > 0 && this.queue[0]!.ticket <= ticket) {
-      const write = this.queue.shift()!;
-      write.done(this.perform(write));
-    }
+  atTurnEnd(work: () => void): void {
+    setImmediate(work);
   }
 
-  private perform(write: Queued): Error | null {
-    if (this.failedStreams.has(write.stream)) return skippedWriteError();
-    try {
-      writeFully(this.writer, write.fd, write.data, write.position);
-      return null;
-    } catch (error) {
-      this.failedStreams.add(write.stream);
-      return error instanceof Error ? error : new Error(String(error));
+  settle(ticket: number): void {
+    const end = this.queue.findIndex((write) => write.ticket > ticket);
+    const round = this.queue.splice(0, end < 0 ? this.queue.length : end);
+    const results = writeRound(this.writer, this.failedStreams, round);
+    for (const [fd, last] of fsyncsOf(round, results)) {
+      let error: unknown = null;
+      try {
+        this.writer.sync(fd);
+      } catch (thrown) {
+        error = thrown;
+      }
+      fsyncEnded(round, results, this.failedStreams, fd, last, error);
     }
+    for (const [at, write] of round.entries()) write.done(results[at]!.error, results[at]!.fsynced);
   }
 }
 
@@ -117,14 +205,17 @@ export interface WorkerWrite {
   ticket: number;
   stream: number;
   fd: number;
-  data: Uint8Array;
+  /** The writer's own copy, moved to the thread (a view of shared memory could not be). */
+  data: Uint8Array<ArrayBuffer>;
   position: number;
+  sync: boolean;
 }
 
 /** The worker's answer: the ticket finished, with the error's code and message when it failed. */
 export interface WorkerDone {
   ticket: number;
   error: { code: string | null; message: string } | null;
+  fsynced: boolean;
 }
 
 /** Longest single wait in settle before looking at the port again. */
@@ -142,6 +233,9 @@ export class ThreadAppendWriter implements AppendWriter {
   private readonly pending = new Map<number, WriteDone>();
   private nextTicket = 1;
   private completedTicket = 0;
+  private turnWork: Array<() => void> = [];
+  /** Writes submitted by this turn's work, posted as one message: one wake-up of the thread per turn. */
+  private outbox: WorkerWrite[] | null = null;
 
   private get port(): MessagePort {
     this.thread ??= this.start();
@@ -156,32 +250,69 @@ export class ThreadAppendWriter implements AppendWriter {
     });
     // Neither the thread nor the port keeps the process alive on its own: only writes in flight do.
     worker.unref();
-    port1.on('message', (message: WorkerDone) => this.complete(message));
+    port1.on('message', (answers: WorkerDone[]) => this.completeAll(answers));
     port1.unref();
     return { worker, port: port1 };
   }
 
-  submit(stream: number, fd: number, data: Buffer, position: number, done: WriteDone): number {
+  submit(stream: number, fd: number, data: Buffer, position: number, sync: boolean, done: WriteDone): number {
     const ticket = this.nextTicket++;
     if (this.pending.size === 0) this.port.ref();
     this.pending.set(ticket, done);
-    const request: WorkerWrite = { ticket, stream, fd, data, position };
-    this.port.postMessage(request);
+    // Cloning a view copies its whole ArrayBuffer: a produce's records are a slice of the request or of a
+    // 64 KiB socket read, and the clone cost that, per write. A copy of just the bytes is moved instead.
+    // (allocUnsafeSlow: an ArrayBuffer of its own, not Buffer's pool, and not zero-filled before the copy.)
+    const owned = Buffer.allocUnsafeSlow(data.byteLength);
+    data.copy(owned);
+    const request: WorkerWrite = { ticket, stream, fd, data: owned, position, sync };
+    if (this.outbox) this.outbox.push(request);
+    else this.post([request]);
     return ticket;
+  }
+
+  atTurnEnd(work: () => void): void {
+    if (this.turnWork.length === 0) setImmediate(this.endTurn);
+    this.turnWork.push(work);
+  }
+
+  private readonly endTurn = (): void => {
+    const work = this.turnWork;
+    this.turnWork = [];
+    const outbox: WorkerWrite[] = [];
+    this.outbox = outbox;
+    try {
+      for (const run of work) run();
+    } finally {
+      this.outbox = null;
+      if (outbox.length > 0) this.post(outbox);
+    }
+  };
+
+  private post(writes: WorkerWrite[]): void {
+    this.port.postMessage(
+      writes,
+      writes.map((write) => write.data.buffer),
+    );
   }
 
   settle(ticket: number): void {
     assert.ok(ticket < this.nextTicket, `ticket ${ticket} was never handed out`);
+    // Called from a turn's work: what it submitted so far must reach the thread before we wait for it.
+    if (this.outbox && this.outbox.length > 0) this.post(this.outbox.splice(0));
     while (this.completedTicket < ticket) {
       const received = receiveMessageOnPort(this.port);
       if (received) {
-        this.complete(received.message);
+        this.completeAll(received.message);
         continue;
       }
       const finished = Atomics.load(this.finished, 0);
       // The worker posts its answer before it moves the counter: finished past us means the answer is near.
       Atomics.wait(this.finished, 0, finished, finished >= BigInt(ticket) ? 1 : SETTLE_WAIT_SLICE_MS);
     }
+  }
+
+  private completeAll(answers: WorkerDone[]): void {
+    for (const answer of answers) this.complete(answer);
   }
 
   private complete(message: WorkerDone): void {
@@ -192,7 +323,10 @@ export class ThreadAppendWriter implements AppendWriter {
     this.pending.delete(message.ticket);
     if (this.pending.size === 0) this.port.unref();
     const { error } = message;
-    done(error ? Object.assign(new Error(error.message), error.code ? { code: error.code } : {}) : null);
+    done(
+      error ? Object.assign(new Error(error.message), error.code ? { code: error.code } : {}) : null,
+      message.fsynced,
+    );
   }
 }
 

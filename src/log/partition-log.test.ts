@@ -365,6 +365,7 @@ describe('PartitionLog durability', () => {
         fs.writeSync(fd, buf, offset, Math.floor(length / 2), position);
         throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       },
+      sync: (fd) => fs.fdatasyncSync(fd),
     };
     const log = h.open({}, { writer });
     await log.append(makeBatch('before'));
@@ -411,6 +412,7 @@ describe('PartitionLog durability', () => {
         if (writes === 2) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
         return fs.writeSync(fd, buf, offset, length, position);
       },
+      sync: (fd) => fs.fdatasyncSync(fd),
     };
     const log = h.open({}, { writer });
     await log.append(makeBatch('first'));
@@ -428,6 +430,30 @@ describe('PartitionLog durability', () => {
     const reopened = h.open();
     assert.equal(reopened.logEndOffset, 3);
     await reopened.close();
+  });
+  it('fails a durable append whose fsync fails, keeps it invisible, and takes no more writes', async () => {
+    using tmp = temporaryDirectory();
+    const h = harness(tmp.dir);
+    let failSync = false;
+    const writer: SegmentWriter = {
+      write: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
+      sync(fd) {
+        if (failSync) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+        fs.fdatasyncSync(fd);
+      },
+    };
+    const log = h.open({}, { writer });
+    await log.append(makeBatch('synced'));
+    assert.equal(log.fsyncCount, 1, 'the writer fsynced the durable append');
+    failSync = true;
+    await assert.rejects(log.append(makeBatch('unsynced')), (e) => expectCode(e, 'IO_ERROR'));
+    assert.equal(log.highWatermark, 3, 'an append whose fsync failed is never visible');
+    assert.deepEqual(readAllValues(log), ['synced-0', 'synced-1', 'synced-2']);
+    assert.throws(
+      () => log.write(makeBatch('after')),
+      (e) => expectCode(e, 'IO_ERROR'),
+    );
+    await log.close();
   });
 });
 
@@ -609,19 +635,17 @@ describe('open segment limit', () => {
     using tmp = temporaryDirectory();
     const logger = new RecordingLogger();
     const files = new OpenFileLimiter(1);
-    const a = PartitionLog.open({
-      dir: path.join(tmp.dir, 'a'),
-      config: DEFAULT_TOPIC_CONFIG,
-      files,
-      logger,
-    });
-    // The durable append's fsync, held here once its write is in the file, pins the only descriptor.
+    // A flush's fsync runs in the thread pool (durable appends are fsynced by the writer thread instead).
+    const config = { ...DEFAULT_TOPIC_CONFIG, flushPolicy: 'interval' as const, flushMs: 3_600_000 };
+    const a = PartitionLog.open({ dir: path.join(tmp.dir, 'a'), config, files, logger });
+    await a.append(makeBatch('x'));
+    // The flush's fsync, held here, pins the only descriptor.
     const fdatasync = fs.fdatasync;
     const held: { release: (() => void) | null } = { release: null };
     const hold = mock.method(fs, 'fdatasync', (fd: number, callback: (error: Error | null) => void) => {
       held.release = () => fdatasync(fd, callback);
     });
-    const pending = a.append(makeBatch('x'));
+    const pending = a.flush();
     while (held.release === null) await new Promise((resolve) => setImmediate(resolve));
     hold.mock.restore();
     assert.throws(

@@ -726,10 +726,14 @@ export class PartitionLog {
    * the write's error when the bytes could not be written.
    */
   durable(): Promise<void> {
-    const landed = this.landing(this.logEndOffset);
+    const endOffset = this.logEndOffset;
+    const landed = this.landing(endOffset);
     if (this.config.flushPolicy !== 'durable') return landed;
-    // The fsync must start after the bytes are in the file for it to cover them.
-    return landed.then(() => this.groupCommit.waitForDurable());
+    // Writes made under the durable policy land fsynced; bytes written before the policy became durable
+    // need a group commit, which must start after they are in the file for it to cover them.
+    return landed.then(() =>
+      this.syncedEndOffset >= endOffset ? undefined : this.groupCommit.waitForDurable(),
+    );
   }
 
   /** Resolves once offsets below `endOffset` are in the file. */
@@ -762,7 +766,7 @@ export class PartitionLog {
     this.unsubmittedBytes += payload.length;
     if (this.submitScheduled) return;
     this.submitScheduled = true;
-    setImmediate(() => {
+    this.context.appendWriter.atTurnEnd(() => {
       this.submitScheduled = false;
       this.submitWrites();
     });
@@ -782,22 +786,36 @@ export class PartitionLog {
     this.unsubmittedBytes = 0;
     this.unsubmittedSegment = null;
     if (this.writeFailure) return;
+    // Under the durable policy every append is acknowledged only once fsynced: the writer thread fsyncs
+    // right after writing, sparing the round trip back to this thread and out to the thread pool.
+    const sync = this.config.flushPolicy === 'durable';
     try {
-      segment.submitWrite(data, position, (error) => this.landed(segment, endOffset, error));
+      segment.submitWrite(data, position, sync, (error, fsynced) =>
+        this.landed(segment, endOffset, error, sync, fsynced),
+      );
     } catch (error) {
       // Opening the descriptor failed (TOO_MANY_OPEN_SEGMENTS, say): the bytes never reach the file.
-      this.landed(segment, endOffset, error);
+      this.landed(segment, endOffset, error, sync, false);
     }
   }
 
   /** A write ended: the readable end moves, or on failure the log stops taking writes. */
-  private landed(segment: Segment, endOffset: number, error: unknown): void {
+  private landed(
+    segment: Segment,
+    endOffset: number,
+    error: unknown,
+    synced: boolean,
+    fsynced: boolean,
+  ): void {
     if (error) {
       this.failWrites(segment, ioError(error, `append to ${segment.logPath}`));
       return;
     }
     assert.ok(endOffset >= this.writtenEndOffset, `${this.dir}: write to ${endOffset} lands out of order`);
     this.writtenEndOffset = endOffset;
+    if (fsynced) this.fsyncCount++;
+    // Settled before any truncation (which settles writes first), so endOffset is still in the log.
+    if (synced) this.syncedEndOffset = Math.max(this.syncedEndOffset, endOffset);
     while (this.landingWaiters.length > 0 && this.landingWaiters[0]!.endOffset <= endOffset) {
       this.landingWaiters.shift()!.resolve();
     }

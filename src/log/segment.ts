@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, BatchField, readInt64 } from '../protocol/index.js';
-import type { AppendWriter } from './append-writer.js';
+import type { AppendWriter, WriteDone } from './append-writer.js';
 import { type BatchSummary, batchDefect, summarizeBatch } from './batch-validation.js';
 import { CorruptSegmentError, ioError, isNodeError, LogError } from './errors.js';
 import type { IndexHolder, LoadedIndexLimiter } from './loaded-indexes.js';
@@ -211,23 +211,35 @@ export class Segment implements FileHolder, IndexHolder {
 
   /**
    * Hands appended bytes starting at `position` (which must be writtenSize plus what is already submitted)
-   * to the append writer; `done` runs once they are in the file, or failed to get there.
+   * to the append writer; `done` runs once they are in the file (and fsynced, with `sync`), or failed to get
+   * there.
    */
-  submitWrite(data: Buffer, position: number, done: (error: Error | null) => void): void {
+  submitWrite(data: Buffer, position: number, sync: boolean, done: WriteDone): void {
     assert.ok(
       position + data.length <= this.size,
       `${this.logPath}: write up to ${position + data.length} is past size ${this.size}`,
     );
-    const fd = this.file();
+    // An fsync that failed when the descriptor was closed to make room fails the next synced write.
+    const fd = sync ? this.fileToSync() : this.file();
     // From here the descriptor may carry bytes no fsync covered: closing it to make room fsyncs it first.
     this.unsynced = true;
-    this.writeTicket = this.context.appendWriter.submit(this.streamId, fd, data, position, (error) => {
-      if (!error) {
-        assert.ok(position === this.writtenSize, `${this.logPath}: write at ${position} lands out of order`);
-        this.unwrittenBytes -= data.length;
-      }
-      done(error);
-    });
+    this.writeTicket = this.context.appendWriter.submit(
+      this.streamId,
+      fd,
+      data,
+      position,
+      sync,
+      (error, fsynced) => {
+        if (!error) {
+          assert.ok(
+            position === this.writtenSize,
+            `${this.logPath}: write at ${position} lands out of order`,
+          );
+          this.unwrittenBytes -= data.length;
+        }
+        done(error, fsynced);
+      },
+    );
   }
 
   /** Blocks until every write submitted for this segment has landed or failed. */

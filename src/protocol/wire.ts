@@ -23,6 +23,12 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** Up to this length an ASCII scan plus a one-byte-string copy is cheaper than calling TextDecoder. */
 const ASCII_SCAN_MAX_BYTES = 64;
 
+/**
+ * The first scratch buffer: a produce response or a fetch response's fields fit, and Buffer's pool serves it
+ * (a 16 KiB one per message was a fresh ArrayBuffer each time, and the garbage collector's main work).
+ */
+const FIRST_SCRATCH_BYTES = 512;
+/** Later scratch buffers grow fourfold up to this. */
 const SCRATCH_BYTES = 16 * 1024;
 /** Payloads at least this large are kept by reference instead of copied into the scratch buffer. */
 const ZERO_COPY_THRESHOLD = 1024;
@@ -33,7 +39,7 @@ const ZERO_COPY_THRESHOLD = 1024;
  */
 export class WireWriter {
   private readonly chunks: Buffer[] = [];
-  private scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  private scratch = Buffer.allocUnsafe(FIRST_SCRATCH_BYTES);
   private start = 0;
   private pos = 0;
   private sealedBytes = 0;
@@ -45,7 +51,7 @@ export class WireWriter {
   private reserve(bytes: number): void {
     if (this.pos + bytes <= this.scratch.length) return;
     this.seal();
-    this.scratch = Buffer.allocUnsafe(Math.max(SCRATCH_BYTES, bytes));
+    this.scratch = Buffer.allocUnsafe(Math.max(Math.min(this.scratch.length * 4, SCRATCH_BYTES), bytes));
     this.start = 0;
     this.pos = 0;
   }
