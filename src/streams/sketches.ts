@@ -1,4 +1,4 @@
-import type { Aggregation } from './aggregations.js';
+import { type Aggregation, objectsWith } from './aggregations.js';
 
 /**
  * Sketch aggregations whose accumulators are plain JSON, so they go through the changelog like any other
@@ -405,6 +405,7 @@ export function quantiles<V>(
     );
   }
   const names = quantileNames(qs);
+  const newEstimates = objectsWith<number>(names);
   const ascending = qs.map((q, position) => ({ q, name: names[position]! })).sort((x, y) => x.q - y.q);
   const gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy);
   const logGamma = Math.log(gamma);
@@ -437,8 +438,7 @@ export function quantiles<V>(
     },
     result(state) {
       checkAccuracy(state, relativeAccuracy);
-      const estimates: QuantilesResult = {};
-      for (const name of names) estimates[name] = null;
+      const estimates: QuantilesResult = newEstimates();
       if (state.count === 0) return estimates;
       const walk = { state, ascending, estimates, next: 0, seen: 0 };
       walkBuckets(walk, state.negative, negativeBucketValue);
