@@ -31,6 +31,10 @@ export interface StreamsConfig {
    * transactions: the remote client).
    */
   exactlyOnce?: ExactlyOnceMode;
+  /**
+   * Bytes fetched at once, all processed in one turn of the event loop: bounds how long a backlog holds other
+   * work up, and how many decoded records a fetch keeps alive (every garbage collection copies them).
+   */
   fetchMaxBytes?: number;
   fetchMaxWaitMs?: number;
   /** Produced-but-unacknowledged output bytes allowed before fetching pauses (backpressure from sinks). */
@@ -53,7 +57,8 @@ export type ExactlyOnceMode = (typeof EXACTLY_ONCE_MODES)[number];
 const DEFAULTS = {
   commitIntervalMs: 10_000,
   exactlyOnce: 'sequence' as ExactlyOnceMode,
-  fetchMaxBytes: 16 * 1024 * 1024,
+  // ~5,000 events of 200 bytes: ~15 ms of processing. 16 MiB took ~250 ms in one turn and cost more CPU.
+  fetchMaxBytes: 1024 * 1024,
   fetchMaxWaitMs: 100,
   maxPendingOutputBytes: 32 * 1024 * 1024,
   idleTimeoutMs: 30_000,
