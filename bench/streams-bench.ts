@@ -84,18 +84,29 @@ async function startBroker(dataDir: string): Promise<{ broker: Broker; client: E
   return { broker, client: new EmbeddedLogClient(broker.embeddedLog()) };
 }
 
-function jsonParseCeiling(values: Buffer[]): number {
+/** Microseconds of CPU (this process, all threads) since `since`. */
+function cpuMicros(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
+}
+
+/** Events/s, and CPU µs per event: on a loaded machine the CPU figure is the one to compare runs by. */
+function jsonParseCeiling(values: Buffer[]): { eventsPerSecond: number; cpuUsPerEvent: number } {
   const started = process.hrtime.bigint();
+  const cpuStarted = process.cpuUsage();
   let checksum = 0;
   for (const value of values) checksum += (JSON.parse(value.toString('utf8')) as Telemetry).retransmits;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (checksum < 0) throw new Error('unreachable');
-  return values.length / seconds;
+  return { eventsPerSecond: values.length / seconds, cpuUsPerEvent: cpuMicros(cpuStarted) / values.length };
 }
 
-async function throughput(
-  dataDir: string,
-): Promise<{ eventsPerSecond: number; ceiling: number; eventBytes: number }> {
+async function throughput(dataDir: string): Promise<{
+  eventsPerSecond: number;
+  cpuUsPerEvent: number;
+  ceiling: { eventsPerSecond: number; cpuUsPerEvent: number };
+  eventBytes: number;
+}> {
   const { broker, client } = await startBroker(dataDir);
   await client.ensureTopic({ name: 'telemetry', partitions: 1 });
   const base = Date.now() - 3_600_000;
@@ -118,13 +129,15 @@ async function throughput(
   pipeline(app, () => updates++);
   const profile = process.env.BENCH_PROFILE ? await startProfile() : null;
   const started = process.hrtime.bigint();
+  const cpuStarted = process.cpuUsage();
   await app.start();
   while (updates < EVENTS) await new Promise((resolve) => setTimeout(resolve, 5));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpuUsPerEvent = cpuMicros(cpuStarted) / EVENTS;
   if (profile) await profile.stop(process.env.BENCH_PROFILE!);
   await app.close();
   await broker.close();
-  return { eventsPerSecond: EVENTS / seconds, ceiling, eventBytes };
+  return { eventsPerSecond: EVENTS / seconds, cpuUsPerEvent, ceiling, eventBytes };
 }
 
 async function latency(
@@ -222,38 +235,59 @@ async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
   };
 }
 
+/** `BENCH_PHASE=throughput` or `latency` runs one phase alone (the other's rows are left out). */
+const PHASE = process.env.BENCH_PHASE ?? 'both';
+
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-streams-bench-'));
   try {
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-    const t = await throughput(path.join(root, 'throughput'));
-    const l = await latency(path.join(root, 'latency'), buildLoadgen(root, 'bench:streams'));
-    const rows = [
-      ['machine', `${cpu}, ${os.cpus().length} cores, Node ${process.version}`],
-      [
-        'events',
-        `${EVENTS.toLocaleString()} JSON events, ${Math.round(t.eventBytes)} bytes avg, ${KEYS.toLocaleString()} keys`,
-      ],
-      ['JSON.parse ceiling (same events, same run)', `${Math.round(t.ceiling).toLocaleString()} events/s`],
-      [
-        'pipeline: 10 s tumbling count/sum/p95, update emit',
-        `${Math.round(t.eventsPerSecond).toLocaleString()} events/s`,
-      ],
-      ['pipeline / ceiling (goal >= 50%)', `${((t.eventsPerSecond / t.ceiling) * 100).toFixed(0)}%`],
-      [
-        `produce -> early update at ${Math.round(l.rate).toLocaleString()} events/s`,
-        `p50 ${l.p50} ms, p99 ${l.p99} ms, p99.9 ${l.p999} ms (${l.samples.toLocaleString()} samples; goal p99 <= 50 ms)`,
-      ],
-      [
-        'event-loop delay meanwhile',
-        `p99 ${l.loopDelayP99Ms.toFixed(1)} ms, max ${l.loopDelayMaxMs.toFixed(0)} ms`,
-      ],
-    ];
+    const rows = [['machine', `${cpu}, ${os.cpus().length} cores, Node ${process.version}`]];
+    if (PHASE !== 'latency') rows.push(...throughputRows(await throughput(path.join(root, 'throughput'))));
+    if (PHASE !== 'throughput')
+      rows.push(
+        ...latencyRows(await latency(path.join(root, 'latency'), buildLoadgen(root, 'bench:streams'))),
+      );
     console.log('| measure | result |\n|---|---|');
     for (const [name, value] of rows) console.log(`| ${name} | ${value} |`);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
+}
+
+function throughputRows(t: Awaited<ReturnType<typeof throughput>>): string[][] {
+  return [
+    [
+      'events',
+      `${EVENTS.toLocaleString()} JSON events, ${Math.round(t.eventBytes)} bytes avg, ${KEYS.toLocaleString()} keys`,
+    ],
+    [
+      'JSON.parse ceiling (same events, same run)',
+      `${Math.round(t.ceiling.eventsPerSecond).toLocaleString()} events/s, ${t.ceiling.cpuUsPerEvent.toFixed(2)} µs CPU/event`,
+    ],
+    [
+      'pipeline: 10 s tumbling count/sum/p95, update emit',
+      `${Math.round(t.eventsPerSecond).toLocaleString()} events/s, ${t.cpuUsPerEvent.toFixed(2)} µs CPU/event (all threads)`,
+    ],
+    [
+      'pipeline / ceiling (goal >= 50%)',
+      `${((t.eventsPerSecond / t.ceiling.eventsPerSecond) * 100).toFixed(0)}% by rate, ` +
+        `${((t.ceiling.cpuUsPerEvent / t.cpuUsPerEvent) * 100).toFixed(0)}% by CPU time`,
+    ],
+  ];
+}
+
+function latencyRows(l: Awaited<ReturnType<typeof latency>>): string[][] {
+  return [
+    [
+      `produce -> early update at ${Math.round(l.rate).toLocaleString()} events/s`,
+      `p50 ${l.p50} ms, p99 ${l.p99} ms, p99.9 ${l.p999} ms (${l.samples.toLocaleString()} samples; goal p99 <= 50 ms)`,
+    ],
+    [
+      'event-loop delay meanwhile',
+      `p99 ${l.loopDelayP99Ms.toFixed(1)} ms, max ${l.loopDelayMaxMs.toFixed(0)} ms`,
+    ],
+  ];
 }
 
 await main();

@@ -68,6 +68,17 @@ export function reduce<V>(reducer: (a: V, b: V) => V): Aggregation<V, V | null, 
   };
 }
 
+/**
+ * A maker of objects with these properties in this order, all null at first. Objects built property by
+ * property under computed names take V8's slowest store (adding a property at a site that sees several
+ * names); a clone of one template gets its shape at once, and the stores after it only overwrite.
+ */
+export function objectsWith<T>(names: readonly string[]): () => Record<string, T | null> {
+  const template: Record<string, T | null> = {};
+  for (const name of names) template[name] = null;
+  return () => ({ ...template });
+}
+
 type Spec<V> = Record<string, Aggregation<V, unknown, unknown>>;
 type ResultOf<S> = { [K in keyof S]: S[K] extends Aggregation<never, unknown, infer R> ? R : never };
 
@@ -77,9 +88,10 @@ export function combine<V, S extends Spec<V>>(spec: S): Aggregation<V, Record<st
   const names = Object.keys(spec);
   const parts = names.map((name) => spec[name]!);
   const width = names.length;
+  const newObject = objectsWith<unknown>(names);
   return {
     init: () => {
-      const acc: Record<string, unknown> = {};
+      const acc = newObject();
       for (let i = 0; i < width; i++) acc[names[i]!] = parts[i]!.init();
       return acc;
     },
@@ -88,7 +100,7 @@ export function combine<V, S extends Spec<V>>(spec: S): Aggregation<V, Record<st
       return acc;
     },
     result: (acc) => {
-      const result: Record<string, unknown> = {};
+      const result = newObject();
       for (let i = 0; i < width; i++) result[names[i]!] = parts[i]!.result(acc[names[i]!]);
       return result as ResultOf<S>;
     },

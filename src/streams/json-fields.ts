@@ -32,6 +32,7 @@ const CLOSE_ARRAY = 0x5d;
 const LOWER_E = 0x65;
 const UPPER_E = 0x45;
 const LOWER_U = 0x75;
+const SPACE = 0x20;
 const FIRST_PRINTABLE = 0x20;
 
 /** The names a reader extracts, as bytes, so keys are compared without decoding them. */
@@ -89,10 +90,12 @@ function pickFields(value: unknown, fields: JsonFields): unknown {
 }
 
 function readObjectFields(bytes: Buffer, fields: JsonFields): Record<string, unknown> {
+  // Strings and numbers, nearly every value of an event, are read here rather than through skipValue, and
+  // whitespace is looked for only where a byte at or below the space says there may be some.
   const result: Record<string, unknown> = {};
-  let at = skipWhitespace(bytes, 0);
+  let at = bytes[0] === OPEN_OBJECT ? 0 : skipWhitespace(bytes, 0);
   if (bytes[at] !== OPEN_OBJECT) throw notFastPath;
-  at = skipWhitespace(bytes, at + 1);
+  at = skipSpaceAt(bytes, at + 1);
   if (bytes[at] === CLOSE_OBJECT) return finish(bytes, at + 1, result);
   for (;;) {
     if (bytes[at] !== QUOTE) throw notFastPath;
@@ -100,15 +103,27 @@ function readObjectFields(bytes: Buffer, fields: JsonFields): Record<string, unk
     const field = lastStringEscaped
       ? escapedKeyIndex(bytes, fields, at, keyEnd)
       : fields.indexOf(bytes, at + 1, keyEnd - 1);
-    at = skipWhitespace(bytes, keyEnd);
+    at = skipSpaceAt(bytes, keyEnd);
     if (bytes[at] !== COLON) throw notFastPath;
-    const valueStart = skipWhitespace(bytes, at + 1);
-    const valueEnd = skipValue(bytes, valueStart, 0);
-    if (field >= 0) result[fields.names[field]!] = fieldValue(bytes, valueStart, valueEnd);
-    at = skipWhitespace(bytes, valueEnd);
+    const valueStart = skipSpaceAt(bytes, at + 1);
+    const first = bytes[valueStart];
+    if (first === QUOTE) {
+      at = skipString(bytes, valueStart);
+      if (field >= 0) result[fields.names[field]!] = stringValue(bytes, valueStart, at);
+    } else if (first === MINUS || (first !== undefined && first >= ZERO && first <= NINE)) {
+      at = skipNumber(bytes, valueStart);
+      if (field >= 0) result[fields.names[field]!] = numberOf(bytes, valueStart, at);
+    } else {
+      at = skipValue(bytes, valueStart, 0);
+      if (field >= 0) result[fields.names[field]!] = JSON.parse(bytes.toString('utf8', valueStart, at));
+    }
+    at = skipSpaceAt(bytes, at);
+    if (bytes[at] === COMMA) {
+      at = skipSpaceAt(bytes, at + 1);
+      continue;
+    }
     if (bytes[at] === CLOSE_OBJECT) return finish(bytes, at + 1, result);
-    if (bytes[at] !== COMMA) throw notFastPath;
-    at = skipWhitespace(bytes, at + 1);
+    throw notFastPath;
   }
 }
 
@@ -123,15 +138,11 @@ function finish(bytes: Buffer, at: number, result: Record<string, unknown>): Rec
   return result;
 }
 
-function fieldValue(bytes: Buffer, start: number, end: number): unknown {
-  const first = bytes[start]!;
-  if (first === QUOTE) {
-    return lastStringEscaped
-      ? JSON.parse(bytes.toString('utf8', start, end))
-      : bytes.toString('utf8', start + 1, end - 1);
-  }
-  if (first === MINUS || (first >= ZERO && first <= NINE)) return numberOf(bytes, start, end);
-  return JSON.parse(bytes.toString('utf8', start, end));
+/** A string value whose opening quote is at `start`, skipString having just passed it. */
+function stringValue(bytes: Buffer, start: number, end: number): string {
+  return lastStringEscaped
+    ? (JSON.parse(bytes.toString('utf8', start, end)) as string)
+    : bytes.toString('utf8', start + 1, end - 1);
 }
 
 function numberOf(bytes: Buffer, start: number, end: number): number {
@@ -145,6 +156,12 @@ function numberOf(bytes: Buffer, start: number, end: number): number {
     value = value * 10 + (byte - ZERO);
   }
   return negative ? -value : value;
+}
+
+/** skipWhitespace, called only when the byte at `at` could be whitespace (most JSON has none). */
+function skipSpaceAt(bytes: Buffer, at: number): number {
+  const byte = bytes[at];
+  return byte !== undefined && byte <= SPACE ? skipWhitespace(bytes, at) : at;
 }
 
 function skipWhitespace(bytes: Buffer, at: number): number {
@@ -177,26 +194,25 @@ function skipLiteral(bytes: Buffer, at: number, literal: string): number {
   return at + literal.length;
 }
 
+/** Bytes that end a run of plain string content: the quote, the backslash and control characters. */
+const STRING_STOP = new Uint8Array(256);
+STRING_STOP.fill(1, 0, FIRST_PRINTABLE);
+STRING_STOP[QUOTE] = 1;
+STRING_STOP[BACKSLASH] = 1;
+
 /** The position after the string whose opening quote is at `at`; bytes above 0x7f are any UTF-8 (or not). */
 function skipString(bytes: Buffer, at: number): number {
-  const end = bytes.length;
   lastStringEscaped = false;
   at++;
-  while (at < end) {
-    const byte = bytes[at]!;
-    // Letters (the bulk of text) are above the backslash: one comparison for them.
-    if (byte <= BACKSLASH) {
-      if (byte === QUOTE) return at + 1;
-      if (byte < FIRST_PRINTABLE) throw notFastPath;
-      if (byte === BACKSLASH) {
-        lastStringEscaped = true;
-        at = skipEscape(bytes, at + 1);
-        continue;
-      }
-    }
-    at++;
+  for (;;) {
+    // One table look-up per byte of text; past the end, bytes[at] is undefined, which stops the run too.
+    let byte = bytes[at];
+    while (byte !== undefined && STRING_STOP[byte] === 0) byte = bytes[++at];
+    if (byte === QUOTE) return at + 1;
+    if (byte !== BACKSLASH) throw notFastPath;
+    lastStringEscaped = true;
+    at = skipEscape(bytes, at + 1);
   }
-  throw notFastPath;
 }
 
 function skipEscape(bytes: Buffer, at: number): number {

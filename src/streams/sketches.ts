@@ -1,4 +1,4 @@
-import type { Aggregation } from './aggregations.js';
+import { type Aggregation, objectsWith } from './aggregations.js';
 
 /**
  * Sketch aggregations whose accumulators are plain JSON, so they go through the changelog like any other
@@ -405,6 +405,7 @@ export function quantiles<V>(
     );
   }
   const names = quantileNames(qs);
+  const newEstimates = objectsWith<number>(names);
   const ascending = qs.map((q, position) => ({ q, name: names[position]! })).sort((x, y) => x.q - y.q);
   const gamma = (1 + relativeAccuracy) / (1 - relativeAccuracy);
   const logGamma = Math.log(gamma);
@@ -437,8 +438,7 @@ export function quantiles<V>(
     },
     result(state) {
       checkAccuracy(state, relativeAccuracy);
-      const estimates: QuantilesResult = {};
-      for (const name of names) estimates[name] = null;
+      const estimates: QuantilesResult = newEstimates();
       if (state.count === 0) return estimates;
       const walk = { state, ascending, estimates, next: 0, seen: 0 };
       walkBuckets(walk, state.negative, negativeBucketValue);
@@ -506,7 +506,7 @@ function addToBucket(buckets: number[], bucket: number, maxBuckets: number): voi
   if (at < buckets.length && buckets[at] === bucket) {
     buckets[at + 1]!++;
   } else if (buckets.length < maxBuckets << 1) {
-    buckets.splice(at, 0, bucket, 1);
+    insertBucket(buckets, at, bucket);
   } else if (at === 0) {
     buckets[1]!++;
   } else {
@@ -514,6 +514,17 @@ function addToBucket(buckets: number[], bucket: number, maxBuckets: number): voi
     buckets[3]! += buckets[1]!;
     buckets.splice(0, 2);
   }
+}
+
+/**
+ * Inserts [bucket, 1] at `at`. Not splice: it allocates an array for the items it removes (none here), and
+ * nearly every value of a sketch that sees a handful of values opens a bucket.
+ */
+function insertBucket(buckets: number[], at: number, bucket: number): void {
+  buckets.push(bucket, 1);
+  for (let i = buckets.length - 1; i >= at + 2; i--) buckets[i] = buckets[i - 2]!;
+  buckets[at] = bucket;
+  buckets[at + 1] = 1;
 }
 
 function mergeBuckets(a: number[], b: number[], maxBuckets: number): number[] {

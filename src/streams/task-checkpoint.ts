@@ -56,6 +56,9 @@ export function checkpointRecord(
   };
 }
 
+/** Changelog records serialised between two looks at the clock in TaskSnapshot.takeWithin. */
+const TAKE_STEP = 100;
+
 /** A checkpoint's changelog records, built a slice at a time, then its marker. */
 export class TaskSnapshot {
   private part = 0;
@@ -68,6 +71,21 @@ export class TaskSnapshot {
     readonly marker: OutgoingRecord,
   ) {
     this.nextSequence = firstSequence;
+  }
+
+  /**
+   * Up to `max` further changelog records, taken until `budgetMs` has passed: a checkpoint's work per turn of
+   * the event loop stays short whatever its values cost to serialise (sketches, a loaded machine).
+   */
+  takeWithin(max: number, budgetMs: number): OutgoingRecord[] {
+    const started = performance.now();
+    const records = this.take(Math.min(TAKE_STEP, max));
+    while (records.length < max && performance.now() - started < budgetMs) {
+      const more = this.take(Math.min(TAKE_STEP, max - records.length));
+      if (more.length === 0) break;
+      for (const record of more) records.push(record);
+    }
+    return records;
   }
 
   /** Up to `max` further changelog records; none once all are taken. */
