@@ -2,7 +2,14 @@ import type { Aggregation } from './aggregations.js';
 import type { StateChanges } from './state-store.js';
 import { WindowOperatorBase } from './window-kit/operator-base.js';
 import type { WindowStoreOptions } from './window-kit/options.js';
-import { decodeWindowEntryKey, windowEntryKey } from './window-kit/store-keys.js';
+import {
+  decodePrefixedWindowEntryKey,
+  decodeWindowEntryKey,
+  malformedEntry,
+  prefixedWindowEntryKey,
+  type WindowEntry,
+  windowEntryKey,
+} from './window-kit/store-keys.js';
 import type { Emit, WindowOperator } from './window-operator.js';
 import type { FixedWindows } from './windows.js';
 
@@ -21,6 +28,32 @@ export interface FixedWindowOperatorOptions extends WindowStoreOptions {
 const UNCHANGED = -1;
 /** `takingDrain` before the first drain: matches no slot, UNCHANGED ones included. */
 const NO_DRAIN = -2;
+/** Changelog keys of pane accumulators are `p\u0000${paneStart}\u0000${key}`, apart from whole windows'. */
+const PANE_PREFIX = 'p';
+/** Changelog key of the watermark the pane windows were closed through (not a window entry key). */
+const CLOSED_THROUGH_KEY = 'closedThrough';
+
+/**
+ * The pane length of hopping windows with final results only: the greatest common divisor of size and
+ * advance, so every window is a whole number of panes and a record is folded into one pane instead of
+ * size/advance windows. Null (a record folds into each of its windows) for tumbling windows, where a window
+ * is its own pane; for early results, which would merge panes on every record; and for lengths that are not
+ * whole milliseconds.
+ */
+function paneLengthMs(windows: FixedWindows, emitsUpdates: boolean): number | null {
+  const { kind, sizeMs, advanceMs } = windows;
+  if (kind !== 'hopping' || emitsUpdates || advanceMs === sizeMs) return null;
+  if (!Number.isSafeInteger(sizeMs) || !Number.isSafeInteger(advanceMs)) return null;
+  let a = sizeMs;
+  let b = advanceMs;
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/** The first multiple of `stepMs` after `time`. */
+function firstStartAfter(time: number, stepMs: number): number {
+  return Math.floor(time / stepMs) * stepMs + stepMs;
+}
 
 /**
  * One key's accumulator in one window. `changedIn` numbers the drain its latest change belongs to: equal to
@@ -40,7 +73,10 @@ interface Slot<A> {
   updatePending: boolean;
 }
 
-/** The keys of one window start, with the slots changed since the last drain listed once each. */
+/**
+ * The keys of one window start (one pane start with panes), with the slots changed since the last drain
+ * listed once each.
+ */
 interface WindowSlots<A> {
   readonly start: number;
   readonly slots: Map<string, Slot<A>>;
@@ -58,6 +94,12 @@ interface WindowSlots<A> {
  * Tumbling and hopping windows: accumulators are grouped by window start, so closing a window frees all of
  * its keys at once and the watermark only ever visits the oldest open starts (there are size/advance + a few
  * of them), never every key.
+ *
+ * Hopping windows with final results only keep panes instead (see paneLengthMs, as Li et al., "No pane, no
+ * gain", 2005): a record is added to one pane, and a window's result is its panes merged when it closes.
+ * A pane is freed once the last window over it has closed. Which windows have closed is the watermark they
+ * were closed through (`closedThroughMs`), kept in the changelog beside the panes, since the panes of a
+ * partly emitted window cannot tell.
  */
 export class FixedWindowOperator<V, A, R>
   extends WindowOperatorBase<V, A, R>
@@ -74,15 +116,24 @@ export class FixedWindowOperator<V, A, R>
   private drains = 0;
   /** The drain whose values are being taken (or were last taken). */
   private takingDrain = NO_DRAIN;
+  /** Null: accumulators are per window; else per pane of this length (the starts above are pane starts). */
+  private readonly paneMs: number | null;
+  /** Panes: every window whose end plus grace this watermark has reached has been emitted. */
+  private closedThroughMs = Number.NEGATIVE_INFINITY;
+  /** Panes: closedThroughMs moved since the last drain, so the changelog needs it. */
+  private closedThroughChanged = false;
 
   constructor(
     aggregation: Aggregation<V, A, R>,
     private readonly options: FixedWindowOperatorOptions,
   ) {
     super(aggregation, options);
+    this.paneMs = paneLengthMs(options.windows, this.emitsUpdates);
   }
 
   process(key: string, value: V, eventTime: number, watermark: number, emit: Emit<R>): boolean {
+    if (this.paneMs !== null)
+      return this.processIntoPane(this.paneMs, key, value, eventTime, watermark, emit);
     const { sizeMs, advanceMs, graceMs } = this.options.windows;
     let accepted = false;
     const lastStart = Math.floor(eventTime / advanceMs) * advanceMs;
@@ -105,6 +156,29 @@ export class FixedWindowOperator<V, A, R>
       }
     }
     return accepted;
+  }
+
+  /**
+   * Adds the record to its pane if a window over it is still open at `watermark`. Windows the watermark has
+   * closed but advance() has not yet emitted are emitted first: they must not count the record, and a pane
+   * cannot count it for some of its windows only.
+   */
+  private processIntoPane(
+    paneMs: number,
+    key: string,
+    value: V,
+    eventTime: number,
+    watermark: number,
+    emit: Emit<R>,
+  ): boolean {
+    const { sizeMs, advanceMs, graceMs } = this.options.windows;
+    const lastStart = Math.floor(eventTime / advanceMs) * advanceMs;
+    if (watermark >= lastStart + sizeMs + graceMs) return false;
+    const firstStart = firstStartAfter(eventTime - sizeMs, advanceMs);
+    if (watermark > this.closedThroughMs && watermark >= firstStart + sizeMs + graceMs)
+      this.advance(watermark, emit);
+    this.fold(Math.floor(eventTime / paneMs) * paneMs, key, value);
+    return true;
   }
 
   /** Emits the coalesced early results of the batch that just ended. */
@@ -166,17 +240,16 @@ export class FixedWindowOperator<V, A, R>
   }
 
   advance(watermark: number, emit: Emit<R>): void {
+    if (this.paneMs !== null) {
+      this.advancePanes(this.paneMs, watermark, emit);
+      return;
+    }
     const { sizeMs, graceMs } = this.options.windows;
     while (this.sortedStarts.length > 0) {
       const start = this.sortedStarts[0]!;
       const end = start + sizeMs;
       if (watermark < end + graceMs) return;
-      this.sortedStarts.shift();
-      const window = this.windowsByStart.get(start)!;
-      this.windowsByStart.delete(start);
-      if (this.lastWindow === window) this.lastWindow = null;
-      this.closedSinceDrain.push(window);
-      this.entries -= window.slots.size;
+      const window = this.closeOldest();
       if (window.pendingCount > 0) {
         for (const slot of window.slots.values()) {
           if (!slot.updatePending) continue;
@@ -189,6 +262,68 @@ export class FixedWindowOperator<V, A, R>
       if (this.emitsFinal) {
         for (const slot of window.slots.values())
           this.emitResult(emit, slot.key, start, end, slot.accumulator, true);
+      }
+    }
+  }
+
+  /** Frees the oldest start's accumulators; their persisted keys become tombstones at the next drain. */
+  private closeOldest(): WindowSlots<A> {
+    const start = this.sortedStarts.shift()!;
+    const window = this.windowsByStart.get(start)!;
+    this.windowsByStart.delete(start);
+    if (this.lastWindow === window) this.lastWindow = null;
+    this.closedSinceDrain.push(window);
+    this.entries -= window.slots.size;
+    return window;
+  }
+
+  /**
+   * Emits, oldest first, the windows closed between the last watermark and this one that hold records,
+   * skipping runs of empty windows, and frees each pane once the last window over it has been emitted.
+   */
+  private advancePanes(paneMs: number, watermark: number, emit: Emit<R>): void {
+    if (watermark <= this.closedThroughMs) return;
+    const { sizeMs, advanceMs, graceMs } = this.options.windows;
+    let start = firstStartAfter(this.closedThroughMs - graceMs - sizeMs, advanceMs);
+    this.closedThroughMs = watermark;
+    this.closedThroughChanged = true;
+    while (this.sortedStarts.length > 0) {
+      start = Math.max(start, firstStartAfter(this.sortedStarts[0]! - sizeMs, advanceMs));
+      if (watermark < start + sizeMs + graceMs) return;
+      this.emitMergedPanes(paneMs, start, emit);
+      start += advanceMs;
+      // A pane's last window starts at the last multiple of the advance at or before the pane.
+      while (
+        this.sortedStarts.length > 0 &&
+        Math.floor(this.sortedStarts[0]! / advanceMs) * advanceMs < start
+      )
+        this.closeOldest();
+    }
+  }
+
+  /**
+   * The final result of each key of window [start, start + size): its panes merged into a fresh accumulator,
+   * as panes are shared with the windows still open. Keys come in the order of their first pane.
+   */
+  private emitMergedPanes(paneMs: number, start: number, emit: Emit<R>): void {
+    const end = start + this.options.windows.sizeMs;
+    const panes: WindowSlots<A>[] = [];
+    for (let paneStart = start; paneStart < end; paneStart += paneMs) {
+      const pane = this.windowsByStart.get(paneStart);
+      if (pane !== undefined) panes.push(pane);
+    }
+    const emitted = new Set<string>();
+    for (let first = 0; first < panes.length; first++) {
+      for (const key of panes[first]!.slots.keys()) {
+        if (emitted.has(key)) continue;
+        emitted.add(key);
+        // Earlier panes do not hold the key: it would have been emitted from them.
+        let accumulator = this.aggregation.init();
+        for (let at = first; at < panes.length; at++) {
+          const slot = panes[at]!.slots.get(key);
+          if (slot !== undefined) accumulator = this.aggregation.merge(accumulator, slot.accumulator);
+        }
+        this.emitResult(emit, key, start, end, accumulator, true);
       }
     }
   }
@@ -218,8 +353,16 @@ export class FixedWindowOperator<V, A, R>
     const drain = this.drains;
     this.takingDrain = drain;
     this.drains++;
-    const tombstones = persistedEntryKeys(closed);
-    const values = changedEntries(changed, drain);
+    const entryKey = this.paneMs === null ? windowEntryKey : paneEntryKey;
+    const tombstones = persistedEntryKeys(closed, entryKey);
+    const values = changedEntries(changed, drain, entryKey);
+    // Taken with the panes it is consistent with: a restore must neither emit a window again nor miss one.
+    let closedThrough: [string, string] | null = null;
+    if (this.closedThroughChanged) {
+      closedThrough = [CLOSED_THROUGH_KEY, JSON.stringify(this.closedThroughMs)];
+      this.closedThroughChanged = false;
+      count++;
+    }
     return {
       count,
       take(max) {
@@ -234,13 +377,32 @@ export class FixedWindowOperator<V, A, R>
           if (next.done) break;
           taken.push(next.value);
         }
+        if (closedThrough !== null && taken.length < max) {
+          taken.push(closedThrough);
+          closedThrough = null;
+        }
         return taken;
       },
     };
   }
 
   restore(entryKey: string, value: unknown): void {
-    const { time: start, key } = decodeWindowEntryKey(this.name, entryKey);
+    if (this.paneMs === null) {
+      this.restoreEntry(decodeWindowEntryKey(this.name, entryKey), value);
+      return;
+    }
+    if (entryKey === CLOSED_THROUGH_KEY) {
+      if (typeof value !== 'number') throw malformedEntry(this.name, 'value for', entryKey);
+      this.closedThroughMs = value;
+      return;
+    }
+    const { prefix, ...entry } = decodePrefixedWindowEntryKey(this.name, entryKey);
+    // Whole hopping windows (written before panes, or with early results) cannot be split into panes.
+    if (prefix !== PANE_PREFIX) throw malformedEntry(this.name, 'key', entryKey);
+    this.restoreEntry(entry, value);
+  }
+
+  private restoreEntry({ time: start, key }: WindowEntry, value: unknown): void {
     if (value === null) {
       const window = this.windowsByStart.get(start);
       const slot = window?.slots.get(key);
@@ -282,14 +444,23 @@ export class FixedWindowOperator<V, A, R>
     this.lastWindow = null;
     this.entries = 0;
     this.takingDrain = NO_DRAIN;
+    this.closedThroughMs = Number.NEGATIVE_INFINITY;
+    this.closedThroughChanged = false;
   }
 }
 
+function paneEntryKey(paneStart: number, key: string): string {
+  return prefixedWindowEntryKey(PANE_PREFIX, paneStart, key);
+}
+
 /** Changelog keys of the persisted slots of closed windows. */
-function* persistedEntryKeys<A>(closed: WindowSlots<A>[]): Generator<string> {
+function* persistedEntryKeys<A>(
+  closed: WindowSlots<A>[],
+  entryKey: (start: number, key: string) => string,
+): Generator<string> {
   for (const window of closed) {
     for (const slot of window.slots.values()) {
-      if (slot.persisted) yield windowEntryKey(window.start, slot.key);
+      if (slot.persisted) yield entryKey(window.start, slot.key);
     }
   }
 }
@@ -301,6 +472,7 @@ function* persistedEntryKeys<A>(closed: WindowSlots<A>[]): Generator<string> {
 function* changedEntries<A>(
   changed: Array<{ window: WindowSlots<A>; dirty: Slot<A>[] }>,
   drain: number,
+  entryKey: (start: number, key: string) => string,
 ): Generator<[string, string]> {
   for (const { window, dirty } of changed) {
     for (const slot of dirty) {
@@ -311,7 +483,7 @@ function* changedEntries<A>(
         slot.persisted = true;
         window.persistedCount++;
       }
-      yield [windowEntryKey(window.start, slot.key), json];
+      yield [entryKey(window.start, slot.key), json];
     }
   }
 }
