@@ -396,9 +396,14 @@ export class FixedWindowOperator<V, A, R>
       this.closedThroughMs = value;
       return;
     }
-    const { prefix, ...entry } = decodePrefixedWindowEntryKey(this.name, entryKey);
     // Whole hopping windows (written before panes, or with early results) cannot be split into panes.
-    if (prefix !== PANE_PREFIX) throw malformedEntry(this.name, 'key', entryKey);
+    if (entryKey[0] !== PANE_PREFIX) {
+      throw new Error(
+        `state store '${this.name}': changelog entry ${JSON.stringify(entryKey)} holds a whole hopping ` +
+          'window, but these windows keep panes; the store was written by another version or emit mode',
+      );
+    }
+    const { prefix: _pane, ...entry } = decodePrefixedWindowEntryKey(this.name, entryKey);
     this.restoreEntry(entry, value);
   }
 

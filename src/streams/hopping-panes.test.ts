@@ -129,7 +129,29 @@ describe('hopping windows over panes', () => {
     );
   });
 
+  it('refuses a changelog of whole hopping windows rather than misread it as panes', () => {
+    assert.throws(
+      () => paneOperator(hopping('1m', '10s')).restore('60000\u0000k', stats.init()),
+      /whole hopping window/,
+    );
+  });
+
   const recordAt = (t: number): Event => ({ edge: 'k', session: 's', bytes: 1, t });
+
+  it('emits windows the watermark closed before adding a record whose pane they share', () => {
+    const operator = paneOperator(hopping('20s', '10s'));
+    const results: Array<[number, number]> = [];
+    const emit = (r: WindowResult<Stats[1]>) => results.push([r.window.start, r.result.count]);
+    operator.process('k', recordAt(15_000), 15_000, 0, emit);
+    // No advance between: [10 s, 30 s) is closed at 30 s and must not count the record at 25 s.
+    assert.equal(operator.process('k', recordAt(25_000), 25_000, 30_000, emit), true);
+    operator.advance(40_000, emit);
+    assert.deepEqual(results, [
+      [0, 1],
+      [10_000, 1],
+      [20_000, 1],
+    ]);
+  });
 
   it('folds a record into one pane and frees a pane only when no open window needs it', () => {
     const operator = paneOperator(hopping('30s', '10s'));
