@@ -122,6 +122,14 @@ export class FixedWindowOperator<V, A, R>
   private closedThroughMs = Number.NEGATIVE_INFINITY;
   /** Panes: closedThroughMs moved since the last drain, so the changelog needs it. */
   private closedThroughChanged = false;
+  /**
+   * Panes: whole windows restored from a changelog written before panes (window start -> key -> accumulator).
+   * They hold the records folded before the upgrade; a window's result merges its entry here with its panes,
+   * which hold the records after, so nothing counted before the upgrade is lost or counted twice.
+   */
+  private wholeWindows = new Map<number, Map<string, A>>();
+  /** Panes: changelog keys of whole windows emitted since the last drain. */
+  private wholeWindowTombstones: string[] = [];
 
   constructor(
     aggregation: Aggregation<V, A, R>,
@@ -287,9 +295,10 @@ export class FixedWindowOperator<V, A, R>
     let start = firstStartAfter(this.closedThroughMs - graceMs - sizeMs, advanceMs);
     this.closedThroughMs = watermark;
     this.closedThroughChanged = true;
-    while (this.sortedStarts.length > 0) {
-      start = Math.max(start, firstStartAfter(this.sortedStarts[0]! - sizeMs, advanceMs));
-      if (watermark < start + sizeMs + graceMs) return;
+    for (;;) {
+      const next = this.nextHeldWindowStart(start);
+      if (next === null || watermark < next + sizeMs + graceMs) return;
+      start = next;
       this.emitMergedPanes(paneMs, start, emit);
       start += advanceMs;
       // A pane's last window starts at the last multiple of the advance at or before the pane.
@@ -301,9 +310,21 @@ export class FixedWindowOperator<V, A, R>
     }
   }
 
+  /** The first window start at or after `from` that holds records (in a pane or a whole window); null if none. */
+  private nextHeldWindowStart(from: number): number | null {
+    const { sizeMs, advanceMs } = this.options.windows;
+    let next =
+      this.sortedStarts.length > 0
+        ? Math.max(from, firstStartAfter(this.sortedStarts[0]! - sizeMs, advanceMs))
+        : Number.POSITIVE_INFINITY;
+    for (const start of this.wholeWindows.keys()) if (start >= from && start < next) next = start;
+    return next === Number.POSITIVE_INFINITY ? null : next;
+  }
+
   /**
-   * The final result of each key of window [start, start + size): its panes merged into a fresh accumulator,
-   * as panes are shared with the windows still open. Keys come in the order of their first pane.
+   * The final result of each key of window [start, start + size): its panes (and its whole-window entry from
+   * before panes, if any) merged into a fresh accumulator, as panes are shared with the windows still open.
+   * Keys come in the order of their first pane.
    */
   private emitMergedPanes(paneMs: number, start: number, emit: Emit<R>): void {
     const end = start + this.options.windows.sizeMs;
@@ -312,19 +333,27 @@ export class FixedWindowOperator<V, A, R>
       const pane = this.windowsByStart.get(paneStart);
       if (pane !== undefined) panes.push(pane);
     }
+    const whole = this.wholeWindows.get(start);
+    this.wholeWindows.delete(start);
     const emitted = new Set<string>();
     for (let first = 0; first < panes.length; first++) {
       for (const key of panes[first]!.slots.keys()) {
         if (emitted.has(key)) continue;
         emitted.add(key);
+        // The whole-window accumulator is this window's alone (dropped below), so merging into it is safe.
+        let accumulator = whole?.get(key) ?? this.aggregation.init();
         // Earlier panes do not hold the key: it would have been emitted from them.
-        let accumulator = this.aggregation.init();
         for (let at = first; at < panes.length; at++) {
           const slot = panes[at]!.slots.get(key);
           if (slot !== undefined) accumulator = this.aggregation.merge(accumulator, slot.accumulator);
         }
         this.emitResult(emit, key, start, end, accumulator, true);
       }
+    }
+    if (whole === undefined) return;
+    for (const [key, accumulator] of whole) {
+      if (!emitted.has(key)) this.emitResult(emit, key, start, end, accumulator, true);
+      this.wholeWindowTombstones.push(windowEntryKey(start, key));
     }
   }
 
@@ -344,6 +373,9 @@ export class FixedWindowOperator<V, A, R>
     const changed: Array<{ window: WindowSlots<A>; dirty: Slot<A>[] }> = [];
     let count = 0;
     for (const window of closed) count += window.persistedCount;
+    const wholeWindowTombstones = this.wholeWindowTombstones;
+    this.wholeWindowTombstones = [];
+    count += wholeWindowTombstones.length;
     for (const window of this.windowsByStart.values()) {
       if (window.dirty.length === 0) continue;
       changed.push({ window, dirty: window.dirty });
@@ -354,7 +386,7 @@ export class FixedWindowOperator<V, A, R>
     this.takingDrain = drain;
     this.drains++;
     const entryKey = this.paneMs === null ? windowEntryKey : paneEntryKey;
-    const tombstones = persistedEntryKeys(closed, entryKey);
+    const tombstones = chain(wholeWindowTombstones, persistedEntryKeys(closed, entryKey));
     const values = changedEntries(changed, drain, entryKey);
     // Taken with the panes it is consistent with: a restore must neither emit a window again nor miss one.
     let closedThrough: [string, string] | null = null;
@@ -396,15 +428,27 @@ export class FixedWindowOperator<V, A, R>
       this.closedThroughMs = value;
       return;
     }
-    // Whole hopping windows (written before panes, or with early results) cannot be split into panes.
     if (entryKey[0] !== PANE_PREFIX) {
-      throw new Error(
-        `state store '${this.name}': changelog entry ${JSON.stringify(entryKey)} holds a whole hopping ` +
-          'window, but these windows keep panes; the store was written by another version or emit mode',
-      );
+      this.restoreWholeWindow(decodeWindowEntryKey(this.name, entryKey), value);
+      return;
     }
     const { prefix: _pane, ...entry } = decodePrefixedWindowEntryKey(this.name, entryKey);
     this.restoreEntry(entry, value);
+  }
+
+  /** A whole window written before panes (or by the early-results mode): kept apart and merged at its close. */
+  private restoreWholeWindow({ time: start, key }: WindowEntry, value: unknown): void {
+    let window = this.wholeWindows.get(start);
+    if (value === null) {
+      window?.delete(key);
+      if (window?.size === 0) this.wholeWindows.delete(start);
+      return;
+    }
+    if (window === undefined) {
+      window = new Map();
+      this.wholeWindows.set(start, window);
+    }
+    window.set(key, value as A);
   }
 
   private restoreEntry({ time: start, key }: WindowEntry, value: unknown): void {
@@ -451,7 +495,14 @@ export class FixedWindowOperator<V, A, R>
     this.takingDrain = NO_DRAIN;
     this.closedThroughMs = Number.NEGATIVE_INFINITY;
     this.closedThroughChanged = false;
+    this.wholeWindows = new Map();
+    this.wholeWindowTombstones = [];
   }
+}
+
+function* chain<T>(first: Iterable<T>, second: Iterable<T>): Generator<T> {
+  yield* first;
+  yield* second;
 }
 
 function paneEntryKey(paneStart: number, key: string): string {

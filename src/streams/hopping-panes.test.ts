@@ -129,11 +129,32 @@ describe('hopping windows over panes', () => {
     );
   });
 
-  it('refuses a changelog of whole hopping windows rather than misread it as panes', () => {
-    assert.throws(
-      () => paneOperator(hopping('1m', '10s')).restore('60000\u0000k', stats.init()),
-      /whole hopping window/,
-    );
+  it('continues a changelog of whole hopping windows written before panes, losing and repeating nothing', () => {
+    const windows = hopping('1m', '10s').grace('2s');
+    const events = randomEvents(4_000, 11, 9_000);
+    const expected = referenceRun(windows, events, 2_000);
+    // Before panes, these windows kept one entry per window, as the early-results mode still does.
+    const wholeWindows = new FixedWindowOperator(stats, {
+      name: 'panes',
+      windows,
+      emit: 'updateAndFinal',
+      maxEntries: 100_000,
+    });
+    const before = windowDriver(wholeWindows, 2_000);
+    const split = 2_200;
+    before.send(events.slice(0, split));
+    const changelog = wholeWindows
+      .drainChanges()
+      .map(([key, value]) => [key, JSON.parse(JSON.stringify(value))]);
+    assert.ok(changelog.length > 0, 'whole windows are open at the upgrade');
+    const upgraded = paneOperator(windows);
+    for (const [key, value] of changelog) upgraded.restore(key, value);
+    const after = windowDriver(upgraded, 2_000, Math.max(...events.slice(0, split).map((e) => e.t)));
+    after.send(events.slice(split));
+    const finals = [...before.results.filter((r) => r.final), ...after.results];
+    assert.deepEqual(byWindowThenKey(finals), byWindowThenKey(expected.results));
+    const tombstones = upgraded.drainChanges().filter(([key, value]) => value === null && key[0] !== 'p');
+    assert.equal(tombstones.length, changelog.length, 'every whole-window entry is deleted once emitted');
   });
 
   const recordAt = (t: number): Event => ({ edge: 'k', session: 's', bytes: 1, t });
