@@ -35,6 +35,12 @@ const HEALTHY_LIFE_MS = 60_000;
 const CLOSE_TIMEOUT_MS = 60_000;
 /** How long a scrape waits for a worker's metrics. */
 const METRICS_TIMEOUT_MS = 2_000;
+/**
+ * A worker's young generation, MB. V8's default grows it to 32 MB of semi-spaces per isolate, all of it resident
+ * once the scavenger has cycled through it; the pipelines' garbage is short-lived records and window updates,
+ * which die young in a smaller nursery just as well.
+ */
+const YOUNG_GENERATION_MB = 16;
 
 const WORKER_SCRIPT = new URL('./pipeline-worker.js', import.meta.url);
 
@@ -165,6 +171,7 @@ class WorkerSlot {
       workerData: data,
       transferList: log.transfer,
       name: `edgestream-pipelines-${this.slot}`,
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
     this.worker = worker;
     this.startedAtMs = Date.now();
