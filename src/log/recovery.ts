@@ -51,6 +51,7 @@ export function recoverSegments(
   }
   if (!marker) verifySealedSegments(segments.slice(0, -1), context);
   recoverLastSegment(segments[segments.length - 1]!, marker, logger);
+  segments[segments.length - 1]!.reactivate();
   return segments;
 }
 

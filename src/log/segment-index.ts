@@ -1,112 +1,123 @@
+import { type ChunkFile, type EntryLayout, INDEX_CHUNK_ENTRIES, IndexChunks } from './index-chunks.js';
+
 /**
- * Sparse indexes of one segment, kept in memory and written as files beside the segment when it is rolled
- * or the log closes. Both can always be rebuilt from the segment, so they are never fsynced per append.
+ * Sparse indexes of one segment. A sealed segment's are written as files beside it when it is rolled or the
+ * log closes, and loaded whole on use; the active segment's keep only their newest chunks in memory and
+ * write the full ones to those files as they go (index-chunks.ts). Both can always be rebuilt from the
+ * segment, so they are never fsynced per append, and the active segment's files are trusted only after a
+ * clean shutdown wrote them whole (recovery.ts).
  *
  * .index:     [relativeOffset u32][position u32]     one entry per ~index.interval.bytes of log
  * .timeindex: [maxTimestamp i64][relativeOffset u32] entry when the max timestamp seen so far grows
  */
 
-const OFFSET_ENTRY_BYTES = 8;
-const TIME_ENTRY_BYTES = 12;
-const INITIAL_CAPACITY = 64;
+const OFFSET_LAYOUT: EntryLayout = {
+  entryBytes: 8,
+  columns: [
+    { byteOffset: 0, kind: 'u32', strictlyIncreasing: true },
+    { byteOffset: 4, kind: 'u32', strictlyIncreasing: true },
+  ],
+};
+const RELATIVE_OFFSET = 0;
+const POSITION = 1;
 
-function grow<T extends Uint32Array | Float64Array>(array: T, needed: number, make: (n: number) => T): T {
-  if (needed <= array.length) return array;
-  const bigger = make(Math.max(needed, array.length * 2));
-  bigger.set(array);
-  return bigger;
-}
+const TIME_LAYOUT: EntryLayout = {
+  entryBytes: 12,
+  columns: [
+    { byteOffset: 0, kind: 'i64', strictlyIncreasing: true },
+    // The final entry written at sealing may repeat the last entry's offset with a larger timestamp.
+    { byteOffset: 8, kind: 'u32', strictlyIncreasing: false },
+  ],
+};
+const TIMESTAMP = 0;
+const TIME_RELATIVE_OFFSET = 1;
 
-/** Index of the last element of a sorted array that is <= target, or -1. */
-function floorIndex(length: number, valueAt: (i: number) => number, target: number): number {
-  let low = 0;
-  let high = length - 1;
-  let found = -1;
-  while (low <= high) {
-    const mid = (low + high) >>> 1;
-    if (valueAt(mid) <= target) {
-      found = mid;
-      low = mid + 1;
-    } else {
-      high = mid - 1;
-    }
+/** What both indexes do alike; `entries` is decoded from a file, or a chunk size for an empty index. */
+abstract class ChunkedIndex {
+  protected readonly entries: IndexChunks;
+
+  protected constructor(layout: EntryLayout, entries: IndexChunks | number) {
+    this.entries = typeof entries === 'number' ? new IndexChunks(layout, entries) : entries;
   }
-  return found;
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  get spilling(): boolean {
+    return this.entries.spilling;
+  }
+
+  get residentBytes(): number {
+    return this.entries.residentBytes;
+  }
+
+  /** Full chunks go to `file` from now on (the active segment's index); see IndexChunks.spillTo. */
+  spillTo(file: ChunkFile): void {
+    this.entries.spillTo(file);
+  }
+
+  encodedChunks(): Generator<Buffer> {
+    return this.entries.encodedChunks();
+  }
+
+  toBuffer(): Buffer {
+    return this.entries.toBuffer();
+  }
 }
 
-export class OffsetIndex {
-  private relativeOffsets = new Uint32Array(INITIAL_CAPACITY);
-  private positions = new Uint32Array(INITIAL_CAPACITY);
-  length = 0;
+export class OffsetIndex extends ChunkedIndex {
+  constructor(entries: IndexChunks | number = INDEX_CHUNK_ENTRIES) {
+    super(OFFSET_LAYOUT, entries);
+  }
 
   append(relativeOffset: number, position: number): void {
-    this.relativeOffsets = grow(this.relativeOffsets, this.length + 1, (n) => new Uint32Array(n));
-    this.positions = grow(this.positions, this.length + 1, (n) => new Uint32Array(n));
-    this.relativeOffsets[this.length] = relativeOffset;
-    this.positions[this.length] = position;
-    this.length++;
+    this.entries.append(relativeOffset, position);
   }
 
   /** Position of the last indexed batch starting at or before `relativeOffset`; 0 when none is. */
   floorPosition(relativeOffset: number): number {
-    const i = floorIndex(this.length, (k) => this.relativeOffsets[k]!, relativeOffset);
-    return i < 0 ? 0 : this.positions[i]!;
+    const i = this.entries.floor(RELATIVE_OFFSET, relativeOffset);
+    return i < 0 ? 0 : this.entries.value(i, POSITION);
   }
 
   entry(i: number): { relativeOffset: number; position: number } {
-    return { relativeOffset: this.relativeOffsets[i]!, position: this.positions[i]! };
+    return {
+      relativeOffset: this.entries.value(i, RELATIVE_OFFSET),
+      position: this.entries.value(i, POSITION),
+    };
   }
 
   /** Drops the entries of batches starting at or after `relativeOffset`, which a truncation cut away. */
   truncateTo(relativeOffset: number): void {
-    this.length = floorIndex(this.length, (k) => this.relativeOffsets[k]!, relativeOffset - 1) + 1;
-  }
-
-  toBuffer(): Buffer {
-    const buf = Buffer.allocUnsafe(this.length * OFFSET_ENTRY_BYTES);
-    for (let i = 0; i < this.length; i++) {
-      buf.writeUInt32BE(this.relativeOffsets[i]!, i * OFFSET_ENTRY_BYTES);
-      buf.writeUInt32BE(this.positions[i]!, i * OFFSET_ENTRY_BYTES + 4);
-    }
-    return buf;
+    this.entries.truncate(this.entries.floor(RELATIVE_OFFSET, relativeOffset - 1) + 1);
   }
 
   /**
    * Parses an index file, or returns null if it cannot describe a segment of `segmentBytes` bytes holding
    * `offsetCount` offsets: a torn write or a stale file is rebuilt rather than trusted.
    */
-  static parse(buf: Buffer, segmentBytes: number, offsetCount: number): OffsetIndex | null {
-    if (buf.length % OFFSET_ENTRY_BYTES !== 0) return null;
-    const index = new OffsetIndex();
-    let previousOffset = -1;
-    let previousPosition = -1;
-    for (let at = 0; at < buf.length; at += OFFSET_ENTRY_BYTES) {
-      const relativeOffset = buf.readUInt32BE(at);
-      const position = buf.readUInt32BE(at + 4);
-      if (relativeOffset <= previousOffset && at > 0) return null;
-      if (position <= previousPosition && at > 0) return null;
-      if (relativeOffset >= offsetCount || position >= segmentBytes) return null;
-      index.append(relativeOffset, position);
-      previousOffset = relativeOffset;
-      previousPosition = position;
-    }
-    return index;
+  static parse(
+    buf: Buffer,
+    segmentBytes: number,
+    offsetCount: number,
+    chunkEntries = INDEX_CHUNK_ENTRIES,
+  ): OffsetIndex | null {
+    const entries = IndexChunks.decode(OFFSET_LAYOUT, buf, [offsetCount, segmentBytes], chunkEntries);
+    return entries && new OffsetIndex(entries);
   }
 }
 
-export class TimeIndex {
-  private timestamps = new Float64Array(INITIAL_CAPACITY);
-  private relativeOffsets = new Uint32Array(INITIAL_CAPACITY);
-  length = 0;
+export class TimeIndex extends ChunkedIndex {
+  constructor(entries: IndexChunks | number = INDEX_CHUNK_ENTRIES) {
+    super(TIME_LAYOUT, entries);
+  }
 
   /** Adds an entry only when the timestamp moves the segment's maximum forward. */
   maybeAppend(maxTimestamp: number, relativeOffset: number): void {
-    if (this.length > 0 && maxTimestamp <= this.timestamps[this.length - 1]!) return;
-    this.timestamps = grow(this.timestamps, this.length + 1, (n) => new Float64Array(n));
-    this.relativeOffsets = grow(this.relativeOffsets, this.length + 1, (n) => new Uint32Array(n));
-    this.timestamps[this.length] = maxTimestamp;
-    this.relativeOffsets[this.length] = relativeOffset;
-    this.length++;
+    const length = this.entries.length;
+    if (length > 0 && maxTimestamp <= this.entries.value(length - 1, TIMESTAMP)) return;
+    this.entries.append(maxTimestamp, relativeOffset);
   }
 
   /**
@@ -114,8 +125,8 @@ export class TimeIndex {
    * before the returned offset has a smaller timestamp.
    */
   scanStart(timestamp: number): number {
-    const i = floorIndex(this.length, (k) => this.timestamps[k]!, timestamp - 1);
-    return i < 0 ? 0 : this.relativeOffsets[i]!;
+    const i = this.entries.floor(TIMESTAMP, timestamp - 1);
+    return i < 0 ? 0 : this.entries.value(i, TIME_RELATIVE_OFFSET);
   }
 
   /**
@@ -123,39 +134,26 @@ export class TimeIndex {
    * from above, which is all scanStart relies on; a final entry written at sealing may overstate them.
    */
   truncateTo(relativeOffset: number): void {
-    while (this.length > 0 && this.relativeOffsets[this.length - 1]! >= relativeOffset) this.length--;
+    this.entries.truncate(this.entries.floor(TIME_RELATIVE_OFFSET, relativeOffset - 1) + 1);
   }
 
   get last(): { timestamp: number; relativeOffset: number } | null {
-    if (this.length === 0) return null;
+    const length = this.entries.length;
+    if (length === 0) return null;
     return {
-      timestamp: this.timestamps[this.length - 1]!,
-      relativeOffset: this.relativeOffsets[this.length - 1]!,
+      timestamp: this.entries.value(length - 1, TIMESTAMP),
+      relativeOffset: this.entries.value(length - 1, TIME_RELATIVE_OFFSET),
     };
   }
 
-  toBuffer(): Buffer {
-    const buf = Buffer.allocUnsafe(this.length * TIME_ENTRY_BYTES);
-    for (let i = 0; i < this.length; i++) {
-      buf.writeBigInt64BE(BigInt(this.timestamps[i]!), i * TIME_ENTRY_BYTES);
-      buf.writeUInt32BE(this.relativeOffsets[i]!, i * TIME_ENTRY_BYTES + 8);
-    }
-    return buf;
-  }
-
-  static parse(buf: Buffer, offsetCount: number): TimeIndex | null {
-    if (buf.length % TIME_ENTRY_BYTES !== 0) return null;
-    const index = new TimeIndex();
-    for (let at = 0; at < buf.length; at += TIME_ENTRY_BYTES) {
-      const timestamp = Number(buf.readBigInt64BE(at));
-      const relativeOffset = buf.readUInt32BE(at + 8);
-      const previous = index.last;
-      if (previous && (timestamp <= previous.timestamp || relativeOffset < previous.relativeOffset))
-        return null;
-      if (relativeOffset >= offsetCount) return null;
-      index.maybeAppend(timestamp, relativeOffset);
-    }
-    return index;
+  static parse(buf: Buffer, offsetCount: number, chunkEntries = INDEX_CHUNK_ENTRIES): TimeIndex | null {
+    const entries = IndexChunks.decode(
+      TIME_LAYOUT,
+      buf,
+      [Number.POSITIVE_INFINITY, offsetCount],
+      chunkEntries,
+    );
+    return entries && new TimeIndex(entries);
   }
 }
 

@@ -5,6 +5,7 @@ import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, BatchField, readInt64 } 
 import type { AppendWriter, WriteDone } from './append-writer.js';
 import { type BatchSummary, batchDefect, summarizeBatch } from './batch-validation.js';
 import { CorruptSegmentError, ioError, isNodeError, LogError } from './errors.js';
+import type { ChunkFile } from './index-chunks.js';
 import type { IndexHolder, LoadedIndexLimiter } from './loaded-indexes.js';
 import type { FileHolder, OpenFileLimiter } from './open-files.js';
 import { OffsetIndex, SegmentIndexBuilder, TimeIndex } from './segment-index.js';
@@ -72,6 +73,13 @@ export class Segment implements FileHolder, IndexHolder {
   private offsetIndex: OffsetIndex | null = null;
   /** Set once the indexes were released: they load on use from then on (see LoadedIndexLimiter). */
   private sealedIndexes = false;
+  /**
+   * The segment appended to (created, the last one recovered, or made the last again by a truncation): its
+   * indexes keep only their newest chunks in memory and write the rest to the index files as they go. A
+   * sealed segment's index files are whole and never written that way (a partly written one could pass
+   * for a whole one).
+   */
+  private active = false;
   private timeIndex: TimeIndex | null = null;
   private bytesSinceIndexEntry = 0;
   /** Appended bytes not yet in the file: they sit at the end, past writtenSize. */
@@ -104,8 +112,8 @@ export class Segment implements FileHolder, IndexHolder {
       context.files.forget(segment);
       throw ioError(error, `create segment ${segment.logPath}`);
     }
-    segment.offsetIndex = new OffsetIndex();
-    segment.timeIndex = new TimeIndex();
+    segment.active = true;
+    segment.installIndexes(new OffsetIndex(), new TimeIndex());
     return segment;
   }
 
@@ -265,18 +273,11 @@ export class Segment implements FileHolder, IndexHolder {
   /** Reads exactly `length` bytes at `position`, or fewer if the file ends first. */
   readAt(position: number, length: number): Buffer {
     const fd = this.file();
-    const buf = Buffer.allocUnsafe(length);
-    let filled = 0;
     try {
-      while (filled < length) {
-        const n = fs.readSync(fd, buf, filled, length - filled, position + filled);
-        if (n === 0) break;
-        filled += n;
-      }
+      return readFully(fd, position, length);
     } catch (error) {
       throw ioError(error, `read ${this.logPath}`);
     }
-    return filled === length ? buf : buf.subarray(0, filled);
   }
 
   /**
@@ -372,8 +373,7 @@ export class Segment implements FileHolder, IndexHolder {
       expectedOffset = base + summary.offsetCount;
       position += summary.size;
     }
-    this.offsetIndex = indexes.offsetIndex;
-    this.timeIndex = indexes.timeIndex;
+    this.installIndexes(indexes.offsetIndex, indexes.timeIndex);
     this.bytesSinceIndexEntry = indexes.bytesSinceEntry;
     this.maxTimestamp = indexes.maxTimestamp;
     return { validBytes: position, nextOffset: expectedOffset, defect };
@@ -488,8 +488,7 @@ export class Segment implements FileHolder, IndexHolder {
     const offsetIndex = OffsetIndex.parse(readOptional(this.offsetIndexPath), this.size, this.offsetCount);
     const timeIndex = TimeIndex.parse(readOptional(this.timeIndexPath), this.offsetCount);
     if (offsetIndex && timeIndex && this.offsetIndexPointsAtBatches(offsetIndex)) {
-      this.offsetIndex = offsetIndex;
-      this.timeIndex = timeIndex;
+      this.installIndexes(offsetIndex, timeIndex);
       return { rebuilt: false, scan: null };
     }
     return { rebuilt: true, scan: this.scan() };
@@ -508,10 +507,27 @@ export class Segment implements FileHolder, IndexHolder {
     if (reason) this.context.onCorruption(this.corruption(scan.validBytes, scan.nextOffset, reason));
   }
 
+  private installIndexes(offsetIndex: OffsetIndex, timeIndex: TimeIndex): void {
+    this.offsetIndex = offsetIndex;
+    this.timeIndex = timeIndex;
+    this.spillIfActive();
+  }
+
+  /**
+   * Sends the active segment's full index chunks to its index files (see `active`). While it is active the
+   * files are never trusted: they are read back only for chunks this process wrote, and after a crash the
+   * last segment is rescanned; writeIndexes replaces them whole before a clean shutdown vouches for them.
+   */
+  private spillIfActive(): void {
+    if (!this.active) return;
+    if (!this.offsetIndex!.spilling) this.offsetIndex!.spillTo(indexChunkFile(this.offsetIndexPath));
+    if (!this.timeIndex!.spilling) this.timeIndex!.spillTo(indexChunkFile(this.timeIndexPath));
+  }
+
   private offsetIndexPointsAtBatches(index: OffsetIndex): boolean {
-    if (this.size > 0 && index.length === 0) return false;
+    // An empty segment's index is rebuilt too: there is nothing to scan.
+    if (index.length === 0) return false;
     for (const i of [0, index.length - 1]) {
-      if (i < 0) continue;
       const entry = index.entry(i);
       const header = this.readAt(entry.position, BATCH_LENGTH_PREFIX_BYTES);
       if (header.length < BATCH_LENGTH_PREFIX_BYTES) return false;
@@ -542,8 +558,9 @@ export class Segment implements FileHolder, IndexHolder {
     if (this.maxTimestamp >= 0 && this.offsetCount > 0) {
       timeIndex.maybeAppend(this.maxTimestamp, offsetIndex.entry(offsetIndex.length - 1).relativeOffset);
     }
-    writeFileAtomic(this.offsetIndexPath, offsetIndex.toBuffer());
-    writeFileAtomic(this.timeIndexPath, timeIndex.toBuffer());
+    // Chunk by chunk: the spilled ones are read back from the file being replaced, one at a time.
+    writeChunksAtomic(this.offsetIndexPath, offsetIndex.encodedChunks());
+    writeChunksAtomic(this.timeIndexPath, timeIndex.encodedChunks());
   }
 
   /**
@@ -560,6 +577,7 @@ export class Segment implements FileHolder, IndexHolder {
 
   /** Drops the in-memory indexes of an inactive segment; they are reloaded on the next lookup. */
   releaseIndexes(): void {
+    this.active = false;
     this.offsetIndex = null;
     this.timeIndex = null;
     // Only a sealed segment has its indexes released (at roll, after recovery or compaction): from now on
@@ -567,11 +585,16 @@ export class Segment implements FileHolder, IndexHolder {
     this.sealedIndexes = true;
   }
 
-  /** The segment is the active one again (a truncation cut the ones after it): its indexes stay in memory. */
+  /**
+   * The segment is the active one: the last one recovered, or the last again after a truncation cut the ones
+   * after it. Its indexes stay in memory, their full chunks in the index files.
+   */
   reactivate(): void {
     this.ensureIndexes();
     this.context.indexes.forget(this);
     this.sealedIndexes = false;
+    this.active = true;
+    this.spillIfActive();
   }
 
   close(): void {
@@ -634,6 +657,53 @@ class ChunkedReader {
   }
 }
 
+/** Reads `length` bytes at `position` of `fd`, or fewer if the file ends first. */
+function readFully(fd: number, position: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const n = fs.readSync(fd, buf, filled, length - filled, position + filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled === length ? buf : buf.subarray(0, filled);
+}
+
+/**
+ * An active segment's index file as IndexChunks spills to it. Each call opens and closes the file, so it
+ * holds no descriptor between chunks and needs none of the open-file limit's bookkeeping.
+ *
+ * Chunks are written here, synchronously on the event loop, not by the append writer's thread: a chunk is
+ * 32 KiB of offset index or 48 KiB of time index once per 16 MiB of log, into pages of the page cache no
+ * one else writes (so no wait on their writeback), never fsynced. Measured on a loaded 2-core machine:
+ * p50 25 µs, p99 0.1 ms per chunk (open, pwrite, close); at 100 MB/s of appends that is under 0.1% of the
+ * loop. The writer thread would also
+ * take it off the loop, but a chunk read back would then have to wait for its write, and the descriptor's
+ * life would be tied to that thread's tickets on every roll, truncation and close.
+ */
+function indexChunkFile(file: string): ChunkFile {
+  return {
+    write(data, position) {
+      const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
+      try {
+        for (let written = 0; written < data.length; ) {
+          written += fs.writeSync(fd, data, written, data.length - written, position + written);
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+    read(position, length) {
+      const fd = fs.openSync(file, 'r');
+      try {
+        return readFully(fd, position, length);
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+  };
+}
+
 function readOptional(file: string): Buffer {
   try {
     return fs.readFileSync(file);
@@ -644,11 +714,16 @@ function readOptional(file: string): Buffer {
 }
 
 export function writeFileAtomic(file: string, data: Buffer | string): void {
+  writeChunksAtomic(file, [typeof data === 'string' ? Buffer.from(data) : data]);
+}
+
+/** Writes `chunks` one after the other to a temporary file, fsyncs it, then renames it to `file`. */
+function writeChunksAtomic(file: string, chunks: Iterable<Buffer>): void {
   const temporary = `${file}.tmp`;
   try {
     const fd = fs.openSync(temporary, 'w');
     try {
-      fs.writeFileSync(fd, data);
+      for (const chunk of chunks) fs.writeFileSync(fd, chunk);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
