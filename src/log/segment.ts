@@ -489,6 +489,9 @@ export class Segment implements FileHolder, IndexHolder {
     const timeIndex = TimeIndex.parse(readOptional(this.timeIndexPath), this.offsetCount);
     if (offsetIndex && timeIndex && this.offsetIndexPointsAtBatches(offsetIndex)) {
       this.installIndexes(offsetIndex, timeIndex);
+      // writeIndexes ends the time index with the segment's newest timestamp: the last segment, opened after
+      // a clean shutdown without a scan, learns it only here (else timestamp lookups would skip it).
+      this.maxTimestamp = Math.max(this.maxTimestamp, timeIndex.last?.timestamp ?? -1);
       return { rebuilt: false, scan: null };
     }
     return { rebuilt: true, scan: this.scan() };
