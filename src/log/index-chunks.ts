@@ -109,10 +109,9 @@ export class IndexChunks {
   }
 
   append(first: number, second: number): void {
-    const chunk = Math.floor(this.length / this.chunkEntries);
-    const at = this.length - chunk * this.chunkEntries;
+    const at = this.length % this.chunkEntries;
     if (at === 0) this.startChunk(first, second);
-    const entries = this.capacityFor(chunk, at + 1);
+    const entries = this.lastChunkFor(at + 1);
     const entryAt = at * this.layout.entryBytes;
     const [c0, c1] = this.layout.columns;
     writeValue(entries, entryAt + c0.byteOffset, c0.kind, first);
@@ -122,12 +121,14 @@ export class IndexChunks {
 
   /** Value of `column` in entry `index`. */
   value(index: number, column: 0 | 1): number {
-    assert.ok(index >= 0 && index < this.length, `entry ${index} of ${this.length}`);
-    const chunk = Math.floor(index / this.chunkEntries);
-    const at = index - chunk * this.chunkEntries;
+    if (index < 0 || index >= this.length) assert.fail(`entry ${index} of ${this.length}`);
+    const at = index % this.chunkEntries;
+    const chunk = (index - at) / this.chunkEntries;
     if (at === 0) return this.firstValues[column][chunk]!;
+    const resident = this.chunks[chunk];
+    if (resident) return this.read(resident, at, column);
     const loaded = this.load(chunk);
-    assert.ok(at < loaded.count, `entry ${index} is not loaded`);
+    if (at >= loaded.count) assert.fail(`entry ${index} is not loaded`);
     return this.read(loaded.entries, at, column);
   }
 
@@ -213,8 +214,8 @@ export class IndexChunks {
   }
 
   private read(entries: Buffer, at: number, column: 0 | 1): number {
-    const { byteOffset, kind } = this.layout.columns[column];
-    return readValue(entries, at * this.layout.entryBytes + byteOffset, kind);
+    const layout = this.layout.columns[column];
+    return readValue(entries, at * this.layout.entryBytes + layout.byteOffset, layout.kind);
   }
 
   private countOf(chunk: number): number {
@@ -231,10 +232,10 @@ export class IndexChunks {
     if (this.file) this.spillFullChunks();
   }
 
-  /** The last chunk, grown if it cannot hold `count` entries. */
-  private capacityFor(chunk: number, count: number): Buffer {
-    const entries = this.chunks[chunk];
-    assert.ok(entries, `the last chunk ${chunk} is not in memory`);
+  /** The last chunk (always in memory), grown if it cannot hold `count` entries. */
+  private lastChunkFor(count: number): Buffer {
+    const chunk = this.chunks.length - 1;
+    const entries = this.chunks[chunk]!;
     if (entries.length >= count * this.layout.entryBytes) return entries;
     const entryCapacity = entries.length / this.layout.entryBytes;
     const grown = Buffer.allocUnsafeSlow(
