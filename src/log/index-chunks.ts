@@ -46,6 +46,14 @@ export interface ChunkFile {
   read(position: number, length: number): Buffer;
 }
 
+/** A spilled chunk could not be read back whole and unchanged, so the whole index cannot be written out. */
+export class UnreadableChunkError extends Error {
+  constructor(chunk: number) {
+    super(`chunk ${chunk} of the index could not be read back`);
+    this.name = 'UnreadableChunkError';
+  }
+}
+
 /** A chunk's bytes and how many of its entries count. */
 interface LoadedChunk {
   readonly chunk: number;
@@ -177,7 +185,7 @@ export class IndexChunks {
     for (let chunk = 0; chunk < this.chunks.length; chunk++) {
       const count = this.countOf(chunk);
       const entries = this.chunks[chunk] ?? this.readBack(chunk);
-      if (!entries) throw new Error(`chunk ${chunk} of the index could not be read back`);
+      if (!entries) throw new UnreadableChunkError(chunk);
       yield entries.subarray(0, count * this.layout.entryBytes);
     }
   }

@@ -168,3 +168,28 @@ describe('PartitionLog with indexes across many chunks', () => {
     await reopened.close();
   });
 });
+
+describe('PartitionLog with a damaged spilled index chunk', () => {
+  it('rolls without index files for the segment, which are rebuilt from it when next loaded', async () => {
+    using tmp = temporaryDirectory();
+    const dir = path.join(tmp.dir, 'p0');
+    const open = opener(dir);
+    const log = open();
+    await appendBatches(log, 'a', 0, SEGMENT_BATCHES - 10);
+    // Chunk 1 of the active segment's offset index, in the file only, is overwritten.
+    const activeIndex = path.join(dir, segmentFileName(0, '.index'));
+    const fd = fs.openSync(activeIndex, 'r+');
+    fs.writeSync(fd, Buffer.alloc(16, 0xff), 0, 16, INDEX_CHUNK_ENTRIES * 8 + 40);
+    fs.closeSync(fd);
+    assertServes(log, () => 'a', SEGMENT_BATCHES - 10);
+    await appendBatches(log, 'a', SEGMENT_BATCHES - 10, SEGMENT_BATCHES + 10);
+    assert.equal(log.segmentCount, 2);
+    assert.equal(fs.existsSync(activeIndex), false);
+    assert.equal(fs.existsSync(path.join(dir, segmentFileName(0, '.timeindex'))), false);
+    assertServes(log, () => 'a', SEGMENT_BATCHES + 10);
+    await log.close();
+    const reopened = open();
+    assertServes(reopened, () => 'a', SEGMENT_BATCHES + 10);
+    await reopened.close();
+  });
+});

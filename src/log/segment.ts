@@ -5,7 +5,7 @@ import { BATCH_HEADER_BYTES, BATCH_LENGTH_PREFIX_BYTES, BatchField, readInt64 } 
 import type { AppendWriter, WriteDone } from './append-writer.js';
 import { type BatchSummary, batchDefect, summarizeBatch } from './batch-validation.js';
 import { CorruptSegmentError, ioError, isNodeError, LogError } from './errors.js';
-import type { ChunkFile } from './index-chunks.js';
+import { type ChunkFile, UnreadableChunkError } from './index-chunks.js';
 import type { IndexHolder, LoadedIndexLimiter } from './loaded-indexes.js';
 import type { FileHolder, OpenFileLimiter } from './open-files.js';
 import { OffsetIndex, SegmentIndexBuilder, TimeIndex } from './segment-index.js';
@@ -562,8 +562,23 @@ export class Segment implements FileHolder, IndexHolder {
       timeIndex.maybeAppend(this.maxTimestamp, offsetIndex.entry(offsetIndex.length - 1).relativeOffset);
     }
     // Chunk by chunk: the spilled ones are read back from the file being replaced, one at a time.
-    writeChunksAtomic(this.offsetIndexPath, offsetIndex.encodedChunks());
-    writeChunksAtomic(this.timeIndexPath, timeIndex.encodedChunks());
+    try {
+      writeChunksAtomic(this.offsetIndexPath, offsetIndex.encodedChunks());
+      writeChunksAtomic(this.timeIndexPath, timeIndex.encodedChunks());
+    } catch (error) {
+      if (!(error instanceof LogError && error.cause instanceof UnreadableChunkError)) throw error;
+      // A spilled chunk was damaged in the file. No index file is better than a wrong one: whoever loads
+      // these indexes next rebuilds them from the segment, as for any missing index file.
+      for (const file of [this.offsetIndexPath, this.timeIndexPath]) {
+        for (const stale of [file, `${file}.tmp`]) {
+          try {
+            fs.rmSync(stale, { force: true });
+          } catch (removeError) {
+            throw ioError(removeError, `remove ${stale}`);
+          }
+        }
+      }
+    }
   }
 
   /**
