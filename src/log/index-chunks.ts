@@ -12,8 +12,9 @@ import { crc32c } from '@node-rs/crc32';
  * entry per 4 KiB of log, 20 bytes per entry for both indexes: 5 MiB for a 1 GiB segment otherwise).
  *
  * Nothing read back is trusted blindly: a chunk that cannot be read whole, or whose CRC-32C is not the one
- * taken when it was written, is replaced by the one entry the directory holds for it. A lookup answering from that entry is
- * still right (both indexes only ever bound from below where a scan starts), just further from its target.
+ * taken when it was written, is replaced by the one entry the directory holds for it. A lookup answering
+ * from that entry is still right (both indexes only ever bound from below where a scan starts), just
+ * further from its target.
  */
 
 /** Entries per chunk: 32 KiB of offset index and 48 KiB of time index, one chunk per 16 MiB of log. */
