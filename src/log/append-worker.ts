@@ -65,9 +65,14 @@ async function runRound(round: WorkerWrite[]): Promise<void> {
         message: error.message,
       },
       fsynced,
+      buffer: write.data.buffer,
     };
   });
-  port.postMessage(answers);
+  // The copies go back to be reused: freed here, they would wait for this isolate's rare collections.
+  port.postMessage(
+    answers,
+    answers.map((answer) => answer.buffer),
+  );
   Atomics.store(finishedTicket, 0, BigInt(round.at(-1)!.ticket));
   Atomics.notify(finishedTicket, 0);
 }

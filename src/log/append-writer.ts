@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { WriteBufferPool } from './write-buffer-pool.js';
 
 /** The file-system writes and fsyncs a segment makes, replaceable so tests can simulate a full disk. */
 export interface SegmentWriter {
@@ -216,6 +217,8 @@ export interface WorkerDone {
   ticket: number;
   error: { code: string | null; message: string } | null;
   fsynced: boolean;
+  /** The write's copy, moved back for reuse (WriteBufferPool). */
+  buffer: ArrayBuffer;
 }
 
 /** Longest single wait in settle before looking at the port again. */
@@ -236,6 +239,7 @@ export class ThreadAppendWriter implements AppendWriter {
   private turnWork: Array<() => void> = [];
   /** Writes submitted by this turn's work, posted as one message: one wake-up of the thread per turn. */
   private outbox: WorkerWrite[] | null = null;
+  private readonly copies = new WriteBufferPool();
 
   private get port(): MessagePort {
     this.thread ??= this.start();
@@ -261,8 +265,7 @@ export class ThreadAppendWriter implements AppendWriter {
     this.pending.set(ticket, done);
     // Cloning a view copies its whole ArrayBuffer: a produce's records are a slice of the request or of a
     // 64 KiB socket read, and the clone cost that, per write. A copy of just the bytes is moved instead.
-    // (allocUnsafeSlow: an ArrayBuffer of its own, not Buffer's pool, and not zero-filled before the copy.)
-    const owned = Buffer.allocUnsafeSlow(data.byteLength);
+    const owned = this.copies.take(data.byteLength);
     data.copy(owned);
     const request: WorkerWrite = { ticket, stream, fd, data: owned, position, sync };
     if (this.outbox) this.outbox.push(request);
@@ -318,6 +321,7 @@ export class ThreadAppendWriter implements AppendWriter {
   private complete(message: WorkerDone): void {
     assert.ok(message.ticket === this.completedTicket + 1, `ticket ${message.ticket} finished out of order`);
     this.completedTicket = message.ticket;
+    this.copies.give(message.buffer);
     const done = this.pending.get(message.ticket);
     assert.ok(done, `no write waits for ticket ${message.ticket}`);
     this.pending.delete(message.ticket);
