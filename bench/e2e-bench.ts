@@ -51,6 +51,8 @@ const STORM_ALERT = 'RetransmitStorm';
 const FLUSH_POLICY = parseFlushPolicy(process.env.BENCH_FLUSH_POLICY);
 /** BENCH_PIPELINE_WORKERS=N runs N pipeline worker threads; default: edgestream's (cores - 1). */
 const PIPELINE_WORKERS = parseWorkers(process.env.BENCH_PIPELINE_WORKERS);
+/** BENCH_DETECTION_ONLY=1 runs the detection part alone (no reference, no steps) and prints each storm's timings. */
+const DETECTION_ONLY = process.env.BENCH_DETECTION_ONLY === '1';
 const GOALS = { detectionP99Ms: 1_000, sustainedPerSec: 120_000, ofReference: 0.5 } as const;
 
 function parseFlushPolicy(raw: string | undefined): 'durable' | 'interval' | null {
@@ -122,6 +124,8 @@ interface Detection {
   load: LoadReport;
   background: NativeLoadReport;
   latenciesMs: number[];
+  /** Per fault, in the load's order: first faulty produce -> webhook, null when missed. */
+  faultLatenciesMs: Array<number | null>;
   missed: FaultReport[];
   falseAlerts: AlertSighting[];
 }
@@ -134,6 +138,7 @@ function detection(
 ): Detection {
   const firing = sightings.filter((sighting) => sighting.status === 'firing' && sighting.atMs <= untilMs);
   const latenciesMs: number[] = [];
+  const faultLatenciesMs: Array<number | null> = [];
   const missed: FaultReport[] = [];
   const faultEdges = new Set(load.faults.map((fault) => fault.target));
   for (const fault of load.faults) {
@@ -144,8 +149,10 @@ function detection(
         : firing.find(
             (s) => s.alertname === STORM_ALERT && s.labels.edge === fault.target && s.atMs >= sentAtMs,
           );
-    if (seen === undefined || sentAtMs === null) missed.push(fault);
-    else latenciesMs.push(seen.atMs - sentAtMs);
+    const latencyMs = seen === undefined || sentAtMs === null ? null : seen.atMs - sentAtMs;
+    faultLatenciesMs.push(latencyMs);
+    if (latencyMs === null) missed.push(fault);
+    else latenciesMs.push(latencyMs);
   }
   // A storm alert before its fault began, or any alert on an edge (or site) without a fault, is false.
   const falseAlerts = firing.filter((s) => {
@@ -154,7 +161,14 @@ function detection(
     const fault = load.faults.find((f) => f.target === edge)!;
     return fault.firstEventSentAtMs === null || s.atMs < fault.firstEventSentAtMs;
   });
-  return { load, background, latenciesMs: latenciesMs.sort((a, b) => a - b), missed, falseAlerts };
+  return {
+    load,
+    background,
+    latenciesMs: latenciesMs.sort((a, b) => a - b),
+    faultLatenciesMs,
+    missed,
+    falseAlerts,
+  };
 }
 
 interface Step {
@@ -311,14 +325,38 @@ function printTable(
   for (const [figure, value] of rows) console.log(`| ${figure} | ${value} |`);
 }
 
+/** Each storm's timings (ms after its first faulty produce), the CPU edgestream used, then the quantiles. */
+function printDetection(det: Detection, cpuSeconds: number): void {
+  for (const [index, fault] of det.load.faults.entries()) {
+    const sentAtMs = fault.firstEventSentAtMs ?? Number.NaN;
+    console.log(
+      JSON.stringify({
+        edge: fault.target,
+        sentAtMs,
+        eventBeforeSendMs: fault.firstEventTs === null ? null : sentAtMs - fault.firstEventTs,
+        ackedAfterMs: (fault.firstEventAckedAtMs ?? Number.NaN) - sentAtMs,
+        webhookAfterMs: det.faultLatenciesMs[index],
+      }),
+    );
+  }
+  const { latenciesMs } = det;
+  const events = det.load.eventsProduced + det.background.eventsProduced;
+  console.log(
+    `edgestream CPU over the run: ${cpuSeconds.toFixed(1)} s, ${((cpuSeconds * 1e6) / events).toFixed(2)} µs per event`,
+  );
+  console.log(
+    `detection: ${latenciesMs.length} of ${det.load.faults.length} storms, p50 ${quantile(latenciesMs, 0.5)} ms, p99 ${quantile(latenciesMs, 0.99)} ms, false alerts ${det.falseAlerts.length}; background ${rate(det.background.eventsPerSec)}, simulator ${rate(det.load.eventsPerSec)}`,
+  );
+}
+
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-e2e-bench-'));
   const receiver = await startWebhookReceiver();
   let edgestream: EdgestreamProcess | null = null;
   try {
     const loadgen = buildLoadgen(root, 'bench:e2e');
-    console.error('reference: broker only...');
-    const ref = await reference(root, loadgen);
+    if (!DETECTION_ONLY) console.error('reference: broker only...');
+    const ref = DETECTION_ONLY ? null : await reference(root, loadgen);
     edgestream = await startEdgestream({
       dir: path.join(root, 'monitor'),
       monitorEnabled: true,
@@ -334,6 +372,7 @@ async function main(): Promise<void> {
       (DETECTION.storms - 1) * DETECTION.staggerMs +
       DETECTION.durationMs +
       DETECTION.tailMs;
+    const cpuBeforeSeconds = processCpuSeconds(edgestream.pid);
     const background = runNativeLoad(
       loadgen,
       edgestream.kafka,
@@ -347,6 +386,10 @@ async function main(): Promise<void> {
     });
     // Alerts after the load stopped are about the silence that follows (EdgeSilent), not the storms.
     const det = detection(detectionLoad, await background, receiver.sightings, Date.now());
+    if (ref === null) {
+      printDetection(det, processCpuSeconds(edgestream.pid) - cpuBeforeSeconds);
+      return;
+    }
     const steps: Step[] = [];
     const stepsNotRun: number[] = [];
     for (const target of STEP_RATES) {
