@@ -489,10 +489,13 @@ export class PartitionLog {
     writeLogStartOffset(this.dir, offset);
     this.recordedStartOffset = offset;
     const removed = this.deleteSegmentsBefore(offset);
-    this.logger.info(
-      { dir: this.dir, logStartOffset: offset, deletedSegments: removed.deletedSegments },
-      'moved the log start offset',
-    );
+    // Streams purge their repartition topics every 30 s: only a move that frees segments is worth a line.
+    if (removed.deletedSegments > 0) {
+      this.logger.info(
+        { dir: this.dir, logStartOffset: offset, deletedSegments: removed.deletedSegments },
+        'moved the log start offset',
+      );
+    }
     return this.logStartOffset;
   }
 
