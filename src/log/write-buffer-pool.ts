@@ -4,8 +4,11 @@ import assert from 'node:assert/strict';
 const MIN_CLASS_BYTES = 1024;
 /** Copies larger than this get a buffer of their own, never pooled: they are rare and would pin memory. */
 const MAX_CLASS_BYTES = 1024 * 1024;
-/** What one size class may keep for reuse; at most 11 classes, so the pool never holds more than 11 MiB. */
-const KEPT_BYTES_PER_CLASS = 1024 * 1024;
+/**
+ * What one size class may keep for reuse: a turn's writes are in flight at once, so a class needs few. At most 11
+ * classes, so the pool never holds more than 2.75 MiB.
+ */
+const KEPT_BYTES_PER_CLASS = 256 * 1024;
 
 function sizeClass(bytes: number): number {
   return Math.max(MIN_CLASS_BYTES, 2 ** Math.ceil(Math.log2(bytes)));
