@@ -329,7 +329,7 @@ export class StreamTask implements WritingTask {
       this.taskIdBuffer,
       checkpoint,
     );
-    return new TaskSnapshot(this.partition, parts, firstSequence, marker, checkpoint.offset);
+    return new TaskSnapshot(this.partition, parts, firstSequence, marker);
   }
 
   /** After a checkpoint is written: where outputs from now on can start, for the next checkpoint. */
