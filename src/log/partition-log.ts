@@ -489,7 +489,8 @@ export class PartitionLog {
     writeLogStartOffset(this.dir, offset);
     this.recordedStartOffset = offset;
     const removed = this.deleteSegmentsBefore(offset);
-    // Streams purge their repartition topics every 30 s: only a move that frees segments is worth a line.
+    // DeleteRecords may move it every few seconds (a stream app purging what it consumed, as Kafka Streams
+    // does): only a move that frees segments is worth a line.
     if (removed.deletedSegments > 0) {
       this.logger.info(
         { dir: this.dir, logStartOffset: offset, deletedSegments: removed.deletedSegments },
