@@ -79,8 +79,10 @@ const CHANGELOG_TURN_MS = 1;
  * A periodic checkpoint's slices start at least this far apart, so it takes a bounded share of the thread
  * however many records are waiting. Taken back to back, the slices of 100,000 changed windows (each slice
  * also appending to the log and making garbage) held back processing for ~0.5 s at 100,000 events/s: early
- * updates waited up to 250 ms at every checkpoint. A checkpoint that releases tasks (rebalance, close) is
- * not paced: a new owner or the shutdown waits for it.
+ * updates waited up to 250 ms at every checkpoint. Pacing lasts at most half the commit interval, after which
+ * the rest goes back to back: a new owner takes checkpoints older than 2 x the interval (+ 1 s) as its owner's
+ * death, so a live owner's markers must not fall that far apart. A checkpoint that releases tasks (rebalance,
+ * close) is not paced: a new owner or the shutdown waits for it.
  */
 const CHANGELOG_SLICE_SPACING_MS = 10;
 
@@ -572,6 +574,7 @@ export class StreamsApp {
     const before = [...this.inFlight];
     // Serialise and hand over the changelog a slice at a time, letting records be processed in between.
     const writes: Promise<void>[] = [];
+    const paceUntilMs = released ? 0 : performance.now() + this.settings.commitIntervalMs / 2;
     for (const { task, snapshot } of snapshots) {
       for (
         let slice = snapshot.takeWithin(CHANGELOG_SLICE, CHANGELOG_TURN_MS);
@@ -582,7 +585,7 @@ export class StreamsApp {
         // Awaited below with the others; until then a failure must not count as unhandled.
         write.catch(() => undefined);
         writes.push(write);
-        await (released ? yieldToEventLoop() : sleep(CHANGELOG_SLICE_SPACING_MS));
+        await (performance.now() < paceUntilMs ? sleep(CHANGELOG_SLICE_SPACING_MS) : yieldToEventLoop());
       }
     }
     await Promise.all(writes);
