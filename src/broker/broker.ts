@@ -412,10 +412,9 @@ export class Broker {
         this.logger.info({ topic: name, partitions, config }, 'created topic for the embedded client');
         return created;
       },
-      appended: (topic: string, partition: number, bytes: number, records: number) => {
+      appended: (topic: string, _partition: number, bytes: number, records: number) => {
         this.metrics.bytesIn.inc({ topic }, bytes);
         this.metrics.recordsIn.inc({ topic }, records);
-        this.watch.notify(topic, partition);
       },
       madeDurable: (topic: string, partition: number) => this.watch.notify(topic, partition),
       served: (topic: string, bytes: number, records: number) => {

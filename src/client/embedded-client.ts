@@ -50,7 +50,10 @@ export interface EmbeddedLog {
   readonly logs: Pick<LogManager, 'hasTopic' | 'describeTopic' | 'partition'>;
   /** Creates a topic as the broker's admin API does: name, partition count and config validated by the log. */
   createTopic(name: string, partitions: number, config: Record<string, string>): TopicDescription;
-  /** Records were written to the partition: counts them in the broker's metrics and wakes its long polls. */
+  /**
+   * Records were written to the partition: counts them in the broker's metrics. Long polls are woken by
+   * madeDurable: the records are not readable before the writer thread has them in the file.
+   */
   appended(topic: string, partition: number, bytes: number, records: number): void;
   /** Written records became durable (under flush.policy=durable they become visible only now): wakes long polls. */
   madeDurable(topic: string, partition: number): void;

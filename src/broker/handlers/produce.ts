@@ -326,6 +326,8 @@ function accepted(
   response.logStartOffset = result.logStartOffset;
   deps.metrics.bytesIn.inc({ topic }, bytes);
   deps.metrics.recordsIn.inc({ topic }, result.lastOffset - result.baseOffset + 1);
-  deps.watch.notify(topic, response.index);
+  // No wake-up yet: the records become readable (by consumers and followers alike) only once the writer
+  // thread has them in the file, and acknowledged wakes the long polls then. Woken now, every waiting fetch
+  // read nothing and waited again, once per produce request.
   return acknowledged(deps, topic, response, target, result.lastOffset + 1, acks, timeoutMs);
 }
