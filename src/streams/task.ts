@@ -329,7 +329,7 @@ export class StreamTask implements WritingTask {
       this.taskIdBuffer,
       checkpoint,
     );
-    return new TaskSnapshot(this.partition, parts, firstSequence, marker);
+    return new TaskSnapshot(this.partition, parts, firstSequence, marker, checkpoint.offset);
   }
 
   /**
