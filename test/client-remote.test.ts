@@ -162,6 +162,28 @@ describe('RemoteLogClient against edgestream over TCP', { timeout: 60_000 }, () 
     await assert.rejects(remote.offsets({ topic: spec.name, partition: 3 }), /UNKNOWN_PARTITION/);
   });
 
+  it('alters only the configs that differ, and deletes records below an offset (log start moved, no further)', async () => {
+    const remote = client('admin');
+    const name = 'remote-trimmed';
+    await remote.ensureTopic({ name, partitions: 2, config: { 'retention.ms': '604800000' } });
+    const wanted = { 'retention.ms': '-1', 'segment.ms': '600000' };
+    assert.deepEqual((await remote.alterTopicConfig(name, wanted)).sort(), ['retention.ms', 'segment.ms']);
+    assert.deepEqual(await remote.alterTopicConfig(name, wanted), [], 'nothing left to change');
+    assert.deepEqual(broker.broker.logs.describeTopic(name).overrides, wanted);
+
+    await remote.produce(Array.from({ length: 10 }, (_, i) => ({ ...sampleRecord(name, i), partition: 0 })));
+    const at0 = { topic: name, partition: 0 };
+    assert.deepEqual(await remote.deleteRecords([{ ...at0, offset: 4 }]), [4]);
+    assert.deepEqual(await remote.offsets(at0), { earliest: 4, latest: 10 });
+    assert.deepEqual(
+      await remote.deleteRecords([{ ...at0, offset: 2 }]),
+      [4],
+      'a log start never moves back',
+    );
+    await assert.rejects(remote.deleteRecords([{ ...at0, offset: 11 }]), 'past the high watermark');
+    assert.equal((await remote.offsets(at0)).earliest, 4);
+  });
+
   it('produces 10,000 records in overlapping calls and fetches them back exactly, in order', async () => {
     const remote = client('data');
     assert.equal(await remote.ensureTopic({ name: topic, partitions: PARTITIONS }), PARTITIONS);

@@ -1,6 +1,13 @@
 import { LogClientError } from './client-errors.js';
 import { LOG_CLIENT_LIMITS } from './client-limits.js';
-import type { CommitEntry, FetchOptions, FetchRequest, OutgoingRecord, TopicSpec } from './types.js';
+import type {
+  CommitEntry,
+  DeleteRecordsEntry,
+  FetchOptions,
+  FetchRequest,
+  OutgoingRecord,
+  TopicSpec,
+} from './types.js';
 
 // The argument checks both clients make before doing anything, so the same call fails the same way on either.
 
@@ -88,6 +95,24 @@ export function checkCommitEntries(entries: CommitEntry[]): void {
       throw new LogClientError(
         'INVALID_ARGUMENT',
         `committed offset ${entry.offset} for ${entry.topic}-${entry.partition} must be an integer >= 0`,
+      );
+    }
+  }
+}
+
+/** Each partition once, each offset >= 0 (Kafka's -1, "the high watermark", is not offered). */
+export function checkDeleteRecords(entries: DeleteRecordsEntry[]): void {
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const key = partitionKey(entry.topic, entry.partition);
+    if (seen.has(key)) {
+      throw new LogClientError('INVALID_ARGUMENT', `${entry.topic}-${entry.partition} is named twice`);
+    }
+    seen.add(key);
+    if (!Number.isSafeInteger(entry.offset) || entry.offset < 0) {
+      throw new LogClientError(
+        'INVALID_ARGUMENT',
+        `delete-records offset ${entry.offset} for ${entry.topic}-${entry.partition} must be an integer >= 0`,
       );
     }
   }

@@ -17,6 +17,7 @@ import {
 } from './batch-records.js';
 import {
   checkCommitEntries,
+  checkDeleteRecords,
   checkFetchOptions,
   checkFetchRequests,
   checkJoinGroup,
@@ -32,6 +33,7 @@ import type {
   AssignmentListener,
   CommitEntry,
   ConsumedRecord,
+  DeleteRecordsEntry,
   FetchOptions,
   FetchRequest,
   GroupMembership,
@@ -47,7 +49,7 @@ import type {
  * returns it; the broker does not import this module, TypeScript matches the shapes.
  */
 export interface EmbeddedLog {
-  readonly logs: Pick<LogManager, 'hasTopic' | 'describeTopic' | 'partition'>;
+  readonly logs: Pick<LogManager, 'hasTopic' | 'describeTopic' | 'partition' | 'alterTopicConfig'>;
   /** Creates a topic as the broker's admin API does: name, partition count and config validated by the log. */
   createTopic(name: string, partitions: number, config: Record<string, string>): TopicDescription;
   /**
@@ -133,6 +135,34 @@ export class EmbeddedLogClient implements LogClient {
     const { log } = this.target(partition.topic, partition.partition);
     // As a Kafka ListOffsets read_committed: the latest offset a read_committed fetch reaches.
     return { earliest: log.logStartOffset, latest: log.lastStableOffset };
+  }
+
+  /** Compares with the topic's overrides: a key set to the broker's default is written as an override too. */
+  async alterTopicConfig(topic: string, config: Record<string, string>): Promise<string[]> {
+    this.ensureOpen();
+    const { overrides } = this.topic(topic);
+    const changed = Object.keys(config).filter((key) => overrides[key] !== config[key]);
+    if (changed.length > 0) this.log.logs.alterTopicConfig(topic, { ...overrides, ...config });
+    return changed;
+  }
+
+  /** Every entry is checked before any log start moves, as the broker's DeleteRecords handler bounds them. */
+  async deleteRecords(entries: DeleteRecordsEntry[]): Promise<number[]> {
+    this.ensureOpen();
+    checkDeleteRecords(entries);
+    const targets = entries.map((entry) => ({
+      ...this.target(entry.topic, entry.partition),
+      offset: entry.offset,
+    }));
+    for (const { topic, partition, log, offset } of targets) {
+      if (offset > log.highWatermark) {
+        throw new LogClientError(
+          'OFFSET_OUT_OF_RANGE',
+          `cannot delete records of ${topic}-${partition} below ${offset}: past its high watermark ${log.highWatermark}`,
+        );
+      }
+    }
+    return targets.map(({ log, offset }) => log.advanceLogStartOffset(offset));
   }
 
   /**

@@ -2,6 +2,7 @@ import type { PartitionAppend, PartitionBatches, TopicLimits } from './batch-rec
 import { LogClientError, type LogClientErrorCode, UnknownTopicError } from './client-errors.js';
 import type {
   CommitEntry,
+  DeleteRecordsEntry,
   FetchOptions,
   FetchRequest,
   PartitionOffsets,
@@ -17,6 +18,8 @@ export interface LogPortCalls {
   describe: { request: { topic: string }; result: TopicLimits };
   ensureTopic: { request: { spec: TopicSpec }; result: number };
   offsets: { request: { partition: TopicPartition }; result: PartitionOffsets };
+  alterTopicConfig: { request: { topic: string; config: Record<string, string> }; result: string[] };
+  deleteRecords: { request: { entries: DeleteRecordsEntry[] }; result: number[] };
   /** Resolves to the offset of each append's first batch. */
   append: { request: { appends: PartitionAppend[] }; result: number[] };
   fetch: { request: { requests: FetchRequest[]; options: FetchOptions }; result: PartitionBatches[] };

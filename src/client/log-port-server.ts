@@ -51,6 +51,8 @@ export class LogPortServer {
       describe: async ({ topic }) => client.describeTopic(topic),
       ensureTopic: ({ spec }) => client.ensureTopic(spec),
       offsets: ({ partition }) => client.offsets(partition),
+      alterTopicConfig: ({ topic, config }) => client.alterTopicConfig(topic, config),
+      deleteRecords: ({ entries }) => client.deleteRecords(entries),
       append: async ({ appends }) => {
         // A Buffer crosses the port as a plain Uint8Array.
         return client.appendBatches(
@@ -112,6 +114,10 @@ export class LogPortServer {
         return { op: message.op, result: await handlers.ensureTopic(message.request) };
       case 'offsets':
         return { op: message.op, result: await handlers.offsets(message.request) };
+      case 'alterTopicConfig':
+        return { op: message.op, result: await handlers.alterTopicConfig(message.request) };
+      case 'deleteRecords':
+        return { op: message.op, result: await handlers.deleteRecords(message.request) };
       case 'append':
         return { op: message.op, result: await handlers.append(message.request) };
       case 'fetch':

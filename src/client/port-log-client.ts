@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { appendConsumed, encodeAppends, recordOffsets, type TopicLimits } from './batch-records.js';
 import {
+  checkDeleteRecords,
   checkFetchOptions,
   checkFetchRequests,
   checkJoinGroup,
@@ -23,6 +24,7 @@ import {
 import type {
   AssignmentListener,
   ConsumedRecord,
+  DeleteRecordsEntry,
   FetchOptions,
   FetchRequest,
   GroupMembership,
@@ -77,6 +79,21 @@ export class PortLogClient implements LogClient {
     this.ensureOpen();
     const answer = await this.call({ op: 'offsets', request: { partition } });
     if (answer.op !== 'offsets') throw mismatchedReply('offsets', answer.op);
+    return answer.result;
+  }
+
+  async alterTopicConfig(topic: string, config: Record<string, string>): Promise<string[]> {
+    this.ensureOpen();
+    const answer = await this.call({ op: 'alterTopicConfig', request: { topic, config } });
+    if (answer.op !== 'alterTopicConfig') throw mismatchedReply('alterTopicConfig', answer.op);
+    return answer.result;
+  }
+
+  async deleteRecords(entries: DeleteRecordsEntry[]): Promise<number[]> {
+    this.ensureOpen();
+    checkDeleteRecords(entries);
+    const answer = await this.call({ op: 'deleteRecords', request: { entries } });
+    if (answer.op !== 'deleteRecords') throw mismatchedReply('deleteRecords', answer.op);
     return answer.result;
   }
 

@@ -2,16 +2,19 @@ import {
   Admin,
   type apiVersionsV3,
   type ClusterMetadata,
+  ConfigResourceTypes,
   ConnectionPool,
   Consumer,
   FetchIsolationLevels,
   type fetchV17,
+  IncrementalAlterConfigOperationTypes,
   ProduceAcks,
   Producer,
 } from '@platformatic/kafka';
 import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '../protocol/index.js';
 import type { PartitionBatches } from './batch-records.js';
 import {
+  checkDeleteRecords,
   checkFetchOptions,
   checkFetchRequests,
   checkJoinGroup,
@@ -48,6 +51,7 @@ import type {
   BatchTargetClient,
   BatchWriter,
   ConsumedRecord,
+  DeleteRecordsEntry,
   FetchOptions,
   FetchRequest,
   GroupMembership,
@@ -242,6 +246,60 @@ export class RemoteLogClient implements BatchTargetClient {
       this.listOffset(partition, LATEST_OFFSET, ISOLATION_LEVEL),
     ]);
     return { earliest, latest };
+  }
+
+  /** Compares with the topic's effective configs (DescribeConfigs), so an unchanged topic is not written. */
+  async alterTopicConfig(topic: string, config: Record<string, string>): Promise<string[]> {
+    this.ensureOpen();
+    const resource = { resourceType: ConfigResourceTypes.TOPIC, resourceName: topic };
+    const [described] = await this.acrossLeaderChanges(this.admin, () =>
+      this.admin.describeConfigs({ resources: [resource] }),
+    );
+    const current = new Map((described?.configs ?? []).map((entry) => [entry.name, entry.value]));
+    const changed = Object.keys(config).filter((key) => current.get(key) !== config[key]);
+    if (changed.length === 0) return changed;
+    await this.acrossLeaderChanges(this.admin, () =>
+      this.admin.incrementalAlterConfigs({
+        resources: [
+          {
+            ...resource,
+            configs: changed.map((name) => ({
+              name,
+              value: config[name]!,
+              configOperation: IncrementalAlterConfigOperationTypes.SET,
+            })),
+          },
+        ],
+      }),
+    );
+    return changed;
+  }
+
+  async deleteRecords(entries: DeleteRecordsEntry[]): Promise<number[]> {
+    this.ensureOpen();
+    checkDeleteRecords(entries);
+    if (entries.length === 0) return [];
+    const byTopic = new Map<string, Array<{ partition: number; offset: bigint }>>();
+    for (const { topic, partition, offset } of entries) {
+      const partitions = byTopic.get(topic) ?? [];
+      partitions.push({ partition, offset: BigInt(offset) });
+      byTopic.set(topic, partitions);
+    }
+    const deleted = await this.acrossLeaderChanges(this.admin, () =>
+      this.admin.deleteRecords({
+        topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+      }),
+    );
+    const logStarts = new Map<string, number>();
+    for (const topic of deleted) {
+      for (const { partition, lowWatermark } of topic.partitions)
+        logStarts.set(partitionKey(topic.name, partition), Number(lowWatermark));
+    }
+    return entries.map(({ topic, partition }) => {
+      const logStart = logStarts.get(partitionKey(topic, partition));
+      if (logStart === undefined) throw new Error(`DeleteRecords answered nothing for ${topic}-${partition}`);
+      return logStart;
+    });
   }
 
   async highWatermark(partition: TopicPartition): Promise<number> {

@@ -64,6 +64,11 @@ export interface PartitionOffsets {
   latest: number;
 }
 
+/** Where DeleteRecords moves a partition's log start: every record below `offset` goes. */
+export interface DeleteRecordsEntry extends TopicPartition {
+  offset: number;
+}
+
 export interface CommitEntry extends TopicPartition {
   offset: number;
   metadata?: string;
@@ -116,6 +121,17 @@ export interface LogClient {
   /** Partition count of an existing topic; rejects with UnknownTopicError if there is none. */
   partitionCount(topic: string): Promise<number>;
   offsets(partition: TopicPartition): Promise<PartitionOffsets>;
+  /**
+   * Sets each key of `config` on an existing topic whose value differs, leaving its other configs as they are
+   * (Kafka's IncrementalAlterConfigs SET); resolves to the keys it changed.
+   */
+  alterTopicConfig(topic: string, config: Record<string, string>): Promise<string[]>;
+  /**
+   * Deletes the records below each entry's offset (Kafka's DeleteRecords): the partition's log start moves
+   * there and segments wholly below it are removed; an offset past the high watermark is refused. Resolves to
+   * each partition's log start afterwards, in the order of `entries`.
+   */
+  deleteRecords(entries: DeleteRecordsEntry[]): Promise<number[]>;
   /**
    * Appends records and resolves once they are acknowledged by all in-sync replicas (acks=all), to the offset
    * each record got, in the order of `records` (the HTTP REST proxy answers with them). Records for one

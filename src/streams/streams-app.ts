@@ -10,12 +10,17 @@ import {
 import { type GlobalTable, type KStream, type StreamOptions, TopologyBuilder } from './dsl.js';
 import { GlobalTableReader } from './global-table.js';
 import { StreamsMetrics } from './metrics.js';
+import {
+  REPARTITION_PURGE_INTERVAL_MS,
+  RepartitionPurge,
+  type UpstreamCheckpoints,
+} from './repartition-purge.js';
 import type { Serde } from './serdes.js';
 import { StreamTask, type TaskTopics, taskIdOf } from './task.js';
 import type { Handoff } from './task-handoff.js';
 import { ProduceSender, type RecordSender, TransactionalSender } from './task-senders.js';
 import { type TaskWrite, TaskWriter, type WritingTask } from './task-writer.js';
-import { CHANGELOG_CONFIG, Topology } from './topology.js';
+import { CHANGELOG_CONFIG, REPARTITION_CONFIG, Topology } from './topology.js';
 
 export interface StreamsConfig {
   /** Names the consumer group and prefixes internal topics; instances with the same id share the work. */
@@ -24,6 +29,11 @@ export interface StreamsConfig {
   logger: Logger;
   /** How often tasks checkpoint (state changelog, progress): bounds how much is replayed after a crash. */
   commitIntervalMs?: number;
+  /**
+   * How often, at most, records of repartition topics that their tasks have checkpointed past are deleted
+   * (Kafka Streams' repartition.purge.interval.ms), after a checkpoint.
+   */
+  repartitionPurgeIntervalMs?: number;
   /**
    * How a task's writes are kept from landing beside those of its next owner. 'sequence': sequence headers,
    * checkpoints and the group's confirmation before each write (any client). 'transactional': each write is a
@@ -56,6 +66,7 @@ export type ExactlyOnceMode = (typeof EXACTLY_ONCE_MODES)[number];
 
 const DEFAULTS = {
   commitIntervalMs: 10_000,
+  repartitionPurgeIntervalMs: REPARTITION_PURGE_INTERVAL_MS,
   exactlyOnce: 'sequence' as ExactlyOnceMode,
   // ~5,000 events of 200 bytes: ~15 ms of processing. 16 MiB took ~250 ms in one turn and cost more CPU.
   fetchMaxBytes: 1024 * 1024,
@@ -117,6 +128,8 @@ export class StreamsApp {
   private joiningAssignment: HeldPartition[] = [];
   /** Every write of task records goes through it (see TaskWriter); set in start(). */
   private writer: TaskWriter | null = null;
+  /** Deletes consumed repartition records after checkpoints; set in start(). */
+  private purge: RepartitionPurge | null = null;
   private readonly sender: RecordSender;
   private running = false;
   private loop: Promise<void> | null = null;
@@ -135,6 +148,7 @@ export class StreamsApp {
     this.metrics = config.metrics ?? new StreamsMetrics();
     this.settings = {
       commitIntervalMs: config.commitIntervalMs ?? DEFAULTS.commitIntervalMs,
+      repartitionPurgeIntervalMs: config.repartitionPurgeIntervalMs ?? DEFAULTS.repartitionPurgeIntervalMs,
       exactlyOnce: config.exactlyOnce ?? DEFAULTS.exactlyOnce,
       fetchMaxBytes: config.fetchMaxBytes ?? DEFAULTS.fetchMaxBytes,
       fetchMaxWaitMs: config.fetchMaxWaitMs ?? DEFAULTS.fetchMaxWaitMs,
@@ -217,6 +231,14 @@ export class StreamsApp {
       client.sharedGroups && this.sender.needsGroupConfirmation ? () => this.confirmAssignment() : null,
       (fenced) => this.fenced(fenced),
     );
+    this.purge = new RepartitionPurge({
+      client,
+      logger,
+      intervalMs: this.settings.repartitionPurgeIntervalMs,
+      upstreamOf: this.upstreamCheckpoints(),
+      runs: (task) => this.runs(task),
+      confirm: client.sharedGroups ? () => this.confirmAssignment() : null,
+    });
     this.membership = await client.joinGroup(this.config.applicationId, [...this.topology.sources.keys()], {
       assigned: (assigned) => this.serially(() => this.assign(assigned)),
       revoked: (revoked) => {
@@ -245,7 +267,9 @@ export class StreamsApp {
     for (const source of topology.sources.values()) {
       if (source.upstreamTopics === null) continue;
       const partitions = Math.max(...source.upstreamTopics.map((topic) => this.partitions.get(topic)!));
-      this.partitions.set(source.topic, await client.ensureTopic({ name: source.topic, partitions }));
+      const spec = { name: source.topic, partitions, config: REPARTITION_CONFIG };
+      this.partitions.set(source.topic, await client.ensureTopic(spec));
+      await this.upgradeRepartitionConfig(source.topic);
     }
     for (const source of topology.sources.values()) {
       await client.ensureTopic({
@@ -274,6 +298,41 @@ export class StreamsApp {
       this.deadLetterTopic,
       await client.ensureTopic({ name: this.deadLetterTopic, partitions: 1 }),
     );
+  }
+
+  /**
+   * Repartition topics created before they were purged kept the broker's retention and 1 GiB segments: a purge
+   * frees no disk until a segment is wholly consumed, so an upgraded app brings them to Kafka Streams' configs.
+   * A refusal (no ALTER_CONFIGS right on a cluster) only leaves the topic as it was.
+   */
+  private async upgradeRepartitionConfig(topic: string): Promise<void> {
+    const { client, logger } = this.config;
+    try {
+      const changed = await client.alterTopicConfig(topic, REPARTITION_CONFIG);
+      if (changed.length > 0)
+        logger.info(
+          { topic, changed, config: REPARTITION_CONFIG },
+          'repartition topic configs brought up to date',
+        );
+    } catch (error) {
+      logger.warn({ err: error, topic }, "could not set the repartition topic's configs; it keeps its own");
+    }
+  }
+
+  /** Each repartition topic, with the checkpoint partitions of the tasks writing into it. */
+  private upstreamCheckpoints(): Map<string, UpstreamCheckpoints[]> {
+    const upstream = new Map<string, UpstreamCheckpoints[]>();
+    for (const source of this.topology.sources.values()) {
+      if (source.upstreamTopics === null) continue;
+      upstream.set(
+        source.topic,
+        source.upstreamTopics.map((topic) => ({
+          checkpointTopic: this.checkpointTopic(topic),
+          partitions: this.partitions.get(topic)!,
+        })),
+      );
+    }
+    return upstream;
   }
 
   private get deadLetterTopic(): string {
@@ -472,9 +531,10 @@ export class StreamsApp {
     const { client } = this.config;
     const options = { maxBytes: this.settings.fetchMaxBytes, maxWaitMs: this.settings.fetchMaxWaitMs };
     while (this.running) {
+      let tasks: StreamTask[] = [];
       try {
         while (this.inFlightBytes > this.settings.maxPendingOutputBytes) await Promise.race(this.inFlight);
-        const tasks = [...this.tasks.values()];
+        tasks = [...this.tasks.values()];
         if (tasks.length === 0) {
           await sleep(options.maxWaitMs);
           continue;
@@ -499,9 +559,46 @@ export class StreamsApp {
         for (const [task, nextOffset] of readUpTo) task.skipTo(nextOffset);
         await yieldToEventLoop();
       } catch (error) {
-        this.fail(error);
+        // Asking the group can fail too: the fetch's error is then the one to report.
+        if (!(await this.fencedAfterPurge(error, tasks).catch(() => false))) this.fail(error);
       }
     }
+  }
+
+  /**
+   * A fetch below a partition's log start is data loss, unless a task fetched for is no longer ours: frozen
+   * past its session, this instance wakes with its old tasks while their new owner has purged what they
+   * consumed (RepartitionPurge). True when one of them was revoked or fenced meanwhile, or the group says it
+   * moved (such tasks are fenced, as a write would have found): the loop goes on with the tasks it has; a
+   * task still ours out of range fails its next fetch again, and then the app.
+   */
+  private async fencedAfterPurge(error: unknown, fetched: StreamTask[]): Promise<boolean> {
+    if (!(error instanceof LogClientError) || error.code !== 'OFFSET_OUT_OF_RANGE') return false;
+    if (fetched.some((task) => !this.runs(task))) return this.movedOn(error);
+    if (this.membership === null || !this.config.client.sharedGroups) return false;
+    const held = new Map(
+      (await this.membership.confirmAssignment()).map((p) => [tpKey(p.topic, p.partition), p.heldSince]),
+    );
+    const moved = fetched.filter(
+      (task) => this.runs(task) && held.get(tpKey(task.source.topic, task.partition)) !== task.heldSince,
+    );
+    for (const task of moved) task.fenced = true;
+    if (moved.length > 0) this.fenced(moved);
+    return fetched.some((task) => !this.runs(task)) && this.movedOn(error);
+  }
+
+  private movedOn(error: LogClientError): true {
+    this.config.logger.info(
+      { err: error },
+      'a fetch fell below a log start after tasks moved to another instance (which purged what they consumed); ' +
+        'going on without them',
+    );
+    return true;
+  }
+
+  /** Whether the task is one this instance runs now: not revoked, fenced or replaced. */
+  private runs(task: WritingTask): boolean {
+    return !task.fenced && this.tasks.get(tpKey(task.source.topic, task.partition)) === task;
   }
 
   /** Processes a fetch and hands its outputs to the client in one synchronous step (see checkpoint()). */
@@ -592,6 +689,14 @@ export class StreamsApp {
     await Promise.all(before);
     if (this.failure) throw this.failure;
     await this.write(snapshots.map(({ task, snapshot }) => ({ task, records: [snapshot.marker] })));
+    // A fenced task's marker was dropped; a released task is no longer ours to purge for.
+    if (!released) {
+      this.purge?.checkpointed(
+        snapshots
+          .filter(({ task }) => !task.fenced)
+          .map(({ task, snapshot }) => ({ task, offset: snapshot.offset })),
+      );
+    }
     await this.commitProgress(tasks.filter((task) => !task.fenced));
     await Promise.all(tasks.map((task) => task.refreshOutputBounds(client)));
     await this.metrics.observeTasks(client, tasks);
@@ -625,6 +730,7 @@ export class StreamsApp {
     await Promise.allSettled([...this.inFlight]);
     if (wasRunning && !this.failure)
       await this.serially(() => this.checkpoint([...this.tasks.values()], true));
+    await this.purge?.close();
     await this.membership?.leave();
     this.tasks.clear();
     for (const table of this.tables) await table.close();

@@ -69,6 +69,8 @@ export class TaskSnapshot {
     private readonly parts: Array<{ topic: string; changes: StateChanges }>,
     firstSequence: number,
     readonly marker: OutgoingRecord,
+    /** The checkpoint's input offset: where the task resumes once the marker is written. */
+    readonly offset: number,
   ) {
     this.nextSequence = firstSequence;
   }

@@ -329,12 +329,23 @@ export class StreamTask implements WritingTask {
       this.taskIdBuffer,
       checkpoint,
     );
-    return new TaskSnapshot(this.partition, parts, firstSequence, marker);
+    return new TaskSnapshot(this.partition, parts, firstSequence, marker, checkpoint.offset);
   }
 
-  /** After a checkpoint is written: where outputs from now on can start, for the next checkpoint. */
+  /**
+   * After a checkpoint is written: where outputs after the next checkpoint can start. A partition still
+   * holding outputs of an earlier attempt that this one has not replayed up to (suppressUpTo) keeps its bound:
+   * they sit before the current end, and a restart from the next checkpoint must find them, or it writes them
+   * again.
+   */
   async refreshOutputBounds(client: LogClient): Promise<void> {
-    this.outputBounds = await currentEnds(client, this.topics.sinkPartitions);
+    const ends = await currentEnds(client, this.topics.sinkPartitions);
+    for (const [key, writtenUpTo] of this.suppressUpTo) {
+      // Sequences only grow: a partition replayed past what was written suppresses nothing more.
+      if (writtenUpTo <= this.outputSequence) this.suppressUpTo.delete(key);
+      else if (this.outputBounds[key] !== undefined) ends[key] = this.outputBounds[key];
+    }
+    this.outputBounds = ends;
   }
 
   /**

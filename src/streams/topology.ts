@@ -84,6 +84,17 @@ export const CHANGELOG_CONFIG: Record<string, string> = {
   'min.compaction.lag.ms': String(24 * 3_600_000),
 };
 
+/**
+ * Kafka Streams' repartition topic configs: consumed records are deleted by the app (RepartitionPurge), not
+ * kept for the broker's retention; 50 MiB or 10-minute segments let a purge free disk within minutes.
+ */
+export const REPARTITION_CONFIG: Record<string, string> = {
+  'cleanup.policy': 'delete',
+  'segment.bytes': String(50 * 1024 * 1024),
+  'segment.ms': String(10 * 60_000),
+  'retention.ms': '-1',
+};
+
 /** The graph's sources, the topics it writes and the stores it keeps, by the names StreamsApp creates them. */
 export class Topology {
   readonly sources = new Map<string, SourceNode>();

@@ -1,8 +1,9 @@
-import { UnknownTopicError } from '../../src/client/client-errors.js';
+import { LogClientError, UnknownTopicError } from '../../src/client/client-errors.js';
 import type {
   AssignmentListener,
   CommitEntry,
   ConsumedRecord,
+  DeleteRecordsEntry,
   FetchOptions,
   FetchRequest,
   GroupMembership,
@@ -20,10 +21,15 @@ export class MemoryLogClient implements LogClient {
 
   readonly topics = new Map<string, ConsumedRecord[][]>();
   readonly commits = new Map<string, CommitEntry>();
+  /** Each topic's configs as created and altered. */
+  readonly configs = new Map<string, Record<string, string>>();
+  /** Per partition (`topic:partition`), where deleteRecords moved its log start; fetches below it fail. */
+  readonly logStarts = new Map<string, number>();
   private waiters: Array<() => void> = [];
 
   async ensureTopic(spec: TopicSpec): Promise<number> {
     if (!this.topics.has(spec.name)) {
+      this.configs.set(spec.name, { ...spec.config });
       this.topics.set(
         spec.name,
         Array.from({ length: spec.partitions }, () => []),
@@ -45,7 +51,29 @@ export class MemoryLogClient implements LogClient {
   }
 
   async offsets({ topic, partition }: TopicPartition): Promise<PartitionOffsets> {
-    return { earliest: 0, latest: this.log(topic, partition).length };
+    return { earliest: this.logStart(topic, partition), latest: this.log(topic, partition).length };
+  }
+
+  async alterTopicConfig(topic: string, config: Record<string, string>): Promise<string[]> {
+    const current = this.configs.get(topic);
+    if (!current) throw new UnknownTopicError(topic);
+    const changed = Object.keys(config).filter((key) => current[key] !== config[key]);
+    Object.assign(current, config);
+    return changed;
+  }
+
+  async deleteRecords(entries: DeleteRecordsEntry[]): Promise<number[]> {
+    return entries.map(({ topic, partition, offset }) => {
+      if (offset > this.log(topic, partition).length)
+        throw new LogClientError('OFFSET_OUT_OF_RANGE', `${topic}-${partition}: ${offset} is past the end`);
+      const start = Math.max(offset, this.logStart(topic, partition));
+      this.logStarts.set(`${topic}:${partition}`, start);
+      return start;
+    });
+  }
+
+  private logStart(topic: string, partition: number): number {
+    return this.logStarts.get(`${topic}:${partition}`) ?? 0;
   }
 
   async produce(records: OutgoingRecord[]): Promise<number[]> {
@@ -70,6 +98,10 @@ export class MemoryLogClient implements LogClient {
   }
 
   async fetch(requests: FetchRequest[], options: FetchOptions): Promise<ConsumedRecord[]> {
+    for (const r of requests) {
+      if (r.offset < this.logStart(r.topic, r.partition))
+        throw new LogClientError('OFFSET_OUT_OF_RANGE', `${r.topic}-${r.partition}: ${r.offset} was deleted`);
+    }
     const collect = () =>
       requests.flatMap((r) => this.log(r.topic, r.partition).slice(r.offset, r.offset + 5000));
     let records = collect();

@@ -89,7 +89,14 @@ async function main(): Promise<void> {
 }
 
 async function processUntilCaughtUp(client: LogClient, started: () => void): Promise<void> {
-  const app = new StreamsApp({ applicationId: 'crash', client, logger, commitIntervalMs: 100 });
+  // Purges every few checkpoints, so kills land before, during and after them.
+  const app = new StreamsApp({
+    applicationId: 'crash',
+    client,
+    logger,
+    commitIntervalMs: 100,
+    repartitionPurgeIntervalMs: 300,
+  });
   buildCrashPipeline(app);
   await app.start();
   started();

@@ -26,6 +26,8 @@ const app = new StreamsApp({
   client,
   logger,
   commitIntervalMs: 200,
+  // Purges while tasks move between instances, as well as between.
+  repartitionPurgeIntervalMs: 500,
   idleTimeoutMs: 600_000,
   exactlyOnce: mode,
 });
