@@ -13,7 +13,7 @@ import type { LogClient } from '../client/types.js';
 import { brokerClusterView } from '../http/broker-view.js';
 import { LiveFeed } from '../http/live-feed.js';
 import { HttpApi } from '../http/server.js';
-import { MqttListener } from '../ingest/mqtt-listener.js';
+import type { MqttListener } from '../ingest/mqtt-listener.js';
 import type { Mirror } from '../mirror/index.js';
 import { CDN_FIELD_ROLLUPS } from '../monitor/cdn-stats.js';
 import { Monitor, type MonitorOutput } from '../monitor/monitor.js';
@@ -341,6 +341,8 @@ async function startMqtt(
 ): Promise<MqttListener> {
   const { listen, ...settings } = section;
   const { host, port } = splitHostPort(listen);
+  // The MQTT listener's modules (and its packet library) load only in a process that has the section.
+  const { MqttListener } = await import('../ingest/mqtt-listener.js');
   return MqttListener.start({
     host,
     port,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { CoordinationError, type Coordinator } from '../coordination/index.js';
+import { CoordinationError, type Coordinator } from '../coordination/coordinator.js';
 import {
   BrokerRegistration,
   decodeNode,

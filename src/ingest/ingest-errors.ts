@@ -1,4 +1,4 @@
-import { LogClientError } from '../client/index.js';
+import { LogClientError } from '../client/client-errors.js';
 
 /**
  * Error codes of Confluent's REST Proxy v2 (io.confluent.kafkarest Errors and KafkaExceptionMapper): REST

@@ -1,5 +1,6 @@
-import { type LogClient, type OutgoingRecord, UnknownTopicError } from '../client/index.js';
+import { UnknownTopicError } from '../client/client-errors.js';
 import { partitionForKey } from '../client/partitioner.js';
+import type { LogClient, OutgoingRecord } from '../client/types.js';
 import type { DoorSecurity } from '../security/index.js';
 import { KAFKA_REST_ERROR_CODES, KafkaRestError, kafkaRestErrorOfProduce } from './ingest-errors.js';
 import type { IngestMetrics } from './ingest-metrics.js';
