@@ -1,27 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import pino from 'pino';
+import { edgeCountPipeline } from '../../test/support/edge-count-pipeline.js';
 import { MemoryLogClient } from '../../test/support/memory-log-client.js';
-import { count } from './aggregations.js';
-import { json } from './serdes.js';
-import { StreamsApp } from './streams-app.js';
+import type { StreamsApp } from './streams-app.js';
 import { SEQUENCE_HEADER } from './task-checkpoint.js';
 
 const REPARTITION = 'dup-by-edge-repartition';
 
 function pipeline(client: MemoryLogClient): StreamsApp {
-  const app = new StreamsApp({
-    applicationId: 'dup',
-    client,
-    logger: pino({ level: 'silent' }),
-    commitIntervalMs: 50,
-  });
-  app
-    .stream('readings', { value: json<{ edge: string }>() })
-    .groupBy((reading) => reading.edge, { name: 'by-edge' })
-    .aggregate(count<{ edge: string }>(), { name: 'per-edge' })
-    .to('counts', { value: json<number>() });
-  return app;
+  return edgeCountPipeline(client, { applicationId: 'dup', commitIntervalMs: 50 });
 }
 
 async function eventually(condition: () => boolean, what: string): Promise<void> {

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
+import { edgeCountPipeline } from '../../test/support/edge-count-pipeline.js';
 import { temporaryDirectory } from '../../test/support/log-fixtures.js';
 import { MemoryLogClient } from '../../test/support/memory-log-client.js';
 import { Broker } from '../broker/broker.js';
 import { parseBrokerConfig } from '../broker/config.js';
 import { EmbeddedLogClient } from '../client/embedded-client.js';
 import type { LogClient, TopicPartition } from '../client/types.js';
-import { count } from './aggregations.js';
 import { RepartitionPurge } from './repartition-purge.js';
-import { json } from './serdes.js';
-import { StreamsApp } from './streams-app.js';
+import type { StreamsApp } from './streams-app.js';
 import { type Checkpoint, outputPartitionKey, readLastCheckpoint } from './task-checkpoint.js';
 import type { WritingTask } from './task-writer.js';
 import { REPARTITION_CONFIG } from './topology.js';
@@ -21,19 +20,11 @@ const REPARTITION = 'purge-by-edge-repartition';
 const EDGES = ['a', 'b', 'c', 'd', 'e'];
 
 function pipeline(client: LogClient): StreamsApp {
-  const app = new StreamsApp({
+  return edgeCountPipeline(client, {
     applicationId: 'purge',
-    client,
-    logger,
     commitIntervalMs: 50,
     repartitionPurgeIntervalMs: 100,
   });
-  app
-    .stream('readings', { value: json<{ edge: string }>() })
-    .groupBy((reading) => reading.edge, { name: 'by-edge' })
-    .aggregate(count<{ edge: string }>(), { name: 'per-edge' })
-    .to('counts', { value: json<number>() });
-  return app;
 }
 
 async function produceReadings(client: LogClient, perPartition: number): Promise<void> {
