@@ -48,9 +48,4 @@ export function boundHeap(): void {
   // Growth is decided after a scavenge, so the size is looked at again after GCs (reported once per turn of
   // the event loop: a long turn of scavenges may still grow it past the bound).
   new PerformanceObserver(holdNewSpace).observe({ entryTypes: ['gc'] });
-  // A worker's isolate puts the factor back to 2 as it starts: set again once the worker runs, before the main
-  // thread's next scavenge can grow its semi-space (which waits only for that, with enough survivors behind it).
-  process.on('worker', (worker) => {
-    worker.once('online', holdNewSpace);
-  });
 }
