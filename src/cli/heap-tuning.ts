@@ -18,22 +18,14 @@ const HEAP_GROWING_PERCENT = 50;
 const MAIN_SEMI_SPACE_BYTES = 4 * 1024 * 1024;
 
 /**
- * Where a new isolate's semi-space starts, MB, capped by its own limit: worker threads (each started with
- * resourceLimits.maxYoungGenerationSizeMb) start at their limit, since the growth factor held low for the main
- * thread would otherwise keep them from growing to it. 16 MB is V8's maximum semi-space on 64-bit.
- */
-const WORKER_INITIAL_SEMI_SPACE_MB = 16;
-
-/**
- * Bounds the process's V8 heaps for a long-running command. V8 reads these flags each time it decides (the old
- * generation's limit after a full GC, the young generation's growth after a scavenge, a new isolate's sizes),
- * so setting them now takes effect without a restart; they are the process's, every thread's. Growth of the
- * main thread's young generation is stopped once it reaches MAIN_SEMI_SPACE_BYTES, and allowed again if V8
- * shrinks it below; every worker thread is started with a fixed limit (resourceLimits) and at it.
+ * Bounds the process's V8 heaps for a long-running command. Both flags are read by V8 each time it decides
+ * (the old generation's limit after a full GC, the young generation's growth after a scavenge), so setting them
+ * now takes effect without a restart. Growth of the young generation is stopped once the main thread's reaches
+ * MAIN_SEMI_SPACE_BYTES, and allowed again if V8 shrinks it below; worker threads have their own fixed limits
+ * (resourceLimits), which the growth factor does not change.
  */
 export function boundHeap(): void {
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-  v8.setFlagsFromString(`--min-semi-space-size=${WORKER_INITIAL_SEMI_SPACE_MB}`);
   const holdNewSpace = () => {
     const newSpace = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
     // The semi-space in use: what is allocated in it and what is left (space_size counts the other one only

@@ -225,13 +225,6 @@ export interface WorkerDone {
 const SETTLE_WAIT_SLICE_MS = 50;
 
 /**
- * The writer thread's young generation, MB: its garbage is a few small objects per round of writes (the data
- * comes and goes as moved buffers), so the smallest nursery does; stated so that it is fixed rather than left to
- * V8's growth flags, which the CLI tunes for the main thread (cli/heap-tuning.ts).
- */
-const WRITER_YOUNG_GENERATION_MB = 2;
-
-/**
  * One worker thread doing every log's writes in submission order. Completions come back as messages
  * (the asynchronous path) and as a shared counter of finished tickets, which settle blocks on.
  */
@@ -258,7 +251,6 @@ export class ThreadAppendWriter implements AppendWriter {
     const worker = new Worker(new URL('./append-worker.js', import.meta.url), {
       workerData: { finished: this.finished.buffer, port: port2 },
       transferList: [port2],
-      resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB },
     });
     // Neither the thread nor the port keeps the process alive on its own: only writes in flight do.
     worker.unref();

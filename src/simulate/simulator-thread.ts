@@ -25,13 +25,6 @@ const STATS_INTERVAL_MS = 100;
 
 const WORKER_SCRIPT = new URL('./simulator-worker.js', import.meta.url);
 
-/**
- * The simulator thread's young generation, MB: V8's own maximum (16 MB semi-spaces). The thread runs only at
- * high rates, where each batch's events and encodings live long enough to need it; stated so that it is fixed
- * rather than left to V8's growth flags, which the CLI tunes for the main thread (cli/heap-tuning.ts).
- */
-const YOUNG_GENERATION_MB = 32;
-
 /** A simulator the process runs beside its broker: on a thread of its own or on the calling thread. */
 export interface HostedSimulator {
   /** The edge servers and sites being simulated. */
@@ -110,7 +103,6 @@ export class SimulatorThread implements HostedSimulator {
       workerData: data,
       transferList: opened.transfer,
       name: 'edgestream-simulator',
-      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
     const first = await new Promise<SimulatorStats>((resolve, reject) => {
       worker.on('error', reject);
