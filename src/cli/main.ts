@@ -1,5 +1,4 @@
 import { errorText } from './error-text.js';
-import { boundHeap } from './heap-tuning.js';
 import { UsageError } from './usage-error.js';
 
 type Command = (args: string[]) => Promise<number>;
@@ -23,18 +22,6 @@ const singleWordCommands: Record<string, () => Promise<Command>> = {
   cloud: async () => (await import('./cloud-command.js')).cloudCommand,
   demo: async () => (await import('./start-command.js')).demoCommand,
 };
-
-/** Commands that serve until stopped: their heaps are bounded (heap-tuning.ts); a one-shot command's are not. */
-const LONG_RUNNING: ReadonlySet<string> = new Set([
-  'broker',
-  'cluster',
-  'simulate',
-  'start',
-  'mirror',
-  'agent',
-  'cloud',
-  'demo',
-]);
 
 const commands: Record<string, () => Promise<Command>> = {
   'log verify': async () => (await import('./log-commands.js')).logVerify,
@@ -85,10 +72,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const single = singleWordCommands[group];
-  if (single) {
-    if (LONG_RUNNING.has(group)) boundHeap();
-    return (await single())(argv.slice(1));
-  }
+  if (single) return (await single())(argv.slice(1));
   const command = commands[`${group} ${action ?? ''}`];
   if (!command) throw new UsageError(`unknown command '${argv.slice(0, 2).join(' ')}'`);
   return (await command())(rest);

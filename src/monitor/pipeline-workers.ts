@@ -38,10 +38,9 @@ const METRICS_TIMEOUT_MS = 2_000;
 /**
  * A worker's young generation, MB. V8's default grows it to 32 MB of semi-spaces per isolate, all of it resident
  * once the scavenger has cycled through it; the pipelines' garbage is short-lived records and window updates,
- * which die young in a smaller nursery just as well. At 4 MB the scavenges (each costing about as much, for the
- * window state they scan) came twice as often for 4 MB less RSS: 8 MB is where it pays.
+ * which die young in a smaller nursery just as well.
  */
-const YOUNG_GENERATION_MB = 8;
+const YOUNG_GENERATION_MB = 16;
 
 const WORKER_SCRIPT = new URL('./pipeline-worker.js', import.meta.url);
 
