@@ -16,15 +16,16 @@ export const nodeSegmentWriter: SegmentWriter = {
 };
 
 /**
- * Called once per submitted write, in submission order, with null or the error that stopped it. A write
- * submitted with `sync` that succeeded is also fsynced; `fsynced` is true for the one write of a round
- * whose fdatasync call covered it and the writes before it (the others shared that call).
+ * Called once per submitted write, in submission order among the writes of its stream, with null or the
+ * error that stopped it. A write submitted with `sync` that succeeded is also fsynced; `fsynced` is true for
+ * the one write of a round whose fdatasync call covered it and the writes before it (the others shared that
+ * call).
  */
 export type WriteDone = (error: Error | null, fsynced: boolean) => void;
 
 /**
- * Where appended bytes are written, off the caller's turn: `write(2)` can wait on writeback of the same
- * pages for milliseconds, and on the event loop that wait stalls every connection.
+ * Where appended bytes are written, off the caller's turn when they could hold it up: `write(2)` can wait on
+ * writeback of the same pages for milliseconds, and on the event loop that wait stalls every connection.
  */
 export interface AppendWriter {
   /**
@@ -223,19 +224,51 @@ export interface WorkerDone {
 
 /** Longest single wait in settle before looking at the port again. */
 const SETTLE_WAIT_SLICE_MS = 50;
+/**
+ * Bytes a turn may write on the caller's thread (see submit): at 50,000 records/s a turn carries a few
+ * kilobytes; the throughput cases carry megabytes, and those go to the writer thread.
+ */
+const INLINE_TURN_MAX_BYTES = 64 * 1024;
+/**
+ * A write on the caller's thread slower than this (the page cache throttling a heavy writer, writeback of
+ * the same pages) sends every write to the writer thread for INLINE_PAUSE_MS.
+ */
+const INLINE_SLOW_WRITE_MS = 5;
+const INLINE_PAUSE_MS = 1000;
+
+interface PendingWrite {
+  stream: number;
+  done: WriteDone;
+}
 
 /**
  * One worker thread doing every log's writes in submission order. Completions come back as messages
  * (the asynchronous path) and as a shared counter of finished tickets, which settle blocks on.
+ *
+ * A small write that needs no fsync is made on the caller's thread instead when the worker has nothing in
+ * flight: the round trip to the worker and back (two thread wake-ups, each waiting for a core on a busy
+ * machine) was most of the time between a produce and its records becoming readable, and the write itself
+ * takes tens of microseconds.
  */
 export class ThreadAppendWriter implements AppendWriter {
   /** Started by the first write: an idle broker does without the thread and its memory. */
   private thread: { worker: Worker; port: MessagePort } | null = null;
   /** [0]: the highest ticket the worker has finished (its answer is posted before this moves). */
   private readonly finished = new BigInt64Array(new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT));
-  private readonly pending = new Map<number, WriteDone>();
+  /** The worker's writes not yet answered, by ticket in submission order (the worker answers in it). */
+  private readonly pending = new Map<number, PendingWrite>();
+  /** Writes made on this thread whose `done` is still to run (never from within submit). */
+  private inlineDone: Array<() => void> = [];
+  private inlineDoneScheduled = false;
+  /**
+   * Streams whose write failed here: every later write of theirs fails here too, so none reaches the thread
+   * behind the failure. Those that failed on the thread are never written here (the thread fails them).
+   */
+  private readonly failedInline = new Set<number>();
+  private readonly failedOnThread = new Set<number>();
+  private inlineTurnBytes = 0;
+  private inlinePausedUntilMs = 0;
   private nextTicket = 1;
-  private completedTicket = 0;
   private turnWork: Array<() => void> = [];
   /** Writes submitted by this turn's work, posted as one message: one wake-up of the thread per turn. */
   private outbox: WorkerWrite[] | null = null;
@@ -261,8 +294,16 @@ export class ThreadAppendWriter implements AppendWriter {
 
   submit(stream: number, fd: number, data: Buffer, position: number, sync: boolean, done: WriteDone): number {
     const ticket = this.nextTicket++;
+    if (this.failedInline.has(stream)) {
+      this.completeInline(done, skippedWriteError());
+      return ticket;
+    }
+    if (this.mayWriteInline(stream, data.byteLength, sync)) {
+      this.writeInline(fd, stream, data, position, done);
+      return ticket;
+    }
     if (this.pending.size === 0) this.port.ref();
-    this.pending.set(ticket, done);
+    this.pending.set(ticket, { stream, done });
     // Cloning a view copies its whole ArrayBuffer: a produce's records are a slice of the request or of a
     // 64 KiB socket read, and the clone cost that, per write. A copy of just the bytes is moved instead.
     const owned = this.copies.take(data.byteLength);
@@ -273,6 +314,46 @@ export class ThreadAppendWriter implements AppendWriter {
     return ticket;
   }
 
+  /** Only while the thread has nothing in flight: a write made here must not overtake one of the thread's. */
+  private mayWriteInline(stream: number, bytes: number, sync: boolean): boolean {
+    return (
+      !sync &&
+      this.pending.size === 0 &&
+      !this.failedOnThread.has(stream) &&
+      this.inlineTurnBytes + bytes <= INLINE_TURN_MAX_BYTES &&
+      performance.now() >= this.inlinePausedUntilMs
+    );
+  }
+
+  private writeInline(fd: number, stream: number, data: Buffer, position: number, done: WriteDone): void {
+    this.inlineTurnBytes += data.byteLength;
+    const startedMs = performance.now();
+    const error = writeOnce(nodeSegmentWriter, this.failedInline, {
+      stream,
+      fd,
+      data,
+      position,
+      sync: false,
+    });
+    const endedMs = performance.now();
+    if (endedMs - startedMs > INLINE_SLOW_WRITE_MS) this.inlinePausedUntilMs = endedMs + INLINE_PAUSE_MS;
+    this.completeInline(done, error);
+  }
+
+  private completeInline(done: WriteDone, error: Error | null): void {
+    this.inlineDone.push(() => done(error, false));
+    if (this.inlineDoneScheduled) return;
+    this.inlineDoneScheduled = true;
+    queueMicrotask(this.runInlineDone);
+  }
+
+  private readonly runInlineDone = (): void => {
+    this.inlineDoneScheduled = false;
+    const dones = this.inlineDone;
+    this.inlineDone = [];
+    for (const done of dones) done();
+  };
+
   atTurnEnd(work: () => void): void {
     if (this.turnWork.length === 0) setImmediate(this.endTurn);
     this.turnWork.push(work);
@@ -281,6 +362,7 @@ export class ThreadAppendWriter implements AppendWriter {
   private readonly endTurn = (): void => {
     const work = this.turnWork;
     this.turnWork = [];
+    this.inlineTurnBytes = 0;
     const outbox: WorkerWrite[] = [];
     this.outbox = outbox;
     try {
@@ -300,9 +382,11 @@ export class ThreadAppendWriter implements AppendWriter {
 
   settle(ticket: number): void {
     assert.ok(ticket < this.nextTicket, `ticket ${ticket} was never handed out`);
+    // Writes made here finished before any the worker has in flight: their `done` runs first.
+    this.runInlineDone();
     // Called from a turn's work: what it submitted so far must reach the thread before we wait for it.
     if (this.outbox && this.outbox.length > 0) this.post(this.outbox.splice(0));
-    while (this.completedTicket < ticket) {
+    for (let oldest = this.oldestPending(); oldest <= ticket; oldest = this.oldestPending()) {
       const received = receiveMessageOnPort(this.port);
       if (received) {
         this.completeAll(received.message);
@@ -310,8 +394,14 @@ export class ThreadAppendWriter implements AppendWriter {
       }
       const finished = Atomics.load(this.finished, 0);
       // The worker posts its answer before it moves the counter: finished past us means the answer is near.
-      Atomics.wait(this.finished, 0, finished, finished >= BigInt(ticket) ? 1 : SETTLE_WAIT_SLICE_MS);
+      Atomics.wait(this.finished, 0, finished, finished >= BigInt(oldest) ? 1 : SETTLE_WAIT_SLICE_MS);
     }
+  }
+
+  /** The oldest ticket the worker has not answered, or Infinity. */
+  private oldestPending(): number {
+    for (const ticket of this.pending.keys()) return ticket;
+    return Number.POSITIVE_INFINITY;
   }
 
   private completeAll(answers: WorkerDone[]): void {
@@ -319,15 +409,15 @@ export class ThreadAppendWriter implements AppendWriter {
   }
 
   private complete(message: WorkerDone): void {
-    assert.ok(message.ticket === this.completedTicket + 1, `ticket ${message.ticket} finished out of order`);
-    this.completedTicket = message.ticket;
+    assert.ok(message.ticket === this.oldestPending(), `ticket ${message.ticket} finished out of order`);
     this.copies.give(message.buffer);
-    const done = this.pending.get(message.ticket);
-    assert.ok(done, `no write waits for ticket ${message.ticket}`);
+    const write = this.pending.get(message.ticket);
+    assert.ok(write, `no write waits for ticket ${message.ticket}`);
     this.pending.delete(message.ticket);
     if (this.pending.size === 0) this.port.unref();
     const { error } = message;
-    done(
+    if (error) this.failedOnThread.add(write.stream);
+    write.done(
       error ? Object.assign(new Error(error.message), error.code ? { code: error.code } : {}) : null,
       message.fsynced,
     );
