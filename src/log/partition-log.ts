@@ -107,7 +107,11 @@ export interface AppendResult {
 }
 
 export interface ReadResult {
-  /** Whole RecordBatch v2 batches, back to back, exactly as stored. */
+  /**
+   * Whole RecordBatch v2 batches, back to back, exactly as stored, in memory of the reader's own: the log
+   * keeps no reference to it and it is never a slice of Node's shared pool, so a reader may move it to
+   * another thread.
+   */
   records: Buffer;
   highWatermark: number;
   logStartOffset: number;
