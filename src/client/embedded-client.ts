@@ -404,6 +404,9 @@ function readPartition(
   maxBytes: number,
 ): (CommittedBatches & { bytesRead: number }) | null {
   let offset = target.offset;
+  const { log } = target;
+  // A reader at the last stable offset (most partitions of most polls) has nothing to read: no read is made.
+  if (offset === log.lastStableOffset && offset >= log.logStartOffset) return null;
   let bytesRead = 0;
   for (;;) {
     const read = readCommitted(target, offset, maxBytes - bytesRead);

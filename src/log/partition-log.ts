@@ -520,10 +520,9 @@ export class PartitionLog {
   get highWatermark(): number {
     const replicated = this.replicatedHighWatermark;
     if (replicated === null) return this.durableEndOffset;
-    assert.ok(
-      replicated <= this.logEndOffset,
-      `replication high watermark ${replicated} is past the log end`,
-    );
+    // Read at every fetch of every partition: the message is built only when the check fails.
+    if (replicated > this.logEndOffset)
+      assert.fail(`replication high watermark ${replicated} is past the log end`);
     return Math.min(this.durableEndOffset, replicated);
   }
 
@@ -533,10 +532,8 @@ export class PartitionLog {
    */
   get durableEndOffset(): number {
     if (this.config.flushPolicy !== 'durable') return this.writtenEndOffset;
-    assert.ok(
-      this.syncedEndOffset <= this.writtenEndOffset,
-      `synced end ${this.syncedEndOffset} is past the written end ${this.writtenEndOffset}`,
-    );
+    if (this.syncedEndOffset > this.writtenEndOffset)
+      assert.fail(`synced end ${this.syncedEndOffset} is past the written end ${this.writtenEndOffset}`);
     return this.syncedEndOffset;
   }
 
