@@ -14,7 +14,7 @@ import {
 } from '../protocol/index.js';
 import { checkPartitionIndex, partitionKey } from './client-checks.js';
 import { LogClientError } from './client-errors.js';
-import type { ConsumedRecord, FetchOptions, OutgoingRecord, TopicPartition } from './types.js';
+import type { ConsumedRecord, FetchOptions, TextOutgoingRecord, TopicPartition } from './types.js';
 
 /**
  * Records to and from the record batches a partition log stores, for the clients that hand the log whole
@@ -57,10 +57,10 @@ export interface PartitionBatches extends TopicPartition {
  * everything is encoded before anything is written, so a bad record appends nothing.
  */
 export function encodeAppends(
-  records: readonly OutgoingRecord[],
+  records: readonly TextOutgoingRecord[],
   limitsOf: (topic: string) => TopicLimits,
 ): PartitionAppend[] {
-  const groups = new Map<string, { topic: string; partition: number; records: OutgoingRecord[] }>();
+  const groups = new Map<string, { topic: string; partition: number; records: TextOutgoingRecord[] }>();
   for (const record of records) {
     const key = partitionKey(record.topic, record.partition);
     let group = groups.get(key);
@@ -83,7 +83,7 @@ export function encodeAppends(
  */
 function encodeBatches(
   where: TopicPartition,
-  records: readonly OutgoingRecord[],
+  records: readonly TextOutgoingRecord[],
   maxMessageBytes: number,
 ): EncodedBatch[] {
   const batches: EncodedBatch[] = [];
@@ -112,12 +112,7 @@ function encodeBatches(
           `max.message.bytes=${maxMessageBytes}`,
       );
     }
-    chunk.push({
-      key: record.key,
-      value: record.value,
-      headers: record.headers ?? [],
-      timestamp: record.timestamp,
-    });
+    chunk.push(record);
     chunkBytes += recordBytes;
   }
   if (chunk.length > 0) flush();
@@ -125,7 +120,7 @@ function encodeBatches(
 }
 
 /** The bytes `record` takes appended to `chunk`, whose first record sets the batch's base timestamp. */
-function bytesInChunk(record: OutgoingRecord, chunk: RecordInput[]): number {
+function bytesInChunk(record: TextOutgoingRecord, chunk: RecordInput[]): number {
   const baseTimestamp = chunk[0]?.timestamp ?? record.timestamp;
   return encodedRecordBytes(record, record.timestamp - baseTimestamp, chunk.length);
 }
@@ -136,7 +131,7 @@ function bytesInChunk(record: OutgoingRecord, chunk: RecordInput[]): number {
  * its batches are written back to back, so they took consecutive offsets from there.
  */
 export function recordOffsets(
-  records: readonly OutgoingRecord[],
+  records: readonly TopicPartition[],
   appends: readonly TopicPartition[],
   baseOffsets: readonly number[],
 ): number[] {

@@ -25,7 +25,7 @@ export function checkTopicSpec(spec: TopicSpec): void {
 }
 
 /** The record count and every timestamp; sizes are each client's, as their limits differ. */
-export function checkProduceRecords(records: OutgoingRecord[]): void {
+export function checkProduceRecords(records: readonly Omit<OutgoingRecord, 'value'>[]): void {
   const { maxRecordsPerProduce } = LOG_CLIENT_LIMITS;
   if (records.length > maxRecordsPerProduce) {
     throw new LogClientError(

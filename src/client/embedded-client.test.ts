@@ -8,10 +8,11 @@ import { TopicCatalog } from '../broker/topic-catalog.js';
 import { localTxnMarkerWriter } from '../broker/transaction-markers.js';
 import { LogManager } from '../log/index.js';
 import { encodeRecordBatch, TRANSACTIONAL_BIT } from '../protocol/index.js';
+import type { PartitionBatches } from './batch-records.js';
 import { type EmbeddedLog, EmbeddedLogClient } from './embedded-client.js';
 import { LogPortServer } from './log-port-server.js';
 import { PortLogClient } from './port-log-client.js';
-import type { ConsumedRecord, FetchOptions, LogClient } from './types.js';
+import type { ConsumedRecord, FetchOptions, FetchRequest, LogClient } from './types.js';
 
 const logger = pino({ level: 'silent' });
 const TOPIC = 'tx';
@@ -177,3 +178,59 @@ for (const [name, connect] of clients) {
     });
   });
 }
+
+/** Appends `onFirstRead`'s records once the server's first read is done: they land while its fetch lingers. */
+class AppendingAfterFirstRead extends EmbeddedLogClient {
+  readonly asked: number[][] = [];
+  readonly served: PartitionBatches[] = [];
+  onFirstRead: () => Promise<unknown> = async () => undefined;
+
+  override async fetchBatches(requests: FetchRequest[], options: FetchOptions): Promise<PartitionBatches[]> {
+    this.asked.push(requests.map((request) => request.offset));
+    const reads = await super.fetchBatches(requests, options);
+    this.served.push(...reads);
+    if (this.asked.length === 1) await this.onFirstRead();
+    return reads;
+  }
+}
+
+describe('LogPortServer lingering on a small fetch', () => {
+  it('reads only what came during the linger, answers each partition side by side and moves the bytes', async () => {
+    const tmp = temporaryDirectory();
+    const { logs, embedded } = brokerLog(tmp.dir);
+    const log = new AppendingAfterFirstRead(embedded);
+    const { port1, port2 } = new MessageChannel();
+    const server = new LogPortServer(port2, log, { slot: 0, slots: 1 }, () => undefined);
+    const client = new PortLogClient(port1);
+    try {
+      await client.ensureTopic({ name: TOPIC, partitions: 2 });
+      const at1 = { topic: TOPIC, partition: 1 };
+      await log.produce([plain('x')]);
+      log.onFirstRead = () => log.produce([plain('y'), { ...plain('z'), ...at1 }, { ...plain('w'), ...at1 }]);
+      const records = await client.fetch(
+        [
+          { ...at0, offset: 0 },
+          { ...at1, offset: 0 },
+        ],
+        { maxBytes: 1 << 20, maxWaitMs: 1_000 },
+      );
+      assert.deepEqual(
+        records.map((r) => `${r.partition}:${r.offset}:${r.value?.toString()}`),
+        ['0:0:x', '0:1:y', '1:0:z', '1:1:w'],
+      );
+      assert.deepEqual(log.asked, [
+        [0, 0],
+        [1, 0],
+      ]);
+      // Moved to the other end of the port, not copied: nothing of them is left on this thread.
+      assert.ok(log.served.length > 0);
+      for (const read of log.served) assert.equal(read.bytes.byteLength, 0);
+    } finally {
+      await client.close();
+      await server.close();
+      await log.close();
+      logs.close();
+      tmp[Symbol.dispose]();
+    }
+  });
+});

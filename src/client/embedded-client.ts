@@ -37,9 +37,9 @@ import type {
   FetchOptions,
   FetchRequest,
   GroupMembership,
-  LogClient,
-  OutgoingRecord,
   PartitionOffsets,
+  TextOutgoingRecord,
+  TextProducingClient,
   TopicPartition,
   TopicSpec,
 } from './types.js';
@@ -106,8 +106,9 @@ interface FetchTarget extends PartitionTarget {
  * partition of its topics. Scaling a pipeline out to several instances sharing a group means running them
  * against a Kafka cluster with the remote client.
  */
-export class EmbeddedLogClient implements LogClient {
+export class EmbeddedLogClient implements TextProducingClient {
   readonly sharedGroups = false;
+  readonly producesText = true;
   private readonly memberships = new Map<string, FixedMembership>();
   private readonly waitingFetches = new Set<() => void>();
   private fetchRound = 0;
@@ -169,7 +170,7 @@ export class EmbeddedLogClient implements LogClient {
    * Encodes one batch per partition (more when max.message.bytes requires) and writes every batch before the
    * first await, so overlapping calls keep their order per partition and share the next fsync.
    */
-  async produce(records: OutgoingRecord[]): Promise<number[]> {
+  async produce(records: readonly TextOutgoingRecord[]): Promise<number[]> {
     this.ensureOpen();
     checkProduceRecords(records);
     // Everything is encoded and checked before the first write, so a bad record appends nothing.
@@ -403,6 +404,9 @@ function readPartition(
   maxBytes: number,
 ): (CommittedBatches & { bytesRead: number }) | null {
   let offset = target.offset;
+  const { log } = target;
+  // A reader at the last stable offset (most partitions of most polls) has nothing to read: no read is made.
+  if (offset === log.lastStableOffset && offset >= log.logStartOffset) return null;
   let bytesRead = 0;
   for (;;) {
     const read = readCommitted(target, offset, maxBytes - bytesRead);

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { readBatchHeader, splitBatches } from '../protocol/index.js';
 import type { PartitionBatches } from './batch-records.js';
+import { partitionKey } from './client-checks.js';
 import type { EmbeddedLogClient } from './embedded-client.js';
 import {
   asBuffer,
@@ -11,6 +12,7 @@ import {
   type LogPortRequest,
   type LogPortResult,
   toPortError,
+  transferable,
 } from './log-port-messages.js';
 import type { FetchOptions, FetchRequest, TopicPartition } from './types.js';
 
@@ -99,7 +101,7 @@ export class LogPortServer {
       )
       .then((answer) => {
         this.inFlight.delete(reply);
-        if (!this.closed) this.port.postMessage(answer);
+        if (!this.closed) this.port.postMessage(answer, movedBytes(answer));
       });
     this.inFlight.add(reply);
   }
@@ -140,7 +142,16 @@ export class LogPortServer {
     const bytes = first.reduce((sum, read) => sum + read.bytes.length, 0);
     if (bytes === 0 || bytes >= Math.min(FETCH_MIN_BYTES, options.maxBytes) || this.closed) return first;
     await new Promise((resolve) => setTimeout(resolve, FETCH_LINGER_MS));
-    return this.client.fetchBatches(requests, { ...options, maxWaitMs: 0 });
+    // Only what came since is read: the first read's bytes are kept, not read again.
+    const endOffsets = new Map(
+      first.map((read) => [partitionKey(read.topic, read.partition), read.endOffset]),
+    );
+    const rest = requests.map((request) => ({
+      ...request,
+      offset: endOffsets.get(partitionKey(request.topic, request.partition)) ?? request.offset,
+    }));
+    const more = await this.client.fetchBatches(rest, { maxBytes: options.maxBytes - bytes, maxWaitMs: 0 });
+    return besideEachOther(first, more);
   }
 
   private share(partitions: TopicPartition[]): TopicPartition[] {
@@ -155,4 +166,30 @@ export class LogPortServer {
     }
     return reads;
   }
+}
+
+/**
+ * The reads of a fetch and of its continuation, each partition's side by side (first, then what followed):
+ * a fetch returns each partition's records together.
+ */
+function besideEachOther(first: PartitionBatches[], more: PartitionBatches[]): PartitionBatches[] {
+  const following = new Map(more.map((read) => [partitionKey(read.topic, read.partition), read]));
+  const reads: PartitionBatches[] = [];
+  for (const read of first) {
+    reads.push(read);
+    const key = partitionKey(read.topic, read.partition);
+    const next = following.get(key);
+    if (next) reads.push(next);
+    following.delete(key);
+  }
+  reads.push(...following.values());
+  return reads;
+}
+
+/**
+ * What a reply moves to the worker instead of copying: a fetch's reads, memory of their own that nothing on
+ * this thread keeps (ReadResult.records), so this thread makes no garbage of them.
+ */
+function movedBytes(answer: LogPortReply): ArrayBuffer[] {
+  return answer.ok && answer.op === 'fetch' ? transferable(answer.result.map((read) => read.bytes)) : [];
 }

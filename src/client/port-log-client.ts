@@ -28,9 +28,9 @@ import type {
   FetchOptions,
   FetchRequest,
   GroupMembership,
-  LogClient,
-  OutgoingRecord,
   PartitionOffsets,
+  TextOutgoingRecord,
+  TextProducingClient,
   TopicPartition,
   TopicSpec,
 } from './types.js';
@@ -47,8 +47,9 @@ interface PendingCall {
  * the other workers only, each worker holding a fixed share of the partitions for as long as it lives: no
  * other member can take them over while it runs (sharedGroups is false, as for the embedded client).
  */
-export class PortLogClient implements LogClient {
+export class PortLogClient implements TextProducingClient {
   readonly sharedGroups = false;
+  readonly producesText = true;
   private readonly pending = new Map<number, PendingCall>();
   private readonly topics = new Map<string, TopicLimits>();
   private readonly memberships = new Map<string, FixedMembership>();
@@ -97,7 +98,7 @@ export class PortLogClient implements LogClient {
     return answer.result;
   }
 
-  async produce(records: OutgoingRecord[]): Promise<number[]> {
+  async produce(records: readonly TextOutgoingRecord[]): Promise<number[]> {
     this.ensureOpen();
     checkProduceRecords(records);
     const topics = [...new Set(records.map((record) => record.topic))];

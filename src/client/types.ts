@@ -29,6 +29,24 @@ export interface OutgoingRecord {
   headers?: RecordHeader[];
 }
 
+/**
+ * An OutgoingRecord whose value may also be text, for the clients that encode their batches themselves: they
+ * write it as UTF-8 straight into the batch, so the caller allocates no Buffer per record.
+ */
+export interface TextOutgoingRecord extends Omit<OutgoingRecord, 'value'> {
+  value: Buffer | string | null;
+}
+
+/** A LogClient that encodes its batches itself (the embedded and the port client): produce() takes text values. */
+export interface TextProducingClient extends LogClient {
+  readonly producesText: true;
+  produce(records: readonly TextOutgoingRecord[]): Promise<number[]>;
+}
+
+export function producesText(client: LogClient): client is TextProducingClient {
+  return 'producesText' in client && client.producesText === true;
+}
+
 export interface TopicSpec {
   name: string;
   partitions: number;

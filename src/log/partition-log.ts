@@ -107,7 +107,11 @@ export interface AppendResult {
 }
 
 export interface ReadResult {
-  /** Whole RecordBatch v2 batches, back to back, exactly as stored. */
+  /**
+   * Whole RecordBatch v2 batches, back to back, exactly as stored, in memory of the reader's own: the log
+   * keeps no reference to it and it is never a slice of Node's shared pool, so a reader may move it to
+   * another thread.
+   */
   records: Buffer;
   highWatermark: number;
   logStartOffset: number;
@@ -516,10 +520,9 @@ export class PartitionLog {
   get highWatermark(): number {
     const replicated = this.replicatedHighWatermark;
     if (replicated === null) return this.durableEndOffset;
-    assert.ok(
-      replicated <= this.logEndOffset,
-      `replication high watermark ${replicated} is past the log end`,
-    );
+    // Read at every fetch of every partition: the message is built only when the check fails.
+    if (replicated > this.logEndOffset)
+      assert.fail(`replication high watermark ${replicated} is past the log end`);
     return Math.min(this.durableEndOffset, replicated);
   }
 
@@ -529,10 +532,8 @@ export class PartitionLog {
    */
   get durableEndOffset(): number {
     if (this.config.flushPolicy !== 'durable') return this.writtenEndOffset;
-    assert.ok(
-      this.syncedEndOffset <= this.writtenEndOffset,
-      `synced end ${this.syncedEndOffset} is past the written end ${this.writtenEndOffset}`,
-    );
+    if (this.syncedEndOffset > this.writtenEndOffset)
+      assert.fail(`synced end ${this.syncedEndOffset} is past the written end ${this.writtenEndOffset}`);
     return this.syncedEndOffset;
   }
 

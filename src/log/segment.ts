@@ -34,6 +34,11 @@ const SANE_BATCH_BYTES = 2 ** 31 - 1;
 /** Bytes read at a time while walking batch headers to find an offset. */
 const HEADER_SCAN_CHUNK_BYTES = 16 * 1024;
 const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * What locate() reads batch headers into. A chunk is used only within one synchronous call, so one per thread
+ * serves every segment: a fresh one per call was garbage made at every fetch of every partition.
+ */
+const headerScanChunk = Buffer.allocUnsafeSlow(HEADER_SCAN_CHUNK_BYTES);
 
 let nextStreamId = 1;
 
@@ -280,6 +285,16 @@ export class Segment implements FileHolder, IndexHolder {
     }
   }
 
+  /** Reads up to `length` bytes at `position` into the start of `target`; returns how many it read. */
+  private readInto(position: number, length: number, target: Buffer): number {
+    const fd = this.file();
+    try {
+      return readFullyInto(fd, target, position, length);
+    } catch (error) {
+      throw ioError(error, `read ${this.logPath}`);
+    }
+  }
+
   /**
    * Byte position of the batch holding `offset` or, when compaction removed it, of the first batch after
    * it; -1 if this segment holds neither.
@@ -289,9 +304,14 @@ export class Segment implements FileHolder, IndexHolder {
     const writtenSize = this.writtenSize;
     let position = this.ensureOffsetIndex().floorPosition(offset - this.baseOffset);
     while (position < writtenSize) {
-      const chunk = this.readAt(position, Math.min(HEADER_SCAN_CHUNK_BYTES, writtenSize - position));
+      const chunk = headerScanChunk;
+      const filled = this.readInto(
+        position,
+        Math.min(HEADER_SCAN_CHUNK_BYTES, writtenSize - position),
+        chunk,
+      );
       let at = 0;
-      while (at + BATCH_HEADER_BYTES <= chunk.length) {
+      while (at + BATCH_HEADER_BYTES <= filled) {
         const size = BATCH_LENGTH_PREFIX_BYTES + chunk.readInt32BE(at + BatchField.batchLength);
         const base = readInt64(chunk, at + BatchField.baseOffset);
         const last = base + chunk.readInt32BE(at + BatchField.lastOffsetDelta);
@@ -675,16 +695,25 @@ class ChunkedReader {
   }
 }
 
-/** Reads `length` bytes at `position` of `fd`, or fewer if the file ends first. */
+/**
+ * Reads `length` bytes at `position` of `fd`, or fewer if the file ends first, into memory of their own (never
+ * a slice of Node's shared pool: see ReadResult.records).
+ */
 function readFully(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
+  const buf = Buffer.allocUnsafeSlow(length);
+  const filled = readFullyInto(fd, buf, position, length);
+  return filled === length ? buf : buf.subarray(0, filled);
+}
+
+/** Reads `length` bytes at `position` of `fd` into the start of `buf`, or fewer if the file ends first. */
+function readFullyInto(fd: number, buf: Buffer, position: number, length: number): number {
   let filled = 0;
   while (filled < length) {
     const n = fs.readSync(fd, buf, filled, length - filled, position + filled);
     if (n === 0) break;
     filled += n;
   }
-  return filled === length ? buf : buf.subarray(0, filled);
+  return filled;
 }
 
 /**

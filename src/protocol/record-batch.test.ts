@@ -102,6 +102,21 @@ describe('RecordBatch v2', () => {
     }
   });
 
+  it('writes a text value as the batch of its UTF-8 bytes would hold it, plain and gzip', () => {
+    const text = '{"edge":"é-01","note":"🎬 ok","lone":"\ud800"}';
+    for (const compression of [Compression.None, Compression.Gzip] as const) {
+      const headers = [{ key: 'es.tâche', value: Buffer.from('7') }];
+      const options = { compression, baseOffset: 3 };
+      const fromText = encodeRecordBatch([{ key: null, value: text, timestamp: 9, headers }], options);
+      const fromBytes = encodeRecordBatch(
+        [{ key: null, value: Buffer.from(text), timestamp: 9, headers }],
+        options,
+      );
+      assert.deepEqual(fromText, fromBytes);
+      assert.equal(decodeRecords(fromText)[0]!.value?.toString(), Buffer.from(text).toString());
+    }
+  });
+
   it('splits back-to-back batches and leaves a trailing partial batch out', () => {
     const a = encodeRecordBatch([{ key: null, value: Buffer.from('a') }]);
     const b = encodeRecordBatch([{ key: null, value: Buffer.from('bb') }]);

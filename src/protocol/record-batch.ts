@@ -18,7 +18,8 @@ export interface RecordHeader {
 
 export interface RecordInput {
   key: Buffer | null;
-  value: Buffer | null;
+  /** Text is written as its UTF-8 bytes straight into the batch: no Buffer of its own per record. */
+  value: Buffer | string | null;
   headers?: RecordHeader[];
   /** Milliseconds since the epoch; defaults to the batch's base timestamp. */
   timestamp?: number;
@@ -45,15 +46,10 @@ export interface BatchOptions {
 
 function recordBodySize(record: RecordInput, timestampDelta: number, offsetDelta: number): number {
   let size = 1 + varintSize(timestampDelta) + varintSize(offsetDelta);
-  size += record.key ? varintSize(record.key.length) + record.key.length : 1;
-  size += record.value ? varintSize(record.value.length) + record.value.length : 1;
+  size += nullableBytesSize(record.key) + nullableBytesSize(record.value);
   const headers = record.headers ?? [];
   size += varintSize(headers.length);
-  for (const header of headers) {
-    const keyBytes = Buffer.byteLength(header.key);
-    size += varintSize(keyBytes) + keyBytes;
-    size += header.value ? varintSize(header.value.length) + header.value.length : 1;
-  }
+  for (const header of headers) size += nullableBytesSize(header.key) + nullableBytesSize(header.value);
   return size;
 }
 
@@ -70,19 +66,42 @@ export function encodedRecordBytes(
   return varintSize(body) + body;
 }
 
-function writeNullableBytes(buf: Buffer, at: number, bytes: Buffer | null): number {
+function nullableBytesSize(bytes: Buffer | string | null): number {
+  if (bytes === null) return 1;
+  const length = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+  return varintSize(length) + length;
+}
+
+/** Writes `bytes` length-prefixed; text as its UTF-8 bytes. */
+function writeNullableBytes(buf: Buffer, at: number, bytes: Buffer | string | null): number {
   if (bytes === null) return writeVarint(buf, at, -1);
+  if (typeof bytes === 'string') {
+    at = writeVarint(buf, at, Buffer.byteLength(bytes));
+    return at + buf.write(bytes, at, 'utf8');
+  }
   at = writeVarint(buf, at, bytes.length);
   return at + bytes.copy(buf, at);
 }
 
-function encodeRecords(records: RecordInput[], baseTimestamp: number): Buffer {
+/** Each record's body size, and the bytes of the records section (each body after its length varint). */
+function recordsLayout(
+  records: RecordInput[],
+  baseTimestamp: number,
+): { sizes: number[]; totalBytes: number } {
   const sizes = records.map((record, i) =>
     recordBodySize(record, (record.timestamp ?? baseTimestamp) - baseTimestamp, i),
   );
-  const total = sizes.reduce((sum, size) => sum + varintSize(size) + size, 0);
-  const buf = Buffer.allocUnsafe(total);
-  let at = 0;
+  return { sizes, totalBytes: sizes.reduce((sum, size) => sum + varintSize(size) + size, 0) };
+}
+
+/** Writes the records section into `buf` from `at`, laid out as recordsLayout() sized it. */
+function writeRecords(
+  buf: Buffer,
+  at: number,
+  records: RecordInput[],
+  sizes: number[],
+  baseTimestamp: number,
+): void {
   records.forEach((record, i) => {
     at = writeVarint(buf, at, sizes[i]!);
     buf[at++] = 0;
@@ -93,21 +112,32 @@ function encodeRecords(records: RecordInput[], baseTimestamp: number): Buffer {
     const headers = record.headers ?? [];
     at = writeVarint(buf, at, headers.length);
     for (const header of headers) {
-      at = writeNullableBytes(buf, at, Buffer.from(header.key));
+      at = writeNullableBytes(buf, at, header.key);
       at = writeNullableBytes(buf, at, header.value);
     }
   });
-  return buf;
 }
 
-/** Encodes a RecordBatch v2 as a producer would send it. */
+/**
+ * Encodes a RecordBatch v2 as a producer would send it. Uncompressed records are written straight into the
+ * batch; only gzip needs them apart first, as its input.
+ */
 export function encodeRecordBatch(records: RecordInput[], options: BatchOptions = {}): Buffer {
   if (records.length === 0) throw new RangeError('a record batch needs at least one record');
   const baseTimestamp = options.baseTimestamp ?? records[0]!.timestamp ?? Date.now();
   const compression = options.compression ?? Compression.None;
-  const plain = encodeRecords(records, baseTimestamp);
-  const body = compression === Compression.Gzip ? gzipSync(plain) : plain;
-  const batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + body.length);
+  const { sizes, totalBytes } = recordsLayout(records, baseTimestamp);
+  let batch: Buffer;
+  if (compression === Compression.Gzip) {
+    const plain = Buffer.allocUnsafe(totalBytes);
+    writeRecords(plain, 0, records, sizes, baseTimestamp);
+    const body = gzipSync(plain);
+    batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + body.length);
+    body.copy(batch, BATCH_HEADER_BYTES);
+  } else {
+    batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + totalBytes);
+    writeRecords(batch, BATCH_HEADER_BYTES, records, sizes, baseTimestamp);
+  }
   const maxTimestamp = records.reduce((max, r) => Math.max(max, r.timestamp ?? baseTimestamp), baseTimestamp);
   writeInt64(batch, BatchField.baseOffset, options.baseOffset ?? 0);
   batch.writeInt32BE(batch.length - BATCH_LENGTH_PREFIX_BYTES, BatchField.batchLength);
@@ -121,7 +151,6 @@ export function encodeRecordBatch(records: RecordInput[], options: BatchOptions 
   batch.writeInt16BE(options.producerEpoch ?? -1, BatchField.producerEpoch);
   batch.writeInt32BE(options.baseSequence ?? -1, BatchField.baseSequence);
   batch.writeInt32BE(records.length, BatchField.recordsCount);
-  body.copy(batch, BATCH_HEADER_BYTES);
   batch.writeUInt32BE(computeBatchCrc(batch), BatchField.crc);
   return batch;
 }

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { partitionForKey } from '../client/partitioner.js';
-import type { LogClient, OutgoingRecord, TopicSpec } from '../client/types.js';
+import type { LogClient, TextOutgoingRecord, TopicSpec } from '../client/types.js';
 import { makeFault } from './scenarios.js';
 import { Simulator, sliceMsForRate } from './simulator.js';
 import { InThreadSimulator } from './simulator-thread.js';
 
 /** Records produce calls and acknowledges them after `ackDelayMs`, tracking how many overlap. */
 class SlowClient implements Pick<LogClient, 'ensureTopic' | 'produce'> {
-  readonly records: OutgoingRecord[] = [];
+  readonly records: TextOutgoingRecord[] = [];
   readonly topics: TopicSpec[] = [];
   inFlight = 0;
   maxInFlight = 0;
@@ -17,7 +17,7 @@ class SlowClient implements Pick<LogClient, 'ensureTopic' | 'produce'> {
     this.topics.push(spec);
     return spec.partitions;
   }
-  async produce(records: OutgoingRecord[]): Promise<number[]> {
+  async produce(records: readonly TextOutgoingRecord[]): Promise<number[]> {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     await new Promise((resolve) => setTimeout(resolve, this.ackDelayMs));
@@ -26,6 +26,11 @@ class SlowClient implements Pick<LogClient, 'ensureTopic' | 'produce'> {
     this.inFlight--;
     return offsets;
   }
+}
+
+/** A client that encodes its batches itself, as the embedded and the port client do. */
+class TextClient extends SlowClient {
+  readonly producesText = true;
 }
 
 /** Takes the topics, then refuses every produce call. */
@@ -75,6 +80,23 @@ describe('Simulator', () => {
       (r) => r.key!.toString() === 'edge-002' && r.timestamp >= dying!.startMs,
     );
     assert.deepEqual(afterDeath, []);
+  });
+
+  it('gives a client that encodes its own batches each event as JSON text, and bytes to the others', async () => {
+    for (const [client, valueKind] of [
+      [new TextClient(5), 'string'],
+      [new SlowClient(5), 'object'],
+    ] as const) {
+      const sim = simulator(client, 500);
+      await sim.start();
+      const stats = await sim.done();
+      assert.ok(stats.eventsProduced > 0);
+      assert.equal(client.records.length, stats.eventsProduced);
+      for (const record of client.records) {
+        assert.equal(typeof record.value, valueKind);
+        assert.equal(record.timestamp, (JSON.parse(record.value!.toString()) as { ts: number }).ts);
+      }
+    }
   });
 
   it('keeps at most maxInFlightProduces calls waiting and stops cleanly on close()', async () => {

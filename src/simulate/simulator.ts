@@ -1,6 +1,11 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { partitionForKey } from '../client/partitioner.js';
-import type { LogClient, OutgoingRecord } from '../client/types.js';
+import {
+  type LogClient,
+  type OutgoingRecord,
+  producesText,
+  type TextOutgoingRecord,
+} from '../client/types.js';
 import { GENERATOR_DEFAULTS, type GeneratedEvent, type Slice, TelemetryGenerator } from './generator.js';
 import type { Fault, FaultKind } from './scenarios.js';
 import { QOE_TOPIC, TCP_TOPIC } from './telemetry.js';
@@ -114,8 +119,15 @@ export class Simulator {
   private failure: unknown = null;
   private running: Promise<void> | null = null;
   private readonly startMs: number;
+  private readonly produce: (records: TextOutgoingRecord[]) => Promise<number[]>;
 
   constructor(private readonly options: SimulatorOptions) {
+    const { client } = options;
+    // A client that encodes its own batches writes each event's JSON straight into the batch; the others
+    // (a remote cluster's library) take bytes.
+    this.produce = producesText(client)
+      ? (records) => client.produce(records)
+      : (records) => client.produce(records.map(withValueBytes));
     this.now = options.now ?? Date.now;
     this.sliceMs = options.sliceMs ?? SIMULATOR_DEFAULTS.sliceMs;
     this.maxInFlight = options.maxInFlightProduces ?? SIMULATOR_DEFAULTS.maxInFlightProduces;
@@ -273,7 +285,7 @@ export class Simulator {
       return;
     }
     const records = slice.events.map((generated) => this.record(generated));
-    const produced = this.options.client.produce(records).then(
+    const produced = this.produce(records).then(
       () => {
         const ackedAtMs = this.now();
         for (const report of firsts) report.firstEventAckedAtMs = ackedAtMs;
@@ -288,12 +300,12 @@ export class Simulator {
     void produced.finally(() => this.inFlight.delete(produced));
   }
 
-  private record(generated: GeneratedEvent): OutgoingRecord {
+  private record(generated: GeneratedEvent): TextOutgoingRecord {
     return {
       topic: generated.topic,
       partition: this.partitionOf.get(`${generated.topic}/${generated.edge}`)!,
       key: this.keys.get(generated.edge)!,
-      value: Buffer.from(JSON.stringify(generated.event)),
+      value: JSON.stringify(generated.event),
       timestamp: generated.event.ts,
     };
   }
@@ -305,4 +317,10 @@ export class Simulator {
       this.byType[event.type] = (this.byType[event.type] ?? 0) + 1;
     }
   }
+}
+
+function withValueBytes(record: TextOutgoingRecord): OutgoingRecord {
+  return typeof record.value === 'string'
+    ? { ...record, value: Buffer.from(record.value) }
+    : { ...record, value: record.value };
 }
