@@ -43,6 +43,21 @@ export interface BatchOptions {
   flags?: number;
 }
 
+/** Bound on the header keys kept encoded: a producer uses a handful of names, a stranger's may be any. */
+const MAX_ENCODED_HEADER_KEYS = 256;
+const encodedHeaderKeys = new Map<string, Buffer>();
+
+/** A header key's UTF-8 bytes, encoded once per key rather than for every record that carries it. */
+function headerKeyBytes(key: string): Buffer {
+  let bytes = encodedHeaderKeys.get(key);
+  if (bytes === undefined) {
+    bytes = Buffer.from(key, 'utf8');
+    if (encodedHeaderKeys.size >= MAX_ENCODED_HEADER_KEYS) encodedHeaderKeys.clear();
+    encodedHeaderKeys.set(key, bytes);
+  }
+  return bytes;
+}
+
 function recordBodySize(record: RecordInput, timestampDelta: number, offsetDelta: number): number {
   let size = 1 + varintSize(timestampDelta) + varintSize(offsetDelta);
   size += record.key ? varintSize(record.key.length) + record.key.length : 1;
@@ -50,7 +65,7 @@ function recordBodySize(record: RecordInput, timestampDelta: number, offsetDelta
   const headers = record.headers ?? [];
   size += varintSize(headers.length);
   for (const header of headers) {
-    const keyBytes = Buffer.byteLength(header.key);
+    const keyBytes = headerKeyBytes(header.key).length;
     size += varintSize(keyBytes) + keyBytes;
     size += header.value ? varintSize(header.value.length) + header.value.length : 1;
   }
@@ -93,7 +108,7 @@ function encodeRecords(records: RecordInput[], baseTimestamp: number): Buffer {
     const headers = record.headers ?? [];
     at = writeVarint(buf, at, headers.length);
     for (const header of headers) {
-      at = writeNullableBytes(buf, at, Buffer.from(header.key));
+      at = writeNullableBytes(buf, at, headerKeyBytes(header.key));
       at = writeNullableBytes(buf, at, header.value);
     }
   });
@@ -202,9 +217,41 @@ export function decodeRecords(
   maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
   inflate: Inflate = decompress,
 ): DecodedRecord[] {
+  const records: DecodedRecord[] = [];
+  decodeRecordsTo(records, batch, decodedRecord, maxDecompressedBytes, inflate);
+  return records;
+}
+
+/** Makes the object a decoded record is handed on as. */
+export type RecordMaker<R> = (
+  offset: number,
+  timestamp: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: RecordHeader[],
+) => R;
+
+const decodedRecord: RecordMaker<DecodedRecord> = (offset, timestamp, key, value, headers) => ({
+  offset,
+  timestamp,
+  key,
+  value,
+  headers,
+});
+
+/**
+ * decodeRecords() appending to `out` the objects `make` makes of each record, so a reader that hands records
+ * on in a form of its own makes one object per record, not two.
+ */
+export function decodeRecordsTo<R>(
+  out: R[],
+  batch: Buffer,
+  make: RecordMaker<R>,
+  maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
+  inflate: Inflate = decompress,
+): void {
   const header = readBatchHeader(batch);
   const reader = new ByteReader(decompressRecords(batch, maxDecompressedBytes, inflate));
-  const records: DecodedRecord[] = [];
   for (let i = 0; i < header.recordsCount; i++) {
     const length = reader.varint();
     const end = reader.pos + length;
@@ -216,19 +263,14 @@ export function decodeRecords(
     const headerCount = reader.varint();
     const headers: RecordHeader[] = [];
     for (let h = 0; h < headerCount; h++) {
-      const headerKey = reader.nullableVarintBytes();
-      headers.push({ key: headerKey ? headerKey.toString() : '', value: reader.nullableVarintBytes() });
+      const headerKey = reader.nullableVarintText();
+      headers.push({ key: headerKey ?? '', value: reader.nullableVarintBytes() });
     }
     if (reader.pos !== end) throw new RangeError(`record ${i} length ${length} disagrees with its fields`);
-    records.push({
-      offset: header.baseOffset + offsetDelta,
-      timestamp: header.baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-    });
+    out.push(
+      make(header.baseOffset + offsetDelta, header.baseTimestamp + timestampDelta, key, value, headers),
+    );
   }
-  return records;
 }
 
 /** Splits a buffer of back-to-back whole batches into one view per batch. */
