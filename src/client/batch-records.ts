@@ -1,18 +1,18 @@
 import {
   BATCH_HEADER_BYTES,
   Compression,
-  type DecodedRecord,
   DecompressionError,
-  decodeRecords,
+  decodeRecordsTo,
   encodedRecordBytes,
   encodeRecordBatch,
   isLogAppendTime,
   type RecordInput,
+  type RecordMaker,
   readBatchHeader,
   splitBatches,
   UnsupportedCompressionError,
 } from '../protocol/index.js';
-import { checkPartitionIndex, partitionKey } from './client-checks.js';
+import { checkPartitionIndex } from './client-checks.js';
 import { LogClientError } from './client-errors.js';
 import type { ConsumedRecord, FetchOptions, TextOutgoingRecord, TopicPartition } from './types.js';
 
@@ -60,17 +60,24 @@ export function encodeAppends(
   records: readonly TextOutgoingRecord[],
   limitsOf: (topic: string) => TopicLimits,
 ): PartitionAppend[] {
-  const groups = new Map<string, { topic: string; partition: number; records: TextOutgoingRecord[] }>();
+  // Per topic, then per partition number: no key string built per record.
+  const byTopic = new Map<string, Map<number, TextOutgoingRecord[]>>();
+  const groups: Array<{ topic: string; partition: number; records: TextOutgoingRecord[] }> = [];
   for (const record of records) {
-    const key = partitionKey(record.topic, record.partition);
-    let group = groups.get(key);
-    if (!group) {
-      group = { topic: record.topic, partition: record.partition, records: [] };
-      groups.set(key, group);
+    let partitions = byTopic.get(record.topic);
+    if (!partitions) {
+      partitions = new Map();
+      byTopic.set(record.topic, partitions);
     }
-    group.records.push(record);
+    let group = partitions.get(record.partition);
+    if (!group) {
+      group = [];
+      partitions.set(record.partition, group);
+      groups.push({ topic: record.topic, partition: record.partition, records: group });
+    }
+    group.push(record);
   }
-  return [...groups.values()].map(({ topic, partition, records: group }) => {
+  return groups.map(({ topic, partition, records: group }) => {
     const limits = limitsOf(topic);
     checkPartitionIndex(topic, partition, limits.partitions);
     return { topic, partition, batches: encodeBatches({ topic, partition }, group, limits.maxMessageBytes) };
@@ -126,24 +133,36 @@ function bytesInChunk(record: TextOutgoingRecord, chunk: RecordInput[]): number 
 }
 
 /**
- * Each record's offset, in the order of `records`, from the offset the log gave the first batch of each
- * partition (`baseOffsets[i]` for `appends[i]`): encodeAppends keeps a partition's records in call order and
- * its batches are written back to back, so they took consecutive offsets from there.
+ * Which of `appends` each record went into, in the order of `records`: all recordOffsets() needs of them, so a
+ * caller can let the records go once they are encoded instead of holding them until the appends are written.
  */
-export function recordOffsets(
+export function appendIndexes(
   records: readonly TopicPartition[],
   appends: readonly TopicPartition[],
-  baseOffsets: readonly number[],
-): number[] {
-  const next = new Map<string, number>();
-  for (const [i, append] of appends.entries())
-    next.set(partitionKey(append.topic, append.partition), baseOffsets[i]!);
-  return records.map((record) => {
-    const key = partitionKey(record.topic, record.partition);
-    const offset = next.get(key)!;
-    next.set(key, offset + 1);
-    return offset;
-  });
+): Uint32Array {
+  const indexes = new Map<string, Map<number, number>>();
+  for (const [i, append] of appends.entries()) {
+    let partitions = indexes.get(append.topic);
+    if (!partitions) {
+      partitions = new Map();
+      indexes.set(append.topic, partitions);
+    }
+    partitions.set(append.partition, i);
+  }
+  const appendOf = new Uint32Array(records.length);
+  for (const [i, record] of records.entries())
+    appendOf[i] = indexes.get(record.topic)!.get(record.partition)!;
+  return appendOf;
+}
+
+/**
+ * Each record's offset, in the order of the records appendIndexes() placed, from the offset the log gave the
+ * first batch of each append (`baseOffsets[i]` for append i): encodeAppends keeps a partition's records in call
+ * order and its batches are written back to back, so they took consecutive offsets from there.
+ */
+export function recordOffsets(appendOf: Uint32Array, baseOffsets: readonly number[]): number[] {
+  const next = [...baseOffsets];
+  return Array.from(appendOf, (append) => next[append]!++);
 }
 
 /** Appends the records of `read` at or after the offset asked for to `out`; returns how many it appended. */
@@ -156,31 +175,39 @@ export function appendConsumed(
   for (const batch of splitBatches(read.bytes)) {
     const header = readBatchHeader(batch);
     const logAppendTimeMs = isLogAppendTime(header.attributes) ? header.maxTimestamp : null;
-    for (const record of decodeBatch(read, batch, header.baseOffset)) {
-      if (record.offset < read.offset) continue;
-      out.push({
-        topic: read.topic,
-        partition: read.partition,
-        offset: record.offset,
-        timestamp: logAppendTimeMs ?? record.timestamp,
-        key: record.key,
-        value: record.value,
-        headers: record.headers,
-      });
-    }
+    const batchStart = out.length;
+    decodeBatch(read, batch, header.baseOffset, out, (offset, timestamp, key, value, headers) => ({
+      topic: read.topic,
+      partition: read.partition,
+      offset,
+      timestamp: logAppendTimeMs ?? timestamp,
+      key,
+      value,
+      headers,
+    }));
+    // Only the first batch can hold records before the offset asked for; offsets grow within a batch.
+    let asked = batchStart;
+    while (asked < out.length && out[asked]!.offset < read.offset) asked++;
+    if (asked > batchStart) out.splice(batchStart, asked - batchStart);
   }
   if (read.endOffset > read.offset) readUpTo?.(read.topic, read.partition, read.endOffset);
   return out.length - before;
 }
 
 /**
- * The batch's records, inflated to at most the partition's maxDecompressedBytes. A batch this process cannot
- * decode fails the fetch with an error naming it, never skipped: the consumer loses nothing unnoticed.
+ * Appends the batch's records, inflated to at most the partition's maxDecompressedBytes. A batch this process
+ * cannot decode fails the fetch with an error naming it, never skipped: the consumer loses nothing unnoticed.
  */
-function decodeBatch(read: PartitionBatches, batch: Buffer, baseOffset: number): DecodedRecord[] {
+function decodeBatch(
+  read: PartitionBatches,
+  batch: Buffer,
+  baseOffset: number,
+  out: ConsumedRecord[],
+  make: RecordMaker<ConsumedRecord>,
+): void {
   const where = `the batch at offset ${baseOffset} of ${read.topic}-${read.partition}`;
   try {
-    return decodeRecords(batch, read.maxDecompressedBytes);
+    decodeRecordsTo(out, batch, make, read.maxDecompressedBytes);
   } catch (error) {
     if (error instanceof DecompressionError) {
       const code = error.code === 'DECOMPRESSED_TOO_LARGE' ? 'MESSAGE_TOO_LARGE' : 'CORRUPT_MESSAGE';

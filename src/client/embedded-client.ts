@@ -9,6 +9,7 @@ import {
 import { ErrorCode, errorCodeName } from '../protocol/index.js';
 import {
   appendConsumed,
+  appendIndexes,
   encodeAppends,
   type PartitionAppend,
   type PartitionBatches,
@@ -170,12 +171,21 @@ export class EmbeddedLogClient implements TextProducingClient {
    * Encodes one batch per partition (more when max.message.bytes requires) and writes every batch before the
    * first await, so overlapping calls keep their order per partition and share the next fsync.
    */
-  async produce(records: readonly TextOutgoingRecord[]): Promise<number[]> {
-    this.ensureOpen();
-    checkProduceRecords(records);
-    // Everything is encoded and checked before the first write, so a bad record appends nothing.
-    const appends = encodeAppends(records, (topic) => this.describeTopic(topic));
-    return recordOffsets(records, appends, await this.appendBatches(appends));
+  produce(records: readonly TextOutgoingRecord[]): Promise<number[]> {
+    // Not async: an async function holds its arguments until it settles, and the records are garbage once
+    // encoded (held until the fsync, a worker's outputs outlived scavenges and filled its old generation).
+    let appends: PartitionAppend[];
+    let appendOf: Uint32Array;
+    try {
+      this.ensureOpen();
+      checkProduceRecords(records);
+      // Everything is encoded and checked before the first write, so a bad record appends nothing.
+      appends = encodeAppends(records, (topic) => this.describeTopic(topic));
+      appendOf = appendIndexes(records, appends);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.appendBatches(appends).then((baseOffsets) => recordOffsets(appendOf, baseOffsets));
   }
 
   /** What a client that encodes its own batches needs to know of a topic. */

@@ -1,5 +1,12 @@
 import type { MessagePort } from 'node:worker_threads';
-import { appendConsumed, encodeAppends, recordOffsets, type TopicLimits } from './batch-records.js';
+import {
+  appendConsumed,
+  appendIndexes,
+  encodeAppends,
+  type PartitionAppend,
+  recordOffsets,
+  type TopicLimits,
+} from './batch-records.js';
 import {
   checkDeleteRecords,
   checkFetchOptions,
@@ -98,21 +105,40 @@ export class PortLogClient implements TextProducingClient {
     return answer.result;
   }
 
-  async produce(records: readonly TextOutgoingRecord[]): Promise<number[]> {
-    this.ensureOpen();
-    checkProduceRecords(records);
-    const topics = [...new Set(records.map((record) => record.topic))];
+  produce(records: readonly TextOutgoingRecord[]): Promise<number[]> {
+    // Not async, and the records are let go once encoded: an async function holds its arguments until it
+    // settles, and a worker's outputs held until the log's thread acknowledged them outlived scavenges and
+    // filled its old generation.
+    let topics: string[];
+    try {
+      this.ensureOpen();
+      checkProduceRecords(records);
+      topics = [...new Set(records.map((record) => record.topic))];
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const described = this.described.then(() => this.describeAll(topics));
     this.described = described.catch(() => undefined);
-    await described;
-    const appends = encodeAppends(records, (topic) => this.limitsOf(topic));
+    return described
+      .then(() => {
+        const appends = encodeAppends(records, (topic) => this.limitsOf(topic));
+        return { appends, appendOf: appendIndexes(records, appends) };
+      })
+      .then(({ appends, appendOf }) => this.append(appends, appendOf, topics));
+  }
+
+  private async append(
+    appends: PartitionAppend[],
+    appendOf: Uint32Array,
+    topics: string[],
+  ): Promise<number[]> {
     try {
       const answer = await this.call(
         { op: 'append', request: { appends } },
         transferable(appends.flatMap((append) => append.batches.map((batch) => batch.bytes))),
       );
       if (answer.op !== 'append') throw mismatchedReply('append', answer.op);
-      return recordOffsets(records, appends, answer.result);
+      return recordOffsets(appendOf, answer.result);
     } catch (error) {
       // The topic's max.message.bytes may have been changed since it was described.
       if (error instanceof LogClientError && error.code === 'MESSAGE_TOO_LARGE')

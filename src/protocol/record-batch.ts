@@ -231,9 +231,41 @@ export function decodeRecords(
   maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
   inflate: Inflate = decompress,
 ): DecodedRecord[] {
+  const records: DecodedRecord[] = [];
+  decodeRecordsTo(records, batch, decodedRecord, maxDecompressedBytes, inflate);
+  return records;
+}
+
+/** Makes the object a decoded record is handed on as. */
+export type RecordMaker<R> = (
+  offset: number,
+  timestamp: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: RecordHeader[],
+) => R;
+
+const decodedRecord: RecordMaker<DecodedRecord> = (offset, timestamp, key, value, headers) => ({
+  offset,
+  timestamp,
+  key,
+  value,
+  headers,
+});
+
+/**
+ * decodeRecords() appending to `out` the objects `make` makes of each record, so a reader that hands records
+ * on in a form of its own makes one object per record, not two.
+ */
+export function decodeRecordsTo<R>(
+  out: R[],
+  batch: Buffer,
+  make: RecordMaker<R>,
+  maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES,
+  inflate: Inflate = decompress,
+): void {
   const header = readBatchHeader(batch);
   const reader = new ByteReader(decompressRecords(batch, maxDecompressedBytes, inflate));
-  const records: DecodedRecord[] = [];
   for (let i = 0; i < header.recordsCount; i++) {
     const length = reader.varint();
     const end = reader.pos + length;
@@ -245,19 +277,14 @@ export function decodeRecords(
     const headerCount = reader.varint();
     const headers: RecordHeader[] = [];
     for (let h = 0; h < headerCount; h++) {
-      const headerKey = reader.nullableVarintBytes();
-      headers.push({ key: headerKey ? headerKey.toString() : '', value: reader.nullableVarintBytes() });
+      const headerKey = reader.nullableVarintText();
+      headers.push({ key: headerKey ?? '', value: reader.nullableVarintBytes() });
     }
     if (reader.pos !== end) throw new RangeError(`record ${i} length ${length} disagrees with its fields`);
-    records.push({
-      offset: header.baseOffset + offsetDelta,
-      timestamp: header.baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-    });
+    out.push(
+      make(header.baseOffset + offsetDelta, header.baseTimestamp + timestampDelta, key, value, headers),
+    );
   }
-  return records;
 }
 
 /** Splits a buffer of back-to-back whole batches into one view per batch. */

@@ -91,4 +91,14 @@ export class ByteReader {
     if (length < 0) return null;
     return this.bytes(length);
   }
+
+  /** nullableVarintBytes() decoded as UTF-8, without a Buffer made for the bytes. */
+  nullableVarintText(): string | null {
+    const length = this.varint();
+    if (length < 0) return null;
+    this.need(length);
+    const text = this.buf.toString('utf8', this.pos, this.pos + length);
+    this.pos += length;
+    return text;
+  }
 }

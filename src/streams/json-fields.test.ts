@@ -4,12 +4,25 @@ import { JsonFields, parseJsonFields } from './json-fields.js';
 import { jsonFields, SerdeError } from './serdes.js';
 
 const FIELDS = new JsonFields(['ts', 'site', 'rtt', 'cmcd', 'na\u00efve', 'quote"d']);
+/** `cmcd` read as nested fields, an object's `x` too. */
+const NESTED_FIELDS = new JsonFields(['ts', 'cmcd', 'e'], {
+  cmcd: new JsonFields(['ot', 'd', 'x'], { x: new JsonFields(['a']) }),
+});
 
-/** What the reader must return: JSON.parse's value with only the named fields of an object kept. */
-function expected(text: string): unknown {
-  const value: unknown = JSON.parse(text);
+/**
+ * What the reader must return: JSON.parse's value with only the named fields of an object kept (of a nested
+ * reader's field whose value is an object, only its named fields).
+ */
+function pick(value: unknown, fields: JsonFields): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-  return Object.fromEntries(Object.entries(value).filter(([name]) => FIELDS.names.includes(name)));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([name]) => fields.names.includes(name))
+      .map(([name, field]) => {
+        const nested = fields.nestedReaders[fields.names.indexOf(name)];
+        return [name, nested ? pick(field, nested) : field];
+      }),
+  );
 }
 
 function outcome(read: () => unknown): { value: unknown } | { error: string } {
@@ -20,11 +33,11 @@ function outcome(read: () => unknown): { value: unknown } | { error: string } {
   }
 }
 
-function assertSameAsJsonParse(text: string): void {
+function assertSameAsJsonParse(text: string, fields = FIELDS): void {
   const bytes = Buffer.from(text, 'utf8');
   assert.deepEqual(
-    outcome(() => parseJsonFields(bytes, FIELDS)),
-    outcome(() => expected(bytes.toString('utf8'))),
+    outcome(() => parseJsonFields(bytes, fields)),
+    outcome(() => pick(JSON.parse(bytes.toString('utf8')), fields)),
     `input ${JSON.stringify(text)}`,
   );
 }
@@ -82,9 +95,26 @@ describe('parseJsonFields', () => {
     assertSameAsJsonParse(`{"ts":1,"deep":${'['.repeat(200)}${']'.repeat(200)}}`);
   });
 
+  it('reads the named fields of nested objects, and other nested values whole', () => {
+    for (const text of [
+      '{"ts":1,"cmcd":{"br":3500,"ot":"v","sid":"s","d":2000,"su":false},"e":2}',
+      '{"cmcd":{ "ot" : "a" , "x" : { "a" : [1] , "b" : 2 } , "d" : -1.5e3 } }',
+      '{"cmcd":{},"ts":{"ot":1}}',
+      '{"cmcd":[{"ot":"v"}],"e":{"ot":1}}',
+      '{"cmcd":null,"cmcd":{"d":1,"d":2}}',
+      '{"cmcd":{"o\\u0074":"escaped key","x":"not an object"}}',
+      '{"cmcd":{"ot":"v",}}',
+      '{"cmcd":{"ot" "v"}}',
+      '{"cmcd":{"ot":"v"}',
+      `{"cmcd":{"x":${'{"a":'.repeat(70)}1${'}'.repeat(70)}}}`,
+    ]) {
+      assertSameAsJsonParse(text, NESTED_FIELDS);
+    }
+  });
+
   it('agrees with JSON.parse on random mutations of an event', () => {
     const event = Buffer.from(
-      '{"ts":17,"site":"s-1","rtt":5.5,"cmcd":{"ot":"v","d":[1,2e2,null]},"e":"\\u0041"}',
+      '{"ts":17,"site":"s-1","rtt":5.5,"cmcd":{"ot":"v","d":[1,2e2,null],"x":{"a":1}},"e":"\\u0041"}',
     );
     let seed = 7;
     const random = (below: number) => {
@@ -97,6 +127,7 @@ describe('parseJsonFields', () => {
       for (let edits = 1 + random(3); edits > 0; edits--)
         mutated[random(mutated.length)] = alphabet[random(alphabet.length)]!;
       assertSameAsJsonParse(mutated.toString('latin1'));
+      assertSameAsJsonParse(mutated.toString('latin1'), NESTED_FIELDS);
     }
   });
 });

@@ -4,9 +4,10 @@
  * for every text field and an object holding everything. Here the other fields are only checked against the
  * JSON grammar (RFC 8259), never materialised.
  *
- * The result equals picking the fields out of JSON.parse's: the fast path accepts only what JSON.parse
- * accepts and decodes values the same way (strings through the same UTF-8 decoder, numbers through Number(),
- * nested values through JSON.parse itself), and whatever it does not accept (malformed input, a top level
+ * The result equals picking the fields out of JSON.parse's (and, for a field read as nested fields whose value
+ * is an object, its fields out of that object's): the fast path accepts only what JSON.parse accepts and
+ * decodes values the same way (strings through the same UTF-8 decoder, numbers through Number(), other nested
+ * values through JSON.parse itself), and whatever it does not accept (malformed input, a top level
  * that is not an object, nesting past MAX_SKIPPED_DEPTH) goes through JSON.parse of the whole value, which
  * returns the same value or throws its own error.
  */
@@ -35,24 +36,44 @@ const LOWER_U = 0x75;
 const SPACE = 0x20;
 const FIRST_PRINTABLE = 0x20;
 
-/** The names a reader extracts, as bytes, so keys are compared without decoding them. */
+/**
+ * The names a reader extracts, as bytes, so keys are compared without decoding them. A field named in `nested`
+ * whose value is an object is read the same way, keeping only the nested reader's fields (a value that is not
+ * an object is read whole, as for any other field).
+ */
 export class JsonFields {
   private readonly encoded: Buffer[];
+  /** Per name length, the indexes of the names of that length: a key is compared with those only. */
+  private readonly byLength: number[][] = [];
+  /** Per field, the reader of its value when that is an object, or null to read the value whole. */
+  readonly nestedReaders: ReadonlyArray<JsonFields | null>;
 
-  constructor(readonly names: readonly string[]) {
+  constructor(
+    readonly names: readonly string[],
+    nested: Readonly<Record<string, JsonFields>> = {},
+  ) {
     if (names.length === 0) throw new RangeError('JsonFields needs at least one field name');
+    for (const name of Object.keys(nested))
+      if (!names.includes(name)) throw new RangeError(`nested field '${name}' is not one of the names`);
     this.encoded = names.map((name) => Buffer.from(name, 'utf8'));
+    for (const [index, name] of this.encoded.entries()) {
+      while (this.byLength.length <= name.length) this.byLength.push([]);
+      this.byLength[name.length]!.push(index);
+    }
+    this.nestedReaders = names.map((name) => (Object.hasOwn(nested, name) ? nested[name]! : null));
   }
 
   /** The index of the field whose name is bytes[start, end), or -1. */
   indexOf(bytes: Buffer, start: number, end: number): number {
     const length = end - start;
-    for (let i = 0; i < this.encoded.length; i++) {
-      const name = this.encoded[i]!;
-      if (name.length !== length) continue;
+    const candidates = this.byLength[length];
+    if (candidates === undefined) return -1;
+    for (let i = 0; i < candidates.length; i++) {
+      const index = candidates[i]!;
+      const name = this.encoded[index]!;
       let at = 0;
       while (at < length && name[at] === bytes[start + at]) at++;
-      if (at === length) return i;
+      if (at === length) return index;
     }
     return -1;
   }
@@ -85,18 +106,41 @@ export function parseJsonFields(bytes: Buffer, fields: JsonFields): unknown {
 function pickFields(value: unknown, fields: JsonFields): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   const picked: Record<string, unknown> = {};
-  for (const name of fields.names) if (Object.hasOwn(value, name)) picked[name] = Reflect.get(value, name);
+  for (const [index, name] of fields.names.entries()) {
+    if (!Object.hasOwn(value, name)) continue;
+    const field: unknown = Reflect.get(value, name);
+    const nested = fields.nestedReaders[index];
+    picked[name] = nested ? pickFields(field, nested) : field;
+  }
   return picked;
 }
 
+/** Where the object readFieldsAt() last read ends (module state for the reason lastStringEscaped is). */
+let lastObjectEnd = 0;
+
 function readObjectFields(bytes: Buffer, fields: JsonFields): Record<string, unknown> {
+  const at = bytes[0] === OPEN_OBJECT ? 0 : skipWhitespace(bytes, 0);
+  if (bytes[at] !== OPEN_OBJECT) throw notFastPath;
+  const result = readFieldsAt(bytes, at, fields, 0);
+  if (skipWhitespace(bytes, lastObjectEnd) !== bytes.length) throw notFastPath;
+  return result;
+}
+
+/** The named fields of the object whose `{` is at `start`; sets lastObjectEnd past its `}`. */
+function readFieldsAt(
+  bytes: Buffer,
+  start: number,
+  fields: JsonFields,
+  depth: number,
+): Record<string, unknown> {
   // Strings and numbers, nearly every value of an event, are read here rather than through skipValue, and
   // whitespace is looked for only where a byte at or below the space says there may be some.
   const result: Record<string, unknown> = {};
-  let at = bytes[0] === OPEN_OBJECT ? 0 : skipWhitespace(bytes, 0);
-  if (bytes[at] !== OPEN_OBJECT) throw notFastPath;
-  at = skipSpaceAt(bytes, at + 1);
-  if (bytes[at] === CLOSE_OBJECT) return finish(bytes, at + 1, result);
+  let at = skipSpaceAt(bytes, start + 1);
+  if (bytes[at] === CLOSE_OBJECT) {
+    lastObjectEnd = at + 1;
+    return result;
+  }
   for (;;) {
     if (bytes[at] !== QUOTE) throw notFastPath;
     const keyEnd = skipString(bytes, at);
@@ -113,8 +157,12 @@ function readObjectFields(bytes: Buffer, fields: JsonFields): Record<string, unk
     } else if (first === MINUS || (first !== undefined && first >= ZERO && first <= NINE)) {
       at = skipNumber(bytes, valueStart);
       if (field >= 0) result[fields.names[field]!] = numberOf(bytes, valueStart, at);
+    } else if (first === OPEN_OBJECT && field >= 0 && fields.nestedReaders[field] !== null) {
+      if (depth + 1 > MAX_SKIPPED_DEPTH) throw notFastPath;
+      result[fields.names[field]!] = readFieldsAt(bytes, valueStart, fields.nestedReaders[field]!, depth + 1);
+      at = lastObjectEnd;
     } else {
-      at = skipValue(bytes, valueStart, 0);
+      at = skipValue(bytes, valueStart, depth);
       if (field >= 0) result[fields.names[field]!] = JSON.parse(bytes.toString('utf8', valueStart, at));
     }
     at = skipSpaceAt(bytes, at);
@@ -122,7 +170,10 @@ function readObjectFields(bytes: Buffer, fields: JsonFields): Record<string, unk
       at = skipSpaceAt(bytes, at + 1);
       continue;
     }
-    if (bytes[at] === CLOSE_OBJECT) return finish(bytes, at + 1, result);
+    if (bytes[at] === CLOSE_OBJECT) {
+      lastObjectEnd = at + 1;
+      return result;
+    }
     throw notFastPath;
   }
 }
@@ -131,11 +182,6 @@ function readObjectFields(bytes: Buffer, fields: JsonFields): Record<string, unk
 function escapedKeyIndex(bytes: Buffer, fields: JsonFields, start: number, end: number): number {
   const name: unknown = JSON.parse(bytes.toString('utf8', start, end));
   return typeof name === 'string' ? fields.names.indexOf(name) : -1;
-}
-
-function finish(bytes: Buffer, at: number, result: Record<string, unknown>): Record<string, unknown> {
-  if (skipWhitespace(bytes, at) !== bytes.length) throw notFastPath;
-  return result;
 }
 
 /** A string value whose opening quote is at `start`, skipString having just passed it. */

@@ -603,14 +603,22 @@ export class StreamsApp {
 
   /** Processes a fetch and hands its outputs to the client in one synchronous step (see checkpoint()). */
   private processFetched(records: Awaited<ReturnType<LogClient['fetch']>>): void {
-    // A fetch returns each partition's records together: hand each run to its task in one call.
-    let runStart = 0;
-    for (let i = 1; i <= records.length; i++) {
-      const first = records[runStart]!;
-      const record = records[i];
-      if (record && record.partition === first.partition && record.topic === first.topic) continue;
-      this.tasks.get(tpKey(first.topic, first.partition))?.process(records.slice(runStart, i));
-      runStart = i;
+    // A fetch returns each partition's records together: hand each run to its task in one call. The runs go
+    // from the last, each cut off the fetch before it is processed, so its records can die once it is done
+    // (tasks are independent): held until the whole fetch was, they outlived scavenges and were promoted.
+    let runEnd = records.length;
+    while (runEnd > 0) {
+      const last = records[runEnd - 1]!;
+      let runStart = runEnd - 1;
+      while (runStart > 0) {
+        const record = records[runStart - 1]!;
+        if (record.partition !== last.partition || record.topic !== last.topic) break;
+        runStart--;
+      }
+      const run = records.slice(runStart, runEnd);
+      records.length = runStart;
+      this.tasks.get(tpKey(last.topic, last.partition))?.process(run);
+      runEnd = runStart;
     }
     const writes: TaskWrite[] = [];
     let bytes = 0;

@@ -93,8 +93,11 @@ export class TaskWriter {
     }
   }
 
-  /** Hands the writes to the sender at once (before returning), so it sees them in the order handed over. */
-  private async handOver(writes: TaskWrite[], held: Map<string, number> | null): Promise<void> {
+  /**
+   * Hands the writes to the sender at once (before returning), so it sees them in the order handed over. Not
+   * async: an async function holds its arguments, every record here, until the write is acknowledged.
+   */
+  private handOver(writes: TaskWrite[], held: Map<string, number> | null): Promise<void> {
     const unfenced: TaskWrite[] = [];
     const fenced: WritingTask[] = [];
     for (const { task, records: taskRecords } of writes) {
@@ -110,9 +113,11 @@ export class TaskWriter {
       if (!task.fenced && taskRecords.length > 0) unfenced.push({ task, records: taskRecords });
     }
     if (fenced.length > 0) this.onFenced(fenced);
-    if (unfenced.length === 0) return;
-    const refused = (await this.sender.send(unfenced)).filter((task) => !task.fenced);
-    for (const task of refused) task.fenced = true;
-    if (refused.length > 0) this.onFenced([...new Set(refused)]);
+    if (unfenced.length === 0) return Promise.resolve();
+    return this.sender.send(unfenced).then((refusedTasks) => {
+      const refused = refusedTasks.filter((task) => !task.fenced);
+      for (const task of refused) task.fenced = true;
+      if (refused.length > 0) this.onFenced([...new Set(refused)]);
+    });
   }
 }

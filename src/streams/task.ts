@@ -87,6 +87,8 @@ export class StreamTask implements WritingTask {
   private lastRecordAt = Date.now();
   private idleAnnounced = false;
   private readonly taskIdBuffer: Buffer;
+  /** The same for every output: outputs are only read once handed over, as the marker headers are. */
+  private readonly taskHeader: RecordHeader;
 
   constructor(
     readonly applicationId: string,
@@ -105,6 +107,7 @@ export class StreamTask implements WritingTask {
   ) {
     this.id = taskIdOf(applicationId, source.topic, partition);
     this.taskIdBuffer = Buffer.from(this.id);
+    this.taskHeader = { key: TASK_HEADER, value: this.taskIdBuffer };
     this.watermark = source.upstreamTopics
       ? new UpstreamWatermark(
           source.upstreamTopics.flatMap((topic) =>
@@ -261,32 +264,32 @@ export class StreamTask implements WritingTask {
     key: Buffer | null,
     value: Buffer | null,
     timestamp: number,
-    extraHeaders: RecordHeader[] = [],
+    extraHeaders?: RecordHeader[],
   ): void {
     const partitions = this.topics.sinkPartitions.get(topic);
     if (partitions === undefined) throw new Error(`task ${this.id} writes to undeclared topic '${topic}'`);
     const sequence = ++this.outputSequence;
     // Keyless records spread by sequence, not a counter, so a replay sends each to the same partition.
     const target = partition ?? (key === null ? sequence % partitions : partitionForKey(key, partitions));
-    const suppressed = this.suppressUpTo.get(outputPartitionKey(topic, target));
-    if (suppressed !== undefined && sequence <= suppressed) return;
+    // Only a restarted task suppresses, until it has replayed past its predecessor: no key built per record.
+    if (this.suppressUpTo.size > 0) {
+      const suppressed = this.suppressUpTo.get(outputPartitionKey(topic, target));
+      if (suppressed !== undefined && sequence <= suppressed) return;
+    }
+    // Decimal digits, ASCII: latin1 writes them without the UTF-8 length pass.
+    const sequenceHeader = { key: SEQUENCE_HEADER, value: Buffer.from(String(sequence), 'latin1') };
     this.pending.push({
       topic,
       partition: target,
       key,
       value,
       timestamp,
-      headers: [
-        ...extraHeaders,
-        { key: TASK_HEADER, value: this.taskIdBuffer },
-        { key: SEQUENCE_HEADER, value: this.sequenceBuffer(sequence) },
-      ],
+      headers:
+        extraHeaders === undefined
+          ? [this.taskHeader, sequenceHeader]
+          : [...extraHeaders, this.taskHeader, sequenceHeader],
     });
     this.pendingBytes += (key?.length ?? 0) + (value?.length ?? 0) + 64;
-  }
-
-  private sequenceBuffer(sequence: number): Buffer {
-    return Buffer.from(String(sequence));
   }
 
   /** Outputs produced since the last call, in order; the caller produces them. */

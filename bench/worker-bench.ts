@@ -1,0 +1,190 @@
+// bench:worker — the monitoring pipelines on one pipeline worker thread, as the product runs them
+// (PipelineWorkers over the embedded broker's log), through a backlog of CDN telemetry in bench/loadgen.c's
+// `cdn` format (2 in 5 events tcp_stats, the rest segment events). Reports CPU µs per event of the whole
+// process and of its busiest threads (on a loaded machine the CPU figures are the ones to compare builds by),
+// and a hash of the per-edge final window results, which every build must reproduce. Run it under
+// `node --trace-gc-nvp` to see the worker's scavenges and what they promote. BENCH_EVENTS sets the backlog
+// (default 1,000,000), BENCH_FINALS_FILE writes the hashed results.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { Broker } from '../src/broker/broker.js';
+import { parseBrokerConfig } from '../src/broker/config.js';
+import { EmbeddedLogClient } from '../src/client/embedded-client.js';
+import { partitionForKey } from '../src/client/partitioner.js';
+import type { OutgoingRecord } from '../src/client/types.js';
+import { DEFAULT_MONITOR_WINDOWS } from '../src/monitor/pipeline.js';
+import { PipelineWorkers } from '../src/monitor/pipeline-workers.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const EDGES = 40;
+const PARTITIONS = 8;
+const EVENTS_PER_SEC = 50_000;
+const TCP = 'cdn-tcp';
+const QOE = 'cdn-qoe';
+
+function event(i: number, ts: number): { topic: string; key: string; value: string } {
+  const edge = (i * 7919) % EDGES;
+  const key = `bg-edge-${String(edge + 1).padStart(3, '0')}`;
+  const site = `bg${(edge % 4) + 1}`;
+  if (i % 5 < 2) {
+    const segments = 200 + ((i * 37) % 200);
+    const retransmits = (i * 13) % 1000 < (2 * segments) / 10 ? 1 : 0;
+    return {
+      topic: TCP,
+      key,
+      value:
+        `{"type":"tcp_stats","ts":${ts},"site":"${site}","edge":"${key}","stream":"sports-1",` +
+        `"conn":"c-${i % 200}","intervalMs":1000,"segmentsOut":${segments},"retransmits":${retransmits},` +
+        `"bytesSent":${segments * 1448},"rttMs":${(20 + ((i * 11) % 300) / 10).toFixed(1)},` +
+        `"rttVarMs":${(2 + ((i * 7) % 50) / 10).toFixed(1)},"cwnd":${10 + ((i * 3) % 90)},` +
+        `"deliveryRateKbps":${2000 + ((i * 29) % 6000)}}`,
+    };
+  }
+  const session = (i * 104729) % 4000;
+  return {
+    topic: QOE,
+    key,
+    value:
+      `{"type":"segment","ts":${ts},"site":"${site}","edge":"${key}","stream":"sports-1",` +
+      `"session":"${key}-s${session}","downloadMs":${300 + ((i * 17) % 900)},"httpStatus":${i % 1000 === 0 ? 503 : 200},` +
+      `"bytes":${875000 + ((i * 101) % 10000)},"cmcd":{"br":3500,"bl":${8000 + ((i * 7) % 20000)},` +
+      `"mtp":${5000 + ((i * 13) % 20000)},"ot":"v","sid":"${key}-s${session}","cid":"sports-1","su":false,"d":2000}}`,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** CPU ms of each thread of this process so far (utime + stime, clock ticks of 10 ms), by thread id. */
+function threadCpuMs(): Map<string, { name: string; ms: number }> {
+  const threads = new Map<string, { name: string; ms: number }>();
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    threads.set(tid, { name, ms: (Number(fields[11]) + Number(fields[12])) * 10 });
+  }
+  return threads;
+}
+
+function cpuMicros(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
+}
+
+async function main(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-worker-bench-'));
+  const logger = pino({ level: 'warn' });
+  const broker = await Broker.start(parseBrokerConfig({ dataDir, listen: '127.0.0.1:0' }), logger);
+  const log = broker.embeddedLog();
+  const client = new EmbeddedLogClient(log);
+  let workers: PipelineWorkers | null = null;
+  try {
+    for (const name of [TCP, QOE]) await client.ensureTopic({ name, partitions: PARTITIONS });
+    // On a 10 s boundary (every window's start is one): every run puts the same events in the same windows.
+    const baseMs =
+      Math.floor((Date.now() - Math.ceil((EVENTS / EVENTS_PER_SEC) * 1000) - 15_000) / 10_000) * 10_000;
+    for (let from = 0; from < EVENTS; from += 5_000) {
+      const batch: OutgoingRecord[] = [];
+      for (let i = from; i < Math.min(from + 5_000, EVENTS); i++) {
+        const ts = baseMs + Math.floor((i * 1000) / EVENTS_PER_SEC);
+        const e = event(i, ts);
+        const key = Buffer.from(e.key);
+        batch.push({
+          topic: e.topic,
+          partition: partitionForKey(key, PARTITIONS),
+          key,
+          value: Buffer.from(e.value),
+          timestamp: ts,
+        });
+      }
+      await client.produce(batch);
+    }
+    const lastTs = baseMs + Math.floor(((EVENTS - 1) * 1000) / EVENTS_PER_SEC);
+    let updates = 0;
+    // Final results do not depend on how records were batched: the same input gives the same set.
+    const finals: string[] = [];
+    const threadsBefore = threadCpuMs();
+    const cpuStarted = process.cpuUsage();
+    const startedMs = performance.now();
+    workers = await PipelineWorkers.start({
+      workers: 1,
+      worker: {
+        applicationId: 'bench-worker',
+        tcpTopic: TCP,
+        qoeTopic: QOE,
+        aggregatesTopic: 'cdn.aggregates',
+        windows: DEFAULT_MONITOR_WINDOWS,
+        maxOutOfOrdernessMs: 1_000,
+        fetchMaxBytes: 1024 * 1024,
+        logLevel: 'warn',
+      },
+      log: { kind: 'embedded', client, served: () => undefined },
+      logger,
+      onWindows: (batch) => {
+        updates += batch.length;
+        for (const update of batch) {
+          // Per edge and closed by the last event's watermark whatever the timing: the same set every run.
+          if (!update.final || !('edge' in update.dimensions) || update.windowEnd > lastTs - 4_000) continue;
+          finals.push(
+            JSON.stringify([
+              update.metric,
+              update.dimensions,
+              update.windowStart - baseMs,
+              update.windowEnd - baseMs,
+              update.values,
+            ]),
+          );
+        }
+      },
+      hangTimeoutMs: 60_000,
+    });
+    const pipelines = workers;
+    const processed = () => pipelines.recordsProcessed(TCP) + pipelines.recordsProcessed(QOE);
+    while (processed() < EVENTS) await sleep(50);
+    const inputMs = performance.now() - startedMs;
+    const inputCpuUs = cpuMicros(cpuStarted);
+    // Then the repartitioned measurements: every task at the end of its partition.
+    for (;;) {
+      const positions = pipelines.positions();
+      let behind = 0;
+      for (const { topic, partition, nextOffset } of positions) {
+        const { latest } = await client.offsets({ topic, partition });
+        behind += Math.max(0, latest - nextOffset);
+      }
+      if (behind < 50) break;
+      await sleep(50);
+    }
+    const totalMs = performance.now() - startedMs;
+    const totalCpuUs = cpuMicros(cpuStarted);
+    if (process.env.BENCH_FINALS_FILE)
+      fs.writeFileSync(process.env.BENCH_FINALS_FILE, finals.sort().join('\n'));
+    const threads = [...threadCpuMs()]
+      .map(([tid, { name, ms }]) => ({ name, tid, ms: ms - (threadsBefore.get(tid)?.ms ?? 0) }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 3)
+      .map(({ name, ms }) => `${name} ${((ms * 1000) / EVENTS).toFixed(2)} µs/ev`);
+    console.log(
+      JSON.stringify({
+        events: EVENTS,
+        updates,
+        inputMs: Math.round(inputMs),
+        inputCpuUsPerEvent: +(inputCpuUs / EVENTS).toFixed(2),
+        totalMs: Math.round(totalMs),
+        cpuUsPerEvent: +(totalCpuUs / EVENTS).toFixed(2),
+        eventsPerSec: Math.round(EVENTS / (totalMs / 1000)),
+        threads,
+        finals: finals.length,
+        finalsSha256: createHash('sha256').update(finals.sort().join('\n')).digest('hex').slice(0, 16),
+      }),
+    );
+  } finally {
+    await workers?.close();
+    await broker.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
