@@ -20,12 +20,21 @@ function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Runs `body` with a new file open for writing in a temporary directory, closed after. */
+async function withLogFile(body: (fd: number, file: string) => void | Promise<void>): Promise<void> {
+  using tmp = temporaryDirectory();
+  const file = path.join(tmp.dir, 'log');
+  const fd = fs.openSync(file, 'w+');
+  try {
+    await body(fd, file);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 describe('ThreadAppendWriter', () => {
-  it('makes small unsynced writes on the caller thread, reporting them after submit in order', async () => {
-    using tmp = temporaryDirectory();
-    const file = path.join(tmp.dir, 'log');
-    const fd = fs.openSync(file, 'w+');
-    try {
+  it('makes small unsynced writes on the caller thread, reporting them after submit in order', () =>
+    withLogFile(async (fd, file) => {
       const writer = new ThreadAppendWriter();
       const { done, reports } = recorder();
       writer.submit(1, fd, Buffer.from('abc'), 0, false, done('a'));
@@ -35,16 +44,10 @@ describe('ThreadAppendWriter', () => {
       assert.equal(fs.readFileSync(file, 'utf8'), 'abcdef');
       await Promise.resolve();
       assert.deepEqual(reports, ['a', 'b']);
-    } finally {
-      fs.closeSync(fd);
-    }
-  });
+    }));
 
-  it('keeps order when a synced write is in flight on the thread: later writes follow it there', async () => {
-    using tmp = temporaryDirectory();
-    const file = path.join(tmp.dir, 'log');
-    const fd = fs.openSync(file, 'w+');
-    try {
+  it('keeps order when a synced write is in flight on the thread: later writes follow it there', () =>
+    withLogFile(async (fd, file) => {
       const writer = new ThreadAppendWriter();
       const { done, reports } = recorder();
       writer.submit(1, fd, Buffer.from('abc'), 0, false, done('inline'));
@@ -58,30 +61,19 @@ describe('ThreadAppendWriter', () => {
       assert.equal(fs.readFileSync(file, 'utf8'), 'abcdefghijkl');
       await nextTurn();
       assert.deepEqual(reports, ['inline', 'synced', 'after', 'inline again']);
-    } finally {
-      fs.closeSync(fd);
-    }
-  });
+    }));
 
-  it('settle runs the reports of writes made on the caller thread', () => {
-    using tmp = temporaryDirectory();
-    const fd = fs.openSync(path.join(tmp.dir, 'log'), 'w+');
-    try {
+  it('settle runs the reports of writes made on the caller thread', () =>
+    withLogFile(async (fd) => {
       const writer = new ThreadAppendWriter();
       const { done, reports } = recorder();
       const ticket = writer.submit(1, fd, Buffer.from('abc'), 0, false, done('a'));
       writer.settle(ticket);
       assert.deepEqual(reports, ['a']);
-    } finally {
-      fs.closeSync(fd);
-    }
-  });
+    }));
 
-  it('sends large writes to the thread', async () => {
-    using tmp = temporaryDirectory();
-    const file = path.join(tmp.dir, 'log');
-    const fd = fs.openSync(file, 'w+');
-    try {
+  it('sends large writes to the thread', () =>
+    withLogFile(async (fd, file) => {
       const writer = new ThreadAppendWriter();
       const { done, reports } = recorder();
       const large = Buffer.alloc(1024 * 1024, 'x');
@@ -90,10 +82,7 @@ describe('ThreadAppendWriter', () => {
       writer.settle(ticket);
       assert.deepEqual(reports, ['large']);
       assert.equal(fs.statSync(file).size, large.length);
-    } finally {
-      fs.closeSync(fd);
-    }
-  });
+    }));
 
   it('fails a stream whose write failed, and every later write of it, but no other stream', async () => {
     using tmp = temporaryDirectory();
