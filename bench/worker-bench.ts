@@ -4,7 +4,9 @@
 // process and of its busiest threads (on a loaded machine the CPU figures are the ones to compare builds by),
 // and a hash of the per-edge final window results, which every build must reproduce. Run it under
 // `node --trace-gc-nvp` to see the worker's scavenges and what they promote. BENCH_EVENTS sets the backlog
-// (default 1,000,000), BENCH_FINALS_FILE writes the hashed results.
+// (default 1,000,000), BENCH_FINALS_FILE writes the hashed results. The reference, measured in the same run, is
+// JSON.parse alone over the same events' values: the least any pipeline reading them must spend.
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,6 +26,8 @@ const PARTITIONS = 8;
 const EVENTS_PER_SEC = 50_000;
 const TCP = 'cdn-tcp';
 const QOE = 'cdn-qoe';
+/** Events the JSON.parse reference parses (the backlog's first): enough for a stable figure. */
+const REFERENCE_EVENTS = 200_000;
 
 function event(i: number, ts: number): { topic: string; key: string; value: string } {
   const edge = (i * 7919) % EDGES;
@@ -69,6 +73,15 @@ function threadCpuMs(): Map<string, { name: string; ms: number }> {
   return threads;
 }
 
+/** CPU µs per event of JSON.parse alone over `values`. */
+function jsonParseReference(values: readonly string[]): number {
+  const cpuStarted = process.cpuUsage();
+  let fields = 0;
+  for (const value of values) fields += Object.keys(JSON.parse(value) as object).length;
+  assert.ok(fields > 0, 'the reference parsed nothing');
+  return cpuMicros(cpuStarted) / values.length;
+}
+
 function cpuMicros(since: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(since);
   return used.user + used.system;
@@ -86,11 +99,13 @@ async function main(): Promise<void> {
     // On a 10 s boundary (every window's start is one): every run puts the same events in the same windows.
     const baseMs =
       Math.floor((Date.now() - Math.ceil((EVENTS / EVENTS_PER_SEC) * 1000) - 15_000) / 10_000) * 10_000;
+    const referenceValues: string[] = [];
     for (let from = 0; from < EVENTS; from += 5_000) {
       const batch: OutgoingRecord[] = [];
       for (let i = from; i < Math.min(from + 5_000, EVENTS); i++) {
         const ts = baseMs + Math.floor((i * 1000) / EVENTS_PER_SEC);
         const e = event(i, ts);
+        if (i < REFERENCE_EVENTS) referenceValues.push(e.value);
         const key = Buffer.from(e.key);
         batch.push({
           topic: e.topic,
@@ -166,14 +181,17 @@ async function main(): Promise<void> {
       .sort((a, b) => b.ms - a.ms)
       .slice(0, 3)
       .map(({ name, ms }) => `${name} ${((ms * 1000) / EVENTS).toFixed(2)} µs/ev`);
+    const referenceCpuUsPerEvent = jsonParseReference(referenceValues);
     console.log(
       JSON.stringify({
+        machine: `${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, Node ${process.version}`,
         events: EVENTS,
         updates,
         inputMs: Math.round(inputMs),
         inputCpuUsPerEvent: +(inputCpuUs / EVENTS).toFixed(2),
         totalMs: Math.round(totalMs),
         cpuUsPerEvent: +(totalCpuUs / EVENTS).toFixed(2),
+        jsonParseReferenceCpuUsPerEvent: +referenceCpuUsPerEvent.toFixed(2),
         eventsPerSec: Math.round(EVENTS / (totalMs / 1000)),
         threads,
         finals: finals.length,
