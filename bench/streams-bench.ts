@@ -18,6 +18,7 @@ import { quantiles } from '../src/streams/sketches.js';
 import { StreamsApp } from '../src/streams/streams-app.js';
 import { tumbling } from '../src/streams/windows.js';
 import { buildLoadgen } from './native-tools.js';
+import { cpuMicros } from './support/cpu-time.js';
 
 interface Telemetry {
   edge: string;
@@ -82,12 +83,6 @@ async function startBroker(dataDir: string): Promise<{ broker: Broker; client: E
     pino({ level: 'warn' }),
   );
   return { broker, client: new EmbeddedLogClient(broker.embeddedLog()) };
-}
-
-/** Microseconds of CPU (this process, all threads) since `since`. */
-function cpuMicros(since: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(since);
-  return used.user + used.system;
 }
 
 /** Events/s, and CPU µs per event: on a loaded machine the CPU figure is the one to compare runs by. */

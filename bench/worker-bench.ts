@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { Broker } from '../src/broker/broker.js';
 import { parseBrokerConfig } from '../src/broker/config.js';
@@ -19,6 +20,7 @@ import { partitionForKey } from '../src/client/partitioner.js';
 import type { OutgoingRecord } from '../src/client/types.js';
 import { DEFAULT_MONITOR_WINDOWS } from '../src/monitor/pipeline.js';
 import { PipelineWorkers } from '../src/monitor/pipeline-workers.js';
+import { cpuMicros } from './support/cpu-time.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const EDGES = 40;
@@ -59,8 +61,6 @@ function event(i: number, ts: number): { topic: string; key: string; value: stri
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** CPU ms of each thread of this process so far (utime + stime, clock ticks of 10 ms), by thread id. */
 function threadCpuMs(): Map<string, { name: string; ms: number }> {
   const threads = new Map<string, { name: string; ms: number }>();
@@ -80,11 +80,6 @@ function jsonParseReference(values: readonly string[]): number {
   for (const value of values) fields += Object.keys(JSON.parse(value) as object).length;
   assert.ok(fields > 0, 'the reference parsed nothing');
   return cpuMicros(cpuStarted) / values.length;
-}
-
-function cpuMicros(since: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(since);
-  return used.user + used.system;
 }
 
 async function main(): Promise<void> {
