@@ -1,6 +1,12 @@
 import type { Aggregation } from './aggregations.js';
 import { type Duration, toMillis } from './duration.js';
 import { KeyedAggregateOperator } from './keyed-aggregate-operator.js';
+import {
+  type Partial,
+  PartialStore,
+  type PreAggregateOptions,
+  preAggregateSettings,
+} from './pre-aggregate.js';
 import { json, type Serde, string } from './serdes.js';
 import { DEFAULT_MAX_ENTRIES } from './state-store.js';
 import { fanOut } from './task-wiring.js';
@@ -244,6 +250,32 @@ export class KStream<V> {
     const source = sourceNode(topic, valueSerde, null, 0, this.sourceTopics);
     this.topology.addSource(source);
     return new KStream<V>(this.topology, source, [topic]);
+  }
+
+  /**
+   * Folds records into partial accumulators per (key, event-time bucket) and forwards the partials instead of
+   * the records (see pre-aggregate.ts): put before a repartition, it sends a few partials through the topic
+   * where every record went. Downstream, a windowed aggregate with mergingPartials() merges them. Partials
+   * keep the record key; `keyOf` may aggregate under a finer key, which a later refineKey() can select.
+   */
+  preAggregate<A>(
+    aggregation: Aggregation<V, A, unknown>,
+    options: PreAggregateOptions<V>,
+  ): KStream<Partial<A>> {
+    const settings = preAggregateSettings(options);
+    this.topology.reserveStore(options.name, this.sourceTopics);
+    const keyOf = options.keyOf ?? null;
+    return this.derive((context, forward) => {
+      const store = new PartialStore(options.name, aggregation, keyOf, settings);
+      context.registerStore(store);
+      return {
+        process: (record) => {
+          if (record.key === null) return;
+          store.add(record.key, record.value as V, record.timestamp, context.watermark(), forward);
+        },
+        advance: (watermark) => store.advance(watermark, forward),
+      };
+    });
   }
 
   /**
