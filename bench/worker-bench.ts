@@ -2,9 +2,10 @@
 // (PipelineWorkers over the embedded broker's log), through a backlog of CDN telemetry in bench/loadgen.c's
 // `cdn` format (2 in 5 events tcp_stats, the rest segment events). Reports CPU µs per event of the whole
 // process and of its busiest threads (on a loaded machine the CPU figures are the ones to compare builds by),
-// and a hash of the per-edge final window results, which every build must reproduce. Run it under
+// and hashes of the final window results per edge and per site and stream (through the site repartition,
+// pre-aggregated or not), which every build must reproduce. Run it under
 // `node --trace-gc-nvp` to see the worker's scavenges and what they promote. BENCH_EVENTS sets the backlog
-// (default 1,000,000), BENCH_FINALS_FILE writes the hashed results. The reference, measured in the same run, is
+// (default 1,000,000), BENCH_FINALS_FILE writes the hashed results, BENCH_PRE_AGGREGATE=0 turns pre-aggregation off (for A/B). The reference, measured in the same run, is
 // JSON.parse alone over the same events' values: the least any pipeline reading them must spend.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -82,6 +83,17 @@ function jsonParseReference(values: readonly string[]): number {
   return cpuMicros(cpuStarted) / values.length;
 }
 
+function roundedValues(values: Record<string, number | null>): Record<string, number | null> {
+  const rounded: Record<string, number | null> = {};
+  for (const [name, value] of Object.entries(values))
+    rounded[name] = value === null ? null : Number(value.toPrecision(12));
+  return rounded;
+}
+
+function sha256Prefix(lines: string[]): string {
+  return createHash('sha256').update(lines.sort().join('\n')).digest('hex').slice(0, 16);
+}
+
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-worker-bench-'));
   const logger = pino({ level: 'warn' });
@@ -116,6 +128,7 @@ async function main(): Promise<void> {
     let updates = 0;
     // Final results do not depend on how records were batched: the same input gives the same set.
     const finals: string[] = [];
+    const siteFinals: string[] = [];
     const threadsBefore = threadCpuMs();
     const cpuStarted = process.cpuUsage();
     const startedMs = performance.now();
@@ -128,6 +141,7 @@ async function main(): Promise<void> {
         aggregatesTopic: 'cdn.aggregates',
         windows: DEFAULT_MONITOR_WINDOWS,
         maxOutOfOrdernessMs: 1_000,
+        preAggregate: process.env.BENCH_PRE_AGGREGATE !== '0',
         fetchMaxBytes: 1024 * 1024,
         logLevel: 'warn',
       },
@@ -136,17 +150,19 @@ async function main(): Promise<void> {
       onWindows: (batch) => {
         updates += batch.length;
         for (const update of batch) {
-          // Per edge and closed by the last event's watermark whatever the timing: the same set every run.
-          if (!update.final || !('edge' in update.dimensions) || update.windowEnd > lastTs - 4_000) continue;
-          finals.push(
-            JSON.stringify([
-              update.metric,
-              update.dimensions,
-              update.windowStart - baseMs,
-              update.windowEnd - baseMs,
-              update.values,
-            ]),
-          );
+          // Closed by the last event's watermark whatever the timing: the same set every run.
+          if (!update.final || update.windowEnd > lastTs - 4_000) continue;
+          const perEdge = 'edge' in update.dimensions;
+          const line = JSON.stringify([
+            update.metric,
+            update.dimensions,
+            update.windowStart - baseMs,
+            update.windowEnd - baseMs,
+            // Site sums of fractional values (RTT) depend on the order measurements from several tasks reach
+            // the site's task, which varies from run to run, in their last bits: 12 digits say what matters.
+            perEdge ? update.values : roundedValues(update.values),
+          ]);
+          (perEdge ? finals : siteFinals).push(line);
         }
       },
       hangTimeoutMs: 60_000,
@@ -169,8 +185,13 @@ async function main(): Promise<void> {
     }
     const totalMs = performance.now() - startedMs;
     const totalCpuUs = cpuMicros(cpuStarted);
+    // Site windows close on the markers of every task, which follow the last records: wait for the last ones.
+    for (let seen = -1, waitedMs = 0; seen !== siteFinals.length && waitedMs < 10_000; waitedMs += 1_000) {
+      seen = siteFinals.length;
+      await sleep(1_000);
+    }
     if (process.env.BENCH_FINALS_FILE)
-      fs.writeFileSync(process.env.BENCH_FINALS_FILE, finals.sort().join('\n'));
+      fs.writeFileSync(process.env.BENCH_FINALS_FILE, [...finals.sort(), ...siteFinals.sort()].join('\n'));
     const threads = [...threadCpuMs()]
       .map(([tid, { name, ms }]) => ({ name, tid, ms: ms - (threadsBefore.get(tid)?.ms ?? 0) }))
       .sort((a, b) => b.ms - a.ms)
@@ -190,7 +211,9 @@ async function main(): Promise<void> {
         eventsPerSec: Math.round(EVENTS / (totalMs / 1000)),
         threads,
         finals: finals.length,
-        finalsSha256: createHash('sha256').update(finals.sort().join('\n')).digest('hex').slice(0, 16),
+        finalsSha256: sha256Prefix(finals),
+        siteFinals: siteFinals.length,
+        siteFinalsSha256: sha256Prefix(siteFinals),
       }),
     );
   } finally {

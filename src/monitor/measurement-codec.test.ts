@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SerdeError } from '../streams/serdes.js';
+import { qoeStats, tcpStats } from './cdn-stats.js';
 import type { QoeMeasurement, TcpMeasurement } from './measurement.js';
-import { qoeMeasurementSerde, tcpMeasurementSerde } from './measurement-codec.js';
+import { measurementPartialSerde, qoeMeasurementSerde, tcpMeasurementSerde } from './measurement-codec.js';
 
 const tcp: TcpMeasurement = {
   ts: 1_765_000_000_123,
@@ -51,5 +52,25 @@ describe('measurement codec', () => {
     assert.throws(() => qoeMeasurementSerde.deserialize(Buffer.concat([bytes, Buffer.of(0)])), SerdeError);
     assert.throws(() => tcpMeasurementSerde.deserialize(Buffer.of(9, 1, 2)), SerdeError);
     assert.throws(() => tcpMeasurementSerde.deserialize(Buffer.alloc(0)), SerdeError);
+  });
+
+  it('reads site partials, and measurements an earlier version left in the site topic as partials of one', () => {
+    const stats = qoeStats();
+    const serde = measurementPartialSerde(qoeMeasurementSerde, stats, (m) => `${m.site}/${m.stream}`);
+    const partial = {
+      key: 'sïte-ü/sports-1',
+      records: 2,
+      accumulator: stats.add(stats.add(stats.init(), segment), segment),
+    };
+    assert.deepEqual(serde.deserialize(serde.serialize(partial)), partial);
+    const one = { key: 'sïte-ü/sports-1', records: 1, accumulator: stats.add(stats.init(), segment) };
+    assert.deepEqual(serde.deserialize(qoeMeasurementSerde.serialize(segment)), one);
+    assert.deepEqual(
+      serde.deserialize(Buffer.from(JSON.stringify(segment))),
+      one,
+      'the JSON before the binary form',
+    );
+    const tcpSerde = measurementPartialSerde(tcpMeasurementSerde, tcpStats(1000), (m) => m.site);
+    assert.throws(() => tcpSerde.deserialize(Buffer.from([9, 1, 2])), SerdeError);
   });
 });

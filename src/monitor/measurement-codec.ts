@@ -1,3 +1,5 @@
+import type { Aggregation } from '../streams/aggregations.js';
+import { type Partial, partialOf, partialSerde } from '../streams/pre-aggregate.js';
 import { json, type Serde, SerdeError } from '../streams/serdes.js';
 import type { QoeMeasurement, TcpMeasurement } from './measurement.js';
 
@@ -180,3 +182,19 @@ export const qoeMeasurementSerde: Serde<QoeMeasurement> = measurementSerde(
     };
   },
 );
+
+/**
+ * Site repartition records since pre-aggregation: partials of measurements (see streams/pre-aggregate.ts), in
+ * the same topic as before. A measurement still there from an earlier version (binary or JSON) is read as the
+ * partial of that one measurement, so records in flight across an upgrade are counted once, as before.
+ */
+export function measurementPartialSerde<M, A>(
+  measurements: Serde<M>,
+  aggregation: Aggregation<M, A, unknown>,
+  keyOf: (measurement: M) => string,
+): Serde<Partial<A>> {
+  return partialSerde(`${measurements.name}-partial`, (bytes) => {
+    const measurement = measurements.deserialize(bytes);
+    return partialOf(aggregation, keyOf(measurement), measurement);
+  });
+}

@@ -13,6 +13,8 @@ export interface PipelineWorkerData {
   aggregatesTopic: string;
   windows: readonly MonitorWindowSpec[];
   maxOutOfOrdernessMs: number;
+  /** See MonitorPipelineOptions.preAggregate (default true). */
+  preAggregate?: boolean;
   commitIntervalMs?: number;
   exactlyOnce?: ExactlyOnceMode;
   fetchMaxBytes: number;

@@ -52,6 +52,7 @@ buildMonitorTopology(app.builder, {
   aggregatesTopic: data.aggregatesTopic,
   windows: data.windows,
   maxOutOfOrderness: data.maxOutOfOrdernessMs,
+  ...(data.preAggregate === undefined ? {} : { preAggregate: data.preAggregate }),
   // One message per fetch, sent as soon as its processing is over: the results of a fetch travel together, in
   // the order they were produced. A microtask, not setImmediate: replies arriving back to back on the port
   // (fetches, appends) keep the event loop in its message phase, and an immediate waited 0.1-1.3 s for it.

@@ -3,8 +3,10 @@ import type { Aggregation } from '../streams/aggregations.js';
 import type { KGroupedStream, KStream, TopologyBuilder } from '../streams/dsl.js';
 import type { Duration } from '../streams/duration.js';
 import { toMillis } from '../streams/duration.js';
+import { mergingPartials, type Partial } from '../streams/pre-aggregate.js';
 import { json, type Serde } from '../streams/serdes.js';
 import type { TaskProgress } from '../streams/topology.js';
+import type { AggregateOptions } from '../streams/window-aggregate-processor.js';
 import type { WindowResult } from '../streams/window-operator.js';
 import { type FixedWindows, hopping, tumbling } from '../streams/windows.js';
 import { type CdnWindow, qoeStats, tcpStats } from './cdn-stats.js';
@@ -14,7 +16,7 @@ import {
   type TcpMeasurement,
   tcpTelemetrySerde,
 } from './measurement.js';
-import { qoeMeasurementSerde, tcpMeasurementSerde } from './measurement-codec.js';
+import { measurementPartialSerde, qoeMeasurementSerde, tcpMeasurementSerde } from './measurement-codec.js';
 
 /**
  * The dimensions the CDN is aggregated by: one edge server, all edge servers of a site, or one stream (a live
@@ -50,6 +52,11 @@ export interface MonitorPipelineOptions {
   maxOutOfOrderness: Duration;
   /** Every early and final window result, in the order the pipeline produced them. */
   onWindow: (update: WindowUpdate) => void;
+  /**
+   * Default true: site and stream windows are fed partial aggregates (see buildFamily). False: every
+   * measurement goes through the site repartition, as before; the final results are the same.
+   */
+  preAggregate?: boolean;
 }
 
 /**
@@ -144,37 +151,106 @@ export function buildMonitorTopology(builder: TopologyBuilder, options: MonitorP
   );
 }
 
+/** A dimension's windowed aggregate over some windows, whatever its input records are. */
+type WindowedAggregate<V> = (
+  windows: FixedWindows,
+  options: AggregateOptions,
+) => KStream<WindowResult<CdnWindow<V>>>;
+
+/** How much event time an early site or stream result may lag the measurements behind it. */
+const PARTIAL_FLUSH_MS = 100;
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * The pre-aggregation bucket: at most a second and a divisor of every window's size and advance, so each
+ * partial lies in exactly the windows of its measurements.
+ */
+function partialBucketMs(windows: readonly MonitorWindowSpec[]): number {
+  let bucketMs = 1000;
+  for (const spec of windows) {
+    const { sizeMs, advanceMs } = fixedWindows(spec);
+    bucketMs = gcd(gcd(bucketMs, sizeMs), advanceMs);
+  }
+  return bucketMs;
+}
+
 /**
  * One family's aggregates. Per edge in place (the record key); per site through one repartition by site,
- * which per-stream grouping shares: a stream key `site/stream` refines the site key.
+ * which per-stream grouping shares: a stream key `site/stream` refines the site key. Unless
+ * `options.preAggregate` is false, measurements are folded into partials per stream key (or site) and 1 s
+ * bucket before the repartition, and the site and stream windows merge partials instead of adding
+ * measurements: a few partials per 100 ms of event time cross the broker instead of every measurement.
  */
 function buildFamily<M extends { site: string }, A, V extends object>(
   options: MonitorPipelineOptions,
   family: MonitorFamily,
   measurements: KStream<M>,
-  /** How measurements travel through the repartition by site. */
+  /** How measurements travel through the repartition by site (and are read back from it after an upgrade). */
   repartitionSerde: Serde<M>,
   streamKey: ((m: M) => string) | null,
+  /** Accumulators must not depend on the window size (only results may): partials feed every size. */
   aggregation: (windowSizeMs: number) => Aggregation<M, A, CdnWindow<V>>,
 ): void {
-  const bySite = measurements
-    .selectKey((m) => m.site)
-    .repartition({ name: `${family}-by-site`, value: repartitionSerde });
-  const grouped = new Map<MonitorDimension, KGroupedStream<M>>([
-    ['edge', measurements.groupByKey({ name: `${family}-by-edge` })],
-    ['site', bySite.groupByKey({ name: `${family}-by-site` })],
+  const byEdge = measurements.groupByKey({ name: `${family}-by-edge` });
+  const aggregates = new Map<MonitorDimension, WindowedAggregate<V>>([
+    [
+      'edge',
+      (windows, aggregateOptions) =>
+        byEdge.windowedBy(windows).aggregate(aggregation(windows.sizeMs), aggregateOptions),
+    ],
   ]);
-  if (streamKey !== null) {
-    grouped.set('stream', bySite.refineKey(streamKey).groupByKey({ name: `${family}-by-stream` }));
+  const bySite = measurements.selectKey((m) => m.site);
+  if (options.preAggregate === false) {
+    const repartitioned = bySite.repartition({ name: `${family}-by-site`, value: repartitionSerde });
+    const perRecord = (grouped: KGroupedStream<M>): WindowedAggregate<V> => {
+      return (windows, aggregateOptions) =>
+        grouped.windowedBy(windows).aggregate(aggregation(windows.sizeMs), aggregateOptions);
+    };
+    aggregates.set('site', perRecord(repartitioned.groupByKey({ name: `${family}-by-site` })));
+    if (streamKey !== null) {
+      const byStream = repartitioned.refineKey(streamKey).groupByKey({ name: `${family}-by-stream` });
+      aggregates.set('stream', perRecord(byStream));
+    }
+  } else {
+    const bucketMs = partialBucketMs(options.windows);
+    const partialKey = streamKey ?? ((m: M) => m.site);
+    const partialAggregation = aggregation(bucketMs);
+    const partials = bySite
+      .preAggregate(partialAggregation, {
+        name: `${family}-site-partials`,
+        bucket: bucketMs,
+        flushEvery: gcd(bucketMs, PARTIAL_FLUSH_MS),
+        keyOf: partialKey,
+      })
+      .repartition({
+        name: `${family}-by-site`,
+        value: measurementPartialSerde(repartitionSerde, partialAggregation, partialKey),
+      });
+    const merging = (grouped: KGroupedStream<Partial<A>>): WindowedAggregate<V> => {
+      return (windows, aggregateOptions) =>
+        grouped
+          .windowedBy(windows)
+          .aggregate(mergingPartials(aggregation(windows.sizeMs), windows, bucketMs), aggregateOptions);
+    };
+    aggregates.set('site', merging(partials.groupByKey({ name: `${family}-by-site` })));
+    if (streamKey !== null) {
+      const byStream = partials
+        .refineKey((partial) => partial.key)
+        .groupByKey({ name: `${family}-by-stream` });
+      aggregates.set('stream', merging(byStream));
+    }
   }
   const aggregateRecord = json<AggregateRecord>();
   for (const spec of options.windows) {
     const windows = fixedWindows(spec);
     for (const dimension of spec.dimensions ?? DEFAULT_WINDOW_DIMENSIONS) {
-      const stream = grouped.get(dimension);
-      if (stream === undefined) continue;
+      const aggregate = aggregates.get(dimension);
+      if (aggregate === undefined) continue;
       const metric = metricName(dimension, family, spec.name);
-      const results = stream.windowedBy(windows).aggregate(aggregation(windows.sizeMs), {
+      const results = aggregate(windows, {
         name: metric.replaceAll('_', '-'),
         emit: spec.early === false ? 'final' : 'updateAndFinal',
         coalesceUpdates: true,
