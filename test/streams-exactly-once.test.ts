@@ -69,6 +69,12 @@ describe('streams exactly-once across SIGKILL', () => {
     assert.ok(windows > 1000, `the reference run emitted ${windows} window results`);
     assert.equal(actual.length, expected.length, 'same number of output records: none lost, none duplicated');
     assert.deepEqual(actual, expected);
+    // The windows merged from pre-aggregated partials are the windows of the readings one by one.
+    const merged = expected.filter((line) => line.startsWith('merged-windows '));
+    assert.deepEqual(
+      merged.map((line) => line.slice('merged-'.length)),
+      expected.filter((line) => line.startsWith('windows ')),
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 import type { LogClient, OutgoingRecord } from '../../src/client/types.js';
 import { combine, count, max, sum } from '../../src/streams/aggregations.js';
+import { mergingPartials, partialSerde } from '../../src/streams/pre-aggregate.js';
 import { json } from '../../src/streams/serdes.js';
 import type { StreamsApp } from '../../src/streams/streams-app.js';
 import { tumbling } from '../../src/streams/windows.js';
@@ -10,26 +11,40 @@ export interface Reading {
   t: number;
 }
 
-/** The pipeline of the failure tests: a repartition, final 1 s windows per edge and a running count per edge. */
+const windowTotals = () =>
+  combine({
+    count: count<Reading>(),
+    retransmits: sum<Reading>((r) => r.retransmits),
+    peak: max<Reading>((r) => r.retransmits),
+  });
+
+/**
+ * The pipeline of the failure tests: a repartition, final 1 s windows per edge and a running count per edge;
+ * and the same windows again from partials pre-aggregated before a second repartition (`merged-windows`),
+ * so kills land while partials are open, in the changelog and in flight.
+ */
 export function buildCrashPipeline(app: StreamsApp): void {
   const readings = app.stream('input', {
     value: json<Reading>(),
     timestamp: (r) => r.t,
     maxOutOfOrderness: '500ms',
   });
-  const byEdge = readings.filter((r) => r.edge !== 'flush').groupBy((r) => r.edge, { name: 'by-edge' });
+  const windows = tumbling('1s').grace('100ms');
+  const edgeReadings = readings.filter((r) => r.edge !== 'flush');
+  const byEdge = edgeReadings.groupBy((r) => r.edge, { name: 'by-edge' });
   byEdge
-    .windowedBy(tumbling('1s').grace('100ms'))
-    .aggregate(
-      combine({
-        count: count<Reading>(),
-        retransmits: sum<Reading>((r) => r.retransmits),
-        peak: max<Reading>((r) => r.retransmits),
-      }),
-      { name: 'edge-1s', emit: 'final' },
-    )
+    .windowedBy(windows)
+    .aggregate(windowTotals(), { name: 'edge-1s', emit: 'final' })
     .to('windows', { value: json() });
   byEdge.aggregate(count<Reading>(), { name: 'edge-count' }).to('totals', { value: json<number>() });
+  edgeReadings
+    .selectKey((r) => r.edge)
+    .preAggregate(windowTotals(), { name: 'edge-partials', bucket: '1s' })
+    .repartition({ name: 'partials-by-edge', value: partialSerde('edge-partials', null) })
+    .groupByKey({ name: 'partials-by-edge' })
+    .windowedBy(windows)
+    .aggregate(mergingPartials(windowTotals(), windows, 1000), { name: 'edge-1s-merged', emit: 'final' })
+    .to('merged-windows', { value: json() });
 }
 
 export const PARTITIONS = 4;

@@ -23,7 +23,7 @@ import { StreamsApp } from '../../src/streams/streams-app.js';
 import { readTopic } from './read-partition.js';
 import { buildCrashPipeline, inputRecords, PARTITIONS } from './streams-crash-pipeline.js';
 
-const OUTPUT_TOPICS = ['windows', 'totals'];
+const OUTPUT_TOPICS = ['windows', 'totals', 'merged-windows'];
 const logger = pino({ level: process.env.EDGESTREAM_TEST_LOG ?? 'silent' });
 
 if (!isMainThread) {

@@ -7,8 +7,8 @@ import { PARTITIONS } from './streams-crash-pipeline.js';
 
 /** One instance of the crash pipeline's app: `node GROUP_WORKER BOOTSTRAP [sequence|transactional]`. */
 export const GROUP_WORKER = path.join(import.meta.dirname, 'streams-group-worker.js');
-/** The app's tasks: one per partition of its input and of its repartition topic. */
-export const ALL_TASKS = 2 * PARTITIONS;
+/** The app's tasks: one per partition of its input and of its two repartition topics (records, partials). */
+export const ALL_TASKS = 3 * PARTITIONS;
 /**
  * How long an instance is frozen: well past the workers' 3 s session timeout and the 1.4 s after which a
  * task's checkpoints go stale.
