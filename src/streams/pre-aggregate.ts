@@ -3,7 +3,7 @@ import { type Duration, toMillis } from './duration.js';
 import { json, type Serde, SerdeError } from './serdes.js';
 import { checkMaxEntries, type StateStore } from './state-store.js';
 import type { Forward } from './topology.js';
-import { windowEntryKey } from './window-kit/store-keys.js';
+import { decodeWindowEntryKey, windowEntryKey } from './window-kit/store-keys.js';
 import type { FixedWindows } from './windows.js';
 
 /*
@@ -121,7 +121,11 @@ export function preAggregateSettings<V>(options: PreAggregateOptions<V>): PreAgg
 
 /** One task's open partials: a state store, so a restore resumes them where the checkpoint left them. */
 export class PartialStore<V, A> implements StateStore {
-  private readonly open = new Map<string, OpenPartial<A>>();
+  /** Open partials by bucket start, then key: no changelog key is built per record. */
+  private readonly buckets = new Map<number, Map<string, OpenPartial<A>>>();
+  /** Records mostly fall in the newest bucket: remember it rather than look it up each time. */
+  private lastBucket: { startMs: number; partials: Map<string, OpenPartial<A>> } | null = null;
+  private openCount = 0;
   private tombstones: string[] = [];
   /** The least `flushAtMs` of the open partials: advance() has nothing to do below it. */
   private nextFlushAtMs = Number.POSITIVE_INFINITY;
@@ -134,44 +138,69 @@ export class PartialStore<V, A> implements StateStore {
   ) {}
 
   get size(): number {
-    return this.open.size;
+    return this.openCount;
   }
 
   /** Folds a record into its partial; one whose bucket the watermark has already closed goes at once. */
   add(recordKey: string, value: V, eventTimeMs: number, watermark: number, forward: Forward): void {
-    const { bucketMs, flushEveryMs, maxRecords, maxEntries } = this.settings;
+    const { bucketMs, maxRecords, maxEntries } = this.settings;
     const key = this.keyOf === null ? recordKey : this.keyOf(value, recordKey);
     const bucketStartMs = Math.floor(eventTimeMs / bucketMs) * bucketMs;
     if (watermark >= bucketStartMs + bucketMs) {
       // Late for its bucket: it goes downstream where the record itself would have, before the next marker.
-      const partial = { key, records: 1, accumulator: this.aggregation.add(this.aggregation.init(), value) };
-      forward({ key: recordKey, value: partial, timestamp: eventTimeMs });
+      forward({ key: recordKey, value: partialOf(this.aggregation, key, value), timestamp: eventTimeMs });
       return;
     }
-    const entryKey = windowEntryKey(bucketStartMs, key);
-    let open = this.open.get(entryKey);
+    let partials = this.bucketAt(bucketStartMs);
+    let open = partials.get(key);
     if (open === undefined) {
-      if (this.open.size >= maxEntries) this.flush(Number.POSITIVE_INFINITY, forward);
-      const flushAtMs = Number.isFinite(watermark)
-        ? Math.floor(watermark / flushEveryMs) * flushEveryMs + flushEveryMs
-        : AT_FIRST_WATERMARK;
-      open = {
-        recordKey,
-        partial: { key, records: 0, accumulator: this.aggregation.init() },
-        bucketStartMs,
-        timestampMs: eventTimeMs,
-        flushAtMs,
-        changed: false,
-        persisted: false,
-      };
-      this.open.set(entryKey, open);
-      if (flushAtMs < this.nextFlushAtMs) this.nextFlushAtMs = flushAtMs;
+      if (this.openCount >= maxEntries) {
+        this.flush(Number.POSITIVE_INFINITY, forward);
+        partials = this.bucketAt(bucketStartMs);
+      }
+      open = this.opened(recordKey, key, bucketStartMs, eventTimeMs, watermark);
+      partials.set(key, open);
     }
     open.partial.accumulator = this.aggregation.add(open.partial.accumulator, value);
     open.partial.records++;
     if (eventTimeMs > open.timestampMs) open.timestampMs = eventTimeMs;
     open.changed = true;
-    if (open.partial.records >= maxRecords) this.send(entryKey, open, forward);
+    if (open.partial.records >= maxRecords) this.send(open, forward);
+  }
+
+  private bucketAt(startMs: number): Map<string, OpenPartial<A>> {
+    if (this.lastBucket?.startMs === startMs) return this.lastBucket.partials;
+    let partials = this.buckets.get(startMs);
+    if (partials === undefined) {
+      partials = new Map();
+      this.buckets.set(startMs, partials);
+    }
+    this.lastBucket = { startMs, partials };
+    return partials;
+  }
+
+  private opened(
+    recordKey: string,
+    key: string,
+    bucketStartMs: number,
+    eventTimeMs: number,
+    watermark: number,
+  ): OpenPartial<A> {
+    const { flushEveryMs } = this.settings;
+    const flushAtMs = Number.isFinite(watermark)
+      ? Math.floor(watermark / flushEveryMs) * flushEveryMs + flushEveryMs
+      : AT_FIRST_WATERMARK;
+    if (flushAtMs < this.nextFlushAtMs) this.nextFlushAtMs = flushAtMs;
+    this.openCount++;
+    return {
+      recordKey,
+      partial: { key, records: 0, accumulator: this.aggregation.init() },
+      bucketStartMs,
+      timestampMs: eventTimeMs,
+      flushAtMs,
+      changed: false,
+      persisted: false,
+    };
   }
 
   /** Sends the partials due at `watermark` downstream (called before any marker carries it). */
@@ -184,14 +213,16 @@ export class PartialStore<V, A> implements StateStore {
    * not of when each opened, so a task restored from its changelog sends the same records in the same order.
    */
   private flush(watermark: number, forward: Forward): void {
-    const due: Array<[string, OpenPartial<A>]> = [];
+    const due: OpenPartial<A>[] = [];
     let next = Number.POSITIVE_INFINITY;
-    for (const entry of this.open) {
-      if (entry[1].flushAtMs <= watermark) due.push(entry);
-      else if (entry[1].flushAtMs < next) next = entry[1].flushAtMs;
+    for (const partials of this.buckets.values()) {
+      for (const open of partials.values()) {
+        if (open.flushAtMs <= watermark) due.push(open);
+        else if (open.flushAtMs < next) next = open.flushAtMs;
+      }
     }
     this.nextFlushAtMs = next;
-    due.sort(([, a], [, b]) =>
+    due.sort((a, b) =>
       a.bucketStartMs !== b.bucketStartMs
         ? a.bucketStartMs - b.bucketStartMs
         : a.partial.key < b.partial.key
@@ -200,41 +231,57 @@ export class PartialStore<V, A> implements StateStore {
             ? 1
             : 0,
     );
-    for (const [entryKey, open] of due) this.send(entryKey, open, forward);
+    for (const open of due) this.send(open, forward);
   }
 
-  private send(entryKey: string, open: OpenPartial<A>, forward: Forward): void {
-    this.open.delete(entryKey);
-    if (open.persisted) this.tombstones.push(entryKey);
+  private send(open: OpenPartial<A>, forward: Forward): void {
+    this.remove(open.bucketStartMs, open.partial.key);
+    if (open.persisted) this.tombstones.push(windowEntryKey(open.bucketStartMs, open.partial.key));
     forward({ key: open.recordKey, value: open.partial, timestamp: open.timestampMs });
+  }
+
+  private remove(bucketStartMs: number, key: string): void {
+    const partials = this.buckets.get(bucketStartMs);
+    if (partials === undefined || !partials.delete(key)) return;
+    this.openCount--;
+    if (partials.size > 0) return;
+    this.buckets.delete(bucketStartMs);
+    if (this.lastBucket?.partials === partials) this.lastBucket = null;
   }
 
   drainChanges(): Array<[string, unknown]> {
     const changes: Array<[string, unknown]> = this.tombstones.map((entryKey) => [entryKey, null]);
     this.tombstones = [];
-    for (const [entryKey, open] of this.open) {
-      if (!open.changed) continue;
-      open.changed = false;
-      open.persisted = true;
-      const { changed: _changed, persisted: _persisted, ...stored } = open;
-      changes.push([entryKey, stored]);
+    for (const partials of this.buckets.values()) {
+      for (const open of partials.values()) {
+        if (!open.changed) continue;
+        open.changed = false;
+        open.persisted = true;
+        const { changed: _changed, persisted: _persisted, ...stored } = open;
+        changes.push([windowEntryKey(open.bucketStartMs, open.partial.key), stored]);
+      }
     }
     return changes;
   }
 
   restore(entryKey: string, value: unknown): void {
     if (value === null) {
-      this.open.delete(entryKey);
+      const { time, key } = decodeWindowEntryKey(this.name, entryKey);
+      this.remove(time, key);
       return;
     }
     if (!isStoredPartial<A>(value))
       throw new Error(`state store '${this.name}': malformed open partial under '${entryKey}'`);
-    this.open.set(entryKey, { ...value, changed: false, persisted: true });
+    this.remove(value.bucketStartMs, value.partial.key);
+    this.bucketAt(value.bucketStartMs).set(value.partial.key, { ...value, changed: false, persisted: true });
+    this.openCount++;
     if (value.flushAtMs < this.nextFlushAtMs) this.nextFlushAtMs = value.flushAtMs;
   }
 
   clear(): void {
-    this.open.clear();
+    this.buckets.clear();
+    this.lastBucket = null;
+    this.openCount = 0;
     this.tombstones = [];
     this.nextFlushAtMs = Number.POSITIVE_INFINITY;
   }
