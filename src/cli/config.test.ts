@@ -142,6 +142,18 @@ describe('edgestream config', () => {
     );
   });
 
+  it('takes monitor.workerYoungGenerationMb, and leaves it to PipelineWorkers when absent', () => {
+    assert.equal(parseEdgestreamConfig({}).monitor.workerYoungGenerationMb, undefined);
+    assert.equal(
+      parseEdgestreamConfig({ monitor: { workerYoungGenerationMb: 16 } }).monitor.workerYoungGenerationMb,
+      16,
+    );
+    assert.throws(
+      () => parseEdgestreamConfig({ monitor: { workerYoungGenerationMb: 2 } }, 'edge.yaml'),
+      (error: unknown) => error instanceof ConfigError && error.key === 'monitor.workerYoungGenerationMb',
+    );
+  });
+
   it('turns HTTP authentication on off loopback and refuses to start with nobody to log in as', () => {
     const onLoopback = parseEdgestreamConfig({});
     assert.equal(httpAuthEnabled(onLoopback.http), false, 'the demo stays one command');

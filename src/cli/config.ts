@@ -158,6 +158,8 @@ const monitorSection = z.strictObject({
   workers: z.number().int().min(1).max(64).optional(),
   /** A pipeline worker whose event loop is stuck this long is stopped and started again. */
   workerHangTimeout: durationSchema.default(15_000),
+  /** Each pipeline worker's young generation, MB; default 32 (src/monitor/pipeline-workers.ts says why). */
+  workerYoungGenerationMb: z.number().int().min(4).max(256).optional(),
 });
 
 const storeSection = z.strictObject({

@@ -311,6 +311,9 @@ async function startMonitor(
     pipelineLog,
     workers: monitor.workers ?? defaultPipelineWorkers(),
     workerHangTimeoutMs: monitor.workerHangTimeout,
+    ...(monitor.workerYoungGenerationMb === undefined
+      ? {}
+      : { workerYoungGenerationMb: monitor.workerYoungGenerationMb }),
     store: output,
     logger: logger.child({ component: 'monitor' }),
     applicationId: monitor.applicationId,

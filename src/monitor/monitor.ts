@@ -39,6 +39,8 @@ export interface MonitorOptions {
   workers: number;
   /** A worker whose event loop is stuck this long is stopped and started again. */
   workerHangTimeoutMs: number;
+  /** Each pipeline worker's young generation, MB (PipelineWorkers). */
+  workerYoungGenerationMb?: number;
   store: MonitorOutput;
   logger: Logger;
   applicationId: string;
@@ -123,6 +125,9 @@ export class Monitor {
           for (const update of updates) monitor.onWindow(update);
         },
         hangTimeoutMs: options.workerHangTimeoutMs,
+        ...(options.workerYoungGenerationMb === undefined
+          ? {}
+          : { youngGenerationMb: options.workerYoungGenerationMb }),
       });
     } catch (error) {
       await monitor.engine.close();
