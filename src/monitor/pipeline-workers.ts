@@ -38,13 +38,13 @@ const CLOSE_TIMEOUT_MS = 60_000;
 /** How long a scrape waits for a worker's metrics. */
 const METRICS_TIMEOUT_MS = 2_000;
 /**
- * A worker's young generation by default, MB (V8 makes semi-spaces of a third of it). The pipelines' garbage is
- * records and window updates, but a fetch's records and the outputs waiting for their append live for tens of
- * ms: at 16 MB there were ~570 scavenges per million events, promoting ~1 KB per event, with 2-5 us of pauses
- * per event. 32 MB halves the scavenges and the pauses and promotes a third to half as much
- * (bench/worker-bench.ts) for 11-17 MB more RSS in the demo at 5,000 events/s; 64 MB promotes next to nothing
- * but costs another 24 MB, all of it resident once the scavenger has cycled through it. A process that knows
- * its rate is low may ask for less (the demo at up to 5,000 events/s takes 16 MB).
+ * A worker's young generation by default, MB (on Node 20, V8 makes each of its two semi-spaces half of it).
+ * The pipelines' garbage is records and window updates, but a fetch's records and the outputs waiting for
+ * their append live for tens of ms: at 16 MB there were ~570 scavenges per million events, promoting ~1 KB per
+ * event, with 2-5 us of pauses per event. 32 MB halves the scavenges and the pauses and promotes a third to
+ * half as much (bench/worker-bench.ts) for 11-17 MB more RSS in the demo at 5,000 events/s; 64 MB promotes
+ * next to nothing but costs another 24 MB, all of it resident once the scavenger has cycled through it. A
+ * process that knows its rate is low may ask for less (the demo at up to 5,000 events/s takes 16 MB).
  */
 export const DEFAULT_YOUNG_GENERATION_MB = 32;
 
