@@ -83,8 +83,8 @@ describe('distinctCount', () => {
       const forward = addAll(aggregation, values);
       const backward = addAll(aggregation, [...values].reverse());
       assert.deepEqual(
-        aggregation.merge(forward, aggregation.init()),
-        aggregation.merge(backward, aggregation.init()),
+        aggregation.merge(aggregation.init(), forward),
+        aggregation.merge(aggregation.init(), backward),
       );
     }
   });
@@ -99,6 +99,20 @@ describe('distinctCount', () => {
     const small = addAll(byId, range(0, 10));
     const large = addAll(byId, range(5, 100_000));
     assert.equal(byId.result(byId.merge(small, large)), byId.result(addAll(byId, range(0, 100_000))));
+  });
+
+  it('merges small sparse sets into a dense one as if their values had been added to it', () => {
+    // Pre-aggregated partials: a window's dense state takes sparse partials one after another, in place.
+    const dense = addAll(byId, range(0, 5000));
+    let merged = viaJson(dense);
+    for (let from = 5000; from < 20_000; from += 7) {
+      const partial = addAll(byId, range(from, Math.min(from + 7, 20_000)));
+      assert.ok('sparse' in partial);
+      merged = byId.merge(merged, partial);
+    }
+    const whole = addAll(byId, range(0, 20_000));
+    assert.equal(byId.result(merged), byId.result(whole));
+    assert.deepEqual(byId.merge(byId.init(), merged), byId.merge(byId.init(), whole));
   });
 
   it('survives a JSON round trip and goes on counting identically', () => {
@@ -130,7 +144,7 @@ describe('distinctCount', () => {
     assert.throws(() => byId.add(other.init(), 1), /precision 10 but the aggregation uses 12/);
     const dense = addAll(byId, range(0, 10_000)) as Extract<DistinctCountState, { registers: string }>;
     const corrupt = { ...dense, registers: `*${dense.registers.slice(1)}` };
-    assert.throws(() => byId.merge(corrupt, byId.init()), /corrupt accumulator/);
+    assert.throws(() => byId.merge(byId.init(), corrupt), /corrupt accumulator/);
     const unreadable = { ...dense, registers: '\u00ff'.repeat(4096) };
     assert.throws(() => addAll(byId, range(0, 100), unreadable), /corrupt accumulator/);
   });

@@ -97,11 +97,20 @@ export function distinctCount<V>(
     merge(a, b) {
       checkPrecision(a, precision);
       checkPrecision(b, precision);
-      if ('sparse' in a && 'sparse' in b) {
-        const union = unionOfSparseCodes(a.sparse, b.sparse);
-        return union.length > maxSparseCodes
-          ? toDense([{ precision, sparse: union }], precision)
-          : { precision, sparse: union };
+      if ('sparse' in b) {
+        if ('sparse' in a) {
+          const union = unionOfSparseCodes(a.sparse, b.sparse);
+          return union.length > maxSparseCodes
+            ? toDense([{ precision, sparse: union }], precision)
+            : { precision, sparse: union };
+        }
+        // In place, register by register: pre-aggregated partials are small sparse sets merged into dense
+        // windows one after another, and rebuilding every register for each took most of a pipeline's CPU.
+        const skippedBits = SPARSE_PRECISION - precision;
+        for (const code of b.sparse) {
+          raiseRegister(a, (code >>> RANK_BITS) >>> skippedBits, denseRankOfSparseCode(code, skippedBits));
+        }
+        return a;
       }
       return toDense([a, b], precision);
     },
@@ -202,16 +211,21 @@ function toDense(states: DistinctCountState[], precision: number): DenseDistinct
 
 function foldSparseInto(ranks: Uint8Array, sparse: number[], precision: number): void {
   const skippedBits = SPARSE_PRECISION - precision;
-  const skippedMask = (1 << skippedBits) - 1;
   for (const code of sparse) {
-    const sparseRegister = code >>> RANK_BITS;
-    const skipped = sparseRegister & skippedMask;
-    // The sparse register's extra bits are the first bits a dense rank counts zeros in.
-    const rank =
-      skipped !== 0 ? Math.clz32(skipped) - (32 - skippedBits) + 1 : skippedBits + (code & RANK_MASK);
-    const register = sparseRegister >>> skippedBits;
+    const rank = denseRankOfSparseCode(code, skippedBits);
+    const register = (code >>> RANK_BITS) >>> skippedBits;
     if (rank > ranks[register]!) ranks[register] = rank;
   }
+}
+
+/**
+ * The rank a sparse code gives its dense register (`code >>> RANK_BITS >>> skippedBits`), `skippedBits` being
+ * SPARSE_PRECISION - the dense precision.
+ */
+function denseRankOfSparseCode(code: number, skippedBits: number): number {
+  const skipped = (code >>> RANK_BITS) & ((1 << skippedBits) - 1);
+  // The sparse register's extra bits are the first bits a dense rank counts zeros in.
+  return skipped !== 0 ? Math.clz32(skipped) - (32 - skippedBits) + 1 : skippedBits + (code & RANK_MASK);
 }
 
 function foldDenseInto(ranks: Uint8Array, state: DenseDistinctState): void {
