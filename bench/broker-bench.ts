@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildLoadgen, ensureDebianPackages } from './native-tools.js';
+import { percentile } from './support/percentile.js';
 import { waitForPort } from './support/ports.js';
 
 /**
@@ -16,6 +17,11 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'edgestream-broker-bench-'));
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 2_000_000);
 const RATE = 50_000;
 const LATENCY_SECONDS = 10;
+/**
+ * The raw disk's reference for the durable case: back-to-back write + fdatasync of this many bytes (about what
+ * the broker syncs per round at 50k msg/s of 100 bytes) in the broker's data directory, just before it.
+ */
+const RAW_SYNC_BYTES = 8 * 1024;
 /** BENCH_ONLY=latency runs the two end-to-end latency cases alone (no throughput cases, no Redis). */
 const ONLY_LATENCY = process.env.BENCH_ONLY === 'latency';
 const TXN_RECORDS = Math.round(RECORDS / 4);
@@ -104,6 +110,11 @@ async function main(): Promise<void> {
       edgestream('topic', 'create', topic, '-p', '4', ...configs, '--brokers', brokers);
     }
     // Latency first, on a quiet disk: after gigabytes of throughput runs the kernel's writeback stalls writes.
+    rows.push([
+      `reference: raw ${RAW_SYNC_BYTES / 1024} KiB write + fdatasync, back to back for ${LATENCY_SECONDS} s, just before the durable case`,
+      formatLatencies(rawSyncLatenciesMs(path.join(work, 'data'), LATENCY_SECONDS)),
+      'reference',
+    ]);
     for (const [label, topic, goal] of [
       ['durable topic: consumers see fsynced data only', 'bench-latency-durable', 'p99 <= 10 ms'],
       ['interval topic: fsync every second', 'bench-latency-interval', 'p99 <= 5 ms'],
@@ -120,7 +131,7 @@ async function main(): Promise<void> {
         .map(Number);
       rows.push([
         `end-to-end latency at 50k msg/s, ${label}`,
-        `p50 ${(p50! / 1000).toFixed(2)} ms, p99 ${(p99! / 1000).toFixed(2)} ms, p99.9 ${(p999! / 1000).toFixed(2)} ms`,
+        formatLatencies([p50! / 1000, p99! / 1000, p999! / 1000]),
         goal,
       ]);
     }
@@ -131,6 +142,30 @@ async function main(): Promise<void> {
   }
   if (!ONLY_LATENCY) await redisCases(rows);
   printRows(rows);
+}
+
+/** p50, p99 and p99.9 in ms of write + fdatasync of RAW_SYNC_BYTES, one after another for `seconds`. */
+function rawSyncLatenciesMs(dir: string, seconds: number): [number, number, number] {
+  const file = path.join(dir, 'raw-sync-reference');
+  const fd = fs.openSync(file, 'w');
+  const chunk = Buffer.alloc(RAW_SYNC_BYTES, 7);
+  const latenciesMs: number[] = [];
+  try {
+    const endMs = performance.now() + seconds * 1000;
+    for (let started = performance.now(); started < endMs; started = performance.now()) {
+      fs.writeSync(fd, chunk);
+      fs.fdatasyncSync(fd);
+      latenciesMs.push(performance.now() - started);
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file);
+  }
+  return [percentile(latenciesMs, 50), percentile(latenciesMs, 99), percentile(latenciesMs, 99.9)];
+}
+
+function formatLatencies([p50Ms, p99Ms, p999Ms]: readonly [number, number, number]): string {
+  return `p50 ${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms, p99.9 ${p999Ms.toFixed(2)} ms`;
 }
 
 /** Produce (acks=1, acks=all, idempotent, transactional) and consume rates against the running broker. */

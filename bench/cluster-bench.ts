@@ -9,6 +9,7 @@ import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
 import { SupervisedProcess } from '../src/cli/supervised-process.js';
 import { type Ensemble, freePorts, startZooKeeperEnsemble } from '../src/cli/zookeeper-ensemble.js';
 import { buildLoadgen } from './native-tools.js';
+import { percentile } from './support/percentile.js';
 
 /**
  * A replicated cluster of three brokers and a ZooKeeper ensemble of three on this machine: produce throughput
@@ -39,10 +40,6 @@ interface Broker {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const format = (n: number) => Math.round(n).toLocaleString('en-US');
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
-}
 
 async function loadgen(...args: string[]): Promise<string> {
   const { stdout } = await execFileAsync(path.join(work, 'loadgen'), args, { timeout: 600_000 });
@@ -323,7 +320,7 @@ async function main(): Promise<void> {
     const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     rows.push([
       `partition 0 unavailable after SIGKILL of its leader (kill -> first acks=all record acknowledged), ${KILLS} kills`,
-      `p50 ${seconds(percentile(outages, 0.5))}, p99 ${seconds(percentile(outages, 0.99))}, max ${seconds(outages.at(-1) ?? Number.NaN)}`,
+      `p50 ${seconds(percentile(outages, 50))}, p99 ${seconds(percentile(outages, 99))}, max ${seconds(outages.at(-1) ?? Number.NaN)}`,
       'p99 <= 3 s (moonshot 1 s)',
     ]);
     rows.push([

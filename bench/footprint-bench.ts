@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { percentile } from './support/percentile.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const EDGESTREAM_BIN = path.join(ROOT, 'bin', 'edgestream.js');
@@ -182,11 +183,6 @@ function connects(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
 const ms = (value: number) => `${Math.round(value)} ms`;
